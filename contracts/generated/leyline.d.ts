@@ -2994,6 +2994,25 @@ export namespace esper {
                 SUPERVISION_STRATEGY_REST_FOR_ONE = 3
             }
 
+            /** SupervisorDirective enum. */
+            enum SupervisorDirective {
+
+                /** SUPERVISOR_DIRECTIVE_UNSPECIFIED value */
+                SUPERVISOR_DIRECTIVE_UNSPECIFIED = 0,
+
+                /** SUPERVISOR_DIRECTIVE_RESUME value */
+                SUPERVISOR_DIRECTIVE_RESUME = 1,
+
+                /** SUPERVISOR_DIRECTIVE_RESTART value */
+                SUPERVISOR_DIRECTIVE_RESTART = 2,
+
+                /** SUPERVISOR_DIRECTIVE_STOP value */
+                SUPERVISOR_DIRECTIVE_STOP = 3,
+
+                /** SUPERVISOR_DIRECTIVE_ESCALATE value */
+                SUPERVISOR_DIRECTIVE_ESCALATE = 4
+            }
+
             /** RestartPolicy enum. */
             enum RestartPolicy {
 
@@ -3881,6 +3900,96 @@ export namespace esper {
 
                 /** Shape of an ActorStarted. */
                 type $Shape = esper.leyline.v1.ActorStarted.$Properties;
+            }
+
+            /**
+             * Properties of an ActorFailed.
+             * @deprecated Use esper.leyline.v1.ActorFailed.$Properties instead.
+             */
+            interface IActorFailed extends esper.leyline.v1.ActorFailed.$Properties {
+            }
+
+            /** Represents an ActorFailed. */
+            class ActorFailed {
+                private readonly $leyline: 'ActorFailed';
+
+                /**
+                 * Constructs a new ActorFailed.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.ActorFailed.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** ActorFailed path. */
+                path: string;
+
+                /** ActorFailed error. */
+                error: string;
+
+                /** ActorFailed duringStart. */
+                duringStart: boolean;
+
+                /** ActorFailed incarnation. */
+                incarnation: number;
+
+                /** ActorFailed at. */
+                at?: (google.protobuf.Timestamp.$Properties|null);
+
+                /**
+                 * Creates a new ActorFailed instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns ActorFailed instance
+                 */
+                static create(properties: esper.leyline.v1.ActorFailed.$Shape): esper.leyline.v1.ActorFailed & esper.leyline.v1.ActorFailed.$Shape;
+                static create(properties?: esper.leyline.v1.ActorFailed.$Properties): esper.leyline.v1.ActorFailed;
+
+                /**
+                 * Encodes the specified ActorFailed message. Does not implicitly {@link esper.leyline.v1.ActorFailed.verify|verify} messages.
+                 * @param message ActorFailed message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.ActorFailed.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes an ActorFailed message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.ActorFailed & esper.leyline.v1.ActorFailed.$Shape} ActorFailed
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.ActorFailed & esper.leyline.v1.ActorFailed.$Shape;
+            }
+
+            namespace ActorFailed {
+
+                /** Properties of an ActorFailed. */
+                interface $Properties {
+
+                    /** ActorFailed path */
+                    path?: (string|null);
+
+                    /** ActorFailed error */
+                    error?: (string|null);
+
+                    /** ActorFailed duringStart */
+                    duringStart?: (boolean|null);
+
+                    /** ActorFailed incarnation */
+                    incarnation?: (number|null);
+
+                    /** ActorFailed at */
+                    at?: (google.protobuf.Timestamp.$Properties|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of an ActorFailed. */
+                type $Shape = esper.leyline.v1.ActorFailed.$Properties;
             }
 
             /**

@@ -7688,6 +7688,26 @@ export const esper = $root.esper = (() => {
             })();
 
             /**
+             * SupervisorDirective enum.
+             * @name esper.leyline.v1.SupervisorDirective
+             * @enum {number}
+             * @property {number} SUPERVISOR_DIRECTIVE_UNSPECIFIED=0 SUPERVISOR_DIRECTIVE_UNSPECIFIED value
+             * @property {number} SUPERVISOR_DIRECTIVE_RESUME=1 SUPERVISOR_DIRECTIVE_RESUME value
+             * @property {number} SUPERVISOR_DIRECTIVE_RESTART=2 SUPERVISOR_DIRECTIVE_RESTART value
+             * @property {number} SUPERVISOR_DIRECTIVE_STOP=3 SUPERVISOR_DIRECTIVE_STOP value
+             * @property {number} SUPERVISOR_DIRECTIVE_ESCALATE=4 SUPERVISOR_DIRECTIVE_ESCALATE value
+             */
+            v1.SupervisorDirective = (function() {
+                const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                values[valuesById[0] = "SUPERVISOR_DIRECTIVE_UNSPECIFIED"] = 0;
+                values[valuesById[1] = "SUPERVISOR_DIRECTIVE_RESUME"] = 1;
+                values[valuesById[2] = "SUPERVISOR_DIRECTIVE_RESTART"] = 2;
+                values[valuesById[3] = "SUPERVISOR_DIRECTIVE_STOP"] = 3;
+                values[valuesById[4] = "SUPERVISOR_DIRECTIVE_ESCALATE"] = 4;
+                return values;
+            })();
+
+            /**
              * RestartPolicy enum.
              * @name esper.leyline.v1.RestartPolicy
              * @enum {number}
@@ -10035,6 +10055,235 @@ export const esper = $root.esper = (() => {
                 };
 
                 return ActorStarted;
+            })();
+
+            v1.ActorFailed = (function() {
+
+                /**
+                 * Properties of an ActorFailed.
+                 * @typedef {Object} esper.leyline.v1.ActorFailed.$Properties
+                 * @property {string|null} [path] ActorFailed path
+                 * @property {string|null} [error] ActorFailed error
+                 * @property {boolean|null} [duringStart] ActorFailed duringStart
+                 * @property {number|null} [incarnation] ActorFailed incarnation
+                 * @property {google.protobuf.Timestamp.$Properties|null} [at] ActorFailed at
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of an ActorFailed.
+                 * @memberof esper.leyline.v1
+                 * @interface IActorFailed
+                 * @augments esper.leyline.v1.ActorFailed.$Properties
+                 * @deprecated Use esper.leyline.v1.ActorFailed.$Properties instead.
+                 */
+
+                /**
+                 * Shape of an ActorFailed.
+                 * @typedef {esper.leyline.v1.ActorFailed.$Properties} esper.leyline.v1.ActorFailed.$Shape
+                 */
+
+                /**
+                 * Constructs a new ActorFailed.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents an ActorFailed.
+                 * @constructor
+                 * @param {esper.leyline.v1.ActorFailed.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const ActorFailed = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * ActorFailed path.
+                 * @member {string} path
+                 * @memberof esper.leyline.v1.ActorFailed
+                 * @instance
+                 */
+                ActorFailed.prototype.path = "";
+
+                /**
+                 * ActorFailed error.
+                 * @member {string} error
+                 * @memberof esper.leyline.v1.ActorFailed
+                 * @instance
+                 */
+                ActorFailed.prototype.error = "";
+
+                /**
+                 * ActorFailed duringStart.
+                 * @member {boolean} duringStart
+                 * @memberof esper.leyline.v1.ActorFailed
+                 * @instance
+                 */
+                ActorFailed.prototype.duringStart = false;
+
+                /**
+                 * ActorFailed incarnation.
+                 * @member {number} incarnation
+                 * @memberof esper.leyline.v1.ActorFailed
+                 * @instance
+                 */
+                ActorFailed.prototype.incarnation = 0;
+
+                /**
+                 * ActorFailed at.
+                 * @member {google.protobuf.Timestamp.$Properties|null|undefined} at
+                 * @memberof esper.leyline.v1.ActorFailed
+                 * @instance
+                 */
+                ActorFailed.prototype.at = null;
+
+                /**
+                 * Creates a new ActorFailed instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.ActorFailed
+                 * @static
+                 * @param {esper.leyline.v1.ActorFailed.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.ActorFailed} ActorFailed instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.ActorFailed.$Shape): esper.leyline.v1.ActorFailed & esper.leyline.v1.ActorFailed.$Shape;
+                 *   (properties?: esper.leyline.v1.ActorFailed.$Properties): esper.leyline.v1.ActorFailed;
+                 * }}
+                 */
+                ActorFailed.create = function(properties) {
+                    return new ActorFailed(properties);
+                };
+
+                /**
+                 * Encodes the specified ActorFailed message. Does not implicitly {@link esper.leyline.v1.ActorFailed.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.ActorFailed
+                 * @static
+                 * @param {esper.leyline.v1.ActorFailed.$Properties} message ActorFailed message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                ActorFailed.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.path != null && $Object.hasOwnProperty.call(message, "path") && message.path !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.path);
+                    if (message.error != null && $Object.hasOwnProperty.call(message, "error") && message.error !== "")
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.error);
+                    if (message.duringStart != null && $Object.hasOwnProperty.call(message, "duringStart") && message.duringStart !== false)
+                        writer.uint32(/* id 3, wireType 0 =*/24).bool(message.duringStart);
+                    if (message.incarnation != null && $Object.hasOwnProperty.call(message, "incarnation") && message.incarnation !== 0)
+                        writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.incarnation);
+                    if (message.at != null && $Object.hasOwnProperty.call(message, "at"))
+                        $root.google.protobuf.Timestamp.encode(message.at, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes an ActorFailed message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.ActorFailed
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.ActorFailed & esper.leyline.v1.ActorFailed.$Shape} ActorFailed
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                ActorFailed.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.ActorFailed();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.path = value;
+                                else
+                                    delete message.path;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.error = value;
+                                else
+                                    delete message.error;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.duringStart = value;
+                                else
+                                    delete message.duringStart;
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.incarnation = value;
+                                else
+                                    delete message.incarnation;
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 2)
+                                    break;
+                                message.at = $root.google.protobuf.Timestamp.decode(reader, reader.size(), $undefined, _depth + 1, message.at);
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return ActorFailed;
             })();
 
             v1.Terminated = (function() {

@@ -1,0 +1,403 @@
+// One actor as the runtime runs it: its logic, state, mailbox accounting and life cycle.
+//
+// Every message reaches `handle` through nact, one at a time. Control requests (stop, suspend, restart) are
+// applied only at a message boundary, so an actor never runs its handler and a restart at once, and a failed
+// actor is held (its mailbox kept) until its supervisor decides.
+import { leyline, type LeylineMessage, type v1 } from '../contracts/index.ts';
+import { ActorFailedError, ActorStoppedError, describeError } from './errors.ts';
+import type { KernelRef } from './nact-kernel.ts';
+import type { ActorContext, ActorLogic, AnyRef, Directive, Logger, SpawnOptions } from './logic.ts';
+import { toTimestamp } from '../contracts/time.ts';
+
+const { ActorStatus, SupervisorDirective, TerminationReason, DeadLetterReason } = leyline;
+
+export interface ReplySlot {
+  settled: boolean;
+  resolve(message: LeylineMessage): void;
+  reject(error: Error): void;
+}
+
+/** What travels through nact: a Leyline payload (with an optional reply slot) or a control wake-up. */
+export interface Envelope {
+  payload?: LeylineMessage;
+  reply?: ReplySlot;
+  /** Runtime notice (failure, termination, timer): exempt from the mailbox bound. */
+  notice?: boolean;
+  control?: 'start' | 'wake';
+}
+
+/** What a cell needs from the system that runs it. */
+export interface CellHost {
+  deadLetter(path: string, message: LeylineMessage, reason: v1.DeadLetterReason, detail?: string): void;
+  notify(to: ActorCell, message: LeylineMessage): void;
+  wake(cell: ActorCell): void;
+  /** The actor has ended: take it out of the tree. */
+  ended(cell: ActorCell): void;
+  /** The ended actor's mailbox is drained: free its path and its nact actor. */
+  release(cell: ActorCell): void;
+  context(cell: ActorCell): ActorContext;
+  countInternalError(where: string, error: unknown): void;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+const isPromise = (value: unknown): value is Promise<unknown> =>
+  typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+
+interface StopRequest {
+  reason: v1.TerminationReason;
+  error: string;
+}
+
+/** Facts a supervisor attaches to its children so inspection and health can show them. */
+export interface SupervisionFacts {
+  restartPolicy?: v1.RestartPolicy;
+  strategy?: v1.SupervisionStrategy;
+  backoffSeconds?: number;
+  restartCount?: number;
+  lastError?: string;
+  lastErrorAt?: number;
+}
+
+export class ActorCell {
+  status: v1.ActorStatus = ActorStatus.ACTOR_STATUS_STARTING;
+  incarnation = 0;
+  depth = 0;
+  processed = 0;
+  readonly children: ActorCell[] = [];
+  readonly watchers = new Set<ActorCell>();
+  readonly timers = new Map<string, NodeJS.Timeout>();
+  readonly pendingTimers = new Set<string>();
+  readonly accepts: ReadonlySet<unknown> | null;
+  readonly capacity: number;
+  readonly onFailure: SpawnOptions['onFailure'];
+  readonly terminated = deferred<v1.Terminated>();
+  supervision: SupervisionFacts = {};
+  startedAt = 0;
+  lastError = '';
+  lastErrorAt = 0;
+  kernelRef!: KernelRef;
+
+  #state: unknown = undefined;
+  #hasState = false;
+  #currentReply: ReplySlot | undefined;
+  #stopRequest: StopRequest | null = null;
+  #suspendRequested = false;
+  #pendingDirective: Directive | null = null;
+  #waiting: Deferred<Directive> | null = null;
+  #startObservers: Array<(ok: boolean) => void> = [];
+  #terminating = false;
+
+  constructor(
+    readonly path: string,
+    readonly name: string,
+    readonly ref: AnyRef,
+    readonly parent: ActorCell | null,
+    readonly logic: ActorLogic<unknown, LeylineMessage>,
+    options: SpawnOptions,
+    readonly log: Logger,
+    private readonly host: CellHost,
+  ) {
+    this.accepts = logic.accepts ? new Set<unknown>(logic.accepts) : null;
+    this.capacity = options.mailboxCapacity ?? 0;
+    this.onFailure = options.onFailure;
+  }
+
+  get isStopped(): boolean {
+    return this.status === ActorStatus.ACTOR_STATUS_STOPPED;
+  }
+
+  get inspectState(): Record<string, string> {
+    if (!this.#hasState || !this.logic.inspect) return {};
+    try {
+      return this.logic.inspect(this.#state);
+    } catch (error) {
+      return { inspect_error: describeError(error) };
+    }
+  }
+
+  /** nact calls this for every envelope, strictly one at a time. It never throws. */
+  async handle(envelope: Envelope): Promise<void> {
+    try {
+      if (envelope.payload) this.depth -= 1;
+      if (!this.isStopped) await this.#boundary();
+      if (this.isStopped) {
+        this.#bounce(envelope);
+      } else if (envelope.control === 'start') {
+        const error = await this.#tryStart();
+        if (error !== undefined) await this.#holdUntilDecided({ error, duringStart: true });
+      } else if (envelope.payload) {
+        if (envelope.payload instanceof leyline.TimerFired) this.pendingTimers.delete(envelope.payload.timerId);
+        await this.#deliver(envelope);
+      }
+    } catch (error) {
+      this.host.countInternalError(`cell ${this.path}`, error);
+    }
+    if (this.isStopped && this.depth === 0) this.host.release(this);
+  }
+
+  // ---- requests from outside (any actor or the system); applied at the next boundary ----------------
+
+  /** Asks the actor to end; resolves once it has. */
+  requestStop(reason: v1.TerminationReason, error = ''): Promise<v1.Terminated> {
+    if (!this.isStopped && !this.#stopRequest) {
+      this.#stopRequest = { reason, error };
+      if (this.#waiting) this.#waiting.resolve(SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP);
+      else this.host.wake(this);
+    }
+    return this.terminated.promise;
+  }
+
+  /**
+   * A supervisor's decision. On a suspended actor it applies at once; on a running one at its next boundary
+   * (restart or stop). Resolves when carried out: restarted (or failed again), stopped, or resumed.
+   */
+  decide(directive: Directive): Promise<void> {
+    if (this.isStopped) return Promise.resolve();
+    if (directive === SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP) {
+      return this.requestStop(TerminationReason.TERMINATION_REASON_FAILED, this.lastError).then(() => undefined);
+    }
+    const done = new Promise<void>((resolve) => {
+      if (directive === SupervisorDirective.SUPERVISOR_DIRECTIVE_RESUME) {
+        resolve();
+        return;
+      }
+      this.#startObservers.push(() => resolve());
+      void this.terminated.promise.then(() => resolve());
+    });
+    if (this.#waiting) {
+      this.#waiting.resolve(directive);
+    } else if (directive === SupervisorDirective.SUPERVISOR_DIRECTIVE_RESTART) {
+      this.#pendingDirective = directive;
+      this.#suspendRequested = true;
+      this.host.wake(this);
+    }
+    return done;
+  }
+
+  /** Stops the actor taking messages at its next boundary; it then waits for `decide`. */
+  suspend(): void {
+    if (this.isStopped || this.#waiting) return;
+    this.#suspendRequested = true;
+    this.host.wake(this);
+  }
+
+  /** Resolves with true once the next start attempt succeeds, false if it fails or the actor ends. */
+  whenStarted(): Promise<boolean> {
+    if (this.status === ActorStatus.ACTOR_STATUS_RUNNING && this.incarnation > 0) return Promise.resolve(true);
+    if (this.isStopped) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      this.#startObservers.push(resolve);
+      void this.terminated.promise.then(() => resolve(false));
+    });
+  }
+
+  // ---- ask support ---------------------------------------------------------------------------------
+
+  reply(message: LeylineMessage): boolean {
+    const slot = this.#currentReply;
+    if (!slot || slot.settled) return false;
+    slot.resolve(message);
+    return true;
+  }
+
+  // ---- the life cycle, run only inside `handle` -----------------------------------------------------
+
+  async #boundary(): Promise<void> {
+    if (this.#stopRequest) {
+      await this.#terminate(this.#stopRequest.reason, this.#stopRequest.error);
+    } else if (this.#suspendRequested) {
+      this.#suspendRequested = false;
+      await this.#holdUntilDecided(null);
+    }
+  }
+
+  async #deliver(envelope: Envelope): Promise<void> {
+    const message = envelope.payload as LeylineMessage;
+    this.#currentReply = envelope.reply;
+    try {
+      const ctx = this.host.context(this);
+      const next = this.logic.receive(this.#state, message, ctx);
+      this.#state = isPromise(next) ? await next : next;
+      this.processed += 1;
+    } catch (error) {
+      this.host.deadLetter(this.path, message, DeadLetterReason.DEAD_LETTER_REASON_HANDLER_FAILED, describeError(error));
+      if (envelope.reply && !envelope.reply.settled) envelope.reply.reject(new ActorFailedError(this.path, error));
+      this.#currentReply = undefined;
+      await this.#holdUntilDecided({ error, duringStart: false });
+    } finally {
+      this.#currentReply = undefined;
+    }
+  }
+
+  /** Runs the logic's start; returns the error when it throws. */
+  async #tryStart(): Promise<unknown> {
+    this.status = ActorStatus.ACTOR_STATUS_STARTING;
+    this.incarnation += 1;
+    this.#hasState = false;
+    try {
+      const ctx = this.host.context(this);
+      const initial = this.logic.start(ctx);
+      this.#state = isPromise(initial) ? await initial : initial;
+      this.#hasState = true;
+      this.status = ActorStatus.ACTOR_STATUS_RUNNING;
+      this.startedAt = Date.now();
+      this.#settleStartObservers(true);
+      // Only a supervised actor (one with a failure hook) reports its starts to its parent.
+      if (this.parent && this.onFailure) {
+        this.host.notify(this.parent, leyline.ActorStarted.create({ path: this.path, incarnation: this.incarnation, at: toTimestamp(Date.now()) }));
+      }
+      return undefined;
+    } catch (error) {
+      this.#settleStartObservers(false);
+      return error ?? new Error('start-up threw a nullish value');
+    }
+  }
+
+  #settleStartObservers(ok: boolean): void {
+    const observers = this.#startObservers;
+    this.#startObservers = [];
+    for (const observer of observers) observer(ok);
+  }
+
+  /**
+   * Holds the actor (mailbox kept) until a decision arrives, then carries it out. A restart whose start-up
+   * fails comes back here, as a new failure, in a loop rather than by recursion.
+   */
+  async #holdUntilDecided(failure: { error: unknown; duringStart: boolean } | null): Promise<void> {
+    let current = failure;
+    for (;;) {
+      this.status = ActorStatus.ACTOR_STATUS_SUSPENDED;
+      const directive = await this.#awaitDecision(current);
+      if (this.#stopRequest || directive === SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP) {
+        const request = this.#stopRequest ?? {
+          reason: TerminationReason.TERMINATION_REASON_FAILED,
+          error: this.lastError,
+        };
+        await this.#terminate(request.reason, request.error);
+        return;
+      }
+      if (directive === SupervisorDirective.SUPERVISOR_DIRECTIVE_RESUME && this.#hasState) {
+        this.status = ActorStatus.ACTOR_STATUS_RUNNING;
+        return;
+      }
+      await this.#cleanUpIncarnation();
+      const error = await this.#tryStart();
+      if (error === undefined) return;
+      current = { error, duringStart: true };
+    }
+  }
+
+  #awaitDecision(failure: { error: unknown; duringStart: boolean } | null): Promise<Directive> {
+    if (failure) {
+      this.lastError = describeError(failure.error);
+      this.lastErrorAt = Date.now();
+      this.log.warn(failure.duringStart ? 'start-up failed' : 'handler failed', { error: this.lastError });
+    }
+    if (!failure && this.#pendingDirective !== null) {
+      const directive = this.#pendingDirective;
+      this.#pendingDirective = null;
+      return Promise.resolve(directive);
+    }
+    this.#pendingDirective = null;
+    const waiting = deferred<Directive>();
+    this.#waiting = waiting;
+    if (failure) {
+      const notice = leyline.ActorFailed.create({
+        path: this.path,
+        error: this.lastError,
+        duringStart: failure.duringStart,
+        incarnation: this.incarnation,
+        at: toTimestamp(Date.now()),
+      });
+      if (!this.onFailure) {
+        waiting.resolve(SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP);
+      } else {
+        try {
+          this.onFailure(notice, this.ref);
+        } catch (hookError) {
+          // A failing failure hook must not leave the actor held forever, nor end the process.
+          this.host.countInternalError(`failure hook of ${this.path}`, hookError);
+          waiting.resolve(SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP);
+        }
+      }
+    }
+    return waiting.promise.then((directive) => {
+      this.#waiting = null;
+      return directive;
+    });
+  }
+
+  /** Ends this incarnation before a restart: its timers, its children and its own clean-up. */
+  async #cleanUpIncarnation(): Promise<void> {
+    this.#clearTimers();
+    await this.#stopChildren();
+    await this.#runStopHook();
+  }
+
+  async #stopChildren(): Promise<void> {
+    for (const child of [...this.children].reverse()) {
+      await child.requestStop(TerminationReason.TERMINATION_REASON_SHUTDOWN);
+    }
+  }
+
+  async #runStopHook(): Promise<void> {
+    if (!this.#hasState || !this.logic.stop) return;
+    this.#hasState = false;
+    try {
+      await this.logic.stop(this.#state, this.host.context(this));
+    } catch (error) {
+      this.log.warn('stop hook failed', { error: describeError(error) });
+    }
+  }
+
+  #clearTimers(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.pendingTimers.clear();
+  }
+
+  async #terminate(reason: v1.TerminationReason, error: string): Promise<void> {
+    if (this.#terminating) return;
+    this.#terminating = true;
+    await this.#cleanUpIncarnation();
+    this.finalize(reason, error);
+  }
+
+  /**
+   * Marks the actor ended and tells its watchers. Also used by a forced shutdown for an actor whose handler
+   * overran the deadline (its hooks are then skipped).
+   */
+  finalize(reason: v1.TerminationReason, error: string): void {
+    if (this.isStopped) return;
+    this.#terminating = true;
+    this.#clearTimers();
+    this.status = ActorStatus.ACTOR_STATUS_STOPPED;
+    this.#settleStartObservers(false);
+    if (this.#currentReply && !this.#currentReply.settled) this.#currentReply.reject(new ActorStoppedError(this.path));
+    const notice = leyline.Terminated.create({ path: this.path, reason, error, at: toTimestamp(Date.now()) });
+    for (const watcher of this.watchers) this.host.notify(watcher, notice);
+    this.watchers.clear();
+    this.host.ended(this);
+    this.terminated.resolve(notice);
+  }
+
+  #bounce(envelope: Envelope): void {
+    if (!envelope.payload) return;
+    if (envelope.reply && !envelope.reply.settled) envelope.reply.reject(new ActorStoppedError(this.path));
+    if (!envelope.notice) {
+      this.host.deadLetter(this.path, envelope.payload, DeadLetterReason.DEAD_LETTER_REASON_RECIPIENT_STOPPED, 'queued when the actor stopped');
+    }
+  }
+}
