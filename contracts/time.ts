@@ -1,0 +1,38 @@
+// google.protobuf.Timestamp <-> milliseconds. Every Leyline instant is a Timestamp on the wire; inside the
+// process we reason in epoch milliseconds (what Date.now() returns), so these two helpers are the only crossing.
+import { google } from './generated/leyline.js';
+
+export type Timestamp = google.protobuf.Timestamp;
+
+/** The shape of a Timestamp as any decoded or hand-built message holds it (fields may be absent). */
+export interface TimestampLike {
+  seconds?: number | null;
+  nanos?: number | null;
+}
+
+/** A Timestamp for an instant given as a Date or epoch milliseconds (fractions of a ms become nanos). */
+export function toTimestamp(instant: Date | number): Timestamp {
+  const ms = instant instanceof Date ? instant.getTime() : instant;
+  if (!Number.isFinite(ms)) throw new RangeError(`toTimestamp: not a finite instant: ${String(instant)}`);
+  // floor, not trunc: protobuf keeps nanos in [0, 1e9) also before 1970.
+  let seconds = Math.floor(ms / 1000);
+  let nanos = Math.round((ms - seconds * 1000) * 1e6);
+  if (nanos >= 1e9) {
+    seconds += 1;
+    nanos -= 1e9;
+  }
+  return google.protobuf.Timestamp.create({ seconds, nanos });
+}
+
+/** Epoch milliseconds of a Timestamp (fractional when nanos are not whole milliseconds). */
+export function fromTimestamp(ts: TimestampLike): number {
+  return (ts.seconds ?? 0) * 1000 + (ts.nanos ?? 0) / 1e6;
+}
+
+/**
+ * `nowMs − ts` in milliseconds, computed without adding the large seconds term to the fraction first, so the
+ * result keeps sub-microsecond precision (needed for exact freshness-window edges).
+ */
+export function millisecondsSince(ts: TimestampLike, nowMs: number): number {
+  return nowMs - (ts.seconds ?? 0) * 1000 - (ts.nanos ?? 0) / 1e6;
+}
