@@ -10,12 +10,19 @@ type MessageKey = {
   [K in keyof Namespace]: Namespace[K] extends abstract new (...args: never[]) => unknown ? K : never;
 }[keyof Namespace];
 
-/** Any generated Leyline message class (a constructor with static encode/decode). */
+/**
+ * A generated Leyline message class (a constructor with static encode/decode). `encode` is typed loosely on
+ * purpose: each class takes its own property shape, so no one signature fits them all; encode an instance
+ * with `encodeLeyline` (contracts/codec.ts), which knows its class.
+ */
 export interface LeylineType<M extends LeylineMessage = LeylineMessage> {
   new (properties?: never): M;
-  encode(message: M): { finish(): Uint8Array };
+  encode(message: never): { finish(): Uint8Array };
   decode(reader: Uint8Array): M;
 }
+
+/** Any Leyline message class, whatever its message (for lists of accepted types). */
+export type AnyLeylineType = new (properties?: never) => LeylineMessage;
 
 /** An instance of any Leyline message. Nominal: a plain object of the same shape does not qualify. */
 export type LeylineMessage = InstanceType<Namespace[MessageKey]> | InstanceType<typeof esper.leyline.v1.ActorControl>;

@@ -97,6 +97,8 @@ export class ActorCell {
   #pendingDirective: Directive | null = null;
   #waiting: Deferred<Directive> | null = null;
   #startObservers: Array<(ok: boolean) => void> = [];
+  #heldObservers: Array<() => void> = [];
+  #cleanedUp = false;
   #terminating = false;
 
   constructor(
@@ -191,6 +193,23 @@ export class ActorCell {
     if (this.isStopped || this.#waiting) return;
     this.#suspendRequested = true;
     this.host.wake(this);
+  }
+
+  /**
+   * Runs the clean-up of the current incarnation (timers, children, stop hook) once the actor is held, so a
+   * supervisor can stop a whole group in reverse order before restarting it in start order.
+   */
+  async cleanUpWhenHeld(): Promise<void> {
+    if (this.isStopped) return;
+    if (!this.#waiting) {
+      await new Promise<void>((resolve) => {
+        this.#heldObservers.push(resolve);
+        void this.terminated.promise.then(() => resolve());
+      });
+    }
+    if (this.isStopped || this.#cleanedUp) return;
+    this.#cleanedUp = true;
+    await this.#cleanUpIncarnation();
   }
 
   /** Resolves with true once the next start attempt succeeds, false if it fails or the actor ends. */
@@ -292,7 +311,8 @@ export class ActorCell {
         this.status = ActorStatus.ACTOR_STATUS_RUNNING;
         return;
       }
-      await this.#cleanUpIncarnation();
+      if (!this.#cleanedUp) await this.#cleanUpIncarnation();
+      this.#cleanedUp = false;
       const error = await this.#tryStart();
       if (error === undefined) return;
       current = { error, duringStart: true };
@@ -313,6 +333,9 @@ export class ActorCell {
     this.#pendingDirective = null;
     const waiting = deferred<Directive>();
     this.#waiting = waiting;
+    const held = this.#heldObservers;
+    this.#heldObservers = [];
+    for (const observer of held) observer();
     if (failure) {
       const notice = leyline.ActorFailed.create({
         path: this.path,

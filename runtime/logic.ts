@@ -1,6 +1,6 @@
 // What an actor is, independent of the runtime that runs it: a plain logic object (start, receive, stop), in
 // the manner of XState's actor logic. Logic is unit-tested by calling its functions; `ActorSystem` runs it.
-import type { LeylineMessage, LeylineType, v1 } from '../contracts/index.ts';
+import type { AnyLeylineType, LeylineMessage, LeylineType, v1 } from '../contracts/index.ts';
 
 /** A typed handle to an actor. `M` is the union of Leyline messages it accepts. */
 export interface ActorRef<M extends LeylineMessage = LeylineMessage> {
@@ -50,7 +50,7 @@ export interface ActorLogic<S, M extends LeylineMessage = LeylineMessage> {
    * The message types this actor accepts. Dispatching any other Leyline type is refused with an error.
    * Runtime notices (ActorFailed, ActorStarted, Terminated, TimerFired) are always admitted where relevant.
    */
-  readonly accepts?: readonly LeylineType[];
+  readonly accepts?: readonly AnyLeylineType[];
   start(ctx: ActorContext<M>): S | Promise<S>;
   receive(state: S, message: M, ctx: ActorContext<M>): S | Promise<S>;
   /** Clean-up when the actor stops or before it restarts. Errors are logged, never rethrown. */

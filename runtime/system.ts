@@ -244,6 +244,23 @@ export class ActorSystem {
     return true;
   }
 
+  /**
+   * Delivers a runtime notice (ActorFailed, ActorStarted, Terminated, TimerFired). Notices are exempt from the
+   * mailbox bound: a supervisor must hear of a failure however busy it is.
+   */
+  notify(to: AnyRef, notice: v1.ActorFailed | v1.ActorStarted | v1.Terminated | v1.TimerFired): boolean {
+    if (!NOTICE_TYPES.includes(notice.constructor)) {
+      this.counters.refusedPayloads += 1;
+      throw new NotLeylineError(to.path, `${describeValue(notice)} (only runtime notices may be sent as notices)`);
+    }
+    const cell = this.#cells.get(to.path);
+    if (!cell) {
+      this.deadLetters.record(to.path, notice, DeadLetterReason.DEAD_LETTER_REASON_RECIPIENT_UNKNOWN);
+      return false;
+    }
+    return this.#enqueue(cell, { payload: notice, notice: true });
+  }
+
   // ---- life cycle ----------------------------------------------------------------------------------------
 
   /** Stops an actor (and its children first, in reverse start order). Resolves when it has ended. */
@@ -255,6 +272,25 @@ export class ActorSystem {
     return cell.requestStop(reason);
   }
 
+  /**
+   * Stops an actor, giving it `deadlineMs` to finish; after that it is marked stopped without its clean-up
+   * (a JavaScript handler cannot be interrupted, but nothing waits for it any longer).
+   */
+  async stopWithin(ref: AnyRef, reason: v1.TerminationReason, deadlineMs: number): Promise<v1.Terminated> {
+    const cell = this.#cells.get(ref.path);
+    if (!cell) return this.stop(ref, reason);
+    let timer: NodeJS.Timeout | undefined;
+    const overran = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), deadlineMs);
+    });
+    const ended = await Promise.race([cell.requestStop(reason), overran]);
+    clearTimeout(timer);
+    if (ended) return ended;
+    this.log.warn('actor overran its shutdown deadline; marked stopped', { path: cell.path, deadline_ms: deadlineMs });
+    cell.finalize(reason, `still busy after the ${deadlineMs} ms shutdown deadline`);
+    return cell.terminated.promise;
+  }
+
   /** A supervisor's decision for a failed (or running) child; resolves when carried out. */
   decide(ref: AnyRef, directive: Directive): Promise<void> {
     const cell = this.#cells.get(ref.path);
@@ -264,6 +300,15 @@ export class ActorSystem {
   /** Holds an actor at its next message boundary until `decide` (used by one-for-all and rest-for-one). */
   suspend(ref: AnyRef): void {
     this.#cells.get(ref.path)?.suspend();
+  }
+
+  /**
+   * Once the actor is held (failed or suspended), ends its current incarnation (timers, children, stop hook)
+   * without starting the next: the first half of a group restart.
+   */
+  prepareRestart(ref: AnyRef): Promise<void> {
+    const cell = this.#cells.get(ref.path);
+    return cell ? cell.cleanUpWhenHeld() : Promise.resolve();
   }
 
   /** True once the actor's next start-up succeeds; false if it fails or the actor ends. */
