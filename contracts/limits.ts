@@ -2,8 +2,14 @@
 // message instances. They are frozen: a budget is a contract, not a knob an actor may turn at runtime.
 import { leyline } from './index.ts';
 
+/** Freezes a message but keeps its class type (Readonly<> would drop the nominal brand encodeLeyline needs). */
+function frozen<M extends object>(message: M): M {
+  Object.freeze(message);
+  return message;
+}
+
 /** Latency budgets (the field names carry the unit). */
-export const PERFORMANCE_BUDGETS = Object.freeze(
+export const PERFORMANCE_BUDGETS = frozen(
   leyline.PerformanceBudgets.create({
     epochBoundaryMs: 18,
     tamiyoInferenceMs: 12,
@@ -53,7 +59,7 @@ function normalised<T extends Record<string, number>>(shares: T): T {
  * morphogenetic 0.0476, emergency 0.0190, importance statistics 0.0286, pruning metadata 0.0190). The fields are
  * float32, so the stored shares sum to 1.0 within float32 rounding (< 1e-6).
  */
-export const MEMORY_BUDGETS = Object.freeze(leyline.MemoryBudgets.create(normalised(DESIGN_MEMORY_SHARES)));
+export const MEMORY_BUDGETS = frozen(leyline.MemoryBudgets.create(normalised(DESIGN_MEMORY_SHARES)));
 
 /**
  * System limits. Which of them contracts/ itself enforces: none at decode time. `maxMessageSizeBytes` (280) is
@@ -63,7 +69,7 @@ export const MEMORY_BUDGETS = Object.freeze(leyline.MemoryBudgets.create(normali
  * DEFAULT_DECODE_MAX_BYTES instead. The other limits belong to the actors that own the resource (seeds per
  * epoch: Kasmina; queue depth and retries: Oona; pruning and checkpoints: Tolaria) and are theirs to enforce.
  */
-export const SYSTEM_LIMITS = Object.freeze(
+export const SYSTEM_LIMITS = frozen(
   leyline.SystemLimits.create({
     maxSeedsPerEpoch: 100,
     maxMessageSizeBytes: 280,

@@ -10,7 +10,10 @@ export interface TimestampLike {
   nanos?: number | null;
 }
 
-/** A Timestamp for an instant given as a Date or epoch milliseconds (fractions of a ms become nanos). */
+/**
+ * A Timestamp for an instant given as a Date or epoch milliseconds. Fractions of a millisecond become nanos, as
+ * exact as the double allows: at present-day magnitudes (~1.7e12 ms) that is about 0.24 µs.
+ */
 export function toTimestamp(instant: Date | number): Timestamp {
   const ms = instant instanceof Date ? instant.getTime() : instant;
   if (!Number.isFinite(ms)) throw new RangeError(`toTimestamp: not a finite instant: ${String(instant)}`);
