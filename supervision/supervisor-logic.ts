@@ -131,7 +131,8 @@ function onFailed(
   child.lastErrorAt = event.at;
 
   let directive = SupervisorDirective.SUPERVISOR_DIRECTIVE_RESTART;
-  if (event.directive !== undefined) {
+  // `directive` is present only when the child has a decider; anything it gave that is not a directive counts.
+  if ('directive' in event) {
     if (VALID_DIRECTIVES.has(event.directive)) directive = event.directive as v1.SupervisorDirective;
     else state.decisionErrors += 1;
   }

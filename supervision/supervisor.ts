@@ -38,6 +38,8 @@ interface Running {
 export interface SupervisorOptions {
   /** Jitter source (tests pass a fixed one). */
   random?: () => number;
+  /** Sees each decision before it is carried out (telemetry, tests). Must not throw; errors are logged. */
+  observe?: (supervisorPath: string, effect: SupervisorEffect) => void;
 }
 
 const ROUND_TIMER = 'restart-round-';
@@ -101,6 +103,11 @@ export function supervisorLogic(
     effects: readonly SupervisorEffect[],
   ): Promise<void> => {
     for (const effect of effects) {
+      try {
+        options.observe?.(ctx.path, effect);
+      } catch (error) {
+        ctx.log.error('supervisor observer threw', { error: describeError(error) });
+      }
       switch (effect.type) {
         case 'resume': {
           const ref = running.refs.get(effect.id);
@@ -175,7 +182,8 @@ export function supervisorLogic(
     const event: SupervisorEvent = { type: 'failed', id, error: message.error, at, duringStart: message.duringStart };
     if (spec && !isSupervisorSpec(spec) && spec.decide) {
       try {
-        event.directive = spec.decide(message.error, message);
+        // Whatever the decider returns (even undefined) is its decision, checked by the logic.
+        event.directive = spec.decide(message.error, message) ?? Symbol('decider returned nothing');
       } catch (error) {
         // A decider that throws is counted and ignored: the default decision applies.
         event.directive = Symbol('decider threw');

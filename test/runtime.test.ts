@@ -1,0 +1,235 @@
+// The actor runtime: Leyline-only payloads, asks with deadlines, bounded mailboxes, dead letters, watch,
+// timers, shutdown order and deadline.
+import test from 'ava';
+import { leyline } from '../contracts/index.ts';
+import { AskTimeoutError, MailboxFullError, NotLeylineError, UnacceptedMessageError, WrongReplyError, ActorFailedError } from '../runtime/errors.ts';
+import type { ActorLogic } from '../runtime/logic.ts';
+import { EventLog, gate } from './helpers/events.ts';
+import { metric, probeLogic, testSystem, type ProbeEvent } from './helpers/actors.ts';
+
+const { DeadLetterReason: DL, TerminationReason: T, ActorStatus } = leyline;
+
+test('a Leyline message is delivered and an ask gets its typed reply', async (t) => {
+  const system = testSystem();
+  const log = new EventLog<ProbeEvent>();
+  const ref = system.spawn(null, probeLogic('p', log), { name: 'p' });
+  system.dispatch(ref, metric('one'));
+  system.dispatch(ref, metric('two'));
+  const reply = await system.ask(ref, metric('get'), leyline.MetricPoint, 1_000);
+  t.true(reply instanceof leyline.MetricPoint);
+  t.is(reply.value, 2);
+  await system.shutdown();
+});
+
+test('a payload that is not a Leyline message is refused, counted and never delivered', async (t) => {
+  const system = testSystem();
+  const log = new EventLog<ProbeEvent>();
+  const ref = system.spawn(null, probeLogic('p', log), { name: 'p' });
+  const lookalike = { name: 'one', value: 1 };
+  const error = t.throws(() => system.dispatch(ref, lookalike as never), { instanceOf: NotLeylineError });
+  t.regex(error.message, /refused payload for \/p: a plain object is not a Leyline message/);
+  t.throws(() => system.dispatch(ref, 'text' as never), { message: /string is not a Leyline message/ });
+  await t.throwsAsync(system.ask(ref, new Map() as never, leyline.MetricPoint, 100), { instanceOf: NotLeylineError });
+  t.is(system.counters.refusedPayloads, 3);
+  await system.ask(ref, metric('get'), leyline.MetricPoint, 1_000);
+  t.is(log.count((e) => e.kind === 'receive'), 1, 'only the Leyline "get" reached the handler');
+  await system.shutdown();
+});
+
+test('a Leyline message of a type the actor does not accept is refused with the accepted list', async (t) => {
+  const system = testSystem();
+  const ref = system.spawn(null, probeLogic('p', new EventLog()), { name: 'p' });
+  const error = t.throws(() => system.dispatch(ref, leyline.SystemStatePacket.create({ version: 1 }) as never), { instanceOf: UnacceptedMessageError });
+  t.regex(error.message, /does not accept esper\.leyline\.v1\.SystemStatePacket \(accepts esper\.leyline\.v1\.MetricPoint\)/);
+  await system.shutdown();
+});
+
+test('an ask always has a deadline: no reply rejects with AskTimeoutError and a late reply is a dead letter', async (t) => {
+  const system = testSystem();
+  const release = gate();
+  const replied = gate<boolean>();
+  const slow: ActorLogic<null, InstanceType<typeof leyline.MetricPoint>> = {
+    kind: 'slow',
+    start: () => null,
+    async receive(state, _message, ctx) {
+      await release.promise;
+      replied.open(ctx.reply(leyline.MetricPoint.create({ name: 'late' })));
+      return state;
+    },
+  };
+  const ref = system.spawn(null, slow, { name: 'slow' });
+  const error = await t.throwsAsync(system.ask(ref, metric('q'), leyline.MetricPoint, 30), { instanceOf: AskTimeoutError });
+  t.regex(error.message, /ask to \/slow with esper\.leyline\.v1\.MetricPoint got no reply within 30 ms/);
+  release.open();
+  t.false(await replied.promise, 'the reply found no live ask');
+  t.is(system.deadLetters.recent(1)[0]?.reason, DL.DEAD_LETTER_REASON_REPLY_EXPIRED);
+  t.is(system.counters.askTimeouts, 1);
+  await t.throwsAsync(system.ask(ref, metric('q'), leyline.MetricPoint, 0), { instanceOf: RangeError });
+  await t.throwsAsync(system.ask(ref, metric('q'), leyline.MetricPoint, Number.POSITIVE_INFINITY), { instanceOf: RangeError });
+  await system.shutdown();
+});
+
+test('an ask fails at once when the handler throws, or when the reply has the wrong type', async (t) => {
+  const system = testSystem();
+  const ref = system.spawn(null, probeLogic('p', new EventLog()), { name: 'p' });
+  await t.throwsAsync(system.ask(ref, metric('boom'), leyline.MetricPoint, 5_000), { instanceOf: ActorFailedError, message: /p went boom/ });
+  const other = system.spawn(null, probeLogic('q', new EventLog()), { name: 'q' });
+  await t.throwsAsync(system.ask(other, metric('get'), leyline.TelemetryEvent, 5_000), { instanceOf: WrongReplyError, message: /replied with esper\.leyline\.v1\.MetricPoint, expected esper\.leyline\.v1\.TelemetryEvent/ });
+  await system.shutdown();
+});
+
+test('a bounded mailbox refuses the newest message when full and records it; depth is observable', async (t) => {
+  const system = testSystem();
+  const release = gate();
+  const log = new EventLog<ProbeEvent>();
+  const ref = system.spawn(null, probeLogic('p', log, { holdOn: (m) => (m.name === 'hold' ? release.promise : undefined) }), { name: 'p', mailboxCapacity: 2 });
+  t.true(system.dispatch(ref, metric('hold')));
+  await log.waitFor((e) => e.kind === 'receive' && e.name === 'hold');
+  t.true(system.dispatch(ref, metric('a')));
+  t.true(system.dispatch(ref, metric('b')));
+  t.is(system.mailboxDepth(ref), 2);
+  t.false(system.dispatch(ref, metric('c')), 'third queued message is refused');
+  await t.throwsAsync(system.ask(ref, metric('get'), leyline.MetricPoint, 1_000), { instanceOf: MailboxFullError });
+  const letters = system.deadLetters.recent();
+  t.deepEqual(letters.map((l) => l.reason), [DL.DEAD_LETTER_REASON_MAILBOX_FULL, DL.DEAD_LETTER_REASON_MAILBOX_FULL]);
+  t.is(leyline.MetricPoint.decode(letters[0]!.payload).name, 'c', 'the dead letter carries the encoded original');
+  t.is(system.describe('/p')?.mailboxDepth, 2);
+  t.is(system.describe('/p')?.mailboxCapacity, 2);
+  release.open();
+  await log.waitFor((e) => e.kind === 'receive' && e.name === 'b');
+  const reply = await system.ask(ref, metric('get'), leyline.MetricPoint, 1_000);
+  t.is(reply.value, 3, 'hold, a and b were handled');
+  await system.shutdown();
+});
+
+test('messages to a stopped or unknown actor become dead letters, never vanish', async (t) => {
+  const system = testSystem();
+  const release = gate();
+  const log = new EventLog<ProbeEvent>();
+  const letters = new EventLog<InstanceType<typeof leyline.DeadLetter>>();
+  system.deadLetters.onLetter((letter) => letters.push(letter));
+  const ref = system.spawn(null, probeLogic('p', log, { holdOn: (m) => (m.name === 'hold' ? release.promise : undefined) }), { name: 'p' });
+  system.dispatch(ref, metric('hold'));
+  await log.waitFor((e) => e.name === 'hold');
+  system.dispatch(ref, metric('queued-1'));
+  system.dispatch(ref, metric('queued-2'));
+  const stopped = system.stop(ref);
+  release.open();
+  const notice = await stopped;
+  t.is(notice.reason, T.TERMINATION_REASON_NORMAL);
+  t.false(system.dispatch(ref, metric('after')));
+  t.false(system.dispatch({ path: '/nobody', system: system.name }, metric('lost?')));
+  // Messages still queued at the stop are bounced as the mailbox drains.
+  await letters.waitFor(() => letters.seen.length === 4);
+  const byName = Object.fromEntries(letters.seen.map((l) => [leyline.MetricPoint.decode(l.payload).name, l.reason]));
+  t.deepEqual(byName, {
+    'queued-1': DL.DEAD_LETTER_REASON_RECIPIENT_STOPPED,
+    'queued-2': DL.DEAD_LETTER_REASON_RECIPIENT_STOPPED,
+    after: DL.DEAD_LETTER_REASON_RECIPIENT_STOPPED,
+    'lost?': DL.DEAD_LETTER_REASON_RECIPIENT_UNKNOWN,
+  });
+  t.is(system.deadLetters.stats().total, 4);
+  t.is(log.count((e) => e.kind === 'receive'), 1, 'only "hold" was handled');
+  await system.shutdown();
+});
+
+test('watchers receive Terminated when an actor ends, at once if it already has', async (t) => {
+  const system = testSystem();
+  const notices = new EventLog<InstanceType<typeof leyline.Terminated>>();
+  const watcher: ActorLogic<null, InstanceType<typeof leyline.Terminated>> = {
+    kind: 'watcher',
+    start: () => null,
+    receive(state, message) {
+      notices.push(message);
+      return state;
+    },
+  };
+  const w = system.spawn(null, watcher, { name: 'w' });
+  const target = system.spawn(null, probeLogic('t', new EventLog()), { name: 't' });
+  system.watch(w, target);
+  system.dispatch(target, metric('boom'));
+  const first = await notices.waitFor(() => true);
+  t.is(first.path, '/t');
+  t.is(first.reason, T.TERMINATION_REASON_FAILED, 'an unsupervised actor that fails is stopped');
+  t.regex(first.error, /t went boom/);
+  system.watch(w, target);
+  const second = await notices.waitFor(() => true, { from: 1 });
+  t.is(second.path, '/t');
+  await system.shutdown();
+});
+
+test('timers deliver TimerFired in order with other messages and stop with the actor', async (t) => {
+  const system = testSystem();
+  const ticks = new EventLog<number>();
+  const ticker: ActorLogic<number, InstanceType<typeof leyline.TimerFired>> = {
+    kind: 'ticker',
+    start(ctx) {
+      ctx.every('tick', 5);
+      return 0;
+    },
+    receive(count, message, ctx) {
+      ticks.push(Number(message.sequence));
+      if (count + 1 === 3) ctx.stopSelf();
+      return count + 1;
+    },
+  };
+  const ref = system.spawn(null, ticker, { name: 'ticker' });
+  await system.whenTerminated(ref);
+  t.deepEqual(ticks.seen, [1, 2, 3]);
+  await system.shutdown();
+});
+
+test('shutdown stops children before parents and top-level actors in reverse start order', async (t) => {
+  const system = testSystem();
+  const order: string[] = [];
+  const node = (name: string, children: string[] = []): ActorLogic<null, never> => ({
+    kind: 'node',
+    start(ctx) {
+      for (const child of children) ctx.spawn(node(child), { name: child });
+      return null;
+    },
+    receive: (state) => state,
+    stop() {
+      order.push(name);
+    },
+  });
+  const first = system.spawn(null, node('first', ['first-a', 'first-b']), { name: 'first' });
+  const second = system.spawn(null, node('second'), { name: 'second' });
+  await Promise.all([system.whenStarted(first), system.whenStarted(second)]);
+  const result = await system.shutdown(1_000);
+  t.deepEqual(result.forced, []);
+  t.deepEqual(order, ['second', 'first-b', 'first-a', 'first']);
+});
+
+test('shutdown has a deadline: an actor still busy is marked stopped and reported', async (t) => {
+  const system = testSystem();
+  const never = gate();
+  const log = new EventLog<ProbeEvent>();
+  const ref = system.spawn(null, probeLogic('stuck', log, { holdOn: () => never.promise }), { name: 'stuck' });
+  system.dispatch(ref, metric('work'));
+  await log.waitFor((e) => e.kind === 'receive');
+  const result = await system.shutdown(20);
+  t.deepEqual(result.forced, ['/stuck']);
+  t.is((await system.whenTerminated(ref)).reason, T.TERMINATION_REASON_SHUTDOWN);
+  never.open();
+});
+
+test('the tree and describe report status, restarts, mailbox and children', async (t) => {
+  const system = testSystem();
+  const parent: ActorLogic<null, never> = {
+    kind: 'parent',
+    start(ctx) {
+      ctx.spawn(probeLogic('kid', new EventLog()), { name: 'kid' });
+      return null;
+    },
+    receive: (state) => state,
+  };
+  const ref = system.spawn(null, parent, { name: 'parent' });
+  await system.whenStarted(ref);
+  const tree = system.tree();
+  t.deepEqual(tree.map((w) => w.path), ['/parent', '/parent/kid']);
+  t.deepEqual(tree[0]?.children, ['/parent/kid']);
+  t.is(tree[0]?.status, ActorStatus.ACTOR_STATUS_RUNNING);
+  t.true(tree[0]?.running);
+  await system.shutdown();
+});
