@@ -68,9 +68,13 @@ export class NonceLedger {
   readonly ttlMs: number;
   readonly maxEntries: number;
   private readonly clock: MonotonicClock;
-  // Insertion order is registration order, which (on a monotonic clock) is expiry order: purging and eviction
-  // only ever look at the front.
-  private readonly seenAt = new Map<string, number>();
+  private readonly seen = new Set<string>();
+  // A FIFO of (nonce, registered at) in registration order, which on a monotonic clock is also expiry order:
+  // purging and eviction only ever pop the front, so both are O(1) per nonce. (Deleting from the front of a
+  // Map instead leaves holes that every later iteration walks over: ~10 µs per register when full.)
+  private nonces: string[] = [];
+  private times: number[] = [];
+  private head = 0;
   private evictedCount = 0;
 
   constructor(options: NonceLedgerOptions = {}) {
@@ -82,19 +86,20 @@ export class NonceLedger {
   /** Records `nonce`. True when it is new; false when it was already registered within the TTL (a replay). */
   register(nonce: string): boolean {
     const now = this.clock();
-    this.purge(now);
-    if (this.seenAt.has(nonce)) return false;
-    while (this.seenAt.size >= this.maxEntries) {
-      const oldest = this.seenAt.keys().next().value as string;
-      this.seenAt.delete(oldest);
+    while (this.head < this.nonces.length && now - (this.times[this.head] as number) >= this.ttlMs) this.popOldest();
+    if (this.seen.has(nonce)) return false;
+    while (this.seen.size >= this.maxEntries) {
+      this.popOldest();
       this.evictedCount += 1;
     }
-    this.seenAt.set(nonce, now);
+    this.seen.add(nonce);
+    this.nonces.push(nonce);
+    this.times.push(now);
     return true;
   }
 
   get size(): number {
-    return this.seenAt.size;
+    return this.seen.size;
   }
 
   /** Nonces dropped early because the ledger was full. */
@@ -102,10 +107,14 @@ export class NonceLedger {
     return this.evictedCount;
   }
 
-  private purge(now: number): void {
-    for (const [nonce, at] of this.seenAt) {
-      if (now - at < this.ttlMs) break;
-      this.seenAt.delete(nonce);
+  private popOldest(): void {
+    this.seen.delete(this.nonces[this.head] as string);
+    this.head += 1;
+    // Reclaim the consumed front now and then (amortised O(1)).
+    if (this.head >= 1024 && this.head * 2 >= this.nonces.length) {
+      this.nonces = this.nonces.slice(this.head);
+      this.times = this.times.slice(this.head);
+      this.head = 0;
     }
   }
 }

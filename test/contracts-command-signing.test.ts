@@ -286,6 +286,22 @@ test('NonceLedger is bounded: when full it evicts the oldest nonce and counts it
   t.true(ledger.register('a'), 'the evicted nonce is forgotten');
 });
 
+test('NonceLedger stays exact over many registrations (front compaction)', (t) => {
+  let now = 0;
+  const ledger = new NonceLedger({ maxEntries: 10, ttlMs: 1_000, clock: () => now });
+  for (let i = 0; i < 5_000; i++) {
+    now += 0.1;
+    t.true(ledger.register(`n-${i}`));
+  }
+  t.is(ledger.size, 10);
+  t.is(ledger.evicted, 4_990);
+  for (let i = 4_990; i < 5_000; i++) t.false(ledger.register(`n-${i}`), `n-${i} is still remembered`);
+  t.true(ledger.register('n-4989'), 'evicted');
+  now += 1_000;
+  t.true(ledger.register('late'));
+  t.is(ledger.size, 1, 'everything else expired');
+});
+
 test('the verifier uses an injected ledger and its monotonic clock', (t) => {
   let mono = 0;
   const ledger = new NonceLedger({ ttlMs: 1_000, clock: () => mono });
