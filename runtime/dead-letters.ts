@@ -1,4 +1,5 @@
 // The dead-letter office: every message that could not be delivered is counted and the last N are kept.
+import { encodeLeyline } from '../contracts/codec.ts';
 import { leyline, leylineTypeName, type LeylineMessage, type v1 } from '../contracts/index.ts';
 import { toTimestamp } from '../contracts/time.ts';
 
@@ -17,13 +18,10 @@ export class DeadLetterOffice {
 
   record(recipientPath: string, message: LeylineMessage, reason: v1.DeadLetterReason, detail = ''): v1.DeadLetter {
     const type = leylineTypeName(message);
-    const encoded = (message.constructor as unknown as { encode(m: LeylineMessage): { finish(): Uint8Array } })
-      .encode(message)
-      .finish();
     const letter = leyline.DeadLetter.create({
       recipientPath,
       messageType: type,
-      payload: encoded,
+      payload: encodeLeyline(message),
       reason,
       at: toTimestamp(Date.now()),
       detail,

@@ -110,7 +110,7 @@ test('messages to a stopped or unknown actor become dead letters, never vanish',
   system.deadLetters.onLetter((letter) => letters.push(letter));
   const ref = system.spawn(null, probeLogic('p', log, { holdOn: (m) => (m.name === 'hold' ? release.promise : undefined) }), { name: 'p' });
   system.dispatch(ref, metric('hold'));
-  await log.waitFor((e) => e.name === 'hold');
+  await log.waitFor((e) => e.kind === 'receive' && e.name === 'hold');
   system.dispatch(ref, metric('queued-1'));
   system.dispatch(ref, metric('queued-2'));
   const stopped = system.stop(ref);

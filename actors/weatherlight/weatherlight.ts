@@ -1,0 +1,94 @@
+// Weatherlight boots the system: signing secret, actor system, the supervision tree from the configuration;
+// it reports health through its tree and shuts everything down in reverse start order with a deadline.
+import { leyline, type v1 } from '../../contracts/index.ts';
+import type { SignatureContext } from '../../contracts/signing.ts';
+import { createLogger } from '../../runtime/log.ts';
+import type { ActorRef, AnyRef, Logger } from '../../runtime/logic.ts';
+import { ActorSystem, type ShutdownResult } from '../../runtime/system.ts';
+import { resolveFlags, validateTree } from '../../supervision/child-spec.ts';
+import { supervisorLogic, type SupervisorOptions } from '../../supervision/supervisor.ts';
+import { validateConfig, type EsperConfig } from './config.ts';
+import { resolveSigningSecret } from './secret.ts';
+import { buildTree, pathOfKind } from './tree.ts';
+import { WORKER_KINDS, type WorkerFactory } from './workers.ts';
+
+const { SupervisorDirective } = leyline;
+
+export interface Weatherlight {
+  readonly system: ActorSystem;
+  readonly root: AnyRef;
+  readonly signing: SignatureContext;
+  /** The inspector of this tree, when it has one. */
+  readonly inspector: ActorRef<v1.InspectorRequest> | null;
+  /** Resolves with the reason if the root supervisor gives up (restart intensity exceeded at the top). */
+  readonly gaveUp: Promise<string>;
+  /** Graceful shutdown, once; later calls return the first result. */
+  shutdown(): Promise<ShutdownResult>;
+}
+
+export interface BootOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Extra worker kinds (tests, later subsystems). */
+  kinds?: Readonly<Record<string, WorkerFactory>>;
+  supervision?: SupervisorOptions;
+  log?: Logger;
+}
+
+export async function startWeatherlight(candidate: EsperConfig, options: BootOptions = {}): Promise<Weatherlight> {
+  const config = validateConfig(candidate);
+  const log = options.log ?? createLogger('weatherlight');
+  const signing = resolveSigningSecret({
+    env: options.env ?? process.env,
+    varDir: config.run.varDir,
+    multiProcess: config.run.multiProcess,
+    log,
+  });
+  log.info('configuration', { ...config.run, runtime: config.runtime, signing_key_id: signing.keyId });
+
+  const system = new ActorSystem({ name: config.run.name, ...config.runtime });
+  const startedAt = Date.now();
+  const tree = config.weatherlight.tree;
+  const telemetryPath = pathOfKind(tree, 'telemetry-log');
+  const inspectorPath = pathOfKind(tree, 'inspector');
+  const kinds = { ...WORKER_KINDS, ...options.kinds };
+  const spec = buildTree(tree, kinds, {
+    system,
+    config,
+    startedAt,
+    signing,
+    telemetry: telemetryPath ? { path: telemetryPath, system: system.name } : null,
+  });
+  validateTree(spec, 'weatherlight.tree');
+
+  let reportGaveUp!: (reason: string) => void;
+  const gaveUp = new Promise<string>((resolve) => {
+    reportGaveUp = resolve;
+  });
+  const root = system.spawn(null, supervisorLogic(system, spec, options.supervision), {
+    name: spec.id,
+    // The top of the tree has no one to escalate to: stop it and let the caller end the run.
+    onFailure: (failure, ref) => {
+      log.error('root supervisor gave up', { error: failure.error });
+      void system.decide(ref, SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP);
+      reportGaveUp(failure.error);
+    },
+  }) as AnyRef;
+  system.setSupervisionFacts(root, { strategy: resolveFlags(spec.flags).strategy });
+  await system.whenStarted(root);
+
+  let stopping: Promise<ShutdownResult> | null = null;
+  return {
+    system,
+    root,
+    signing,
+    inspector: inspectorPath ? { path: inspectorPath, system: system.name } : null,
+    gaveUp,
+    shutdown() {
+      stopping ??= system.shutdown(config.weatherlight.shutdownDeadlineMs).then((result) => {
+        log.info('shutdown complete', { elapsed_ms: result.elapsedMs, forced: result.forced });
+        return result;
+      });
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,88 @@
+// The worker kinds Weatherlight can place in its tree, by name (esper.config.ts refers to them by kind).
+// Subsystems register their own kinds here as they land.
+import { leyline, type v1 } from '../../contracts/index.ts';
+import type { SignatureContext } from '../../contracts/signing.ts';
+import type { ActorLogic, ActorRef } from '../../runtime/logic.ts';
+import type { ActorSystem } from '../../runtime/system.ts';
+import type { EsperConfig } from './config.ts';
+import { buildHealthPacket } from './health.ts';
+import { inspectorLogic } from './inspector.ts';
+
+const { TelemetryLevel } = leyline;
+
+export interface WorkerDeps {
+  system: ActorSystem;
+  config: EsperConfig;
+  startedAt: number;
+  signing: SignatureContext;
+  /** The tree's telemetry log, when it has one. */
+  telemetry: ActorRef<v1.TelemetryPacket | v1.InspectorRequest> | null;
+}
+
+export type WorkerFactory = (deps: WorkerDeps) => ActorLogic<never, never>;
+
+/** Keeps the last N telemetry packets (for the inspector) and logs the ones that need attention. */
+export function telemetryLogLogic(kept: number): ActorLogic<v1.TelemetryPacket[], v1.TelemetryPacket | v1.InspectorRequest> {
+  return {
+    kind: 'telemetry-log',
+    accepts: [leyline.TelemetryPacket, leyline.InspectorRequest],
+    start: () => [],
+    receive(packets, message, ctx) {
+      if (message instanceof leyline.InspectorRequest) {
+        const query = message.telemetry;
+        const matching = packets.filter((p) => !query?.sourceSubsystem || p.sourceSubsystem === query.sourceSubsystem);
+        const limit = query?.limit || matching.length;
+        ctx.reply(leyline.InspectorReply.create({ requestId: message.requestId, ok: true, telemetry: matching.slice(-limit) }));
+        return packets;
+      }
+      if (message.level >= TelemetryLevel.TELEMETRY_LEVEL_WARNING) {
+        ctx.log.warn(`telemetry ${message.sourceSubsystem}: ${message.systemHealth?.summary ?? ''}`, {
+          packet: message.packetId,
+          events: message.events.map((e) => e.description),
+        });
+      }
+      packets.push(message);
+      if (packets.length > kept) packets.splice(0, packets.length - kept);
+      return packets;
+    },
+    inspect: (packets) => ({ kept: String(packets.length) }),
+  };
+}
+
+/** Every `intervalMs`, summarises the tree's health as a TelemetryPacket and sends it to the telemetry log. */
+export function healthReporterLogic(deps: WorkerDeps): ActorLogic<{ sequence: number }, v1.TimerFired> {
+  const { system, telemetry } = deps;
+  return {
+    kind: 'health-reporter',
+    accepts: [leyline.TimerFired],
+    start(ctx) {
+      ctx.every('health', deps.config.weatherlight.healthIntervalMs);
+      return { sequence: 0 };
+    },
+    receive(state, _tick, ctx) {
+      const sequence = state.sequence + 1;
+      const packet = buildHealthPacket({
+        workers: system.tree(),
+        uptimeMs: Date.now() - deps.startedAt,
+        now: Date.now(),
+        counters: {
+          dead_letters_total: system.deadLetters.stats().total,
+          refused_payloads: system.counters.refusedPayloads,
+          ask_timeouts: system.counters.askTimeouts,
+          internal_errors: system.counters.internalErrors,
+        },
+        packetId: `weatherlight-health-${sequence}`,
+      });
+      if (telemetry) ctx.dispatch(telemetry, packet);
+      else ctx.log.info('health', { summary: packet.systemHealth?.summary });
+      return { sequence };
+    },
+    inspect: (state) => ({ packets_built: String(state.sequence) }),
+  };
+}
+
+export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
+  'telemetry-log': (deps) => telemetryLogLogic(deps.config.weatherlight.telemetryKept) as ActorLogic<never, never>,
+  'health-reporter': (deps) => healthReporterLogic(deps) as ActorLogic<never, never>,
+  inspector: (deps) => inspectorLogic(deps.system, deps.telemetry) as ActorLogic<never, never>,
+};

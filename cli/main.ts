@@ -1,0 +1,95 @@
+// The `esper` command. `esper run [config.ts]` boots the supervision tree (from the given file, else
+// ./esper.config.ts, else the embedded defaults), reports it, and shuts down cleanly on SIGINT or SIGTERM.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { leyline, type v1 } from '../contracts/index.ts';
+import { loadDefaultExport } from '../runtime/module-loader.ts';
+import { validateConfig, type EsperConfig } from '../actors/weatherlight/config.ts';
+import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
+import embeddedDefaults from '../esper.config.ts';
+
+const USAGE = `usage: esper <command>
+
+commands:
+  run [config.ts]   boot the supervision tree and run until SIGINT/SIGTERM
+                    (config: the given file, else ./esper.config.ts, else the built-in defaults)
+  help              this text
+`;
+
+async function resolveConfig(file: string | undefined): Promise<{ config: EsperConfig; source: string }> {
+  if (file) return { config: validateConfig(await loadDefaultExport(file)), source: file };
+  const local = resolve('esper.config.ts');
+  if (existsSync(local)) return { config: validateConfig(await loadDefaultExport(local)), source: local };
+  return { config: validateConfig(embeddedDefaults), source: 'built-in defaults' };
+}
+
+/** The tree as indented lines: name, status, restarts, mailbox depth. */
+export function formatTree(actors: readonly v1.WorkerState[]): string {
+  return actors
+    .map((actor) => {
+      const depth = actor.path.split('/').length - 2;
+      const status = (leyline.ActorStatus[actor.status] ?? '?').replace('ACTOR_STATUS_', '').toLowerCase();
+      const kind = actor.strategy ? ` [${(leyline.SupervisionStrategy[actor.strategy] ?? '').replace('SUPERVISION_STRATEGY_', '').toLowerCase()}]` : '';
+      return `${'  '.repeat(depth)}${actor.name}${kind}  ${status}  restarts=${actor.restartCount}  mailbox=${actor.mailboxDepth}`;
+    })
+    .join('\n');
+}
+
+async function run(file: string | undefined): Promise<number> {
+  const { config, source } = await resolveConfig(file);
+  process.stdout.write(`esper: configuration from ${source}\n`);
+  const weatherlight = await startWeatherlight(config);
+  const tree = weatherlight.system.tree();
+  process.stdout.write(`${formatTree(tree)}\n`);
+  process.stdout.write(`esper: ready, ${tree.length} actors running (Ctrl-C to stop)\n`);
+
+  // Actor timers are unref'd and signal handlers do not hold the event loop: this does, until shutdown.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  const signalled = new Promise<NodeJS.Signals>((resolveSignal) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      resolveSignal(signal);
+      // A second signal while shutting down means "now".
+      process.once(signal, () => {
+        process.stderr.write(`esper: second ${signal}, exiting without waiting\n`);
+        process.exit(130);
+      });
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  const outcome = await Promise.race([
+    signalled.then((signal) => ({ code: 0, why: `received ${signal}` })),
+    weatherlight.gaveUp.then((reason) => ({ code: 1, why: `the root supervisor gave up: ${reason}` })),
+  ]);
+  process.stdout.write(`esper: ${outcome.why}, shutting down\n`);
+  const result = await weatherlight.shutdown();
+  clearInterval(keepAlive);
+  const forced = result.forced.length > 0 ? `; forced: ${result.forced.join(', ')}` : '';
+  process.stdout.write(`esper: shutdown complete in ${result.elapsedMs} ms${forced}\n`);
+  return outcome.code;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return run(rest[0]);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`esper: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`esper: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
