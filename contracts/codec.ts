@@ -101,9 +101,9 @@ function asNumber(value: Int64): Int64 {
 
 /**
  * A reader that keeps unknown fields (protobufjs discards them by default) and notes whether it met any, so the
- * common case (none) costs nothing extra. It also reads 64-bit integers as numbers: with the `long` package
- * installed (a protobufjs dependency) the stock reader returns Long objects, which the generated declarations
- * (`number`) and every consumer do not expect.
+ * common case (none) costs nothing extra. It also copies `bytes` fields out of the input, and reads 64-bit
+ * integers as numbers: with the `long` package installed (a protobufjs dependency) the stock reader returns Long
+ * objects, which the generated declarations (`number`) and every consumer do not expect.
  */
 class TrackingReader extends protobuf.Reader {
   sawUnknown = false;
@@ -116,6 +116,11 @@ class TrackingReader extends protobuf.Reader {
   override skipType(wireType: number, depth?: number, fieldNumber?: number): protobuf.Reader {
     this.sawUnknown = true;
     return super.skipType(wireType, depth, fieldNumber);
+  }
+
+  /** A copy, not a view: a decoded `bytes` field must not change when the caller reuses its input buffer. */
+  override bytes(): Uint8Array {
+    return Uint8Array.prototype.slice.call(super.bytes());
   }
 
   override uint64(): Int64 {

@@ -208,6 +208,14 @@ test('withFields copies a message, applies the patch, keeps unknown fields, and 
   t.deepEqual(Buffer.from(encodeLeyline(decoded)), before);
 });
 
+test('decoded bytes fields are copies: reusing the input buffer does not change the message', (t) => {
+  const inner = encodeLeyline(leyline.SystemStatePacket.create({ version: 1, packetId: 'p' }));
+  const wire = Buffer.from(encodeLeyline(leyline.BusEnvelope.create({ messageType: leyline.BusMessageType.BUS_MESSAGE_TYPE_SYSTEM_STATE, payload: inner })));
+  const decoded = decodeOk(leyline.BusEnvelope, wire);
+  wire.fill(0);
+  t.deepEqual(Buffer.from(decoded.payload), Buffer.from(inner));
+});
+
 // ---- bad input -------------------------------------------------------------------------------------------------
 
 test('non-bytes input is refused as not_bytes, never thrown', (t) => {
