@@ -74,7 +74,7 @@ export function decodeLeyline<M extends LeylineMessage>(
   let message: M;
   const reader = new TrackingReader(bytes);
   try {
-    message = (Type.decode as unknown as (reader: protobuf.Reader) => M)(reader);
+    message = (Type as unknown as { decode(reader: protobuf.Reader): M }).decode(reader);
   } catch (cause) {
     return failure('malformed', Type, cause instanceof Error ? cause.message : String(cause), cause);
   }
