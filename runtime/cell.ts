@@ -82,6 +82,8 @@ export class ActorCell {
   readonly accepts: ReadonlySet<unknown> | null;
   readonly capacity: number;
   readonly onFailure: SpawnOptions['onFailure'];
+  /** How long this actor gets to stop when its parent stops or restarts; unlimited when unset. */
+  readonly shutdownMs: number | undefined;
   readonly terminated = deferred<v1.Terminated>();
   supervision: SupervisionFacts = {};
   startedAt = 0;
@@ -114,6 +116,7 @@ export class ActorCell {
     this.accepts = logic.accepts ? new Set<unknown>(logic.accepts) : null;
     this.capacity = options.mailboxCapacity ?? 0;
     this.onFailure = options.onFailure;
+    this.shutdownMs = options.shutdownMs;
   }
 
   get isStopped(): boolean {
@@ -158,6 +161,25 @@ export class ActorCell {
       if (this.#waiting) this.#waiting.resolve(SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP);
       else this.host.wake(this);
     }
+    return this.terminated.promise;
+  }
+
+  /**
+   * Asks the actor to end within `deadlineMs`; after that it is marked stopped without its clean-up (a
+   * JavaScript handler cannot be interrupted, but nothing waits for it any longer).
+   */
+  async requestStopWithin(reason: v1.TerminationReason, deadlineMs: number | undefined): Promise<v1.Terminated> {
+    const ended = this.requestStop(reason);
+    if (deadlineMs === undefined) return ended;
+    let timer: NodeJS.Timeout | undefined;
+    const overran = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), deadlineMs);
+    });
+    const result = await Promise.race([ended, overran]);
+    clearTimeout(timer);
+    if (result) return result;
+    this.log.warn('overran its shutdown deadline; marked stopped', { deadline_ms: deadlineMs });
+    this.finalize(reason, `still busy after the ${deadlineMs} ms shutdown deadline`);
     return this.terminated.promise;
   }
 
@@ -371,7 +393,7 @@ export class ActorCell {
 
   async #stopChildren(): Promise<void> {
     for (const child of [...this.children].reverse()) {
-      await child.requestStop(TerminationReason.TERMINATION_REASON_SHUTDOWN);
+      await child.requestStopWithin(TerminationReason.TERMINATION_REASON_SHUTDOWN, child.shutdownMs);
     }
   }
 

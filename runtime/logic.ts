@@ -64,6 +64,11 @@ export interface SpawnOptions {
   /** Bounded mailbox: messages beyond this depth are refused (dead letter MAILBOX_FULL). 0 = unbounded. */
   mailboxCapacity?: number;
   /**
+   * How long the actor gets to finish when its parent stops or restarts it; then it is marked stopped without
+   * its clean-up. Unlimited when unset (the system's shutdown deadline still applies).
+   */
+  shutdownMs?: number;
+  /**
    * Called when the actor fails (start-up or handler threw). The actor is suspended until someone calls
    * `system.decide(ref, directive)`. Without a hook the runtime stops a failed actor (reason FAILED).
    */
@@ -78,6 +83,12 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
+
+/**
+ * Actor logic of any state and message types, for lists that hold many kinds (child specs, worker registries).
+ * Any `ActorLogic<S, M>` is assignable to it (its members are methods, checked bivariantly).
+ */
+export type AnyActorLogic = ActorLogic<unknown, never>;
 
 /** Logic for an actor with no state of its own. Unlike nact's spawnStateless, its crashes are supervised. */
 export function statelessLogic<M extends LeylineMessage>(

@@ -272,23 +272,10 @@ export class ActorSystem {
     return cell.requestStop(reason);
   }
 
-  /**
-   * Stops an actor, giving it `deadlineMs` to finish; after that it is marked stopped without its clean-up
-   * (a JavaScript handler cannot be interrupted, but nothing waits for it any longer).
-   */
-  async stopWithin(ref: AnyRef, reason: v1.TerminationReason, deadlineMs: number): Promise<v1.Terminated> {
+  /** Stops an actor, giving it `deadlineMs` to finish; after that it is marked stopped without its clean-up. */
+  stopWithin(ref: AnyRef, reason: v1.TerminationReason, deadlineMs: number): Promise<v1.Terminated> {
     const cell = this.#cells.get(ref.path);
-    if (!cell) return this.stop(ref, reason);
-    let timer: NodeJS.Timeout | undefined;
-    const overran = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), deadlineMs);
-    });
-    const ended = await Promise.race([cell.requestStop(reason), overran]);
-    clearTimeout(timer);
-    if (ended) return ended;
-    this.log.warn('actor overran its shutdown deadline; marked stopped', { path: cell.path, deadline_ms: deadlineMs });
-    cell.finalize(reason, `still busy after the ${deadlineMs} ms shutdown deadline`);
-    return cell.terminated.promise;
+    return cell ? cell.requestStopWithin(reason, deadlineMs) : this.stop(ref, reason);
   }
 
   /** A supervisor's decision for a failed (or running) child; resolves when carried out. */
@@ -431,7 +418,7 @@ export class ActorSystem {
       path: cell.path,
       status: backingOff ? ActorStatus.ACTOR_STATUS_BACKING_OFF : cell.status,
       running: cell.status === ActorStatus.ACTOR_STATUS_RUNNING,
-      restartCount: facts.restartCount ?? Math.max(0, cell.incarnation - 1),
+      restartCount: Math.max(facts.restartCount ?? 0, cell.incarnation - 1),
       backoffSeconds: backingOff ? (facts.backoffSeconds ?? 0) : 0,
       lastError,
       ...(lastErrorAt ? { lastErrorAt: toTimestamp(lastErrorAt) } : {}),

@@ -1,7 +1,7 @@
 // Child specs and supervisor flags as data, in the manner of Erlang/OTP: a supervision tree is declared, then
 // built. Validation names the bad field, so a broken configuration fails at boot with a clear message.
 import { leyline, type v1 } from '../contracts/index.ts';
-import type { ActorLogic } from '../runtime/logic.ts';
+import type { AnyActorLogic } from '../runtime/logic.ts';
 import { assertValidActorName } from '../runtime/names.ts';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 
@@ -20,7 +20,7 @@ interface CommonSpec {
 }
 
 export interface WorkerSpec extends CommonSpec {
-  logic: ActorLogic<never, never> | ActorLogic<unknown, never>;
+  logic: AnyActorLogic;
   mailboxCapacity?: number;
   decide?: Decider;
 }

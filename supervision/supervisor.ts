@@ -43,6 +43,8 @@ export interface SupervisorOptions {
 }
 
 const ROUND_TIMER = 'restart-round-';
+/** Re-publishes facts once a child's last error may have gone stale (a stable run clears it). */
+const STABLE_TIMER = 'stable-check';
 
 /** The actor logic of the supervisor that `spec` declares. */
 export function supervisorLogic(
@@ -55,8 +57,9 @@ export function supervisorLogic(
 
   const spawnChild = (ctx: ActorContext<SupervisorMessage>, child: ChildSpec): AnyRef => {
     const logic = isSupervisorSpec(child) ? supervisorLogic(system, child, options) : child.logic;
-    const ref = ctx.spawn(logic as ActorLogic<unknown, never>, {
+    const ref = ctx.spawn(logic, {
       name: child.id,
+      shutdownMs: child.shutdownMs ?? DEFAULT_SHUTDOWN_MS,
       ...(!isSupervisorSpec(child) && child.mailboxCapacity !== undefined ? { mailboxCapacity: child.mailboxCapacity } : {}),
       // Failures reach the supervisor as messages, so decisions are taken one at a time, in order.
       onFailure: (failure) => system.notify(ctx.self, failure),
@@ -81,12 +84,14 @@ export function supervisorLogic(
     await system.stopWithin(ref, reason, spec?.shutdownMs ?? DEFAULT_SHUTDOWN_MS);
   };
 
-  const publishFacts = (running: Running): void => {
+  const publishFacts = (ctx: ActorContext<SupervisorMessage>, running: Running): void => {
     const now = Date.now();
+    let recheck = false;
     for (const child of running.logic.children) {
       const ref = running.refs.get(child.id);
       if (!ref) continue;
       const stale = errorIsStale(child, now, flags.backoff.stableMs);
+      if (!stale && child.startedAt > child.lastErrorAt) recheck = true;
       const pending = running.logic.pending?.ids.includes(child.id) ? running.logic.pending.delayMs : 0;
       system.setSupervisionFacts(ref, {
         restartCount: child.restarts,
@@ -95,6 +100,7 @@ export function supervisorLogic(
         lastErrorAt: stale ? 0 : child.lastErrorAt,
       });
     }
+    if (recheck) ctx.after(STABLE_TIMER, flags.backoff.stableMs);
   };
 
   const carryOut = async (
@@ -159,7 +165,7 @@ export function supervisorLogic(
           throw new EscalationError(effect.error);
       }
     }
-    publishFacts(running);
+    publishFacts(ctx, running);
   };
 
   const toEvent = (
@@ -218,6 +224,10 @@ export function supervisorLogic(
       return running;
     },
     async receive(running, message, ctx) {
+      if (message instanceof leyline.TimerFired && message.timerId === STABLE_TIMER) {
+        publishFacts(ctx, running);
+        return running;
+      }
       const event = toEvent(ctx, running, message);
       if (!event) return running;
       const { effects } = transition(running.logic, event, random);

@@ -2,7 +2,7 @@
 // Subsystems register their own kinds here as they land.
 import { leyline, type v1 } from '../../contracts/index.ts';
 import type { SignatureContext } from '../../contracts/signing.ts';
-import type { ActorLogic, ActorRef } from '../../runtime/logic.ts';
+import type { ActorLogic, ActorRef, AnyActorLogic } from '../../runtime/logic.ts';
 import type { ActorSystem } from '../../runtime/system.ts';
 import type { EsperConfig } from './config.ts';
 import { buildHealthPacket } from './health.ts';
@@ -19,7 +19,7 @@ export interface WorkerDeps {
   telemetry: ActorRef<v1.TelemetryPacket | v1.InspectorRequest> | null;
 }
 
-export type WorkerFactory = (deps: WorkerDeps) => ActorLogic<never, never>;
+export type WorkerFactory = (deps: WorkerDeps) => AnyActorLogic;
 
 /** Keeps the last N telemetry packets (for the inspector) and logs the ones that need attention. */
 export function telemetryLogLogic(kept: number): ActorLogic<v1.TelemetryPacket[], v1.TelemetryPacket | v1.InspectorRequest> {
@@ -82,7 +82,7 @@ export function healthReporterLogic(deps: WorkerDeps): ActorLogic<{ sequence: nu
 }
 
 export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
-  'telemetry-log': (deps) => telemetryLogLogic(deps.config.weatherlight.telemetryKept) as ActorLogic<never, never>,
-  'health-reporter': (deps) => healthReporterLogic(deps) as ActorLogic<never, never>,
-  inspector: (deps) => inspectorLogic(deps.system, deps.telemetry) as ActorLogic<never, never>,
+  'telemetry-log': (deps) => telemetryLogLogic(deps.config.weatherlight.telemetryKept),
+  'health-reporter': (deps) => healthReporterLogic(deps),
+  inspector: (deps) => inspectorLogic(deps.system, deps.telemetry),
 };
