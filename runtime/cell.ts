@@ -102,6 +102,7 @@ export class ActorCell {
   #heldObservers: Array<() => void> = [];
   #cleanedUp = false;
   #terminating = false;
+  #ctx: ActorContext | undefined;
 
   constructor(
     readonly path: string,
@@ -132,10 +133,28 @@ export class ActorCell {
     }
   }
 
-  /** nact calls this for every envelope, strictly one at a time. It never throws. */
-  async handle(envelope: Envelope): Promise<void> {
+  /**
+   * nact calls this for every envelope, strictly one at a time. It never throws. A running actor with no
+   * pending request takes the fast path, which allocates no promise when the handler returns synchronously.
+   */
+  handle(envelope: Envelope): void | Promise<void> {
+    if (envelope.payload) {
+      this.depth -= 1;
+      if (this.status === ActorStatus.ACTOR_STATUS_RUNNING && this.#stopRequest === null && !this.#suspendRequested) {
+        return this.#deliver(envelope, envelope.payload);
+      }
+    }
+    return this.#handleWithLifeCycle(envelope);
+  }
+
+  /** The actor's context, made once. */
+  get ctx(): ActorContext {
+    this.#ctx ??= this.host.context(this);
+    return this.#ctx;
+  }
+
+  async #handleWithLifeCycle(envelope: Envelope): Promise<void> {
     try {
-      if (envelope.payload) this.depth -= 1;
       if (!this.isStopped) await this.#boundary();
       if (this.isStopped) {
         this.#bounce(envelope);
@@ -143,13 +162,60 @@ export class ActorCell {
         const error = await this.#tryStart();
         if (error !== undefined) await this.#holdUntilDecided({ error, duringStart: true });
       } else if (envelope.payload) {
-        if (envelope.payload instanceof leyline.TimerFired) this.pendingTimers.delete(envelope.payload.timerId);
-        await this.#deliver(envelope);
+        await this.#deliver(envelope, envelope.payload);
       }
     } catch (error) {
-      this.host.countInternalError(`cell ${this.path}`, error);
+      this.#contain(error);
     }
+    this.#releaseIfDrained();
+  }
+
+  #deliver(envelope: Envelope, message: LeylineMessage): void | Promise<void> {
+    if (message instanceof leyline.TimerFired) this.pendingTimers.delete(message.timerId);
+    this.#currentReply = envelope.reply;
+    let next: unknown;
+    try {
+      next = this.logic.receive(this.#state, message, this.ctx);
+    } catch (error) {
+      this.#currentReply = undefined;
+      return this.#handlerFailed(envelope, message, error);
+    }
+    if (isPromise(next)) {
+      return next.then(
+        (state) => {
+          this.#currentReply = undefined;
+          this.#state = state;
+          this.processed += 1;
+        },
+        (error: unknown) => {
+          this.#currentReply = undefined;
+          return this.#handlerFailed(envelope, message, error);
+        },
+      );
+    }
+    this.#currentReply = undefined;
+    this.#state = next;
+    this.processed += 1;
+    return undefined;
+  }
+
+  async #handlerFailed(envelope: Envelope, message: LeylineMessage, error: unknown): Promise<void> {
+    try {
+      this.host.deadLetter(this.path, message, DeadLetterReason.DEAD_LETTER_REASON_HANDLER_FAILED, describeError(error));
+      if (envelope.reply && !envelope.reply.settled) envelope.reply.reject(new ActorFailedError(this.path, error));
+      await this.#holdUntilDecided({ error, duringStart: false });
+    } catch (internal) {
+      this.#contain(internal);
+    }
+    this.#releaseIfDrained();
+  }
+
+  #releaseIfDrained(): void {
     if (this.isStopped && this.depth === 0) this.host.release(this);
+  }
+
+  #contain(error: unknown): void {
+    this.host.countInternalError(`cell ${this.path}`, error);
   }
 
   // ---- requests from outside (any actor or the system); applied at the next boundary ----------------
@@ -264,32 +330,13 @@ export class ActorCell {
     }
   }
 
-  async #deliver(envelope: Envelope): Promise<void> {
-    const message = envelope.payload as LeylineMessage;
-    this.#currentReply = envelope.reply;
-    try {
-      const ctx = this.host.context(this);
-      const next = this.logic.receive(this.#state, message, ctx);
-      this.#state = isPromise(next) ? await next : next;
-      this.processed += 1;
-    } catch (error) {
-      this.host.deadLetter(this.path, message, DeadLetterReason.DEAD_LETTER_REASON_HANDLER_FAILED, describeError(error));
-      if (envelope.reply && !envelope.reply.settled) envelope.reply.reject(new ActorFailedError(this.path, error));
-      this.#currentReply = undefined;
-      await this.#holdUntilDecided({ error, duringStart: false });
-    } finally {
-      this.#currentReply = undefined;
-    }
-  }
-
   /** Runs the logic's start; returns the error when it throws. */
   async #tryStart(): Promise<unknown> {
     this.status = ActorStatus.ACTOR_STATUS_STARTING;
     this.incarnation += 1;
     this.#hasState = false;
     try {
-      const ctx = this.host.context(this);
-      const initial = this.logic.start(ctx);
+      const initial = this.logic.start(this.ctx);
       this.#state = isPromise(initial) ? await initial : initial;
       this.#hasState = true;
       this.status = ActorStatus.ACTOR_STATUS_RUNNING;
@@ -401,7 +448,7 @@ export class ActorCell {
     if (!this.#hasState || !this.logic.stop) return;
     this.#hasState = false;
     try {
-      await this.logic.stop(this.#state, this.host.context(this));
+      await this.logic.stop(this.#state, this.ctx);
     } catch (error) {
       this.log.warn('stop hook failed', { error: describeError(error) });
     }

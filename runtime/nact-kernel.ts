@@ -29,9 +29,9 @@ export function startKernel(name: string, onInternalError: (error: unknown) => v
     spawn(parent, childName, handle) {
       const ref = nact.spawn(
         (parent ? toNact(parent) : system) as never,
-        async (state: unknown, message: unknown) => {
-          await handle(message);
-          return state;
+        (state: unknown, message: unknown) => {
+          const pending = handle(message);
+          return pending ? pending.then(() => state) : state;
         },
         childName,
         {

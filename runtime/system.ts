@@ -67,7 +67,6 @@ export class ActorSystem {
   readonly #endedPaths = new Set<string>();
   readonly #defaultCapacity: number;
   readonly #maxAskDeadlineMs: number;
-  readonly #contexts = new WeakMap<ActorCell, ActorContext>();
   readonly #host: CellHost;
   #kernelIds = 0;
   #shutDown = false;
@@ -434,9 +433,8 @@ export class ActorSystem {
 
   // ---- internals -------------------------------------------------------------------------------------------
 
+  /** Made once per actor (the cell caches it). */
   #context(cell: ActorCell): ActorContext {
-    const existing = this.#contexts.get(cell);
-    if (existing) return existing;
     const system = this;
     const ctx: ActorContext = {
       self: cell.ref as ActorRef,
@@ -460,7 +458,6 @@ export class ActorSystem {
       watch: (target) => system.watch(cell.ref, target),
       log: cell.log,
     };
-    this.#contexts.set(cell, ctx);
     return ctx;
   }
 
