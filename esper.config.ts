@@ -5,7 +5,7 @@ import { defineConfig, type TreeNode } from './actors/weatherlight/config.ts';
 
 const { RestartPolicy, SupervisionStrategy } = leyline;
 
-/** A subsystem's supervisor; each gets its actors as its issue lands (see actors/<name>/README.md). */
+/** A subsystem's supervisor: empty until that subsystem lands (README: "The supervision tree"). */
 const subsystem = (id: string): TreeNode => ({
   id,
   flags: { strategy: SupervisionStrategy.SUPERVISION_STRATEGY_ONE_FOR_ONE },

@@ -36,13 +36,7 @@ export function formatTree(actors: readonly v1.WorkerState[]): string {
 }
 
 async function run(file: string | undefined): Promise<number> {
-  const { config, source } = await resolveConfig(file);
-  process.stdout.write(`esper: configuration from ${source}\n`);
-  const weatherlight = await startWeatherlight(config);
-  const tree = weatherlight.system.tree();
-  process.stdout.write(`${formatTree(tree)}\n`);
-  process.stdout.write(`esper: ready, ${tree.length} actors running (Ctrl-C to stop)\n`);
-
+  // Listen before announcing anything: a signal that arrives before a listener exists kills the process.
   // Actor timers are unref'd and signal handlers do not hold the event loop: this does, until shutdown.
   const keepAlive = setInterval(() => undefined, 60_000);
   const signalled = new Promise<NodeJS.Signals>((resolveSignal) => {
@@ -57,6 +51,13 @@ async function run(file: string | undefined): Promise<number> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
+  const { config, source } = await resolveConfig(file);
+  process.stdout.write(`esper: configuration from ${source}\n`);
+  const weatherlight = await startWeatherlight(config);
+  const tree = weatherlight.system.tree();
+  process.stdout.write(`${formatTree(tree)}\n`);
+  process.stdout.write(`esper: ready, ${tree.length} actors running (Ctrl-C to stop)\n`);
+
   const outcome = await Promise.race([
     signalled.then((signal) => ({ code: 0, why: `received ${signal}` })),
     weatherlight.gaveUp.then((reason) => ({ code: 1, why: `the root supervisor gave up: ${reason}` })),

@@ -1,5 +1,11 @@
 // The Leyline contracts: generated message classes plus the registry the runtime uses to recognise them.
+import protobuf from 'protobufjs/minimal.js';
 import { esper } from './generated/leyline.js';
+
+// 64-bit fields are JS numbers (exact to 2^53), as the generated declarations say. With the `long` package
+// present protobufjs would decode them as Long objects; switch that off for every decoder in the process.
+protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
+protobuf.configure();
 
 export const leyline = esper.leyline.v1;
 export type { esper };

@@ -1,0 +1,83 @@
+// `esper run` end to end: boots the tree on the built-in defaults with no set-up, reports it, and shuts down
+// cleanly on SIGTERM and SIGINT; bad input gets a clear error and a non-zero exit.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../bin/esper.js', import.meta.url));
+
+interface Run {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+/** Runs `esper args` in `cwd`; when `signal` is given, sends it once the tree reports ready. */
+function esper(args: string[], cwd: string, signal?: NodeJS.Signals): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, ESPER_LOG_LEVEL: 'info' };
+    delete env.ESPER_LEYLINE_SECRET;
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env });
+    let stdout = '';
+    let stderr = '';
+    const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (signal && stdout.includes('esper: ready')) {
+        child.kill(signal);
+        signal = undefined;
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      resolve({ stdout, stderr, code });
+    });
+  });
+}
+
+const freshDir = (): string => mkdtempSync(join(tmpdir(), 'esper-cli-'));
+
+test('esper run boots the default tree with no set-up and stops cleanly on SIGTERM', async (t) => {
+  const cwd = freshDir();
+  const run = await esper(['run'], cwd, 'SIGTERM');
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout, /configuration from built-in defaults/);
+  t.regex(run.stdout, /^weatherlight \[one_for_one\]\s+running/m);
+  t.regex(run.stdout, /^ {2}kasmina \[one_for_one\]\s+running/m);
+  t.regex(run.stdout, /esper: ready, 13 actors running/);
+  t.regex(run.stdout, /esper: received SIGTERM, shutting down\nesper: shutdown complete in \d+ ms\n$/);
+  t.regex(run.stderr, /generated a signing secret in var\/leyline\.secret \(mode 0600\)/);
+  t.is(statSync(join(cwd, 'var', 'leyline.secret')).mode & 0o777, 0o600);
+});
+
+test('esper run stops cleanly on SIGINT too', async (t) => {
+  const run = await esper(['run'], freshDir(), 'SIGINT');
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout, /received SIGINT[\s\S]*shutdown complete/);
+});
+
+test('a broken config file is refused with the field named', async (t) => {
+  const cwd = freshDir();
+  writeFileSync(join(cwd, 'package.json'), '{ "type": "module" }\n');
+  const file = join(cwd, 'broken.config.ts');
+  writeFileSync(file, 'export default { run: { name: "x", varDir: "var", multiProcess: "yes" } };\n');
+  const run = await esper(['run', file], cwd);
+  t.is(run.code, 1);
+  t.regex(run.stderr, /esper: configuration: run\.multiProcess must be true or false/);
+  const missing = await esper(['run', join(cwd, 'nope.ts')], cwd);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /nope\.ts: no such file/);
+});
+
+test('an unknown command prints the usage and exits 2', async (t) => {
+  const run = await esper(['frobnicate'], freshDir());
+  t.is(run.code, 2);
+  t.regex(run.stderr, /unknown command "frobnicate"[\s\S]*usage: esper <command>/);
+});
