@@ -18,7 +18,7 @@ interface Run {
 /** Runs `esper args` in `cwd`; when `signal` is given, sends it once the tree reports ready. */
 function esper(args: string[], cwd: string, signal?: NodeJS.Signals): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, ESPER_LOG_LEVEL: 'info' };
+    const env: NodeJS.ProcessEnv = { ...process.env, ESPER_LOG_LEVEL: 'info' };
     delete env.ESPER_LEYLINE_SECRET;
     const child = spawn(process.execPath, [bin, ...args], { cwd, env });
     let stdout = '';
