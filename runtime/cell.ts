@@ -33,6 +33,8 @@ export interface CellHost {
   wake(cell: ActorCell): void;
   /** The actor has ended: take it out of the tree. */
   ended(cell: ActorCell): void;
+  /** A Watch message arrived for `target`. */
+  watch(watcherPath: string, target: ActorCell, unwatch: boolean): void;
   /** The ended actor's mailbox is drained: free its path and its nact actor. */
   release(cell: ActorCell): void;
   context(cell: ActorCell): ActorContext;
@@ -172,6 +174,15 @@ export class ActorCell {
 
   #deliver(envelope: Envelope, message: LeylineMessage): void | Promise<void> {
     if (message instanceof leyline.TimerFired) this.pendingTimers.delete(message.timerId);
+    // Runtime control messages, taken in mailbox order like any other: the logic never sees them.
+    if (message instanceof leyline.StopRequest) {
+      void this.requestStop(TerminationReason.TERMINATION_REASON_NORMAL, message.reason);
+      return undefined;
+    }
+    if (message instanceof leyline.Watch) {
+      this.host.watch(message.watcherPath, this, message.unwatch);
+      return undefined;
+    }
     this.#currentReply = envelope.reply;
     let next: unknown;
     try {

@@ -10,6 +10,9 @@ export interface ActorRef<M extends LeylineMessage = LeylineMessage> {
   readonly __accepts?: (message: M) => void;
 }
 
+/** Messages every actor takes, handled by the runtime (a graceful stop, a watch request). */
+export type RuntimeControl = v1.StopRequest | v1.Watch;
+
 /** A reference to any actor, whatever it accepts (for stop, watch, inspection). */
 export type AnyRef = ActorRef<never>;
 
@@ -19,7 +22,7 @@ export interface ActorContext<M extends LeylineMessage = LeylineMessage> {
   /** 1 at first start, +1 per restart. */
   readonly incarnation: number;
   /** Sends a message (fire and forget). Returns false when it became a dead letter. */
-  dispatch<T extends LeylineMessage>(to: ActorRef<T>, message: T): boolean;
+  dispatch<T extends LeylineMessage>(to: ActorRef<T>, message: T | RuntimeControl): boolean;
   /** Asks another actor; rejects after `deadlineMs`. */
   ask<T extends LeylineMessage, R extends LeylineMessage>(
     to: ActorRef<T>,

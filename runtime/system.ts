@@ -23,7 +23,7 @@ import {
   describeError,
 } from './errors.ts';
 import { createLogger } from './log.ts';
-import type { ActorContext, ActorLogic, ActorRef, AnyRef, Directive, Logger, SpawnOptions } from './logic.ts';
+import type { ActorContext, ActorLogic, ActorRef, AnyRef, Directive, Logger, RuntimeControl, SpawnOptions } from './logic.ts';
 import { assertValidActorName } from './names.ts';
 import { startKernel, type Kernel } from './nact-kernel.ts';
 
@@ -55,6 +55,8 @@ export interface ShutdownResult {
 
 const ENDED_PATHS_KEPT = 10_000;
 const NOTICE_TYPES: readonly unknown[] = [leyline.ActorFailed, leyline.ActorStarted, leyline.Terminated, leyline.TimerFired];
+/** Messages every actor takes, handled by the runtime itself (see ActorCell): a graceful stop and watching. */
+const CONTROL_TYPES: readonly unknown[] = [leyline.StopRequest, leyline.Watch];
 
 export class ActorSystem {
   readonly name: string;
@@ -86,6 +88,11 @@ export class ActorSystem {
       notify: (to, message) => this.#enqueue(to, { payload: message, notice: true }),
       wake: (cell) => this.#kernel.dispatch(cell.kernelRef, { control: 'wake' } satisfies Envelope),
       ended: (cell) => this.#ended(cell),
+      watch: (watcherPath, target, unwatch) => {
+        const ref = { path: watcherPath, system: this.name };
+        if (unwatch) this.unwatch(ref, target.ref);
+        else this.watch(ref, target.ref);
+      },
       release: (cell) => this.#release(cell),
       context: (cell) => this.#context(cell),
       countInternalError: (where, error) => this.#countInternalError(where, error),
@@ -135,7 +142,7 @@ export class ActorSystem {
    * Sends `message` to `to`. Throws NotLeylineError (counted, never delivered) for anything that is not a
    * Leyline message. Returns false when the message became a dead letter (recipient gone, mailbox full).
    */
-  dispatch<M extends LeylineMessage>(to: ActorRef<M>, message: M): boolean {
+  dispatch<M extends LeylineMessage>(to: ActorRef<M>, message: M | RuntimeControl): boolean {
     const cell = this.#admit(to, message);
     if (!cell) return false;
     return this.#enqueue(cell, { payload: message });
@@ -217,7 +224,12 @@ export class ActorSystem {
       this.deadLetters.record(to.path, message, reason);
       return null;
     }
-    if (cell.accepts && !cell.accepts.has(message.constructor) && !NOTICE_TYPES.includes(message.constructor)) {
+    if (
+      cell.accepts &&
+      !cell.accepts.has(message.constructor) &&
+      !NOTICE_TYPES.includes(message.constructor) &&
+      !CONTROL_TYPES.includes(message.constructor)
+    ) {
       this.counters.refusedPayloads += 1;
       throw new UnacceptedMessageError(
         to.path,

@@ -233,3 +233,42 @@ test('the tree and describe report status, restarts, mailbox and children', asyn
   t.true(tree[0]?.running);
   await system.shutdown();
 });
+
+test('a StopRequest ends the actor in mailbox order: earlier messages are handled, later ones are dead letters', async (t) => {
+  const system = testSystem();
+  const log = new EventLog<ProbeEvent>();
+  const letters = new EventLog<InstanceType<typeof leyline.DeadLetter>>();
+  system.deadLetters.onLetter((letter) => letters.push(letter));
+  const ref = system.spawn(null, probeLogic('p', log), { name: 'p' });
+  system.dispatch(ref, metric('before'));
+  system.dispatch(ref, leyline.StopRequest.create({ reason: 'done' }));
+  system.dispatch(ref, metric('after'));
+  const ended = await system.whenTerminated(ref);
+  t.is(ended.reason, T.TERMINATION_REASON_NORMAL);
+  t.is(ended.error, 'done');
+  t.deepEqual(log.seen.filter((e) => e.kind === 'receive').map((e) => (e.kind === 'receive' ? e.name : '')), ['before']);
+  const late = await letters.waitFor(() => true);
+  t.is(leyline.MetricPoint.decode(late.payload).name, 'after');
+  await system.shutdown();
+});
+
+test('a Watch message registers its sender as a watcher of the recipient', async (t) => {
+  const system = testSystem();
+  const notices = new EventLog<InstanceType<typeof leyline.Terminated>>();
+  const watcher: ActorLogic<null, InstanceType<typeof leyline.Terminated>> = {
+    kind: 'watcher',
+    start: () => null,
+    receive(state, message) {
+      notices.push(message);
+      return state;
+    },
+  };
+  system.spawn(null, watcher, { name: 'w' });
+  const target = system.spawn(null, probeLogic('t', new EventLog()), { name: 't' });
+  system.dispatch(target, leyline.Watch.create({ watcherPath: '/w', targetPath: '/t' }));
+  system.dispatch(target, leyline.StopRequest.create({ reason: 'bye' }));
+  const notice = await notices.waitFor(() => true);
+  t.is(notice.path, '/t');
+  t.is(notice.error, 'bye');
+  await system.shutdown();
+});
