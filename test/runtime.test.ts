@@ -5,7 +5,7 @@ import { leyline } from '../contracts/index.ts';
 import { AskTimeoutError, MailboxFullError, NotLeylineError, UnacceptedMessageError, WrongReplyError, ActorFailedError } from '../runtime/errors.ts';
 import type { ActorLogic } from '../runtime/logic.ts';
 import { EventLog, gate } from './helpers/events.ts';
-import { metric, probeLogic, testSystem, type ProbeEvent } from './helpers/actors.ts';
+import { metric, probeLogic, testSystem, watcherLogic, type ProbeEvent } from './helpers/actors.ts';
 
 const { DeadLetterReason: DL, TerminationReason: T, ActorStatus } = leyline;
 
@@ -136,14 +136,7 @@ test('messages to a stopped or unknown actor become dead letters, never vanish',
 test('watchers receive Terminated when an actor ends, at once if it already has', async (t) => {
   const system = testSystem();
   const notices = new EventLog<InstanceType<typeof leyline.Terminated>>();
-  const watcher: ActorLogic<null, InstanceType<typeof leyline.Terminated>> = {
-    kind: 'watcher',
-    start: () => null,
-    receive(state, message) {
-      notices.push(message);
-      return state;
-    },
-  };
+  const watcher = watcherLogic(notices);
   const w = system.spawn(null, watcher, { name: 'w' });
   const target = system.spawn(null, probeLogic('t', new EventLog()), { name: 't' });
   system.watch(w, target);
@@ -255,14 +248,7 @@ test('a StopRequest ends the actor in mailbox order: earlier messages are handle
 test('a Watch message registers its sender as a watcher of the recipient', async (t) => {
   const system = testSystem();
   const notices = new EventLog<InstanceType<typeof leyline.Terminated>>();
-  const watcher: ActorLogic<null, InstanceType<typeof leyline.Terminated>> = {
-    kind: 'watcher',
-    start: () => null,
-    receive(state, message) {
-      notices.push(message);
-      return state;
-    },
-  };
+  const watcher = watcherLogic(notices);
   system.spawn(null, watcher, { name: 'w' });
   const target = system.spawn(null, probeLogic('t', new EventLog()), { name: 't' });
   system.dispatch(target, leyline.Watch.create({ watcherPath: '/w', targetPath: '/t' }));

@@ -40,6 +40,18 @@ export function probeLogic(id: string, log: EventLog<ProbeEvent>, behaviour: Pro
   };
 }
 
+/** An actor that reports every Terminated notice it receives (watch something with it). */
+export function watcherLogic(notices: EventLog<v1.Terminated>): ActorLogic<null, v1.Terminated> {
+  return {
+    kind: 'watcher',
+    start: () => null,
+    receive(state, message) {
+      notices.push(message);
+      return state;
+    },
+  };
+}
+
 export const metric = (name: string): v1.MetricPoint => leyline.MetricPoint.create({ name });
 
 let systems = 0;
