@@ -3601,6 +3601,15 @@ export namespace esper {
                 /** KernelCatalogEntry storedAt. */
                 storedAt?: (google.protobuf.Timestamp.$Properties|null);
 
+                /** KernelCatalogEntry slot. */
+                slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+
+                /** KernelCatalogEntry moduleFamily. */
+                moduleFamily: string;
+
+                /** KernelCatalogEntry guardSummary. */
+                guardSummary: string;
+
                 /**
                  * Creates a new KernelCatalogEntry instance using the specified properties.
                  * @param [properties] Properties to set
@@ -3665,6 +3674,15 @@ export namespace esper {
 
                     /** KernelCatalogEntry storedAt */
                     storedAt?: (google.protobuf.Timestamp.$Properties|null);
+
+                    /** KernelCatalogEntry slot */
+                    slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+
+                    /** KernelCatalogEntry moduleFamily */
+                    moduleFamily?: (string|null);
+
+                    /** KernelCatalogEntry guardSummary */
+                    guardSummary?: (string|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -4955,6 +4973,578 @@ export namespace esper {
 
                 /** Shape of an InspectorReply. */
                 type $Shape = esper.leyline.v1.InspectorReply.$Properties;
+            }
+
+            /** BlueprintRejection enum. */
+            enum BlueprintRejection {
+
+                /** BLUEPRINT_REJECTION_UNSPECIFIED value */
+                BLUEPRINT_REJECTION_UNSPECIFIED = 0,
+
+                /** BLUEPRINT_REJECTION_UNKNOWN_BLUEPRINT value */
+                BLUEPRINT_REJECTION_UNKNOWN_BLUEPRINT = 1,
+
+                /** BLUEPRINT_REJECTION_MISSING_PARAMETER value */
+                BLUEPRINT_REJECTION_MISSING_PARAMETER = 2,
+
+                /** BLUEPRINT_REJECTION_PARAMETER_OUT_OF_BOUNDS value */
+                BLUEPRINT_REJECTION_PARAMETER_OUT_OF_BOUNDS = 3,
+
+                /** BLUEPRINT_REJECTION_UNDECLARED_PARAMETER value */
+                BLUEPRINT_REJECTION_UNDECLARED_PARAMETER = 4,
+
+                /** BLUEPRINT_REJECTION_NO_CANDIDATES value */
+                BLUEPRINT_REJECTION_NO_CANDIDATES = 5,
+
+                /** BLUEPRINT_REJECTION_QUARANTINED value */
+                BLUEPRINT_REJECTION_QUARANTINED = 6,
+
+                /** BLUEPRINT_REJECTION_APPROVAL_REQUIRED value */
+                BLUEPRINT_REJECTION_APPROVAL_REQUIRED = 7,
+
+                /** BLUEPRINT_REJECTION_FILTERED value */
+                BLUEPRINT_REJECTION_FILTERED = 8,
+
+                /** BLUEPRINT_REJECTION_BREAKER_OPEN value */
+                BLUEPRINT_REJECTION_BREAKER_OPEN = 9,
+
+                /** BLUEPRINT_REJECTION_INTERNAL value */
+                BLUEPRINT_REJECTION_INTERNAL = 10
+            }
+
+            /** CompileStrategy enum. */
+            enum CompileStrategy {
+
+                /** COMPILE_STRATEGY_UNSPECIFIED value */
+                COMPILE_STRATEGY_UNSPECIFIED = 0,
+
+                /** COMPILE_STRATEGY_STANDARD value */
+                COMPILE_STRATEGY_STANDARD = 1,
+
+                /** COMPILE_STRATEGY_CONSERVATIVE value */
+                COMPILE_STRATEGY_CONSERVATIVE = 2
+            }
+
+            /**
+             * Properties of a SlotShape.
+             * @deprecated Use esper.leyline.v1.SlotShape.$Properties instead.
+             */
+            interface ISlotShape extends esper.leyline.v1.SlotShape.$Properties {
+            }
+
+            /** Represents a SlotShape. */
+            class SlotShape {
+                private readonly $leyline: 'SlotShape';
+
+                /**
+                 * Constructs a new SlotShape.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.SlotShape.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** SlotShape slotId. */
+                slotId: string;
+
+                /** SlotShape dims. */
+                dims: number[];
+
+                /**
+                 * Creates a new SlotShape instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns SlotShape instance
+                 */
+                static create(properties: esper.leyline.v1.SlotShape.$Shape): esper.leyline.v1.SlotShape & esper.leyline.v1.SlotShape.$Shape;
+                static create(properties?: esper.leyline.v1.SlotShape.$Properties): esper.leyline.v1.SlotShape;
+
+                /**
+                 * Encodes the specified SlotShape message. Does not implicitly {@link esper.leyline.v1.SlotShape.verify|verify} messages.
+                 * @param message SlotShape message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.SlotShape.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a SlotShape message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SlotShape & esper.leyline.v1.SlotShape.$Shape} SlotShape
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.SlotShape & esper.leyline.v1.SlotShape.$Shape;
+            }
+
+            namespace SlotShape {
+
+                /** Properties of a SlotShape. */
+                interface $Properties {
+
+                    /** SlotShape slotId */
+                    slotId?: (string|null);
+
+                    /** SlotShape dims */
+                    dims?: (number[]|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a SlotShape. */
+                type $Shape = esper.leyline.v1.SlotShape.$Properties;
+            }
+
+            /**
+             * Properties of a BlueprintQuery.
+             * @deprecated Use esper.leyline.v1.BlueprintQuery.$Properties instead.
+             */
+            interface IBlueprintQuery extends esper.leyline.v1.BlueprintQuery.$Properties {
+            }
+
+            /** Represents a BlueprintQuery. */
+            class BlueprintQuery {
+                private readonly $leyline: 'BlueprintQuery';
+
+                /**
+                 * Constructs a new BlueprintQuery.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.BlueprintQuery.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** BlueprintQuery requestId. */
+                requestId: string;
+
+                /** BlueprintQuery blueprintId. */
+                blueprintId: string;
+
+                /** BlueprintQuery tier. */
+                tier: esper.leyline.v1.BlueprintTier;
+
+                /** BlueprintQuery parameters. */
+                parameters: { [k: string]: number };
+
+                /** BlueprintQuery context. */
+                context: string;
+
+                /** BlueprintQuery conservative. */
+                conservative: boolean;
+
+                /** BlueprintQuery allowAdversarial. */
+                allowAdversarial: boolean;
+
+                /** BlueprintQuery drill. */
+                drill: boolean;
+
+                /** BlueprintQuery approvedBy. */
+                approvedBy: string;
+
+                /**
+                 * Creates a new BlueprintQuery instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns BlueprintQuery instance
+                 */
+                static create(properties: esper.leyline.v1.BlueprintQuery.$Shape): esper.leyline.v1.BlueprintQuery & esper.leyline.v1.BlueprintQuery.$Shape;
+                static create(properties?: esper.leyline.v1.BlueprintQuery.$Properties): esper.leyline.v1.BlueprintQuery;
+
+                /**
+                 * Encodes the specified BlueprintQuery message. Does not implicitly {@link esper.leyline.v1.BlueprintQuery.verify|verify} messages.
+                 * @param message BlueprintQuery message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.BlueprintQuery.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a BlueprintQuery message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.BlueprintQuery & esper.leyline.v1.BlueprintQuery.$Shape} BlueprintQuery
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.BlueprintQuery & esper.leyline.v1.BlueprintQuery.$Shape;
+            }
+
+            namespace BlueprintQuery {
+
+                /** Properties of a BlueprintQuery. */
+                interface $Properties {
+
+                    /** BlueprintQuery requestId */
+                    requestId?: (string|null);
+
+                    /** BlueprintQuery blueprintId */
+                    blueprintId?: (string|null);
+
+                    /** BlueprintQuery tier */
+                    tier?: (esper.leyline.v1.BlueprintTier|null);
+
+                    /** BlueprintQuery parameters */
+                    parameters?: ({ [k: string]: number }|null);
+
+                    /** BlueprintQuery context */
+                    context?: (string|null);
+
+                    /** BlueprintQuery conservative */
+                    conservative?: (boolean|null);
+
+                    /** BlueprintQuery allowAdversarial */
+                    allowAdversarial?: (boolean|null);
+
+                    /** BlueprintQuery drill */
+                    drill?: (boolean|null);
+
+                    /** BlueprintQuery approvedBy */
+                    approvedBy?: (string|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a BlueprintQuery. */
+                type $Shape = esper.leyline.v1.BlueprintQuery.$Properties;
+            }
+
+            /**
+             * Properties of a BlueprintSelection.
+             * @deprecated Use esper.leyline.v1.BlueprintSelection.$Properties instead.
+             */
+            interface IBlueprintSelection extends esper.leyline.v1.BlueprintSelection.$Properties {
+            }
+
+            /** Represents a BlueprintSelection. */
+            class BlueprintSelection {
+                private readonly $leyline: 'BlueprintSelection';
+
+                /**
+                 * Constructs a new BlueprintSelection.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.BlueprintSelection.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** BlueprintSelection requestId. */
+                requestId: string;
+
+                /** BlueprintSelection ok. */
+                ok: boolean;
+
+                /** BlueprintSelection rejection. */
+                rejection: esper.leyline.v1.BlueprintRejection;
+
+                /** BlueprintSelection error. */
+                error: string;
+
+                /** BlueprintSelection descriptor. */
+                descriptor?: (esper.leyline.v1.BlueprintDescriptor.$Properties|null);
+
+                /** BlueprintSelection parameters. */
+                parameters: { [k: string]: number };
+
+                /** BlueprintSelection conservative. */
+                conservative: boolean;
+
+                /** BlueprintSelection tier. */
+                tier: esper.leyline.v1.BlueprintTier;
+
+                /**
+                 * Creates a new BlueprintSelection instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns BlueprintSelection instance
+                 */
+                static create(properties: esper.leyline.v1.BlueprintSelection.$Shape): esper.leyline.v1.BlueprintSelection & esper.leyline.v1.BlueprintSelection.$Shape;
+                static create(properties?: esper.leyline.v1.BlueprintSelection.$Properties): esper.leyline.v1.BlueprintSelection;
+
+                /**
+                 * Encodes the specified BlueprintSelection message. Does not implicitly {@link esper.leyline.v1.BlueprintSelection.verify|verify} messages.
+                 * @param message BlueprintSelection message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.BlueprintSelection.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a BlueprintSelection message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.BlueprintSelection & esper.leyline.v1.BlueprintSelection.$Shape} BlueprintSelection
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.BlueprintSelection & esper.leyline.v1.BlueprintSelection.$Shape;
+            }
+
+            namespace BlueprintSelection {
+
+                /** Properties of a BlueprintSelection. */
+                interface $Properties {
+
+                    /** BlueprintSelection requestId */
+                    requestId?: (string|null);
+
+                    /** BlueprintSelection ok */
+                    ok?: (boolean|null);
+
+                    /** BlueprintSelection rejection */
+                    rejection?: (esper.leyline.v1.BlueprintRejection|null);
+
+                    /** BlueprintSelection error */
+                    error?: (string|null);
+
+                    /** BlueprintSelection descriptor */
+                    descriptor?: (esper.leyline.v1.BlueprintDescriptor.$Properties|null);
+
+                    /** BlueprintSelection parameters */
+                    parameters?: ({ [k: string]: number }|null);
+
+                    /** BlueprintSelection conservative */
+                    conservative?: (boolean|null);
+
+                    /** BlueprintSelection tier */
+                    tier?: (esper.leyline.v1.BlueprintTier|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a BlueprintSelection. */
+                type $Shape = esper.leyline.v1.BlueprintSelection.$Properties;
+            }
+
+            /**
+             * Properties of a CompileRequest.
+             * @deprecated Use esper.leyline.v1.CompileRequest.$Properties instead.
+             */
+            interface ICompileRequest extends esper.leyline.v1.CompileRequest.$Properties {
+            }
+
+            /** Represents a CompileRequest. */
+            class CompileRequest {
+                private readonly $leyline: 'CompileRequest';
+
+                /**
+                 * Constructs a new CompileRequest.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.CompileRequest.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** CompileRequest jobId. */
+                jobId: string;
+
+                /** CompileRequest blueprintId. */
+                blueprintId: string;
+
+                /** CompileRequest parameters. */
+                parameters: { [k: string]: number };
+
+                /** CompileRequest slot. */
+                slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+
+                /** CompileRequest strategy. */
+                strategy: esper.leyline.v1.CompileStrategy;
+
+                /** CompileRequest timeoutMs. */
+                timeoutMs: number;
+
+                /**
+                 * Creates a new CompileRequest instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns CompileRequest instance
+                 */
+                static create(properties: esper.leyline.v1.CompileRequest.$Shape): esper.leyline.v1.CompileRequest & esper.leyline.v1.CompileRequest.$Shape;
+                static create(properties?: esper.leyline.v1.CompileRequest.$Properties): esper.leyline.v1.CompileRequest;
+
+                /**
+                 * Encodes the specified CompileRequest message. Does not implicitly {@link esper.leyline.v1.CompileRequest.verify|verify} messages.
+                 * @param message CompileRequest message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.CompileRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a CompileRequest message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.CompileRequest & esper.leyline.v1.CompileRequest.$Shape} CompileRequest
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.CompileRequest & esper.leyline.v1.CompileRequest.$Shape;
+            }
+
+            namespace CompileRequest {
+
+                /** Properties of a CompileRequest. */
+                interface $Properties {
+
+                    /** CompileRequest jobId */
+                    jobId?: (string|null);
+
+                    /** CompileRequest blueprintId */
+                    blueprintId?: (string|null);
+
+                    /** CompileRequest parameters */
+                    parameters?: ({ [k: string]: number }|null);
+
+                    /** CompileRequest slot */
+                    slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+
+                    /** CompileRequest strategy */
+                    strategy?: (esper.leyline.v1.CompileStrategy|null);
+
+                    /** CompileRequest timeoutMs */
+                    timeoutMs?: (number|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a CompileRequest. */
+                type $Shape = esper.leyline.v1.CompileRequest.$Properties;
+            }
+
+            /**
+             * Properties of a CompileResult.
+             * @deprecated Use esper.leyline.v1.CompileResult.$Properties instead.
+             */
+            interface ICompileResult extends esper.leyline.v1.CompileResult.$Properties {
+            }
+
+            /** Represents a CompileResult. */
+            class CompileResult {
+                private readonly $leyline: 'CompileResult';
+
+                /**
+                 * Constructs a new CompileResult.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.CompileResult.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** CompileResult jobId. */
+                jobId: string;
+
+                /** CompileResult blueprintId. */
+                blueprintId: string;
+
+                /** CompileResult ok. */
+                ok: boolean;
+
+                /** CompileResult error. */
+                error: string;
+
+                /** CompileResult update. */
+                update?: (esper.leyline.v1.KernelCatalogUpdate.$Properties|null);
+
+                /** CompileResult strategy. */
+                strategy: esper.leyline.v1.CompileStrategy;
+
+                /** CompileResult slot. */
+                slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+
+                /** CompileResult guardSummary. */
+                guardSummary: string;
+
+                /** CompileResult attempts. */
+                attempts: number;
+
+                /** CompileResult moduleFamily. */
+                moduleFamily: string;
+
+                /** CompileResult fallbackFrom. */
+                fallbackFrom: string;
+
+                /** CompileResult timedOut. */
+                timedOut: boolean;
+
+                /**
+                 * Creates a new CompileResult instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns CompileResult instance
+                 */
+                static create(properties: esper.leyline.v1.CompileResult.$Shape): esper.leyline.v1.CompileResult & esper.leyline.v1.CompileResult.$Shape;
+                static create(properties?: esper.leyline.v1.CompileResult.$Properties): esper.leyline.v1.CompileResult;
+
+                /**
+                 * Encodes the specified CompileResult message. Does not implicitly {@link esper.leyline.v1.CompileResult.verify|verify} messages.
+                 * @param message CompileResult message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.CompileResult.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a CompileResult message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.CompileResult & esper.leyline.v1.CompileResult.$Shape} CompileResult
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.CompileResult & esper.leyline.v1.CompileResult.$Shape;
+            }
+
+            namespace CompileResult {
+
+                /** Properties of a CompileResult. */
+                interface $Properties {
+
+                    /** CompileResult jobId */
+                    jobId?: (string|null);
+
+                    /** CompileResult blueprintId */
+                    blueprintId?: (string|null);
+
+                    /** CompileResult ok */
+                    ok?: (boolean|null);
+
+                    /** CompileResult error */
+                    error?: (string|null);
+
+                    /** CompileResult update */
+                    update?: (esper.leyline.v1.KernelCatalogUpdate.$Properties|null);
+
+                    /** CompileResult strategy */
+                    strategy?: (esper.leyline.v1.CompileStrategy|null);
+
+                    /** CompileResult slot */
+                    slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+
+                    /** CompileResult guardSummary */
+                    guardSummary?: (string|null);
+
+                    /** CompileResult attempts */
+                    attempts?: (number|null);
+
+                    /** CompileResult moduleFamily */
+                    moduleFamily?: (string|null);
+
+                    /** CompileResult fallbackFrom */
+                    fallbackFrom?: (string|null);
+
+                    /** CompileResult timedOut */
+                    timedOut?: (boolean|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a CompileResult. */
+                type $Shape = esper.leyline.v1.CompileResult.$Properties;
             }
         }
     }

@@ -9076,6 +9076,9 @@ export const esper = $root.esper = (() => {
                  * @property {string|null} [compileStrategy] KernelCatalogEntry compileStrategy
                  * @property {Object.<string,string>|null} [tags] KernelCatalogEntry tags
                  * @property {google.protobuf.Timestamp.$Properties|null} [storedAt] KernelCatalogEntry storedAt
+                 * @property {esper.leyline.v1.SlotShape.$Properties|null} [slot] KernelCatalogEntry slot
+                 * @property {string|null} [moduleFamily] KernelCatalogEntry moduleFamily
+                 * @property {string|null} [guardSummary] KernelCatalogEntry guardSummary
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -9198,6 +9201,30 @@ export const esper = $root.esper = (() => {
                 KernelCatalogEntry.prototype.storedAt = null;
 
                 /**
+                 * KernelCatalogEntry slot.
+                 * @member {esper.leyline.v1.SlotShape.$Properties|null|undefined} slot
+                 * @memberof esper.leyline.v1.KernelCatalogEntry
+                 * @instance
+                 */
+                KernelCatalogEntry.prototype.slot = null;
+
+                /**
+                 * KernelCatalogEntry moduleFamily.
+                 * @member {string} moduleFamily
+                 * @memberof esper.leyline.v1.KernelCatalogEntry
+                 * @instance
+                 */
+                KernelCatalogEntry.prototype.moduleFamily = "";
+
+                /**
+                 * KernelCatalogEntry guardSummary.
+                 * @member {string} guardSummary
+                 * @memberof esper.leyline.v1.KernelCatalogEntry
+                 * @instance
+                 */
+                KernelCatalogEntry.prototype.guardSummary = "";
+
+                /**
                  * Creates a new KernelCatalogEntry instance using the specified properties.
                  * @function create
                  * @memberof esper.leyline.v1.KernelCatalogEntry
@@ -9252,6 +9279,12 @@ export const esper = $root.esper = (() => {
                             writer.uint32(/* id 10, wireType 2 =*/82).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.tags[keys[i]]).ldelim();
                     if (message.storedAt != null && $Object.hasOwnProperty.call(message, "storedAt"))
                         $root.google.protobuf.Timestamp.encode(message.storedAt, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                    if (message.slot != null && $Object.hasOwnProperty.call(message, "slot"))
+                        $root.esper.leyline.v1.SlotShape.encode(message.slot, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+                    if (message.moduleFamily != null && $Object.hasOwnProperty.call(message, "moduleFamily") && message.moduleFamily !== "")
+                        writer.uint32(/* id 13, wireType 2 =*/106).string(message.moduleFamily);
+                    if (message.guardSummary != null && $Object.hasOwnProperty.call(message, "guardSummary") && message.guardSummary !== "")
+                        writer.uint32(/* id 14, wireType 2 =*/114).string(message.guardSummary);
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -9419,6 +9452,30 @@ export const esper = $root.esper = (() => {
                                 if (wireType !== 2)
                                     break;
                                 message.storedAt = $root.google.protobuf.Timestamp.decode(reader, reader.size(), $undefined, _depth + 1, message.storedAt);
+                                continue;
+                            }
+                        case 12: {
+                                if (wireType !== 2)
+                                    break;
+                                message.slot = $root.esper.leyline.v1.SlotShape.decode(reader, reader.size(), $undefined, _depth + 1, message.slot);
+                                continue;
+                            }
+                        case 13: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.moduleFamily = value;
+                                else
+                                    delete message.moduleFamily;
+                                continue;
+                            }
+                        case 14: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.guardSummary = value;
+                                else
+                                    delete message.guardSummary;
                                 continue;
                             }
                         }
@@ -12610,6 +12667,1535 @@ export const esper = $root.esper = (() => {
                 };
 
                 return InspectorReply;
+            })();
+
+            /**
+             * BlueprintRejection enum.
+             * @name esper.leyline.v1.BlueprintRejection
+             * @enum {number}
+             * @property {number} BLUEPRINT_REJECTION_UNSPECIFIED=0 BLUEPRINT_REJECTION_UNSPECIFIED value
+             * @property {number} BLUEPRINT_REJECTION_UNKNOWN_BLUEPRINT=1 BLUEPRINT_REJECTION_UNKNOWN_BLUEPRINT value
+             * @property {number} BLUEPRINT_REJECTION_MISSING_PARAMETER=2 BLUEPRINT_REJECTION_MISSING_PARAMETER value
+             * @property {number} BLUEPRINT_REJECTION_PARAMETER_OUT_OF_BOUNDS=3 BLUEPRINT_REJECTION_PARAMETER_OUT_OF_BOUNDS value
+             * @property {number} BLUEPRINT_REJECTION_UNDECLARED_PARAMETER=4 BLUEPRINT_REJECTION_UNDECLARED_PARAMETER value
+             * @property {number} BLUEPRINT_REJECTION_NO_CANDIDATES=5 BLUEPRINT_REJECTION_NO_CANDIDATES value
+             * @property {number} BLUEPRINT_REJECTION_QUARANTINED=6 BLUEPRINT_REJECTION_QUARANTINED value
+             * @property {number} BLUEPRINT_REJECTION_APPROVAL_REQUIRED=7 BLUEPRINT_REJECTION_APPROVAL_REQUIRED value
+             * @property {number} BLUEPRINT_REJECTION_FILTERED=8 BLUEPRINT_REJECTION_FILTERED value
+             * @property {number} BLUEPRINT_REJECTION_BREAKER_OPEN=9 BLUEPRINT_REJECTION_BREAKER_OPEN value
+             * @property {number} BLUEPRINT_REJECTION_INTERNAL=10 BLUEPRINT_REJECTION_INTERNAL value
+             */
+            v1.BlueprintRejection = (function() {
+                const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                values[valuesById[0] = "BLUEPRINT_REJECTION_UNSPECIFIED"] = 0;
+                values[valuesById[1] = "BLUEPRINT_REJECTION_UNKNOWN_BLUEPRINT"] = 1;
+                values[valuesById[2] = "BLUEPRINT_REJECTION_MISSING_PARAMETER"] = 2;
+                values[valuesById[3] = "BLUEPRINT_REJECTION_PARAMETER_OUT_OF_BOUNDS"] = 3;
+                values[valuesById[4] = "BLUEPRINT_REJECTION_UNDECLARED_PARAMETER"] = 4;
+                values[valuesById[5] = "BLUEPRINT_REJECTION_NO_CANDIDATES"] = 5;
+                values[valuesById[6] = "BLUEPRINT_REJECTION_QUARANTINED"] = 6;
+                values[valuesById[7] = "BLUEPRINT_REJECTION_APPROVAL_REQUIRED"] = 7;
+                values[valuesById[8] = "BLUEPRINT_REJECTION_FILTERED"] = 8;
+                values[valuesById[9] = "BLUEPRINT_REJECTION_BREAKER_OPEN"] = 9;
+                values[valuesById[10] = "BLUEPRINT_REJECTION_INTERNAL"] = 10;
+                return values;
+            })();
+
+            /**
+             * CompileStrategy enum.
+             * @name esper.leyline.v1.CompileStrategy
+             * @enum {number}
+             * @property {number} COMPILE_STRATEGY_UNSPECIFIED=0 COMPILE_STRATEGY_UNSPECIFIED value
+             * @property {number} COMPILE_STRATEGY_STANDARD=1 COMPILE_STRATEGY_STANDARD value
+             * @property {number} COMPILE_STRATEGY_CONSERVATIVE=2 COMPILE_STRATEGY_CONSERVATIVE value
+             */
+            v1.CompileStrategy = (function() {
+                const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                values[valuesById[0] = "COMPILE_STRATEGY_UNSPECIFIED"] = 0;
+                values[valuesById[1] = "COMPILE_STRATEGY_STANDARD"] = 1;
+                values[valuesById[2] = "COMPILE_STRATEGY_CONSERVATIVE"] = 2;
+                return values;
+            })();
+
+            v1.SlotShape = (function() {
+
+                /**
+                 * Properties of a SlotShape.
+                 * @typedef {Object} esper.leyline.v1.SlotShape.$Properties
+                 * @property {string|null} [slotId] SlotShape slotId
+                 * @property {Array.<number>|null} [dims] SlotShape dims
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a SlotShape.
+                 * @memberof esper.leyline.v1
+                 * @interface ISlotShape
+                 * @augments esper.leyline.v1.SlotShape.$Properties
+                 * @deprecated Use esper.leyline.v1.SlotShape.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a SlotShape.
+                 * @typedef {esper.leyline.v1.SlotShape.$Properties} esper.leyline.v1.SlotShape.$Shape
+                 */
+
+                /**
+                 * Constructs a new SlotShape.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a SlotShape.
+                 * @constructor
+                 * @param {esper.leyline.v1.SlotShape.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const SlotShape = function (properties) {
+                    this.dims = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * SlotShape slotId.
+                 * @member {string} slotId
+                 * @memberof esper.leyline.v1.SlotShape
+                 * @instance
+                 */
+                SlotShape.prototype.slotId = "";
+
+                /**
+                 * SlotShape dims.
+                 * @member {Array.<number>} dims
+                 * @memberof esper.leyline.v1.SlotShape
+                 * @instance
+                 */
+                SlotShape.prototype.dims = $util.emptyArray;
+
+                /**
+                 * Creates a new SlotShape instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.SlotShape
+                 * @static
+                 * @param {esper.leyline.v1.SlotShape.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.SlotShape} SlotShape instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.SlotShape.$Shape): esper.leyline.v1.SlotShape & esper.leyline.v1.SlotShape.$Shape;
+                 *   (properties?: esper.leyline.v1.SlotShape.$Properties): esper.leyline.v1.SlotShape;
+                 * }}
+                 */
+                SlotShape.create = function(properties) {
+                    return new SlotShape(properties);
+                };
+
+                /**
+                 * Encodes the specified SlotShape message. Does not implicitly {@link esper.leyline.v1.SlotShape.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.SlotShape
+                 * @static
+                 * @param {esper.leyline.v1.SlotShape.$Properties} message SlotShape message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                SlotShape.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.slotId != null && $Object.hasOwnProperty.call(message, "slotId") && message.slotId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.slotId);
+                    if (message.dims != null && message.dims.length)
+                        writer.uint32(/* id 2, wireType 2 =*/18).uint32s(message.dims);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a SlotShape message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.SlotShape
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SlotShape & esper.leyline.v1.SlotShape.$Shape} SlotShape
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                SlotShape.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.SlotShape();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.slotId = value;
+                                else
+                                    delete message.slotId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType === 2) {
+                                    if (!(message.dims && message.dims.length))
+                                        message.dims = [];
+                                    reader.uint32s(message.dims);
+                                    continue;
+                                }
+                                if (wireType !== 0)
+                                    break;
+                                if (!(message.dims && message.dims.length))
+                                    message.dims = [];
+                                message.dims.push(reader.uint32());
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return SlotShape;
+            })();
+
+            v1.BlueprintQuery = (function() {
+
+                /**
+                 * Properties of a BlueprintQuery.
+                 * @typedef {Object} esper.leyline.v1.BlueprintQuery.$Properties
+                 * @property {string|null} [requestId] BlueprintQuery requestId
+                 * @property {string|null} [blueprintId] BlueprintQuery blueprintId
+                 * @property {esper.leyline.v1.BlueprintTier|null} [tier] BlueprintQuery tier
+                 * @property {Object.<string,number>|null} [parameters] BlueprintQuery parameters
+                 * @property {string|null} [context] BlueprintQuery context
+                 * @property {boolean|null} [conservative] BlueprintQuery conservative
+                 * @property {boolean|null} [allowAdversarial] BlueprintQuery allowAdversarial
+                 * @property {boolean|null} [drill] BlueprintQuery drill
+                 * @property {string|null} [approvedBy] BlueprintQuery approvedBy
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a BlueprintQuery.
+                 * @memberof esper.leyline.v1
+                 * @interface IBlueprintQuery
+                 * @augments esper.leyline.v1.BlueprintQuery.$Properties
+                 * @deprecated Use esper.leyline.v1.BlueprintQuery.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a BlueprintQuery.
+                 * @typedef {esper.leyline.v1.BlueprintQuery.$Properties} esper.leyline.v1.BlueprintQuery.$Shape
+                 */
+
+                /**
+                 * Constructs a new BlueprintQuery.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a BlueprintQuery.
+                 * @constructor
+                 * @param {esper.leyline.v1.BlueprintQuery.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const BlueprintQuery = function (properties) {
+                    this.parameters = {};
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * BlueprintQuery requestId.
+                 * @member {string} requestId
+                 * @memberof esper.leyline.v1.BlueprintQuery
+                 * @instance
+                 */
+                BlueprintQuery.prototype.requestId = "";
+
+                /**
+                 * BlueprintQuery blueprintId.
+                 * @member {string} blueprintId
+                 * @memberof esper.leyline.v1.BlueprintQuery
+                 * @instance
+                 */
+                BlueprintQuery.prototype.blueprintId = "";
+
+                /**
+                 * BlueprintQuery tier.
+                 * @member {esper.leyline.v1.BlueprintTier} tier
+                 * @memberof esper.leyline.v1.BlueprintQuery
+                 * @instance
+                 */
+                BlueprintQuery.prototype.tier = 0;
+
+                /**
+                 * BlueprintQuery parameters.
+                 * @member {Object.<string,number>} parameters
+                 * @memberof esper.leyline.v1.BlueprintQuery
+                 * @instance
+                 */
+                BlueprintQuery.prototype.parameters = $util.emptyObject;
+
+                /**
+                 * BlueprintQuery context.
+                 * @member {string} context
+                 * @memberof esper.leyline.v1.BlueprintQuery
+                 * @instance
+                 */
+                BlueprintQuery.prototype.context = "";
+
+                /**
+                 * BlueprintQuery conservative.
+                 * @member {boolean} conservative
+                 * @memberof esper.leyline.v1.BlueprintQuery
+                 * @instance
+                 */
+                BlueprintQuery.prototype.conservative = false;
+
+                /**
+                 * BlueprintQuery allowAdversarial.
+                 * @member {boolean} allowAdversarial
+                 * @memberof esper.leyline.v1.BlueprintQuery
+                 * @instance
+                 */
+                BlueprintQuery.prototype.allowAdversarial = false;
+
+                /**
+                 * BlueprintQuery drill.
+                 * @member {boolean} drill
+                 * @memberof esper.leyline.v1.BlueprintQuery
+                 * @instance
+                 */
+                BlueprintQuery.prototype.drill = false;
+
+                /**
+                 * BlueprintQuery approvedBy.
+                 * @member {string} approvedBy
+                 * @memberof esper.leyline.v1.BlueprintQuery
+                 * @instance
+                 */
+                BlueprintQuery.prototype.approvedBy = "";
+
+                /**
+                 * Creates a new BlueprintQuery instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.BlueprintQuery
+                 * @static
+                 * @param {esper.leyline.v1.BlueprintQuery.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.BlueprintQuery} BlueprintQuery instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.BlueprintQuery.$Shape): esper.leyline.v1.BlueprintQuery & esper.leyline.v1.BlueprintQuery.$Shape;
+                 *   (properties?: esper.leyline.v1.BlueprintQuery.$Properties): esper.leyline.v1.BlueprintQuery;
+                 * }}
+                 */
+                BlueprintQuery.create = function(properties) {
+                    return new BlueprintQuery(properties);
+                };
+
+                /**
+                 * Encodes the specified BlueprintQuery message. Does not implicitly {@link esper.leyline.v1.BlueprintQuery.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.BlueprintQuery
+                 * @static
+                 * @param {esper.leyline.v1.BlueprintQuery.$Properties} message BlueprintQuery message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                BlueprintQuery.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.requestId != null && $Object.hasOwnProperty.call(message, "requestId") && message.requestId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.requestId);
+                    if (message.blueprintId != null && $Object.hasOwnProperty.call(message, "blueprintId") && message.blueprintId !== "")
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.blueprintId);
+                    if (message.tier != null && $Object.hasOwnProperty.call(message, "tier") && message.tier !== 0)
+                        writer.uint32(/* id 3, wireType 0 =*/24).int32(message.tier);
+                    if (message.parameters != null && $Object.hasOwnProperty.call(message, "parameters"))
+                        for (let keys = $Object.keys(message.parameters).sort(), i = 0; i < keys.length; ++i)
+                            writer.uint32(/* id 4, wireType 2 =*/34).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 1 =*/17).double(message.parameters[keys[i]]).ldelim();
+                    if (message.context != null && $Object.hasOwnProperty.call(message, "context") && message.context !== "")
+                        writer.uint32(/* id 5, wireType 2 =*/42).string(message.context);
+                    if (message.conservative != null && $Object.hasOwnProperty.call(message, "conservative") && message.conservative !== false)
+                        writer.uint32(/* id 6, wireType 0 =*/48).bool(message.conservative);
+                    if (message.allowAdversarial != null && $Object.hasOwnProperty.call(message, "allowAdversarial") && message.allowAdversarial !== false)
+                        writer.uint32(/* id 7, wireType 0 =*/56).bool(message.allowAdversarial);
+                    if (message.drill != null && $Object.hasOwnProperty.call(message, "drill") && message.drill !== false)
+                        writer.uint32(/* id 8, wireType 0 =*/64).bool(message.drill);
+                    if (message.approvedBy != null && $Object.hasOwnProperty.call(message, "approvedBy") && message.approvedBy !== "")
+                        writer.uint32(/* id 9, wireType 2 =*/74).string(message.approvedBy);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a BlueprintQuery message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.BlueprintQuery
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.BlueprintQuery & esper.leyline.v1.BlueprintQuery.$Shape} BlueprintQuery
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                BlueprintQuery.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, key, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.BlueprintQuery();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.requestId = value;
+                                else
+                                    delete message.requestId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.blueprintId = value;
+                                else
+                                    delete message.blueprintId;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.int32())
+                                    message.tier = value;
+                                else
+                                    delete message.tier;
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                if (message.parameters === $util.emptyObject)
+                                    message.parameters = {};
+                                let end2 = reader.size() + reader.pos;
+                                if (end2 > reader.len)
+                                    throw $RangeError("index out of range");
+                                reader.len = end2;
+                                key = "";
+                                value = 0;
+                                while (reader.pos < end2) {
+                                    let tag2 = reader.tag();
+                                    wireType = tag2 & 7;
+                                    switch (tag2 >>>= 3) {
+                                    case 1:
+                                        if (wireType !== 2)
+                                            break;
+                                        key = reader.stringVerify();
+                                        continue;
+                                    case 2:
+                                        if (wireType !== 1)
+                                            break;
+                                        value = reader.double();
+                                        continue;
+                                    }
+                                    reader.skipType(wireType, _depth, tag2);
+                                }
+                                if (reader.pos !== end2)
+                                    throw $RangeError("index out of range");
+                                reader.len = end;
+                                if (key === "__proto__")
+                                    $util.makeProp(message.parameters, key);
+                                message.parameters[key] = value;
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.context = value;
+                                else
+                                    delete message.context;
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.conservative = value;
+                                else
+                                    delete message.conservative;
+                                continue;
+                            }
+                        case 7: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.allowAdversarial = value;
+                                else
+                                    delete message.allowAdversarial;
+                                continue;
+                            }
+                        case 8: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.drill = value;
+                                else
+                                    delete message.drill;
+                                continue;
+                            }
+                        case 9: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.approvedBy = value;
+                                else
+                                    delete message.approvedBy;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return BlueprintQuery;
+            })();
+
+            v1.BlueprintSelection = (function() {
+
+                /**
+                 * Properties of a BlueprintSelection.
+                 * @typedef {Object} esper.leyline.v1.BlueprintSelection.$Properties
+                 * @property {string|null} [requestId] BlueprintSelection requestId
+                 * @property {boolean|null} [ok] BlueprintSelection ok
+                 * @property {esper.leyline.v1.BlueprintRejection|null} [rejection] BlueprintSelection rejection
+                 * @property {string|null} [error] BlueprintSelection error
+                 * @property {esper.leyline.v1.BlueprintDescriptor.$Properties|null} [descriptor] BlueprintSelection descriptor
+                 * @property {Object.<string,number>|null} [parameters] BlueprintSelection parameters
+                 * @property {boolean|null} [conservative] BlueprintSelection conservative
+                 * @property {esper.leyline.v1.BlueprintTier|null} [tier] BlueprintSelection tier
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a BlueprintSelection.
+                 * @memberof esper.leyline.v1
+                 * @interface IBlueprintSelection
+                 * @augments esper.leyline.v1.BlueprintSelection.$Properties
+                 * @deprecated Use esper.leyline.v1.BlueprintSelection.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a BlueprintSelection.
+                 * @typedef {esper.leyline.v1.BlueprintSelection.$Properties} esper.leyline.v1.BlueprintSelection.$Shape
+                 */
+
+                /**
+                 * Constructs a new BlueprintSelection.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a BlueprintSelection.
+                 * @constructor
+                 * @param {esper.leyline.v1.BlueprintSelection.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const BlueprintSelection = function (properties) {
+                    this.parameters = {};
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * BlueprintSelection requestId.
+                 * @member {string} requestId
+                 * @memberof esper.leyline.v1.BlueprintSelection
+                 * @instance
+                 */
+                BlueprintSelection.prototype.requestId = "";
+
+                /**
+                 * BlueprintSelection ok.
+                 * @member {boolean} ok
+                 * @memberof esper.leyline.v1.BlueprintSelection
+                 * @instance
+                 */
+                BlueprintSelection.prototype.ok = false;
+
+                /**
+                 * BlueprintSelection rejection.
+                 * @member {esper.leyline.v1.BlueprintRejection} rejection
+                 * @memberof esper.leyline.v1.BlueprintSelection
+                 * @instance
+                 */
+                BlueprintSelection.prototype.rejection = 0;
+
+                /**
+                 * BlueprintSelection error.
+                 * @member {string} error
+                 * @memberof esper.leyline.v1.BlueprintSelection
+                 * @instance
+                 */
+                BlueprintSelection.prototype.error = "";
+
+                /**
+                 * BlueprintSelection descriptor.
+                 * @member {esper.leyline.v1.BlueprintDescriptor.$Properties|null|undefined} descriptor
+                 * @memberof esper.leyline.v1.BlueprintSelection
+                 * @instance
+                 */
+                BlueprintSelection.prototype.descriptor = null;
+
+                /**
+                 * BlueprintSelection parameters.
+                 * @member {Object.<string,number>} parameters
+                 * @memberof esper.leyline.v1.BlueprintSelection
+                 * @instance
+                 */
+                BlueprintSelection.prototype.parameters = $util.emptyObject;
+
+                /**
+                 * BlueprintSelection conservative.
+                 * @member {boolean} conservative
+                 * @memberof esper.leyline.v1.BlueprintSelection
+                 * @instance
+                 */
+                BlueprintSelection.prototype.conservative = false;
+
+                /**
+                 * BlueprintSelection tier.
+                 * @member {esper.leyline.v1.BlueprintTier} tier
+                 * @memberof esper.leyline.v1.BlueprintSelection
+                 * @instance
+                 */
+                BlueprintSelection.prototype.tier = 0;
+
+                /**
+                 * Creates a new BlueprintSelection instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.BlueprintSelection
+                 * @static
+                 * @param {esper.leyline.v1.BlueprintSelection.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.BlueprintSelection} BlueprintSelection instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.BlueprintSelection.$Shape): esper.leyline.v1.BlueprintSelection & esper.leyline.v1.BlueprintSelection.$Shape;
+                 *   (properties?: esper.leyline.v1.BlueprintSelection.$Properties): esper.leyline.v1.BlueprintSelection;
+                 * }}
+                 */
+                BlueprintSelection.create = function(properties) {
+                    return new BlueprintSelection(properties);
+                };
+
+                /**
+                 * Encodes the specified BlueprintSelection message. Does not implicitly {@link esper.leyline.v1.BlueprintSelection.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.BlueprintSelection
+                 * @static
+                 * @param {esper.leyline.v1.BlueprintSelection.$Properties} message BlueprintSelection message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                BlueprintSelection.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.requestId != null && $Object.hasOwnProperty.call(message, "requestId") && message.requestId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.requestId);
+                    if (message.ok != null && $Object.hasOwnProperty.call(message, "ok") && message.ok !== false)
+                        writer.uint32(/* id 2, wireType 0 =*/16).bool(message.ok);
+                    if (message.rejection != null && $Object.hasOwnProperty.call(message, "rejection") && message.rejection !== 0)
+                        writer.uint32(/* id 3, wireType 0 =*/24).int32(message.rejection);
+                    if (message.error != null && $Object.hasOwnProperty.call(message, "error") && message.error !== "")
+                        writer.uint32(/* id 4, wireType 2 =*/34).string(message.error);
+                    if (message.descriptor != null && $Object.hasOwnProperty.call(message, "descriptor"))
+                        $root.esper.leyline.v1.BlueprintDescriptor.encode(message.descriptor, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                    if (message.parameters != null && $Object.hasOwnProperty.call(message, "parameters"))
+                        for (let keys = $Object.keys(message.parameters).sort(), i = 0; i < keys.length; ++i)
+                            writer.uint32(/* id 6, wireType 2 =*/50).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 1 =*/17).double(message.parameters[keys[i]]).ldelim();
+                    if (message.conservative != null && $Object.hasOwnProperty.call(message, "conservative") && message.conservative !== false)
+                        writer.uint32(/* id 7, wireType 0 =*/56).bool(message.conservative);
+                    if (message.tier != null && $Object.hasOwnProperty.call(message, "tier") && message.tier !== 0)
+                        writer.uint32(/* id 8, wireType 0 =*/64).int32(message.tier);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a BlueprintSelection message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.BlueprintSelection
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.BlueprintSelection & esper.leyline.v1.BlueprintSelection.$Shape} BlueprintSelection
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                BlueprintSelection.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, key, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.BlueprintSelection();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.requestId = value;
+                                else
+                                    delete message.requestId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.ok = value;
+                                else
+                                    delete message.ok;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.int32())
+                                    message.rejection = value;
+                                else
+                                    delete message.rejection;
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.error = value;
+                                else
+                                    delete message.error;
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 2)
+                                    break;
+                                message.descriptor = $root.esper.leyline.v1.BlueprintDescriptor.decode(reader, reader.size(), $undefined, _depth + 1, message.descriptor);
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 2)
+                                    break;
+                                if (message.parameters === $util.emptyObject)
+                                    message.parameters = {};
+                                let end2 = reader.size() + reader.pos;
+                                if (end2 > reader.len)
+                                    throw $RangeError("index out of range");
+                                reader.len = end2;
+                                key = "";
+                                value = 0;
+                                while (reader.pos < end2) {
+                                    let tag2 = reader.tag();
+                                    wireType = tag2 & 7;
+                                    switch (tag2 >>>= 3) {
+                                    case 1:
+                                        if (wireType !== 2)
+                                            break;
+                                        key = reader.stringVerify();
+                                        continue;
+                                    case 2:
+                                        if (wireType !== 1)
+                                            break;
+                                        value = reader.double();
+                                        continue;
+                                    }
+                                    reader.skipType(wireType, _depth, tag2);
+                                }
+                                if (reader.pos !== end2)
+                                    throw $RangeError("index out of range");
+                                reader.len = end;
+                                if (key === "__proto__")
+                                    $util.makeProp(message.parameters, key);
+                                message.parameters[key] = value;
+                                continue;
+                            }
+                        case 7: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.conservative = value;
+                                else
+                                    delete message.conservative;
+                                continue;
+                            }
+                        case 8: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.int32())
+                                    message.tier = value;
+                                else
+                                    delete message.tier;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return BlueprintSelection;
+            })();
+
+            v1.CompileRequest = (function() {
+
+                /**
+                 * Properties of a CompileRequest.
+                 * @typedef {Object} esper.leyline.v1.CompileRequest.$Properties
+                 * @property {string|null} [jobId] CompileRequest jobId
+                 * @property {string|null} [blueprintId] CompileRequest blueprintId
+                 * @property {Object.<string,number>|null} [parameters] CompileRequest parameters
+                 * @property {esper.leyline.v1.SlotShape.$Properties|null} [slot] CompileRequest slot
+                 * @property {esper.leyline.v1.CompileStrategy|null} [strategy] CompileRequest strategy
+                 * @property {number|null} [timeoutMs] CompileRequest timeoutMs
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a CompileRequest.
+                 * @memberof esper.leyline.v1
+                 * @interface ICompileRequest
+                 * @augments esper.leyline.v1.CompileRequest.$Properties
+                 * @deprecated Use esper.leyline.v1.CompileRequest.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a CompileRequest.
+                 * @typedef {esper.leyline.v1.CompileRequest.$Properties} esper.leyline.v1.CompileRequest.$Shape
+                 */
+
+                /**
+                 * Constructs a new CompileRequest.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a CompileRequest.
+                 * @constructor
+                 * @param {esper.leyline.v1.CompileRequest.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const CompileRequest = function (properties) {
+                    this.parameters = {};
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * CompileRequest jobId.
+                 * @member {string} jobId
+                 * @memberof esper.leyline.v1.CompileRequest
+                 * @instance
+                 */
+                CompileRequest.prototype.jobId = "";
+
+                /**
+                 * CompileRequest blueprintId.
+                 * @member {string} blueprintId
+                 * @memberof esper.leyline.v1.CompileRequest
+                 * @instance
+                 */
+                CompileRequest.prototype.blueprintId = "";
+
+                /**
+                 * CompileRequest parameters.
+                 * @member {Object.<string,number>} parameters
+                 * @memberof esper.leyline.v1.CompileRequest
+                 * @instance
+                 */
+                CompileRequest.prototype.parameters = $util.emptyObject;
+
+                /**
+                 * CompileRequest slot.
+                 * @member {esper.leyline.v1.SlotShape.$Properties|null|undefined} slot
+                 * @memberof esper.leyline.v1.CompileRequest
+                 * @instance
+                 */
+                CompileRequest.prototype.slot = null;
+
+                /**
+                 * CompileRequest strategy.
+                 * @member {esper.leyline.v1.CompileStrategy} strategy
+                 * @memberof esper.leyline.v1.CompileRequest
+                 * @instance
+                 */
+                CompileRequest.prototype.strategy = 0;
+
+                /**
+                 * CompileRequest timeoutMs.
+                 * @member {number} timeoutMs
+                 * @memberof esper.leyline.v1.CompileRequest
+                 * @instance
+                 */
+                CompileRequest.prototype.timeoutMs = 0;
+
+                /**
+                 * Creates a new CompileRequest instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.CompileRequest
+                 * @static
+                 * @param {esper.leyline.v1.CompileRequest.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.CompileRequest} CompileRequest instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.CompileRequest.$Shape): esper.leyline.v1.CompileRequest & esper.leyline.v1.CompileRequest.$Shape;
+                 *   (properties?: esper.leyline.v1.CompileRequest.$Properties): esper.leyline.v1.CompileRequest;
+                 * }}
+                 */
+                CompileRequest.create = function(properties) {
+                    return new CompileRequest(properties);
+                };
+
+                /**
+                 * Encodes the specified CompileRequest message. Does not implicitly {@link esper.leyline.v1.CompileRequest.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.CompileRequest
+                 * @static
+                 * @param {esper.leyline.v1.CompileRequest.$Properties} message CompileRequest message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                CompileRequest.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.jobId != null && $Object.hasOwnProperty.call(message, "jobId") && message.jobId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.jobId);
+                    if (message.blueprintId != null && $Object.hasOwnProperty.call(message, "blueprintId") && message.blueprintId !== "")
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.blueprintId);
+                    if (message.parameters != null && $Object.hasOwnProperty.call(message, "parameters"))
+                        for (let keys = $Object.keys(message.parameters).sort(), i = 0; i < keys.length; ++i)
+                            writer.uint32(/* id 3, wireType 2 =*/26).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 1 =*/17).double(message.parameters[keys[i]]).ldelim();
+                    if (message.slot != null && $Object.hasOwnProperty.call(message, "slot"))
+                        $root.esper.leyline.v1.SlotShape.encode(message.slot, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                    if (message.strategy != null && $Object.hasOwnProperty.call(message, "strategy") && message.strategy !== 0)
+                        writer.uint32(/* id 5, wireType 0 =*/40).int32(message.strategy);
+                    if (message.timeoutMs != null && $Object.hasOwnProperty.call(message, "timeoutMs") && message.timeoutMs !== 0)
+                        writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.timeoutMs);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a CompileRequest message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.CompileRequest
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.CompileRequest & esper.leyline.v1.CompileRequest.$Shape} CompileRequest
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                CompileRequest.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, key, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.CompileRequest();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.jobId = value;
+                                else
+                                    delete message.jobId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.blueprintId = value;
+                                else
+                                    delete message.blueprintId;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                if (message.parameters === $util.emptyObject)
+                                    message.parameters = {};
+                                let end2 = reader.size() + reader.pos;
+                                if (end2 > reader.len)
+                                    throw $RangeError("index out of range");
+                                reader.len = end2;
+                                key = "";
+                                value = 0;
+                                while (reader.pos < end2) {
+                                    let tag2 = reader.tag();
+                                    wireType = tag2 & 7;
+                                    switch (tag2 >>>= 3) {
+                                    case 1:
+                                        if (wireType !== 2)
+                                            break;
+                                        key = reader.stringVerify();
+                                        continue;
+                                    case 2:
+                                        if (wireType !== 1)
+                                            break;
+                                        value = reader.double();
+                                        continue;
+                                    }
+                                    reader.skipType(wireType, _depth, tag2);
+                                }
+                                if (reader.pos !== end2)
+                                    throw $RangeError("index out of range");
+                                reader.len = end;
+                                if (key === "__proto__")
+                                    $util.makeProp(message.parameters, key);
+                                message.parameters[key] = value;
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                message.slot = $root.esper.leyline.v1.SlotShape.decode(reader, reader.size(), $undefined, _depth + 1, message.slot);
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.int32())
+                                    message.strategy = value;
+                                else
+                                    delete message.strategy;
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.timeoutMs = value;
+                                else
+                                    delete message.timeoutMs;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return CompileRequest;
+            })();
+
+            v1.CompileResult = (function() {
+
+                /**
+                 * Properties of a CompileResult.
+                 * @typedef {Object} esper.leyline.v1.CompileResult.$Properties
+                 * @property {string|null} [jobId] CompileResult jobId
+                 * @property {string|null} [blueprintId] CompileResult blueprintId
+                 * @property {boolean|null} [ok] CompileResult ok
+                 * @property {string|null} [error] CompileResult error
+                 * @property {esper.leyline.v1.KernelCatalogUpdate.$Properties|null} [update] CompileResult update
+                 * @property {esper.leyline.v1.CompileStrategy|null} [strategy] CompileResult strategy
+                 * @property {esper.leyline.v1.SlotShape.$Properties|null} [slot] CompileResult slot
+                 * @property {string|null} [guardSummary] CompileResult guardSummary
+                 * @property {number|null} [attempts] CompileResult attempts
+                 * @property {string|null} [moduleFamily] CompileResult moduleFamily
+                 * @property {string|null} [fallbackFrom] CompileResult fallbackFrom
+                 * @property {boolean|null} [timedOut] CompileResult timedOut
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a CompileResult.
+                 * @memberof esper.leyline.v1
+                 * @interface ICompileResult
+                 * @augments esper.leyline.v1.CompileResult.$Properties
+                 * @deprecated Use esper.leyline.v1.CompileResult.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a CompileResult.
+                 * @typedef {esper.leyline.v1.CompileResult.$Properties} esper.leyline.v1.CompileResult.$Shape
+                 */
+
+                /**
+                 * Constructs a new CompileResult.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a CompileResult.
+                 * @constructor
+                 * @param {esper.leyline.v1.CompileResult.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const CompileResult = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * CompileResult jobId.
+                 * @member {string} jobId
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @instance
+                 */
+                CompileResult.prototype.jobId = "";
+
+                /**
+                 * CompileResult blueprintId.
+                 * @member {string} blueprintId
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @instance
+                 */
+                CompileResult.prototype.blueprintId = "";
+
+                /**
+                 * CompileResult ok.
+                 * @member {boolean} ok
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @instance
+                 */
+                CompileResult.prototype.ok = false;
+
+                /**
+                 * CompileResult error.
+                 * @member {string} error
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @instance
+                 */
+                CompileResult.prototype.error = "";
+
+                /**
+                 * CompileResult update.
+                 * @member {esper.leyline.v1.KernelCatalogUpdate.$Properties|null|undefined} update
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @instance
+                 */
+                CompileResult.prototype.update = null;
+
+                /**
+                 * CompileResult strategy.
+                 * @member {esper.leyline.v1.CompileStrategy} strategy
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @instance
+                 */
+                CompileResult.prototype.strategy = 0;
+
+                /**
+                 * CompileResult slot.
+                 * @member {esper.leyline.v1.SlotShape.$Properties|null|undefined} slot
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @instance
+                 */
+                CompileResult.prototype.slot = null;
+
+                /**
+                 * CompileResult guardSummary.
+                 * @member {string} guardSummary
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @instance
+                 */
+                CompileResult.prototype.guardSummary = "";
+
+                /**
+                 * CompileResult attempts.
+                 * @member {number} attempts
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @instance
+                 */
+                CompileResult.prototype.attempts = 0;
+
+                /**
+                 * CompileResult moduleFamily.
+                 * @member {string} moduleFamily
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @instance
+                 */
+                CompileResult.prototype.moduleFamily = "";
+
+                /**
+                 * CompileResult fallbackFrom.
+                 * @member {string} fallbackFrom
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @instance
+                 */
+                CompileResult.prototype.fallbackFrom = "";
+
+                /**
+                 * CompileResult timedOut.
+                 * @member {boolean} timedOut
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @instance
+                 */
+                CompileResult.prototype.timedOut = false;
+
+                /**
+                 * Creates a new CompileResult instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @static
+                 * @param {esper.leyline.v1.CompileResult.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.CompileResult} CompileResult instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.CompileResult.$Shape): esper.leyline.v1.CompileResult & esper.leyline.v1.CompileResult.$Shape;
+                 *   (properties?: esper.leyline.v1.CompileResult.$Properties): esper.leyline.v1.CompileResult;
+                 * }}
+                 */
+                CompileResult.create = function(properties) {
+                    return new CompileResult(properties);
+                };
+
+                /**
+                 * Encodes the specified CompileResult message. Does not implicitly {@link esper.leyline.v1.CompileResult.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @static
+                 * @param {esper.leyline.v1.CompileResult.$Properties} message CompileResult message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                CompileResult.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.jobId != null && $Object.hasOwnProperty.call(message, "jobId") && message.jobId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.jobId);
+                    if (message.blueprintId != null && $Object.hasOwnProperty.call(message, "blueprintId") && message.blueprintId !== "")
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.blueprintId);
+                    if (message.ok != null && $Object.hasOwnProperty.call(message, "ok") && message.ok !== false)
+                        writer.uint32(/* id 3, wireType 0 =*/24).bool(message.ok);
+                    if (message.error != null && $Object.hasOwnProperty.call(message, "error") && message.error !== "")
+                        writer.uint32(/* id 4, wireType 2 =*/34).string(message.error);
+                    if (message.update != null && $Object.hasOwnProperty.call(message, "update"))
+                        $root.esper.leyline.v1.KernelCatalogUpdate.encode(message.update, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                    if (message.strategy != null && $Object.hasOwnProperty.call(message, "strategy") && message.strategy !== 0)
+                        writer.uint32(/* id 6, wireType 0 =*/48).int32(message.strategy);
+                    if (message.slot != null && $Object.hasOwnProperty.call(message, "slot"))
+                        $root.esper.leyline.v1.SlotShape.encode(message.slot, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                    if (message.guardSummary != null && $Object.hasOwnProperty.call(message, "guardSummary") && message.guardSummary !== "")
+                        writer.uint32(/* id 8, wireType 2 =*/66).string(message.guardSummary);
+                    if (message.attempts != null && $Object.hasOwnProperty.call(message, "attempts") && message.attempts !== 0)
+                        writer.uint32(/* id 9, wireType 0 =*/72).uint32(message.attempts);
+                    if (message.moduleFamily != null && $Object.hasOwnProperty.call(message, "moduleFamily") && message.moduleFamily !== "")
+                        writer.uint32(/* id 10, wireType 2 =*/82).string(message.moduleFamily);
+                    if (message.fallbackFrom != null && $Object.hasOwnProperty.call(message, "fallbackFrom") && message.fallbackFrom !== "")
+                        writer.uint32(/* id 11, wireType 2 =*/90).string(message.fallbackFrom);
+                    if (message.timedOut != null && $Object.hasOwnProperty.call(message, "timedOut") && message.timedOut !== false)
+                        writer.uint32(/* id 12, wireType 0 =*/96).bool(message.timedOut);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a CompileResult message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.CompileResult & esper.leyline.v1.CompileResult.$Shape} CompileResult
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                CompileResult.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.CompileResult();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.jobId = value;
+                                else
+                                    delete message.jobId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.blueprintId = value;
+                                else
+                                    delete message.blueprintId;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.ok = value;
+                                else
+                                    delete message.ok;
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.error = value;
+                                else
+                                    delete message.error;
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 2)
+                                    break;
+                                message.update = $root.esper.leyline.v1.KernelCatalogUpdate.decode(reader, reader.size(), $undefined, _depth + 1, message.update);
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.int32())
+                                    message.strategy = value;
+                                else
+                                    delete message.strategy;
+                                continue;
+                            }
+                        case 7: {
+                                if (wireType !== 2)
+                                    break;
+                                message.slot = $root.esper.leyline.v1.SlotShape.decode(reader, reader.size(), $undefined, _depth + 1, message.slot);
+                                continue;
+                            }
+                        case 8: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.guardSummary = value;
+                                else
+                                    delete message.guardSummary;
+                                continue;
+                            }
+                        case 9: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.attempts = value;
+                                else
+                                    delete message.attempts;
+                                continue;
+                            }
+                        case 10: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.moduleFamily = value;
+                                else
+                                    delete message.moduleFamily;
+                                continue;
+                            }
+                        case 11: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.fallbackFrom = value;
+                                else
+                                    delete message.fallbackFrom;
+                                continue;
+                            }
+                        case 12: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.timedOut = value;
+                                else
+                                    delete message.timedOut;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return CompileResult;
             })();
 
             return v1;
