@@ -323,11 +323,9 @@ export class ActorCell {
 
   // ---- ask support ---------------------------------------------------------------------------------
 
-  reply(message: LeylineMessage): boolean {
-    const slot = this.#currentReply;
-    if (!slot || slot.settled) return false;
-    slot.resolve(message);
-    return true;
+  /** The ask that delivered the current message, if any (kept by `replyLater` to answer after the handler). */
+  get currentReply(): ReplySlot | undefined {
+    return this.#currentReply;
   }
 
   // ---- the life cycle, run only inside `handle` -----------------------------------------------------

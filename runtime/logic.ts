@@ -32,6 +32,12 @@ export interface ActorContext<M extends LeylineMessage = LeylineMessage> {
   ): Promise<R>;
   /** Answers the ask that delivered the current message. False when there is none or it has expired. */
   reply(message: LeylineMessage): boolean;
+  /**
+   * Keeps the ask that delivered the current message open, to be answered after this handler returns (e.g. when
+   * a job it started completes). Null when the message came without an ask. The asker's deadline still applies:
+   * a late answer is a dead letter.
+   */
+  replyLater(): ((message: LeylineMessage) => boolean) | null;
   /** Spawns a child actor (stopped when this actor stops or restarts). */
   spawn<S, C extends LeylineMessage>(logic: ActorLogic<S, C>, options: SpawnOptions): ActorRef<C>;
   /** Every `intervalMs`, delivers a TimerFired{timer_id} to this actor. Cleared on stop and restart. */

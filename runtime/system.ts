@@ -201,12 +201,15 @@ export class ActorSystem {
   }
 
   /** Replies from inside a handler: checked like any payload; a reply after the deadline is a dead letter. */
-  #reply(cell: ActorCell, message: LeylineMessage): boolean {
+  #reply(cell: ActorCell, slot: ReplySlot | undefined, message: LeylineMessage): boolean {
     if (!isLeylineMessage(message)) {
       this.counters.refusedPayloads += 1;
       throw new NotLeylineError(`the reply from ${cell.path}`, describeValue(message));
     }
-    if (cell.reply(message)) return true;
+    if (slot && !slot.settled) {
+      slot.resolve(message);
+      return true;
+    }
     this.deadLetters.record(cell.path, message, DeadLetterReason.DEAD_LETTER_REASON_REPLY_EXPIRED, 'no live ask to answer');
     return false;
   }
@@ -456,7 +459,12 @@ export class ActorSystem {
       },
       dispatch: (to, message) => system.dispatch(to, message),
       ask: (to, message, reply, deadlineMs) => system.ask(to, message, reply, deadlineMs),
-      reply: (message) => system.#reply(cell, message),
+      reply: (message) => system.#reply(cell, cell.currentReply, message),
+      replyLater: () => {
+        const slot = cell.currentReply;
+        if (!slot) return null;
+        return (message) => system.#reply(cell, slot, message);
+      },
       spawn: (logic, options) => system.spawn(cell.ref, logic, options),
       every: (timerId, intervalMs) => system.#setTimer(cell, timerId, intervalMs, true),
       after: (timerId, delayMs) => system.#setTimer(cell, timerId, delayMs, false),

@@ -258,3 +258,30 @@ test('a Watch message registers its sender as a watcher of the recipient', async
   t.is(notice.error, 'bye');
   await system.shutdown();
 });
+
+test('replyLater answers an ask after the handler has returned; a late answer is a dead letter', async (t) => {
+  const system = testSystem();
+  const answers: Array<(message: InstanceType<typeof leyline.MetricPoint>) => boolean> = [];
+  const deferring: ActorLogic<null, InstanceType<typeof leyline.MetricPoint>> = {
+    kind: 'deferring',
+    start: () => null,
+    receive(state, _message, ctx) {
+      const later = ctx.replyLater();
+      if (later) answers.push(later);
+      return state;
+    },
+  };
+  const ref = system.spawn(null, deferring, { name: 'd' });
+  const pending = system.ask(ref, metric('job'), leyline.MetricPoint, 1_000);
+  const expiring = system.ask(ref, metric('slow job'), leyline.MetricPoint, 20);
+  await t.throwsAsync(expiring, { instanceOf: AskTimeoutError });
+  t.is(answers.length, 2);
+  t.true(answers[0]!(leyline.MetricPoint.create({ name: 'done', value: 1 })));
+  t.is((await pending).name, 'done');
+  t.false(answers[1]!(leyline.MetricPoint.create({ name: 'too late' })));
+  t.is(system.deadLetters.recent(1)[0]?.reason, DL.DEAD_LETTER_REASON_REPLY_EXPIRED);
+  system.dispatch(ref, metric('no ask'));
+  await system.stop(ref);
+  t.is(answers.length, 2, 'a plain dispatch has nothing to answer later');
+  await system.shutdown();
+});
