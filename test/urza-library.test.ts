@@ -303,7 +303,7 @@ test('queries by tier, stage, tag (case-insensitive key) and slot shape', (t) =>
   library.save(saveInput(descriptor('BPSTAGE2', { stage: 2, tier: BlueprintTier.BLUEPRINT_TIER_EXPERIMENTAL }), [32], bytesOf('2'), { tags: { transformer: 'true' } }));
   library.save(saveInput(descriptor('BPSTAGE2', { stage: 2, tier: BlueprintTier.BLUEPRINT_TIER_EXPERIMENTAL }), [8, 8, 4], bytesOf('3'), { tags: {} }));
   const ids = (result: ReturnType<UrzaLibrary['query']>) =>
-    result.status === 'ok' ? result.entries.map((e) => `${e.descriptor?.blueprintId}@${e.slot?.dims.join('x')}`) : result.status;
+    result.status === 'ok' ? result.entries.map((e) => `${e.descriptor?.blueprintId}@${e.slot?.dims?.join('x')}`) : result.status;
   t.deepEqual(ids(library.byStage(1)), ['BPSTAGE1@32']);
   t.deepEqual(ids(library.byTier(BlueprintTier.BLUEPRINT_TIER_EXPERIMENTAL)), ['BPSTAGE2@32', 'BPSTAGE2@8x8x4']);
   t.deepEqual(ids(library.byTag('gpu')), ['BPSTAGE1@32']);
