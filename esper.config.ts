@@ -5,11 +5,11 @@ import { defineConfig, type TreeNode } from './actors/weatherlight/config.ts';
 
 const { RestartPolicy, SupervisionStrategy } = leyline;
 
-/** A subsystem's supervisor: empty until that subsystem lands (README: "The supervision tree"). */
-const subsystem = (id: string): TreeNode => ({
+/** A subsystem's supervisor with its workers (empty until that subsystem lands). */
+const subsystem = (id: string, children: TreeNode[] = []): TreeNode => ({
   id,
   flags: { strategy: SupervisionStrategy.SUPERVISION_STRATEGY_ONE_FOR_ONE },
-  children: [],
+  children,
 });
 
 export default defineConfig({
@@ -39,7 +39,11 @@ export default defineConfig({
         { id: 'telemetry', worker: 'telemetry-log', restart: RestartPolicy.RESTART_POLICY_PERMANENT },
         { id: 'inspector', worker: 'inspector', restart: RestartPolicy.RESTART_POLICY_PERMANENT },
         { id: 'health', worker: 'health-reporter', restart: RestartPolicy.RESTART_POLICY_PERMANENT },
-        ...['oona', 'nissa', 'urza', 'karn', 'tezzeret', 'kasmina', 'tamiyo', 'simic', 'tolaria'].map(subsystem),
+        subsystem('oona'),
+        subsystem('nissa'),
+        subsystem('urza'),
+        subsystem('karn', [{ id: 'catalog', worker: 'karn', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
+        ...['tezzeret', 'kasmina', 'tamiyo', 'simic', 'tolaria'].map((id) => subsystem(id)),
       ],
     },
   },

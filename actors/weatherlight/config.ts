@@ -2,6 +2,7 @@
 // is reported with the path of the bad field.
 import type { v1 } from '../../contracts/index.ts';
 import type { SupervisorFlags } from '../../supervision/child-spec.ts';
+import type { KarnConfig } from '../karn/index.ts';
 
 /** One node of the supervision tree: a worker (an actor of a registered kind) or a supervisor (with children). */
 export interface TreeNode {
@@ -39,6 +40,8 @@ export interface EsperConfig {
     telemetryKept: number;
     tree: TreeNode;
   };
+  /** Karn's catalog: custom blueprints, operator approvals (checked by Karn at boot). */
+  karn?: KarnConfig;
 }
 
 /** Identity, for a typed `esper.config.ts`: `export default defineConfig({...})`. */

@@ -11,6 +11,7 @@ import { validateConfig, type EsperConfig } from './config.ts';
 import { resolveSigningSecret } from './secret.ts';
 import { buildTree, pathOfKind } from './tree.ts';
 import { WORKER_KINDS, type WorkerFactory } from './workers.ts';
+import { setUpKarn } from '../karn/index.ts';
 
 const { SupervisorDirective } = leyline;
 
@@ -45,6 +46,8 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   });
   log.info('configuration', { ...config.run, runtime: config.runtime, signing_key_id: signing.keyId });
 
+  // Subsystem configuration is checked before anything starts, so a bad field stops boot with its name.
+  const karn = setUpKarn(config.karn ?? {}, 'karn');
   const system = new ActorSystem({ name: config.run.name, ...config.runtime });
   const startedAt = Date.now();
   const tree = config.weatherlight.tree;
@@ -57,6 +60,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
     startedAt,
     signing,
     telemetry: telemetryPath ? { path: telemetryPath, system: system.name } : null,
+    karn,
   });
   validateTree(spec, 'weatherlight.tree');
 

@@ -4,6 +4,7 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import type { SignatureContext } from '../../contracts/signing.ts';
 import type { ActorLogic, ActorRef, AnyActorLogic } from '../../runtime/logic.ts';
 import type { ActorSystem } from '../../runtime/system.ts';
+import { karnLogic, type KarnSetup } from '../karn/index.ts';
 import type { EsperConfig } from './config.ts';
 import { buildHealthPacket } from './health.ts';
 import { inspectorLogic } from './inspector.ts';
@@ -17,6 +18,8 @@ export interface WorkerDeps {
   signing: SignatureContext;
   /** The tree's telemetry log, when it has one. */
   telemetry: ActorRef<v1.TelemetryPacket | v1.InspectorRequest> | null;
+  /** Karn's catalog and approvals, built once at boot (shared with Tezzeret and Urza). */
+  karn: KarnSetup;
 }
 
 export type WorkerFactory = (deps: WorkerDeps) => AnyActorLogic;
@@ -85,4 +88,11 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
   'telemetry-log': (deps) => telemetryLogLogic(deps.config.weatherlight.telemetryKept),
   'health-reporter': (deps) => healthReporterLogic(deps),
   inspector: (deps) => inspectorLogic(deps.system, deps.telemetry),
+  karn: (deps) =>
+    karnLogic({
+      catalog: deps.karn.catalog,
+      approved: deps.karn.approved,
+      telemetryIntervalMs: deps.karn.telemetryIntervalMs,
+      telemetry: deps.telemetry,
+    }),
 };

@@ -5471,6 +5471,9 @@ export namespace esper {
                 /** CompileResult timedOut. */
                 timedOut: boolean;
 
+                /** CompileResult alreadyStored. */
+                alreadyStored: boolean;
+
                 /**
                  * Creates a new CompileResult instance using the specified properties.
                  * @param [properties] Properties to set
@@ -5538,6 +5541,9 @@ export namespace esper {
 
                     /** CompileResult timedOut */
                     timedOut?: (boolean|null);
+
+                    /** CompileResult alreadyStored */
+                    alreadyStored?: (boolean|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];

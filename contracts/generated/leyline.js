@@ -13849,6 +13849,7 @@ export const esper = $root.esper = (() => {
                  * @property {string|null} [moduleFamily] CompileResult moduleFamily
                  * @property {string|null} [fallbackFrom] CompileResult fallbackFrom
                  * @property {boolean|null} [timedOut] CompileResult timedOut
+                 * @property {boolean|null} [alreadyStored] CompileResult alreadyStored
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -13977,6 +13978,14 @@ export const esper = $root.esper = (() => {
                 CompileResult.prototype.timedOut = false;
 
                 /**
+                 * CompileResult alreadyStored.
+                 * @member {boolean} alreadyStored
+                 * @memberof esper.leyline.v1.CompileResult
+                 * @instance
+                 */
+                CompileResult.prototype.alreadyStored = false;
+
+                /**
                  * Creates a new CompileResult instance using the specified properties.
                  * @function create
                  * @memberof esper.leyline.v1.CompileResult
@@ -14032,6 +14041,8 @@ export const esper = $root.esper = (() => {
                         writer.uint32(/* id 11, wireType 2 =*/90).string(message.fallbackFrom);
                     if (message.timedOut != null && $Object.hasOwnProperty.call(message, "timedOut") && message.timedOut !== false)
                         writer.uint32(/* id 12, wireType 0 =*/96).bool(message.timedOut);
+                    if (message.alreadyStored != null && $Object.hasOwnProperty.call(message, "alreadyStored") && message.alreadyStored !== false)
+                        writer.uint32(/* id 13, wireType 0 =*/104).bool(message.alreadyStored);
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -14176,6 +14187,15 @@ export const esper = $root.esper = (() => {
                                     message.timedOut = value;
                                 else
                                     delete message.timedOut;
+                                continue;
+                            }
+                        case 13: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.alreadyStored = value;
+                                else
+                                    delete message.alreadyStored;
                                 continue;
                             }
                         }

@@ -1,0 +1,319 @@
+// The forge: takes CompileRequests, keeps them in the durable journal, and runs at most `concurrency` compile-job
+// actors at once. A circuit breaker stops new jobs after repeated failures and probes with one job once its
+// timeout has passed; while failures repeat, jobs use the conservative strategy. An interrupted forge resumes
+// the journal's unfinished jobs when it starts again.
+import { leyline, type v1 } from '../../contracts/index.ts';
+import { buildTelemetryPacket, type EventInput } from '../../contracts/telemetry.ts';
+import { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
+import { describeError } from '../../runtime/errors.ts';
+import type { ActorContext, ActorLogic, ActorRef, AnyRef } from '../../runtime/logic.ts';
+import { safeActorName } from '../../runtime/names.ts';
+import { compileJobLogic, type CompileJob, type CompileJobSettings } from './compile-job.ts';
+import { jobIdFor, type JournalJob } from './job-journal.ts';
+import type { BlueprintSource } from './ports.ts';
+import type { CompileRunner } from './worker-pool.ts';
+
+const { CompileStrategy, TelemetryLevel, CircuitBreakerState } = leyline;
+
+export interface ForgeSettings extends Omit<CompileJobSettings, 'pool'> {
+  catalog: BlueprintSource;
+  /** Opens the compile runner when the forge starts (closed when it stops): the worker pool, or a test's. */
+  openRunner: () => ClosableRunner;
+  concurrency: number;
+  /** Failed jobs in a row that open the breaker and switch to the conservative strategy. */
+  breakerThreshold: number;
+  breakerTimeoutMs: number;
+  telemetry: ActorRef<v1.TelemetryPacket> | null;
+  telemetryIntervalMs: number;
+}
+
+export type ForgeMessage = v1.CompileRequest | v1.CompileResult | v1.Terminated | v1.TimerFired;
+
+type Answer = (message: v1.CompileResult) => boolean;
+
+/** A compile runner the forge owns for one incarnation. */
+export interface ClosableRunner extends CompileRunner {
+  close?(): Promise<void>;
+}
+
+interface ForgeState {
+  runner: ClosableRunner;
+  queue: CompileJob[];
+  running: Map<string, { job: CompileJob; ref: AnyRef }>;
+  waiters: Map<string, Answer[]>;
+  breaker: CircuitBreaker;
+  conservative: boolean;
+  consecutiveFailures: number;
+  metrics: Record<string, number>;
+  events: EventInput[];
+  probeScheduled: boolean;
+}
+
+const PROBE_TIMER = 'breaker-probe';
+const TELEMETRY_TIMER = 'telemetry';
+
+const METRIC_NAMES = [
+  'tezzeret.jobs.requested',
+  'tezzeret.jobs.started',
+  'tezzeret.jobs.completed',
+  'tezzeret.jobs.failed',
+  'tezzeret.jobs.retried',
+  'tezzeret.jobs.timed_out',
+  'tezzeret.jobs.already_stored',
+  'tezzeret.jobs.rejected',
+  'tezzeret.compilation.failed_attempts',
+  'tezzeret.compilation.last_compile_ms',
+  'tezzeret.compilation.last_prewarm_ms',
+  'tezzeret.breaker.open_total',
+] as const;
+
+/** The catalog's midpoint parameters for a blueprint (what the forge compiles when none are given). */
+export function midpointParameters(descriptor: v1.BlueprintDescriptor): Record<string, number> {
+  const parameters: Record<string, number> = {};
+  for (const [key, bounds] of Object.entries(descriptor.allowedParameters ?? {})) {
+    parameters[key] = ((bounds.minValue ?? 0) + (bounds.maxValue ?? 0)) / 2;
+  }
+  return parameters;
+}
+
+export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, ForgeMessage> {
+  const reject = (request: v1.CompileRequest, error: string): v1.CompileResult =>
+    leyline.CompileResult.create({ jobId: request.jobId, blueprintId: request.blueprintId, ok: false, error });
+
+  const answer = (state: ForgeState, jobId: string, result: v1.CompileResult): void => {
+    for (const reply of state.waiters.get(jobId) ?? []) reply(result);
+    state.waiters.delete(jobId);
+  };
+
+  const event = (state: ForgeState, description: string, level: v1.TelemetryLevel, attributes: Record<string, string>): void => {
+    state.events.push({ description, level, attributes });
+  };
+
+  /** Starts queued jobs while there is room and the breaker lets them through. */
+  const pump = (state: ForgeState, ctx: ActorContext<ForgeMessage>): void => {
+    while (state.queue.length > 0 && state.running.size < settings.concurrency) {
+      if (!state.breaker.allow()) {
+        if (!state.probeScheduled) {
+          state.probeScheduled = true;
+          ctx.after(PROBE_TIMER, settings.breakerTimeoutMs);
+        }
+        return;
+      }
+      const job = state.queue.shift() as CompileJob;
+      const strategy = state.conservative ? CompileStrategy.COMPILE_STRATEGY_CONSERVATIVE : CompileStrategy.COMPILE_STRATEGY_STANDARD;
+      const ref = ctx.spawn(compileJobLogic(job, strategy, { ...settings, pool: state.runner }, ctx.self as ActorRef<v1.CompileResult>), {
+        name: safeActorName(`job-${job.jobId}`),
+      }) as AnyRef;
+      ctx.watch(ref);
+      state.running.set(job.jobId, { job, ref });
+      state.metrics['tezzeret.jobs.started'] = (state.metrics['tezzeret.jobs.started'] ?? 0) + 1;
+      event(state, 'tezzeret.compile_started', TelemetryLevel.TELEMETRY_LEVEL_INFO, {
+        blueprint_id: job.descriptor.blueprintId,
+        job_id: job.jobId,
+        strategy: CompileStrategy[strategy] ?? '',
+      });
+    }
+  };
+
+  const finished = (state: ForgeState, ctx: ActorContext<ForgeMessage>, result: v1.CompileResult): void => {
+    const entry = state.running.get(result.jobId);
+    if (!entry) return;
+    state.running.delete(result.jobId);
+    const count = (name: string, by = 1): void => {
+      state.metrics[name] = (state.metrics[name] ?? 0) + by;
+    };
+    count('tezzeret.compilation.failed_attempts', result.ok ? result.attempts - 1 : result.attempts);
+    settings.journal.finished(result.jobId, result.ok, result.error);
+    if (result.ok) {
+      count('tezzeret.jobs.completed');
+      if (result.attempts > 1) count('tezzeret.jobs.retried');
+      state.metrics['tezzeret.compilation.last_compile_ms'] = result.update?.compileMs ?? 0;
+      state.metrics['tezzeret.compilation.last_prewarm_ms'] = result.update?.prewarmMs ?? 0;
+      state.breaker.recordSuccess();
+      state.consecutiveFailures = 0;
+      state.conservative = false;
+      event(state, 'tezzeret.compile_succeeded', TelemetryLevel.TELEMETRY_LEVEL_INFO, {
+        blueprint_id: result.blueprintId,
+        strategy: CompileStrategy[result.strategy] ?? '',
+        compile_ms: (result.update?.compileMs ?? 0).toFixed(2),
+        prewarm_ms: (result.update?.prewarmMs ?? 0).toFixed(2),
+      });
+      event(state, 'tezzeret.prewarm_completed', TelemetryLevel.TELEMETRY_LEVEL_INFO, {
+        blueprint_id: result.blueprintId,
+        prewarm_ms: (result.update?.prewarmMs ?? 0).toFixed(2),
+      });
+    } else {
+      count('tezzeret.jobs.failed');
+      if (result.timedOut) count('tezzeret.jobs.timed_out');
+      state.breaker.recordFailure();
+      state.consecutiveFailures += 1;
+      event(state, 'tezzeret.compile_failed', TelemetryLevel.TELEMETRY_LEVEL_WARNING, {
+        blueprint_id: result.blueprintId,
+        reason: result.timedOut ? 'timeout' : result.error,
+      });
+      if (!state.conservative && state.consecutiveFailures >= settings.breakerThreshold) {
+        state.conservative = true;
+        event(state, 'tezzeret.conservative_mode_enabled', TelemetryLevel.TELEMETRY_LEVEL_WARNING, {
+          failures: String(state.consecutiveFailures),
+        });
+      }
+    }
+    answer(state, result.jobId, result);
+    pump(state, ctx);
+  };
+
+  const request = async (state: ForgeState, ctx: ActorContext<ForgeMessage>, message: v1.CompileRequest): Promise<void> => {
+    const reply = ctx.replyLater() ?? (() => false);
+    state.metrics['tezzeret.jobs.requested'] = (state.metrics['tezzeret.jobs.requested'] ?? 0) + 1;
+    const descriptor = settings.catalog.get(message.blueprintId);
+    const dims = message.slot?.dims ?? [];
+    const problem = !descriptor
+      ? `unknown blueprint ${JSON.stringify(message.blueprintId)}`
+      : dims.length !== 1 && dims.length !== 3
+        ? `slot shape must be [D] or [H, W, C], got [${dims.join(', ')}]`
+        : dims.some((d) => !Number.isInteger(d) || d < 1)
+          ? `slot dimensions must be positive integers, got [${dims.join(', ')}]`
+          : null;
+    if (!descriptor || problem) {
+      state.metrics['tezzeret.jobs.rejected'] = (state.metrics['tezzeret.jobs.rejected'] ?? 0) + 1;
+      reply(reject(message, problem ?? 'invalid request'));
+      return;
+    }
+    const parameters = Object.keys(message.parameters ?? {}).length > 0 ? { ...message.parameters } : midpointParameters(descriptor);
+    const jobId = message.jobId || jobIdFor(descriptor.blueprintId, dims, parameters);
+    let stored: boolean;
+    try {
+      stored = await settings.store.has(descriptor.blueprintId, { dims });
+    } catch (error) {
+      state.metrics['tezzeret.jobs.rejected'] = (state.metrics['tezzeret.jobs.rejected'] ?? 0) + 1;
+      reply(reject(message, `kernel store unavailable, not compiling blind: ${describeError(error)}`));
+      return;
+    }
+    if (stored) {
+      state.metrics['tezzeret.jobs.already_stored'] = (state.metrics['tezzeret.jobs.already_stored'] ?? 0) + 1;
+      reply(
+        leyline.CompileResult.create({
+          jobId,
+          blueprintId: descriptor.blueprintId,
+          ok: true,
+          alreadyStored: true,
+          slot: leyline.SlotShape.create({ slotId: dims.join('x'), dims }),
+        }),
+      );
+      return;
+    }
+    const waiting = state.waiters.get(jobId);
+    if (waiting) {
+      waiting.push(reply);
+      return;
+    }
+    state.waiters.set(jobId, [reply]);
+    settings.journal.record({ jobId, blueprintId: descriptor.blueprintId, slotDims: [...dims], parameters });
+    state.queue.push({ jobId, descriptor, slotDims: [...dims], parameters });
+    pump(state, ctx);
+  };
+
+  const resume = (state: ForgeState, journalJob: JournalJob): void => {
+    const descriptor = settings.catalog.get(journalJob.blueprintId);
+    if (!descriptor) {
+      settings.journal.finished(journalJob.jobId, false, 'blueprint no longer in the catalog');
+      return;
+    }
+    state.waiters.set(journalJob.jobId, []);
+    state.queue.push({ jobId: journalJob.jobId, descriptor, slotDims: journalJob.slotDims, parameters: journalJob.parameters });
+  };
+
+  const telemetry = (state: ForgeState): v1.TelemetryPacket => {
+    const snapshot = state.breaker.snapshot();
+    const metrics = [
+      ...METRIC_NAMES.map((name) => ({ name, value: state.metrics[name] ?? 0 })),
+      { name: 'tezzeret.breaker.state', value: snapshot.state },
+      { name: 'tezzeret.mode.conservative', value: state.conservative ? 1 : 0 },
+      { name: 'tezzeret.compile.consecutive_failures', value: state.consecutiveFailures },
+      { name: 'tezzeret.jobs.queued', value: state.queue.length },
+      { name: 'tezzeret.jobs.running', value: state.running.size },
+    ];
+    const events = state.events.splice(0);
+    const stressed = snapshot.state !== CircuitBreakerState.CIRCUIT_STATE_CLOSED || state.conservative;
+    return buildTelemetryPacket({
+      packetId: `tezzeret-${Date.now()}`,
+      source: 'tezzeret',
+      level: stressed ? TelemetryLevel.TELEMETRY_LEVEL_WARNING : TelemetryLevel.TELEMETRY_LEVEL_INFO,
+      metrics,
+      events,
+    });
+  };
+
+  return {
+    kind: 'tezzeret-forge',
+    accepts: [leyline.CompileRequest, leyline.CompileResult, leyline.Terminated, leyline.TimerFired],
+    start(ctx) {
+      const state: ForgeState = {
+        runner: settings.openRunner(),
+        queue: [],
+        running: new Map(),
+        waiters: new Map(),
+        breaker: new CircuitBreaker('tezzeret.forge', {
+          failureThreshold: settings.breakerThreshold,
+          timeoutMs: settings.breakerTimeoutMs,
+          halfOpenTrials: 1,
+        }),
+        conservative: false,
+        consecutiveFailures: 0,
+        metrics: {},
+        events: [],
+        probeScheduled: false,
+      };
+      state.breaker.onTransition((transition) => {
+        if (transition.to === CircuitBreakerState.CIRCUIT_STATE_OPEN) {
+          state.metrics['tezzeret.breaker.open_total'] = (state.metrics['tezzeret.breaker.open_total'] ?? 0) + 1;
+          event(state, 'tezzeret.breaker_open', TelemetryLevel.TELEMETRY_LEVEL_ERROR, {
+            failures: String(transition.failures),
+            backoff_ms: String(settings.breakerTimeoutMs),
+          });
+        }
+      });
+      for (const job of settings.journal.unfinished()) resume(state, job);
+      if (settings.telemetry) ctx.every(TELEMETRY_TIMER, settings.telemetryIntervalMs);
+      pump(state, ctx);
+      return state;
+    },
+    async receive(state, message, ctx) {
+      if (message instanceof leyline.CompileRequest) {
+        await request(state, ctx, message);
+      } else if (message instanceof leyline.CompileResult) {
+        finished(state, ctx, message);
+      } else if (message instanceof leyline.Terminated) {
+        const jobId = [...state.running.entries()].find(([, entry]) => entry.ref.path === message.path)?.[0];
+        // A job actor that ended without reporting (it crashed) is a failed job; the others go on.
+        if (jobId) {
+          finished(
+            state,
+            ctx,
+            leyline.CompileResult.create({
+              jobId,
+              blueprintId: state.running.get(jobId)?.job.descriptor.blueprintId ?? '',
+              ok: false,
+              error: `compile job ended without a result: ${message.error || 'stopped'}`,
+            }),
+          );
+        }
+      } else if (message.timerId === PROBE_TIMER) {
+        state.probeScheduled = false;
+        pump(state, ctx);
+      } else if (message.timerId === TELEMETRY_TIMER && settings.telemetry) {
+        ctx.dispatch(settings.telemetry, telemetry(state));
+      }
+      return state;
+    },
+    async stop(state) {
+      await state.runner.close?.();
+    },
+    inspect: (state) => ({
+      queued: String(state.queue.length),
+      running: String(state.running.size),
+      breaker: leyline.CircuitBreakerState[state.breaker.state] ?? '',
+      conservative: String(state.conservative),
+    }),
+  };
+}

@@ -1,0 +1,146 @@
+// A pool of compile worker threads. A task that overruns its timeout, or a worker that dies, costs that worker:
+// it is terminated (which really stops the work) and replaced, and the other workers go on.
+import { Worker } from 'node:worker_threads';
+import type { CompileOutput, CompileTask } from './compile-task.ts';
+
+export class CompileTimeoutError extends Error {
+  override readonly name = 'CompileTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`compile did not finish within ${timeoutMs} ms; its worker was terminated`);
+  }
+}
+
+export class CompileWorkerError extends Error {
+  override readonly name = 'CompileWorkerError';
+}
+
+/** Runs compile tasks (the pool; tests substitute their own). */
+export interface CompileRunner {
+  run(task: CompileTask, timeoutMs: number): Promise<CompileOutput>;
+}
+
+type Reply = { ready: true } | { ok: true; output: CompileOutput } | { ok: false; error: string };
+
+interface Slot {
+  worker: Worker;
+  ready: Promise<void>;
+  busy: boolean;
+}
+
+const WORKER_ENTRY = new URL('./compile-worker.ts', import.meta.url).href;
+// The worker registers tsx's loader for its own thread, then imports the TypeScript entry.
+const TSX_API = import.meta.resolve('tsx/esm/api');
+const BOOTSTRAP = `import(${JSON.stringify(TSX_API)}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_ENTRY)}); });`;
+
+export class CompileWorkerPool implements CompileRunner {
+  readonly #slots: Slot[] = [];
+  readonly #waiting: Array<(slot: Slot) => void> = [];
+  #closed = false;
+  #spawned = 0;
+
+  constructor(readonly size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`compile worker pool size must be an integer >= 1, got ${size}`);
+    for (let i = 0; i < size; i++) this.#slots.push(this.#spawn());
+  }
+
+  /** Workers started so far, replacements included. */
+  get spawned(): number {
+    return this.#spawned;
+  }
+
+  /** Runs `task` on a free worker; rejects with CompileTimeoutError after `timeoutMs` (and replaces the worker). */
+  async run(task: CompileTask, timeoutMs: number): Promise<CompileOutput> {
+    const slot = await this.#acquire();
+    try {
+      await slot.ready;
+      return await this.#execute(slot, task, timeoutMs);
+    } finally {
+      this.#release(slot);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
+  }
+
+  #execute(slot: Slot, task: CompileTask, timeoutMs: number): Promise<CompileOutput> {
+    return new Promise<CompileOutput>((resolve, reject) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        slot.worker.off('message', onMessage);
+        slot.worker.off('error', onError);
+        slot.worker.off('exit', onExit);
+      };
+      const onMessage = (reply: Reply): void => {
+        if ('ready' in reply) return;
+        finish();
+        if (reply.ok) resolve({ ...reply.output, artifact: new Uint8Array(reply.output.artifact) });
+        else reject(new CompileWorkerError(reply.error));
+      };
+      const onError = (error: Error): void => {
+        finish();
+        this.#replace(slot);
+        reject(new CompileWorkerError(`compile worker crashed: ${error.message}`));
+      };
+      const onExit = (code: number): void => {
+        finish();
+        this.#replace(slot);
+        reject(new CompileWorkerError(`compile worker exited (code ${code})`));
+      };
+      const timer = setTimeout(() => {
+        finish();
+        this.#replace(slot);
+        reject(new CompileTimeoutError(timeoutMs));
+      }, timeoutMs);
+      slot.worker.on('message', onMessage);
+      slot.worker.on('error', onError);
+      slot.worker.on('exit', onExit);
+      slot.worker.postMessage(task);
+    });
+  }
+
+  #spawn(): Slot {
+    this.#spawned += 1;
+    const worker = new Worker(BOOTSTRAP, { eval: true });
+    worker.unref();
+    const ready = new Promise<void>((resolve, reject) => {
+      const onReady = (reply: Reply): void => {
+        if ('ready' in reply) {
+          worker.off('message', onReady);
+          resolve();
+        }
+      };
+      worker.on('message', onReady);
+      worker.once('error', reject);
+    });
+    // A worker that fails to start rejects its first task, not the process.
+    ready.catch(() => undefined);
+    return { worker, ready, busy: false };
+  }
+
+  /** Terminates a worker (stopping whatever it runs) and puts a fresh one in its place. */
+  #replace(slot: Slot): void {
+    void slot.worker.terminate();
+    if (this.#closed) return;
+    const fresh = this.#spawn();
+    slot.worker = fresh.worker;
+    slot.ready = fresh.ready;
+  }
+
+  #acquire(): Promise<Slot> {
+    if (this.#closed) return Promise.reject(new CompileWorkerError('compile worker pool is closed'));
+    const free = this.#slots.find((slot) => !slot.busy);
+    if (free) {
+      free.busy = true;
+      return Promise.resolve(free);
+    }
+    return new Promise<Slot>((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(slot: Slot): void {
+    const next = this.#waiting.shift();
+    if (next) next(slot);
+    else slot.busy = false;
+  }
+}
