@@ -1,0 +1,79 @@
+// The Urza actor: answers KernelPrefetchRequests and runs the library's housekeeping on a timer. Answers
+// (KernelArtifactReady / KernelArtifactError) are dispatched to the `replyTo` actor given at spawn — the stand-in
+// for the prototype's oona.kernels.ready / .errors streams — and correlated there by request_id. Requests are
+// dispatched, not asked: an ask takes one reply type, and a prefetch has two.
+//
+// The library itself is shared (Tezzeret saves into it, Kasmina fetches from it, in-process); this actor does not
+// open or close it, so a restart of the actor never closes the catalog under the others.
+import { leyline, type v1 } from '../../contracts/index.ts';
+import type { ActorLogic, ActorRef } from '../../runtime/logic.ts';
+import type { UrzaLibrary } from './library.ts';
+import { metricPoints } from './metrics.ts';
+import { PrefetchResponder, type PrefetchAnswer, type PrefetchOptions } from './prefetch.ts';
+
+export const MAINTENANCE_TIMER = 'urza.maintenance';
+
+export interface UrzaActorOptions {
+  library: UrzaLibrary;
+  /** Receives every KernelArtifactReady / KernelArtifactError (Kasmina's seed manager, or Oona's kernel streams). */
+  replyTo: ActorRef<PrefetchAnswer>;
+  prefetch?: PrefetchOptions;
+  /** How often `library.maintenance()` runs; null: never. Default 60 000 ms (the prototype's housekeeping). */
+  maintenanceIntervalMs?: number | null;
+  /** Hash every artifact during maintenance (default false: existence and TTL only). */
+  verifyChecksumsInMaintenance?: boolean;
+}
+
+export type UrzaMessage = v1.KernelPrefetchRequest | v1.TimerFired;
+
+export interface UrzaActorState {
+  readonly responder: PrefetchResponder;
+  maintenanceRuns: number;
+}
+
+/**
+ * Urza's actor logic. The responder (replay cache and prefetch counters) is created once per logic, so it
+ * survives restarts: a restart neither forgets which request_ids were answered nor resets the counters.
+ */
+export function urzaLogic(options: UrzaActorOptions): ActorLogic<UrzaActorState, UrzaMessage> {
+  const responder = new PrefetchResponder(options.library, options.prefetch);
+  const interval = options.maintenanceIntervalMs === undefined ? 60_000 : options.maintenanceIntervalMs;
+  return {
+    kind: 'urza',
+    accepts: [leyline.KernelPrefetchRequest],
+    start(ctx) {
+      if (interval !== null) ctx.every(MAINTENANCE_TIMER, interval);
+      return { responder, maintenanceRuns: 0 };
+    },
+    receive(state, message, ctx) {
+      if (message instanceof leyline.TimerFired) {
+        if (message.timerId === MAINTENANCE_TIMER) {
+          const result = options.library.maintenance({ verifyChecksums: options.verifyChecksumsInMaintenance ?? false });
+          state.maintenanceRuns += 1;
+          if (result.status === 'ok' && result.expired + result.missing + result.corrupt > 0) {
+            ctx.log.warn('urza maintenance evicted catalog rows', { ...result });
+          }
+        }
+        return state;
+      }
+      const outcome = state.responder.handle(message);
+      if (outcome.kind === 'dropped') {
+        ctx.log.info('urza dropped a prefetch request', {
+          requestId: message.requestId,
+          reason: outcome.reason,
+          detail: outcome.detail,
+        });
+        return state;
+      }
+      if (!ctx.dispatch(options.replyTo, outcome.answer)) state.responder.metrics.undelivered += 1;
+      return state;
+    },
+    inspect(state) {
+      const facts: Record<string, string> = { maintenance_runs: String(state.maintenanceRuns) };
+      for (const point of metricPoints({ ...options.library.metricsSnapshot(), ...state.responder.metrics.snapshot() })) {
+        facts[point.name] = String(point.value);
+      }
+      return facts;
+    },
+  };
+}
