@@ -100,6 +100,9 @@ export function instantiate(request: BuildRequest): BlueprintModule {
   const kind = slotKind(request.slot);
   const { family } = request;
   if (!family.slotKinds.includes(kind)) throw new Error(`family "${family.name}" has no module for a ${kind} slot`);
+  for (const [key, value] of Object.entries(request.parameters)) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`parameter "${key}" must be a finite number (got ${String(value)})`);
+  }
   const parameters = Object.freeze({ ...family.defaults, ...request.parameters });
   const slot = Object.freeze({ dims: Object.freeze([...request.slot.dims]) });
   const weights = new WeightStore(request.seed);
