@@ -25,7 +25,9 @@ function library(t: { teardown(fn: () => void): void }, options: { cacheSize?: n
 function moduleBytes(blueprintId: string, dims: number[], seed = 7): Uint8Array {
   const module = buildModule(descriptor(blueprintId, { name: 'residual_block' }), {}, { dims }, { seed });
   // Give the zero-initialised output projection some weight so outputs differ from the input.
-  for (const variable of module.variables.values()) variable.assign(tf.randomNormal(variable.shape, 0, 0.1, 'float32', seed));
+  tf.tidy(() => {
+    for (const variable of module.variables.values()) variable.assign(tf.randomNormal(variable.shape, 0, 0.1, 'float32', seed));
+  });
   const bytes = serializeModule(module);
   module.dispose();
   return bytes;
@@ -110,4 +112,61 @@ test('fetchKernel answers misses with their latency, and needs a codec', (t) => 
   const bare = new UrzaLibrary({ root });
   t.teardown(() => bare.close());
   t.throws(() => bare.fetchKernel('NOPE', [32]), { instanceOf: NoKernelCodecError });
+});
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('after a fetch a spare module is prepared off the hot path; the next fetch takes it, and it is never handed out twice', async (t) => {
+  const urza = library(t);
+  t.true(urza.save(saveInput(descriptor('BP009', { name: 'residual_block' }), [32], moduleBytes('BP009', [32]))).ok);
+  const first = expectFound(t, urza.fetchKernel('BP009', [32]));
+  t.is(urza.metrics.spareHits, 0);
+  await nextTurn();
+  const second = expectFound(t, urza.fetchKernel('BP009', [32]));
+  t.is(urza.metrics.spareHits, 1, 'the second fetch took the spare');
+  const third = expectFound(t, urza.fetchKernel('BP009', [32]));
+  t.is(urza.metrics.spareHits, 1, 'back to back: the spare was taken and not yet replaced, so the third deserialised');
+  const modules = [first.module, second.module, third.module];
+  t.teardown(() => modules.forEach((m) => m.dispose()));
+  t.is(new Set(modules).size, 3);
+  const variables = modules.flatMap((m) => [...m.variables.values()]);
+  t.is(new Set(variables).size, variables.length, 'no variable is shared');
+  const input = tf.randomNormal([4, 32], 0, 1, 'float32', 5);
+  const expected = first.module.apply(input).arraySync();
+  for (const variable of second.module.variables.values()) variable.assign(tf.onesLike(variable));
+  t.deepEqual(third.module.apply(input).arraySync(), expected);
+  t.deepEqual(first.module.apply(input).arraySync(), expected);
+  input.dispose();
+});
+
+test('a prefetch-style lookup (fromDisk + warm) prepares a spare for the fetch that follows', async (t) => {
+  const urza = library(t);
+  t.true(urza.save(saveInput(descriptor('BP009', { name: 'residual_block' }), [32], moduleBytes('BP009', [32]))).ok);
+  t.like(urza.get('BP009', undefined, { fromDisk: true, warm: true }), { status: 'found', fromCache: false });
+  await nextTurn();
+  const fetched = expectFound(t, urza.fetchKernel('BP009', [32]));
+  fetched.module.dispose();
+  t.is(urza.metrics.spareHits, 1);
+});
+
+// Serial: it counts the process's tensors, which concurrent tests would change.
+test.serial('spares are disposed with their cache entry and on close: no tensors leak', async (t) => {
+  const { root, cleanup } = tempRoot();
+  t.teardown(cleanup);
+  const baseline = tf.memory().numTensors;
+  const urza = openUrzaLibrary({ root, cacheSize: 1 });
+  t.true(urza.save(saveInput(descriptor('BP009', { name: 'residual_block' }), [32], moduleBytes('BP009', [32]))).ok);
+  t.true(urza.save(saveInput(descriptor('BP010', { name: 'residual_block' }), [32], moduleBytes('BP010', [32], 8))).ok);
+  expectFound(t, urza.fetchKernel('BP010', [32])).module.dispose();
+  await nextTurn();
+  t.true(tf.memory().numTensors > baseline, 'a spare is held');
+  expectFound(t, urza.fetchKernel('BP009', [32])).module.dispose(); // pushes BP010 (and its spare) out
+  await nextTurn();
+  expectFound(t, urza.fetchKernel('BP009', [32])).module.dispose(); // takes the spare, schedules a refill
+  const held = expectFound(t, urza.fetchKernel('BP009', [32]));
+  held.module.dispose();
+  urza.close(); // cancels the pending refill
+  t.is(tf.memory().numTensors, baseline);
+  await nextTurn();
+  t.is(tf.memory().numTensors, baseline);
 });

@@ -1,13 +1,15 @@
 // A least-recently-used cache with an optional time-to-live, on an injectable monotonic clock. A Map keeps
 // insertion order, so "touch" is delete + set and the oldest entry is the first key.
 
-export interface LruCacheOptions {
+export interface LruCacheOptions<V> {
   /** Most entries held; the least recently used is dropped beyond it. At least 1. */
   capacity: number;
   /** An entry older than this (since it was set) is expired; null: never. */
   ttlMs: number | null;
   /** Monotonic milliseconds. */
   clock: () => number;
+  /** Called with every value that leaves the cache, whatever the reason (to release what it holds). */
+  onRemove?: (value: V, key: string) => void;
 }
 
 export type CacheLookup<V> = { status: 'hit'; value: V } | { status: 'expired' } | { status: 'miss' };
@@ -17,13 +19,15 @@ export class LruCache<V> {
   readonly ttlMs: number | null;
   readonly #clock: () => number;
   readonly #entries = new Map<string, { value: V; setAt: number }>();
+  readonly #onRemove: (value: V, key: string) => void;
   /** Entries dropped for capacity (silently: the catalog still has them). */
   dropped = 0;
 
-  constructor(options: LruCacheOptions) {
+  constructor(options: LruCacheOptions<V>) {
     this.capacity = Math.max(1, Math.floor(options.capacity));
     this.ttlMs = options.ttlMs === null ? null : Math.max(0, options.ttlMs);
     this.#clock = options.clock;
+    this.#onRemove = options.onRemove ?? (() => {});
   }
 
   get size(): number {
@@ -35,7 +39,10 @@ export class LruCache<V> {
     const entry = this.#entries.get(key);
     if (!entry) return { status: 'miss' };
     this.#entries.delete(key);
-    if (this.#expired(entry.setAt)) return { status: 'expired' };
+    if (this.#expired(entry.setAt)) {
+      this.#onRemove(entry.value, key);
+      return { status: 'expired' };
+    }
     this.#entries.set(key, entry);
     return { status: 'hit', value: entry.value };
   }
@@ -46,17 +53,24 @@ export class LruCache<V> {
   }
 
   set(key: string, value: V): void {
+    const previous = this.#entries.get(key);
     this.#entries.delete(key);
+    if (previous && previous.value !== value) this.#onRemove(previous.value, key);
     this.#entries.set(key, { value, setAt: this.#clock() });
     while (this.#entries.size > this.capacity) {
-      const oldest = this.#entries.keys().next().value as string;
+      const [oldest, entry] = this.#entries.entries().next().value as [string, { value: V }];
       this.#entries.delete(oldest);
       this.dropped += 1;
+      this.#onRemove(entry.value, oldest);
     }
   }
 
   delete(key: string): boolean {
-    return this.#entries.delete(key);
+    const entry = this.#entries.get(key);
+    if (!entry) return false;
+    this.#entries.delete(key);
+    this.#onRemove(entry.value, key);
+    return true;
   }
 
   /** Removes every entry whose value matches; returns how many. */
@@ -65,6 +79,7 @@ export class LruCache<V> {
     for (const [key, entry] of this.#entries) {
       if (match(entry.value, key)) {
         this.#entries.delete(key);
+        this.#onRemove(entry.value, key);
         removed += 1;
       }
     }
@@ -77,6 +92,7 @@ export class LruCache<V> {
     for (const [key, entry] of this.#entries) {
       if (this.#expired(entry.setAt)) {
         this.#entries.delete(key);
+        this.#onRemove(entry.value, key);
         removed += 1;
       }
     }
@@ -84,7 +100,9 @@ export class LruCache<V> {
   }
 
   clear(): void {
+    const entries = [...this.#entries];
     this.#entries.clear();
+    for (const [key, entry] of entries) this.#onRemove(entry.value, key);
   }
 
   keys(): string[] {

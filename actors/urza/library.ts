@@ -43,6 +43,12 @@ export interface UrzaLibraryOptions {
   breaker?: CircuitBreaker | CircuitBreakerOptions;
   /** Turns artifact bytes into modules; needed by fetchKernel only. */
   codec?: KernelCodec;
+  /**
+   * Ready-made modules kept per cached kernel, deserialised off the hot path (on the next turn of the event loop)
+   * after a fetch, so the following fetch hands one over instead of deserialising. Each is handed out once. Default
+   * 1; 0: deserialise inside every fetch.
+   */
+  spareModules?: number;
   /** Monotonic ms (latencies, cache TTL, Urza's own breaker). Default performance.now. */
   clock?: () => number;
   /** Epoch ms (stored_at, entry TTL). Default Date.now. */
@@ -121,6 +127,8 @@ export type MaintenanceResult =
 export interface LookupOptions {
   /** Skip the cache: read the artifact and verify its checksum now (prefetch does, as the prototype did). */
   fromDisk?: boolean;
+  /** A fetch of this kernel is coming: prepare a spare module for it off the hot path (prefetch does). */
+  warm?: boolean;
 }
 
 /**
@@ -135,9 +143,12 @@ export interface UrzaStore {
 }
 
 interface CachedKernel {
+  /** Refreshed (same bytes) when the row is re-read from disk. */
   row: CatalogRow;
   /** Bytes whose SHA-256 was checked against the row when they were read. */
   bytes: Uint8Array;
+  /** Modules deserialised from `bytes` and never handed out; disposed when the entry leaves the cache. */
+  spares: BlueprintModule[];
 }
 
 type Loaded = { status: 'found'; kernel: CachedKernel; fromCache: boolean } | Miss;
@@ -158,6 +169,9 @@ export class UrzaLibrary implements UrzaStore {
   /** blueprint id → slot key of its most recent variant, so an unslotted lookup can hit the cache. */
   readonly #latestSlot = new Map<string, string>();
   readonly #codec: KernelCodec | undefined;
+  readonly #spareTarget: number;
+  /** Cache keys with a spare refill scheduled. */
+  readonly #pendingSpares = new Map<string, NodeJS.Immediate>();
   readonly #clock: () => number;
   readonly #wallClock: () => number;
   readonly #entryTtlMs: number | null;
@@ -171,13 +185,21 @@ export class UrzaLibrary implements UrzaStore {
     this.#clock = options.clock ?? (() => performance.now());
     this.#wallClock = options.wallClock ?? (() => Date.now());
     this.#codec = options.codec;
+    this.#spareTarget = Math.max(0, Math.floor(options.spareModules ?? 1));
     this.#entryTtlMs = options.entryTtlMs ?? null;
     this.#maxSamples = Math.max(1, Math.floor(options.maxPrewarmSamples ?? 20));
     this.#slowQueryMs = options.slowQueryMs ?? 250;
     this.#onSaveStep = options.onSaveStep;
     this.#store = new ArtifactStore(this.root, options.onSaveStep ? { onStep: options.onSaveStep } : {});
     this.#db = new CatalogDb(this.catalogPath, { busyTimeoutMs: this.#slowQueryMs });
-    this.#cache = new LruCache({ capacity: options.cacheSize ?? 128, ttlMs: options.cacheTtlMs ?? null, clock: this.#clock });
+    this.#cache = new LruCache<CachedKernel>({
+      capacity: options.cacheSize ?? 128,
+      ttlMs: options.cacheTtlMs ?? null,
+      clock: this.#clock,
+      onRemove: (kernel) => {
+        for (const spare of kernel.spares.splice(0)) spare.dispose();
+      },
+    });
     this.breaker =
       options.breaker instanceof CircuitBreaker
         ? options.breaker
@@ -264,7 +286,7 @@ export class UrzaLibrary implements UrzaStore {
     this.#settle(started);
     this.#onSaveStep?.('committed', hash);
     if (previous && previous.contentHash !== hash) this.#releaseArtifactQuietly(previous.contentHash, previous.artifactPath);
-    this.#cache.set(cacheKey(blueprintId, key), { row, bytes: input.artifact.slice() });
+    this.#cache.set(cacheKey(blueprintId, key), { row, bytes: input.artifact.slice(), spares: [] });
     this.#latestSlot.set(blueprintId, key);
     this.metrics.saves += 1;
     return { ok: true, entry: toCatalogEntry(row, this.root), replaced: previous !== null };
@@ -344,6 +366,7 @@ export class UrzaLibrary implements UrzaStore {
   get(blueprintId: string, slot?: SlotInput, options: LookupOptions = {}): LookupResult {
     const loaded = this.#load(blueprintId, slot, options);
     if (loaded.status !== 'found') return loaded;
+    if (options.warm) this.#scheduleSpare(cacheKey(loaded.kernel.row.blueprintId, loaded.kernel.row.slotKey));
     return { status: 'found', entry: toCatalogEntry(loaded.kernel.row, this.root), fromCache: loaded.fromCache };
   }
 
@@ -360,19 +383,53 @@ export class UrzaLibrary implements UrzaStore {
     };
     const loaded = this.#load(blueprintId, slot, {});
     if (loaded.status !== 'found') return finish(loaded);
-    const { row, bytes } = loaded.kernel;
+    const { kernel } = loaded;
+    let module = kernel.spares.pop();
+    if (module) {
+      this.metrics.spareHits += 1;
+    } else {
+      const built = this.#deserialize(codec, kernel);
+      if (typeof built === 'string') return finish(this.#undecodable(kernel.row, built));
+      module = built;
+    }
+    this.#scheduleSpare(cacheKey(kernel.row.blueprintId, kernel.row.slotKey));
+    return finish({ status: 'found' as const, module, entry: toCatalogEntry(kernel.row, this.root), fromCache: loaded.fromCache });
+  }
+
+  /** A new module from the kernel's bytes, or why there is none. */
+  #deserialize(codec: KernelCodec, kernel: CachedKernel): BlueprintModule | string {
+    const { row } = kernel;
     let module: BlueprintModule;
     try {
-      module = codec.deserialize(bytes);
+      module = codec.deserialize(kernel.bytes);
     } catch (error) {
-      return finish(this.#undecodable(row, `the kernel codec refused the artifact: ${errorText(error)}`));
+      return `the kernel codec refused the artifact: ${errorText(error)}`;
     }
     const dims = module.slot.dims.join('x');
     if (module.blueprintId !== row.blueprintId || dims !== row.slotKey) {
       module.dispose();
-      return finish(this.#undecodable(row, `the artifact holds ${module.blueprintId}@${dims}, not ${row.blueprintId}@${row.slotKey}`));
+      return `the artifact holds ${module.blueprintId}@${dims}, not ${row.blueprintId}@${row.slotKey}`;
     }
-    return finish({ status: 'found' as const, module, entry: toCatalogEntry(row, this.root), fromCache: loaded.fromCache });
+    return module;
+  }
+
+  /** Tops up the kernel's spare modules on the next turn of the event loop, off the caller's clock. */
+  #scheduleSpare(key: string): void {
+    const codec = this.#codec;
+    if (this.#spareTarget === 0 || !codec || this.#pendingSpares.has(key) || !this.#db.isOpen) return;
+    const handle = setImmediate(() => {
+      this.#pendingSpares.delete(key);
+      const kernel = this.#cache.peek(key);
+      while (kernel && kernel.spares.length < this.#spareTarget) {
+        const built = this.#deserialize(codec, kernel);
+        // A failure is left for the next fetch, which reports and evicts it.
+        if (typeof built === 'string') return;
+        kernel.spares.push(built);
+      }
+    });
+    // A pending refill never keeps the process alive.
+    handle.unref();
+    this.#pendingSpares.set(key, handle);
   }
 
   /** Whether the catalog holds the blueprint (for that slot), without reading the artifact. */
@@ -484,6 +541,8 @@ export class UrzaLibrary implements UrzaStore {
   }
 
   close(): void {
+    for (const handle of this.#pendingSpares.values()) clearImmediate(handle);
+    this.#pendingSpares.clear();
     this.#cache.clear();
     this.#latestSlot.clear();
     this.#db.close();
@@ -559,8 +618,11 @@ export class UrzaLibrary implements UrzaStore {
     } catch (error) {
       return this.#undecodable(row, errorText(error));
     }
-    const kernel: CachedKernel = { row, bytes };
-    this.#cache.set(cacheKey(row.blueprintId, row.slotKey), kernel);
+    const key = cacheKey(row.blueprintId, row.slotKey);
+    // Re-verified bytes identical to the cached ones keep the cached entry and its spare modules.
+    const cached = this.#cache.peek(key);
+    const kernel: CachedKernel = cached?.row.checksum === row.checksum ? Object.assign(cached, { row }) : { row, bytes, spares: [] };
+    this.#cache.set(key, kernel);
     if (isLatest) this.#latestSlot.set(row.blueprintId, row.slotKey);
     return { status: 'found', kernel, fromCache: false };
   }

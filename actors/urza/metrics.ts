@@ -14,6 +14,8 @@ export class LibraryMetrics {
   /** Duration of the last fetchKernel (lookup + read + checksum + deserialise), ms. */
   fetchLatencyMs = 0;
   kernelFetches = 0;
+  /** Fetches served with a ready-made spare module instead of deserialising in the call. */
+  spareHits = 0;
   /** Catalog rows removed because they were expired, missing, corrupt or asked to go. */
   evictions = 0;
   /** Checksum mismatches found on load, in maintenance or at start-up. */
@@ -44,6 +46,7 @@ export class LibraryMetrics {
       [`${p}query_duration_ms`]: this.lookupLatencyMs,
       [`${p}fetch_latency_ms`]: this.fetchLatencyMs,
       [`${p}kernel_fetches`]: this.kernelFetches,
+      [`${p}spare_hits`]: this.spareHits,
       [`${p}evictions`]: this.evictions,
       [`${p}integrity_failures`]: this.integrityFailures,
       [`${p}missing_artifacts`]: this.missingArtifacts,

@@ -139,8 +139,9 @@ export class PrefetchResponder {
       return leyline.KernelArtifactError.create({ requestId, blueprintId, reason });
     };
     if (!blueprintId) return error(PrefetchErrorReason.invalidRequest);
-    // From disk: the answer's checksum is computed now, from the file a consumer is about to load.
-    const found = this.#source.get(blueprintId, undefined, { fromDisk: true });
+    // From disk: the answer's checksum is computed now, from the file a consumer is about to load; warm: the
+    // consumer's fetch that follows finds a module ready.
+    const found = this.#source.get(blueprintId, undefined, { fromDisk: true, warm: true });
     switch (found.status) {
       case 'not_found':
         return error(PrefetchErrorReason.missingArtifact);
