@@ -1,6 +1,6 @@
 // Each family honours its parameters: counts change the variables, rates and sizes change what apply does.
 import test from 'ava';
-import { buildModule, type BlueprintModule } from '../actors/karn/modules/index.ts';
+import { buildModule, type BlueprintModule, type SlotSpec } from '../actors/karn/modules/index.ts';
 import { leyline } from '../contracts/index.ts';
 import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
 import { copyVariables, maxAbsDiff, perturbAll, setVariable, shapeOf } from './helpers/modules.ts';
@@ -12,7 +12,7 @@ test.before(async () => {
 const DENSE = { dims: [32] };
 const CONV = { dims: [8, 8, 4] };
 
-function build(name: string, parameters: Record<string, number>, slot = DENSE, seed = 3): BlueprintModule {
+function build(name: string, parameters: Record<string, number>, slot: SlotSpec = DENSE, seed = 3): BlueprintModule {
   return buildModule(leyline.BlueprintDescriptor.create({ blueprintId: `T-${name}`, name }), parameters, slot, { seed });
 }
 

@@ -1,6 +1,6 @@
 // The HIGH_RISK stressors do what they say, so the safety gates can be tested against them.
 import test from 'ava';
-import { buildModule, HANG_OPS_PER_ITERATION, STRESSOR_FAMILIES, type BlueprintModule } from '../actors/karn/modules/index.ts';
+import { buildModule, HANG_OPS_PER_ITERATION, STRESSOR_FAMILIES, type BlueprintModule, type SlotSpec } from '../actors/karn/modules/index.ts';
 import { leyline } from '../contracts/index.ts';
 import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
 import { gradientNorm, maxAbsDiff } from './helpers/modules.ts';
@@ -12,7 +12,7 @@ test.before(async () => {
 const DENSE = { dims: [32] };
 const CONV = { dims: [8, 8, 4] };
 
-function build(name: string, parameters: Record<string, number>, slot = DENSE, seed = 3): BlueprintModule {
+function build(name: string, parameters: Record<string, number>, slot: SlotSpec = DENSE, seed = 3): BlueprintModule {
   return buildModule(leyline.BlueprintDescriptor.create({ blueprintId: `T-${name}`, name }), parameters, slot, { seed });
 }
 
