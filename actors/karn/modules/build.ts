@@ -131,9 +131,13 @@ export function resolveFamily(name: string, slot: SlotSpec, parameters: Readonly
   return { family: FALLBACK_FAMILY, fallbackFrom: recipe.asks, derived: {} };
 }
 
-/** Builds the module a blueprint's name describes, for one slot, with the given parameters. */
+/**
+ * Builds the module a blueprint's name describes, for one slot, with the given parameters (the blueprint's
+ * parameters as Karn validated them; the family fills defaults for any it reads that are missing). Only the
+ * descriptor's id and name are read, so a decoded descriptor or a plain object with those fields both do.
+ */
 export function buildModule(
-  descriptor: v1.BlueprintDescriptor,
+  descriptor: Pick<v1.BlueprintDescriptor, 'blueprintId' | 'name'>,
   parameters: Readonly<Record<string, number>>,
   slot: SlotSpec,
   options: BuildOptions = {},
