@@ -1,27 +1,18 @@
 // The `esper` command. `esper run [config.ts]` boots the supervision tree (from the given file, else
 // ./esper.config.ts, else the embedded defaults), reports it, and shuts down cleanly on SIGINT or SIGTERM.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { leyline, type v1 } from '../contracts/index.ts';
-import { loadDefaultExport } from '../runtime/module-loader.ts';
-import { validateConfig, type EsperConfig } from '../actors/weatherlight/config.ts';
 import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
-import embeddedDefaults from '../esper.config.ts';
+import { resolveConfig } from './config.ts';
+import { forge, FORGE_USAGE, UsageError } from './forge.ts';
 
 const USAGE = `usage: esper <command>
 
 commands:
   run [config.ts]   boot the supervision tree and run until SIGINT/SIGTERM
                     (config: the given file, else ./esper.config.ts, else the built-in defaults)
+${FORGE_USAGE}
   help              this text
 `;
-
-async function resolveConfig(file: string | undefined): Promise<{ config: EsperConfig; source: string }> {
-  if (file) return { config: validateConfig(await loadDefaultExport(file)), source: file };
-  const local = resolve('esper.config.ts');
-  if (existsSync(local)) return { config: validateConfig(await loadDefaultExport(local)), source: local };
-  return { config: validateConfig(embeddedDefaults), source: 'built-in defaults' };
-}
 
 /** The tree as indented lines: name, status, restarts, mailbox depth. */
 export function formatTree(actors: readonly v1.WorkerState[]): string {
@@ -75,6 +66,8 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'run':
       return run(rest[0]);
+    case 'forge':
+      return forge(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -91,6 +84,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(`esper: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
+    if (error instanceof UsageError) process.stderr.write(USAGE);
+    process.exit(error instanceof UsageError ? 2 : 1);
   },
 );

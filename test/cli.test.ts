@@ -81,3 +81,19 @@ test('an unknown command prints the usage and exits 2', async (t) => {
   t.is(run.code, 2);
   t.regex(run.stderr, /unknown command "frobnicate"[\s\S]*usage: esper <command>/);
 });
+
+test('esper forge compiles into Urza with a progress line per kernel, and a second run compiles nothing', async (t) => {
+  const cwd = freshDir();
+  const first = await esper(['forge', '--only', 'BP001,BP021', '--slots', '32,4x4x8'], cwd);
+  t.is(first.code, 0, first.stderr + first.stdout);
+  t.regex(first.stdout, /2 blueprints × 2 slot shapes = 4 kernels/);
+  t.is(first.stdout.match(/^\[#*-*\] \d\/4 /gm)?.length, 4, 'one progress line per kernel (not a terminal)');
+  t.regex(first.stdout, /BP021@32 gated_feed_forward/);
+  t.regex(first.stdout, /esper forge: 4 compiled, 0 already stored, 0 failed/);
+  const second = await esper(['forge', '--only', 'BP001,BP021', '--slots', '32,4x4x8'], cwd);
+  t.is(second.code, 0);
+  t.regex(second.stdout, /esper forge: 0 compiled, 4 already stored, 0 failed/);
+  const bad = await esper(['forge', '--only', 'BP999'], cwd);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--only: not in the catalog: BP999/);
+});

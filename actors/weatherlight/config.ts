@@ -3,6 +3,7 @@
 import type { v1 } from '../../contracts/index.ts';
 import type { SupervisorFlags } from '../../supervision/child-spec.ts';
 import type { KarnConfig } from '../karn/index.ts';
+import type { TezzeretConfig } from '../tezzeret/config.ts';
 
 /** One node of the supervision tree: a worker (an actor of a registered kind) or a supervisor (with children). */
 export interface TreeNode {
@@ -42,6 +43,17 @@ export interface EsperConfig {
   };
   /** Karn's catalog: custom blueprints, operator approvals (checked by Karn at boot). */
   karn?: KarnConfig;
+  /** The forge: concurrency, timeouts, retries, breaker, the slot shapes `esper forge` compiles for. */
+  tezzeret?: TezzeretConfig;
+  /** The kernel library. */
+  urza?: {
+    /** Catalog and artifacts. Default `<run.varDir>/urza`. */
+    root?: string;
+    /** Kernels kept in memory. Default 128. */
+    cacheSize?: number;
+    /** Cached kernels older than this are re-read and re-verified. Default: never. */
+    cacheTtlMs?: number | null;
+  };
 }
 
 /** Identity, for a typed `esper.config.ts`: `export default defineConfig({...})`. */
