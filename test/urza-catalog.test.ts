@@ -10,6 +10,7 @@ import { ArtifactStore, sha256Hex } from '../actors/urza/artifact-store.ts';
 import {
   CATALOG_SCHEMA_VERSION,
   CatalogDb,
+  CatalogLockedError,
   CatalogSchemaError,
   fromCatalogEntry,
   toCatalogEntry,
@@ -220,4 +221,17 @@ test('recovery can keep unreferenced artifacts, but never corrupt ones', (t) => 
   const report = recoverCatalog(db, store, { removeUnreferenced: false });
   t.is(report.corruptEvicted, 1);
   t.deepEqual(store.listArtifacts(), [orphan.relativePath]);
+});
+
+test('one owner per catalog: a second open fails with CatalogLockedError until the first closes', (t) => {
+  const { root, cleanup } = tempRoot();
+  t.teardown(cleanup);
+  const path = join(root, 'catalog.db');
+  const owner = new CatalogDb(path, { busyTimeoutMs: 10 });
+  t.throws(() => new CatalogDb(path, { busyTimeoutMs: 10 }), { instanceOf: CatalogLockedError, message: /one owner per Urza root/ });
+  owner.close();
+  const next = new CatalogDb(path);
+  t.is(next.count(), 0);
+  next.close();
+  t.false(existsSync(`${path}-shm`), 'exclusive WAL keeps its index in memory');
 });

@@ -6,7 +6,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ArtifactStore, sha256Hex, type SaveStep } from '../actors/urza/artifact-store.ts';
-import { CatalogDb } from '../actors/urza/catalog-db.ts';
+import { CatalogDb, CatalogLockedError } from '../actors/urza/catalog-db.ts';
 import { UrzaLibrary } from '../actors/urza/library.ts';
 import { tempRoot } from './fixtures/urza-fixtures.ts';
 
@@ -138,6 +138,7 @@ for (const step of STEPS) {
     // of the first (same blueprint and shape), so a replaced artifact is in play too.
     const run = runChild([root, '12', step, '10']);
     await run.waitFor((line) => line === 'paused');
+    t.throws(() => new CatalogDb(`${root}/catalog.db`, { busyTimeoutMs: 10 }), { instanceOf: CatalogLockedError }, 'the child owns the root');
     run.kill();
     t.is((await run.exit).signal, 'SIGKILL');
     const leftTemp = new ArtifactStore(root).listTempFiles().length;

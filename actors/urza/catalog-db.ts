@@ -98,6 +98,14 @@ export class CatalogSchemaError extends Error {
   override readonly name = 'CatalogSchemaError';
 }
 
+/** Another connection (usually another process) owns the catalog. */
+export class CatalogLockedError extends Error {
+  override readonly name = 'CatalogLockedError';
+  constructor(readonly path: string, options?: { cause?: unknown }) {
+    super(`${path} is owned by another process (or connection): one owner per Urza root`, options);
+  }
+}
+
 /** A row whose stored descriptor cannot be decoded. */
 export class CatalogRowError extends Error {
   override readonly name = 'CatalogRowError';
@@ -186,6 +194,12 @@ export interface CatalogDbOptions {
   /** How long a statement waits for a lock before failing (ms). Default 250, Urza's slow-query threshold. */
   busyTimeoutMs?: number;
   readonly?: boolean;
+  /**
+   * Hold an exclusive lock on the catalog for as long as it is open (default true). Urza's crash safety assumes one
+   * owner per root: another process's recovery or artifact clean-up could delete a file this one has written but not
+   * yet committed. A second owner fails at open with CatalogLockedError instead.
+   */
+  exclusive?: boolean;
 }
 
 export class CatalogDb {
@@ -199,13 +213,18 @@ export class CatalogDb {
     this.path = resolve(path);
     mkdirSync(dirname(this.path), { recursive: true });
     this.#db = new Database(this.path, { readonly: options.readonly ?? false });
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = FULL');
-    this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 250))}`);
     try {
+      this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 250))}`);
+      // Before WAL: in exclusive mode the WAL index lives in this process's memory (no -shm file to share).
+      if (options.exclusive ?? true) this.#db.pragma('locking_mode = EXCLUSIVE');
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = FULL');
+      // Take the lock now (an exclusive-mode connection keeps it until closed), not at the first write.
+      if (options.exclusive ?? true) this.#db.exec('BEGIN EXCLUSIVE; COMMIT');
       this.#migrate();
     } catch (error) {
       this.#db.close();
+      if ((error as { code?: string }).code === 'SQLITE_BUSY') throw new CatalogLockedError(this.path, { cause: error });
       throw error;
     }
   }
