@@ -24,6 +24,7 @@ export {
   type Miss,
 } from './library.ts';
 export { UrzaInputError, UrzaSaveError, NoKernelCodecError, type SaveErrorCode } from './errors.ts';
+export { CatalogLockedError, CatalogSchemaError } from './catalog-db.ts';
 export { slotKey, slotDims, slotShapeOf, SlotShapeError, type SlotInput } from './slot-key.ts';
 export type { KernelCodec } from './kernel-codec.ts';
 export { karnKernelCodec } from './karn-codec.ts';
