@@ -1,6 +1,6 @@
 // What an actor is, independent of the runtime that runs it: a plain logic object (start, receive, stop), in
 // the manner of XState's actor logic. Logic is unit-tested by calling its functions; `ActorSystem` runs it.
-import type { AnyLeylineType, LeylineMessage, LeylineType, v1 } from '../contracts/index.ts';
+import type { AnyLeylineType, LeylineMessage, v1 } from '../contracts/index.ts';
 
 /** A typed handle to an actor. `M` is the union of Leyline messages it accepts. */
 export interface ActorRef<M extends LeylineMessage = LeylineMessage> {
@@ -24,12 +24,12 @@ export interface ActorContext<M extends LeylineMessage = LeylineMessage> {
   /** Sends a message (fire and forget). Returns false when it became a dead letter. */
   dispatch<T extends LeylineMessage>(to: ActorRef<T>, message: T | RuntimeControl): boolean;
   /** Asks another actor; rejects after `deadlineMs`. */
-  ask<T extends LeylineMessage, R extends LeylineMessage>(
-    to: ActorRef<T>,
-    message: T,
-    reply: LeylineType<R>,
+  ask<M extends LeylineMessage, T extends AnyLeylineType>(
+    to: ActorRef<M>,
+    message: M,
+    reply: T | readonly T[],
     deadlineMs: number,
-  ): Promise<R>;
+  ): Promise<InstanceType<T>>;
   /** Answers the ask that delivered the current message. False when there is none or it has expired. */
   reply(message: LeylineMessage): boolean;
   /**

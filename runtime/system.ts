@@ -5,8 +5,8 @@ import {
   isLeylineMessage,
   leyline,
   leylineTypeName,
+  type AnyLeylineType,
   type LeylineMessage,
-  type LeylineType,
   type v1,
 } from '../contracts/index.ts';
 import { toTimestamp } from '../contracts/time.ts';
@@ -149,15 +149,17 @@ export class ActorSystem {
   }
 
   /**
-   * Sends `message` and waits for a reply of type `replyType`. Every ask has a deadline; after it the promise
+   * Sends `message` and waits for a reply of type `replyType` (or of one of several types, when the actor may
+   * answer in more than one way, e.g. ready or error). Every ask has a deadline; after it the promise
    * rejects with AskTimeoutError and a late reply becomes a dead letter.
    */
-  ask<M extends LeylineMessage, R extends LeylineMessage>(
+  ask<M extends LeylineMessage, T extends AnyLeylineType>(
     to: ActorRef<M>,
     message: M,
-    replyType: LeylineType<R>,
+    replyType: T | readonly T[],
     deadlineMs: number,
-  ): Promise<R> {
+  ): Promise<InstanceType<T>> {
+    type R = InstanceType<T>;
     if (!Number.isFinite(deadlineMs) || deadlineMs <= 0 || deadlineMs > this.#maxAskDeadlineMs) {
       return Promise.reject(
         new RangeError(`ask to ${to.path}: deadline must be in (0, ${this.#maxAskDeadlineMs}] ms, got ${deadlineMs}`),
@@ -178,8 +180,9 @@ export class ActorSystem {
           if (slot.settled) return;
           slot.settled = true;
           clearTimeout(timer);
-          if (reply instanceof replyType) resolve(reply);
-          else reject(new WrongReplyError(to.path, leylineTypeName(reply), leylineTypeName(new replyType())));
+          const expected: readonly T[] = Array.isArray(replyType) ? replyType : [replyType as T];
+          if (expected.some((type) => reply instanceof type)) resolve(reply as R);
+          else reject(new WrongReplyError(to.path, leylineTypeName(reply), expected.map((type) => leylineTypeName(new type())).join(' or ')));
         },
         reject: (error) => {
           if (slot.settled) return;
@@ -237,7 +240,7 @@ export class ActorSystem {
       throw new UnacceptedMessageError(
         to.path,
         leylineTypeName(message),
-        [...cell.accepts].map((type) => leylineTypeName(new (type as LeylineType)())),
+        [...cell.accepts].map((type) => leylineTypeName(new (type as AnyLeylineType)())),
       );
     }
     return cell;

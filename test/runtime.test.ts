@@ -262,18 +262,21 @@ test('a Watch message registers its sender as a watcher of the recipient', async
 test('replyLater answers an ask after the handler has returned; a late answer is a dead letter', async (t) => {
   const system = testSystem();
   const answers: Array<(message: InstanceType<typeof leyline.MetricPoint>) => boolean> = [];
+  const received = new EventLog<string>();
   const deferring: ActorLogic<null, InstanceType<typeof leyline.MetricPoint>> = {
     kind: 'deferring',
     start: () => null,
-    receive(state, _message, ctx) {
+    receive(state, message, ctx) {
       const later = ctx.replyLater();
       if (later) answers.push(later);
+      received.push(message.name);
       return state;
     },
   };
   const ref = system.spawn(null, deferring, { name: 'd' });
-  const pending = system.ask(ref, metric('job'), leyline.MetricPoint, 1_000);
+  const pending = system.ask(ref, metric('job'), leyline.MetricPoint, 5_000);
   const expiring = system.ask(ref, metric('slow job'), leyline.MetricPoint, 20);
+  await received.waitFor((name) => name === 'slow job');
   await t.throwsAsync(expiring, { instanceOf: AskTimeoutError });
   t.is(answers.length, 2);
   t.true(answers[0]!(leyline.MetricPoint.create({ name: 'done', value: 1 })));
@@ -283,5 +286,27 @@ test('replyLater answers an ask after the handler has returned; a late answer is
   system.dispatch(ref, metric('no ask'));
   await system.stop(ref);
   t.is(answers.length, 2, 'a plain dispatch has nothing to answer later');
+  await system.shutdown();
+});
+
+test('an ask may accept one of several reply types', async (t) => {
+  const system = testSystem();
+  const either: ActorLogic<null, InstanceType<typeof leyline.MetricPoint>> = {
+    kind: 'either',
+    start: () => null,
+    receive(state, message, ctx) {
+      ctx.reply(message.name === 'event' ? leyline.TelemetryEvent.create({ description: 'e' }) : leyline.MetricPoint.create({ name: 'm' }));
+      return state;
+    },
+  };
+  const ref = system.spawn(null, either, { name: 'either' });
+  const types = [leyline.MetricPoint, leyline.TelemetryEvent] as const;
+  const first = await system.ask(ref, metric('metric'), types, 1_000);
+  const second = await system.ask(ref, metric('event'), types, 1_000);
+  t.true(first instanceof leyline.MetricPoint);
+  t.true(second instanceof leyline.TelemetryEvent);
+  await t.throwsAsync(system.ask(ref, metric('event'), [leyline.MetricPoint, leyline.DeadLetter], 1_000), {
+    message: /replied with esper\.leyline\.v1\.TelemetryEvent, expected esper\.leyline\.v1\.MetricPoint or esper\.leyline\.v1\.DeadLetter/,
+  });
   await system.shutdown();
 });

@@ -198,3 +198,22 @@ test('the actor runs maintenance on its timer', async (t) => {
   t.not(system.inspectState(urza.path).maintenance_runs, '0');
   t.is(MAINTENANCE_TIMER, 'urza.maintenance');
 });
+
+test('a request that comes as an ask is answered to its asker (Ready or Error), not to reply-to', async (t) => {
+  const { root, cleanup } = tempRoot();
+  const library = new UrzaLibrary({ root });
+  const system = testSystem();
+  const urza = system.spawn(null, urzaLogic({ library, replyTo: null, maintenanceIntervalMs: null }), { name: 'urza' });
+  t.teardown(async () => {
+    await system.shutdown();
+    library.close();
+    cleanup();
+  });
+  library.save(saveInput(descriptor('BP001'), [32], bytesOf('kernel'), { prewarmMs: 5 }));
+  const answers = [leyline.KernelArtifactReady, leyline.KernelArtifactError] as const;
+  const ready = await system.ask(urza, request('BP001'), answers, 2_000);
+  t.true(ready instanceof leyline.KernelArtifactReady);
+  const missing = await system.ask(urza, request('BP404'), answers, 2_000);
+  t.true(missing instanceof leyline.KernelArtifactError);
+  t.is(missing instanceof leyline.KernelArtifactError ? missing.reason : '', 'missing_artifact');
+});

@@ -15,8 +15,12 @@ export const MAINTENANCE_TIMER = 'urza.maintenance';
 
 export interface UrzaActorOptions {
   library: UrzaLibrary;
-  /** Receives every KernelArtifactReady / KernelArtifactError (Kasmina's seed manager, or Oona's kernel streams). */
-  replyTo: ActorRef<PrefetchAnswer>;
+  /**
+   * Receives KernelArtifactReady / KernelArtifactError for requests that were dispatched (Kasmina's seed manager,
+   * or Oona's kernel streams). A request that came as an ask is answered to its asker instead (accept both types:
+   * `ask(urza, request, [KernelArtifactReady, KernelArtifactError], deadline)`). Null: only asks are answered.
+   */
+  replyTo: ActorRef<PrefetchAnswer> | null;
   prefetch?: PrefetchOptions;
   /** How often `library.maintenance()` runs; null: never. Default 60 000 ms (the prototype's housekeeping). */
   maintenanceIntervalMs?: number | null;
@@ -65,7 +69,13 @@ export function urzaLogic(options: UrzaActorOptions): ActorLogic<UrzaActorState,
         });
         return state;
       }
-      if (!ctx.dispatch(options.replyTo, outcome.answer)) state.responder.metrics.undelivered += 1;
+      const answerAsker = ctx.replyLater();
+      const delivered = answerAsker
+        ? answerAsker(outcome.answer)
+        : options.replyTo
+          ? ctx.dispatch(options.replyTo, outcome.answer)
+          : false;
+      if (!delivered) state.responder.metrics.undelivered += 1;
       return state;
     },
     inspect(state) {
