@@ -51,7 +51,7 @@ test('esper run boots the default tree with no set-up and stops cleanly on SIGTE
   t.regex(run.stdout, /configuration from built-in defaults/);
   t.regex(run.stdout, /^weatherlight \[one_for_one\]\s+running/m);
   t.regex(run.stdout, /^ {2}kasmina \[one_for_one\]\s+running/m);
-  t.regex(run.stdout, /esper: ready, 14 actors running/);
+  t.regex(run.stdout, /esper: ready, 16 actors running/);
   t.regex(run.stdout, /esper: received SIGTERM, shutting down\nesper: shutdown complete in \d+ ms\n$/);
   t.regex(run.stderr, /generated a signing secret in var\/leyline\.secret \(mode 0600\)/);
   t.is(statSync(join(cwd, 'var', 'leyline.secret')).mode & 0o777, 0o600);

@@ -4,7 +4,7 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { leyline, type v1 } from '../contracts/index.ts';
+import { leyline, type LeylineMessage, type v1 } from '../contracts/index.ts';
 import { MissingSecretError, SECRET_ENV_VAR } from '../contracts/signing.ts';
 import { fromTimestamp, toTimestamp } from '../contracts/time.ts';
 import { ConfigError, validateConfig, type EsperConfig, type TreeNode } from '../actors/weatherlight/config.ts';
@@ -13,6 +13,7 @@ import { resolveSigningSecret, SECRET_FILE } from '../actors/weatherlight/secret
 import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
 import { telemetryLogLogic, type WorkerFactory } from '../actors/weatherlight/workers.ts';
 import { createLogger } from '../runtime/log.ts';
+import type { ActorRef } from '../runtime/logic.ts';
 import defaults from '../esper.config.ts';
 import { EventLog } from './helpers/events.ts';
 
@@ -120,7 +121,7 @@ test('boot: the configured tree runs, the health summary arrives periodically, t
       wl.system.ask(inspector, leyline.InspectorRequest.create({ requestId: 'r', ...fields }), leyline.InspectorReply, 2_000);
     const tree = await ask({ tree: {} });
     t.true(tree.ok);
-    t.is(tree.actors.length, 14);
+    t.is(tree.actors.length, 16);
     t.true(tree.actors.every((a) => a.status === ActorStatus.ACTOR_STATUS_RUNNING));
 
     // Health packets are built every 10 ms; the first may predate the subsystems started after the reporter.
@@ -222,4 +223,37 @@ test('timestamps in WorkerState are real instants', async (t) => {
   t.true(Math.abs(Date.now() - started) < 60_000);
   await wl.shutdown();
   writeFileSync(join(tempDir(), 'unused'), '');
+});
+
+test('the blueprint pipeline runs in the tree: Karn selects, the forge compiles into Urza, Urza serves it', async (t) => {
+  const wl = await startWeatherlight(config(), { env });
+  try {
+    const at = <M extends LeylineMessage>(path: string): ActorRef<M> => ({ path, system: wl.system.name });
+    const selection = await wl.system.ask(
+      at<v1.BlueprintQuery>('/weatherlight/karn/catalog'),
+      leyline.BlueprintQuery.create({ requestId: 'q1', context: 'seed-1' }),
+      leyline.BlueprintSelection,
+      2_000,
+    );
+    t.true(selection.ok, selection.error);
+    t.is(selection.descriptor?.blueprintId, 'BP032');
+    const compiled = await wl.system.ask(
+      at<v1.CompileRequest>('/weatherlight/tezzeret/forge'),
+      leyline.CompileRequest.create({ blueprintId: 'BP021', slot: { dims: [16] } }),
+      leyline.CompileResult,
+      60_000,
+    );
+    t.true(compiled.ok, compiled.error);
+    t.is(compiled.moduleFamily, 'gated_feed_forward');
+    const ready = await wl.system.ask(
+      at<v1.KernelPrefetchRequest>('/weatherlight/urza/library'),
+      leyline.KernelPrefetchRequest.create({ requestId: 'p1', blueprintId: 'BP021', trainingRunId: 'run', issuedAt: toTimestamp(Date.now()) }),
+      [leyline.KernelArtifactReady, leyline.KernelArtifactError],
+      2_000,
+    );
+    t.true(ready instanceof leyline.KernelArtifactReady);
+    t.is(ready instanceof leyline.KernelArtifactReady ? ready.checksum : '', compiled.update?.checksum ?? '');
+  } finally {
+    await wl.shutdown();
+  }
 });

@@ -38,9 +38,9 @@ export class CompileWorkerPool implements CompileRunner {
   #closed = false;
   #spawned = 0;
 
+  /** Workers start on demand, up to `size`: a forge that compiles nothing costs no threads. */
   constructor(readonly size: number) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`compile worker pool size must be an integer >= 1, got ${size}`);
-    for (let i = 0; i < size; i++) this.#slots.push(this.#spawn());
   }
 
   /** Workers started so far, replacements included. */
@@ -130,7 +130,11 @@ export class CompileWorkerPool implements CompileRunner {
 
   #acquire(): Promise<Slot> {
     if (this.#closed) return Promise.reject(new CompileWorkerError('compile worker pool is closed'));
-    const free = this.#slots.find((slot) => !slot.busy);
+    let free = this.#slots.find((slot) => !slot.busy);
+    if (!free && this.#slots.length < this.size) {
+      free = this.#spawn();
+      this.#slots.push(free);
+    }
     if (free) {
       free.busy = true;
       return Promise.resolve(free);

@@ -12,6 +12,9 @@ import { resolveSigningSecret } from './secret.ts';
 import { buildTree, pathOfKind } from './tree.ts';
 import { WORKER_KINDS, type WorkerFactory } from './workers.ts';
 import { setUpKarn } from '../karn/index.ts';
+import { JobJournal, journalPath, resolveTezzeretConfig } from '../tezzeret/index.ts';
+import { defaultUrzaRoot, openUrzaLibrary } from '../urza/index.ts';
+import { selectTensorBackend } from '../../runtime/tensor-backend.ts';
 
 const { SupervisorDirective } = leyline;
 
@@ -48,21 +51,44 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
 
   // Subsystem configuration is checked before anything starts, so a bad field stops boot with its name.
   const karn = setUpKarn(config.karn ?? {}, 'karn');
-  const system = new ActorSystem({ name: config.run.name, ...config.runtime });
-  const startedAt = Date.now();
-  const tree = config.weatherlight.tree;
-  const telemetryPath = pathOfKind(tree, 'telemetry-log');
-  const inspectorPath = pathOfKind(tree, 'inspector');
-  const kinds = { ...WORKER_KINDS, ...options.kinds };
-  const spec = buildTree(tree, kinds, {
-    system,
-    config,
-    startedAt,
-    signing,
-    telemetry: telemetryPath ? { path: telemetryPath, system: system.name } : null,
-    karn,
+  const tezzeret = resolveTezzeretConfig(config.tezzeret ?? {}, 'tezzeret');
+  const backend = await selectTensorBackend();
+  log.info('tensor backend', { backend });
+  const urza = openUrzaLibrary({
+    root: config.urza?.root ?? defaultUrzaRoot(config.run.varDir),
+    ...(config.urza?.cacheSize !== undefined ? { cacheSize: config.urza.cacheSize } : {}),
+    ...(config.urza?.cacheTtlMs !== undefined ? { cacheTtlMs: config.urza.cacheTtlMs } : {}),
   });
-  validateTree(spec, 'weatherlight.tree');
+  const journal = new JobJournal(journalPath(config.run.varDir));
+  const system = new ActorSystem({ name: config.run.name, ...config.runtime });
+  const closeStores = (): void => {
+    journal.close();
+    urza.close();
+  };
+  let spec: ReturnType<typeof buildTree>;
+  try {
+    const startedAt = Date.now();
+    const tree = config.weatherlight.tree;
+    const telemetryPath = pathOfKind(tree, 'telemetry-log');
+    const kinds = { ...WORKER_KINDS, ...options.kinds };
+    spec = buildTree(tree, kinds, {
+      system,
+      config,
+      startedAt,
+      signing,
+      telemetry: telemetryPath ? { path: telemetryPath, system: system.name } : null,
+      karn,
+      urza,
+      tezzeret: { settings: tezzeret, journal },
+    });
+    validateTree(spec, 'weatherlight.tree');
+  } catch (error) {
+    // A tree that cannot be built must not keep the stores (and Urza's lock) open.
+    closeStores();
+    await system.shutdown(0);
+    throw error;
+  }
+  const inspectorPath = pathOfKind(config.weatherlight.tree, 'inspector');
 
   let reportGaveUp!: (reason: string) => void;
   const gaveUp = new Promise<string>((resolve) => {
@@ -89,6 +115,8 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
     gaveUp,
     shutdown() {
       stopping ??= system.shutdown(config.weatherlight.shutdownDeadlineMs).then((result) => {
+        // Stores close after every actor that uses them has stopped.
+        closeStores();
         log.info('shutdown complete', { elapsed_ms: result.elapsedMs, forced: result.forced });
         return result;
       });

@@ -5,6 +5,8 @@ import type { SignatureContext } from '../../contracts/signing.ts';
 import type { ActorLogic, ActorRef, AnyActorLogic } from '../../runtime/logic.ts';
 import type { ActorSystem } from '../../runtime/system.ts';
 import { karnLogic, type KarnSetup } from '../karn/index.ts';
+import { forgeLogic, forgeSettings, urzaKernelStore, type JobJournal, type TezzeretSettings } from '../tezzeret/index.ts';
+import { urzaLogic, type UrzaLibrary } from '../urza/index.ts';
 import type { EsperConfig } from './config.ts';
 import { buildHealthPacket } from './health.ts';
 import { inspectorLogic } from './inspector.ts';
@@ -20,6 +22,9 @@ export interface WorkerDeps {
   telemetry: ActorRef<v1.TelemetryPacket | v1.InspectorRequest> | null;
   /** Karn's catalog and approvals, built once at boot (shared with Tezzeret and Urza). */
   karn: KarnSetup;
+  /** Urza's library, opened once at boot and closed after the tree has stopped. */
+  urza: UrzaLibrary;
+  tezzeret: { settings: TezzeretSettings; journal: JobJournal };
 }
 
 export type WorkerFactory = (deps: WorkerDeps) => AnyActorLogic;
@@ -95,4 +100,15 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
       telemetryIntervalMs: deps.karn.telemetryIntervalMs,
       telemetry: deps.telemetry,
     }),
+  urza: (deps) => urzaLogic({ library: deps.urza, replyTo: null }),
+  'tezzeret-forge': (deps) =>
+    forgeLogic(
+      forgeSettings({
+        config: deps.tezzeret.settings,
+        catalog: deps.karn.catalog,
+        store: urzaKernelStore(deps.urza),
+        journal: deps.tezzeret.journal,
+        telemetry: deps.telemetry,
+      }),
+    ),
 };
