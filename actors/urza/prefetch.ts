@@ -7,7 +7,7 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import { millisecondsSince } from '../../contracts/time.ts';
 import type { LookupOptions, LookupResult } from './library.ts';
 import { PrefetchMetrics } from './metrics.ts';
-import type { SlotInput } from './slot-key.ts';
+import { slotKey, type SlotInput } from './slot-key.ts';
 
 /** What prefetch needs from the library. */
 export interface PrefetchSource {
@@ -141,7 +141,13 @@ export class PrefetchResponder {
     if (!blueprintId) return error(PrefetchErrorReason.invalidRequest);
     // From disk: the answer's checksum is computed now, from the file a consumer is about to load; warm: the
     // consumer's fetch that follows finds a module ready.
-    const found = this.#source.get(blueprintId, undefined, { fromDisk: true, warm: true });
+    let slot: SlotInput | undefined;
+    try {
+      slot = request.slot?.dims?.length ? slotKey(request.slot.dims) : undefined;
+    } catch {
+      return error(PrefetchErrorReason.invalidRequest);
+    }
+    const found = this.#source.get(blueprintId, slot, { fromDisk: true, warm: true });
     switch (found.status) {
       case 'not_found':
         return error(PrefetchErrorReason.missingArtifact);

@@ -1058,6 +1058,9 @@ export namespace esper {
                 /** KernelPrefetchRequest issuedAt. */
                 issuedAt?: (google.protobuf.Timestamp.$Properties|null);
 
+                /** KernelPrefetchRequest slot. */
+                slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+
                 /**
                  * Creates a new KernelPrefetchRequest instance using the specified properties.
                  * @param [properties] Properties to set
@@ -1101,6 +1104,9 @@ export namespace esper {
 
                     /** KernelPrefetchRequest issuedAt */
                     issuedAt?: (google.protobuf.Timestamp.$Properties|null);
+
+                    /** KernelPrefetchRequest slot */
+                    slot?: (esper.leyline.v1.SlotShape.$Properties|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];

@@ -2370,6 +2370,7 @@ export const esper = $root.esper = (() => {
                  * @property {string|null} [blueprintId] KernelPrefetchRequest blueprintId
                  * @property {string|null} [trainingRunId] KernelPrefetchRequest trainingRunId
                  * @property {google.protobuf.Timestamp.$Properties|null} [issuedAt] KernelPrefetchRequest issuedAt
+                 * @property {esper.leyline.v1.SlotShape.$Properties|null} [slot] KernelPrefetchRequest slot
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -2434,6 +2435,14 @@ export const esper = $root.esper = (() => {
                 KernelPrefetchRequest.prototype.issuedAt = null;
 
                 /**
+                 * KernelPrefetchRequest slot.
+                 * @member {esper.leyline.v1.SlotShape.$Properties|null|undefined} slot
+                 * @memberof esper.leyline.v1.KernelPrefetchRequest
+                 * @instance
+                 */
+                KernelPrefetchRequest.prototype.slot = null;
+
+                /**
                  * Creates a new KernelPrefetchRequest instance using the specified properties.
                  * @function create
                  * @memberof esper.leyline.v1.KernelPrefetchRequest
@@ -2473,6 +2482,8 @@ export const esper = $root.esper = (() => {
                         writer.uint32(/* id 3, wireType 2 =*/26).string(message.trainingRunId);
                     if (message.issuedAt != null && $Object.hasOwnProperty.call(message, "issuedAt"))
                         $root.google.protobuf.Timestamp.encode(message.issuedAt, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                    if (message.slot != null && $Object.hasOwnProperty.call(message, "slot"))
+                        $root.esper.leyline.v1.SlotShape.encode(message.slot, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -2548,6 +2559,12 @@ export const esper = $root.esper = (() => {
                                 if (wireType !== 2)
                                     break;
                                 message.issuedAt = $root.google.protobuf.Timestamp.decode(reader, reader.size(), $undefined, _depth + 1, message.issuedAt);
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 2)
+                                    break;
+                                message.slot = $root.esper.leyline.v1.SlotShape.decode(reader, reader.size(), $undefined, _depth + 1, message.slot);
                                 continue;
                             }
                         }
