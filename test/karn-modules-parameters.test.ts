@@ -1,20 +1,14 @@
 // Each family honours its parameters: counts change the variables, rates and sizes change what apply does.
 import test from 'ava';
-import { buildModule, type BlueprintModule, type SlotSpec } from '../actors/karn/modules/index.ts';
-import { leyline } from '../contracts/index.ts';
+import type { BlueprintModule, SlotSpec } from '../actors/karn/modules/index.ts';
 import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
-import { copyVariables, maxAbsDiff, perturbAll, setVariable, shapeOf } from './helpers/modules.ts';
+import { buildNamed, CONV, copyVariables, DENSE, maxAbsDiff, perturbAll, setVariable, shapeOf } from './helpers/modules.ts';
 
 test.before(async () => {
   await selectTensorBackend('cpu');
 });
 
-const DENSE = { dims: [32] };
-const CONV = { dims: [8, 8, 4] };
-
-function build(name: string, parameters: Record<string, number>, slot: SlotSpec = DENSE, seed = 3): BlueprintModule {
-  return buildModule(leyline.BlueprintDescriptor.create({ blueprintId: `T-${name}`, name }), parameters, slot, { seed });
-}
+const build = buildNamed;
 
 function input(slot: { dims: readonly number[] }, batch = 4, seed = 21): tf.Tensor {
   return tf.randomNormal([batch, ...slot.dims], 0, 1, 'float32', seed);
@@ -138,7 +132,7 @@ test('max pooling uses kernel round(kernel)', (t) => {
 });
 
 test('branches, growth_rate, hidden_multiple, reduction, memory_slots, levels and layers size the variables', (t) => {
-  const cases: Array<[string, Record<string, number>, { dims: number[] }, string, number[]]> = [
+  const cases: Array<[string, Record<string, number>, SlotSpec, string, number[]]> = [
     ['concat_fusion', { branches: 3 }, DENSE, 'fuse.weight', [96, 32]],
     ['concat_fusion', { branches: 3 }, CONV, 'branch2.kernel', [5, 5, 4, 4]],
     ['dense_connection', { growth_rate: 28 }, DENSE, 'layer2.weight', [32 + 56, 28]],
@@ -161,7 +155,7 @@ test('branches, growth_rate, hidden_multiple, reduction, memory_slots, levels an
     t.deepEqual(shapeOf(module, variable), shape, `${name} ${JSON.stringify(parameters)}`);
     module.dispose();
   }
-  const counted: Array<[string, Record<string, number>, { dims: number[] }, RegExp, number]> = [
+  const counted: Array<[string, Record<string, number>, SlotSpec, RegExp, number]> = [
     ['feature_pyramid', { levels: 4 }, CONV, /^level\d+\.lateral\.weight$/, 4],
     ['hierarchical_attention', { levels: 3 }, DENSE, /^level\d+\.query\.weight$/, 3],
     ['transformer_block', { layers: 3.5 }, DENSE, /^layer\d+\.attention\.query\.weight$/, 4],

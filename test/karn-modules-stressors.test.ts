@@ -1,20 +1,14 @@
 // The HIGH_RISK stressors do what they say, so the safety gates can be tested against them.
 import test from 'ava';
-import { buildModule, HANG_OPS_PER_ITERATION, STRESSOR_FAMILIES, type BlueprintModule, type SlotSpec } from '../actors/karn/modules/index.ts';
-import { leyline } from '../contracts/index.ts';
+import { HANG_OPS_PER_ITERATION, STRESSOR_FAMILIES, type BlueprintModule } from '../actors/karn/modules/index.ts';
 import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
-import { gradientNorm, maxAbsDiff } from './helpers/modules.ts';
+import { buildNamed, CONV, DENSE, gradientNorm, maxAbsDiff } from './helpers/modules.ts';
 
 test.before(async () => {
   await selectTensorBackend('cpu');
 });
 
-const DENSE = { dims: [32] };
-const CONV = { dims: [8, 8, 4] };
-
-function build(name: string, parameters: Record<string, number>, slot: SlotSpec = DENSE, seed = 3): BlueprintModule {
-  return buildModule(leyline.BlueprintDescriptor.create({ blueprintId: `T-${name}`, name }), parameters, slot, { seed });
-}
+const build = buildNamed;
 
 function inputGradientNorm(module: BlueprintModule, x: tf.Tensor): number {
   const dx = tf.grad((input: tf.Tensor) => module.apply(input, { training: true }).square().mean())(x);

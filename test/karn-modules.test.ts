@@ -10,7 +10,8 @@ import {
 } from '../actors/karn/modules/index.ts';
 import { leyline, type v1 } from '../contracts/index.ts';
 import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
-import { defaultBlueprints, midpointParameters } from './fixtures/default-blueprints.ts';
+import { defaultBlueprints } from '../actors/karn/index.ts';
+import { midpointParameters } from '../actors/tezzeret/index.ts';
 import { maxAbsDiff, perturbAll, setVariable } from './helpers/modules.ts';
 
 test.before(async () => {

@@ -1,5 +1,6 @@
 // Helpers for the blueprint-module tests.
-import type { BlueprintModule } from '../../actors/karn/modules/index.ts';
+import { buildModule, type BlueprintModule, type SlotSpec } from '../../actors/karn/modules/index.ts';
+import { leyline } from '../../contracts/index.ts';
 import { tf } from '../../runtime/tensor-backend.ts';
 
 /** Replaces a module variable's value (shape kept). */
@@ -41,4 +42,12 @@ export function shapeOf(module: BlueprintModule, name: string): number[] {
   const variable = module.variables.get(name);
   if (!variable) throw new Error(`no variable "${name}" in ${module.family} (has ${[...module.variables.keys()].join(', ')})`);
   return [...variable.shape];
+}
+
+export const DENSE: SlotSpec = { dims: [32] };
+export const CONV: SlotSpec = { dims: [8, 8, 4] };
+
+/** A module built from a blueprint name alone (the name decides the family). */
+export function buildNamed(name: string, parameters: Record<string, number>, slot: SlotSpec = DENSE, seed = 3): BlueprintModule {
+  return buildModule(leyline.BlueprintDescriptor.create({ blueprintId: `T-${name}`, name }), parameters, slot, { seed });
 }
