@@ -1,0 +1,95 @@
+// Learning-rate schedules (the reference vector) and optimizers with parameter groups.
+import test from 'ava';
+import { learningRate, validateLrSchedule, LrScheduleError } from '../actors/tolaria/optim/lr-schedule.ts';
+import { GroupedOptimizer } from '../actors/tolaria/optim/grouped-optimizer.ts';
+import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+
+test.before(async () => {
+  await selectTensorBackend('cpu');
+});
+
+test('cosine with warm-up matches the reference vector (base 0.1, W = 2, T = 10)', (t) => {
+  const expected = [0.05, 0.1, 0.1, 0.09755, 0.09045, 0.07939, 0.06545, 0.05, 0.03455, 0.02061, 0.00955, 0.00245, 0];
+  const got = expected.map((_, step) => learningRate({ kind: 'cosine', totalSteps: 10, warmupSteps: 2 }, 0.1, step));
+  got.forEach((lr, step) => t.true(Math.abs(lr - (expected[step] as number)) < 5e-6, `step ${step}: ${lr}`));
+  t.is(learningRate({ kind: 'cosine', totalSteps: 10 }, 0.1, 50), 0, 'zero after T, and stays there');
+});
+
+test('step decay, constant, the 0.1 warm-up floor, and validation', (t) => {
+  const step = { kind: 'step', stepSize: 10, gamma: 0.5 } as const;
+  t.deepEqual([0, 9, 10, 25].map((epoch) => learningRate(step, 0.2, 0, epoch)), [0.2, 0.2, 0.1, 0.05]);
+  t.is(learningRate({ kind: 'constant' }, 0.3, 1_000), 0.3);
+  t.is(learningRate({ kind: 'constant', warmupSteps: 100 }, 1, 0), 0.1, 'warm-up never starts below 10 %');
+  t.throws(() => validateLrSchedule({ kind: 'cosine', totalSteps: 0 }), { instanceOf: LrScheduleError, message: /tolaria\.lrSchedule\.totalSteps must be an integer > 0/ });
+  t.throws(() => validateLrSchedule({ kind: 'step', stepSize: 2, gamma: 1.5 }), { message: /gamma must be in \(0, 1\]/ });
+});
+
+/** A quadratic problem: each variable should go to 1. */
+function problem(names: string[]) {
+  const vars = names.map((name) => tf.variable(tf.zeros([4]), true, `${name}-${Math.random()}`));
+  const loss = (): tf.Scalar => tf.addN(vars.map((v) => tf.sum(tf.square(tf.sub(v, 1))))) as tf.Scalar;
+  return { vars, loss };
+}
+
+test('groups train; adding a seed group keeps the host group\'s optimizer state', async (t) => {
+  const { vars, loss } = problem(['host', 'seed']);
+  const [hostVar, seedVar] = vars as [tf.Variable, tf.Variable];
+  const optimizer = new GroupedOptimizer({ kind: 'adam', learningRate: 0.05 });
+  optimizer.setGroup('host', [hostVar], { step: 0, force: true });
+  const step = (): number => {
+    const { value, grads } = tf.variableGrads(loss, optimizer.variables());
+    optimizer.apply(grads);
+    return value.dataSync()[0] as number;
+  };
+  const first = step();
+  for (let i = 0; i < 20; i++) step();
+  const hostState = JSON.stringify((await optimizer.state()).host?.map((w) => [...w.data]));
+  optimizer.setGroup('seed', [seedVar], { step: 21 });
+  t.is(JSON.stringify((await optimizer.state()).host?.map((w) => [...w.data])), hostState, 'host moments untouched');
+  for (let i = 0; i < 20; i++) step();
+  t.true(step() < first);
+  t.true((seedVar.dataSync()[0] as number) > 0.3, 'the seed group learns too');
+  t.deepEqual(optimizer.groups(), ['host', 'seed']);
+  optimizer.dispose();
+});
+
+test('the storm guard refuses group changes that come too fast', (t) => {
+  const { vars } = problem(['a', 'b', 'c']);
+  const optimizer = new GroupedOptimizer({ kind: 'momentum', learningRate: 0.1, minRebuildIntervalSteps: 50 });
+  t.true(optimizer.setGroup('host', [vars[0] as tf.Variable], { step: 0, force: true }).applied);
+  t.deepEqual(optimizer.setGroup('s1', [vars[1] as tf.Variable], { step: 10 }), { applied: false, reason: 'storm_guard' });
+  t.true(optimizer.setGroup('s1', [vars[1] as tf.Variable], { step: 60 }).applied);
+  t.deepEqual(optimizer.counters, { rebuilds: 2, rebuildsSkipped: 1 });
+  optimizer.dispose();
+});
+
+test('optimizer state survives a save and restore; the learning rate reaches every group with its scale', async (t) => {
+  const { vars, loss } = problem(['h', 's']);
+  const optimizer = new GroupedOptimizer({ kind: 'momentum', learningRate: 0.1 });
+  optimizer.setGroup('host', [vars[0] as tf.Variable], { step: 0, force: true });
+  optimizer.setGroup('seed', [vars[1] as tf.Variable], { step: 0, force: true, lrScale: 0.5 });
+  optimizer.apply(tf.variableGrads(loss, optimizer.variables()).grads);
+  const saved = await optimizer.state();
+  const other = new GroupedOptimizer({ kind: 'momentum', learningRate: 0.1 });
+  other.setGroup('host', [vars[0] as tf.Variable], { step: 0, force: true });
+  other.setGroup('seed', [vars[1] as tf.Variable], { step: 0, force: true, lrScale: 0.5 });
+  await other.restore(saved);
+  t.deepEqual(JSON.stringify(await other.state()), JSON.stringify(saved));
+  other.setLearningRate(0.02);
+  t.is(other.learningRate, 0.02);
+  optimizer.dispose();
+  other.dispose();
+});
+
+test('a new learning rate is what the next step uses, scaled per group', (t) => {
+  const { vars, loss } = problem(['h', 's']);
+  const optimizer = new GroupedOptimizer({ kind: 'sgd', learningRate: 0.1 });
+  optimizer.setGroup('host', [vars[0] as tf.Variable], { step: 0, force: true });
+  optimizer.setGroup('seed', [vars[1] as tf.Variable], { step: 0, force: true, lrScale: 0.5 });
+  optimizer.setLearningRate(0.02);
+  optimizer.apply(tf.variableGrads(loss, optimizer.variables()).grads);
+  // d/dv (v − 1)² at 0 is −2: one step moves by 2·lr.
+  t.true(Math.abs((vars[0]?.dataSync()[0] as number) - 0.04) < 1e-6);
+  t.true(Math.abs((vars[1]?.dataSync()[0] as number) - 0.02) < 1e-6);
+  optimizer.dispose();
+});
