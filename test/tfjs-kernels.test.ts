@@ -91,7 +91,7 @@ test.serial('install replaces BatchMatMul and adds Conv2DBackpropFilter; uninsta
   const matMulBefore = tf.getKernel(tf.BatchMatMul, 'wasm');
   const fusedBefore = tf.getKernel(tf._FusedMatMul, 'wasm');
   t.truthy(matMulBefore);
-  t.is(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm'), undefined, 'tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter');
+  t.is(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm') as tf.KernelConfig | undefined, undefined, 'tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter');
   installWasmTrainingKernels();
   installWasmTrainingKernels(); // idempotent
   t.true(wasmTrainingKernelsInstalled());
@@ -107,7 +107,7 @@ test.serial('install replaces BatchMatMul and adds Conv2DBackpropFilter; uninsta
   t.false(wasmTrainingKernelsInstalled());
   t.is(tf.getKernel(tf.BatchMatMul, 'wasm'), matMulBefore);
   t.is(tf.getKernel(tf._FusedMatMul, 'wasm'), fusedBefore);
-  t.is(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm'), undefined);
+  t.is(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm') as tf.KernelConfig | undefined, undefined);
   installWasmTrainingKernels();
 });
 
