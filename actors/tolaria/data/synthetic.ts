@@ -20,7 +20,7 @@ export const SYNTHETIC_CLASSES = 4;
 /** One full turn per arm: a linear model stays near 35 %, a 16-32-32-4 MLP passes 90 % within a few epochs. */
 const TURNS = 1;
 
-/** The spirals task: inputShape [16], 4 classes, labels balanced and shuffled. */
+/** The spirals task: inputShape [16], 4 classes, balanced (sample i has class i mod 4). */
 export function spiralsDataset(options: SyntheticOptions = {}): Dataset {
   const { train = 3000, test = 1000, seed = 1, noise = 0.04 } = options;
   const random = mulberry32(seed);
