@@ -1,0 +1,117 @@
+// One epoch of training, and evaluation, over a host with its grafts. Plain functions: the trainer actor calls
+// them, tests call them directly. Every step's tensors are freed inside the step (tf.tidy), so the tensor count
+// returns to its baseline after an epoch.
+import { tf } from '../../../runtime/tensor-backend.ts';
+import type { Batch, Batcher } from '../data/batches.ts';
+import type { GraftTable } from '../host/graft-table.ts';
+import type { HostModel, SlotActivationStats } from '../host/host-model.ts';
+import type { GroupedOptimizer } from '../optim/grouped-optimizer.ts';
+
+export interface StepStats {
+  loss: number;
+  correct: number;
+  size: number;
+  gradNorm: number;
+}
+
+export interface EpochStats {
+  loss: number;
+  accuracy: number;
+  samples: number;
+  steps: number;
+  /** Mean over steps of the global L2 norm of the gradients. */
+  gradNorm: number;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export interface EvaluationStats {
+  loss: number;
+  accuracy: number;
+  samples: number;
+}
+
+/** One optimisation step on a batch (the batch's tensors are disposed here). */
+export function trainStep(host: HostModel, optimizer: GroupedOptimizer, batch: Batch, grafts?: GraftTable): StepStats {
+  try {
+    return tf.tidy(() => {
+      let correct: tf.Tensor | undefined;
+      const labels = tf.tensor1d(batch.labels, 'int32');
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = host.apply(batch.x, { training: true, ...(grafts ? { grafts } : {}) });
+        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')));
+        return tf.losses.softmaxCrossEntropy(batch.y, logits) as tf.Scalar;
+      }, optimizer.variables());
+      const gradNorm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+      optimizer.apply(grads);
+      const stats = {
+        loss: value.dataSync()[0] as number,
+        correct: correct?.dataSync()[0] ?? 0,
+        size: batch.size,
+        gradNorm: gradNorm.dataSync()[0] as number,
+      };
+      correct?.dispose();
+      return stats;
+    });
+  } finally {
+    tf.dispose([batch.x, batch.y]);
+  }
+}
+
+/** Trains one epoch; `onStep` sees each step's numbers (fault detection, fences, progress). */
+export function trainEpoch(options: {
+  host: HostModel;
+  optimizer: GroupedOptimizer;
+  batcher: Batcher;
+  epoch: number;
+  grafts?: GraftTable;
+  onStep?: (stats: StepStats) => void;
+}): EpochStats {
+  const started = performance.now();
+  let loss = 0;
+  let correct = 0;
+  let samples = 0;
+  let steps = 0;
+  let gradNorm = 0;
+  for (const batch of options.batcher.epoch(options.epoch)) {
+    const step = trainStep(options.host, options.optimizer, batch, options.grafts);
+    loss += step.loss * step.size;
+    correct += step.correct;
+    samples += step.size;
+    gradNorm += step.gradNorm;
+    steps += 1;
+    options.onStep?.(step);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    loss: samples ? loss / samples : 0,
+    accuracy: samples ? correct / samples : 0,
+    samples,
+    steps,
+    gradNorm: steps ? gradNorm / steps : 0,
+    seconds,
+    samplesPerSecond: seconds > 0 ? samples / seconds : 0,
+  };
+}
+
+/** Loss and accuracy on a held-out split (no training behaviour: dropout off, stressors unarmed). */
+export function evaluate(host: HostModel, batcher: Batcher, grafts?: GraftTable, slotStats?: Map<string, SlotActivationStats>): EvaluationStats {
+  let loss = 0;
+  let correct = 0;
+  let samples = 0;
+  for (const batch of batcher.epoch(0)) {
+    const [batchLoss, batchCorrect] = tf.tidy(() => {
+      const logits = host.apply(batch.x, { ...(grafts ? { grafts } : {}), ...(slotStats && samples === 0 ? { slotStats } : {}) });
+      const labels = tf.tensor1d(batch.labels, 'int32');
+      return [
+        tf.losses.softmaxCrossEntropy(batch.y, logits).dataSync()[0] as number,
+        tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')).dataSync()[0] as number,
+      ];
+    });
+    tf.dispose([batch.x, batch.y]);
+    loss += batchLoss * batch.size;
+    correct += batchCorrect;
+    samples += batch.size;
+  }
+  return { loss: samples ? loss / samples : 0, accuracy: samples ? correct / samples : 0, samples };
+}
