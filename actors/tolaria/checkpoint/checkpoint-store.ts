@@ -302,7 +302,8 @@ export class CheckpointStore {
         checkpoints: fromDisk.map((entry) => ({ ...entry, createdAt: known.get(entry.file) ?? entry.createdAt })),
       };
       writeAtomicSync(this.dir, MANIFEST_FILE, Buffer.from(JSON.stringify(this.#manifest, null, 2) + '\n'));
-      this.recovery.manifestRebuilt = true;
+      // A new, empty directory gets its first manifest: nothing was rebuilt.
+      this.recovery.manifestRebuilt = current !== null || fromDisk.length > 0;
     }
     if (this.recovery.tempFilesRemoved + this.recovery.prunedAtOpen > 0 || this.recovery.manifestRebuilt) {
       syncDirSync(this.dir);
