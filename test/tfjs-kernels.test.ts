@@ -108,7 +108,11 @@ test.serial('install replaces BatchMatMul and adds Conv2DBackpropFilter; uninsta
   t.is(tf.getKernel(tf.BatchMatMul, 'wasm'), matMulBefore);
   t.is(tf.getKernel(tf._FusedMatMul, 'wasm'), fusedBefore);
   t.is(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm') as tf.KernelConfig | undefined, undefined);
+  t.is(tf.getKernel(tf.DepthwiseConv2dNativeBackpropFilter, 'wasm') as tf.KernelConfig | undefined, undefined);
+  t.is(tf.getKernel(tf.DepthwiseConv2dNativeBackpropInput, 'wasm') as tf.KernelConfig | undefined, undefined);
   installWasmTrainingKernels();
+  t.truthy(tf.getKernel(tf.DepthwiseConv2dNativeBackpropFilter, 'wasm'));
+  t.truthy(tf.getKernel(tf.DepthwiseConv2dNativeBackpropInput, 'wasm'));
 });
 
 const matMulCases: { a: number[]; b: number[] }[] = [
@@ -210,16 +214,44 @@ test.serial('Conv2DBackpropFilter rejects attributes it does not implement with 
   tf.dispose([x, dy]);
 });
 
+const depthwiseCases: ConvCase[] = [
+  { x: [2, 8, 8, 3], filter: [3, 3, 3, 2], strides: 1, pad: 'same' },
+  { x: [2, 8, 8, 3], filter: [3, 3, 3, 1], strides: 1, pad: 'valid' },
+  { x: [2, 9, 9, 4], filter: [3, 3, 4, 2], strides: 2, pad: 'same' },
+  { x: [1, 9, 7, 2], filter: [2, 4, 2, 3], strides: [2, 1], pad: 'valid' },
+  { x: [3, 10, 10, 5], filter: [5, 5, 5, 1], strides: 2, pad: 1 },
+];
+
+test.serial('DepthwiseConv2dNativeBackpropFilter and BackpropInput match cpu for several shapes, strides and paddings', async (t) => {
+  installWasmTrainingKernels();
+  const next = random(6);
+  const before = await wasmDataIds();
+  for (const c of depthwiseCases) {
+    const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad, undefined, true);
+    const dyShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+    const attrs = { strides: c.strides, pad: c.pad, dilations: 1, dimRoundingMode: undefined };
+    const label = `depthwise x=[${c.x}] f=[${c.filter}] s=${c.strides} pad=${c.pad}`;
+    await matchesCpu(t, `${label} filter`, [randomInput(c.x, next), randomInput(dyShape, next)], (x, dy) => [
+      tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: x!, dy: dy! }, { ...attrs, filterShape: c.filter } as unknown as tf.NamedAttrMap) as tf.Tensor,
+    ]);
+    await matchesCpu(t, `${label} input`, [randomInput(dyShape, next), randomInput(c.filter, next)], (dy, filter) => [
+      tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: dy!, filter: filter! }, { ...attrs, inputShape: c.x } as unknown as tf.NamedAttrMap) as tf.Tensor,
+    ]);
+  }
+  t.is(await wasmDataIds(), before, 'no intermediate buffer leaks');
+});
+
 /** A small conv net's loss; variables are created from the given arrays on the active backend. */
 function convNetGrads(xs: tf.Tensor, labels: tf.Tensor, params: tf.Tensor[]): tf.Tensor[] {
   const vars = params.map((p, i) => tf.variable(p, true, `p${i}-${tf.getBackend()}-${Math.random()}`));
-  const [w1, b1, w2, wd, bd] = vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable];
+  const [w1, b1, w2, dw, wd, bd] = vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable];
   const { grads } = tf.variableGrads(() =>
     tf.tidy(() => {
       let h = tf.relu(tf.add(tf.conv2d(xs as tf.Tensor4D, w1 as unknown as tf.Tensor4D, 1, 'same'), b1));
       h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid');
       h = tf.relu(tf.conv2d(h as tf.Tensor4D, w2 as unknown as tf.Tensor4D, 2, 'same'));
       h = tf.avgPool(h as tf.Tensor4D, 2, 1, 'same');
+      h = tf.depthwiseConv2d(h as tf.Tensor4D, dw as unknown as tf.Tensor4D, 1, 'same');
       const logits = tf.add(tf.matMul(tf.reshape(h, [h.shape[0]!, -1]), wd), bd);
       return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
     }),
@@ -230,7 +262,7 @@ function convNetGrads(xs: tf.Tensor, labels: tf.Tensor, params: tf.Tensor[]): tf
   return out;
 }
 
-test.serial('a small conv net trains on wasm after install: variableGrads match cpu', async (t) => {
+test.serial('a small conv net (conv, pools, depthwise conv, dense) trains on wasm after install: variableGrads match cpu', async (t) => {
   installWasmTrainingKernels();
   const next = random(4);
   const batch = 6;
@@ -242,7 +274,8 @@ test.serial('a small conv net trains on wasm after install: variableGrads match 
     randomInput([3, 3, 1, 8], next),
     randomInput([8], next),
     randomInput([3, 3, 8, 4], next),
-    randomInput([3 * 3 * 4, 10], next),
+    randomInput([3, 3, 4, 2], next),
+    randomInput([3 * 3 * 8, 10], next),
     randomInput([10], next),
   ];
   await matchesCpu(t, 'conv net grads', inputs, (xs, ys, ...params) => convNetGrads(xs!, ys!, params));

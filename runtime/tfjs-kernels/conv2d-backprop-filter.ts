@@ -7,43 +7,8 @@
 // WASM heap, then multiply with the backend's own BatchMatMul. Why a JS pass and not KH·KW strided slices + concat
 // through WASM kernels: the pass touches each element once, and the slice route would still need a transpose.
 import * as tf from '@tensorflow/tfjs';
+import { convGeometry, requireFloat32 } from './conv-attrs.ts';
 import { rawKernel, release, type KernelArgs, type WasmKernelBackend } from './wasm-backend.ts';
-
-/** Thrown for a Conv2DBackpropFilter request this kernel does not implement (instead of a wrong answer). */
-export class UnsupportedConvAttributeError extends Error {
-  override name = 'UnsupportedConvAttributeError';
-}
-
-/** Reads the filter-gradient attributes tfjs's conv2d gradient passes, rejecting what we do not support. */
-function convInfo(x: tf.TensorInfo, attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
-  const dataFormat = attrs['dataFormat'] ?? 'NHWC';
-  if (dataFormat !== 'NHWC') {
-    throw new UnsupportedConvAttributeError(`Conv2DBackpropFilter on wasm supports dataFormat NHWC only, got ${String(dataFormat)}`);
-  }
-  const dilations = attrs['dilations'] ?? 1;
-  const dilationList = Array.isArray(dilations) ? dilations : [dilations];
-  if (dilationList.some((d) => d !== 1)) {
-    throw new UnsupportedConvAttributeError(`Conv2DBackpropFilter on wasm supports dilation 1 only, got ${String(dilations)}`);
-  }
-  const filterShape = attrs['filterShape'];
-  if (!Array.isArray(filterShape) || filterShape.length !== 4 || !filterShape.every((d) => typeof d === 'number')) {
-    throw new UnsupportedConvAttributeError(`Conv2DBackpropFilter needs a rank-4 filterShape, got ${String(filterShape)}`);
-  }
-  if (x.shape.length !== 4) throw new UnsupportedConvAttributeError(`Conv2DBackpropFilter needs a rank-4 x, got [${x.shape}]`);
-  const strides = attrs['strides'] as number | [number, number];
-  const pad = attrs['pad'] as 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  const rounding = attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined;
-  return tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    rounding,
-    false,
-    'channelsLast',
-  );
-}
 
 /** Writes colsᵀ (row (kh·KW + kw)·CI + ci, column (b·OH + oh)·OW + ow) from NHWC x; padding reads as 0. */
 function im2colTransposed(x: Float32Array, cols: Float32Array, info: tf.backend_util.Conv2DInfo): void {
@@ -87,10 +52,8 @@ export function conv2dBackpropFilterConfig(batchMatMulKernel: tf.KernelConfig): 
   const kernelFunc = (args: KernelArgs): tf.TensorInfo => {
     const { x, dy } = args.inputs;
     if (!x || !dy) throw new Error('Conv2DBackpropFilter needs inputs x and dy');
-    if (x.dtype !== 'float32' || dy.dtype !== 'float32') {
-      throw new UnsupportedConvAttributeError(`Conv2DBackpropFilter on wasm supports float32 only, got ${x.dtype}/${dy.dtype}`);
-    }
-    const info = convInfo(x, args.attrs);
+    requireFloat32(tf.Conv2DBackpropFilter, x, dy);
+    const info = convGeometry(tf.Conv2DBackpropFilter, x.shape, args.attrs['filterShape'], args.attrs, false);
     const backend: WasmKernelBackend = args.backend;
     const K = info.filterHeight * info.filterWidth * info.inChannels;
     const N = info.batchSize * info.outHeight * info.outWidth;

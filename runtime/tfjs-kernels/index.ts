@@ -6,17 +6,24 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { transposeFreeMatMul } from './batch-matmul.ts';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
+import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop.ts';
 import { wasmKernel } from './wasm-backend.ts';
 
-export { UnsupportedConvAttributeError } from './conv2d-backprop-filter.ts';
+export { UnsupportedConvAttributeError } from './conv-attrs.ts';
 
 const BACKEND = 'wasm';
 
 /** The kernels we register, by name. */
-export const PATCHED_KERNELS = [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropFilter] as const;
+export const PATCHED_KERNELS = [
+  tf.BatchMatMul,
+  tf._FusedMatMul,
+  tf.Conv2DBackpropFilter,
+  tf.DepthwiseConv2dNativeBackpropFilter,
+  tf.DepthwiseConv2dNativeBackpropInput,
+] as const;
 export type PatchedKernel = (typeof PATCHED_KERNELS)[number];
 
-/** What was registered before install, per kernel (null: nothing was, e.g. Conv2DBackpropFilter). */
+/** What was registered before install, per kernel (null: nothing was, e.g. Conv2DBackpropFilter or the depthwise gradients). */
 let originals: Map<PatchedKernel, tf.KernelConfig | null> | null = null;
 
 function replace(config: tf.KernelConfig): void {
@@ -38,6 +45,8 @@ export function installWasmTrainingKernels(): void {
     transposeFreeMatMul(fusedMatMul, transpose),
     // Built on the original BatchMatMul: its operands are already laid out for the plain, fast path.
     conv2dBackpropFilterConfig(batchMatMul),
+    depthwiseBackpropFilterConfig(),
+    depthwiseBackpropInputConfig(),
   ];
   for (const config of patched) replace(config);
   originals = saved;
