@@ -33,6 +33,7 @@ async function choose(preference: BackendPreference): Promise<string> {
   }
   if (preference === 'auto' || preference === 'wasm') {
     if (await tf.setBackend('wasm').catch(() => false)) {
+      (await import('./tfjs-kernels/index.ts')).installWasmTrainingKernels(); // transposed matmuls, conv gradients
       await tf.ready();
       return tf.getBackend();
     }
