@@ -61,10 +61,12 @@ test('a seed grafted in TRAINING learns from the task while the host trains exac
     }
     trainEpoch({ host, optimizer, batcher: batchers().train, epoch: 0, grafts });
     const hostWeights = host.variables.get('dense1.kernel')!.dataSync().slice() as Float32Array;
-    const seedMoved = [...seed.variables.values()].reduce((sum, v, i) => {
-      const now = v.dataSync();
-      return sum + now.reduce((s, x, j) => s + Math.abs(x - (start[i]![j] as number)), 0);
-    }, 0);
+    let seedMoved = 0;
+    [...seed.variables.values()].forEach((v, i) => {
+      Array.from(v.dataSync()).forEach((x, j) => {
+        seedMoved += Math.abs(x - (start[i]?.[j] ?? 0));
+      });
+    });
     optimizer.dispose();
     host.dispose();
     seed.dispose();
