@@ -1,10 +1,13 @@
 // The fast tier (snapshot ring: byte cap, eviction, refusal, latestBefore) and the rollback rules (LossWatch,
-// RollbackPlanner tier choice and deadlines, with an injected clock and timer).
+// RollbackPlanner tier choice and deadlines, with an injected clock and timer), and the real restore budgets.
 import test from 'ava';
 import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
 import { LossWatch, RollbackPlanner, type SetTimer } from '../actors/tolaria/checkpoint/rollback.ts';
 import { SnapshotRing, type SnapshotContent } from '../actors/tolaria/checkpoint/snapshot-ring.ts';
 import { captureVariables, type TensorMap } from '../actors/tolaria/checkpoint/training-state.ts';
+import { CheckpointStore } from '../actors/tolaria/checkpoint/checkpoint-store.ts';
+import { restoreFromCheckpoint } from '../actors/tolaria/checkpoint/full-restore.ts';
+import { captureLogger, makeState, tempDir } from './fixtures/tolaria-checkpoint-fixtures.ts';
 
 test.before(async () => {
   await selectTensorBackend('cpu');
@@ -232,4 +235,38 @@ test('planner: a fast tier that fails or times out falls back to the full tier',
   });
   t.deepEqual(timedOut.attempts.map((a) => [a.tier, a.status]), [['fast', 'deadline_missed'], ['full', 'restored']]);
   t.like(timedOut, { tier: 'full', restored: true, deadlineMissed: true });
+});
+
+test('budgets, for real: fast restore of ~2M parameters within 500 ms, full restore from disk within 12 s', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.teardown(cleanup);
+  const before = tf.memory().numTensors;
+  const weights = new Map([
+    ['big/kernel', tf.tidy(() => tf.variable(tf.randomUniform([1024, 1024]), true, 'budget-k'))],
+    ['big/bias', tf.tidy(() => tf.variable(tf.randomUniform([1024]), true, 'budget-b'))],
+  ]);
+  const slots = new Map([['big/kernel/m', tf.tidy(() => tf.variable(tf.zeros([1024, 1024]), true, 'budget-m'))]]);
+  const captured = await captureVariables(weights);
+  const capturedSlots = await captureVariables(slots);
+  const ring = new SnapshotRing({ capBytes: 64 * 1024 * 1024 });
+  ring.push(0, { epoch: 0, weights: captured, optimizer: { kind: 'adam', step: 0, slots: capturedSlots, hyper: {} } });
+  const store = new CheckpointStore(dir, { logger: captureLogger().logger });
+  await store.save({ ...makeState(0), weights: captured, optimizer: { kind: 'adam', step: 0, slots: capturedSlots, hyper: {} } });
+
+  const planner = new RollbackPlanner({ snapshots: ring });
+  const fast = await planner.rollback(1, 'nan', {
+    fast: (snapshot) => void ring.restore(snapshot, { weights, optimizerSlots: slots }),
+    full: (signal) => restoreFromCheckpoint(store, { weights, optimizerSlots: slots }, signal),
+  });
+  t.like(fast, { tier: 'fast', restored: true, deadlineMissed: false });
+  const full = await new RollbackPlanner({ snapshots: new SnapshotRing() }).rollback(1, 'command', {
+    fast: () => undefined,
+    full: (signal) => restoreFromCheckpoint(store, { weights, optimizerSlots: slots }, signal),
+  });
+  t.like(full, { tier: 'full', restored: true, deadlineMissed: false });
+  t.like(full.attempts[0], { checkpointEpoch: 0 });
+  t.log(`fast ${fast.latencyMs.toFixed(1)} ms, full ${full.latencyMs.toFixed(1)} ms`);
+  t.deepEqual(Array.from((await weights.get('big/bias')!.data()).subarray(0, 8)), Array.from(captured['big/bias']!.data.subarray(0, 8)));
+  for (const variable of [...weights.values(), ...slots.values()]) variable.dispose();
+  t.is(tf.memory().numTensors, before);
 });
