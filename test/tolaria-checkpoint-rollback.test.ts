@@ -65,7 +65,8 @@ test('latestBefore: the newest snapshot strictly before the step; re-pushing or 
   t.is(ring.stats.bytes, 80, 'and its accounted size');
 });
 
-test('restore: assigns the snapshot to live variables, measures its latency, leaks no tensors', async (t) => {
+// Serial (as the budget test): both compare the process-wide tensor count.
+test.serial('restore: assigns the snapshot to live variables, measures its latency, leaks no tensors', async (t) => {
   const before = tf.memory().numTensors;
   const weights = new Map([['w', tf.tidy(() => tf.variable(tf.tensor1d([1, 2, 3]), true, 'ring-w'))]]);
   const slots = new Map([['w/m', tf.tidy(() => tf.variable(tf.tensor1d([0.1, 0.2, 0.3]), true, 'ring-m'))]]);
@@ -237,7 +238,7 @@ test('planner: a fast tier that fails or times out falls back to the full tier',
   t.like(timedOut, { tier: 'full', restored: true, deadlineMissed: true });
 });
 
-test('budgets, for real: fast restore of ~2M parameters within 500 ms, full restore from disk within 12 s', async (t) => {
+test.serial('budgets, for real: fast restore of ~2M parameters within 500 ms, full restore from disk within 12 s', async (t) => {
   const { dir, cleanup } = tempDir();
   t.teardown(cleanup);
   const before = tf.memory().numTensors;
