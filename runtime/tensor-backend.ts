@@ -1,7 +1,7 @@
 // The TensorFlow.js backend for this process. Order: tfjs-node-gpu or tfjs-node when the user installed one (they
 // download libtensorflow at install time, which this project's build machine cannot), then WASM (SIMD), then the
-// pure-JS CPU backend. Tests and gradient-heavy conv work can ask for "cpu" (the WASM backend of tfjs 4.22 has no
-// Conv2DBackpropFilter).
+// pure-JS CPU backend. On WASM our training kernels are installed first (runtime/tfjs-kernels: transposed matmuls
+// without the 10× penalty, and the conv gradients tfjs 4.22 lacks there).
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 
@@ -33,7 +33,7 @@ async function choose(preference: BackendPreference): Promise<string> {
   }
   if (preference === 'auto' || preference === 'wasm') {
     if (await tf.setBackend('wasm').catch(() => false)) {
-      (await import('./tfjs-kernels/index.ts')).installWasmTrainingKernels(); // transposed matmuls, conv gradients
+      (await import('./tfjs-kernels/index.ts')).installWasmTrainingKernels();
       await tf.ready();
       return tf.getBackend();
     }
