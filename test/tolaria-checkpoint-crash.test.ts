@@ -4,10 +4,10 @@
 // and valid; after reopening, the newest good checkpoint is loaded (never a partial one, no fallback needed) and no
 // temp file is left.
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runTsChild, type ChildRun } from './helpers/child-process.ts';
 import { decodeCheckpoint } from '../actors/tolaria/checkpoint/checkpoint-format.ts';
 import { CheckpointStore, type CheckpointStep } from '../actors/tolaria/checkpoint/checkpoint-store.ts';
 import { captureLogger, checkStateContent, tempDir } from './fixtures/tolaria-checkpoint-fixtures.ts';
@@ -15,61 +15,7 @@ import { captureLogger, checkStateContent, tempDir } from './fixtures/tolaria-ch
 const SCRIPT = fileURLToPath(new URL('./fixtures/tolaria-checkpoint-save-loop.ts', import.meta.url));
 const STEPS: readonly CheckpointStep[] = ['temp_written', 'temp_synced', 'renamed', 'dir_synced', 'manifest_written', 'pruned'];
 
-interface Run {
-  lines: string[];
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  kill(): void;
-  waitFor(match: (line: string) => boolean, times?: number): Promise<void>;
-}
-
-function runChild(args: string[]): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ESPER_LOG_LEVEL: 'silent' },
-  });
-  const lines: string[] = [];
-  const waiters: Array<() => void> = [];
-  let partial = '';
-  let stderr = '';
-  let exited = false;
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts);
-    for (const wake of waiters.splice(0)) wake();
-  });
-  child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      exited = true;
-      for (const wake of waiters.splice(0)) wake();
-      resolve({ code, signal });
-    }),
-  );
-  return {
-    lines,
-    exit,
-    kill: () => child.kill('SIGKILL'),
-    waitFor(match, times = 1) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`child did not print the awaited line; stderr: ${stderr}`)), 40_000);
-        const check = (): void => {
-          if (lines.filter(match).length >= times) {
-            clearTimeout(timer);
-            resolve();
-          } else if (exited) {
-            clearTimeout(timer);
-            reject(new Error(`child exited first; stderr: ${stderr}\nstdout: ${lines.join('\n')}`));
-          } else {
-            waiters.push(check);
-          }
-        };
-        check();
-      });
-    },
-  };
-}
+const runChild = (args: string[]): ChildRun => runTsChild(SCRIPT, args, 40_000);
 
 /** Every checkpoint file present is complete: header, CRC, decode and content all check out. Before recovery. */
 function checkRawFiles(t: ExecutionContext, dir: string): number[] {

@@ -3,8 +3,8 @@
 // catalog row must point at a complete artifact whose SHA-256 is its checksum, and no committed save may be lost;
 // then recovery must find nothing to evict and leave no temp file or orphan behind.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runTsChild, type ChildRun } from './helpers/child-process.ts';
 import { ArtifactStore, sha256Hex, type SaveStep } from '../actors/urza/artifact-store.ts';
 import { CatalogDb, CatalogLockedError } from '../actors/urza/catalog-db.ts';
 import { UrzaLibrary } from '../actors/urza/library.ts';
@@ -13,62 +13,7 @@ import { tempRoot } from './fixtures/urza-fixtures.ts';
 const SCRIPT = fileURLToPath(new URL('./fixtures/urza-save-loop.ts', import.meta.url));
 const STEPS: readonly SaveStep[] = ['temp_written', 'temp_synced', 'renamed', 'dir_synced', 'committed'];
 
-interface Run {
-  lines: string[];
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  kill(): void;
-  /** Resolves when `match` has been printed `times` times (counting from the start). */
-  waitFor(match: (line: string) => boolean, times?: number): Promise<void>;
-}
-
-function runChild(args: string[]): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ESPER_LOG_LEVEL: 'silent' },
-  });
-  const lines: string[] = [];
-  const waiters: Array<() => void> = [];
-  let partial = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts);
-    for (const wake of waiters.splice(0)) wake();
-  });
-  child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      for (const wake of waiters.splice(0)) wake();
-      resolve({ code, signal });
-    }),
-  );
-  let exited = false;
-  void exit.then(() => (exited = true));
-  return {
-    lines,
-    exit,
-    kill: () => child.kill('SIGKILL'),
-    waitFor(match, times = 1) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`child did not print the awaited line; stderr: ${stderr}`)), 30_000);
-        const check = (): void => {
-          if (lines.filter(match).length >= times) {
-            clearTimeout(timer);
-            resolve();
-          } else if (exited) {
-            clearTimeout(timer);
-            reject(new Error(`child exited first; stderr: ${stderr}\nstdout: ${lines.join('\n')}`));
-          } else {
-            waiters.push(check);
-          }
-        };
-        check();
-      });
-    },
-  };
-}
+const runChild = (args: string[]): ChildRun => runTsChild(SCRIPT, args, 30_000);
 
 /**
  * What the child's output allows in the catalog, per row key: the last committed artifact, or one whose save was in
