@@ -23,6 +23,11 @@ export interface Envelope {
   reply?: ReplySlot;
   /** Runtime notice (failure, termination, timer): exempt from the mailbox bound. */
   notice?: boolean;
+  /**
+   * The recipient's incarnation when a notice was queued. A notice for an earlier incarnation is dropped: it is
+   * about children or timers of an incarnation that no longer exists (0: queued before the first start).
+   */
+  incarnation?: number;
   control?: 'start' | 'wake';
 }
 
@@ -173,6 +178,7 @@ export class ActorCell {
   }
 
   #deliver(envelope: Envelope, message: LeylineMessage): void | Promise<void> {
+    if (envelope.incarnation && envelope.incarnation !== this.incarnation) return undefined;
     if (message instanceof leyline.TimerFired) this.pendingTimers.delete(message.timerId);
     // Runtime control messages, taken in mailbox order like any other: the logic never sees them.
     if (message instanceof leyline.StopRequest) {
@@ -374,6 +380,8 @@ export class ActorCell {
    */
   async #holdUntilDecided(failure: { error: unknown; duringStart: boolean } | null): Promise<void> {
     let current = failure;
+    // Any hold satisfies a pending suspend request; left set, it would hold the next incarnation with no one to decide.
+    this.#suspendRequested = false;
     for (;;) {
       this.status = ActorStatus.ACTOR_STATUS_SUSPENDED;
       const directive = await this.#awaitDecision(current);

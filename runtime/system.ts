@@ -257,6 +257,7 @@ export class ActorSystem {
       return false;
     }
     cell.depth += 1;
+    if (envelope.notice) envelope.incarnation = cell.incarnation;
     this.#kernel.dispatch(cell.kernelRef, envelope);
     return true;
   }
@@ -414,6 +415,11 @@ export class ActorSystem {
   setSupervisionFacts(ref: AnyRef, facts: SupervisionFacts): void {
     const cell = this.#cells.get(ref.path);
     if (cell) cell.supervision = { ...cell.supervision, ...facts };
+  }
+
+  /** The actor's current incarnation (1 at first start, +1 per restart); 0 when there is no such actor. */
+  incarnation(ref: AnyRef): number {
+    return this.#cells.get(ref.path)?.incarnation ?? 0;
   }
 
   mailboxDepth(ref: AnyRef): number {

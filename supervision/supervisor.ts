@@ -135,7 +135,9 @@ export function supervisorLogic(
           // start order, waiting for the one before. Held members keep their mailboxes.
           for (const id of [...effect.ids].reverse()) {
             const ref = running.refs.get(id);
-            if (ref && system.isAlive(ref)) await system.prepareRestart(ref);
+            if (!ref || !system.isAlive(ref)) continue;
+            system.suspend(ref);
+            await system.prepareRestart(ref);
           }
           for (const id of effect.ids) {
             const ref = running.refs.get(id);
@@ -184,6 +186,10 @@ export function supervisorLogic(
     if (message instanceof leyline.Terminated) {
       return { type: 'exited', id, reason: message.reason, error: message.error, at };
     }
+    // A failure of an incarnation that has been restarted since (e.g. by a group restart under way when it
+    // failed) has been dealt with.
+    const ref = running.refs.get(id);
+    if (ref && message.incarnation < system.incarnation(ref)) return null;
     const spec = running.specs.get(id);
     const event: SupervisorEvent = { type: 'failed', id, error: message.error, at, duringStart: message.duringStart };
     if (spec && !isSupervisorSpec(spec) && spec.decide) {
