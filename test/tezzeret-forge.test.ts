@@ -232,3 +232,21 @@ test('a kernel store that cannot answer is not taken for "missing": the request 
   t.is(runner.calls, 0);
   await system.shutdown();
 });
+
+test('stopping the forge answers its askers at once; the job stays in the journal for the next start', async (t) => {
+  const never = gate();
+  const runner = new ScriptedRunner(async () => {
+    await never.promise;
+    return output();
+  });
+  const { system, ref, journal, compile } = forge(runner);
+  const asked = compile('BP001');
+  await runner.tasks.waitFor(() => true);
+  await system.stop(ref);
+  const answer = await asked;
+  t.false(answer.ok);
+  t.regex(answer.error, /the forge stopped/);
+  t.is(journal.unfinished().length, 1);
+  never.open();
+  await system.shutdown();
+});

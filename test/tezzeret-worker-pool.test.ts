@@ -4,7 +4,7 @@ import test from 'ava';
 import { encodeLeyline } from '../contracts/codec.ts';
 import { leyline } from '../contracts/index.ts';
 import { deserializeModule, guardDigest, guardSpec } from '../actors/karn/modules/index.ts';
-import { CompileTimeoutError, CompileWorkerPool } from '../actors/tezzeret/worker-pool.ts';
+import { CompileTimeoutError, CompileWorkerError, CompileWorkerPool } from '../actors/tezzeret/worker-pool.ts';
 import type { CompileTask } from '../actors/tezzeret/compile-task.ts';
 import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
 
@@ -58,4 +58,11 @@ test('a task that never finishes is stopped at its timeout; the pool replaces th
   } finally {
     await pool.close();
   }
+});
+
+test('a task waiting for its worker to start is rejected, not left pending, when the pool closes', async (t) => {
+  const pool = new CompileWorkerPool(1);
+  const pending = pool.run(task({ id: 'BP001', name: 'identity_passthrough' }), 60_000);
+  await pool.close();
+  await t.throwsAsync(pending, { instanceOf: CompileWorkerError, message: /failed to start/ });
 });

@@ -47,7 +47,18 @@ interface ForgeState {
   metrics: Record<string, number>;
   events: EventInput[];
   probeScheduled: boolean;
+  /** Makes job actor names unique, so a notice about an earlier job never matches a later one with the same id. */
+  spawned: number;
 }
+
+/**
+ * A job actor only waits on its worker, which the forge terminates when it stops (closing the pool): the actor is
+ * not waited for longer than this, so stopping the forge never hangs on a compile.
+ */
+const JOB_SHUTDOWN_MS = 1_000;
+
+/** Events kept for the next telemetry packet; beyond this the oldest are dropped (e.g. when nobody reads them). */
+const MAX_PENDING_EVENTS = 1_000;
 
 const PROBE_TIMER = 'breaker-probe';
 const TELEMETRY_TIMER = 'telemetry';
@@ -87,6 +98,7 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
 
   const event = (state: ForgeState, description: string, level: v1.TelemetryLevel, attributes: Record<string, string>): void => {
     state.events.push({ description, level, attributes });
+    if (state.events.length > MAX_PENDING_EVENTS) state.events.splice(0, state.events.length - MAX_PENDING_EVENTS);
   };
 
   /** Starts queued jobs while there is room and the breaker lets them through. */
@@ -102,7 +114,8 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
       const job = state.queue.shift() as CompileJob;
       const strategy = state.conservative ? CompileStrategy.COMPILE_STRATEGY_CONSERVATIVE : CompileStrategy.COMPILE_STRATEGY_STANDARD;
       const ref = ctx.spawn(compileJobLogic(job, strategy, { ...settings, pool: state.runner }, ctx.self as ActorRef<v1.CompileResult>), {
-        name: safeActorName(`job-${job.jobId}`),
+        name: safeActorName(`job-${(state.spawned += 1)}-${job.jobId}`),
+        shutdownMs: JOB_SHUTDOWN_MS,
       }) as AnyRef;
       ctx.watch(ref);
       state.running.set(job.jobId, { job, ref });
@@ -263,6 +276,7 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
         metrics: {},
         events: [],
         probeScheduled: false,
+        spawned: 0,
       };
       state.breaker.onTransition((transition) => {
         if (transition.to === CircuitBreakerState.CIRCUIT_STATE_OPEN) {
@@ -307,6 +321,10 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
       return state;
     },
     async stop(state) {
+      // Askers get an answer now rather than at their deadline; the journal keeps the jobs for the next start.
+      for (const jobId of state.waiters.keys()) {
+        answer(state, jobId, leyline.CompileResult.create({ jobId, ok: false, error: 'the forge stopped; the job stays in its journal' }));
+      }
       await state.runner.close?.();
     },
     inspect: (state) => ({

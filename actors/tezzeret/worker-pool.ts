@@ -51,11 +51,32 @@ export class CompileWorkerPool implements CompileRunner {
   /** Runs `task` on a free worker; rejects with CompileTimeoutError after `timeoutMs` (and replaces the worker). */
   async run(task: CompileTask, timeoutMs: number): Promise<CompileOutput> {
     const slot = await this.#acquire();
+    const started = performance.now();
     try {
-      await slot.ready;
-      return await this.#execute(slot, task, timeoutMs);
+      await this.#whenReady(slot, timeoutMs);
+      return await this.#execute(slot, task, Math.max(1, timeoutMs - (performance.now() - started)));
     } finally {
       this.#release(slot);
+    }
+  }
+
+  /** A worker's start-up counts against the task's time; a worker that fails to start is replaced. */
+  async #whenReady(slot: Slot, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    try {
+      if ((await Promise.race([slot.ready.then(() => 'ready' as const), timedOut])) === 'timeout') {
+        this.#replace(slot);
+        throw new CompileTimeoutError(timeoutMs);
+      }
+    } catch (error) {
+      if (error instanceof CompileTimeoutError) throw error;
+      this.#replace(slot);
+      throw new CompileWorkerError(`compile worker failed to start: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -113,6 +134,7 @@ export class CompileWorkerPool implements CompileRunner {
       };
       worker.on('message', onReady);
       worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`exited during start-up (code ${code})`)));
     });
     // A worker that fails to start rejects its first task, not the process.
     ready.catch(() => undefined);
