@@ -75,6 +75,7 @@ test('secret: a multi-process run refuses to start without it', (t) => {
 
 test('configuration errors name the field', async (t) => {
   t.throws(() => validateConfig({ ...defaults, runtime: { ...defaults.runtime, deadLetterCapacity: 0 } }), { instanceOf: ConfigError, message: /runtime\.deadLetterCapacity must be an integer > 0/ });
+  t.throws(() => validateConfig({ ...defaults, run: { ...defaults.run, name: 'my run' } }), { instanceOf: ConfigError, message: /run\.name invalid actor name "my run"/ });
   t.throws(() => validateConfig({ ...defaults, weatherlight: { ...defaults.weatherlight, tree: { id: 'x' } } }), { message: /weatherlight\.tree \(x\) must have either "worker" or "children"/ });
   await t.throwsAsync(startWeatherlight(config({ children: [{ id: 'w', worker: 'no-such-kind' }] }), { env }), {
     message: /weatherlight\.tree\.children\[0\]\.worker \(w\) unknown worker kind "no-such-kind"; known: telemetry-log, health-reporter, inspector/,

@@ -2,6 +2,7 @@
 // is reported with the path of the bad field.
 import type { v1 } from '../../contracts/index.ts';
 import type { SupervisorFlags } from '../../supervision/child-spec.ts';
+import { assertValidActorName } from '../../runtime/names.ts';
 import type { KarnConfig } from '../karn/index.ts';
 import type { TezzeretConfig } from '../tezzeret/config.ts';
 
@@ -83,6 +84,11 @@ export function validateConfig(value: unknown): EsperConfig {
   const { run, runtime, weatherlight } = value;
   if (!isObject(run)) throw new ConfigError('run', 'is missing');
   if (typeof run.name !== 'string' || run.name === '') throw new ConfigError('run.name', 'must be a non-empty string');
+  try {
+    assertValidActorName(run.name);
+  } catch (error) {
+    throw new ConfigError('run.name', (error as Error).message);
+  }
   if (typeof run.varDir !== 'string' || run.varDir === '') throw new ConfigError('run.varDir', 'must be a non-empty string');
   if (typeof run.multiProcess !== 'boolean') throw new ConfigError('run.multiProcess', 'must be true or false');
   if (!isObject(runtime)) throw new ConfigError('runtime', 'is missing');
