@@ -49,6 +49,15 @@ export interface CatalogFilter {
   tag?: { key: string; value?: string };
 }
 
+/** Filter fields that are plain equality tests, and their columns. */
+const EQUALITY_COLUMNS: ReadonlyArray<[Exclude<keyof CatalogFilter, 'tag'>, string]> = [
+  ['blueprintId', 'blueprint_id'],
+  ['tier', 'tier'],
+  ['stage', 'stage'],
+  ['slotKey', 'slot_key'],
+  ['contentHash', 'content_hash'],
+];
+
 interface Migration {
   version: number;
   name: string;
@@ -323,25 +332,11 @@ export class CatalogDb {
   query(filter: CatalogFilter = {}): CatalogRow[] {
     const where: string[] = [];
     const params: Array<string | number | null> = [];
-    if (filter.blueprintId !== undefined) {
-      where.push('blueprint_id = ?');
-      params.push(filter.blueprintId);
-    }
-    if (filter.tier !== undefined) {
-      where.push('tier = ?');
-      params.push(filter.tier);
-    }
-    if (filter.stage !== undefined) {
-      where.push('stage = ?');
-      params.push(filter.stage);
-    }
-    if (filter.slotKey !== undefined) {
-      where.push('slot_key = ?');
-      params.push(filter.slotKey);
-    }
-    if (filter.contentHash !== undefined) {
-      where.push('content_hash = ?');
-      params.push(filter.contentHash);
+    for (const [field, column] of EQUALITY_COLUMNS) {
+      const value = filter[field];
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      params.push(value);
     }
     if (filter.tag !== undefined) {
       where.push('EXISTS (SELECT 1 FROM json_each(tags) WHERE lower(json_each.key) = lower(?) AND (? IS NULL OR json_each.value = ?))');
