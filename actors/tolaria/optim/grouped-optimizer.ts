@@ -3,6 +3,7 @@
 // (the prototype rebuilt one optimizer over all parameters and tried to copy state across). A storm guard refuses
 // group changes more often than every `minRebuildIntervalSteps`.
 import { tf } from '../../../runtime/tensor-backend.ts';
+import type { OptimizerState, TensorMap } from '../checkpoint/training-state.ts';
 
 export interface OptimizerConfig {
   kind: 'sgd' | 'momentum' | 'adam';
@@ -39,6 +40,13 @@ function setRate(optimizer: tf.Optimizer, learningRate: number): void {
   else settable.learningRate = learningRate;
 }
 
+/** TF.js's MomentumOptimizer.dispose() forgets the learning-rate scalar it inherits from SGD: free it here. */
+function disposeOptimizer(optimizer: tf.Optimizer): void {
+  optimizer.dispose();
+  // (instanceof cannot tell: TF.js overrides it on Optimizer to match any optimizer.)
+  if (optimizer.getClassName() === 'Momentum') (optimizer as unknown as { c: tf.Tensor }).c.dispose();
+}
+
 export class GroupedOptimizer {
   readonly #groups = new Map<string, Group>();
   #learningRate: number;
@@ -68,7 +76,8 @@ export class GroupedOptimizer {
       this.counters.rebuildsSkipped += 1;
       return { applied: false, reason: 'storm_guard' };
     }
-    this.#groups.get(id)?.optimizer.dispose();
+    const previous = this.#groups.get(id);
+    if (previous) disposeOptimizer(previous.optimizer);
     const lrScale = options.lrScale ?? 1;
     this.#groups.set(id, { variables: variables.filter((v) => v.trainable), optimizer: this.#create(this.#learningRate * lrScale), lrScale });
     this.#lastRebuildStep = options.step;
@@ -77,7 +86,8 @@ export class GroupedOptimizer {
   }
 
   removeGroup(id: string): void {
-    this.#groups.get(id)?.optimizer.dispose();
+    const group = this.#groups.get(id);
+    if (group) disposeOptimizer(group.optimizer);
     this.#groups.delete(id);
   }
 
@@ -105,29 +115,50 @@ export class GroupedOptimizer {
     }
   }
 
-  /** Optimizer state per group (for checkpoints): each weight as a name, shape and values. */
-  async state(): Promise<Record<string, Array<{ name: string; shape: number[]; data: Float32Array }>>> {
-    const out: Record<string, Array<{ name: string; shape: number[]; data: Float32Array }>> = {};
+  /**
+   * The optimizer state of every group as plain data (checkpoints, snapshots): each slot keyed
+   * `<group>/<slot name>`, plus `<group>/iter` (the group's step counter, on which Adam's bias correction depends).
+   */
+  async captureState(): Promise<OptimizerState> {
+    const slots: TensorMap = {};
+    let step = 0;
     for (const [id, group] of this.#groups) {
       const weights = await group.optimizer.getWeights();
-      out[id] = await Promise.all(
-        weights.map(async ({ name, tensor }) => ({ name, shape: [...tensor.shape], data: new Float32Array(await tensor.data()) })),
-      );
+      for (const { name, tensor } of weights) {
+        slots[`${id}/${name}`] = { shape: [...tensor.shape], data: new Float32Array(await tensor.data()) };
+      }
+      // getWeights() makes a fresh tensor for the step counter (first); the others are the optimizer's own.
+      weights[0]?.tensor.dispose();
+      step = Math.max(step, group.optimizer.iterations);
     }
-    return out;
+    return { kind: this.config.kind, step, slots, hyper: { learningRate: this.#learningRate } };
   }
 
-  /** Restores optimizer state saved by `state()` for the groups that exist now. */
-  async restore(state: Record<string, ReadonlyArray<{ name: string; shape: readonly number[]; data: Float32Array }>>): Promise<void> {
+  /**
+   * Restores state captured by `captureState()` into the groups that exist now (a group missing from the state
+   * starts afresh). Each group's optimizer is rebuilt and loaded, so nothing of the old one lingers: TF.js
+   * `setWeights` would otherwise leave the replaced accumulators allocated.
+   */
+  async restoreState(state: OptimizerState): Promise<void> {
+    if (state.kind !== this.config.kind) throw new RangeError(`optimizer state of kind "${state.kind}" cannot be restored into "${this.config.kind}"`);
+    const learningRate = state.hyper.learningRate;
+    if (learningRate !== undefined && learningRate > 0) this.#learningRate = learningRate;
     for (const [id, group] of this.#groups) {
-      const saved = state[id];
-      if (!saved) continue;
-      await group.optimizer.setWeights(saved.map(({ name, shape, data }) => ({ name, tensor: tf.tensor(data, [...shape]) })));
+      const prefix = `${id}/`;
+      const saved = Object.entries(state.slots).filter(([key]) => key.startsWith(prefix));
+      disposeOptimizer(group.optimizer);
+      group.optimizer = this.#create(this.#learningRate * group.lrScale);
+      if (saved.length === 0) continue;
+      const tensors = saved.map(([key, record]) => ({ name: key.slice(prefix.length), tensor: tf.tensor(record.data, record.shape, 'float32') }));
+      // TF.js reads the step counter from the first entry.
+      tensors.sort((a, b) => Number(b.name === 'iter') - Number(a.name === 'iter'));
+      await group.optimizer.setWeights(tensors);
+      tf.dispose(tensors.map((entry) => entry.tensor));
     }
   }
 
   dispose(): void {
-    for (const group of this.#groups.values()) group.optimizer.dispose();
+    for (const group of this.#groups.values()) disposeOptimizer(group.optimizer);
     this.#groups.clear();
   }
 
