@@ -5558,6 +5558,90 @@ export namespace esper {
                 /** Shape of a CompileResult. */
                 type $Shape = esper.leyline.v1.CompileResult.$Properties;
             }
+
+            /**
+             * Properties of an AdaptationReceipt.
+             * @deprecated Use esper.leyline.v1.AdaptationReceipt.$Properties instead.
+             */
+            interface IAdaptationReceipt extends esper.leyline.v1.AdaptationReceipt.$Properties {
+            }
+
+            /** Represents an AdaptationReceipt. */
+            class AdaptationReceipt {
+                private readonly $leyline: 'AdaptationReceipt';
+
+                /**
+                 * Constructs a new AdaptationReceipt.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.AdaptationReceipt.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** AdaptationReceipt commandId. */
+                commandId: string;
+
+                /** AdaptationReceipt applied. */
+                applied: boolean;
+
+                /** AdaptationReceipt reason. */
+                reason: string;
+
+                /** AdaptationReceipt seedStates. */
+                seedStates: esper.leyline.v1.SeedState.$Properties[];
+
+                /**
+                 * Creates a new AdaptationReceipt instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns AdaptationReceipt instance
+                 */
+                static create(properties: esper.leyline.v1.AdaptationReceipt.$Shape): esper.leyline.v1.AdaptationReceipt & esper.leyline.v1.AdaptationReceipt.$Shape;
+                static create(properties?: esper.leyline.v1.AdaptationReceipt.$Properties): esper.leyline.v1.AdaptationReceipt;
+
+                /**
+                 * Encodes the specified AdaptationReceipt message. Does not implicitly {@link esper.leyline.v1.AdaptationReceipt.verify|verify} messages.
+                 * @param message AdaptationReceipt message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.AdaptationReceipt.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes an AdaptationReceipt message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.AdaptationReceipt & esper.leyline.v1.AdaptationReceipt.$Shape} AdaptationReceipt
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.AdaptationReceipt & esper.leyline.v1.AdaptationReceipt.$Shape;
+            }
+
+            namespace AdaptationReceipt {
+
+                /** Properties of an AdaptationReceipt. */
+                interface $Properties {
+
+                    /** AdaptationReceipt commandId */
+                    commandId?: (string|null);
+
+                    /** AdaptationReceipt applied */
+                    applied?: (boolean|null);
+
+                    /** AdaptationReceipt reason */
+                    reason?: (string|null);
+
+                    /** AdaptationReceipt seedStates */
+                    seedStates?: (esper.leyline.v1.SeedState.$Properties[]|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of an AdaptationReceipt. */
+                type $Shape = esper.leyline.v1.AdaptationReceipt.$Properties;
+            }
         }
     }
 }

@@ -14235,6 +14235,219 @@ export const esper = $root.esper = (() => {
                 return CompileResult;
             })();
 
+            v1.AdaptationReceipt = (function() {
+
+                /**
+                 * Properties of an AdaptationReceipt.
+                 * @typedef {Object} esper.leyline.v1.AdaptationReceipt.$Properties
+                 * @property {string|null} [commandId] AdaptationReceipt commandId
+                 * @property {boolean|null} [applied] AdaptationReceipt applied
+                 * @property {string|null} [reason] AdaptationReceipt reason
+                 * @property {Array.<esper.leyline.v1.SeedState.$Properties>|null} [seedStates] AdaptationReceipt seedStates
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of an AdaptationReceipt.
+                 * @memberof esper.leyline.v1
+                 * @interface IAdaptationReceipt
+                 * @augments esper.leyline.v1.AdaptationReceipt.$Properties
+                 * @deprecated Use esper.leyline.v1.AdaptationReceipt.$Properties instead.
+                 */
+
+                /**
+                 * Shape of an AdaptationReceipt.
+                 * @typedef {esper.leyline.v1.AdaptationReceipt.$Properties} esper.leyline.v1.AdaptationReceipt.$Shape
+                 */
+
+                /**
+                 * Constructs a new AdaptationReceipt.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents an AdaptationReceipt.
+                 * @constructor
+                 * @param {esper.leyline.v1.AdaptationReceipt.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const AdaptationReceipt = function (properties) {
+                    this.seedStates = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * AdaptationReceipt commandId.
+                 * @member {string} commandId
+                 * @memberof esper.leyline.v1.AdaptationReceipt
+                 * @instance
+                 */
+                AdaptationReceipt.prototype.commandId = "";
+
+                /**
+                 * AdaptationReceipt applied.
+                 * @member {boolean} applied
+                 * @memberof esper.leyline.v1.AdaptationReceipt
+                 * @instance
+                 */
+                AdaptationReceipt.prototype.applied = false;
+
+                /**
+                 * AdaptationReceipt reason.
+                 * @member {string} reason
+                 * @memberof esper.leyline.v1.AdaptationReceipt
+                 * @instance
+                 */
+                AdaptationReceipt.prototype.reason = "";
+
+                /**
+                 * AdaptationReceipt seedStates.
+                 * @member {Array.<esper.leyline.v1.SeedState.$Properties>} seedStates
+                 * @memberof esper.leyline.v1.AdaptationReceipt
+                 * @instance
+                 */
+                AdaptationReceipt.prototype.seedStates = $util.emptyArray;
+
+                /**
+                 * Creates a new AdaptationReceipt instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.AdaptationReceipt
+                 * @static
+                 * @param {esper.leyline.v1.AdaptationReceipt.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.AdaptationReceipt} AdaptationReceipt instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.AdaptationReceipt.$Shape): esper.leyline.v1.AdaptationReceipt & esper.leyline.v1.AdaptationReceipt.$Shape;
+                 *   (properties?: esper.leyline.v1.AdaptationReceipt.$Properties): esper.leyline.v1.AdaptationReceipt;
+                 * }}
+                 */
+                AdaptationReceipt.create = function(properties) {
+                    return new AdaptationReceipt(properties);
+                };
+
+                /**
+                 * Encodes the specified AdaptationReceipt message. Does not implicitly {@link esper.leyline.v1.AdaptationReceipt.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.AdaptationReceipt
+                 * @static
+                 * @param {esper.leyline.v1.AdaptationReceipt.$Properties} message AdaptationReceipt message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                AdaptationReceipt.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.commandId != null && $Object.hasOwnProperty.call(message, "commandId") && message.commandId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.commandId);
+                    if (message.applied != null && $Object.hasOwnProperty.call(message, "applied") && message.applied !== false)
+                        writer.uint32(/* id 2, wireType 0 =*/16).bool(message.applied);
+                    if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.reason);
+                    if (message.seedStates != null && message.seedStates.length)
+                        for (let i = 0; i < message.seedStates.length; ++i)
+                            $root.esper.leyline.v1.SeedState.encode(message.seedStates[i], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes an AdaptationReceipt message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.AdaptationReceipt
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.AdaptationReceipt & esper.leyline.v1.AdaptationReceipt.$Shape} AdaptationReceipt
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                AdaptationReceipt.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.AdaptationReceipt();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.commandId = value;
+                                else
+                                    delete message.commandId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.applied = value;
+                                else
+                                    delete message.applied;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.reason = value;
+                                else
+                                    delete message.reason;
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.seedStates && message.seedStates.length))
+                                    message.seedStates = [];
+                                message.seedStates.push($root.esper.leyline.v1.SeedState.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return AdaptationReceipt;
+            })();
+
             return v1;
         })();
 

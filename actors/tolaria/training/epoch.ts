@@ -58,6 +58,44 @@ export function trainStep(host: HostModel, optimizer: GroupedOptimizer, batch: B
   }
 }
 
+/** Adds up an epoch's steps into EpochStats (sample-weighted loss, accuracy, mean gradient norm, throughput). */
+export class EpochTally {
+  #loss = 0;
+  #correct = 0;
+  #samples = 0;
+  #steps = 0;
+  #gradNorm = 0;
+  #seconds = 0;
+
+  get steps(): number {
+    return this.#steps;
+  }
+
+  /** Counts a step and the seconds it took (only training time: control work between steps is left out). */
+  add(step: StepStats, seconds: number): void {
+    this.#loss += step.loss * step.size;
+    this.#correct += step.correct;
+    this.#samples += step.size;
+    this.#gradNorm += step.gradNorm;
+    this.#steps += 1;
+    this.#seconds += seconds;
+  }
+
+  result(): EpochStats {
+    const samples = this.#samples;
+    const seconds = this.#seconds;
+    return {
+      loss: samples ? this.#loss / samples : 0,
+      accuracy: samples ? this.#correct / samples : 0,
+      samples,
+      steps: this.#steps,
+      gradNorm: this.#steps ? this.#gradNorm / this.#steps : 0,
+      seconds,
+      samplesPerSecond: seconds > 0 ? samples / seconds : 0,
+    };
+  }
+}
+
 /** Trains one epoch; `onStep` sees each step's numbers (fault detection, fences, progress). */
 export function trainEpoch(options: {
   host: HostModel;
@@ -67,31 +105,14 @@ export function trainEpoch(options: {
   grafts?: GraftTable;
   onStep?: (stats: StepStats) => void;
 }): EpochStats {
-  const started = performance.now();
-  let loss = 0;
-  let correct = 0;
-  let samples = 0;
-  let steps = 0;
-  let gradNorm = 0;
+  const tally = new EpochTally();
   for (const batch of options.batcher.epoch(options.epoch)) {
+    const started = performance.now();
     const step = trainStep(options.host, options.optimizer, batch, options.grafts);
-    loss += step.loss * step.size;
-    correct += step.correct;
-    samples += step.size;
-    gradNorm += step.gradNorm;
-    steps += 1;
+    tally.add(step, (performance.now() - started) / 1000);
     options.onStep?.(step);
   }
-  const seconds = (performance.now() - started) / 1000;
-  return {
-    loss: samples ? loss / samples : 0,
-    accuracy: samples ? correct / samples : 0,
-    samples,
-    steps,
-    gradNorm: steps ? gradNorm / steps : 0,
-    seconds,
-    samplesPerSecond: seconds > 0 ? samples / seconds : 0,
-  };
+  return tally.result();
 }
 
 /** Loss and accuracy on a held-out split (no training behaviour: dropout off, stressors unarmed). */

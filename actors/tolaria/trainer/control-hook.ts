@@ -1,0 +1,115 @@
+// The control hook at a control boundary: SystemStatePacket → Tamiyo (under a deadline, behind a breaker) →
+// the command to Kasmina (under a deadline). Timeouts pre-empt: the hook goes on at the deadline and a late reply
+// is dropped. Every failure fails open: Tolaria keeps training without a decision (conservative mode). The ports
+// are plain functions, so the rules are tested without actors; the trainer actor binds them to asks.
+import { performance } from 'node:perf_hooks';
+import { leyline, type v1 } from '../../../contracts/index.ts';
+import { CircuitBreaker } from '../../../runtime/circuit-breaker.ts';
+import { AskTimeoutError } from '../../../runtime/errors.ts';
+
+const { CommandType } = leyline;
+
+export interface ControlPorts {
+  /** Asks Tamiyo for a decision; absent when the run has no policy. */
+  tamiyo?: (state: v1.SystemStatePacket, deadlineMs: number) => Promise<v1.AdaptationCommand>;
+  /** Forwards a command to Kasmina; absent when the run has no seed manager. */
+  kasmina?: (command: v1.AdaptationCommand, deadlineMs: number) => Promise<v1.AdaptationReceipt>;
+}
+
+/** How a hook went: a decision applied, none needed, or the failure that sent Tolaria into conservative mode. */
+export type HookOutcome =
+  | 'applied'
+  | 'no_controller'
+  | 'conservative'
+  | 'breaker_open'
+  | 'tamiyo_timeout'
+  | 'tamiyo_error'
+  | 'kasmina_timeout'
+  | 'kasmina_error';
+
+export interface HookResult {
+  outcome: HookOutcome;
+  command: v1.AdaptationCommand | null;
+  receipt: v1.AdaptationReceipt | null;
+  tamiyoMs: number;
+  kasminaMs: number;
+  error?: string;
+}
+
+export interface ControlHookOptions {
+  tamiyoDeadlineMs: number;
+  kasminaDeadlineMs: number;
+  breakerFailures: number;
+  breakerOpenMs: number;
+  now?: () => number;
+}
+
+/** Outcomes that put Tolaria in conservative mode (a Kasmina error does not: the policy itself is fine). */
+export const CONSERVATIVE_OUTCOMES: ReadonlySet<HookOutcome> = new Set(['breaker_open', 'tamiyo_timeout', 'tamiyo_error', 'kasmina_timeout']);
+
+/** The command Kasmina gets in conservative mode: nothing to do, stated explicitly. */
+export function conservativeCommand(runId: string, step: number): v1.AdaptationCommand {
+  return leyline.AdaptationCommand.create({
+    version: 1,
+    commandId: `${runId}-conservative-${step}`,
+    commandType: CommandType.COMMAND_UNKNOWN,
+    issuedBy: 'tolaria',
+    annotations: { mode: 'conservative' },
+  });
+}
+
+export class ControlHook {
+  readonly breaker: CircuitBreaker;
+  readonly #now: () => number;
+
+  constructor(
+    readonly ports: ControlPorts,
+    readonly options: ControlHookOptions,
+  ) {
+    this.#now = options.now ?? (() => performance.now());
+    this.breaker = new CircuitBreaker('tolaria.tamiyo', {
+      failureThreshold: options.breakerFailures,
+      successThreshold: 1,
+      timeoutMs: options.breakerOpenMs,
+      clock: this.#now,
+    });
+  }
+
+  /** One control boundary. In conservative mode Tamiyo is not asked and Kasmina gets the conservative command. */
+  async run(state: v1.SystemStatePacket, conservative: boolean): Promise<HookResult> {
+    const { tamiyo, kasmina } = this.ports;
+    let command: v1.AdaptationCommand | null = null;
+    let tamiyoMs = 0;
+    let outcome: HookOutcome = 'applied';
+    if (!tamiyo) outcome = 'no_controller';
+    else if (conservative) outcome = 'conservative';
+    else if (!this.breaker.allow()) outcome = 'breaker_open';
+    else {
+      const started = this.#now();
+      try {
+        command = await tamiyo(state, this.options.tamiyoDeadlineMs);
+        this.breaker.recordSuccess();
+      } catch (error) {
+        this.breaker.recordFailure();
+        tamiyoMs = this.#now() - started;
+        const timeout = error instanceof AskTimeoutError;
+        return { outcome: timeout ? 'tamiyo_timeout' : 'tamiyo_error', command: null, receipt: null, tamiyoMs, kasminaMs: 0, error: message(error) };
+      }
+      tamiyoMs = this.#now() - started;
+    }
+    if (!kasmina || (command === null && outcome !== 'conservative' && outcome !== 'breaker_open')) {
+      return { outcome, command, receipt: null, tamiyoMs, kasminaMs: 0 };
+    }
+    const sent = command ?? conservativeCommand(state.trainingRunId, state.globalStep);
+    const started = this.#now();
+    try {
+      const receipt = await kasmina(sent, this.options.kasminaDeadlineMs);
+      return { outcome, command, receipt, tamiyoMs, kasminaMs: this.#now() - started };
+    } catch (error) {
+      const timeout = error instanceof AskTimeoutError;
+      return { outcome: timeout ? 'kasmina_timeout' : 'kasmina_error', command, receipt: null, tamiyoMs, kasminaMs: this.#now() - started, error: message(error) };
+    }
+  }
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));

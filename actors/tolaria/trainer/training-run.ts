@@ -1,0 +1,286 @@
+// One training run as plain code (no actors): the data, the host and its grafts, the optimizer, checkpoints, fast
+// snapshots and the loss watch. The trainer actor drives it in time slices; tests drive it directly. It trains
+// step by step so a slice can end at any step, and it detects a faulty loss at the step that produced it.
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { CheckpointStore, type SkippedCheckpoint } from '../checkpoint/checkpoint-store.ts';
+import { restoreFromCheckpoint } from '../checkpoint/full-restore.ts';
+import { LossWatch, RollbackPlanner, type FaultReason, type RollbackOutcome, type RollbackTrigger } from '../checkpoint/rollback.ts';
+import { SnapshotRing } from '../checkpoint/snapshot-ring.ts';
+import { captureVariables, TRAINING_STATE_FORMAT, type TrainingState } from '../checkpoint/training-state.ts';
+import { Batcher, type Batch } from '../data/batches.ts';
+import { loadIdxDataset } from '../data/dataset.ts';
+import { prepareDataset, type PreparedDataset } from '../data/prepare.ts';
+import { spiralsDataset } from '../data/synthetic.ts';
+import { featureCount, takeRows, type Dataset, type Split } from '../data/types.ts';
+import { GraftTable } from '../host/graft-table.ts';
+import { buildHost, type HostModel, type SlotActivationStats } from '../host/host-model.ts';
+import { GroupedOptimizer } from '../optim/grouped-optimizer.ts';
+import { learningRate } from '../optim/lr-schedule.ts';
+import { EpochTally, evaluate, trainStep, type EpochStats, type EvaluationStats } from '../training/epoch.ts';
+import { TolariaConfigError, type DatasetConfig, type TolariaSettings } from './settings.ts';
+
+const EVAL_BATCH = 512;
+export const HOST_GROUP = 'host';
+
+export interface OpenRunOptions {
+  runId: string;
+  /** The run's directory: checkpoints go to `<runDir>/checkpoints`. */
+  runDir: string;
+  /** Continue from the newest good checkpoint (a fresh start when there is none). */
+  resume?: boolean;
+  /** The data, already loaded (tests share one copy); default: loaded from `settings.dataset`. */
+  dataset?: Dataset;
+}
+
+export interface ResumeReport {
+  /** The epoch the checkpoint closed; training continues with the next. */
+  epoch: number;
+  /** Newer checkpoints that were unusable (corrupt, truncated), newest first. */
+  skipped: SkippedCheckpoint[];
+}
+
+export type SliceResult =
+  | { kind: 'progress'; steps: number }
+  /** The epoch's last batch has been trained on. */
+  | { kind: 'epoch_end'; steps: number }
+  /** A faulty loss; the rollback has been carried out (see `rollback`). */
+  | { kind: 'fault'; steps: number; reason: FaultReason; loss: number; rollback: RollbackOutcome };
+
+export interface EpochResult {
+  epoch: number;
+  train: EpochStats;
+  validation: EvaluationStats;
+  slotStats: Map<string, SlotActivationStats>;
+}
+
+export function loadDataset(config: DatasetConfig): Dataset {
+  switch (config.kind) {
+    case 'mnist':
+      return loadIdxDataset();
+    case 'idx': {
+      const { kind: _kind, dir, ...options } = config;
+      return loadIdxDataset(dir, options);
+    }
+    case 'spirals': {
+      const { kind: _kind, ...options } = config;
+      return spiralsDataset(options);
+    }
+  }
+}
+
+const limitSplit = (split: Split, limit: number | null): Split =>
+  limit === null || limit >= split.n ? split : takeRows(split, Array.from({ length: limit }, (_, i) => i));
+
+export class TrainingRun {
+  readonly host: HostModel;
+  readonly grafts = new GraftTable();
+  readonly optimizer: GroupedOptimizer;
+  readonly checkpoints: CheckpointStore;
+  readonly snapshots: SnapshotRing;
+  readonly lossWatch: LossWatch;
+  readonly planner: RollbackPlanner;
+  readonly data: PreparedDataset;
+  readonly trainBatches: Batcher;
+  readonly validationBatches: Batcher;
+  readonly testBatches: Batcher;
+  readonly counters = { steps: 0, faults: 0, rollbacks: 0, snapshots: 0, checkpoints: 0 };
+  /** The epoch being trained (0-based). */
+  epoch = 0;
+  /** Optimizer steps applied, over the whole run (a rollback sets it back to the restored state's). */
+  globalStep = 0;
+  resumed: ResumeReport | null = null;
+  #batches: Generator<Batch, void, undefined> | null = null;
+  #tally = new EpochTally();
+  #disposed = false;
+
+  private constructor(
+    readonly settings: TolariaSettings,
+    readonly options: OpenRunOptions,
+    dataset: Dataset,
+  ) {
+    const limited: Dataset = { ...dataset, train: limitSplit(dataset.train, settings.limit.train), test: limitSplit(dataset.test, settings.limit.test) };
+    const inputs = featureCount(dataset.inputShape);
+    const host = settings.host;
+    const hostInputs = host.kind === 'mlp' ? host.inputs : featureCount(host.inputShape);
+    if (hostInputs !== inputs || host.classes !== dataset.classes) {
+      throw new TolariaConfigError(
+        'tolaria.host',
+        `takes ${hostInputs} features and ${host.classes} classes; the dataset has ${inputs} features [${dataset.inputShape.join(', ')}] and ${dataset.classes} classes (set tolaria.host to match)`,
+      );
+    }
+    this.data = prepareDataset(limited, { seed: settings.seed, validationFraction: settings.validationFraction });
+    const batcher = (split: Split, batchSize: number, shuffle: boolean): Batcher =>
+      new Batcher(split, { batchSize, inputShape: dataset.inputShape, classes: dataset.classes, seed: settings.seed, shuffle });
+    this.trainBatches = batcher(this.data.train, settings.batchSize, true);
+    this.validationBatches = batcher(this.data.validation, EVAL_BATCH, false);
+    this.testBatches = batcher(this.data.test, EVAL_BATCH, false);
+    this.host = buildHost(host, settings.seed);
+    this.optimizer = new GroupedOptimizer(settings.optimizer);
+    this.optimizer.setGroup(HOST_GROUP, [...this.host.variables.values()], { step: 0, force: true });
+    this.checkpoints = new CheckpointStore(join(options.runDir, 'checkpoints'), { keep: settings.checkpoints.keep });
+    this.snapshots = new SnapshotRing({ capBytes: settings.rollback.capBytes });
+    this.lossWatch = new LossWatch({ window: settings.rollback.lossWindow, explosionFactor: settings.rollback.explosionFactor });
+    this.planner = new RollbackPlanner({
+      snapshots: this.snapshots,
+      fastDeadlineMs: settings.rollback.fastDeadlineMs,
+      fullDeadlineMs: settings.rollback.fullDeadlineMs,
+    });
+  }
+
+  /** Loads the data, builds the host and optimizer, and (with `resume`) restores the newest good checkpoint. */
+  static async open(settings: TolariaSettings, options: OpenRunOptions): Promise<TrainingRun> {
+    const run = new TrainingRun(settings, options, options.dataset ?? loadDataset(settings.dataset));
+    try {
+      if (options.resume) await run.#resume();
+    } catch (error) {
+      run.dispose();
+      throw error;
+    }
+    return run;
+  }
+
+  get stepsPerEpoch(): number {
+    return this.trainBatches.stepsPerEpoch;
+  }
+
+  /** Steps trained so far in the current epoch. */
+  get stepInEpoch(): number {
+    return this.#tally.steps;
+  }
+
+  get finished(): boolean {
+    return this.epoch >= this.settings.epochs;
+  }
+
+  get learningRate(): number {
+    return this.optimizer.learningRate;
+  }
+
+  /**
+   * Trains until about `budgetMs` have passed, the epoch ends, `stopAtStep` (a control boundary) is reached, or a
+   * step's loss is a fault — which is rolled back before returning.
+   */
+  async trainFor(budgetMs: number, stopAtStep?: number): Promise<SliceResult> {
+    const started = performance.now();
+    let steps = 0;
+    this.#batches ??= this.trainBatches.epoch(this.epoch);
+    while (performance.now() - started < budgetMs && (stopAtStep === undefined || this.globalStep < stopAtStep)) {
+      if (this.#tally.steps === 0 || this.globalStep % this.settings.rollback.snapshotEverySteps === 0) await this.snapshot();
+      const next = this.#batches.next();
+      if (next.done) return { kind: 'epoch_end', steps };
+      const stepStarted = performance.now();
+      const stats = trainStep(this.host, this.optimizer, next.value, this.grafts);
+      const verdict = this.lossWatch.observe(stats.loss);
+      steps += 1;
+      this.counters.steps += 1;
+      if (verdict.fault) {
+        this.counters.faults += 1;
+        // The faulty loss came from the weights held at this step: restore a snapshot from before them.
+        const rollback = await this.rollback(verdict.reason, this.globalStep);
+        return { kind: 'fault', steps, reason: verdict.reason, loss: stats.loss, rollback };
+      }
+      this.#tally.add(stats, (performance.now() - stepStarted) / 1000);
+      this.globalStep += 1;
+      if (this.settings.lrSchedule) {
+        this.optimizer.setLearningRate(learningRate(this.settings.lrSchedule, this.settings.optimizer.learningRate, this.globalStep, this.epoch));
+      }
+      if (this.#tally.steps >= this.stepsPerEpoch) return { kind: 'epoch_end', steps };
+    }
+    return { kind: 'progress', steps };
+  }
+
+  /** Keeps the state before the next step (weights and optimizer) in the fast tier. */
+  async snapshot(): Promise<void> {
+    const [weights, optimizer] = await Promise.all([captureVariables(this.host.variables), this.optimizer.captureState()]);
+    if (this.snapshots.push(this.globalStep, { epoch: this.epoch, weights, optimizer }).stored) this.counters.snapshots += 1;
+  }
+
+  /**
+   * Restores the newest snapshot taken before `faultStep` (fast tier), else the last good checkpoint (full tier),
+   * each under its deadline. The step counter follows the restored state; the epoch's data goes on from where it
+   * was (the faulty batch is not replayed).
+   */
+  async rollback(trigger: RollbackTrigger, faultStep = this.globalStep): Promise<RollbackOutcome> {
+    this.counters.rollbacks += 1;
+    const outcome = await this.planner.rollback(faultStep, trigger, {
+      fast: async (snapshot, signal) => {
+        this.snapshots.restore(snapshot, { weights: this.host.variables });
+        if (snapshot.optimizer && !signal.aborted) await this.optimizer.restoreState(snapshot.optimizer);
+        this.globalStep = snapshot.step;
+      },
+      full: async (signal) => {
+        const restored = await restoreFromCheckpoint(this.checkpoints, { weights: this.host.variables }, signal);
+        if (!restored.restored) return { restored: false };
+        await this.optimizer.restoreState(restored.state.optimizer);
+        this.globalStep = restored.state.globalStep;
+        return { restored: true, epoch: restored.epoch };
+      },
+    });
+    return outcome;
+  }
+
+  /** Closes the epoch: its training figures and a validation pass (with per-slot activation statistics). */
+  endEpoch(): EpochResult {
+    const slotStats = new Map<string, SlotActivationStats>();
+    const validation = evaluate(this.host, this.validationBatches, this.grafts, slotStats);
+    const result = { epoch: this.epoch, train: this.#tally.result(), validation, slotStats };
+    this.#batches?.return();
+    this.#batches = null;
+    this.#tally = new EpochTally();
+    this.epoch += 1;
+    return result;
+  }
+
+  /** Abandons the rest of the current epoch (too many faults): its figures so far, no validation pass. */
+  abandonEpoch(): EpochStats {
+    const train = this.#tally.result();
+    this.#batches?.return();
+    this.#batches = null;
+    this.#tally = new EpochTally();
+    this.epoch += 1;
+    return train;
+  }
+
+  testAccuracy(): EvaluationStats {
+    return evaluate(this.host, this.testBatches, this.grafts);
+  }
+
+  /** Writes a checkpoint closing `this.epoch - 1` (the epoch just ended). */
+  async checkpoint(metrics: Record<string, number>): Promise<void> {
+    const [weights, optimizer] = await Promise.all([captureVariables(this.host.variables), this.optimizer.captureState()]);
+    const state: TrainingState = {
+      format: TRAINING_STATE_FORMAT,
+      runId: this.options.runId,
+      epoch: Math.max(0, this.epoch - 1),
+      globalStep: this.globalStep,
+      weights,
+      optimizer,
+      // Every random draw is derived from (seed, epoch): shuffles use deriveSeed(seed, epoch), weights the seed.
+      rng: { seed: this.settings.seed, state: [this.epoch] },
+      metrics,
+      createdAt: new Date().toISOString(),
+    };
+    await this.checkpoints.save(state);
+    this.counters.checkpoints += 1;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#batches?.return();
+    for (const graft of this.grafts.all()) this.grafts.detach(graft.seedId);
+    this.snapshots.clear();
+    this.optimizer.dispose();
+    this.host.dispose();
+  }
+
+  async #resume(): Promise<void> {
+    const restored = await restoreFromCheckpoint(this.checkpoints, { weights: this.host.variables });
+    if (!restored.restored) return;
+    await this.optimizer.restoreState(restored.state.optimizer);
+    this.globalStep = restored.state.globalStep;
+    this.epoch = restored.epoch + 1;
+    this.resumed = { epoch: restored.epoch, skipped: restored.skipped };
+  }
+}
