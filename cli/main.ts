@@ -3,13 +3,18 @@
 import { leyline, type v1 } from '../contracts/index.ts';
 import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
 import { resolveConfig } from './config.ts';
+import { formatEpoch, formatResult } from './training-progress.ts';
+import type { RunResult } from '../actors/tolaria/index.ts';
 import { forge, FORGE_USAGE, UsageError } from './forge.ts';
 
 const USAGE = `usage: esper <command>
 
 commands:
-  run [config.ts]   boot the supervision tree and run until SIGINT/SIGTERM
-                    (config: the given file, else ./esper.config.ts, else the built-in defaults)
+  run [config.ts] [--resume <run-id>]
+                    boot the supervision tree and train (config: the given file, else
+                    ./esper.config.ts, else the built-in defaults: MNIST, 3 epochs); ends
+                    when the run ends, or on SIGINT/SIGTERM. --resume continues a run from its
+                    newest good checkpoint (var/runs/<run-id>)
 ${FORGE_USAGE}
   help              this text
 `;
@@ -26,7 +31,23 @@ export function formatTree(actors: readonly v1.WorkerState[]): string {
     .join('\n');
 }
 
-async function run(file: string | undefined): Promise<number> {
+function parseRunArgs(args: readonly string[]): { file: string | undefined; resume: string | undefined } {
+  let file: string | undefined;
+  let resume: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--resume') {
+      resume = args[++i];
+      if (resume === undefined) throw new UsageError('--resume needs a run id');
+    } else if (arg.startsWith('--')) throw new UsageError(`esper run: unknown option ${arg}`);
+    else if (file === undefined) file = arg;
+    else throw new UsageError(`esper run: one configuration file, got ${file} and ${arg}`);
+  }
+  return { file, resume };
+}
+
+async function run(args: readonly string[]): Promise<number> {
+  const { file, resume } = parseRunArgs(args);
   // Listen before announcing anything: a signal that arrives before a listener exists kills the process.
   // Actor timers are unref'd and signal handlers do not hold the event loop: this does, until shutdown.
   const keepAlive = setInterval(() => undefined, 60_000);
@@ -44,14 +65,28 @@ async function run(file: string | undefined): Promise<number> {
   });
   const { config, source } = await resolveConfig(file);
   process.stdout.write(`esper: configuration from ${source}\n`);
-  const weatherlight = await startWeatherlight(config);
+  let reportFinished!: (result: RunResult) => void;
+  const finished = new Promise<RunResult>((resolveFinished) => {
+    reportFinished = resolveFinished;
+  });
+  const weatherlight = await startWeatherlight(config, {
+    ...(resume !== undefined ? { run: { resume } } : {}),
+    training: {
+      epoch: (summary) => process.stdout.write(`${formatEpoch(summary)}\n`),
+      finished: reportFinished,
+    },
+  });
   const tree = weatherlight.system.tree();
   process.stdout.write(`${formatTree(tree)}\n`);
   process.stdout.write(`esper: ready, ${tree.length} actors running (Ctrl-C to stop)\n`);
+  if (weatherlight.run) {
+    process.stdout.write(`esper: ${weatherlight.run.resumed ? 'resuming' : 'training'} run ${weatherlight.run.id} (${weatherlight.run.dir})\n`);
+  }
 
   const outcome = await Promise.race([
     signalled.then((signal) => ({ code: 0, why: `received ${signal}` })),
     weatherlight.gaveUp.then((reason) => ({ code: 1, why: `the root supervisor gave up: ${reason}` })),
+    finished.then((result) => ({ code: result.status === 'completed' ? 0 : 3, why: formatResult(result) })),
   ]);
   process.stdout.write(`esper: ${outcome.why}, shutting down\n`);
   const result = await weatherlight.shutdown();
@@ -65,7 +100,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run':
-      return run(rest[0]);
+      return run(rest);
     case 'forge':
       return forge(rest);
     case undefined:

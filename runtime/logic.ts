@@ -42,8 +42,11 @@ export interface ActorContext<M extends LeylineMessage = LeylineMessage> {
   spawn<S, C extends LeylineMessage>(logic: ActorLogic<S, C>, options: SpawnOptions): ActorRef<C>;
   /** Every `intervalMs`, delivers a TimerFired{timer_id} to this actor. Cleared on stop and restart. */
   every(timerId: string, intervalMs: number): void;
-  /** Once after `delayMs`, delivers a TimerFired{timer_id}. */
-  after(timerId: string, delayMs: number): void;
+  /**
+   * Once after `delayMs`, delivers a TimerFired{timer_id}. Timers do not keep the process alive, unless
+   * `keepAlive` is set: for work in progress that must finish (a training run's next slice).
+   */
+  after(timerId: string, delayMs: number, options?: { keepAlive?: boolean }): void;
   cancelTimer(timerId: string): void;
   /** Ends this actor normally once the current message is handled. */
   stopSelf(): void;

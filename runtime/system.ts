@@ -476,7 +476,7 @@ export class ActorSystem {
       },
       spawn: (logic, options) => system.spawn(cell.ref, logic, options),
       every: (timerId, intervalMs) => system.#setTimer(cell, timerId, intervalMs, true),
-      after: (timerId, delayMs) => system.#setTimer(cell, timerId, delayMs, false),
+      after: (timerId, delayMs, options) => system.#setTimer(cell, timerId, delayMs, false, options?.keepAlive),
       cancelTimer: (timerId) => {
         clearTimeout(cell.timers.get(timerId));
         cell.timers.delete(timerId);
@@ -490,7 +490,7 @@ export class ActorSystem {
     return ctx;
   }
 
-  #setTimer(cell: ActorCell, timerId: string, ms: number, repeat: boolean): void {
+  #setTimer(cell: ActorCell, timerId: string, ms: number, repeat: boolean, keepAlive = false): void {
     if (!(ms > 0)) throw new RangeError(`timer ${timerId} of ${cell.path}: interval must be > 0 ms, got ${ms}`);
     clearTimeout(cell.timers.get(timerId));
     let sequence = 0;
@@ -504,7 +504,7 @@ export class ActorSystem {
       this.#enqueue(cell, { payload: tick, notice: true });
     };
     const timer = repeat ? setInterval(fire, ms) : setTimeout(fire, ms);
-    timer.unref();
+    if (!keepAlive) timer.unref();
     cell.timers.set(timerId, timer);
   }
 

@@ -51,7 +51,9 @@ test('esper run boots the default tree with no set-up and stops cleanly on SIGTE
   t.regex(run.stdout, /configuration from built-in defaults/);
   t.regex(run.stdout, /^weatherlight \[one_for_one\]\s+running/m);
   t.regex(run.stdout, /^ {2}kasmina \[one_for_one\]\s+running/m);
-  t.regex(run.stdout, /esper: ready, 16 actors running/);
+  t.regex(run.stdout, /esper: ready, 17 actors running/);
+  t.regex(run.stdout, /^ {4}trainer\s+running/m);
+  t.regex(run.stdout, /esper: training run mnist-mlp-\d{8}-\d{6} \(/);
   t.regex(run.stdout, /esper: received SIGTERM, shutting down\nesper: shutdown complete in \d+ ms\n$/);
   t.regex(run.stderr, /generated a signing secret in var\/leyline\.secret \(mode 0600\)/);
   t.is(statSync(join(cwd, 'var', 'leyline.secret')).mode & 0o777, 0o600);
@@ -74,6 +76,40 @@ test('a broken config file is refused with the field named', async (t) => {
   const missing = await esper(['run', join(cwd, 'nope.ts')], cwd);
   t.is(missing.code, 1);
   t.regex(missing.stderr, /nope\.ts: no such file/);
+});
+
+/** A config file in `cwd`: the defaults with a quick synthetic training run. */
+function quickConfig(cwd: string, epochs: number): string {
+  const defaults = fileURLToPath(new URL('../esper.config.ts', import.meta.url));
+  writeFileSync(join(cwd, 'package.json'), '{ "type": "module" }\n');
+  const file = join(cwd, `quick-${epochs}.config.ts`);
+  writeFileSync(
+    file,
+    `import defaults from ${JSON.stringify(defaults)};\n` +
+      `export default { ...defaults, tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: ${epochs}, control: { hookBudgetMs: 10000 } } };\n`,
+  );
+  return file;
+}
+
+test('esper run trains to the end with a line per epoch, and --resume continues the run from its checkpoint', async (t) => {
+  const cwd = freshDir();
+  const first = await esper(['run', quickConfig(cwd, 2)], cwd);
+  t.is(first.code, 0, first.stderr);
+  t.is(first.stdout.match(/^epoch \d\/2 {2}loss [\d.]+ {2}acc [\d.]+% {2}val_loss [\d.]+ {2}val_acc [\d.]+% {2}seeds none {2}[\d,]+ samples\/s/gm)?.length, 2);
+  const id = /esper: training run (spirals-\d{8}-\d{6})/.exec(first.stdout)?.[1];
+  t.truthy(id);
+  t.regex(first.stdout, /esper: training complete: test accuracy \d+\.\d+% \(loss [\d.]+\) after 2 epochs in [\d.]+ s; run spirals-/);
+  t.regex(first.stdout, /shutdown complete/);
+
+  const resumed = await esper(['run', quickConfig(cwd, 3), '--resume', id!], cwd);
+  t.is(resumed.code, 0, resumed.stderr);
+  t.regex(resumed.stdout, new RegExp(`esper: resuming run ${id}`));
+  t.deepEqual(resumed.stdout.match(/^epoch \d\/3/gm), ['epoch 3/3'], 'only the epoch after the checkpoint is trained');
+  t.regex(resumed.stdout, /after 3 epochs in [\d.]+ s \(resumed after epoch 2\)/);
+
+  const unknown = await esper(['run', quickConfig(cwd, 3), '--resume', 'no-such-run'], cwd);
+  t.is(unknown.code, 1);
+  t.regex(unknown.stderr, /--resume no run "no-such-run" in .*var\/runs/);
 });
 
 test('an unknown command prints the usage and exits 2', async (t) => {

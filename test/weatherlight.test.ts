@@ -23,7 +23,12 @@ const log = createLogger('test');
 const tempDir = (): string => mkdtempSync(join(tmpdir(), 'esper-wl-'));
 const fast = { baseMs: 5, maxMs: 20, jitter: 0, stableMs: 60_000 };
 
+/** The default tree without the trainer (these tests are about the tree, not training: see the trainer test). */
+const withoutTrainer = (node: TreeNode): TreeNode =>
+  node.children ? { ...node, children: node.children.filter((c) => c.worker !== 'tolaria-trainer').map(withoutTrainer) } : node;
+
 function config(tree: Partial<TreeNode> = {}, overrides: Partial<EsperConfig['weatherlight']> = {}): EsperConfig {
+  const base = withoutTrainer(defaults.weatherlight.tree);
   return {
     ...defaults,
     run: { ...defaults.run, name: `wl-${Math.random().toString(36).slice(2, 8)}`, varDir: tempDir() },
@@ -31,7 +36,7 @@ function config(tree: Partial<TreeNode> = {}, overrides: Partial<EsperConfig['we
       ...defaults.weatherlight,
       healthIntervalMs: 10,
       ...overrides,
-      tree: { ...defaults.weatherlight.tree, ...tree, flags: { ...defaults.weatherlight.tree.flags, backoff: fast, ...tree.flags } },
+      tree: { ...base, ...tree, flags: { ...base.flags, backoff: fast, ...tree.flags } },
     },
   };
 }

@@ -5,6 +5,7 @@ import type { SupervisorFlags } from '../../supervision/child-spec.ts';
 import { assertValidActorName } from '../../runtime/names.ts';
 import type { KarnConfig } from '../karn/index.ts';
 import type { TezzeretConfig } from '../tezzeret/config.ts';
+import type { TolariaConfig } from '../tolaria/index.ts';
 
 /** One node of the supervision tree: a worker (an actor of a registered kind) or a supervisor (with children). */
 export interface TreeNode {
@@ -46,6 +47,8 @@ export interface EsperConfig {
   karn?: KarnConfig;
   /** The forge: concurrency, timeouts, retries, breaker, the slot shapes `esper forge` compiles for. */
   tezzeret?: TezzeretConfig;
+  /** The trainer: dataset, host, optimizer, control, checkpoints, rollback (used when the tree has a trainer). */
+  tolaria?: TolariaConfig;
   /** The kernel library. */
   urza?: {
     /** Catalog and artifacts. Default `<run.varDir>/urza`. */

@@ -14,6 +14,7 @@ import { WORKER_KINDS, type WorkerFactory } from './workers.ts';
 import { setUpKarn } from '../karn/index.ts';
 import { JobJournal, journalPath, resolveTezzeretConfig } from '../tezzeret/index.ts';
 import { defaultUrzaRoot, openUrzaLibrary } from '../urza/index.ts';
+import { setUpTrainer, type RunSelection, type TrainingMonitor } from '../tolaria/index.ts';
 import { selectTensorBackend } from '../../runtime/tensor-backend.ts';
 
 const { SupervisorDirective } = leyline;
@@ -26,6 +27,8 @@ export interface Weatherlight {
   readonly inspector: ActorRef<v1.InspectorRequest> | null;
   /** Resolves with the reason if the root supervisor gives up (restart intensity exceeded at the top). */
   readonly gaveUp: Promise<string>;
+  /** The training run, when the tree has a trainer. */
+  readonly run: { id: string; dir: string; resumed: boolean } | null;
   /** Graceful shutdown, once; later calls return the first result. */
   shutdown(): Promise<ShutdownResult>;
 }
@@ -36,6 +39,10 @@ export interface BootOptions {
   kinds?: Readonly<Record<string, WorkerFactory>>;
   supervision?: SupervisorOptions;
   log?: Logger;
+  /** Which training run (a new one by default, or `resume`: an earlier run's id). */
+  run?: RunSelection;
+  /** Observes the training run (progress lines, the end of the run). */
+  training?: TrainingMonitor;
 }
 
 export async function startWeatherlight(candidate: EsperConfig, options: BootOptions = {}): Promise<Weatherlight> {
@@ -52,6 +59,9 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   // Subsystem configuration is checked before anything starts, so a bad field stops boot with its name.
   const karn = setUpKarn(config.karn ?? {}, 'karn');
   const tezzeret = resolveTezzeretConfig(config.tezzeret ?? {}, 'tezzeret');
+  const trainer = pathOfKind(config.weatherlight.tree, 'tolaria-trainer')
+    ? setUpTrainer(config.tolaria ?? {}, config.run.varDir, options.run ?? {})
+    : null;
   const backend = await selectTensorBackend();
   log.info('tensor backend', { backend });
   const urza = openUrzaLibrary({
@@ -80,6 +90,9 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
       karn,
       urza,
       tezzeret: { settings: tezzeret, journal },
+      tolaria: trainer,
+      backend,
+      training: options.training ?? null,
     });
     validateTree(spec, 'weatherlight.tree');
   } catch (error) {
@@ -112,6 +125,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
     root,
     signing,
     inspector: inspectorPath ? { path: inspectorPath, system: system.name } : null,
+    run: trainer ? { id: trainer.runId, dir: trainer.runDir, resumed: trainer.resume } : null,
     gaveUp,
     shutdown() {
       stopping ??= system.shutdown(config.weatherlight.shutdownDeadlineMs).then((result) => {

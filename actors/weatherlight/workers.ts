@@ -7,6 +7,7 @@ import type { ActorSystem } from '../../runtime/system.ts';
 import { karnLogic, type KarnSetup } from '../karn/index.ts';
 import { forgeLogic, forgeSettings, urzaKernelStore, type JobJournal, type TezzeretSettings } from '../tezzeret/index.ts';
 import { urzaLogic, type UrzaLibrary } from '../urza/index.ts';
+import { trainerLogic, type TrainerSetup, type TrainingMonitor } from '../tolaria/index.ts';
 import type { EsperConfig } from './config.ts';
 import { buildHealthPacket } from './health.ts';
 import { inspectorLogic } from './inspector.ts';
@@ -25,6 +26,11 @@ export interface WorkerDeps {
   /** Urza's library, opened once at boot and closed after the tree has stopped. */
   urza: UrzaLibrary;
   tezzeret: { settings: TezzeretSettings; journal: JobJournal };
+  /** The trainer's run, prepared at boot when the tree has a trainer. */
+  tolaria: TrainerSetup | null;
+  /** The TensorFlow.js backend selected at boot. */
+  backend: string;
+  training: TrainingMonitor | null;
 }
 
 export type WorkerFactory = (deps: WorkerDeps) => AnyActorLogic;
@@ -111,4 +117,16 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
         telemetry: deps.telemetry,
       }),
     ),
+  'tolaria-trainer': (deps) => {
+    if (!deps.tolaria) throw new Error('the tolaria-trainer worker needs its run prepared at boot');
+    return trainerLogic({
+      ...deps.tolaria,
+      backend: deps.backend,
+      telemetry: deps.telemetry,
+      // Tamiyo and Kasmina join the hook when their actors land in the tree.
+      tamiyo: null,
+      kasmina: null,
+      ...(deps.training ? { monitor: deps.training } : {}),
+    });
+  },
 };

@@ -62,7 +62,7 @@ export interface TolariaConfig {
     /** Failed epochs in a row that halt training (L4). Default 3. */
     haltAfterFailedEpochs?: number;
   };
-  /** Training runs in slices of about this long, so the actor answers control messages between them. Default 50 ms. */
+  /** Training runs in slices of about this long, so the actor answers control messages between them. Default 100 ms. */
   sliceMs?: number;
 }
 
@@ -185,6 +185,6 @@ export function resolveTolariaConfig(config: unknown = {}, field = 'tolaria'): T
       stableEpochs: int(emergency.stableEpochs, 'emergency.stableEpochs', 3),
       haltAfterFailedEpochs: int(emergency.haltAfterFailedEpochs, 'emergency.haltAfterFailedEpochs', 3),
     },
-    sliceMs: positive(c.sliceMs, 'sliceMs', 50),
+    sliceMs: positive(c.sliceMs, 'sliceMs', 100),
   };
 }

@@ -2,6 +2,7 @@
 // snapshots and the loss watch. The trainer actor drives it in time slices; tests drive it directly. It trains
 // step by step so a slice can end at any step, and it detects a faulty loss at the step that produced it.
 import { join } from 'node:path';
+import { tf } from '../../../runtime/tensor-backend.ts';
 import { performance } from 'node:perf_hooks';
 import { CheckpointStore, type SkippedCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import { restoreFromCheckpoint } from '../checkpoint/full-restore.ts';
@@ -220,7 +221,10 @@ export class TrainingRun {
     return outcome;
   }
 
-  /** Closes the epoch: its training figures and a validation pass (with per-slot activation statistics). */
+  /**
+   * Closes the epoch (finished, or abandoned after too many faults): its training figures and a validation pass
+   * (with per-slot activation statistics).
+   */
   endEpoch(): EpochResult {
     const slotStats = new Map<string, SlotActivationStats>();
     const validation = evaluate(this.host, this.validationBatches, this.grafts, slotStats);
@@ -232,14 +236,9 @@ export class TrainingRun {
     return result;
   }
 
-  /** Abandons the rest of the current epoch (too many faults): its figures so far, no validation pass. */
-  abandonEpoch(): EpochStats {
-    const train = this.#tally.result();
-    this.#batches?.return();
-    this.#batches = null;
-    this.#tally = new EpochTally();
-    this.epoch += 1;
-    return train;
+  /** True when every host weight is finite (a halted run's weights are checkpointed only then). */
+  weightsFinite(): boolean {
+    return tf.tidy(() => [...this.host.variables.values()].every((v) => tf.all(tf.isFinite(v)).dataSync()[0] === 1));
   }
 
   testAccuracy(): EvaluationStats {

@@ -1,0 +1,353 @@
+// The trainer actor: runs a TrainingRun in time slices (one TimerFired per slice, so control messages and a stop
+// are handled between slices), and at each control boundary assembles the SystemStatePacket, runs the control
+// hook, applies what comes back, judges the epoch, checkpoints and reports. A restart (after a crash) resumes
+// from the newest good checkpoint.
+import { performance } from 'node:perf_hooks';
+import { leyline, type v1 } from '../../../contracts/index.ts';
+import { buildTelemetryPacket, type EventInput } from '../../../contracts/telemetry.ts';
+import type { ActorContext, ActorLogic, ActorRef } from '../../../runtime/logic.ts';
+import { tf } from '../../../runtime/tensor-backend.ts';
+import type { Dataset } from '../data/types.ts';
+import { emergencyPacket } from '../training/emergency.ts';
+import { epochSystemState } from '../training/system-state.ts';
+import { ControlHook, type HookResult } from './control-hook.ts';
+import { EpochJudge, levelName, type Verdict } from './epoch-judge.ts';
+import { epochTelemetry } from './epoch-telemetry.ts';
+import type { TolariaSettings } from './settings.ts';
+import { TrainingRun, type EpochResult } from './training-run.ts';
+
+const { CommandType, TelemetryLevel, SeedLifecycleStage } = leyline;
+
+/** One line of progress per epoch, for the command line and the run report. */
+export interface EpochSummary {
+  runId: string;
+  epoch: number;
+  epochs: number;
+  globalStep: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  validationLoss: number | null;
+  validationAccuracy: number | null;
+  samplesPerSecond: number;
+  trainSeconds: number;
+  hookMs: number;
+  seedsByStage: Record<string, number>;
+  emergencyLevel: string;
+  conservative: boolean;
+  failedReason: string | null;
+  liveTensors: number;
+}
+
+export interface RunResult {
+  runId: string;
+  status: 'completed' | 'halted';
+  epochs: number;
+  globalStep: number;
+  testAccuracy: number;
+  testLoss: number;
+  reason: string | null;
+  seconds: number;
+  resumedFrom: number | null;
+}
+
+/** Process-local observers of a run (the command line's progress lines, tests). Never sent anywhere. */
+export interface TrainingMonitor {
+  epoch?(summary: EpochSummary): void;
+  finished?(result: RunResult): void;
+}
+
+export interface TrainerDeps {
+  settings: TolariaSettings;
+  runId: string;
+  runDir: string;
+  /** Continue from the newest checkpoint at the first start (restarts always do). */
+  resume: boolean;
+  /** The dataset, loaded and checked at boot. */
+  dataset: Dataset;
+  backend: string;
+  telemetry: ActorRef<v1.TelemetryPacket> | null;
+  tamiyo: ActorRef<v1.SystemStatePacket> | null;
+  kasmina: ActorRef<v1.AdaptationCommand> | null;
+  monitor?: TrainingMonitor;
+}
+
+export interface TrainerState {
+  run: TrainingRun;
+  hook: ControlHook;
+  judge: EpochJudge;
+  seedStates: v1.SeedState[];
+  /** Faults rolled back since the last control boundary. */
+  faults: number;
+  faultsThisEpoch: number;
+  lastHookMs: number;
+  lastTamiyoMs: number;
+  lastValidationAccuracy: number | null;
+  startedAt: number;
+  status: 'training' | 'completed' | 'halted';
+}
+
+const SLICE_TIMER = 'slice';
+
+export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.TimerFired | v1.AdaptationCommand> {
+  const { settings } = deps;
+  const send = (ctx: ActorContext<v1.TimerFired | v1.AdaptationCommand>, packet: v1.TelemetryPacket): void => {
+    if (deps.telemetry) ctx.dispatch(deps.telemetry, packet);
+  };
+  const eventsPacket = (state: TrainerState, id: string, events: readonly EventInput[]): v1.TelemetryPacket =>
+    buildTelemetryPacket({
+      packetId: `${deps.runId}-${id}`,
+      source: 'tolaria',
+      level: Math.max(TelemetryLevel.TELEMETRY_LEVEL_INFO, ...events.map((e) => e.level ?? 0)) as v1.TelemetryLevel,
+      metrics: [{ name: 'tolaria.global_step', value: state.run.globalStep }],
+      events: [...events],
+    });
+  /** Sends a verdict's events (unless they went into an epoch packet: `id` null) and its emergency packets. */
+  const announce = (ctx: ActorContext<v1.TimerFired | v1.AdaptationCommand>, state: TrainerState, verdict: Verdict, id: string | null, epoch: number): void => {
+    if (verdict.events.length > 0 && id !== null) send(ctx, eventsPacket(state, id, verdict.events));
+    for (const change of verdict.changes) send(ctx, emergencyPacket(change, { runId: deps.runId, epoch }));
+  };
+
+  async function finish(state: TrainerState, ctx: ActorContext<v1.TimerFired | v1.AdaptationCommand>, reason: string | null): Promise<TrainerState> {
+    const test = state.run.testAccuracy();
+    const halted = state.judge.halted;
+    if (halted && reason?.startsWith('rollback')) {
+      // A halt outside a boundary: keep the state for inspection, unless the weights are broken (a resume would
+      // start from them).
+      if (state.run.weightsFinite()) await state.run.checkpoint({ halted: 1 });
+      else ctx.log.error('halted with non-finite weights: no checkpoint written; a resume starts from the previous one');
+    }
+    const result: RunResult = {
+      runId: deps.runId,
+      status: halted ? 'halted' : 'completed',
+      epochs: state.run.epoch,
+      globalStep: state.run.globalStep,
+      testAccuracy: test.accuracy,
+      testLoss: test.loss,
+      reason,
+      seconds: (performance.now() - state.startedAt) / 1000,
+      resumedFrom: state.run.resumed?.epoch ?? null,
+    };
+    send(
+      ctx,
+      buildTelemetryPacket({
+        packetId: `${deps.runId}-${halted ? 'halted' : 'completed'}`,
+        source: 'tolaria',
+        level: halted ? TelemetryLevel.TELEMETRY_LEVEL_CRITICAL : TelemetryLevel.TELEMETRY_LEVEL_INFO,
+        metrics: [
+          { name: 'tolaria.test.accuracy', value: test.accuracy },
+          { name: 'tolaria.test.loss', value: test.loss },
+          { name: 'tolaria.epochs.completed', value: state.run.epoch },
+        ],
+        events: [
+          {
+            description: halted ? 'tolaria.run.halted' : 'tolaria.run.completed',
+            level: halted ? TelemetryLevel.TELEMETRY_LEVEL_CRITICAL : TelemetryLevel.TELEMETRY_LEVEL_INFO,
+            attributes: { run_id: deps.runId, reason: reason ?? '', epochs: String(state.run.epoch) },
+          },
+        ],
+      }),
+    );
+    ctx.log.info(halted ? 'training halted' : 'training complete', { ...result });
+    deps.monitor?.finished?.(result);
+    ctx.stopSelf();
+    return { ...state, status: halted ? 'halted' : 'completed' };
+  }
+
+  function applyCommand(state: TrainerState, hook: HookResult): Promise<unknown> | void {
+    const command = hook.command;
+    if (!command) return;
+    if (command.commandType === CommandType.COMMAND_OPTIMIZER) {
+      const lr = command.optimizerAdjustment?.hyperparameters?.learning_rate;
+      if (lr !== undefined && lr > 0) state.run.optimizer.setLearningRate(lr);
+    } else if (command.commandType === CommandType.COMMAND_ROLLBACK) {
+      return state.run.rollback('command');
+    }
+  }
+
+  async function boundary(
+    state: TrainerState,
+    ctx: ActorContext<v1.TimerFired | v1.AdaptationCommand>,
+    closing: { epoch: EpochResult | null; abandoned: boolean },
+  ): Promise<TrainerState> {
+    const { run, judge } = state;
+    const started = performance.now();
+    const train = closing.epoch?.train ?? null;
+    const packet = epochSystemState({
+      runId: deps.runId,
+      experimentName: settings.experiment,
+      epoch: closing.epoch ? closing.epoch.epoch : run.epoch,
+      globalStep: run.globalStep,
+      train: train ?? { loss: 0, accuracy: 0, samples: 0, steps: 0, gradNorm: 0, seconds: 0, samplesPerSecond: 0 },
+      ...(closing.epoch ? { validation: closing.epoch.validation, slotStats: closing.epoch.slotStats } : {}),
+      learningRate: run.learningRate,
+      seedStates: state.seedStates,
+      backend: deps.backend,
+      extraMetrics: { hook_latency_ms: state.lastHookMs, tamiyo_latency_ms: state.lastTamiyoMs, conservative: judge.conservative ? 1 : 0 },
+    });
+    const hook = await state.hook.run(packet, judge.conservative);
+    await applyCommand(state, hook);
+    const hookMs = performance.now() - started;
+    const seedStates = hook.receipt ? hook.receipt.seedStates.map((seed) => leyline.SeedState.create(seed)) : state.seedStates;
+    const next: TrainerState = { ...state, seedStates, lastHookMs: hookMs, lastTamiyoMs: hook.tamiyoMs, faults: 0 };
+    if (!closing.epoch && !closing.abandoned) {
+      const events = judge.midEpoch(hook);
+      if (events.length > 0) send(ctx, eventsPacket(next, `step-${run.globalStep}`, events));
+      return next;
+    }
+
+    const verdict = judge.endOfEpoch({ hook, hookMs, faults: state.faults, abandoned: closing.abandoned });
+    const epochIndex = run.epoch - 1;
+    const validation = closing.epoch?.validation ?? null;
+    await run.checkpoint({
+      train_loss: train?.loss ?? 0,
+      train_accuracy: train?.accuracy ?? 0,
+      ...(validation ? { validation_loss: validation.loss, validation_accuracy: validation.accuracy } : {}),
+    });
+    const liveTensors = tf.memory().numTensors;
+    send(
+      ctx,
+      epochTelemetry({
+        runId: deps.runId,
+        epoch: epochIndex,
+        globalStep: run.globalStep,
+        train: train ?? { loss: 0, accuracy: 0, samples: 0, steps: 0, gradNorm: 0, seconds: 0, samplesPerSecond: 0 },
+        validation,
+        hookMs,
+        tamiyoMs: hook.tamiyoMs,
+        seedsActive: seedStates.length,
+        conservative: judge.conservative,
+        breakerState: state.hook.breaker.state,
+        emergencyLevel: judge.emergency.level,
+        counters: { ...judge.counters, ...run.counters },
+        snapshotBytes: run.snapshots.stats.bytes,
+        liveTensors,
+        learningRate: run.learningRate,
+        events: verdict.events,
+      }),
+    );
+    announce(ctx, next, verdict, null, epochIndex);
+    const seedsByStage: Record<string, number> = {};
+    for (const seed of seedStates) {
+      const stage = (SeedLifecycleStage[seed.stage ?? 0] ?? String(seed.stage)).replace('SEED_STAGE_', '').toLowerCase();
+      seedsByStage[stage] = (seedsByStage[stage] ?? 0) + 1;
+    }
+    deps.monitor?.epoch?.({
+      runId: deps.runId,
+      epoch: epochIndex,
+      epochs: settings.epochs,
+      globalStep: run.globalStep,
+      trainLoss: train?.loss ?? Number.NaN,
+      trainAccuracy: train?.accuracy ?? Number.NaN,
+      validationLoss: validation?.loss ?? null,
+      validationAccuracy: validation?.accuracy ?? null,
+      samplesPerSecond: train?.samplesPerSecond ?? 0,
+      trainSeconds: train?.seconds ?? 0,
+      hookMs,
+      seedsByStage,
+      emergencyLevel: levelName(judge.emergency.level),
+      conservative: judge.conservative,
+      failedReason: verdict.reason,
+      liveTensors,
+    });
+    const after = { ...next, faultsThisEpoch: 0, lastValidationAccuracy: validation?.accuracy ?? state.lastValidationAccuracy };
+    if (verdict.halt) return finish(after, ctx, verdict.reason);
+    if (run.finished) return finish(after, ctx, null);
+    return after;
+  }
+
+  return {
+    kind: 'tolaria-trainer',
+    accepts: [leyline.TimerFired, leyline.AdaptationCommand],
+    async start(ctx) {
+      // A restart after a crash continues from the newest checkpoint rather than from scratch.
+      const resume = deps.resume || ctx.incarnation > 1;
+      const run = await TrainingRun.open(settings, { runId: deps.runId, runDir: deps.runDir, resume, dataset: deps.dataset });
+      const hook = new ControlHook(
+        {
+          ...(deps.tamiyo ? { tamiyo: (packet, deadline) => ctx.ask(deps.tamiyo!, packet, leyline.AdaptationCommand, deadline) } : {}),
+          ...(deps.kasmina ? { kasmina: (command, deadline) => ctx.ask(deps.kasmina!, command, leyline.AdaptationReceipt, deadline) } : {}),
+        },
+        settings.control,
+      );
+      const judge = new EpochJudge({ hookBudgetMs: settings.control.hookBudgetMs, ...settings.emergency });
+      if (run.resumed) {
+        ctx.log.info('resumed from checkpoint', { epoch: run.resumed.epoch, skipped: run.resumed.skipped.map((s) => `${s.file}: ${s.problem}`) });
+      }
+      ctx.log.info('training', {
+        run_id: deps.runId,
+        experiment: settings.experiment,
+        backend: deps.backend,
+        host_parameters: run.host.parameterCount(),
+        train_samples: run.data.train.n,
+        validation_samples: run.data.validation.n,
+        test_samples: run.data.test.n,
+        epochs: settings.epochs,
+        starting_epoch: run.epoch,
+      });
+      ctx.after(SLICE_TIMER, 1, { keepAlive: true });
+      return {
+        run,
+        hook,
+        judge,
+        seedStates: [],
+        faults: 0,
+        faultsThisEpoch: 0,
+        lastHookMs: 0,
+        lastTamiyoMs: 0,
+        lastValidationAccuracy: null,
+        startedAt: performance.now(),
+        status: run.finished ? 'completed' : 'training',
+      };
+    },
+    async receive(state, message, ctx) {
+      if (state.status !== 'training') return state;
+      if (message instanceof leyline.AdaptationCommand) {
+        if (message.commandType !== CommandType.COMMAND_ROLLBACK) {
+          ctx.log.warn('command ignored: Tolaria takes ROLLBACK commands; seed and optimizer commands come through the hook', { command: message.commandId });
+          return state;
+        }
+        const outcome = await state.run.rollback('command');
+        const verdict = state.judge.afterRollback(outcome);
+        announce(ctx, state, verdict, `rollback-${message.commandId}`, state.run.epoch);
+        ctx.reply(leyline.AdaptationReceipt.create({ commandId: message.commandId, applied: outcome.restored, reason: outcome.restored ? '' : 'nothing to restore', seedStates: state.seedStates }));
+        return verdict.halt ? finish(state, ctx, verdict.reason) : state;
+      }
+      if (message.timerId !== SLICE_TIMER) return state;
+      const { run } = state;
+      if (run.finished) return finish(state, ctx, null);
+      const every = settings.control.everySteps;
+      const stopAt = every ? (Math.floor(run.globalStep / every) + 1) * every : undefined;
+      const slice = await run.trainFor(settings.sliceMs, stopAt);
+      let next = state;
+      if (slice.kind === 'fault') {
+        next = { ...state, faults: state.faults + 1, faultsThisEpoch: state.faultsThisEpoch + 1 };
+        const verdict = state.judge.afterRollback(slice.rollback);
+        announce(ctx, next, verdict, `fault-${run.counters.faults}`, run.epoch);
+        if (verdict.halt) return finish(next, ctx, verdict.reason);
+        if (next.faultsThisEpoch >= settings.rollback.maxPerEpoch) {
+          next = await boundary(next, ctx, { epoch: run.endEpoch(), abandoned: true });
+        }
+      } else if (slice.kind === 'epoch_end') {
+        next = await boundary(state, ctx, { epoch: run.endEpoch(), abandoned: false });
+      } else if (stopAt !== undefined && run.globalStep >= stopAt) {
+        next = await boundary(state, ctx, { epoch: null, abandoned: false });
+      }
+      if (next.status === 'training') ctx.after(SLICE_TIMER, 1, { keepAlive: true });
+      return next;
+    },
+    stop(state) {
+      state.run.dispose();
+    },
+    inspect(state) {
+      return {
+        status: state.status,
+        epoch: String(state.run.epoch),
+        global_step: String(state.run.globalStep),
+        conservative: String(state.judge.conservative),
+        emergency_level: levelName(state.judge.emergency.level),
+        faults: String(state.run.counters.faults),
+        validation_accuracy: state.lastValidationAccuracy === null ? '' : state.lastValidationAccuracy.toFixed(4),
+      };
+    },
+  };
+}
