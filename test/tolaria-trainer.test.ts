@@ -204,3 +204,24 @@ test.serial('a ROLLBACK command restores the latest snapshot before now and is a
   await h.system.stop(h.trainer);
   await h.system.shutdown();
 });
+
+test.serial('control every K steps: Tamiyo is asked at each K-step boundary, with the real step count', async (t) => {
+  const asked = new EventLog<v1.SystemStatePacket>();
+  const h = start({ epochs: 1, control: { everySteps: 10, hookBudgetMs: 10_000 } }, (system) => ({
+    tamiyo: system.spawn(
+      null,
+      statelessLogic<v1.SystemStatePacket>('tamiyo', (packet, ctx) => {
+        asked.push(packet);
+        ctx.reply(leyline.AdaptationCommand.create({ version: 1, commandId: `c-${packet.globalStep}`, commandType: CommandType.COMMAND_UNKNOWN }));
+      }),
+      { name: 'tamiyo' },
+    ),
+  }));
+  const result = await h.finished;
+  const steps = result.globalStep;
+  const midEpoch = asked.seen.slice(0, -1).map((p) => p.globalStep);
+  t.deepEqual(midEpoch, Array.from({ length: Math.floor((steps - 1) / 10) }, (_, i) => (i + 1) * 10), 'one ask per 10 steps');
+  t.true(asked.seen.slice(0, -1).every((p) => p.validationAccuracy === 0), 'no validation pass inside an epoch');
+  t.true(asked.seen.at(-1)!.validationAccuracy > 0, 'the epoch boundary carries the validation pass');
+  await h.system.shutdown();
+});
