@@ -3,7 +3,7 @@
 // mlp / cnn: samples/s of Tolaria's own training step (trainStep: forward with the graft table, softmax
 //   cross-entropy, gradients, gradient norm, Adam 1e-3, batch 64) on the real MNIST training split, per backend
 //   (wasm with the training kernels of runtime/tfjs-kernels; the pure-JS cpu backend on fewer steps; tensorflow
-//   when @tensorflow/tfjs-node is installed). Host MLP 784-256-128-10; CNN conv 3×3×8 → pool → conv 3×3×16 →
+//   when @tensorflow/tfjs-node is installed), and the MLP on the unpatched wasm kernels for their ratio. Host MLP 784-256-128-10; CNN conv 3×3×8 → pool → conv 3×3×16 →
 //   pool → dense 64 → 10.
 // torch: the same models, batch, optimizer and data in PyTorch CPU (Debian's python3-torch, OPENBLAS_NUM_THREADS=1,
 //   2 intra-op threads), as the anchor. PyTorch's speed varies a lot between processes, so both sides run ROUNDS
@@ -24,6 +24,7 @@ import { ControlHook } from '../actors/tolaria/trainer/control-hook.ts';
 import { trainStep } from '../actors/tolaria/training/epoch.ts';
 import { epochSystemState } from '../actors/tolaria/training/system-state.ts';
 import { statelessLogic } from '../runtime/logic.ts';
+import { installWasmTrainingKernels, uninstallWasmTrainingKernels } from '../runtime/tfjs-kernels/index.ts';
 import { ActorSystem } from '../runtime/system.ts';
 import { selectTensorBackend, tf, type BackendPreference } from '../runtime/tensor-backend.ts';
 import { median, percentile, report } from './report.ts';
@@ -39,7 +40,7 @@ const HOSTS: Record<'mlp' | 'cnn', HostConfig> = {
   cnn: { kind: 'cnn', inputShape: [28, 28, 1], channels: CNN_CHANNELS, dense: CNN_DENSE, classes: 10 },
 };
 /** Timed steps per round, by backend (the cpu backend is 20–50× slower). */
-const STEPS: Record<string, Record<'mlp' | 'cnn', number>> = { wasm: { mlp: 300, cnn: 60 }, tensorflow: { mlp: 300, cnn: 100 }, cpu: { mlp: 20, cnn: 4 } };
+const STEPS: Record<string, Record<'mlp' | 'cnn', number>> = { wasm: { mlp: 300, cnn: 60 }, tensorflow: { mlp: 300, cnn: 100 }, cpu: { mlp: 20, cnn: 3 } };
 
 const data = prepareDataset(loadIdxDataset(), { seed: 1, validationFraction: 0.1 });
 
@@ -50,7 +51,7 @@ function tfjsThroughput(model: 'mlp' | 'cnn', steps: number): number {
   const batcher = new Batcher(data.train, { batchSize: 64, inputShape: [28, 28, 1], classes: 10, seed: 1 });
   const batches = batcher.epoch(0);
   const next = () => batches.next().value!;
-  for (let i = 0; i < 5; i++) trainStep(host, optimizer, next());
+  for (let i = 0; i < Math.min(5, steps); i++) trainStep(host, optimizer, next());
   const started = performance.now();
   for (let i = 0; i < steps; i++) trainStep(host, optimizer, next());
   const seconds = (performance.now() - started) / 1000;
@@ -143,7 +144,8 @@ export async function run(): Promise<void> {
     await tf.setBackend(backend);
     for (const model of ['mlp', 'cnn'] as const) {
       const rounds: number[] = [];
-      for (let round = 0; round < ROUNDS; round++) {
+      // Interleaved rounds where the anchor runs; one round on the slower backends.
+      for (let round = 0; round < (backend === backends[0] ? ROUNDS : 1); round++) {
         // The anchor runs between TF.js rounds (on the main backend only), so drifts in machine speed hit both.
         if (backend === backends[0] && torchMissing === null) {
           const measured = torchThroughput(model, model === 'mlp' ? 600 : 200);
@@ -155,6 +157,15 @@ export async function run(): Promise<void> {
       medians[`${backend}.${model}`] = median(rounds);
       report(BENCH, `${model}_train_${backend}`, median(rounds), 'samples/s');
     }
+  }
+  if (backends.includes('wasm')) {
+    // The WASM training kernels' share, in the same run: the MLP on the unpatched tfjs-backend-wasm kernels (the CNN
+    // cannot train there at all: no Conv2DBackpropFilter).
+    await tf.setBackend('wasm');
+    uninstallWasmTrainingKernels();
+    const unpatched = median(Array.from({ length: ROUNDS }, () => tfjsThroughput('mlp', STEPS.wasm!.mlp / 3)));
+    installWasmTrainingKernels();
+    report(BENCH, 'mlp_train_wasm_vs_unpatched_kernels', medians['wasm.mlp']!, 'samples/s', unpatched);
   }
   if (torchMissing !== null) process.stderr.write(`bench train: PyTorch anchor skipped: ${torchMissing}\n`);
   else {

@@ -6,9 +6,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { leyline } from '../contracts/index.ts';
+import { buildModule } from '../actors/karn/modules/index.ts';
 import { spiralsDataset } from '../actors/tolaria/data/synthetic.ts';
 import { resolveTolariaConfig, type TolariaConfig } from '../actors/tolaria/trainer/settings.ts';
-import { TrainingRun, type SliceResult } from '../actors/tolaria/trainer/training-run.ts';
+import { seedGroup, TrainingRun, type SliceResult } from '../actors/tolaria/trainer/training-run.ts';
 import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
 
 test.before(async () => {
@@ -170,4 +172,24 @@ test('configuration errors name the field', (t) => {
 
 test('a host that does not fit the data is refused with both shapes named', async (t) => {
   await t.throwsAsync(open({ host: { kind: 'mlp', inputs: 784, hidden: [8], classes: 10 } }), { message: /tolaria\.host takes 784 features.*16 features/ });
+});
+
+test.serial('a grafted seed gets its own optimizer group when it trains (the host keeps its state), and loses it when detached', async (t) => {
+  const run = await open();
+  await run.trainFor(1_000, 5);
+  const hostState = JSON.stringify(Object.entries((await run.optimizer.captureState()).slots).filter(([k]) => k.startsWith('host/')).map(([k, r]) => [k, [...r.data]]));
+  const module = buildModule(leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }), { depth: 1 }, { dims: [32] }, { seed: 4 });
+  const before = [...module.variables.values()].map((v) => [...v.dataSync()]);
+  run.grafts.attach({ seedId: 's1', slotId: 'mlp.0', module, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, alpha: 0 });
+  await run.trainFor(1_000, 5);
+  t.deepEqual(run.optimizer.groups(), ['host', seedGroup('s1')]);
+  const afterHost = JSON.stringify(Object.entries((await run.optimizer.captureState()).slots).filter(([k]) => k.startsWith('host/')).map(([k, r]) => [k, [...r.data]]));
+  t.is(afterHost, hostState, 'adding the seed group did not touch the host group (no host step was taken since)');
+  await run.trainFor(1_000, 10);
+  t.notDeepEqual([...module.variables.values()].map((v) => [...v.dataSync()]), before, 'the seed trains');
+  run.grafts.detach('s1');
+  await run.trainFor(1_000, 11);
+  t.deepEqual(run.optimizer.groups(), ['host']);
+  module.dispose();
+  run.dispose();
 });

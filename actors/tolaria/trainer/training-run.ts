@@ -2,6 +2,7 @@
 // snapshots and the loss watch. The trainer actor drives it in time slices; tests drive it directly. It trains
 // step by step so a slice can end at any step, and it detects a faulty loss at the step that produced it.
 import { join } from 'node:path';
+import { leyline } from '../../../contracts/index.ts';
 import { tf } from '../../../runtime/tensor-backend.ts';
 import { performance } from 'node:perf_hooks';
 import { CheckpointStore, type SkippedCheckpoint } from '../checkpoint/checkpoint-store.ts';
@@ -23,6 +24,17 @@ import { TolariaConfigError, type DatasetConfig, type TolariaSettings } from './
 
 const EVAL_BATCH = 512;
 export const HOST_GROUP = 'host';
+export const seedGroup = (seedId: string): string => `seed:${seedId}`;
+
+const { SeedLifecycleStage: Stage } = leyline;
+/** Stages in which a seed's module is in the forward pass with trainable weights (graft-forward.ts). */
+const TRAINED_STAGES: ReadonlySet<number> = new Set([
+  Stage.SEED_STAGE_TRAINING,
+  Stage.SEED_STAGE_BLENDING,
+  Stage.SEED_STAGE_SHADOWING,
+  Stage.SEED_STAGE_PROBATIONARY,
+  Stage.SEED_STAGE_FOSSILIZED,
+]);
 
 export interface OpenRunOptions {
   runId: string;
@@ -92,6 +104,8 @@ export class TrainingRun {
   globalStep = 0;
   resumed: ResumeReport | null = null;
   #batches: Generator<Batch, void, undefined> | null = null;
+  /** The graft table's version the optimizer groups were last matched to. */
+  #graftVersion = 0;
   #tally = new EpochTally();
   #disposed = false;
 
@@ -166,6 +180,7 @@ export class TrainingRun {
     const started = performance.now();
     let steps = 0;
     this.#batches ??= this.trainBatches.epoch(this.epoch);
+    if (this.grafts.version !== this.#graftVersion) this.#matchSeedGroups();
     while (performance.now() - started < budgetMs && (stopAtStep === undefined || this.globalStep < stopAtStep)) {
       if (this.#tally.steps === 0 || this.globalStep % this.settings.rollback.snapshotEverySteps === 0) await this.snapshot();
       const next = this.#batches.next();
@@ -272,6 +287,22 @@ export class TrainingRun {
     this.snapshots.clear();
     this.optimizer.dispose();
     this.host.dispose();
+  }
+
+  /**
+   * One optimizer group per grafted seed whose module takes part in training, made when it first appears (the host's
+   * and the other seeds' optimizer state are untouched), removed when it is detached. A change the storm guard
+   * refuses is retried at the next slice.
+   */
+  #matchSeedGroups(): void {
+    const wanted = new Map(this.grafts.all().filter((graft) => TRAINED_STAGES.has(graft.stage)).map((graft) => [seedGroup(graft.seedId), graft]));
+    let complete = true;
+    for (const id of this.optimizer.groups()) if (id !== HOST_GROUP && !wanted.has(id)) this.optimizer.removeGroup(id);
+    for (const [id, graft] of wanted) {
+      if (this.optimizer.groups().includes(id)) continue;
+      if (!this.optimizer.setGroup(id, [...graft.module.variables.values()], { step: this.globalStep }).applied) complete = false;
+    }
+    if (complete) this.#graftVersion = this.grafts.version;
   }
 
   async #resume(): Promise<void> {
