@@ -6,3 +6,4 @@ export { setUpKarn, type KarnConfig, type KarnSetup } from './config.ts';
 export { BlueprintRequestError, KarnConfigError } from './errors.ts';
 export { karnLogic, KARN_TELEMETRY_TIMER, type KarnActorOptions, type KarnMessage } from './karn-actor.ts';
 export { defaultBlueprints } from './templates.ts';
+export { validateRequest, type RequestParameters } from './validation.ts';
