@@ -5642,6 +5642,174 @@ export namespace esper {
                 /** Shape of an AdaptationReceipt. */
                 type $Shape = esper.leyline.v1.AdaptationReceipt.$Properties;
             }
+
+            /**
+             * Properties of a SeedStepStats.
+             * @deprecated Use esper.leyline.v1.SeedStepStats.$Properties instead.
+             */
+            interface ISeedStepStats extends esper.leyline.v1.SeedStepStats.$Properties {
+            }
+
+            /** Represents a SeedStepStats. */
+            class SeedStepStats {
+                private readonly $leyline: 'SeedStepStats';
+
+                /**
+                 * Constructs a new SeedStepStats.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.SeedStepStats.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** SeedStepStats seedId. */
+                seedId: string;
+
+                /** SeedStepStats steps. */
+                steps: number;
+
+                /** SeedStepStats gradNormMax. */
+                gradNormMax: number;
+
+                /** SeedStepStats nonFiniteSteps. */
+                nonFiniteSteps: number;
+
+                /** SeedStepStats lossMean. */
+                lossMean: number;
+
+                /**
+                 * Creates a new SeedStepStats instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns SeedStepStats instance
+                 */
+                static create(properties: esper.leyline.v1.SeedStepStats.$Shape): esper.leyline.v1.SeedStepStats & esper.leyline.v1.SeedStepStats.$Shape;
+                static create(properties?: esper.leyline.v1.SeedStepStats.$Properties): esper.leyline.v1.SeedStepStats;
+
+                /**
+                 * Encodes the specified SeedStepStats message. Does not implicitly {@link esper.leyline.v1.SeedStepStats.verify|verify} messages.
+                 * @param message SeedStepStats message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.SeedStepStats.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a SeedStepStats message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SeedStepStats & esper.leyline.v1.SeedStepStats.$Shape} SeedStepStats
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.SeedStepStats & esper.leyline.v1.SeedStepStats.$Shape;
+            }
+
+            namespace SeedStepStats {
+
+                /** Properties of a SeedStepStats. */
+                interface $Properties {
+
+                    /** SeedStepStats seedId */
+                    seedId?: (string|null);
+
+                    /** SeedStepStats steps */
+                    steps?: (number|null);
+
+                    /** SeedStepStats gradNormMax */
+                    gradNormMax?: (number|null);
+
+                    /** SeedStepStats nonFiniteSteps */
+                    nonFiniteSteps?: (number|null);
+
+                    /** SeedStepStats lossMean */
+                    lossMean?: (number|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a SeedStepStats. */
+                type $Shape = esper.leyline.v1.SeedStepStats.$Properties;
+            }
+
+            /**
+             * Properties of a SeedStepReport.
+             * @deprecated Use esper.leyline.v1.SeedStepReport.$Properties instead.
+             */
+            interface ISeedStepReport extends esper.leyline.v1.SeedStepReport.$Properties {
+            }
+
+            /** Represents a SeedStepReport. */
+            class SeedStepReport {
+                private readonly $leyline: 'SeedStepReport';
+
+                /**
+                 * Constructs a new SeedStepReport.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.SeedStepReport.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** SeedStepReport trainingRunId. */
+                trainingRunId: string;
+
+                /** SeedStepReport globalStep. */
+                globalStep: number;
+
+                /** SeedStepReport seeds. */
+                seeds: esper.leyline.v1.SeedStepStats.$Properties[];
+
+                /**
+                 * Creates a new SeedStepReport instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns SeedStepReport instance
+                 */
+                static create(properties: esper.leyline.v1.SeedStepReport.$Shape): esper.leyline.v1.SeedStepReport & esper.leyline.v1.SeedStepReport.$Shape;
+                static create(properties?: esper.leyline.v1.SeedStepReport.$Properties): esper.leyline.v1.SeedStepReport;
+
+                /**
+                 * Encodes the specified SeedStepReport message. Does not implicitly {@link esper.leyline.v1.SeedStepReport.verify|verify} messages.
+                 * @param message SeedStepReport message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.SeedStepReport.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a SeedStepReport message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SeedStepReport & esper.leyline.v1.SeedStepReport.$Shape} SeedStepReport
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.SeedStepReport & esper.leyline.v1.SeedStepReport.$Shape;
+            }
+
+            namespace SeedStepReport {
+
+                /** Properties of a SeedStepReport. */
+                interface $Properties {
+
+                    /** SeedStepReport trainingRunId */
+                    trainingRunId?: (string|null);
+
+                    /** SeedStepReport globalStep */
+                    globalStep?: (number|null);
+
+                    /** SeedStepReport seeds */
+                    seeds?: (esper.leyline.v1.SeedStepStats.$Properties[]|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a SeedStepReport. */
+                type $Shape = esper.leyline.v1.SeedStepReport.$Properties;
+            }
         }
     }
 }

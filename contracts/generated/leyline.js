@@ -14448,6 +14448,431 @@ export const esper = $root.esper = (() => {
                 return AdaptationReceipt;
             })();
 
+            v1.SeedStepStats = (function() {
+
+                /**
+                 * Properties of a SeedStepStats.
+                 * @typedef {Object} esper.leyline.v1.SeedStepStats.$Properties
+                 * @property {string|null} [seedId] SeedStepStats seedId
+                 * @property {number|null} [steps] SeedStepStats steps
+                 * @property {number|null} [gradNormMax] SeedStepStats gradNormMax
+                 * @property {number|null} [nonFiniteSteps] SeedStepStats nonFiniteSteps
+                 * @property {number|null} [lossMean] SeedStepStats lossMean
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a SeedStepStats.
+                 * @memberof esper.leyline.v1
+                 * @interface ISeedStepStats
+                 * @augments esper.leyline.v1.SeedStepStats.$Properties
+                 * @deprecated Use esper.leyline.v1.SeedStepStats.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a SeedStepStats.
+                 * @typedef {esper.leyline.v1.SeedStepStats.$Properties} esper.leyline.v1.SeedStepStats.$Shape
+                 */
+
+                /**
+                 * Constructs a new SeedStepStats.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a SeedStepStats.
+                 * @constructor
+                 * @param {esper.leyline.v1.SeedStepStats.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const SeedStepStats = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * SeedStepStats seedId.
+                 * @member {string} seedId
+                 * @memberof esper.leyline.v1.SeedStepStats
+                 * @instance
+                 */
+                SeedStepStats.prototype.seedId = "";
+
+                /**
+                 * SeedStepStats steps.
+                 * @member {number} steps
+                 * @memberof esper.leyline.v1.SeedStepStats
+                 * @instance
+                 */
+                SeedStepStats.prototype.steps = 0;
+
+                /**
+                 * SeedStepStats gradNormMax.
+                 * @member {number} gradNormMax
+                 * @memberof esper.leyline.v1.SeedStepStats
+                 * @instance
+                 */
+                SeedStepStats.prototype.gradNormMax = 0;
+
+                /**
+                 * SeedStepStats nonFiniteSteps.
+                 * @member {number} nonFiniteSteps
+                 * @memberof esper.leyline.v1.SeedStepStats
+                 * @instance
+                 */
+                SeedStepStats.prototype.nonFiniteSteps = 0;
+
+                /**
+                 * SeedStepStats lossMean.
+                 * @member {number} lossMean
+                 * @memberof esper.leyline.v1.SeedStepStats
+                 * @instance
+                 */
+                SeedStepStats.prototype.lossMean = 0;
+
+                /**
+                 * Creates a new SeedStepStats instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.SeedStepStats
+                 * @static
+                 * @param {esper.leyline.v1.SeedStepStats.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.SeedStepStats} SeedStepStats instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.SeedStepStats.$Shape): esper.leyline.v1.SeedStepStats & esper.leyline.v1.SeedStepStats.$Shape;
+                 *   (properties?: esper.leyline.v1.SeedStepStats.$Properties): esper.leyline.v1.SeedStepStats;
+                 * }}
+                 */
+                SeedStepStats.create = function(properties) {
+                    return new SeedStepStats(properties);
+                };
+
+                /**
+                 * Encodes the specified SeedStepStats message. Does not implicitly {@link esper.leyline.v1.SeedStepStats.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.SeedStepStats
+                 * @static
+                 * @param {esper.leyline.v1.SeedStepStats.$Properties} message SeedStepStats message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                SeedStepStats.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.seedId != null && $Object.hasOwnProperty.call(message, "seedId") && message.seedId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.seedId);
+                    if (message.steps != null && $Object.hasOwnProperty.call(message, "steps") && message.steps !== 0)
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.steps);
+                    if (message.gradNormMax != null && $Object.hasOwnProperty.call(message, "gradNormMax") && !$Object.is(message.gradNormMax, 0))
+                        writer.uint32(/* id 3, wireType 5 =*/29).float(message.gradNormMax);
+                    if (message.nonFiniteSteps != null && $Object.hasOwnProperty.call(message, "nonFiniteSteps") && message.nonFiniteSteps !== 0)
+                        writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.nonFiniteSteps);
+                    if (message.lossMean != null && $Object.hasOwnProperty.call(message, "lossMean") && !$Object.is(message.lossMean, 0))
+                        writer.uint32(/* id 5, wireType 5 =*/45).float(message.lossMean);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a SeedStepStats message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.SeedStepStats
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SeedStepStats & esper.leyline.v1.SeedStepStats.$Shape} SeedStepStats
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                SeedStepStats.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.SeedStepStats();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.seedId = value;
+                                else
+                                    delete message.seedId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.steps = value;
+                                else
+                                    delete message.steps;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 5)
+                                    break;
+                                if (!$Object.is(value = reader.float(), 0))
+                                    message.gradNormMax = value;
+                                else
+                                    delete message.gradNormMax;
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.nonFiniteSteps = value;
+                                else
+                                    delete message.nonFiniteSteps;
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 5)
+                                    break;
+                                if (!$Object.is(value = reader.float(), 0))
+                                    message.lossMean = value;
+                                else
+                                    delete message.lossMean;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return SeedStepStats;
+            })();
+
+            v1.SeedStepReport = (function() {
+
+                /**
+                 * Properties of a SeedStepReport.
+                 * @typedef {Object} esper.leyline.v1.SeedStepReport.$Properties
+                 * @property {string|null} [trainingRunId] SeedStepReport trainingRunId
+                 * @property {number|null} [globalStep] SeedStepReport globalStep
+                 * @property {Array.<esper.leyline.v1.SeedStepStats.$Properties>|null} [seeds] SeedStepReport seeds
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a SeedStepReport.
+                 * @memberof esper.leyline.v1
+                 * @interface ISeedStepReport
+                 * @augments esper.leyline.v1.SeedStepReport.$Properties
+                 * @deprecated Use esper.leyline.v1.SeedStepReport.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a SeedStepReport.
+                 * @typedef {esper.leyline.v1.SeedStepReport.$Properties} esper.leyline.v1.SeedStepReport.$Shape
+                 */
+
+                /**
+                 * Constructs a new SeedStepReport.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a SeedStepReport.
+                 * @constructor
+                 * @param {esper.leyline.v1.SeedStepReport.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const SeedStepReport = function (properties) {
+                    this.seeds = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * SeedStepReport trainingRunId.
+                 * @member {string} trainingRunId
+                 * @memberof esper.leyline.v1.SeedStepReport
+                 * @instance
+                 */
+                SeedStepReport.prototype.trainingRunId = "";
+
+                /**
+                 * SeedStepReport globalStep.
+                 * @member {number} globalStep
+                 * @memberof esper.leyline.v1.SeedStepReport
+                 * @instance
+                 */
+                SeedStepReport.prototype.globalStep = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * SeedStepReport seeds.
+                 * @member {Array.<esper.leyline.v1.SeedStepStats.$Properties>} seeds
+                 * @memberof esper.leyline.v1.SeedStepReport
+                 * @instance
+                 */
+                SeedStepReport.prototype.seeds = $util.emptyArray;
+
+                /**
+                 * Creates a new SeedStepReport instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.SeedStepReport
+                 * @static
+                 * @param {esper.leyline.v1.SeedStepReport.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.SeedStepReport} SeedStepReport instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.SeedStepReport.$Shape): esper.leyline.v1.SeedStepReport & esper.leyline.v1.SeedStepReport.$Shape;
+                 *   (properties?: esper.leyline.v1.SeedStepReport.$Properties): esper.leyline.v1.SeedStepReport;
+                 * }}
+                 */
+                SeedStepReport.create = function(properties) {
+                    return new SeedStepReport(properties);
+                };
+
+                /**
+                 * Encodes the specified SeedStepReport message. Does not implicitly {@link esper.leyline.v1.SeedStepReport.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.SeedStepReport
+                 * @static
+                 * @param {esper.leyline.v1.SeedStepReport.$Properties} message SeedStepReport message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                SeedStepReport.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.trainingRunId != null && $Object.hasOwnProperty.call(message, "trainingRunId") && message.trainingRunId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.trainingRunId);
+                    if (message.globalStep != null && $Object.hasOwnProperty.call(message, "globalStep") && (typeof message.globalStep === "object" ? message.globalStep.low || message.globalStep.high : message.globalStep !== 0))
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.globalStep);
+                    if (message.seeds != null && message.seeds.length)
+                        for (let i = 0; i < message.seeds.length; ++i)
+                            $root.esper.leyline.v1.SeedStepStats.encode(message.seeds[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a SeedStepReport message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.SeedStepReport
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SeedStepReport & esper.leyline.v1.SeedStepReport.$Shape} SeedStepReport
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                SeedStepReport.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.SeedStepReport();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.trainingRunId = value;
+                                else
+                                    delete message.trainingRunId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 0)
+                                    break;
+                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                    message.globalStep = value;
+                                else
+                                    delete message.globalStep;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.seeds && message.seeds.length))
+                                    message.seeds = [];
+                                message.seeds.push($root.esper.leyline.v1.SeedStepStats.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return SeedStepReport;
+            })();
+
             return v1;
         })();
 

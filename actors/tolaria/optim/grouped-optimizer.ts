@@ -5,6 +5,9 @@
 import { tf } from '../../../runtime/tensor-backend.ts';
 import type { OptimizerState, TensorMap } from '../checkpoint/training-state.ts';
 
+/** The host's own parameter group; every other group belongs to a seed. */
+export const HOST_GROUP_ID = 'host';
+
 export interface OptimizerConfig {
   kind: 'sgd' | 'momentum' | 'adam';
   learningRate: number;
@@ -96,6 +99,11 @@ export class GroupedOptimizer {
     if (Math.abs(learningRate - this.#learningRate) <= 1e-12) return;
     this.#learningRate = learningRate;
     for (const group of this.#groups.values()) setRate(group.optimizer, learningRate * group.lrScale);
+  }
+
+  /** Each group's trainable variables, by group id. */
+  groupVariables(): Map<string, readonly tf.Variable[]> {
+    return new Map([...this.#groups].map(([id, group]) => [id, group.variables]));
   }
 
   /** Every trainable variable of every group. */

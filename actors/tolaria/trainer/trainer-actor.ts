@@ -14,6 +14,7 @@ import { ControlHook, type HookResult } from './control-hook.ts';
 import { EpochJudge, levelName, type Verdict } from './epoch-judge.ts';
 import { epochTelemetry } from './epoch-telemetry.ts';
 import type { TolariaSettings } from './settings.ts';
+import { TrainingSurface } from './surface.ts';
 import { TrainingRun, type EpochResult } from './training-run.ts';
 
 const { CommandType, TelemetryLevel, SeedLifecycleStage } = leyline;
@@ -67,7 +68,9 @@ export interface TrainerDeps {
   backend: string;
   telemetry: ActorRef<v1.TelemetryPacket> | null;
   tamiyo: ActorRef<v1.SystemStatePacket> | null;
-  kasmina: ActorRef<v1.AdaptationCommand> | null;
+  kasmina: ActorRef<v1.AdaptationCommand | v1.SeedStepReport> | null;
+  /** Shared with Kasmina: the graft table and the run's probes. Default: a surface of the trainer's own. */
+  surface?: TrainingSurface;
   monitor?: TrainingMonitor;
 }
 
@@ -261,7 +264,9 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
     async start(ctx) {
       // A restart after a crash continues from the newest checkpoint rather than from scratch.
       const resume = deps.resume || ctx.incarnation > 1;
-      const run = await TrainingRun.open(settings, { runId: deps.runId, runDir: deps.runDir, resume, dataset: deps.dataset });
+      const surface = deps.surface ?? new TrainingSurface();
+      const run = await TrainingRun.open(settings, { runId: deps.runId, runDir: deps.runDir, resume, dataset: deps.dataset, grafts: surface.grafts });
+      surface.probe = run;
       const hook = new ControlHook(
         {
           ...(deps.tamiyo ? { tamiyo: (packet, deadline) => ctx.ask(deps.tamiyo!, packet, leyline.AdaptationCommand, deadline) } : {}),
@@ -318,6 +323,10 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       const every = settings.control.everySteps;
       const stopAt = every ? (Math.floor(run.globalStep / every) + 1) * every : undefined;
       const slice = await run.trainFor(settings.sliceMs, stopAt);
+      const seeds = run.drainSeedStats();
+      if (deps.kasmina && seeds.length > 0) {
+        ctx.dispatch(deps.kasmina, leyline.SeedStepReport.create({ trainingRunId: deps.runId, globalStep: run.globalStep, seeds }));
+      }
       let next = state;
       if (slice.kind === 'fault') {
         next = { ...state, faults: state.faults + 1, faultsThisEpoch: state.faultsThisEpoch + 1 };
@@ -336,6 +345,7 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       return next;
     },
     stop(state) {
+      if (deps.surface?.probe === state.run) deps.surface.probe = null;
       state.run.dispose();
     },
     inspect(state) {

@@ -2,7 +2,7 @@
 // snapshots and the loss watch. The trainer actor drives it in time slices; tests drive it directly. It trains
 // step by step so a slice can end at any step, and it detects a faulty loss at the step that produced it.
 import { join } from 'node:path';
-import { leyline } from '../../../contracts/index.ts';
+import { leyline, type v1 } from '../../../contracts/index.ts';
 import { tf } from '../../../runtime/tensor-backend.ts';
 import { performance } from 'node:perf_hooks';
 import { CheckpointStore, type SkippedCheckpoint } from '../checkpoint/checkpoint-store.ts';
@@ -17,14 +17,14 @@ import { spiralsDataset } from '../data/synthetic.ts';
 import { featureCount, takeRows, type Dataset, type Split } from '../data/types.ts';
 import { GraftTable } from '../host/graft-table.ts';
 import { buildHost, type HostModel, type SlotActivationStats } from '../host/host-model.ts';
-import { GroupedOptimizer } from '../optim/grouped-optimizer.ts';
+import { GroupedOptimizer, HOST_GROUP_ID } from '../optim/grouped-optimizer.ts';
 import { learningRate } from '../optim/lr-schedule.ts';
 import { EpochTally, evaluate, trainStep, type EpochStats, type EvaluationStats } from '../training/epoch.ts';
 import { TolariaConfigError, type DatasetConfig, type TolariaSettings } from './settings.ts';
 
 const EVAL_BATCH = 512;
-export const HOST_GROUP = 'host';
-export const seedGroup = (seedId: string): string => `seed:${seedId}`;
+const SEED_GROUP_PREFIX = 'seed:';
+export const seedGroup = (seedId: string): string => `${SEED_GROUP_PREFIX}${seedId}`;
 
 const { SeedLifecycleStage: Stage } = leyline;
 /** Stages in which a seed's module is in the forward pass with trainable weights (graft-forward.ts). */
@@ -44,7 +44,20 @@ export interface OpenRunOptions {
   resume?: boolean;
   /** The data, already loaded (tests share one copy); default: loaded from `settings.dataset`. */
   dataset?: Dataset;
+  /** The process-local graft table Kasmina's seeds write (DESIGN §5); default: a table of the run's own. */
+  grafts?: GraftTable;
 }
+
+/** How a seed's training went since the last report (see `drainSeedStats`). */
+interface SeedTally {
+  steps: number;
+  gradNormMax: number;
+  nonFinite: number;
+  lossSum: number;
+}
+
+/** Validation samples the seed probes use (G4 compares the host with and without a seed on them). */
+const PROBE_SAMPLES = 1024;
 
 export interface ResumeReport {
   /** The epoch the checkpoint closed; training continues with the next. */
@@ -87,7 +100,7 @@ const limitSplit = (split: Split, limit: number | null): Split =>
 
 export class TrainingRun {
   readonly host: HostModel;
-  readonly grafts = new GraftTable();
+  readonly grafts: GraftTable;
   readonly optimizer: GroupedOptimizer;
   readonly checkpoints: CheckpointStore;
   readonly snapshots: SnapshotRing;
@@ -106,6 +119,8 @@ export class TrainingRun {
   #batches: Generator<Batch, void, undefined> | null = null;
   /** The graft table's version the optimizer groups were last matched to. */
   #graftVersion = 0;
+  readonly #seedTallies = new Map<string, SeedTally>();
+  #probeBatches: Batcher | null = null;
   #tally = new EpochTally();
   #disposed = false;
 
@@ -131,8 +146,9 @@ export class TrainingRun {
     this.validationBatches = batcher(this.data.validation, EVAL_BATCH, false);
     this.testBatches = batcher(this.data.test, EVAL_BATCH, false);
     this.host = buildHost(host, settings.seed);
+    this.grafts = options.grafts ?? new GraftTable();
     this.optimizer = new GroupedOptimizer(settings.optimizer);
-    this.optimizer.setGroup(HOST_GROUP, [...this.host.variables.values()], { step: 0, force: true });
+    this.optimizer.setGroup(HOST_GROUP_ID, [...this.host.variables.values()], { step: 0, force: true });
     this.checkpoints = new CheckpointStore(join(options.runDir, 'checkpoints'), { keep: settings.checkpoints.keep });
     this.snapshots = new SnapshotRing({ capBytes: settings.rollback.capBytes });
     this.lossWatch = new LossWatch({ window: settings.rollback.lossWindow, explosionFactor: settings.rollback.explosionFactor });
@@ -187,6 +203,7 @@ export class TrainingRun {
       if (next.done) return { kind: 'epoch_end', steps };
       const stepStarted = performance.now();
       const stats = trainStep(this.host, this.optimizer, next.value, this.grafts);
+      this.#tallySeeds(stats.groupNorms, stats.loss);
       const verdict = this.lossWatch.observe(stats.loss);
       steps += 1;
       this.counters.steps += 1;
@@ -279,11 +296,39 @@ export class TrainingRun {
     this.counters.checkpoints += 1;
   }
 
+  /**
+   * Each grafted seed's steps since the last call (the batched per-step fence to Kasmina). Faulty steps count too:
+   * a seed whose gradients went non-finite must hear of it even though the step was rolled back.
+   */
+  drainSeedStats(): v1.SeedStepStats[] {
+    const out = [...this.#seedTallies].map(([seedId, tally]) =>
+      leyline.SeedStepStats.create({ seedId, steps: tally.steps, gradNormMax: tally.gradNormMax, nonFiniteSteps: tally.nonFinite, lossMean: tally.lossSum / tally.steps }),
+    );
+    this.#seedTallies.clear();
+    return out;
+  }
+
+  /** The host's validation loss on the probe samples with `grafts` (the live table, or one with a seed left out). */
+  probeLoss(grafts: GraftTable): number {
+    this.#probeBatches ??= new Batcher(limitSplit(this.data.validation, PROBE_SAMPLES), {
+      batchSize: EVAL_BATCH,
+      inputShape: this.data.inputShape,
+      classes: this.data.classes,
+      seed: this.settings.seed,
+      shuffle: false,
+    });
+    return evaluate(this.host, this.#probeBatches, grafts).loss;
+  }
+
+  /** One batch of probe samples (the caller disposes its tensors). */
+  probeBatch(size = 64): Batch {
+    return this.validationBatches.batch(Int32Array.from({ length: Math.min(size, this.data.validation.n) }, (_, i) => i));
+  }
+
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#batches?.return();
-    for (const graft of this.grafts.all()) this.grafts.detach(graft.seedId);
     this.snapshots.clear();
     this.optimizer.dispose();
     this.host.dispose();
@@ -297,12 +342,25 @@ export class TrainingRun {
   #matchSeedGroups(): void {
     const wanted = new Map(this.grafts.all().filter((graft) => TRAINED_STAGES.has(graft.stage)).map((graft) => [seedGroup(graft.seedId), graft]));
     let complete = true;
-    for (const id of this.optimizer.groups()) if (id !== HOST_GROUP && !wanted.has(id)) this.optimizer.removeGroup(id);
+    for (const id of this.optimizer.groups()) if (id !== HOST_GROUP_ID && !wanted.has(id)) this.optimizer.removeGroup(id);
     for (const [id, graft] of wanted) {
       if (this.optimizer.groups().includes(id)) continue;
       if (!this.optimizer.setGroup(id, [...graft.module.variables.values()], { step: this.globalStep }).applied) complete = false;
     }
     if (complete) this.#graftVersion = this.grafts.version;
+  }
+
+  #tallySeeds(groupNorms: Readonly<Record<string, number>>, loss: number): void {
+    for (const [group, norm] of Object.entries(groupNorms)) {
+      if (!group.startsWith(SEED_GROUP_PREFIX)) continue;
+      const seedId = group.slice(SEED_GROUP_PREFIX.length);
+      const tally = this.#seedTallies.get(seedId) ?? { steps: 0, gradNormMax: 0, nonFinite: 0, lossSum: 0 };
+      tally.steps += 1;
+      if (Number.isFinite(norm)) tally.gradNormMax = Math.max(tally.gradNormMax, norm);
+      else tally.nonFinite += 1;
+      if (Number.isFinite(loss)) tally.lossSum += loss;
+      this.#seedTallies.set(seedId, tally);
+    }
   }
 
   async #resume(): Promise<void> {

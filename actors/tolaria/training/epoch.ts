@@ -5,13 +5,15 @@ import { tf } from '../../../runtime/tensor-backend.ts';
 import type { Batch, Batcher } from '../data/batches.ts';
 import type { GraftTable } from '../host/graft-table.ts';
 import type { HostModel, SlotActivationStats } from '../host/host-model.ts';
-import type { GroupedOptimizer } from '../optim/grouped-optimizer.ts';
+import { HOST_GROUP_ID, type GroupedOptimizer } from '../optim/grouped-optimizer.ts';
 
 export interface StepStats {
   loss: number;
   correct: number;
   size: number;
   gradNorm: number;
+  /** The global L2 norm of each non-host group's gradients (a seed's), by group id. */
+  groupNorms: Record<string, number>;
 }
 
 export interface EpochStats {
@@ -42,13 +44,21 @@ export function trainStep(host: HostModel, optimizer: GroupedOptimizer, batch: B
         correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')));
         return tf.losses.softmaxCrossEntropy(batch.y, logits) as tf.Scalar;
       }, optimizer.variables());
-      const gradNorm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+      const squares = new Map(Object.entries(grads).map(([name, g]) => [name, tf.sum(tf.square(g))]));
+      const gradNorm = tf.sqrt(tf.addN([...squares.values()]));
+      const groupNorms: Record<string, number> = {};
+      for (const [id, variables] of optimizer.groupVariables()) {
+        if (id === HOST_GROUP_ID) continue;
+        const mine = variables.flatMap((v) => squares.get(v.name) ?? []);
+        groupNorms[id] = mine.length ? Math.sqrt(tf.addN(mine).dataSync()[0] as number) : 0;
+      }
       optimizer.apply(grads);
       const stats = {
         loss: value.dataSync()[0] as number,
         correct: correct?.dataSync()[0] ?? 0,
         size: batch.size,
         gradNorm: gradNorm.dataSync()[0] as number,
+        groupNorms,
       };
       correct?.dispose();
       return stats;

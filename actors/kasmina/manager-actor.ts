@@ -1,0 +1,123 @@
+// The seed manager: verifies every AdaptationCommand (signature, nonce, freshness), spawns one seed actor per seed
+// and routes commands and Tolaria's step reports to them, and answers each command with an AdaptationReceipt
+// carrying the seeds' states. Shared state (kernel source and its breaker, verifier and nonce ledger, the board of
+// seed states) lives here, not in the seeds. A seed that crashes is stopped and leaves nothing in the host (its
+// stop clean-up detaches its graft); training goes on.
+import { randomUUID } from 'node:crypto';
+import { leyline, type v1 } from '../../contracts/index.ts';
+import type { CommandVerifier } from '../../contracts/command-signing.ts';
+import { buildTelemetryPacket } from '../../contracts/telemetry.ts';
+import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
+import { safeActorName } from '../../runtime/names.ts';
+import type { KarnCatalogReader } from '../karn/index.ts';
+import type { TrainingSurface } from '../tolaria/trainer/surface.ts';
+import type { KernelSource } from './kernel-source.ts';
+import { createSeedLifecycle } from './lifecycle.ts';
+import { seedLogic, type SeedMessage } from './seed-actor.ts';
+import type { KasminaSettings } from './settings.ts';
+
+const { CommandType, SeedOperation, TelemetryLevel } = leyline;
+
+export type KasminaMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.Terminated;
+
+export interface KasminaDeps {
+  settings: KasminaSettings;
+  verifier: CommandVerifier;
+  kernels: KernelSource;
+  catalog: KarnCatalogReader;
+  surface: TrainingSurface;
+  telemetry: ActorRef<v1.TelemetryPacket> | null;
+}
+
+export interface ManagerState {
+  seeds: Map<string, ActorRef<SeedMessage>>;
+  board: Map<string, v1.SeedState>;
+  rejected: number;
+}
+
+/** Tolaria's conservative no-op (control-hook.ts): it changes nothing, so it needs no signature. */
+const isConservativeNoOp = (command: v1.AdaptationCommand): boolean =>
+  command.commandType === CommandType.COMMAND_UNKNOWN && command.annotations?.mode === 'conservative' && !command.seedOperation;
+
+export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, KasminaMessage> {
+  const lifecycle = createSeedLifecycle(deps.settings.timings);
+
+  const receipt = (state: ManagerState, command: v1.AdaptationCommand, applied: boolean, reason = ''): v1.AdaptationReceipt =>
+    leyline.AdaptationReceipt.create({ commandId: command.commandId, applied, reason, seedStates: [...state.board.values()] });
+
+  function reject(ctx: ActorContext<KasminaMessage>, state: ManagerState, command: v1.AdaptationCommand, reason: string): ManagerState {
+    ctx.log.warn('command rejected', { command: command.commandId, reason });
+    if (deps.telemetry) {
+      ctx.dispatch(
+        deps.telemetry,
+        buildTelemetryPacket({
+          packetId: `kasmina-rejected-${command.commandId || randomUUID()}`,
+          source: 'kasmina',
+          level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+          metrics: [{ name: 'kasmina.commands.rejected_total', value: state.rejected + 1 }],
+          events: [{ description: 'command_rejected', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { command_id: command.commandId, reason } }],
+        }),
+      );
+    }
+    ctx.reply(receipt(state, command, false, reason));
+    return { ...state, rejected: state.rejected + 1 };
+  }
+
+  function spawnSeed(ctx: ActorContext<KasminaMessage>, state: ManagerState, seedId: string, slotId: string): ActorRef<SeedMessage> {
+    const ref = ctx.spawn(
+      seedLogic({ seedId, slotId, lifecycle, settings: deps.settings, kernels: deps.kernels, catalog: deps.catalog, surface: deps.surface, board: state.board, telemetry: deps.telemetry }),
+      { name: safeActorName(`seed-${seedId}`), shutdownMs: 2_000 },
+    );
+    ctx.watch(ref as ActorRef<never>);
+    state.seeds.set(seedId, ref);
+    return ref;
+  }
+
+  return {
+    kind: 'kasmina-manager',
+    accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.Terminated],
+    start: () => ({ seeds: new Map(), board: new Map(), rejected: 0 }),
+    receive(state, message, ctx) {
+      if (message instanceof leyline.Terminated) {
+        for (const [seedId, ref] of state.seeds) {
+          if (ref.path === message.path) {
+            state.seeds.delete(seedId);
+            state.board.delete(seedId);
+          }
+        }
+        return state;
+      }
+      if (message instanceof leyline.SeedStepReport) {
+        for (const stats of message.seeds) {
+          const ref = state.seeds.get(stats.seedId ?? '');
+          if (ref) ctx.dispatch(ref, message);
+        }
+        return state;
+      }
+      if (isConservativeNoOp(message)) {
+        ctx.reply(receipt(state, message, true, 'conservative: nothing to do'));
+        return state;
+      }
+      const verdict = deps.verifier.verify(message);
+      if (!verdict.accepted) return reject(ctx, state, message, verdict.reason);
+      if (message.commandType !== CommandType.COMMAND_SEED || !message.seedOperation) {
+        return reject(ctx, state, message, `not a seed command (${leyline.CommandType[message.commandType] ?? message.commandType})`);
+      }
+      const op = message.seedOperation.operation;
+      const seedId = message.targetSeedId;
+      if (!seedId) return reject(ctx, state, message, 'target_seed_id is empty');
+      let ref = state.seeds.get(seedId);
+      if (op === SeedOperation.SEED_OP_GERMINATE) {
+        const slotId = message.annotations?.slot_id ?? '';
+        if (!slotId) return reject(ctx, state, message, 'annotation slot_id is empty');
+        ref ??= spawnSeed(ctx, state, seedId, slotId);
+      } else if (!ref) {
+        return reject(ctx, state, message, `unknown seed ${seedId}`);
+      }
+      ctx.dispatch(ref, message);
+      ctx.reply(receipt(state, message, true));
+      return state;
+    },
+    inspect: (state) => ({ seeds: String(state.seeds.size), rejected: String(state.rejected) }),
+  };
+}

@@ -1,0 +1,231 @@
+// One actor per seed. It runs the seed's lifecycle logic (lifecycle.ts) and carries out its effects on the shared
+// graft table: germinate (G0) → kernel from the KernelSource → attach (G3) → stages advanced by Tolaria's step
+// reports (G1 every step, isolation measured on a sample of reports, G2 and G4 measured when a stage's steps are
+// done) → FOSSILIZED, or cull → embargo (a timer) → reset (G5) → DORMANT. Its SeedState is published to the
+// manager's board after every change.
+import { leyline, type v1 } from '../../contracts/index.ts';
+import { buildTelemetryPacket, type EventInput } from '../../contracts/telemetry.ts';
+import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
+import type { KarnCatalogReader } from '../karn/index.ts';
+import { GraftTable } from '../tolaria/host/graft-table.ts';
+import type { TrainingSurface } from '../tolaria/trainer/surface.ts';
+import { gateGradientHealth, gateInterface, gateReset, gateSanity, gateStability, gateSystemImpact, type GateResult } from './gates.ts';
+import { measureIsolation } from './isolation.ts';
+import type { KernelSource, ProvidedKernel } from './kernel-source.ts';
+import { gateName, stageName, type SeedData, type SeedEffect, type SeedEvent, type SeedLifecycle } from './lifecycle.ts';
+import type { KasminaSettings } from './settings.ts';
+
+const { SeedLifecycleStage: Stage, SeedLifecycleGate: Gate, SeedOperation, TelemetryLevel } = leyline;
+
+export type SeedMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.TimerFired;
+
+export interface SeedDeps {
+  seedId: string;
+  slotId: string;
+  lifecycle: SeedLifecycle;
+  settings: KasminaSettings;
+  kernels: KernelSource;
+  catalog: KarnCatalogReader;
+  surface: TrainingSurface;
+  /** The manager's board of seed states (read for AdaptationReceipts). */
+  board: Map<string, v1.SeedState>;
+  telemetry: ActorRef<v1.TelemetryPacket> | null;
+  now?: () => number;
+}
+
+export interface SeedActorState {
+  data: SeedData;
+  kernel: ProvidedKernel | null;
+  /** Task losses seen while TRAINING (G2 judges their trend). */
+  losses: number[];
+  isolationViolations: number;
+  reports: number;
+  lastGradNorm: number;
+  germinatedAt: number;
+}
+
+const EMBARGO_TIMER = 'embargo';
+
+export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessage> {
+  const { seedId, lifecycle, settings, surface } = deps;
+  const now = deps.now ?? Date.now;
+
+  function publish(state: SeedActorState): void {
+    deps.board.set(
+      seedId,
+      leyline.SeedState.create({
+        seedId,
+        stage: state.data.stage,
+        gradientNorm: state.lastGradNorm,
+        metrics: { alpha: state.data.alpha, steps_in_stage: state.data.stageSteps, isolation_violations: state.isolationViolations },
+        ageEpochs: 0,
+      }),
+    );
+  }
+
+  function report(ctx: ActorContext<SeedMessage>, state: SeedActorState, effects: readonly SeedEffect[]): void {
+    const events: EventInput[] = [];
+    for (const effect of effects) {
+      if (effect.kind === 'transition') {
+        events.push({ description: 'seed_stage_changed', attributes: { seed_id: seedId, from: stageName(effect.from), to: stageName(effect.to) } });
+      } else if (effect.kind === 'gate') {
+        const r = effect.result;
+        events.push({
+          description: r.passed ? 'gate_event' : 'gate_failure',
+          level: r.passed ? TelemetryLevel.TELEMETRY_LEVEL_INFO : TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+          attributes: { seed_id: seedId, gate: gateName(r.gate), passed: String(r.passed), reason: r.reason, ...r.attributes },
+        });
+      } else if (effect.kind === 'illegal_transition' || effect.kind === 'rejected') {
+        events.push({
+          description: effect.kind,
+          level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+          attributes: effect.kind === 'rejected' ? { seed_id: seedId, reason: effect.reason } : { seed_id: seedId, from: stageName(effect.from), requested: stageName(effect.requested) },
+        });
+      }
+    }
+    if (events.length === 0 || !deps.telemetry) return;
+    ctx.dispatch(
+      deps.telemetry,
+      buildTelemetryPacket({
+        packetId: `kasmina-${seedId}-${now()}-${state.reports}`,
+        source: 'kasmina',
+        level: Math.max(...events.map((e) => e.level ?? TelemetryLevel.TELEMETRY_LEVEL_INFO)) as v1.TelemetryLevel,
+        metrics: [
+          { name: 'kasmina.seed.stage', value: state.data.stage, attributes: { seed_id: seedId } },
+          { name: 'kasmina.seed.alpha', value: state.data.alpha, attributes: { seed_id: seedId } },
+        ],
+        events,
+      }),
+    );
+  }
+
+  /** Feeds one event to the logic and carries out its effects, including gates that fall due. */
+  function apply(ctx: ActorContext<SeedMessage>, state: SeedActorState, event: SeedEvent): SeedActorState {
+    const { state: data, effects } = lifecycle.transition(state.data, event, now());
+    let next: SeedActorState = { ...state, data };
+    report(ctx, next, effects);
+    for (const effect of effects) {
+      if (effect.kind === 'detach') surface.grafts.detach(seedId);
+      if (effect.kind === 'release') next = release(next);
+      if (effect.kind === 'gate_due') next = apply(ctx, next, { type: 'advance', result: closingGate(next, effect.gate) });
+    }
+    if (effects.some((e) => e.kind === 'transition')) {
+      const stage = next.data.stage;
+      if (stage === Stage.SEED_STAGE_EMBARGOED && next.data.embargoUntil !== null) ctx.after(EMBARGO_TIMER, Math.max(1, next.data.embargoUntil - now()));
+      if (stage === Stage.SEED_STAGE_RESETTING) {
+        const g5 = gateReset({ detached: !surface.grafts.bySeed(seedId), tensorsReleased: next.kernel === null, registryReleased: true });
+        next = apply(ctx, next, { type: 'reset', g5 });
+      }
+      if (surface.grafts.bySeed(seedId)) surface.grafts.update(seedId, { stage: next.data.stage, alpha: next.data.alpha });
+    } else if (surface.grafts.bySeed(seedId) && next.data.alpha !== state.data.alpha) {
+      surface.grafts.update(seedId, { alpha: next.data.alpha });
+    }
+    publish(next);
+    return next;
+  }
+
+  function release(state: SeedActorState): SeedActorState {
+    surface.grafts.detach(seedId);
+    state.kernel?.module.dispose();
+    return { ...state, kernel: null, losses: [], isolationViolations: 0 };
+  }
+
+  function closingGate(state: SeedActorState, gate: v1.SeedLifecycleGate): GateResult {
+    if (gate === Gate.SEED_GATE_G2_STABILITY) {
+      return gateStability({ kernelLatencyMs: state.kernel?.latencyMs ?? 0, latencyBudgetMs: settings.latencyBudgetMs, seedLosses: state.losses });
+    }
+    const probe = surface.probe;
+    if (!probe) return { gate, passed: false, reason: 'no training run to measure against', attributes: {} };
+    const without = new GraftTable();
+    for (const graft of surface.grafts.all()) if (graft.seedId !== seedId) without.attach(graft);
+    return gateSystemImpact({ withSeed: probe.probeLoss(surface.grafts), withoutSeed: probe.probeLoss(without), tolerance: settings.impactTolerance });
+  }
+
+  function germinate(ctx: ActorContext<SeedMessage>, state: SeedActorState, command: v1.AdaptationCommand): SeedActorState {
+    const blueprintId = command.seedOperation?.blueprintId ?? '';
+    const parameters = { ...command.seedOperation?.parameters };
+    let next = apply(ctx, state, { type: 'germinate', blueprintId, g0: gateSanity(deps.catalog, blueprintId, parameters) });
+    if (next.data.stage !== Stage.SEED_STAGE_GERMINATED) return next;
+    const slot = surface.probe?.host.slots.find((s) => s.id === deps.slotId);
+    if (!slot) {
+      const g3: GateResult = { gate: Gate.SEED_GATE_G3_INTERFACE, passed: false, reason: surface.probe ? `the host has no slot ${deps.slotId}` : 'no training run to graft into', attributes: {} };
+      return apply(ctx, next, { type: 'attach', g3 });
+    }
+    const kernel = deps.kernels.provide(blueprintId, slot);
+    next = { ...next, kernel, germinatedAt: now() };
+    next = apply(ctx, next, { type: 'attach', g3: gateInterface(slot.dims, kernel.module.slot.dims) });
+    if (next.data.stage === Stage.SEED_STAGE_TRAINING) {
+      surface.grafts.attach({ seedId, slotId: deps.slotId, module: kernel.module, stage: Stage.SEED_STAGE_TRAINING, alpha: 0 });
+    } else {
+      next = release(next);
+    }
+    return next;
+  }
+
+  function onSteps(ctx: ActorContext<SeedMessage>, state: SeedActorState, stats: v1.SeedStepStats): SeedActorState {
+    let next: SeedActorState = { ...state, reports: state.reports + 1, lastGradNorm: stats.gradNormMax };
+    if (next.data.stage === Stage.SEED_STAGE_TRAINING) next.losses = [...next.losses, stats.lossMean];
+    const probe = surface.probe;
+    if (probe && settings.isolationEvery > 0 && next.reports % settings.isolationEvery === 0 && surface.grafts.bySeed(seedId)) {
+      const batch = probe.probeBatch();
+      try {
+        if (measureIsolation({ host: probe.host, grafts: surface.grafts, seedId, batch }).violated) next.isolationViolations += 1;
+      } finally {
+        batch.x.dispose();
+        batch.y.dispose();
+      }
+    }
+    const g1 = gateGradientHealth({ seedGradNorm: stats.nonFiniteSteps > 0 ? Number.NaN : stats.gradNormMax, isolationViolations: next.isolationViolations }, settings.maxGradNorm);
+    for (let i = 0; i < stats.steps; i++) {
+      const before = next.data.stage;
+      next = apply(ctx, next, { type: 'step', g1 });
+      // A stage change (or a cull) ends this report: the remaining steps belonged to the old stage.
+      if (next.data.stage !== before) break;
+    }
+    return next;
+  }
+
+  return {
+    kind: 'seed',
+    accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.TimerFired],
+    start() {
+      const state: SeedActorState = { data: lifecycle.initialState(seedId, deps.slotId), kernel: null, losses: [], isolationViolations: 0, reports: 0, lastGradNorm: 0, germinatedAt: 0 };
+      publish(state);
+      return state;
+    },
+    receive(state, message, ctx) {
+      if (message instanceof leyline.TimerFired) {
+        return message.timerId === EMBARGO_TIMER ? apply(ctx, state, { type: 'tick', now: now() }) : state;
+      }
+      if (message instanceof leyline.SeedStepReport) {
+        const mine = message.seeds.find((s) => s.seedId === seedId);
+        return mine && (mine.steps ?? 0) > 0 ? onSteps(ctx, state, leyline.SeedStepStats.create(mine)) : state;
+      }
+      switch (message.seedOperation?.operation) {
+        case SeedOperation.SEED_OP_GERMINATE:
+          return germinate(ctx, state, message);
+        case SeedOperation.SEED_OP_CULL:
+        case SeedOperation.SEED_OP_CANCEL:
+          return apply(ctx, state, { type: 'cull', reason: `culled by command ${message.commandId}`, now: now() });
+        case SeedOperation.SEED_OP_FOSSILIZE:
+          return apply(ctx, state, { type: 'fossilize', g4: closingGate(state, Gate.SEED_GATE_G4_SYSTEM_IMPACT) });
+        default:
+          return state;
+      }
+    },
+    stop(state) {
+      // A stopped (or crashed) seed leaves nothing behind in the host.
+      surface.grafts.detach(seedId);
+      state.kernel?.module.dispose();
+      deps.board.delete(seedId);
+    },
+    inspect: (state) => ({
+      stage: stageName(state.data.stage),
+      alpha: state.data.alpha.toFixed(4),
+      blueprint: state.data.blueprintId,
+      slot: deps.slotId,
+      kernel: state.kernel ? `${state.kernel.blueprintId} (${state.kernel.origin})` : '',
+      last_failure: state.data.lastFailure ?? '',
+    }),
+  };
+}
