@@ -2,3 +2,4 @@
 export { setUpTrainer, defaultRunId, runsDir, type RunSelection, type TrainerSetup } from './trainer/setup.ts';
 export { trainerLogic, type EpochSummary, type RunResult, type TrainerDeps, type TrainingMonitor } from './trainer/trainer-actor.ts';
 export { resolveTolariaConfig, TolariaConfigError, type TolariaConfig, type TolariaSettings } from './trainer/settings.ts';
+export { TrainingSurface, type SeedProbe } from './trainer/surface.ts';

@@ -6,6 +6,7 @@ import { assertValidActorName } from '../../runtime/names.ts';
 import type { KarnConfig } from '../karn/index.ts';
 import type { TezzeretConfig } from '../tezzeret/config.ts';
 import type { TolariaConfig } from '../tolaria/index.ts';
+import type { KasminaConfig } from '../kasmina/index.ts';
 
 /** One node of the supervision tree: a worker (an actor of a registered kind) or a supervisor (with children). */
 export interface TreeNode {
@@ -47,6 +48,8 @@ export interface EsperConfig {
   karn?: KarnConfig;
   /** The forge: concurrency, timeouts, retries, breaker, the slot shapes `esper forge` compiles for. */
   tezzeret?: TezzeretConfig;
+  /** The seeds: stage timings, kernel budget and fallback, gate thresholds. */
+  kasmina?: KasminaConfig;
   /** The trainer: dataset, host, optimizer, control, checkpoints, rollback (used when the tree has a trainer). */
   tolaria?: TolariaConfig;
   /** The kernel library. */

@@ -14,7 +14,8 @@ import { WORKER_KINDS, type WorkerFactory } from './workers.ts';
 import { setUpKarn } from '../karn/index.ts';
 import { JobJournal, journalPath, resolveTezzeretConfig } from '../tezzeret/index.ts';
 import { defaultUrzaRoot, openUrzaLibrary } from '../urza/index.ts';
-import { setUpTrainer, type RunSelection, type TrainingMonitor } from '../tolaria/index.ts';
+import { setUpTrainer, TrainingSurface, type RunSelection, type TrainingMonitor } from '../tolaria/index.ts';
+import { resolveKasminaConfig } from '../kasmina/index.ts';
 import { selectTensorBackend } from '../../runtime/tensor-backend.ts';
 
 const { SupervisorDirective } = leyline;
@@ -59,6 +60,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   // Subsystem configuration is checked before anything starts, so a bad field stops boot with its name.
   const karn = setUpKarn(config.karn ?? {}, 'karn');
   const tezzeret = resolveTezzeretConfig(config.tezzeret ?? {}, 'tezzeret');
+  const kasmina = resolveKasminaConfig(config.kasmina ?? {}, 'kasmina');
   const trainer = pathOfKind(config.weatherlight.tree, 'tolaria-trainer')
     ? setUpTrainer(config.tolaria ?? {}, config.run.varDir, options.run ?? {})
     : null;
@@ -93,6 +95,8 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
       tolaria: trainer,
       backend,
       training: options.training ?? null,
+      surface: new TrainingSurface(),
+      kasmina,
     });
     validateTree(spec, 'weatherlight.tree');
   } catch (error) {

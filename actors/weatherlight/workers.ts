@@ -7,7 +7,10 @@ import type { ActorSystem } from '../../runtime/system.ts';
 import { karnLogic, type KarnSetup } from '../karn/index.ts';
 import { forgeLogic, forgeSettings, urzaKernelStore, type JobJournal, type TezzeretSettings } from '../tezzeret/index.ts';
 import { urzaLogic, type UrzaLibrary } from '../urza/index.ts';
-import { trainerLogic, type TrainerSetup, type TrainingMonitor } from '../tolaria/index.ts';
+import { trainerLogic, TrainingSurface, type TrainerSetup, type TrainingMonitor } from '../tolaria/index.ts';
+import { kasminaLogic, KernelSource, type KasminaSettings } from '../kasmina/index.ts';
+import { CommandVerifier } from '../../contracts/command-signing.ts';
+import { pathOfKind } from './tree.ts';
 import type { EsperConfig } from './config.ts';
 import { buildHealthPacket } from './health.ts';
 import { inspectorLogic } from './inspector.ts';
@@ -31,6 +34,9 @@ export interface WorkerDeps {
   /** The TensorFlow.js backend selected at boot. */
   backend: string;
   training: TrainingMonitor | null;
+  /** What the trainer shares in process with Kasmina: the graft table and the running run's probes. */
+  surface: TrainingSurface;
+  kasmina: KasminaSettings;
 }
 
 export type WorkerFactory = (deps: WorkerDeps) => AnyActorLogic;
@@ -119,14 +125,25 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
     ),
   'tolaria-trainer': (deps) => {
     if (!deps.tolaria) throw new Error('the tolaria-trainer worker needs its run prepared at boot');
+    const kasmina = pathOfKind(deps.config.weatherlight.tree, 'kasmina-manager');
     return trainerLogic({
       ...deps.tolaria,
       backend: deps.backend,
       telemetry: deps.telemetry,
-      // Tamiyo and Kasmina join the hook when their actors land in the tree.
+      // Tamiyo joins the hook when its actor lands in the tree.
       tamiyo: null,
-      kasmina: null,
+      kasmina: kasmina ? { path: kasmina, system: deps.system.name } : null,
+      surface: deps.surface,
       ...(deps.training ? { monitor: deps.training } : {}),
     });
   },
+  'kasmina-manager': (deps) =>
+    kasminaLogic({
+      settings: deps.kasmina,
+      verifier: new CommandVerifier(deps.signing),
+      kernels: new KernelSource(deps.urza, { latencyBudgetMs: deps.kasmina.latencyBudgetMs, fallbackBlueprintId: deps.kasmina.fallbackBlueprintId }),
+      catalog: deps.karn.catalog,
+      surface: deps.surface,
+      telemetry: deps.telemetry,
+    }),
 };

@@ -1,0 +1,4 @@
+// Kasmina's public surface: the seed manager for the tree, its configuration, and the kernel source.
+export { kasminaLogic, type KasminaDeps, type KasminaMessage } from './manager-actor.ts';
+export { resolveKasminaConfig, KasminaConfigError, type KasminaConfig, type KasminaSettings } from './settings.ts';
+export { KernelSource, type KernelStore, type ProvidedKernel } from './kernel-source.ts';
