@@ -195,7 +195,11 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     },
     receive(state, message, ctx) {
       if (message instanceof leyline.TimerFired) {
-        return message.timerId === EMBARGO_TIMER ? apply(ctx, state, { type: 'tick', now: now() }) : state;
+        if (message.timerId !== EMBARGO_TIMER) return state;
+        const next = apply(ctx, state, { type: 'tick', now: now() });
+        // A timer may fire a little before the wall clock says the embargo is over: wait for the rest.
+        if (next.data.stage === Stage.SEED_STAGE_EMBARGOED && next.data.embargoUntil !== null) ctx.after(EMBARGO_TIMER, Math.max(1, next.data.embargoUntil - now()));
+        return next;
       }
       if (message instanceof leyline.SeedStepReport) {
         const mine = message.seeds.find((s) => s.seedId === seedId);

@@ -1,0 +1,83 @@
+// A training run with Kasmina's seed manager beside the trainer, sharing the graft table, for seed tests.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { leyline, type v1 } from '../../contracts/index.ts';
+import { CommandVerifier } from '../../contracts/command-signing.ts';
+import { SignatureContext } from '../../contracts/signing.ts';
+import { setUpKarn } from '../../actors/karn/index.ts';
+import { buildModule } from '../../actors/karn/modules/index.ts';
+import { KernelSource, type KernelStore } from '../../actors/kasmina/kernel-source.ts';
+import { kasminaLogic } from '../../actors/kasmina/manager-actor.ts';
+import { resolveKasminaConfig, type KasminaConfig } from '../../actors/kasmina/settings.ts';
+import type { Dataset } from '../../actors/tolaria/data/types.ts';
+import { resolveTolariaConfig, type TolariaConfig } from '../../actors/tolaria/trainer/settings.ts';
+import { TrainingSurface } from '../../actors/tolaria/trainer/surface.ts';
+import { trainerLogic, type EpochSummary, type RunResult } from '../../actors/tolaria/trainer/trainer-actor.ts';
+import type { KernelFetchResult } from '../../actors/urza/index.ts';
+import { statelessLogic } from '../../runtime/logic.ts';
+import { testSystem } from './actors.ts';
+import { EventLog, gate } from './events.ts';
+
+const { CommandType } = leyline;
+
+export const secret = new SignatureContext('kasmina-seeds-test');
+export const { catalog } = setUpKarn({});
+
+/** Parameters the test kernels are built with. */
+const PARAMETERS: Record<string, Record<string, number>> = { BP045: { frequency: 0.1 }, BP009: { depth: 1 } };
+
+/** A kernel library that builds what it is asked for (Urza's role, without the forge). */
+export const store: KernelStore = {
+  fetchKernel(blueprintId, slot): KernelFetchResult {
+    const module = buildModule(catalog.get(blueprintId)!, PARAMETERS[blueprintId] ?? {}, { dims: [...(slot as readonly number[])] }, { seed: 7 });
+    return { status: 'found', module, entry: leyline.KernelCatalogEntry.create({}), fromCache: true, latencyMs: 0.5 };
+  },
+};
+
+export function seedCommand(operation: v1.SeedOperation, seedId: string, blueprintId = '', parameters: Record<string, number> = {}, slotId = 'mlp.0'): v1.AdaptationCommand {
+  return leyline.AdaptationCommand.create({
+    version: 1,
+    commandType: CommandType.COMMAND_SEED,
+    targetSeedId: seedId,
+    seedOperation: { operation, blueprintId, parameters },
+    annotations: { slot_id: slotId },
+  });
+}
+
+export function startSeedRun(options: { dataset: Dataset; tolaria: TolariaConfig; kasmina: KasminaConfig; backend: string }) {
+  const system = testSystem();
+  const packets = new EventLog<v1.TelemetryPacket>();
+  const telemetry = system.spawn(null, statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)), { name: 'telemetry' });
+  const surface = new TrainingSurface();
+  const kasmina = system.spawn(
+    null,
+    kasminaLogic({ settings: resolveKasminaConfig(options.kasmina), verifier: new CommandVerifier(secret), kernels: new KernelSource(store), catalog, surface, telemetry }),
+    { name: 'kasmina' },
+  );
+  const done = gate<RunResult>();
+  const epochs = new EventLog<EpochSummary>();
+  const trainer = system.spawn(
+    null,
+    trainerLogic({
+      settings: resolveTolariaConfig({ control: { hookBudgetMs: 10_000 }, sliceMs: 20, ...options.tolaria }),
+      runId: 'seeds',
+      runDir: mkdtempSync(join(tmpdir(), 'esper-seeds-')),
+      resume: false,
+      dataset: options.dataset,
+      backend: options.backend,
+      telemetry,
+      tamiyo: null,
+      kasmina,
+      surface,
+      monitor: { epoch: (s) => epochs.push(s), finished: done.open },
+    }),
+    { name: 'trainer' },
+  );
+  const ask = (command: v1.AdaptationCommand) => system.ask(kasmina, command, leyline.AdaptationReceipt, 5_000);
+  const stagesOf = (seedId: string) =>
+    packets.seen.flatMap((p) => p.events.filter((e) => e.description === 'seed_stage_changed' && e.attributes?.seed_id === seedId).map((e) => e.attributes?.to));
+  const reached = (seedId: string, stage: string, timeoutMs = 30_000) =>
+    packets.waitFor((p) => p.events.some((e) => e.description === 'seed_stage_changed' && e.attributes?.seed_id === seedId && e.attributes?.to === stage), { timeoutMs });
+  return { system, packets, surface, kasmina, trainer, finished: done.promise, epochs, ask, stagesOf, reached };
+}

@@ -1,0 +1,50 @@
+// The issue's walk-through on real data: an under-sized MLP host (784-64-10) trains on MNIST on the WASM backend; a
+// signed GERMINATE grafts a residual seed at its hidden slot, which trains, blends, shadows, passes probation and
+// fossilizes; its parameters then really change the host's outputs.
+import test from 'ava';
+import { leyline } from '../contracts/index.ts';
+import { signCommand } from '../contracts/command-signing.ts';
+import { loadIdxDataset } from '../actors/tolaria/data/dataset.ts';
+import { GraftTable } from '../actors/tolaria/host/graft-table.ts';
+import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { secret, seedCommand, startSeedRun } from './helpers/seed-run.ts';
+
+const { SeedLifecycleStage: Stage, SeedOperation } = leyline;
+
+test('MNIST: a seed on the MLP host walks every stage to FOSSILIZED with real training', async (t) => {
+  const backend = await selectTensorBackend('wasm');
+  const h = startSeedRun({
+    dataset: loadIdxDataset(),
+    backend,
+    tolaria: {
+      experiment: 'mnist-seed',
+      dataset: { kind: 'mnist' },
+      limit: { train: 8_000, test: 2_000 },
+      host: { kind: 'mlp', inputs: 784, hidden: [64], classes: 10 },
+      optimizer: { kind: 'adam', learningRate: 1e-3 },
+      epochs: 6,
+    },
+    kasmina: { timings: { trainingSteps: 40, shadowingSteps: 20, probationSteps: 20 }, impactTolerance: 0.1, isolationEvery: 4 },
+  });
+  await h.epochs.waitFor((e) => e.epoch === 0);
+  const receipt = await h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, 'mnist-1', 'BP009', { depth: 1 }), secret));
+  t.true(receipt.applied, receipt.reason);
+  await h.reached('mnist-1', 'TRAINING');
+  const module = h.surface.grafts.bySeed('mnist-1')!.module;
+  const initial = [...module.variables.values()].map((v) => [...v.dataSync()]);
+  await h.reached('mnist-1', 'FOSSILIZED', 120_000);
+  t.deepEqual(h.stagesOf('mnist-1'), ['GERMINATED', 'TRAINING', 'BLENDING', 'SHADOWING', 'PROBATIONARY', 'FOSSILIZED']);
+  const graft = h.surface.grafts.bySeed('mnist-1')!;
+  t.is(graft.stage, Stage.SEED_STAGE_FOSSILIZED);
+  t.notDeepEqual([...graft.module.variables.values()].map((v) => [...v.dataSync()]), initial, 'the seed trained');
+  const probe = h.surface.probe!;
+  const withSeed = probe.probeLoss(h.surface.grafts);
+  const withoutSeed = probe.probeLoss(new GraftTable());
+  t.not(withSeed, withoutSeed, 'the fossilized seed is part of the host function');
+  t.log(`probe loss with the seed ${withSeed.toFixed(4)}, without ${withoutSeed.toFixed(4)}`);
+  const result = await h.finished;
+  t.is(result.status, 'completed');
+  t.true(result.testAccuracy > 0.9, `test accuracy ${result.testAccuracy}`);
+  t.log(`test accuracy ${(result.testAccuracy * 100).toFixed(2)} % after ${result.epochs} epochs`);
+  await h.system.shutdown();
+});
