@@ -24,6 +24,7 @@ import { TrainingSurface } from '../actors/tolaria/trainer/surface.ts';
 import { TrainingRun } from '../actors/tolaria/trainer/training-run.ts';
 import type { ActorRef } from '../runtime/logic.ts';
 import { ActorSystem } from '../runtime/system.ts';
+import { CircuitBreaker } from '../runtime/circuit-breaker.ts';
 import { selectTensorBackend } from '../runtime/tensor-backend.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,6 +77,7 @@ export async function run(): Promise<void> {
   const lifecycle = createSeedLifecycle(kasmina.timings);
   const kernels = new KernelSource(store);
   const system = new ActorSystem({ name: 'bench-seeds' });
+  const isolationBreaker = new CircuitBreaker('bench.isolation');
 
   const throughput = async (): Promise<number> => {
     await training.trainFor(10_000, training.globalStep + 5);
@@ -95,7 +97,7 @@ export async function run(): Promise<void> {
     const seeds: Array<{ id: string; ref: ActorRef<SeedMessage> }> = [];
     for (let i = 0; i < count; i++) {
       const id = `s${i}`;
-      const ref = system.spawn(null, seedLogic({ seedId: id, slotId: `mlp.${i}`, lifecycle, settings: kasmina, kernels, catalog, surface, board, telemetry: null }), { name: `seed-${count}-${i}` });
+      const ref = system.spawn(null, seedLogic({ seedId: id, slotId: `mlp.${i}`, lifecycle, settings: kasmina, kernels, catalog, surface, board, isolationBreaker, telemetry: null }), { name: `seed-${count}-${i}` });
       system.dispatch(ref, leyline.AdaptationCommand.create({ version: 1, commandType: leyline.CommandType.COMMAND_SEED, targetSeedId: id, seedOperation: { operation: leyline.SeedOperation.SEED_OP_GERMINATE, blueprintId: 'BP009', parameters: { depth: 1 } } }));
       seeds.push({ id, ref });
     }

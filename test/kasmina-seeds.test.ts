@@ -8,7 +8,10 @@ import { signCommand } from '../contracts/command-signing.ts';
 import { spiralsDataset } from '../actors/tolaria/data/synthetic.ts';
 import { GraftTable } from '../actors/tolaria/host/graft-table.ts';
 import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
-import { secret, seedCommand, startSeedRun } from './helpers/seed-run.ts';
+import { catalog, secret, seedCommand, startSeedRun } from './helpers/seed-run.ts';
+import { buildModule, type BlueprintModule } from '../actors/karn/modules/index.ts';
+import type { KernelStore } from '../actors/kasmina/kernel-source.ts';
+import type { TrainingSurface } from '../actors/tolaria/trainer/surface.ts';
 
 const { CommandType, SeedLifecycleStage: Stage, SeedOperation } = leyline;
 
@@ -17,8 +20,9 @@ test.before(async () => {
 });
 
 const dataset = spiralsDataset({ seed: 5 });
-const start = (epochs: number) =>
+const start = (epochs: number, store?: Parameters<typeof startSeedRun>[0]['store']) =>
   startSeedRun({
+    ...(store ? { store } : {}),
     dataset,
     backend: 'cpu',
     tolaria: { experiment: 'seeds', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs },
@@ -102,6 +106,56 @@ test.serial('50 full seed lifecycles (germinate → cull → embargo → reset) 
   const last = h.epochs.seen.at(-1)!.epoch;
   const after = await h.epochs.waitFor((e) => e.epoch >= last + 2, { timeoutMs: 30_000 });
   t.is(after.liveTensors, first.liveTensors, `tensors at epoch ${first.epoch}: ${first.liveTensors}, at epoch ${after.epoch}: ${after.liveTensors}`);
+  await h.system.stop(h.trainer);
+  await h.system.shutdown();
+});
+
+test.serial('the exploding-gradient stressor (BP043) is caught by G1 on its gradient norm and culled', async (t) => {
+  const h = start(6);
+  await h.epochs.waitFor((e) => e.epoch === 0);
+  t.true((await h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, 'boom', 'BP043', { scale: 20 }), secret))).applied);
+  await h.reached('boom', 'EMBARGOED');
+  t.deepEqual(h.stagesOf('boom').slice(0, 4), ['GERMINATED', 'TRAINING', 'CULLED', 'EMBARGOED']);
+  const failure = h.packets.seen.flatMap((p) => p.events).find((e) => e.description === 'gate_failure' && e.attributes?.seed_id === 'boom');
+  t.is(failure?.attributes?.gate, 'G1_GRADIENT_HEALTH');
+  t.regex(failure?.attributes?.reason ?? '', /seed gradient norm .* exceeds 1000/);
+  await h.system.stop(h.trainer);
+  await h.system.shutdown();
+});
+
+test.serial('leaky seeds are culled on measured isolation; their slot stays embargoed; three violations open the isolation breaker and stop new grafts', async (t) => {
+  // A kernel that shares the host's dense1 weights: the host trains through it.
+  const leakyStore = (surface: TrainingSurface): KernelStore => ({
+    fetchKernel(blueprintId, slot) {
+      const honest = buildModule(catalog.get('BP009')!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { seed: 3 });
+      const shared = surface.probe!.host.variables.get('dense1.kernel')!;
+      const module: BlueprintModule = {
+        ...honest,
+        blueprintId,
+        variables: honest.variables,
+        apply: (x) => tf.add(x, tf.mul(0.1, tf.matMul(x as tf.Tensor2D, shared))),
+        dispose: () => honest.dispose(),
+      };
+      return { status: 'found', module, entry: leyline.KernelCatalogEntry.create({}), fromCache: true, latencyMs: 0.5 };
+    },
+  });
+  const h = start(200, leakyStore);
+  await h.epochs.waitFor((e) => e.epoch === 0);
+  const germinate = (seedId: string, slotId: string) => h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, seedId, 'BP001', {}, slotId), secret));
+  t.true((await germinate('leak-1', 'mlp.0')).applied);
+  await h.reached('leak-1', 'EMBARGOED');
+  const failure = h.packets.seen.flatMap((p) => p.events).find((e) => e.description === 'gate_failure' && e.attributes?.seed_id === 'leak-1');
+  t.is(failure?.attributes?.reason, 'gradient isolation violations present');
+  t.true(h.packets.seen.some((p) => p.events.some((e) => e.description === 'rollback_ready' && e.attributes?.seed_id === 'leak-1')));
+  const refused = await germinate('other', 'mlp.0');
+  t.deepEqual([refused.applied, refused.reason], [false, 'slot mlp.0 is under embargo (seed leak-1 was culled there)']);
+  t.true((await germinate('leak-2', 'mlp.1')).applied);
+  await h.reached('leak-2', 'EMBARGOED');
+  await h.reached('leak-1', 'DORMANT');
+  t.true((await germinate('leak-3', 'mlp.0')).applied, 'the slot is open again once the culled seed is DORMANT');
+  await h.reached('leak-3', 'EMBARGOED');
+  const blocked = await germinate('good', 'mlp.1');
+  t.deepEqual([blocked.applied, blocked.reason], [false, 'isolation breaker open: no new grafts until it closes']);
   await h.system.stop(h.trainer);
   await h.system.shutdown();
 });

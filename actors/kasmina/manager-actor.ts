@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import type { CommandVerifier } from '../../contracts/command-signing.ts';
 import { buildTelemetryPacket } from '../../contracts/telemetry.ts';
+import { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
 import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import { safeActorName } from '../../runtime/names.ts';
 import type { KarnCatalogReader } from '../karn/index.ts';
@@ -16,7 +17,10 @@ import { createSeedLifecycle } from './lifecycle.ts';
 import { seedLogic, type SeedMessage } from './seed-actor.ts';
 import type { KasminaSettings } from './settings.ts';
 
-const { CommandType, SeedOperation, TelemetryLevel } = leyline;
+const { CommandType, SeedOperation, SeedLifecycleStage: Stage, TelemetryLevel } = leyline;
+
+/** A seed in these stages keeps its slot closed to new seeds. */
+const EMBARGO_STAGES: ReadonlySet<number> = new Set([Stage.SEED_STAGE_CULLED, Stage.SEED_STAGE_EMBARGOED, Stage.SEED_STAGE_RESETTING]);
 
 export type KasminaMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.Terminated;
 
@@ -31,6 +35,8 @@ export interface KasminaDeps {
 
 export interface ManagerState {
   seeds: Map<string, ActorRef<SeedMessage>>;
+  /** The slot of each seed (a culled seed's slot stays embargoed until the seed is DORMANT again). */
+  slots: Map<string, string>;
   board: Map<string, v1.SeedState>;
   rejected: number;
 }
@@ -41,6 +47,9 @@ const isConservativeNoOp = (command: v1.AdaptationCommand): boolean =>
 
 export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, KasminaMessage> {
   const lifecycle = createSeedLifecycle(deps.settings.timings);
+  // Open after 3 isolation violations (any seeds), for 30 s; 2 clean measurements close it again. While it is
+  // open no new seed is grafted: the seeds already in place keep being measured and culled on violation.
+  const isolationBreaker = new CircuitBreaker('kasmina.isolation', { failureThreshold: 3, timeoutMs: 30_000, successThreshold: 2 });
 
   const receipt = (state: ManagerState, command: v1.AdaptationCommand, applied: boolean, reason = ''): v1.AdaptationReceipt =>
     leyline.AdaptationReceipt.create({ commandId: command.commandId, applied, reason, seedStates: [...state.board.values()] });
@@ -65,7 +74,7 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
 
   function spawnSeed(ctx: ActorContext<KasminaMessage>, state: ManagerState, seedId: string, slotId: string): ActorRef<SeedMessage> {
     const ref = ctx.spawn(
-      seedLogic({ seedId, slotId, lifecycle, settings: deps.settings, kernels: deps.kernels, catalog: deps.catalog, surface: deps.surface, board: state.board, telemetry: deps.telemetry }),
+      seedLogic({ seedId, slotId, lifecycle, settings: deps.settings, kernels: deps.kernels, catalog: deps.catalog, surface: deps.surface, board: state.board, isolationBreaker, telemetry: deps.telemetry }),
       { name: safeActorName(`seed-${seedId}`), shutdownMs: 2_000 },
     );
     ctx.watch(ref as ActorRef<never>);
@@ -76,12 +85,13 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
   return {
     kind: 'kasmina-manager',
     accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.Terminated],
-    start: () => ({ seeds: new Map(), board: new Map(), rejected: 0 }),
+    start: () => ({ seeds: new Map(), slots: new Map(), board: new Map(), rejected: 0 }),
     receive(state, message, ctx) {
       if (message instanceof leyline.Terminated) {
         for (const [seedId, ref] of state.seeds) {
           if (ref.path === message.path) {
             state.seeds.delete(seedId);
+            state.slots.delete(seedId);
             state.board.delete(seedId);
           }
         }
@@ -110,6 +120,10 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
       if (op === SeedOperation.SEED_OP_GERMINATE) {
         const slotId = message.annotations?.slot_id ?? '';
         if (!slotId) return reject(ctx, state, message, 'annotation slot_id is empty');
+        if (!isolationBreaker.allow()) return reject(ctx, state, message, 'isolation breaker open: no new grafts until it closes');
+        const embargoed = [...state.slots].find(([other, slot]) => slot === slotId && other !== seedId && EMBARGO_STAGES.has(state.board.get(other)?.stage ?? 0));
+        if (embargoed) return reject(ctx, state, message, `slot ${slotId} is under embargo (seed ${embargoed[0]} was culled there)`);
+        state.slots.set(seedId, slotId);
         ref ??= spawnSeed(ctx, state, seedId, slotId);
       } else if (!ref) {
         return reject(ctx, state, message, `unknown seed ${seedId}`);
@@ -118,6 +132,6 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
       ctx.reply(receipt(state, message, true));
       return state;
     },
-    inspect: (state) => ({ seeds: String(state.seeds.size), rejected: String(state.rejected) }),
+    inspect: (state) => ({ seeds: String(state.seeds.size), rejected: String(state.rejected), isolation_breaker: leyline.CircuitBreakerState[isolationBreaker.state] ?? '' }),
   };
 }

@@ -5,6 +5,7 @@
 // manager's board after every change.
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { buildTelemetryPacket, type EventInput } from '../../contracts/telemetry.ts';
+import type { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
 import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import type { KarnCatalogReader } from '../karn/index.ts';
 import { GraftTable } from '../tolaria/host/graft-table.ts';
@@ -29,6 +30,8 @@ export interface SeedDeps {
   surface: TrainingSurface;
   /** The manager's board of seed states (read for AdaptationReceipts). */
   board: Map<string, v1.SeedState>;
+  /** Shared by every seed: isolation failures and clean measurements feed it; the manager reads it. */
+  isolationBreaker: CircuitBreaker;
   telemetry: ActorRef<v1.TelemetryPacket> | null;
   now?: () => number;
 }
@@ -74,6 +77,12 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
           description: r.passed ? 'gate_event' : 'gate_failure',
           level: r.passed ? TelemetryLevel.TELEMETRY_LEVEL_INFO : TelemetryLevel.TELEMETRY_LEVEL_WARNING,
           attributes: { seed_id: seedId, gate: gateName(r.gate), passed: String(r.passed), reason: r.reason, ...r.attributes },
+        });
+      } else if (effect.kind === 'detach') {
+        events.push({
+          description: 'rollback_ready',
+          level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+          attributes: { seed_id: seedId, reason: state.data.lastFailure ?? '', slot: deps.slotId },
         });
       } else if (effect.kind === 'illegal_transition' || effect.kind === 'rejected') {
         events.push({
@@ -169,7 +178,12 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     if (probe && settings.isolationEvery > 0 && next.reports % settings.isolationEvery === 0 && surface.grafts.bySeed(seedId)) {
       const batch = probe.probeBatch();
       try {
-        if (measureIsolation({ host: probe.host, grafts: surface.grafts, seedId, batch }).violated) next.isolationViolations += 1;
+        if (measureIsolation({ host: probe.host, grafts: surface.grafts, seedId, batch }).violated) {
+          next.isolationViolations += 1;
+          deps.isolationBreaker.recordFailure();
+        } else {
+          deps.isolationBreaker.recordSuccess();
+        }
       } finally {
         batch.x.dispose();
         batch.y.dispose();

@@ -25,7 +25,7 @@ export const secret = new SignatureContext('kasmina-seeds-test');
 export const { catalog } = setUpKarn({});
 
 /** Parameters the test kernels are built with. */
-const PARAMETERS: Record<string, Record<string, number>> = { BP045: { frequency: 0.1 }, BP009: { depth: 1 } };
+const PARAMETERS: Record<string, Record<string, number>> = { BP043: { scale: 20 }, BP045: { frequency: 0.1 }, BP009: { depth: 1 } };
 
 /** A kernel library that builds what it is asked for (Urza's role, without the forge). */
 export const store: KernelStore = {
@@ -45,14 +45,14 @@ export function seedCommand(operation: v1.SeedOperation, seedId: string, bluepri
   });
 }
 
-export function startSeedRun(options: { dataset: Dataset; tolaria: TolariaConfig; kasmina: KasminaConfig; backend: string }) {
+export function startSeedRun(options: { dataset: Dataset; tolaria: TolariaConfig; kasmina: KasminaConfig; backend: string; store?: (surface: TrainingSurface) => KernelStore }) {
   const system = testSystem();
   const packets = new EventLog<v1.TelemetryPacket>();
   const telemetry = system.spawn(null, statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)), { name: 'telemetry' });
   const surface = new TrainingSurface();
   const kasmina = system.spawn(
     null,
-    kasminaLogic({ settings: resolveKasminaConfig(options.kasmina), verifier: new CommandVerifier(secret), kernels: new KernelSource(store), catalog, surface, telemetry }),
+    kasminaLogic({ settings: resolveKasminaConfig(options.kasmina), verifier: new CommandVerifier(secret), kernels: new KernelSource(options.store?.(surface) ?? store), catalog, surface, telemetry }),
     { name: 'kasmina' },
   );
   const done = gate<RunResult>();
