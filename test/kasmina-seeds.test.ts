@@ -56,6 +56,13 @@ test.serial('a germinated seed trains through every stage to FOSSILIZED and then
   for (const name of ['G0_SANITY', 'G3_INTERFACE', 'G2_STABILITY', 'G4_SYSTEM_IMPACT']) t.true(gates.includes(name), name);
   const result = await h.finished;
   t.is(result.status, 'completed');
+  // At every control boundary Tolaria's no-op reaches Kasmina: seed states come back, and Kasmina reports each seed.
+  t.deepEqual(h.epochs.seen.at(-1)!.seedsByStage, { fossilized: 1 });
+  const seedPacket = await h.packets.waitFor((p) => p.packetId.startsWith('kasmina-seed-grow-1-') && p.metrics.some((m) => m.name === 'kasmina.seed.stage' && m.value === Stage.SEED_STAGE_FOSSILIZED));
+  t.is(seedPacket.systemHealth?.summary, 'nominal');
+  t.true(seedPacket.events.some((e) => e.description === 'seed_stage' && e.attributes?.stage === 'FOSSILIZED' && e.attributes?.alpha === '1.0000'));
+  const global = await h.packets.waitFor((p) => p.packetId.startsWith('kasmina-global-') && p.metrics.some((m) => m.name === 'kasmina.seeds.active' && m.value === 1));
+  t.truthy(global);
   await h.system.shutdown();
 });
 

@@ -17,7 +17,7 @@ import { createSeedLifecycle } from './lifecycle.ts';
 import { seedLogic, type SeedMessage } from './seed-actor.ts';
 import type { KasminaSettings } from './settings.ts';
 
-const { CommandType, SeedOperation, SeedLifecycleStage: Stage, TelemetryLevel } = leyline;
+const { CommandType, HealthStatus, SeedOperation, SeedLifecycleStage: Stage, TelemetryLevel } = leyline;
 
 /** A seed in these stages keeps its slot closed to new seeds. */
 const EMBARGO_STAGES: ReadonlySet<number> = new Set([Stage.SEED_STAGE_CULLED, Stage.SEED_STAGE_EMBARGOED, Stage.SEED_STAGE_RESETTING]);
@@ -41,15 +41,18 @@ export interface ManagerState {
   rejected: number;
 }
 
-/** Tolaria's conservative no-op (control-hook.ts): it changes nothing, so it needs no signature. */
-const isConservativeNoOp = (command: v1.AdaptationCommand): boolean =>
-  command.commandType === CommandType.COMMAND_UNKNOWN && command.annotations?.mode === 'conservative' && !command.seedOperation;
+/** Tolaria's no-op at a control boundary (control-hook.ts): it changes nothing, so it needs no signature. */
+const isBoundaryNoOp = (command: v1.AdaptationCommand): boolean =>
+  command.commandType === CommandType.COMMAND_UNKNOWN &&
+  (command.annotations?.mode === 'conservative' || command.annotations?.mode === 'no_decision') &&
+  !command.seedOperation;
 
 export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, KasminaMessage> {
   const lifecycle = createSeedLifecycle(deps.settings.timings);
   // Open after 3 isolation violations (any seeds), for 30 s; 2 clean measurements close it again. While it is
   // open no new seed is grafted: the seeds already in place keep being measured and culled on violation.
   const isolationBreaker = new CircuitBreaker('kasmina.isolation', { failureThreshold: 3, timeoutMs: 30_000, successThreshold: 2 });
+  let boundaries = 0;
 
   const receipt = (state: ManagerState, command: v1.AdaptationCommand, applied: boolean, reason = ''): v1.AdaptationReceipt =>
     leyline.AdaptationReceipt.create({ commandId: command.commandId, applied, reason, seedStates: [...state.board.values()] });
@@ -70,6 +73,60 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
     }
     ctx.reply(receipt(state, command, false, reason));
     return { ...state, rejected: state.rejected + 1 };
+  }
+
+  /** One packet per seed and one global packet at each control boundary (reference 02 §2.17, per boundary). */
+  function reportBoundary(ctx: ActorContext<KasminaMessage>, state: ManagerState): void {
+    if (!deps.telemetry) return;
+    boundaries += 1;
+    let liveViolations = 0;
+    for (const seed of state.board.values()) {
+      const m = seed.metrics ?? {};
+      const violations = m.isolation_violations ?? 0;
+      liveViolations += violations;
+      const fallback = (m.fallback_used ?? 0) > 0;
+      const slow = (m.kernel_latency_ms ?? 0) > deps.settings.latencyBudgetMs;
+      const attributes = { seed_id: seed.seedId };
+      ctx.dispatch(
+        deps.telemetry,
+        buildTelemetryPacket({
+          packetId: `kasmina-seed-${seed.seedId}-${boundaries}`,
+          source: 'kasmina',
+          level: TelemetryLevel.TELEMETRY_LEVEL_INFO,
+          metrics: [
+            { name: 'kasmina.seed.stage', value: seed.stage, attributes },
+            { name: 'kasmina.seed.alpha', value: m.alpha ?? 0, attributes },
+            { name: 'kasmina.seed.kernel_latency_ms', value: m.kernel_latency_ms ?? 0, unit: 'ms', attributes },
+            { name: 'kasmina.seed.isolation_violations', value: violations, attributes },
+            { name: 'kasmina.seed.fallback_used', value: fallback ? 1 : 0, attributes },
+            { name: 'kasmina.seed.gradient_norm', value: seed.gradientNorm, attributes },
+          ],
+          events: [{ description: 'seed_stage', attributes: { seed_id: seed.seedId, stage: (leyline.SeedLifecycleStage[seed.stage] ?? '').replace('SEED_STAGE_', ''), alpha: (m.alpha ?? 0).toFixed(4) } }],
+          healthStatus: violations > 0 ? HealthStatus.HEALTH_STATUS_UNHEALTHY : fallback || slow ? HealthStatus.HEALTH_STATUS_DEGRADED : HealthStatus.HEALTH_STATUS_HEALTHY,
+          healthSummary: violations > 0 ? 'violations' : fallback ? 'fallback' : slow ? 'latency_high' : 'nominal',
+          healthIndicators: { seed_id: seed.seedId },
+        }),
+      );
+    }
+    ctx.dispatch(
+      deps.telemetry,
+      buildTelemetryPacket({
+        packetId: `kasmina-global-${boundaries}`,
+        source: 'kasmina',
+        level: TelemetryLevel.TELEMETRY_LEVEL_INFO,
+        metrics: [
+          { name: 'kasmina.seeds.active', value: state.board.size },
+          { name: 'kasmina.isolation.violations', value: liveViolations },
+          { name: 'kasmina.breaker.state', value: deps.kernels.breaker.state },
+          { name: 'kasmina.isolation_breaker.state', value: isolationBreaker.state },
+          { name: 'kasmina.commands.rejected_total', value: state.rejected },
+          { name: 'kasmina.kernels.fallbacks_total', value: deps.kernels.counters.fallbacks + deps.kernels.counters.identities },
+        ],
+        healthStatus: liveViolations > 0 ? HealthStatus.HEALTH_STATUS_UNHEALTHY : HealthStatus.HEALTH_STATUS_HEALTHY,
+        healthSummary: liveViolations > 0 ? 'violations' : 'nominal',
+        healthIndicators: { seeds: String(state.board.size) },
+      }),
+    );
   }
 
   function spawnSeed(ctx: ActorContext<KasminaMessage>, state: ManagerState, seedId: string, slotId: string): ActorRef<SeedMessage> {
@@ -104,14 +161,19 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
         }
         return state;
       }
-      if (isConservativeNoOp(message)) {
-        ctx.reply(receipt(state, message, true, 'conservative: nothing to do'));
+      if (isBoundaryNoOp(message)) {
+        ctx.reply(receipt(state, message, true, `${message.annotations?.mode}: nothing to do`));
+        reportBoundary(ctx, state);
         return state;
       }
       const verdict = deps.verifier.verify(message);
       if (!verdict.accepted) return reject(ctx, state, message, verdict.reason);
+      // Tamiyo's decisions come once per control boundary: report the seeds then too.
+      reportBoundary(ctx, state);
       if (message.commandType !== CommandType.COMMAND_SEED || !message.seedOperation) {
-        return reject(ctx, state, message, `not a seed command (${leyline.CommandType[message.commandType] ?? message.commandType})`);
+        // Optimizer, rollback and other decisions are Tolaria's to apply: acknowledged, nothing to do here.
+        ctx.reply(receipt(state, message, false, `not a seed command (${leyline.CommandType[message.commandType] ?? String(message.commandType)})`));
+        return state;
       }
       const op = message.seedOperation.operation;
       const seedId = message.targetSeedId;

@@ -13,7 +13,7 @@ import type { TrainingSurface } from '../tolaria/trainer/surface.ts';
 import { gateGradientHealth, gateInterface, gateReset, gateSanity, gateStability, gateSystemImpact, type GateResult } from './gates.ts';
 import { measureIsolation } from './isolation.ts';
 import type { KernelSource, ProvidedKernel } from './kernel-source.ts';
-import { gateName, stageName, type SeedData, type SeedEffect, type SeedEvent, type SeedLifecycle } from './lifecycle.ts';
+import { ACTIVE_STAGES, gateName, stageName, type SeedData, type SeedEffect, type SeedEvent, type SeedLifecycle } from './lifecycle.ts';
 import type { KasminaSettings } from './settings.ts';
 
 const { SeedLifecycleStage: Stage, SeedLifecycleGate: Gate, SeedOperation, TelemetryLevel } = leyline;
@@ -60,7 +60,13 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
         seedId,
         stage: state.data.stage,
         gradientNorm: state.lastGradNorm,
-        metrics: { alpha: state.data.alpha, steps_in_stage: state.data.stageSteps, isolation_violations: state.isolationViolations },
+        metrics: {
+          alpha: state.data.alpha,
+          steps_in_stage: state.data.stageSteps,
+          isolation_violations: state.isolationViolations,
+          kernel_latency_ms: state.kernel?.latencyMs ?? 0,
+          fallback_used: state.kernel && state.kernel.origin !== 'urza' ? 1 : 0,
+        },
         ageEpochs: 0,
       }),
     );
@@ -172,6 +178,8 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
   }
 
   function onSteps(ctx: ActorContext<SeedMessage>, state: SeedActorState, stats: v1.SeedStepStats): SeedActorState {
+    // A FOSSILIZED seed is part of the host (gradient through it is intended): nothing left to judge.
+    if (!ACTIVE_STAGES.has(state.data.stage)) return { ...state, lastGradNorm: stats.gradNormMax };
     let next: SeedActorState = { ...state, reports: state.reports + 1, lastGradNorm: stats.gradNormMax };
     if (next.data.stage === Stage.SEED_STAGE_TRAINING) next.losses = [...next.losses, stats.lossMean];
     const probe = surface.probe;

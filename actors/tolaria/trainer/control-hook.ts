@@ -47,14 +47,17 @@ export interface ControlHookOptions {
 /** Outcomes that put Tolaria in conservative mode (a Kasmina error does not: the policy itself is fine). */
 export const CONSERVATIVE_OUTCOMES: ReadonlySet<HookOutcome> = new Set(['breaker_open', 'tamiyo_timeout', 'tamiyo_error', 'kasmina_timeout']);
 
-/** The command Kasmina gets in conservative mode: nothing to do, stated explicitly. */
-export function conservativeCommand(runId: string, step: number): v1.AdaptationCommand {
+/**
+ * The command Kasmina gets when there is no decision to forward: in conservative mode, or with no policy. It changes
+ * nothing; Kasmina answers with the seeds' states and reports them (its control-boundary telemetry).
+ */
+export function noOpCommand(runId: string, step: number, mode: 'conservative' | 'no_decision'): v1.AdaptationCommand {
   return leyline.AdaptationCommand.create({
     version: 1,
-    commandId: `${runId}-conservative-${step}`,
+    commandId: `${runId}-${mode}-${step}`,
     commandType: CommandType.COMMAND_UNKNOWN,
     issuedBy: 'tolaria',
-    annotations: { mode: 'conservative' },
+    annotations: { mode },
   });
 }
 
@@ -97,10 +100,9 @@ export class ControlHook {
       }
       tamiyoMs = this.#now() - started;
     }
-    if (!kasmina || (command === null && outcome !== 'conservative' && outcome !== 'breaker_open')) {
-      return { outcome, command, receipt: null, tamiyoMs, kasminaMs: 0 };
-    }
-    const sent = command ?? conservativeCommand(state.trainingRunId, state.globalStep);
+    if (!kasmina) return { outcome, command, receipt: null, tamiyoMs, kasminaMs: 0 };
+    const mode = outcome === 'conservative' || outcome === 'breaker_open' ? 'conservative' : 'no_decision';
+    const sent = command ?? noOpCommand(state.trainingRunId, state.globalStep, mode);
     const started = this.#now();
     try {
       const receipt = await kasmina(sent, this.options.kasminaDeadlineMs);
