@@ -166,3 +166,28 @@ test.serial('leaky seeds are culled on measured isolation; their slot stays emba
   await h.system.stop(h.trainer);
   await h.system.shutdown();
 });
+
+test.serial('PAUSE takes a seed out of the forward pass without changing its stage; resume puts it back and it goes on', async (t) => {
+  const h = start(200);
+  await h.epochs.waitFor((e) => e.epoch === 0);
+  t.true((await h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, 'p1', 'BP009', { depth: 1 }), secret))).applied);
+  await h.reached('p1', 'TRAINING');
+  const pause = (action: string) =>
+    h.ask(signCommand(leyline.AdaptationCommand.create({ version: 1, commandType: CommandType.COMMAND_PAUSE, targetSeedId: 'p1', annotations: { action } }), secret));
+  t.true((await pause('pause')).applied);
+  await h.packets.waitFor((p) => p.events.some((e) => e.description === 'seed_paused' && e.attributes?.seed_id === 'p1'));
+  t.is(h.surface.grafts.bySeed('p1'), undefined, 'out of the forward pass');
+  // Two whole epochs (43 steps each, more than the 20 TRAINING steps) go by without the seed advancing.
+  const now = h.epochs.seen.at(-1)!.epoch;
+  await h.epochs.waitFor((e) => e.epoch >= now + 2);
+  t.deepEqual(h.stagesOf('p1'), ['GERMINATED', 'TRAINING']);
+  t.true((await pause('resume')).applied);
+  await h.packets.waitFor((p) => p.events.some((e) => e.description === 'seed_resumed' && e.attributes?.seed_id === 'p1'));
+  t.is(h.surface.grafts.bySeed('p1')?.stage, Stage.SEED_STAGE_TRAINING);
+  await h.reached('p1', 'BLENDING');
+  const again = await pause('resume');
+  t.true(again.applied, 'routed to the seed, which refuses it');
+  await h.packets.waitFor((p) => p.events.some((e) => e.description === 'rejected' && e.attributes?.reason === 'already running'));
+  await h.system.stop(h.trainer);
+  await h.system.shutdown();
+});

@@ -170,6 +170,13 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
       if (!verdict.accepted) return reject(ctx, state, message, verdict.reason);
       // Tamiyo's decisions come once per control boundary: report the seeds then too.
       reportBoundary(ctx, state);
+      if (message.commandType === CommandType.COMMAND_PAUSE) {
+        const seed = state.seeds.get(message.targetSeedId);
+        if (!seed) return reject(ctx, state, message, `unknown seed ${message.targetSeedId}`);
+        ctx.dispatch(seed, message);
+        ctx.reply(receipt(state, message, true));
+        return state;
+      }
       if (message.commandType !== CommandType.COMMAND_SEED || !message.seedOperation) {
         // Optimizer, rollback and other decisions are Tolaria's to apply: acknowledged, nothing to do here.
         ctx.reply(receipt(state, message, false, `not a seed command (${leyline.CommandType[message.commandType] ?? String(message.commandType)})`));

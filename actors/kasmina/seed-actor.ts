@@ -16,7 +16,7 @@ import type { KernelSource, ProvidedKernel } from './kernel-source.ts';
 import { ACTIVE_STAGES, gateName, stageName, type SeedData, type SeedEffect, type SeedEvent, type SeedLifecycle } from './lifecycle.ts';
 import type { KasminaSettings } from './settings.ts';
 
-const { SeedLifecycleStage: Stage, SeedLifecycleGate: Gate, SeedOperation, TelemetryLevel } = leyline;
+const { CommandType, SeedLifecycleStage: Stage, SeedLifecycleGate: Gate, SeedOperation, TelemetryLevel } = leyline;
 
 export type SeedMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.TimerFired;
 
@@ -45,6 +45,8 @@ export interface SeedActorState {
   reports: number;
   lastGradNorm: number;
   germinatedAt: number;
+  /** Out of the forward pass by a PAUSE command (module and stage kept). */
+  paused: boolean;
 }
 
 const EMBARGO_TIMER = 'embargo';
@@ -66,6 +68,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
           isolation_violations: state.isolationViolations,
           kernel_latency_ms: state.kernel?.latencyMs ?? 0,
           fallback_used: state.kernel && state.kernel.origin !== 'urza' ? 1 : 0,
+          paused: state.paused ? 1 : 0,
         },
         ageEpochs: 0,
       }),
@@ -177,9 +180,42 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     return next;
   }
 
+  /**
+   * PAUSE takes the module out of the forward pass without changing the stage (its steps stop counting); resume puts
+   * it back as it was. Only a grafted seed (an active stage, or FOSSILIZED) can pause.
+   */
+  function pause(ctx: ActorContext<SeedMessage>, state: SeedActorState, resume: boolean): SeedActorState {
+    const grafted = state.kernel !== null && (ACTIVE_STAGES.has(state.data.stage) || state.data.stage === Stage.SEED_STAGE_FOSSILIZED);
+    const refused = !grafted ? `cannot ${resume ? 'resume' : 'pause'} a seed in ${stageName(state.data.stage)}` : state.paused !== resume ? `already ${resume ? 'running' : 'paused'}` : null;
+    if (refused === null) {
+      if (resume) surface.grafts.attach({ seedId, slotId: deps.slotId, module: state.kernel!.module, stage: state.data.stage, alpha: state.data.alpha });
+      else surface.grafts.detach(seedId);
+    }
+    const next = refused === null ? { ...state, paused: !resume } : state;
+    if (deps.telemetry) {
+      const level = refused === null && resume ? TelemetryLevel.TELEMETRY_LEVEL_INFO : TelemetryLevel.TELEMETRY_LEVEL_WARNING;
+      ctx.dispatch(
+        deps.telemetry,
+        buildTelemetryPacket({
+          packetId: `kasmina-${seedId}-${resume ? 'resume' : 'pause'}-${now()}`,
+          source: 'kasmina',
+          level,
+          metrics: [{ name: 'kasmina.seed.paused', value: next.paused ? 1 : 0, attributes: { seed_id: seedId } }],
+          events: [
+            refused === null
+              ? { description: resume ? 'seed_resumed' : 'seed_paused', level, attributes: { seed_id: seedId, stage: stageName(state.data.stage) } }
+              : { description: 'rejected', level, attributes: { seed_id: seedId, reason: refused } },
+          ],
+        }),
+      );
+    }
+    publish(next);
+    return next;
+  }
+
   function onSteps(ctx: ActorContext<SeedMessage>, state: SeedActorState, stats: v1.SeedStepStats): SeedActorState {
     // A FOSSILIZED seed is part of the host (gradient through it is intended): nothing left to judge.
-    if (!ACTIVE_STAGES.has(state.data.stage)) return { ...state, lastGradNorm: stats.gradNormMax };
+    if (!ACTIVE_STAGES.has(state.data.stage) || state.paused) return { ...state, lastGradNorm: stats.gradNormMax };
     let next: SeedActorState = { ...state, reports: state.reports + 1, lastGradNorm: stats.gradNormMax };
     if (next.data.stage === Stage.SEED_STAGE_TRAINING) next.losses = [...next.losses, stats.lossMean];
     const probe = surface.probe;
@@ -211,7 +247,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     kind: 'seed',
     accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.TimerFired],
     start() {
-      const state: SeedActorState = { data: lifecycle.initialState(seedId, deps.slotId), kernel: null, losses: [], isolationViolations: 0, reports: 0, lastGradNorm: 0, germinatedAt: 0 };
+      const state: SeedActorState = { data: lifecycle.initialState(seedId, deps.slotId), kernel: null, losses: [], isolationViolations: 0, reports: 0, lastGradNorm: 0, germinatedAt: 0, paused: false };
       publish(state);
       return state;
     },
@@ -227,6 +263,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
         const mine = message.seeds.find((s) => s.seedId === seedId);
         return mine && (mine.steps ?? 0) > 0 ? onSteps(ctx, state, leyline.SeedStepStats.create(mine)) : state;
       }
+      if (message.commandType === CommandType.COMMAND_PAUSE) return pause(ctx, state, message.annotations?.action === 'resume');
       switch (message.seedOperation?.operation) {
         case SeedOperation.SEED_OP_GERMINATE:
           return germinate(ctx, state, message);
@@ -252,6 +289,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
       slot: deps.slotId,
       kernel: state.kernel ? `${state.kernel.blueprintId} (${state.kernel.origin})` : '',
       last_failure: state.data.lastFailure ?? '',
+      paused: String(state.paused),
     }),
   };
 }
