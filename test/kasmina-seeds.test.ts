@@ -54,6 +54,13 @@ test.serial('a germinated seed trains through every stage to FOSSILIZED and then
   t.not(probe.probeLoss(h.surface.grafts), probe.probeLoss(new GraftTable()));
   const gates = h.packets.seen.flatMap((p) => p.events.filter((e) => e.description === 'gate_event').map((e) => e.attributes?.gate));
   for (const name of ['G0_SANITY', 'G3_INTERFACE', 'G2_STABILITY', 'G4_SYSTEM_IMPACT']) t.true(gates.includes(name), name);
+  // The SeedState Kasmina hands Tolaria is filled in full.
+  const states = (await h.ask(leyline.AdaptationCommand.create({ version: 1, commandId: 'look', commandType: CommandType.COMMAND_UNKNOWN, annotations: { mode: 'no_decision' } }))).seedStates;
+  t.like(states[0], { seedId: 'grow-1', stage: Stage.SEED_STAGE_FOSSILIZED, layerDepth: 1, learningRate: 0.01 });
+  const state = leyline.SeedState.create(states[0]!);
+  t.true(Math.abs(state.riskScore - 0.3) < 1e-6, 'BP009 risk from Karn');
+  t.true(state.ageEpochs >= 1 && state.gradientNorm > 0);
+  t.is(state.metrics.alpha, 1);
   const result = await h.finished;
   t.is(result.status, 'completed');
   // At every control boundary Tolaria's no-op reaches Kasmina: seed states come back, and Kasmina reports each seed.

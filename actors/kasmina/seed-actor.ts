@@ -45,6 +45,8 @@ export interface SeedActorState {
   reports: number;
   lastGradNorm: number;
   germinatedAt: number;
+  /** The training epoch at germination (SeedState.age_epochs counts from it). */
+  germinatedEpoch: number;
   /** Out of the forward pass by a PAUSE command (module and stage kept). */
   paused: boolean;
 }
@@ -55,13 +57,21 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
   const { seedId, lifecycle, settings, surface } = deps;
   const now = deps.now ?? Date.now;
 
+  // The slot's position in the host (1-based) and the blueprint's risk: fixed facts of this seed.
+  const layerDepth = Number(/\.(\d+)$/.exec(deps.slotId)?.[1] ?? -1) + 1;
+
   function publish(state: SeedActorState): void {
+    const descriptor = state.data.blueprintId ? deps.catalog.get(state.data.blueprintId) : undefined;
+    const grafted = state.kernel !== null;
     deps.board.set(
       seedId,
       leyline.SeedState.create({
         seedId,
         stage: state.data.stage,
         gradientNorm: state.lastGradNorm,
+        learningRate: grafted && !state.paused ? (surface.probe?.learningRate ?? 0) : 0,
+        layerDepth,
+        riskScore: descriptor?.risk ?? 0,
         metrics: {
           alpha: state.data.alpha,
           steps_in_stage: state.data.stageSteps,
@@ -70,7 +80,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
           fallback_used: state.kernel && state.kernel.origin !== 'urza' ? 1 : 0,
           paused: state.paused ? 1 : 0,
         },
-        ageEpochs: 0,
+        ageEpochs: grafted ? Math.max(0, (surface.probe?.epoch ?? 0) - state.germinatedEpoch) : 0,
       }),
     );
   }
@@ -170,7 +180,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
       return apply(ctx, next, { type: 'attach', g3 });
     }
     const kernel = deps.kernels.provide(blueprintId, slot);
-    next = { ...next, kernel, germinatedAt: now() };
+    next = { ...next, kernel, germinatedAt: now(), germinatedEpoch: surface.probe?.epoch ?? 0 };
     next = apply(ctx, next, { type: 'attach', g3: gateInterface(slot.dims, kernel.module.slot.dims) });
     if (next.data.stage === Stage.SEED_STAGE_TRAINING) {
       surface.grafts.attach({ seedId, slotId: deps.slotId, module: kernel.module, stage: Stage.SEED_STAGE_TRAINING, alpha: 0 });
@@ -247,7 +257,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     kind: 'seed',
     accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.TimerFired],
     start() {
-      const state: SeedActorState = { data: lifecycle.initialState(seedId, deps.slotId), kernel: null, losses: [], isolationViolations: 0, reports: 0, lastGradNorm: 0, germinatedAt: 0, paused: false };
+      const state: SeedActorState = { data: lifecycle.initialState(seedId, deps.slotId), kernel: null, losses: [], isolationViolations: 0, reports: 0, lastGradNorm: 0, germinatedAt: 0, germinatedEpoch: 0, paused: false };
       publish(state);
       return state;
     },

@@ -7,6 +7,9 @@ import type { HostModel } from '../host/host-model.ts';
 
 export interface SeedProbe {
   readonly host: HostModel;
+  /** The epoch being trained and the current base learning rate (a seed's group trains at it). */
+  readonly epoch: number;
+  readonly learningRate: number;
   /** The host's validation loss on the probe samples with `grafts`. */
   probeLoss(grafts: GraftTable): number;
   /** A batch of probe samples; the caller disposes its tensors. */
