@@ -198,3 +198,21 @@ test.serial('PAUSE takes a seed out of the forward pass without changing its sta
   await h.system.stop(h.trainer);
   await h.system.shutdown();
 });
+
+test.serial('COMMAND_EMERGENCY culls every seed on trial at once, with a CRITICAL emergency_cleanup event', async (t) => {
+  const h = start(200);
+  await h.epochs.waitFor((e) => e.epoch === 0);
+  for (const [seedId, slotId] of [['e1', 'mlp.0'], ['e2', 'mlp.1']] as const) {
+    t.true((await h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, seedId, 'BP009', { depth: 1 }, slotId), secret))).applied);
+    await h.reached(seedId, 'TRAINING');
+  }
+  const receipt = await h.ask(signCommand(leyline.AdaptationCommand.create({ version: 1, commandType: CommandType.COMMAND_EMERGENCY }), secret));
+  t.deepEqual([receipt.applied, receipt.reason], [true, 'culled 2']);
+  const packet = await h.packets.waitFor((p) => p.events.some((e) => e.description === 'emergency_cleanup'));
+  t.is(packet.level, leyline.TelemetryLevel.TELEMETRY_LEVEL_CRITICAL);
+  await h.reached('e1', 'EMBARGOED');
+  await h.reached('e2', 'EMBARGOED');
+  t.is(h.surface.grafts.size, 0);
+  await h.system.stop(h.trainer);
+  await h.system.shutdown();
+});

@@ -19,6 +19,15 @@ import type { KasminaSettings } from './settings.ts';
 
 const { CommandType, HealthStatus, SeedOperation, SeedLifecycleStage: Stage, TelemetryLevel } = leyline;
 
+/** Seeds still on trial: an emergency culls them. */
+const TRIAL_STAGES: ReadonlySet<number> = new Set([
+  Stage.SEED_STAGE_GERMINATED,
+  Stage.SEED_STAGE_TRAINING,
+  Stage.SEED_STAGE_BLENDING,
+  Stage.SEED_STAGE_SHADOWING,
+  Stage.SEED_STAGE_PROBATIONARY,
+]);
+
 /** A seed in these stages keeps its slot closed to new seeds. */
 const EMBARGO_STAGES: ReadonlySet<number> = new Set([Stage.SEED_STAGE_CULLED, Stage.SEED_STAGE_EMBARGOED, Stage.SEED_STAGE_RESETTING]);
 
@@ -129,6 +138,43 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
     );
   }
 
+  /** COMMAND_EMERGENCY: every seed still on trial (GERMINATED…PROBATIONARY) is culled; fossilized ones stay. */
+  function emergencyCleanup(ctx: ActorContext<KasminaMessage>, state: ManagerState, command: v1.AdaptationCommand): ManagerState {
+    const onTrial = [...state.seeds].filter(([seedId]) => TRIAL_STAGES.has(state.board.get(seedId)?.stage ?? 0));
+    for (const [seedId, ref] of onTrial) {
+      ctx.dispatch(
+        ref,
+        leyline.AdaptationCommand.create({
+          version: 1,
+          commandId: `${command.commandId}-${seedId}`,
+          commandType: CommandType.COMMAND_SEED,
+          targetSeedId: seedId,
+          seedOperation: { operation: SeedOperation.SEED_OP_CULL },
+        }),
+      );
+    }
+    if (deps.telemetry) {
+      ctx.dispatch(
+        deps.telemetry,
+        buildTelemetryPacket({
+          packetId: `kasmina-emergency-${command.commandId}`,
+          source: 'kasmina',
+          level: TelemetryLevel.TELEMETRY_LEVEL_CRITICAL,
+          metrics: [{ name: 'kasmina.emergency.seeds_culled', value: onTrial.length }],
+          events: [
+            {
+              description: 'emergency_cleanup',
+              level: TelemetryLevel.TELEMETRY_LEVEL_CRITICAL,
+              attributes: { command_id: command.commandId, culled: onTrial.map(([id]) => id).join(','), kept: String(state.seeds.size - onTrial.length) },
+            },
+          ],
+        }),
+      );
+    }
+    ctx.reply(receipt(state, command, true, `culled ${onTrial.length}`));
+    return state;
+  }
+
   function spawnSeed(ctx: ActorContext<KasminaMessage>, state: ManagerState, seedId: string, slotId: string): ActorRef<SeedMessage> {
     const ref = ctx.spawn(
       seedLogic({ seedId, slotId, lifecycle, settings: deps.settings, kernels: deps.kernels, catalog: deps.catalog, surface: deps.surface, board: state.board, isolationBreaker, telemetry: deps.telemetry }),
@@ -170,6 +216,7 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
       if (!verdict.accepted) return reject(ctx, state, message, verdict.reason);
       // Tamiyo's decisions come once per control boundary: report the seeds then too.
       reportBoundary(ctx, state);
+      if (message.commandType === CommandType.COMMAND_EMERGENCY) return emergencyCleanup(ctx, state, message);
       if (message.commandType === CommandType.COMMAND_PAUSE) {
         const seed = state.seeds.get(message.targetSeedId);
         if (!seed) return reject(ctx, state, message, `unknown seed ${message.targetSeedId}`);
