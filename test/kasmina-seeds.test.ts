@@ -12,6 +12,7 @@ import { catalog, secret, seedCommand, startSeedRun } from './helpers/seed-run.t
 import { buildModule, type BlueprintModule } from '../actors/karn/modules/index.ts';
 import type { KernelStore } from '../actors/kasmina/kernel-source.ts';
 import type { TrainingSurface } from '../actors/tolaria/trainer/surface.ts';
+import type { TrainingRun } from '../actors/tolaria/trainer/training-run.ts';
 
 const { CommandType, SeedLifecycleStage: Stage, SeedOperation } = leyline;
 
@@ -54,6 +55,12 @@ test.serial('a germinated seed trains through every stage to FOSSILIZED and then
   t.not(probe.probeLoss(h.surface.grafts), probe.probeLoss(new GraftTable()));
   const gates = h.packets.seen.flatMap((p) => p.events.filter((e) => e.description === 'gate_event').map((e) => e.attributes?.gate));
   for (const name of ['G0_SANITY', 'G3_INTERFACE', 'G2_STABILITY', 'G4_SYSTEM_IMPACT']) t.true(gates.includes(name), name);
+  // Fossilized: the seed's weights joined the host's optimizer group (merged at the next slice).
+  const run = h.surface.probe as TrainingRun;
+  const fossilEpoch = h.epochs.seen.at(-1)?.epoch ?? 0;
+  await h.epochs.waitFor((e) => e.epoch > fossilEpoch);
+  t.deepEqual(run.optimizer.groups(), ['host']);
+  t.true([...fossil.module.variables.values()].every((v) => run.optimizer.groupVariables().get('host')!.includes(v)));
   // The SeedState Kasmina hands Tolaria is filled in full.
   const states = (await h.ask(leyline.AdaptationCommand.create({ version: 1, commandId: 'look', commandType: CommandType.COMMAND_UNKNOWN, annotations: { mode: 'no_decision' } }))).seedStates;
   t.like(states[0], { seedId: 'grow-1', stage: Stage.SEED_STAGE_FOSSILIZED, layerDepth: 1, learningRate: 0.01 });

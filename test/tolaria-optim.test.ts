@@ -117,3 +117,42 @@ test('a new learning rate is what the next step uses, scaled per group', (t) => 
   t.true(Math.abs((vars[1]?.dataSync()[0] as number) - 0.02) < 1e-6);
   optimizer.dispose();
 });
+
+for (const kind of ['momentum', 'adam'] as const) {
+  test.serial(`${kind}: merging a seed group into the host group keeps every variable's state; the next step is unchanged`, async (t) => {
+    const { vars, loss } = problem(['h', 's']);
+    const make = (): GroupedOptimizer => {
+      const optimizer = new GroupedOptimizer({ kind, learningRate: 0.1 });
+      optimizer.setGroup('host', [vars[0] as tf.Variable], { step: 0, force: true });
+      optimizer.setGroup('seed:x', [vars[1] as tf.Variable], { step: 0, force: true });
+      return optimizer;
+    };
+    const step = (optimizer: GroupedOptimizer): void => tf.tidy(() => optimizer.apply(tf.variableGrads(loss, optimizer.variables()).grads));
+    const optimizer = make();
+    for (let i = 0; i < 3; i++) step(optimizer);
+    const before = await optimizer.captureState();
+    const weights = vars.map((v) => v.dataSync().slice());
+    const tensors = tf.memory().numTensors;
+    await optimizer.mergeGroup('seed:x', 'host');
+    t.deepEqual(optimizer.groups(), ['host']);
+    // One optimizer fewer: its two scalars (Adam's β powers; Momentum's rate and momentum) go, no accumulator does.
+    t.is(tf.memory().numTensors, tensors - 2);
+    const after = await optimizer.captureState();
+    for (const [key, record] of Object.entries(before.slots)) {
+      if (key.endsWith('/iter')) continue;
+      const merged = after.slots[key.replace(/^seed:x\//, 'host/')];
+      t.deepEqual(merged && [...merged.data], [...record.data], key);
+    }
+    t.is(after.step, 3);
+    step(optimizer);
+    const merged = vars.map((v) => [...v.dataSync()]);
+
+    vars.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(weights[i] as Float32Array, v.shape))));
+    const separate = make();
+    await separate.restoreState(before);
+    step(separate);
+    t.deepEqual(merged, vars.map((v) => [...v.dataSync()]), 'a merged step equals the step of the separate groups');
+    optimizer.dispose();
+    separate.dispose();
+  });
+}

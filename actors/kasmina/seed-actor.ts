@@ -287,10 +287,12 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
       }
     },
     stop(state) {
-      // A stopped (or crashed) seed leaves nothing behind in the host.
+      deps.board.delete(seedId);
+      // A FOSSILIZED seed belongs to the host now (its weights are in the host's optimizer group): it stays.
+      if (state.data.stage === Stage.SEED_STAGE_FOSSILIZED && !state.paused) return;
+      // Any other stopped (or crashed) seed leaves nothing behind in the host.
       surface.grafts.detach(seedId);
       state.kernel?.module.dispose();
-      deps.board.delete(seedId);
     },
     inspect: (state) => ({
       stage: stageName(state.data.stage),

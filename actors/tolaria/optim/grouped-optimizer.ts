@@ -50,6 +50,9 @@ function disposeOptimizer(optimizer: tf.Optimizer): void {
   if (optimizer.getClassName() === 'Momentum') (optimizer as unknown as { c: tf.Tensor }).c.dispose();
 }
 
+/** The per-variable state each TF.js optimizer keeps, by the name suffix it gives it. */
+const ACCUMULATOR_SUFFIXES: Readonly<Record<OptimizerConfig['kind'], readonly string[]>> = { sgd: [], momentum: ['momentum'], adam: ['m', 'v'] };
+
 export class GroupedOptimizer {
   readonly #groups = new Map<string, Group>();
   #learningRate: number;
@@ -86,6 +89,49 @@ export class GroupedOptimizer {
     this.#lastRebuildStep = options.step;
     this.counters.rebuilds += 1;
     return { applied: true };
+  }
+
+  /**
+   * Moves a group's variables into another group, keeping the optimizer state of both (a fossilized seed joins the
+   * host's group): every variable keeps its accumulators (moments, velocities); the merged group counts steps as the
+   * target did. The source group is gone afterwards.
+   */
+  async mergeGroup(sourceId: string, targetId: string): Promise<void> {
+    const source = this.#groups.get(sourceId);
+    const target = this.#groups.get(targetId);
+    if (!source || !target) throw new RangeError(`cannot merge group ${sourceId} into ${targetId}: ${!source ? sourceId : targetId} does not exist`);
+    const slots = new Map<string, tf.Tensor>();
+    let iterations: tf.Tensor | undefined;
+    const fresh: tf.Tensor[] = [];
+    for (const group of [target, source]) {
+      const [iter, ...rest] = await group.optimizer.getWeights();
+      // getWeights() makes the step counter afresh; the accumulators are the optimizer's own variables.
+      if (iter) fresh.push(iter.tensor);
+      if (group === target) iterations = iter?.tensor;
+      for (const { name, tensor } of rest) slots.set(name, tensor);
+    }
+    const variables = [...target.variables, ...source.variables];
+    // TF.js pairs accumulators with variables by position in the gradient map that apply() builds, whose key order is
+    // JavaScript's (integer-like names first, ascending): lay the accumulators out in that same order.
+    const byName = new Map(variables.map((v) => [v.name, v]));
+    const keyed = Object.keys(Object.fromEntries(variables.map((v) => [v.name, true]))).map((name) => byName.get(name)!);
+    const suffixes = ACCUMULATOR_SUFFIXES[this.config.kind];
+    const weights: Array<{ name: string; tensor: tf.Tensor }> = [{ name: 'iter', tensor: iterations ?? tf.scalar(0) }];
+    for (const suffix of suffixes) {
+      for (const variable of keyed) {
+        let tensor = slots.get(`${variable.name}/${suffix}`);
+        if (!tensor) fresh.push((tensor = tf.zerosLike(variable)));
+        weights.push({ name: `${variable.name}/${suffix}`, tensor });
+      }
+    }
+    const optimizer = this.#create(this.#learningRate * target.lrScale);
+    await optimizer.setWeights(weights);
+    // The new optimizer holds its own references (setWeights makes variables of the tensors); free the old ones.
+    disposeOptimizer(target.optimizer);
+    disposeOptimizer(source.optimizer);
+    tf.dispose(fresh);
+    this.#groups.set(targetId, { variables, optimizer, lrScale: target.lrScale });
+    this.#groups.delete(sourceId);
   }
 
   removeGroup(id: string): void {

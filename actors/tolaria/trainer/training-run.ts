@@ -196,7 +196,7 @@ export class TrainingRun {
     const started = performance.now();
     let steps = 0;
     this.#batches ??= this.trainBatches.epoch(this.epoch);
-    if (this.grafts.version !== this.#graftVersion) this.#matchSeedGroups();
+    if (this.grafts.version !== this.#graftVersion) await this.#matchSeedGroups();
     while (performance.now() - started < budgetMs && (stopAtStep === undefined || this.globalStep < stopAtStep)) {
       if (this.#tally.steps === 0 || this.globalStep % this.settings.rollback.snapshotEverySteps === 0) await this.snapshot();
       const next = this.#batches.next();
@@ -336,16 +336,26 @@ export class TrainingRun {
 
   /**
    * One optimizer group per grafted seed whose module takes part in training, made when it first appears (the host's
-   * and the other seeds' optimizer state are untouched), removed when it is detached. A change the storm guard
-   * refuses is retried at the next slice.
+   * and the other seeds' optimizer state are untouched), removed when it is detached. A FOSSILIZED seed is part of
+   * the host for good: its group merges into the host's, state kept. A change the storm guard refuses is retried at
+   * the next slice.
    */
-  #matchSeedGroups(): void {
-    const wanted = new Map(this.grafts.all().filter((graft) => TRAINED_STAGES.has(graft.stage)).map((graft) => [seedGroup(graft.seedId), graft]));
+  async #matchSeedGroups(): Promise<void> {
+    const grafts = this.grafts.all();
+    const wanted = new Map(grafts.filter((graft) => TRAINED_STAGES.has(graft.stage)).map((graft) => [seedGroup(graft.seedId), graft]));
     let complete = true;
-    for (const id of this.optimizer.groups()) if (id !== HOST_GROUP_ID && !wanted.has(id)) this.optimizer.removeGroup(id);
+    for (const id of this.optimizer.groups()) {
+      if (id === HOST_GROUP_ID) continue;
+      const graft = wanted.get(id);
+      if (!graft) this.optimizer.removeGroup(id);
+      else if (graft.stage === Stage.SEED_STAGE_FOSSILIZED) await this.optimizer.mergeGroup(id, HOST_GROUP_ID);
+    }
+    const inHost = new Set(this.optimizer.groupVariables().get(HOST_GROUP_ID));
     for (const [id, graft] of wanted) {
       if (this.optimizer.groups().includes(id)) continue;
-      if (!this.optimizer.setGroup(id, [...graft.module.variables.values()], { step: this.globalStep }).applied) complete = false;
+      const variables = [...graft.module.variables.values()];
+      if (variables.some((v) => inHost.has(v))) continue;
+      if (!this.optimizer.setGroup(id, variables, { step: this.globalStep }).applied) complete = false;
     }
     if (complete) this.#graftVersion = this.grafts.version;
   }
