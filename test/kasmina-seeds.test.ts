@@ -223,3 +223,35 @@ test.serial('COMMAND_EMERGENCY culls every seed on trial at once, with a CRITICA
   await h.system.stop(h.trainer);
   await h.system.shutdown();
 });
+
+test.serial('a seed whose module throws is contained: the slot bypasses it, the seed is culled, training goes on', async (t) => {
+  const throwingStore = (): KernelStore => ({
+    fetchKernel(blueprintId, slot) {
+      const honest = buildModule(catalog.get('BP009')!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { seed: 3 });
+      let calls = 0;
+      const module: BlueprintModule = {
+        ...honest,
+        blueprintId,
+        variables: honest.variables,
+        apply: (x, options) => {
+          calls += 1;
+          if (calls > 5) throw new Error('kernel exploded on call 6');
+          return honest.apply(x, options);
+        },
+        dispose: () => honest.dispose(),
+      };
+      return { status: 'found', module, entry: leyline.KernelCatalogEntry.create({}), fromCache: true, latencyMs: 0.5 };
+    },
+  });
+  const h = start(3, throwingStore);
+  await h.epochs.waitFor((e) => e.epoch === 0);
+  t.true((await h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, 'thrower', 'BP001'), secret))).applied);
+  await h.reached('thrower', 'EMBARGOED');
+  const failure = h.packets.seen.flatMap((p) => p.events).find((e) => e.description === 'gate_failure' && e.attributes?.seed_id === 'thrower');
+  t.is(failure?.attributes?.reason, 'the module threw in the forward pass: kernel exploded on call 6');
+  t.is(h.surface.grafts.bySeed('thrower'), undefined);
+  const result = await h.finished;
+  t.is(result.status, 'completed', 'the trainer never failed');
+  t.true(h.epochs.seen.every((e) => e.failedReason === null));
+  await h.system.shutdown();
+});

@@ -243,7 +243,9 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
         batch.y.dispose();
       }
     }
-    const g1 = gateGradientHealth({ seedGradNorm: stats.nonFiniteSteps > 0 ? Number.NaN : stats.gradNormMax, isolationViolations: next.isolationViolations }, settings.maxGradNorm);
+    const g1: GateResult = stats.error
+      ? { gate: Gate.SEED_GATE_G1_GRADIENT_HEALTH, passed: false, reason: `the module threw in the forward pass: ${stats.error}`, attributes: {} }
+      : gateGradientHealth({ seedGradNorm: stats.nonFiniteSteps > 0 ? Number.NaN : stats.gradNormMax, isolationViolations: next.isolationViolations }, settings.maxGradNorm);
     for (let i = 0; i < stats.steps; i++) {
       const before = next.data.stage;
       next = apply(ctx, next, { type: 'step', g1 });

@@ -5678,6 +5678,9 @@ export namespace esper {
                 /** SeedStepStats lossMean. */
                 lossMean: number;
 
+                /** SeedStepStats error. */
+                error: string;
+
                 /**
                  * Creates a new SeedStepStats instance using the specified properties.
                  * @param [properties] Properties to set
@@ -5724,6 +5727,9 @@ export namespace esper {
 
                     /** SeedStepStats lossMean */
                     lossMean?: (number|null);
+
+                    /** SeedStepStats error */
+                    error?: (string|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];

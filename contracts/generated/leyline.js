@@ -14458,6 +14458,7 @@ export const esper = $root.esper = (() => {
                  * @property {number|null} [gradNormMax] SeedStepStats gradNormMax
                  * @property {number|null} [nonFiniteSteps] SeedStepStats nonFiniteSteps
                  * @property {number|null} [lossMean] SeedStepStats lossMean
+                 * @property {string|null} [error] SeedStepStats error
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -14530,6 +14531,14 @@ export const esper = $root.esper = (() => {
                 SeedStepStats.prototype.lossMean = 0;
 
                 /**
+                 * SeedStepStats error.
+                 * @member {string} error
+                 * @memberof esper.leyline.v1.SeedStepStats
+                 * @instance
+                 */
+                SeedStepStats.prototype.error = "";
+
+                /**
                  * Creates a new SeedStepStats instance using the specified properties.
                  * @function create
                  * @memberof esper.leyline.v1.SeedStepStats
@@ -14571,6 +14580,8 @@ export const esper = $root.esper = (() => {
                         writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.nonFiniteSteps);
                     if (message.lossMean != null && $Object.hasOwnProperty.call(message, "lossMean") && !$Object.is(message.lossMean, 0))
                         writer.uint32(/* id 5, wireType 5 =*/45).float(message.lossMean);
+                    if (message.error != null && $Object.hasOwnProperty.call(message, "error") && message.error !== "")
+                        writer.uint32(/* id 6, wireType 2 =*/50).string(message.error);
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -14658,6 +14669,15 @@ export const esper = $root.esper = (() => {
                                     message.lossMean = value;
                                 else
                                     delete message.lossMean;
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.error = value;
+                                else
+                                    delete message.error;
                                 continue;
                             }
                         }

@@ -10,6 +10,8 @@
 // | FOSSILIZED                 | seed(h)                     | everywhere: the seed is part of the host                |
 // | any other stage            | h                           | the seed is not run                                     |
 //
+// A module that throws is bypassed from then on (its failure goes to Kasmina in the next step report).
+//
 // TRAINING uses a straight-through form, h + s − stop(s) with s = seed(stop(h)): its value is exactly h, its
 // gradient reaches the seed's weights. Seeds start near-neutral (seed(h) ≈ h), so BLENDING begins without a jolt.
 import { leyline } from '../../../contracts/index.ts';
@@ -19,8 +21,21 @@ import type { Graft } from './graft-table.ts';
 
 const { SeedLifecycleStage: Stage } = leyline;
 
+/**
+ * A module that throws is contained here: the slot passes the host's output through, the failure is recorded on the
+ * graft (Tolaria reports it to the seed, which is culled), and the step goes on.
+ */
 export function graftForward(host: tf.Tensor, graft: Graft | undefined, training: boolean): tf.Tensor {
-  if (!graft) return host;
+  if (!graft || graft.failure !== undefined) return host;
+  try {
+    return stageForward(host, graft, training);
+  } catch (error) {
+    graft.failure = error instanceof Error ? error.message : String(error);
+    return host;
+  }
+}
+
+function stageForward(host: tf.Tensor, graft: Graft, training: boolean): tf.Tensor {
   switch (graft.stage) {
     case Stage.SEED_STAGE_TRAINING: {
       const seed = graft.module.apply(stopGradient(host), { training });

@@ -12,6 +12,8 @@ export interface Graft {
   stage: v1.SeedLifecycleStage;
   /** Blend weight in [0, 1], used while BLENDING. */
   alpha: number;
+  /** Set when the module threw in the forward pass: from then on the slot bypasses it (graft-forward.ts). */
+  failure?: string;
 }
 
 export class GraftTableError extends Error {

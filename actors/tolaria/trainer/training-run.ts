@@ -305,6 +305,12 @@ export class TrainingRun {
       leyline.SeedStepStats.create({ seedId, steps: tally.steps, gradNormMax: tally.gradNormMax, nonFiniteSteps: tally.nonFinite, lossMean: tally.lossSum / tally.steps }),
     );
     this.#seedTallies.clear();
+    // A module that threw is reported until its seed takes it out of the table.
+    for (const graft of this.grafts.all()) {
+      if (graft.failure === undefined) continue;
+      const stats = out.find((s) => s.seedId === graft.seedId) ?? out[out.push(leyline.SeedStepStats.create({ seedId: graft.seedId, steps: 1 })) - 1]!;
+      stats.error = graft.failure;
+    }
     return out;
   }
 
