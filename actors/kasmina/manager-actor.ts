@@ -109,6 +109,7 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
             { name: 'kasmina.seed.isolation_violations', value: violations, attributes },
             { name: 'kasmina.seed.fallback_used', value: fallback ? 1 : 0, attributes },
             { name: 'kasmina.seed.gradient_norm', value: seed.gradientNorm, attributes },
+            { name: 'kasmina.seed.isolation_ms', value: m.isolation_ms ?? 0, unit: 'ms', attributes },
           ],
           events: [{ description: 'seed_stage', attributes: { seed_id: seed.seedId, stage: (leyline.SeedLifecycleStage[seed.stage] ?? '').replace('SEED_STAGE_', ''), alpha: (m.alpha ?? 0).toFixed(4) } }],
           healthStatus: violations > 0 ? HealthStatus.HEALTH_STATUS_UNHEALTHY : fallback || slow ? HealthStatus.HEALTH_STATUS_DEGRADED : HealthStatus.HEALTH_STATUS_HEALTHY,

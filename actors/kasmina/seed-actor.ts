@@ -49,6 +49,8 @@ export interface SeedActorState {
   germinatedEpoch: number;
   /** Out of the forward pass by a PAUSE command (module and stage kept). */
   paused: boolean;
+  /** What the last isolation measurement cost (its overhead, reported per seed). */
+  isolationMs: number;
 }
 
 const EMBARGO_TIMER = 'embargo';
@@ -79,6 +81,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
           kernel_latency_ms: state.kernel?.latencyMs ?? 0,
           fallback_used: state.kernel && state.kernel.origin !== 'urza' ? 1 : 0,
           paused: state.paused ? 1 : 0,
+          isolation_ms: state.isolationMs,
         },
         ageEpochs: grafted ? Math.max(0, (surface.probe?.epoch ?? 0) - state.germinatedEpoch) : 0,
       }),
@@ -232,7 +235,9 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     if (probe && settings.isolationEvery > 0 && next.reports % settings.isolationEvery === 0 && surface.grafts.bySeed(seedId)) {
       const batch = probe.probeBatch();
       try {
-        if (measureIsolation({ host: probe.host, grafts: surface.grafts, seedId, batch }).violated) {
+        const measured = measureIsolation({ host: probe.host, grafts: surface.grafts, seedId, batch });
+        next.isolationMs = measured.ms;
+        if (measured.violated) {
           next.isolationViolations += 1;
           deps.isolationBreaker.recordFailure();
         } else {
@@ -259,7 +264,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     kind: 'seed',
     accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.TimerFired],
     start() {
-      const state: SeedActorState = { data: lifecycle.initialState(seedId, deps.slotId), kernel: null, losses: [], isolationViolations: 0, reports: 0, lastGradNorm: 0, germinatedAt: 0, germinatedEpoch: 0, paused: false };
+      const state: SeedActorState = { data: lifecycle.initialState(seedId, deps.slotId), kernel: null, losses: [], isolationViolations: 0, reports: 0, lastGradNorm: 0, germinatedAt: 0, germinatedEpoch: 0, paused: false, isolationMs: 0 };
       publish(state);
       return state;
     },
