@@ -3,13 +3,12 @@
 // fossilizes; its parameters then really change the host's outputs.
 import test from 'ava';
 import { leyline } from '../contracts/index.ts';
-import { signCommand } from '../contracts/command-signing.ts';
 import { loadIdxDataset } from '../actors/tolaria/data/dataset.ts';
 import { GraftTable } from '../actors/tolaria/host/graft-table.ts';
 import { selectTensorBackend } from '../runtime/tensor-backend.ts';
-import { secret, seedCommand, startSeedRun } from './helpers/seed-run.ts';
+import { startSeedRun } from './helpers/seed-run.ts';
 
-const { SeedLifecycleStage: Stage, SeedOperation } = leyline;
+const { SeedLifecycleStage: Stage } = leyline;
 
 test('MNIST: a seed on the MLP host walks every stage to FOSSILIZED with real training', async (t) => {
   const backend = await selectTensorBackend('wasm');
@@ -27,7 +26,7 @@ test('MNIST: a seed on the MLP host walks every stage to FOSSILIZED with real tr
     kasmina: { timings: { trainingSteps: 40, shadowingSteps: 20, probationSteps: 20 }, impactTolerance: 0.1, isolationEvery: 4 },
   });
   await h.epochs.waitFor((e) => e.epoch === 0);
-  const receipt = await h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, 'mnist-1', 'BP009', { depth: 1 }), secret));
+  const receipt = await h.germinate('mnist-1', 'BP009', { depth: 1 });
   t.true(receipt.applied, receipt.reason);
   await h.reached('mnist-1', 'TRAINING');
   const module = h.surface.grafts.bySeed('mnist-1')!.module;

@@ -37,7 +37,7 @@ const start = (epochs: number, store?: Parameters<typeof startSeedRun>[0]['store
 test.serial('a germinated seed trains through every stage to FOSSILIZED and then changes the host output', async (t) => {
   const h = start(8);
   await h.epochs.waitFor((e) => e.epoch === 0);
-  const receipt = await h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, 'grow-1', 'BP009', { depth: 1 }), secret));
+  const receipt = await h.germinate('grow-1', 'BP009', { depth: 1 });
   t.true(receipt.applied, receipt.reason);
   const graft = await (async () => {
     await h.packets.waitFor((p) => p.events.some((e) => e.attributes?.to === 'TRAINING'));
@@ -84,7 +84,7 @@ test.serial('a NaN-injecting seed fails G1 and goes CULLED → EMBARGOED → RES
   const h = start(6);
   await h.epochs.waitFor((e) => e.epoch === 0);
   const before = tf.memory().numTensors;
-  t.true((await h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, 'bad-1', 'BP045', { frequency: 0.1 }), secret))).applied);
+  t.true((await h.germinate('bad-1', 'BP045', { frequency: 0.1 })).applied);
   await h.packets.waitFor((p) => p.events.some((e) => e.attributes?.seed_id === 'bad-1' && e.attributes?.to === 'DORMANT'), { timeoutMs: 30_000 });
   t.deepEqual(h.stagesOf('bad-1'), ['GERMINATED', 'TRAINING', 'CULLED', 'EMBARGOED', 'RESETTING', 'DORMANT']);
   const failure = h.packets.seen.flatMap((p) => p.events).find((e) => e.description === 'gate_failure' && e.attributes?.seed_id === 'bad-1');
@@ -117,7 +117,7 @@ test.serial('50 full seed lifecycles (germinate → cull → embargo → reset) 
   const first = await h.epochs.waitFor((e) => e.epoch === 1);
   for (let i = 0; i < 50; i++) {
     const seedId = `cycle-${i}`;
-    t.true((await h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, seedId, 'BP009', { depth: 1 }), secret))).applied);
+    t.true((await h.germinate(seedId, 'BP009', { depth: 1 })).applied);
     await h.reached(seedId, 'TRAINING');
     t.true((await h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_CULL, seedId), secret))).applied);
     await h.reached(seedId, 'DORMANT');
@@ -134,7 +134,7 @@ test.serial('50 full seed lifecycles (germinate → cull → embargo → reset) 
 test.serial('the exploding-gradient stressor (BP043) is caught by G1 on its gradient norm and culled', async (t) => {
   const h = start(6);
   await h.epochs.waitFor((e) => e.epoch === 0);
-  t.true((await h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, 'boom', 'BP043', { scale: 20 }), secret))).applied);
+  t.true((await h.germinate('boom', 'BP043', { scale: 20 })).applied);
   await h.reached('boom', 'EMBARGOED');
   t.deepEqual(h.stagesOf('boom').slice(0, 4), ['GERMINATED', 'TRAINING', 'CULLED', 'EMBARGOED']);
   const failure = h.packets.seen.flatMap((p) => p.events).find((e) => e.description === 'gate_failure' && e.attributes?.seed_id === 'boom');
@@ -162,7 +162,7 @@ test.serial('leaky seeds are culled on measured isolation; their slot stays emba
   });
   const h = start(200, leakyStore);
   await h.epochs.waitFor((e) => e.epoch === 0);
-  const germinate = (seedId: string, slotId: string) => h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, seedId, 'BP001', {}, slotId), secret));
+  const germinate = (seedId: string, slotId: string) => h.germinate(seedId, 'BP001', {}, slotId);
   t.true((await germinate('leak-1', 'mlp.0')).applied);
   await h.reached('leak-1', 'EMBARGOED');
   const failure = h.packets.seen.flatMap((p) => p.events).find((e) => e.description === 'gate_failure' && e.attributes?.seed_id === 'leak-1');
@@ -184,7 +184,7 @@ test.serial('leaky seeds are culled on measured isolation; their slot stays emba
 test.serial('PAUSE takes a seed out of the forward pass without changing its stage; resume puts it back and it goes on', async (t) => {
   const h = start(200);
   await h.epochs.waitFor((e) => e.epoch === 0);
-  t.true((await h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, 'p1', 'BP009', { depth: 1 }), secret))).applied);
+  t.true((await h.germinate('p1', 'BP009', { depth: 1 })).applied);
   await h.reached('p1', 'TRAINING');
   const pause = (action: string) =>
     h.ask(signCommand(leyline.AdaptationCommand.create({ version: 1, commandType: CommandType.COMMAND_PAUSE, targetSeedId: 'p1', annotations: { action } }), secret));
@@ -210,7 +210,7 @@ test.serial('COMMAND_EMERGENCY culls every seed on trial at once, with a CRITICA
   const h = start(200);
   await h.epochs.waitFor((e) => e.epoch === 0);
   for (const [seedId, slotId] of [['e1', 'mlp.0'], ['e2', 'mlp.1']] as const) {
-    t.true((await h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, seedId, 'BP009', { depth: 1 }, slotId), secret))).applied);
+    t.true((await h.germinate(seedId, 'BP009', { depth: 1 }, slotId)).applied);
     await h.reached(seedId, 'TRAINING');
   }
   const receipt = await h.ask(signCommand(leyline.AdaptationCommand.create({ version: 1, commandType: CommandType.COMMAND_EMERGENCY }), secret));
@@ -245,7 +245,7 @@ test.serial('a seed whose module throws is contained: the slot bypasses it, the 
   });
   const h = start(3, throwingStore);
   await h.epochs.waitFor((e) => e.epoch === 0);
-  t.true((await h.ask(signCommand(seedCommand(SeedOperation.SEED_OP_GERMINATE, 'thrower', 'BP001'), secret))).applied);
+  t.true((await h.germinate('thrower', 'BP001')).applied);
   await h.reached('thrower', 'EMBARGOED');
   const failure = h.packets.seen.flatMap((p) => p.events).find((e) => e.description === 'gate_failure' && e.attributes?.seed_id === 'thrower');
   t.is(failure?.attributes?.reason, 'the module threw in the forward pass: kernel exploded on call 6');

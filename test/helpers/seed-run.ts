@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { leyline, type v1 } from '../../contracts/index.ts';
-import { CommandVerifier } from '../../contracts/command-signing.ts';
+import { CommandVerifier, signCommand } from '../../contracts/command-signing.ts';
 import { SignatureContext } from '../../contracts/signing.ts';
 import { setUpKarn } from '../../actors/karn/index.ts';
 import { buildModule } from '../../actors/karn/modules/index.ts';
@@ -75,9 +75,12 @@ export function startSeedRun(options: { dataset: Dataset; tolaria: TolariaConfig
     { name: 'trainer' },
   );
   const ask = (command: v1.AdaptationCommand) => system.ask(kasmina, command, leyline.AdaptationReceipt, 5_000);
+  /** A signed GERMINATE for `seedId`, answered by the manager. */
+  const germinate = (seedId: string, blueprintId: string, parameters: Record<string, number> = {}, slotId = 'mlp.0') =>
+    ask(signCommand(seedCommand(leyline.SeedOperation.SEED_OP_GERMINATE, seedId, blueprintId, parameters, slotId), secret));
   const stagesOf = (seedId: string) =>
     packets.seen.flatMap((p) => p.events.filter((e) => e.description === 'seed_stage_changed' && e.attributes?.seed_id === seedId).map((e) => e.attributes?.to));
   const reached = (seedId: string, stage: string, timeoutMs = 30_000) =>
     packets.waitFor((p) => p.events.some((e) => e.description === 'seed_stage_changed' && e.attributes?.seed_id === seedId && e.attributes?.to === stage), { timeoutMs });
-  return { system, packets, surface, kasmina, trainer, finished: done.promise, epochs, ask, stagesOf, reached };
+  return { system, packets, surface, kasmina, trainer, finished: done.promise, epochs, ask, germinate, stagesOf, reached };
 }
