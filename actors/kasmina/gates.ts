@@ -55,13 +55,16 @@ export interface Stability {
   latencyBudgetMs: number;
   /** The seed's losses over its TRAINING steps, oldest first. */
   seedLosses: readonly number[];
-  /** The later half's mean may exceed the earlier half's by this fraction at most. Default 0.05. */
+  /**
+   * The later half's mean may exceed the earlier half's by this fraction at most. Default 0.25: a report's mean loss
+   * over a few steps is noisy (±15 % measured on MNIST at 10–20 steps), and G2 is after divergence, not noise.
+   */
   tolerance?: number;
 }
 
 /** G2 stability: the kernel met its latency budget and the seed's loss is finite and not rising. */
 export function gateStability(stability: Stability): GateResult {
-  const { kernelLatencyMs, latencyBudgetMs, seedLosses, tolerance = 0.05 } = stability;
+  const { kernelLatencyMs, latencyBudgetMs, seedLosses, tolerance = 0.25 } = stability;
   const half = Math.floor(seedLosses.length / 2);
   const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
   const early = mean(seedLosses.slice(0, half));
