@@ -13,23 +13,11 @@ import { safeActorName } from '../../runtime/names.ts';
 import type { KarnCatalogReader } from '../karn/index.ts';
 import type { TrainingSurface } from '../tolaria/trainer/surface.ts';
 import type { KernelSource } from './kernel-source.ts';
-import { createSeedLifecycle } from './lifecycle.ts';
+import { createSeedLifecycle, EMBARGO_STAGES, TRIAL_STAGES } from './lifecycle.ts';
 import { seedLogic, type SeedMessage } from './seed-actor.ts';
 import type { KasminaSettings } from './settings.ts';
 
-const { CommandType, HealthStatus, SeedOperation, SeedLifecycleStage: Stage, TelemetryLevel } = leyline;
-
-/** Seeds still on trial: an emergency culls them. */
-const TRIAL_STAGES: ReadonlySet<number> = new Set([
-  Stage.SEED_STAGE_GERMINATED,
-  Stage.SEED_STAGE_TRAINING,
-  Stage.SEED_STAGE_BLENDING,
-  Stage.SEED_STAGE_SHADOWING,
-  Stage.SEED_STAGE_PROBATIONARY,
-]);
-
-/** A seed in these stages keeps its slot closed to new seeds. */
-const EMBARGO_STAGES: ReadonlySet<number> = new Set([Stage.SEED_STAGE_CULLED, Stage.SEED_STAGE_EMBARGOED, Stage.SEED_STAGE_RESETTING]);
+const { CommandType, HealthStatus, SeedOperation, TelemetryLevel } = leyline;
 
 export type KasminaMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.Terminated;
 

@@ -8,6 +8,7 @@
 //   fit for grafting (not quarantine-only, no approval needed, risk below 0.5), parameters at their bounds' midpoints.
 // - Otherwise: nothing to do.
 import { leyline, type v1 } from '../../contracts/index.ts';
+import { EMBARGO_STAGES, TRIAL_STAGES } from '../kasmina/index.ts';
 
 const { CommandType, SeedOperation, SeedLifecycleStage: Stage } = leyline;
 
@@ -41,25 +42,8 @@ export type PriorDecision =
   | { action: 'germinate'; command: v1.AdaptationCommand; slotId: string; blueprintId: string; why: string }
   | { action: 'none'; why: string };
 
-/** Stages in which a seed occupies its slot for this purpose (on trial, or keeping the slot under embargo). */
-const OCCUPYING: ReadonlySet<number> = new Set([
-  Stage.SEED_STAGE_GERMINATED,
-  Stage.SEED_STAGE_TRAINING,
-  Stage.SEED_STAGE_BLENDING,
-  Stage.SEED_STAGE_SHADOWING,
-  Stage.SEED_STAGE_PROBATIONARY,
-  Stage.SEED_STAGE_FOSSILIZED,
-  Stage.SEED_STAGE_CULLED,
-  Stage.SEED_STAGE_EMBARGOED,
-  Stage.SEED_STAGE_RESETTING,
-]);
-const ON_TRIAL: ReadonlySet<number> = new Set([
-  Stage.SEED_STAGE_GERMINATED,
-  Stage.SEED_STAGE_TRAINING,
-  Stage.SEED_STAGE_BLENDING,
-  Stage.SEED_STAGE_SHADOWING,
-  Stage.SEED_STAGE_PROBATIONARY,
-]);
+/** Stages in which a seed holds its slot: on trial, fossilized, or keeping it under embargo. */
+const OCCUPYING: ReadonlySet<number> = new Set([...TRIAL_STAGES, Stage.SEED_STAGE_FOSSILIZED, ...EMBARGO_STAGES]);
 
 /** The reference's candidate score (03 §13). */
 export function candidateScore(descriptor: v1.BlueprintDescriptor): number {
@@ -77,7 +61,7 @@ export function heuristicPrior(input: PriorInput, options: PriorOptions = DEFAUL
   if (!plateaued(input.validationLosses, options.plateauEpochs, options.plateauTolerance)) {
     return { action: 'none', why: 'validation loss still improving' };
   }
-  if (input.seeds.some((seed) => ON_TRIAL.has(seed.stage))) return { action: 'none', why: 'a seed is on trial' };
+  if (input.seeds.some((seed) => TRIAL_STAGES.has(seed.stage))) return { action: 'none', why: 'a seed is on trial' };
   const taken = new Set(input.seeds.filter((seed) => OCCUPYING.has(seed.stage)).map((seed) => input.seedSlots.get(seed.seedId)));
   const width = (slot: SlotInfo): number => slot.dims.reduce((a, b) => a * b, 1);
   const slot = input.slots.filter((s) => !taken.has(s.id)).sort((a, b) => width(a) - width(b))[0];
