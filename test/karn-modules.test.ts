@@ -11,7 +11,7 @@ import {
 import { leyline, type v1 } from '../contracts/index.ts';
 import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
 import { defaultBlueprints } from '../actors/karn/index.ts';
-import { midpointParameters } from '../actors/tezzeret/index.ts';
+import { midpointParameters } from '../actors/karn/index.ts';
 import { maxAbsDiff, perturbAll, setVariable } from './helpers/modules.ts';
 
 test.before(async () => {

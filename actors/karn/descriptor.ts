@@ -41,6 +41,11 @@ export function declaredBounds(descriptor: v1.BlueprintDescriptor): Array<[strin
   ]);
 }
 
+/** Every declared parameter at the middle of its bounds (the default a compile or a heuristic picks). */
+export function midpointParameters(descriptor: v1.BlueprintDescriptor): Record<string, number> {
+  return Object.fromEntries(declaredBounds(descriptor).map(([key, { min, max }]) => [key, (min + max) / 2]));
+}
+
 /** The name of a value of a Leyline enum ("BLUEPRINT_TIER_SAFE"), or the number when it has none. */
 export function enumName(enumObject: object, value: number): string {
   for (const [name, number] of Object.entries(enumObject)) if (number === value) return name;

@@ -7,3 +7,4 @@ export { BlueprintRequestError, KarnConfigError } from './errors.ts';
 export { karnLogic, KARN_TELEMETRY_TIMER, type KarnActorOptions, type KarnMessage } from './karn-actor.ts';
 export { defaultBlueprints } from './templates.ts';
 export { validateRequest, type RequestParameters } from './validation.ts';
+export { midpointParameters } from './descriptor.ts';

@@ -8,6 +8,7 @@
 //   fit for grafting (not quarantine-only, no approval needed, risk below 0.5), parameters at their bounds' midpoints.
 // - Otherwise: nothing to do.
 import { leyline, type v1 } from '../../contracts/index.ts';
+import { midpointParameters } from '../karn/index.ts';
 import { EMBARGO_STAGES, TRIAL_STAGES } from '../kasmina/index.ts';
 
 const { CommandType, SeedOperation, SeedLifecycleStage: Stage } = leyline;
@@ -69,7 +70,7 @@ export function heuristicPrior(input: PriorInput, options: PriorOptions = DEFAUL
   const fit = input.candidates.filter((d) => !d.quarantineOnly && !d.approvalRequired && d.risk < options.maxRisk);
   const blueprint = [...fit].sort((a, b) => candidateScore(b) - candidateScore(a) || a.blueprintId.localeCompare(b.blueprintId))[0];
   if (!blueprint) return { action: 'none', why: 'no blueprint fit for grafting' };
-  const parameters = Object.fromEntries(Object.entries(blueprint.allowedParameters ?? {}).map(([key, b]) => [key, ((b.minValue ?? 0) + (b.maxValue ?? 0)) / 2]));
+  const parameters = midpointParameters(blueprint);
   const command = leyline.AdaptationCommand.create({
     version: 1,
     commandType: CommandType.COMMAND_SEED,

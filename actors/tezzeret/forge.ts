@@ -6,6 +6,7 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import { buildTelemetryPacket, type EventInput } from '../../contracts/telemetry.ts';
 import { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
 import { describeError } from '../../runtime/errors.ts';
+import { midpointParameters } from '../karn/index.ts';
 import type { ActorContext, ActorLogic, ActorRef, AnyRef } from '../../runtime/logic.ts';
 import { safeActorName } from '../../runtime/names.ts';
 import { compileJobLogic, type CompileJob, type CompileJobSettings } from './compile-job.ts';
@@ -79,14 +80,6 @@ const METRIC_NAMES = [
 ] as const;
 
 /** The catalog's midpoint parameters for a blueprint (what the forge compiles when none are given). */
-export function midpointParameters(descriptor: v1.BlueprintDescriptor): Record<string, number> {
-  const parameters: Record<string, number> = {};
-  for (const [key, bounds] of Object.entries(descriptor.allowedParameters ?? {})) {
-    parameters[key] = ((bounds.minValue ?? 0) + (bounds.maxValue ?? 0)) / 2;
-  }
-  return parameters;
-}
-
 export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, ForgeMessage> {
   const reject = (request: v1.CompileRequest, error: string): v1.CompileResult =>
     leyline.CompileResult.create({ jobId: request.jobId, blueprintId: request.blueprintId, ok: false, error });

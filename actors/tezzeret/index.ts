@@ -8,7 +8,7 @@ import { JobJournal } from './job-journal.ts';
 import type { BlueprintSource, KernelStore } from './ports.ts';
 import { CompileWorkerPool } from './worker-pool.ts';
 
-export { forgeLogic, midpointParameters, type ForgeSettings, type ForgeMessage } from './forge.ts';
+export { forgeLogic, type ForgeSettings, type ForgeMessage } from './forge.ts';
 export { resolveTezzeretConfig, TEZZERET_DEFAULTS, TezzeretConfigError, type TezzeretConfig, type TezzeretSettings } from './config.ts';
 export { JobJournal, jobIdFor } from './job-journal.ts';
 export { urzaKernelStore } from './urza-store.ts';
