@@ -35,8 +35,10 @@ export interface EvaluationStats {
 
 /** One optimisation step on a batch (the batch's tensors are disposed here). */
 export function trainStep(host: HostModel, optimizer: GroupedOptimizer, batch: Batch, grafts?: GraftTable): StepStats {
+  let stats!: StepStats;
   try {
-    return tf.tidy(() => {
+    // The step's figures leave through `stats`, not tidy's result (tidy would walk a returned object for tensors).
+    tf.tidy(() => {
       let correct: tf.Tensor | undefined;
       const labels = tf.tensor1d(batch.labels, 'int32');
       const { value, grads } = tf.variableGrads(() => {
@@ -45,27 +47,27 @@ export function trainStep(host: HostModel, optimizer: GroupedOptimizer, batch: B
         return tf.losses.softmaxCrossEntropy(batch.y, logits) as tf.Scalar;
       }, optimizer.variables());
       const squares = new Map(Object.entries(grads).map(([name, g]) => [name, tf.sum(tf.square(g))]));
-      const gradNorm = tf.sqrt(tf.addN([...squares.values()]));
-      const groupNorms: Record<string, number> = {};
-      for (const [id, variables] of optimizer.groupVariables()) {
-        if (id === HOST_GROUP_ID) continue;
+      const groups = [...optimizer.groupVariables()].filter(([id]) => id !== HOST_GROUP_ID);
+      const groupSquares = groups.map(([, variables]) => {
         const mine = variables.flatMap((v) => squares.get(v.name) ?? []);
-        groupNorms[id] = mine.length ? Math.sqrt(tf.addN(mine).dataSync()[0] as number) : 0;
-      }
+        return mine.length ? tf.addN(mine) : tf.scalar(0);
+      });
+      // One read of everything the step reports: each dataSync is a round trip to the backend.
+      const figures = tf.stack([value, tf.cast(correct ?? tf.scalar(0), 'float32'), tf.addN([...squares.values()]), ...groupSquares]).dataSync();
       optimizer.apply(grads);
-      const stats = {
-        loss: value.dataSync()[0] as number,
-        correct: correct?.dataSync()[0] ?? 0,
+      stats = {
+        loss: figures[0] as number,
+        correct: figures[1] as number,
         size: batch.size,
-        gradNorm: gradNorm.dataSync()[0] as number,
-        groupNorms,
+        gradNorm: Math.sqrt(figures[2] as number),
+        groupNorms: Object.fromEntries(groups.map(([id], i) => [id, Math.sqrt(figures[3 + i] as number)])),
       };
       correct?.dispose();
-      return stats;
     });
   } finally {
     tf.dispose([batch.x, batch.y]);
   }
+  return stats;
 }
 
 /** Adds up an epoch's steps into EpochStats (sample-weighted loss, accuracy, mean gradient norm, throughput). */
