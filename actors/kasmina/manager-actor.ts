@@ -13,7 +13,7 @@ import { safeActorName } from '../../runtime/names.ts';
 import type { KarnCatalogReader } from '../karn/index.ts';
 import type { TrainingSurface } from '../tolaria/trainer/surface.ts';
 import type { KernelSource } from './kernel-source.ts';
-import { createSeedLifecycle, EMBARGO_STAGES, TRIAL_STAGES } from './lifecycle.ts';
+import { createSeedLifecycle, EMBARGO_STAGES, stageName, TRIAL_STAGES } from './lifecycle.ts';
 import { seedLogic, type SeedMessage } from './seed-actor.ts';
 import type { KasminaSettings } from './settings.ts';
 
@@ -99,7 +99,7 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
             { name: 'kasmina.seed.gradient_norm', value: seed.gradientNorm, attributes },
             { name: 'kasmina.seed.isolation_ms', value: m.isolation_ms ?? 0, unit: 'ms', attributes },
           ],
-          events: [{ description: 'seed_stage', attributes: { seed_id: seed.seedId, stage: (leyline.SeedLifecycleStage[seed.stage] ?? '').replace('SEED_STAGE_', ''), alpha: (m.alpha ?? 0).toFixed(4) } }],
+          events: [{ description: 'seed_stage', attributes: { seed_id: seed.seedId, stage: stageName(seed.stage), alpha: (m.alpha ?? 0).toFixed(4) } }],
           healthStatus: violations > 0 ? HealthStatus.HEALTH_STATUS_UNHEALTHY : fallback || slow ? HealthStatus.HEALTH_STATUS_DEGRADED : HealthStatus.HEALTH_STATUS_HEALTHY,
           healthSummary: violations > 0 ? 'violations' : fallback ? 'fallback' : slow ? 'latency_high' : 'nominal',
           healthIndicators: { seed_id: seed.seedId },

@@ -14,7 +14,7 @@
 import { leyline, type v1 } from '../../../contracts/index.ts';
 import type { EventInput } from '../../../contracts/telemetry.ts';
 import type { RollbackOutcome } from '../checkpoint/rollback.ts';
-import { EmergencyController, type Escalation } from '../training/emergency.ts';
+import { EmergencyController, levelName, type Escalation } from '../training/emergency.ts';
 import { CONSERVATIVE_OUTCOMES, type HookResult } from './control-hook.ts';
 
 const { EmergencyLevel: Level, TelemetryLevel } = leyline;
@@ -161,5 +161,3 @@ export class EpochJudge {
     events.push({ description: 'tolaria.conservative_mode_entered', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { reason } });
   }
 }
-
-export const levelName = (level: v1.EmergencyLevel): string => leyline.EmergencyLevel[level] ?? String(level);

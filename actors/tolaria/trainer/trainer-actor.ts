@@ -8,10 +8,10 @@ import { buildTelemetryPacket, type EventInput } from '../../../contracts/teleme
 import type { ActorContext, ActorLogic, ActorRef } from '../../../runtime/logic.ts';
 import { tf } from '../../../runtime/tensor-backend.ts';
 import type { Dataset } from '../data/types.ts';
-import { emergencyPacket } from '../training/emergency.ts';
+import { emergencyPacket, levelName } from '../training/emergency.ts';
 import { epochSystemState } from '../training/system-state.ts';
 import { ControlHook, type HookResult } from './control-hook.ts';
-import { EpochJudge, levelName, type Verdict } from './epoch-judge.ts';
+import { EpochJudge, type Verdict } from './epoch-judge.ts';
 import { epochTelemetry } from './epoch-telemetry.ts';
 import type { TolariaSettings } from './settings.ts';
 import { TrainingSurface } from './surface.ts';

@@ -6,6 +6,8 @@ import { buildTelemetryPacket } from '../../../contracts/telemetry.ts';
 
 const { EmergencyLevel: Level, TelemetryLevel, HealthStatus, MessagePriority } = leyline;
 
+export const levelName = (level: v1.EmergencyLevel): string => leyline.EmergencyLevel[level] ?? String(level);
+
 export interface Escalation {
   level: v1.EmergencyLevel;
   previous: v1.EmergencyLevel;
@@ -55,10 +57,10 @@ export class EmergencyController {
 /** The broadcast for an emergency change: CRITICAL for HALT, else ERROR; priority HIGH or CRITICAL. */
 export function emergencyPacket(change: Escalation, context: { runId: string; epoch: number; now?: number }): v1.TelemetryPacket {
   const halt = change.level === Level.EMERGENCY_LEVEL_HALT;
-  const levelName = leyline.EmergencyLevel[change.level] ?? String(change.level);
+  const level = levelName(change.level);
   const rising = change.level > change.previous;
   return buildTelemetryPacket({
-    packetId: `${context.runId}-emergency-${context.epoch}-${levelName}`,
+    packetId: `${context.runId}-emergency-${context.epoch}-${level}`,
     source: 'tolaria',
     level: halt ? TelemetryLevel.TELEMETRY_LEVEL_CRITICAL : rising ? TelemetryLevel.TELEMETRY_LEVEL_ERROR : TelemetryLevel.TELEMETRY_LEVEL_INFO,
     metrics: [{ name: 'tolaria.emergency.level', value: change.level }],
@@ -66,7 +68,7 @@ export function emergencyPacket(change: Escalation, context: { runId: string; ep
       {
         description: rising ? 'emergency_broadcast' : 'emergency_cleared',
         level: halt ? TelemetryLevel.TELEMETRY_LEVEL_CRITICAL : rising ? TelemetryLevel.TELEMETRY_LEVEL_ERROR : TelemetryLevel.TELEMETRY_LEVEL_INFO,
-        attributes: { level: levelName, previous: leyline.EmergencyLevel[change.previous] ?? '', reason: change.reason, epoch: String(context.epoch), run_id: context.runId },
+        attributes: { level, previous: levelName(change.previous), reason: change.reason, epoch: String(context.epoch), run_id: context.runId },
       },
     ],
     healthStatus: rising ? HealthStatus.HEALTH_STATUS_UNHEALTHY : HealthStatus.HEALTH_STATUS_DEGRADED,
