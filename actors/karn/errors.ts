@@ -1,5 +1,6 @@
 // Karn's two kinds of error: a query Karn refuses (the caller's input or policy; never a breaker failure) and a
 // configuration it cannot load (stops boot, naming the field).
+import { ConfigError } from '../../runtime/config-error.ts';
 import type { v1 } from '../../contracts/index.ts';
 
 /** A refused query: the Leyline reason and a sentence naming the blueprint, the key, the value and the bounds. */
@@ -11,9 +12,6 @@ export class BlueprintRequestError extends Error {
 }
 
 /** A bad Karn configuration or descriptor; `field` is its path, e.g. `karn.blueprints[2].risk`. */
-export class KarnConfigError extends Error {
+export class KarnConfigError extends ConfigError {
   override readonly name = 'KarnConfigError';
-  constructor(readonly field: string, problem: string) {
-    super(`configuration: ${field} ${problem}`);
-  }
 }

@@ -1,4 +1,5 @@
 // Kasmina's part of the configuration (`kasmina` in esper.config.ts), checked at boot with field names.
+import { ConfigError } from '../../runtime/config-error.ts';
 import { validateAlphaSchedule, type AlphaSchedule } from './alpha-schedule.ts';
 import { DEFAULT_SEED_TIMINGS, type SeedTimings } from './lifecycle.ts';
 
@@ -25,11 +26,8 @@ export interface KasminaSettings {
   impactTolerance: number;
 }
 
-export class KasminaConfigError extends Error {
+export class KasminaConfigError extends ConfigError {
   override readonly name = 'KasminaConfigError';
-  constructor(readonly field: string, problem: string) {
-    super(`configuration: ${field} ${problem}`);
-  }
 }
 
 export function resolveKasminaConfig(config: KasminaConfig = {}, field = 'kasmina'): KasminaSettings {

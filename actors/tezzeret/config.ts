@@ -1,4 +1,5 @@
 // Tezzeret's part of the configuration (`tezzeret` in esper.config.ts), checked at boot with field names.
+import { ConfigError } from '../../runtime/config-error.ts';
 import type { BackendPreference } from '../../runtime/tensor-backend.ts';
 
 export interface TezzeretConfig {
@@ -41,11 +42,8 @@ export const TEZZERET_DEFAULTS: TezzeretSettings = {
   telemetryIntervalMs: 10_000,
 };
 
-export class TezzeretConfigError extends Error {
+export class TezzeretConfigError extends ConfigError {
   override readonly name = 'TezzeretConfigError';
-  constructor(readonly field: string, problem: string) {
-    super(`configuration: ${field} ${problem}`);
-  }
 }
 
 const BACKENDS: readonly string[] = ['auto', 'tensorflow', 'wasm', 'cpu'];

@@ -3,6 +3,7 @@
 import type { v1 } from '../../contracts/index.ts';
 import type { SupervisorFlags } from '../../supervision/child-spec.ts';
 import { assertValidActorName } from '../../runtime/names.ts';
+import { ConfigError } from '../../runtime/config-error.ts';
 import type { KarnConfig } from '../karn/index.ts';
 import type { TezzeretConfig } from '../tezzeret/config.ts';
 import type { TolariaConfig } from '../tolaria/index.ts';
@@ -68,12 +69,7 @@ export function defineConfig(config: EsperConfig): EsperConfig {
   return config;
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly field: string, problem: string) {
-    super(`configuration: ${field} ${problem}`);
-  }
-}
+export { ConfigError };
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,6 +1,7 @@
 // Host models: an MLP and a small CNN built from configuration, each with named slots (after every hidden block)
 // where seeds can be grafted. The forward pass consults the graft table at each slot; with no grafts it is a plain
 // model. Sizes are free, so deliberately under-sized hosts (where seeds should add capacity) are easy to declare.
+import { ConfigError } from '../../../runtime/config-error.ts';
 import { tf } from '../../../runtime/tensor-backend.ts';
 import type { SlotSpec } from '../../karn/modules/index.ts';
 import { graftForward } from './graft-forward.ts';
@@ -57,11 +58,8 @@ export interface HostModel {
   dispose(): void;
 }
 
-export class HostConfigError extends Error {
+export class HostConfigError extends ConfigError {
   override readonly name = 'HostConfigError';
-  constructor(readonly field: string, problem: string) {
-    super(`configuration: ${field} ${problem}`);
-  }
 }
 
 const positiveInts = (values: readonly number[]): boolean => values.every((v) => Number.isInteger(v) && v > 0);

@@ -1,5 +1,6 @@
 // Tolaria's part of the configuration (`tolaria` in esper.config.ts): what to train on, the host, the optimizer,
 // how often control runs, checkpoints, rollback and the emergency ladder. Checked at boot; a bad field is named.
+import { ConfigError } from '../../../runtime/config-error.ts';
 import { validateHostConfig, type HostConfig } from '../host/host-model.ts';
 import type { OptimizerConfig } from '../optim/grouped-optimizer.ts';
 import { validateLrSchedule, type LrSchedule } from '../optim/lr-schedule.ts';
@@ -95,11 +96,8 @@ export interface TolariaSettings {
 export const DEFAULT_MNIST_HOST: HostConfig = { kind: 'mlp', inputs: 784, hidden: [256, 128], classes: 10 };
 export const DEFAULT_SPIRALS_HOST: HostConfig = { kind: 'mlp', inputs: SYNTHETIC_FEATURES, hidden: [32, 32], classes: SYNTHETIC_CLASSES };
 
-export class TolariaConfigError extends Error {
+export class TolariaConfigError extends ConfigError {
   override readonly name = 'TolariaConfigError';
-  constructor(readonly field: string, problem: string) {
-    super(`configuration: ${field} ${problem}`);
-  }
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
