@@ -7,17 +7,34 @@ import * as tf from '@tensorflow/tfjs';
 import { convGeometry, requireFloat32 } from './conv-attrs.ts';
 import type { KernelArgs } from './wasm-backend.ts';
 
+/** The depthwise convolution's sizes in the short names the loops use (M: channel multiplier). */
+function depthwiseGeometry(kernel: string, inputShape: unknown, filterShape: unknown, args: KernelArgs) {
+  const info = convGeometry(kernel, inputShape, filterShape, args.attrs, true);
+  return {
+    B: info.batchSize,
+    H: info.inHeight,
+    W: info.inWidth,
+    CI: info.inChannels,
+    OH: info.outHeight,
+    OW: info.outWidth,
+    CO: info.outChannels,
+    KH: info.filterHeight,
+    KW: info.filterWidth,
+    sH: info.strideHeight,
+    sW: info.strideWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+    M: info.outChannels / info.inChannels,
+  };
+}
+
 /** dW[kh,kw,ci,m] = Σ_{b,oh,ow} x[b, oh·sH + kh − top, ow·sW + kw − left, ci] · dy[b, oh, ow, ci·M + m]. */
 function filterGradient(args: KernelArgs): tf.TensorInfo {
   const kernel = tf.DepthwiseConv2dNativeBackpropFilter;
   const { x, dy } = args.inputs;
   if (!x || !dy) throw new Error(`${kernel} needs inputs x and dy`);
   requireFloat32(kernel, x, dy);
-  const info = convGeometry(kernel, x.shape, args.attrs['filterShape'], args.attrs, true);
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
-  const { filterHeight: KH, filterWidth: KW, strideHeight: sH, strideWidth: sW } = info;
-  const { top, left } = info.padInfo;
-  const M = CO / CI;
+  const { B, H, W, CI, OH, OW, CO, KH, KW, sH, sW, top, left, M } = depthwiseGeometry(kernel, x.shape, args.attrs['filterShape'], args);
   const out = args.backend.makeOutput([KH, KW, CI, M], 'float32');
   // Views taken after the allocation: makeOutput may grow the heap and detach earlier views.
   const dw = args.backend.typedArrayFromHeap(out) as Float32Array;
@@ -57,11 +74,7 @@ function inputGradient(args: KernelArgs): tf.TensorInfo {
   const { dy, filter } = args.inputs;
   if (!dy || !filter) throw new Error(`${kernel} needs inputs dy and filter`);
   requireFloat32(kernel, dy, filter);
-  const info = convGeometry(kernel, args.attrs['inputShape'], filter.shape, args.attrs, true);
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
-  const { filterHeight: KH, filterWidth: KW, strideHeight: sH, strideWidth: sW } = info;
-  const { top, left } = info.padInfo;
-  const M = CO / CI;
+  const { B, H, W, CI, OH, OW, CO, KH, KW, sH, sW, top, left, M } = depthwiseGeometry(kernel, args.attrs['inputShape'], filter.shape, args);
   const out = args.backend.makeOutput([B, H, W, CI], 'float32');
   const dx = args.backend.typedArrayFromHeap(out) as Float32Array;
   const dys = args.backend.typedArrayFromHeap(dy) as Float32Array;
