@@ -7,7 +7,7 @@
 //   5. none left → NO_CANDIDATES;
 //   6. sort by blueprint_id (plain string order);
 //   7. no context (or "") → the first; else SHA-256(UTF-8 context), first 4 bytes big-endian u32, mod n.
-import { createHash } from 'node:crypto';
+import { stableHash32 } from '../../runtime/stable-hash.ts';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import type { KarnCatalogReader } from './catalog.ts';
 import { describeBlueprint, tierName } from './descriptor.ts';
@@ -49,8 +49,7 @@ export function candidatePool(descriptors: readonly v1.BlueprintDescriptor[], cr
 
 /** The selection hash of a context: the first 4 bytes of SHA-256(UTF-8 context) as a big-endian unsigned 32-bit integer. */
 export function selectionHash(context: string): number {
-  // readUInt32BE, never `<<`: a shift would make values ≥ 2^31 negative and change the modulo.
-  return createHash('sha256').update(context, 'utf8').digest().readUInt32BE(0);
+  return stableHash32(context);
 }
 
 /** Chooses a blueprint (a copy) by the steps above; throws BlueprintRequestError NO_CANDIDATES when none fits. */

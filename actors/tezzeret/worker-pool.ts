@@ -1,6 +1,7 @@
 // A pool of compile worker threads. A task that overruns its timeout, or a worker that dies, costs that worker:
 // it is terminated (which really stops the work) and replaced, and the other workers go on.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../../runtime/ts-worker.ts';
 import type { CompileOutput, CompileTask } from './compile-task.ts';
 
 export class CompileTimeoutError extends Error {
@@ -27,10 +28,7 @@ interface Slot {
   busy: boolean;
 }
 
-const WORKER_ENTRY = new URL('./compile-worker.ts', import.meta.url).href;
-// The worker registers tsx's loader for its own thread, then imports the TypeScript entry.
-const TSX_API = import.meta.resolve('tsx/esm/api');
-const BOOTSTRAP = `import(${JSON.stringify(TSX_API)}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_ENTRY)}); });`;
+const WORKER_ENTRY = new URL('./compile-worker.ts', import.meta.url);
 
 export class CompileWorkerPool implements CompileRunner {
   readonly #slots: Slot[] = [];
@@ -123,7 +121,7 @@ export class CompileWorkerPool implements CompileRunner {
 
   #spawn(): Slot {
     this.#spawned += 1;
-    const worker = new Worker(BOOTSTRAP, { eval: true });
+    const worker = startTsWorker(WORKER_ENTRY);
     worker.unref();
     const ready = new Promise<void>((resolve, reject) => {
       const onReady = (reply: Reply): void => {

@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { transposeFreeMatMul } from './batch-matmul.ts';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop.ts';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
 import { wasmKernel } from './wasm-backend.ts';
 
 export { UnsupportedConvAttributeError } from './conv-attrs.ts';
@@ -20,6 +21,7 @@ export const PATCHED_KERNELS = [
   tf.Conv2DBackpropFilter,
   tf.DepthwiseConv2dNativeBackpropFilter,
   tf.DepthwiseConv2dNativeBackpropInput,
+  tf.UnsortedSegmentSum,
 ] as const;
 export type PatchedKernel = (typeof PATCHED_KERNELS)[number];
 
@@ -47,6 +49,7 @@ export function installWasmTrainingKernels(): void {
     conv2dBackpropFilterConfig(batchMatMul),
     depthwiseBackpropFilterConfig(),
     depthwiseBackpropInputConfig(),
+    unsortedSegmentSumConfig(),
   ];
   for (const config of patched) replace(config);
   originals = saved;
