@@ -13,11 +13,12 @@ import { safeActorName } from '../../runtime/names.ts';
 import type { KarnCatalogReader } from '../karn/index.ts';
 import type { TrainingSurface } from '../tolaria/trainer/surface.ts';
 import type { KernelSource } from './kernel-source.ts';
+import { blendingSchedule } from './alpha-schedule.ts';
 import { createSeedLifecycle, EMBARGO_STAGES, stageName, TRIAL_STAGES } from './lifecycle.ts';
-import { seedLogic, type SeedMessage } from './seed-actor.ts';
+import { seedLogic, slotDepth, type SeedMessage } from './seed-actor.ts';
 import type { KasminaSettings } from './settings.ts';
 
-const { CommandType, HealthStatus, SeedOperation, TelemetryLevel } = leyline;
+const { CommandType, HealthStatus, SeedLifecycleStage, SeedOperation, TelemetryLevel } = leyline;
 
 export type KasminaMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.Terminated;
 
@@ -44,8 +45,19 @@ const isBoundaryNoOp = (command: v1.AdaptationCommand): boolean =>
   (command.annotations?.mode === 'conservative' || command.annotations?.mode === 'no_decision') &&
   !command.seedOperation;
 
+/** Stages in which a seed holds its slot for good or for its trial: no other seed may be grafted there. */
+const HOLDING: ReadonlySet<number> = new Set([...TRIAL_STAGES, SeedLifecycleStage.SEED_STAGE_FOSSILIZED]);
+
 export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, KasminaMessage> {
-  const lifecycle = createSeedLifecycle(deps.settings.timings);
+  const lifecycles = new Map<string, ReturnType<typeof createSeedLifecycle>>();
+  /** A GERMINATE may name its blending method (annotation `blending_method`); the configured schedule otherwise. */
+  function lifecycleFor(method: string | undefined): ReturnType<typeof createSeedLifecycle> {
+    const blending = blendingSchedule(deps.settings.timings.blending, method);
+    const key = JSON.stringify(blending);
+    let lifecycle = lifecycles.get(key);
+    if (!lifecycle) lifecycles.set(key, (lifecycle = createSeedLifecycle({ ...deps.settings.timings, blending })));
+    return lifecycle;
+  }
   // Open after 3 isolation violations (any seeds), for 30 s; 2 clean measurements close it again. While it is
   // open no new seed is grafted: the seeds already in place keep being measured and culled on violation.
   const isolationBreaker = new CircuitBreaker('kasmina.isolation', { failureThreshold: 3, timeoutMs: 30_000, successThreshold: 2 });
@@ -164,9 +176,9 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
     return state;
   }
 
-  function spawnSeed(ctx: ActorContext<KasminaMessage>, state: ManagerState, seedId: string, slotId: string): ActorRef<SeedMessage> {
+  function spawnSeed(ctx: ActorContext<KasminaMessage>, state: ManagerState, seedId: string, slotId: string, blendingMethod: string | undefined): ActorRef<SeedMessage> {
     const ref = ctx.spawn(
-      seedLogic({ seedId, slotId, lifecycle, settings: deps.settings, kernels: deps.kernels, catalog: deps.catalog, surface: deps.surface, board: state.board, isolationBreaker, telemetry: deps.telemetry }),
+      seedLogic({ seedId, slotId, lifecycle: lifecycleFor(blendingMethod), settings: deps.settings, kernels: deps.kernels, catalog: deps.catalog, surface: deps.surface, board: state.board, isolationBreaker, telemetry: deps.telemetry }),
       { name: safeActorName(`seed-${seedId}`), shutdownMs: 2_000 },
     );
     ctx.watch(ref as ActorRef<never>);
@@ -207,6 +219,11 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
       reportBoundary(ctx, state);
       if (message.commandType === CommandType.COMMAND_EMERGENCY) return emergencyCleanup(ctx, state, message);
       if (message.commandType === CommandType.COMMAND_PAUSE) {
+        // A PAUSE naming no seed is Tamiyo's hold: a verified decision to change nothing.
+        if (!message.targetSeedId) {
+          ctx.reply(receipt(state, message, true, 'hold'));
+          return state;
+        }
         const seed = state.seeds.get(message.targetSeedId);
         if (!seed) return reject(ctx, state, message, `unknown seed ${message.targetSeedId}`);
         ctx.dispatch(seed, message);
@@ -228,8 +245,15 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
         if (!isolationBreaker.allow()) return reject(ctx, state, message, 'isolation breaker open: no new grafts until it closes');
         const embargoed = [...state.slots].find(([other, slot]) => slot === slotId && other !== seedId && EMBARGO_STAGES.has(state.board.get(other)?.stage ?? 0));
         if (embargoed) return reject(ctx, state, message, `slot ${slotId} is under embargo (seed ${embargoed[0]} was culled there)`);
+        const holder = [...state.slots].find(([other, slot]) => slot === slotId && other !== seedId && HOLDING.has(state.board.get(other)?.stage ?? 0));
+        if (holder) return reject(ctx, state, message, `slot ${slotId} holds seed ${holder[0]}`);
         state.slots.set(seedId, slotId);
-        ref ??= spawnSeed(ctx, state, seedId, slotId);
+        if (!ref) {
+          ref = spawnSeed(ctx, state, seedId, slotId, message.annotations?.blending_method);
+          // On the board at once (the seed actor publishes its own state when it has handled the command), so
+          // the receipt — and the next SystemStatePacket — already show the slot taken.
+          state.board.set(seedId, leyline.SeedState.create({ seedId, stage: SeedLifecycleStage.SEED_STAGE_GERMINATED, layerDepth: slotDepth(slotId) }));
+        }
       } else if (!ref) {
         return reject(ctx, state, message, `unknown seed ${seedId}`);
       }

@@ -55,12 +55,17 @@ export interface SeedActorState {
 
 const EMBARGO_TIMER = 'embargo';
 
+/** A slot's 1-based position in the host, from its id's last number ("mlp.1" → 2); 0 when it has none. */
+export function slotDepth(slotId: string): number {
+  return Number(/\.(\d+)$/.exec(slotId)?.[1] ?? -1) + 1;
+}
+
 export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessage> {
   const { seedId, lifecycle, settings, surface } = deps;
   const now = deps.now ?? Date.now;
 
   // The slot's position in the host (1-based) and the blueprint's risk: fixed facts of this seed.
-  const layerDepth = Number(/\.(\d+)$/.exec(deps.slotId)?.[1] ?? -1) + 1;
+  const layerDepth = slotDepth(deps.slotId);
 
   function publish(state: SeedActorState): void {
     const descriptor = state.data.blueprintId ? deps.catalog.get(state.data.blueprintId) : undefined;
