@@ -54,7 +54,8 @@ export default defineConfig({
         subsystem('karn', [{ id: 'catalog', worker: 'karn', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
         subsystem('tezzeret', [{ id: 'forge', worker: 'tezzeret-forge', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
         subsystem('kasmina', [{ id: 'manager', worker: 'kasmina-manager', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
-        ...['tamiyo', 'simic'].map((id) => subsystem(id)),
+        subsystem('tamiyo', [{ id: 'controller', worker: 'tamiyo-controller', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
+        subsystem('simic'),
         // The trainer stops on its own when the run ends (completed or halted): transient, not restarted then.
         // After a crash it is restarted and resumes from its newest checkpoint.
         subsystem('tolaria', [{ id: 'trainer', worker: 'tolaria-trainer', restart: RestartPolicy.RESTART_POLICY_TRANSIENT, shutdownMs: 5_000 }]),

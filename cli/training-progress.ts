@@ -16,6 +16,7 @@ export function formatEpoch(summary: EpochSummary): string {
     `${summary.trainSeconds.toFixed(1)} s`,
     `hook ${summary.hookMs.toFixed(1)} ms`,
   ];
+  if (summary.decision) parts.push(`tamiyo: ${summary.decision}`);
   if (summary.conservative) parts.push('conservative');
   if (summary.emergencyLevel !== 'EMERGENCY_LEVEL_NOTICE') parts.push(summary.emergencyLevel.replace('EMERGENCY_LEVEL_', 'emergency '));
   if (summary.failedReason) parts.push(`FAILED: ${summary.failedReason}`);

@@ -37,6 +37,10 @@ const PRIORS: ReadonlyArray<[string, number, number]> = [
   ['parameter_max', 1.0, 0.5],
   ['parameter_span', 0.5, 0.4],
   ['parameter_default', 0.5, 0.4],
+  // This project's slot activation statistics (ReLU hosts): without priors a new key's first value standardises to 0.
+  ['activation_mean', 0.5, 0.5],
+  ['activation_std', 0.8, 0.6],
+  ['activation_abs_max', 4, 3],
 ];
 
 export class FeatureNormalizer {

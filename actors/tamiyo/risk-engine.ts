@@ -50,6 +50,8 @@ export interface RiskInput {
   blueprint: BlueprintRisk | null;
   /** Inference missed its deadline (the command is then the safe PAUSE already). */
   timedOut: boolean;
+  /** Inference was not attempted: the inference breaker is open (neither a success nor a failure for it). */
+  inferenceGated?: boolean;
   /** Blueprint metadata (Urza) missed its deadline. */
   blueprintTimedOut: boolean;
   trainingMetrics: Readonly<Record<string, number>>;
@@ -71,7 +73,9 @@ export class RiskEngine {
   constructor(
     readonly config: RiskConfig = DEFAULT_RISK_CONFIG,
     clock?: () => number,
+    startConservative = false,
   ) {
+    this.#conservative = startConservative;
     const options = { failureThreshold: config.breakerFailures, successThreshold: 1, timeoutMs: config.breakerCooldownMs, ...(clock ? { clock } : {}) };
     this.inferenceBreaker = new CircuitBreaker('tamiyo.inference', options);
     this.metadataBreaker = new CircuitBreaker('tamiyo.metadata', options);
@@ -140,7 +144,7 @@ export class RiskEngine {
       warn('breaker_event', { component: 'inference', reason: 'timeout_inference' }, this.inferenceBreaker.isOpen ? TelemetryLevel.TELEMETRY_LEVEL_CRITICAL : TelemetryLevel.TELEMETRY_LEVEL_WARNING);
       enter('timeout_inference');
       reason ||= 'timeout_inference';
-    } else {
+    } else if (!input.inferenceGated) {
       this.inferenceBreaker.recordSuccess();
     }
     if (input.blueprintTimedOut) {
@@ -202,7 +206,7 @@ export class RiskEngine {
     // 9.
     if (!reason && command.commandType === CommandType.COMMAND_PAUSE && this.#conservative) reason = 'conservative_mode';
     // 10. Exit only after a stable period, never in the call that entered.
-    const stable = !triggered && !input.timedOut && !input.blueprintTimedOut && !this.inferenceBreaker.isOpen && !this.metadataBreaker.isOpen;
+    const stable = !triggered && !input.timedOut && !input.inferenceGated && !input.blueprintTimedOut && !this.inferenceBreaker.isOpen && !this.metadataBreaker.isOpen;
     this.#stableCalls = stable ? this.#stableCalls + 1 : 0;
     if (wasConservative && this.#conservative && this.#stableCalls >= config.stableCallsToExit) {
       this.#conservative = false;

@@ -8,6 +8,7 @@ import type { KarnConfig } from '../karn/index.ts';
 import type { TezzeretConfig } from '../tezzeret/config.ts';
 import type { TolariaConfig } from '../tolaria/index.ts';
 import type { KasminaConfig } from '../kasmina/index.ts';
+import type { TamiyoConfig } from '../tamiyo/index.ts';
 
 /** One node of the supervision tree: a worker (an actor of a registered kind) or a supervisor (with children). */
 export interface TreeNode {
@@ -51,6 +52,8 @@ export interface EsperConfig {
   tezzeret?: TezzeretConfig;
   /** The seeds: stage timings, kernel budget and fallback, gate thresholds. */
   kasmina?: KasminaConfig;
+  /** The policy: deadlines, risk thresholds, observation window, shadow evaluation of policy updates. */
+  tamiyo?: TamiyoConfig;
   /** The trainer: dataset, host, optimizer, control, checkpoints, rollback (used when the tree has a trainer). */
   tolaria?: TolariaConfig;
   /** The kernel library. */

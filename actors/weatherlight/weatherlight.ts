@@ -16,6 +16,7 @@ import { JobJournal, journalPath, resolveTezzeretConfig } from '../tezzeret/inde
 import { defaultUrzaRoot, openUrzaLibrary } from '../urza/index.ts';
 import { setUpTrainer, TrainingSurface, type RunSelection, type TrainingMonitor } from '../tolaria/index.ts';
 import { resolveKasminaConfig } from '../kasmina/index.ts';
+import { resolveTamiyoConfig } from '../tamiyo/index.ts';
 import { selectTensorBackend } from '../../runtime/tensor-backend.ts';
 
 const { SupervisorDirective } = leyline;
@@ -61,6 +62,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   const karn = setUpKarn(config.karn ?? {}, 'karn');
   const tezzeret = resolveTezzeretConfig(config.tezzeret ?? {}, 'tezzeret');
   const kasmina = resolveKasminaConfig(config.kasmina ?? {}, 'kasmina');
+  const tamiyo = resolveTamiyoConfig(config.tamiyo ?? {}, options.env ?? process.env, 'tamiyo');
   const trainer = pathOfKind(config.weatherlight.tree, 'tolaria-trainer')
     ? setUpTrainer(config.tolaria ?? {}, config.run.varDir, options.run ?? {})
     : null;
@@ -97,6 +99,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
       training: options.training ?? null,
       surface: new TrainingSurface(),
       kasmina,
+      tamiyo,
     });
     validateTree(spec, 'weatherlight.tree');
   } catch (error) {

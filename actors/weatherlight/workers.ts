@@ -1,5 +1,6 @@
 // The worker kinds Weatherlight can place in its tree, by name (esper.config.ts refers to them by kind).
 // Subsystems register their own kinds here as they land.
+import { join } from 'node:path';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import type { SignatureContext } from '../../contracts/signing.ts';
 import type { ActorLogic, ActorRef, AnyActorLogic } from '../../runtime/logic.ts';
@@ -9,6 +10,7 @@ import { forgeLogic, forgeSettings, urzaKernelStore, type JobJournal, type Tezze
 import { urzaLogic, type UrzaLibrary } from '../urza/index.ts';
 import { trainerLogic, TrainingSurface, type TrainerSetup, type TrainingMonitor } from '../tolaria/index.ts';
 import { kasminaLogic, KernelSource, type KasminaSettings } from '../kasmina/index.ts';
+import { tamiyoLogic, type TamiyoSettings } from '../tamiyo/index.ts';
 import { CommandVerifier } from '../../contracts/command-signing.ts';
 import { pathOfKind } from './tree.ts';
 import type { EsperConfig } from './config.ts';
@@ -37,6 +39,7 @@ export interface WorkerDeps {
   /** What the trainer shares in process with Kasmina: the graft table and the running run's probes. */
   surface: TrainingSurface;
   kasmina: KasminaSettings;
+  tamiyo: TamiyoSettings;
 }
 
 export type WorkerFactory = (deps: WorkerDeps) => AnyActorLogic;
@@ -126,17 +129,27 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
   'tolaria-trainer': (deps) => {
     if (!deps.tolaria) throw new Error('the tolaria-trainer worker needs its run prepared at boot');
     const kasmina = pathOfKind(deps.config.weatherlight.tree, 'kasmina-manager');
+    const tamiyo = pathOfKind(deps.config.weatherlight.tree, 'tamiyo-controller');
     return trainerLogic({
       ...deps.tolaria,
       backend: deps.backend,
       telemetry: deps.telemetry,
-      // Tamiyo joins the hook when its actor lands in the tree.
-      tamiyo: null,
+      tamiyo: tamiyo ? { path: tamiyo, system: deps.system.name } : null,
       kasmina: kasmina ? { path: kasmina, system: deps.system.name } : null,
       surface: deps.surface,
       ...(deps.training ? { monitor: deps.training } : {}),
     });
   },
+  'tamiyo-controller': (deps) =>
+    tamiyoLogic({
+      settings: deps.tamiyo,
+      signing: deps.signing,
+      catalog: deps.karn.catalog,
+      slots: () => deps.surface.probe?.host.slots ?? [],
+      stateDir: join(deps.config.run.varDir, 'tamiyo'),
+      telemetry: deps.telemetry,
+      backend: deps.backend,
+    }),
   'kasmina-manager': (deps) =>
     kasminaLogic({
       settings: deps.kasmina,

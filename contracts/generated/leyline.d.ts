@@ -1523,6 +1523,9 @@ export namespace esper {
                 /** FieldReport notes. */
                 notes: string;
 
+                /** FieldReport decision. */
+                decision?: (esper.leyline.v1.PolicyDecision.$Properties|null);
+
                 /**
                  * Creates a new FieldReport instance using the specified properties.
                  * @param [properties] Properties to set
@@ -1594,12 +1597,31 @@ export namespace esper {
                     /** FieldReport notes */
                     notes?: (string|null);
 
+                    /** FieldReport decision */
+                    decision?: (esper.leyline.v1.PolicyDecision.$Properties|null);
+
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
                 }
 
                 /** Shape of a FieldReport. */
-                type $Shape = esper.leyline.v1.FieldReport.$Properties;
+                type $Shape = {
+                  version?: number|null;
+                  reportId?: string|null;
+                  commandId?: string|null;
+                  trainingRunId?: string|null;
+                  seedId?: string|null;
+                  blueprintId?: string|null;
+                  outcome?: esper.leyline.v1.FieldReportOutcome|null;
+                  metrics?: { [k: string]: number }|null;
+                  observationWindowEpochs?: number|null;
+                  issuedAt?: google.protobuf.Timestamp.$Shape|null;
+                  tamiyoPolicyVersion?: string|null;
+                  followUpActions?: esper.leyline.v1.MitigationAction.$Shape[]|null;
+                  notes?: string|null;
+                  decision?: esper.leyline.v1.PolicyDecision.$Shape|null;
+                  $unknowns?: Uint8Array[];
+                };
             }
 
             /**
@@ -1904,6 +1926,9 @@ export namespace esper {
                 /** PolicyUpdate payload. */
                 payload: Uint8Array;
 
+                /** PolicyUpdate signature. */
+                signature: string;
+
                 /**
                  * Creates a new PolicyUpdate instance using the specified properties.
                  * @param [properties] Properties to set
@@ -1953,6 +1978,9 @@ export namespace esper {
 
                     /** PolicyUpdate payload */
                     payload?: (Uint8Array|null);
+
+                    /** PolicyUpdate signature */
+                    signature?: (string|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -5815,6 +5843,514 @@ export namespace esper {
 
                 /** Shape of a SeedStepReport. */
                 type $Shape = esper.leyline.v1.SeedStepReport.$Properties;
+            }
+
+            /**
+             * Properties of a PolicyNodeSet.
+             * @deprecated Use esper.leyline.v1.PolicyNodeSet.$Properties instead.
+             */
+            interface IPolicyNodeSet extends esper.leyline.v1.PolicyNodeSet.$Properties {
+            }
+
+            /** Represents a PolicyNodeSet. */
+            class PolicyNodeSet {
+                private readonly $leyline: 'PolicyNodeSet';
+
+                /**
+                 * Constructs a new PolicyNodeSet.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.PolicyNodeSet.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** PolicyNodeSet nodeType. */
+                nodeType: string;
+
+                /** PolicyNodeSet featureDim. */
+                featureDim: number;
+
+                /** PolicyNodeSet features. */
+                features: number[];
+
+                /** PolicyNodeSet nodeIds. */
+                nodeIds: string[];
+
+                /**
+                 * Creates a new PolicyNodeSet instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns PolicyNodeSet instance
+                 */
+                static create(properties: esper.leyline.v1.PolicyNodeSet.$Shape): esper.leyline.v1.PolicyNodeSet & esper.leyline.v1.PolicyNodeSet.$Shape;
+                static create(properties?: esper.leyline.v1.PolicyNodeSet.$Properties): esper.leyline.v1.PolicyNodeSet;
+
+                /**
+                 * Encodes the specified PolicyNodeSet message. Does not implicitly {@link esper.leyline.v1.PolicyNodeSet.verify|verify} messages.
+                 * @param message PolicyNodeSet message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.PolicyNodeSet.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a PolicyNodeSet message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.PolicyNodeSet & esper.leyline.v1.PolicyNodeSet.$Shape} PolicyNodeSet
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.PolicyNodeSet & esper.leyline.v1.PolicyNodeSet.$Shape;
+            }
+
+            namespace PolicyNodeSet {
+
+                /** Properties of a PolicyNodeSet. */
+                interface $Properties {
+
+                    /** PolicyNodeSet nodeType */
+                    nodeType?: (string|null);
+
+                    /** PolicyNodeSet featureDim */
+                    featureDim?: (number|null);
+
+                    /** PolicyNodeSet features */
+                    features?: (number[]|null);
+
+                    /** PolicyNodeSet nodeIds */
+                    nodeIds?: (string[]|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a PolicyNodeSet. */
+                type $Shape = esper.leyline.v1.PolicyNodeSet.$Properties;
+            }
+
+            /**
+             * Properties of a PolicyEdgeSet.
+             * @deprecated Use esper.leyline.v1.PolicyEdgeSet.$Properties instead.
+             */
+            interface IPolicyEdgeSet extends esper.leyline.v1.PolicyEdgeSet.$Properties {
+            }
+
+            /** Represents a PolicyEdgeSet. */
+            class PolicyEdgeSet {
+                private readonly $leyline: 'PolicyEdgeSet';
+
+                /**
+                 * Constructs a new PolicyEdgeSet.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.PolicyEdgeSet.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** PolicyEdgeSet relation. */
+                relation: string;
+
+                /** PolicyEdgeSet sources. */
+                sources: number[];
+
+                /** PolicyEdgeSet targets. */
+                targets: number[];
+
+                /** PolicyEdgeSet attributes. */
+                attributes: number[];
+
+                /**
+                 * Creates a new PolicyEdgeSet instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns PolicyEdgeSet instance
+                 */
+                static create(properties: esper.leyline.v1.PolicyEdgeSet.$Shape): esper.leyline.v1.PolicyEdgeSet & esper.leyline.v1.PolicyEdgeSet.$Shape;
+                static create(properties?: esper.leyline.v1.PolicyEdgeSet.$Properties): esper.leyline.v1.PolicyEdgeSet;
+
+                /**
+                 * Encodes the specified PolicyEdgeSet message. Does not implicitly {@link esper.leyline.v1.PolicyEdgeSet.verify|verify} messages.
+                 * @param message PolicyEdgeSet message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.PolicyEdgeSet.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a PolicyEdgeSet message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.PolicyEdgeSet & esper.leyline.v1.PolicyEdgeSet.$Shape} PolicyEdgeSet
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.PolicyEdgeSet & esper.leyline.v1.PolicyEdgeSet.$Shape;
+            }
+
+            namespace PolicyEdgeSet {
+
+                /** Properties of a PolicyEdgeSet. */
+                interface $Properties {
+
+                    /** PolicyEdgeSet relation */
+                    relation?: (string|null);
+
+                    /** PolicyEdgeSet sources */
+                    sources?: (number[]|null);
+
+                    /** PolicyEdgeSet targets */
+                    targets?: (number[]|null);
+
+                    /** PolicyEdgeSet attributes */
+                    attributes?: (number[]|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a PolicyEdgeSet. */
+                type $Shape = esper.leyline.v1.PolicyEdgeSet.$Properties;
+            }
+
+            /**
+             * Properties of a PolicyGraph.
+             * @deprecated Use esper.leyline.v1.PolicyGraph.$Properties instead.
+             */
+            interface IPolicyGraph extends esper.leyline.v1.PolicyGraph.$Properties {
+            }
+
+            /** Represents a PolicyGraph. */
+            class PolicyGraph {
+                private readonly $leyline: 'PolicyGraph';
+
+                /**
+                 * Constructs a new PolicyGraph.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.PolicyGraph.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** PolicyGraph nodes. */
+                nodes: esper.leyline.v1.PolicyNodeSet.$Properties[];
+
+                /** PolicyGraph edges. */
+                edges: esper.leyline.v1.PolicyEdgeSet.$Properties[];
+
+                /**
+                 * Creates a new PolicyGraph instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns PolicyGraph instance
+                 */
+                static create(properties: esper.leyline.v1.PolicyGraph.$Shape): esper.leyline.v1.PolicyGraph & esper.leyline.v1.PolicyGraph.$Shape;
+                static create(properties?: esper.leyline.v1.PolicyGraph.$Properties): esper.leyline.v1.PolicyGraph;
+
+                /**
+                 * Encodes the specified PolicyGraph message. Does not implicitly {@link esper.leyline.v1.PolicyGraph.verify|verify} messages.
+                 * @param message PolicyGraph message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.PolicyGraph.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a PolicyGraph message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.PolicyGraph & esper.leyline.v1.PolicyGraph.$Shape} PolicyGraph
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.PolicyGraph & esper.leyline.v1.PolicyGraph.$Shape;
+            }
+
+            namespace PolicyGraph {
+
+                /** Properties of a PolicyGraph. */
+                interface $Properties {
+
+                    /** PolicyGraph nodes */
+                    nodes?: (esper.leyline.v1.PolicyNodeSet.$Properties[]|null);
+
+                    /** PolicyGraph edges */
+                    edges?: (esper.leyline.v1.PolicyEdgeSet.$Properties[]|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a PolicyGraph. */
+                type $Shape = esper.leyline.v1.PolicyGraph.$Properties;
+            }
+
+            /**
+             * Properties of a PolicyDecision.
+             * @deprecated Use esper.leyline.v1.PolicyDecision.$Properties instead.
+             */
+            interface IPolicyDecision extends esper.leyline.v1.PolicyDecision.$Properties {
+            }
+
+            /** Represents a PolicyDecision. */
+            class PolicyDecision {
+                private readonly $leyline: 'PolicyDecision';
+
+                /**
+                 * Constructs a new PolicyDecision.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.PolicyDecision.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** PolicyDecision policyVersion. */
+                policyVersion: string;
+
+                /** PolicyDecision decidedBy. */
+                decidedBy: string;
+
+                /** PolicyDecision proposal. */
+                proposal?: (esper.leyline.v1.AdaptationCommand.$Properties|null);
+
+                /** PolicyDecision graph. */
+                graph?: (esper.leyline.v1.PolicyGraph.$Properties|null);
+
+                /** PolicyDecision choices. */
+                choices: { [k: string]: number };
+
+                /** PolicyDecision logProbs. */
+                logProbs: { [k: string]: number };
+
+                /** PolicyDecision outputs. */
+                outputs: { [k: string]: number };
+
+                /** PolicyDecision inferenceMs. */
+                inferenceMs: number;
+
+                /**
+                 * Creates a new PolicyDecision instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns PolicyDecision instance
+                 */
+                static create(properties: esper.leyline.v1.PolicyDecision.$Shape): esper.leyline.v1.PolicyDecision & esper.leyline.v1.PolicyDecision.$Shape;
+                static create(properties?: esper.leyline.v1.PolicyDecision.$Properties): esper.leyline.v1.PolicyDecision;
+
+                /**
+                 * Encodes the specified PolicyDecision message. Does not implicitly {@link esper.leyline.v1.PolicyDecision.verify|verify} messages.
+                 * @param message PolicyDecision message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.PolicyDecision.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a PolicyDecision message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.PolicyDecision & esper.leyline.v1.PolicyDecision.$Shape} PolicyDecision
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.PolicyDecision & esper.leyline.v1.PolicyDecision.$Shape;
+            }
+
+            namespace PolicyDecision {
+
+                /** Properties of a PolicyDecision. */
+                interface $Properties {
+
+                    /** PolicyDecision policyVersion */
+                    policyVersion?: (string|null);
+
+                    /** PolicyDecision decidedBy */
+                    decidedBy?: (string|null);
+
+                    /** PolicyDecision proposal */
+                    proposal?: (esper.leyline.v1.AdaptationCommand.$Properties|null);
+
+                    /** PolicyDecision graph */
+                    graph?: (esper.leyline.v1.PolicyGraph.$Properties|null);
+
+                    /** PolicyDecision choices */
+                    choices?: ({ [k: string]: number }|null);
+
+                    /** PolicyDecision logProbs */
+                    logProbs?: ({ [k: string]: number }|null);
+
+                    /** PolicyDecision outputs */
+                    outputs?: ({ [k: string]: number }|null);
+
+                    /** PolicyDecision inferenceMs */
+                    inferenceMs?: (number|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a PolicyDecision. */
+                type $Shape = {
+                  policyVersion?: string|null;
+                  decidedBy?: string|null;
+                  proposal?: esper.leyline.v1.AdaptationCommand.$Shape|null;
+                  graph?: esper.leyline.v1.PolicyGraph.$Shape|null;
+                  choices?: { [k: string]: number }|null;
+                  logProbs?: { [k: string]: number }|null;
+                  outputs?: { [k: string]: number }|null;
+                  inferenceMs?: number|null;
+                  $unknowns?: Uint8Array[];
+                };
+            }
+
+            /**
+             * Properties of a PolicyTensor.
+             * @deprecated Use esper.leyline.v1.PolicyTensor.$Properties instead.
+             */
+            interface IPolicyTensor extends esper.leyline.v1.PolicyTensor.$Properties {
+            }
+
+            /** Represents a PolicyTensor. */
+            class PolicyTensor {
+                private readonly $leyline: 'PolicyTensor';
+
+                /**
+                 * Constructs a new PolicyTensor.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.PolicyTensor.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** PolicyTensor name. */
+                name: string;
+
+                /** PolicyTensor shape. */
+                shape: number[];
+
+                /** PolicyTensor values. */
+                values: number[];
+
+                /**
+                 * Creates a new PolicyTensor instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns PolicyTensor instance
+                 */
+                static create(properties: esper.leyline.v1.PolicyTensor.$Shape): esper.leyline.v1.PolicyTensor & esper.leyline.v1.PolicyTensor.$Shape;
+                static create(properties?: esper.leyline.v1.PolicyTensor.$Properties): esper.leyline.v1.PolicyTensor;
+
+                /**
+                 * Encodes the specified PolicyTensor message. Does not implicitly {@link esper.leyline.v1.PolicyTensor.verify|verify} messages.
+                 * @param message PolicyTensor message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.PolicyTensor.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a PolicyTensor message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.PolicyTensor & esper.leyline.v1.PolicyTensor.$Shape} PolicyTensor
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.PolicyTensor & esper.leyline.v1.PolicyTensor.$Shape;
+            }
+
+            namespace PolicyTensor {
+
+                /** Properties of a PolicyTensor. */
+                interface $Properties {
+
+                    /** PolicyTensor name */
+                    name?: (string|null);
+
+                    /** PolicyTensor shape */
+                    shape?: (number[]|null);
+
+                    /** PolicyTensor values */
+                    values?: (number[]|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a PolicyTensor. */
+                type $Shape = esper.leyline.v1.PolicyTensor.$Properties;
+            }
+
+            /**
+             * Properties of a PolicyWeights.
+             * @deprecated Use esper.leyline.v1.PolicyWeights.$Properties instead.
+             */
+            interface IPolicyWeights extends esper.leyline.v1.PolicyWeights.$Properties {
+            }
+
+            /** Represents a PolicyWeights. */
+            class PolicyWeights {
+                private readonly $leyline: 'PolicyWeights';
+
+                /**
+                 * Constructs a new PolicyWeights.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.PolicyWeights.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** PolicyWeights architecture. */
+                architecture: string;
+
+                /** PolicyWeights tensors. */
+                tensors: esper.leyline.v1.PolicyTensor.$Properties[];
+
+                /**
+                 * Creates a new PolicyWeights instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns PolicyWeights instance
+                 */
+                static create(properties: esper.leyline.v1.PolicyWeights.$Shape): esper.leyline.v1.PolicyWeights & esper.leyline.v1.PolicyWeights.$Shape;
+                static create(properties?: esper.leyline.v1.PolicyWeights.$Properties): esper.leyline.v1.PolicyWeights;
+
+                /**
+                 * Encodes the specified PolicyWeights message. Does not implicitly {@link esper.leyline.v1.PolicyWeights.verify|verify} messages.
+                 * @param message PolicyWeights message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.PolicyWeights.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a PolicyWeights message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.PolicyWeights & esper.leyline.v1.PolicyWeights.$Shape} PolicyWeights
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.PolicyWeights & esper.leyline.v1.PolicyWeights.$Shape;
+            }
+
+            namespace PolicyWeights {
+
+                /** Properties of a PolicyWeights. */
+                interface $Properties {
+
+                    /** PolicyWeights architecture */
+                    architecture?: (string|null);
+
+                    /** PolicyWeights tensors */
+                    tensors?: (esper.leyline.v1.PolicyTensor.$Properties[]|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a PolicyWeights. */
+                type $Shape = esper.leyline.v1.PolicyWeights.$Properties;
             }
         }
     }

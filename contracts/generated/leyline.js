@@ -3493,6 +3493,7 @@ export const esper = $root.esper = (() => {
                  * @property {string|null} [tamiyoPolicyVersion] FieldReport tamiyoPolicyVersion
                  * @property {Array.<esper.leyline.v1.MitigationAction.$Properties>|null} [followUpActions] FieldReport followUpActions
                  * @property {string|null} [notes] FieldReport notes
+                 * @property {esper.leyline.v1.PolicyDecision.$Properties|null} [decision] FieldReport decision
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -3506,7 +3507,23 @@ export const esper = $root.esper = (() => {
 
                 /**
                  * Shape of a FieldReport.
-                 * @typedef {esper.leyline.v1.FieldReport.$Properties} esper.leyline.v1.FieldReport.$Shape
+                 * @typedef {{
+                 *   version?: number|null;
+                 *   reportId?: string|null;
+                 *   commandId?: string|null;
+                 *   trainingRunId?: string|null;
+                 *   seedId?: string|null;
+                 *   blueprintId?: string|null;
+                 *   outcome?: esper.leyline.v1.FieldReportOutcome|null;
+                 *   metrics?: Object.<string,number>|null;
+                 *   observationWindowEpochs?: number|null;
+                 *   issuedAt?: google.protobuf.Timestamp.$Shape|null;
+                 *   tamiyoPolicyVersion?: string|null;
+                 *   followUpActions?: Array.<esper.leyline.v1.MitigationAction.$Shape>|null;
+                 *   notes?: string|null;
+                 *   decision?: esper.leyline.v1.PolicyDecision.$Shape|null;
+                 *   $unknowns?: Array.<Uint8Array>;
+                 * }} esper.leyline.v1.FieldReport.$Shape
                  */
 
                 /**
@@ -3631,6 +3648,14 @@ export const esper = $root.esper = (() => {
                 FieldReport.prototype.notes = "";
 
                 /**
+                 * FieldReport decision.
+                 * @member {esper.leyline.v1.PolicyDecision.$Properties|null|undefined} decision
+                 * @memberof esper.leyline.v1.FieldReport
+                 * @instance
+                 */
+                FieldReport.prototype.decision = null;
+
+                /**
                  * Creates a new FieldReport instance using the specified properties.
                  * @function create
                  * @memberof esper.leyline.v1.FieldReport
@@ -3690,6 +3715,8 @@ export const esper = $root.esper = (() => {
                             $root.esper.leyline.v1.MitigationAction.encode(message.followUpActions[i], writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
                     if (message.notes != null && $Object.hasOwnProperty.call(message, "notes") && message.notes !== "")
                         writer.uint32(/* id 13, wireType 2 =*/106).string(message.notes);
+                    if (message.decision != null && $Object.hasOwnProperty.call(message, "decision"))
+                        $root.esper.leyline.v1.PolicyDecision.encode(message.decision, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -3872,6 +3899,12 @@ export const esper = $root.esper = (() => {
                                     message.notes = value;
                                 else
                                     delete message.notes;
+                                continue;
+                            }
+                        case 14: {
+                                if (wireType !== 2)
+                                    break;
+                                message.decision = $root.esper.leyline.v1.PolicyDecision.decode(reader, reader.size(), $undefined, _depth + 1, message.decision);
                                 continue;
                             }
                         }
@@ -4641,6 +4674,7 @@ export const esper = $root.esper = (() => {
                  * @property {google.protobuf.Timestamp.$Properties|null} [issuedAt] PolicyUpdate issuedAt
                  * @property {string|null} [tamiyoPolicyVersion] PolicyUpdate tamiyoPolicyVersion
                  * @property {Uint8Array|null} [payload] PolicyUpdate payload
+                 * @property {string|null} [signature] PolicyUpdate signature
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -4721,6 +4755,14 @@ export const esper = $root.esper = (() => {
                 PolicyUpdate.prototype.payload = $util.newBuffer([]);
 
                 /**
+                 * PolicyUpdate signature.
+                 * @member {string} signature
+                 * @memberof esper.leyline.v1.PolicyUpdate
+                 * @instance
+                 */
+                PolicyUpdate.prototype.signature = "";
+
+                /**
                  * Creates a new PolicyUpdate instance using the specified properties.
                  * @function create
                  * @memberof esper.leyline.v1.PolicyUpdate
@@ -4764,6 +4806,8 @@ export const esper = $root.esper = (() => {
                         writer.uint32(/* id 5, wireType 2 =*/42).string(message.tamiyoPolicyVersion);
                     if (message.payload != null && $Object.hasOwnProperty.call(message, "payload") && message.payload.length)
                         writer.uint32(/* id 6, wireType 2 =*/50).bytes(message.payload);
+                    if (message.signature != null && $Object.hasOwnProperty.call(message, "signature") && message.signature !== "")
+                        writer.uint32(/* id 7, wireType 2 =*/58).string(message.signature);
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -4857,6 +4901,15 @@ export const esper = $root.esper = (() => {
                                     message.payload = value;
                                 else
                                     delete message.payload;
+                                continue;
+                            }
+                        case 7: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.signature = value;
+                                else
+                                    delete message.signature;
                                 continue;
                             }
                         }
@@ -14891,6 +14944,1389 @@ export const esper = $root.esper = (() => {
                 };
 
                 return SeedStepReport;
+            })();
+
+            v1.PolicyNodeSet = (function() {
+
+                /**
+                 * Properties of a PolicyNodeSet.
+                 * @typedef {Object} esper.leyline.v1.PolicyNodeSet.$Properties
+                 * @property {string|null} [nodeType] PolicyNodeSet nodeType
+                 * @property {number|null} [featureDim] PolicyNodeSet featureDim
+                 * @property {Array.<number>|null} [features] PolicyNodeSet features
+                 * @property {Array.<string>|null} [nodeIds] PolicyNodeSet nodeIds
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a PolicyNodeSet.
+                 * @memberof esper.leyline.v1
+                 * @interface IPolicyNodeSet
+                 * @augments esper.leyline.v1.PolicyNodeSet.$Properties
+                 * @deprecated Use esper.leyline.v1.PolicyNodeSet.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a PolicyNodeSet.
+                 * @typedef {esper.leyline.v1.PolicyNodeSet.$Properties} esper.leyline.v1.PolicyNodeSet.$Shape
+                 */
+
+                /**
+                 * Constructs a new PolicyNodeSet.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a PolicyNodeSet.
+                 * @constructor
+                 * @param {esper.leyline.v1.PolicyNodeSet.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const PolicyNodeSet = function (properties) {
+                    this.features = [];
+                    this.nodeIds = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * PolicyNodeSet nodeType.
+                 * @member {string} nodeType
+                 * @memberof esper.leyline.v1.PolicyNodeSet
+                 * @instance
+                 */
+                PolicyNodeSet.prototype.nodeType = "";
+
+                /**
+                 * PolicyNodeSet featureDim.
+                 * @member {number} featureDim
+                 * @memberof esper.leyline.v1.PolicyNodeSet
+                 * @instance
+                 */
+                PolicyNodeSet.prototype.featureDim = 0;
+
+                /**
+                 * PolicyNodeSet features.
+                 * @member {Array.<number>} features
+                 * @memberof esper.leyline.v1.PolicyNodeSet
+                 * @instance
+                 */
+                PolicyNodeSet.prototype.features = $util.emptyArray;
+
+                /**
+                 * PolicyNodeSet nodeIds.
+                 * @member {Array.<string>} nodeIds
+                 * @memberof esper.leyline.v1.PolicyNodeSet
+                 * @instance
+                 */
+                PolicyNodeSet.prototype.nodeIds = $util.emptyArray;
+
+                /**
+                 * Creates a new PolicyNodeSet instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.PolicyNodeSet
+                 * @static
+                 * @param {esper.leyline.v1.PolicyNodeSet.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.PolicyNodeSet} PolicyNodeSet instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.PolicyNodeSet.$Shape): esper.leyline.v1.PolicyNodeSet & esper.leyline.v1.PolicyNodeSet.$Shape;
+                 *   (properties?: esper.leyline.v1.PolicyNodeSet.$Properties): esper.leyline.v1.PolicyNodeSet;
+                 * }}
+                 */
+                PolicyNodeSet.create = function(properties) {
+                    return new PolicyNodeSet(properties);
+                };
+
+                /**
+                 * Encodes the specified PolicyNodeSet message. Does not implicitly {@link esper.leyline.v1.PolicyNodeSet.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.PolicyNodeSet
+                 * @static
+                 * @param {esper.leyline.v1.PolicyNodeSet.$Properties} message PolicyNodeSet message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                PolicyNodeSet.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.nodeType != null && $Object.hasOwnProperty.call(message, "nodeType") && message.nodeType !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.nodeType);
+                    if (message.featureDim != null && $Object.hasOwnProperty.call(message, "featureDim") && message.featureDim !== 0)
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.featureDim);
+                    if (message.features != null && message.features.length)
+                        writer.uint32(/* id 3, wireType 2 =*/26).floats(message.features);
+                    if (message.nodeIds != null && message.nodeIds.length)
+                        for (let i = 0; i < message.nodeIds.length; ++i)
+                            writer.uint32(/* id 4, wireType 2 =*/34).string(message.nodeIds[i]);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a PolicyNodeSet message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.PolicyNodeSet
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.PolicyNodeSet & esper.leyline.v1.PolicyNodeSet.$Shape} PolicyNodeSet
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                PolicyNodeSet.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.PolicyNodeSet();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.nodeType = value;
+                                else
+                                    delete message.nodeType;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.featureDim = value;
+                                else
+                                    delete message.featureDim;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType === 2) {
+                                    if (!(message.features && message.features.length))
+                                        message.features = [];
+                                    reader.floats(message.features);
+                                    continue;
+                                }
+                                if (wireType !== 5)
+                                    break;
+                                if (!(message.features && message.features.length))
+                                    message.features = [];
+                                message.features.push(reader.float());
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.nodeIds && message.nodeIds.length))
+                                    message.nodeIds = [];
+                                message.nodeIds.push(reader.stringVerify());
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return PolicyNodeSet;
+            })();
+
+            v1.PolicyEdgeSet = (function() {
+
+                /**
+                 * Properties of a PolicyEdgeSet.
+                 * @typedef {Object} esper.leyline.v1.PolicyEdgeSet.$Properties
+                 * @property {string|null} [relation] PolicyEdgeSet relation
+                 * @property {Array.<number>|null} [sources] PolicyEdgeSet sources
+                 * @property {Array.<number>|null} [targets] PolicyEdgeSet targets
+                 * @property {Array.<number>|null} [attributes] PolicyEdgeSet attributes
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a PolicyEdgeSet.
+                 * @memberof esper.leyline.v1
+                 * @interface IPolicyEdgeSet
+                 * @augments esper.leyline.v1.PolicyEdgeSet.$Properties
+                 * @deprecated Use esper.leyline.v1.PolicyEdgeSet.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a PolicyEdgeSet.
+                 * @typedef {esper.leyline.v1.PolicyEdgeSet.$Properties} esper.leyline.v1.PolicyEdgeSet.$Shape
+                 */
+
+                /**
+                 * Constructs a new PolicyEdgeSet.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a PolicyEdgeSet.
+                 * @constructor
+                 * @param {esper.leyline.v1.PolicyEdgeSet.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const PolicyEdgeSet = function (properties) {
+                    this.sources = [];
+                    this.targets = [];
+                    this.attributes = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * PolicyEdgeSet relation.
+                 * @member {string} relation
+                 * @memberof esper.leyline.v1.PolicyEdgeSet
+                 * @instance
+                 */
+                PolicyEdgeSet.prototype.relation = "";
+
+                /**
+                 * PolicyEdgeSet sources.
+                 * @member {Array.<number>} sources
+                 * @memberof esper.leyline.v1.PolicyEdgeSet
+                 * @instance
+                 */
+                PolicyEdgeSet.prototype.sources = $util.emptyArray;
+
+                /**
+                 * PolicyEdgeSet targets.
+                 * @member {Array.<number>} targets
+                 * @memberof esper.leyline.v1.PolicyEdgeSet
+                 * @instance
+                 */
+                PolicyEdgeSet.prototype.targets = $util.emptyArray;
+
+                /**
+                 * PolicyEdgeSet attributes.
+                 * @member {Array.<number>} attributes
+                 * @memberof esper.leyline.v1.PolicyEdgeSet
+                 * @instance
+                 */
+                PolicyEdgeSet.prototype.attributes = $util.emptyArray;
+
+                /**
+                 * Creates a new PolicyEdgeSet instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.PolicyEdgeSet
+                 * @static
+                 * @param {esper.leyline.v1.PolicyEdgeSet.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.PolicyEdgeSet} PolicyEdgeSet instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.PolicyEdgeSet.$Shape): esper.leyline.v1.PolicyEdgeSet & esper.leyline.v1.PolicyEdgeSet.$Shape;
+                 *   (properties?: esper.leyline.v1.PolicyEdgeSet.$Properties): esper.leyline.v1.PolicyEdgeSet;
+                 * }}
+                 */
+                PolicyEdgeSet.create = function(properties) {
+                    return new PolicyEdgeSet(properties);
+                };
+
+                /**
+                 * Encodes the specified PolicyEdgeSet message. Does not implicitly {@link esper.leyline.v1.PolicyEdgeSet.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.PolicyEdgeSet
+                 * @static
+                 * @param {esper.leyline.v1.PolicyEdgeSet.$Properties} message PolicyEdgeSet message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                PolicyEdgeSet.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.relation != null && $Object.hasOwnProperty.call(message, "relation") && message.relation !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.relation);
+                    if (message.sources != null && message.sources.length)
+                        writer.uint32(/* id 2, wireType 2 =*/18).uint32s(message.sources);
+                    if (message.targets != null && message.targets.length)
+                        writer.uint32(/* id 3, wireType 2 =*/26).uint32s(message.targets);
+                    if (message.attributes != null && message.attributes.length)
+                        writer.uint32(/* id 4, wireType 2 =*/34).floats(message.attributes);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a PolicyEdgeSet message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.PolicyEdgeSet
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.PolicyEdgeSet & esper.leyline.v1.PolicyEdgeSet.$Shape} PolicyEdgeSet
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                PolicyEdgeSet.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.PolicyEdgeSet();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.relation = value;
+                                else
+                                    delete message.relation;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType === 2) {
+                                    if (!(message.sources && message.sources.length))
+                                        message.sources = [];
+                                    reader.uint32s(message.sources);
+                                    continue;
+                                }
+                                if (wireType !== 0)
+                                    break;
+                                if (!(message.sources && message.sources.length))
+                                    message.sources = [];
+                                message.sources.push(reader.uint32());
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType === 2) {
+                                    if (!(message.targets && message.targets.length))
+                                        message.targets = [];
+                                    reader.uint32s(message.targets);
+                                    continue;
+                                }
+                                if (wireType !== 0)
+                                    break;
+                                if (!(message.targets && message.targets.length))
+                                    message.targets = [];
+                                message.targets.push(reader.uint32());
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType === 2) {
+                                    if (!(message.attributes && message.attributes.length))
+                                        message.attributes = [];
+                                    reader.floats(message.attributes);
+                                    continue;
+                                }
+                                if (wireType !== 5)
+                                    break;
+                                if (!(message.attributes && message.attributes.length))
+                                    message.attributes = [];
+                                message.attributes.push(reader.float());
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return PolicyEdgeSet;
+            })();
+
+            v1.PolicyGraph = (function() {
+
+                /**
+                 * Properties of a PolicyGraph.
+                 * @typedef {Object} esper.leyline.v1.PolicyGraph.$Properties
+                 * @property {Array.<esper.leyline.v1.PolicyNodeSet.$Properties>|null} [nodes] PolicyGraph nodes
+                 * @property {Array.<esper.leyline.v1.PolicyEdgeSet.$Properties>|null} [edges] PolicyGraph edges
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a PolicyGraph.
+                 * @memberof esper.leyline.v1
+                 * @interface IPolicyGraph
+                 * @augments esper.leyline.v1.PolicyGraph.$Properties
+                 * @deprecated Use esper.leyline.v1.PolicyGraph.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a PolicyGraph.
+                 * @typedef {esper.leyline.v1.PolicyGraph.$Properties} esper.leyline.v1.PolicyGraph.$Shape
+                 */
+
+                /**
+                 * Constructs a new PolicyGraph.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a PolicyGraph.
+                 * @constructor
+                 * @param {esper.leyline.v1.PolicyGraph.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const PolicyGraph = function (properties) {
+                    this.nodes = [];
+                    this.edges = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * PolicyGraph nodes.
+                 * @member {Array.<esper.leyline.v1.PolicyNodeSet.$Properties>} nodes
+                 * @memberof esper.leyline.v1.PolicyGraph
+                 * @instance
+                 */
+                PolicyGraph.prototype.nodes = $util.emptyArray;
+
+                /**
+                 * PolicyGraph edges.
+                 * @member {Array.<esper.leyline.v1.PolicyEdgeSet.$Properties>} edges
+                 * @memberof esper.leyline.v1.PolicyGraph
+                 * @instance
+                 */
+                PolicyGraph.prototype.edges = $util.emptyArray;
+
+                /**
+                 * Creates a new PolicyGraph instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.PolicyGraph
+                 * @static
+                 * @param {esper.leyline.v1.PolicyGraph.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.PolicyGraph} PolicyGraph instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.PolicyGraph.$Shape): esper.leyline.v1.PolicyGraph & esper.leyline.v1.PolicyGraph.$Shape;
+                 *   (properties?: esper.leyline.v1.PolicyGraph.$Properties): esper.leyline.v1.PolicyGraph;
+                 * }}
+                 */
+                PolicyGraph.create = function(properties) {
+                    return new PolicyGraph(properties);
+                };
+
+                /**
+                 * Encodes the specified PolicyGraph message. Does not implicitly {@link esper.leyline.v1.PolicyGraph.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.PolicyGraph
+                 * @static
+                 * @param {esper.leyline.v1.PolicyGraph.$Properties} message PolicyGraph message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                PolicyGraph.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.nodes != null && message.nodes.length)
+                        for (let i = 0; i < message.nodes.length; ++i)
+                            $root.esper.leyline.v1.PolicyNodeSet.encode(message.nodes[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    if (message.edges != null && message.edges.length)
+                        for (let i = 0; i < message.edges.length; ++i)
+                            $root.esper.leyline.v1.PolicyEdgeSet.encode(message.edges[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a PolicyGraph message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.PolicyGraph
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.PolicyGraph & esper.leyline.v1.PolicyGraph.$Shape} PolicyGraph
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                PolicyGraph.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.PolicyGraph();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.nodes && message.nodes.length))
+                                    message.nodes = [];
+                                message.nodes.push($root.esper.leyline.v1.PolicyNodeSet.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.edges && message.edges.length))
+                                    message.edges = [];
+                                message.edges.push($root.esper.leyline.v1.PolicyEdgeSet.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return PolicyGraph;
+            })();
+
+            v1.PolicyDecision = (function() {
+
+                /**
+                 * Properties of a PolicyDecision.
+                 * @typedef {Object} esper.leyline.v1.PolicyDecision.$Properties
+                 * @property {string|null} [policyVersion] PolicyDecision policyVersion
+                 * @property {string|null} [decidedBy] PolicyDecision decidedBy
+                 * @property {esper.leyline.v1.AdaptationCommand.$Properties|null} [proposal] PolicyDecision proposal
+                 * @property {esper.leyline.v1.PolicyGraph.$Properties|null} [graph] PolicyDecision graph
+                 * @property {Object.<string,number>|null} [choices] PolicyDecision choices
+                 * @property {Object.<string,number>|null} [logProbs] PolicyDecision logProbs
+                 * @property {Object.<string,number>|null} [outputs] PolicyDecision outputs
+                 * @property {number|null} [inferenceMs] PolicyDecision inferenceMs
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a PolicyDecision.
+                 * @memberof esper.leyline.v1
+                 * @interface IPolicyDecision
+                 * @augments esper.leyline.v1.PolicyDecision.$Properties
+                 * @deprecated Use esper.leyline.v1.PolicyDecision.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a PolicyDecision.
+                 * @typedef {{
+                 *   policyVersion?: string|null;
+                 *   decidedBy?: string|null;
+                 *   proposal?: esper.leyline.v1.AdaptationCommand.$Shape|null;
+                 *   graph?: esper.leyline.v1.PolicyGraph.$Shape|null;
+                 *   choices?: Object.<string,number>|null;
+                 *   logProbs?: Object.<string,number>|null;
+                 *   outputs?: Object.<string,number>|null;
+                 *   inferenceMs?: number|null;
+                 *   $unknowns?: Array.<Uint8Array>;
+                 * }} esper.leyline.v1.PolicyDecision.$Shape
+                 */
+
+                /**
+                 * Constructs a new PolicyDecision.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a PolicyDecision.
+                 * @constructor
+                 * @param {esper.leyline.v1.PolicyDecision.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const PolicyDecision = function (properties) {
+                    this.choices = {};
+                    this.logProbs = {};
+                    this.outputs = {};
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * PolicyDecision policyVersion.
+                 * @member {string} policyVersion
+                 * @memberof esper.leyline.v1.PolicyDecision
+                 * @instance
+                 */
+                PolicyDecision.prototype.policyVersion = "";
+
+                /**
+                 * PolicyDecision decidedBy.
+                 * @member {string} decidedBy
+                 * @memberof esper.leyline.v1.PolicyDecision
+                 * @instance
+                 */
+                PolicyDecision.prototype.decidedBy = "";
+
+                /**
+                 * PolicyDecision proposal.
+                 * @member {esper.leyline.v1.AdaptationCommand.$Properties|null|undefined} proposal
+                 * @memberof esper.leyline.v1.PolicyDecision
+                 * @instance
+                 */
+                PolicyDecision.prototype.proposal = null;
+
+                /**
+                 * PolicyDecision graph.
+                 * @member {esper.leyline.v1.PolicyGraph.$Properties|null|undefined} graph
+                 * @memberof esper.leyline.v1.PolicyDecision
+                 * @instance
+                 */
+                PolicyDecision.prototype.graph = null;
+
+                /**
+                 * PolicyDecision choices.
+                 * @member {Object.<string,number>} choices
+                 * @memberof esper.leyline.v1.PolicyDecision
+                 * @instance
+                 */
+                PolicyDecision.prototype.choices = $util.emptyObject;
+
+                /**
+                 * PolicyDecision logProbs.
+                 * @member {Object.<string,number>} logProbs
+                 * @memberof esper.leyline.v1.PolicyDecision
+                 * @instance
+                 */
+                PolicyDecision.prototype.logProbs = $util.emptyObject;
+
+                /**
+                 * PolicyDecision outputs.
+                 * @member {Object.<string,number>} outputs
+                 * @memberof esper.leyline.v1.PolicyDecision
+                 * @instance
+                 */
+                PolicyDecision.prototype.outputs = $util.emptyObject;
+
+                /**
+                 * PolicyDecision inferenceMs.
+                 * @member {number} inferenceMs
+                 * @memberof esper.leyline.v1.PolicyDecision
+                 * @instance
+                 */
+                PolicyDecision.prototype.inferenceMs = 0;
+
+                /**
+                 * Creates a new PolicyDecision instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.PolicyDecision
+                 * @static
+                 * @param {esper.leyline.v1.PolicyDecision.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.PolicyDecision} PolicyDecision instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.PolicyDecision.$Shape): esper.leyline.v1.PolicyDecision & esper.leyline.v1.PolicyDecision.$Shape;
+                 *   (properties?: esper.leyline.v1.PolicyDecision.$Properties): esper.leyline.v1.PolicyDecision;
+                 * }}
+                 */
+                PolicyDecision.create = function(properties) {
+                    return new PolicyDecision(properties);
+                };
+
+                /**
+                 * Encodes the specified PolicyDecision message. Does not implicitly {@link esper.leyline.v1.PolicyDecision.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.PolicyDecision
+                 * @static
+                 * @param {esper.leyline.v1.PolicyDecision.$Properties} message PolicyDecision message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                PolicyDecision.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.policyVersion != null && $Object.hasOwnProperty.call(message, "policyVersion") && message.policyVersion !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.policyVersion);
+                    if (message.decidedBy != null && $Object.hasOwnProperty.call(message, "decidedBy") && message.decidedBy !== "")
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.decidedBy);
+                    if (message.proposal != null && $Object.hasOwnProperty.call(message, "proposal"))
+                        $root.esper.leyline.v1.AdaptationCommand.encode(message.proposal, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                    if (message.graph != null && $Object.hasOwnProperty.call(message, "graph"))
+                        $root.esper.leyline.v1.PolicyGraph.encode(message.graph, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                    if (message.choices != null && $Object.hasOwnProperty.call(message, "choices"))
+                        for (let keys = $Object.keys(message.choices).sort(), i = 0; i < keys.length; ++i)
+                            writer.uint32(/* id 5, wireType 2 =*/42).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 0 =*/16).uint32(message.choices[keys[i]]).ldelim();
+                    if (message.logProbs != null && $Object.hasOwnProperty.call(message, "logProbs"))
+                        for (let keys = $Object.keys(message.logProbs).sort(), i = 0; i < keys.length; ++i)
+                            writer.uint32(/* id 6, wireType 2 =*/50).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 5 =*/21).float(message.logProbs[keys[i]]).ldelim();
+                    if (message.outputs != null && $Object.hasOwnProperty.call(message, "outputs"))
+                        for (let keys = $Object.keys(message.outputs).sort(), i = 0; i < keys.length; ++i)
+                            writer.uint32(/* id 7, wireType 2 =*/58).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 5 =*/21).float(message.outputs[keys[i]]).ldelim();
+                    if (message.inferenceMs != null && $Object.hasOwnProperty.call(message, "inferenceMs") && !$Object.is(message.inferenceMs, 0))
+                        writer.uint32(/* id 8, wireType 5 =*/69).float(message.inferenceMs);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a PolicyDecision message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.PolicyDecision
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.PolicyDecision & esper.leyline.v1.PolicyDecision.$Shape} PolicyDecision
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                PolicyDecision.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, key, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.PolicyDecision();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.policyVersion = value;
+                                else
+                                    delete message.policyVersion;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.decidedBy = value;
+                                else
+                                    delete message.decidedBy;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                message.proposal = $root.esper.leyline.v1.AdaptationCommand.decode(reader, reader.size(), $undefined, _depth + 1, message.proposal);
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                message.graph = $root.esper.leyline.v1.PolicyGraph.decode(reader, reader.size(), $undefined, _depth + 1, message.graph);
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 2)
+                                    break;
+                                if (message.choices === $util.emptyObject)
+                                    message.choices = {};
+                                let end2 = reader.size() + reader.pos;
+                                if (end2 > reader.len)
+                                    throw $RangeError("index out of range");
+                                reader.len = end2;
+                                key = "";
+                                value = 0;
+                                while (reader.pos < end2) {
+                                    let tag2 = reader.tag();
+                                    wireType = tag2 & 7;
+                                    switch (tag2 >>>= 3) {
+                                    case 1:
+                                        if (wireType !== 2)
+                                            break;
+                                        key = reader.stringVerify();
+                                        continue;
+                                    case 2:
+                                        if (wireType !== 0)
+                                            break;
+                                        value = reader.uint32();
+                                        continue;
+                                    }
+                                    reader.skipType(wireType, _depth, tag2);
+                                }
+                                if (reader.pos !== end2)
+                                    throw $RangeError("index out of range");
+                                reader.len = end;
+                                if (key === "__proto__")
+                                    $util.makeProp(message.choices, key);
+                                message.choices[key] = value;
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 2)
+                                    break;
+                                if (message.logProbs === $util.emptyObject)
+                                    message.logProbs = {};
+                                let end2 = reader.size() + reader.pos;
+                                if (end2 > reader.len)
+                                    throw $RangeError("index out of range");
+                                reader.len = end2;
+                                key = "";
+                                value = 0;
+                                while (reader.pos < end2) {
+                                    let tag2 = reader.tag();
+                                    wireType = tag2 & 7;
+                                    switch (tag2 >>>= 3) {
+                                    case 1:
+                                        if (wireType !== 2)
+                                            break;
+                                        key = reader.stringVerify();
+                                        continue;
+                                    case 2:
+                                        if (wireType !== 5)
+                                            break;
+                                        value = reader.float();
+                                        continue;
+                                    }
+                                    reader.skipType(wireType, _depth, tag2);
+                                }
+                                if (reader.pos !== end2)
+                                    throw $RangeError("index out of range");
+                                reader.len = end;
+                                if (key === "__proto__")
+                                    $util.makeProp(message.logProbs, key);
+                                message.logProbs[key] = value;
+                                continue;
+                            }
+                        case 7: {
+                                if (wireType !== 2)
+                                    break;
+                                if (message.outputs === $util.emptyObject)
+                                    message.outputs = {};
+                                let end2 = reader.size() + reader.pos;
+                                if (end2 > reader.len)
+                                    throw $RangeError("index out of range");
+                                reader.len = end2;
+                                key = "";
+                                value = 0;
+                                while (reader.pos < end2) {
+                                    let tag2 = reader.tag();
+                                    wireType = tag2 & 7;
+                                    switch (tag2 >>>= 3) {
+                                    case 1:
+                                        if (wireType !== 2)
+                                            break;
+                                        key = reader.stringVerify();
+                                        continue;
+                                    case 2:
+                                        if (wireType !== 5)
+                                            break;
+                                        value = reader.float();
+                                        continue;
+                                    }
+                                    reader.skipType(wireType, _depth, tag2);
+                                }
+                                if (reader.pos !== end2)
+                                    throw $RangeError("index out of range");
+                                reader.len = end;
+                                if (key === "__proto__")
+                                    $util.makeProp(message.outputs, key);
+                                message.outputs[key] = value;
+                                continue;
+                            }
+                        case 8: {
+                                if (wireType !== 5)
+                                    break;
+                                if (!$Object.is(value = reader.float(), 0))
+                                    message.inferenceMs = value;
+                                else
+                                    delete message.inferenceMs;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return PolicyDecision;
+            })();
+
+            v1.PolicyTensor = (function() {
+
+                /**
+                 * Properties of a PolicyTensor.
+                 * @typedef {Object} esper.leyline.v1.PolicyTensor.$Properties
+                 * @property {string|null} [name] PolicyTensor name
+                 * @property {Array.<number>|null} [shape] PolicyTensor shape
+                 * @property {Array.<number>|null} [values] PolicyTensor values
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a PolicyTensor.
+                 * @memberof esper.leyline.v1
+                 * @interface IPolicyTensor
+                 * @augments esper.leyline.v1.PolicyTensor.$Properties
+                 * @deprecated Use esper.leyline.v1.PolicyTensor.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a PolicyTensor.
+                 * @typedef {esper.leyline.v1.PolicyTensor.$Properties} esper.leyline.v1.PolicyTensor.$Shape
+                 */
+
+                /**
+                 * Constructs a new PolicyTensor.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a PolicyTensor.
+                 * @constructor
+                 * @param {esper.leyline.v1.PolicyTensor.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const PolicyTensor = function (properties) {
+                    this.shape = [];
+                    this.values = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * PolicyTensor name.
+                 * @member {string} name
+                 * @memberof esper.leyline.v1.PolicyTensor
+                 * @instance
+                 */
+                PolicyTensor.prototype.name = "";
+
+                /**
+                 * PolicyTensor shape.
+                 * @member {Array.<number>} shape
+                 * @memberof esper.leyline.v1.PolicyTensor
+                 * @instance
+                 */
+                PolicyTensor.prototype.shape = $util.emptyArray;
+
+                /**
+                 * PolicyTensor values.
+                 * @member {Array.<number>} values
+                 * @memberof esper.leyline.v1.PolicyTensor
+                 * @instance
+                 */
+                PolicyTensor.prototype.values = $util.emptyArray;
+
+                /**
+                 * Creates a new PolicyTensor instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.PolicyTensor
+                 * @static
+                 * @param {esper.leyline.v1.PolicyTensor.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.PolicyTensor} PolicyTensor instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.PolicyTensor.$Shape): esper.leyline.v1.PolicyTensor & esper.leyline.v1.PolicyTensor.$Shape;
+                 *   (properties?: esper.leyline.v1.PolicyTensor.$Properties): esper.leyline.v1.PolicyTensor;
+                 * }}
+                 */
+                PolicyTensor.create = function(properties) {
+                    return new PolicyTensor(properties);
+                };
+
+                /**
+                 * Encodes the specified PolicyTensor message. Does not implicitly {@link esper.leyline.v1.PolicyTensor.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.PolicyTensor
+                 * @static
+                 * @param {esper.leyline.v1.PolicyTensor.$Properties} message PolicyTensor message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                PolicyTensor.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                    if (message.shape != null && message.shape.length)
+                        writer.uint32(/* id 2, wireType 2 =*/18).uint32s(message.shape);
+                    if (message.values != null && message.values.length)
+                        writer.uint32(/* id 3, wireType 2 =*/26).floats(message.values);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a PolicyTensor message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.PolicyTensor
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.PolicyTensor & esper.leyline.v1.PolicyTensor.$Shape} PolicyTensor
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                PolicyTensor.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.PolicyTensor();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.name = value;
+                                else
+                                    delete message.name;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType === 2) {
+                                    if (!(message.shape && message.shape.length))
+                                        message.shape = [];
+                                    reader.uint32s(message.shape);
+                                    continue;
+                                }
+                                if (wireType !== 0)
+                                    break;
+                                if (!(message.shape && message.shape.length))
+                                    message.shape = [];
+                                message.shape.push(reader.uint32());
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType === 2) {
+                                    if (!(message.values && message.values.length))
+                                        message.values = [];
+                                    reader.floats(message.values);
+                                    continue;
+                                }
+                                if (wireType !== 5)
+                                    break;
+                                if (!(message.values && message.values.length))
+                                    message.values = [];
+                                message.values.push(reader.float());
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return PolicyTensor;
+            })();
+
+            v1.PolicyWeights = (function() {
+
+                /**
+                 * Properties of a PolicyWeights.
+                 * @typedef {Object} esper.leyline.v1.PolicyWeights.$Properties
+                 * @property {string|null} [architecture] PolicyWeights architecture
+                 * @property {Array.<esper.leyline.v1.PolicyTensor.$Properties>|null} [tensors] PolicyWeights tensors
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a PolicyWeights.
+                 * @memberof esper.leyline.v1
+                 * @interface IPolicyWeights
+                 * @augments esper.leyline.v1.PolicyWeights.$Properties
+                 * @deprecated Use esper.leyline.v1.PolicyWeights.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a PolicyWeights.
+                 * @typedef {esper.leyline.v1.PolicyWeights.$Properties} esper.leyline.v1.PolicyWeights.$Shape
+                 */
+
+                /**
+                 * Constructs a new PolicyWeights.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a PolicyWeights.
+                 * @constructor
+                 * @param {esper.leyline.v1.PolicyWeights.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const PolicyWeights = function (properties) {
+                    this.tensors = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * PolicyWeights architecture.
+                 * @member {string} architecture
+                 * @memberof esper.leyline.v1.PolicyWeights
+                 * @instance
+                 */
+                PolicyWeights.prototype.architecture = "";
+
+                /**
+                 * PolicyWeights tensors.
+                 * @member {Array.<esper.leyline.v1.PolicyTensor.$Properties>} tensors
+                 * @memberof esper.leyline.v1.PolicyWeights
+                 * @instance
+                 */
+                PolicyWeights.prototype.tensors = $util.emptyArray;
+
+                /**
+                 * Creates a new PolicyWeights instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.PolicyWeights
+                 * @static
+                 * @param {esper.leyline.v1.PolicyWeights.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.PolicyWeights} PolicyWeights instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.PolicyWeights.$Shape): esper.leyline.v1.PolicyWeights & esper.leyline.v1.PolicyWeights.$Shape;
+                 *   (properties?: esper.leyline.v1.PolicyWeights.$Properties): esper.leyline.v1.PolicyWeights;
+                 * }}
+                 */
+                PolicyWeights.create = function(properties) {
+                    return new PolicyWeights(properties);
+                };
+
+                /**
+                 * Encodes the specified PolicyWeights message. Does not implicitly {@link esper.leyline.v1.PolicyWeights.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.PolicyWeights
+                 * @static
+                 * @param {esper.leyline.v1.PolicyWeights.$Properties} message PolicyWeights message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                PolicyWeights.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.architecture != null && $Object.hasOwnProperty.call(message, "architecture") && message.architecture !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.architecture);
+                    if (message.tensors != null && message.tensors.length)
+                        for (let i = 0; i < message.tensors.length; ++i)
+                            $root.esper.leyline.v1.PolicyTensor.encode(message.tensors[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a PolicyWeights message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.PolicyWeights
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.PolicyWeights & esper.leyline.v1.PolicyWeights.$Shape} PolicyWeights
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                PolicyWeights.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.PolicyWeights();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.architecture = value;
+                                else
+                                    delete message.architecture;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.tensors && message.tensors.length))
+                                    message.tensors = [];
+                                message.tensors.push($root.esper.leyline.v1.PolicyTensor.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return PolicyWeights;
             })();
 
             return v1;

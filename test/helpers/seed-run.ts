@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { CommandVerifier, signCommand } from '../../contracts/command-signing.ts';
 import { SignatureContext } from '../../contracts/signing.ts';
-import { setUpKarn } from '../../actors/karn/index.ts';
+import { midpointParameters, setUpKarn } from '../../actors/karn/index.ts';
+import { resolveTamiyoConfig, tamiyoLogic, type TamiyoConfig } from '../../actors/tamiyo/index.ts';
 import { buildModule } from '../../actors/karn/modules/index.ts';
 import { KernelSource, type KernelStore } from '../../actors/kasmina/kernel-source.ts';
 import { kasminaLogic } from '../../actors/kasmina/manager-actor.ts';
@@ -30,7 +31,8 @@ const PARAMETERS: Record<string, Record<string, number>> = { BP043: { scale: 20 
 /** A kernel library that builds what it is asked for (Urza's role, without the forge). */
 export const store: KernelStore = {
   fetchKernel(blueprintId, slot): KernelFetchResult {
-    const module = buildModule(catalog.get(blueprintId)!, PARAMETERS[blueprintId] ?? {}, { dims: [...(slot as readonly number[])] }, { seed: 7 });
+    const descriptor = catalog.get(blueprintId)!;
+    const module = buildModule(descriptor, PARAMETERS[blueprintId] ?? midpointParameters(descriptor), { dims: [...(slot as readonly number[])] }, { seed: 7 });
     return { status: 'found', module, entry: leyline.KernelCatalogEntry.create({}), fromCache: true, latencyMs: 0.5 };
   },
 };
@@ -45,7 +47,15 @@ export function seedCommand(operation: v1.SeedOperation, seedId: string, bluepri
   });
 }
 
-export function startSeedRun(options: { dataset: Dataset; tolaria: TolariaConfig; kasmina: KasminaConfig; backend: string; store?: (surface: TrainingSurface) => KernelStore }) {
+export function startSeedRun(options: {
+  dataset: Dataset;
+  tolaria: TolariaConfig;
+  kasmina: KasminaConfig;
+  backend: string;
+  store?: (surface: TrainingSurface) => KernelStore;
+  /** With Tamiyo's controller deciding at each boundary (its state in a temporary directory). */
+  tamiyo?: TamiyoConfig;
+}) {
   const system = testSystem();
   const packets = new EventLog<v1.TelemetryPacket>();
   const telemetry = system.spawn(null, statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)), { name: 'telemetry' });
@@ -55,6 +65,22 @@ export function startSeedRun(options: { dataset: Dataset; tolaria: TolariaConfig
     kasminaLogic({ settings: resolveKasminaConfig(options.kasmina), verifier: new CommandVerifier(secret), kernels: new KernelSource(options.store?.(surface) ?? store), catalog, surface, telemetry }),
     { name: 'kasmina' },
   );
+  const tamiyoDir = mkdtempSync(join(tmpdir(), 'esper-tamiyo-'));
+  const tamiyo = options.tamiyo
+    ? system.spawn(
+        null,
+        tamiyoLogic({
+          settings: resolveTamiyoConfig(options.tamiyo, {}),
+          signing: secret,
+          catalog,
+          slots: () => surface.probe?.host.slots ?? [],
+          stateDir: tamiyoDir,
+          telemetry,
+          backend: options.backend,
+        }),
+        { name: 'tamiyo' },
+      )
+    : null;
   const done = gate<RunResult>();
   const epochs = new EventLog<EpochSummary>();
   const trainer = system.spawn(
@@ -67,7 +93,7 @@ export function startSeedRun(options: { dataset: Dataset; tolaria: TolariaConfig
       dataset: options.dataset,
       backend: options.backend,
       telemetry,
-      tamiyo: null,
+      tamiyo,
       kasmina,
       surface,
       monitor: { epoch: (s) => epochs.push(s), finished: done.open },
@@ -82,5 +108,5 @@ export function startSeedRun(options: { dataset: Dataset; tolaria: TolariaConfig
     packets.seen.flatMap((p) => p.events.filter((e) => e.description === 'seed_stage_changed' && e.attributes?.seed_id === seedId).map((e) => e.attributes?.to));
   const reached = (seedId: string, stage: string, timeoutMs = 30_000) =>
     packets.waitFor((p) => p.events.some((e) => e.description === 'seed_stage_changed' && e.attributes?.seed_id === seedId && e.attributes?.to === stage), { timeoutMs });
-  return { system, packets, surface, kasmina, trainer, finished: done.promise, epochs, ask, germinate, stagesOf, reached };
+  return { system, packets, surface, kasmina, tamiyo, tamiyoDir, trainer, finished: done.promise, epochs, ask, germinate, stagesOf, reached };
 }

@@ -115,3 +115,26 @@ export class ControlHook {
 }
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** One line on what a boundary decided (for progress output): the command and, if Kasmina refused it, why. */
+export function describeDecision(hook: HookResult): string | null {
+  const command = hook.command;
+  if (!command) return hook.outcome === 'applied' || hook.outcome === 'no_controller' ? null : hook.outcome;
+  const a = command.annotations ?? {};
+  let text: string;
+  switch (command.commandType) {
+    case CommandType.COMMAND_SEED:
+      text = `germinate ${command.seedOperation?.blueprintId ?? '?'} at ${a.slot_id ?? '?'} as ${command.targetSeedId}`;
+      break;
+    case CommandType.COMMAND_OPTIMIZER:
+      text = `learning rate ${(command.optimizerAdjustment?.hyperparameters?.learning_rate ?? 0).toExponential(2)}`;
+      break;
+    case CommandType.COMMAND_PAUSE:
+      text = command.targetSeedId ? `pause ${command.targetSeedId}` : `hold (${a.risk_reason === 'no_action' && a.prior_reason ? a.prior_reason : (a.risk_reason ?? 'policy')})`;
+      break;
+    default:
+      text = leyline.CommandType[command.commandType] ?? String(command.commandType);
+  }
+  if (hook.receipt && !hook.receipt.applied && command.commandType === CommandType.COMMAND_SEED) text += ` — refused: ${hook.receipt.reason}`;
+  return text;
+}

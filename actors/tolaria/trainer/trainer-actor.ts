@@ -10,7 +10,7 @@ import { tf } from '../../../runtime/tensor-backend.ts';
 import type { Dataset } from '../data/types.ts';
 import { emergencyPacket, levelName } from '../training/emergency.ts';
 import { epochSystemState } from '../training/system-state.ts';
-import { ControlHook, type HookResult } from './control-hook.ts';
+import { ControlHook, describeDecision, type HookResult } from './control-hook.ts';
 import { EpochJudge, type Verdict } from './epoch-judge.ts';
 import { epochTelemetry } from './epoch-telemetry.ts';
 import type { TolariaSettings } from './settings.ts';
@@ -37,6 +37,8 @@ export interface EpochSummary {
   conservative: boolean;
   failedReason: string | null;
   liveTensors: number;
+  /** What the epoch's control boundary decided (null: no policy in the run). */
+  decision: string | null;
 }
 
 export interface RunResult {
@@ -185,7 +187,7 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       learningRate: run.learningRate,
       seedStates: state.seedStates,
       backend: deps.backend,
-      extraMetrics: { hook_latency_ms: state.lastHookMs, tamiyo_latency_ms: state.lastTamiyoMs, conservative: judge.conservative ? 1 : 0 },
+      extraMetrics: { hook_latency_ms: state.lastHookMs, tamiyo_latency_ms: state.lastTamiyoMs, conservative: judge.conservative ? 1 : 0, epochs_total: settings.epochs },
     });
     const hook = await state.hook.run(packet, judge.conservative);
     await applyCommand(state, hook);
@@ -251,6 +253,7 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       conservative: judge.conservative,
       failedReason: verdict.reason,
       liveTensors,
+      decision: describeDecision(hook),
     });
     const after = { ...next, faultsThisEpoch: 0, lastValidationAccuracy: validation?.accuracy ?? state.lastValidationAccuracy };
     if (verdict.halt) return finish(after, ctx, verdict.reason);

@@ -1,0 +1,541 @@
+// Tamiyo's controller (`tamiyo/controller`, kind `tamiyo-controller`): Tolaria asks it with a SystemStatePacket at
+// each control boundary and gets a signed AdaptationCommand. It supervises one actor per policy instance — the
+// active policy and, after a PolicyUpdate, a candidate evaluated in shadow on the same states — and runs the
+// pipeline around the policy: the inference deadline, blueprint metadata, the risk engine, signing, the durable
+// field report, the outcome of earlier decisions once their observation window has passed, and telemetry.
+import { performance } from 'node:perf_hooks';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { leyline, type v1 } from '../../contracts/index.ts';
+import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
+import { signCommand } from '../../contracts/command-signing.ts';
+import type { SignatureContext } from '../../contracts/signing.ts';
+import { buildTelemetryPacket, type EventInput, type MetricInput } from '../../contracts/telemetry.ts';
+import { writeFileAtomic } from '../../runtime/atomic-file.ts';
+import { AskTimeoutError } from '../../runtime/errors.ts';
+import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
+import type { KarnCatalogReader } from '../karn/index.ts';
+import { FieldReportLog } from './field-report-log.ts';
+import { ARCHITECTURE, checkWeights } from './gnn.ts';
+import type { SlotInfo } from './observation.ts';
+import { decisionKind, judgeOutcome } from './outcome.ts';
+import { policyLogic, readPolicyMemory, STARTING } from './policy-actor.ts';
+import { PRIOR_VERSION, rankCandidates } from './policy-instance.ts';
+import { checkPolicyUpdate } from './policy-update.ts';
+import { RiskEngine, type BlueprintRisk } from './risk-engine.ts';
+import type { TamiyoSettings } from './settings.ts';
+
+const { CommandType, TelemetryLevel, HealthStatus, FieldReportOutcome, MessagePriority } = leyline;
+
+export type TamiyoMessage = v1.SystemStatePacket | v1.PolicyUpdate | v1.Terminated | v1.TimerFired;
+
+export interface TamiyoDeps {
+  settings: TamiyoSettings;
+  signing: SignatureContext;
+  catalog: KarnCatalogReader;
+  /** The host's slots now (empty between runs). */
+  slots: () => readonly SlotInfo[];
+  /** `<varDir>/tamiyo`: field reports, the promoted policy, each policy version's memory. */
+  stateDir: string;
+  telemetry: ActorRef<v1.TelemetryPacket> | null;
+  /** The TensorFlow.js backend in use (policy worker threads select the same). */
+  backend: string;
+}
+
+interface PolicySlot {
+  ref: ActorRef<v1.SystemStatePacket>;
+  version: string;
+  weights: v1.PolicyWeights | null;
+}
+
+interface Candidate extends PolicySlot {
+  update: v1.PolicyUpdate;
+  shadowed: number;
+  agreed: number;
+}
+
+export interface TamiyoCounters {
+  decisions: number;
+  timeouts: number;
+  policyErrors: number;
+  gated: number;
+  reportsAppended: number;
+  reportsCompleted: number;
+  updatesApplied: number;
+  updatesRejected: number;
+  policyRestarts: number;
+}
+
+interface ControllerState {
+  reports: FieldReportLog;
+  risk: RiskEngine;
+  active: PolicySlot;
+  /** The policy the active one replaced (its weights; null: the prior), kept for rollback. */
+  previous: { version: string; weights: v1.PolicyWeights | null } | null;
+  candidate: Candidate | null;
+  lastValidationLoss: number | null;
+  spawned: number;
+  counters: TamiyoCounters;
+  followUps: FollowUp[];
+}
+
+/** What is left of a decision once its command has been answered. */
+interface FollowUp {
+  packet: v1.SystemStatePacket;
+  report: v1.FieldReport;
+  written?: boolean;
+  telemetry: v1.TelemetryPacket;
+  /** The active policy's decision, for the candidate's shadow comparison (absent: no shadow for this one). */
+  shadow: v1.PolicyDecision | null | undefined;
+}
+
+/** Decision kinds by the index stored in a report's `decision.kind` metric. */
+const KINDS = ['germinate', 'optimizer', 'pause_seed', 'hold'] as const;
+const POLICY_FILE = 'policy.pb';
+const FOLLOW_UP_TIMER = 'follow-up';
+const REPORTS_FILE = 'field_reports.db';
+
+/** A decision that never ran the policy (deadline, failure, breaker): PAUSE with no target, changing nothing. */
+export function safePause(reason: string): v1.AdaptationCommand {
+  return leyline.AdaptationCommand.create({
+    version: 1,
+    commandType: CommandType.COMMAND_PAUSE,
+    issuedBy: 'tamiyo',
+    annotations: { policy_action: 'timeout', policy_param_delta: '0.0', risk_reason: reason, action: 'pause' },
+  });
+}
+
+const memoryPath = (stateDir: string, version: string): string => join(stateDir, `memory-${version.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
+
+/** The promoted policy saved at `<stateDir>/policy.pb` (the PolicyUpdate that brought it), or null. */
+function loadPromoted(stateDir: string, log: (message: string) => void): { version: string; weights: v1.PolicyWeights } | null {
+  const path = join(stateDir, POLICY_FILE);
+  if (!existsSync(path)) return null;
+  const update = decodeLeyline(leyline.PolicyUpdate, readFileSync(path));
+  const weights = update.ok ? decodeLeyline(leyline.PolicyWeights, update.message.payload ?? new Uint8Array()) : null;
+  try {
+    if (!update.ok || !weights?.ok) throw new Error('not a PolicyUpdate with PolicyWeights');
+    checkWeights(weights.message);
+    return { version: update.message.tamiyoPolicyVersion, weights: weights.message };
+  } catch (error) {
+    log(`promoted policy at ${path} is unusable (${(error as Error).message}); starting from the prior`);
+    return null;
+  }
+}
+
+export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, TamiyoMessage> {
+  const { settings } = deps;
+  const askMs = settings.policyAnswerMs;
+
+  function spawnPolicy(ctx: ActorContext<TamiyoMessage>, state: ControllerState, version: string, weights: v1.PolicyWeights | null, seedMemoryFrom?: string): ActorRef<v1.SystemStatePacket> {
+    state.spawned += 1;
+    const path = memoryPath(deps.stateDir, version);
+    const inherited = seedMemoryFrom && !existsSync(path) ? readPolicyMemory(memoryPath(deps.stateDir, seedMemoryFrom)) : null;
+    const ref = ctx.spawn(
+      policyLogic({
+        version,
+        weights,
+        inherited,
+        graph: settings.graph,
+        prior: settings.prior,
+        // Only the candidates the graph will show cross to the policy's thread.
+        world: () => ({ slots: deps.slots(), blueprints: rankCandidates(deps.catalog.all()).slice(0, settings.graph.maxCandidates) }),
+        memoryPath: path,
+        persistEvery: settings.persistEvery,
+        thread: settings.policyThread,
+        backend: deps.backend,
+        threadTimeoutMs: askMs,
+      }),
+      { name: `policy-${state.spawned}`, shutdownMs: 2_000 },
+    );
+    ctx.watch(ref as ActorRef<never>);
+    return ref;
+  }
+
+  function send(packet: v1.TelemetryPacket, ctx: ActorContext<TamiyoMessage>): void {
+    if (deps.telemetry) ctx.dispatch(deps.telemetry, packet);
+  }
+
+  function policyEvent(ctx: ActorContext<TamiyoMessage>, description: string, level: v1.TelemetryLevel, attributes: Record<string, string>): void {
+    send(
+      buildTelemetryPacket({
+        packetId: `tamiyo-policy-${randomUUID()}`,
+        source: 'tamiyo',
+        level,
+        metrics: [],
+        events: [{ description, level, attributes }],
+        healthStatus: level >= TelemetryLevel.TELEMETRY_LEVEL_WARNING ? HealthStatus.HEALTH_STATUS_DEGRADED : HealthStatus.HEALTH_STATUS_HEALTHY,
+        healthSummary: description,
+      }),
+      ctx,
+    );
+  }
+
+  function rejectUpdate(ctx: ActorContext<TamiyoMessage>, state: ControllerState, version: string, reason: string): void {
+    state.counters.updatesRejected += 1;
+    policyEvent(ctx, 'policy_update_rejected', TelemetryLevel.TELEMETRY_LEVEL_WARNING, { version, reason });
+  }
+
+  function promote(ctx: ActorContext<TamiyoMessage>, state: ControllerState, candidate: Candidate): void {
+    writeFileAtomic(join(deps.stateDir, POLICY_FILE), encodeLeyline(candidate.update));
+    ctx.dispatch(state.active.ref as ActorRef<never>, leyline.StopRequest.create({ reason: `replaced by policy ${candidate.version}` }));
+    state.previous = { version: state.active.version, weights: state.active.weights };
+    state.active = { ref: candidate.ref, version: candidate.version, weights: candidate.weights };
+    state.candidate = null;
+    state.counters.updatesApplied += 1;
+    policyEvent(ctx, 'policy_update_applied', TelemetryLevel.TELEMETRY_LEVEL_INFO, {
+      version: candidate.version,
+      previous: state.previous.version,
+      shadow_decisions: String(candidate.shadowed),
+      agreement: (candidate.agreed / Math.max(1, candidate.shadowed)).toFixed(3),
+    });
+  }
+
+  /** The candidate decides on the same state in shadow; its commands are never sent. */
+  async function shadow(ctx: ActorContext<TamiyoMessage>, state: ControllerState, packet: v1.SystemStatePacket, active: v1.PolicyDecision | null): Promise<void> {
+    const candidate = state.candidate;
+    if (!candidate) return;
+    let decision: v1.PolicyDecision;
+    try {
+      decision = await ctx.ask(candidate.ref, packet, leyline.PolicyDecision, askMs);
+    } catch (error) {
+      if (state.candidate !== candidate) return;
+      state.candidate = null;
+      ctx.dispatch(candidate.ref as ActorRef<never>, leyline.StopRequest.create({ reason: 'failed in shadow' }));
+      return rejectUpdate(ctx, state, candidate.version, `failed in shadow: ${(error as Error).message}`);
+    }
+    if (state.candidate !== candidate) return;
+    if (decision.inferenceMs > settings.inferenceTimeoutMs) {
+      state.candidate = null;
+      ctx.dispatch(candidate.ref as ActorRef<never>, leyline.StopRequest.create({ reason: 'too slow in shadow' }));
+      return rejectUpdate(ctx, state, candidate.version, `shadow decision over the ${settings.inferenceTimeoutMs} ms deadline`);
+    }
+    candidate.shadowed += 1;
+    if (active && active.choices?.action === decision.choices?.action) candidate.agreed += 1;
+    if (candidate.shadowed >= settings.shadowDecisions) promote(ctx, state, candidate);
+  }
+
+  /** Completes the pending reports whose observation window has passed, from the state now. */
+  function completeReports(state: ControllerState, packet: v1.SystemStatePacket): number {
+    if (!(packet.validationLoss > 0)) return 0;
+    let completed = 0;
+    for (const report of state.reports.pending()) {
+      const metrics = report.metrics ?? {};
+      const epoch = metrics['decision.epoch'] ?? 0;
+      if (packet.currentEpoch < epoch + report.observationWindowEpochs) continue;
+      const seed = packet.seedStates.find((s) => s.seedId === report.seedId);
+      const outcome = judgeOutcome(
+        {
+          kind: KINDS[metrics['decision.kind'] ?? -1] ?? 'hold',
+          seedStage: seed ? (seed.stage ?? 0) : null,
+          lossBefore: metrics['decision.validation_loss'] ?? 0,
+          lossAfter: packet.validationLoss,
+        },
+        settings.outcome,
+      );
+      const before = metrics['decision.validation_loss'] ?? 0;
+      report.outcome = outcome;
+      report.metrics = {
+        ...metrics,
+        'observed.epoch': packet.currentEpoch,
+        'observed.validation_loss': packet.validationLoss,
+        'observed.validation_accuracy': packet.validationAccuracy ?? 0,
+        // Simic's reward reads loss_delta: the change over the window (negative = better).
+        loss_delta: before > 0 ? packet.validationLoss - before : 0,
+        ...(seed ? { 'observed.seed_stage': seed.stage ?? 0 } : {}),
+      };
+      state.reports.complete(report);
+      completed += 1;
+    }
+    return completed;
+  }
+
+  async function decide(ctx: ActorContext<TamiyoMessage>, state: ControllerState, packet: v1.SystemStatePacket): Promise<ControllerState> {
+    const started = performance.now();
+    const events: EventInput[] = [];
+    let decision: v1.PolicyDecision | null = null;
+    let timedOut = false;
+    let gated = false;
+    let failure = '';
+    if (!state.risk.inferenceAllowed()) {
+      gated = true;
+      state.counters.gated += 1;
+      failure = 'inference_breaker_open';
+      events.push({ description: 'inference_gated', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { breaker: 'inference' } });
+    } else {
+      try {
+        decision = await ctx.ask(state.active.ref, packet, leyline.PolicyDecision, askMs);
+      } catch (error) {
+        // No answer within the liveness guard, or the policy failed: no decision either way.
+        timedOut = true;
+        const unanswered = error instanceof AskTimeoutError;
+        failure = unanswered ? 'timeout_inference' : 'policy_error';
+        state.counters[unanswered ? 'timeouts' : 'policyErrors'] += 1;
+        events.push({ description: failure, level: unanswered ? TelemetryLevel.TELEMETRY_LEVEL_WARNING : TelemetryLevel.TELEMETRY_LEVEL_ERROR, attributes: { error: (error as Error).message } });
+      }
+      if (decision?.decidedBy === STARTING) {
+        // Not a failure: the policy's thread is still starting. Hold, as with a gated breaker.
+        events.push({ description: 'policy_starting', attributes: { version: decision.policyVersion } });
+        decision = null;
+        gated = true;
+        failure = 'policy_starting';
+      } else if (decision && decision.inferenceMs > settings.inferenceTimeoutMs) {
+        // Late: discarded whole; nothing of it reaches the command, the report or the controller's state.
+        events.push({ description: 'timeout_inference', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { budget_ms: settings.inferenceTimeoutMs.toFixed(1), elapsed_ms: decision.inferenceMs.toFixed(2) } });
+        decision = null;
+        timedOut = true;
+        failure = 'timeout_inference';
+        state.counters.timeouts += 1;
+      }
+    }
+    const inferenceMs = performance.now() - started;
+    const proposal = decision?.proposal ? leyline.AdaptationCommand.create(decision.proposal) : safePause(failure);
+
+    let blueprint: BlueprintRisk | null = null;
+    let blueprintTimedOut = false;
+    const blueprintId = proposal.seedOperation?.blueprintId ?? '';
+    if (proposal.commandType === CommandType.COMMAND_SEED && blueprintId) {
+      const lookup = performance.now();
+      const descriptor = deps.catalog.get(blueprintId);
+      blueprintTimedOut = performance.now() - lookup > settings.metadataTimeoutMs;
+      if (blueprintTimedOut) events.push({ description: 'timeout_urza', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { budget_ms: settings.metadataTimeoutMs.toFixed(1) } });
+      else if (descriptor) blueprint = { tier: descriptor.tier, stage: descriptor.stage, risk: descriptor.risk, quarantineOnly: descriptor.quarantineOnly };
+    }
+    const hasValidation = packet.validationLoss > 0;
+    const lossDelta = hasValidation && state.lastValidationLoss !== null ? packet.validationLoss - state.lastValidationLoss : null;
+    const verdict = state.risk.evaluate({
+      command: proposal,
+      lossDelta,
+      blueprint,
+      timedOut,
+      inferenceGated: gated,
+      blueprintTimedOut,
+      trainingMetrics: packet.trainingMetrics ?? {},
+    });
+    events.push(...verdict.events);
+    const command = verdict.command;
+    command.annotations.policy_version = decision?.policyVersion ?? state.active.version;
+    command.annotations.policy_arch = ARCHITECTURE;
+    if (command.commandType === CommandType.COMMAND_PAUSE && !command.seedOperation) command.annotations.action = 'pause';
+    if (command.commandType === CommandType.COMMAND_PAUSE && proposal.commandType !== CommandType.COMMAND_PAUSE) {
+      // A PAUSE forced by the risk engine is a hold: it names no seed (the proposal's new seed does not exist).
+      command.targetSeedId = '';
+      command.seedOperation = null;
+    }
+    signCommand(command, deps.signing);
+
+    // The decision's field report (written by the follow-up, right after the reply).
+    const kind = decisionKind(command);
+    const report = leyline.FieldReport.create({
+      version: 1,
+      reportId: randomUUID(),
+      commandId: command.commandId,
+      trainingRunId: packet.trainingRunId || 'run-unknown',
+      seedId: command.targetSeedId,
+      blueprintId: command.seedOperation?.blueprintId ?? '',
+      outcome: FieldReportOutcome.FIELD_REPORT_OUTCOME_UNSPECIFIED,
+      metrics: {
+        'decision.epoch': packet.currentEpoch,
+        'decision.kind': KINDS.indexOf(kind),
+        'decision.validation_loss': packet.validationLoss ?? 0,
+        'decision.validation_accuracy': packet.validationAccuracy ?? 0,
+        'decision.loss_delta': lossDelta ?? 0,
+        'decision.inference_ms': inferenceMs,
+        'decision.conservative': verdict.conservative ? 1 : 0,
+        ...(packet.trainingMetrics?.hook_latency_ms !== undefined ? { hook_latency_ms: packet.trainingMetrics.hook_latency_ms } : {}),
+        ...(blueprint ? { blueprint_risk: blueprint.risk } : {}),
+      },
+      observationWindowEpochs: settings.observationEpochs,
+      issuedAt: command.issuedAt,
+      tamiyoPolicyVersion: command.annotations.policy_version,
+      notes: events.find((e) => e.description.startsWith('timeout'))?.description ?? events.at(-1)?.description ?? `risk:${verdict.reason}`,
+      ...(decision ? { decision } : {}),
+    });
+    state.counters.decisions += 1;
+    const decisionMs = performance.now() - started;
+    ctx.reply(command);
+    if (hasValidation) state.lastValidationLoss = packet.validationLoss;
+    // The rest waits for the follow-up timer, so none of it (an fsync, decoding pending reports, telemetry, the
+    // candidate's shadow decision) sits on Tolaria's control hook.
+    state.followUps.push({ packet, report, telemetry: decisionTelemetry(state, packet, command, decision, events, { inferenceMs, decisionMs, lossDelta: lossDelta ?? 0, blueprint }), shadow: !timedOut && !gated ? decision : undefined });
+    ctx.after(FOLLOW_UP_TIMER, 1, { keepAlive: true });
+    return state;
+  }
+
+  /** Writes the decisions' field reports, completes the reports whose window has passed, sends telemetry, runs the shadow. */
+  async function followUp(ctx: ActorContext<TamiyoMessage>, state: ControllerState): Promise<ControllerState> {
+    const work = state.followUps.splice(0);
+    flushReports(state, work);
+    for (const item of work) {
+      state.counters.reportsCompleted += completeReports(state, item.packet);
+      send(item.telemetry, ctx);
+    }
+    for (const item of work) if (item.shadow !== undefined) await shadow(ctx, state, item.packet, item.shadow);
+    return state;
+  }
+
+  function flushReports(state: ControllerState, work: readonly FollowUp[]): void {
+    for (const item of work) {
+      if (item.written) continue;
+      state.reports.append(item.report);
+      item.written = true;
+      state.counters.reportsAppended += 1;
+    }
+  }
+
+  function decisionTelemetry(
+    state: ControllerState,
+    packet: v1.SystemStatePacket,
+    command: v1.AdaptationCommand,
+    decision: v1.PolicyDecision | null,
+    events: EventInput[],
+    figures: { inferenceMs: number; decisionMs: number; lossDelta: number; blueprint: BlueprintRisk | null },
+  ): v1.TelemetryPacket {
+    const outputs = decision?.outputs ?? {};
+    const choices = decision?.choices ?? {};
+    const metrics: MetricInput[] = [
+      { name: 'tamiyo.validation_loss', value: packet.validationLoss ?? 0, unit: 'loss' },
+      { name: 'tamiyo.loss_delta', value: figures.lossDelta, unit: 'loss' },
+      { name: 'tamiyo.conservative_mode', value: state.risk.conservative ? 1 : 0, unit: 'bool' },
+      { name: 'tamiyo.inference.latency_ms', value: figures.inferenceMs, unit: 'ms' },
+      { name: 'tamiyo.gnn.inference.latency_ms', value: decision?.inferenceMs ?? 0, unit: 'ms' },
+      { name: 'tamiyo.decision.latency_ms', value: figures.decisionMs, unit: 'ms' },
+      { name: 'tamiyo.gnn.compile_enabled', value: 0, unit: 'bool' },
+      { name: 'tamiyo.policy.value_estimate', value: outputs.value ?? 0, unit: 'score' },
+      { name: 'tamiyo.policy.risk_index', value: Number(command.annotations.policy_risk_index ?? 0), unit: 'index' },
+      { name: 'tamiyo.policy.risk_score', value: outputs.risk_level ?? 0, unit: 'score' },
+    ];
+    if (decision) {
+      const method = command.annotations.blending_method ?? '';
+      metrics.push(
+        { name: 'tamiyo.blending.method_index', value: choices.blending ?? 0, unit: 'enum', ...(method ? { attributes: { method } } : {}) },
+        { name: 'tamiyo.blending.schedule_start', value: outputs.schedule_start ?? 0, unit: 'fraction' },
+        { name: 'tamiyo.blending.schedule_end', value: outputs.schedule_end ?? 0, unit: 'fraction' },
+        { name: 'tamiyo.selection.seed_index', value: choices.seed ?? -1, unit: 'index' },
+        { name: 'tamiyo.selection.blueprint_index', value: choices.blueprint ?? -1, unit: 'index' },
+        { name: 'tamiyo.selection.slot_index', value: choices.slot ?? -1, unit: 'index' },
+      );
+    }
+    const { inferenceBreaker, metadataBreaker } = state.risk;
+    metrics.push(
+      { name: 'tamiyo.breaker.inference_state', value: inferenceBreaker.state, unit: 'state' },
+      { name: 'tamiyo.breaker.metadata_state', value: metadataBreaker.state, unit: 'state' },
+      { name: 'tamiyo.breaker.inference_failures', value: inferenceBreaker.snapshot().failureCount, unit: 'count' },
+      { name: 'tamiyo.breaker.metadata_failures', value: metadataBreaker.snapshot().failureCount, unit: 'count' },
+      { name: 'tamiyo.field_reports.appended', value: state.counters.reportsAppended, unit: 'count' },
+      { name: 'tamiyo.field_reports.completed', value: state.counters.reportsCompleted, unit: 'count' },
+    );
+    if (figures.blueprint) metrics.push({ name: 'tamiyo.blueprint.risk', value: figures.blueprint.risk, unit: 'score' });
+    const levels = events.map((e) => e.level ?? TelemetryLevel.TELEMETRY_LEVEL_INFO);
+    const critical = levels.includes(TelemetryLevel.TELEMETRY_LEVEL_CRITICAL);
+    const warning = levels.some((l) => l === TelemetryLevel.TELEMETRY_LEVEL_WARNING || l === TelemetryLevel.TELEMETRY_LEVEL_ERROR);
+    const pause = command.commandType === CommandType.COMMAND_PAUSE;
+    const status = critical ? HealthStatus.HEALTH_STATUS_CRITICAL : pause || warning ? HealthStatus.HEALTH_STATUS_DEGRADED : HealthStatus.HEALTH_STATUS_HEALTHY;
+    const summary = pause ? command.annotations.risk_reason || 'pause' : (events.at(-1)?.description ?? 'stable');
+    const step = Number(packet.globalStep ?? 0);
+    return buildTelemetryPacket({
+      packetId: packet.packetId ? `tamiyo-${packet.packetId}` : 'tamiyo-telemetry',
+      source: 'tamiyo',
+      level: TelemetryLevel.TELEMETRY_LEVEL_INFO,
+      metrics,
+      events,
+      healthStatus: status,
+      healthSummary: summary,
+      healthIndicators: {
+        policy: state.active.version.slice(0, 8),
+        mode: state.risk.conservative ? '1' : '0',
+        policy_compile: '0',
+        policy_arch: ARCHITECTURE,
+        policy_version: state.active.version,
+        ...(command.annotations.blending_method ? { blending_method: command.annotations.blending_method } : {}),
+        ...(command.annotations.blueprint_tier ? { tier: command.annotations.blueprint_tier } : {}),
+        ...(step > 0 ? { step_index: String(step) } : {}),
+      },
+      priority: critical ? MessagePriority.MESSAGE_PRIORITY_CRITICAL : warning ? MessagePriority.MESSAGE_PRIORITY_HIGH : MessagePriority.MESSAGE_PRIORITY_NORMAL,
+    });
+  }
+
+  /**
+   * The controller's part of a decision on scratch objects (risk engine, signing, a report's encoding), so the first
+   * real decision does not pay cold-code costs on the training thread. Nothing of it is kept or sent.
+   */
+  function rehearse(): void {
+    const verdict = new RiskEngine(settings.risk).evaluate({ command: safePause('rehearsal'), lossDelta: 0, blueprint: null, timedOut: false, blueprintTimedOut: false, trainingMetrics: {} });
+    encodeLeyline(leyline.FieldReport.create({ reportId: 'rehearsal', decision: { proposal: signCommand(verdict.command, deps.signing) } }));
+  }
+
+  function receiveUpdate(ctx: ActorContext<TamiyoMessage>, state: ControllerState, update: v1.PolicyUpdate): ControllerState {
+    const known = [state.active.version, ...(state.candidate ? [state.candidate.version] : [])];
+    const check = checkPolicyUpdate(update, deps.signing, known);
+    if (!check.ok) {
+      rejectUpdate(ctx, state, update.tamiyoPolicyVersion ?? '', check.reason);
+      return state;
+    }
+    if (state.candidate) {
+      ctx.dispatch(state.candidate.ref as ActorRef<never>, leyline.StopRequest.create({ reason: `superseded by ${check.version}` }));
+      rejectUpdate(ctx, state, state.candidate.version, `superseded by ${check.version} before promotion`);
+    }
+    const ref = spawnPolicy(ctx, state, check.version, check.weights, state.active.version);
+    state.candidate = { ref, version: check.version, weights: check.weights, update, shadowed: 0, agreed: 0 };
+    policyEvent(ctx, 'policy_update_received', TelemetryLevel.TELEMETRY_LEVEL_INFO, { version: check.version, shadow_decisions_needed: String(settings.shadowDecisions) });
+    return state;
+  }
+
+  return {
+    kind: 'tamiyo-controller',
+    accepts: [leyline.SystemStatePacket, leyline.PolicyUpdate, leyline.Terminated, leyline.TimerFired],
+    start(ctx) {
+      const reports = new FieldReportLog(join(deps.stateDir, REPORTS_FILE), { retentionMs: settings.retentionMs });
+      const promoted = loadPromoted(deps.stateDir, (message) => ctx.log.warn(message));
+      const state: ControllerState = {
+        reports,
+        risk: new RiskEngine(settings.risk, undefined, settings.conservativeMode),
+        active: null as unknown as PolicySlot,
+        previous: null,
+        candidate: null,
+        lastValidationLoss: null,
+        spawned: 0,
+        followUps: [],
+        counters: { decisions: 0, timeouts: 0, policyErrors: 0, gated: 0, reportsAppended: 0, reportsCompleted: 0, updatesApplied: 0, updatesRejected: 0, policyRestarts: 0 },
+      };
+      const version = promoted?.version ?? PRIOR_VERSION;
+      const weights = promoted?.weights ?? null;
+      state.active = { ref: spawnPolicy(ctx, state, version, weights), version, weights };
+      rehearse();
+      return state;
+    },
+    receive(state, message, ctx) {
+      if (message instanceof leyline.SystemStatePacket) return decide(ctx, state, message);
+      if (message instanceof leyline.PolicyUpdate) return receiveUpdate(ctx, state, message);
+      if (message instanceof leyline.TimerFired) return message.timerId === FOLLOW_UP_TIMER ? followUp(ctx, state) : state;
+      // A policy actor ended. The active one is started again with the same weights; a candidate is dropped.
+      if (message.path === state.candidate?.ref.path) {
+        const gone = state.candidate;
+        state.candidate = null;
+        rejectUpdate(ctx, state, gone.version, `candidate stopped: ${message.error || (leyline.TerminationReason[message.reason] ?? 'unknown')}`);
+      } else if (message.path === state.active.ref.path) {
+        state.counters.policyRestarts += 1;
+        state.active = { ...state.active, ref: spawnPolicy(ctx, state, state.active.version, state.active.weights) };
+        policyEvent(ctx, 'policy_restarted', TelemetryLevel.TELEMETRY_LEVEL_WARNING, { version: state.active.version, restarts: String(state.counters.policyRestarts) });
+      }
+      return state;
+    },
+    stop(state) {
+      // Decisions answered but not yet followed up still get their reports.
+      flushReports(state, state.followUps);
+      state.reports.close();
+    },
+    inspect: (state) => ({
+      policy_version: state.active.version,
+      candidate: state.candidate?.version ?? '',
+      conservative: String(state.risk.conservative),
+      decisions: String(state.counters.decisions),
+      timeouts: String(state.counters.timeouts),
+      field_reports: String(state.reports.size),
+      updates_applied: String(state.counters.updatesApplied),
+      updates_rejected: String(state.counters.updatesRejected),
+    }),
+  };
+}
+

@@ -1,0 +1,115 @@
+// A policy-instance actor (the controller's child, the active policy or a candidate in shadow): answers each
+// SystemStatePacket with a PolicyDecision, computed by its runner (a worker thread by default). Its memory
+// (normaliser statistics, the run's validation-loss history) is written to disk every `persistEvery` decisions and
+// when it stops — not on every inference — atomically, one file per policy version, and read back when it starts.
+import { existsSync, readFileSync } from 'node:fs';
+import { leyline, type v1 } from '../../contracts/index.ts';
+import { writeFileAtomic } from '../../runtime/atomic-file.ts';
+import type { ActorLogic } from '../../runtime/logic.ts';
+import type { GraphOptions } from './graph.ts';
+import type { PriorOptions } from './heuristic-prior.ts';
+import type { PolicyMemory, PolicyWorld } from './policy-instance.ts';
+import { InlinePolicyRunner, WorkerPolicyRunner, type PolicyRunner } from './policy-runner.ts';
+
+export type PolicyThread = 'worker' | 'inline';
+
+export interface PolicyActorDeps {
+  version: string;
+  /** Trained weights; null: the untrained policy (heuristic prior). */
+  weights: v1.PolicyWeights | null;
+  /** Memory to start from when the policy has none of its own on disk (a candidate inherits the active one's). */
+  inherited: PolicyMemory | null;
+  graph: GraphOptions;
+  prior: PriorOptions;
+  /** The host's slots and Karn's blueprints at the moment of a decision. */
+  world: () => PolicyWorld;
+  /** Where the memory lives (one file per policy version); null: not persisted. */
+  memoryPath: string | null;
+  persistEvery: number;
+  thread: PolicyThread;
+  /** The TensorFlow.js backend the worker thread selects (the training thread's). */
+  backend: string;
+  /** A worker thread that does not answer a decision within this is stopped (and the actor fails). */
+  threadTimeoutMs: number;
+}
+
+interface PolicyActorState {
+  /** Settles when the runner is ready (a worker thread takes a second or so to start). */
+  starting: { runner: PolicyRunner | null };
+  /** Packets answered while starting: the runner observes them first (the run's history stays whole). */
+  missed: v1.SystemStatePacket[];
+  decisions: number;
+}
+
+/** The answer while the runner is still starting: no decision (the controller holds, without counting a failure). */
+export const STARTING = 'starting';
+
+export function readPolicyMemory(path: string): PolicyMemory | null {
+  if (!existsSync(path)) return null;
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<PolicyMemory>;
+    if (typeof parsed.normalizer !== 'object' || !Array.isArray(parsed.history)) return null;
+    return {
+      normalizer: parsed.normalizer ?? {},
+      runId: typeof parsed.runId === 'string' ? parsed.runId : '',
+      history: parsed.history.filter((h) => Array.isArray(h) && h.length === 2 && h.every(Number.isFinite)),
+    };
+  } catch {
+    return null;
+  }
+}
+
+export function writePolicyMemory(path: string, memory: PolicyMemory): void {
+  writeFileAtomic(path, JSON.stringify(memory));
+}
+
+export function policyLogic(deps: PolicyActorDeps): ActorLogic<PolicyActorState, v1.SystemStatePacket> {
+  const persist = async (runner: PolicyRunner): Promise<void> => {
+    if (deps.memoryPath) writePolicyMemory(deps.memoryPath, await runner.memory());
+  };
+  return {
+    kind: 'tamiyo-policy',
+    accepts: [leyline.SystemStatePacket],
+    async start(ctx) {
+      const saved = deps.memoryPath ? readPolicyMemory(deps.memoryPath) : null;
+      if (deps.memoryPath && existsSync(deps.memoryPath) && !saved) ctx.log.warn('policy memory unreadable; starting from the priors', { path: deps.memoryPath });
+      const options = { version: deps.version, weights: deps.weights, memory: saved ?? deps.inherited, graph: deps.graph, prior: deps.prior };
+      const starting: PolicyActorState['starting'] = { runner: null };
+      if (deps.thread === 'inline') starting.runner = new InlinePolicyRunner(options, deps.world());
+      else {
+        // A thread that cannot start leaves the policy on this thread rather than without a policy.
+        void WorkerPolicyRunner.start(options, deps.world(), deps.backend, deps.threadTimeoutMs).then(
+          (runner) => (starting.runner = runner),
+          (error: unknown) => {
+            ctx.log.warn('policy thread failed to start; deciding on the training thread', { error: (error as Error).message });
+            starting.runner = new InlinePolicyRunner(options, deps.world());
+          },
+        );
+      }
+      return { starting, missed: [], decisions: 0 };
+    },
+    async receive(state, packet, ctx) {
+      const runner = state.starting.runner;
+      if (!runner) {
+        ctx.reply(leyline.PolicyDecision.create({ policyVersion: deps.version, decidedBy: STARTING }));
+        state.missed.push(packet);
+        return state;
+      }
+      for (const missed of state.missed.splice(0)) await runner.observe(missed);
+      ctx.reply(await runner.decide(packet, deps.world()));
+      state.decisions += 1;
+      if (deps.persistEvery > 0 && state.decisions % deps.persistEvery === 0) await persist(runner);
+      return state;
+    },
+    async stop(state) {
+      const runner = state.starting.runner;
+      if (!runner) return;
+      try {
+        await persist(runner);
+      } finally {
+        await runner.close();
+      }
+    },
+    inspect: (state) => ({ version: deps.version, trained: String(deps.weights !== null), thread: deps.thread, ready: String(state.starting.runner !== null), decisions: String(state.decisions) }),
+  };
+}

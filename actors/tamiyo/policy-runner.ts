@@ -1,0 +1,194 @@
+// Where a policy instance computes: on this thread (`InlinePolicyRunner`), or on a worker thread of its own with
+// its own TensorFlow.js (`WorkerPolicyRunner`, the default in the tree: inference then never competes with the
+// training thread's heap, garbage collector or JIT state, DESIGN §8). Both run the same PolicyInstance; across the
+// thread boundary everything travels as Leyline bytes or plain JSON.
+import type { Worker } from 'node:worker_threads';
+import { leyline, type v1 } from '../../contracts/index.ts';
+import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
+import { startTsWorker } from '../../runtime/ts-worker.ts';
+import type { GraphOptions } from './graph.ts';
+import type { PriorOptions } from './heuristic-prior.ts';
+import { PolicyInstance, type PolicyMemory, type PolicyWorld } from './policy-instance.ts';
+
+export interface PolicyRunnerOptions {
+  version: string;
+  weights: v1.PolicyWeights | null;
+  memory: PolicyMemory | null;
+  graph: GraphOptions;
+  prior: PriorOptions;
+}
+
+export interface PolicyRunner {
+  decide(packet: v1.SystemStatePacket, world: PolicyWorld): Promise<v1.PolicyDecision>;
+  /** Records what a packet says about the run (its validation loss) without deciding. */
+  observe(packet: v1.SystemStatePacket): Promise<void>;
+  memory(): Promise<PolicyMemory>;
+  close(): Promise<void>;
+}
+
+export class PolicyThreadError extends Error {
+  override readonly name = 'PolicyThreadError';
+}
+
+export class InlinePolicyRunner implements PolicyRunner {
+  readonly #instance: PolicyInstance;
+
+  constructor(options: PolicyRunnerOptions, world: PolicyWorld) {
+    this.#instance = new PolicyInstance({
+      version: options.version,
+      ...(options.weights ? { weights: options.weights } : {}),
+      ...(options.memory ? { memory: options.memory } : {}),
+      graph: options.graph,
+      prior: options.prior,
+    });
+    this.#instance.warmUp(world);
+  }
+
+  decide(packet: v1.SystemStatePacket, world: PolicyWorld): Promise<v1.PolicyDecision> {
+    return Promise.resolve(this.#instance.decide(packet, world).decision);
+  }
+
+  observe(packet: v1.SystemStatePacket): Promise<void> {
+    this.#instance.observe(packet);
+    return Promise.resolve();
+  }
+
+  memory(): Promise<PolicyMemory> {
+    return Promise.resolve(this.#instance.memory());
+  }
+
+  close(): Promise<void> {
+    this.#instance.dispose();
+    return Promise.resolve();
+  }
+}
+
+/** The messages to and from the policy thread (policy-thread.ts). */
+export type ThreadRequest =
+  | { kind: 'init'; backend: string; version: string; weights: Uint8Array | null; memory: PolicyMemory | null; graph: GraphOptions; prior: PriorOptions; world: WireWorld }
+  | { kind: 'decide'; packet: Uint8Array; world: WireWorld }
+  | { kind: 'observe'; packet: Uint8Array }
+  | { kind: 'memory' };
+export type ThreadReply = { ok: true; decision?: Uint8Array; memory?: PolicyMemory } | { ok: false; error: string };
+
+export interface WireWorld {
+  slots: Array<{ id: string; dims: number[] }>;
+  blueprints: Uint8Array[];
+}
+
+export function toWire(world: PolicyWorld): WireWorld {
+  return { slots: world.slots.map((s) => ({ id: s.id, dims: [...s.dims] })), blueprints: world.blueprints.map((d) => encodeLeyline(d)) };
+}
+
+export function fromWire(world: WireWorld): PolicyWorld {
+  const blueprints = world.blueprints.map((bytes) => {
+    const decoded = decodeLeyline(leyline.BlueprintDescriptor, bytes);
+    if (!decoded.ok) throw decoded.error;
+    return decoded.message;
+  });
+  return { slots: world.slots, blueprints };
+}
+
+const THREAD_ENTRY = new URL('./policy-thread.ts', import.meta.url);
+
+export class WorkerPolicyRunner implements PolicyRunner {
+  readonly #worker: Worker;
+  #pending: { resolve: (reply: ThreadReply) => void; reject: (error: Error) => void } | null = null;
+  #failure: Error | null = null;
+
+  private constructor(
+    worker: Worker,
+    readonly timeoutMs: number,
+  ) {
+    this.#worker = worker;
+    worker.on('message', (reply: ThreadReply) => {
+      const pending = this.#pending;
+      this.#pending = null;
+      pending?.resolve(reply);
+    });
+    const fail = (error: Error): void => {
+      this.#failure = error;
+      const pending = this.#pending;
+      this.#pending = null;
+      pending?.reject(error);
+    };
+    worker.on('error', (error) => fail(new PolicyThreadError(`policy thread crashed: ${error.message}`)));
+    worker.on('exit', (code) => fail(new PolicyThreadError(`policy thread exited (code ${code})`)));
+  }
+
+  /** Starts the thread, loads the policy and warms it up; rejects if that does not finish within `startMs`. */
+  static async start(options: PolicyRunnerOptions, world: PolicyWorld, backend: string, timeoutMs: number, startMs = 60_000): Promise<WorkerPolicyRunner> {
+    const runner = new WorkerPolicyRunner(startTsWorker(THREAD_ENTRY), timeoutMs);
+    runner.#worker.unref();
+    try {
+      const rehearsal = await runner.#request(
+        {
+          kind: 'init',
+          backend,
+          version: options.version,
+          weights: options.weights ? encodeLeyline(options.weights) : null,
+          memory: options.memory,
+          graph: options.graph,
+          prior: options.prior,
+          world: toWire(world),
+        },
+        startMs,
+      );
+      runner.#decodeDecision(rehearsal);
+    } catch (error) {
+      await runner.close();
+      throw error;
+    }
+    return runner;
+  }
+
+  async decide(packet: v1.SystemStatePacket, world: PolicyWorld): Promise<v1.PolicyDecision> {
+    return this.#decodeDecision(await this.#request({ kind: 'decide', packet: encodeLeyline(packet), world: toWire(world) }, this.timeoutMs));
+  }
+
+  #decodeDecision(reply: ThreadReply): v1.PolicyDecision {
+    const decoded = decodeLeyline(leyline.PolicyDecision, (reply.ok && reply.decision) || new Uint8Array());
+    if (!decoded.ok) throw new PolicyThreadError(`policy thread sent an undecodable decision: ${decoded.error.message}`);
+    return decoded.message;
+  }
+
+  async observe(packet: v1.SystemStatePacket): Promise<void> {
+    await this.#request({ kind: 'observe', packet: encodeLeyline(packet) }, this.timeoutMs);
+  }
+
+  async memory(): Promise<PolicyMemory> {
+    const reply = await this.#request({ kind: 'memory' }, this.timeoutMs);
+    if (!reply.memory) throw new PolicyThreadError('policy thread sent no memory');
+    return reply.memory;
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+  }
+
+  /** One request at a time (the policy actor handles one message at a time). A thread that overruns is stopped. */
+  #request(request: ThreadRequest, timeoutMs: number): Promise<Extract<ThreadReply, { ok: true }>> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#pending) return Promise.reject(new PolicyThreadError('policy thread is busy'));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending = null;
+        this.#failure = new PolicyThreadError(`policy thread did not answer ${request.kind} within ${timeoutMs} ms; stopped`);
+        void this.#worker.terminate();
+        reject(this.#failure);
+      }, timeoutMs);
+      this.#pending = {
+        resolve: (reply) => {
+          clearTimeout(timer);
+          if (reply.ok) resolve(reply);
+          else reject(new PolicyThreadError(reply.error));
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.#worker.postMessage(request);
+    });
+  }
+}

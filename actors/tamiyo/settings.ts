@@ -1,0 +1,105 @@
+// Tamiyo's part of the configuration (`tamiyo` in esper.config.ts), checked at boot with field names.
+import { ConfigError } from '../../runtime/config-error.ts';
+import { DEFAULT_GRAPH_OPTIONS, type GraphOptions } from './graph.ts';
+import { DEFAULT_PRIOR_OPTIONS, type PriorOptions } from './heuristic-prior.ts';
+import { DEFAULT_OUTCOME_TOLERANCES, type OutcomeTolerances } from './outcome.ts';
+import { DEFAULT_RISK_CONFIG, type RiskConfig } from './risk-engine.ts';
+
+export interface TamiyoConfig {
+  /**
+   * A decision whose inference (graph, network, decoding, timed by the policy instance) took longer than this is
+   * discarded for a safe PAUSE. Default 15 ms.
+   */
+  inferenceTimeoutMs?: number;
+  /** A policy instance that does not answer at all within this is treated the same (a liveness guard). Default 500 ms. */
+  policyAnswerMs?: number;
+  /** The blueprint metadata lookup's deadline. Default 20 ms. */
+  metadataTimeoutMs?: number;
+  /** Finished epochs after a decision before its outcome is judged. Default 2. */
+  observationEpochs?: number;
+  /** Field reports older than this are pruned. Default 24 h. */
+  retentionHours?: number;
+  /** Start in conservative mode (env TAMIYO_CONSERVATIVE_MODE=1 sets it too). */
+  conservativeMode?: boolean;
+  /** Risk thresholds and conservative-mode exit; see risk-engine.ts. */
+  risk?: Partial<RiskConfig>;
+  /** Shadow decisions a candidate policy must pass before promotion. Default 2. */
+  shadowDecisions?: number;
+  /** Where policy instances compute: a worker thread each (default) or the training thread ("inline"). */
+  policyThread?: 'worker' | 'inline';
+  /** A policy instance writes its normaliser statistics every N decisions (and when it stops). Default 10. */
+  persistEvery?: number;
+  prior?: Partial<PriorOptions>;
+  graph?: Partial<GraphOptions>;
+  outcome?: Partial<OutcomeTolerances>;
+}
+
+export interface TamiyoSettings {
+  inferenceTimeoutMs: number;
+  policyAnswerMs: number;
+  metadataTimeoutMs: number;
+  observationEpochs: number;
+  retentionMs: number;
+  conservativeMode: boolean;
+  risk: RiskConfig;
+  shadowDecisions: number;
+  persistEvery: number;
+  policyThread: 'worker' | 'inline';
+  prior: PriorOptions;
+  graph: GraphOptions;
+  outcome: OutcomeTolerances;
+}
+
+export class TamiyoConfigError extends ConfigError {
+  override readonly name = 'TamiyoConfigError';
+}
+
+export function resolveTamiyoConfig(config: TamiyoConfig = {}, env: NodeJS.ProcessEnv = process.env, field = 'tamiyo'): TamiyoSettings {
+  const number = (value: number | undefined, name: string, fallback: number, check: (n: number) => boolean, rule: string): number => {
+    const n = value ?? fallback;
+    if (typeof n !== 'number' || !Number.isFinite(n) || !check(n)) throw new TamiyoConfigError(`${field}.${name}`, `must be ${rule}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+  const positive = (value: number | undefined, name: string, fallback: number): number => number(value, name, fallback, (n) => n > 0, 'a number > 0');
+  const count = (value: number | undefined, name: string, fallback: number): number => number(value, name, fallback, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1');
+  const fraction = (value: number | undefined, name: string, fallback: number): number => number(value, name, fallback, (n) => n >= 0 && n <= 1, 'a number in [0, 1]');
+  const risk = { ...DEFAULT_RISK_CONFIG, ...config.risk };
+  for (const key of ['policyCritical', 'policyElevated', 'blueprintQuarantine', 'blueprintRisk'] as const) fraction(risk[key], `risk.${key}`, 0);
+  for (const key of ['maxLossSpike', 'hookBudgetMs', 'breakerCooldownMs'] as const) positive(risk[key], `risk.${key}`, 1);
+  for (const key of ['stableCallsToExit', 'breakerFailures'] as const) count(risk[key], `risk.${key}`, 1);
+  const prior = { ...DEFAULT_PRIOR_OPTIONS, ...config.prior };
+  count(prior.plateauEpochs, 'prior.plateauEpochs', 1);
+  fraction(prior.plateauTolerance, 'prior.plateauTolerance', 0);
+  fraction(prior.maxRisk, 'prior.maxRisk', 0);
+  const graph = { ...DEFAULT_GRAPH_OPTIONS, ...config.graph, plateauEpochs: prior.plateauEpochs, plateauTolerance: prior.plateauTolerance };
+  count(graph.maxCandidates, 'graph.maxCandidates', 1);
+  count(graph.maxParameters, 'graph.maxParameters', 1);
+  const outcome = { ...DEFAULT_OUTCOME_TOLERANCES, ...config.outcome };
+  fraction(outcome.successTolerance, 'outcome.successTolerance', 0);
+  fraction(outcome.regressionTolerance, 'outcome.regressionTolerance', 0);
+  const envConservative = env.TAMIYO_CONSERVATIVE_MODE;
+  if (envConservative !== undefined && !['0', '1', 'true', 'false', ''].includes(envConservative)) {
+    throw new TamiyoConfigError('TAMIYO_CONSERVATIVE_MODE', `must be 0, 1, true or false, got ${JSON.stringify(envConservative)}`);
+  }
+  return {
+    inferenceTimeoutMs: positive(config.inferenceTimeoutMs, 'inferenceTimeoutMs', 15),
+    policyAnswerMs: positive(config.policyAnswerMs, 'policyAnswerMs', 500),
+    metadataTimeoutMs: positive(config.metadataTimeoutMs, 'metadataTimeoutMs', 20),
+    observationEpochs: count(config.observationEpochs, 'observationEpochs', 2),
+    retentionMs: positive(config.retentionHours, 'retentionHours', 24) * 3_600_000,
+    conservativeMode: config.conservativeMode ?? (envConservative === '1' || envConservative === 'true'),
+    risk,
+    shadowDecisions: count(config.shadowDecisions, 'shadowDecisions', 2),
+    persistEvery: count(config.persistEvery, 'persistEvery', 10),
+    policyThread: policyThread(config.policyThread, field),
+    prior,
+    graph,
+    outcome,
+  };
+}
+
+function policyThread(value: unknown, field: string): 'worker' | 'inline' {
+  if (value === undefined) return 'worker';
+  if (value === 'worker' || value === 'inline') return value;
+  throw new TamiyoConfigError(`${field}.policyThread`, `must be "worker" or "inline", got ${JSON.stringify(value)}`);
+}

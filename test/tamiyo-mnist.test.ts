@@ -1,0 +1,72 @@
+// Tamiyo deciding from real state on MNIST: an under-sized MLP host (784-64-10) trains on the WASM backend with
+// Tamiyo's controller at every epoch boundary. Untrained, it decides by the heuristic
+// prior: it holds while the validation loss improves quickly, then germinates a real catalog blueprint at the
+// host's slot; Kasmina verifies the signed command and grafts the seed. Every decision has a durable field report
+// with the graph it read, and reports whose observation window has passed carry their observed outcome.
+import test from 'ava';
+import { join } from 'node:path';
+import { leyline } from '../contracts/index.ts';
+import { loadIdxDataset } from '../actors/tolaria/data/dataset.ts';
+import { FieldReportLog, PRIOR_VERSION } from '../actors/tamiyo/index.ts';
+import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { catalog, startSeedRun } from './helpers/seed-run.ts';
+
+const { FieldReportOutcome: Outcome } = leyline;
+
+test('MNIST: Tamiyo holds while the loss falls fast, then germinates where the prior says, from real state', async (t) => {
+  const backend = await selectTensorBackend('wasm');
+  const h = startSeedRun({
+    dataset: loadIdxDataset(),
+    backend,
+    tolaria: {
+      experiment: 'mnist-tamiyo',
+      dataset: { kind: 'mnist' },
+      limit: { train: 8_000, test: 2_000 },
+      host: { kind: 'mlp', inputs: 784, hidden: [64], classes: 10 },
+      optimizer: { kind: 'adam', learningRate: 1e-3 },
+      epochs: 8,
+    },
+    kasmina: { timings: { trainingSteps: 40, shadowingSteps: 20, probationSteps: 20 }, impactTolerance: 0.1, isolationEvery: 4 },
+    // A plateau here: the validation loss improved by less than 10 % over the last epoch. The policy decides on
+    // the training thread, ready from the first boundary (the worker thread is tested in tamiyo-controller). The
+    // deadline is loose: this test is about what Tamiyo decides; its speed is the benchmark's (test files share
+    // the machine's two cores).
+    tamiyo: { prior: { plateauEpochs: 1, plateauTolerance: 0.1 }, observationEpochs: 1, policyThread: 'inline', inferenceTimeoutMs: 2_000, policyAnswerMs: 5_000 },
+  });
+  const result = await h.finished;
+  t.is(result.status, 'completed');
+  t.true(result.testAccuracy > 0.85, `test accuracy ${result.testAccuracy}`);
+  await h.system.shutdown();
+
+  const log = new FieldReportLog(join(h.tamiyoDir, 'field_reports.db'));
+  const reports = log.reports();
+  log.close();
+  const epochs = h.epochs.seen;
+  t.log(epochs.map((e) => `epoch ${e.epoch + 1}: val_loss ${e.validationLoss?.toFixed(4)} — ${e.decision}`).join('\n'));
+  t.is(reports.length, epochs.length, 'one field report per decision');
+  for (const report of reports) {
+    t.is(report.tamiyoPolicyVersion, PRIOR_VERSION);
+    const graph = report.decision?.graph;
+    const layer = graph?.nodes?.find((n) => n.nodeType === 'layer');
+    t.deepEqual(layer?.nodeIds, ['mlp.0'], 'the host slot is in the graph');
+    const activation = graph?.nodes?.find((n) => n.nodeType === 'activation');
+    t.true((activation?.features ?? []).slice(1, 4).some((x) => x !== 0), 'the slot activation statistics reach the graph');
+    t.true(Number.isFinite(report.decision?.logProbs?.action), 'the action log-probability is recorded');
+  }
+
+  const germinations = reports.filter((r) => r.blueprintId !== '');
+  t.is(germinations.length, 1, 'one germination: afterwards the only slot is taken');
+  const germination = germinations[0]!;
+  t.truthy(catalog.get(germination.blueprintId), `${germination.blueprintId} is a real catalog blueprint`);
+  t.is(germination.decision?.decidedBy, 'heuristic_prior');
+  const before = reports.slice(0, reports.indexOf(germination));
+  t.true(before.length >= 1, 'Tamiyo held first');
+  t.true(before.every((r) => r.decision?.proposal?.annotations?.prior_reason === 'validation loss still improving'));
+  t.true(h.stagesOf(germination.seedId).includes('TRAINING'), 'Kasmina grafted the seed Tamiyo germinated');
+
+  // Outcomes: every report but the last had its one-epoch window close before the run ended.
+  const judged = reports.slice(0, -1);
+  t.true(judged.every((r) => r.outcome !== Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED), 'observed outcomes filled in');
+  t.not(germination.outcome, Outcome.FIELD_REPORT_OUTCOME_ABORTED, 'the germinated seed appeared');
+  t.true(judged.every((r) => r.metrics?.['observed.validation_loss'] !== undefined));
+});
