@@ -262,6 +262,14 @@ function convNetGrads(xs: tf.Tensor, labels: tf.Tensor, params: tf.Tensor[]): tf
   return out;
 }
 
+test.serial('UnsortedSegmentSum matches cpu (ids out of range skipped), and tf.gather has a gradient on wasm', async (t) => {
+  installWasmTrainingKernels();
+  const next = random(17);
+  const ids = [3, 0, 3, 1, 7, -1, 0, 2];
+  await matchesCpu(t, 'segment sum', [randomInput([8, 5], next)], (x) => [tf.unsortedSegmentSum(x!, tf.tensor1d(ids, 'int32'), 4)]);
+  await matchesCpu(t, 'gather gradient', [randomInput([4, 3], next)], (x) => [tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.gather(v, tf.tensor1d([2, 0, 2, 3], 'int32')), tf.range(1, 13).reshape([4, 3]))))(x!)]);
+});
+
 test.serial('a small conv net (conv, pools, depthwise conv, dense) trains on wasm after install: variableGrads match cpu', async (t) => {
   installWasmTrainingKernels();
   const next = random(4);

@@ -349,7 +349,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
       observationWindowEpochs: settings.observationEpochs,
       issuedAt: command.issuedAt,
       tamiyoPolicyVersion: command.annotations.policy_version,
-      notes: events.find((e) => e.description.startsWith('timeout'))?.description ?? events.at(-1)?.description ?? `risk:${verdict.reason}`,
+      notes: failure || (events.find((e) => e.description.startsWith('timeout'))?.description ?? events.at(-1)?.description ?? `risk:${verdict.reason}`),
       ...(decision ? { decision } : {}),
     });
     state.counters.decisions += 1;

@@ -168,7 +168,8 @@ export function decode(
     });
   } else {
     if (seed >= 0) annotations.selected_seed = context.seeds[seed]!.seedId;
-    else annotations.risk_reason = holdReason || (prior ? 'no_action' : 'no_seed_candidates');
+    // Why the policy itself holds; risk_reason stays the risk engine's.
+    else annotations.hold_reason = holdReason || (prior ? 'no_action' : 'no_seed_candidates');
     annotations.action = 'pause';
     proposal = leyline.AdaptationCommand.create({ ...base, commandType: CommandType.COMMAND_PAUSE, targetSeedId: seed >= 0 ? context.seeds[seed]!.seedId : '' });
   }

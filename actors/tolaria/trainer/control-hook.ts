@@ -130,7 +130,7 @@ export function describeDecision(hook: HookResult): string | null {
       text = `learning rate ${(command.optimizerAdjustment?.hyperparameters?.learning_rate ?? 0).toExponential(2)}`;
       break;
     case CommandType.COMMAND_PAUSE:
-      text = command.targetSeedId ? `pause ${command.targetSeedId}` : `hold (${a.risk_reason === 'no_action' && a.prior_reason ? a.prior_reason : (a.risk_reason ?? 'policy')})`;
+      text = command.targetSeedId ? `pause ${command.targetSeedId}` : `hold (${a.risk_reason && a.risk_reason !== 'policy' ? a.risk_reason : (a.prior_reason ?? a.hold_reason ?? 'policy')})`;
       break;
     default:
       text = leyline.CommandType[command.commandType] ?? String(command.commandType);
