@@ -38,7 +38,7 @@ function startTamiyo(config: TamiyoConfig = {}, stateDir = mkdtempSync(join(tmpd
   const packets = new EventLog<v1.TelemetryPacket>();
   const telemetry = system.spawn(null, statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)), { name: 'telemetry' });
   // Loose deadlines unless a test is about them: test files share the machine's cores.
-  const settings = resolveTamiyoConfig({ policyThread: 'inline', inferenceTimeoutMs: 2_000, policyAnswerMs: 10_000, ...config }, {});
+  const settings = resolveTamiyoConfig({ inferenceTimeoutMs: 2_000, policyAnswerMs: 10_000, ...config }, {});
   const tamiyo = system.spawn(null, tamiyoLogic({ settings, signing: secret, catalog, slots: () => SLOTS, stateDir, telemetry, backend: 'wasm' }), { name: 'tamiyo' });
   /** Asks for a decision and waits until its follow-up (report written, telemetry sent) is done. */
   const decide = async (packet: v1.SystemStatePacket): Promise<{ command: v1.AdaptationCommand; telemetry: v1.TelemetryPacket }> => {
@@ -199,6 +199,30 @@ test('a signed policy update is shadowed, then promoted: the network decides und
   t.is(again.command.annotations.policy_version, 'v-trained-1', 'the promoted policy is loaded at start');
   t.is(restarted.reports().length, 4, 'the reports of before the restart are kept');
   await restarted.system.shutdown();
+});
+
+test('a promoted policy that keeps failing is rolled back to the one before it', async (t) => {
+  const h = startTamiyo({ shadowDecisions: 1 });
+  const gnn = new TamiyoGnn(undefined, 23);
+  const payload = encodeLeyline(gnn.exportWeights());
+  gnn.dispose();
+  h.system.dispatch(h.tamiyo, signPolicyUpdate(leyline.PolicyUpdate.create({ version: 1, tamiyoPolicyVersion: 'v-fragile', payload }), secret));
+  await h.packets.waitFor((p) => p.events.some((e) => e.description === 'policy_update_received'));
+  await h.decide(state(0, 0.5));
+  await h.packets.waitFor((p) => p.events.some((e) => e.description === 'policy_update_applied'));
+  t.is((await h.decide(state(1, 0.49))).command.annotations.policy_version, 'v-fragile');
+  // The active policy's actor ends three times (here: stopped from outside); twice it is restarted, then rolled back.
+  const activePolicy = (): string => h.system.tree().map((w) => w.path).filter((p) => p.startsWith('/tamiyo/policy-')).at(-1)!;
+  for (let i = 1; i <= 3; i += 1) {
+    const from = h.packets.seen.length;
+    h.system.dispatch({ path: activePolicy(), system: h.system.name }, leyline.StopRequest.create({ reason: 'test' }));
+    await h.packets.waitFor((p) => p.events.some((e) => e.description === (i < 3 ? 'policy_restarted' : 'policy_rolled_back')), { from });
+  }
+  const rolledBack = h.packets.seen.flatMap((p) => p.events).find((e) => e.description === 'policy_rolled_back');
+  t.like(rolledBack?.attributes, { from: 'v-fragile', to: PRIOR_VERSION });
+  t.is((await h.decide(state(2, 0.48))).command.annotations.policy_version, PRIOR_VERSION);
+  t.false(existsSync(join(h.stateDir, 'policy.pb')), 'a restart would not bring the failed policy back');
+  await h.system.shutdown();
 });
 
 test('a policy on its own worker thread decides as it does on the training thread', async (t) => {

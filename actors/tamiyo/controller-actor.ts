@@ -4,7 +4,7 @@
 // pipeline around the policy: the inference deadline, blueprint metadata, the risk engine, signing, the durable
 // field report, the outcome of earlier decisions once their observation window has passed, and telemetry.
 import { performance } from 'node:perf_hooks';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { leyline, type v1 } from '../../contracts/index.ts';
@@ -43,10 +43,15 @@ export interface TamiyoDeps {
   backend: string;
 }
 
-interface PolicySlot {
-  ref: ActorRef<v1.SystemStatePacket>;
+/** A policy: its version, its weights (null: the untrained prior) and the update that brought them. */
+interface Policy {
   version: string;
   weights: v1.PolicyWeights | null;
+  update: v1.PolicyUpdate | null;
+}
+
+interface PolicySlot extends Policy {
+  ref: ActorRef<v1.SystemStatePacket>;
 }
 
 interface Candidate extends PolicySlot {
@@ -71,11 +76,12 @@ interface ControllerState {
   reports: FieldReportLog;
   risk: RiskEngine;
   active: PolicySlot;
-  /** The policy the active one replaced (its weights; null: the prior), kept for rollback. */
-  previous: { version: string; weights: v1.PolicyWeights | null } | null;
+  /** The policy the active one replaced, kept for rollback. */
+  previous: Policy | null;
+  /** The active policy's failed decisions in a row (no answer, an error, late). */
+  activeFailures: number;
   candidate: Candidate | null;
   lastValidationLoss: number | null;
-  spawned: number;
   counters: TamiyoCounters;
   followUps: FollowUp[];
 }
@@ -93,6 +99,8 @@ interface FollowUp {
 /** Decision kinds by the index stored in a report's `decision.kind` metric. */
 const KINDS = ['germinate', 'optimizer', 'pause_seed', 'hold'] as const;
 const POLICY_FILE = 'policy.pb';
+/** A promoted policy that fails this many decisions in a row is replaced by the one before it. */
+const ROLLBACK_AFTER = 3;
 const FOLLOW_UP_TIMER = 'follow-up';
 const REPORTS_FILE = 'field_reports.db';
 
@@ -109,7 +117,7 @@ export function safePause(reason: string): v1.AdaptationCommand {
 const memoryPath = (stateDir: string, version: string): string => join(stateDir, `memory-${version.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
 
 /** The promoted policy saved at `<stateDir>/policy.pb` (the PolicyUpdate that brought it), or null. */
-function loadPromoted(stateDir: string, log: (message: string) => void): { version: string; weights: v1.PolicyWeights } | null {
+function loadPromoted(stateDir: string, log: (message: string) => void): Policy | null {
   const path = join(stateDir, POLICY_FILE);
   if (!existsSync(path)) return null;
   const update = decodeLeyline(leyline.PolicyUpdate, readFileSync(path));
@@ -117,7 +125,7 @@ function loadPromoted(stateDir: string, log: (message: string) => void): { versi
   try {
     if (!update.ok || !weights?.ok) throw new Error('not a PolicyUpdate with PolicyWeights');
     checkWeights(weights.message);
-    return { version: update.message.tamiyoPolicyVersion, weights: weights.message };
+    return { version: update.message.tamiyoPolicyVersion, weights: weights.message, update: update.message };
   } catch (error) {
     log(`promoted policy at ${path} is unusable (${(error as Error).message}); starting from the prior`);
     return null;
@@ -128,8 +136,11 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
   const { settings } = deps;
   const askMs = settings.policyAnswerMs;
 
-  function spawnPolicy(ctx: ActorContext<TamiyoMessage>, state: ControllerState, version: string, weights: v1.PolicyWeights | null, seedMemoryFrom?: string): ActorRef<v1.SystemStatePacket> {
-    state.spawned += 1;
+  // Policy actors are numbered for the controller's whole life (restarts included), so a name is never reused.
+  let spawned = 0;
+
+  function spawnPolicy(ctx: ActorContext<TamiyoMessage>, version: string, weights: v1.PolicyWeights | null, seedMemoryFrom?: string): ActorRef<v1.SystemStatePacket> {
+    spawned += 1;
     const path = memoryPath(deps.stateDir, version);
     const inherited = seedMemoryFrom && !existsSync(path) ? readPolicyMemory(memoryPath(deps.stateDir, seedMemoryFrom)) : null;
     const ref = ctx.spawn(
@@ -147,7 +158,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
         backend: deps.backend,
         threadTimeoutMs: askMs,
       }),
-      { name: `policy-${state.spawned}`, shutdownMs: 2_000 },
+      { name: `policy-${spawned}`, shutdownMs: 2_000 },
     );
     ctx.watch(ref as ActorRef<never>);
     return ref;
@@ -180,8 +191,9 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
   function promote(ctx: ActorContext<TamiyoMessage>, state: ControllerState, candidate: Candidate): void {
     writeFileAtomic(join(deps.stateDir, POLICY_FILE), encodeLeyline(candidate.update));
     ctx.dispatch(state.active.ref as ActorRef<never>, leyline.StopRequest.create({ reason: `replaced by policy ${candidate.version}` }));
-    state.previous = { version: state.active.version, weights: state.active.weights };
-    state.active = { ref: candidate.ref, version: candidate.version, weights: candidate.weights };
+    state.previous = { version: state.active.version, weights: state.active.weights, update: state.active.update };
+    state.active = { ref: candidate.ref, version: candidate.version, weights: candidate.weights, update: candidate.update };
+    state.activeFailures = 0;
     state.candidate = null;
     state.counters.updatesApplied += 1;
     policyEvent(ctx, 'policy_update_applied', TelemetryLevel.TELEMETRY_LEVEL_INFO, {
@@ -190,6 +202,19 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
       shadow_decisions: String(candidate.shadowed),
       agreement: (candidate.agreed / Math.max(1, candidate.shadowed)).toFixed(3),
     });
+  }
+
+  /** Back to the policy the active one replaced (or the prior), after ROLLBACK_AFTER failures in a row. */
+  function rollBack(ctx: ActorContext<TamiyoMessage>, state: ControllerState, previous: Policy): void {
+    const failed = state.active;
+    ctx.dispatch(failed.ref as ActorRef<never>, leyline.StopRequest.create({ reason: 'rolled back' }));
+    const path = join(deps.stateDir, POLICY_FILE);
+    if (previous.update) writeFileAtomic(path, encodeLeyline(previous.update));
+    else rmSync(path, { force: true });
+    state.active = { ...previous, ref: spawnPolicy(ctx, previous.version, previous.weights) };
+    state.previous = null;
+    state.activeFailures = 0;
+    policyEvent(ctx, 'policy_rolled_back', TelemetryLevel.TELEMETRY_LEVEL_WARNING, { from: failed.version, to: previous.version, reason: `${ROLLBACK_AFTER} failed decisions in a row` });
   }
 
   /** The candidate decides on the same state in shadow; its commands are never sent. */
@@ -289,6 +314,10 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
         state.counters.timeouts += 1;
       }
     }
+    // A policy that crashed is counted when its Terminated arrives; here: no answer in time, or a late one.
+    if (timedOut && failure === 'timeout_inference') state.activeFailures += 1;
+    else if (decision) state.activeFailures = 0;
+    if (state.activeFailures >= ROLLBACK_AFTER && state.active.weights) rollBack(ctx, state, state.previous ?? { version: PRIOR_VERSION, weights: null, update: null });
     const inferenceMs = performance.now() - started;
     const proposal = decision?.proposal ? leyline.AdaptationCommand.create(decision.proposal) : safePause(failure);
 
@@ -476,7 +505,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
       ctx.dispatch(state.candidate.ref as ActorRef<never>, leyline.StopRequest.create({ reason: `superseded by ${check.version}` }));
       rejectUpdate(ctx, state, state.candidate.version, `superseded by ${check.version} before promotion`);
     }
-    const ref = spawnPolicy(ctx, state, check.version, check.weights, state.active.version);
+    const ref = spawnPolicy(ctx, check.version, check.weights, state.active.version);
     state.candidate = { ref, version: check.version, weights: check.weights, update, shadowed: 0, agreed: 0 };
     policyEvent(ctx, 'policy_update_received', TelemetryLevel.TELEMETRY_LEVEL_INFO, { version: check.version, shadow_decisions_needed: String(settings.shadowDecisions) });
     return state;
@@ -488,20 +517,18 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     start(ctx) {
       const reports = new FieldReportLog(join(deps.stateDir, REPORTS_FILE), { retentionMs: settings.retentionMs });
       const promoted = loadPromoted(deps.stateDir, (message) => ctx.log.warn(message));
+      const policy: Policy = promoted ?? { version: PRIOR_VERSION, weights: null, update: null };
       const state: ControllerState = {
         reports,
         risk: new RiskEngine(settings.risk, undefined, settings.conservativeMode),
-        active: null as unknown as PolicySlot,
+        active: { ...policy, ref: spawnPolicy(ctx, policy.version, policy.weights) },
         previous: null,
+        activeFailures: 0,
         candidate: null,
         lastValidationLoss: null,
-        spawned: 0,
         followUps: [],
         counters: { decisions: 0, timeouts: 0, policyErrors: 0, gated: 0, reportsAppended: 0, reportsCompleted: 0, updatesApplied: 0, updatesRejected: 0, policyRestarts: 0 },
       };
-      const version = promoted?.version ?? PRIOR_VERSION;
-      const weights = promoted?.weights ?? null;
-      state.active = { ref: spawnPolicy(ctx, state, version, weights), version, weights };
       rehearse();
       return state;
     },
@@ -509,15 +536,24 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
       if (message instanceof leyline.SystemStatePacket) return decide(ctx, state, message);
       if (message instanceof leyline.PolicyUpdate) return receiveUpdate(ctx, state, message);
       if (message instanceof leyline.TimerFired) return message.timerId === FOLLOW_UP_TIMER ? followUp(ctx, state) : state;
-      // A policy actor ended. The active one is started again with the same weights; a candidate is dropped.
+      // A policy actor ended. A candidate is dropped. The active one is started again with the same weights, until
+      // it has failed ROLLBACK_AFTER times in a row: then the policy before it (or the untrained prior) takes over.
       if (message.path === state.candidate?.ref.path) {
         const gone = state.candidate;
         state.candidate = null;
         rejectUpdate(ctx, state, gone.version, `candidate stopped: ${message.error || (leyline.TerminationReason[message.reason] ?? 'unknown')}`);
       } else if (message.path === state.active.ref.path) {
-        state.counters.policyRestarts += 1;
-        state.active = { ...state.active, ref: spawnPolicy(ctx, state, state.active.version, state.active.weights) };
-        policyEvent(ctx, 'policy_restarted', TelemetryLevel.TELEMETRY_LEVEL_WARNING, { version: state.active.version, restarts: String(state.counters.policyRestarts) });
+        state.activeFailures += 1;
+        if (state.activeFailures < ROLLBACK_AFTER) {
+          state.counters.policyRestarts += 1;
+          state.active = { ...state.active, ref: spawnPolicy(ctx, state.active.version, state.active.weights) };
+          policyEvent(ctx, 'policy_restarted', TelemetryLevel.TELEMETRY_LEVEL_WARNING, { version: state.active.version, restarts: String(state.counters.policyRestarts) });
+        } else if (state.previous || state.active.weights) {
+          rollBack(ctx, state, state.previous ?? { version: PRIOR_VERSION, weights: null, update: null });
+        } else {
+          // The untrained policy itself keeps failing: no more restarts; decisions hold (and the breaker gates).
+          ctx.log.error('the untrained policy failed repeatedly; no policy until Tamiyo restarts', { error: message.error });
+        }
       }
       return state;
     },

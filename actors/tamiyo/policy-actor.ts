@@ -1,5 +1,5 @@
 // A policy-instance actor (the controller's child, the active policy or a candidate in shadow): answers each
-// SystemStatePacket with a PolicyDecision, computed by its runner (a worker thread by default). Its memory
+// SystemStatePacket with a PolicyDecision, computed by its runner (on this thread by default). Its memory
 // (normaliser statistics, the run's validation-loss history) is written to disk every `persistEvery` decisions and
 // when it stops — not on every inference — atomically, one file per policy version, and read back when it starts.
 import { existsSync, readFileSync } from 'node:fs';

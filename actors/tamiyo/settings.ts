@@ -25,7 +25,7 @@ export interface TamiyoConfig {
   risk?: Partial<RiskConfig>;
   /** Shadow decisions a candidate policy must pass before promotion. Default 2. */
   shadowDecisions?: number;
-  /** Where policy instances compute: a worker thread each (default) or the training thread ("inline"). */
+  /** Where policy instances compute: the training thread ("inline", default) or a worker thread each ("worker"). */
   policyThread?: 'worker' | 'inline';
   /** A policy instance writes its normaliser statistics every N decisions (and when it stops). Default 10. */
   persistEvery?: number;
@@ -99,7 +99,7 @@ export function resolveTamiyoConfig(config: TamiyoConfig = {}, env: NodeJS.Proce
 }
 
 function policyThread(value: unknown, field: string): 'worker' | 'inline' {
-  if (value === undefined) return 'worker';
+  if (value === undefined) return 'inline';
   if (value === 'worker' || value === 'inline') return value;
   throw new TamiyoConfigError(`${field}.policyThread`, `must be "worker" or "inline", got ${JSON.stringify(value)}`);
 }
