@@ -4,12 +4,22 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+/** fsync of a directory: makes a rename or a new entry in it durable. */
+export function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes `data` to `path` atomically; `temporary` (same directory) defaults to `<path>.tmp-<pid>`. */
+export function writeFileAtomic(path: string, data: string | Uint8Array, temporary = `${path}.tmp-${process.pid}`): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  const temporary = `${path}.tmp-${process.pid}`;
-  const fd = openSync(temporary, 'w');
+  const fd = openSync(temporary, 'w', 0o644);
   try {
     let offset = 0;
     while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
@@ -18,10 +28,5 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     closeSync(fd);
   }
   renameSync(temporary, path);
-  const dirFd = openSync(dir, 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
+  syncDirectory(dir);
 }

@@ -130,8 +130,8 @@ test('pause under risk: an over-budget hook and isolation violations each force 
 });
 
 test('late decisions are discarded for a safe PAUSE; three open the inference breaker, which then gates the policy', async (t) => {
-  // A budget no inference can meet: every decision is late.
-  const h = startTamiyo({ inferenceTimeoutMs: 1e-6 });
+  // A budget no inference can meet: every decision is late. (A long cool-down: the breaker stays open here.)
+  const h = startTamiyo({ inferenceTimeoutMs: 1e-6, risk: { breakerCooldownMs: 60_000 } });
   for (let epoch = 0; epoch < 3; epoch += 1) {
     const { command } = await h.decide(state(epoch, 0.5));
     t.is(command.commandType, CommandType.COMMAND_PAUSE);

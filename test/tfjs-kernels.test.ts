@@ -5,6 +5,7 @@
 // Backends are switched within the process, so every test is serial; tensors are made on the active backend and
 // data moves between backends only as typed arrays.
 import test from 'ava';
+import { mulberry32 } from '../runtime/seeded-random.ts';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
@@ -24,17 +25,8 @@ interface Input {
   values: Float32Array;
 }
 
-/** A seeded generator (mulberry32), so a failure reproduces. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded (mulberry32), so a failure reproduces. */
+const random = mulberry32;
 
 function randomInput(shape: number[], next: () => number): Input {
   const values = new Float32Array(shape.reduce((a, b) => a * b, 1));

@@ -1,7 +1,8 @@
 // Seeded shuffling, the validation split and normalisation on small generated splits.
 import test from 'ava';
 import { fitStandardization, scaleInPlace, standardizeInPlace } from '../actors/tolaria/data/normalize.ts';
-import { mulberry32, permutation, shuffleSplit, validationSplit } from '../actors/tolaria/data/split.ts';
+import { permutation, shuffleSplit, validationSplit } from '../actors/tolaria/data/split.ts';
+import { mulberry32 } from '../runtime/seeded-random.ts';
 import type { Split } from '../actors/tolaria/data/types.ts';
 
 /** n samples of 2 features; sample i is [i, −i] with class i mod classes, so rows can be traced. */

@@ -10,6 +10,7 @@
 // UnsortedSegmentSum — also tf.gather's gradient — is ours: runtime/tfjs-kernels.)
 import * as tf from '@tensorflow/tfjs';
 import { leyline, type v1 } from '../../contracts/index.ts';
+import { mulberry32 } from '../../runtime/seeded-random.ts';
 import { EDGE_DIM, FEATURE_DIMS, NODE_TYPES, RELATIONS, type NodeType, type PolicyGraphData } from './graph.ts';
 
 export const ARCHITECTURE = 'tamiyo_gnn_v1';
@@ -78,18 +79,6 @@ const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b,
 
 export function parameterCount(dims: GnnDims = TAMIYO_GNN_DIMS): number {
   return weightSpec(dims).reduce((n, spec) => n + size(spec.shape), 0);
-}
-
-/** mulberry32: a small seeded generator, so initial weights are the same on every backend and machine. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Initial values: Glorot-uniform weights, zero biases, unit LayerNorm gains; the policy head as the reference's. */
@@ -283,7 +272,8 @@ export class TamiyoGnn {
   ) {
     this.specs = weightSpec(dims);
     this.#headWidths = GRAPH_HEADS.map((name) => this.specs.find((spec) => spec.name === `${name}.bias`)!.shape[0]!);
-    const random = seededRandom(seed);
+    // Seeded: initial weights are the same on every backend and machine.
+    const random = mulberry32(seed);
     for (const spec of this.specs) {
       this.#weights.set(spec.name, tf.tidy(() => tf.variable(tf.tensor(initialValues(spec, random), spec.shape))));
     }

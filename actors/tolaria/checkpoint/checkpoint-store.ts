@@ -6,9 +6,10 @@
 // file, which the next open removes. The directory listing is the truth about which checkpoints exist; the manifest
 // is an index for people and tools, rewritten after each save and reconciled at open (it can lag one crash).
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, readSync, statSync, unlinkSync } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { syncDirectory, writeFileAtomic } from '../../../runtime/atomic-file.ts';
 import { createLogger } from '../../../runtime/log.ts';
 import type { Logger } from '../../../runtime/logic.ts';
 import { CheckpointFileError, HEADER_BYTES, decodeCheckpoint, encodeCheckpoint, hex, readHeader, type CheckpointProblem } from './checkpoint-format.ts';
@@ -301,12 +302,12 @@ export class CheckpointStore {
         manifestVersion: MANIFEST_VERSION,
         checkpoints: fromDisk.map((entry) => ({ ...entry, createdAt: known.get(entry.file) ?? entry.createdAt })),
       };
-      writeAtomicSync(this.dir, MANIFEST_FILE, Buffer.from(JSON.stringify(this.#manifest, null, 2) + '\n'));
+      writeFileAtomic(join(this.dir, MANIFEST_FILE), JSON.stringify(this.#manifest, null, 2) + '\n', join(this.dir, tempName(MANIFEST_FILE)));
       // A new, empty directory gets its first manifest: nothing was rebuilt.
       this.recovery.manifestRebuilt = current !== null || fromDisk.length > 0;
     }
     if (this.recovery.tempFilesRemoved + this.recovery.prunedAtOpen > 0 || this.recovery.manifestRebuilt) {
-      syncDirSync(this.dir);
+      syncDirectory(this.dir);
       this.#logger.info('checkpoint directory recovered', { dir: this.dir, ...this.recovery });
     }
   }
@@ -348,25 +349,3 @@ export class CheckpointStore {
 
 const stripTime = (entry: ManifestEntry): Omit<ManifestEntry, 'createdAt'> => ({ epoch: entry.epoch, file: entry.file, bytes: entry.bytes, crc: entry.crc });
 
-function syncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function writeAtomicSync(dir: string, file: string, bytes: Uint8Array): void {
-  const temp = join(dir, tempName(file));
-  const fd = openSync(temp, 'wx', 0o644);
-  try {
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, join(dir, file));
-  syncDirSync(dir);
-}

@@ -1,21 +1,7 @@
 // Seeded shuffling and the validation split. Determinism matters: the same seed must give the same order on every
-// run and machine, so we use our own PRNG (Math.random cannot be seeded).
+// run and machine, so we use our own PRNG (runtime/seeded-random.ts).
+import { mulberry32 } from '../../../runtime/seeded-random.ts';
 import { takeRows, type Split } from './types.ts';
-
-/**
- * mulberry32 (Tommy Ettinger, public domain): a 32-bit state, one multiply-xorshift step per draw, uniform in [0, 1).
- * Small, fast and plenty for shuffling; not for cryptography.
- */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A seed derived from a base seed and a stream number (e.g. the epoch), so each epoch gets its own order. */
 export function deriveSeed(seed: number, stream: number): number {

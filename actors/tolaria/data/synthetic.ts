@@ -1,7 +1,7 @@
 // A small synthetic classification task for fast tests and smoke runs: four interleaved 2-D spiral arms, lifted to
 // 16 features by a fixed random nonlinear map, with noise. Not linearly separable in 2-D, yet a small MLP learns it
 // to > 90 % test accuracy in a few seconds on the CPU backend (test/tolaria-data-synthetic.test.ts proves it).
-import { mulberry32 } from './split.ts';
+import { mulberry32 } from '../../../runtime/seeded-random.ts';
 import type { Dataset, Split } from './types.ts';
 
 export interface SyntheticOptions {
