@@ -9,6 +9,7 @@ import {
   LeylineVersionError,
   withFields,
 } from '../contracts/codec.ts';
+import { mulberry32 } from '../runtime/seeded-random.ts';
 import { leyline, type LeylineMessage, type LeylineType } from '../contracts/index.ts';
 import { DEFAULT_DECODE_MAX_BYTES } from '../contracts/limits.ts';
 import {
@@ -37,17 +38,8 @@ function writer(): protobuf.Writer {
   return protobuf.Writer.create();
 }
 
-/** A tiny deterministic PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG, so failures reproduce. */
+const prng = mulberry32;
 
 // ---- round trips and sizes -------------------------------------------------------------------------------------
 
