@@ -1,0 +1,199 @@
+// PPO on the network Tamiyo runs (reference 03 §17, with this project's decisions): the clipped surrogate objective
+// (ε 0.2), GAE along each run's decisions in time order (γ 0.99, λ 0.95; a run's last decision bootstraps 0), a value
+// loss, an entropy bonus on the action head, gradients clipped to a global norm of 1.0, several epochs of shuffled
+// minibatches, Adam. The joint log-probability of a decision is the sum over the heads it chose on, each a
+// log-softmax over the choices the decoder allowed (the same masks). All weights train, starting from the active
+// policy's; the trainer's network is its own copy (Tamiyo's is only ever replaced whole by a PolicyUpdate).
+import * as tf from '@tensorflow/tfjs';
+import { mulberry32 } from '../../runtime/seeded-random.ts';
+import { prepareGraph, type GnnOutputs, type PackedWeights, type PreparedGraph, type TamiyoGnn } from '../tamiyo/gnn.ts';
+import type { Choices, Experience, Masks } from './experience.ts';
+
+export interface PpoConfig {
+  learningRate: number;
+  clip: number;
+  gamma: number;
+  lambda: number;
+  valueCoef: number;
+  entropyCoef: number;
+  maxGradNorm: number;
+  epochs: number;
+  minibatch: number;
+  seed: number;
+}
+
+export const DEFAULT_PPO_CONFIG: PpoConfig = { learningRate: 5e-4, clip: 0.2, gamma: 0.99, lambda: 0.95, valueCoef: 0.5, entropyCoef: 0.01, maxGradNorm: 1, epochs: 5, minibatch: 16, seed: 1 };
+
+export interface UpdateStats {
+  experiences: number;
+  policyLoss: number;
+  valueLoss: number;
+  entropy: number;
+  /** Mean of (old − new log-probability): how far the update moved the policy. */
+  approxKl: number;
+  /** Share of experiences whose ratio was clipped in the last epoch. */
+  clipFraction: number;
+  averageReward: number;
+}
+
+/** GAE along one run's decisions (time order): advantages and returns (advantage + value). */
+export function gae(rewards: readonly number[], values: readonly number[], gamma: number, lambda: number): { advantages: number[]; returns: number[] } {
+  const advantages = new Array<number>(rewards.length).fill(0);
+  let next = 0;
+  for (let t = rewards.length - 1; t >= 0; t--) {
+    const nextValue = t + 1 < values.length ? values[t + 1]! : 0;
+    const delta = rewards[t]! + gamma * nextValue - values[t]!;
+    next = delta + gamma * lambda * next;
+    advantages[t] = next;
+  }
+  return { advantages, returns: advantages.map((a, t) => a + values[t]!) };
+}
+
+const NEG = -1e9;
+
+/** log-softmax of `logits` over the allowed entries (the rest pushed to −1e9), as a tensor. */
+function maskedLogSoftmax(logits: tf.Tensor1D, allowed: readonly boolean[] | null): tf.Tensor1D {
+  const masked = allowed ? tf.add(logits, tf.tensor1d(allowed.map((a) => (a ? 0 : NEG)))) : logits;
+  return tf.logSoftmax(masked) as tf.Tensor1D;
+}
+
+const pick = (values: tf.Tensor1D, index: number): tf.Scalar => tf.reshape(tf.slice(values, [index], [1]), []) as tf.Scalar;
+
+/** log π(choices) under `outputs`, and the action head's entropy. */
+export function jointLogProb(outputs: GnnOutputs, choices: Choices, masks: Masks): { logProb: tf.Scalar; entropy: tf.Scalar } {
+  const actionLog = maskedLogSoftmax(outputs.policyLogits, null);
+  const terms: tf.Scalar[] = [pick(actionLog, choices.action)];
+  if (choices.slot !== undefined) terms.push(pick(maskedLogSoftmax(outputs.slotScores, masks.slots), choices.slot));
+  if (choices.blueprint !== undefined) terms.push(pick(maskedLogSoftmax(outputs.blueprintScores, masks.blueprints), choices.blueprint));
+  if (choices.blending !== undefined) terms.push(pick(maskedLogSoftmax(outputs.blendingLogits, null), choices.blending));
+  if (choices.seed !== undefined) terms.push(pick(maskedLogSoftmax(outputs.seedScores, masks.seeds), choices.seed));
+  const entropy = tf.neg(tf.sum(tf.mul(tf.exp(actionLog), actionLog))) as tf.Scalar;
+  return { logProb: tf.addN(terms) as tf.Scalar, entropy };
+}
+
+interface Prepared {
+  experience: Experience;
+  graph: PreparedGraph;
+  advantage: number;
+  return: number;
+}
+
+export class PpoTrainer {
+  readonly #optimizer: tf.AdamOptimizer;
+  readonly #random: () => number;
+
+  constructor(
+    readonly gnn: TamiyoGnn,
+    readonly config: PpoConfig = DEFAULT_PPO_CONFIG,
+  ) {
+    this.#optimizer = tf.train.adam(config.learningRate);
+    this.#random = mulberry32(config.seed);
+  }
+
+  /** One PPO update on a batch of experiences. */
+  update(experiences: readonly Experience[]): UpdateStats {
+    const { config } = this;
+    const prepared = this.#advantages(experiences);
+    let policyLoss = 0;
+    let valueLoss = 0;
+    let entropy = 0;
+    let approxKl = 0;
+    let clipped = 0;
+    for (let epoch = 0; epoch < config.epochs; epoch++) {
+      const order = this.#shuffled(prepared.length);
+      policyLoss = valueLoss = entropy = approxKl = clipped = 0;
+      for (let start = 0; start < order.length; start += config.minibatch) {
+        const batch = order.slice(start, start + config.minibatch).map((i) => prepared[i]!);
+        const figures = { policy: 0, value: 0, entropy: 0, kl: 0, clipped: 0 };
+        const { value: loss, grads } = tf.variableGrads(() => this.#loss(batch, figures), this.gnn.variables);
+        loss.dispose();
+        const clippedGrads = clipByGlobalNorm(grads, config.maxGradNorm);
+        this.#optimizer.applyGradients(Object.entries(clippedGrads).map(([name, tensor]) => ({ name, tensor })));
+        tf.dispose([...Object.values(grads), ...Object.values(clippedGrads)]);
+        policyLoss += figures.policy;
+        valueLoss += figures.value;
+        entropy += figures.entropy;
+        approxKl += figures.kl;
+        clipped += figures.clipped;
+      }
+    }
+    this.gnn.weightsChanged();
+    const n = Math.max(1, prepared.length);
+    return {
+      experiences: prepared.length,
+      policyLoss: policyLoss / n,
+      valueLoss: valueLoss / n,
+      entropy: entropy / n,
+      approxKl: approxKl / n,
+      clipFraction: clipped / n,
+      averageReward: experiences.reduce((s, e) => s + e.reward, 0) / n,
+    };
+  }
+
+  dispose(): void {
+    this.#optimizer.dispose();
+  }
+
+  /** The minibatch's loss (mean over it); per-experience figures are added to `figures` as plain numbers. */
+  #loss(batch: readonly Prepared[], figures: { policy: number; value: number; entropy: number; kl: number; clipped: number }): tf.Scalar {
+    const { clip, valueCoef, entropyCoef } = this.config;
+    return tf.tidy(() => {
+      const packed: PackedWeights = this.gnn.pack();
+      const losses: tf.Scalar[] = [];
+      for (const item of batch) {
+        const outputs = this.gnn.forward(item.graph, packed);
+        const { logProb, entropy } = jointLogProb(outputs, item.experience.choices, item.experience.masks);
+        const ratio = tf.exp(tf.sub(logProb, item.experience.oldLogProb));
+        const surrogate = tf.minimum(tf.mul(ratio, item.advantage), tf.mul(tf.clipByValue(ratio, 1 - clip, 1 + clip), item.advantage));
+        const valueError = tf.square(tf.sub(outputs.value, item.return));
+        const [r, lp, v, h] = [ratio, logProb, valueError, entropy].map((x) => x.dataSync()[0]!) as [number, number, number, number];
+        figures.policy -= Math.min(r * item.advantage, Math.min(Math.max(r, 1 - clip), 1 + clip) * item.advantage);
+        figures.value += v;
+        figures.entropy += h;
+        figures.kl += item.experience.oldLogProb - lp;
+        if (r < 1 - clip || r > 1 + clip) figures.clipped += 1;
+        losses.push(tf.sub(tf.add(tf.neg(surrogate), tf.mul(valueCoef, valueError)), tf.mul(entropyCoef, entropy)) as tf.Scalar);
+      }
+      return tf.div(tf.addN(losses), batch.length) as tf.Scalar;
+    });
+  }
+
+  /** GAE per run (decisions in epoch order), advantages normalised over the batch. */
+  #advantages(experiences: readonly Experience[]): Prepared[] {
+    const byRun = new Map<string, Experience[]>();
+    for (const e of experiences) byRun.set(e.runId, [...(byRun.get(e.runId) ?? []), e]);
+    const out: Prepared[] = [];
+    for (const run of byRun.values()) {
+      run.sort((a, b) => a.epoch - b.epoch);
+      const { advantages, returns } = gae(
+        run.map((e) => e.reward),
+        run.map((e) => e.value),
+        this.config.gamma,
+        this.config.lambda,
+      );
+      run.forEach((e, i) => out.push({ experience: e, graph: prepareGraph(e.graph), advantage: advantages[i]!, return: returns[i]! }));
+    }
+    const mean = out.reduce((s, p) => s + p.advantage, 0) / Math.max(1, out.length);
+    const std = Math.sqrt(out.reduce((s, p) => s + (p.advantage - mean) ** 2, 0) / Math.max(1, out.length));
+    for (const p of out) p.advantage = (p.advantage - mean) / (std + 1e-8);
+    return out;
+  }
+
+  #shuffled(n: number): number[] {
+    const order = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(this.#random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    return order;
+  }
+}
+
+/** Scales the gradients so their global L2 norm is at most `maxNorm` (tfjs has no clipByGlobalNorm). */
+export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {
+  return tf.tidy(() => {
+    const norm = Math.sqrt(Object.values(grads).reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0]!, 0));
+    const scale = norm > maxNorm ? maxNorm / norm : 1;
+    return Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, scale)]));
+  });
+}
