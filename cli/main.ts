@@ -6,6 +6,7 @@ import { resolveConfig } from './config.ts';
 import { formatEpoch, formatResult } from './training-progress.ts';
 import type { RunResult } from '../actors/tolaria/index.ts';
 import { forge, FORGE_USAGE, UsageError } from './forge.ts';
+import { simic, SIMIC_USAGE } from './simic.ts';
 
 const USAGE = `usage: esper <command>
 
@@ -15,8 +16,7 @@ commands:
                     ./esper.config.ts, else the built-in defaults: MNIST, 3 epochs); ends
                     when the run ends, or on SIGINT/SIGTERM. --resume continues a run from its
                     newest good checkpoint (var/runs/<run-id>)
-${FORGE_USAGE}
-  help              this text
+${FORGE_USAGE}${SIMIC_USAGE}  help              this text
 `;
 
 /** The tree as indented lines: name, status, restarts, mailbox depth. */
@@ -103,6 +103,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return run(rest);
     case 'forge':
       return forge(rest);
+    case 'simic':
+      return simic(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -2,10 +2,11 @@
 // cleanly on SIGTERM and SIGINT; bad input gets a clear error and a non-zero exit.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { leyline } from '../contracts/index.ts';
 
 const bin = fileURLToPath(new URL('../bin/esper.js', import.meta.url));
 
@@ -51,7 +52,7 @@ test('esper run boots the default tree with no set-up and stops cleanly on SIGTE
   t.regex(run.stdout, /configuration from built-in defaults/);
   t.regex(run.stdout, /^weatherlight \[one_for_one\]\s+running/m);
   t.regex(run.stdout, /^ {2}kasmina \[one_for_one\]\s+running/m);
-  t.regex(run.stdout, /esper: ready, 20 actors running/);
+  t.regex(run.stdout, /esper: ready, 21 actors running/);
   t.regex(run.stdout, /^ {4}trainer\s+running/m);
   t.regex(run.stdout, /esper: training run mnist-mlp-\d{8}-\d{6} \(/);
   t.regex(run.stdout, /esper: received SIGTERM, shutting down\nesper: shutdown complete in \d+ ms\n$/);
@@ -110,6 +111,38 @@ test('esper run trains to the end with a line per epoch, and --resume continues 
   const unknown = await esper(['run', quickConfig(cwd, 3), '--resume', 'no-such-run'], cwd);
   t.is(unknown.code, 1);
   t.regex(unknown.stderr, /--resume no run "no-such-run" in .*var\/runs/);
+});
+
+test('esper simic train learns from a finished run; the next run sends the policy to Tamiyo, which shadows and promotes it', async (t) => {
+  const cwd = freshDir();
+  const defaults = fileURLToPath(new URL('../esper.config.ts', import.meta.url));
+  writeFileSync(join(cwd, 'package.json'), '{ "type": "module" }\n');
+  const config = (epochs: number): string => {
+    const file = join(cwd, `learn-${epochs}.config.ts`);
+    writeFileSync(
+      file,
+      `import defaults from ${JSON.stringify(defaults)};\n` +
+        `export default { ...defaults, tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: ${epochs}, control: { hookBudgetMs: 10000 } },\n` +
+        `  tamiyo: { observationEpochs: 1, shadowDecisions: 1, inferenceTimeoutMs: 2000 }, simic: { validation: { minAverageReward: -10 } } };\n`,
+    );
+    return file;
+  };
+  const first = await esper(['run', config(40)], cwd);
+  t.is(first.code, 0, first.stderr);
+  const id = /esper: training run (spirals-\d{8}-\d{6})/.exec(first.stdout)?.[1]!;
+  const learn = await esper(['simic', 'train', '--from', join('var', 'runs', id), config(40)], cwd);
+  t.is(learn.code, 0, learn.stderr + learn.stdout);
+  t.regex(learn.stdout, /40 field reports, 39 to learn from/);
+  const version = /policy (simic-\S+) written to/.exec(learn.stdout)?.[1]!;
+  t.truthy(version, learn.stdout);
+  const second = await esper(['run', config(3)], cwd);
+  t.is(second.code, 0, second.stderr);
+  t.true(existsSync(join(cwd, 'var', 'simic', 'updates', 'sent', `${version}.pb`)), 'Simic sent it at start');
+  const promoted = leyline.PolicyUpdate.decode(readFileSync(join(cwd, 'var', 'tamiyo', 'policy.pb')));
+  t.is(promoted.tamiyoPolicyVersion, version, 'Tamiyo shadowed it for one decision, then promoted it');
+  const none = await esper(['simic', 'train', '--from', join('var', 'runs', 'no-such-run'), config(3)], cwd);
+  t.is(none.code, 1);
+  t.regex(none.stderr, /no completed field reports of run no-such-run/);
 });
 
 test('an unknown command prints the usage and exits 2', async (t) => {

@@ -4,10 +4,9 @@
 // 8–34 ms with the worker: crossing threads, and competing for the second core with the training thread's garbage
 // collector, cost more than the isolation saves. The worker is for machines with cores to spare. Both run the same
 // PolicyInstance; across the thread boundary everything travels as Leyline bytes or plain JSON.
-import type { Worker } from 'node:worker_threads';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
-import { startTsWorker } from '../../runtime/ts-worker.ts';
+import { WorkerChannel, type ChannelReply } from '../../runtime/worker-channel.ts';
 import type { GraphOptions } from './graph.ts';
 import type { PriorOptions } from './heuristic-prior.ts';
 import { PolicyInstance, type PolicyMemory, type PolicyWorld } from './policy-instance.ts';
@@ -71,7 +70,11 @@ export type ThreadRequest =
   | { kind: 'decide'; packet: Uint8Array; world: WireWorld }
   | { kind: 'observe'; packet: Uint8Array }
   | { kind: 'memory' };
-export type ThreadReply = { ok: true; decision?: Uint8Array; memory?: PolicyMemory } | { ok: false; error: string };
+export interface ThreadAnswer {
+  decision?: Uint8Array;
+  memory?: PolicyMemory;
+}
+export type ThreadReply = ChannelReply<ThreadAnswer>;
 
 export interface WireWorld {
   slots: Array<{ id: string; dims: number[] }>;
@@ -94,36 +97,15 @@ export function fromWire(world: WireWorld): PolicyWorld {
 const THREAD_ENTRY = new URL('./policy-thread.ts', import.meta.url);
 
 export class WorkerPolicyRunner implements PolicyRunner {
-  readonly #worker: Worker;
-  #pending: { resolve: (reply: ThreadReply) => void; reject: (error: Error) => void } | null = null;
-  #failure: Error | null = null;
+  readonly #channel = new WorkerChannel<ThreadRequest, ThreadAnswer>(THREAD_ENTRY, 'policy thread');
 
-  private constructor(
-    worker: Worker,
-    readonly timeoutMs: number,
-  ) {
-    this.#worker = worker;
-    worker.on('message', (reply: ThreadReply) => {
-      const pending = this.#pending;
-      this.#pending = null;
-      pending?.resolve(reply);
-    });
-    const fail = (error: Error): void => {
-      this.#failure = error;
-      const pending = this.#pending;
-      this.#pending = null;
-      pending?.reject(error);
-    };
-    worker.on('error', (error) => fail(new PolicyThreadError(`policy thread crashed: ${error.message}`)));
-    worker.on('exit', (code) => fail(new PolicyThreadError(`policy thread exited (code ${code})`)));
-  }
+  private constructor(readonly timeoutMs: number) {}
 
   /** Starts the thread, loads the policy and warms it up; rejects if that does not finish within `startMs`. */
   static async start(options: PolicyRunnerOptions, world: PolicyWorld, backend: string, timeoutMs: number, startMs = 60_000): Promise<WorkerPolicyRunner> {
-    const runner = new WorkerPolicyRunner(startTsWorker(THREAD_ENTRY), timeoutMs);
-    runner.#worker.unref();
+    const runner = new WorkerPolicyRunner(timeoutMs);
     try {
-      const rehearsal = await runner.#request(
+      const rehearsal = await runner.#channel.request(
         {
           kind: 'init',
           backend,
@@ -136,7 +118,7 @@ export class WorkerPolicyRunner implements PolicyRunner {
         },
         startMs,
       );
-      runner.#decodeDecision(rehearsal);
+      decodeDecision(rehearsal);
     } catch (error) {
       await runner.close();
       throw error;
@@ -145,52 +127,26 @@ export class WorkerPolicyRunner implements PolicyRunner {
   }
 
   async decide(packet: v1.SystemStatePacket, world: PolicyWorld): Promise<v1.PolicyDecision> {
-    return this.#decodeDecision(await this.#request({ kind: 'decide', packet: encodeLeyline(packet), world: toWire(world) }, this.timeoutMs));
-  }
-
-  #decodeDecision(reply: ThreadReply): v1.PolicyDecision {
-    const decoded = decodeLeyline(leyline.PolicyDecision, (reply.ok && reply.decision) || new Uint8Array());
-    if (!decoded.ok) throw new PolicyThreadError(`policy thread sent an undecodable decision: ${decoded.error.message}`);
-    return decoded.message;
+    return decodeDecision(await this.#channel.request({ kind: 'decide', packet: encodeLeyline(packet), world: toWire(world) }, this.timeoutMs));
   }
 
   async observe(packet: v1.SystemStatePacket): Promise<void> {
-    await this.#request({ kind: 'observe', packet: encodeLeyline(packet) }, this.timeoutMs);
+    await this.#channel.request({ kind: 'observe', packet: encodeLeyline(packet) }, this.timeoutMs);
   }
 
   async memory(): Promise<PolicyMemory> {
-    const reply = await this.#request({ kind: 'memory' }, this.timeoutMs);
+    const reply = await this.#channel.request({ kind: 'memory' }, this.timeoutMs);
     if (!reply.memory) throw new PolicyThreadError('policy thread sent no memory');
     return reply.memory;
   }
 
-  async close(): Promise<void> {
-    await this.#worker.terminate();
+  close(): Promise<void> {
+    return this.#channel.close();
   }
+}
 
-  /** One request at a time (the policy actor handles one message at a time). A thread that overruns is stopped. */
-  #request(request: ThreadRequest, timeoutMs: number): Promise<Extract<ThreadReply, { ok: true }>> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#pending) return Promise.reject(new PolicyThreadError('policy thread is busy'));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending = null;
-        this.#failure = new PolicyThreadError(`policy thread did not answer ${request.kind} within ${timeoutMs} ms; stopped`);
-        void this.#worker.terminate();
-        reject(this.#failure);
-      }, timeoutMs);
-      this.#pending = {
-        resolve: (reply) => {
-          clearTimeout(timer);
-          if (reply.ok) resolve(reply);
-          else reject(new PolicyThreadError(reply.error));
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
-      this.#worker.postMessage(request);
-    });
-  }
+function decodeDecision(reply: ThreadAnswer): v1.PolicyDecision {
+  const decoded = decodeLeyline(leyline.PolicyDecision, reply.decision ?? new Uint8Array());
+  if (!decoded.ok) throw new PolicyThreadError(`policy thread sent an undecodable decision: ${decoded.error.message}`);
+  return decoded.message;
 }

@@ -17,6 +17,7 @@ import { defaultUrzaRoot, openUrzaLibrary } from '../urza/index.ts';
 import { setUpTrainer, TrainingSurface, type RunSelection, type TrainingMonitor } from '../tolaria/index.ts';
 import { resolveKasminaConfig } from '../kasmina/index.ts';
 import { resolveTamiyoConfig } from '../tamiyo/index.ts';
+import { resolveSimicConfig } from '../simic/index.ts';
 import { selectTensorBackend } from '../../runtime/tensor-backend.ts';
 
 const { SupervisorDirective } = leyline;
@@ -63,6 +64,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   const tezzeret = resolveTezzeretConfig(config.tezzeret ?? {}, 'tezzeret');
   const kasmina = resolveKasminaConfig(config.kasmina ?? {}, 'kasmina');
   const tamiyo = resolveTamiyoConfig(config.tamiyo ?? {}, options.env ?? process.env, 'tamiyo');
+  const simic = resolveSimicConfig(config.simic ?? {}, 'simic');
   const trainer = pathOfKind(config.weatherlight.tree, 'tolaria-trainer')
     ? setUpTrainer(config.tolaria ?? {}, config.run.varDir, options.run ?? {})
     : null;
@@ -100,6 +102,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
       surface: new TrainingSurface(),
       kasmina,
       tamiyo,
+      simic,
     });
     validateTree(spec, 'weatherlight.tree');
   } catch (error) {

@@ -11,6 +11,7 @@ import { urzaLogic, type UrzaLibrary } from '../urza/index.ts';
 import { trainerLogic, TrainingSurface, type TrainerSetup, type TrainingMonitor } from '../tolaria/index.ts';
 import { kasminaLogic, KernelSource, type KasminaSettings } from '../kasmina/index.ts';
 import { tamiyoLogic, type TamiyoSettings } from '../tamiyo/index.ts';
+import { simicLogic, type SimicSettings } from '../simic/index.ts';
 import { CommandVerifier } from '../../contracts/command-signing.ts';
 import { pathOfKind } from './tree.ts';
 import type { EsperConfig } from './config.ts';
@@ -40,6 +41,7 @@ export interface WorkerDeps {
   surface: TrainingSurface;
   kasmina: KasminaSettings;
   tamiyo: TamiyoSettings;
+  simic: SimicSettings;
 }
 
 export type WorkerFactory = (deps: WorkerDeps) => AnyActorLogic;
@@ -150,6 +152,18 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
       telemetry: deps.telemetry,
       backend: deps.backend,
     }),
+  'simic-trainer': (deps) => {
+    const tamiyo = pathOfKind(deps.config.weatherlight.tree, 'tamiyo-controller');
+    return simicLogic({
+      settings: deps.simic,
+      tamiyoStateDir: join(deps.config.run.varDir, 'tamiyo'),
+      stateDir: join(deps.config.run.varDir, 'simic'),
+      signing: deps.signing,
+      tamiyo: tamiyo ? { path: tamiyo, system: deps.system.name } : null,
+      telemetry: deps.telemetry,
+      backend: deps.backend,
+    });
+  },
   'kasmina-manager': (deps) =>
     kasminaLogic({
       settings: deps.kasmina,

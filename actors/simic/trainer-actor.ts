@@ -1,0 +1,173 @@
+// Simic's trainer (`simic/trainer`, kind `simic-trainer`): every `pollMs` it reads the field reports Tamiyo has
+// completed (Tamiyo's SQLite store) into its replay buffer; once `trainEvery` new experiences are in, it runs a
+// training job (on its worker thread) from Tamiyo's active weights, and a policy that passes validation is signed
+// and sent to Tamiyo as a PolicyUpdate (and kept under `<stateDir>/updates/` until sent). Updates made offline
+// (`esper simic train`) waiting there are sent when it starts. Every job reports its figures in telemetry.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { leyline, type v1 } from '../../contracts/index.ts';
+import { decodeLeyline } from '../../contracts/codec.ts';
+import type { SignatureContext } from '../../contracts/signing.ts';
+import { buildTelemetryPacket, type EventInput } from '../../contracts/telemetry.ts';
+import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
+import { WorkerChannel } from '../../runtime/worker-channel.ts';
+import { FieldReportLog } from '../tamiyo/field-report-log.ts';
+import { keepUpdate, markSent, pendingUpdates, policyUpdate } from './publish.ts';
+import { ReplayBuffer } from './replay.ts';
+import type { SimicSettings } from './settings.ts';
+import type { SimicRequest } from './simic-thread.ts';
+import { runTrainingJob, weightsOf, type TrainingOutcome } from './training-job.ts';
+
+const { TelemetryLevel, HealthStatus } = leyline;
+
+export type SimicMessage = v1.TimerFired;
+
+export interface SimicDeps {
+  settings: SimicSettings;
+  /** Tamiyo's state directory: its field reports and its promoted policy. */
+  tamiyoStateDir: string;
+  /** `<varDir>/simic`: updates waiting to be sent. */
+  stateDir: string;
+  signing: SignatureContext;
+  tamiyo: ActorRef<v1.PolicyUpdate> | null;
+  telemetry: ActorRef<v1.TelemetryPacket> | null;
+  backend: string;
+  /** A job that takes longer than this is stopped (its thread terminated). Default 10 min. */
+  jobTimeoutMs?: number;
+}
+
+interface SimicState {
+  reports: FieldReportLog;
+  replay: ReplayBuffer;
+  /** The training thread, started at the first job (a run that never trains never starts it). */
+  channel: WorkerChannel<SimicRequest, { outcome: TrainingOutcome }> | null;
+  trainedAt: number;
+  jobs: number;
+  published: number;
+}
+
+const POLL = 'poll';
+const THREAD_ENTRY = new URL('./simic-thread.ts', import.meta.url);
+
+/** The promoted policy's update (Tamiyo's `policy.pb`), or null while Tamiyo runs the prior. */
+function activeUpdate(tamiyoStateDir: string): v1.PolicyUpdate | null {
+  const path = join(tamiyoStateDir, 'policy.pb');
+  if (!existsSync(path)) return null;
+  const decoded = decodeLeyline(leyline.PolicyUpdate, readFileSync(path));
+  return decoded.ok ? decoded.message : null;
+}
+
+export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage> {
+  const { settings } = deps;
+
+  function send(ctx: ActorContext<SimicMessage>, events: EventInput[], metrics: Array<{ name: string; value: number; unit: string }> = []): void {
+    if (!deps.telemetry) return;
+    const warning = events.some((e) => (e.level ?? 0) >= TelemetryLevel.TELEMETRY_LEVEL_WARNING);
+    ctx.dispatch(
+      deps.telemetry,
+      buildTelemetryPacket({
+        packetId: `simic-${Date.now()}`,
+        source: 'simic',
+        level: TelemetryLevel.TELEMETRY_LEVEL_INFO,
+        metrics,
+        events,
+        healthStatus: warning ? HealthStatus.HEALTH_STATUS_DEGRADED : HealthStatus.HEALTH_STATUS_HEALTHY,
+        healthSummary: events.at(-1)?.description ?? 'idle',
+      }),
+    );
+  }
+
+  function sendWaiting(ctx: ActorContext<SimicMessage>): void {
+    if (!deps.tamiyo) return;
+    const { updates, broken } = pendingUpdates(deps.stateDir);
+    for (const path of broken) send(ctx, [{ description: 'policy_update_unreadable', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { path } }]);
+    for (const { path, update } of updates) {
+      ctx.dispatch(deps.tamiyo, update);
+      markSent(path);
+      send(ctx, [{ description: 'policy_update_sent', attributes: { version: update.tamiyoPolicyVersion } }]);
+    }
+  }
+
+  async function train(ctx: ActorContext<SimicMessage>, state: SimicState): Promise<void> {
+    state.trainedAt = state.replay.counters.added;
+    state.jobs += 1;
+    const job = {
+      experiences: state.replay.sample(settings.batch),
+      activeWeights: weightsOf(activeUpdate(deps.tamiyoStateDir)),
+      ppo: settings.ppo,
+      validation: settings.validation,
+      seed: state.jobs,
+    };
+    const started = performance.now();
+    if (settings.thread === 'worker') state.channel ??= new WorkerChannel(THREAD_ENTRY, 'simic thread');
+    let outcome: TrainingOutcome;
+    try {
+      outcome = state.channel ? (await state.channel.request({ kind: 'train', backend: deps.backend, job }, deps.jobTimeoutMs ?? 600_000)).outcome : runTrainingJob(job);
+    } catch (error) {
+      send(ctx, [{ description: 'simic_job_failed', level: TelemetryLevel.TELEMETRY_LEVEL_ERROR, attributes: { error: (error as Error).message } }]);
+      // A thread that failed is not used again: the next job starts a fresh one.
+      await state.channel?.close();
+      state.channel = null;
+      return;
+    }
+    const { stats } = outcome;
+    const metrics = [
+      { name: 'simic.training.reward', value: stats.averageReward, unit: 'reward' },
+      { name: 'simic.policy.loss', value: stats.policyLoss, unit: 'loss' },
+      { name: 'simic.value.loss', value: stats.valueLoss, unit: 'loss' },
+      { name: 'simic.policy.entropy', value: stats.entropy, unit: 'nats' },
+      { name: 'simic.policy.approx_kl', value: stats.approxKl, unit: 'nats' },
+      { name: 'simic.policy.clip_fraction', value: stats.clipFraction, unit: 'share' },
+      { name: 'simic.training.experiences', value: stats.experiences, unit: 'count' },
+      { name: 'simic.training.iterations', value: state.jobs, unit: 'count' },
+      { name: 'simic.training.latency_ms', value: performance.now() - started, unit: 'ms' },
+      { name: 'simic.replay.size', value: state.replay.size, unit: 'count' },
+      { name: 'simic.replay.malformed', value: state.replay.counters.malformed, unit: 'count' },
+      { name: 'simic.validation.pass', value: outcome.passed ? 1 : 0, unit: 'bool' },
+      ...(outcome.heldOut ? [{ name: 'simic.validation.held_out_reward', value: outcome.heldOut.candidate, unit: 'reward' }, { name: 'simic.validation.active_reward', value: outcome.heldOut.active, unit: 'reward' }] : []),
+    ];
+    if (!outcome.passed || !outcome.weights) {
+      send(ctx, [{ description: 'Simic policy validation failed', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { reasons: outcome.reasons.join('; ') } }], metrics);
+      return;
+    }
+    const version = `simic-${new Date().toISOString().replace(/[-:.TZ]/g, '')}-${state.jobs}`;
+    const update = policyUpdate(outcome.weights, version, '', deps.signing);
+    keepUpdate(deps.stateDir, update);
+    state.published += 1;
+    send(ctx, [{ description: 'Simic PPO update', attributes: { version } }], metrics);
+    sendWaiting(ctx);
+  }
+
+  return {
+    kind: 'simic-trainer',
+    accepts: [leyline.TimerFired],
+    start(ctx) {
+      const state: SimicState = {
+        reports: new FieldReportLog(join(deps.tamiyoStateDir, 'field_reports.db')),
+        replay: new ReplayBuffer({ capacity: settings.replay.capacity, ttlMs: settings.replay.ttlMs, seed: 11 }),
+        channel: null,
+        trainedAt: 0,
+        jobs: 0,
+        published: 0,
+      };
+      sendWaiting(ctx);
+      ctx.every(POLL, settings.pollMs);
+      return state;
+    },
+    async receive(state, message, ctx) {
+      if (message.timerId !== POLL) return state;
+      const before = state.replay.counters.malformed;
+      state.replay.addReports(state.reports.reports());
+      if (state.replay.counters.malformed > before) {
+        send(ctx, [{ description: 'field_report_malformed', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { problem: state.replay.lastProblem } }]);
+      }
+      if (state.replay.counters.added - state.trainedAt >= settings.trainEvery) await train(ctx, state);
+      return state;
+    },
+    async stop(state) {
+      state.reports.close();
+      await state.channel?.close();
+    },
+    inspect: (state) => ({ replay: String(state.replay.size), jobs: String(state.jobs), published: String(state.published) }),
+  };
+}
