@@ -123,16 +123,16 @@ test('esper simic train learns from a finished run; the next run sends the polic
       file,
       `import defaults from ${JSON.stringify(defaults)};\n` +
         `export default { ...defaults, tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: ${epochs}, control: { hookBudgetMs: 10000 } },\n` +
-        `  tamiyo: { observationEpochs: 1, shadowDecisions: 1, inferenceTimeoutMs: 2000 }, simic: { validation: { minAverageReward: -10 } } };\n`,
+        `  tamiyo: { observationEpochs: 1, shadowDecisions: 1, inferenceTimeoutMs: 2000 }, simic: { validation: { minAverageReward: -10, minSamples: 8 } } };\n`,
     );
     return file;
   };
-  const first = await esper(['run', config(40)], cwd);
+  const first = await esper(['run', config(16)], cwd);
   t.is(first.code, 0, first.stderr);
   const id = /esper: training run (spirals-\d{8}-\d{6})/.exec(first.stdout)?.[1]!;
-  const learn = await esper(['simic', 'train', '--from', join('var', 'runs', id), config(40)], cwd);
+  const learn = await esper(['simic', 'train', '--from', join('var', 'runs', id), config(16)], cwd);
   t.is(learn.code, 0, learn.stderr + learn.stdout);
-  t.regex(learn.stdout, /40 field reports, 39 to learn from/);
+  t.regex(learn.stdout, /16 field reports, 15 to learn from/);
   const version = /policy (simic-\S+) written to/.exec(learn.stdout)?.[1]!;
   t.truthy(version, learn.stdout);
   const second = await esper(['run', config(3)], cwd);

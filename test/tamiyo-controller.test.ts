@@ -159,6 +159,10 @@ test('a germination is judged after its window from what happened: the seed appe
   t.is(germinate.command.commandType, CommandType.COMMAND_SEED);
   t.is(germinate.command.annotations.slot_id, 'mlp.1', 'the narrowest free slot');
   const seedId = germinate.command.targetSeedId;
+  // Another run's state completes nothing of this run's and is no loss spike for it.
+  const other = await h.decide(state(9, 0.05, { trainingRunId: 'run-2' }));
+  t.not(other.command.annotations.risk_reason, 'loss_spike');
+  t.is(h.reports()[1]?.outcome, Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED, 'the germination waits for its own run');
   await h.decide(state(2, 0.4, { seedStates: [{ seedId, stage: Stage.SEED_STAGE_TRAINING, layerDepth: 2 }] }));
   const [hold, germination] = h.reports();
   t.is(germination?.seedId, seedId);

@@ -81,7 +81,8 @@ interface ControllerState {
   /** The active policy's failed decisions in a row (no answer, an error, late). */
   activeFailures: number;
   candidate: Candidate | null;
-  lastValidationLoss: number | null;
+  /** The last validation loss seen, and its run (a loss delta never spans two runs). */
+  lastValidation: { runId: string; loss: number } | null;
   counters: TamiyoCounters;
   followUps: FollowUp[];
 }
@@ -246,6 +247,8 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     if (!(packet.validationLoss > 0)) return 0;
     let completed = 0;
     for (const report of state.reports.pending()) {
+      // Only this run's figures say what this run's decisions did (an ended run's pending reports age out).
+      if (report.trainingRunId !== (packet.trainingRunId || 'run-unknown')) continue;
       const metrics = report.metrics ?? {};
       const epoch = metrics['decision.epoch'] ?? 0;
       if (packet.currentEpoch < epoch + report.observationWindowEpochs) continue;
@@ -332,7 +335,8 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
       else if (descriptor) blueprint = { tier: descriptor.tier, stage: descriptor.stage, risk: descriptor.risk, quarantineOnly: descriptor.quarantineOnly };
     }
     const hasValidation = packet.validationLoss > 0;
-    const lossDelta = hasValidation && state.lastValidationLoss !== null ? packet.validationLoss - state.lastValidationLoss : null;
+    const last = state.lastValidation;
+    const lossDelta = hasValidation && last !== null && last.runId === packet.trainingRunId ? packet.validationLoss - last.loss : null;
     const verdict = state.risk.evaluate({
       command: proposal,
       lossDelta,
@@ -384,7 +388,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     state.counters.decisions += 1;
     const decisionMs = performance.now() - started;
     ctx.reply(command);
-    if (hasValidation) state.lastValidationLoss = packet.validationLoss;
+    if (hasValidation) state.lastValidation = { runId: packet.trainingRunId, loss: packet.validationLoss };
     // The rest waits for the follow-up timer, so none of it (an fsync, decoding pending reports, telemetry, the
     // candidate's shadow decision) sits on Tolaria's control hook.
     state.followUps.push({ packet, report, telemetry: decisionTelemetry(state, packet, command, decision, events, { inferenceMs, decisionMs, lossDelta: lossDelta ?? 0, blueprint }), shadow: !timedOut && !gated ? decision : undefined });
@@ -525,7 +529,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
         previous: null,
         activeFailures: 0,
         candidate: null,
-        lastValidationLoss: null,
+        lastValidation: null,
         followUps: [],
         counters: { decisions: 0, timeouts: 0, policyErrors: 0, gated: 0, reportsAppended: 0, reportsCompleted: 0, updatesApplied: 0, updatesRejected: 0, policyRestarts: 0 },
       };
