@@ -24,7 +24,8 @@ function esper(args: string[], cwd: string, signal?: NodeJS.Signals): Promise<Ru
     const child = spawn(process.execPath, [bin, ...args], { cwd, env });
     let stdout = '';
     let stderr = '';
-    const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    // A guard against a hung process, not a deadline: booting loads MNIST, which takes a while on a loaded machine.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       if (signal && stdout.includes('esper: ready')) {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { leyline, type v1 } from '../contracts/index.ts';
 import { BlueprintCatalog } from '../actors/karn/index.ts';
 import { FeatureNormalizer } from '../actors/tamiyo/feature-normalizer.ts';
-import { checkWeights, parameterCount, PolicyWeightsError, prepareGraph, TamiyoGnn, weightSpec, type GnnReadout } from '../actors/tamiyo/gnn.ts';
+import { checkWeights, parameterCount, PolicyWeightsError, prepareGraph, sealWeights, TamiyoGnn, weightSpec, type GnnReadout } from '../actors/tamiyo/gnn.ts';
 import { buildGraph, EDGE_DIM, FEATURE_DIMS, NODE_TYPES, RELATIONS, type NodeType, type PolicyGraphData } from '../actors/tamiyo/graph.ts';
 import { rankCandidates } from '../actors/tamiyo/policy-instance.ts';
 import { selectTensorBackend } from '../runtime/tensor-backend.ts';
@@ -43,7 +43,7 @@ function randomWeights(gnn: TamiyoGnn, seed: number): v1.PolicyWeights {
   };
   const weights = gnn.exportWeights();
   for (const tensor of weights.tensors) tensor.values = (tensor.values ?? []).map(() => (random() * 2 - 1) * 0.3);
-  return weights;
+  return sealWeights(weights);
 }
 
 test('parameter count: the reference network (≈169,963) plus the slot head (49)', (t) => {
@@ -230,6 +230,8 @@ test('a weight bundle loads only whole and exact: architecture, names, shapes, f
   t.throws(() => checkWeights(broken((w) => (w.tensors[0]!.shape = [8, 48]))), { message: /shape \[8, 48\], expected \[16, 48\]/ });
   t.throws(() => checkWeights(broken((w) => (w.tensors[1]!.values![0] = Number.NaN))), { message: /non-finite/ });
   t.throws(() => checkWeights(broken((w) => w.tensors.push(leyline.PolicyTensor.create({ name: 'extra', shape: [1], values: [0] })))), { message: /unknown tensor extra/ });
+  t.throws(() => checkWeights(broken((w) => (w.tensors[2]!.values![0] = 0.123))), { message: /checksum mismatch/ }, 'a changed value is caught');
+  t.throws(() => checkWeights(broken((w) => (w.checksum = ''))), { message: /checksum missing/ });
   const before = other.infer(sampleGraph());
   t.throws(() => other.loadWeights(broken((w) => (w.tensors[5]!.values![3] = Number.POSITIVE_INFINITY))));
   t.deepEqual(other.infer(sampleGraph()), before, 'a refused bundle changes nothing');

@@ -8,6 +8,7 @@
 // (relation, target) sum their edges, nodes sum their rows. Index arrays are built on the CPU per graph (graphs
 // have tens of nodes). The whole forward pass is about a hundred kernels, none per relation. (On WASM,
 // UnsortedSegmentSum — also tf.gather's gradient — is ours: runtime/tfjs-kernels.)
+import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { mulberry32 } from '../../runtime/seeded-random.ts';
@@ -431,12 +432,14 @@ export class TamiyoGnn {
     return readout;
   }
 
-  /** The weights as a Leyline PolicyWeights (a PolicyUpdate's payload). */
+  /** The weights as a Leyline PolicyWeights (a PolicyUpdate's payload), sealed with their checksum. */
   exportWeights(): v1.PolicyWeights {
-    return leyline.PolicyWeights.create({
-      architecture: ARCHITECTURE,
-      tensors: this.specs.map((spec) => leyline.PolicyTensor.create({ name: spec.name, shape: spec.shape, values: Array.from(this.#w(spec.name).dataSync()) })),
-    });
+    return sealWeights(
+      leyline.PolicyWeights.create({
+        architecture: ARCHITECTURE,
+        tensors: this.specs.map((spec) => leyline.PolicyTensor.create({ name: spec.name, shape: spec.shape, values: Array.from(this.#w(spec.name).dataSync()) })),
+      }),
+    );
   }
 
   /** Replaces every weight at once; a bundle that does not fit is refused whole, naming the problem. */
@@ -461,9 +464,25 @@ export class TamiyoGnn {
   }
 }
 
+/** SHA-256 (hex) of every tensor's name, shape and float32 values, in order. */
+export function weightsChecksum(weights: v1.PolicyWeights): string {
+  const hash = createHash('sha256');
+  for (const tensor of weights.tensors ?? []) {
+    hash.update(`${tensor.name ?? ''}:${(tensor.shape ?? []).join('x')};`);
+    hash.update(new Uint8Array(Float32Array.from(tensor.values ?? []).buffer));
+  }
+  return hash.digest('hex');
+}
+
+/** Sets a bundle's checksum (after its tensors are final). */
+export function sealWeights(weights: v1.PolicyWeights): v1.PolicyWeights {
+  weights.checksum = weightsChecksum(weights);
+  return weights;
+}
+
 /**
  * Checks a weight bundle against the network: the architecture, every tensor present once with its exact shape, no
- * extra tensor, every value finite. Returns the values by name.
+ * extra tensor, every value finite, and its checksum. Returns the values by name.
  */
 export function checkWeights(weights: v1.PolicyWeights, specs: readonly TensorSpec[] = weightSpec()): Map<string, Float32Array> {
   if (weights.architecture !== ARCHITECTURE) throw new PolicyWeightsError(`policy weights: architecture ${JSON.stringify(weights.architecture)}, expected ${ARCHITECTURE}`);
@@ -488,5 +507,6 @@ export function checkWeights(weights: v1.PolicyWeights, specs: readonly TensorSp
     byName.delete(spec.name);
   }
   if (byName.size > 0) throw new PolicyWeightsError(`policy weights: unknown tensor ${[...byName.keys()][0]}`);
+  if (weights.checksum !== weightsChecksum(weights)) throw new PolicyWeightsError(`policy weights: checksum ${weights.checksum ? 'mismatch' : 'missing'}`);
   return values;
 }

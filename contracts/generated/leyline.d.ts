@@ -6307,6 +6307,9 @@ export namespace esper {
                 /** PolicyWeights tensors. */
                 tensors: esper.leyline.v1.PolicyTensor.$Properties[];
 
+                /** PolicyWeights checksum. */
+                checksum: string;
+
                 /**
                  * Creates a new PolicyWeights instance using the specified properties.
                  * @param [properties] Properties to set
@@ -6344,6 +6347,9 @@ export namespace esper {
 
                     /** PolicyWeights tensors */
                     tensors?: (esper.leyline.v1.PolicyTensor.$Properties[]|null);
+
+                    /** PolicyWeights checksum */
+                    checksum?: (string|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];

@@ -16163,6 +16163,7 @@ export const esper = $root.esper = (() => {
                  * @typedef {Object} esper.leyline.v1.PolicyWeights.$Properties
                  * @property {string|null} [architecture] PolicyWeights architecture
                  * @property {Array.<esper.leyline.v1.PolicyTensor.$Properties>|null} [tensors] PolicyWeights tensors
+                 * @property {string|null} [checksum] PolicyWeights checksum
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -16212,6 +16213,14 @@ export const esper = $root.esper = (() => {
                 PolicyWeights.prototype.tensors = $util.emptyArray;
 
                 /**
+                 * PolicyWeights checksum.
+                 * @member {string} checksum
+                 * @memberof esper.leyline.v1.PolicyWeights
+                 * @instance
+                 */
+                PolicyWeights.prototype.checksum = "";
+
+                /**
                  * Creates a new PolicyWeights instance using the specified properties.
                  * @function create
                  * @memberof esper.leyline.v1.PolicyWeights
@@ -16248,6 +16257,8 @@ export const esper = $root.esper = (() => {
                     if (message.tensors != null && message.tensors.length)
                         for (let i = 0; i < message.tensors.length; ++i)
                             $root.esper.leyline.v1.PolicyTensor.encode(message.tensors[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    if (message.checksum != null && $Object.hasOwnProperty.call(message, "checksum") && message.checksum !== "")
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.checksum);
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -16307,6 +16318,15 @@ export const esper = $root.esper = (() => {
                                 if (!(message.tensors && message.tensors.length))
                                     message.tensors = [];
                                 message.tensors.push($root.esper.leyline.v1.PolicyTensor.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.checksum = value;
+                                else
+                                    delete message.checksum;
                                 continue;
                             }
                         }
