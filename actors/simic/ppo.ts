@@ -104,17 +104,22 @@ export class PpoTrainer {
       policyLoss = valueLoss = entropy = approxKl = clipped = 0;
       for (let start = 0; start < order.length; start += config.minibatch) {
         const batch = order.slice(start, start + config.minibatch).map((i) => prepared[i]!);
-        const figures = { policy: 0, value: 0, entropy: 0, kl: 0, clipped: 0 };
+        const figures: { rows: tf.Tensor | null } = { rows: null };
         const { value: loss, grads } = tf.variableGrads(() => this.#loss(batch, figures), this.gnn.variables);
         loss.dispose();
         const clippedGrads = clipByGlobalNorm(grads, config.maxGradNorm);
         this.#optimizer.applyGradients(Object.entries(clippedGrads).map(([name, tensor]) => ({ name, tensor })));
         tf.dispose([...Object.values(grads), ...Object.values(clippedGrads)]);
-        policyLoss += figures.policy;
-        valueLoss += figures.value;
-        entropy += figures.entropy;
-        approxKl += figures.kl;
-        clipped += figures.clipped;
+        const rows = figures.rows!.dataSync();
+        figures.rows!.dispose();
+        batch.forEach((item, i) => {
+          const [r, lp, v, h] = [rows[i * 4]!, rows[i * 4 + 1]!, rows[i * 4 + 2]!, rows[i * 4 + 3]!];
+          policyLoss -= Math.min(r * item.advantage, Math.min(Math.max(r, 1 - config.clip), 1 + config.clip) * item.advantage);
+          valueLoss += v;
+          entropy += h;
+          approxKl += item.experience.oldLogProb - lp;
+          if (r < 1 - config.clip || r > 1 + config.clip) clipped += 1;
+        });
       }
     }
     this.gnn.weightsChanged();
@@ -134,26 +139,26 @@ export class PpoTrainer {
     this.#optimizer.dispose();
   }
 
-  /** The minibatch's loss (mean over it); per-experience figures are added to `figures` as plain numbers. */
-  #loss(batch: readonly Prepared[], figures: { policy: number; value: number; entropy: number; kl: number; clipped: number }): tf.Scalar {
+  /**
+   * The minibatch's loss (mean over it). Per experience [ratio, log-probability, squared value error, entropy] are
+   * kept in `figures.rows` ([n, 4]) for the caller to read in one transfer after the step.
+   */
+  #loss(batch: readonly Prepared[], figures: { rows: tf.Tensor | null }): tf.Scalar {
     const { clip, valueCoef, entropyCoef } = this.config;
     return tf.tidy(() => {
       const packed: PackedWeights = this.gnn.pack();
       const losses: tf.Scalar[] = [];
+      const rows: tf.Tensor[] = [];
       for (const item of batch) {
         const outputs = this.gnn.forward(item.graph, packed);
         const { logProb, entropy } = jointLogProb(outputs, item.experience.choices, item.experience.masks);
         const ratio = tf.exp(tf.sub(logProb, item.experience.oldLogProb));
         const surrogate = tf.minimum(tf.mul(ratio, item.advantage), tf.mul(tf.clipByValue(ratio, 1 - clip, 1 + clip), item.advantage));
         const valueError = tf.square(tf.sub(outputs.value, item.return));
-        const [r, lp, v, h] = [ratio, logProb, valueError, entropy].map((x) => x.dataSync()[0]!) as [number, number, number, number];
-        figures.policy -= Math.min(r * item.advantage, Math.min(Math.max(r, 1 - clip), 1 + clip) * item.advantage);
-        figures.value += v;
-        figures.entropy += h;
-        figures.kl += item.experience.oldLogProb - lp;
-        if (r < 1 - clip || r > 1 + clip) figures.clipped += 1;
+        rows.push(tf.stack([ratio, logProb, valueError, entropy]));
         losses.push(tf.sub(tf.add(tf.neg(surrogate), tf.mul(valueCoef, valueError)), tf.mul(entropyCoef, entropy)) as tf.Scalar);
       }
+      figures.rows = tf.keep(tf.stack(rows));
       return tf.div(tf.addN(losses), batch.length) as tf.Scalar;
     });
   }
@@ -192,7 +197,7 @@ export class PpoTrainer {
 /** Scales the gradients so their global L2 norm is at most `maxNorm` (tfjs has no clipByGlobalNorm). */
 export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {
   return tf.tidy(() => {
-    const norm = Math.sqrt(Object.values(grads).reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0]!, 0));
+    const norm = Math.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
     const scale = norm > maxNorm ? maxNorm / norm : 1;
     return Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, scale)]));
   });
