@@ -129,3 +129,27 @@ test('a training job on Simic’s worker thread gives what it gives on this thre
     await channel.close();
   }
 });
+
+test('a SimicTrainRequest trains at once and answers what came of it', async (t) => {
+  const tamiyoDir = mkdtempSync(join(tmpdir(), 'esper-simic-tamiyo-'));
+  const secret = new SignatureContext('simic-trainer-test');
+  const system = testSystem();
+  const updates = new EventLog<v1.PolicyUpdate>();
+  const tamiyo = system.spawn(null, statelessLogic<v1.PolicyUpdate>('tamiyo-stand-in', (u) => updates.push(u)), { name: 'tamiyo' });
+  // Never on schedule here: only on request.
+  const settings = resolveSimicConfig({ pollMs: 3_600_000, trainEvery: 1_000_000, thread: 'inline', ppo: { epochs: 1 }, validation: { minAverageReward: -10, minSamples: 8 } });
+  const simic = system.spawn(null, simicLogic({ settings, tamiyoStateDir: tamiyoDir, stateDir: mkdtempSync(join(tmpdir(), 'esper-simic-')), signing: secret, tamiyo, telemetry: null, backend: 'wasm' }), { name: 'simic' });
+  const ask = (requestId: string) => system.ask(simic, leyline.SimicTrainRequest.create({ requestId, reason: 'test' }), leyline.SimicTrainResult, 60_000);
+  const empty = await ask('first');
+  t.false(empty.published);
+  t.deepEqual(empty.reasons, ['no completed field reports to learn from']);
+  const log = new FieldReportLog(join(tamiyoDir, 'field_reports.db'));
+  for (const report of reports(20)) log.append(report);
+  log.close();
+  const done = await ask('second');
+  t.is(done.requestId, 'second');
+  t.true(done.published, done.reasons.join('; '));
+  t.is(done.experiences, 16, 'a fifth held out');
+  t.is((await updates.waitFor(() => true)).tamiyoPolicyVersion, done.policyVersion);
+  await system.shutdown();
+});

@@ -2,7 +2,8 @@
 // completed (Tamiyo's SQLite store) into its replay buffer; once `trainEvery` new experiences are in, it runs a
 // training job (on its worker thread) from Tamiyo's active weights, and a policy that passes validation is signed
 // and sent to Tamiyo as a PolicyUpdate (and kept under `<stateDir>/updates/` until sent). Updates made offline
-// (`esper simic train`) waiting there are sent when it starts. Every job reports its figures in telemetry.
+// (`esper simic train`) waiting there are sent when it starts. A SimicTrainRequest trains at once (answered with a
+// SimicTrainResult). Every job reports its figures in telemetry.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { leyline, type v1 } from '../../contracts/index.ts';
@@ -20,7 +21,7 @@ import { runTrainingJob, weightsOf, type TrainingOutcome } from './training-job.
 
 const { TelemetryLevel, HealthStatus } = leyline;
 
-export type SimicMessage = v1.TimerFired;
+export type SimicMessage = v1.TimerFired | v1.SimicTrainRequest;
 
 export interface SimicDeps {
   settings: SimicSettings;
@@ -88,7 +89,8 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
     }
   }
 
-  async function train(ctx: ActorContext<SimicMessage>, state: SimicState): Promise<void> {
+  /** One job on the replay buffer; what came of it. */
+  async function train(ctx: ActorContext<SimicMessage>, state: SimicState): Promise<{ published: string | null; reasons: string[]; experiences: number }> {
     state.trainedAt = state.replay.counters.added;
     state.jobs += 1;
     const job = {
@@ -108,7 +110,7 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
       // A thread that failed is not used again: the next job starts a fresh one.
       await state.channel?.close();
       state.channel = null;
-      return;
+      return { published: null, reasons: [`training job failed: ${(error as Error).message}`], experiences: job.experiences.length };
     }
     const { stats } = outcome;
     const metrics = [
@@ -128,7 +130,7 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
     ];
     if (!outcome.passed || !outcome.weights) {
       send(ctx, [{ description: 'Simic policy validation failed', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { reasons: outcome.reasons.join('; ') } }], metrics);
-      return;
+      return { published: null, reasons: outcome.reasons, experiences: stats.experiences };
     }
     const version = `simic-${new Date().toISOString().replace(/[-:.TZ]/g, '')}-${state.jobs}`;
     const update = policyUpdate(outcome.weights, version, '', deps.signing);
@@ -136,11 +138,21 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
     state.published += 1;
     send(ctx, [{ description: 'Simic PPO update', attributes: { version } }], metrics);
     sendWaiting(ctx);
+    return { published: version, reasons: [], experiences: stats.experiences };
+  }
+
+  /** Takes in the reports Tamiyo has completed since the last look. */
+  function readReports(ctx: ActorContext<SimicMessage>, state: SimicState): void {
+    const before = state.replay.counters.malformed;
+    state.replay.addReports(state.reports.reports());
+    if (state.replay.counters.malformed > before) {
+      send(ctx, [{ description: 'field_report_malformed', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { problem: state.replay.lastProblem } }]);
+    }
   }
 
   return {
     kind: 'simic-trainer',
-    accepts: [leyline.TimerFired],
+    accepts: [leyline.TimerFired, leyline.SimicTrainRequest],
     start(ctx) {
       const state: SimicState = {
         reports: new FieldReportLog(join(deps.tamiyoStateDir, 'field_reports.db')),
@@ -155,12 +167,25 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
       return state;
     },
     async receive(state, message, ctx) {
-      if (message.timerId !== POLL) return state;
-      const before = state.replay.counters.malformed;
-      state.replay.addReports(state.reports.reports());
-      if (state.replay.counters.malformed > before) {
-        send(ctx, [{ description: 'field_report_malformed', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { problem: state.replay.lastProblem } }]);
+      if (message instanceof leyline.SimicTrainRequest) {
+        readReports(ctx, state);
+        const result =
+          state.replay.size === 0
+            ? { published: null, reasons: ['no completed field reports to learn from'], experiences: 0 }
+            : await train(ctx, state);
+        ctx.reply(
+          leyline.SimicTrainResult.create({
+            requestId: message.requestId,
+            published: result.published !== null,
+            policyVersion: result.published ?? '',
+            experiences: result.experiences,
+            reasons: result.reasons,
+          }),
+        );
+        return state;
       }
+      if (message.timerId !== POLL) return state;
+      readReports(ctx, state);
       if (state.replay.counters.added - state.trainedAt >= settings.trainEvery) await train(ctx, state);
       return state;
     },

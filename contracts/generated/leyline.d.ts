@@ -6358,6 +6358,168 @@ export namespace esper {
                 /** Shape of a PolicyWeights. */
                 type $Shape = esper.leyline.v1.PolicyWeights.$Properties;
             }
+
+            /**
+             * Properties of a SimicTrainRequest.
+             * @deprecated Use esper.leyline.v1.SimicTrainRequest.$Properties instead.
+             */
+            interface ISimicTrainRequest extends esper.leyline.v1.SimicTrainRequest.$Properties {
+            }
+
+            /** Represents a SimicTrainRequest. */
+            class SimicTrainRequest {
+                private readonly $leyline: 'SimicTrainRequest';
+
+                /**
+                 * Constructs a new SimicTrainRequest.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.SimicTrainRequest.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** SimicTrainRequest requestId. */
+                requestId: string;
+
+                /** SimicTrainRequest reason. */
+                reason: string;
+
+                /**
+                 * Creates a new SimicTrainRequest instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns SimicTrainRequest instance
+                 */
+                static create(properties: esper.leyline.v1.SimicTrainRequest.$Shape): esper.leyline.v1.SimicTrainRequest & esper.leyline.v1.SimicTrainRequest.$Shape;
+                static create(properties?: esper.leyline.v1.SimicTrainRequest.$Properties): esper.leyline.v1.SimicTrainRequest;
+
+                /**
+                 * Encodes the specified SimicTrainRequest message. Does not implicitly {@link esper.leyline.v1.SimicTrainRequest.verify|verify} messages.
+                 * @param message SimicTrainRequest message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.SimicTrainRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a SimicTrainRequest message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SimicTrainRequest & esper.leyline.v1.SimicTrainRequest.$Shape} SimicTrainRequest
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.SimicTrainRequest & esper.leyline.v1.SimicTrainRequest.$Shape;
+            }
+
+            namespace SimicTrainRequest {
+
+                /** Properties of a SimicTrainRequest. */
+                interface $Properties {
+
+                    /** SimicTrainRequest requestId */
+                    requestId?: (string|null);
+
+                    /** SimicTrainRequest reason */
+                    reason?: (string|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a SimicTrainRequest. */
+                type $Shape = esper.leyline.v1.SimicTrainRequest.$Properties;
+            }
+
+            /**
+             * Properties of a SimicTrainResult.
+             * @deprecated Use esper.leyline.v1.SimicTrainResult.$Properties instead.
+             */
+            interface ISimicTrainResult extends esper.leyline.v1.SimicTrainResult.$Properties {
+            }
+
+            /** Represents a SimicTrainResult. */
+            class SimicTrainResult {
+                private readonly $leyline: 'SimicTrainResult';
+
+                /**
+                 * Constructs a new SimicTrainResult.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.SimicTrainResult.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** SimicTrainResult requestId. */
+                requestId: string;
+
+                /** SimicTrainResult published. */
+                published: boolean;
+
+                /** SimicTrainResult policyVersion. */
+                policyVersion: string;
+
+                /** SimicTrainResult experiences. */
+                experiences: number;
+
+                /** SimicTrainResult reasons. */
+                reasons: string[];
+
+                /**
+                 * Creates a new SimicTrainResult instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns SimicTrainResult instance
+                 */
+                static create(properties: esper.leyline.v1.SimicTrainResult.$Shape): esper.leyline.v1.SimicTrainResult & esper.leyline.v1.SimicTrainResult.$Shape;
+                static create(properties?: esper.leyline.v1.SimicTrainResult.$Properties): esper.leyline.v1.SimicTrainResult;
+
+                /**
+                 * Encodes the specified SimicTrainResult message. Does not implicitly {@link esper.leyline.v1.SimicTrainResult.verify|verify} messages.
+                 * @param message SimicTrainResult message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.SimicTrainResult.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a SimicTrainResult message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SimicTrainResult & esper.leyline.v1.SimicTrainResult.$Shape} SimicTrainResult
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.SimicTrainResult & esper.leyline.v1.SimicTrainResult.$Shape;
+            }
+
+            namespace SimicTrainResult {
+
+                /** Properties of a SimicTrainResult. */
+                interface $Properties {
+
+                    /** SimicTrainResult requestId */
+                    requestId?: (string|null);
+
+                    /** SimicTrainResult published */
+                    published?: (boolean|null);
+
+                    /** SimicTrainResult policyVersion */
+                    policyVersion?: (string|null);
+
+                    /** SimicTrainResult experiences */
+                    experiences?: (number|null);
+
+                    /** SimicTrainResult reasons */
+                    reasons?: (string[]|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a SimicTrainResult. */
+                type $Shape = esper.leyline.v1.SimicTrainResult.$Properties;
+            }
         }
     }
 }

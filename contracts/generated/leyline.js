@@ -16349,6 +16349,411 @@ export const esper = $root.esper = (() => {
                 return PolicyWeights;
             })();
 
+            v1.SimicTrainRequest = (function() {
+
+                /**
+                 * Properties of a SimicTrainRequest.
+                 * @typedef {Object} esper.leyline.v1.SimicTrainRequest.$Properties
+                 * @property {string|null} [requestId] SimicTrainRequest requestId
+                 * @property {string|null} [reason] SimicTrainRequest reason
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a SimicTrainRequest.
+                 * @memberof esper.leyline.v1
+                 * @interface ISimicTrainRequest
+                 * @augments esper.leyline.v1.SimicTrainRequest.$Properties
+                 * @deprecated Use esper.leyline.v1.SimicTrainRequest.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a SimicTrainRequest.
+                 * @typedef {esper.leyline.v1.SimicTrainRequest.$Properties} esper.leyline.v1.SimicTrainRequest.$Shape
+                 */
+
+                /**
+                 * Constructs a new SimicTrainRequest.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a SimicTrainRequest.
+                 * @constructor
+                 * @param {esper.leyline.v1.SimicTrainRequest.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const SimicTrainRequest = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * SimicTrainRequest requestId.
+                 * @member {string} requestId
+                 * @memberof esper.leyline.v1.SimicTrainRequest
+                 * @instance
+                 */
+                SimicTrainRequest.prototype.requestId = "";
+
+                /**
+                 * SimicTrainRequest reason.
+                 * @member {string} reason
+                 * @memberof esper.leyline.v1.SimicTrainRequest
+                 * @instance
+                 */
+                SimicTrainRequest.prototype.reason = "";
+
+                /**
+                 * Creates a new SimicTrainRequest instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.SimicTrainRequest
+                 * @static
+                 * @param {esper.leyline.v1.SimicTrainRequest.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.SimicTrainRequest} SimicTrainRequest instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.SimicTrainRequest.$Shape): esper.leyline.v1.SimicTrainRequest & esper.leyline.v1.SimicTrainRequest.$Shape;
+                 *   (properties?: esper.leyline.v1.SimicTrainRequest.$Properties): esper.leyline.v1.SimicTrainRequest;
+                 * }}
+                 */
+                SimicTrainRequest.create = function(properties) {
+                    return new SimicTrainRequest(properties);
+                };
+
+                /**
+                 * Encodes the specified SimicTrainRequest message. Does not implicitly {@link esper.leyline.v1.SimicTrainRequest.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.SimicTrainRequest
+                 * @static
+                 * @param {esper.leyline.v1.SimicTrainRequest.$Properties} message SimicTrainRequest message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                SimicTrainRequest.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.requestId != null && $Object.hasOwnProperty.call(message, "requestId") && message.requestId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.requestId);
+                    if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.reason);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a SimicTrainRequest message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.SimicTrainRequest
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SimicTrainRequest & esper.leyline.v1.SimicTrainRequest.$Shape} SimicTrainRequest
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                SimicTrainRequest.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.SimicTrainRequest();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.requestId = value;
+                                else
+                                    delete message.requestId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.reason = value;
+                                else
+                                    delete message.reason;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return SimicTrainRequest;
+            })();
+
+            v1.SimicTrainResult = (function() {
+
+                /**
+                 * Properties of a SimicTrainResult.
+                 * @typedef {Object} esper.leyline.v1.SimicTrainResult.$Properties
+                 * @property {string|null} [requestId] SimicTrainResult requestId
+                 * @property {boolean|null} [published] SimicTrainResult published
+                 * @property {string|null} [policyVersion] SimicTrainResult policyVersion
+                 * @property {number|null} [experiences] SimicTrainResult experiences
+                 * @property {Array.<string>|null} [reasons] SimicTrainResult reasons
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a SimicTrainResult.
+                 * @memberof esper.leyline.v1
+                 * @interface ISimicTrainResult
+                 * @augments esper.leyline.v1.SimicTrainResult.$Properties
+                 * @deprecated Use esper.leyline.v1.SimicTrainResult.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a SimicTrainResult.
+                 * @typedef {esper.leyline.v1.SimicTrainResult.$Properties} esper.leyline.v1.SimicTrainResult.$Shape
+                 */
+
+                /**
+                 * Constructs a new SimicTrainResult.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a SimicTrainResult.
+                 * @constructor
+                 * @param {esper.leyline.v1.SimicTrainResult.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const SimicTrainResult = function (properties) {
+                    this.reasons = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * SimicTrainResult requestId.
+                 * @member {string} requestId
+                 * @memberof esper.leyline.v1.SimicTrainResult
+                 * @instance
+                 */
+                SimicTrainResult.prototype.requestId = "";
+
+                /**
+                 * SimicTrainResult published.
+                 * @member {boolean} published
+                 * @memberof esper.leyline.v1.SimicTrainResult
+                 * @instance
+                 */
+                SimicTrainResult.prototype.published = false;
+
+                /**
+                 * SimicTrainResult policyVersion.
+                 * @member {string} policyVersion
+                 * @memberof esper.leyline.v1.SimicTrainResult
+                 * @instance
+                 */
+                SimicTrainResult.prototype.policyVersion = "";
+
+                /**
+                 * SimicTrainResult experiences.
+                 * @member {number} experiences
+                 * @memberof esper.leyline.v1.SimicTrainResult
+                 * @instance
+                 */
+                SimicTrainResult.prototype.experiences = 0;
+
+                /**
+                 * SimicTrainResult reasons.
+                 * @member {Array.<string>} reasons
+                 * @memberof esper.leyline.v1.SimicTrainResult
+                 * @instance
+                 */
+                SimicTrainResult.prototype.reasons = $util.emptyArray;
+
+                /**
+                 * Creates a new SimicTrainResult instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.SimicTrainResult
+                 * @static
+                 * @param {esper.leyline.v1.SimicTrainResult.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.SimicTrainResult} SimicTrainResult instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.SimicTrainResult.$Shape): esper.leyline.v1.SimicTrainResult & esper.leyline.v1.SimicTrainResult.$Shape;
+                 *   (properties?: esper.leyline.v1.SimicTrainResult.$Properties): esper.leyline.v1.SimicTrainResult;
+                 * }}
+                 */
+                SimicTrainResult.create = function(properties) {
+                    return new SimicTrainResult(properties);
+                };
+
+                /**
+                 * Encodes the specified SimicTrainResult message. Does not implicitly {@link esper.leyline.v1.SimicTrainResult.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.SimicTrainResult
+                 * @static
+                 * @param {esper.leyline.v1.SimicTrainResult.$Properties} message SimicTrainResult message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                SimicTrainResult.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.requestId != null && $Object.hasOwnProperty.call(message, "requestId") && message.requestId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.requestId);
+                    if (message.published != null && $Object.hasOwnProperty.call(message, "published") && message.published !== false)
+                        writer.uint32(/* id 2, wireType 0 =*/16).bool(message.published);
+                    if (message.policyVersion != null && $Object.hasOwnProperty.call(message, "policyVersion") && message.policyVersion !== "")
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.policyVersion);
+                    if (message.experiences != null && $Object.hasOwnProperty.call(message, "experiences") && message.experiences !== 0)
+                        writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.experiences);
+                    if (message.reasons != null && message.reasons.length)
+                        for (let i = 0; i < message.reasons.length; ++i)
+                            writer.uint32(/* id 5, wireType 2 =*/42).string(message.reasons[i]);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a SimicTrainResult message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.SimicTrainResult
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SimicTrainResult & esper.leyline.v1.SimicTrainResult.$Shape} SimicTrainResult
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                SimicTrainResult.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.SimicTrainResult();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.requestId = value;
+                                else
+                                    delete message.requestId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.published = value;
+                                else
+                                    delete message.published;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.policyVersion = value;
+                                else
+                                    delete message.policyVersion;
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.experiences = value;
+                                else
+                                    delete message.experiences;
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.reasons && message.reasons.length))
+                                    message.reasons = [];
+                                message.reasons.push(reader.stringVerify());
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return SimicTrainResult;
+            })();
+
             return v1;
         })();
 
