@@ -77,6 +77,20 @@ test('the replay buffer keeps each report once, within capacity and TTL, and lea
   t.is(replay.counters.expired, 5);
 });
 
+test('Tamiyo’s store hands a polling reader only the completed reports it has not seen', (t) => {
+  const log = new FieldReportLog(join(mkdtempSync(join(tmpdir(), 'esper-simic-store-')), 'field_reports.db'));
+  const [a, b] = reports(2);
+  const pending = reports(1, Date.now(), Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED)[0]!;
+  pending.reportId = 'pending';
+  for (const r of [a!, b!, pending]) log.append(r);
+  t.deepEqual(log.completed(new Set()).map((r) => r.reportId), [a!.reportId, b!.reportId]);
+  t.deepEqual(log.completed(new Set([a!.reportId])).map((r) => r.reportId), [b!.reportId]);
+  pending.outcome = Outcome.FIELD_REPORT_OUTCOME_NEUTRAL;
+  log.complete(pending);
+  t.deepEqual(log.completed(new Set([a!.reportId, b!.reportId])).map((r) => r.reportId), ['pending'], 'once complete');
+  log.close();
+});
+
 test('validation names every failed check, and never passes an untrained policy', (t) => {
   const stats = { experiences: 10, policyLoss: 7, valueLoss: 60, entropy: -1, approxKl: 0, clipFraction: 0, averageReward: -0.5 };
   t.deepEqual(validate(stats, { active: 0.5, candidate: 0.1 }).reasons, [

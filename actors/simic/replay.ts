@@ -50,6 +50,11 @@ export class ReplayBuffer {
     return this.#entries.length;
   }
 
+  /** Reports already taken in (or refused as malformed): a store need not hand them over again. */
+  get known(): ReadonlySet<string> {
+    return this.#seen;
+  }
+
   /** Adds what can be learned from `reports` (each report once); returns how many experiences were added. */
   addReports(reports: readonly v1.FieldReport[]): number {
     let added = 0;
@@ -94,6 +99,8 @@ export class ReplayBuffer {
     const cutoff = this.#clock() - this.options.ttlMs;
     const before = this.#entries.length;
     const kept = this.#entries.filter((e) => e.atMs >= cutoff);
+    // An expired report has left the store too (same window): its id need not be remembered.
+    for (const e of this.#entries) if (e.atMs < cutoff) this.#seen.delete(e.reportId);
     this.counters.expired += before - kept.length;
     const evicted = Math.max(0, kept.length - this.options.capacity);
     this.counters.evicted += evicted;

@@ -144,7 +144,7 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
   /** Takes in the reports Tamiyo has completed since the last look. */
   function readReports(ctx: ActorContext<SimicMessage>, state: SimicState): void {
     const before = state.replay.counters.malformed;
-    state.replay.addReports(state.reports.reports());
+    state.replay.addReports(state.reports.completed(state.replay.known));
     if (state.replay.counters.malformed > before) {
       send(ctx, [{ description: 'field_report_malformed', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { problem: state.replay.lastProblem } }]);
     }

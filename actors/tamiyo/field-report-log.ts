@@ -100,6 +100,18 @@ export class FieldReportLog {
     return this.#decode(rows as Array<{ report: Uint8Array }>);
   }
 
+  /**
+   * Completed reports (an outcome observed), oldest first, except those named in `known`: a reader that polls (Simic)
+   * decodes only what it has not seen, not the whole retention window each time.
+   */
+  completed(known: ReadonlySet<string>): v1.FieldReport[] {
+    const ids = (this.#db.prepare('SELECT id, report_id FROM field_reports WHERE outcome != ? ORDER BY id').all(leyline.FieldReportOutcome.FIELD_REPORT_OUTCOME_UNSPECIFIED) as Array<{ id: number; report_id: string }>)
+      .filter((row) => !known.has(row.report_id))
+      .map((row) => row.id);
+    const select = this.#db.prepare('SELECT report FROM field_reports WHERE id = ?');
+    return this.#decode(ids.map((id) => select.get(id) as { report: Uint8Array }).filter((row) => row !== undefined));
+  }
+
   get size(): number {
     return (this.#db.prepare('SELECT COUNT(*) AS n FROM field_reports').get() as { n: number }).n;
   }
