@@ -11,7 +11,7 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import { signCommand } from '../../contracts/command-signing.ts';
 import type { SignatureContext } from '../../contracts/signing.ts';
-import { buildTelemetryPacket, type EventInput, type MetricInput } from '../../contracts/telemetry.ts';
+import { buildTelemetryPacket, type EventInput } from '../../contracts/telemetry.ts';
 import { writeFileAtomic } from '../../runtime/atomic-file.ts';
 import { AskTimeoutError } from '../../runtime/errors.ts';
 import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
@@ -19,6 +19,7 @@ import type { KarnCatalogReader } from '../karn/index.ts';
 import { FieldReportLog } from './field-report-log.ts';
 import { ARCHITECTURE, checkWeights } from './gnn.ts';
 import type { SlotInfo } from './observation.ts';
+import { decisionTelemetry } from './decision-telemetry.ts';
 import { decisionKind, judgeOutcome } from './outcome.ts';
 import { policyLogic, readPolicyMemory, STARTING } from './policy-actor.ts';
 import { PRIOR_VERSION, rankCandidates } from './policy-instance.ts';
@@ -26,7 +27,7 @@ import { checkPolicyUpdate } from './policy-update.ts';
 import { RiskEngine, type BlueprintRisk } from './risk-engine.ts';
 import type { TamiyoSettings } from './settings.ts';
 
-const { CommandType, TelemetryLevel, HealthStatus, FieldReportOutcome, MessagePriority } = leyline;
+const { CommandType, TelemetryLevel, HealthStatus, FieldReportOutcome } = leyline;
 
 export type TamiyoMessage = v1.SystemStatePacket | v1.PolicyUpdate | v1.Terminated | v1.TimerFired;
 
@@ -391,7 +392,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     if (hasValidation) state.lastValidation = { runId: packet.trainingRunId, loss: packet.validationLoss };
     // The rest waits for the follow-up timer, so none of it (an fsync, decoding pending reports, telemetry, the
     // candidate's shadow decision) sits on Tolaria's control hook.
-    state.followUps.push({ packet, report, telemetry: decisionTelemetry(state, packet, command, decision, events, { inferenceMs, decisionMs, lossDelta: lossDelta ?? 0, blueprint }), shadow: !timedOut && !gated ? decision : undefined });
+    state.followUps.push({ packet, report, telemetry: decisionTelemetry({ packet, command, decision, events, risk: state.risk, policyVersion: state.active.version, counters: state.counters, inferenceMs, decisionMs, lossDelta: lossDelta ?? 0, blueprint }), shadow: !timedOut && !gated ? decision : undefined });
     ctx.after(FOLLOW_UP_TIMER, 1, { keepAlive: true });
     return state;
   }
@@ -415,78 +416,6 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
       item.written = true;
       state.counters.reportsAppended += 1;
     }
-  }
-
-  function decisionTelemetry(
-    state: ControllerState,
-    packet: v1.SystemStatePacket,
-    command: v1.AdaptationCommand,
-    decision: v1.PolicyDecision | null,
-    events: EventInput[],
-    figures: { inferenceMs: number; decisionMs: number; lossDelta: number; blueprint: BlueprintRisk | null },
-  ): v1.TelemetryPacket {
-    const outputs = decision?.outputs ?? {};
-    const choices = decision?.choices ?? {};
-    const metrics: MetricInput[] = [
-      { name: 'tamiyo.validation_loss', value: packet.validationLoss ?? 0, unit: 'loss' },
-      { name: 'tamiyo.loss_delta', value: figures.lossDelta, unit: 'loss' },
-      { name: 'tamiyo.conservative_mode', value: state.risk.conservative ? 1 : 0, unit: 'bool' },
-      { name: 'tamiyo.inference.latency_ms', value: figures.inferenceMs, unit: 'ms' },
-      { name: 'tamiyo.gnn.inference.latency_ms', value: decision?.inferenceMs ?? 0, unit: 'ms' },
-      { name: 'tamiyo.decision.latency_ms', value: figures.decisionMs, unit: 'ms' },
-      { name: 'tamiyo.gnn.compile_enabled', value: 0, unit: 'bool' },
-      { name: 'tamiyo.policy.value_estimate', value: outputs.value ?? 0, unit: 'score' },
-      { name: 'tamiyo.policy.risk_index', value: Number(command.annotations.policy_risk_index ?? 0), unit: 'index' },
-      { name: 'tamiyo.policy.risk_score', value: outputs.risk_level ?? 0, unit: 'score' },
-    ];
-    if (decision) {
-      const method = command.annotations.blending_method ?? '';
-      metrics.push(
-        { name: 'tamiyo.blending.method_index', value: choices.blending ?? 0, unit: 'enum', ...(method ? { attributes: { method } } : {}) },
-        { name: 'tamiyo.blending.schedule_start', value: outputs.schedule_start ?? 0, unit: 'fraction' },
-        { name: 'tamiyo.blending.schedule_end', value: outputs.schedule_end ?? 0, unit: 'fraction' },
-        { name: 'tamiyo.selection.seed_index', value: choices.seed ?? -1, unit: 'index' },
-        { name: 'tamiyo.selection.blueprint_index', value: choices.blueprint ?? -1, unit: 'index' },
-        { name: 'tamiyo.selection.slot_index', value: choices.slot ?? -1, unit: 'index' },
-      );
-    }
-    const { inferenceBreaker, metadataBreaker } = state.risk;
-    metrics.push(
-      { name: 'tamiyo.breaker.inference_state', value: inferenceBreaker.state, unit: 'state' },
-      { name: 'tamiyo.breaker.metadata_state', value: metadataBreaker.state, unit: 'state' },
-      { name: 'tamiyo.breaker.inference_failures', value: inferenceBreaker.snapshot().failureCount, unit: 'count' },
-      { name: 'tamiyo.breaker.metadata_failures', value: metadataBreaker.snapshot().failureCount, unit: 'count' },
-      { name: 'tamiyo.field_reports.appended', value: state.counters.reportsAppended, unit: 'count' },
-      { name: 'tamiyo.field_reports.completed', value: state.counters.reportsCompleted, unit: 'count' },
-    );
-    if (figures.blueprint) metrics.push({ name: 'tamiyo.blueprint.risk', value: figures.blueprint.risk, unit: 'score' });
-    const levels = events.map((e) => e.level ?? TelemetryLevel.TELEMETRY_LEVEL_INFO);
-    const critical = levels.includes(TelemetryLevel.TELEMETRY_LEVEL_CRITICAL);
-    const warning = levels.some((l) => l === TelemetryLevel.TELEMETRY_LEVEL_WARNING || l === TelemetryLevel.TELEMETRY_LEVEL_ERROR);
-    const pause = command.commandType === CommandType.COMMAND_PAUSE;
-    const status = critical ? HealthStatus.HEALTH_STATUS_CRITICAL : pause || warning ? HealthStatus.HEALTH_STATUS_DEGRADED : HealthStatus.HEALTH_STATUS_HEALTHY;
-    const summary = pause ? command.annotations.risk_reason || 'pause' : (events.at(-1)?.description ?? 'stable');
-    const step = Number(packet.globalStep ?? 0);
-    return buildTelemetryPacket({
-      packetId: packet.packetId ? `tamiyo-${packet.packetId}` : 'tamiyo-telemetry',
-      source: 'tamiyo',
-      level: TelemetryLevel.TELEMETRY_LEVEL_INFO,
-      metrics,
-      events,
-      healthStatus: status,
-      healthSummary: summary,
-      healthIndicators: {
-        policy: state.active.version.slice(0, 8),
-        mode: state.risk.conservative ? '1' : '0',
-        policy_compile: '0',
-        policy_arch: ARCHITECTURE,
-        policy_version: state.active.version,
-        ...(command.annotations.blending_method ? { blending_method: command.annotations.blending_method } : {}),
-        ...(command.annotations.blueprint_tier ? { tier: command.annotations.blueprint_tier } : {}),
-        ...(step > 0 ? { step_index: String(step) } : {}),
-      },
-      priority: critical ? MessagePriority.MESSAGE_PRIORITY_CRITICAL : warning ? MessagePriority.MESSAGE_PRIORITY_HIGH : MessagePriority.MESSAGE_PRIORITY_NORMAL,
-    });
   }
 
   /**
