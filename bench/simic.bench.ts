@@ -6,7 +6,7 @@
 //   states: the share of best actions (baseline: before any update) and the mean reward.
 import { setUpKarn } from '../actors/karn/index.ts';
 import { TamiyoGnn } from '../actors/tamiyo/gnn.ts';
-import { rankCandidates } from '../actors/tamiyo/policy-instance.ts';
+import { rankCandidates } from '../actors/tamiyo/observation.ts';
 import { DEFAULT_PPO_CONFIG, PpoTrainer } from '../actors/simic/ppo.ts';
 import { collect, evaluate, SlotBandit } from '../actors/simic/slot-bandit.ts';
 import { mulberry32 } from '../runtime/seeded-random.ts';

@@ -11,7 +11,7 @@ import { encodeLeyline } from '../contracts/codec.ts';
 import { SignatureContext } from '../contracts/signing.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
 import { PRIOR_VERSION, resolveTamiyoConfig, signPolicyUpdate, TamiyoGnn, tamiyoLogic } from '../actors/tamiyo/index.ts';
-import { rankCandidates } from '../actors/tamiyo/policy-instance.ts';
+import { rankCandidates } from '../actors/tamiyo/observation.ts';
 import { rewardOf } from '../actors/simic/experience.ts';
 import { DEFAULT_PPO_CONFIG, gae, PpoTrainer } from '../actors/simic/ppo.ts';
 import { BANDIT_SLOTS, collect, evaluate, SlotBandit } from '../actors/simic/slot-bandit.ts';

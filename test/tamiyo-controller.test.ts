@@ -14,7 +14,7 @@ import { setUpKarn } from '../actors/karn/index.ts';
 import { FieldReportLog, PRIOR_VERSION, resolveTamiyoConfig, signPolicyUpdate, TamiyoGnn, tamiyoLogic, type TamiyoConfig } from '../actors/tamiyo/index.ts';
 import { DEFAULT_GRAPH_OPTIONS } from '../actors/tamiyo/graph.ts';
 import { DEFAULT_PRIOR_OPTIONS } from '../actors/tamiyo/heuristic-prior.ts';
-import { rankCandidates } from '../actors/tamiyo/policy-instance.ts';
+import { rankCandidates } from '../actors/tamiyo/observation.ts';
 import { InlinePolicyRunner, WorkerPolicyRunner } from '../actors/tamiyo/policy-runner.ts';
 import { statelessLogic } from '../runtime/logic.ts';
 import { selectTensorBackend } from '../runtime/tensor-backend.ts';

@@ -8,7 +8,7 @@ import { BlueprintCatalog } from '../actors/karn/index.ts';
 import { FeatureNormalizer } from '../actors/tamiyo/feature-normalizer.ts';
 import { checkWeights, parameterCount, PolicyWeightsError, prepareGraph, sealWeights, TamiyoGnn, weightSpec, type GnnReadout } from '../actors/tamiyo/gnn.ts';
 import { buildGraph, EDGE_DIM, FEATURE_DIMS, NODE_TYPES, RELATIONS, type NodeType, type PolicyGraphData } from '../actors/tamiyo/graph.ts';
-import { rankCandidates } from '../actors/tamiyo/policy-instance.ts';
+import { rankCandidates } from '../actors/tamiyo/observation.ts';
 import { selectTensorBackend } from '../runtime/tensor-backend.ts';
 
 const { SeedLifecycleStage: Stage } = leyline;

@@ -6,7 +6,7 @@ import { leyline, type v1 } from '../contracts/index.ts';
 import { BlueprintCatalog } from '../actors/karn/index.ts';
 import { FeatureNormalizer } from '../actors/tamiyo/feature-normalizer.ts';
 import { buildGraph, FEATURE_DIMS, graphFromProto, graphToProto, PolicyGraphError, RELATIONS, relationKey } from '../actors/tamiyo/graph.ts';
-import { rankCandidates } from '../actors/tamiyo/policy-instance.ts';
+import { rankCandidates } from '../actors/tamiyo/observation.ts';
 
 const { SeedLifecycleStage: Stage } = leyline;
 const candidates = rankCandidates(new BlueprintCatalog().all());

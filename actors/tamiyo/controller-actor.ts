@@ -18,11 +18,11 @@ import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts'
 import type { KarnCatalogReader } from '../karn/index.ts';
 import { FieldReportLog } from './field-report-log.ts';
 import { ARCHITECTURE, checkWeights } from './gnn.ts';
-import type { SlotInfo } from './observation.ts';
+import { rankCandidates, type SlotInfo } from './observation.ts';
 import { decisionTelemetry } from './decision-telemetry.ts';
 import { decisionKind, judgeOutcome } from './outcome.ts';
 import { policyLogic, readPolicyMemory, STARTING } from './policy-actor.ts';
-import { PRIOR_VERSION, rankCandidates } from './policy-instance.ts';
+import { PRIOR_VERSION } from './policy-instance.ts';
 import { checkPolicyUpdate } from './policy-update.ts';
 import { RiskEngine, type BlueprintRisk } from './risk-engine.ts';
 import type { TamiyoSettings } from './settings.ts';

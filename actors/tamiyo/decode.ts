@@ -16,6 +16,7 @@ import { TRIAL_STAGES } from '../kasmina/index.ts';
 import type { GnnReadout } from './gnn.ts';
 import type { GraphContext } from './graph.ts';
 import type { PriorDecision } from './heuristic-prior.ts';
+import { fitForGrafting } from './observation.ts';
 
 const { BlendingMethod, CommandType, SeedOperation } = leyline;
 
@@ -60,8 +61,6 @@ export function argmax(scores: readonly number[], allowed: (i: number) => boolea
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
-
-export const fitForGrafting = (d: v1.BlueprintDescriptor): boolean => !d.quarantineOnly && !d.approvalRequired;
 
 /** Parameters at the bounds' midpoints moved by delta · half-span, clamped to the bounds. */
 export function decodeParameters(descriptor: v1.BlueprintDescriptor, delta: number): Record<string, number> {

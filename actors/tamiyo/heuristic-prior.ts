@@ -10,7 +10,7 @@
 // - Otherwise: nothing to do.
 import type { v1 } from '../../contracts/index.ts';
 import { TRIAL_STAGES } from '../kasmina/index.ts';
-import { candidateScore, freeSlots, plateaued, slotWidth, type SlotInfo } from './observation.ts';
+import { candidateScore, fitForGrafting, freeSlots, plateaued, slotWidth, type SlotInfo } from './observation.ts';
 
 export interface PriorInput {
   /** Validation loss per finished epoch, oldest first. */
@@ -42,7 +42,7 @@ export function heuristicPrior(input: PriorInput, options: PriorOptions = DEFAUL
   const free = freeSlots(input.seeds, input.slots, input.seedSlots);
   const slot = input.slots.filter((s) => free.has(s.id)).sort((a, b) => slotWidth(a) - slotWidth(b))[0];
   if (!slot) return { action: 'none', why: 'no free slot' };
-  const fit = input.candidates.filter((d) => !d.quarantineOnly && !d.approvalRequired && d.risk < options.maxRisk);
+  const fit = input.candidates.filter((d) => fitForGrafting(d) && d.risk < options.maxRisk);
   const blueprint = [...fit].sort((a, b) => candidateScore(b) - candidateScore(a) || a.blueprintId.localeCompare(b.blueprintId))[0];
   if (!blueprint) return { action: 'none', why: 'no blueprint fit for grafting' };
   return { action: 'germinate', slotId: slot.id, blueprintId: blueprint.blueprintId, why: `plateau over ${options.plateauEpochs} epochs; narrowest free slot ${slot.id}` };

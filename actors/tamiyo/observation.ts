@@ -44,3 +44,12 @@ export function plateaued(losses: readonly number[], epochs: number, tolerance: 
   const now = losses[losses.length - 1]!;
   return Number.isFinite(before) && Number.isFinite(now) && before > 0 && (before - now) / before < tolerance;
 }
+
+/** A blueprint a seed may be grafted from without an operator: not quarantine-only, no approval needed. */
+export const fitForGrafting = (d: v1.BlueprintDescriptor): boolean => !d.quarantineOnly && !d.approvalRequired;
+
+/** Candidates shown to the policy: those fit for grafting first, then by the reference score, then by id. */
+export function rankCandidates(blueprints: readonly v1.BlueprintDescriptor[]): v1.BlueprintDescriptor[] {
+  const fit = (d: v1.BlueprintDescriptor): number => Number(fitForGrafting(d));
+  return [...blueprints].sort((a, b) => fit(b) - fit(a) || candidateScore(b) - candidateScore(a) || a.blueprintId.localeCompare(b.blueprintId));
+}

@@ -4,12 +4,12 @@
 // yet) decides by the heuristic prior; the network still runs, so the decision carries its log-probabilities.
 import { performance } from 'node:perf_hooks';
 import { leyline, type v1 } from '../../contracts/index.ts';
-import { decode, fitForGrafting } from './decode.ts';
+import { decode } from './decode.ts';
 import { FeatureNormalizer, type NormalizerSnapshot } from './feature-normalizer.ts';
 import { ARCHITECTURE, TamiyoGnn } from './gnn.ts';
 import { buildGraph, DEFAULT_GRAPH_OPTIONS, graphToProto, type GraphContext, type GraphOptions } from './graph.ts';
 import { DEFAULT_PRIOR_OPTIONS, heuristicPrior, type PriorOptions } from './heuristic-prior.ts';
-import { candidateScore, type SlotInfo } from './observation.ts';
+import type { SlotInfo } from './observation.ts';
 
 /** The version of an instance that has no trained weights. */
 export const PRIOR_VERSION = `${ARCHITECTURE}@prior`;
@@ -36,14 +36,8 @@ export interface PolicyInstanceOptions {
 /** What the instance sees besides the packet. */
 export interface PolicyWorld {
   slots: readonly SlotInfo[];
+  /** The candidate blueprints, best first (`rankCandidates`); the graph shows the first `maxCandidates`. */
   blueprints: readonly v1.BlueprintDescriptor[];
-}
-
-/** Candidates shown to the policy: those fit for grafting first, then by the reference score, then by id. */
-export function rankCandidates(blueprints: readonly v1.BlueprintDescriptor[]): v1.BlueprintDescriptor[] {
-  return [...blueprints].sort(
-    (a, b) => Number(fitForGrafting(b)) - Number(fitForGrafting(a)) || candidateScore(b) - candidateScore(a) || a.blueprintId.localeCompare(b.blueprintId),
-  );
 }
 
 export class PolicyOutputError extends Error {
@@ -108,7 +102,7 @@ export class PolicyInstance {
 
   #decide(packet: v1.SystemStatePacket, world: PolicyWorld, normalizer: FeatureNormalizer, validationLosses: number[]): { decision: v1.PolicyDecision; context: GraphContext } {
     const started = performance.now();
-    const { graph, context } = buildGraph({ packet, slots: world.slots, candidates: rankCandidates(world.blueprints), validationLosses }, normalizer, this.#graph);
+    const { graph, context } = buildGraph({ packet, slots: world.slots, candidates: world.blueprints, validationLosses }, normalizer, this.#graph);
     const readout = this.gnn.infer(graph);
     for (const [head, values] of Object.entries(readout)) {
       if (!values.every(Number.isFinite)) throw new PolicyOutputError(`policy ${this.version}: head ${head} gave a non-finite value`);
