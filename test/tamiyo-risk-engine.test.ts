@@ -99,3 +99,13 @@ test('three inference timeouts open the inference breaker, which gates inference
   const timeoutUrza = new RiskEngine().evaluate(input({ blueprintTimedOut: true }));
   t.is(timeoutUrza.reason, 'timeout_urza');
 });
+
+test('a PAUSE the engine forces is a hold: no seed, no payload; the policy’s own PAUSE of a seed keeps its target', (t) => {
+  const forced = new RiskEngine().evaluate(input({ lossDelta: 0.3 })).command;
+  t.is(forced.commandType, CommandType.COMMAND_PAUSE);
+  t.is(forced.targetSeedId, '');
+  t.is(forced.seedOperation, null);
+  t.is(forced.annotations.action, 'pause');
+  const own = leyline.AdaptationCommand.create({ version: 1, commandType: CommandType.COMMAND_PAUSE, targetSeedId: 's9', annotations: { action: 'pause' } });
+  t.is(new RiskEngine().evaluate(input({ command: own, trainingMetrics: { hook_latency_ms: 80 } })).command.targetSeedId, 's9');
+});

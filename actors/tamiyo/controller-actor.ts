@@ -351,12 +351,6 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     const command = verdict.command;
     command.annotations.policy_version = decision?.policyVersion ?? state.active.version;
     command.annotations.policy_arch = ARCHITECTURE;
-    if (command.commandType === CommandType.COMMAND_PAUSE && !command.seedOperation) command.annotations.action = 'pause';
-    if (command.commandType === CommandType.COMMAND_PAUSE && proposal.commandType !== CommandType.COMMAND_PAUSE) {
-      // A PAUSE forced by the risk engine is a hold: it names no seed (the proposal's new seed does not exist).
-      command.targetSeedId = '';
-      command.seedOperation = null;
-    }
     signCommand(command, deps.signing);
 
     // The decision's field report (written by the follow-up, right after the reply).

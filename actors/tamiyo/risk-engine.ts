@@ -3,6 +3,7 @@
 // events. Rules run in the reference's order. Conservative mode persists: entered by a trigger, it forces PAUSE on
 // every decision until `stableCallsToExit` calls in a row had no trigger, no timeout and both breakers CLOSED — never
 // in the call that entered it. An OPEN inference breaker gates: the controller skips inference and sends PAUSE.
+// The PAUSE it forces is a hold (no seed, no payload), unlike the reference's, which kept the payload.
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import type { EventInput } from '../../contracts/telemetry.ts';
@@ -97,8 +98,15 @@ export class RiskEngine {
     let reason = command.annotations.risk_reason ?? '';
     let triggered = false;
     const isSeed = (): boolean => command.commandType === CommandType.COMMAND_SEED;
+    // A PAUSE the engine forces is a hold: it names no seed (a GERMINATE's new seed does not exist) and carries no
+    // payload. The policy's own PAUSE of a seed keeps its target.
     const pause = (): void => {
+      if (command.commandType === CommandType.COMMAND_PAUSE) return;
       command.commandType = CommandType.COMMAND_PAUSE;
+      command.targetSeedId = '';
+      command.seedOperation = null;
+      command.optimizerAdjustment = null;
+      command.annotations.action = 'pause';
     };
     const toOptimizer = (): void => {
       command.commandType = CommandType.COMMAND_OPTIMIZER;
