@@ -6,7 +6,7 @@ import { leyline } from '../contracts/index.ts';
 import { loadIdxDataset } from '../actors/tolaria/data/dataset.ts';
 import { GraftTable } from '../actors/tolaria/host/graft-table.ts';
 import { selectTensorBackend } from '../runtime/tensor-backend.ts';
-import { startSeedRun } from './helpers/seed-run.ts';
+import { mnistSeedSettings, startSeedRun } from './helpers/seed-run.ts';
 
 const { SeedLifecycleStage: Stage } = leyline;
 
@@ -15,15 +15,7 @@ test('MNIST: a seed on the MLP host walks every stage to FOSSILIZED with real tr
   const h = startSeedRun({
     dataset: loadIdxDataset(),
     backend,
-    tolaria: {
-      experiment: 'mnist-seed',
-      dataset: { kind: 'mnist' },
-      limit: { train: 8_000, test: 2_000 },
-      host: { kind: 'mlp', inputs: 784, hidden: [64], classes: 10 },
-      optimizer: { kind: 'adam', learningRate: 1e-3 },
-      epochs: 6,
-    },
-    kasmina: { timings: { trainingSteps: 40, shadowingSteps: 20, probationSteps: 20 }, impactTolerance: 0.1, isolationEvery: 4 },
+    ...mnistSeedSettings('mnist-seed', 6),
   });
   await h.epochs.waitFor((e) => e.epoch === 0);
   const receipt = await h.germinate('mnist-1', 'BP009', { depth: 1 });

@@ -9,7 +9,7 @@ import { leyline } from '../contracts/index.ts';
 import { loadIdxDataset } from '../actors/tolaria/data/dataset.ts';
 import { FieldReportLog, PRIOR_VERSION } from '../actors/tamiyo/index.ts';
 import { selectTensorBackend } from '../runtime/tensor-backend.ts';
-import { catalog, startSeedRun } from './helpers/seed-run.ts';
+import { catalog, mnistSeedSettings, startSeedRun } from './helpers/seed-run.ts';
 
 const { FieldReportOutcome: Outcome } = leyline;
 
@@ -18,15 +18,7 @@ test('MNIST: Tamiyo holds while the loss falls fast, then germinates where the p
   const h = startSeedRun({
     dataset: loadIdxDataset(),
     backend,
-    tolaria: {
-      experiment: 'mnist-tamiyo',
-      dataset: { kind: 'mnist' },
-      limit: { train: 8_000, test: 2_000 },
-      host: { kind: 'mlp', inputs: 784, hidden: [64], classes: 10 },
-      optimizer: { kind: 'adam', learningRate: 1e-3 },
-      epochs: 8,
-    },
-    kasmina: { timings: { trainingSteps: 40, shadowingSteps: 20, probationSteps: 20 }, impactTolerance: 0.1, isolationEvery: 4 },
+    ...mnistSeedSettings('mnist-tamiyo', 8),
     // A plateau here: the validation loss improved by less than 10 % over the last epoch. Deadlines and the hook
     // budget are loose: this test is about what Tamiyo decides; speed is the benchmarks' (test files share the cores).
     tamiyo: { prior: { plateauEpochs: 1, plateauTolerance: 0.1 }, observationEpochs: 1, inferenceTimeoutMs: 2_000, policyAnswerMs: 5_000, risk: { hookBudgetMs: 10_000 } },

@@ -37,6 +37,24 @@ export const store: KernelStore = {
   },
 };
 
+/**
+ * An under-sized MLP host (784-64-10) on 8,000 MNIST samples, with seed stages short enough to walk in a few epochs:
+ * the MNIST seed tests' setting.
+ */
+export function mnistSeedSettings(experiment: string, epochs: number): { tolaria: TolariaConfig; kasmina: KasminaConfig } {
+  return {
+    tolaria: {
+      experiment,
+      dataset: { kind: 'mnist' },
+      limit: { train: 8_000, test: 2_000 },
+      host: { kind: 'mlp', inputs: 784, hidden: [64], classes: 10 },
+      optimizer: { kind: 'adam', learningRate: 1e-3 },
+      epochs,
+    },
+    kasmina: { timings: { trainingSteps: 40, shadowingSteps: 20, probationSteps: 20 }, impactTolerance: 0.1, isolationEvery: 4 },
+  };
+}
+
 export function seedCommand(operation: v1.SeedOperation, seedId: string, blueprintId = '', parameters: Record<string, number> = {}, slotId = 'mlp.0'): v1.AdaptationCommand {
   return leyline.AdaptationCommand.create({
     version: 1,
