@@ -31,7 +31,6 @@ export { karnKernelCodec } from './karn-codec.ts';
 export {
   PrefetchResponder,
   PrefetchErrorReason,
-  interpolatedQuantile,
   fallbackGuardDigest,
   type PrefetchAnswer,
   type PrefetchOptions,

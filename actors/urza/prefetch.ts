@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { NonceLedger } from '../../contracts/command-signing.ts';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { millisecondsSince } from '../../contracts/time.ts';
+import { interpolatedQuantile } from '../../runtime/quantile.ts';
 import type { LookupOptions, LookupResult } from './library.ts';
 import { PrefetchMetrics } from './metrics.ts';
 import { slotKey, type SlotInput } from './slot-key.ts';
@@ -51,20 +52,6 @@ export const PrefetchErrorReason = {
   /** The request named no blueprint. */
   invalidRequest: 'invalid_request',
 } as const;
-
-/**
- * The p-quantile (q in [0, 1]) of `samples` by linear interpolation between the two nearest ranks of the sorted
- * samples, at position (n − 1)·q. One sample is returned as is; none gives 0.
- */
-export function interpolatedQuantile(samples: readonly number[], q: number): number {
-  if (samples.length === 0) return 0;
-  const sorted = [...samples].sort((a, b) => a - b);
-  const position = (sorted.length - 1) * Math.min(1, Math.max(0, q));
-  const lower = Math.floor(position);
-  const upper = Math.ceil(position);
-  const low = sorted[lower] as number;
-  return low + ((sorted[upper] as number) - low) * (position - lower);
-}
 
 /** The guard digest reported for a kernel stored without one: SHA-256 of "<blueprint_id>:<tier number>". */
 export function fallbackGuardDigest(blueprintId: string, tier: v1.BlueprintTier): string {
