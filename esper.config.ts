@@ -48,7 +48,7 @@ export default defineConfig({
         { id: 'telemetry', worker: 'telemetry-log', restart: RestartPolicy.RESTART_POLICY_PERMANENT },
         { id: 'inspector', worker: 'inspector', restart: RestartPolicy.RESTART_POLICY_PERMANENT },
         { id: 'health', worker: 'health-reporter', restart: RestartPolicy.RESTART_POLICY_PERMANENT },
-        subsystem('oona'),
+        subsystem('oona', [{ id: 'bus', worker: 'oona-bus', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
         subsystem('nissa'),
         subsystem('urza', [{ id: 'library', worker: 'urza', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
         subsystem('karn', [{ id: 'catalog', worker: 'karn', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),

@@ -21,6 +21,8 @@ export interface ReplySlot {
 export interface Envelope {
   payload?: LeylineMessage;
   reply?: ReplySlot;
+  /** Told when the handler has finished with the payload (system.deliver): resolved, or rejected on failure. */
+  handled?: { resolve(): void; reject(error: Error): void };
   /** Runtime notice (failure, termination, timer): exempt from the mailbox bound. */
   notice?: boolean;
   /**
@@ -203,6 +205,7 @@ export class ActorCell {
           this.#currentReply = undefined;
           this.#state = state;
           this.processed += 1;
+          envelope.handled?.resolve();
         },
         (error: unknown) => {
           this.#currentReply = undefined;
@@ -213,6 +216,7 @@ export class ActorCell {
     this.#currentReply = undefined;
     this.#state = next;
     this.processed += 1;
+    envelope.handled?.resolve();
     return undefined;
   }
 
@@ -220,6 +224,7 @@ export class ActorCell {
     try {
       this.host.deadLetter(this.path, message, DeadLetterReason.DEAD_LETTER_REASON_HANDLER_FAILED, describeError(error));
       if (envelope.reply && !envelope.reply.settled) envelope.reply.reject(new ActorFailedError(this.path, error));
+      envelope.handled?.reject(new ActorFailedError(this.path, error));
       await this.#holdUntilDecided({ error, duringStart: false });
     } catch (internal) {
       this.#contain(internal);
@@ -505,6 +510,7 @@ export class ActorCell {
   #bounce(envelope: Envelope): void {
     if (!envelope.payload) return;
     if (envelope.reply && !envelope.reply.settled) envelope.reply.reject(new ActorStoppedError(this.path));
+    envelope.handled?.reject(new ActorStoppedError(this.path));
     if (!envelope.notice) {
       this.host.deadLetter(this.path, envelope.payload, DeadLetterReason.DEAD_LETTER_REASON_RECIPIENT_STOPPED, 'queued when the actor stopped');
     }

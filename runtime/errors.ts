@@ -42,6 +42,13 @@ export class AskTimeoutError extends Error {
   }
 }
 
+export class DeliveryTimeoutError extends Error {
+  override readonly name = 'DeliveryTimeoutError';
+  constructor(readonly path: string, readonly messageType: string, readonly deadlineMs: number) {
+    super(`${path} did not finish handling ${messageType} within ${deadlineMs} ms`);
+  }
+}
+
 export class MailboxFullError extends Error {
   override readonly name = 'MailboxFullError';
   constructor(readonly path: string, readonly capacity: number) {

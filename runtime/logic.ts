@@ -30,6 +30,8 @@ export interface ActorContext<M extends LeylineMessage = LeylineMessage> {
     reply: T | readonly T[],
     deadlineMs: number,
   ): Promise<InstanceType<T>>;
+  /** Sends a message; resolves once the recipient's handler has finished with it (see ActorSystem.deliver). */
+  deliver<T extends LeylineMessage>(to: ActorRef<T>, message: T, deadlineMs: number): Promise<void>;
   /** Answers the ask that delivered the current message. False when there is none or it has expired. */
   reply(message: LeylineMessage): boolean;
   /**

@@ -15,6 +15,7 @@ import { DeadLetterOffice } from './dead-letters.ts';
 import {
   ActorStoppedError,
   AskTimeoutError,
+  DeliveryTimeoutError,
   DuplicateActorError,
   MailboxFullError,
   NotLeylineError,
@@ -199,6 +200,38 @@ export class ActorSystem {
         slot.reject(
           target.isStopped ? new ActorStoppedError(to.path) : new MailboxFullError(to.path, target.capacity),
         );
+      }
+    });
+  }
+
+  /**
+   * Sends `message` and resolves once the actor's handler has finished with it (rejects if the handler failed,
+   * the actor stopped first, its mailbox was full, or `deadlineMs` passed): for deliveries that are acknowledged
+   * only when handled, such as the bus's.
+   */
+  deliver<M extends LeylineMessage>(to: ActorRef<M>, message: M, deadlineMs: number): Promise<void> {
+    let cell: ActorCell | null;
+    try {
+      cell = this.#admit(to, message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!cell) return Promise.reject(new ActorStoppedError(to.path));
+    const target = cell;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new DeliveryTimeoutError(to.path, leylineTypeName(message), deadlineMs)), deadlineMs);
+      const handled = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error: Error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      if (!this.#enqueue(target, { payload: message, handled })) {
+        handled.reject(target.isStopped ? new ActorStoppedError(to.path) : new MailboxFullError(to.path, target.capacity));
       }
     });
   }
@@ -468,6 +501,7 @@ export class ActorSystem {
       },
       dispatch: (to, message) => system.dispatch(to, message),
       ask: (to, message, reply, deadlineMs) => system.ask(to, message, reply, deadlineMs),
+      deliver: (to, message, deadlineMs) => system.deliver(to, message, deadlineMs),
       reply: (message) => system.#reply(cell, cell.currentReply, message),
       replyLater: () => {
         const slot = cell.currentReply;

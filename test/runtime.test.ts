@@ -310,3 +310,21 @@ test('an ask may accept one of several reply types', async (t) => {
   });
   await system.shutdown();
 });
+
+test('deliver resolves once the handler has finished, and rejects when it fails or the actor is gone', async (t) => {
+  const system = testSystem();
+  const log = new EventLog<ProbeEvent>();
+  const release = gate();
+  const ref = system.spawn(null, probeLogic('p', log, { holdOn: (m) => (m.name === 'slow' ? release.promise : undefined) }), { name: 'p' });
+  let done = false;
+  const slow = system.deliver(ref, metric('slow'), 5_000).then(() => (done = true));
+  await log.waitFor((e) => e.kind === 'receive' && e.name === 'slow');
+  t.false(done, 'not resolved while the handler is still running');
+  release.open(undefined);
+  await slow;
+  t.true(done);
+  await t.throwsAsync(system.deliver(ref, metric('boom'), 5_000), { instanceOf: ActorFailedError });
+  await system.stop(ref);
+  await t.throwsAsync(system.deliver(ref, metric('late'), 5_000), { message: /stopped/ });
+  await system.shutdown();
+});

@@ -129,6 +129,12 @@ export class OonaClient {
     return subscription;
   }
 
+  async unsubscribe(subscription: Subscription): Promise<void> {
+    const index = this.#subscriptions.indexOf(subscription);
+    if (index >= 0) this.#subscriptions.splice(index, 1);
+    await subscription.stop();
+  }
+
   /**
    * TTL housekeeping (reference 01 §4.11): drops entries older than the message TTL from every stream but the
    * dead-letter one (which keeps its own, longer TTL), with the pending references of this client's groups.

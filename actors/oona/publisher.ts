@@ -110,9 +110,10 @@ export class Publisher {
     }
     const Type = message.constructor as unknown as { encode(m: BusMessage): { finish(): Uint8Array } };
     const sealed = sealEnvelope(busTypeOf(message), Type.encode(message).finish(), this.#d.signing, { [ATTR_SOURCE]: source });
-    if (sealed.bytes > settings.maxEnvelopeBytes) {
+    const limit = message instanceof leyline.PolicyUpdate ? settings.maxPolicyEnvelopeBytes : settings.maxEnvelopeBytes;
+    if (sealed.bytes > limit) {
       metrics.count('publish_oversized');
-      return { ok: false, reason: 'oversized', detail: `envelope of ${sealed.bytes} bytes > ${settings.maxEnvelopeBytes}` };
+      return { ok: false, reason: 'oversized', detail: `${message.constructor.name} envelope of ${sealed.bytes} bytes > ${limit}` };
     }
     if (rerouted) metrics.count('publish_rerouted');
     const trimmed = target === streams.normal || target === streams.kernelRequests;

@@ -52,8 +52,10 @@ export interface OonaConfig {
   conservativeStableMs?: number;
   /** Publishes kept in process while Redis cannot take them; beyond it the lowest priority goes first. */
   bufferCapacity?: number;
-  /** Largest BusEnvelope accepted for publishing. Default 256 KiB. */
+  /** Largest BusEnvelope accepted for publishing. Default 256 KiB (the design's limit). */
   maxEnvelopeBytes?: number;
+  /** Largest PolicyUpdate envelope: it carries the policy's weights (~0.7 MB for Tamiyo's GNN). Default 4 MiB. */
+  maxPolicyEnvelopeBytes?: number;
   /** Publish and consume breakers: failures in a row to open, and how long they stay open. */
   breaker?: { failureThreshold?: number; timeoutMs?: number };
   /** Accept envelopes without nonce/issued_at (the Python prototype writes none). Default true. */
@@ -78,6 +80,7 @@ export interface OonaSettings {
   conservativeStableMs: number;
   bufferCapacity: number;
   maxEnvelopeBytes: number;
+  maxPolicyEnvelopeBytes: number;
   breaker: { failureThreshold: number; timeoutMs: number };
   acceptUnstamped: boolean;
 }
@@ -123,6 +126,7 @@ export function resolveOonaConfig(config: OonaConfig = {}, field = 'oona'): Oona
     conservativeStableMs: count(config.conservativeStableMs, 'conservativeStableMs', 60_000, 1),
     bufferCapacity: count(config.bufferCapacity, 'bufferCapacity', 10_000, 1),
     maxEnvelopeBytes: count(config.maxEnvelopeBytes, 'maxEnvelopeBytes', 262_144, 64),
+    maxPolicyEnvelopeBytes: count(config.maxPolicyEnvelopeBytes, 'maxPolicyEnvelopeBytes', 4_194_304, 64),
     breaker: {
       failureThreshold: count(config.breaker?.failureThreshold, 'breaker.failureThreshold', 3, 1),
       timeoutMs: count(config.breaker?.timeoutMs, 'breaker.timeoutMs', 30_000, 1),

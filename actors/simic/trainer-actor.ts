@@ -1,5 +1,6 @@
 // Simic's trainer (`simic/trainer`, kind `simic-trainer`): every `pollMs` it reads the field reports Tamiyo has
-// completed (Tamiyo's SQLite store) into its replay buffer; once `trainEvery` new experiences are in, it runs a
+// completed (Tamiyo's SQLite store) into its replay buffer, and takes completed reports arriving by bus (a
+// FieldReport message; each report is learned from once, whichever way it came); once `trainEvery` new experiences are in, it runs a
 // training job (on its worker thread) from Tamiyo's active weights, and a policy that passes validation is signed
 // and sent to Tamiyo as a PolicyUpdate (and kept under `<stateDir>/updates/` until sent). Updates made offline
 // (`esper simic train`) waiting there are sent when it starts. A SimicTrainRequest trains at once (answered with a
@@ -21,7 +22,7 @@ import { runTrainingJob, weightsOf, type TrainingOutcome } from './training-job.
 
 const { TelemetryLevel, HealthStatus } = leyline;
 
-export type SimicMessage = v1.TimerFired | v1.SimicTrainRequest;
+export type SimicMessage = v1.TimerFired | v1.SimicTrainRequest | v1.FieldReport;
 
 export interface SimicDeps {
   settings: SimicSettings;
@@ -30,7 +31,10 @@ export interface SimicDeps {
   /** `<varDir>/simic`: updates waiting to be sent. */
   stateDir: string;
   signing: SignatureContext;
+  /** Where policy updates go: Tamiyo's controller, or the bus (which delivers them to every Tamiyo). */
   tamiyo: ActorRef<v1.PolicyUpdate> | null;
+  /** Read Tamiyo's report store every `pollMs` (false when Simic runs in a process of its own: reports come by bus). */
+  pollStore?: boolean;
   telemetry: ActorRef<v1.TelemetryPacket> | null;
   backend: string;
   /** A job that takes longer than this is stopped (its thread terminated). Default 10 min. */
@@ -38,7 +42,7 @@ export interface SimicDeps {
 }
 
 interface SimicState {
-  reports: FieldReportLog;
+  reports: FieldReportLog | null;
   replay: ReplayBuffer;
   /** The training thread, started at the first job (a run that never trains never starts it). */
   channel: WorkerChannel<SimicRequest, { outcome: TrainingOutcome }> | null;
@@ -141,10 +145,11 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
     return { published: version, reasons: [], experiences: stats.experiences };
   }
 
-  /** Takes in the reports Tamiyo has completed since the last look. */
-  function readReports(ctx: ActorContext<SimicMessage>, state: SimicState): void {
+  /** Takes in the reports Tamiyo has completed since the last look (from its store, or as they came by bus). */
+  function readReports(ctx: ActorContext<SimicMessage>, state: SimicState, arrived: readonly v1.FieldReport[] = []): void {
     const before = state.replay.counters.malformed;
-    state.replay.addReports(state.reports.completed(state.replay.known));
+    if (state.reports) state.replay.addReports(state.reports.completed(state.replay.known));
+    if (arrived.length > 0) state.replay.addReports(arrived);
     if (state.replay.counters.malformed > before) {
       send(ctx, [{ description: 'field_report_malformed', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { problem: state.replay.lastProblem } }]);
     }
@@ -152,10 +157,10 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
 
   return {
     kind: 'simic-trainer',
-    accepts: [leyline.TimerFired, leyline.SimicTrainRequest],
+    accepts: [leyline.TimerFired, leyline.SimicTrainRequest, leyline.FieldReport],
     start(ctx) {
       const state: SimicState = {
-        reports: new FieldReportLog(join(deps.tamiyoStateDir, 'field_reports.db')),
+        reports: deps.pollStore === false ? null : new FieldReportLog(join(deps.tamiyoStateDir, 'field_reports.db')),
         replay: new ReplayBuffer({ capacity: settings.replay.capacity, ttlMs: settings.replay.ttlMs, seed: 11 }),
         channel: null,
         trainedAt: 0,
@@ -184,13 +189,19 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
         );
         return state;
       }
-      if (message.timerId !== POLL) return state;
-      readReports(ctx, state);
+      if (message instanceof leyline.FieldReport) {
+        // The report is in the replay buffer (or known) before the bus hears it was handled.
+        readReports(ctx, state, [message]);
+      } else if (message.timerId === POLL) {
+        readReports(ctx, state);
+      } else {
+        return state;
+      }
       if (state.replay.counters.added - state.trainedAt >= settings.trainEvery) await train(ctx, state);
       return state;
     },
     async stop(state) {
-      state.reports.close();
+      state.reports?.close();
       await state.channel?.close();
     },
     inspect: (state) => ({ replay: String(state.replay.size), jobs: String(state.jobs), published: String(state.published) }),

@@ -40,6 +40,8 @@ export interface TamiyoDeps {
   /** `<varDir>/tamiyo`: field reports, the promoted policy, each policy version's memory. */
   stateDir: string;
   telemetry: ActorRef<v1.TelemetryPacket> | null;
+  /** Where completed field reports go (the bus, for Simic), after they are durable in the store. */
+  fieldReports?: ActorRef<v1.FieldReport> | null;
   /** The TensorFlow.js backend in use (policy worker threads select the same). */
   backend: string;
 }
@@ -243,10 +245,10 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     if (candidate.shadowed >= settings.shadowDecisions) promote(ctx, state, candidate);
   }
 
-  /** Completes the pending reports whose observation window has passed, from the state now. */
-  function completeReports(state: ControllerState, packet: v1.SystemStatePacket): number {
-    if (!(packet.validationLoss > 0)) return 0;
-    let completed = 0;
+  /** Completes the pending reports whose observation window has passed, from the state now; answers them. */
+  function completeReports(state: ControllerState, packet: v1.SystemStatePacket): v1.FieldReport[] {
+    if (!(packet.validationLoss > 0)) return [];
+    const completed: v1.FieldReport[] = [];
     for (const report of state.reports.pending()) {
       // Only this run's figures say what this run's decisions did (an ended run's pending reports age out).
       if (report.trainingRunId !== (packet.trainingRunId || 'run-unknown')) continue;
@@ -275,7 +277,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
         ...(seed ? { 'observed.seed_stage': seed.stage ?? 0 } : {}),
       };
       state.reports.complete(report);
-      completed += 1;
+      completed.push(report);
     }
     return completed;
   }
@@ -396,7 +398,9 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     const work = state.followUps.splice(0);
     flushReports(state, work);
     for (const item of work) {
-      state.counters.reportsCompleted += completeReports(state, item.packet);
+      const completed = completeReports(state, item.packet);
+      state.counters.reportsCompleted += completed.length;
+      if (deps.fieldReports) for (const report of completed) ctx.dispatch(deps.fieldReports, report);
       send(item.telemetry, ctx);
     }
     for (const item of work) if (item.shadow !== undefined) await shadow(ctx, state, item.packet, item.shadow);

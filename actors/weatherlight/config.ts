@@ -10,6 +10,7 @@ import type { TolariaConfig } from '../tolaria/index.ts';
 import type { KasminaConfig } from '../kasmina/index.ts';
 import type { TamiyoConfig } from '../tamiyo/index.ts';
 import type { SimicConfig } from '../simic/index.ts';
+import type { OonaConfig } from '../oona/index.ts';
 
 /** One node of the supervision tree: a worker (an actor of a registered kind) or a supervisor (with children). */
 export interface TreeNode {
@@ -55,6 +56,8 @@ export interface EsperConfig {
   kasmina?: KasminaConfig;
   /** The policy: deadlines, risk thresholds, observation window, shadow evaluation of policy updates. */
   tamiyo?: TamiyoConfig;
+  /** The bus: embedded (default) or redis://…, stream names, retries, limits. */
+  oona?: OonaConfig;
   /** Learning the policy: how often, how much, PPO, validation (used when the tree has a Simic trainer). */
   simic?: SimicConfig;
   /** The trainer: dataset, host, optimizer, control, checkpoints, rollback (used when the tree has a trainer). */

@@ -19,6 +19,8 @@ import { resolveKasminaConfig } from '../kasmina/index.ts';
 import { resolveTamiyoConfig } from '../tamiyo/index.ts';
 import { resolveSimicConfig } from '../simic/index.ts';
 import { selectTensorBackend } from '../../runtime/tensor-backend.ts';
+import { OonaClient, OonaConfigError, resolveOonaConfig } from '../oona/index.ts';
+import { SECRET_ENV_VAR } from '../../contracts/signing.ts';
 
 const { SupervisorDirective } = leyline;
 
@@ -65,6 +67,10 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   const kasmina = resolveKasminaConfig(config.kasmina ?? {}, 'kasmina');
   const tamiyo = resolveTamiyoConfig(config.tamiyo ?? {}, options.env ?? process.env, 'tamiyo');
   const simic = resolveSimicConfig(config.simic ?? {}, 'simic');
+  const oonaSettings = resolveOonaConfig(config.oona ?? {}, 'oona');
+  if (oonaSettings.url !== 'embedded' && !config.run.multiProcess) {
+    throw new OonaConfigError('oona.url', `a shared bus (${oonaSettings.url}) needs run.multiProcess: true (the signing secret must come from ${SECRET_ENV_VAR})`);
+  }
   const trainer = pathOfKind(config.weatherlight.tree, 'tolaria-trainer')
     ? setUpTrainer(config.tolaria ?? {}, config.run.varDir, options.run ?? {})
     : null;
@@ -77,7 +83,11 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   });
   const journal = new JobJournal(journalPath(config.run.varDir));
   const system = new ActorSystem({ name: config.run.name, ...config.runtime });
-  const closeStores = (): void => {
+  const busPath = pathOfKind(config.weatherlight.tree, 'oona-bus');
+  const oona = busPath ? new OonaClient({ settings: oonaSettings, signing, source: config.run.name }) : null;
+  if (oona && !(await oona.connect())) log.warn('the bus store is not reachable: publishing buffers and delivers in process until it is', { url: oonaSettings.url });
+  const closeStores = async (): Promise<void> => {
+    await oona?.close();
     journal.close();
     urza.close();
   };
@@ -92,7 +102,10 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
       config,
       startedAt,
       signing,
-      telemetry: telemetryPath ? { path: telemetryPath, system: system.name } : null,
+      telemetry: busPath ? { path: busPath, system: system.name } : telemetryPath ? { path: telemetryPath, system: system.name } : null,
+      telemetryLog: telemetryPath ? { path: telemetryPath, system: system.name } : null,
+      bus: busPath ? { path: busPath, system: system.name } : null,
+      oona,
       karn,
       urza,
       tezzeret: { settings: tezzeret, journal },
@@ -107,7 +120,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
     validateTree(spec, 'weatherlight.tree');
   } catch (error) {
     // A tree that cannot be built must not keep the stores (and Urza's lock) open.
-    closeStores();
+    await closeStores();
     await system.shutdown(0);
     throw error;
   }
@@ -138,9 +151,9 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
     run: trainer ? { id: trainer.runId, dir: trainer.runDir, resumed: trainer.resume } : null,
     gaveUp,
     shutdown() {
-      stopping ??= system.shutdown(config.weatherlight.shutdownDeadlineMs).then((result) => {
-        // Stores close after every actor that uses them has stopped.
-        closeStores();
+      stopping ??= system.shutdown(config.weatherlight.shutdownDeadlineMs).then(async (result) => {
+        // Stores (and the bus, which flushes what it still holds) close after every actor that uses them has stopped.
+        await closeStores();
         log.info('shutdown complete', { elapsed_ms: result.elapsedMs, forced: result.forced });
         return result;
       });

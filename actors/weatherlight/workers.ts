@@ -12,21 +12,53 @@ import { trainerLogic, TrainingSurface, type TrainerSetup, type TrainingMonitor 
 import { kasminaLogic, KernelSource, type KasminaSettings } from '../kasmina/index.ts';
 import { tamiyoLogic, type TamiyoSettings } from '../tamiyo/index.ts';
 import { simicLogic, type SimicSettings } from '../simic/index.ts';
+import { oonaLogic, type BusMessage, type BusRoute, type OonaClient } from '../oona/index.ts';
 import { CommandVerifier } from '../../contracts/command-signing.ts';
 import { pathOfKind } from './tree.ts';
 import type { EsperConfig } from './config.ts';
 import { buildHealthPacket } from './health.ts';
 import { inspectorLogic } from './inspector.ts';
 
-const { TelemetryLevel } = leyline;
+const { TelemetryLevel, BusMessageType } = leyline;
+
+/** Who reads what from the bus in this tree: each route's actor found by kind (a tree without it has no route). */
+function busRoutes(deps: WorkerDeps): BusRoute[] {
+  const client = deps.oona;
+  if (!client) return [];
+  const { streams } = client.settings;
+  const group = deps.config.run.name;
+  const at = (kind: string): ActorRef<BusMessage> | null => {
+    const path = pathOfKind(deps.config.weatherlight.tree, kind);
+    return path ? { path, system: deps.system.name } : null;
+  };
+  const routes: BusRoute[] = [];
+  const log = at('telemetry-log');
+  if (log) {
+    // Weatherlight reads the emergency stream as well as the telemetry one (the prototype read neither).
+    for (const stream of [streams.telemetry, streams.emergency]) {
+      routes.push({ stream, group: `${group}.weatherlight`, to: log, types: [BusMessageType.BUS_MESSAGE_TYPE_TELEMETRY] });
+    }
+  }
+  const tamiyo = at('tamiyo-controller');
+  if (tamiyo) routes.push({ stream: streams.policy, group: `${group}.tamiyo`, to: tamiyo, types: [BusMessageType.BUS_MESSAGE_TYPE_POLICY_UPDATE], deadlineMs: 120_000 });
+  const simic = at('simic-trainer');
+  if (simic) routes.push({ stream: streams.normal, group: `${group}.simic`, to: simic, types: [BusMessageType.BUS_MESSAGE_TYPE_FIELD_REPORT], deadlineMs: 600_000 });
+  return routes;
+}
 
 export interface WorkerDeps {
   system: ActorSystem;
   config: EsperConfig;
   startedAt: number;
   signing: SignatureContext;
-  /** The tree's telemetry log, when it has one. */
-  telemetry: ActorRef<v1.TelemetryPacket | v1.InspectorRequest> | null;
+  /** Where subsystems send telemetry: the bus when the tree has one (it delivers to the log), else the log. */
+  telemetry: ActorRef<v1.TelemetryPacket> | null;
+  /** The tree's telemetry log, when it has one (the inspector queries it). */
+  telemetryLog: ActorRef<v1.TelemetryPacket | v1.InspectorRequest> | null;
+  /** The bus actor, when the tree has one. */
+  bus: ActorRef<BusMessage> | null;
+  /** The process's bus client, opened at boot when the tree has a bus actor (closed after the tree stops). */
+  oona: OonaClient | null;
   /** Karn's catalog and approvals, built once at boot (shared with Tezzeret and Urza). */
   karn: KarnSetup;
   /** Urza's library, opened once at boot and closed after the tree has stopped. */
@@ -109,7 +141,11 @@ export function healthReporterLogic(deps: WorkerDeps): ActorLogic<{ sequence: nu
 export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
   'telemetry-log': (deps) => telemetryLogLogic(deps.config.weatherlight.telemetryKept),
   'health-reporter': (deps) => healthReporterLogic(deps),
-  inspector: (deps) => inspectorLogic(deps.system, deps.telemetry),
+  inspector: (deps) => inspectorLogic(deps.system, deps.telemetryLog),
+  'oona-bus': (deps) => {
+    if (!deps.oona) throw new Error('the oona-bus worker needs the bus client opened at boot');
+    return oonaLogic({ client: deps.oona, routes: busRoutes(deps) });
+  },
   karn: (deps) =>
     karnLogic({
       catalog: deps.karn.catalog,
@@ -150,6 +186,7 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
       slots: () => deps.surface.probe?.host.slots ?? [],
       stateDir: join(deps.config.run.varDir, 'tamiyo'),
       telemetry: deps.telemetry,
+      fieldReports: deps.bus,
       backend: deps.backend,
     }),
   'simic-trainer': (deps) => {
@@ -159,7 +196,9 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
       tamiyoStateDir: join(deps.config.run.varDir, 'tamiyo'),
       stateDir: join(deps.config.run.varDir, 'simic'),
       signing: deps.signing,
-      tamiyo: tamiyo ? { path: tamiyo, system: deps.system.name } : null,
+      // With a bus, updates travel on oona.policy (any process's Tamiyo receives them); without, straight to Tamiyo.
+      tamiyo: deps.bus ?? (tamiyo ? { path: tamiyo, system: deps.system.name } : null),
+      pollStore: tamiyo !== null,
       telemetry: deps.telemetry,
       backend: deps.backend,
     });
