@@ -1,69 +1,52 @@
 // The `esper` command. `esper run [config.ts]` boots the supervision tree (from the given file, else
 // ./esper.config.ts, else the embedded defaults), reports it, and shuts down cleanly on SIGINT or SIGTERM.
-import { leyline, type v1 } from '../contracts/index.ts';
 import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
 import { resolveConfig } from './config.ts';
 import { formatEpoch, formatResult } from './training-progress.ts';
 import type { RunResult } from '../actors/tolaria/index.ts';
 import { forge, FORGE_USAGE, UsageError } from './forge.ts';
 import { simic, SIMIC_USAGE } from './simic.ts';
+import { serve, SERVE_USAGE } from './serve.ts';
+import { listenForStop } from './signals.ts';
+import { formatTree } from './format-tree.ts';
 
 const USAGE = `usage: esper <command>
 
 commands:
-  run [config.ts] [--resume <run-id>]
+  run [config.ts] [--resume <run-id>] [--bus redis://host:port]
                     boot the supervision tree and train (config: the given file, else
                     ./esper.config.ts, else the built-in defaults: MNIST, 3 epochs); ends
                     when the run ends, or on SIGINT/SIGTERM. --resume continues a run from its
-                    newest good checkpoint (var/runs/<run-id>)
-${FORGE_USAGE}${SIMIC_USAGE}  help              this text
+                    newest good checkpoint (var/runs/<run-id>); --bus puts Oona's streams in
+                    Redis (the secret must then come from ESPER_LEYLINE_SECRET)
+${SERVE_USAGE}${FORGE_USAGE}${SIMIC_USAGE}  help              this text
 `;
 
-/** The tree as indented lines: name, status, restarts, mailbox depth. */
-export function formatTree(actors: readonly v1.WorkerState[]): string {
-  return actors
-    .map((actor) => {
-      const depth = actor.path.split('/').length - 2;
-      const status = (leyline.ActorStatus[actor.status] ?? '?').replace('ACTOR_STATUS_', '').toLowerCase();
-      const kind = actor.strategy ? ` [${(leyline.SupervisionStrategy[actor.strategy] ?? '').replace('SUPERVISION_STRATEGY_', '').toLowerCase()}]` : '';
-      return `${'  '.repeat(depth)}${actor.name}${kind}  ${status}  restarts=${actor.restartCount}  mailbox=${actor.mailboxDepth}`;
-    })
-    .join('\n');
-}
-
-function parseRunArgs(args: readonly string[]): { file: string | undefined; resume: string | undefined } {
+function parseRunArgs(args: readonly string[]): { file: string | undefined; resume: string | undefined; bus: string | undefined } {
   let file: string | undefined;
   let resume: string | undefined;
+  let bus: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '--resume') {
       resume = args[++i];
       if (resume === undefined) throw new UsageError('--resume needs a run id');
+    } else if (arg === '--bus') {
+      bus = args[++i];
+      if (bus === undefined) throw new UsageError('--bus needs a URL (redis://host:port)');
     } else if (arg.startsWith('--')) throw new UsageError(`esper run: unknown option ${arg}`);
     else if (file === undefined) file = arg;
     else throw new UsageError(`esper run: one configuration file, got ${file} and ${arg}`);
   }
-  return { file, resume };
+  return { file, resume, bus };
 }
 
 async function run(args: readonly string[]): Promise<number> {
-  const { file, resume } = parseRunArgs(args);
-  // Listen before announcing anything: a signal that arrives before a listener exists kills the process.
-  // Actor timers are unref'd and signal handlers do not hold the event loop: this does, until shutdown.
-  const keepAlive = setInterval(() => undefined, 60_000);
-  const signalled = new Promise<NodeJS.Signals>((resolveSignal) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      resolveSignal(signal);
-      // A second signal while shutting down means "now".
-      process.once(signal, () => {
-        process.stderr.write(`esper: second ${signal}, exiting without waiting\n`);
-        process.exit(130);
-      });
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
-  const { config, source } = await resolveConfig(file);
+  const { file, resume, bus } = parseRunArgs(args);
+  const stop = listenForStop();
+  const resolved = await resolveConfig(file);
+  const { source } = resolved;
+  const config = bus ? { ...resolved.config, run: { ...resolved.config.run, multiProcess: true }, oona: { ...resolved.config.oona, url: bus } } : resolved.config;
   process.stdout.write(`esper: configuration from ${source}\n`);
   let reportFinished!: (result: RunResult) => void;
   const finished = new Promise<RunResult>((resolveFinished) => {
@@ -84,13 +67,13 @@ async function run(args: readonly string[]): Promise<number> {
   }
 
   const outcome = await Promise.race([
-    signalled.then((signal) => ({ code: 0, why: `received ${signal}` })),
+    stop.signalled.then((signal) => ({ code: 0, why: `received ${signal}` })),
     weatherlight.gaveUp.then((reason) => ({ code: 1, why: `the root supervisor gave up: ${reason}` })),
     finished.then((result) => ({ code: result.status === 'completed' ? 0 : 3, why: formatResult(result) })),
   ]);
   process.stdout.write(`esper: ${outcome.why}, shutting down\n`);
   const result = await weatherlight.shutdown();
-  clearInterval(keepAlive);
+  stop.release();
   const forced = result.forced.length > 0 ? `; forced: ${result.forced.join(', ')}` : '';
   process.stdout.write(`esper: shutdown complete in ${result.elapsedMs} ms${forced}\n`);
   return outcome.code;
@@ -105,6 +88,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return forge(rest);
     case 'simic':
       return simic(rest);
+    case 'serve':
+      return serve(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -21,12 +21,14 @@ import { inspectorLogic } from './inspector.ts';
 
 const { TelemetryLevel, BusMessageType } = leyline;
 
-/** Who reads what from the bus in this tree: each route's actor found by kind (a tree without it has no route). */
+/**
+ * Who reads what from the bus in this tree: each route's actor found by kind (a tree without it has no route).
+ * Consumer groups are named by subsystem, so processes serving the same subsystem share the work of one group.
+ */
 function busRoutes(deps: WorkerDeps): BusRoute[] {
   const client = deps.oona;
   if (!client) return [];
   const { streams } = client.settings;
-  const group = deps.config.run.name;
   const at = (kind: string): ActorRef<BusMessage> | null => {
     const path = pathOfKind(deps.config.weatherlight.tree, kind);
     return path ? { path, system: deps.system.name } : null;
@@ -36,13 +38,13 @@ function busRoutes(deps: WorkerDeps): BusRoute[] {
   if (log) {
     // Weatherlight reads the emergency stream as well as the telemetry one (the prototype read neither).
     for (const stream of [streams.telemetry, streams.emergency]) {
-      routes.push({ stream, group: `${group}.weatherlight`, to: log, types: [BusMessageType.BUS_MESSAGE_TYPE_TELEMETRY] });
+      routes.push({ stream, group: 'weatherlight', to: log, types: [BusMessageType.BUS_MESSAGE_TYPE_TELEMETRY] });
     }
   }
   const tamiyo = at('tamiyo-controller');
-  if (tamiyo) routes.push({ stream: streams.policy, group: `${group}.tamiyo`, to: tamiyo, types: [BusMessageType.BUS_MESSAGE_TYPE_POLICY_UPDATE], deadlineMs: 120_000 });
+  if (tamiyo) routes.push({ stream: streams.policy, group: 'tamiyo', to: tamiyo, types: [BusMessageType.BUS_MESSAGE_TYPE_POLICY_UPDATE], deadlineMs: 120_000 });
   const simic = at('simic-trainer');
-  if (simic) routes.push({ stream: streams.normal, group: `${group}.simic`, to: simic, types: [BusMessageType.BUS_MESSAGE_TYPE_FIELD_REPORT], deadlineMs: 600_000 });
+  if (simic) routes.push({ stream: streams.normal, group: 'simic', to: simic, types: [BusMessageType.BUS_MESSAGE_TYPE_FIELD_REPORT], deadlineMs: 600_000 });
   return routes;
 }
 

@@ -1,0 +1,44 @@
+// `esper serve <subsystem> [config.ts] --bus redis://…`: one subsystem in this process, on a shared bus.
+import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
+import { SERVABLE, servingConfig } from '../actors/weatherlight/serve.ts';
+import { resolveConfig } from './config.ts';
+import { UsageError } from './forge.ts';
+import { formatTree } from './format-tree.ts';
+import { listenForStop } from './signals.ts';
+
+export const SERVE_USAGE = `  serve <subsystem> [config.ts] --bus redis://host:port
+                    run one subsystem in this process on a shared bus, until SIGINT/SIGTERM
+                    (${Object.keys(SERVABLE).join(', ')}); ESPER_LEYLINE_SECRET must be set
+`;
+
+export async function serve(args: readonly string[]): Promise<number> {
+  let subsystem: string | undefined;
+  let file: string | undefined;
+  let bus: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--bus') {
+      bus = args[++i];
+      if (bus === undefined) throw new UsageError('--bus needs a URL (redis://host:port)');
+    } else if (arg.startsWith('--')) throw new UsageError(`esper serve: unknown option ${arg}`);
+    else if (subsystem === undefined) subsystem = arg;
+    else if (file === undefined) file = arg;
+    else throw new UsageError(`esper serve: unexpected argument ${arg}`);
+  }
+  if (!subsystem) throw new UsageError('esper serve: which subsystem?');
+  const stop = listenForStop();
+  const { config: base, source } = await resolveConfig(file);
+  const config = servingConfig(base, subsystem, bus);
+  process.stdout.write(`esper serve: configuration from ${source}\n`);
+  const weatherlight = await startWeatherlight(config);
+  process.stdout.write(`${formatTree(weatherlight.system.tree())}\n`);
+  process.stdout.write(`esper serve: ${subsystem} ready on ${config.oona?.url} — ${SERVABLE[subsystem]}\n`);
+  const outcome = await Promise.race([
+    stop.signalled.then((signal) => ({ code: 0, why: `received ${signal}` })),
+    weatherlight.gaveUp.then((reason) => ({ code: 1, why: `the root supervisor gave up: ${reason}` })),
+  ]);
+  process.stdout.write(`esper serve: ${outcome.why}, shutting down\n`);
+  await weatherlight.shutdown();
+  stop.release();
+  return outcome.code;
+}

@@ -1,0 +1,116 @@
+// One run across processes on one Redis: the trainer (Tolaria, Kasmina, Tamiyo) in one `esper run`, Simic in an
+// `esper serve simic` of its own, each with its own working directory (nothing shared but the bus). Field reports
+// travel to Simic over Redis; the policy it learns travels back, and the next run's Tamiyo takes it up.
+import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { leyline } from '../contracts/index.ts';
+import { RedisServer, redisServerAvailable } from './helpers/redis-server.ts';
+
+const bin = fileURLToPath(new URL('../bin/esper.js', import.meta.url));
+const defaults = fileURLToPath(new URL('../esper.config.ts', import.meta.url));
+const run = redisServerAvailable() ? test.serial : test.skip;
+const env = { ...process.env, ESPER_LEYLINE_SECRET: 'multi-process-secret', ESPER_LOG_LEVEL: 'warn' };
+
+interface Child {
+  process: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  waitFor(pattern: RegExp): Promise<void>;
+}
+
+function esper(args: string[], cwd: string): Child {
+  const child = spawn(process.execPath, [bin, ...args], { cwd, env });
+  let stdout = '';
+  let stderr = '';
+  const waiters: Array<() => void> = [];
+  const guard = setTimeout(() => child.kill('SIGKILL'), 170_000);
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    for (const wake of waiters.splice(0)) wake();
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      for (const wake of waiters.splice(0)) wake();
+      resolve(code);
+    }),
+  );
+  return {
+    process: child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    waitFor: async (pattern) => {
+      while (!pattern.test(stdout)) {
+        if (child.exitCode !== null) throw new Error(`esper ${args[0]} exited (${child.exitCode}) before ${pattern}:\n${stdout}\n${stderr}`);
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+    },
+  };
+}
+
+function workDir(config: string): string {
+  const cwd = mkdtempSync(join(tmpdir(), 'esper-mp-'));
+  writeFileSync(join(cwd, 'package.json'), '{ "type": "module" }\n');
+  writeFileSync(join(cwd, 'esper.config.ts'), config);
+  return cwd;
+}
+
+run('the trainer and Simic run in separate processes over one Redis: reports go out, a learned policy comes back', async (t) => {
+  t.timeout(180_000);
+  const server = await RedisServer.start();
+  const common =
+    `import defaults from ${JSON.stringify(defaults)};\n` +
+    `const tree = { ...defaults.weatherlight.tree, children: defaults.weatherlight.tree.children.filter((c) => c.id !== 'simic') };\n` +
+    `const base = { ...defaults, run: { ...defaults.run, multiProcess: true }, oona: { url: ${JSON.stringify(server.url)} },\n` +
+    `  tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: 16, control: { hookBudgetMs: 10000 } },\n` +
+    `  tamiyo: { observationEpochs: 1, shadowDecisions: 1, inferenceTimeoutMs: 2000 },\n` +
+    `  simic: { trainEvery: 6, batch: 16, thread: 'inline', validation: { minAverageReward: -10, minSamples: 4 } } };\n`;
+  const trainerDir = workDir(`${common}export default { ...base, weatherlight: { ...base.weatherlight, tree } };\n`);
+  const simicDir = workDir(`${common}export default base;\n`);
+  const redis = new Redis(server.url);
+  const simic = esper(['serve', 'simic', '--bus', server.url], simicDir);
+  try {
+    await simic.waitFor(/esper serve: simic ready on redis:/);
+    t.regex(simic.stdout(), /trainer/, 'the served tree has Simic');
+    t.notRegex(simic.stdout(), /tolaria/, 'and no trainer');
+
+    const first = esper(['run'], trainerDir);
+    t.is(await first.exited, 0, first.stderr());
+    t.notRegex(first.stdout(), /\bsimic\b/, 'the trainer process runs no Simic of its own');
+    // Simic learns from the reports it received over Redis and publishes a policy on oona.policy.
+    for (;;) {
+      if ((await redis.xlen('oona.policy')) > 0) break;
+      if (simic.process.exitCode !== null) throw new Error(`simic exited: ${simic.stderr()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const [[, fields]] = (await redis.xrangeBuffer('oona.policy', '-', '+')) as [Buffer, Buffer[]][] as [[Buffer, Buffer[]]];
+    const update = leyline.PolicyUpdate.decode(leyline.BusEnvelope.decode(fields[1] as Buffer).payload);
+    t.regex(update.tamiyoPolicyVersion, /^simic-/);
+    const simicGroup = ((await redis.call('XINFO', 'GROUPS', 'oona.normal')) as unknown[][]).map((flat) => String(flat[1]));
+    t.true(simicGroup.includes('simic'), 'Simic reads oona.normal in its own group');
+    t.false(existsSync(join(simicDir, 'var', 'tamiyo', 'field_reports.db')), 'Simic never touched a report store: all came by bus');
+
+    // The next run's Tamiyo (group "tamiyo" on oona.policy) receives the update, shadows it, promotes it.
+    const second = esper(['run'], trainerDir);
+    t.is(await second.exited, 0, second.stderr());
+    const promoted = leyline.PolicyUpdate.decode(readFileSync(join(trainerDir, 'var', 'tamiyo', 'policy.pb')));
+    // Simic may have learned again from the second run's reports: Tamiyo runs one of the policies it published.
+    const published = ((await redis.xrangeBuffer('oona.policy', '-', '+')) as [Buffer, Buffer[]][]).map(
+      ([, f]) => leyline.PolicyUpdate.decode(leyline.BusEnvelope.decode(f[1] as Buffer).payload).tamiyoPolicyVersion,
+    );
+    t.true(published.includes(promoted.tamiyoPolicyVersion), `${promoted.tamiyoPolicyVersion} in ${published.join(', ')}`);
+  } finally {
+    simic.process.kill('SIGTERM');
+    t.is(await simic.exited, 0, simic.stderr());
+    redis.disconnect();
+    await server.stop();
+  }
+});
