@@ -5,6 +5,7 @@ import { SignatureContext } from '../contracts/signing.ts';
 import { OonaClient } from '../actors/oona/oona-client.ts';
 import { DEFAULT_STREAMS, resolveOonaConfig, type OonaConfig } from '../actors/oona/settings.ts';
 import { RedisServer, redisServerAvailable } from './helpers/redis-server.ts';
+import { runTsChild } from './helpers/child-process.ts';
 
 const { MessagePriority: P, CircuitBreakerState } = leyline;
 const signing = new SignatureContext('oona-fault-secret');
@@ -96,5 +97,34 @@ run('with Redis down, the local buffer keeps its bound and drops the lowest prio
   });
   t.deepEqual(epochs, [3, 4, 100, 101, 102], 'the oldest LOW messages went first; the rest kept their order');
   await c.close();
+  await server.stop();
+});
+
+run('a message whose consumer process was killed mid-handling is redelivered to another consumer of the group', async (t) => {
+  const server = await RedisServer.start();
+  const stream = DEFAULT_STREAMS.normal;
+  const doomed = runTsChild(new URL('./fixtures/oona-doomed-consumer.ts', import.meta.url).pathname, [server.url, stream, 'workers']);
+  await doomed.waitFor((line) => line === 'subscribed');
+  const producer = client(server, 'producer');
+  t.true(await producer.connect());
+  // The group is created by the doomed consumer's first read; wait until it exists before publishing.
+  await until(async () => (await producer.store.backlog(stream)) === 0 && (await producer.store.pending(stream, 'workers')) === 0, 'the group');
+  producer.publish(state(42));
+  await producer.flush();
+  await doomed.waitFor((line) => line === 'handling 42');
+  doomed.kill();
+  await doomed.exit;
+  t.is(await producer.store.pending(stream, 'workers'), 1, 'the killed consumer never acknowledged it');
+  const survivor = client(server, 'survivor');
+  const attempts: number[] = [];
+  survivor.subscribe({ stream, group: 'workers', blockMs: 50, handler: (message, delivery) => {
+    t.is((message as v1.SystemStatePacket).currentEpoch, 42);
+    attempts.push(delivery.attempt);
+  } });
+  await until(() => attempts.length === 1, 'the redelivery');
+  t.deepEqual(attempts, [2], 'handed to the handler as the second delivery');
+  await until(async () => (await survivor.store.pending(stream, 'workers')) === 0, 'the acknowledgement');
+  await producer.close();
+  await survivor.close();
   await server.stop();
 });
