@@ -87,9 +87,10 @@ test('envelopes: the prototype test vector opens; stamps are checked; strict mod
   const signing = new SignatureContext('k');
   const now = 10_000_000;
   const sealed = sealEnvelope(T.BUS_MESSAGE_TYPE_TELEMETRY, new Uint8Array([1]), signing, {}, now);
-  t.true(openEnvelope(sealed.fields, { signing, acceptUnstamped: false, maxAgeMs: 1_000, now: now + 1_000 }).ok);
-  t.like(openEnvelope(sealed.fields, { signing, acceptUnstamped: false, maxAgeMs: 1_000, now: now + 1_001 }), { ok: false, reason: 'stale' });
-  t.like(openEnvelope(sealed.fields, { signing, acceptUnstamped: false, maxAgeMs: 1_000, now: now - 5_001 }), { ok: false, reason: 'future' });
+  const entry = { payload: sealed.fields.payload, signature: Buffer.from(sealed.fields.signature) };
+  t.true(openEnvelope(entry, { signing, acceptUnstamped: false, maxAgeMs: 1_000, now: now + 1_000 }).ok);
+  t.like(openEnvelope(entry, { signing, acceptUnstamped: false, maxAgeMs: 1_000, now: now + 1_001 }), { ok: false, reason: 'stale' });
+  t.like(openEnvelope(entry, { signing, acceptUnstamped: false, maxAgeMs: 1_000, now: now - 5_001 }), { ok: false, reason: 'future' });
   const tampered = Buffer.from(sealed.fields.payload);
   tampered[tampered.length - 1] ^= 1;
   t.like(openEnvelope({ payload: tampered, signature: Buffer.from(sealed.fields.signature) }, { signing, acceptUnstamped: true, maxAgeMs: 0 }), { ok: false, reason: 'bad_signature' });
