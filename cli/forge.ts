@@ -5,20 +5,27 @@ import { describeError } from '../runtime/errors.ts';
 import type { ActorRef } from '../runtime/logic.ts';
 import { ActorSystem } from '../runtime/system.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
-import { forgeLogic, forgeSettings, JobJournal, journalPath, resolveTezzeretConfig, urzaKernelStore } from '../actors/tezzeret/index.ts';
-import { defaultUrzaRoot, openUrzaLibrary } from '../actors/urza/index.ts';
+import { forgeLogic, forgeSettings, JobJournal, journalPath, resolveTezzeretConfig, urzaKernelStore, type BlueprintSource, type TezzeretSettings } from '../actors/tezzeret/index.ts';
+import { defaultUrzaRoot, importArtifact, openUrzaLibrary, type UrzaLibrary } from '../actors/urza/index.ts';
+import { OonaClient, resolveOonaConfig, type OonaConfig } from '../actors/oona/index.ts';
+import type { EsperConfig } from '../actors/weatherlight/config.ts';
+import { signatureContextFromEnv } from '../contracts/signing.ts';
+import { randomUUID } from 'node:crypto';
 import { resolveConfig } from './config.ts';
 import { ProgressBar } from './progress.ts';
 
-export const FORGE_USAGE = `  forge [config.ts] [--drill] [--only BP001,BP009] [--slots 32,8x8x16]
+export const FORGE_USAGE = `  forge [config.ts] [--drill] [--only BP001,BP009] [--slots 32,8x8x16] [--bus redis://host:port]
                     compile the blueprint catalog into Urza for the configured slot shapes
-                    (--drill includes the quarantine-only stressors)`;
+                    (--drill includes the quarantine-only stressors; --bus hands the jobs to the
+                    Tezzeret workers on that bus, \`esper serve tezzeret\`, and stores what they send)
+`;
 
 interface ForgeArgs {
   file: string | undefined;
   drill: boolean;
   only: string[] | null;
   slots: number[][] | null;
+  bus: string | null;
 }
 
 export class UsageError extends Error {
@@ -26,7 +33,7 @@ export class UsageError extends Error {
 }
 
 export function parseForgeArgs(argv: readonly string[]): ForgeArgs {
-  const args: ForgeArgs = { file: undefined, drill: false, only: null, slots: null };
+  const args: ForgeArgs = { file: undefined, drill: false, only: null, slots: null, bus: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string => {
@@ -36,6 +43,7 @@ export function parseForgeArgs(argv: readonly string[]): ForgeArgs {
       return next;
     };
     if (arg === '--drill') args.drill = true;
+    else if (arg === '--bus') args.bus = value();
     else if (arg === '--only') args.only = value().split(',').filter(Boolean);
     else if (arg === '--slots') {
       args.slots = value()
@@ -69,21 +77,23 @@ export async function forge(argv: readonly string[]): Promise<number> {
   );
 
   const library = openUrzaLibrary({ root: config.urza?.root ?? defaultUrzaRoot(config.run.varDir) });
-  const journal = new JobJournal(journalPath(config.run.varDir));
-  const system = new ActorSystem({ name: `${config.run.name}-forge`, ...config.runtime });
-  const forgeRef = system.spawn(
-    null,
-    forgeLogic(forgeSettings({ config: tezzeret, catalog: karn.catalog, store: urzaKernelStore(library), journal, telemetry: null })),
-    { name: 'forge' },
-  ) as ActorRef<v1.CompileRequest>;
+  // Enough asks in flight to keep every worker busy, few enough that none waits long in the queue.
+  const retryWaitMs = Array.from({ length: tezzeret.maxRetries }, (_, i) => tezzeret.retryBaseMs * 2 ** i).reduce((a, b) => a + b, 0);
+  const deadlineMs = Math.min(config.runtime.maxAskDeadlineMs, 3 * (tezzeret.timeoutMs * (1 + tezzeret.maxRetries) + retryWaitMs) + 30_000);
+  let compiler: Compiler;
+  try {
+    compiler = args.bus
+      ? await remoteCompiler({ url: args.bus, library, oona: config.oona ?? {}, deadlineMs })
+      : localCompiler({ library, tezzeret, catalog: karn.catalog, varDir: config.run.varDir, name: config.run.name, runtime: config.runtime, deadlineMs });
+  } catch (error) {
+    library.close();
+    throw error;
+  }
 
   const tally = { compiled: 0, stored: 0, failed: 0 };
   const failures: string[] = [];
   const progress = new ProgressBar(jobs.length, process.stdout);
-  // Enough asks in flight to keep every worker busy, few enough that none waits long in the queue.
-  const inFlight = tezzeret.concurrency * 2;
-  const retryWaitMs = Array.from({ length: tezzeret.maxRetries }, (_, i) => tezzeret.retryBaseMs * 2 ** i).reduce((a, b) => a + b, 0);
-  const deadlineMs = Math.min(config.runtime.maxAskDeadlineMs, 3 * (tezzeret.timeoutMs * (1 + tezzeret.maxRetries) + retryWaitMs) + 30_000);
+  const inFlight = args.bus ? jobs.length : tezzeret.concurrency * 2;
   const started = performance.now();
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -92,7 +102,7 @@ export async function forge(argv: readonly string[]): Promise<number> {
       const label = `${descriptor.blueprintId}@${dims.join('x')}`;
       let result: v1.CompileResult;
       try {
-        result = await system.ask(forgeRef, leyline.CompileRequest.create({ blueprintId: descriptor.blueprintId, slot: { dims } }), leyline.CompileResult, deadlineMs);
+        result = await compiler.compile(descriptor.blueprintId, dims);
       } catch (error) {
         result = leyline.CompileResult.create({ blueprintId: descriptor.blueprintId, ok: false, error: describeError(error) });
       }
@@ -115,8 +125,7 @@ export async function forge(argv: readonly string[]): Promise<number> {
   try {
     await Promise.all(Array.from({ length: Math.min(inFlight, Math.max(1, jobs.length)) }, worker));
   } finally {
-    await system.shutdown(10_000);
-    journal.close();
+    await compiler.close();
     library.close();
   }
   const seconds = (performance.now() - started) / 1000;
@@ -125,4 +134,104 @@ export async function forge(argv: readonly string[]): Promise<number> {
   );
   for (const failure of failures) process.stdout.write(`  ${failure}\n`);
   return tally.failed > 0 ? 1 : 0;
+}
+
+/** Compiles one kernel into the library: here (the forge actor) or by the Tezzeret workers on a bus. */
+interface Compiler {
+  compile(blueprintId: string, dims: number[]): Promise<v1.CompileResult>;
+  close(): Promise<void>;
+}
+
+function localCompiler(options: {
+  library: UrzaLibrary;
+  tezzeret: TezzeretSettings;
+  catalog: BlueprintSource;
+  varDir: string;
+  name: string;
+  runtime: EsperConfig['runtime'];
+  deadlineMs: number;
+}): Compiler {
+  const journal = new JobJournal(journalPath(options.varDir));
+  const system = new ActorSystem({ name: `${options.name}-forge`, ...options.runtime });
+  const forgeRef = system.spawn(
+    null,
+    forgeLogic(forgeSettings({ config: options.tezzeret, catalog: options.catalog, store: urzaKernelStore(options.library), journal, telemetry: null })),
+    { name: 'forge' },
+  ) as ActorRef<v1.CompileRequest>;
+  return {
+    compile: (blueprintId, dims) => system.ask(forgeRef, leyline.CompileRequest.create({ blueprintId, slot: { dims } }), leyline.CompileResult, options.deadlineMs),
+    close: async () => {
+      await system.shutdown(10_000);
+      journal.close();
+    },
+  };
+}
+
+/**
+ * Hands each job to the Tezzeret workers on the bus (oona.kernels.compile, shared group "tezzeret") and stores the
+ * KernelArtifact that comes back (oona.kernels.ready); a failure comes back on oona.kernels.errors. This forge
+ * reads both in a group of its own, so it sees every answer, and keeps only the answers to its own jobs.
+ */
+async function remoteCompiler(options: { url: string; library: UrzaLibrary; oona: OonaConfig; deadlineMs: number }): Promise<Compiler> {
+  const settings = resolveOonaConfig({ ...options.oona, url: options.url }, '--bus');
+  const client = new OonaClient({ settings, signing: signatureContextFromEnv(), source: 'forge' });
+  if (!(await client.connect(5_000))) {
+    await client.close();
+    throw new Error(`esper forge: the bus at ${options.url} does not answer`);
+  }
+  const group = `forge-${randomUUID()}`;
+  const waiting = new Map<string, (result: v1.CompileResult) => void>();
+  const { kernelReady, kernelErrors } = settings.streams;
+  for (const stream of [kernelReady, kernelErrors]) await client.store.ensureGroup(stream, group);
+  client.subscribe({
+    stream: kernelReady,
+    group,
+    types: [leyline.BusMessageType.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT],
+    handler: (message) => {
+      const artifact = message as v1.KernelArtifact;
+      const done = waiting.get(artifact.jobId);
+      if (!done) return;
+      const saved = importArtifact(options.library, artifact);
+      done(
+        saved.ok
+          ? leyline.CompileResult.create({
+              jobId: artifact.jobId,
+              blueprintId: artifact.descriptor?.blueprintId ?? '',
+              ok: true,
+              ...(artifact.update ? { update: artifact.update } : {}),
+              moduleFamily: artifact.moduleFamily,
+              fallbackFrom: artifact.tags.fallback_from ?? '',
+            })
+          : leyline.CompileResult.create({ jobId: artifact.jobId, ok: false, error: `received, not stored: ${saved.error.message}` }),
+      );
+    },
+  });
+  client.subscribe({
+    stream: kernelErrors,
+    group,
+    types: [leyline.BusMessageType.BUS_MESSAGE_TYPE_KERNEL_PREFETCH_ERROR],
+    handler: (message) => {
+      const failure = message as v1.KernelArtifactError;
+      waiting.get(failure.requestId)?.(leyline.CompileResult.create({ jobId: failure.requestId, blueprintId: failure.blueprintId, ok: false, error: failure.reason }));
+    },
+  });
+  return {
+    compile(blueprintId, dims) {
+      const jobId = `forge-${randomUUID()}`;
+      return new Promise<v1.CompileResult>((resolvePromise, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(jobId);
+          reject(new Error(`no answer from the Tezzeret workers within ${options.deadlineMs} ms (is \`esper serve tezzeret\` running?)`));
+        }, options.deadlineMs);
+        waiting.set(jobId, (result) => {
+          clearTimeout(timer);
+          waiting.delete(jobId);
+          resolvePromise(result);
+        });
+        const sent = client.publish(leyline.CompileRequest.create({ jobId, blueprintId, slot: { dims } }));
+        if (!sent.ok) waiting.get(jobId)?.(leyline.CompileResult.create({ jobId, blueprintId, ok: false, error: `not sent: ${sent.detail}` }));
+      });
+    },
+    close: () => client.close(),
+  };
 }

@@ -114,3 +114,35 @@ run('the trainer and Simic run in separate processes over one Redis: reports go 
     await server.stop();
   }
 });
+
+run('two Tezzeret worker processes share the compile jobs of a forge in a third; its Urza stores what they send', async (t) => {
+  t.timeout(180_000);
+  const server = await RedisServer.start();
+  const config = `import defaults from ${JSON.stringify(defaults)};\nexport default { ...defaults, run: { ...defaults.run, multiProcess: true } };\n`;
+  const workers = [workDir(config), workDir(config)].map((dir) => esper(['serve', 'tezzeret', '--bus', server.url], dir));
+  const forgeDir = workDir(config);
+  const redis = new Redis(server.url);
+  try {
+    for (const worker of workers) await worker.waitFor(/esper serve: tezzeret ready on redis:/);
+    const forge = esper(['forge', '--only', 'BP001,BP021', '--slots', '32,16', '--bus', server.url], forgeDir);
+    t.is(await forge.exited, 0, forge.stdout() + forge.stderr());
+    t.regex(forge.stdout(), /esper forge: 4 compiled, 0 already stored, 0 failed/);
+    const group = ((await redis.call('XINFO', 'GROUPS', 'oona.kernels.compile')) as unknown[][]).map((flat) => ({ name: String(flat[1]), consumers: Number(flat[3]), pending: Number(flat[5]) }));
+    t.deepEqual(group, [{ name: 'tezzeret', consumers: 2, pending: 0 }], 'both workers read one group; every job acknowledged');
+    const artifacts = ((await redis.xrangeBuffer('oona.kernels.ready', '-', '+')) as [Buffer, Buffer[]][]).map(([, f]) =>
+      leyline.KernelArtifact.decode(leyline.BusEnvelope.decode(f[1] as Buffer).payload),
+    );
+    t.is(artifacts.length, 4);
+    t.is(new Set(artifacts.map((a) => a.tags.compiled_by)).size, 2, 'each worker compiled some of the jobs');
+    t.false(existsSync(join(forgeDir, 'var', 'tezzeret')), 'the forge compiled nothing itself (no job journal)');
+    // The forge's own library now has them: a local forge finds all four stored.
+    const again = esper(['forge', '--only', 'BP001,BP021', '--slots', '32,16'], forgeDir);
+    t.is(await again.exited, 0, again.stderr());
+    t.regex(again.stdout(), /esper forge: 0 compiled, 4 already stored, 0 failed/);
+  } finally {
+    for (const worker of workers) worker.process.kill('SIGTERM');
+    for (const worker of workers) t.is(await worker.exited, 0, worker.stderr());
+    redis.disconnect();
+    await server.stop();
+  }
+});

@@ -4,6 +4,7 @@
 // so a crash mid-handling means a redelivery, not a loss. Timers: housekeeping, the bus's own metrics telemetry,
 // and the backlog depths that route publishes.
 import { leyline, type v1 } from '../../contracts/index.ts';
+import type { AnyLeylineType, LeylineMessage } from '../../contracts/index.ts';
 import type { ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import type { OonaClient } from './oona-client.ts';
 import { isBusMessage, type BusMessage } from './routing.ts';
@@ -17,6 +18,13 @@ export interface BusRoute {
   types?: readonly v1.BusMessageType[];
   /** How long the actor may take with one message before the delivery counts as failed. Default 30 s. */
   deadlineMs?: number;
+  /** Messages taken per read (1: one at a time, so processes sharing the group share the work). Default 50. */
+  count?: number;
+  /**
+   * Ask instead of deliver: the message is done when the actor answers with `reply` (e.g. a compile job's result,
+   * not its queueing), and `then` may turn the answer into a message to publish.
+   */
+  ask?: { reply: AnyLeylineType; then?: (answer: LeylineMessage) => BusMessage | null };
 }
 
 export interface OonaBusDeps {
@@ -48,6 +56,8 @@ export const BUS_MESSAGE_CLASSES = [
   leyline.KernelArtifactReady,
   leyline.KernelArtifactError,
   leyline.KernelCatalogUpdate,
+  leyline.CompileRequest,
+  leyline.KernelArtifact,
 ];
 
 export function oonaLogic(deps: OonaBusDeps): ActorLogic<BusState, BusActorMessage> {
@@ -61,7 +71,14 @@ export function oonaLogic(deps: OonaBusDeps): ActorLogic<BusState, BusActorMessa
           stream: route.stream,
           group: route.group,
           ...(route.types ? { types: route.types } : {}),
-          handler: (message) => ctx.deliver(route.to, message, route.deadlineMs ?? 30_000),
+          ...(route.count ? { count: route.count } : {}),
+          handler: async (message) => {
+            const deadline = route.deadlineMs ?? 30_000;
+            if (!route.ask) return ctx.deliver(route.to, message, deadline);
+            const answer = await ctx.ask(route.to, message, route.ask.reply, deadline);
+            const follow = route.ask.then?.(answer);
+            if (follow) client.publish(follow);
+          },
         }),
       );
       ctx.every(HOUSEKEEPING, client.settings.housekeepingIntervalMs);

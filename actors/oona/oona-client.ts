@@ -177,6 +177,7 @@ export class OonaClient {
       ['queue_depth_kernel_requests', streams.kernelRequests],
       ['queue_depth_kernel_ready', streams.kernelReady],
       ['queue_depth_kernel_errors', streams.kernelErrors],
+      ['queue_depth_kernel_compile', streams.kernelCompile],
       ['queue_depth_deadletter', streams.deadLetter],
     ];
     for (const [key, stream] of depths) {

@@ -110,7 +110,8 @@ export class Publisher {
     }
     const Type = message.constructor as unknown as { encode(m: BusMessage): { finish(): Uint8Array } };
     const sealed = sealEnvelope(busTypeOf(message), Type.encode(message).finish(), this.#d.signing, { [ATTR_SOURCE]: source });
-    const limit = message instanceof leyline.PolicyUpdate ? settings.maxPolicyEnvelopeBytes : settings.maxEnvelopeBytes;
+    const bulk = message instanceof leyline.PolicyUpdate || message instanceof leyline.KernelArtifact;
+    const limit = bulk ? settings.maxBulkEnvelopeBytes : settings.maxEnvelopeBytes;
     if (sealed.bytes > limit) {
       metrics.count('publish_oversized');
       return { ok: false, reason: 'oversized', detail: `${message.constructor.name} envelope of ${sealed.bytes} bytes > ${limit}` };

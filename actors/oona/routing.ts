@@ -16,7 +16,9 @@ export type BusMessage =
   | v1.KernelPrefetchRequest
   | v1.KernelArtifactReady
   | v1.KernelArtifactError
-  | v1.KernelCatalogUpdate;
+  | v1.KernelCatalogUpdate
+  | v1.CompileRequest
+  | v1.KernelArtifact;
 
 interface Route {
   type: v1.BusMessageType;
@@ -35,6 +37,8 @@ const ROUTES = new Map<Function, Route>([
   [leyline.KernelArtifactError, { type: T.BUS_MESSAGE_TYPE_KERNEL_PREFETCH_ERROR, decode: (b) => leyline.KernelArtifactError.decode(b), stream: (s) => s.kernelErrors }],
   // As in the prototype, catalog updates share the ready stream: consumers dispatch on the type, never the stream.
   [leyline.KernelCatalogUpdate, { type: T.BUS_MESSAGE_TYPE_KERNEL_CATALOG_UPDATE, decode: (b) => leyline.KernelCatalogUpdate.decode(b), stream: (s) => s.kernelReady }],
+  [leyline.CompileRequest, { type: T.BUS_MESSAGE_TYPE_COMPILE_REQUEST, decode: (b) => leyline.CompileRequest.decode(b), stream: (s) => s.kernelCompile }],
+  [leyline.KernelArtifact, { type: T.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT, decode: (b) => leyline.KernelArtifact.decode(b), stream: (s) => s.kernelReady }],
 ]);
 
 const BY_TYPE = new Map<number, Route>([...ROUTES.values()].map((route) => [route.type, route]));

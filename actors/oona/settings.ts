@@ -10,6 +10,8 @@ export interface StreamNames {
   kernelRequests: string;
   kernelReady: string;
   kernelErrors: string;
+  /** This project's: compile jobs for Tezzeret workers. */
+  kernelCompile: string;
   deadLetter: string;
 }
 
@@ -21,6 +23,7 @@ export const DEFAULT_STREAMS: Readonly<StreamNames> = {
   kernelRequests: 'oona.kernels.requests',
   kernelReady: 'oona.kernels.ready',
   kernelErrors: 'oona.kernels.errors',
+  kernelCompile: 'oona.kernels.compile',
   deadLetter: 'oona.deadletter',
 };
 
@@ -54,8 +57,8 @@ export interface OonaConfig {
   bufferCapacity?: number;
   /** Largest BusEnvelope accepted for publishing. Default 256 KiB (the design's limit). */
   maxEnvelopeBytes?: number;
-  /** Largest PolicyUpdate envelope: it carries the policy's weights (~0.7 MB for Tamiyo's GNN). Default 4 MiB. */
-  maxPolicyEnvelopeBytes?: number;
+  /** Largest envelope of a bulk message: a PolicyUpdate (the policy's weights, ~0.7 MB) or a KernelArtifact. Default 16 MiB. */
+  maxBulkEnvelopeBytes?: number;
   /** Publish and consume breakers: failures in a row to open, and how long they stay open. */
   breaker?: { failureThreshold?: number; timeoutMs?: number };
   /** Accept envelopes without nonce/issued_at (the Python prototype writes none). Default true. */
@@ -80,7 +83,7 @@ export interface OonaSettings {
   conservativeStableMs: number;
   bufferCapacity: number;
   maxEnvelopeBytes: number;
-  maxPolicyEnvelopeBytes: number;
+  maxBulkEnvelopeBytes: number;
   breaker: { failureThreshold: number; timeoutMs: number };
   acceptUnstamped: boolean;
 }
@@ -126,7 +129,7 @@ export function resolveOonaConfig(config: OonaConfig = {}, field = 'oona'): Oona
     conservativeStableMs: count(config.conservativeStableMs, 'conservativeStableMs', 60_000, 1),
     bufferCapacity: count(config.bufferCapacity, 'bufferCapacity', 10_000, 1),
     maxEnvelopeBytes: count(config.maxEnvelopeBytes, 'maxEnvelopeBytes', 262_144, 64),
-    maxPolicyEnvelopeBytes: count(config.maxPolicyEnvelopeBytes, 'maxPolicyEnvelopeBytes', 4_194_304, 64),
+    maxBulkEnvelopeBytes: count(config.maxBulkEnvelopeBytes, 'maxBulkEnvelopeBytes', 16_777_216, 64),
     breaker: {
       failureThreshold: count(config.breaker?.failureThreshold, 'breaker.failureThreshold', 3, 1),
       timeoutMs: count(config.breaker?.timeoutMs, 'breaker.timeoutMs', 30_000, 1),

@@ -72,6 +72,7 @@ export function compileJobLogic(
       prewarmMs: medianMs(output.prewarmSamplesMs),
     });
     await settings.store.save({
+      jobId: job.jobId,
       descriptor: job.descriptor,
       slot: { dims: job.slotDims },
       parameters: job.parameters,

@@ -12,6 +12,7 @@ export { forgeLogic, type ForgeSettings, type ForgeMessage } from './forge.ts';
 export { resolveTezzeretConfig, TEZZERET_DEFAULTS, TezzeretConfigError, type TezzeretConfig, type TezzeretSettings } from './config.ts';
 export { JobJournal, jobIdFor } from './job-journal.ts';
 export { urzaKernelStore } from './urza-store.ts';
+export { busKernelStore } from './bus-store.ts';
 export type { BlueprintSource, KernelStore } from './ports.ts';
 
 /** The journal's place under the run's state directory. */

@@ -11,6 +11,7 @@ export interface BlueprintSource {
 
 /** A compiled kernel ready to store. */
 export interface CompiledKernel {
+  jobId: string;
   descriptor: v1.BlueprintDescriptor;
   slot: SlotSpec;
   parameters: Readonly<Record<string, number>>;

@@ -27,6 +27,7 @@ export { UrzaInputError, UrzaSaveError, NoKernelCodecError, type SaveErrorCode }
 export { CatalogLockedError, CatalogSchemaError } from './catalog-db.ts';
 export { slotKey, slotDims, slotShapeOf, SlotShapeError, type SlotInput } from './slot-key.ts';
 export type { KernelCodec } from './kernel-codec.ts';
+export { importArtifact } from './artifact-import.ts';
 export { karnKernelCodec } from './karn-codec.ts';
 export {
   PrefetchResponder,

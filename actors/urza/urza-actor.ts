@@ -3,6 +3,10 @@
 // for the prototype's oona.kernels.ready / .errors streams — and correlated there by request_id. Requests are
 // dispatched, not asked: an ask takes one reply type, and a prefetch has two.
 //
+// A KernelArtifact (a kernel compiled by a Tezzeret worker in another process, by bus) is saved into the library:
+// bytes that do not match their checksum, or a record that is not valid, are refused and counted (retrying cannot
+// mend them); a library that cannot write now fails the message, so the bus delivers it again later.
+//
 // The library itself is shared (Tezzeret saves into it, Kasmina fetches from it, in-process); this actor does not
 // open or close it, so a restart of the actor never closes the catalog under the others.
 import { leyline, type v1 } from '../../contracts/index.ts';
@@ -10,6 +14,7 @@ import type { ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import type { UrzaLibrary } from './library.ts';
 import { metricPoints } from './metrics.ts';
 import { PrefetchResponder, type PrefetchAnswer, type PrefetchOptions } from './prefetch.ts';
+import { importArtifact } from './artifact-import.ts';
 
 export const MAINTENANCE_TIMER = 'urza.maintenance';
 
@@ -28,11 +33,13 @@ export interface UrzaActorOptions {
   verifyChecksumsInMaintenance?: boolean;
 }
 
-export type UrzaMessage = v1.KernelPrefetchRequest | v1.TimerFired;
+export type UrzaMessage = v1.KernelPrefetchRequest | v1.KernelArtifact | v1.TimerFired;
 
 export interface UrzaActorState {
   readonly responder: PrefetchResponder;
   maintenanceRuns: number;
+  artifactsImported: number;
+  artifactsRefused: number;
 }
 
 /**
@@ -44,10 +51,10 @@ export function urzaLogic(options: UrzaActorOptions): ActorLogic<UrzaActorState,
   const interval = options.maintenanceIntervalMs === undefined ? 60_000 : options.maintenanceIntervalMs;
   return {
     kind: 'urza',
-    accepts: [leyline.KernelPrefetchRequest],
+    accepts: [leyline.KernelPrefetchRequest, leyline.KernelArtifact],
     start(ctx) {
       if (interval !== null) ctx.every(MAINTENANCE_TIMER, interval);
-      return { responder, maintenanceRuns: 0 };
+      return { responder, maintenanceRuns: 0, artifactsImported: 0, artifactsRefused: 0 };
     },
     receive(state, message, ctx) {
       if (message instanceof leyline.TimerFired) {
@@ -58,6 +65,17 @@ export function urzaLogic(options: UrzaActorOptions): ActorLogic<UrzaActorState,
             ctx.log.warn('urza maintenance evicted catalog rows', { ...result });
           }
         }
+        return state;
+      }
+      if (message instanceof leyline.KernelArtifact) {
+        const saved = importArtifact(options.library, message);
+        if (saved.ok) {
+          state.artifactsImported += 1;
+          return state;
+        }
+        if (saved.error.code === 'unavailable' || saved.error.code === 'io_error') throw saved.error;
+        state.artifactsRefused += 1;
+        ctx.log.warn('urza refused a kernel artifact', { job: message.jobId, code: saved.error.code, error: saved.error.message });
         return state;
       }
       const outcome = state.responder.handle(message);
@@ -79,7 +97,11 @@ export function urzaLogic(options: UrzaActorOptions): ActorLogic<UrzaActorState,
       return state;
     },
     inspect(state) {
-      const facts: Record<string, string> = { maintenance_runs: String(state.maintenanceRuns) };
+      const facts: Record<string, string> = {
+        maintenance_runs: String(state.maintenanceRuns),
+        artifacts_imported: String(state.artifactsImported),
+        artifacts_refused: String(state.artifactsRefused),
+      };
       for (const point of metricPoints({ ...options.library.metricsSnapshot(), ...state.responder.metrics.snapshot() })) {
         facts[point.name] = String(point.value);
       }

@@ -33,6 +33,8 @@ export interface EsperConfig {
     varDir: string;
     /** Several processes share a bus: the signing secret must then come from ESPER_LEYLINE_SECRET. */
     multiProcess: boolean;
+    /** Set by `esper serve <subsystem>`: this process serves that subsystem to others on the bus. */
+    serving?: string;
   };
   runtime: {
     defaultMailboxCapacity: number;

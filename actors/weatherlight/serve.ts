@@ -6,6 +6,7 @@ import { ConfigError, type EsperConfig, type TreeNode } from './config.ts';
 /** Subsystems that work over the bus alone, and what each reads and writes there. */
 export const SERVABLE: Readonly<Record<string, string>> = {
   simic: 'reads completed field reports (oona.normal, group simic); publishes policy updates (oona.policy)',
+  tezzeret: 'takes compile jobs one at a time (oona.kernels.compile, group tezzeret); publishes KernelArtifacts (oona.kernels.ready) and failures (oona.kernels.errors)',
 };
 
 export function servingConfig(config: EsperConfig, subsystem: string, busUrl: string | undefined): EsperConfig {
@@ -21,7 +22,7 @@ export function servingConfig(config: EsperConfig, subsystem: string, busUrl: st
   if (url === 'embedded') throw new ConfigError('oona.url', 'a served subsystem needs a shared bus: pass --bus redis://host:port');
   return {
     ...config,
-    run: { ...config.run, name: `esper-${subsystem}`, multiProcess: true },
+    run: { ...config.run, name: `esper-${subsystem}`, multiProcess: true, serving: subsystem },
     oona: { ...config.oona, url },
     weatherlight: { ...config.weatherlight, tree: { ...root, children } },
   };

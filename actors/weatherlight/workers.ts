@@ -1,13 +1,14 @@
 // The worker kinds Weatherlight can place in its tree, by name (esper.config.ts refers to them by kind).
 // Subsystems register their own kinds here as they land.
-import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import type { SignatureContext } from '../../contracts/signing.ts';
 import type { ActorLogic, ActorRef, AnyActorLogic } from '../../runtime/logic.ts';
 import type { ActorSystem } from '../../runtime/system.ts';
 import { karnLogic, type KarnSetup } from '../karn/index.ts';
-import { forgeLogic, forgeSettings, urzaKernelStore, type JobJournal, type TezzeretSettings } from '../tezzeret/index.ts';
-import { urzaLogic, type UrzaLibrary } from '../urza/index.ts';
+import { busKernelStore, forgeLogic, forgeSettings, urzaKernelStore, type JobJournal, type TezzeretSettings } from '../tezzeret/index.ts';
+import { defaultUrzaRoot, urzaLogic, type UrzaLibrary } from '../urza/index.ts';
 import { trainerLogic, TrainingSurface, type TrainerSetup, type TrainingMonitor } from '../tolaria/index.ts';
 import { kasminaLogic, KernelSource, type KasminaSettings } from '../kasmina/index.ts';
 import { tamiyoLogic, type TamiyoSettings } from '../tamiyo/index.ts';
@@ -45,6 +46,33 @@ function busRoutes(deps: WorkerDeps): BusRoute[] {
   if (tamiyo) routes.push({ stream: streams.policy, group: 'tamiyo', to: tamiyo, types: [BusMessageType.BUS_MESSAGE_TYPE_POLICY_UPDATE], deadlineMs: 120_000 });
   const simic = at('simic-trainer');
   if (simic) routes.push({ stream: streams.normal, group: 'simic', to: simic, types: [BusMessageType.BUS_MESSAGE_TYPE_FIELD_REPORT], deadlineMs: 600_000 });
+  const urza = at('urza');
+  if (urza) {
+    // Each library stores every kernel compiled elsewhere: one group per library (its folder on this host).
+    const root = resolve(deps.config.urza?.root ?? defaultUrzaRoot(deps.config.run.varDir));
+    routes.push({ stream: streams.kernelReady, group: `urza@${hostname()}:${root}`, to: urza, types: [BusMessageType.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT] });
+  }
+  const forge = at('tezzeret-forge');
+  if (forge && deps.config.run.serving === 'tezzeret') {
+    // Workers take compile jobs one at a time and finish each before the next, so the processes share the queue;
+    // a failed job is announced on oona.kernels.errors (the artifact of a good one goes out from the store).
+    const worstCase = deps.tezzeret.settings.timeoutMs * (1 + deps.tezzeret.settings.maxRetries) + 60_000;
+    routes.push({
+      stream: streams.kernelCompile,
+      group: 'tezzeret',
+      to: forge,
+      types: [BusMessageType.BUS_MESSAGE_TYPE_COMPILE_REQUEST],
+      count: 1,
+      deadlineMs: Math.min(deps.config.runtime.maxAskDeadlineMs, worstCase),
+      ask: {
+        reply: leyline.CompileResult,
+        then: (answer) => {
+          const result = answer as v1.CompileResult;
+          return result.ok ? null : leyline.KernelArtifactError.create({ requestId: result.jobId, blueprintId: result.blueprintId, reason: result.error });
+        },
+      },
+    });
+  }
   return routes;
 }
 
@@ -161,7 +189,11 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
       forgeSettings({
         config: deps.tezzeret.settings,
         catalog: deps.karn.catalog,
-        store: urzaKernelStore(deps.urza),
+        // A Tezzeret worker process sends its kernels out by bus; otherwise they go into this process's Urza.
+        store:
+          deps.config.run.serving === 'tezzeret' && deps.bus
+            ? busKernelStore((artifact) => deps.system.dispatch(deps.bus as ActorRef<BusMessage>, artifact))
+            : urzaKernelStore(deps.urza),
         journal: deps.tezzeret.journal,
         telemetry: deps.telemetry,
       }),

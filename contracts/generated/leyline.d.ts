@@ -293,7 +293,13 @@ export namespace esper {
                 BUS_MESSAGE_TYPE_KERNEL_PREFETCH_ERROR = 8,
 
                 /** BUS_MESSAGE_TYPE_KERNEL_CATALOG_UPDATE value */
-                BUS_MESSAGE_TYPE_KERNEL_CATALOG_UPDATE = 9
+                BUS_MESSAGE_TYPE_KERNEL_CATALOG_UPDATE = 9,
+
+                /** BUS_MESSAGE_TYPE_COMPILE_REQUEST value */
+                BUS_MESSAGE_TYPE_COMPILE_REQUEST = 10,
+
+                /** BUS_MESSAGE_TYPE_KERNEL_ARTIFACT value */
+                BUS_MESSAGE_TYPE_KERNEL_ARTIFACT = 11
             }
 
             /**
@@ -5447,6 +5453,120 @@ export namespace esper {
 
                 /** Shape of a CompileRequest. */
                 type $Shape = esper.leyline.v1.CompileRequest.$Properties;
+            }
+
+            /**
+             * Properties of a KernelArtifact.
+             * @deprecated Use esper.leyline.v1.KernelArtifact.$Properties instead.
+             */
+            interface IKernelArtifact extends esper.leyline.v1.KernelArtifact.$Properties {
+            }
+
+            /** Represents a KernelArtifact. */
+            class KernelArtifact {
+                private readonly $leyline: 'KernelArtifact';
+
+                /**
+                 * Constructs a new KernelArtifact.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.KernelArtifact.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** KernelArtifact jobId. */
+                jobId: string;
+
+                /** KernelArtifact descriptor. */
+                descriptor?: (esper.leyline.v1.BlueprintDescriptor.$Properties|null);
+
+                /** KernelArtifact slot. */
+                slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+
+                /** KernelArtifact artifact. */
+                artifact: Uint8Array;
+
+                /** KernelArtifact update. */
+                update?: (esper.leyline.v1.KernelCatalogUpdate.$Properties|null);
+
+                /** KernelArtifact moduleFamily. */
+                moduleFamily: string;
+
+                /** KernelArtifact guardSummary. */
+                guardSummary: string;
+
+                /** KernelArtifact strategy. */
+                strategy: esper.leyline.v1.CompileStrategy;
+
+                /** KernelArtifact tags. */
+                tags: { [k: string]: string };
+
+                /**
+                 * Creates a new KernelArtifact instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns KernelArtifact instance
+                 */
+                static create(properties: esper.leyline.v1.KernelArtifact.$Shape): esper.leyline.v1.KernelArtifact & esper.leyline.v1.KernelArtifact.$Shape;
+                static create(properties?: esper.leyline.v1.KernelArtifact.$Properties): esper.leyline.v1.KernelArtifact;
+
+                /**
+                 * Encodes the specified KernelArtifact message. Does not implicitly {@link esper.leyline.v1.KernelArtifact.verify|verify} messages.
+                 * @param message KernelArtifact message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.KernelArtifact.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a KernelArtifact message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.KernelArtifact & esper.leyline.v1.KernelArtifact.$Shape} KernelArtifact
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.KernelArtifact & esper.leyline.v1.KernelArtifact.$Shape;
+            }
+
+            namespace KernelArtifact {
+
+                /** Properties of a KernelArtifact. */
+                interface $Properties {
+
+                    /** KernelArtifact jobId */
+                    jobId?: (string|null);
+
+                    /** KernelArtifact descriptor */
+                    descriptor?: (esper.leyline.v1.BlueprintDescriptor.$Properties|null);
+
+                    /** KernelArtifact slot */
+                    slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+
+                    /** KernelArtifact artifact */
+                    artifact?: (Uint8Array|null);
+
+                    /** KernelArtifact update */
+                    update?: (esper.leyline.v1.KernelCatalogUpdate.$Properties|null);
+
+                    /** KernelArtifact moduleFamily */
+                    moduleFamily?: (string|null);
+
+                    /** KernelArtifact guardSummary */
+                    guardSummary?: (string|null);
+
+                    /** KernelArtifact strategy */
+                    strategy?: (esper.leyline.v1.CompileStrategy|null);
+
+                    /** KernelArtifact tags */
+                    tags?: ({ [k: string]: string }|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a KernelArtifact. */
+                type $Shape = esper.leyline.v1.KernelArtifact.$Properties;
             }
 
             /**

@@ -298,6 +298,8 @@ export const esper = $root.esper = (() => {
              * @property {number} BUS_MESSAGE_TYPE_KERNEL_PREFETCH_READY=7 BUS_MESSAGE_TYPE_KERNEL_PREFETCH_READY value
              * @property {number} BUS_MESSAGE_TYPE_KERNEL_PREFETCH_ERROR=8 BUS_MESSAGE_TYPE_KERNEL_PREFETCH_ERROR value
              * @property {number} BUS_MESSAGE_TYPE_KERNEL_CATALOG_UPDATE=9 BUS_MESSAGE_TYPE_KERNEL_CATALOG_UPDATE value
+             * @property {number} BUS_MESSAGE_TYPE_COMPILE_REQUEST=10 BUS_MESSAGE_TYPE_COMPILE_REQUEST value
+             * @property {number} BUS_MESSAGE_TYPE_KERNEL_ARTIFACT=11 BUS_MESSAGE_TYPE_KERNEL_ARTIFACT value
              */
             v1.BusMessageType = (function() {
                 const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -311,6 +313,8 @@ export const esper = $root.esper = (() => {
                 values[valuesById[7] = "BUS_MESSAGE_TYPE_KERNEL_PREFETCH_READY"] = 7;
                 values[valuesById[8] = "BUS_MESSAGE_TYPE_KERNEL_PREFETCH_ERROR"] = 8;
                 values[valuesById[9] = "BUS_MESSAGE_TYPE_KERNEL_CATALOG_UPDATE"] = 9;
+                values[valuesById[10] = "BUS_MESSAGE_TYPE_COMPILE_REQUEST"] = 10;
+                values[valuesById[11] = "BUS_MESSAGE_TYPE_KERNEL_ARTIFACT"] = 11;
                 return values;
             })();
 
@@ -13900,6 +13904,338 @@ export const esper = $root.esper = (() => {
                 };
 
                 return CompileRequest;
+            })();
+
+            v1.KernelArtifact = (function() {
+
+                /**
+                 * Properties of a KernelArtifact.
+                 * @typedef {Object} esper.leyline.v1.KernelArtifact.$Properties
+                 * @property {string|null} [jobId] KernelArtifact jobId
+                 * @property {esper.leyline.v1.BlueprintDescriptor.$Properties|null} [descriptor] KernelArtifact descriptor
+                 * @property {esper.leyline.v1.SlotShape.$Properties|null} [slot] KernelArtifact slot
+                 * @property {Uint8Array|null} [artifact] KernelArtifact artifact
+                 * @property {esper.leyline.v1.KernelCatalogUpdate.$Properties|null} [update] KernelArtifact update
+                 * @property {string|null} [moduleFamily] KernelArtifact moduleFamily
+                 * @property {string|null} [guardSummary] KernelArtifact guardSummary
+                 * @property {esper.leyline.v1.CompileStrategy|null} [strategy] KernelArtifact strategy
+                 * @property {Object.<string,string>|null} [tags] KernelArtifact tags
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a KernelArtifact.
+                 * @memberof esper.leyline.v1
+                 * @interface IKernelArtifact
+                 * @augments esper.leyline.v1.KernelArtifact.$Properties
+                 * @deprecated Use esper.leyline.v1.KernelArtifact.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a KernelArtifact.
+                 * @typedef {esper.leyline.v1.KernelArtifact.$Properties} esper.leyline.v1.KernelArtifact.$Shape
+                 */
+
+                /**
+                 * Constructs a new KernelArtifact.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a KernelArtifact.
+                 * @constructor
+                 * @param {esper.leyline.v1.KernelArtifact.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const KernelArtifact = function (properties) {
+                    this.tags = {};
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * KernelArtifact jobId.
+                 * @member {string} jobId
+                 * @memberof esper.leyline.v1.KernelArtifact
+                 * @instance
+                 */
+                KernelArtifact.prototype.jobId = "";
+
+                /**
+                 * KernelArtifact descriptor.
+                 * @member {esper.leyline.v1.BlueprintDescriptor.$Properties|null|undefined} descriptor
+                 * @memberof esper.leyline.v1.KernelArtifact
+                 * @instance
+                 */
+                KernelArtifact.prototype.descriptor = null;
+
+                /**
+                 * KernelArtifact slot.
+                 * @member {esper.leyline.v1.SlotShape.$Properties|null|undefined} slot
+                 * @memberof esper.leyline.v1.KernelArtifact
+                 * @instance
+                 */
+                KernelArtifact.prototype.slot = null;
+
+                /**
+                 * KernelArtifact artifact.
+                 * @member {Uint8Array} artifact
+                 * @memberof esper.leyline.v1.KernelArtifact
+                 * @instance
+                 */
+                KernelArtifact.prototype.artifact = $util.newBuffer([]);
+
+                /**
+                 * KernelArtifact update.
+                 * @member {esper.leyline.v1.KernelCatalogUpdate.$Properties|null|undefined} update
+                 * @memberof esper.leyline.v1.KernelArtifact
+                 * @instance
+                 */
+                KernelArtifact.prototype.update = null;
+
+                /**
+                 * KernelArtifact moduleFamily.
+                 * @member {string} moduleFamily
+                 * @memberof esper.leyline.v1.KernelArtifact
+                 * @instance
+                 */
+                KernelArtifact.prototype.moduleFamily = "";
+
+                /**
+                 * KernelArtifact guardSummary.
+                 * @member {string} guardSummary
+                 * @memberof esper.leyline.v1.KernelArtifact
+                 * @instance
+                 */
+                KernelArtifact.prototype.guardSummary = "";
+
+                /**
+                 * KernelArtifact strategy.
+                 * @member {esper.leyline.v1.CompileStrategy} strategy
+                 * @memberof esper.leyline.v1.KernelArtifact
+                 * @instance
+                 */
+                KernelArtifact.prototype.strategy = 0;
+
+                /**
+                 * KernelArtifact tags.
+                 * @member {Object.<string,string>} tags
+                 * @memberof esper.leyline.v1.KernelArtifact
+                 * @instance
+                 */
+                KernelArtifact.prototype.tags = $util.emptyObject;
+
+                /**
+                 * Creates a new KernelArtifact instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.KernelArtifact
+                 * @static
+                 * @param {esper.leyline.v1.KernelArtifact.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.KernelArtifact} KernelArtifact instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.KernelArtifact.$Shape): esper.leyline.v1.KernelArtifact & esper.leyline.v1.KernelArtifact.$Shape;
+                 *   (properties?: esper.leyline.v1.KernelArtifact.$Properties): esper.leyline.v1.KernelArtifact;
+                 * }}
+                 */
+                KernelArtifact.create = function(properties) {
+                    return new KernelArtifact(properties);
+                };
+
+                /**
+                 * Encodes the specified KernelArtifact message. Does not implicitly {@link esper.leyline.v1.KernelArtifact.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.KernelArtifact
+                 * @static
+                 * @param {esper.leyline.v1.KernelArtifact.$Properties} message KernelArtifact message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                KernelArtifact.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.jobId != null && $Object.hasOwnProperty.call(message, "jobId") && message.jobId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.jobId);
+                    if (message.descriptor != null && $Object.hasOwnProperty.call(message, "descriptor"))
+                        $root.esper.leyline.v1.BlueprintDescriptor.encode(message.descriptor, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    if (message.slot != null && $Object.hasOwnProperty.call(message, "slot"))
+                        $root.esper.leyline.v1.SlotShape.encode(message.slot, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                    if (message.artifact != null && $Object.hasOwnProperty.call(message, "artifact") && message.artifact.length)
+                        writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.artifact);
+                    if (message.update != null && $Object.hasOwnProperty.call(message, "update"))
+                        $root.esper.leyline.v1.KernelCatalogUpdate.encode(message.update, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                    if (message.moduleFamily != null && $Object.hasOwnProperty.call(message, "moduleFamily") && message.moduleFamily !== "")
+                        writer.uint32(/* id 6, wireType 2 =*/50).string(message.moduleFamily);
+                    if (message.guardSummary != null && $Object.hasOwnProperty.call(message, "guardSummary") && message.guardSummary !== "")
+                        writer.uint32(/* id 7, wireType 2 =*/58).string(message.guardSummary);
+                    if (message.strategy != null && $Object.hasOwnProperty.call(message, "strategy") && message.strategy !== 0)
+                        writer.uint32(/* id 8, wireType 0 =*/64).int32(message.strategy);
+                    if (message.tags != null && $Object.hasOwnProperty.call(message, "tags"))
+                        for (let keys = $Object.keys(message.tags).sort(), i = 0; i < keys.length; ++i)
+                            writer.uint32(/* id 9, wireType 2 =*/74).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.tags[keys[i]]).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a KernelArtifact message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.KernelArtifact
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.KernelArtifact & esper.leyline.v1.KernelArtifact.$Shape} KernelArtifact
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                KernelArtifact.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, key, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.KernelArtifact();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.jobId = value;
+                                else
+                                    delete message.jobId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                message.descriptor = $root.esper.leyline.v1.BlueprintDescriptor.decode(reader, reader.size(), $undefined, _depth + 1, message.descriptor);
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                message.slot = $root.esper.leyline.v1.SlotShape.decode(reader, reader.size(), $undefined, _depth + 1, message.slot);
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.bytes()).length)
+                                    message.artifact = value;
+                                else
+                                    delete message.artifact;
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 2)
+                                    break;
+                                message.update = $root.esper.leyline.v1.KernelCatalogUpdate.decode(reader, reader.size(), $undefined, _depth + 1, message.update);
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.moduleFamily = value;
+                                else
+                                    delete message.moduleFamily;
+                                continue;
+                            }
+                        case 7: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.guardSummary = value;
+                                else
+                                    delete message.guardSummary;
+                                continue;
+                            }
+                        case 8: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.int32())
+                                    message.strategy = value;
+                                else
+                                    delete message.strategy;
+                                continue;
+                            }
+                        case 9: {
+                                if (wireType !== 2)
+                                    break;
+                                if (message.tags === $util.emptyObject)
+                                    message.tags = {};
+                                let end2 = reader.size() + reader.pos;
+                                if (end2 > reader.len)
+                                    throw $RangeError("index out of range");
+                                reader.len = end2;
+                                key = "";
+                                value = "";
+                                while (reader.pos < end2) {
+                                    let tag2 = reader.tag();
+                                    wireType = tag2 & 7;
+                                    switch (tag2 >>>= 3) {
+                                    case 1:
+                                        if (wireType !== 2)
+                                            break;
+                                        key = reader.stringVerify();
+                                        continue;
+                                    case 2:
+                                        if (wireType !== 2)
+                                            break;
+                                        value = reader.stringVerify();
+                                        continue;
+                                    }
+                                    reader.skipType(wireType, _depth, tag2);
+                                }
+                                if (reader.pos !== end2)
+                                    throw $RangeError("index out of range");
+                                reader.len = end;
+                                if (key === "__proto__")
+                                    $util.makeProp(message.tags, key);
+                                message.tags[key] = value;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return KernelArtifact;
             })();
 
             v1.CompileResult = (function() {
