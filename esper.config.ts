@@ -49,7 +49,7 @@ export default defineConfig({
         { id: 'inspector', worker: 'inspector', restart: RestartPolicy.RESTART_POLICY_PERMANENT },
         { id: 'health', worker: 'health-reporter', restart: RestartPolicy.RESTART_POLICY_PERMANENT },
         subsystem('oona', [{ id: 'bus', worker: 'oona-bus', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
-        subsystem('nissa'),
+        subsystem('nissa', [{ id: 'ingest', worker: 'nissa-ingest', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
         subsystem('urza', [{ id: 'library', worker: 'urza', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
         subsystem('karn', [{ id: 'catalog', worker: 'karn', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
         subsystem('tezzeret', [{ id: 'forge', worker: 'tezzeret-forge', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),

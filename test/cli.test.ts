@@ -53,7 +53,7 @@ test('esper run boots the default tree with no set-up and stops cleanly on SIGTE
   t.regex(run.stdout, /configuration from built-in defaults/);
   t.regex(run.stdout, /^weatherlight \[one_for_one\]\s+running/m);
   t.regex(run.stdout, /^ {2}kasmina \[one_for_one\]\s+running/m);
-  t.regex(run.stdout, /esper: ready, 22 actors running/);
+  t.regex(run.stdout, /esper: ready, 23 actors running/);
   t.regex(run.stdout, /^ {4}trainer\s+running/m);
   t.regex(run.stdout, /esper: training run mnist-mlp-\d{8}-\d{6} \(/);
   t.regex(run.stdout, /esper: received SIGTERM, shutting down\nesper: shutdown complete in \d+ ms\n$/);

@@ -1,6 +1,7 @@
-// One run across processes on one Redis: the trainer (Tolaria, Kasmina, Tamiyo) in one `esper run`, Simic in an
-// `esper serve simic` of its own, each with its own working directory (nothing shared but the bus). Field reports
-// travel to Simic over Redis; the policy it learns travels back, and the next run's Tamiyo takes it up.
+// One run across processes on one Redis: the trainer (Tolaria, Kasmina, Tamiyo) in one `esper run`, Simic and
+// Nissa each in an `esper serve` of their own, and Tezzeret workers serving a forge; each process has its own
+// working directory (nothing shared but the bus). Field reports travel to Simic and Nissa over Redis; the policy
+// Simic learns travels back, and the next run's Tamiyo takes it up; Nissa serves what the trainer reported.
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { leyline } from '../contracts/index.ts';
-import { RedisServer, redisServerAvailable } from './helpers/redis-server.ts';
+import { freePort, RedisServer, redisServerAvailable } from './helpers/redis-server.ts';
 
 const bin = fileURLToPath(new URL('../bin/esper.js', import.meta.url));
 const defaults = fileURLToPath(new URL('../esper.config.ts', import.meta.url));
@@ -63,22 +64,26 @@ function workDir(config: string): string {
   return cwd;
 }
 
-run('the trainer and Simic run in separate processes over one Redis: reports go out, a learned policy comes back', async (t) => {
+run('the trainer, Simic and Nissa run in separate processes over one Redis: reports go out, a learned policy comes back, Nissa serves the run', async (t) => {
   t.timeout(180_000);
   const server = await RedisServer.start();
+  const nissaPort = await freePort();
   const common =
     `import defaults from ${JSON.stringify(defaults)};\n` +
-    `const tree = { ...defaults.weatherlight.tree, children: defaults.weatherlight.tree.children.filter((c) => c.id !== 'simic') };\n` +
+    `const tree = { ...defaults.weatherlight.tree, children: defaults.weatherlight.tree.children.filter((c) => c.id !== 'simic' && c.id !== 'nissa') };\n` +
     `const base = { ...defaults, run: { ...defaults.run, multiProcess: true }, oona: { url: ${JSON.stringify(server.url)} },\n` +
     `  tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: 16, control: { hookBudgetMs: 10000 } },\n` +
     `  tamiyo: { observationEpochs: 1, shadowDecisions: 1, inferenceTimeoutMs: 2000 },\n` +
-    `  simic: { trainEvery: 6, batch: 16, thread: 'inline', validation: { minAverageReward: -10, minSamples: 4 } } };\n`;
+    `  simic: { trainEvery: 6, batch: 16, thread: 'inline', validation: { minAverageReward: -10, minSamples: 4 } }, nissa: { port: ${nissaPort} } };\n`;
   const trainerDir = workDir(`${common}export default { ...base, weatherlight: { ...base.weatherlight, tree } };\n`);
   const simicDir = workDir(`${common}export default base;\n`);
+  const nissaDir = workDir(`${common}export default base;\n`);
   const redis = new Redis(server.url);
   const simic = esper(['serve', 'simic', '--bus', server.url], simicDir);
+  const nissa = esper(['serve', 'nissa', '--bus', server.url], nissaDir);
   try {
     await simic.waitFor(/esper serve: simic ready on redis:/);
+    await nissa.waitFor(/esper serve: nissa ready on redis:/);
     t.regex(simic.stdout(), /trainer/, 'the served tree has Simic');
     t.notRegex(simic.stdout(), /tolaria/, 'and no trainer');
 
@@ -98,6 +103,22 @@ run('the trainer and Simic run in separate processes over one Redis: reports go 
     t.true(simicGroup.includes('simic'), 'Simic reads oona.normal in its own group');
     t.false(existsSync(join(simicDir, 'var', 'tamiyo', 'field_reports.db')), 'Simic never touched a report store: all came by bus');
 
+    // Nissa, in its own process, serves what the trainer reported.
+    const nissaUrl = `http://127.0.0.1:${nissaPort}`;
+    for (;;) {
+      const summary = (await (await fetch(`${nissaUrl}/metrics/summary`)).json()) as { ingested: { field_report: number } };
+      if (summary.ingested.field_report >= 15) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const exposition = await (await fetch(`${nissaUrl}/metrics`)).text();
+    t.regex(exposition, /^esper_telemetry_packets_total\{source="tolaria"\} [1-9]\d*$/m, "the trainer's telemetry");
+    t.regex(exposition, /^esper_tolaria_\w+\{source="tolaria"\} /m, 'its metrics as series');
+    t.regex(exposition, /^esper_telemetry_packets_total\{source="simic"\} [1-9]/m, "and Simic's, from a third process");
+    t.is((await fetch(`${nissaUrl}/healthz`)).status, 200);
+    const runId = /esper: training run (spirals-\d{8}-\d{6})/.exec(first.stdout())?.[1] ?? '';
+    const reports = (await (await fetch(`${nissaUrl}/api/documents?kind=field_report&run=${runId}&limit=1000`)).json()) as { documents: unknown[] };
+    t.is(reports.documents.length, 15, 'every completed field report of the run, queryable by run');
+
     // The next run's Tamiyo (group "tamiyo" on oona.policy) receives the update, shadows it, promotes it.
     const second = esper(['run'], trainerDir);
     t.is(await second.exited, 0, second.stderr());
@@ -109,7 +130,9 @@ run('the trainer and Simic run in separate processes over one Redis: reports go 
     t.true(published.includes(promoted.tamiyoPolicyVersion), `${promoted.tamiyoPolicyVersion} in ${published.join(', ')}`);
   } finally {
     simic.process.kill('SIGTERM');
+    nissa.process.kill('SIGTERM');
     t.is(await simic.exited, 0, simic.stderr());
+    t.is(await nissa.exited, 0, nissa.stderr());
     redis.disconnect();
     await server.stop();
   }

@@ -127,7 +127,7 @@ test('boot: the configured tree runs, the health summary arrives periodically, t
       wl.system.ask(inspector, leyline.InspectorRequest.create({ requestId: 'r', ...fields }), leyline.InspectorReply, 2_000);
     const tree = await ask({ tree: {} });
     t.true(tree.ok);
-    t.is(tree.actors.length, 21);
+    t.is(tree.actors.length, 22);
     t.true(tree.actors.every((a) => a.status === ActorStatus.ACTOR_STATUS_RUNNING));
 
     // Health packets are built every 10 ms; the first may predate the subsystems started after the reporter.

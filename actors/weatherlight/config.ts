@@ -11,6 +11,7 @@ import type { KasminaConfig } from '../kasmina/index.ts';
 import type { TamiyoConfig } from '../tamiyo/index.ts';
 import type { SimicConfig } from '../simic/index.ts';
 import type { OonaConfig } from '../oona/index.ts';
+import type { NissaConfig } from '../nissa/index.ts';
 
 /** One node of the supervision tree: a worker (an actor of a registered kind) or a supervisor (with children). */
 export interface TreeNode {
@@ -60,6 +61,8 @@ export interface EsperConfig {
   tamiyo?: TamiyoConfig;
   /** The bus: embedded (default) or redis://…, stream names, retries, limits. */
   oona?: OonaConfig;
+  /** Observability: HTTP port (default 9100, 0 = off), document retention, Prometheus cardinality bounds. */
+  nissa?: NissaConfig;
   /** Learning the policy: how often, how much, PPO, validation (used when the tree has a Simic trainer). */
   simic?: SimicConfig;
   /** The trainer: dataset, host, optimizer, control, checkpoints, rollback (used when the tree has a trainer). */

@@ -72,3 +72,18 @@ export function buildHealthPacket(input: HealthInputs): v1.TelemetryPacket {
     timestamp: input.now,
   });
 }
+
+/** The tree's health for probes (Nissa's /healthz): unhealthy while any actor is backing off or held after a failure. */
+export function treeHealth(workers: readonly v1.WorkerState[]): { healthy: boolean; summary: string; details: Record<string, unknown> } {
+  const troubled = workers.filter((w) => w.status === ActorStatus.ACTOR_STATUS_BACKING_OFF || w.status === ActorStatus.ACTOR_STATUS_SUSPENDED);
+  return {
+    healthy: troubled.length === 0,
+    summary: troubled.length === 0 ? 'steady' : `${troubled.length} actor(s) backing off or held after a failure`,
+    details: {
+      actors: workers.length,
+      running: workers.filter((w) => w.running).length,
+      troubled: troubled.map((w) => ({ path: w.path, status: (leyline.ActorStatus[w.status] ?? '').replace('ACTOR_STATUS_', '').toLowerCase(), last_error: w.lastError })),
+      restarts: workers.reduce((sum, w) => sum + w.restartCount, 0),
+    },
+  };
+}

@@ -20,6 +20,7 @@ import { resolveTamiyoConfig } from '../tamiyo/index.ts';
 import { resolveSimicConfig } from '../simic/index.ts';
 import { selectTensorBackend } from '../../runtime/tensor-backend.ts';
 import { OonaClient, OonaConfigError, resolveOonaConfig } from '../oona/index.ts';
+import { resolveNissaConfig } from '../nissa/index.ts';
 import { SECRET_ENV_VAR } from '../../contracts/signing.ts';
 
 const { SupervisorDirective } = leyline;
@@ -68,6 +69,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   const tamiyo = resolveTamiyoConfig(config.tamiyo ?? {}, options.env ?? process.env, 'tamiyo');
   const simic = resolveSimicConfig(config.simic ?? {}, 'simic');
   const oonaSettings = resolveOonaConfig(config.oona ?? {}, 'oona');
+  const nissa = resolveNissaConfig(config.nissa ?? {}, 'nissa');
   if (oonaSettings.url !== 'embedded' && !config.run.multiProcess) {
     throw new OonaConfigError('oona.url', `a shared bus (${oonaSettings.url}) needs run.multiProcess: true (the signing secret must come from ${SECRET_ENV_VAR})`);
   }
@@ -116,6 +118,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
       kasmina,
       tamiyo,
       simic,
+      nissa,
     });
     validateTree(spec, 'weatherlight.tree');
   } catch (error) {

@@ -14,10 +14,11 @@ import { kasminaLogic, KernelSource, type KasminaSettings } from '../kasmina/ind
 import { tamiyoLogic, type TamiyoSettings } from '../tamiyo/index.ts';
 import { simicLogic, type SimicSettings } from '../simic/index.ts';
 import { oonaLogic, type BusMessage, type BusRoute, type OonaClient } from '../oona/index.ts';
+import { nissaLogic, type NissaSettings } from '../nissa/index.ts';
 import { CommandVerifier } from '../../contracts/command-signing.ts';
 import { pathOfKind } from './tree.ts';
 import type { EsperConfig } from './config.ts';
-import { buildHealthPacket } from './health.ts';
+import { buildHealthPacket, treeHealth } from './health.ts';
 import { inspectorLogic } from './inspector.ts';
 
 const { TelemetryLevel, BusMessageType } = leyline;
@@ -46,6 +47,14 @@ function busRoutes(deps: WorkerDeps): BusRoute[] {
   if (tamiyo) routes.push({ stream: streams.policy, group: 'tamiyo', to: tamiyo, types: [BusMessageType.BUS_MESSAGE_TYPE_POLICY_UPDATE], deadlineMs: 120_000 });
   const simic = at('simic-trainer');
   if (simic) routes.push({ stream: streams.normal, group: 'simic', to: simic, types: [BusMessageType.BUS_MESSAGE_TYPE_FIELD_REPORT], deadlineMs: 600_000 });
+  const nissa = at('nissa-ingest');
+  if (nissa) {
+    // Nissa reads the emergency stream too (the prototype's never did), and state and field reports from normal.
+    for (const stream of [streams.emergency, streams.telemetry]) {
+      routes.push({ stream, group: 'nissa', to: nissa, types: [BusMessageType.BUS_MESSAGE_TYPE_TELEMETRY] });
+    }
+    routes.push({ stream: streams.normal, group: 'nissa', to: nissa, types: [BusMessageType.BUS_MESSAGE_TYPE_SYSTEM_STATE, BusMessageType.BUS_MESSAGE_TYPE_FIELD_REPORT] });
+  }
   const urza = at('urza');
   if (urza) {
     // Each library stores every kernel compiled elsewhere: one group per library (its folder on this host).
@@ -104,6 +113,7 @@ export interface WorkerDeps {
   kasmina: KasminaSettings;
   tamiyo: TamiyoSettings;
   simic: SimicSettings;
+  nissa: NissaSettings;
 }
 
 export type WorkerFactory = (deps: WorkerDeps) => AnyActorLogic;
@@ -172,6 +182,8 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
   'telemetry-log': (deps) => telemetryLogLogic(deps.config.weatherlight.telemetryKept),
   'health-reporter': (deps) => healthReporterLogic(deps),
   inspector: (deps) => inspectorLogic(deps.system, deps.telemetryLog),
+  'nissa-ingest': (deps) =>
+    nissaLogic({ settings: deps.nissa, stateDir: join(deps.config.run.varDir, 'nissa'), health: () => treeHealth(deps.system.tree()) }),
   'oona-bus': (deps) => {
     if (!deps.oona) throw new Error('the oona-bus worker needs the bus client opened at boot');
     return oonaLogic({ client: deps.oona, routes: busRoutes(deps) });

@@ -1,0 +1,97 @@
+// Nissa's queryable telemetry store (the embedded stand-in for the prototype's Elasticsearch): one SQLite table of
+// documents — telemetry, system_state, field_report, simic_metrics — with their run, source, time and event names,
+// kept `retentionMs` and queried by any of those.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type DocumentKind = 'telemetry' | 'system_state' | 'field_report' | 'simic_metrics';
+
+export interface StoredDocument {
+  id: number;
+  kind: DocumentKind;
+  runId: string;
+  source: string;
+  timeMs: number;
+  events: string[];
+  body: unknown;
+}
+
+export interface DocumentQuery {
+  kind?: DocumentKind;
+  runId?: string;
+  source?: string;
+  fromMs?: number;
+  toMs?: number;
+  /** Documents with a telemetry event of this name (its description). */
+  event?: string;
+  /** Newest first; default 100, at most 1 000. */
+  limit?: number;
+}
+
+interface Row {
+  id: number;
+  kind: DocumentKind;
+  run_id: string;
+  source: string;
+  time_ms: number;
+  events: string;
+  body: string;
+}
+
+export class DocumentStore {
+  readonly #db: Database.Database;
+  readonly #insert: Database.Statement;
+
+  constructor(path: string, readonly retentionMs: number) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.#db = new Database(path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.exec(`CREATE TABLE IF NOT EXISTS documents (
+      id INTEGER PRIMARY KEY, kind TEXT NOT NULL, run_id TEXT NOT NULL, source TEXT NOT NULL,
+      time_ms INTEGER NOT NULL, events TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS documents_kind_time ON documents (kind, time_ms);
+      CREATE INDEX IF NOT EXISTS documents_run ON documents (run_id, time_ms);
+      CREATE INDEX IF NOT EXISTS documents_source ON documents (source, time_ms);`);
+    this.#insert = this.#db.prepare('INSERT INTO documents (kind, run_id, source, time_ms, events, body) VALUES (?, ?, ?, ?, ?, ?)');
+  }
+
+  add(document: Omit<StoredDocument, 'id'>): void {
+    this.#insert.run(document.kind, document.runId, document.source, Math.round(document.timeMs), JSON.stringify(document.events), JSON.stringify(document.body));
+  }
+
+  query(query: DocumentQuery = {}): StoredDocument[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.kind) (where.push('kind = ?'), params.push(query.kind));
+    if (query.runId) (where.push('run_id = ?'), params.push(query.runId));
+    if (query.source) (where.push('source = ?'), params.push(query.source));
+    if (query.fromMs !== undefined) (where.push('time_ms >= ?'), params.push(query.fromMs));
+    if (query.toMs !== undefined) (where.push('time_ms <= ?'), params.push(query.toMs));
+    if (query.event) (where.push('EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?)'), params.push(query.event));
+    const limit = Math.min(1_000, Math.max(1, query.limit ?? 100));
+    const sql = `SELECT * FROM documents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time_ms DESC, id DESC LIMIT ${limit}`;
+    return (this.#db.prepare(sql).all(...params) as Row[]).map((row) => ({
+      id: row.id,
+      kind: row.kind,
+      runId: row.run_id,
+      source: row.source,
+      timeMs: row.time_ms,
+      events: JSON.parse(row.events) as string[],
+      body: JSON.parse(row.body) as unknown,
+    }));
+  }
+
+  /** Drops documents older than the retention; answers how many. */
+  expire(now = Date.now()): number {
+    return this.#db.prepare('DELETE FROM documents WHERE time_ms < ?').run(now - this.retentionMs).changes;
+  }
+
+  count(): number {
+    return (this.#db.prepare('SELECT COUNT(*) AS n FROM documents').get() as { n: number }).n;
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}

@@ -1,0 +1,83 @@
+// Nissa's HTTP surface (node:http): GET /metrics (Prometheus text exposition), GET /healthz (the supervision tree's
+// health: 200 when healthy, 503 otherwise), GET /metrics/summary (JSON), GET /api/documents (the query API:
+// kind, run, source, from, to (epoch ms), event, limit).
+import { createServer, type Server } from 'node:http';
+import type { DocumentKind, DocumentQuery, DocumentStore } from './document-store.ts';
+import type { NissaIngest } from './ingest.ts';
+
+export interface Health {
+  healthy: boolean;
+  summary: string;
+  details: Record<string, unknown>;
+}
+
+export interface NissaHttpDeps {
+  ingest: NissaIngest;
+  documents: DocumentStore;
+  health: () => Health;
+}
+
+const KINDS: readonly DocumentKind[] = ['telemetry', 'system_state', 'field_report', 'simic_metrics'];
+
+export function nissaHttpServer(deps: NissaHttpDeps): Server {
+  return createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://nissa');
+    const json = (status: number, body: unknown): void => {
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(body));
+    };
+    if (request.method !== 'GET') return json(405, { error: `${request.method} not allowed` });
+    switch (url.pathname) {
+      case '/metrics':
+        void deps.ingest.metrics.registry.metrics().then(
+          (text) => {
+            response.writeHead(200, { 'content-type': deps.ingest.metrics.registry.contentType });
+            response.end(text);
+          },
+          (error: unknown) => json(500, { error: String(error) }),
+        );
+        return;
+      case '/healthz': {
+        const health = deps.health();
+        return json(health.healthy ? 200 : 503, { status: health.healthy ? 'ok' : 'unhealthy', summary: health.summary, ...health.details });
+      }
+      case '/metrics/summary':
+        return json(200, {
+          ingested: deps.ingest.counts,
+          last_ingest_at: deps.ingest.lastIngestAt ? new Date(deps.ingest.lastIngestAt).toISOString() : null,
+          series_names: deps.ingest.metrics.seriesNames,
+          documents: deps.documents.count(),
+          alerts: {},
+          slo: {},
+        });
+      case '/api/documents': {
+        const parsed = parseQuery(url.searchParams);
+        if ('error' in parsed) return json(400, parsed);
+        return json(200, { documents: deps.documents.query(parsed) });
+      }
+      default:
+        return json(404, { error: `no route ${url.pathname}`, routes: ['/metrics', '/healthz', '/metrics/summary', '/api/documents'] });
+    }
+  });
+}
+
+function parseQuery(params: URLSearchParams): DocumentQuery | { error: string } {
+  const query: DocumentQuery = {};
+  const kind = params.get('kind');
+  if (kind !== null) {
+    if (!KINDS.includes(kind as DocumentKind)) return { error: `kind must be one of ${KINDS.join(', ')}, got ${JSON.stringify(kind)}` };
+    query.kind = kind as DocumentKind;
+  }
+  for (const [param, key] of [['run', 'runId'], ['source', 'source'], ['event', 'event']] as const) {
+    const value = params.get(param);
+    if (value !== null) query[key] = value;
+  }
+  for (const [param, key] of [['from', 'fromMs'], ['to', 'toMs'], ['limit', 'limit']] as const) {
+    const value = params.get(param);
+    if (value === null) continue;
+    const n = Number(value);
+    if (!Number.isFinite(n)) return { error: `${param} must be a number, got ${JSON.stringify(value)}` };
+    query[key] = n;
+  }
+  return query;
+}

@@ -1,0 +1,55 @@
+// What Nissa does with each message it reads: Prometheus series and a document, once per message.
+import { leyline, type v1 } from '../../contracts/index.ts';
+import { fromTimestamp, type TimestampLike } from '../../contracts/time.ts';
+import type { DocumentStore } from './document-store.ts';
+import type { NissaMetrics } from './prometheus.ts';
+
+export type Ingestible = v1.TelemetryPacket | v1.SystemStatePacket | v1.FieldReport;
+
+export class NissaIngest {
+  readonly counts = { telemetry: 0, system_state: 0, field_report: 0, simic_metrics: 0 };
+  lastIngestAt = 0;
+
+  constructor(readonly metrics: NissaMetrics, readonly documents: DocumentStore) {}
+
+  ingest(message: Ingestible, now = Date.now()): void {
+    if (message instanceof leyline.TelemetryPacket) {
+      this.metrics.telemetry(message);
+      const kind = message.sourceSubsystem === 'simic' ? 'simic_metrics' : 'telemetry';
+      this.#store(kind, message, '', message.sourceSubsystem, message.timestamp, message.events.map((e) => e.description ?? ''), now);
+    } else if (message instanceof leyline.SystemStatePacket) {
+      this.metrics.state(message);
+      const ns = Number(message.timestampNs ?? 0);
+      this.#store('system_state', message, message.trainingRunId, message.sourceSubsystem, ns > 0 ? { seconds: Math.floor(ns / 1e9), nanos: ns % 1e9 } : null, [], now);
+    } else {
+      this.metrics.fieldReport(message);
+      this.#store('field_report', message, message.trainingRunId, 'tamiyo', message.issuedAt, [], now);
+    }
+    this.lastIngestAt = now;
+  }
+
+  #store(
+    kind: keyof NissaIngest['counts'],
+    message: Ingestible,
+    runId: string,
+    source: string,
+    timestamp: TimestampLike | null | undefined,
+    events: string[],
+    now: number,
+  ): void {
+    const timeMs = timestamp && ((timestamp.seconds ?? 0) > 0 || (timestamp.nanos ?? 0) > 0) ? fromTimestamp(timestamp) : now;
+    this.documents.add({ kind, runId, source: source || 'unknown', timeMs, events, body: plain(message) });
+    this.counts[kind] += 1;
+  }
+}
+
+/**
+ * A message as a JSON document: the fields it sets (camelCase; enums as their numbers). Byte fields (a field
+ * report's graph tensors) are left out: they are for Simic, not for queries.
+ */
+function plain(value: unknown): unknown {
+  if (value instanceof Uint8Array) return `<${value.length} bytes>`;
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  return value;
+}
