@@ -345,3 +345,21 @@ async function rawEntries(c: OonaClient, stream: string): Promise<Record<string,
   await c.store.ack(stream, 'peek', [(entry as { id: string }).id]);
   return { ...(entry as { fields: Record<string, Buffer> }).fields };
 }
+
+each('a subscriber that never finishes stalls neither the publisher nor the other groups', async (t, kind) => {
+  const b = bus(kind);
+  const c = b.make();
+  let taken = 0;
+  c.subscribe({ stream: b.streams.telemetry, group: 'slow', blockMs: 50, handler: () => {
+    taken += 1;
+    return new Promise<void>(() => undefined);
+  } });
+  let handled = 0;
+  c.subscribe({ stream: b.streams.telemetry, group: 'fast', blockMs: 50, count: 500, handler: () => void (handled += 1) });
+  await eventually(async () => (await c.store.backlog(b.streams.telemetry)) === 0, 'groups');
+  const results = Array.from({ length: 2_000 }, (_, i) => c.publish(telemetry(`p${i}`)));
+  t.true(results.every((r) => r.ok), 'every publish accepted at once, with a subscriber stuck');
+  await eventually(() => handled === 2_000, 'the other group to get everything');
+  t.is(taken, 1, 'the stuck handler got one message and holds it');
+  await closeAll(b);
+});

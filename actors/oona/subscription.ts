@@ -111,11 +111,17 @@ export class Subscription {
     this.#loop ??= this.#run();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Ends the loop. A handler still running after `graceMs` is left behind: its message stays pending and is
+   * delivered again later (to this group), so a stuck handler cannot hold up a shutdown.
+   */
+  async stop(graceMs = 2_000): Promise<void> {
     this.#stopped = true;
     this.#wake?.();
     for (const reader of this.#readers.values()) await reader.close();
-    await this.#loop;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
   }
 
   async #run(): Promise<void> {
