@@ -10,7 +10,7 @@ import { NissaIngest } from '../actors/nissa/ingest.ts';
 import { NissaMetrics, seriesName } from '../actors/nissa/prometheus.ts';
 import { resolveNissaConfig } from '../actors/nissa/settings.ts';
 
-const { TelemetryLevel, FieldReportOutcome } = leyline;
+const { TelemetryLevel, FieldReportOutcome, BusMessageType: T } = leyline;
 
 function setUp(limits = { maxSeriesNames: 100, maxLabelSets: 10 }): { ingest: NissaIngest; documents: DocumentStore } {
   const documents = new DocumentStore(':memory:', 3_600_000);
@@ -56,11 +56,11 @@ test('documents are indexed by kind, run, source, time and event, and expire aft
   ingest.ingest(packet('kasmina', [], ['gate_failed'], 2_000));
   // A report without issued_at is stamped with the time it was ingested.
   ingest.ingest(leyline.FieldReport.create({ reportId: 'r1', trainingRunId: 'run-a', outcome: FieldReportOutcome.FIELD_REPORT_OUTCOME_REGRESSION }), 3_000);
-  t.is(documents.query({ kind: 'simic_metrics' }).length, 1, 'Simic packets are their own kind (a negative reward is fine)');
+  t.is(documents.query({ kind: T.BUS_MESSAGE_TYPE_TELEMETRY, source: 'simic' }).length, 1, "Simic's metrics (a negative reward is fine)");
   t.deepEqual(documents.query({ event: 'gate_failed' }).map((d) => d.source), ['kasmina']);
-  const [report] = documents.query({ kind: 'field_report', runId: 'run-a' });
+  const [report] = documents.query({ kind: T.BUS_MESSAGE_TYPE_FIELD_REPORT, runId: 'run-a' });
   t.like(report?.body, { reportId: 'r1', outcome: FieldReportOutcome.FIELD_REPORT_OUTCOME_REGRESSION });
-  t.deepEqual(documents.query({ fromMs: 1_500, toMs: 2_500 }).map((d) => d.kind), ['telemetry']);
+  t.deepEqual(documents.query({ fromMs: 1_500, toMs: 2_500 }).map((d) => d.kind), [T.BUS_MESSAGE_TYPE_TELEMETRY]);
   t.is(documents.expire(3_600_000 + 2_500), 2);
   t.is(documents.count(), 1);
 });
@@ -87,7 +87,7 @@ test('HTTP: /metrics, /healthz (503 when unhealthy), /metrics/summary, the query
     t.is(found.documents.length, 1);
     const bad = await fetch(`${base}/api/documents?kind=nonsense`);
     t.is(bad.status, 400);
-    t.regex(((await bad.json()) as { error: string }).error, /kind must be one of telemetry, system_state, field_report, simic_metrics/);
+    t.regex(((await bad.json()) as { error: string }).error, /kind must be one of telemetry, system_state, field_report, got "nonsense"/);
     t.is((await fetch(`${base}/nope`)).status, 404);
   } finally {
     server.close();

@@ -1,11 +1,13 @@
 // Nissa's queryable telemetry store (the embedded stand-in for the prototype's Elasticsearch): one SQLite table of
-// documents — telemetry, system_state, field_report, simic_metrics — with their run, source, time and event names,
+// documents — each a message, of kind telemetry, system state or field report (a Leyline BusMessageType; the
+// prototype's `simic_metrics` index is telemetry of source `simic`) — with its run, source, time and event names,
 // kept `retentionMs` and queried by any of those.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { v1 } from '../../contracts/index.ts';
 
-export type DocumentKind = 'telemetry' | 'system_state' | 'field_report' | 'simic_metrics';
+export type DocumentKind = v1.BusMessageType;
 
 export interface StoredDocument {
   id: number;
@@ -31,7 +33,7 @@ export interface DocumentQuery {
 
 interface Row {
   id: number;
-  kind: DocumentKind;
+  kind: number;
   run_id: string;
   source: string;
   time_ms: number;
@@ -48,7 +50,7 @@ export class DocumentStore {
     this.#db = new Database(path);
     this.#db.pragma('journal_mode = WAL');
     this.#db.exec(`CREATE TABLE IF NOT EXISTS documents (
-      id INTEGER PRIMARY KEY, kind TEXT NOT NULL, run_id TEXT NOT NULL, source TEXT NOT NULL,
+      id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, run_id TEXT NOT NULL, source TEXT NOT NULL,
       time_ms INTEGER NOT NULL, events TEXT NOT NULL, body TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS documents_kind_time ON documents (kind, time_ms);
       CREATE INDEX IF NOT EXISTS documents_run ON documents (run_id, time_ms);
@@ -63,7 +65,7 @@ export class DocumentStore {
   query(query: DocumentQuery = {}): StoredDocument[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
-    if (query.kind) (where.push('kind = ?'), params.push(query.kind));
+    if (query.kind !== undefined) (where.push('kind = ?'), params.push(query.kind));
     if (query.runId) (where.push('run_id = ?'), params.push(query.runId));
     if (query.source) (where.push('source = ?'), params.push(query.source));
     if (query.fromMs !== undefined) (where.push('time_ms >= ?'), params.push(query.fromMs));

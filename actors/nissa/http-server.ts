@@ -2,7 +2,8 @@
 // health: 200 when healthy, 503 otherwise), GET /metrics/summary (JSON), GET /api/documents (the query API:
 // kind, run, source, from, to (epoch ms), event, limit).
 import { createServer, type Server } from 'node:http';
-import type { DocumentKind, DocumentQuery, DocumentStore } from './document-store.ts';
+import { leyline } from '../../contracts/index.ts';
+import type { DocumentQuery, DocumentStore } from './document-store.ts';
 import type { NissaIngest } from './ingest.ts';
 
 export interface Health {
@@ -17,7 +18,9 @@ export interface NissaHttpDeps {
   health: () => Health;
 }
 
-const KINDS: readonly DocumentKind[] = ['telemetry', 'system_state', 'field_report', 'simic_metrics'];
+const { BusMessageType: T } = leyline;
+/** The kinds a document can have, by the lower-case name of their BusMessageType (`?kind=field_report`). */
+const KINDS = new Map([T.BUS_MESSAGE_TYPE_TELEMETRY, T.BUS_MESSAGE_TYPE_SYSTEM_STATE, T.BUS_MESSAGE_TYPE_FIELD_REPORT].map((type) => [(T[type] ?? '').replace('BUS_MESSAGE_TYPE_', '').toLowerCase(), type]));
 
 export function nissaHttpServer(deps: NissaHttpDeps): Server {
   return createServer((request, response) => {
@@ -65,8 +68,9 @@ function parseQuery(params: URLSearchParams): DocumentQuery | { error: string } 
   const query: DocumentQuery = {};
   const kind = params.get('kind');
   if (kind !== null) {
-    if (!KINDS.includes(kind as DocumentKind)) return { error: `kind must be one of ${KINDS.join(', ')}, got ${JSON.stringify(kind)}` };
-    query.kind = kind as DocumentKind;
+    const type = KINDS.get(kind);
+    if (type === undefined) return { error: `kind must be one of ${[...KINDS.keys()].join(', ')}, got ${JSON.stringify(kind)}` };
+    query.kind = type;
   }
   for (const [param, key] of [['run', 'runId'], ['source', 'source'], ['event', 'event']] as const) {
     const value = params.get(param);

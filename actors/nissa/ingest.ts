@@ -6,8 +6,10 @@ import type { NissaMetrics } from './prometheus.ts';
 
 export type Ingestible = v1.TelemetryPacket | v1.SystemStatePacket | v1.FieldReport;
 
+const { BusMessageType: T } = leyline;
+
 export class NissaIngest {
-  readonly counts = { telemetry: 0, system_state: 0, field_report: 0, simic_metrics: 0 };
+  readonly counts = { telemetry: 0, system_state: 0, field_report: 0 };
   lastIngestAt = 0;
 
   constructor(readonly metrics: NissaMetrics, readonly documents: DocumentStore) {}
@@ -15,21 +17,23 @@ export class NissaIngest {
   ingest(message: Ingestible, now = Date.now()): void {
     if (message instanceof leyline.TelemetryPacket) {
       this.metrics.telemetry(message);
-      const kind = message.sourceSubsystem === 'simic' ? 'simic_metrics' : 'telemetry';
-      this.#store(kind, message, '', message.sourceSubsystem, message.timestamp, message.events.map((e) => e.description ?? ''), now);
+      this.#store(T.BUS_MESSAGE_TYPE_TELEMETRY, message, '', message.sourceSubsystem, message.timestamp, message.events.map((e) => e.description ?? ''), now);
+      this.counts.telemetry += 1;
     } else if (message instanceof leyline.SystemStatePacket) {
       this.metrics.state(message);
       const ns = Number(message.timestampNs ?? 0);
-      this.#store('system_state', message, message.trainingRunId, message.sourceSubsystem, ns > 0 ? { seconds: Math.floor(ns / 1e9), nanos: ns % 1e9 } : null, [], now);
+      this.#store(T.BUS_MESSAGE_TYPE_SYSTEM_STATE, message, message.trainingRunId, message.sourceSubsystem, ns > 0 ? { seconds: Math.floor(ns / 1e9), nanos: ns % 1e9 } : null, [], now);
+      this.counts.system_state += 1;
     } else {
       this.metrics.fieldReport(message);
-      this.#store('field_report', message, message.trainingRunId, 'tamiyo', message.issuedAt, [], now);
+      this.#store(T.BUS_MESSAGE_TYPE_FIELD_REPORT, message, message.trainingRunId, 'tamiyo', message.issuedAt, [], now);
+      this.counts.field_report += 1;
     }
     this.lastIngestAt = now;
   }
 
   #store(
-    kind: keyof NissaIngest['counts'],
+    kind: v1.BusMessageType,
     message: Ingestible,
     runId: string,
     source: string,
@@ -39,7 +43,6 @@ export class NissaIngest {
   ): void {
     const timeMs = timestamp && ((timestamp.seconds ?? 0) > 0 || (timestamp.nanos ?? 0) > 0) ? fromTimestamp(timestamp) : now;
     this.documents.add({ kind, runId, source: source || 'unknown', timeMs, events, body: plain(message) });
-    this.counts[kind] += 1;
   }
 }
 
