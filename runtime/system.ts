@@ -166,14 +166,8 @@ export class ActorSystem {
         new RangeError(`ask to ${to.path}: deadline must be in (0, ${this.#maxAskDeadlineMs}] ms, got ${deadlineMs}`),
       );
     }
-    let cell: ActorCell | null;
-    try {
-      cell = this.#admit(to, message);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (!cell) return Promise.reject(new ActorStoppedError(to.path));
-    const target = cell;
+    const target = this.#admitOrError(to, message);
+    if (target instanceof Error) return Promise.reject(target);
     return new Promise<R>((resolve, reject) => {
       const slot: ReplySlot = {
         settled: false,
@@ -210,14 +204,8 @@ export class ActorSystem {
    * only when handled, such as the bus's.
    */
   deliver<M extends LeylineMessage>(to: ActorRef<M>, message: M, deadlineMs: number): Promise<void> {
-    let cell: ActorCell | null;
-    try {
-      cell = this.#admit(to, message);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (!cell) return Promise.reject(new ActorStoppedError(to.path));
-    const target = cell;
+    const target = this.#admitOrError(to, message);
+    if (target instanceof Error) return Promise.reject(target);
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new DeliveryTimeoutError(to.path, leylineTypeName(message), deadlineMs)), deadlineMs);
       const handled = {
@@ -248,6 +236,15 @@ export class ActorSystem {
     }
     this.deadLetters.record(cell.path, message, DeadLetterReason.DEAD_LETTER_REASON_REPLY_EXPIRED, 'no live ask to answer');
     return false;
+  }
+
+  /** `#admit` for promise-returning sends: the refusal, or a stopped recipient, as an error to reject with. */
+  #admitOrError(to: AnyRef, message: LeylineMessage): ActorCell | Error {
+    try {
+      return this.#admit(to, message) ?? new ActorStoppedError(to.path);
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
   }
 
   #admit(to: AnyRef, message: LeylineMessage): ActorCell | null {

@@ -4,7 +4,7 @@
 // requesters ask only for what they lack.
 import { hostname } from 'node:os';
 import { leyline, type v1 } from '../../contracts/index.ts';
-import type { KernelStore } from './ports.ts';
+import { kernelTags, type KernelStore } from './ports.ts';
 
 export function busKernelStore(publish: (artifact: v1.KernelArtifact) => void): KernelStore {
   const compiledBy = `${hostname()}:${process.pid}`;
@@ -21,11 +21,7 @@ export function busKernelStore(publish: (artifact: v1.KernelArtifact) => void): 
           moduleFamily: kernel.family,
           guardSummary: kernel.guardSummary,
           strategy: kernel.strategy,
-          tags: {
-            parameters: JSON.stringify(kernel.parameters),
-            compiled_by: compiledBy,
-            ...(kernel.fallbackFrom ? { fallback_from: kernel.fallbackFrom } : {}),
-          },
+          tags: { ...kernelTags(kernel), compiled_by: compiledBy },
         }),
       );
     },

@@ -24,6 +24,14 @@ export interface CompiledKernel {
   prewarmSamplesMs: readonly number[];
 }
 
+/** The tags a stored kernel carries: its parameters, and the blueprint it fell back from, if any. */
+export function kernelTags(kernel: CompiledKernel): Record<string, string> {
+  return {
+    ...(kernel.fallbackFrom ? { fallback_from: kernel.fallbackFrom } : {}),
+    parameters: JSON.stringify(kernel.parameters),
+  };
+}
+
 /** Where compiled kernels go (Urza's library). */
 export interface KernelStore {
   /** True when a kernel for this blueprint and slot is already stored (the forge skips it). */

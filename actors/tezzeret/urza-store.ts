@@ -1,6 +1,6 @@
 // Urza's library as Tezzeret's KernelStore (through Urza's public interface, actors/urza/index.ts).
 import type { UrzaStore } from '../urza/index.ts';
-import type { KernelStore } from './ports.ts';
+import { kernelTags, type KernelStore } from './ports.ts';
 
 export class KernelStoreUnavailableError extends Error {
   override readonly name = 'KernelStoreUnavailableError';
@@ -23,10 +23,7 @@ export function urzaKernelStore(library: UrzaStore): KernelStore {
         moduleFamily: kernel.family,
         guardSummary: kernel.guardSummary,
         strategy: kernel.strategy,
-        tags: {
-          ...(kernel.fallbackFrom ? { fallback_from: kernel.fallbackFrom } : {}),
-          parameters: JSON.stringify(kernel.parameters),
-        },
+        tags: kernelTags(kernel),
       });
       if (!result.ok) throw result.error;
     },
