@@ -64,7 +64,7 @@ function workDir(config: string): string {
   return cwd;
 }
 
-run('the trainer, Simic and Nissa run in separate processes over one Redis: reports go out, a learned policy comes back, Nissa serves the run', async (t) => {
+run('the trainer, Simic, Nissa and Tezzeret run in separate processes over one Redis: reports go out, a learned policy comes back, Nissa serves the run, kernels arrive', async (t) => {
   t.timeout(180_000);
   const server = await RedisServer.start();
   const nissaPort = await freePort();
@@ -119,9 +119,21 @@ run('the trainer, Simic and Nissa run in separate processes over one Redis: repo
     const reports = (await (await fetch(`${nissaUrl}/api/documents?kind=field_report&run=${runId}&limit=1000`)).json()) as { documents: unknown[] };
     t.is(reports.documents.length, 15, 'every completed field report of the run, queryable by run');
 
+    // A Tezzeret worker in a fourth process compiles a kernel a forge in a fifth asked for; the trainer's Urza
+    // (its group on oona.kernels.ready has existed since its first run) takes it in too when it next runs.
+    const tezzeret = esper(['serve', 'tezzeret', '--bus', server.url], workDir(`${common}export default base;\n`));
+    await tezzeret.waitFor(/esper serve: tezzeret ready on redis:/);
+    const forge = esper(['forge', '--only', 'BP002', '--slots', '24', '--bus', server.url], workDir(`${common}export default base;\n`));
+    t.is(await forge.exited, 0, forge.stdout() + forge.stderr());
+    tezzeret.process.kill('SIGTERM');
+    t.is(await tezzeret.exited, 0, tezzeret.stderr());
+
     // The next run's Tamiyo (group "tamiyo" on oona.policy) receives the update, shadows it, promotes it.
     const second = esper(['run'], trainerDir);
     t.is(await second.exited, 0, second.stderr());
+    const stored = esper(['forge', '--only', 'BP002', '--slots', '24'], trainerDir);
+    t.is(await stored.exited, 0, stored.stderr());
+    t.regex(stored.stdout(), /esper forge: 0 compiled, 1 already stored, 0 failed/, "the trainer's Urza has the kernel compiled elsewhere");
     const promoted = leyline.PolicyUpdate.decode(readFileSync(join(trainerDir, 'var', 'tamiyo', 'policy.pb')));
     // Simic may have learned again from the second run's reports: Tamiyo runs one of the policies it published.
     const published = ((await redis.xrangeBuffer('oona.policy', '-', '+')) as [Buffer, Buffer[]][]).map(
