@@ -9,12 +9,16 @@ import { nissaHttpServer } from '../actors/nissa/http-server.ts';
 import { NissaIngest } from '../actors/nissa/ingest.ts';
 import { NissaMetrics, seriesName } from '../actors/nissa/prometheus.ts';
 import { resolveNissaConfig } from '../actors/nissa/settings.ts';
+import { AlertEngine, DEFAULT_ALERT_RULES, type AlertEvent } from '../actors/nissa/alerts.ts';
+import { SloTracker } from '../actors/nissa/slo.ts';
 
 const { TelemetryLevel, FieldReportOutcome, BusMessageType: T } = leyline;
 
-function setUp(limits = { maxSeriesNames: 100, maxLabelSets: 10 }): { ingest: NissaIngest; documents: DocumentStore } {
+function setUp(limits = { maxSeriesNames: 100, maxLabelSets: 10 }): { ingest: NissaIngest; documents: DocumentStore; events: AlertEvent[] } {
   const documents = new DocumentStore(':memory:', 3_600_000);
-  return { ingest: new NissaIngest(new NissaMetrics(limits), documents), documents };
+  const events: AlertEvent[] = [];
+  const ingest = new NissaIngest(new NissaMetrics(limits), documents, new AlertEngine(DEFAULT_ALERT_RULES, (e) => events.push(e)), new SloTracker());
+  return { ingest, documents, events };
 }
 
 const packet = (source: string, metrics: Array<{ name: string; value: number; attributes?: Record<string, string> }>, events: string[] = [], timestamp = Date.now()) =>
@@ -97,4 +101,57 @@ test('HTTP: /metrics, /healthz (503 when unhealthy), /metrics/summary, the query
 test('configuration errors name the field', (t) => {
   t.throws(() => resolveNissaConfig({ port: 70_000 }), { message: /nissa\.port must be an integer in \[0, 65535\], got 70000/ });
   t.is(resolveNissaConfig().port, 9100);
+});
+
+test('alerts count per source: other sources neither break a run of breaches nor clear an alert; resolved follows', (t) => {
+  const { ingest, events } = setUp();
+  const hook = (ms: number, at: number) => packet('tolaria', [{ name: 'tolaria.epoch_hook.latency_ms', value: ms }], [], at);
+  const violations = (n: number, at: number) => packet('kasmina', [{ name: 'kasmina.isolation.violations', value: n }], [], at);
+  ingest.ingest(hook(25, 1_000));
+  ingest.ingest(hook(25, 2_000));
+  ingest.ingest(violations(3, 2_500));
+  ingest.ingest(hook(25, 3_000));
+  t.deepEqual(events.map((e) => `${e.kind} ${e.rule} ${e.source}`), ['fired kasmina_isolation_violation kasmina', 'fired training_latency_high tolaria'], 'a kasmina packet in between does not break the run (it did in the prototype)');
+  ingest.ingest(hook(25, 4_000));
+  t.is(events.length, 2, 'fires once while the condition holds');
+  ingest.ingest(hook(18, 5_000));
+  t.like(events.at(-1), { kind: 'resolved', rule: 'training_latency_high', value: 18 }, '18 is not over 18: resolved');
+  t.deepEqual(ingest.alerts.active().map((e) => e.rule), ['kasmina_isolation_violation'], 'a tolaria packet did not clear the kasmina alert');
+  ingest.ingest(violations(0, 6_000));
+  t.like(events.at(-1), { kind: 'resolved', rule: 'kasmina_isolation_violation', source: 'kasmina' });
+  for (const at of [7_000, 8_000, 9_000]) ingest.ingest(hook(30, at));
+  t.is(events.filter((e) => e.kind === 'fired' && e.rule === 'training_latency_high').length, 2, 'after clearing, a new breach fires again');
+});
+
+test('a time window: the backlog rule fires only once its condition has held for 2 minutes', (t) => {
+  const { ingest, events } = setUp();
+  const depth = (n: number, at: number) => packet('oona', [{ name: 'oona.queue.depth', value: n }], [], at);
+  ingest.ingest(depth(5_000, 1_000_000));
+  ingest.ingest(depth(5_000, 1_060_000));
+  t.is(events.length, 0, 'two samples, but only a minute');
+  ingest.ingest(depth(5_000, 1_120_000));
+  t.like(events.at(-1), { kind: 'fired', rule: 'oona_queue_depth', value: 5_000 });
+});
+
+test("SLOs: the prototype's test vector burns at 2/3, which fires the burn alert for that SLO; the window forgets", (t) => {
+  const { ingest, events } = setUp();
+  const sample = (actual: number, at: number) => packet('tolaria', [{ name: 'slo.latency_actual', value: actual }, { name: 'slo.latency_objective', value: 100 }], [], at);
+  ingest.ingest(sample(120, 1_000));
+  ingest.ingest(sample(90, 2_000));
+  ingest.ingest(sample(130, 3_000));
+  const [status] = ingest.slo.summary();
+  t.like(status, { key: 'latency', total: 3, violations: 2, breached: true });
+  t.true(Math.abs((status?.burnRate ?? 0) - 2 / 3) < 1e-12);
+  t.like(events[0], { kind: 'fired', rule: 'slo_burn_rate_high', source: 'tolaria/latency' });
+  ingest.ingest(packet('tolaria', [{ name: 'slo.latency_actual', value: 50 }], [], 4_000));
+  t.is(ingest.slo.status('latency').total, 3, 'an actual without its objective is not a sample');
+  ingest.ingest(sample(50, 3_000 + 86_400_001));
+  t.like(ingest.slo.status('latency'), { total: 1, violations: 0, burnRate: 0 });
+  t.like(events.at(-1), { kind: 'resolved', rule: 'slo_burn_rate_high' });
+});
+
+test('alert rules are checked at boot with the field named', (t) => {
+  t.throws(() => resolveNissaConfig({ alerts: [{ name: 'x', metric: 'm', threshold: 1, comparator: '!=' as never, routes: ['log'] }] }), { message: /nissa\.alerts\[0\]\.comparator must be one of > >= < <=, got "!="/ });
+  t.throws(() => resolveNissaConfig({ alerts: [{ name: 'x', metric: 'm', threshold: 1, routes: ['slack' as never] }] }), { message: /nissa\.alerts\[0\]\.routes/ });
+  t.throws(() => resolveNissaConfig({ webhookUrl: 'ftp://x' }), { message: /nissa\.webhookUrl must be an http\(s\) URL/ });
 });

@@ -114,3 +114,17 @@ test('configuration errors name the field', (t) => {
   t.throws(() => resolveOonaConfig({ streams: { normal: ' ' } }), { message: /oona\.streams\.normal/ });
   t.is(resolveOonaConfig().streams.emergency, 'oona.emergency');
 });
+
+test("the bus's own telemetry carries the deepest backlog and its publish-latency SLO sample", async (t) => {
+  const client = new OonaClient({ settings: resolveOonaConfig(), signing: new SignatureContext('k'), source: 'test' });
+  await client.store.ensureGroup('oona.normal', 'slow');
+  for (let i = 0; i < 3; i += 1) client.publish(leyline.FieldReport.create({ reportId: `r${i}` }));
+  const packet = await client.metricsTelemetry();
+  const value = (name: string) => packet.metrics.find((m) => m.name === name)?.value;
+  t.is(packet.sourceSubsystem, 'test.oona');
+  t.is(value('oona.queue.depth'), 3, 'three unread entries for group "slow"');
+  t.is(value('slo.publish_latency_objective'), 25);
+  t.true((value('slo.publish_latency_actual') ?? -1) >= 0);
+  t.is(value('oona.publish_total'), 3);
+  await client.close();
+});

@@ -50,8 +50,8 @@ export function nissaHttpServer(deps: NissaHttpDeps): Server {
           last_ingest_at: deps.ingest.lastIngestAt ? new Date(deps.ingest.lastIngestAt).toISOString() : null,
           series_names: deps.ingest.metrics.seriesNames,
           documents: deps.documents.count(),
-          alerts: {},
-          slo: {},
+          alerts: { active: deps.ingest.alerts.active(), recent: deps.ingest.alerts.history().slice(-50) },
+          slo: deps.ingest.slo.summary(),
         });
       case '/api/documents': {
         const parsed = parseQuery(url.searchParams);

@@ -1,8 +1,10 @@
 // What Nissa does with each message it reads: Prometheus series and a document, once per message.
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { fromTimestamp, type TimestampLike } from '../../contracts/time.ts';
+import type { AlertEngine } from './alerts.ts';
 import type { DocumentStore } from './document-store.ts';
 import type { NissaMetrics } from './prometheus.ts';
+import type { SloTracker } from './slo.ts';
 
 export type Ingestible = v1.TelemetryPacket | v1.SystemStatePacket | v1.FieldReport;
 
@@ -12,11 +14,17 @@ export class NissaIngest {
   readonly counts = { telemetry: 0, system_state: 0, field_report: 0 };
   lastIngestAt = 0;
 
-  constructor(readonly metrics: NissaMetrics, readonly documents: DocumentStore) {}
+  constructor(
+    readonly metrics: NissaMetrics,
+    readonly documents: DocumentStore,
+    readonly alerts: AlertEngine,
+    readonly slo: SloTracker,
+  ) {}
 
   ingest(message: Ingestible, now = Date.now()): void {
     if (message instanceof leyline.TelemetryPacket) {
       this.metrics.telemetry(message);
+      this.#evaluate(message, now);
       this.#store(T.BUS_MESSAGE_TYPE_TELEMETRY, message, '', message.sourceSubsystem, message.timestamp, message.events.map((e) => e.description ?? ''), now);
       this.counts.telemetry += 1;
     } else if (message instanceof leyline.SystemStatePacket) {
@@ -30,6 +38,19 @@ export class NissaIngest {
       this.counts.field_report += 1;
     }
     this.lastIngestAt = now;
+  }
+
+  /** Alerts per (rule, source) and SLO samples, at the packet's time; a burn rate is evaluated as `slo.burn_rate`. */
+  #evaluate(packet: v1.TelemetryPacket, now: number): void {
+    if (packet.metrics.length === 0) return;
+    const at = packet.timestamp && (packet.timestamp.seconds ?? 0) > 0 ? fromTimestamp(packet.timestamp) : now;
+    const values = new Map(packet.metrics.map((m) => [m.name ?? '', m.value ?? 0]));
+    const source = packet.sourceSubsystem || 'unknown';
+    this.alerts.evaluate(values, source, at);
+    for (const key of this.slo.record(values, at)) {
+      this.alerts.evaluate(new Map([['slo.burn_rate', this.slo.status(key).burnRate]]), `${source}/${key}`, at);
+    }
+    this.metrics.alerts(this.alerts.active().length);
   }
 
   #store(

@@ -28,6 +28,9 @@ export class NissaMetrics {
   readonly #dropped: Counter<'reason'>;
   readonly #runs = new Set<string>();
   readonly #runsGauge: Gauge;
+  readonly #activeAlerts: Gauge;
+  readonly #alertEvents: Counter<'rule' | 'kind'>;
+  readonly #webhookFailures: Counter;
 
   constructor(readonly limits: PrometheusLimits) {
     const registers = [this.registry];
@@ -37,6 +40,21 @@ export class NissaMetrics {
     this.#events = new Counter({ name: 'esper_telemetry_events_total', help: 'Telemetry events, by source and level', labelNames: ['source', 'level'], registers });
     this.#dropped = new Counter({ name: 'esper_nissa_series_dropped_total', help: 'Metric samples not exported (cardinality limits, invalid values)', labelNames: ['reason'], registers });
     this.#runsGauge = new Gauge({ name: 'esper_training_runs', help: 'Distinct training runs seen', registers });
+    this.#activeAlerts = new Gauge({ name: 'esper_nissa_alerts_active', help: 'Alerts firing now (per rule and source)', registers });
+    this.#alertEvents = new Counter({ name: 'esper_nissa_alert_events_total', help: 'Alerts fired and resolved', labelNames: ['rule', 'kind'], registers });
+    this.#webhookFailures = new Counter({ name: 'esper_nissa_webhook_failures_total', help: 'Alert webhook posts that failed', registers });
+  }
+
+  alerts(active: number): void {
+    this.#activeAlerts.set(active);
+  }
+
+  alertEvent(rule: string, kind: string): void {
+    this.#alertEvents.inc({ rule, kind });
+  }
+
+  webhookFailed(): void {
+    this.#webhookFailures.inc();
   }
 
   telemetry(packet: v1.TelemetryPacket): void {

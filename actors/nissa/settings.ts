@@ -1,5 +1,6 @@
 // Nissa's part of the configuration (`nissa` in esper.config.ts), checked at boot with field names.
 import { ConfigError } from '../../runtime/config-error.ts';
+import { DEFAULT_ALERT_RULES, validateRules, type AlertRule } from './alerts.ts';
 
 export interface NissaConfig {
   /** HTTP port for /metrics, /healthz, /metrics/summary and the query API (0: no HTTP). Default 9100. */
@@ -11,6 +12,12 @@ export interface NissaConfig {
   /** Prometheus cardinality bounds: metric names, and label sets per name. Defaults 2 000 and 200. */
   maxSeriesNames?: number;
   maxLabelSets?: number;
+  /** The alert rules (replacing the defaults, DEFAULT_ALERT_RULES). */
+  alerts?: AlertRule[];
+  /** Where the `webhook` route POSTs each alert event as JSON (none: the route is skipped). */
+  webhookUrl?: string;
+  /** SLO burn: the window (default 24 h) and the burn rate that alerts (default 0.4). */
+  slo?: { windowHours?: number; burnThreshold?: number };
 }
 
 export interface NissaSettings {
@@ -19,6 +26,9 @@ export interface NissaSettings {
   retentionMs: number;
   maxSeriesNames: number;
   maxLabelSets: number;
+  alerts: AlertRule[];
+  webhookUrl: string | null;
+  slo: { windowMs: number; burnThreshold: number };
 }
 
 export class NissaConfigError extends ConfigError {
@@ -33,13 +43,29 @@ export function resolveNissaConfig(config: NissaConfig = {}, field = 'nissa'): N
   };
   const host = config.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host === '') throw new NissaConfigError(`${field}.host`, `must be a host name or address, got ${JSON.stringify(host)}`);
-  const hours = config.retentionHours ?? 168;
-  if (typeof hours !== 'number' || !(hours > 0)) throw new NissaConfigError(`${field}.retentionHours`, `must be a number > 0, got ${JSON.stringify(config.retentionHours)}`);
   return {
     port: integer(config.port, 'port', 9100, 0, 65_535),
     host,
-    retentionMs: hours * 3_600_000,
+    retentionMs: positive(config.retentionHours, 168, `${field}.retentionHours`) * 3_600_000,
     maxSeriesNames: integer(config.maxSeriesNames, 'maxSeriesNames', 2_000, 1),
     maxLabelSets: integer(config.maxLabelSets, 'maxLabelSets', 200, 1),
+    alerts: validateRules(config.alerts ?? DEFAULT_ALERT_RULES, `${field}.alerts`),
+    webhookUrl: webhook(config.webhookUrl, `${field}.webhookUrl`),
+    slo: {
+      windowMs: positive(config.slo?.windowHours, 24, `${field}.slo.windowHours`) * 3_600_000,
+      burnThreshold: positive(config.slo?.burnThreshold, 0.4, `${field}.slo.burnThreshold`),
+    },
   };
+}
+
+function positive(value: number | undefined, fallback: number, field: string): number {
+  const n = value ?? fallback;
+  if (typeof n !== 'number' || !(n > 0)) throw new NissaConfigError(field, `must be a number > 0, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function webhook(value: string | undefined, field: string): string | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || !/^https?:\/\/\S+$/.test(value)) throw new NissaConfigError(field, `must be an http(s) URL, got ${JSON.stringify(value)}`);
+  return value;
 }

@@ -168,6 +168,8 @@ export class OonaClient {
     const out: Record<string, number> = {};
     for (const name of COUNTERS) out[name] = m.counters[name];
     out.queue_depth_max = m.queueDepthMax;
+    // Published as oona.queue.depth: the deepest backlog now (Nissa's oona_queue_depth rule watches it).
+    out['queue.depth'] = 0;
     const { streams } = this.settings;
     const depths: [string, string][] = [
       ['queue_depth_normal', streams.normal],
@@ -183,9 +185,15 @@ export class OonaClient {
     for (const [key, stream] of depths) {
       try {
         out[key] = await this.store.backlog(stream);
+        out['queue.depth'] = Math.max(out['queue.depth'] ?? 0, out[key] ?? 0);
       } catch {
         out[key] = -1;
       }
+    }
+    // The publish latency against the design's 25 ms (p95), as an SLO sample for Nissa's burn rate.
+    if (m.publishLatency.count > 0) {
+      out['slo.publish_latency_actual'] = m.publishLatency.quantile(0.95);
+      out['slo.publish_latency_objective'] = 25;
     }
     for (const [name, window] of [['publish_latency_ms', m.publishLatency], ['delivery_latency_ms', m.deliveryLatency], ['handler_latency_ms', m.handlerLatency]] as const) {
       out[`${name}_p50`] = window.quantile(0.5);
@@ -220,7 +228,7 @@ export class OonaClient {
       packetId: `oona-${randomUUID()}`,
       source: `${this.source}.oona`,
       level: this.health().publishState === CircuitBreakerState.CIRCUIT_STATE_CLOSED ? leyline.TelemetryLevel.TELEMETRY_LEVEL_INFO : leyline.TelemetryLevel.TELEMETRY_LEVEL_WARNING,
-      metrics: Object.entries(snapshot).map(([name, value]) => ({ name: `oona.${name}`, value })),
+      metrics: Object.entries(snapshot).map(([name, value]) => ({ name: name.startsWith('slo.') ? name : `oona.${name}`, value })),
     });
   }
 

@@ -3,6 +3,7 @@
 // event level).
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { buildTelemetryPacket, type EventInput, type MetricInput } from '../../contracts/telemetry.ts';
+import { PERFORMANCE_BUDGETS } from '../../contracts/limits.ts';
 import { ARCHITECTURE } from './gnn.ts';
 import type { BlueprintRisk, RiskEngine } from './risk-engine.ts';
 
@@ -35,6 +36,8 @@ export function decisionTelemetry(facts: DecisionFacts): v1.TelemetryPacket {
     { name: 'tamiyo.inference.latency_ms', value: facts.inferenceMs, unit: 'ms' },
     { name: 'tamiyo.gnn.inference.latency_ms', value: decision?.inferenceMs ?? 0, unit: 'ms' },
     { name: 'tamiyo.decision.latency_ms', value: facts.decisionMs, unit: 'ms' },
+    { name: 'slo.tamiyo_decision_latency_actual', value: facts.decisionMs, unit: 'ms' },
+    { name: 'slo.tamiyo_decision_latency_objective', value: PERFORMANCE_BUDGETS.tamiyoInferenceMs, unit: 'ms' },
     { name: 'tamiyo.gnn.compile_enabled', value: 0, unit: 'bool' },
     { name: 'tamiyo.policy.value_estimate', value: outputs.value ?? 0, unit: 'score' },
     { name: 'tamiyo.policy.risk_index', value: Number(command.annotations.policy_risk_index ?? 0), unit: 'index' },

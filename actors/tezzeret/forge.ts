@@ -76,6 +76,7 @@ const METRIC_NAMES = [
   'tezzeret.compilation.failed_attempts',
   'tezzeret.compilation.last_compile_ms',
   'tezzeret.compilation.last_prewarm_ms',
+  'tezzeret.compile.retry_count',
   'tezzeret.breaker.open_total',
 ] as const;
 
@@ -129,6 +130,8 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
       state.metrics[name] = (state.metrics[name] ?? 0) + by;
     };
     count('tezzeret.compilation.failed_attempts', result.ok ? result.attempts - 1 : result.attempts);
+    // The last job's retries (Nissa's tezzeret_compile_retry_high watches it).
+    state.metrics['tezzeret.compile.retry_count'] = Math.max(0, result.attempts - 1);
     settings.journal.finished(result.jobId, result.ok, result.error);
     if (result.ok) {
       count('tezzeret.jobs.completed');

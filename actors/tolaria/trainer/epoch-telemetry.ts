@@ -3,6 +3,7 @@
 // tensor count (which must stay flat from epoch to epoch).
 import { leyline, type v1 } from '../../../contracts/index.ts';
 import { buildTelemetryPacket, type EventInput, type MetricInput } from '../../../contracts/telemetry.ts';
+import { PERFORMANCE_BUDGETS } from '../../../contracts/limits.ts';
 import type { EpochStats, EvaluationStats } from '../training/epoch.ts';
 
 const { TelemetryLevel, HealthStatus } = leyline;
@@ -38,6 +39,9 @@ export function epochTelemetry(input: EpochTelemetryInput): v1.TelemetryPacket {
     metric('training.learning_rate', input.learningRate),
     ...(input.validation ? [metric('validation.loss', input.validation.loss), metric('validation.accuracy', input.validation.accuracy)] : []),
     metric('epoch_hook.latency_ms', input.hookMs, 'ms'),
+    // The hook against its design budget, as an SLO sample for Nissa's burn rate.
+    { name: 'slo.epoch_hook_latency_actual', value: input.hookMs, unit: 'ms' },
+    { name: 'slo.epoch_hook_latency_objective', value: PERFORMANCE_BUDGETS.epochBoundaryMs, unit: 'ms' },
     metric('tamiyo.latency_ms', input.tamiyoMs, 'ms'),
     metric('seeds.active', input.seedsActive),
     metric('mode.conservative', input.conservative ? 1 : 0),
