@@ -7,6 +7,7 @@ import type { RunResult } from '../actors/tolaria/index.ts';
 import { forge, FORGE_USAGE, UsageError } from './forge.ts';
 import { simic, SIMIC_USAGE } from './simic.ts';
 import { serve, SERVE_USAGE } from './serve.ts';
+import { drills, DRILLS_USAGE } from './drills.ts';
 import { listenForStop } from './signals.ts';
 import { formatTree } from './format-tree.ts';
 
@@ -19,7 +20,7 @@ commands:
                     when the run ends, or on SIGINT/SIGTERM. --resume continues a run from its
                     newest good checkpoint (var/runs/<run-id>); --bus puts Oona's streams in
                     Redis (the secret must then come from ESPER_LEYLINE_SECRET)
-${SERVE_USAGE}${FORGE_USAGE}${SIMIC_USAGE}  help              this text
+${SERVE_USAGE}${DRILLS_USAGE}${FORGE_USAGE}${SIMIC_USAGE}  help              this text
 `;
 
 function parseRunArgs(args: readonly string[]): { file: string | undefined; resume: string | undefined; bus: string | undefined } {
@@ -90,6 +91,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return simic(rest);
     case 'serve':
       return serve(rest);
+    case 'drills':
+      return drills(rest);
     case undefined:
     case 'help':
     case '--help':

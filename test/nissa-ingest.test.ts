@@ -11,6 +11,7 @@ import { NissaMetrics, seriesName } from '../actors/nissa/prometheus.ts';
 import { resolveNissaConfig } from '../actors/nissa/settings.ts';
 import { AlertEngine, DEFAULT_ALERT_RULES, type AlertEvent } from '../actors/nissa/alerts.ts';
 import { SloTracker } from '../actors/nissa/slo.ts';
+import { runDrills } from '../actors/nissa/drills.ts';
 
 const { TelemetryLevel, FieldReportOutcome, BusMessageType: T } = leyline;
 
@@ -154,4 +155,16 @@ test('alert rules are checked at boot with the field named', (t) => {
   t.throws(() => resolveNissaConfig({ alerts: [{ name: 'x', metric: 'm', threshold: 1, comparator: '!=' as never, routes: ['log'] }] }), { message: /nissa\.alerts\[0\]\.comparator must be one of > >= < <=, got "!="/ });
   t.throws(() => resolveNissaConfig({ alerts: [{ name: 'x', metric: 'm', threshold: 1, routes: ['slack' as never] }] }), { message: /nissa\.alerts\[0\]\.routes/ });
   t.throws(() => resolveNissaConfig({ webhookUrl: 'ftp://x' }), { message: /nissa\.webhookUrl must be an http\(s\) URL/ });
+});
+
+test('the drills make every default alert fire and clear, standalone', async (t) => {
+  const { ingest, events } = setUp();
+  const results = await runDrills((packet) => ingest.ingest(packet), () => events, { timeoutMs: 0, run: 'r1' });
+  t.deepEqual(results.map((r) => [r.rule, r.triggered?.value, r.cleared?.value]), [
+    ['training_latency_high', 25, 10],
+    ['kasmina_isolation_violation', 5, 0],
+    ['oona_queue_depth', 5_000, 1_000],
+    ['tezzeret_compile_retry_high', 2, 0],
+  ]);
+  t.true(events.every((e) => e.source.startsWith('drill.') && e.source.endsWith('.r1')), "drills never touch the real producers' alert state");
 });

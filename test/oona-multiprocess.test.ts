@@ -118,6 +118,10 @@ run('the trainer, Simic, Nissa and Tezzeret run in separate processes over one R
     const runId = /esper: training run (spirals-\d{8}-\d{6})/.exec(first.stdout())?.[1] ?? '';
     const reports = (await (await fetch(`${nissaUrl}/api/documents?kind=field_report&run=${runId}&limit=1000`)).json()) as { documents: unknown[] };
     t.is(reports.documents.length, 15, 'every completed field report of the run, queryable by run');
+    // The fault drills, through the bus into that Nissa: each default alert fires and clears.
+    const drills = esper(['drills', '--bus', server.url, '--nissa', nissaUrl], trainerDir);
+    t.is(await drills.exited, 0, drills.stdout() + drills.stderr());
+    t.regex(drills.stdout(), /esper drills: 4\/4 alerts triggered and cleared through redis:/);
 
     // A Tezzeret worker in a fourth process compiles a kernel a forge in a fifth asked for; the trainer's Urza
     // (its group on oona.kernels.ready has existed since its first run) takes it in too when it next runs.
