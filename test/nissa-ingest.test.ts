@@ -1,6 +1,7 @@
 // Nissa's first slice: telemetry, state and field reports become Prometheus series and queryable documents, served
 // over HTTP.
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { leyline } from '../contracts/index.ts';
 import { buildTelemetryPacket } from '../contracts/telemetry.ts';
@@ -167,4 +168,42 @@ test('the drills make every default alert fire and clear, standalone', async (t)
     ['tezzeret_compile_retry_high', 2, 0],
   ]);
   t.true(events.every((e) => e.source.startsWith('drill.') && e.source.endsWith('.r1')), "drills never touch the real producers' alert state");
+});
+
+test('/metrics is valid Prometheus text format, read back by a real parser', async (t) => {
+  const { default: parse } = await import('parse-prometheus-text-format');
+  const { ingest } = setUp();
+  ingest.ingest(packet('tolaria', [{ name: 'tolaria.training.loss', value: 0.125 }, { name: 'weird name/with:chars', value: -3 }]));
+  ingest.ingest(packet('kasmina', [{ name: 'kasmina.seed.alpha', value: 0.5, attributes: { seed_id: 'quote"and\\backslash', slot: 'h0' } }]));
+  const families = parse(await ingest.metrics.registry.metrics());
+  const family = (name: string) => families.find((f) => f.name === name);
+  t.like(family('esper_tolaria_training_loss'), { type: 'GAUGE', metrics: [{ value: '0.125', labels: { source: 'tolaria' } }] });
+  t.like(family('esper_weird_name_with_chars'), { type: 'GAUGE', metrics: [{ value: '-3' }] });
+  t.is(family('esper_kasmina_seed_alpha')?.metrics[0]?.labels?.seed_id, 'quote"and\\backslash', 'label values escaped and read back');
+  t.like(family('esper_telemetry_packets_total'), { type: 'COUNTER' });
+});
+
+test('the Grafana dashboard queries only series Nissa exports', (t) => {
+  const dashboard = JSON.parse(readFileSync(new URL('../actors/nissa/grafana/esper-dashboard.json', import.meta.url), 'utf8')) as {
+    uid: string;
+    panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+  };
+  // Telemetry metrics the subsystems emit (each becomes esper_<name with _>), and Nissa's own series.
+  const emitted = [
+    'tolaria.training.loss', 'tolaria.validation.loss', 'tolaria.training.accuracy', 'tolaria.validation.accuracy',
+    'tolaria.epoch_hook.latency_ms', 'slo.epoch_hook_latency_objective', 'tamiyo.decision.latency_ms',
+    'slo.tamiyo_decision_latency_objective', 'kasmina.seed.alpha', 'kasmina.seed.stage', 'oona.queue.depth',
+    'oona.publish_breaker_state', 'oona.consume_breaker_state', 'tolaria.breaker.state', 'oona.publish_latency_ms_p95',
+    'oona.delivery_latency_ms_p95', 'weatherlight.restarts_total',
+  ].map(seriesName);
+  const native = ['esper_nissa_alerts_active', 'esper_nissa_alert_events_total', 'esper_telemetry_packets_total', 'esper_field_reports_total'];
+  t.is(dashboard.uid, 'esper-overview');
+  t.true(dashboard.panels.length >= 10);
+  for (const panel of dashboard.panels) {
+    for (const { expr } of panel.targets) {
+      const series = expr.match(/esper_[a-z0-9_]+/g) ?? [];
+      t.true(series.length > 0, `${panel.title}: ${expr}`);
+      for (const name of series) t.true(emitted.includes(name) || native.includes(name), `${panel.title}: ${name} is not exported`);
+    }
+  }
 });
