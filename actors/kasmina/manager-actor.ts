@@ -95,7 +95,7 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
       liveViolations += violations;
       const fallback = (m.fallback_used ?? 0) > 0;
       const slow = (m.kernel_latency_ms ?? 0) > deps.settings.latencyBudgetMs;
-      const attributes = { seed_id: seed.seedId };
+      const attributes: Record<string, string> = { seed_id: seed.seedId, slot: state.slots.get(seed.seedId) ?? '' };
       ctx.dispatch(
         deps.telemetry,
         buildTelemetryPacket({

@@ -1,9 +1,11 @@
-// Nissa's HTTP surface (node:http): GET /metrics (Prometheus text exposition), GET /healthz (the supervision tree's
+// Nissa's HTTP surface (node:http): GET / (the live dashboard) and /api/dashboard (its data), GET /metrics (Prometheus text exposition), GET /healthz (the supervision tree's
 // health: 200 when healthy, 503 otherwise), GET /metrics/summary (JSON), GET /api/documents (the query API:
 // kind, run, source, from, to (epoch ms), event, limit).
 import { createServer, type Server } from 'node:http';
 import { leyline } from '../../contracts/index.ts';
 import type { DocumentQuery, DocumentStore } from './document-store.ts';
+import { dashboardData } from './dashboard-data.ts';
+import { DASHBOARD_HTML } from './dashboard-page.ts';
 import type { NissaIngest } from './ingest.ts';
 
 export interface Health {
@@ -31,6 +33,12 @@ export function nissaHttpServer(deps: NissaHttpDeps): Server {
     };
     if (request.method !== 'GET') return json(405, { error: `${request.method} not allowed` });
     switch (url.pathname) {
+      case '/':
+        response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        response.end(DASHBOARD_HTML);
+        return;
+      case '/api/dashboard':
+        return json(200, dashboardData(deps.documents, deps.ingest.alerts));
       case '/metrics':
         void deps.ingest.metrics.registry.metrics().then(
           (text) => {
@@ -59,7 +67,7 @@ export function nissaHttpServer(deps: NissaHttpDeps): Server {
         return json(200, { documents: deps.documents.query(parsed) });
       }
       default:
-        return json(404, { error: `no route ${url.pathname}`, routes: ['/metrics', '/healthz', '/metrics/summary', '/api/documents'] });
+        return json(404, { error: `no route ${url.pathname}`, routes: ['/', '/api/dashboard', '/metrics', '/healthz', '/metrics/summary', '/api/documents'] });
     }
   });
 }

@@ -25,6 +25,8 @@ export interface EpochTelemetryInput {
   liveTensors: number;
   learningRate: number;
   events: readonly EventInput[];
+  /** What the control boundary decided, in words (as the progress line says it), if anything. */
+  decision?: string | null;
   now?: number;
 }
 
@@ -66,7 +68,7 @@ export function epochTelemetry(input: EpochTelemetryInput): v1.TelemetryPacket {
     events: [...input.events],
     healthStatus: firstProblem ? HealthStatus.HEALTH_STATUS_DEGRADED : HealthStatus.HEALTH_STATUS_HEALTHY,
     healthSummary: firstProblem ? firstProblem.description : 'stable',
-    healthIndicators: { epoch: String(input.epoch), global_step: String(input.globalStep) },
+    healthIndicators: { epoch: String(input.epoch), global_step: String(input.globalStep), ...(input.decision ? { decision: input.decision } : {}) },
     ...(input.now !== undefined ? { timestamp: input.now } : {}),
   });
 }

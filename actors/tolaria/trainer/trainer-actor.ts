@@ -209,6 +209,7 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       ...(validation ? { validation_loss: validation.loss, validation_accuracy: validation.accuracy } : {}),
     });
     const liveTensors = tf.memory().numTensors;
+    const decision = describeDecision(hook);
     send(
       ctx,
       epochTelemetry({
@@ -228,6 +229,7 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
         liveTensors,
         learningRate: run.learningRate,
         events: verdict.events,
+        decision,
       }),
     );
     announce(ctx, next, verdict, null, epochIndex);
@@ -253,7 +255,7 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       conservative: judge.conservative,
       failedReason: verdict.reason,
       liveTensors,
-      decision: describeDecision(hook),
+      decision,
     });
     const after = { ...next, faultsThisEpoch: 0, lastValidationAccuracy: validation?.accuracy ?? state.lastValidationAccuracy };
     if (verdict.halt) return finish(after, ctx, verdict.reason);
