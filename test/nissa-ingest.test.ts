@@ -207,3 +207,16 @@ test('the Grafana dashboard queries only series Nissa exports', (t) => {
     }
   }
 });
+
+test('a failing document store opens the breaker: documents are dropped and counted, series and alerts go on', async (t) => {
+  const { ingest, documents, events } = setUp();
+  documents.close();
+  for (let i = 0; i < 5; i += 1) ingest.ingest(packet('kasmina', [{ name: 'kasmina.isolation.violations', value: 4 }], [], 1_000 + i));
+  const text = await ingest.metrics.registry.metrics();
+  t.regex(text, /^esper_nissa_documents_dropped_total\{reason="store_error"\} 3$/m);
+  t.regex(text, /^esper_nissa_documents_dropped_total\{reason="breaker_open"\} 2$/m);
+  t.regex(text, /^esper_nissa_breaker_state\{breaker="documents"\} 2$/m, 'open');
+  t.regex(text, /^esper_telemetry_packets_total\{source="kasmina"\} 5$/m);
+  t.regex(text, /^esper_nissa_ingest_latency_ms_count 5$/m);
+  t.is(events.length, 1, 'the alert still fired');
+});

@@ -167,10 +167,12 @@ test('shutdown: children stop in reverse start order, and a worker that overruns
       },
     });
   const kinds = { first: recorder('first'), second: recorder('second'), stuck: recorder('stuck', true), third: recorder('third') };
+  // The stuck worker's stop hook never ends; its 500 ms deadline is long enough for the hook to be reached on a
+  // loaded machine (20 ms was not: the deadline passed before the stop began) and still forces it.
   const tree: Partial<TreeNode> = {
     children: [
       { id: 'first', worker: 'first' },
-      { id: 'group', children: [{ id: 'second', worker: 'second' }, { id: 'stuck', worker: 'stuck', shutdownMs: 20 }] },
+      { id: 'group', children: [{ id: 'second', worker: 'second' }, { id: 'stuck', worker: 'stuck', shutdownMs: 500 }] },
       { id: 'third', worker: 'third' },
     ],
   };

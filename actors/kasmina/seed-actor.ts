@@ -188,6 +188,21 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
       return apply(ctx, next, { type: 'attach', g3 });
     }
     const kernel = deps.kernels.provide(blueprintId, slot);
+    if (deps.telemetry) {
+      // The fetch against its budget, once per fetch: an SLO sample for Nissa's burn rate.
+      ctx.dispatch(
+        deps.telemetry,
+        buildTelemetryPacket({
+          packetId: `kasmina-${seedId}-kernel-${now()}`,
+          source: 'kasmina',
+          level: TelemetryLevel.TELEMETRY_LEVEL_INFO,
+          metrics: [
+            { name: 'slo.kernel_fetch_latency_actual', value: kernel.latencyMs, unit: 'ms', attributes: { seed_id: seedId, slot: deps.slotId } },
+            { name: 'slo.kernel_fetch_latency_objective', value: settings.latencyBudgetMs, unit: 'ms' },
+          ],
+        }),
+      );
+    }
     next = { ...next, kernel, germinatedAt: now(), germinatedEpoch: surface.probe?.epoch ?? 0 };
     next = apply(ctx, next, { type: 'attach', g3: gateInterface(slot.dims, kernel.module.slot.dims) });
     if (next.data.stage === Stage.SEED_STAGE_TRAINING) {

@@ -1,6 +1,7 @@
 // What Nissa does with each message it reads: Prometheus series and a document, once per message.
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { fromTimestamp, type TimestampLike } from '../../contracts/time.ts';
+import { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
 import type { AlertEngine } from './alerts.ts';
 import type { DocumentStore } from './document-store.ts';
 import type { NissaMetrics } from './prometheus.ts';
@@ -10,8 +11,13 @@ export type Ingestible = v1.TelemetryPacket | v1.SystemStatePacket | v1.FieldRep
 
 const { BusMessageType: T } = leyline;
 
+/**
+ * Series and alerts always; documents behind a breaker: a store that keeps failing (3 in a row) is left alone for
+ * 30 s — the conservative mode of ingest: documents are dropped and counted, everything else goes on.
+ */
 export class NissaIngest {
   readonly counts = { telemetry: 0, system_state: 0, field_report: 0 };
+  readonly storeBreaker = new CircuitBreaker('nissa.documents', { failureThreshold: 3, timeoutMs: 30_000 });
   lastIngestAt = 0;
 
   constructor(
@@ -22,6 +28,7 @@ export class NissaIngest {
   ) {}
 
   ingest(message: Ingestible, now = Date.now()): void {
+    const started = performance.now();
     if (message instanceof leyline.TelemetryPacket) {
       this.metrics.telemetry(message);
       this.#evaluate(message, now);
@@ -38,6 +45,8 @@ export class NissaIngest {
       this.counts.field_report += 1;
     }
     this.lastIngestAt = now;
+    this.metrics.ingested(performance.now() - started);
+    this.metrics.breaker('documents', this.storeBreaker.state);
   }
 
   /** Alerts per (rule, source) and SLO samples, at the packet's time; a burn rate is evaluated as `slo.burn_rate`. */
@@ -63,7 +72,17 @@ export class NissaIngest {
     now: number,
   ): void {
     const timeMs = timestamp && ((timestamp.seconds ?? 0) > 0 || (timestamp.nanos ?? 0) > 0) ? fromTimestamp(timestamp) : now;
-    this.documents.add({ kind, runId, source: source || 'unknown', timeMs, events, body: plain(message) });
+    if (!this.storeBreaker.allow()) {
+      this.metrics.documentDropped('breaker_open');
+      return;
+    }
+    try {
+      this.documents.add({ kind, runId, source: source || 'unknown', timeMs, events, body: plain(message) });
+      this.storeBreaker.recordSuccess();
+    } catch {
+      this.storeBreaker.recordFailure();
+      this.metrics.documentDropped('store_error');
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 // source `tolaria` becomes the gauge `esper_tolaria_training_loss{source="tolaria"}` (a level: the last value);
 // the ingest itself is counted (`esper_telemetry_packets_total{source}`, ...). Cardinality is bounded: at most
 // `maxSeriesNames` metric names and `maxLabelSets` label sets per name; what would exceed them is dropped and counted.
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry, Summary } from 'prom-client';
 import { leyline, type v1 } from '../../contracts/index.ts';
 
 /** Metric attributes kept as labels (anything else stays in the document store, not in Prometheus). */
@@ -31,6 +31,9 @@ export class NissaMetrics {
   readonly #activeAlerts: Gauge;
   readonly #alertEvents: Counter<'rule' | 'kind'>;
   readonly #webhookFailures: Counter;
+  readonly #ingestLatency: Summary;
+  readonly #documentsDropped: Counter<'reason'>;
+  readonly #breakerState: Gauge<'breaker'>;
 
   constructor(readonly limits: PrometheusLimits) {
     const registers = [this.registry];
@@ -43,6 +46,9 @@ export class NissaMetrics {
     this.#activeAlerts = new Gauge({ name: 'esper_nissa_alerts_active', help: 'Alerts firing now (per rule and source)', registers });
     this.#alertEvents = new Counter({ name: 'esper_nissa_alert_events_total', help: 'Alerts fired and resolved', labelNames: ['rule', 'kind'], registers });
     this.#webhookFailures = new Counter({ name: 'esper_nissa_webhook_failures_total', help: 'Alert webhook posts that failed', registers });
+    this.#ingestLatency = new Summary({ name: 'esper_nissa_ingest_latency_ms', help: 'Time to ingest one message (series, alerts, document), ms', percentiles: [0.5, 0.95, 0.99], maxAgeSeconds: 600, ageBuckets: 5, registers });
+    this.#documentsDropped = new Counter({ name: 'esper_nissa_documents_dropped_total', help: 'Documents not stored (store failing, or its breaker open)', labelNames: ['reason'], registers });
+    this.#breakerState = new Gauge({ name: 'esper_nissa_breaker_state', help: 'Nissa breakers (1 closed, 2 open, 3 half-open)', labelNames: ['breaker'], registers });
   }
 
   alerts(active: number): void {
@@ -55,6 +61,18 @@ export class NissaMetrics {
 
   webhookFailed(): void {
     this.#webhookFailures.inc();
+  }
+
+  ingested(ms: number): void {
+    this.#ingestLatency.observe(ms);
+  }
+
+  documentDropped(reason: 'store_error' | 'breaker_open'): void {
+    this.#documentsDropped.inc({ reason });
+  }
+
+  breaker(name: string, state: number): void {
+    this.#breakerState.set({ breaker: name }, state);
   }
 
   telemetry(packet: v1.TelemetryPacket): void {

@@ -22,6 +22,7 @@ export const COUNTERS = [
   'dead_letter_total',
   'duplicate_total',
   'unexpected_type',
+  'other_type_skipped',
   'entry_no_payload',
   'signature_fail_total',
   'undecodable_total',

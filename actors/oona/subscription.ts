@@ -36,7 +36,7 @@ export interface SubscriptionSpec {
   stream: string;
   group: string;
   handler: BusHandler;
-  /** Message types the handler takes; others are acknowledged and counted (`unexpected_type`). Default: all. */
+  /** Message types the handler takes; others are acknowledged and counted (`other_type_skipped`). Default: all. */
   types?: readonly v1.BusMessageType[];
   count?: number;
   blockMs?: number;
@@ -237,7 +237,8 @@ export class Subscription {
       return 'skipped';
     }
     if (this.#spec.types && !this.#spec.types.has(envelope.messageType)) {
-      metrics.count('unexpected_type');
+      // A shared stream carries other types for other groups: passing them by is normal, counted apart.
+      metrics.count('other_type_skipped');
       return 'skipped';
     }
     let message: BusMessage;

@@ -157,6 +157,7 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
       backend: deps.backend,
       telemetry: deps.telemetry,
       tamiyo: tamiyo ? { path: tamiyo, system: deps.system.name } : null,
+      state: deps.bus,
       kasmina: kasmina ? { path: kasmina, system: deps.system.name } : null,
       surface: deps.surface,
       ...(deps.training ? { monitor: deps.training } : {}),

@@ -70,6 +70,8 @@ export interface TrainerDeps {
   backend: string;
   telemetry: ActorRef<v1.TelemetryPacket> | null;
   tamiyo: ActorRef<v1.SystemStatePacket> | null;
+  /** Where each boundary's SystemStatePacket is also published (the bus, for Nissa); never waited on. */
+  state?: ActorRef<v1.SystemStatePacket> | null;
   kasmina: ActorRef<v1.AdaptationCommand | v1.SeedStepReport> | null;
   /** Shared with Kasmina: the graft table and the run's probes. Default: a surface of the trainer's own. */
   surface?: TrainingSurface;
@@ -189,6 +191,7 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       backend: deps.backend,
       extraMetrics: { hook_latency_ms: state.lastHookMs, tamiyo_latency_ms: state.lastTamiyoMs, conservative: judge.conservative ? 1 : 0, epochs_total: settings.epochs },
     });
+    if (deps.state) ctx.dispatch(deps.state, packet);
     const hook = await state.hook.run(packet, judge.conservative);
     await applyCommand(state, hook);
     const hookMs = performance.now() - started;
