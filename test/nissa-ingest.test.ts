@@ -2,6 +2,7 @@
 // over HTTP.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { leyline } from '../contracts/index.ts';
 import { buildTelemetryPacket } from '../contracts/telemetry.ts';
@@ -13,6 +14,7 @@ import { resolveNissaConfig } from '../actors/nissa/settings.ts';
 import { AlertEngine, DEFAULT_ALERT_RULES, type AlertEvent } from '../actors/nissa/alerts.ts';
 import { SloTracker } from '../actors/nissa/slo.ts';
 import { runDrills } from '../actors/nissa/drills.ts';
+import { alertRouter } from '../actors/nissa/alert-routes.ts';
 
 const { TelemetryLevel, FieldReportOutcome, BusMessageType: T } = leyline;
 
@@ -219,4 +221,46 @@ test('a failing document store opens the breaker: documents are dropped and coun
   t.regex(text, /^esper_telemetry_packets_total\{source="kasmina"\} 5$/m);
   t.regex(text, /^esper_nissa_ingest_latency_ms_count 5$/m);
   t.is(events.length, 1, 'the alert still fired');
+});
+
+test('alert routes: the webhook receives each fired and resolved event as JSON; a failing webhook is counted; log lines', async (t) => {
+  const received: AlertEvent[] = [];
+  let answer = 200;
+  const hook = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      received.push(JSON.parse(body) as AlertEvent);
+      response.writeHead(answer).end();
+    });
+  });
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  const lines: string[] = [];
+  let failures = 0;
+  const route = alertRouter({
+    webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`,
+    log: (level, text) => lines.push(`${level} ${text}`),
+    counted: () => undefined,
+    webhookFailed: () => void (failures += 1),
+  });
+  const engine = new AlertEngine(DEFAULT_ALERT_RULES, route);
+  try {
+    engine.evaluate(new Map([['kasmina.isolation.violations', 4]]), 'kasmina', 1_000);
+    engine.evaluate(new Map([['kasmina.isolation.violations', 0]]), 'kasmina', 2_000);
+    await new Promise<void>((resolve) => {
+      const poll = (): void => (received.length >= 2 ? resolve() : void setTimeout(poll, 10));
+      poll();
+    });
+    t.deepEqual(received.map((e) => [e.kind, e.rule, e.source, e.value]), [['fired', 'kasmina_isolation_violation', 'kasmina', 4], ['resolved', 'kasmina_isolation_violation', 'kasmina', 0]]);
+    t.deepEqual(lines.map((l) => l.split(' ').slice(0, 4).join(' ')), ['warn alert kasmina_isolation_violation fired', 'info alert kasmina_isolation_violation resolved']);
+    answer = 500;
+    engine.evaluate(new Map([['kasmina.isolation.violations', 9]]), 'kasmina', 3_000);
+    await new Promise<void>((resolve) => {
+      const poll = (): void => (failures >= 1 ? resolve() : void setTimeout(poll, 10));
+      poll();
+    });
+    t.is(failures, 1, 'a 500 from the webhook is counted');
+  } finally {
+    hook.close();
+  }
 });

@@ -5,7 +5,8 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import type { ActorLogic } from '../../runtime/logic.ts';
-import { AlertEngine, type AlertEvent } from './alerts.ts';
+import { AlertEngine } from './alerts.ts';
+import { alertRouter } from './alert-routes.ts';
 import { DocumentStore } from './document-store.ts';
 import { nissaHttpServer, type Health } from './http-server.ts';
 import { NissaIngest, type Ingestible } from './ingest.ts';
@@ -35,23 +36,23 @@ export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible |
   // alert firing must not fire again).
   const metrics = new NissaMetrics({ maxSeriesNames: deps.settings.maxSeriesNames, maxLabelSets: deps.settings.maxLabelSets });
   const slo = new SloTracker(deps.settings.slo.windowMs, deps.settings.slo.burnThreshold);
-  let log: (event: AlertEvent) => void = () => undefined;
-  const alerts = new AlertEngine(deps.settings.alerts, (event) => {
-    metrics.alertEvent(event.rule, event.kind);
-    if (event.routes.includes('log')) log(event);
-    if (event.routes.includes('webhook') && deps.settings.webhookUrl) postWebhook(deps.settings.webhookUrl, event, () => metrics.webhookFailed());
-  });
+  let log: (level: 'warn' | 'info', text: string) => void = () => undefined;
+  const alerts = new AlertEngine(
+    deps.settings.alerts,
+    alertRouter({
+      webhookUrl: deps.settings.webhookUrl,
+      log: (level, text) => log(level, text),
+      counted: (event) => metrics.alertEvent(event.rule, event.kind),
+      webhookFailed: () => metrics.webhookFailed(),
+    }),
+  );
   return {
     kind: 'nissa-ingest',
     accepts: [leyline.TelemetryPacket, leyline.SystemStatePacket, leyline.FieldReport, leyline.TimerFired],
     async start(ctx) {
       const documents = new DocumentStore(join(deps.stateDir, 'documents.db'), deps.settings.retentionMs);
       const ingest = new NissaIngest(metrics, documents, alerts, slo);
-      log = (event) => {
-        const text = `alert ${event.rule} ${event.kind} for ${event.source}: ${event.metric} = ${event.value} (threshold ${event.threshold})`;
-        if (event.kind === 'fired') ctx.log.warn(text);
-        else ctx.log.info(text);
-      };
+      log = (level, text) => (level === 'warn' ? ctx.log.warn(text) : ctx.log.info(text));
       ctx.every(RETENTION, 3_600_000);
       const state: NissaState = { ingest, documents, server: null, address: null };
       if (deps.settings.port === 0) return state;
@@ -92,12 +93,3 @@ export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible |
   };
 }
 
-/** POSTs an alert event as JSON; a failure (refused, not 2xx, over 5 s) is counted, never thrown. */
-function postWebhook(url: string, event: AlertEvent, failed: () => void): void {
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event), signal: AbortSignal.timeout(5_000) }).then(
-    (response) => {
-      if (!response.ok) failed();
-    },
-    () => failed(),
-  );
-}
