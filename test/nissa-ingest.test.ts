@@ -264,3 +264,12 @@ test('alert routes: the webhook receives each fired and resolved event as JSON; 
     hook.close();
   }
 });
+
+test('running totals become counters that advance by the difference, and survive a producer restart', async (t) => {
+  const { default: parse } = await import('parse-prometheus-text-format');
+  const { ingest } = setUp();
+  for (const total of [2, 5, 5, 1]) ingest.ingest(packet('weatherlight', [{ name: 'weatherlight.restarts_total', value: total }]));
+  const family = parse(await ingest.metrics.registry.metrics()).find((f) => f.name === 'esper_weatherlight_restarts_total');
+  t.is(family?.type, 'COUNTER');
+  t.is(family?.metrics[0]?.value, '6', '2, then +3, +0, then a restart: +1');
+});

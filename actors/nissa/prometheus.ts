@@ -1,6 +1,8 @@
 // Every subsystem's telemetry as Prometheus series (prom-client). A telemetry metric `tolaria.training.loss` from
-// source `tolaria` becomes the gauge `esper_tolaria_training_loss{source="tolaria"}` (a level: the last value);
-// the ingest itself is counted (`esper_telemetry_packets_total{source}`, ...). Cardinality is bounded: at most
+// source `tolaria` becomes the gauge `esper_tolaria_training_loss{source="tolaria"}` (a level: the last value); a
+// metric whose name ends in `total` (`weatherlight.restarts_total`, `tolaria.epochs.total`) is a running total the
+// subsystem keeps, exported as a counter that advances by the difference (a smaller value means the producer
+// restarted: the counter advances by the new value); the ingest itself is counted (`esper_telemetry_packets_total{source}`, ...). Cardinality is bounded: at most
 // `maxSeriesNames` metric names and `maxLabelSets` label sets per name; what would exceed them is dropped and counted.
 import { Counter, Gauge, Registry, Summary } from 'prom-client';
 import { leyline, type v1 } from '../../contracts/index.ts';
@@ -13,6 +15,11 @@ export interface PrometheusLimits {
   maxLabelSets: number;
 }
 
+/** A running total a subsystem keeps: its name ends in `total` (`…_total`, `….total`). */
+function isTotal(metric: string): boolean {
+  return /(^|[._])total$/.test(metric);
+}
+
 /** `tolaria.training.loss` → `esper_tolaria_training_loss` (Prometheus allows [a-zA-Z0-9_:]). */
 export function seriesName(metric: string): string {
   return `esper_${metric.replace(/[^a-zA-Z0-9_]/g, '_').replace(/_+/g, '_').replace(/^_|_$/g, '')}`;
@@ -20,7 +27,9 @@ export function seriesName(metric: string): string {
 
 export class NissaMetrics {
   readonly registry = new Registry();
-  readonly #gauges = new Map<string, { gauge: Gauge<string>; labelSets: Set<string>; labels: readonly string[] }>();
+  readonly #gauges = new Map<string, { series: Gauge<string> | Counter<string>; labelSets: Set<string>; labels: readonly string[] }>();
+  /** A counter's last reported total per label set (the next sample advances it by the difference). */
+  readonly #totals = new Map<string, number>();
   readonly #telemetryPackets: Counter<'source'>;
   readonly #statePackets: Counter<'phase'>;
   readonly #fieldReports: Counter<'outcome'>;
@@ -124,7 +133,8 @@ export class NissaMetrics {
       const labels = ['source', ...LABEL_ATTRIBUTES.filter((key) => attributes[key] !== undefined)];
       const help = metric.unit ? `${metric.name} (${metric.unit})` : metric.name || name;
       try {
-        entry = { gauge: new Gauge({ name, help, labelNames: labels, registers: [this.registry] }), labelSets: new Set(), labels };
+        const options = { name, help, labelNames: labels, registers: [this.registry] };
+        entry = { series: isTotal(metric.name ?? '') ? new Counter(options) : new Gauge(options), labelSets: new Set(), labels };
       } catch {
         this.#dropped.inc({ reason: 'name_clash' });
         return;
@@ -141,6 +151,15 @@ export class NissaMetrics {
       }
       entry.labelSets.add(key);
     }
-    entry.gauge.set(values, value);
+    if (entry.series instanceof Counter) {
+      const totalKey = `${name}\u0000${key}`;
+      const last = this.#totals.get(totalKey) ?? 0;
+      this.#totals.set(totalKey, value);
+      const delta = value >= last ? value - last : value;
+      if (delta > 0) entry.series.inc(values, delta);
+      else entry.series.inc(values, 0);
+    } else {
+      entry.series.set(values, value);
+    }
   }
 }
