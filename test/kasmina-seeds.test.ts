@@ -68,6 +68,9 @@ test.serial('a germinated seed trains through every stage to FOSSILIZED and then
   t.true(Math.abs(state.riskScore - 0.3) < 1e-6, 'BP009 risk from Karn');
   t.true(state.ageEpochs >= 1 && state.gradientNorm > 0);
   t.is(state.metrics.alpha, 1);
+  const trainable = [...fossil.module.variables.values()].filter((v) => v.trainable).reduce((n, v) => n + v.size, 0);
+  t.true(trainable > 0);
+  t.is(state.metrics.parameters, trainable, 'the trainable weights the seed added to the host');
   const result = await h.finished;
   t.is(result.status, 'completed');
   // At every control boundary Tolaria's no-op reaches Kasmina: seed states come back, and Kasmina reports each seed.

@@ -15,6 +15,7 @@ import { rankCandidates } from '../actors/tamiyo/observation.ts';
 import { resolveSimicConfig, runTrainingJob, simicLogic, type TrainingOutcome } from '../actors/simic/index.ts';
 import type { SimicRequest } from '../actors/simic/simic-thread.ts';
 import { ReplayBuffer } from '../actors/simic/replay.ts';
+import { rewardOf } from '../actors/simic/experience.ts';
 import { BANDIT_SLOTS, SlotBandit } from '../actors/simic/slot-bandit.ts';
 import { validate } from '../actors/simic/validation.ts';
 import { statelessLogic } from '../runtime/logic.ts';
@@ -76,6 +77,17 @@ test('the replay buffer keeps each report once, within capacity and TTL, and lea
   now += 120_000;
   t.is(replay.sample(10).length, 0, 'expired wherever they sit');
   t.is(replay.counters.expired, 5);
+});
+
+test('the reward charges a germinated seed for the parameters it added (Kasmina reports them, Tamiyo records them)', (t) => {
+  const [base] = reports(1);
+  const germinated = leyline.FieldReport.create({ ...base!, reportId: 'grown', blueprintId: 'BP002', metrics: { ...base!.metrics, 'observed.seed_parameters': 50_000 } });
+  const held = leyline.FieldReport.create({ ...base!, reportId: 'held', blueprintId: '', metrics: { ...base!.metrics, 'observed.seed_parameters': 50_000 } });
+  const replay = new ReplayBuffer({ capacity: 5, ttlMs: 60_000, seed: 1 });
+  replay.addReports([germinated, held]);
+  const [grown, kept] = [rewardOf(germinated, 50_000)!, rewardOf(held, 50_000)!];
+  t.true(Math.abs(kept - grown - 0.5) < 1e-9, '0.01 per thousand parameters: 50 000 cost 0.5');
+  t.deepEqual(replay.sample(2).map((e) => e.reward).sort(), [grown, kept].sort(), 'the replay buffer reads the count from the report');
 });
 
 test('Tamiyo’s store hands a polling reader only the completed reports it has not seen', (t) => {

@@ -8,6 +8,7 @@ import { buildTelemetryPacket, type EventInput } from '../../contracts/telemetry
 import type { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
 import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import type { KarnCatalogReader } from '../karn/index.ts';
+import type { BlueprintModule } from '../karn/modules/index.ts';
 import { GraftTable } from '../tolaria/host/graft-table.ts';
 import type { TrainingSurface } from '../tolaria/trainer/surface.ts';
 import { gateGradientHealth, gateInterface, gateReset, gateSanity, gateStability, gateSystemImpact, type GateResult } from './gates.ts';
@@ -87,6 +88,8 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
           fallback_used: state.kernel && state.kernel.origin !== 'urza' ? 1 : 0,
           paused: state.paused ? 1 : 0,
           isolation_ms: state.isolationMs,
+          // What the seed adds to the host (Simic's reward charges for it).
+          parameters: state.kernel ? parameterCount(state.kernel.module) : 0,
         },
         ageEpochs: grafted ? Math.max(0, (surface.probe?.epoch ?? 0) - state.germinatedEpoch) : 0,
       }),
@@ -331,4 +334,11 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
       paused: String(state.paused),
     }),
   };
+}
+
+/** Trainable weights of a seed's module (non-trainable state such as batch-norm moments is not a cost). */
+function parameterCount(module: BlueprintModule): number {
+  let count = 0;
+  for (const variable of module.variables.values()) if (variable.trainable) count += variable.size;
+  return count;
 }

@@ -62,7 +62,7 @@ export class ReplayBuffer {
       if (this.#seen.has(report.reportId)) continue;
       let experience: Experience | null;
       try {
-        experience = experienceOf(report);
+        experience = experienceOf(report, report.metrics?.['observed.seed_parameters'] ?? 0);
       } catch (error) {
         this.#seen.add(report.reportId);
         this.counters.malformed += 1;

@@ -274,7 +274,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
         'observed.validation_accuracy': packet.validationAccuracy ?? 0,
         // Simic's reward reads loss_delta: the change over the window (negative = better).
         loss_delta: before > 0 ? packet.validationLoss - before : 0,
-        ...(seed ? { 'observed.seed_stage': seed.stage ?? 0 } : {}),
+        ...(seed ? { 'observed.seed_stage': seed.stage ?? 0, 'observed.seed_parameters': seed.metrics?.parameters ?? 0 } : {}),
       };
       state.reports.complete(report);
       completed.push(report);
