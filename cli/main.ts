@@ -2,7 +2,8 @@
 // ./esper.config.ts, else the embedded defaults), reports it, and shuts down cleanly on SIGINT or SIGTERM.
 import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
 import { resolveConfig } from './config.ts';
-import { formatEpoch, formatResult } from './training-progress.ts';
+import { formatResult } from './training-progress.ts';
+import { RunOutput, type OutputMode } from './run-output.ts';
 import type { RunResult } from '../actors/tolaria/index.ts';
 import { forge, FORGE_USAGE, UsageError } from './forge.ts';
 import { simic, SIMIC_USAGE } from './simic.ts';
@@ -14,22 +15,40 @@ import { formatTree } from './format-tree.ts';
 const USAGE = `usage: esper <command>
 
 commands:
-  run [config.ts] [--resume <run-id>] [--bus redis://host:port]
+  run [config.ts] [--resume <run-id>] [--bus redis://host:port] [--nissa-port <port>] [--quiet | --json]
                     boot the supervision tree and train (config: the given file, else
                     ./esper.config.ts, else the built-in defaults: MNIST, 3 epochs); ends
                     when the run ends, or on SIGINT/SIGTERM. --resume continues a run from its
                     newest good checkpoint (var/runs/<run-id>); --bus puts Oona's streams in
-                    Redis (the secret must then come from ESPER_LEYLINE_SECRET)
+                    Redis (the secret must then come from ESPER_LEYLINE_SECRET); --nissa-port moves
+                    Nissa's HTTP (0: off); --quiet prints only the outcome, --json one JSON object
+                    per epoch and one at the end; Ctrl-C stops gracefully and exits 130
 ${SERVE_USAGE}${DRILLS_USAGE}${FORGE_USAGE}${SIMIC_USAGE}  help              this text
 `;
 
-function parseRunArgs(args: readonly string[]): { file: string | undefined; resume: string | undefined; bus: string | undefined } {
+interface RunArgs {
+  file: string | undefined;
+  resume: string | undefined;
+  bus: string | undefined;
+  nissaPort: number | undefined;
+  mode: OutputMode;
+}
+
+function parseRunArgs(args: readonly string[]): RunArgs {
   let file: string | undefined;
   let resume: string | undefined;
   let bus: string | undefined;
+  let nissaPort: number | undefined;
+  let mode: OutputMode = 'human';
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === '--resume') {
+    if (arg === '--quiet' || arg === '--json') {
+      if (mode !== 'human') throw new UsageError('esper run: --quiet and --json exclude each other');
+      mode = arg === '--quiet' ? 'quiet' : 'json';
+    } else if (arg === '--nissa-port') {
+      nissaPort = Number(args[++i]);
+      if (!Number.isInteger(nissaPort) || nissaPort < 0 || nissaPort > 65_535) throw new UsageError(`--nissa-port needs a port in 0..65535 (0: no HTTP), got ${JSON.stringify(args[i])}`);
+    } else if (arg === '--resume') {
       resume = args[++i];
       if (resume === undefined) throw new UsageError('--resume needs a run id');
     } else if (arg === '--bus') {
@@ -39,16 +58,18 @@ function parseRunArgs(args: readonly string[]): { file: string | undefined; resu
     else if (file === undefined) file = arg;
     else throw new UsageError(`esper run: one configuration file, got ${file} and ${arg}`);
   }
-  return { file, resume, bus };
+  return { file, resume, bus, nissaPort, mode };
 }
 
 async function run(args: readonly string[]): Promise<number> {
-  const { file, resume, bus } = parseRunArgs(args);
+  const { file, resume, bus, nissaPort, mode } = parseRunArgs(args);
+  const out = new RunOutput(mode);
   const stop = listenForStop();
   const resolved = await resolveConfig(file);
   const { source } = resolved;
-  const config = bus ? { ...resolved.config, run: { ...resolved.config.run, multiProcess: true }, oona: { ...resolved.config.oona, url: bus } } : resolved.config;
-  process.stdout.write(`esper: configuration from ${source}\n`);
+  let config = bus ? { ...resolved.config, run: { ...resolved.config.run, multiProcess: true }, oona: { ...resolved.config.oona, url: bus } } : resolved.config;
+  if (nissaPort !== undefined) config = { ...config, nissa: { ...config.nissa, port: nissaPort } };
+  out.info(`esper: configuration from ${source}`);
   let reportFinished!: (result: RunResult) => void;
   const finished = new Promise<RunResult>((resolveFinished) => {
     reportFinished = resolveFinished;
@@ -56,27 +77,29 @@ async function run(args: readonly string[]): Promise<number> {
   const weatherlight = await startWeatherlight(config, {
     ...(resume !== undefined ? { run: { resume } } : {}),
     training: {
-      epoch: (summary) => process.stdout.write(`${formatEpoch(summary)}\n`),
+      epoch: (summary) => out.epoch(summary),
       finished: reportFinished,
     },
   });
   const tree = weatherlight.system.tree();
-  process.stdout.write(`${formatTree(tree)}\n`);
-  process.stdout.write(`esper: ready, ${tree.length} actors running (Ctrl-C to stop)\n`);
+  out.info(formatTree(tree));
+  out.info(`esper: ready, ${tree.length} actors running (Ctrl-C to stop)`);
   if (weatherlight.run) {
-    process.stdout.write(`esper: ${weatherlight.run.resumed ? 'resuming' : 'training'} run ${weatherlight.run.id} (${weatherlight.run.dir})\n`);
+    out.info(`esper: ${weatherlight.run.resumed ? 'resuming' : 'training'} run ${weatherlight.run.id} (${weatherlight.run.dir})`);
   }
 
   const outcome = await Promise.race([
-    stop.signalled.then((signal) => ({ code: 0, why: `received ${signal}` })),
-    weatherlight.gaveUp.then((reason) => ({ code: 1, why: `the root supervisor gave up: ${reason}` })),
-    finished.then((result) => ({ code: result.status === 'completed' ? 0 : 3, why: formatResult(result) })),
+    // Ctrl-C ends with 130 (128 + SIGINT), as a shell expects of an interrupted command; SIGTERM is a clean stop.
+    stop.signalled.then((signal) => ({ code: signal === 'SIGINT' ? 130 : 0, why: `received ${signal}`, result: null })),
+    weatherlight.gaveUp.then((reason) => ({ code: 1, why: `the root supervisor gave up: ${reason}`, result: null })),
+    finished.then((result) => ({ code: result.status === 'completed' ? 0 : 3, why: formatResult(result), result })),
   ]);
-  process.stdout.write(`esper: ${outcome.why}, shutting down\n`);
-  const result = await weatherlight.shutdown();
+  out.info(`esper: ${outcome.why}, shutting down`);
+  const shutdown = await weatherlight.shutdown();
   stop.release();
-  const forced = result.forced.length > 0 ? `; forced: ${result.forced.join(', ')}` : '';
-  process.stdout.write(`esper: shutdown complete in ${result.elapsedMs} ms${forced}\n`);
+  const forced = shutdown.forced.length > 0 ? `; forced: ${shutdown.forced.join(', ')}` : '';
+  out.info(`esper: shutdown complete in ${shutdown.elapsedMs} ms${forced}`);
+  if (mode !== 'human') out.outcome(outcome.code, outcome.why, outcome.result);
   return outcome.code;
 }
 

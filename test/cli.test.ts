@@ -61,9 +61,9 @@ test('esper run boots the default tree with no set-up and stops cleanly on SIGTE
   t.is(statSync(join(cwd, 'var', 'leyline.secret')).mode & 0o777, 0o600);
 });
 
-test('esper run stops cleanly on SIGINT too', async (t) => {
+test('esper run stops cleanly on SIGINT too, and exits 130 as an interrupted command does', async (t) => {
   const run = await esper(['run'], freshDir(), 'SIGINT');
-  t.is(run.code, 0, run.stderr);
+  t.is(run.code, 130, run.stderr);
   t.regex(run.stdout, /received SIGINT[\s\S]*shutdown complete/);
 });
 
@@ -166,4 +166,28 @@ test('esper forge compiles into Urza with a progress line per kernel, and a seco
   const bad = await esper(['forge', '--only', 'BP999'], cwd);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /--only: not in the catalog: BP999/);
+});
+
+test('esper run --json prints one JSON object per epoch and one at the end; --quiet prints only the outcome', async (t) => {
+  const cwd = freshDir();
+  const defaults = fileURLToPath(new URL('../esper.config.ts', import.meta.url));
+  writeFileSync(join(cwd, 'package.json'), '{ "type": "module" }\n');
+  const file = join(cwd, 'quick.config.ts');
+  writeFileSync(
+    file,
+    `import defaults from ${JSON.stringify(defaults)};\n` +
+      `export default { ...defaults, tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: 3, control: { hookBudgetMs: 10000 } } };\n`,
+  );
+  const json = await esper(['run', file, '--json', '--nissa-port', '0'], cwd);
+  t.is(json.code, 0, json.stderr);
+  const events = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; epoch?: number; code?: number; result?: { status: string; epochs: number } });
+  t.deepEqual(events.map((e) => e.event), ['epoch', 'epoch', 'epoch', 'finished'], 'nothing but JSON lines on stdout');
+  t.deepEqual(events.slice(0, 3).map((e) => e.epoch), [0, 1, 2]);
+  t.like(events[3], { code: 0, result: { status: 'completed', epochs: 3 } });
+  const quiet = await esper(['run', file, '--quiet', '--nissa-port', '0'], cwd);
+  t.is(quiet.code, 0, quiet.stderr);
+  t.regex(quiet.stdout, /^esper: training complete: test accuracy [\d.]+% \(loss [\d.]+\) after 3 epochs in [\d.]+ s; run spirals-\d{8}-\d{6}\n$/);
+  const bad = await esper(['run', file, '--quiet', '--json'], cwd);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--quiet and --json exclude each other/);
 });
