@@ -74,7 +74,7 @@ run('the trainer, Simic, Nissa and Tezzeret run in separate processes over one R
     `const base = { ...defaults, run: { ...defaults.run, multiProcess: true }, oona: { url: ${JSON.stringify(server.url)} },\n` +
     `  tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: 16, control: { hookBudgetMs: 10000 } },\n` +
     `  tamiyo: { observationEpochs: 1, shadowDecisions: 1, inferenceTimeoutMs: 2000 },\n` +
-    `  simic: { trainEvery: 6, batch: 16, thread: 'inline', validation: { minAverageReward: -10, minSamples: 4 } }, nissa: { port: ${nissaPort} } };\n`;
+    `  simic: { trainEvery: 6, batch: 16, thread: 'inline', validation: { minAverageReward: -10, minSamples: 4, tolerance: 10 } }, nissa: { port: ${nissaPort} } };\n`;
   const trainerDir = workDir(`${common}export default { ...base, weatherlight: { ...base.weatherlight, tree } };\n`);
   const simicDir = workDir(`${common}export default base;\n`);
   const nissaDir = workDir(`${common}export default base;\n`);
