@@ -15,11 +15,12 @@ import { formatTree } from './format-tree.ts';
 const USAGE = `usage: esper <command>
 
 commands:
-  run [config.ts] [--resume <run-id>] [--bus redis://host:port] [--nissa-port <port>] [--quiet | --json]
+  run [config.ts] [--resume <run-id> | --run-dir <dir>] [--bus redis://host:port] [--nissa-port <port>] [--quiet | --json]
                     boot the supervision tree and train (config: the given file, else
                     ./esper.config.ts, else the built-in defaults: MNIST, 3 epochs); ends
                     when the run ends, or on SIGINT/SIGTERM. --resume continues a run from its
-                    newest good checkpoint (var/runs/<run-id>); --bus puts Oona's streams in
+                    newest good checkpoint (var/runs/<run-id>); --run-dir puts a new run's
+                    checkpoints in <dir> (empty or new; its name is the run id); --bus puts Oona's streams in
                     Redis (the secret must then come from ESPER_LEYLINE_SECRET); --nissa-port moves
                     Nissa's HTTP (0: off); --quiet prints only the outcome, --json one JSON object
                     per epoch and one at the end; Ctrl-C stops gracefully and exits 130
@@ -31,6 +32,7 @@ interface RunArgs {
   resume: string | undefined;
   bus: string | undefined;
   nissaPort: number | undefined;
+  runDir: string | undefined;
   mode: OutputMode;
 }
 
@@ -39,6 +41,7 @@ function parseRunArgs(args: readonly string[]): RunArgs {
   let resume: string | undefined;
   let bus: string | undefined;
   let nissaPort: number | undefined;
+  let runDir: string | undefined;
   let mode: OutputMode = 'human';
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -48,6 +51,9 @@ function parseRunArgs(args: readonly string[]): RunArgs {
     } else if (arg === '--nissa-port') {
       nissaPort = Number(args[++i]);
       if (!Number.isInteger(nissaPort) || nissaPort < 0 || nissaPort > 65_535) throw new UsageError(`--nissa-port needs a port in 0..65535 (0: no HTTP), got ${JSON.stringify(args[i])}`);
+    } else if (arg === '--run-dir') {
+      runDir = args[++i];
+      if (runDir === undefined) throw new UsageError('--run-dir needs a folder');
     } else if (arg === '--resume') {
       resume = args[++i];
       if (resume === undefined) throw new UsageError('--resume needs a run id');
@@ -58,11 +64,11 @@ function parseRunArgs(args: readonly string[]): RunArgs {
     else if (file === undefined) file = arg;
     else throw new UsageError(`esper run: one configuration file, got ${file} and ${arg}`);
   }
-  return { file, resume, bus, nissaPort, mode };
+  return { file, resume, bus, nissaPort, runDir, mode };
 }
 
 async function run(args: readonly string[]): Promise<number> {
-  const { file, resume, bus, nissaPort, mode } = parseRunArgs(args);
+  const { file, resume, bus, nissaPort, runDir, mode } = parseRunArgs(args);
   const out = new RunOutput(mode);
   const stop = listenForStop();
   const resolved = await resolveConfig(file);
@@ -75,7 +81,7 @@ async function run(args: readonly string[]): Promise<number> {
     reportFinished = resolveFinished;
   });
   const weatherlight = await startWeatherlight(config, {
-    ...(resume !== undefined ? { run: { resume } } : {}),
+    run: { ...(resume !== undefined ? { resume } : {}), ...(runDir !== undefined ? { dir: runDir } : {}) },
     training: {
       epoch: (summary) => out.epoch(summary),
       finished: reportFinished,

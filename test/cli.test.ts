@@ -189,6 +189,14 @@ test('esper run --json prints one JSON object per epoch and one at the end; --qu
   const quiet = await esper(['run', file, '--quiet', '--nissa-port', '0'], cwd);
   t.is(quiet.code, 0, quiet.stderr);
   t.regex(quiet.stdout, /^esper: training complete: test accuracy [\d.]+% \(loss [\d.]+\) after 3 epochs in [\d.]+ s; run spirals-\d{8}-\d{6}\n$/);
+  const dir = join(cwd, 'runs-elsewhere', 'quick-1');
+  const placed = await esper(['run', file, '--quiet', '--nissa-port', '0', '--run-dir', dir], cwd);
+  t.is(placed.code, 0, placed.stderr);
+  t.regex(placed.stdout, /; run quick-1\n$/, 'the folder names the run');
+  t.true(existsSync(join(dir, 'checkpoints')), 'its checkpoints are in the folder given');
+  const again = await esper(['run', file, '--quiet', '--nissa-port', '0', '--run-dir', dir], cwd);
+  t.is(again.code, 1);
+  t.regex(again.stderr, /--run-dir .*quick-1 already holds a run/);
   const bad = await esper(['run', file, '--quiet', '--json'], cwd);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /--quiet and --json exclude each other/);
