@@ -15,12 +15,13 @@ import { formatTree } from './format-tree.ts';
 const USAGE = `usage: esper <command>
 
 commands:
-  run [config.ts] [--resume <run-id> | --run-dir <dir>] [--bus redis://host:port] [--nissa-port <port>] [--quiet | --json]
+  run [config.ts] [--resume <run-id> | --run-dir <dir>] [--bus redis://host:port] [--nissa-port <port>] [--seed <n>] [--quiet | --json]
                     boot the supervision tree and train (config: the given file, else
                     ./esper.config.ts, else the built-in defaults: MNIST, 3 epochs); ends
                     when the run ends, or on SIGINT/SIGTERM. --resume continues a run from its
                     newest good checkpoint (var/runs/<run-id>); --run-dir puts a new run's
-                    checkpoints in <dir> (empty or new; its name is the run id); --bus puts Oona's streams in
+                    checkpoints in <dir> (empty or new; its name is the run id); --seed sets the
+                    run's seed (same seed, same backend: same decisions and accuracy); --bus puts Oona's streams in
                     Redis (the secret must then come from ESPER_LEYLINE_SECRET); --nissa-port moves
                     Nissa's HTTP (0: off); --quiet prints only the outcome, --json one JSON object
                     per epoch and one at the end; Ctrl-C stops gracefully and exits 130
@@ -33,6 +34,7 @@ interface RunArgs {
   bus: string | undefined;
   nissaPort: number | undefined;
   runDir: string | undefined;
+  seed: number | undefined;
   mode: OutputMode;
 }
 
@@ -42,6 +44,7 @@ function parseRunArgs(args: readonly string[]): RunArgs {
   let bus: string | undefined;
   let nissaPort: number | undefined;
   let runDir: string | undefined;
+  let seed: number | undefined;
   let mode: OutputMode = 'human';
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -51,6 +54,9 @@ function parseRunArgs(args: readonly string[]): RunArgs {
     } else if (arg === '--nissa-port') {
       nissaPort = Number(args[++i]);
       if (!Number.isInteger(nissaPort) || nissaPort < 0 || nissaPort > 65_535) throw new UsageError(`--nissa-port needs a port in 0..65535 (0: no HTTP), got ${JSON.stringify(args[i])}`);
+    } else if (arg === '--seed') {
+      seed = Number(args[++i]);
+      if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed needs an integer ≥ 0, got ${JSON.stringify(args[i])}`);
     } else if (arg === '--run-dir') {
       runDir = args[++i];
       if (runDir === undefined) throw new UsageError('--run-dir needs a folder');
@@ -64,17 +70,19 @@ function parseRunArgs(args: readonly string[]): RunArgs {
     else if (file === undefined) file = arg;
     else throw new UsageError(`esper run: one configuration file, got ${file} and ${arg}`);
   }
-  return { file, resume, bus, nissaPort, runDir, mode };
+  return { file, resume, bus, nissaPort, runDir, seed, mode };
 }
 
 async function run(args: readonly string[]): Promise<number> {
-  const { file, resume, bus, nissaPort, runDir, mode } = parseRunArgs(args);
+  const { file, resume, bus, nissaPort, runDir, seed, mode } = parseRunArgs(args);
   const out = new RunOutput(mode);
   const stop = listenForStop();
   const resolved = await resolveConfig(file);
   const { source } = resolved;
   let config = bus ? { ...resolved.config, run: { ...resolved.config.run, multiProcess: true }, oona: { ...resolved.config.oona, url: bus } } : resolved.config;
   if (nissaPort !== undefined) config = { ...config, nissa: { ...config.nissa, port: nissaPort } };
+  // The seed of weights, shuffles and the validation split (the rest of a run follows from them).
+  if (seed !== undefined) config = { ...config, tolaria: { ...(config.tolaria as object), seed } };
   out.info(`esper: configuration from ${source}`);
   let reportFinished!: (result: RunResult) => void;
   const finished = new Promise<RunResult>((resolveFinished) => {
