@@ -21,7 +21,7 @@ commands:
                     when the run ends, or on SIGINT/SIGTERM. --resume continues a run from its
                     newest good checkpoint (var/runs/<run-id>); --run-dir puts a new run's
                     checkpoints in <dir> (empty or new; its name is the run id); --seed sets the
-                    run's seed (same seed, same backend: same decisions and accuracy); --bus puts Oona's streams in
+                    run's seed (weights, shuffles, validation split); --bus puts Oona's streams in
                     Redis (the secret must then come from ESPER_LEYLINE_SECRET); --nissa-port moves
                     Nissa's HTTP (0: off); --quiet prints only the outcome, --json one JSON object
                     per epoch and one at the end; Ctrl-C stops gracefully and exits 130
