@@ -81,14 +81,15 @@ test('a broken config file is refused with the field named', async (t) => {
 });
 
 /** A config file in `cwd`: the defaults with a quick synthetic training run. */
-function quickConfig(cwd: string, epochs: number): string {
+/** A config file in `cwd`: the defaults with a quick spirals run of `epochs`, plus `extra` top-level fields. */
+function quickConfig(cwd: string, epochs: number, extra = ''): string {
   const defaults = fileURLToPath(new URL('../esper.config.ts', import.meta.url));
   writeFileSync(join(cwd, 'package.json'), '{ "type": "module" }\n');
   const file = join(cwd, `quick-${epochs}.config.ts`);
   writeFileSync(
     file,
     `import defaults from ${JSON.stringify(defaults)};\n` +
-      `export default { ...defaults, tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: ${epochs}, control: { hookBudgetMs: 10000 } } };\n`,
+      `export default { ...defaults, tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: ${epochs}, control: { hookBudgetMs: 10000 } }${extra ? `, ${extra}` : ''} };\n`,
   );
   return file;
 }
@@ -116,20 +117,10 @@ test('esper run trains to the end with a line per epoch, and --resume continues 
 
 test('esper simic train learns from a finished run; the next run sends the policy to Tamiyo, which shadows and promotes it', async (t) => {
   const cwd = freshDir();
-  const defaults = fileURLToPath(new URL('../esper.config.ts', import.meta.url));
-  writeFileSync(join(cwd, 'package.json'), '{ "type": "module" }\n');
   // A pipeline test: validation is loosened (the held-out tolerance too) so the policy is published whatever it
   // learned from 15 reports; what validation refuses is tested in simic-trainer.test.ts.
-  const config = (epochs: number): string => {
-    const file = join(cwd, `learn-${epochs}.config.ts`);
-    writeFileSync(
-      file,
-      `import defaults from ${JSON.stringify(defaults)};\n` +
-        `export default { ...defaults, tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: ${epochs}, control: { hookBudgetMs: 10000 } },\n` +
-        `  tamiyo: { observationEpochs: 1, shadowDecisions: 1, inferenceTimeoutMs: 2000 }, simic: { validation: { minAverageReward: -10, minSamples: 8, tolerance: 10 } } };\n`,
-    );
-    return file;
-  };
+  const config = (epochs: number): string =>
+    quickConfig(cwd, epochs, `tamiyo: { observationEpochs: 1, shadowDecisions: 1, inferenceTimeoutMs: 2000 }, simic: { validation: { minAverageReward: -10, minSamples: 8, tolerance: 10 } }`);
   const first = await esper(['run', config(16)], cwd);
   t.is(first.code, 0, first.stderr);
   const id = /esper: training run (spirals-\d{8}-\d{6})/.exec(first.stdout)?.[1]!;
@@ -172,14 +163,7 @@ test('esper forge compiles into Urza with a progress line per kernel, and a seco
 
 test('esper run --json prints one JSON object per epoch and one at the end; --quiet prints only the outcome', async (t) => {
   const cwd = freshDir();
-  const defaults = fileURLToPath(new URL('../esper.config.ts', import.meta.url));
-  writeFileSync(join(cwd, 'package.json'), '{ "type": "module" }\n');
-  const file = join(cwd, 'quick.config.ts');
-  writeFileSync(
-    file,
-    `import defaults from ${JSON.stringify(defaults)};\n` +
-      `export default { ...defaults, tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: 3, control: { hookBudgetMs: 10000 } } };\n`,
-  );
+  const file = quickConfig(cwd, 3);
   const json = await esper(['run', file, '--json', '--nissa-port', '0'], cwd);
   t.is(json.code, 0, json.stderr);
   const events = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; epoch?: number; code?: number; result?: { status: string; epochs: number } });
@@ -204,14 +188,7 @@ test('esper run --json prints one JSON object per epoch and one at the end; --qu
 
 test("--seed sets the run's seed: the same seed trains the same first epoch, another seed another", async (t) => {
   const cwd = freshDir();
-  const defaults = fileURLToPath(new URL('../esper.config.ts', import.meta.url));
-  writeFileSync(join(cwd, 'package.json'), '{ "type": "module" }\n');
-  const file = join(cwd, 'quick.config.ts');
-  writeFileSync(
-    file,
-    `import defaults from ${JSON.stringify(defaults)};\n` +
-      `export default { ...defaults, tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: 1, control: { hookBudgetMs: 10000 } } };\n`,
-  );
+  const file = quickConfig(cwd, 1);
   // The first epoch, before any control boundary, is training alone: weights, shuffles and split follow the seed.
   const firstEpoch = async (seed: number): Promise<{ trainLoss: number; validationLoss: number }> => {
     const run = await esper(['run', file, '--json', '--nissa-port', '0', '--seed', String(seed)], cwd);

@@ -6,6 +6,7 @@ import { OonaClient } from '../actors/oona/oona-client.ts';
 import { DEFAULT_STREAMS, resolveOonaConfig, type OonaConfig } from '../actors/oona/settings.ts';
 import { RedisServer, redisServerAvailable } from './helpers/redis-server.ts';
 import { runTsChild } from './helpers/child-process.ts';
+import { eventually } from './helpers/events.ts';
 
 const { MessagePriority: P, CircuitBreakerState } = leyline;
 const signing = new SignatureContext('oona-fault-secret');
@@ -17,16 +18,6 @@ function client(server: RedisServer, source: string, overrides: OonaConfig = {})
 }
 
 const state = (epoch: number): v1.SystemStatePacket => leyline.SystemStatePacket.create({ version: 1, currentEpoch: epoch, sourceSubsystem: 'tolaria' });
-
-function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return (async () => {
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  })();
-}
 
 run('a Redis killed mid-stream and restarted loses no acknowledged message; the run goes on in process meanwhile', async (t) => {
   const server = await RedisServer.start({ persistent: true });
@@ -42,14 +33,14 @@ run('a Redis killed mid-stream and restarted loses no acknowledged message; the 
   };
   trainer.subscribe({ stream: DEFAULT_STREAMS.normal, group: 'tamiyo', handler: record(local), blockMs: 50 });
   remote.subscribe({ stream: DEFAULT_STREAMS.normal, group: 'nissa', handler: record(far), blockMs: 50 });
-  await until(async () => (await trainer.store.backlog(DEFAULT_STREAMS.normal)) === 0 && (await remote.store.pending(DEFAULT_STREAMS.normal, 'nissa')) === 0, 'groups');
+  await eventually(async () => (await trainer.store.backlog(DEFAULT_STREAMS.normal)) === 0 && (await remote.store.pending(DEFAULT_STREAMS.normal, 'nissa')) === 0, 'groups');
 
   const total = 300;
   let maxBuffered = 0;
   for (let epoch = 1; epoch <= total; epoch += 1) {
     if (epoch === 100) await server.kill();
     if (epoch === 200) {
-      await until(() => trainer.publishBreaker.state !== CircuitBreakerState.CIRCUIT_STATE_CLOSED, 'the publish breaker to open on real failures');
+      await eventually(() => trainer.publishBreaker.state !== CircuitBreakerState.CIRCUIT_STATE_CLOSED, 'the publish breaker to open on real failures');
       await server.restart();
     }
     const result = trainer.publish(state(epoch));
@@ -57,13 +48,13 @@ run('a Redis killed mid-stream and restarted loses no acknowledged message; the 
     maxBuffered = Math.max(maxBuffered, trainer.buffered);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
-  await until(() => local.size === total, 'every message handled in the trainer process');
-  await until(() => far.size === total, 'every message handled by the remote consumer');
-  await until(() => trainer.buffered === 0, 'the buffer flushed');
+  await eventually(() => local.size === total, 'every message handled in the trainer process');
+  await eventually(() => far.size === total, 'every message handled by the remote consumer');
+  await eventually(() => trainer.buffered === 0, 'the buffer flushed');
   t.true(maxBuffered > 0, 'messages were buffered while Redis was down');
   t.true([...local.values()].every((n) => n === 1), 'in process: each message handled once (copies deduplicated)');
   t.true([...far.values()].every((n) => n === 1), 'remote: each message handled once');
-  await until(() => trainer.metrics.counters.duplicate_total > 0, 'the Redis copies of messages delivered in process to be recognised');
+  await eventually(() => trainer.metrics.counters.duplicate_total > 0, 'the Redis copies of messages delivered in process to be recognised');
   t.is(trainer.metrics.counters.buffer_dropped, 0);
   await trainer.close();
   await remote.close();
@@ -83,7 +74,7 @@ run('with Redis down, the local buffer keeps its bound and drops the lowest prio
   t.is(c.buffered, 5);
   t.is(c.metrics.counters.buffer_dropped, 4);
   await server.restart();
-  await until(async () => {
+  await eventually(async () => {
     await c.flush();
     return c.buffered === 0;
   }, 'flush after restart');
@@ -108,7 +99,7 @@ run('a message whose consumer process was killed mid-handling is redelivered to 
   const producer = client(server, 'producer');
   t.true(await producer.connect());
   // The group is created by the doomed consumer's first read; wait until it exists before publishing.
-  await until(async () => (await producer.store.backlog(stream)) === 0 && (await producer.store.pending(stream, 'workers')) === 0, 'the group');
+  await eventually(async () => (await producer.store.backlog(stream)) === 0 && (await producer.store.pending(stream, 'workers')) === 0, 'the group');
   producer.publish(state(42));
   await producer.flush();
   await doomed.waitFor((line) => line === 'handling 42');
@@ -121,9 +112,9 @@ run('a message whose consumer process was killed mid-handling is redelivered to 
     t.is((message as v1.SystemStatePacket).currentEpoch, 42);
     attempts.push(delivery.attempt);
   } });
-  await until(() => attempts.length === 1, 'the redelivery');
+  await eventually(() => attempts.length === 1, 'the redelivery');
   t.deepEqual(attempts, [2], 'handed to the handler as the second delivery');
-  await until(async () => (await survivor.store.pending(stream, 'workers')) === 0, 'the acknowledgement');
+  await eventually(async () => (await survivor.store.pending(stream, 'workers')) === 0, 'the acknowledgement');
   await producer.close();
   await survivor.close();
   await server.stop();

@@ -11,7 +11,7 @@ import { DEFAULT_STREAMS, resolveOonaConfig, type OonaConfig, type StreamNames }
 import type { StreamStore } from '../actors/oona/stream-store.ts';
 import type { Delivery } from '../actors/oona/subscription.ts';
 import { openEnvelope } from '../actors/oona/envelope.ts';
-import { EventLog } from './helpers/events.ts';
+import { EventLog, eventually } from './helpers/events.ts';
 import { RedisServer, redisServerAvailable } from './helpers/redis-server.ts';
 
 const { BusMessageType: T, TelemetryLevel } = leyline;
@@ -84,16 +84,6 @@ function collect(client: OonaClient, stream: string, group: string, behaviour: (
     },
   });
   return log;
-}
-
-/** Waits until `check` holds, polling the store (the bus's own state, not a fixed sleep). */
-async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 function each(title: string, body: (t: ExecutionContext, kind: Kind) => Promise<void>): void {

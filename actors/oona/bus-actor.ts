@@ -7,7 +7,7 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import type { AnyLeylineType, LeylineMessage } from '../../contracts/index.ts';
 import type { ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import type { OonaClient } from './oona-client.ts';
-import { isBusMessage, type BusMessage } from './routing.ts';
+import { BUS_MESSAGE_CLASSES, isBusMessage, type BusMessage } from './routing.ts';
 import type { Subscription } from './subscription.ts';
 
 export interface BusRoute {
@@ -46,19 +46,6 @@ const BACKLOG = 'oona.backlog';
 
 export type BusActorMessage = BusMessage | v1.TimerFired;
 
-export const BUS_MESSAGE_CLASSES = [
-  leyline.SystemStatePacket,
-  leyline.AdaptationCommand,
-  leyline.FieldReport,
-  leyline.TelemetryPacket,
-  leyline.PolicyUpdate,
-  leyline.KernelPrefetchRequest,
-  leyline.KernelArtifactReady,
-  leyline.KernelArtifactError,
-  leyline.KernelCatalogUpdate,
-  leyline.CompileRequest,
-  leyline.KernelArtifact,
-];
 
 export function oonaLogic(deps: OonaBusDeps): ActorLogic<BusState, BusActorMessage> {
   const { client } = deps;

@@ -1,5 +1,5 @@
 // The embedded stream store: Redis Streams semantics in process memory (ids, consumer groups, pending lists with
-// delivery counts, XAUTOCLAIM, exact MAXLEN, MINID trimming, blocking reads). Nothing to install; nothing survives
+// delivery counts, XAUTOCLAIM, approximate MAXLEN, MINID trimming, blocking reads). Nothing to install; nothing survives
 // the process, which is what an embedded bus promises.
 import { StreamStoreError, type AddRequest, type EntryFields, type StreamEntry, type StreamReader, type StreamStore } from './stream-store.ts';
 
@@ -75,7 +75,9 @@ export class MemoryStreamStore implements StreamStore {
     const fields: Record<string, Buffer> = {};
     for (const [key, value] of Object.entries(request.fields)) fields[key] = typeof value === 'string' ? Buffer.from(value) : value;
     s.entries.push({ id, ms: s.lastMs, fields });
-    if (request.maxLen && s.entries.length > request.maxLen) this.#dropFront(s, s.entries.length - request.maxLen);
+    // Approximate, as Redis's `MAXLEN ~`: trimmed in batches of an eighth of the limit, so a full stream does not
+    // shift its whole array on every append.
+    if (request.maxLen && s.entries.length > request.maxLen + Math.max(1, request.maxLen >> 3)) this.#dropFront(s, s.entries.length - request.maxLen);
     for (const wake of s.waiters) wake();
     s.waiters.clear();
     return id;

@@ -1,7 +1,7 @@
 // What travels on the bus and where (reference 01 §4.4): each BusMessageType has one Leyline class and one
 // preferred stream; telemetry's priority (declared in the packet, else derived from its levels) sends HIGH and
 // CRITICAL packets to the emergency stream.
-import { leyline, type v1 } from '../../contracts/index.ts';
+import { leyline, type AnyLeylineType, type v1 } from '../../contracts/index.ts';
 import { derivePriority, priorityFromIndicator, PRIORITY_INDICATOR } from '../../contracts/telemetry.ts';
 import type { StreamNames } from './settings.ts';
 
@@ -42,6 +42,9 @@ const ROUTES = new Map<Function, Route>([
 ]);
 
 const BY_TYPE = new Map<number, Route>([...ROUTES.values()].map((route) => [route.type, route]));
+
+/** The Leyline classes that travel on the bus (what the bus actor accepts for publishing). */
+export const BUS_MESSAGE_CLASSES = [...ROUTES.keys()] as unknown as readonly AnyLeylineType[];
 
 export function isBusMessage(message: unknown): message is BusMessage {
   return typeof message === 'object' && message !== null && ROUTES.has(message.constructor);

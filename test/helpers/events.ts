@@ -46,3 +46,15 @@ export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => voi
   });
   return { promise, open };
 }
+
+/**
+ * Resolves once `check` holds, polling every few milliseconds: for state that announces no event (a stream's
+ * backlog, a server's counters). Rejects after `timeoutMs`, naming `what`.
+ */
+export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
