@@ -56,12 +56,6 @@ export interface StreamStore {
   close(): Promise<void>;
 }
 
-/** The millisecond part of an entry id. */
-export function entryTime(id: string): number {
-  const dash = id.indexOf('-');
-  return Number(dash < 0 ? id : id.slice(0, dash));
-}
-
 /** A store failure (connection lost, command refused): the bus's breakers count these, nothing else. */
 export class StreamStoreError extends Error {
   constructor(readonly operation: string, cause: unknown) {

@@ -76,7 +76,6 @@ export class Subscription {
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
   #lastSignatureLog = Number.NEGATIVE_INFINITY;
-  handledTotal = 0;
 
   constructor(spec: SubscriptionSpec, deps: SubscriptionDeps) {
     this.#d = deps;
@@ -281,7 +280,6 @@ export class Subscription {
     if (opened.issuedAtMs !== null) metrics.deliveryLatency.record(Math.max(0, Date.now() - opened.issuedAtMs));
     this.#handled.set(key, true);
     this.#kernel.handled(kernel.key);
-    this.handledTotal += 1;
     return 'handled';
   }
 
