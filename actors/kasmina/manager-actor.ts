@@ -40,6 +40,9 @@ export interface ManagerState {
 }
 
 /** Tolaria's no-op at a control boundary (control-hook.ts): it changes nothing, so it needs no signature. */
+/** How long a seed may take over one step report before the manager stops waiting for it. */
+const STEP_REPORT_DEADLINE_MS = 5_000;
+
 const isBoundaryNoOp = (command: v1.AdaptationCommand): boolean =>
   command.commandType === CommandType.COMMAND_UNKNOWN &&
   (command.annotations?.mode === 'conservative' || command.annotations?.mode === 'no_decision') &&
@@ -202,11 +205,13 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
         return state;
       }
       if (message instanceof leyline.SeedStepReport) {
-        for (const stats of message.seeds) {
+        // Handled once every seed has taken the report in: the trainer waits for that before its next step, so a
+        // stage or α changes at the same step in every run (a seed that stopped meanwhile is not waited for).
+        const deliveries = message.seeds.flatMap((stats) => {
           const ref = state.seeds.get(stats.seedId ?? '');
-          if (ref) ctx.dispatch(ref, message);
-        }
-        return state;
+          return ref ? [ctx.deliver(ref, message, STEP_REPORT_DEADLINE_MS)] : [];
+        });
+        return Promise.allSettled(deliveries).then(() => state);
       }
       if (isBoundaryNoOp(message)) {
         ctx.reply(receipt(state, message, true, `${message.annotations?.mode}: nothing to do`));

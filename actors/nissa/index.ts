@@ -4,3 +4,4 @@ export { resolveNissaConfig, NissaConfigError, type NissaConfig, type NissaSetti
 export { DocumentStore, type DocumentQuery, type StoredDocument, type DocumentKind } from './document-store.ts';
 export { NissaMetrics, seriesName } from './prometheus.ts';
 export { NissaIngest } from './ingest.ts';
+export type { AlertEvent } from './alerts.ts';

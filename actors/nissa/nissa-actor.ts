@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import type { ActorLogic } from '../../runtime/logic.ts';
-import { AlertEngine } from './alerts.ts';
+import { AlertEngine, type AlertEvent } from './alerts.ts';
 import { alertRouter } from './alert-routes.ts';
 import { DocumentStore } from './document-store.ts';
 import { nissaHttpServer, type Health } from './http-server.ts';
@@ -19,6 +19,8 @@ export interface NissaDeps {
   /** `<varDir>/nissa`: the document store. */
   stateDir: string;
   health: () => Health;
+  /** Process-local observer of every alert fired or resolved (the run record); never sent anywhere. */
+  onAlert?: (event: AlertEvent) => void;
 }
 
 interface NissaState {
@@ -42,7 +44,10 @@ export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible |
     alertRouter({
       webhookUrl: deps.settings.webhookUrl,
       log: (level, text) => log(level, text),
-      counted: (event) => metrics.alertEvent(event.rule, event.kind),
+      counted: (event) => {
+        metrics.alertEvent(event.rule, event.kind);
+        deps.onAlert?.(event);
+      },
       webhookFailed: () => metrics.webhookFailed(),
     }),
   );

@@ -1,5 +1,5 @@
 // Tolaria's public surface: boot-time set-up, the trainer actor, its monitor types, and the configuration.
 export { setUpTrainer, defaultRunId, runsDir, type RunSelection, type TrainerSetup } from './trainer/setup.ts';
-export { trainerLogic, type EpochSummary, type RunResult, type TrainerDeps, type TrainingMonitor } from './trainer/trainer-actor.ts';
+export { trainerLogic, type EpochSummary, type RunResult, type SeedSummary, type TrainerDeps, type TrainingMonitor } from './trainer/trainer-actor.ts';
 export { resolveTolariaConfig, TolariaConfigError, type TolariaConfig, type TolariaSettings } from './trainer/settings.ts';
 export { TrainingSurface, type SeedProbe } from './trainer/surface.ts';

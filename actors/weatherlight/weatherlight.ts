@@ -20,7 +20,7 @@ import { resolveTamiyoConfig } from '../tamiyo/index.ts';
 import { resolveSimicConfig } from '../simic/index.ts';
 import { selectTensorBackend } from '../../runtime/tensor-backend.ts';
 import { OonaClient, OonaConfigError, resolveOonaConfig } from '../oona/index.ts';
-import { resolveNissaConfig } from '../nissa/index.ts';
+import { resolveNissaConfig, type AlertEvent } from '../nissa/index.ts';
 import { SECRET_ENV_VAR } from '../../contracts/signing.ts';
 
 const { SupervisorDirective } = leyline;
@@ -49,6 +49,8 @@ export interface BootOptions {
   run?: RunSelection;
   /** Observes the training run (progress lines, the end of the run). */
   training?: TrainingMonitor;
+  /** Observes Nissa's alerts as they fire and resolve (the run record). */
+  alerts?: (event: AlertEvent) => void;
 }
 
 export async function startWeatherlight(candidate: EsperConfig, options: BootOptions = {}): Promise<Weatherlight> {
@@ -114,6 +116,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
       tolaria: trainer,
       backend,
       training: options.training ?? null,
+      alerts: options.alerts ?? null,
       surface: new TrainingSurface(),
       kasmina,
       tamiyo,

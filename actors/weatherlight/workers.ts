@@ -14,7 +14,7 @@ import { tamiyoLogic, type TamiyoSettings } from '../tamiyo/index.ts';
 import { simicLogic, type SimicSettings } from '../simic/index.ts';
 import { oonaLogic, type BusMessage, type OonaClient } from '../oona/index.ts';
 import { busRoutes } from './bus-routes.ts';
-import { nissaLogic, type NissaSettings } from '../nissa/index.ts';
+import { nissaLogic, type AlertEvent, type NissaSettings } from '../nissa/index.ts';
 import { CommandVerifier } from '../../contracts/command-signing.ts';
 import { pathOfKind } from './tree.ts';
 import type { EsperConfig } from './config.ts';
@@ -46,6 +46,8 @@ export interface WorkerDeps {
   /** The TensorFlow.js backend selected at boot. */
   backend: string;
   training: TrainingMonitor | null;
+  /** Observes Nissa's alerts in process (the run record). */
+  alerts: ((event: AlertEvent) => void) | null;
   /** What the trainer shares in process with Kasmina: the graft table and the running run's probes. */
   surface: TrainingSurface;
   kasmina: KasminaSettings;
@@ -121,7 +123,12 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
   'health-reporter': (deps) => healthReporterLogic(deps),
   inspector: (deps) => inspectorLogic(deps.system, deps.telemetryLog),
   'nissa-ingest': (deps) =>
-    nissaLogic({ settings: deps.nissa, stateDir: join(deps.config.run.varDir, 'nissa'), health: () => treeHealth(deps.system.tree()) }),
+    nissaLogic({
+      settings: deps.nissa,
+      stateDir: join(deps.config.run.varDir, 'nissa'),
+      health: () => treeHealth(deps.system.tree()),
+      ...(deps.alerts ? { onAlert: deps.alerts } : {}),
+    }),
   'oona-bus': (deps) => {
     if (!deps.oona) throw new Error('the oona-bus worker needs the bus client opened at boot');
     return oonaLogic({ client: deps.oona, routes: busRoutes(deps) });

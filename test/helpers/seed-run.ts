@@ -104,7 +104,7 @@ export function startSeedRun(options: {
   const trainer = system.spawn(
     null,
     trainerLogic({
-      settings: resolveTolariaConfig({ control: { hookBudgetMs: 10_000 }, sliceMs: 20, ...options.tolaria }),
+      settings: resolveTolariaConfig({ control: { hookBudgetMs: 10_000 }, sliceMs: 20, seedReportEverySteps: 2, ...options.tolaria }),
       runId: 'seeds',
       runDir: mkdtempSync(join(tmpdir(), 'esper-seeds-')),
       resume: false,

@@ -68,6 +68,8 @@ export interface TolariaConfig {
   };
   /** Training runs in slices of about this long, so the actor answers control messages between them. Default 100 ms. */
   sliceMs?: number;
+  /** Seeds are told of their training steps every N steps (a step fence: training waits for them). Default 5. */
+  seedReportEverySteps?: number;
 }
 
 export interface TolariaSettings {
@@ -94,6 +96,7 @@ export interface TolariaSettings {
   };
   emergency: { stableEpochs: number; haltAfterFailedEpochs: number };
   sliceMs: number;
+  seedReportEverySteps: number;
 }
 
 export const DEFAULT_MNIST_HOST: HostConfig = { kind: 'mlp', inputs: 784, hidden: [256, 128], classes: 10 };
@@ -187,5 +190,6 @@ export function resolveTolariaConfig(config: unknown = {}, field = 'tolaria'): T
       haltAfterFailedEpochs: int(emergency.haltAfterFailedEpochs, 'emergency.haltAfterFailedEpochs', 3),
     },
     sliceMs: positive(c.sliceMs, 'sliceMs', 100),
+    seedReportEverySteps: int(c.seedReportEverySteps, 'seedReportEverySteps', 5),
   };
 }

@@ -15,6 +15,7 @@ import { EpochJudge, type Verdict } from './epoch-judge.ts';
 import { epochTelemetry } from './epoch-telemetry.ts';
 import type { TolariaSettings } from './settings.ts';
 import { TrainingSurface } from './surface.ts';
+import type { Graft } from '../host/graft-table.ts';
 import { TrainingRun, type EpochResult } from './training-run.ts';
 
 const { CommandType, TelemetryLevel, SeedLifecycleStage } = leyline;
@@ -39,6 +40,21 @@ export interface EpochSummary {
   liveTensors: number;
   /** What the epoch's control boundary decided (null: no policy in the run). */
   decision: string | null;
+  /** Trainable weights: the host's own, and those its grafted seeds add to the forward pass. */
+  parameters: { host: number; seeds: number };
+  /** Every seed Kasmina reported at the boundary (a culled seed is gone from the next epoch's list). */
+  seeds: SeedSummary[];
+}
+
+export interface SeedSummary {
+  id: string;
+  /** The host slot and blueprint, while the seed is grafted ("" once it is not). */
+  slot: string;
+  blueprint: string;
+  stage: string;
+  alpha: number;
+  ageEpochs: number;
+  parameters: number;
 }
 
 export interface RunResult {
@@ -236,11 +252,9 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       }),
     );
     announce(ctx, next, verdict, null, epochIndex);
+    const seeds = summarizeSeeds(seedStates, deps.surface?.grafts.all() ?? []);
     const seedsByStage: Record<string, number> = {};
-    for (const seed of seedStates) {
-      const stage = (SeedLifecycleStage[seed.stage ?? 0] ?? String(seed.stage)).replace('SEED_STAGE_', '').toLowerCase();
-      seedsByStage[stage] = (seedsByStage[stage] ?? 0) + 1;
-    }
+    for (const seed of seeds) seedsByStage[seed.stage] = (seedsByStage[seed.stage] ?? 0) + 1;
     deps.monitor?.epoch?.({
       runId: deps.runId,
       epoch: epochIndex,
@@ -259,6 +273,8 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       failedReason: verdict.reason,
       liveTensors,
       decision,
+      parameters: { host: run.host.parameterCount(), seeds: seeds.reduce((sum, seed) => sum + (seed.slot ? seed.parameters : 0), 0) },
+      seeds,
     });
     const after = { ...next, faultsThisEpoch: 0, lastValidationAccuracy: validation?.accuracy ?? state.lastValidationAccuracy };
     if (verdict.halt) return finish(after, ctx, verdict.reason);
@@ -329,11 +345,19 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       const { run } = state;
       if (run.finished) return finish(state, ctx, null);
       const every = settings.control.everySteps;
+      const nextFence = (Math.floor(run.globalStep / settings.seedReportEverySteps) + 1) * settings.seedReportEverySteps;
       const stopAt = every ? (Math.floor(run.globalStep / every) + 1) * every : undefined;
-      const slice = await run.trainFor(settings.sliceMs, stopAt);
-      const seeds = run.drainSeedStats();
-      if (deps.kasmina && seeds.length > 0) {
-        ctx.dispatch(deps.kasmina, leyline.SeedStepReport.create({ trainingRunId: deps.runId, globalStep: run.globalStep, seeds }));
+      const slice = await run.trainFor(settings.sliceMs, Math.min(stopAt ?? Infinity, nextFence));
+      // Seeds hear of their steps at fixed step fences (and at faults and epoch ends), and training goes on only
+      // once they have acted on it: a seed's stage and α then change at the same step whatever the machine's load.
+      if (deps.kasmina && (slice.kind !== 'progress' || run.globalStep % settings.seedReportEverySteps === 0)) {
+        const seeds = run.drainSeedStats();
+        if (seeds.length > 0) {
+          const report = leyline.SeedStepReport.create({ trainingRunId: deps.runId, globalStep: run.globalStep, seeds });
+          await ctx.deliver(deps.kasmina, report, settings.control.kasminaDeadlineMs).catch((error: unknown) => {
+            ctx.log.warn('kasmina did not take a step report in time; training goes on', { error: (error as Error).message });
+          });
+        }
       }
       let next = state;
       if (slice.kind === 'fault') {
@@ -368,4 +392,20 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       };
     },
   };
+}
+
+function summarizeSeeds(states: readonly v1.SeedState[], grafts: readonly Graft[]): SeedSummary[] {
+  const bySeed = new Map(grafts.map((graft) => [graft.seedId, graft]));
+  return states.map((seed) => {
+    const graft = bySeed.get(seed.seedId ?? '');
+    return {
+      id: seed.seedId ?? '',
+      slot: graft?.slotId ?? '',
+      blueprint: graft?.module.blueprintId ?? '',
+      stage: (SeedLifecycleStage[seed.stage ?? 0] ?? String(seed.stage)).replace('SEED_STAGE_', '').toLowerCase(),
+      alpha: seed.metrics?.alpha ?? 0,
+      ageEpochs: seed.ageEpochs ?? 0,
+      parameters: seed.metrics?.parameters ?? 0,
+    };
+  });
 }
