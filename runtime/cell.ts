@@ -1,15 +1,18 @@
 // One actor as the runtime runs it: its logic, state, mailbox accounting and life cycle.
 //
-// Every message reaches `handle` through nact, one at a time. Control requests (stop, suspend, restart) are
+// Every message reaches `handle` through nact, one at a time. Control requests (stop, suspend, restart, pause) are
 // applied only at a message boundary, so an actor never runs its handler and a restart at once, and a failed
 // actor is held (its mailbox kept) until its supervisor decides.
-import { leyline, type LeylineMessage, type v1 } from '../contracts/index.ts';
+import { leyline, leylineTypeName, type LeylineMessage, type v1 } from '../contracts/index.ts';
 import { ActorFailedError, ActorStoppedError, describeError } from './errors.ts';
 import type { KernelRef } from './nact-kernel.ts';
 import type { ActorContext, ActorLogic, AnyRef, Directive, Logger, SpawnOptions } from './logic.ts';
 import { toTimestamp } from '../contracts/time.ts';
 
 const { ActorStatus, SupervisorDirective, TerminationReason, DeadLetterReason } = leyline;
+
+/** How many handled messages an actor remembers (type and time) for the inspector. */
+const RECENT_KEPT = 8;
 
 export interface ReplySlot {
   settled: boolean;
@@ -99,6 +102,8 @@ export class ActorCell {
   lastError = '';
   lastErrorAt = 0;
   kernelRef!: KernelRef;
+  /** An operator's pause (`pause()`): the mailbox is held at message boundaries until `resume()`. */
+  paused = false;
 
   #state: unknown = undefined;
   #hasState = false;
@@ -112,6 +117,13 @@ export class ActorCell {
   #cleanedUp = false;
   #terminating = false;
   #ctx: ActorContext | undefined;
+  /** Set while a pause holds the mailbox; resolved to look at the boundary again (resume, stop, restart). */
+  #pauseHold: Deferred<void> | null = null;
+  #pauseObservers: Array<() => void> = [];
+  /** A ring of the last handled messages: type names and times (ms), written at `#recentNext % RECENT_KEPT`. */
+  readonly #recentTypes: string[] = [];
+  readonly #recentAt: number[] = [];
+  #recentNext = 0;
 
   constructor(
     readonly path: string,
@@ -142,6 +154,16 @@ export class ActorCell {
     }
   }
 
+  /** The last handled messages, newest first. */
+  get recentMessages(): Array<{ type: string; at: number }> {
+    const out: Array<{ type: string; at: number }> = [];
+    for (let i = 1; i <= Math.min(this.#recentNext, RECENT_KEPT); i++) {
+      const slot = (this.#recentNext - i) % RECENT_KEPT;
+      out.push({ type: this.#recentTypes[slot]!, at: this.#recentAt[slot]! });
+    }
+    return out;
+  }
+
   /**
    * nact calls this for every envelope, strictly one at a time. It never throws. A running actor with no
    * pending request takes the fast path, which allocates no promise when the handler returns synchronously.
@@ -149,7 +171,7 @@ export class ActorCell {
   handle(envelope: Envelope): void | Promise<void> {
     if (envelope.payload) {
       this.depth -= 1;
-      if (this.status === ActorStatus.ACTOR_STATUS_RUNNING && this.#stopRequest === null && !this.#suspendRequested) {
+      if (this.status === ActorStatus.ACTOR_STATUS_RUNNING && this.#stopRequest === null && !this.#suspendRequested && !this.paused) {
         return this.#deliver(envelope, envelope.payload);
       }
     }
@@ -164,7 +186,8 @@ export class ActorCell {
 
   async #handleWithLifeCycle(envelope: Envelope): Promise<void> {
     try {
-      if (!this.isStopped) await this.#boundary();
+      // A pause holds messages, not a start-up.
+      if (!this.isStopped) await this.#boundary(envelope.control !== 'start');
       if (this.isStopped) {
         this.#bounce(envelope);
       } else if (envelope.control === 'start') {
@@ -191,6 +214,9 @@ export class ActorCell {
       this.host.watch(message.watcherPath, this, message.unwatch);
       return undefined;
     }
+    const slot = this.#recentNext++ % RECENT_KEPT;
+    this.#recentTypes[slot] = leylineTypeName(message);
+    this.#recentAt[slot] = Date.now();
     this.#currentReply = envelope.reply;
     let next: unknown;
     try {
@@ -248,6 +274,7 @@ export class ActorCell {
       this.#stopRequest = { reason, error };
       if (this.#waiting) this.#waiting.resolve(SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP);
       else this.host.wake(this);
+      this.#pauseHold?.resolve();
     }
     return this.terminated.promise;
   }
@@ -294,6 +321,7 @@ export class ActorCell {
       this.#pendingDirective = directive;
       this.#suspendRequested = true;
       this.host.wake(this);
+      this.#pauseHold?.resolve();
     }
     return done;
   }
@@ -303,6 +331,31 @@ export class ActorCell {
     if (this.isStopped || this.#waiting) return;
     this.#suspendRequested = true;
     this.host.wake(this);
+    this.#pauseHold?.resolve();
+  }
+
+  /**
+   * An operator's pause: from the next message boundary the mailbox is held (messages queue) until `resume`.
+   * Stop, suspend and restart requests still take effect, and the pause outlasts a restart. Resolves once the
+   * mailbox is held, at once when the actor is already not taking messages (paused, or held for a decision).
+   */
+  pause(): Promise<void> {
+    if (this.isStopped) return Promise.resolve();
+    const requested = this.paused;
+    this.paused = true;
+    if (this.#pauseHold || this.#waiting) return Promise.resolve();
+    const held = new Promise<void>((resolve) => {
+      this.#pauseObservers.push(resolve);
+      void this.terminated.promise.then(() => resolve());
+    });
+    if (!requested) this.host.wake(this);
+    return held;
+  }
+
+  /** Ends a pause: the held message and those queued behind it are handled in order. */
+  resume(): void {
+    this.paused = false;
+    this.#pauseHold?.resolve();
   }
 
   /**
@@ -341,13 +394,32 @@ export class ActorCell {
 
   // ---- the life cycle, run only inside `handle` -----------------------------------------------------
 
-  async #boundary(): Promise<void> {
-    if (this.#stopRequest) {
-      await this.#terminate(this.#stopRequest.reason, this.#stopRequest.error);
-    } else if (this.#suspendRequested) {
-      this.#suspendRequested = false;
-      await this.#holdUntilDecided(null);
+  async #boundary(holdWhenPaused: boolean): Promise<void> {
+    // Looked at again after each wait: a stop or a restart requested during a pause goes first, and a pause
+    // outlasts a restart.
+    while (!this.isStopped) {
+      if (this.#stopRequest) {
+        await this.#terminate(this.#stopRequest.reason, this.#stopRequest.error);
+      } else if (this.#suspendRequested) {
+        this.#suspendRequested = false;
+        await this.#holdUntilDecided(null);
+      } else if (this.paused && holdWhenPaused) {
+        await this.#holdPaused();
+      } else {
+        return;
+      }
     }
+  }
+
+  /** Holds the mailbox until the pause is resumed or another request needs the boundary. */
+  async #holdPaused(): Promise<void> {
+    const hold = deferred<void>();
+    this.#pauseHold = hold;
+    const observers = this.#pauseObservers;
+    this.#pauseObservers = [];
+    for (const observer of observers) observer();
+    await hold.promise;
+    this.#pauseHold = null;
   }
 
   /** Runs the logic's start; returns the error when it throws. */
@@ -498,6 +570,7 @@ export class ActorCell {
     this.#terminating = true;
     this.#clearTimers();
     this.status = ActorStatus.ACTOR_STATUS_STOPPED;
+    this.#pauseHold?.resolve();
     this.#settleStartObservers(false);
     if (this.#currentReply && !this.#currentReply.settled) this.#currentReply.reject(new ActorStoppedError(this.path));
     const notice = leyline.Terminated.create({ path: this.path, reason, error, at: toTimestamp(Date.now()) });

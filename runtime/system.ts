@@ -338,6 +338,21 @@ export class ActorSystem {
   }
 
   /**
+   * An operator's pause (`esper inspect pause`): from the actor's next message boundary its mailbox is held and
+   * messages queue, until `resume`. Stop and restart still take effect (shutdown is not held up), and the pause
+   * outlasts a restart. Resolves once the mailbox is held, or the actor has ended.
+   */
+  pause(ref: AnyRef): Promise<void> {
+    const cell = this.#cells.get(ref.path);
+    return cell ? cell.pause() : Promise.resolve();
+  }
+
+  /** Ends a pause: the queued messages are handled in order. */
+  resume(ref: AnyRef): void {
+    this.#cells.get(ref.path)?.resume();
+  }
+
+  /**
    * Once the actor is held (failed or suspended), ends its current incarnation (timers, children, stop hook)
    * without starting the next: the first half of a group restart.
    */
@@ -417,10 +432,14 @@ export class ActorSystem {
 
   // ---- inspection ----------------------------------------------------------------------------------------
 
-  /** The actor at `path`, as a WorkerState, or null. */
+  /** The actor at `path`, as a WorkerState with its key facts and last handled messages, or null. */
   describe(path: string): v1.WorkerState | null {
     const cell = this.#cells.get(path);
-    return cell ? this.#describe(cell) : null;
+    if (!cell) return null;
+    const state = this.#describe(cell);
+    state.facts = cell.inspectState;
+    state.recentMessages = cell.recentMessages.map((m) => leyline.HandledMessage.create({ messageType: m.type, at: toTimestamp(m.at) }));
+    return state;
   }
 
   /** Every live actor, depth-first in start order. */
@@ -477,6 +496,7 @@ export class ActorSystem {
       ...(lastErrorAt ? { lastErrorAt: toTimestamp(lastErrorAt) } : {}),
       ...(facts.restartPolicy ? { restartPolicy: facts.restartPolicy } : {}),
       ...(facts.strategy ? { strategy: facts.strategy } : {}),
+      paused: cell.paused,
       mailboxDepth: cell.depth,
       mailboxCapacity: cell.capacity,
       messagesProcessed: cell.processed,

@@ -328,3 +328,73 @@ test('deliver resolves once the handler has finished, and rejects when it fails 
   await t.throwsAsync(system.deliver(ref, metric('late'), 5_000), { message: /stopped/ });
   await system.shutdown();
 });
+
+test('pause holds the mailbox from the next boundary: messages queue, the tree shows it, resume handles them in order', async (t) => {
+  const system = testSystem();
+  const log = new EventLog<ProbeEvent>();
+  const release = gate();
+  const ref = system.spawn(null, probeLogic('p', log, { holdOn: (m) => (m.name === 'slow' ? release.promise : undefined) }), { name: 'p' });
+  system.dispatch(ref, metric('slow'));
+  await log.waitFor((e) => e.kind === 'receive' && e.name === 'slow');
+  let held = false;
+  const pausing = system.pause(ref).then(() => (held = true));
+  system.dispatch(ref, metric('a'));
+  system.dispatch(ref, metric('b'));
+  t.false(held, 'not held while a handler runs');
+  release.open();
+  await pausing;
+  t.deepEqual(log.seen.filter((e) => e.kind === 'receive').map((e) => e.kind === 'receive' && e.name), ['slow'], 'a and b wait');
+  t.like(system.describe('/p'), { paused: true, mailboxDepth: 2, running: true });
+  t.true(system.tree()[0]?.paused);
+  system.resume(ref);
+  const count = await system.ask(ref, metric('get'), leyline.MetricPoint, 1_000);
+  t.is(count.value, 3, 'slow, a and b were handled before get');
+  t.deepEqual(log.seen.filter((e) => e.kind === 'receive').map((e) => e.kind === 'receive' && e.name), ['slow', 'a', 'b', 'get']);
+  t.false(system.describe('/p')?.paused);
+  await system.shutdown();
+});
+
+test('a paused actor starts, restarts (and stays paused) and stops: shutdown is not held up', async (t) => {
+  const system = testSystem();
+  const log = new EventLog<ProbeEvent>();
+  const ref = system.spawn(null, probeLogic('p', log), { name: 'p' });
+  await system.pause(ref);
+  t.is(log.count((e) => e.kind === 'start'), 1, 'a pause holds messages, not the start-up');
+  system.dispatch(ref, metric('queued'));
+  await system.decide(ref, leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_RESTART);
+  t.truthy(log.seen.find((e) => e.kind === 'start' && e.incarnation === 2));
+  t.like(system.describe('/p'), { paused: true, restartCount: 1, mailboxDepth: 1 });
+  t.is(log.count((e) => e.kind === 'receive'), 0, 'the pause outlasts the restart');
+  system.resume(ref);
+  await log.waitFor((e) => e.kind === 'receive' && e.name === 'queued' && e.incarnation === 2);
+  await system.pause(ref);
+  system.dispatch(ref, metric('never'));
+  const result = await system.shutdown(5_000);
+  t.deepEqual(result.forced, []);
+  t.is((await system.whenTerminated(ref)).reason, T.TERMINATION_REASON_SHUTDOWN);
+  t.is(log.count((e) => e.kind === 'receive' && e.name === 'never'), 0);
+  t.is(log.count((e) => e.kind === 'stop'), 2, 'its stop hook ran (once per incarnation)');
+});
+
+test('describe gives an actor its key facts and last handled messages, newest first', async (t) => {
+  const system = testSystem();
+  const counter: ActorLogic<{ count: number }, InstanceType<typeof leyline.MetricPoint> | InstanceType<typeof leyline.TelemetryEvent>> = {
+    kind: 'counter',
+    start: () => ({ count: 0 }),
+    receive: (state) => ({ count: state.count + 1 }),
+    inspect: (state) => ({ count: String(state.count) }),
+  };
+  const ref = system.spawn(null, counter, { name: 'counter' });
+  for (let i = 0; i < 9; i++) system.dispatch(ref, metric(`m${i}`));
+  await system.deliver(ref, leyline.TelemetryEvent.create({ description: 'last' }), 1_000);
+  const state = system.describe('/counter');
+  t.deepEqual(state?.facts, { count: '10' });
+  t.deepEqual(
+    state?.recentMessages.map((m) => m.messageType),
+    ['esper.leyline.v1.TelemetryEvent', ...Array<string>(7).fill('esper.leyline.v1.MetricPoint')],
+    'the last 8, newest first',
+  );
+  t.true((state?.recentMessages[0]?.at?.seconds ?? 0) > 0);
+  t.deepEqual(system.tree()[0]?.facts, {}, 'the tree leaves them out');
+  await system.shutdown();
+});

@@ -3797,6 +3797,15 @@ export namespace esper {
                 /** WorkerState startedAt. */
                 startedAt?: (google.protobuf.Timestamp.$Properties|null);
 
+                /** WorkerState paused. */
+                paused: boolean;
+
+                /** WorkerState facts. */
+                facts: { [k: string]: string };
+
+                /** WorkerState recentMessages. */
+                recentMessages: esper.leyline.v1.HandledMessage.$Properties[];
+
                 /**
                  * Creates a new WorkerState instance using the specified properties.
                  * @param [properties] Properties to set
@@ -3874,12 +3883,93 @@ export namespace esper {
                     /** WorkerState startedAt */
                     startedAt?: (google.protobuf.Timestamp.$Properties|null);
 
+                    /** WorkerState paused */
+                    paused?: (boolean|null);
+
+                    /** WorkerState facts */
+                    facts?: ({ [k: string]: string }|null);
+
+                    /** WorkerState recentMessages */
+                    recentMessages?: (esper.leyline.v1.HandledMessage.$Properties[]|null);
+
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
                 }
 
                 /** Shape of a WorkerState. */
                 type $Shape = esper.leyline.v1.WorkerState.$Properties;
+            }
+
+            /**
+             * Properties of a HandledMessage.
+             * @deprecated Use esper.leyline.v1.HandledMessage.$Properties instead.
+             */
+            interface IHandledMessage extends esper.leyline.v1.HandledMessage.$Properties {
+            }
+
+            /** Represents a HandledMessage. */
+            class HandledMessage {
+                private readonly $leyline: 'HandledMessage';
+
+                /**
+                 * Constructs a new HandledMessage.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.HandledMessage.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** HandledMessage messageType. */
+                messageType: string;
+
+                /** HandledMessage at. */
+                at?: (google.protobuf.Timestamp.$Properties|null);
+
+                /**
+                 * Creates a new HandledMessage instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns HandledMessage instance
+                 */
+                static create(properties: esper.leyline.v1.HandledMessage.$Shape): esper.leyline.v1.HandledMessage & esper.leyline.v1.HandledMessage.$Shape;
+                static create(properties?: esper.leyline.v1.HandledMessage.$Properties): esper.leyline.v1.HandledMessage;
+
+                /**
+                 * Encodes the specified HandledMessage message. Does not implicitly {@link esper.leyline.v1.HandledMessage.verify|verify} messages.
+                 * @param message HandledMessage message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.HandledMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a HandledMessage message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.HandledMessage & esper.leyline.v1.HandledMessage.$Shape} HandledMessage
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.HandledMessage & esper.leyline.v1.HandledMessage.$Shape;
+            }
+
+            namespace HandledMessage {
+
+                /** Properties of a HandledMessage. */
+                interface $Properties {
+
+                    /** HandledMessage messageType */
+                    messageType?: (string|null);
+
+                    /** HandledMessage at */
+                    at?: (google.protobuf.Timestamp.$Properties|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a HandledMessage. */
+                type $Shape = esper.leyline.v1.HandledMessage.$Properties;
             }
 
             /**
@@ -4490,8 +4580,11 @@ export namespace esper {
                 /** InspectorRequest telemetry. */
                 telemetry?: (esper.leyline.v1.TelemetryQuery.$Properties|null);
 
+                /** InspectorRequest alerts. */
+                alerts?: (esper.leyline.v1.AlertsQuery.$Properties|null);
+
                 /** InspectorRequest query. */
-                query?: ("tree"|"actor"|"deadLetters"|"control"|"telemetry");
+                query?: ("tree"|"actor"|"deadLetters"|"control"|"telemetry"|"alerts");
 
                 /**
                  * Creates a new InspectorRequest instance using the specified properties.
@@ -4543,8 +4636,11 @@ export namespace esper {
                     /** InspectorRequest telemetry */
                     telemetry?: (esper.leyline.v1.TelemetryQuery.$Properties|null);
 
+                    /** InspectorRequest alerts */
+                    alerts?: (esper.leyline.v1.AlertsQuery.$Properties|null);
+
                     /** InspectorRequest query */
-                    query?: ("tree"|"actor"|"deadLetters"|"control"|"telemetry");
+                    query?: ("tree"|"actor"|"deadLetters"|"control"|"telemetry"|"alerts");
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -4558,9 +4654,10 @@ export namespace esper {
                   deadLetters?: esper.leyline.v1.DeadLetterQuery.$Shape|null;
                   control?: esper.leyline.v1.ActorControl.$Shape|null;
                   telemetry?: esper.leyline.v1.TelemetryQuery.$Shape|null;
+                  alerts?: esper.leyline.v1.AlertsQuery.$Shape|null;
                   $unknowns?: Uint8Array[];
                 } & (
-                  ({ query?: undefined; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry?: null }|{ query?: "tree"; tree: esper.leyline.v1.TreeQuery.$Shape; actor?: null; deadLetters?: null; control?: null; telemetry?: null }|{ query?: "actor"; tree?: null; actor: esper.leyline.v1.ActorQuery.$Shape; deadLetters?: null; control?: null; telemetry?: null }|{ query?: "deadLetters"; tree?: null; actor?: null; deadLetters: esper.leyline.v1.DeadLetterQuery.$Shape; control?: null; telemetry?: null }|{ query?: "control"; tree?: null; actor?: null; deadLetters?: null; control: esper.leyline.v1.ActorControl.$Shape; telemetry?: null }|{ query?: "telemetry"; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry: esper.leyline.v1.TelemetryQuery.$Shape })
+                  ({ query?: undefined; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "tree"; tree: esper.leyline.v1.TreeQuery.$Shape; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "actor"; tree?: null; actor: esper.leyline.v1.ActorQuery.$Shape; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "deadLetters"; tree?: null; actor?: null; deadLetters: esper.leyline.v1.DeadLetterQuery.$Shape; control?: null; telemetry?: null; alerts?: null }|{ query?: "control"; tree?: null; actor?: null; deadLetters?: null; control: esper.leyline.v1.ActorControl.$Shape; telemetry?: null; alerts?: null }|{ query?: "telemetry"; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry: esper.leyline.v1.TelemetryQuery.$Shape; alerts?: null }|{ query?: "alerts"; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts: esper.leyline.v1.AlertsQuery.$Shape })
                 );
             }
 
@@ -4829,6 +4926,72 @@ export namespace esper {
             }
 
             /**
+             * Properties of an AlertsQuery.
+             * @deprecated Use esper.leyline.v1.AlertsQuery.$Properties instead.
+             */
+            interface IAlertsQuery extends esper.leyline.v1.AlertsQuery.$Properties {
+            }
+
+            /** Represents an AlertsQuery. */
+            class AlertsQuery {
+                private readonly $leyline: 'AlertsQuery';
+
+                /**
+                 * Constructs a new AlertsQuery.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.AlertsQuery.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** AlertsQuery limit. */
+                limit: number;
+
+                /**
+                 * Creates a new AlertsQuery instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns AlertsQuery instance
+                 */
+                static create(properties: esper.leyline.v1.AlertsQuery.$Shape): esper.leyline.v1.AlertsQuery & esper.leyline.v1.AlertsQuery.$Shape;
+                static create(properties?: esper.leyline.v1.AlertsQuery.$Properties): esper.leyline.v1.AlertsQuery;
+
+                /**
+                 * Encodes the specified AlertsQuery message. Does not implicitly {@link esper.leyline.v1.AlertsQuery.verify|verify} messages.
+                 * @param message AlertsQuery message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.AlertsQuery.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes an AlertsQuery message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.AlertsQuery & esper.leyline.v1.AlertsQuery.$Shape} AlertsQuery
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.AlertsQuery & esper.leyline.v1.AlertsQuery.$Shape;
+            }
+
+            namespace AlertsQuery {
+
+                /** Properties of an AlertsQuery. */
+                interface $Properties {
+
+                    /** AlertsQuery limit */
+                    limit?: (number|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of an AlertsQuery. */
+                type $Shape = esper.leyline.v1.AlertsQuery.$Properties;
+            }
+
+            /**
              * Properties of an ActorControl.
              * @deprecated Use esper.leyline.v1.ActorControl.$Properties instead.
              */
@@ -4909,7 +5072,13 @@ export namespace esper {
                     ACTION_RESTART = 1,
 
                     /** ACTION_STOP value */
-                    ACTION_STOP = 2
+                    ACTION_STOP = 2,
+
+                    /** ACTION_PAUSE value */
+                    ACTION_PAUSE = 3,
+
+                    /** ACTION_RESUME value */
+                    ACTION_RESUME = 4
                 }
             }
 
@@ -4953,6 +5122,12 @@ export namespace esper {
 
                 /** InspectorReply telemetry. */
                 telemetry: esper.leyline.v1.TelemetryPacket.$Properties[];
+
+                /** InspectorReply alerts. */
+                alerts: esper.leyline.v1.AlertRecord.$Properties[];
+
+                /** InspectorReply activeAlerts. */
+                activeAlerts: esper.leyline.v1.AlertRecord.$Properties[];
 
                 /**
                  * Creates a new InspectorReply instance using the specified properties.
@@ -5007,12 +5182,120 @@ export namespace esper {
                     /** InspectorReply telemetry */
                     telemetry?: (esper.leyline.v1.TelemetryPacket.$Properties[]|null);
 
+                    /** InspectorReply alerts */
+                    alerts?: (esper.leyline.v1.AlertRecord.$Properties[]|null);
+
+                    /** InspectorReply activeAlerts */
+                    activeAlerts?: (esper.leyline.v1.AlertRecord.$Properties[]|null);
+
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
                 }
 
                 /** Shape of an InspectorReply. */
                 type $Shape = esper.leyline.v1.InspectorReply.$Properties;
+            }
+
+            /**
+             * Properties of an AlertRecord.
+             * @deprecated Use esper.leyline.v1.AlertRecord.$Properties instead.
+             */
+            interface IAlertRecord extends esper.leyline.v1.AlertRecord.$Properties {
+            }
+
+            /** Represents an AlertRecord. */
+            class AlertRecord {
+                private readonly $leyline: 'AlertRecord';
+
+                /**
+                 * Constructs a new AlertRecord.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.AlertRecord.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** AlertRecord rule. */
+                rule: string;
+
+                /** AlertRecord metric. */
+                metric: string;
+
+                /** AlertRecord source. */
+                source: string;
+
+                /** AlertRecord value. */
+                value: number;
+
+                /** AlertRecord threshold. */
+                threshold: number;
+
+                /** AlertRecord resolved. */
+                resolved: boolean;
+
+                /** AlertRecord at. */
+                at?: (google.protobuf.Timestamp.$Properties|null);
+
+                /**
+                 * Creates a new AlertRecord instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns AlertRecord instance
+                 */
+                static create(properties: esper.leyline.v1.AlertRecord.$Shape): esper.leyline.v1.AlertRecord & esper.leyline.v1.AlertRecord.$Shape;
+                static create(properties?: esper.leyline.v1.AlertRecord.$Properties): esper.leyline.v1.AlertRecord;
+
+                /**
+                 * Encodes the specified AlertRecord message. Does not implicitly {@link esper.leyline.v1.AlertRecord.verify|verify} messages.
+                 * @param message AlertRecord message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.AlertRecord.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes an AlertRecord message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.AlertRecord & esper.leyline.v1.AlertRecord.$Shape} AlertRecord
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.AlertRecord & esper.leyline.v1.AlertRecord.$Shape;
+            }
+
+            namespace AlertRecord {
+
+                /** Properties of an AlertRecord. */
+                interface $Properties {
+
+                    /** AlertRecord rule */
+                    rule?: (string|null);
+
+                    /** AlertRecord metric */
+                    metric?: (string|null);
+
+                    /** AlertRecord source */
+                    source?: (string|null);
+
+                    /** AlertRecord value */
+                    value?: (number|null);
+
+                    /** AlertRecord threshold */
+                    threshold?: (number|null);
+
+                    /** AlertRecord resolved */
+                    resolved?: (boolean|null);
+
+                    /** AlertRecord at */
+                    at?: (google.protobuf.Timestamp.$Properties|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of an AlertRecord. */
+                type $Shape = esper.leyline.v1.AlertRecord.$Properties;
             }
 
             /** BlueprintRejection enum. */

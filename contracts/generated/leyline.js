@@ -9592,6 +9592,9 @@ export const esper = $root.esper = (() => {
                  * @property {Array.<string>|null} [children] WorkerState children
                  * @property {esper.leyline.v1.SupervisionStrategy|null} [strategy] WorkerState strategy
                  * @property {google.protobuf.Timestamp.$Properties|null} [startedAt] WorkerState startedAt
+                 * @property {boolean|null} [paused] WorkerState paused
+                 * @property {Object.<string,string>|null} [facts] WorkerState facts
+                 * @property {Array.<esper.leyline.v1.HandledMessage.$Properties>|null} [recentMessages] WorkerState recentMessages
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -9618,6 +9621,8 @@ export const esper = $root.esper = (() => {
                  */
                 const WorkerState = function (properties) {
                     this.children = [];
+                    this.facts = {};
+                    this.recentMessages = [];
                     if (properties)
                         for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                             if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -9745,6 +9750,30 @@ export const esper = $root.esper = (() => {
                 WorkerState.prototype.startedAt = null;
 
                 /**
+                 * WorkerState paused.
+                 * @member {boolean} paused
+                 * @memberof esper.leyline.v1.WorkerState
+                 * @instance
+                 */
+                WorkerState.prototype.paused = false;
+
+                /**
+                 * WorkerState facts.
+                 * @member {Object.<string,string>} facts
+                 * @memberof esper.leyline.v1.WorkerState
+                 * @instance
+                 */
+                WorkerState.prototype.facts = $util.emptyObject;
+
+                /**
+                 * WorkerState recentMessages.
+                 * @member {Array.<esper.leyline.v1.HandledMessage.$Properties>} recentMessages
+                 * @memberof esper.leyline.v1.WorkerState
+                 * @instance
+                 */
+                WorkerState.prototype.recentMessages = $util.emptyArray;
+
+                /**
                  * Creates a new WorkerState instance using the specified properties.
                  * @function create
                  * @memberof esper.leyline.v1.WorkerState
@@ -9807,6 +9836,14 @@ export const esper = $root.esper = (() => {
                         writer.uint32(/* id 14, wireType 0 =*/112).int32(message.strategy);
                     if (message.startedAt != null && $Object.hasOwnProperty.call(message, "startedAt"))
                         $root.google.protobuf.Timestamp.encode(message.startedAt, writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
+                    if (message.paused != null && $Object.hasOwnProperty.call(message, "paused") && message.paused !== false)
+                        writer.uint32(/* id 16, wireType 0 =*/128).bool(message.paused);
+                    if (message.facts != null && $Object.hasOwnProperty.call(message, "facts"))
+                        for (let keys = $Object.keys(message.facts).sort(), i = 0; i < keys.length; ++i)
+                            writer.uint32(/* id 17, wireType 2 =*/138).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.facts[keys[i]]).ldelim();
+                    if (message.recentMessages != null && message.recentMessages.length)
+                        for (let i = 0; i < message.recentMessages.length; ++i)
+                            $root.esper.leyline.v1.HandledMessage.encode(message.recentMessages[i], writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -9831,7 +9868,7 @@ export const esper = $root.esper = (() => {
                         _depth = 0;
                     if (_depth > $Reader.recursionLimit)
                         throw $Error("max depth exceeded");
-                    let end, message, value;
+                    let end, message, key, value;
                     if (length === $undefined)
                         end = reader.len;
                     else {
@@ -9979,6 +10016,59 @@ export const esper = $root.esper = (() => {
                                 message.startedAt = $root.google.protobuf.Timestamp.decode(reader, reader.size(), $undefined, _depth + 1, message.startedAt);
                                 continue;
                             }
+                        case 16: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.paused = value;
+                                else
+                                    delete message.paused;
+                                continue;
+                            }
+                        case 17: {
+                                if (wireType !== 2)
+                                    break;
+                                if (message.facts === $util.emptyObject)
+                                    message.facts = {};
+                                let end2 = reader.size() + reader.pos;
+                                if (end2 > reader.len)
+                                    throw $RangeError("index out of range");
+                                reader.len = end2;
+                                key = "";
+                                value = "";
+                                while (reader.pos < end2) {
+                                    let tag2 = reader.tag();
+                                    wireType = tag2 & 7;
+                                    switch (tag2 >>>= 3) {
+                                    case 1:
+                                        if (wireType !== 2)
+                                            break;
+                                        key = reader.stringVerify();
+                                        continue;
+                                    case 2:
+                                        if (wireType !== 2)
+                                            break;
+                                        value = reader.stringVerify();
+                                        continue;
+                                    }
+                                    reader.skipType(wireType, _depth, tag2);
+                                }
+                                if (reader.pos !== end2)
+                                    throw $RangeError("index out of range");
+                                reader.len = end;
+                                if (key === "__proto__")
+                                    $util.makeProp(message.facts, key);
+                                message.facts[key] = value;
+                                continue;
+                            }
+                        case 18: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.recentMessages && message.recentMessages.length))
+                                    message.recentMessages = [];
+                                message.recentMessages.push($root.esper.leyline.v1.HandledMessage.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
                         }
                         reader.skipType(wireType, _depth, tag);
                         if (!reader.discardUnknown) {
@@ -9997,6 +10087,175 @@ export const esper = $root.esper = (() => {
                 };
 
                 return WorkerState;
+            })();
+
+            v1.HandledMessage = (function() {
+
+                /**
+                 * Properties of a HandledMessage.
+                 * @typedef {Object} esper.leyline.v1.HandledMessage.$Properties
+                 * @property {string|null} [messageType] HandledMessage messageType
+                 * @property {google.protobuf.Timestamp.$Properties|null} [at] HandledMessage at
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a HandledMessage.
+                 * @memberof esper.leyline.v1
+                 * @interface IHandledMessage
+                 * @augments esper.leyline.v1.HandledMessage.$Properties
+                 * @deprecated Use esper.leyline.v1.HandledMessage.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a HandledMessage.
+                 * @typedef {esper.leyline.v1.HandledMessage.$Properties} esper.leyline.v1.HandledMessage.$Shape
+                 */
+
+                /**
+                 * Constructs a new HandledMessage.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a HandledMessage.
+                 * @constructor
+                 * @param {esper.leyline.v1.HandledMessage.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const HandledMessage = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * HandledMessage messageType.
+                 * @member {string} messageType
+                 * @memberof esper.leyline.v1.HandledMessage
+                 * @instance
+                 */
+                HandledMessage.prototype.messageType = "";
+
+                /**
+                 * HandledMessage at.
+                 * @member {google.protobuf.Timestamp.$Properties|null|undefined} at
+                 * @memberof esper.leyline.v1.HandledMessage
+                 * @instance
+                 */
+                HandledMessage.prototype.at = null;
+
+                /**
+                 * Creates a new HandledMessage instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.HandledMessage
+                 * @static
+                 * @param {esper.leyline.v1.HandledMessage.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.HandledMessage} HandledMessage instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.HandledMessage.$Shape): esper.leyline.v1.HandledMessage & esper.leyline.v1.HandledMessage.$Shape;
+                 *   (properties?: esper.leyline.v1.HandledMessage.$Properties): esper.leyline.v1.HandledMessage;
+                 * }}
+                 */
+                HandledMessage.create = function(properties) {
+                    return new HandledMessage(properties);
+                };
+
+                /**
+                 * Encodes the specified HandledMessage message. Does not implicitly {@link esper.leyline.v1.HandledMessage.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.HandledMessage
+                 * @static
+                 * @param {esper.leyline.v1.HandledMessage.$Properties} message HandledMessage message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                HandledMessage.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.messageType != null && $Object.hasOwnProperty.call(message, "messageType") && message.messageType !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.messageType);
+                    if (message.at != null && $Object.hasOwnProperty.call(message, "at"))
+                        $root.google.protobuf.Timestamp.encode(message.at, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a HandledMessage message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.HandledMessage
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.HandledMessage & esper.leyline.v1.HandledMessage.$Shape} HandledMessage
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                HandledMessage.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.HandledMessage();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.messageType = value;
+                                else
+                                    delete message.messageType;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                message.at = $root.google.protobuf.Timestamp.decode(reader, reader.size(), $undefined, _depth + 1, message.at);
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return HandledMessage;
             })();
 
             v1.ActorStarted = (function() {
@@ -11419,7 +11678,8 @@ export const esper = $root.esper = (() => {
                  * @property {esper.leyline.v1.DeadLetterQuery.$Properties|null} [deadLetters] InspectorRequest deadLetters
                  * @property {esper.leyline.v1.ActorControl.$Properties|null} [control] InspectorRequest control
                  * @property {esper.leyline.v1.TelemetryQuery.$Properties|null} [telemetry] InspectorRequest telemetry
-                 * @property {"tree"|"actor"|"deadLetters"|"control"|"telemetry"} [query] InspectorRequest query
+                 * @property {esper.leyline.v1.AlertsQuery.$Properties|null} [alerts] InspectorRequest alerts
+                 * @property {"tree"|"actor"|"deadLetters"|"control"|"telemetry"|"alerts"} [query] InspectorRequest query
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -11440,9 +11700,10 @@ export const esper = $root.esper = (() => {
                  *   deadLetters?: esper.leyline.v1.DeadLetterQuery.$Shape|null;
                  *   control?: esper.leyline.v1.ActorControl.$Shape|null;
                  *   telemetry?: esper.leyline.v1.TelemetryQuery.$Shape|null;
+                 *   alerts?: esper.leyline.v1.AlertsQuery.$Shape|null;
                  *   $unknowns?: Array.<Uint8Array>;
                  * } & (
-                 *   ({ query?: undefined; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry?: null }|{ query?: "tree"; tree: esper.leyline.v1.TreeQuery.$Shape; actor?: null; deadLetters?: null; control?: null; telemetry?: null }|{ query?: "actor"; tree?: null; actor: esper.leyline.v1.ActorQuery.$Shape; deadLetters?: null; control?: null; telemetry?: null }|{ query?: "deadLetters"; tree?: null; actor?: null; deadLetters: esper.leyline.v1.DeadLetterQuery.$Shape; control?: null; telemetry?: null }|{ query?: "control"; tree?: null; actor?: null; deadLetters?: null; control: esper.leyline.v1.ActorControl.$Shape; telemetry?: null }|{ query?: "telemetry"; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry: esper.leyline.v1.TelemetryQuery.$Shape })
+                 *   ({ query?: undefined; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "tree"; tree: esper.leyline.v1.TreeQuery.$Shape; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "actor"; tree?: null; actor: esper.leyline.v1.ActorQuery.$Shape; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "deadLetters"; tree?: null; actor?: null; deadLetters: esper.leyline.v1.DeadLetterQuery.$Shape; control?: null; telemetry?: null; alerts?: null }|{ query?: "control"; tree?: null; actor?: null; deadLetters?: null; control: esper.leyline.v1.ActorControl.$Shape; telemetry?: null; alerts?: null }|{ query?: "telemetry"; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry: esper.leyline.v1.TelemetryQuery.$Shape; alerts?: null }|{ query?: "alerts"; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts: esper.leyline.v1.AlertsQuery.$Shape })
                  * )} esper.leyline.v1.InspectorRequest.$Shape
                  */
 
@@ -11509,17 +11770,25 @@ export const esper = $root.esper = (() => {
                  */
                 InspectorRequest.prototype.telemetry = null;
 
+                /**
+                 * InspectorRequest alerts.
+                 * @member {esper.leyline.v1.AlertsQuery.$Properties|null|undefined} alerts
+                 * @memberof esper.leyline.v1.InspectorRequest
+                 * @instance
+                 */
+                InspectorRequest.prototype.alerts = null;
+
                 // OneOf field names bound to virtual getters and setters
                 let $oneOfFields;
 
                 /**
                  * InspectorRequest query.
-                 * @member {"tree"|"actor"|"deadLetters"|"control"|"telemetry"|undefined} query
+                 * @member {"tree"|"actor"|"deadLetters"|"control"|"telemetry"|"alerts"|undefined} query
                  * @memberof esper.leyline.v1.InspectorRequest
                  * @instance
                  */
                 $Object.defineProperty(InspectorRequest.prototype, "query", {
-                    get: $util.oneOfGetter($oneOfFields = ["tree", "actor", "deadLetters", "control", "telemetry"]),
+                    get: $util.oneOfGetter($oneOfFields = ["tree", "actor", "deadLetters", "control", "telemetry", "alerts"]),
                     set: $util.oneOfSetter($oneOfFields)
                 });
 
@@ -11567,6 +11836,8 @@ export const esper = $root.esper = (() => {
                         $root.esper.leyline.v1.ActorControl.encode(message.control, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
                     if (message.telemetry != null && $Object.hasOwnProperty.call(message, "telemetry"))
                         $root.esper.leyline.v1.TelemetryQuery.encode(message.telemetry, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                    if (message.alerts != null && $Object.hasOwnProperty.call(message, "alerts"))
+                        $root.esper.leyline.v1.AlertsQuery.encode(message.alerts, writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -11653,6 +11924,13 @@ export const esper = $root.esper = (() => {
                                     break;
                                 message.telemetry = $root.esper.leyline.v1.TelemetryQuery.decode(reader, reader.size(), $undefined, _depth + 1, message.telemetry);
                                 message.query = "telemetry";
+                                continue;
+                            }
+                        case 15: {
+                                if (wireType !== 2)
+                                    break;
+                                message.alerts = $root.esper.leyline.v1.AlertsQuery.decode(reader, reader.size(), $undefined, _depth + 1, message.alerts);
+                                message.query = "alerts";
                                 continue;
                             }
                         }
@@ -12280,6 +12558,158 @@ export const esper = $root.esper = (() => {
                 return TelemetryQuery;
             })();
 
+            v1.AlertsQuery = (function() {
+
+                /**
+                 * Properties of an AlertsQuery.
+                 * @typedef {Object} esper.leyline.v1.AlertsQuery.$Properties
+                 * @property {number|null} [limit] AlertsQuery limit
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of an AlertsQuery.
+                 * @memberof esper.leyline.v1
+                 * @interface IAlertsQuery
+                 * @augments esper.leyline.v1.AlertsQuery.$Properties
+                 * @deprecated Use esper.leyline.v1.AlertsQuery.$Properties instead.
+                 */
+
+                /**
+                 * Shape of an AlertsQuery.
+                 * @typedef {esper.leyline.v1.AlertsQuery.$Properties} esper.leyline.v1.AlertsQuery.$Shape
+                 */
+
+                /**
+                 * Constructs a new AlertsQuery.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents an AlertsQuery.
+                 * @constructor
+                 * @param {esper.leyline.v1.AlertsQuery.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const AlertsQuery = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * AlertsQuery limit.
+                 * @member {number} limit
+                 * @memberof esper.leyline.v1.AlertsQuery
+                 * @instance
+                 */
+                AlertsQuery.prototype.limit = 0;
+
+                /**
+                 * Creates a new AlertsQuery instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.AlertsQuery
+                 * @static
+                 * @param {esper.leyline.v1.AlertsQuery.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.AlertsQuery} AlertsQuery instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.AlertsQuery.$Shape): esper.leyline.v1.AlertsQuery & esper.leyline.v1.AlertsQuery.$Shape;
+                 *   (properties?: esper.leyline.v1.AlertsQuery.$Properties): esper.leyline.v1.AlertsQuery;
+                 * }}
+                 */
+                AlertsQuery.create = function(properties) {
+                    return new AlertsQuery(properties);
+                };
+
+                /**
+                 * Encodes the specified AlertsQuery message. Does not implicitly {@link esper.leyline.v1.AlertsQuery.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.AlertsQuery
+                 * @static
+                 * @param {esper.leyline.v1.AlertsQuery.$Properties} message AlertsQuery message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                AlertsQuery.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.limit != null && $Object.hasOwnProperty.call(message, "limit") && message.limit !== 0)
+                        writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.limit);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes an AlertsQuery message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.AlertsQuery
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.AlertsQuery & esper.leyline.v1.AlertsQuery.$Shape} AlertsQuery
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                AlertsQuery.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.AlertsQuery();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.limit = value;
+                                else
+                                    delete message.limit;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return AlertsQuery;
+            })();
+
             v1.ActorControl = (function() {
 
                 /**
@@ -12456,12 +12886,16 @@ export const esper = $root.esper = (() => {
                  * @property {number} ACTION_UNSPECIFIED=0 ACTION_UNSPECIFIED value
                  * @property {number} ACTION_RESTART=1 ACTION_RESTART value
                  * @property {number} ACTION_STOP=2 ACTION_STOP value
+                 * @property {number} ACTION_PAUSE=3 ACTION_PAUSE value
+                 * @property {number} ACTION_RESUME=4 ACTION_RESUME value
                  */
                 ActorControl.Action = (function() {
                     const valuesById = $Object.create(null), values = $Object.create(valuesById);
                     values[valuesById[0] = "ACTION_UNSPECIFIED"] = 0;
                     values[valuesById[1] = "ACTION_RESTART"] = 1;
                     values[valuesById[2] = "ACTION_STOP"] = 2;
+                    values[valuesById[3] = "ACTION_PAUSE"] = 3;
+                    values[valuesById[4] = "ACTION_RESUME"] = 4;
                     return values;
                 })();
 
@@ -12480,6 +12914,8 @@ export const esper = $root.esper = (() => {
                  * @property {Array.<esper.leyline.v1.DeadLetter.$Properties>|null} [deadLetters] InspectorReply deadLetters
                  * @property {number|null} [deadLettersTotal] InspectorReply deadLettersTotal
                  * @property {Array.<esper.leyline.v1.TelemetryPacket.$Properties>|null} [telemetry] InspectorReply telemetry
+                 * @property {Array.<esper.leyline.v1.AlertRecord.$Properties>|null} [alerts] InspectorReply alerts
+                 * @property {Array.<esper.leyline.v1.AlertRecord.$Properties>|null} [activeAlerts] InspectorReply activeAlerts
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -12508,6 +12944,8 @@ export const esper = $root.esper = (() => {
                     this.actors = [];
                     this.deadLetters = [];
                     this.telemetry = [];
+                    this.alerts = [];
+                    this.activeAlerts = [];
                     if (properties)
                         for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                             if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -12571,6 +13009,22 @@ export const esper = $root.esper = (() => {
                 InspectorReply.prototype.telemetry = $util.emptyArray;
 
                 /**
+                 * InspectorReply alerts.
+                 * @member {Array.<esper.leyline.v1.AlertRecord.$Properties>} alerts
+                 * @memberof esper.leyline.v1.InspectorReply
+                 * @instance
+                 */
+                InspectorReply.prototype.alerts = $util.emptyArray;
+
+                /**
+                 * InspectorReply activeAlerts.
+                 * @member {Array.<esper.leyline.v1.AlertRecord.$Properties>} activeAlerts
+                 * @memberof esper.leyline.v1.InspectorReply
+                 * @instance
+                 */
+                InspectorReply.prototype.activeAlerts = $util.emptyArray;
+
+                /**
                  * Creates a new InspectorReply instance using the specified properties.
                  * @function create
                  * @memberof esper.leyline.v1.InspectorReply
@@ -12619,6 +13073,12 @@ export const esper = $root.esper = (() => {
                     if (message.telemetry != null && message.telemetry.length)
                         for (let i = 0; i < message.telemetry.length; ++i)
                             $root.esper.leyline.v1.TelemetryPacket.encode(message.telemetry[i], writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
+                    if (message.alerts != null && message.alerts.length)
+                        for (let i = 0; i < message.alerts.length; ++i)
+                            $root.esper.leyline.v1.AlertRecord.encode(message.alerts[i], writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                    if (message.activeAlerts != null && message.activeAlerts.length)
+                        for (let i = 0; i < message.activeAlerts.length; ++i)
+                            $root.esper.leyline.v1.AlertRecord.encode(message.activeAlerts[i], writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -12723,6 +13183,22 @@ export const esper = $root.esper = (() => {
                                 message.telemetry.push($root.esper.leyline.v1.TelemetryPacket.decode(reader, reader.size(), $undefined, _depth + 1));
                                 continue;
                             }
+                        case 14: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.alerts && message.alerts.length))
+                                    message.alerts = [];
+                                message.alerts.push($root.esper.leyline.v1.AlertRecord.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        case 15: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.activeAlerts && message.activeAlerts.length))
+                                    message.activeAlerts = [];
+                                message.activeAlerts.push($root.esper.leyline.v1.AlertRecord.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
                         }
                         reader.skipType(wireType, _depth, tag);
                         if (!reader.discardUnknown) {
@@ -12741,6 +13217,275 @@ export const esper = $root.esper = (() => {
                 };
 
                 return InspectorReply;
+            })();
+
+            v1.AlertRecord = (function() {
+
+                /**
+                 * Properties of an AlertRecord.
+                 * @typedef {Object} esper.leyline.v1.AlertRecord.$Properties
+                 * @property {string|null} [rule] AlertRecord rule
+                 * @property {string|null} [metric] AlertRecord metric
+                 * @property {string|null} [source] AlertRecord source
+                 * @property {number|null} [value] AlertRecord value
+                 * @property {number|null} [threshold] AlertRecord threshold
+                 * @property {boolean|null} [resolved] AlertRecord resolved
+                 * @property {google.protobuf.Timestamp.$Properties|null} [at] AlertRecord at
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of an AlertRecord.
+                 * @memberof esper.leyline.v1
+                 * @interface IAlertRecord
+                 * @augments esper.leyline.v1.AlertRecord.$Properties
+                 * @deprecated Use esper.leyline.v1.AlertRecord.$Properties instead.
+                 */
+
+                /**
+                 * Shape of an AlertRecord.
+                 * @typedef {esper.leyline.v1.AlertRecord.$Properties} esper.leyline.v1.AlertRecord.$Shape
+                 */
+
+                /**
+                 * Constructs a new AlertRecord.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents an AlertRecord.
+                 * @constructor
+                 * @param {esper.leyline.v1.AlertRecord.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const AlertRecord = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * AlertRecord rule.
+                 * @member {string} rule
+                 * @memberof esper.leyline.v1.AlertRecord
+                 * @instance
+                 */
+                AlertRecord.prototype.rule = "";
+
+                /**
+                 * AlertRecord metric.
+                 * @member {string} metric
+                 * @memberof esper.leyline.v1.AlertRecord
+                 * @instance
+                 */
+                AlertRecord.prototype.metric = "";
+
+                /**
+                 * AlertRecord source.
+                 * @member {string} source
+                 * @memberof esper.leyline.v1.AlertRecord
+                 * @instance
+                 */
+                AlertRecord.prototype.source = "";
+
+                /**
+                 * AlertRecord value.
+                 * @member {number} value
+                 * @memberof esper.leyline.v1.AlertRecord
+                 * @instance
+                 */
+                AlertRecord.prototype.value = 0;
+
+                /**
+                 * AlertRecord threshold.
+                 * @member {number} threshold
+                 * @memberof esper.leyline.v1.AlertRecord
+                 * @instance
+                 */
+                AlertRecord.prototype.threshold = 0;
+
+                /**
+                 * AlertRecord resolved.
+                 * @member {boolean} resolved
+                 * @memberof esper.leyline.v1.AlertRecord
+                 * @instance
+                 */
+                AlertRecord.prototype.resolved = false;
+
+                /**
+                 * AlertRecord at.
+                 * @member {google.protobuf.Timestamp.$Properties|null|undefined} at
+                 * @memberof esper.leyline.v1.AlertRecord
+                 * @instance
+                 */
+                AlertRecord.prototype.at = null;
+
+                /**
+                 * Creates a new AlertRecord instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.AlertRecord
+                 * @static
+                 * @param {esper.leyline.v1.AlertRecord.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.AlertRecord} AlertRecord instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.AlertRecord.$Shape): esper.leyline.v1.AlertRecord & esper.leyline.v1.AlertRecord.$Shape;
+                 *   (properties?: esper.leyline.v1.AlertRecord.$Properties): esper.leyline.v1.AlertRecord;
+                 * }}
+                 */
+                AlertRecord.create = function(properties) {
+                    return new AlertRecord(properties);
+                };
+
+                /**
+                 * Encodes the specified AlertRecord message. Does not implicitly {@link esper.leyline.v1.AlertRecord.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.AlertRecord
+                 * @static
+                 * @param {esper.leyline.v1.AlertRecord.$Properties} message AlertRecord message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                AlertRecord.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.rule != null && $Object.hasOwnProperty.call(message, "rule") && message.rule !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.rule);
+                    if (message.metric != null && $Object.hasOwnProperty.call(message, "metric") && message.metric !== "")
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.metric);
+                    if (message.source != null && $Object.hasOwnProperty.call(message, "source") && message.source !== "")
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.source);
+                    if (message.value != null && $Object.hasOwnProperty.call(message, "value") && !$Object.is(message.value, 0))
+                        writer.uint32(/* id 4, wireType 1 =*/33).double(message.value);
+                    if (message.threshold != null && $Object.hasOwnProperty.call(message, "threshold") && !$Object.is(message.threshold, 0))
+                        writer.uint32(/* id 5, wireType 1 =*/41).double(message.threshold);
+                    if (message.resolved != null && $Object.hasOwnProperty.call(message, "resolved") && message.resolved !== false)
+                        writer.uint32(/* id 6, wireType 0 =*/48).bool(message.resolved);
+                    if (message.at != null && $Object.hasOwnProperty.call(message, "at"))
+                        $root.google.protobuf.Timestamp.encode(message.at, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes an AlertRecord message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.AlertRecord
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.AlertRecord & esper.leyline.v1.AlertRecord.$Shape} AlertRecord
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                AlertRecord.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.AlertRecord();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.rule = value;
+                                else
+                                    delete message.rule;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.metric = value;
+                                else
+                                    delete message.metric;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.source = value;
+                                else
+                                    delete message.source;
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 1)
+                                    break;
+                                if (!$Object.is(value = reader.double(), 0))
+                                    message.value = value;
+                                else
+                                    delete message.value;
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 1)
+                                    break;
+                                if (!$Object.is(value = reader.double(), 0))
+                                    message.threshold = value;
+                                else
+                                    delete message.threshold;
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.resolved = value;
+                                else
+                                    delete message.resolved;
+                                continue;
+                            }
+                        case 7: {
+                                if (wireType !== 2)
+                                    break;
+                                message.at = $root.google.protobuf.Timestamp.decode(reader, reader.size(), $undefined, _depth + 1, message.at);
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return AlertRecord;
             })();
 
             /**

@@ -1,0 +1,80 @@
+// Leyline messages written as JSON by a person (`esper inspect send`): the type is looked up by name, the fields are
+// checked against the schema (an unknown field, a wrong type or an unknown enum name is refused, naming it), and
+// the result is an instance of the generated class, as any actor receives. The generated classes carry no
+// verify/fromObject (generate.mjs leaves them out), so the checks use the proto's reflection.
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { decodeLeyline } from './codec.ts';
+import { leylineTypes, type LeylineMessage } from './index.ts';
+
+const PACKAGE = 'esper.leyline.v1';
+
+let schema: protobuf.Namespace | null = null;
+const reflection = (): protobuf.Namespace =>
+  (schema ??= protobuf.loadSync(fileURLToPath(new URL('./leyline/leyline.proto', import.meta.url))).lookup(PACKAGE) as protobuf.Namespace);
+
+/** Every Leyline message type by its name in the package ("AdaptationCommand", "SeedState"), sorted. */
+export function leylineTypeNames(): string[] {
+  return [...leylineTypes().keys()].map((name) => name.slice(PACKAGE.length + 1)).sort();
+}
+
+export type FromJson = { ok: true; message: LeylineMessage } | { ok: false; error: string };
+
+/** `typeName` (short or fully qualified) and a JSON object of its fields (camelCase or snake_case) → the message. */
+export function leylineFromJson(typeName: string, json: string): FromJson {
+  const name = typeName.startsWith(`${PACKAGE}.`) ? typeName.slice(PACKAGE.length + 1) : typeName;
+  const generated = leylineTypes().get(`${PACKAGE}.${name}`);
+  if (!generated) {
+    const near = leylineTypeNames().find((known) => known.toLowerCase() === name.toLowerCase());
+    return { ok: false, error: `unknown Leyline message type ${JSON.stringify(typeName)}${near ? ` (did you mean ${near}?)` : ''}` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    return { ok: false, error: `invalid JSON: ${(error as Error).message}` };
+  }
+  const type = reflection().lookupType(name);
+  try {
+    const fields = normalize(type, value, name);
+    const problem = type.verify(fields);
+    if (problem) return { ok: false, error: `${name}: ${problem}` };
+    const decoded = decodeLeyline(generated, type.encode(type.fromObject(fields)).finish());
+    return decoded.ok ? { ok: true, message: decoded.message } : { ok: false, error: `${name}: ${decoded.error.message}` };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
+}
+
+/**
+ * The JSON object with field names in the schema's (camelCase) spelling and enum names as their numbers, so that
+ * `verify` checks every type strictly (`fromObject` alone would coerce "abc" into NaN). Throws, naming the place,
+ * on an unknown field or enum name.
+ */
+function normalize(type: protobuf.Type, value: unknown, at: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${at}: expected a JSON object of ${type.name}'s fields`);
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(value)) {
+    const field = type.fields[key] ?? type.fields[protobuf.util.camelCase(key)];
+    if (!field) throw new Error(`${at}: ${type.name} has no field ${JSON.stringify(key)} (fields: ${Object.keys(type.fields).join(', ')})`);
+    field.resolve();
+    const where = `${at}.${field.name}`;
+    const element = (item: unknown, place: string): unknown => normalizeElement(field.resolvedType, item, place);
+    if (field.map && isObject(raw)) out[field.name] = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, element(v, `${where}[${k}]`)]));
+    else if (field.repeated && Array.isArray(raw)) out[field.name] = raw.map((item, i) => element(item, `${where}[${i}]`));
+    else out[field.name] = field.map || field.repeated ? raw : element(raw, where);
+  }
+  return out;
+}
+
+function normalizeElement(resolved: protobuf.Type | protobuf.Enum | null, value: unknown, at: string): unknown {
+  if (resolved instanceof protobuf.Type) return value === null ? value : normalize(resolved, value, at);
+  if (resolved instanceof protobuf.Enum && typeof value === 'string') {
+    const number = resolved.values[value];
+    if (number === undefined) throw new Error(`${at}: ${JSON.stringify(value)} is not a ${resolved.name} (one of ${Object.keys(resolved.values).join(', ')})`);
+    return number;
+  }
+  return value;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
