@@ -75,30 +75,57 @@ export async function forge(argv: readonly string[]): Promise<number> {
   process.stdout.write(
     `esper forge: ${blueprints.length} blueprints × ${slots.length} slot shapes = ${jobs.length} kernels (configuration from ${source})\n`,
   );
+  const tally = await forgeKernels(config, jobs, { bus: args.bus, out: process.stdout });
+  process.stdout.write(
+    `esper forge: ${tally.compiled} compiled, ${tally.stored} already stored, ${tally.failed} failed in ${tally.seconds.toFixed(1)} s\n`,
+  );
+  for (const failure of tally.failures) process.stdout.write(`  ${failure}\n`);
+  return tally.failed > 0 ? 1 : 0;
+}
 
+export interface ForgeJob {
+  descriptor: v1.BlueprintDescriptor;
+  dims: number[];
+}
+
+export interface ForgeTally {
+  compiled: number;
+  stored: number;
+  failed: number;
+  failures: string[];
+  seconds: number;
+}
+
+/** Compiles `jobs` into the configured Urza library (here, or by the Tezzeret workers on `bus`), a progress line each. */
+export async function forgeKernels(
+  config: EsperConfig,
+  jobs: readonly ForgeJob[],
+  options: { bus: string | null; out: NodeJS.WritableStream & { isTTY?: boolean } },
+): Promise<ForgeTally> {
+  const karn = setUpKarn(config.karn ?? {}, 'karn');
+  const tezzeret = resolveTezzeretConfig(config.tezzeret ?? {}, 'tezzeret');
   const library = openUrzaLibrary({ root: config.urza?.root ?? defaultUrzaRoot(config.run.varDir) });
   // Enough asks in flight to keep every worker busy, few enough that none waits long in the queue.
   const retryWaitMs = Array.from({ length: tezzeret.maxRetries }, (_, i) => tezzeret.retryBaseMs * 2 ** i).reduce((a, b) => a + b, 0);
   const deadlineMs = Math.min(config.runtime.maxAskDeadlineMs, 3 * (tezzeret.timeoutMs * (1 + tezzeret.maxRetries) + retryWaitMs) + 30_000);
   let compiler: Compiler;
   try {
-    compiler = args.bus
-      ? await remoteCompiler({ url: args.bus, library, oona: config.oona ?? {}, deadlineMs })
+    compiler = options.bus
+      ? await remoteCompiler({ url: options.bus, library, oona: config.oona ?? {}, deadlineMs })
       : localCompiler({ library, tezzeret, catalog: karn.catalog, varDir: config.run.varDir, name: config.run.name, runtime: config.runtime, deadlineMs });
   } catch (error) {
     library.close();
     throw error;
   }
 
-  const tally = { compiled: 0, stored: 0, failed: 0 };
-  const failures: string[] = [];
-  const progress = new ProgressBar(jobs.length, process.stdout);
-  const inFlight = args.bus ? jobs.length : tezzeret.concurrency * 2;
+  const tally: ForgeTally = { compiled: 0, stored: 0, failed: 0, failures: [], seconds: 0 };
+  const progress = new ProgressBar(jobs.length, options.out);
+  const inFlight = options.bus ? jobs.length : tezzeret.concurrency * 2;
   const started = performance.now();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < jobs.length) {
-      const { descriptor, dims } = jobs[next++] as (typeof jobs)[number];
+      const { descriptor, dims } = jobs[next++] as ForgeJob;
       const label = `${descriptor.blueprintId}@${dims.join('x')}`;
       let result: v1.CompileResult;
       try {
@@ -117,7 +144,7 @@ export async function forge(argv: readonly string[]): Promise<number> {
       } else {
         tally.failed += 1;
         detail = `${label} FAILED: ${result.error}`;
-        failures.push(detail);
+        tally.failures.push(detail);
       }
       progress.step(`compiled ${tally.compiled}  stored ${tally.stored}  failed ${tally.failed}`, detail);
     }
@@ -128,12 +155,8 @@ export async function forge(argv: readonly string[]): Promise<number> {
     await compiler.close();
     library.close();
   }
-  const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(
-    `esper forge: ${tally.compiled} compiled, ${tally.stored} already stored, ${tally.failed} failed in ${seconds.toFixed(1)} s\n`,
-  );
-  for (const failure of failures) process.stdout.write(`  ${failure}\n`);
-  return tally.failed > 0 ? 1 : 0;
+  tally.seconds = (performance.now() - started) / 1000;
+  return tally;
 }
 
 /** Compiles one kernel into the library: here (the forge actor) or by the Tezzeret workers on a bus. */

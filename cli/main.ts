@@ -11,6 +11,7 @@ import { serve, SERVE_USAGE } from './serve.ts';
 import { drills, DRILLS_USAGE } from './drills.ts';
 import { listenForStop } from './signals.ts';
 import { formatTree } from './format-tree.ts';
+import { prefillUrza } from './urza-prefill.ts';
 
 const USAGE = `usage: esper <command>
 
@@ -84,6 +85,8 @@ async function run(args: readonly string[]): Promise<number> {
   // The seed of weights, shuffles and the validation split (the rest of a run follows from them).
   if (seed !== undefined) config = { ...config, tolaria: { ...(config.tolaria as object), seed } };
   out.info(`esper: configuration from ${source}`);
+  // Progress goes to stderr when stdout is reserved for the outcome (--quiet) or JSON lines (--json).
+  await prefillUrza(config, mode === 'human' ? process.stdout : process.stderr, (line) => (mode === 'human' ? out.info(line) : process.stderr.write(`${line}\n`)));
   let reportFinished!: (result: RunResult) => void;
   const finished = new Promise<RunResult>((resolveFinished) => {
     reportFinished = resolveFinished;

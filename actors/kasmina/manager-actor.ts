@@ -40,7 +40,7 @@ export interface ManagerState {
 }
 
 /** Tolaria's no-op at a control boundary (control-hook.ts): it changes nothing, so it needs no signature. */
-/** How long a seed may take over one step report before the manager stops waiting for it. */
+/** How long a seed may take over one step report or command before the manager stops waiting for it. */
 const STEP_REPORT_DEADLINE_MS = 5_000;
 
 const isBoundaryNoOp = (command: v1.AdaptationCommand): boolean =>
@@ -189,6 +189,18 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
     return ref;
   }
 
+  /**
+   * Gives a verified command to its seed and answers once the seed has acted on it: the trainer waits for the
+   * receipt before its next step, so a graft enters (or leaves) the forward pass at the same step in every run.
+   */
+  async function handOver(ctx: ActorContext<KasminaMessage>, state: ManagerState, seed: ActorRef<SeedMessage>, command: v1.AdaptationCommand): Promise<ManagerState> {
+    await ctx.deliver(seed, command, STEP_REPORT_DEADLINE_MS).catch((error: unknown) => {
+      ctx.log.warn('a seed did not act on its command in time', { command_id: command.commandId, error: (error as Error).message });
+    });
+    ctx.reply(receipt(state, command, true));
+    return state;
+  }
+
   return {
     kind: 'kasmina-manager',
     accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.Terminated],
@@ -231,9 +243,7 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
         }
         const seed = state.seeds.get(message.targetSeedId);
         if (!seed) return reject(ctx, state, message, `unknown seed ${message.targetSeedId}`);
-        ctx.dispatch(seed, message);
-        ctx.reply(receipt(state, message, true));
-        return state;
+        return handOver(ctx, state, seed, message);
       }
       if (message.commandType !== CommandType.COMMAND_SEED || !message.seedOperation) {
         // Optimizer, rollback and other decisions are Tolaria's to apply: acknowledged, nothing to do here.
@@ -262,9 +272,7 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
       } else if (!ref) {
         return reject(ctx, state, message, `unknown seed ${seedId}`);
       }
-      ctx.dispatch(ref, message);
-      ctx.reply(receipt(state, message, true));
-      return state;
+      return handOver(ctx, state, ref, message);
     },
     inspect: (state) => ({ seeds: String(state.seeds.size), rejected: String(state.rejected), isolation_breaker: leyline.CircuitBreakerState[isolationBreaker.state] ?? '' }),
   };

@@ -101,7 +101,7 @@ interface FollowUp {
 }
 
 /** Decision kinds by the index stored in a report's `decision.kind` metric. */
-const KINDS = ['germinate', 'optimizer', 'pause_seed', 'hold'] as const;
+export const KINDS = ['germinate', 'optimizer', 'pause_seed', 'hold'] as const;
 const POLICY_FILE = 'policy.pb';
 /** A promoted policy that fails this many decisions in a row is replaced by the one before it. */
 const ROLLBACK_AFTER = 3;
@@ -140,6 +140,9 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
   const { settings } = deps;
   const askMs = settings.policyAnswerMs;
 
+  const allowedIds = settings.blueprints ? new Set(settings.blueprints) : null;
+  const allowed = (all: v1.BlueprintDescriptor[]): v1.BlueprintDescriptor[] => (allowedIds ? all.filter((d) => allowedIds.has(d.blueprintId)) : all);
+
   // Policy actors are numbered for the controller's whole life (restarts included), so a name is never reused.
   let spawned = 0;
 
@@ -155,7 +158,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
         graph: settings.graph,
         prior: settings.prior,
         // Only the candidates the graph will show cross to the policy's thread.
-        world: () => ({ slots: deps.slots(), blueprints: rankCandidates(deps.catalog.all()).slice(0, settings.graph.maxCandidates) }),
+        world: () => ({ slots: deps.slots(), blueprints: rankCandidates(allowed(deps.catalog.all())).slice(0, settings.graph.maxCandidates) }),
         memoryPath: path,
         persistEvery: settings.persistEvery,
         thread: settings.policyThread,

@@ -32,6 +32,8 @@ export interface TamiyoConfig {
   prior?: Partial<PriorOptions>;
   graph?: Partial<GraphOptions>;
   outcome?: Partial<OutcomeTolerances>;
+  /** The blueprints this run's policy may germinate (ids in Karn's catalog). Default: the whole catalog. */
+  blueprints?: string[];
 }
 
 export interface TamiyoSettings {
@@ -48,6 +50,7 @@ export interface TamiyoSettings {
   prior: PriorOptions;
   graph: GraphOptions;
   outcome: OutcomeTolerances;
+  blueprints: string[] | null;
 }
 
 export class TamiyoConfigError extends ConfigError {
@@ -95,7 +98,16 @@ export function resolveTamiyoConfig(config: TamiyoConfig = {}, env: NodeJS.Proce
     prior,
     graph,
     outcome,
+    blueprints: blueprintList(config.blueprints, field),
   };
+}
+
+function blueprintList(value: unknown, field: string): string[] | null {
+  if (value === undefined) return null;
+  if (!Array.isArray(value) || value.length === 0 || value.some((id) => typeof id !== 'string' || id === '')) {
+    throw new TamiyoConfigError(`${field}.blueprints`, `must be a non-empty list of blueprint ids, got ${JSON.stringify(value)}`);
+  }
+  return value as string[];
 }
 
 function policyThread(value: unknown, field: string): 'worker' | 'inline' {

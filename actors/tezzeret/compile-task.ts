@@ -1,6 +1,7 @@
 // The work of one compile attempt, run inside a worker thread: build the module for the slot, time its first
 // execution (compile_ms) and then N more (pre-warm samples), record the guard spec of the example input, and
 // serialise topology and weights into one artifact.
+import { stableHash32 } from '../../runtime/stable-hash.ts';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { buildModule, guardDigest, guardSpec, guardSummary, serializeModule } from '../karn/modules/index.ts';
 import { selectTensorBackend, tf, type BackendPreference } from '../../runtime/tensor-backend.ts';
@@ -34,7 +35,9 @@ export async function runCompileTask(task: CompileTask): Promise<CompileOutput> 
   const spec = guardSpec(slot, task.batch);
   const input = tf.randomNormal([task.batch, ...task.slotDims]);
   const started = performance.now();
-  const module = buildModule(descriptor, task.parameters, slot);
+  // Initial weights follow from what is compiled, so every library compiles the same kernel (and runs reproduce).
+  const seed = stableHash32(JSON.stringify([descriptor.blueprintId, task.slotDims, Object.entries(task.parameters).sort()]));
+  const module = buildModule(descriptor, task.parameters, slot, { seed });
   try {
     await tf.tidy(() => module.apply(input)).data();
     const compileMs = performance.now() - started;

@@ -36,6 +36,8 @@ export interface EsperConfig {
     multiProcess: boolean;
     /** Set by `esper serve <subsystem>`: this process serves that subsystem to others on the bus. */
     serving?: string;
+    /** Subsystems other processes serve on the bus (`esper serve`): left out of this process's tree. */
+    servedElsewhere?: string[];
   };
   runtime: {
     defaultMailboxCapacity: number;

@@ -7,7 +7,7 @@ import type { ActorRef, AnyRef, Logger } from '../../runtime/logic.ts';
 import { ActorSystem, type ShutdownResult } from '../../runtime/system.ts';
 import { resolveFlags, validateTree } from '../../supervision/child-spec.ts';
 import { supervisorLogic, type SupervisorOptions } from '../../supervision/supervisor.ts';
-import { validateConfig, type EsperConfig } from './config.ts';
+import { ConfigError, validateConfig, type EsperConfig } from './config.ts';
 import { resolveSigningSecret } from './secret.ts';
 import { buildTree, pathOfKind } from './tree.ts';
 import { WORKER_KINDS, type WorkerFactory } from './workers.ts';
@@ -53,8 +53,17 @@ export interface BootOptions {
   alerts?: (event: AlertEvent) => void;
 }
 
+/** The tree this process runs: without the subsystems other processes serve (unless this one serves one). */
+function localTree(config: EsperConfig): EsperConfig {
+  const elsewhere = new Set(config.run.servedElsewhere ?? []);
+  if (elsewhere.size === 0 || config.run.serving) return config;
+  const root = config.weatherlight.tree;
+  const children = (root.children ?? []).filter((node) => !elsewhere.has(node.id));
+  return { ...config, weatherlight: { ...config.weatherlight, tree: { ...root, children } } };
+}
+
 export async function startWeatherlight(candidate: EsperConfig, options: BootOptions = {}): Promise<Weatherlight> {
-  const config = validateConfig(candidate);
+  const config = localTree(validateConfig(candidate));
   const log = options.log ?? createLogger('weatherlight');
   const signing = resolveSigningSecret({
     env: options.env ?? process.env,
@@ -69,6 +78,8 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   const tezzeret = resolveTezzeretConfig(config.tezzeret ?? {}, 'tezzeret');
   const kasmina = resolveKasminaConfig(config.kasmina ?? {}, 'kasmina');
   const tamiyo = resolveTamiyoConfig(config.tamiyo ?? {}, options.env ?? process.env, 'tamiyo');
+  const unknownBlueprints = (tamiyo.blueprints ?? []).filter((id) => !karn.catalog.get(id));
+  if (unknownBlueprints.length > 0) throw new ConfigError('tamiyo.blueprints', `not in Karn's catalog: ${unknownBlueprints.join(', ')}`);
   const simic = resolveSimicConfig(config.simic ?? {}, 'simic');
   const oonaSettings = resolveOonaConfig(config.oona ?? {}, 'oona');
   const nissa = resolveNissaConfig(config.nissa ?? {}, 'nissa');

@@ -139,15 +139,26 @@ function host(config: HostConfig, slots: HostSlot[], weights: Weights, forward: 
   };
 }
 
+/** The host's slots, in forward order: what a host of this configuration offers seeds (and the forge compiles for). */
+export function hostSlots(config: HostConfig): HostSlot[] {
+  if (config.kind === 'mlp') return config.hidden.map((units, i) => ({ id: `mlp.${i}`, dims: [units] }));
+  let [height, width] = config.inputShape;
+  const convs = config.channels.map((filters, i) => {
+    const slot = { id: `conv.${i}`, dims: [height, width, filters] };
+    height = Math.floor(height / 2);
+    width = Math.floor(width / 2);
+    return slot;
+  });
+  return [...convs, ...config.dense.map((units, i) => ({ id: `dense.${i}`, dims: [units] }))];
+}
+
 function buildMlp(config: MlpHostConfig, seed: number): HostModel {
   const weights = new Weights(seed);
-  const slots: HostSlot[] = [];
+  const slots = hostSlots(config);
   const layers: Array<{ w: tf.Variable; b: tf.Variable; slot: HostSlot }> = [];
   let width = config.inputs;
   config.hidden.forEach((units, i) => {
-    const slot = { id: `mlp.${i}`, dims: [units] };
-    slots.push(slot);
-    layers.push({ w: weights.glorot(`dense${i}.kernel`, [width, units]), b: weights.zeros(`dense${i}.bias`, [units]), slot });
+    layers.push({ w: weights.glorot(`dense${i}.kernel`, [width, units]), b: weights.zeros(`dense${i}.bias`, [units]), slot: slots[i]! });
     width = units;
   });
   const head = { w: weights.glorot('head.kernel', [width, config.classes]), b: weights.zeros('head.bias', [config.classes]) };
@@ -164,11 +175,10 @@ function buildMlp(config: MlpHostConfig, seed: number): HostModel {
 
 function buildCnn(config: CnnHostConfig, seed: number): HostModel {
   const weights = new Weights(seed);
-  const slots: HostSlot[] = [];
+  const slots = hostSlots(config);
   let [height, width, channels] = config.inputShape;
   const convs = config.channels.map((filters, i) => {
-    const slot = { id: `conv.${i}`, dims: [height, width, filters] };
-    slots.push(slot);
+    const slot = slots[i]!;
     const layer = { w: weights.glorot(`conv${i}.kernel`, [3, 3, channels, filters]), b: weights.zeros(`conv${i}.bias`, [filters]), slot };
     channels = filters;
     height = Math.floor(height / 2);
@@ -178,8 +188,7 @@ function buildCnn(config: CnnHostConfig, seed: number): HostModel {
   const flatFeatures = height * width * channels;
   let features = flatFeatures;
   const denses = config.dense.map((units, i) => {
-    const slot = { id: `dense.${i}`, dims: [units] };
-    slots.push(slot);
+    const slot = slots[config.channels.length + i]!;
     const layer = { w: weights.glorot(`dense${i}.kernel`, [features, units]), b: weights.zeros(`dense${i}.bias`, [units]), slot };
     features = units;
     return layer;

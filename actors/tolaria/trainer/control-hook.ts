@@ -126,9 +126,12 @@ export function describeDecision(hook: HookResult): string | null {
     case CommandType.COMMAND_SEED:
       text = `germinate ${command.seedOperation?.blueprintId ?? '?'} at ${a.slot_id ?? '?'} as ${command.targetSeedId}`;
       break;
-    case CommandType.COMMAND_OPTIMIZER:
-      text = `learning rate ${(command.optimizerAdjustment?.hyperparameters?.learning_rate ?? 0).toExponential(2)}`;
+    case CommandType.COMMAND_OPTIMIZER: {
+      // The risk engine turns a too-risky germination into an optimizer command that changes nothing.
+      const rate = command.optimizerAdjustment?.hyperparameters?.learning_rate;
+      text = rate === undefined ? `optimizer unchanged (${a.risk_reason ?? 'policy'})` : `learning rate ${rate.toExponential(2)}`;
       break;
+    }
     case CommandType.COMMAND_PAUSE:
       text = command.targetSeedId ? `pause ${command.targetSeedId}` : `hold (${a.risk_reason && a.risk_reason !== 'policy' ? a.risk_reason : (a.prior_reason ?? a.hold_reason ?? 'policy')})`;
       break;

@@ -1,0 +1,239 @@
+// Experiment files (`experiments/*.ts`): `export default defineExperiment({...})` names what to train and how to
+// grow it — dataset, host, budgets, seed policy, Tamiyo/Simic settings, alert rules, bus, RNG seed — and nothing
+// of the actor tree. At load the file's value is checked against EXPERIMENT_SCHEMA (every problem named by its path,
+// with what was expected) and compiled onto the default configuration; the subsystems' own resolvers then check
+// their sections at boot, before anything starts.
+import type { DatasetConfig } from '../tolaria/trainer/settings.ts';
+import type { HostConfig } from '../tolaria/index.ts';
+import type { OptimizerConfig } from '../tolaria/optim/grouped-optimizer.ts';
+import type { LrSchedule } from '../tolaria/optim/lr-schedule.ts';
+import type { SeedTimings } from '../kasmina/lifecycle.ts';
+import type { TamiyoConfig } from '../tamiyo/index.ts';
+import type { SimicConfig } from '../simic/index.ts';
+import type { AlertRule } from '../nissa/alerts.ts';
+import { ConfigError } from '../../runtime/config-error.ts';
+import * as s from '../../runtime/schema.ts';
+import type { EsperConfig, TreeNode } from './config.ts';
+import { SERVABLE } from './serve.ts';
+
+export interface Experiment {
+  /** Names the runs (`<name>-<yyyymmdd>-<hhmmss>`): 1–64 letters, digits, ".", "_" or "-". */
+  name: string;
+  /** Seeds weights, shuffles and the validation split: the same file and seed give the same run. Default 1. */
+  seed?: number;
+  dataset: DatasetConfig;
+  /** Use only the first N training / test samples (quick runs). */
+  limit?: { train?: number; test?: number };
+  host: HostConfig;
+  training?: {
+    optimizer?: OptimizerConfig;
+    lrSchedule?: LrSchedule;
+    batchSize?: number;
+    /** Share of the training split held out for validation. Default 0.1. */
+    validationFraction?: number;
+    /** Decide every N optimizer steps instead of every epoch (the epoch's end is a boundary too). */
+    decideEverySteps?: number;
+  };
+  budgets?: {
+    epochs?: number;
+    /** End-of-epoch control work (state, Tamiyo, Kasmina) above this fails the epoch. Default 50 ms. */
+    hookMs?: number;
+    /** A Tamiyo decision whose inference takes longer is replaced by a safe hold. Default 15 ms. */
+    decisionMs?: number;
+    /** Kernel fetch budget; a slower fetch falls back to Kasmina's fallback blueprint. Default 10 ms. */
+    kernelFetchMs?: number;
+  };
+  /** How the host grows; `false`: no seeds (no Tamiyo, Kasmina or Simic in the tree). */
+  seeds?:
+    | false
+    | {
+        /** The blueprints Tamiyo may germinate (Karn ids). Default: every blueprint fit for grafting. */
+        blueprints?: string[];
+        /** Germinate once the validation loss improved by less than `tolerance` (relative) over `epochs` epochs. */
+        plateau?: { epochs?: number; tolerance?: number };
+        /** The riskiest blueprint the policy may pick (Karn's risk, 0–1). Default 0.5. */
+        maxRisk?: number;
+        /** Steps per stage and the blending schedule. */
+        timings?: Partial<SeedTimings>;
+        /** G4: allowed relative worsening of the validation loss with the seed. Default 0.02. */
+        impactTolerance?: number;
+      };
+  /** Tamiyo's settings beyond the seed policy (deadlines, risk, shadowing of policy updates…). */
+  tamiyo?: TamiyoConfig;
+  /** Simic's settings; `false`: no policy learning in this run. */
+  simic?: SimicConfig | false;
+  /** Nissa's alert rules (replacing the defaults). */
+  alerts?: AlertRule[];
+  /** "embedded" (default) or redis://host:port: several processes then share the bus. */
+  bus?: string;
+  /** Subsystems served by other processes on the bus (`esper serve <name> <this file>`), left out of this one. */
+  servedElsewhere?: Array<'simic' | 'nissa' | 'tezzeret'>;
+  /** Nissa's HTTP port (0: off). Default 9100. */
+  nissaPort?: number;
+}
+
+/** Identity, for a typed experiment file: `export default defineExperiment({...})`. */
+export function defineExperiment(experiment: Experiment): Experiment {
+  return experiment;
+}
+
+export class ExperimentError extends ConfigError {
+  override readonly name = 'ExperimentError';
+
+  constructor(
+    readonly issues: readonly s.Issue[],
+    readonly file = 'experiment',
+  ) {
+    super(issues[0]?.path ?? '(root)', '');
+    // One line per problem, each with its path: the first is what a caller matching on one problem sees.
+    this.message = `${file}: ${issues.map((i) => `${i.path}: ${i.message}`).join(`\n${' '.repeat(file.length + 2)}`)}`;
+  }
+}
+
+const positiveInt = s.number({ integer: true, min: 1 });
+const count = s.number({ integer: true, min: 0 });
+const positive = s.number({ above: 0 });
+const fraction = s.number({ min: 0, max: 1 });
+
+const DATASET = s.variants('kind', {
+  mnist: {},
+  idx: { dir: s.string(), classes: s.optional(positiveInt), files: s.optional(s.unknownValue('IDX file names')) },
+  spirals: { train: s.optional(positiveInt), test: s.optional(positiveInt), seed: s.optional(count), noise: s.optional(s.number({ min: 0 })) },
+});
+
+const HOST = s.variants('kind', {
+  mlp: { inputs: positiveInt, hidden: s.array(positiveInt, { minLength: 1 }), classes: s.number({ integer: true, min: 2 }) },
+  cnn: {
+    inputShape: s.tuple(positiveInt, positiveInt, positiveInt),
+    channels: s.array(positiveInt, { minLength: 1 }),
+    dense: s.array(positiveInt),
+    classes: s.number({ integer: true, min: 2 }),
+  },
+});
+
+const OPTIMIZER = s.object(
+  {
+    kind: s.literal('sgd', 'momentum', 'adam'),
+    learningRate: positive,
+    momentum: s.optional(fraction),
+    beta1: s.optional(fraction),
+    beta2: s.optional(fraction),
+    epsilon: s.optional(positive),
+  },
+  'an optimizer { kind, learningRate }',
+);
+
+const SEEDS = s.object({
+  blueprints: s.optional(s.array(s.string({ pattern: /^BP\d{3}$|^[A-Za-z0-9_.-]+$/, rule: 'a blueprint id such as "BP021"' }), { minLength: 1 })),
+  plateau: s.optional(s.object({ epochs: s.optional(positiveInt), tolerance: s.optional(fraction) })),
+  maxRisk: s.optional(fraction),
+  timings: s.optional(s.unknownValue('seed stage timings (checked by Kasmina)')),
+  impactTolerance: s.optional(s.number({ min: 0 })),
+});
+
+const ALERT_RULE = s.object({
+  name: s.string(),
+  metric: s.string(),
+  threshold: s.number(),
+  comparator: s.literal('>', '>=', '<', '<='),
+  forCount: s.optional(positiveInt),
+  forMs: s.optional(positiveInt),
+  routes: s.array(s.literal('log', 'webhook', 'inspector'), { minLength: 1 }),
+  description: s.optional(s.string()),
+  source: s.optional(s.string()),
+});
+
+// Simic's values are checked by its resolver at boot; here its field names.
+const SIMIC = s.object(
+  Object.fromEntries(['pollMs', 'trainEvery', 'batch', 'replay', 'ppo', 'validation', 'thread'].map((key) => [key, s.optional(s.unknownValue('checked by Simic'))])),
+  "Simic's settings",
+);
+
+export const EXPERIMENT_SCHEMA: s.Schema = s.object(
+  {
+    name: s.string({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, rule: '1–64 letters, digits, ".", "_" or "-"' }),
+    seed: s.optional(count),
+    dataset: DATASET,
+    limit: s.optional(s.object({ train: s.optional(positiveInt), test: s.optional(positiveInt) })),
+    host: HOST,
+    training: s.optional(
+      s.object({
+        optimizer: s.optional(OPTIMIZER),
+        lrSchedule: s.optional(s.unknownValue('a learning-rate schedule (checked by Tolaria)')),
+        batchSize: s.optional(positiveInt),
+        validationFraction: s.optional(s.number({ above: 0, below: 1 })),
+        decideEverySteps: s.optional(positiveInt),
+      }),
+    ),
+    budgets: s.optional(s.object({ epochs: s.optional(positiveInt), hookMs: s.optional(positive), decisionMs: s.optional(positive), kernelFetchMs: s.optional(positive) })),
+    seeds: s.optional(s.either(s.literal(false), SEEDS)),
+    tamiyo: s.optional(s.unknownValue("Tamiyo's settings (checked by Tamiyo)")),
+    simic: s.optional(s.either(s.literal(false), SIMIC)),
+    alerts: s.optional(s.array(ALERT_RULE)),
+    bus: s.optional(s.string({ pattern: /^(embedded|redis:\/\/\S+)$/, rule: '"embedded" or redis://host:port' })),
+    servedElsewhere: s.optional(s.array(s.literal(...Object.keys(SERVABLE)))),
+    nissaPort: s.optional(s.number({ integer: true, min: 0, max: 65_535 })),
+  },
+  'an experiment (the default export of the file: defineExperiment({...}))',
+);
+
+/** Checks `value` as an experiment; every problem is listed, the first in the message. */
+export function validateExperiment(value: unknown, file?: string): Experiment {
+  const issues = s.validate(EXPERIMENT_SCHEMA, value);
+  if (issues.length > 0) throw new ExperimentError(issues, file);
+  return value as Experiment;
+}
+
+/** Whether a config file's default export is an experiment (a full configuration has run, runtime and a tree). */
+export const isExperiment = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && !['run', 'runtime', 'weatherlight'].some((key) => key in value);
+
+const SEED_SUBSYSTEMS = ['tamiyo', 'kasmina', 'simic'];
+
+/** The configuration an experiment runs with: `base` (the defaults) with the experiment's choices applied. */
+export function experimentConfig(experiment: unknown, base: EsperConfig, file?: string): EsperConfig {
+  const e = validateExperiment(experiment, file);
+  const seeds = e.seeds === false ? null : (e.seeds ?? {});
+  const dropped = new Set<string>([...(seeds ? [] : SEED_SUBSYSTEMS), ...(e.simic === false ? ['simic'] : [])]);
+  const tree: TreeNode = { ...base.weatherlight.tree, children: (base.weatherlight.tree.children ?? []).filter((node) => !dropped.has(node.id)) };
+  const bus = e.bus ?? 'embedded';
+  const budgets = e.budgets ?? {};
+  const training = e.training ?? {};
+  const defined = <T extends object>(value: T): Partial<T> =>
+    Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const tamiyo: TamiyoConfig = {
+    ...e.tamiyo,
+    ...defined({ inferenceTimeoutMs: budgets.decisionMs, blueprints: seeds?.blueprints }),
+    prior: { ...e.tamiyo?.prior, ...defined({ plateauEpochs: seeds?.plateau?.epochs, plateauTolerance: seeds?.plateau?.tolerance, maxRisk: seeds?.maxRisk }) },
+    // The risk engine turns a germination at or above its blueprint risk into a no-op: keep it above the policy's.
+    // The risk engine holds when the last control hook ran over budget: the same budget as Tolaria's.
+    risk: { ...e.tamiyo?.risk, ...defined({ blueprintRisk: seeds?.maxRisk === undefined ? undefined : Math.min(1, seeds.maxRisk + 0.01), hookBudgetMs: budgets.hookMs }) },
+  };
+  return {
+    ...base,
+    run: { ...base.run, multiProcess: bus !== 'embedded', ...(e.servedElsewhere ? { servedElsewhere: e.servedElsewhere } : {}) },
+    weatherlight: { ...base.weatherlight, tree },
+    tolaria: defined({
+      experiment: e.name,
+      dataset: e.dataset,
+      limit: e.limit,
+      host: e.host,
+      optimizer: training.optimizer,
+      lrSchedule: training.lrSchedule,
+      batchSize: training.batchSize,
+      validationFraction: training.validationFraction,
+      epochs: budgets.epochs,
+      seed: e.seed,
+      control: defined({ hookBudgetMs: budgets.hookMs, everySteps: training.decideEverySteps }),
+    }),
+    ...(seeds
+      ? {
+          tamiyo,
+          kasmina: { ...base.kasmina, ...defined({ timings: seeds.timings, impactTolerance: seeds.impactTolerance, latencyBudgetMs: budgets.kernelFetchMs }) },
+        }
+      : {}),
+    ...(e.simic ? { simic: e.simic } : {}),
+    oona: { ...base.oona, url: bus },
+    nissa: { ...base.nissa, ...defined({ alerts: e.alerts, port: e.nissaPort }) },
+  };
+}

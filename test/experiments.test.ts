@@ -1,0 +1,190 @@
+// Experiment files: `defineExperiment({...})` checked at load (each problem named by its path, with what was expected,
+// before anything starts), compiled onto the default configuration; the examples in experiments/ load; the quick
+// experiment run twice with one seed gives the same run, and the first run of a library forges its kernels.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { experimentConfig, ExperimentError, validateExperiment, type Experiment } from '../actors/weatherlight/experiment.ts';
+import { validateConfig } from '../actors/weatherlight/config.ts';
+import { resolveConfig } from '../cli/config.ts';
+import defaults from '../esper.config.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'bin', 'esper.js');
+const EXAMPLES = ['mnist-mlp', 'mnist-cnn', 'quick', 'mnist-redis'];
+
+const minimal = (): Record<string, unknown> => ({ name: 'x', dataset: { kind: 'spirals' }, host: { kind: 'mlp', inputs: 16, hidden: [8], classes: 4 } });
+
+function problems(value: unknown): string[] {
+  try {
+    validateExperiment(value);
+  } catch (error) {
+    if (error instanceof ExperimentError) return error.issues.map((i) => `${i.path}: ${i.message}`);
+    throw error;
+  }
+  return [];
+}
+
+test('every example experiment loads and compiles onto the defaults', async (t) => {
+  for (const name of EXAMPLES) {
+    const { config, source } = await resolveConfig(join(root, 'experiments', `${name}.ts`));
+    t.true(source.endsWith(`${name}.ts`));
+    t.is(config.tolaria?.experiment, name);
+  }
+  const cnn = (await resolveConfig(join(root, 'experiments', 'mnist-cnn.ts'))).config;
+  t.like(cnn.tolaria?.host, { kind: 'cnn', channels: [4] });
+  const redis = (await resolveConfig(join(root, 'experiments', 'mnist-redis.ts'))).config;
+  t.like(redis.run, { multiProcess: true, servedElsewhere: ['simic', 'nissa'] });
+  t.is(redis.oona?.url, 'redis://127.0.0.1:6379');
+});
+
+test('an experiment sets the run: dataset, host, budgets, seed policy, bus, alerts — and no seeds means no seed subsystems', (t) => {
+  const base = validateConfig(defaults);
+  const config = experimentConfig(
+    {
+      ...minimal(),
+      seed: 9,
+      budgets: { epochs: 4, hookMs: 100, decisionMs: 30, kernelFetchMs: 20 },
+      seeds: { blueprints: ['BP009'], plateau: { epochs: 3, tolerance: 0.02 }, maxRisk: 0.4, impactTolerance: 0.1 },
+      alerts: [{ name: 'slow', metric: 'tolaria.epoch_hook.latency_ms', threshold: 5, comparator: '>', routes: ['log'] }],
+      nissaPort: 0,
+    },
+    base,
+  );
+  t.like(config.tolaria, { experiment: 'x', seed: 9, epochs: 4, control: { hookBudgetMs: 100 } });
+  t.like(config.tamiyo, { inferenceTimeoutMs: 30, blueprints: ['BP009'], prior: { plateauEpochs: 3, plateauTolerance: 0.02, maxRisk: 0.4 }, risk: { hookBudgetMs: 100 } });
+  t.like(config.kasmina, { impactTolerance: 0.1, latencyBudgetMs: 20 });
+  t.is(config.nissa?.alerts?.[0]?.name, 'slow');
+  t.is(config.nissa?.port, 0);
+  t.is(config.run.multiProcess, false);
+  const ids = (c: typeof config): string[] => (c.weatherlight.tree.children ?? []).map((n) => n.id);
+  t.true(['tamiyo', 'kasmina', 'simic'].every((id) => ids(config).includes(id)));
+  const bare = experimentConfig({ ...minimal(), seeds: false }, base);
+  t.false(['tamiyo', 'kasmina', 'simic'].some((id) => ids(bare).includes(id)), 'no seeds: no policy, no seed manager, no policy learning');
+  t.true(ids(bare).includes('tolaria'));
+  const noSimic = experimentConfig({ ...minimal(), simic: false }, base);
+  t.deepEqual(['tamiyo', 'kasmina', 'simic'].filter((id) => ids(noSimic).includes(id)), ['tamiyo', 'kasmina']);
+});
+
+test('a broken experiment is reported field by field: the path, what was expected, what was found', (t) => {
+  t.deepEqual(problems(minimal()), []);
+  t.deepEqual(problems({ ...minimal(), host: { kind: 'mlp', inputs: 16, hidden: [8, '64'], classes: 4 } }), ['host.hidden[1]: expected an integer ≥ 1, got "64"']);
+  t.deepEqual(problems({ ...minimal(), budgets: { epoch: 3 } }), [
+    'budgets.epoch: unknown field (did you mean "epochs"?); known: epochs, hookMs, decisionMs, kernelFetchMs',
+  ]);
+  const { host: _host, ...noHost } = minimal();
+  t.deepEqual(problems(noHost), ['host: is missing (expected an object with kind: "mlp" | "cnn")']);
+  t.deepEqual(problems({ ...minimal(), dataset: { kind: 'cifar' } }), ['dataset.kind: expected "mnist" or "idx" or "spirals", got "cifar"']);
+  t.deepEqual(problems({ ...minimal(), seeds: { blueprints: [] } }), ['seeds.blueprints: expected a list of at least 1 (each a blueprint id such as "BP021"), got a list']);
+  t.deepEqual(problems({ ...minimal(), seeds: 'yes' }), ['seeds: expected false, or an object, got "yes"']);
+  t.deepEqual(problems({ ...minimal(), bus: 'nats://x' }), ['bus: expected "embedded" or redis://host:port, got "nats://x"']);
+  t.deepEqual(problems({ ...minimal(), simic: { trainEvry: 3 } }), ['simic.trainEvry: unknown field (did you mean "trainEvery"?); known: pollMs, trainEvery, batch, replay, ppo, validation, thread']);
+  // Every problem is listed, not only the first.
+  t.is(problems({ name: 'no spaces allowed', dataset: { kind: 'mnist' }, host: { kind: 'cnn', inputShape: [28, 28], channels: [], dense: [], classes: 10 } }).length, 3);
+  t.deepEqual(problems([]), ['(root): expected an experiment (the default export of the file: defineExperiment({...})), got a list']);
+});
+
+interface Run {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+function esper(args: string[], cwd: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ESPER_LOG_LEVEL: 'warn' };
+    delete env.ESPER_LEYLINE_SECRET;
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env });
+    let stdout = '';
+    let stderr = '';
+    // A guard against a hung process, not a deadline.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 170_000);
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      resolve({ stdout, stderr, code });
+    });
+  });
+}
+
+const freshDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'esper-experiment-'));
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  return dir;
+};
+
+test('esper run refuses a broken experiment file with the field named, before anything starts', async (t) => {
+  const cwd = freshDir();
+  const file = join(cwd, 'broken.ts');
+  const define = join(root, 'actors', 'weatherlight', 'experiment.ts');
+  writeFileSync(
+    file,
+    `import { defineExperiment } from ${JSON.stringify(define)};\n` +
+      // A file that does not type-check still runs through tsx: the check at load is what stops it.
+      `export default defineExperiment({ name: 'broken', dataset: { kind: 'mnist' }, host: { kind: 'mlp', inputs: 784, hidden: [16, 0], classes: 10 }, budgets: { epoch: 3 } } as never);\n`,
+  );
+  const run = await esper(['run', file], cwd);
+  t.is(run.code, 1);
+  t.regex(run.stderr, /broken\.ts: host\.hidden\[1\]: expected an integer ≥ 1, got 0\n\s+budgets\.epoch: unknown field \(did you mean "epochs"\?\)/);
+  t.false(existsSync(join(cwd, 'var')), 'nothing started: no run state written');
+  const unknown = join(cwd, 'unknown-blueprint.ts');
+  writeFileSync(
+    unknown,
+    `import { defineExperiment } from ${JSON.stringify(define)};\n` +
+      `export default defineExperiment({ name: 'u', dataset: { kind: 'spirals' }, host: { kind: 'mlp', inputs: 16, hidden: [8], classes: 4 }, seeds: { blueprints: ['BP999'] } });\n`,
+  );
+  const refused = await esper(['run', unknown, '--nissa-port', '0'], cwd);
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /tamiyo\.blueprints not in Karn's catalog: BP999/);
+});
+
+interface EpochLine {
+  event: string;
+  epoch: number;
+  trainLoss: number;
+  validationAccuracy: number;
+  decision: string | null;
+  seedsByStage: Record<string, number>;
+  result?: { testAccuracy: number };
+}
+
+test('the same experiment and seed give the same run: decisions, seeds, losses and accuracy; another seed another', async (t) => {
+  const quick = join(root, 'experiments', 'quick.ts');
+  const runOnce = async (seed: string, cwd = freshDir()): Promise<{ lines: EpochLine[]; stderr: string }> => {
+    const run = await esper(['run', quick, '--json', '--seed', seed], cwd);
+    t.is(run.code, 0, run.stderr);
+    return { lines: run.stdout.trim().split('\n').map((line) => JSON.parse(line) as EpochLine), stderr: run.stderr };
+  };
+  // Two at once: each loads the machine while the other runs, as CI does.
+  const [a, b] = await Promise.all([runOnce('3'), runOnce('3')]);
+  const view = (lines: EpochLine[]) =>
+    lines.map((l) => (l.event === 'epoch' ? { epoch: l.epoch, loss: l.trainLoss, acc: l.validationAccuracy, decision: l.decision, seeds: l.seedsByStage } : { test: l.result?.testAccuracy }));
+  t.deepEqual(view(b.lines), view(a.lines));
+  t.true(a.lines.some((l) => l.decision?.startsWith('germinate')), 'seeds were germinated on the way');
+  t.regex(a.stderr, /first use: forging \d+ kernels into Urza/, 'a new library is filled by the forge first');
+  const other = await runOnce('4');
+  t.notDeepEqual(view(other.lines), view(a.lines));
+});
+
+test('the forge fills a library once: a second run in the same folder compiles nothing', async (t) => {
+  const cwd = freshDir();
+  const quick = join(root, 'experiments', 'quick.ts');
+  const config = join(cwd, 'short.ts');
+  writeFileSync(config, `import quick from ${JSON.stringify(quick)};\nexport default { ...quick, budgets: { ...quick.budgets, epochs: 1 } };\n`);
+  const first = await esper(['run', config], cwd);
+  t.is(first.code, 0, first.stderr);
+  t.regex(first.stdout, /esper: first use: forging 2 kernels into Urza[\s\S]*esper: forge: 2 compiled, 0 failed/);
+  const second = await esper(['run', config], cwd);
+  t.is(second.code, 0, second.stderr);
+  t.notRegex(second.stdout, /forging/);
+});
+
+test('defineExperiment is typed: a well-formed experiment object passes through unchanged', (t) => {
+  const experiment: Experiment = { name: 'typed', dataset: { kind: 'mnist' }, host: { kind: 'mlp', inputs: 784, hidden: [16], classes: 10 } };
+  t.is(validateExperiment(experiment), experiment);
+});
