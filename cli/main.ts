@@ -11,7 +11,12 @@ import { serve, SERVE_USAGE } from './serve.ts';
 import { drills, DRILLS_USAGE } from './drills.ts';
 import { listenForStop } from './signals.ts';
 import { formatTree } from './format-tree.ts';
+import { inspect, INSPECT_USAGE } from './inspect.ts';
+import { serveInspection } from './inspect-server.ts';
 import { prefillUrza } from './urza-prefill.ts';
+import { report, REPORT_USAGE } from './report/index.ts';
+import { RunRecord, startRecord } from './run-record/index.ts';
+import { endRunRecord } from './run-ending.ts';
 
 const USAGE = `usage: esper <command>
 
@@ -25,8 +30,9 @@ commands:
                     run's seed (weights, shuffles, validation split); --bus puts Oona's streams in
                     Redis (the secret must then come from ESPER_LEYLINE_SECRET); --nissa-port moves
                     Nissa's HTTP (0: off); --quiet prints only the outcome, --json one JSON object
-                    per epoch and one at the end; Ctrl-C stops gracefully and exits 130
-${SERVE_USAGE}${DRILLS_USAGE}${FORGE_USAGE}${SIMIC_USAGE}  help              this text
+                    per epoch and one at the end; the run's record and report are written to its
+                    folder (run.jsonl, report.html); Ctrl-C stops gracefully and exits 130
+${INSPECT_USAGE}${REPORT_USAGE}${SERVE_USAGE}${DRILLS_USAGE}${FORGE_USAGE}${SIMIC_USAGE}  help              this text
 `;
 
 interface RunArgs {
@@ -91,18 +97,25 @@ async function run(args: readonly string[]): Promise<number> {
   const finished = new Promise<RunResult>((resolveFinished) => {
     reportFinished = resolveFinished;
   });
+  const record = new RunRecord();
   const weatherlight = await startWeatherlight(config, {
     run: { ...(resume !== undefined ? { resume } : {}), ...(runDir !== undefined ? { dir: runDir } : {}) },
     training: {
-      epoch: (summary) => out.epoch(summary),
+      epoch: (summary) => {
+        record.epoch(summary);
+        out.epoch(summary);
+      },
       finished: reportFinished,
     },
+    alerts: (event) => record.alert(event),
   });
+  const inspection = await serveInspection(weatherlight, config.weatherlight.tree);
   const tree = weatherlight.system.tree();
   out.info(formatTree(tree));
   out.info(`esper: ready, ${tree.length} actors running (Ctrl-C to stop)`);
   if (weatherlight.run) {
     out.info(`esper: ${weatherlight.run.resumed ? 'resuming' : 'training'} run ${weatherlight.run.id} (${weatherlight.run.dir})`);
+    record.open(weatherlight.run.dir, startRecord(config, weatherlight.run));
   }
 
   const outcome = await Promise.race([
@@ -112,11 +125,12 @@ async function run(args: readonly string[]): Promise<number> {
     finished.then((result) => ({ code: result.status === 'completed' ? 0 : 3, why: formatResult(result), result })),
   ]);
   out.info(`esper: ${outcome.why}, shutting down`);
+  await inspection?.close();
   const shutdown = await weatherlight.shutdown();
   stop.release();
   const forced = shutdown.forced.length > 0 ? `; forced: ${shutdown.forced.join(', ')}` : '';
   out.info(`esper: shutdown complete in ${shutdown.elapsedMs} ms${forced}`);
-  if (mode !== 'human') out.outcome(outcome.code, outcome.why, outcome.result);
+  out.outcome(outcome.code, outcome.why, outcome.result, weatherlight.run ? endRunRecord(record, config, weatherlight.run, outcome) : { summary: null, report: null });
   return outcome.code;
 }
 
@@ -133,6 +147,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return serve(rest);
     case 'drills':
       return drills(rest);
+    case 'inspect':
+      return inspect(rest);
+    case 'report':
+      return report(rest);
     case undefined:
     case 'help':
     case '--help':

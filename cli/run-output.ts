@@ -1,12 +1,23 @@
 // What `esper run` prints, by mode: everything (default), only the outcome (`--quiet`), or one JSON object per line
 // (`--json`: `{"event":"epoch",…}` per epoch, `{"event":"finished",…}` at the end; nothing else on stdout).
 import type { EpochSummary, RunResult } from '../actors/tolaria/index.ts';
-import { formatEpoch } from './training-progress.ts';
+import type { RunSummary } from './run-record/index.ts';
+import { EpochClock, formatEpoch, formatSummary } from './training-progress.ts';
 
 export type OutputMode = 'human' | 'quiet' | 'json';
 
+/** What the run left behind: its summary and the path of its report (null: no training run, or no report). */
+export interface RunEnding {
+  summary: RunSummary | null;
+  report: string | null;
+}
+
 export class RunOutput {
-  constructor(readonly mode: OutputMode, private readonly write: (text: string) => void = (text) => void process.stdout.write(text)) {}
+  constructor(
+    readonly mode: OutputMode,
+    private readonly write: (text: string) => void = (text) => void process.stdout.write(text),
+    private readonly clock: EpochClock = new EpochClock(),
+  ) {}
 
   /** Progress and set-up lines (the tree, the run's directory): the default mode only. */
   info(line: string): void {
@@ -14,13 +25,22 @@ export class RunOutput {
   }
 
   epoch(summary: EpochSummary): void {
-    if (this.mode === 'human') this.write(`${formatEpoch(summary)}\n`);
-    else if (this.mode === 'json') this.write(`${JSON.stringify({ event: 'epoch', ...summary })}\n`);
+    const eta = this.clock.lap(summary);
+    if (this.mode === 'human') this.write(`${formatEpoch(summary, eta)}\n`);
+    else if (this.mode === 'json') this.write(`${JSON.stringify({ event: 'epoch', ...summary, etaSeconds: eta })}\n`);
   }
 
-  /** How the run ended: a line in both text modes, an object in JSON. */
-  outcome(code: number, why: string, result: RunResult | null): void {
-    if (this.mode === 'json') this.write(`${JSON.stringify({ event: 'finished', code, why, ...(result ? { result } : {}) })}\n`);
-    else this.write(`esper: ${why}\n`);
+  /**
+   * How the run ended. The default mode printed the outcome line already (before shutting down): it adds the
+   * summary block and the report's path; `--quiet` prints the outcome line alone; `--json` one object with all.
+   */
+  outcome(code: number, why: string, result: RunResult | null, ending: RunEnding): void {
+    if (this.mode === 'json') {
+      this.write(`${JSON.stringify({ event: 'finished', code, why, ...(result ? { result } : {}), summary: ending.summary, report: ending.report })}\n`);
+    } else if (this.mode === 'quiet') this.write(`esper: ${why}\n`);
+    else {
+      if (ending.summary) this.write(`${formatSummary(ending.summary)}\n`);
+      if (ending.report) this.write(`esper: report written to ${ending.report}\n`);
+    }
   }
 }

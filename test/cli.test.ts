@@ -56,7 +56,7 @@ test('esper run boots the default tree with no set-up and stops cleanly on SIGTE
   t.regex(run.stdout, /esper: ready, 23 actors running/);
   t.regex(run.stdout, /^ {4}trainer\s+running/m);
   t.regex(run.stdout, /esper: training run mnist-mlp-\d{8}-\d{6} \(/);
-  t.regex(run.stdout, /esper: received SIGTERM, shutting down\nesper: shutdown complete in \d+ ms\n$/);
+  t.regex(run.stdout, /esper: received SIGTERM, shutting down\nesper: shutdown complete in \d+ ms\nesper: summary\n[\s\S]*\nesper: report written to \S+\/report\.html\n$/);
   t.regex(run.stderr, /generated a signing secret in var\/leyline\.secret \(mode 0600\)/);
   t.is(statSync(join(cwd, 'var', 'leyline.secret')).mode & 0o777, 0o600);
 });

@@ -325,8 +325,11 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
       state.kernel?.module.dispose();
     },
     inspect: (state) => ({
+      seed_id: seedId,
       stage: stageName(state.data.stage),
       alpha: state.data.alpha.toFixed(4),
+      // As last published on the board (the seed's SeedState).
+      age_epochs: String(deps.board.get(seedId)?.ageEpochs ?? 0),
       blueprint: state.data.blueprintId,
       slot: deps.slotId,
       kernel: state.kernel ? `${state.kernel.blueprintId} (${state.kernel.origin})` : '',

@@ -7,6 +7,7 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import type { ActorLogic } from '../../runtime/logic.ts';
 import { AlertEngine, type AlertEvent } from './alerts.ts';
 import { alertRouter } from './alert-routes.ts';
+import { alertsReply } from './alerts-reply.ts';
 import { DocumentStore } from './document-store.ts';
 import { nissaHttpServer, type Health } from './http-server.ts';
 import { NissaIngest, type Ingestible } from './ingest.ts';
@@ -33,7 +34,7 @@ interface NissaState {
 
 const RETENTION = 'nissa.retention';
 
-export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible | v1.TimerFired> {
+export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible | v1.TimerFired | v1.InspectorRequest> {
   // The series, alert state and SLO windows outlive a restart of the actor (counters must not go back to zero, an
   // alert firing must not fire again).
   const metrics = new NissaMetrics({ maxSeriesNames: deps.settings.maxSeriesNames, maxLabelSets: deps.settings.maxLabelSets });
@@ -53,7 +54,7 @@ export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible |
   );
   return {
     kind: 'nissa-ingest',
-    accepts: [leyline.TelemetryPacket, leyline.SystemStatePacket, leyline.FieldReport, leyline.TimerFired],
+    accepts: [leyline.TelemetryPacket, leyline.SystemStatePacket, leyline.FieldReport, leyline.TimerFired, leyline.InspectorRequest],
     async start(ctx) {
       const documents = new DocumentStore(join(deps.stateDir, 'documents.db'), deps.settings.retentionMs);
       const ingest = new NissaIngest(metrics, documents, alerts, slo);
@@ -76,7 +77,11 @@ export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible |
       }
       return state;
     },
-    receive(state, message) {
+    receive(state, message, ctx) {
+      if (message instanceof leyline.InspectorRequest) {
+        ctx.reply(alertsReply(message, alerts));
+        return state;
+      }
       if (message instanceof leyline.TimerFired) {
         if (message.timerId === RETENTION) state.documents.expire();
         return state;

@@ -121,7 +121,10 @@ export function healthReporterLogic(deps: WorkerDeps): ActorLogic<{ sequence: nu
 export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
   'telemetry-log': (deps) => telemetryLogLogic(deps.config.weatherlight.telemetryKept),
   'health-reporter': (deps) => healthReporterLogic(deps),
-  inspector: (deps) => inspectorLogic(deps.system, deps.telemetryLog),
+  inspector: (deps) => {
+    const nissa = pathOfKind(deps.config.weatherlight.tree, 'nissa-ingest');
+    return inspectorLogic(deps.system, deps.telemetryLog, nissa ? { path: nissa, system: deps.system.name } : null);
+  },
   'nissa-ingest': (deps) =>
     nissaLogic({
       settings: deps.nissa,

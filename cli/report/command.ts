@@ -1,0 +1,45 @@
+// `esper report <run-dir> [--out file]`: renders a run's record (`<run-dir>/run.jsonl`) into one HTML file,
+// `<run-dir>/report.html` by default. `esper run` calls `writeReport` itself when a run ends.
+import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readRunRecord, RUN_RECORD_FILE } from '../run-record/index.ts';
+import { UsageError } from '../forge.ts';
+import { renderReport } from './render.ts';
+
+const REPORT_FILE = 'report.html';
+
+export const REPORT_USAGE = `  report <run-dir> [--out file]
+                    write the run's report (one self-contained HTML file: curves, seed
+                    timeline, decisions, alerts, budgets) to <run-dir>/report.html or --out
+`;
+
+/** Renders `<runDir>/run.jsonl` to `out` (default `<runDir>/report.html`); returns the path written. */
+export function writeReport(runDir: string, out = join(runDir, REPORT_FILE)): string {
+  if (!existsSync(runDir) || !statSync(runDir).isDirectory()) throw new Error(`no run folder ${runDir}`);
+  const file = join(runDir, RUN_RECORD_FILE);
+  if (!existsSync(file)) throw new Error(`no run record in ${runDir} (${RUN_RECORD_FILE} is missing)`);
+  const html = renderReport(readRunRecord(file));
+  // Written aside and renamed: a reader never sees half a report.
+  const partial = `${out}.partial`;
+  writeFileSync(partial, html);
+  renameSync(partial, out);
+  return out;
+}
+
+export function report(args: readonly string[]): number {
+  let runDir: string | undefined;
+  let out: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--out') {
+      out = args[++i];
+      if (out === undefined) throw new UsageError('--out needs a file');
+    } else if (arg.startsWith('--')) throw new UsageError(`esper report: unknown option ${arg}`);
+    else if (runDir === undefined) runDir = arg;
+    else throw new UsageError(`esper report: one run folder, got ${runDir} and ${arg}`);
+  }
+  if (runDir === undefined) throw new UsageError('esper report needs a run folder (var/runs/<run-id>)');
+  const path = writeReport(resolve(runDir), out === undefined ? undefined : resolve(out));
+  process.stdout.write(`esper: report written to ${path}\n`);
+  return 0;
+}

@@ -1,0 +1,104 @@
+// The run record's lines: one JSON object per line in `<run-dir>/run.jsonl`, each with its `event` and `at` (ISO
+// time). A run writes `start` (what was planned: data, host, seed, budgets), an `epoch` per finished epoch, an
+// `alert` per Nissa alert fired or resolved, then, once the tree has stopped, a `decision` per Tamiyo field report
+// and `finished`. A resumed run appends a second `start` and carries on in the same file.
+import { leyline } from '../../contracts/index.ts';
+import type { EpochSummary, RunResult } from '../../actors/tolaria/index.ts';
+
+/** What the run was allowed: compared with what it used in the report. */
+export interface Budgets {
+  epochs: number;
+  /** End-of-epoch control work above this fails the epoch. */
+  hookBudgetMs: number;
+  /** Tolaria's deadline for Tamiyo's answer. */
+  tamiyoDeadlineMs: number;
+  /** A Tamiyo inference slower than this is discarded for a safe pause. */
+  inferenceTimeoutMs: number;
+  /** Failed epochs in a row that halt the run. */
+  haltAfterFailedEpochs: number;
+}
+
+export interface StartRecord {
+  event: 'start';
+  at: string;
+  runId: string;
+  experiment: string;
+  resumed: boolean;
+  dataset: string;
+  host: string;
+  seed: number;
+  budgets: Budgets;
+}
+
+// JSON has no NaN: a diverged loss is recorded as null.
+export type EpochRecord = { event: 'epoch'; at: string } & Omit<EpochSummary, 'trainLoss'> & { trainLoss: number | null };
+
+export interface AlertRecord {
+  event: 'alert';
+  at: string;
+  kind: 'fired' | 'resolved';
+  rule: string;
+  metric: string;
+  source: string;
+  value: number | null;
+  threshold: number;
+}
+
+/** A field report's outcome, Leyline's FieldReportOutcome name without its prefix in lower case; "pending" until observed. */
+export type DecisionOutcome = string;
+
+export const DECISION_OUTCOMES: readonly DecisionOutcome[] = [
+  'pending',
+  ...Object.keys(leyline.FieldReportOutcome)
+    .filter((name) => name.startsWith('FIELD_REPORT_OUTCOME_') && name !== 'FIELD_REPORT_OUTCOME_UNSPECIFIED')
+    .map((name) => name.replace('FIELD_REPORT_OUTCOME_', '').toLowerCase()),
+];
+
+/** A Tamiyo decision and what it led to (its field report). */
+export interface DecisionRecord {
+  event: 'decision';
+  at: string;
+  commandId: string;
+  epoch: number;
+  /** germinate, optimizer, pause_seed or hold: the command sent, after the risk engine. */
+  action: string;
+  seedId: string;
+  blueprintId: string;
+  slot: string;
+  outcome: DecisionOutcome;
+  decidedBy: string;
+  notes: string;
+  /** The report's metrics: `decision.*` at the decision, `observed.*` and `loss_delta` after its window. */
+  metrics: Record<string, number>;
+}
+
+export type RecordedResult = Omit<RunResult, 'testLoss'> & { testLoss: number | null };
+
+export interface RunSummary {
+  /** null: the run ended before its test evaluation. */
+  testAccuracy: number | null;
+  /** The host's own trainable weights, and what grafted seeds (fossilized or still on trial) add at the end. */
+  hostParameters: number;
+  parametersAdded: number;
+  germinated: number;
+  fossilized: number;
+  culled: number;
+  /** Wall time of the recorded sessions. */
+  seconds: number;
+  epochs: number;
+}
+
+export interface FinishedRecord {
+  event: 'finished';
+  at: string;
+  /** The exit code of `esper run`, and why it ended. */
+  code: number;
+  why: string;
+  /** null: stopped by a signal, or the supervisor gave up. */
+  result: RecordedResult | null;
+  summary: RunSummary;
+}
+
+export type RunRecordLine = StartRecord | EpochRecord | AlertRecord | DecisionRecord | FinishedRecord;
+
+export const RUN_RECORD_FILE = 'run.jsonl';
