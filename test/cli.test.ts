@@ -1,50 +1,13 @@
 // `esper run` end to end: boots the tree on the built-in defaults with no set-up, reports it, and shuts down
 // cleanly on SIGTERM and SIGINT; bad input gets a clear error and a non-zero exit.
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { leyline } from '../contracts/index.ts';
+import { esper as spawnEsper, freshDir, quickConfig, type EsperRun } from './helpers/esper-cli.ts';
 
-const bin = fileURLToPath(new URL('../bin/esper.js', import.meta.url));
-
-interface Run {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-}
-
-/** Runs `esper args` in `cwd`; when `signal` is given, sends it once the tree reports ready. */
-function esper(args: string[], cwd: string, signal?: NodeJS.Signals): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ESPER_LOG_LEVEL: 'info' };
-    delete env.ESPER_LEYLINE_SECRET;
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env });
-    let stdout = '';
-    let stderr = '';
-    // A guard against a hung process, not a deadline: booting loads MNIST, which takes a while on a loaded machine.
-    const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (signal && stdout.includes('esper: ready')) {
-        child.kill(signal);
-        signal = undefined;
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(guard);
-      resolve({ stdout, stderr, code });
-    });
-  });
-}
-
-const freshDir = (): string => mkdtempSync(join(tmpdir(), 'esper-cli-'));
+/** `esper args` in `cwd` at log level info (some tests read its log lines); `signal` is sent once it is ready. */
+const esper = (args: string[], cwd: string, signal?: NodeJS.Signals): Promise<EsperRun> => spawnEsper(args, cwd, { logLevel: 'info', ...(signal ? { signal } : {}) });
 
 test('esper run boots the default tree with no set-up and stops cleanly on SIGTERM', async (t) => {
   const cwd = freshDir();
@@ -79,20 +42,6 @@ test('a broken config file is refused with the field named', async (t) => {
   t.is(missing.code, 1);
   t.regex(missing.stderr, /nope\.ts: no such file/);
 });
-
-/** A config file in `cwd`: the defaults with a quick synthetic training run. */
-/** A config file in `cwd`: the defaults with a quick spirals run of `epochs`, plus `extra` top-level fields. */
-function quickConfig(cwd: string, epochs: number, extra = ''): string {
-  const defaults = fileURLToPath(new URL('../esper.config.ts', import.meta.url));
-  writeFileSync(join(cwd, 'package.json'), '{ "type": "module" }\n');
-  const file = join(cwd, `quick-${epochs}.config.ts`);
-  writeFileSync(
-    file,
-    `import defaults from ${JSON.stringify(defaults)};\n` +
-      `export default { ...defaults, tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: ${epochs}, control: { hookBudgetMs: 10000 } }${extra ? `, ${extra}` : ''} };\n`,
-  );
-  return file;
-}
 
 test('esper run trains to the end with a line per epoch, and --resume continues the run from its checkpoint', async (t) => {
   const cwd = freshDir();

@@ -2,18 +2,16 @@
 // before anything starts), compiled onto the default configuration; the examples in experiments/ load; the quick
 // experiment run twice with one seed gives the same run, and the first run of a library forges its kernels.
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { experimentConfig, ExperimentError, validateExperiment, type Experiment } from '../actors/weatherlight/experiment.ts';
 import { validateConfig } from '../actors/weatherlight/config.ts';
 import { resolveConfig } from '../cli/config.ts';
 import defaults from '../esper.config.ts';
+import { esper, freshDir } from './helpers/esper-cli.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin', 'esper.js');
 const EXAMPLES = ['mnist-mlp', 'mnist-cnn', 'quick', 'mnist-redis'];
 
 const minimal = (): Record<string, unknown> => ({ name: 'x', dataset: { kind: 'spirals' }, host: { kind: 'mlp', inputs: 16, hidden: [8], classes: 4 } });
@@ -86,37 +84,6 @@ test('a broken experiment is reported field by field: the path, what was expecte
   t.is(problems({ name: 'no spaces allowed', dataset: { kind: 'mnist' }, host: { kind: 'cnn', inputShape: [28, 28], channels: [], dense: [], classes: 10 } }).length, 3);
   t.deepEqual(problems([]), ['(root): expected an experiment (the default export of the file: defineExperiment({...})), got a list']);
 });
-
-interface Run {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-}
-
-function esper(args: string[], cwd: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ESPER_LOG_LEVEL: 'warn' };
-    delete env.ESPER_LEYLINE_SECRET;
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env });
-    let stdout = '';
-    let stderr = '';
-    // A guard against a hung process, not a deadline.
-    const guard = setTimeout(() => child.kill('SIGKILL'), 170_000);
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(guard);
-      resolve({ stdout, stderr, code });
-    });
-  });
-}
-
-const freshDir = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'esper-experiment-'));
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-  return dir;
-};
 
 test('esper run refuses a broken experiment file with the field named, before anything starts', async (t) => {
   const cwd = freshDir();

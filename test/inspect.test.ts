@@ -16,36 +16,12 @@ import { repl } from '../cli/inspect.ts';
 import { inspectorLogic } from '../actors/weatherlight/inspector.ts';
 import { EventLog, eventually } from './helpers/events.ts';
 import { testSystem } from './helpers/actors.ts';
+import { ESPER_BIN as bin, esper as spawnEsper, esperEnv as env } from './helpers/esper-cli.ts';
 
-const bin = fileURLToPath(new URL('../bin/esper.js', import.meta.url));
+const esper = (args: string[], cwd: string, input = ''): ReturnType<typeof spawnEsper> => spawnEsper(args, cwd, { input });
+
 const defaults = fileURLToPath(new URL('../esper.config.ts', import.meta.url));
 const TRAINER = '/weatherlight/tolaria/trainer';
-
-interface Run {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-}
-
-function env(): NodeJS.ProcessEnv {
-  const vars: NodeJS.ProcessEnv = { ...process.env, ESPER_LOG_LEVEL: 'warn' };
-  delete vars.ESPER_LEYLINE_SECRET;
-  return vars;
-}
-
-/** `esper args` in `cwd`, to its end; `input` is written to its stdin, which is then closed. */
-function esper(args: string[], cwd: string, input = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env: env() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ stdout, stderr, code }));
-    child.stdin.end(input);
-  });
-}
 
 /** A spirals run long enough to outlast the tests (they end it), whose seeds stay in TRAINING once germinated. */
 interface LiveRun {

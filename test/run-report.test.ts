@@ -1,11 +1,9 @@
 // The run record (`<run-dir>/run.jsonl`), its summary and the HTML report: unit tests on hand-written records, then
 // `esper run` end to end (the summary block, the report written at the end) and `esper report <run-dir>`.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { leyline } from '../contracts/index.ts';
 import { toTimestamp } from '../contracts/time.ts';
 import type { EpochSummary, SeedSummary } from '../actors/tolaria/index.ts';
@@ -22,6 +20,10 @@ import {
 } from '../cli/run-record/index.ts';
 import { renderReport } from '../cli/report/index.ts';
 import { EpochClock, formatDuration, formatEpoch } from '../cli/training-progress.ts';
+import { esper, freshDir, quickConfig } from './helpers/esper-cli.ts';
+
+/** Decisions are not cut short by a loaded machine. */
+const QUICK_TAMIYO = 'tamiyo: { inferenceTimeoutMs: 2000 }';
 
 const at = (second: number): string => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
 
@@ -265,42 +267,10 @@ test('the ETA: epochs left × the mean wall time per epoch so far, after the fie
 
 // End to end.
 
-const bin = fileURLToPath(new URL('../bin/esper.js', import.meta.url));
-
-function esper(args: string[], cwd: string): Promise<{ stdout: string; stderr: string; code: number | null }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ESPER_LOG_LEVEL: 'warn' };
-    delete env.ESPER_LEYLINE_SECRET;
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env });
-    let stdout = '';
-    let stderr = '';
-    const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(guard);
-      resolve({ stdout, stderr, code });
-    });
-  });
-}
-
-/** The quick spirals experiment of test/cli.test.ts, for `epochs`. */
-function quickConfig(cwd: string, epochs: number): string {
-  const defaults = fileURLToPath(new URL('../esper.config.ts', import.meta.url));
-  writeFileSync(join(cwd, 'package.json'), '{ "type": "module" }\n');
-  const file = join(cwd, `quick-${epochs}.config.ts`);
-  writeFileSync(
-    file,
-    `import defaults from ${JSON.stringify(defaults)};\n` +
-      `export default { ...defaults, tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: ${epochs}, control: { hookBudgetMs: 10000 } }, tamiyo: { inferenceTimeoutMs: 2000 } };\n`,
-  );
-  return file;
-}
 
 test('esper run ends with a summary block and writes the report; esper report regenerates it from run.jsonl', async (t) => {
-  const cwd = mkdtempSync(join(tmpdir(), 'esper-report-'));
-  const run = await esper(['run', quickConfig(cwd, 20), '--nissa-port', '0', '--seed', '3'], cwd);
+  const cwd = freshDir('esper-report-');
+  const run = await esper(['run', quickConfig(cwd, 20, QUICK_TAMIYO), '--nissa-port', '0', '--seed', '3'], cwd);
   t.is(run.code, 0, run.stderr);
   const block = /esper: shutdown complete in \d+ ms\nesper: summary\n {2}test accuracy {2}([\d.]+)%\n {2}parameters {5}([\d,]+) → ([\d,]+) \(\+[\d,]+, \+[\d.]+%\)\n {2}seeds {10}(\d+) germinated, (\d+) fossilized, (\d+) culled\n {2}time {11}[\d.]+ s, 20 epochs\nesper: report written to (\S+)\n$/.exec(run.stdout);
   t.truthy(block, run.stdout);
@@ -352,8 +322,8 @@ test('esper run ends with a summary block and writes the report; esper report re
 });
 
 test('esper run --json adds the summary and the report to its finished object', async (t) => {
-  const cwd = mkdtempSync(join(tmpdir(), 'esper-report-'));
-  const run = await esper(['run', quickConfig(cwd, 2), '--json', '--nissa-port', '0'], cwd);
+  const cwd = freshDir('esper-report-');
+  const run = await esper(['run', quickConfig(cwd, 2, QUICK_TAMIYO), '--json', '--nissa-port', '0'], cwd);
   t.is(run.code, 0, run.stderr);
   const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
   t.deepEqual(lines.map((l) => l.event), ['epoch', 'epoch', 'finished']);
