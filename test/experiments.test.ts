@@ -155,3 +155,17 @@ test('defineExperiment is typed: a well-formed experiment object passes through 
   const experiment: Experiment = { name: 'typed', dataset: { kind: 'mnist' }, host: { kind: 'mlp', inputs: 784, hidden: [16], classes: 10 } };
   t.is(validateExperiment(experiment), experiment);
 });
+
+test('npx esper run with no set-up trains the default experiment to the end: the host grows, a summary, a report', async (t) => {
+  t.timeout(240_000, 'ten MNIST epochs on a loaded machine');
+  const cwd = freshDir();
+  const run = await esper(['run', '--nissa-port', '0'], cwd);
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout, /configuration from built-in defaults \(experiments\/mnist-mlp\.ts\)/);
+  t.regex(run.stdout, /esper: first use: forging 1 kernels into Urza/);
+  t.is(run.stdout.match(/^epoch \d+\/10 .* ETA \d+s/gm)?.length, 9, 'a progress line per epoch, with an ETA until the last');
+  t.regex(run.stdout, /tamiyo: germinate BP021 at mlp\.0 as seed-e\d+-s\d+/);
+  t.regex(run.stdout, /esper: summary\n {2}test accuracy {2}9\d\.\d\d%\n {2}parameters {5}12,730 → 15,946 \(\+3,216, \+25\.3%\)\n {2}seeds {10}1 germinated, 1 fossilized, 0 culled\n/);
+  const report = /esper: report written to (\S+report\.html)/.exec(run.stdout)?.[1];
+  t.truthy(report && existsSync(report), 'the run report is written');
+});
