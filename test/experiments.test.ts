@@ -169,3 +169,19 @@ test('npx esper run with no set-up trains the default experiment to the end: the
   const report = /esper: report written to (\S+report\.html)/.exec(run.stdout)?.[1];
   t.truthy(report && existsSync(report), 'the run report is written');
 });
+
+test("with no file: a project's own esper.config.ts, else the default experiment (also in this package's folder)", async (t) => {
+  const cwd = process.cwd();
+  try {
+    process.chdir(root);
+    t.is((await resolveConfig(undefined)).source, 'built-in defaults (experiments/mnist-mlp.ts)', "this package's esper.config.ts is the built-in one");
+    const project = freshDir();
+    writeFileSync(join(project, 'esper.config.ts'), `import defaults from ${JSON.stringify(join(root, 'esper.config.ts'))};\nexport default { ...defaults, run: { ...defaults.run, name: 'mine' } };\n`);
+    process.chdir(project);
+    const own = await resolveConfig(undefined);
+    t.is(own.config.run.name, 'mine');
+    t.true(own.source.endsWith('esper.config.ts'));
+  } finally {
+    process.chdir(cwd);
+  }
+});
