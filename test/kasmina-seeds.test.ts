@@ -9,6 +9,7 @@ import { spiralsDataset } from '../actors/tolaria/data/synthetic.ts';
 import { GraftTable } from '../actors/tolaria/host/graft-table.ts';
 import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
 import { catalog, secret, seedCommand, startSeedRun } from './helpers/seed-run.ts';
+import { slotDepth } from '../actors/kasmina/seed-actor.ts';
 import { buildModule, type BlueprintModule } from '../actors/karn/modules/index.ts';
 import type { KernelStore } from '../actors/kasmina/kernel-source.ts';
 import type { TrainingSurface } from '../actors/tolaria/trainer/surface.ts';
@@ -257,4 +258,12 @@ test.serial('a seed whose module throws is contained: the slot bypasses it, the 
   t.is(result.status, 'completed', 'the trainer never failed');
   t.true(h.epochs.seen.every((e) => e.failedReason === null));
   await h.system.shutdown();
+});
+
+test("a seed's layer depth is its slot's place in the host's forward order, so Tamiyo finds its slot in a CNN too", (t) => {
+  const cnn = [{ id: 'conv.0' }, { id: 'conv.1' }, { id: 'dense.0' }];
+  t.is(slotDepth('dense.0', cnn), 3, 'not 1, which is conv.0');
+  t.is(slotDepth('conv.1', cnn), 2);
+  t.is(slotDepth('mlp.1'), 2, 'without the host, the id says');
+  t.is(slotDepth('odd'), 0);
 });

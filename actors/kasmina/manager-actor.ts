@@ -267,7 +267,7 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
           ref = spawnSeed(ctx, state, seedId, slotId, message.annotations?.blending_method);
           // On the board at once (the seed actor publishes its own state when it has handled the command), so
           // the receipt — and the next SystemStatePacket — already show the slot taken.
-          state.board.set(seedId, leyline.SeedState.create({ seedId, stage: SeedLifecycleStage.SEED_STAGE_GERMINATED, layerDepth: slotDepth(slotId) }));
+          state.board.set(seedId, leyline.SeedState.create({ seedId, stage: SeedLifecycleStage.SEED_STAGE_GERMINATED, layerDepth: slotDepth(slotId, deps.surface.probe?.host.slots) }));
         }
       } else if (!ref) {
         return reject(ctx, state, message, `unknown seed ${seedId}`);

@@ -56,9 +56,13 @@ export interface SeedActorState {
 
 const EMBARGO_TIMER = 'embargo';
 
-/** A slot's 1-based position in the host, from its id's last number ("mlp.1" → 2); 0 when it has none. */
-export function slotDepth(slotId: string): number {
-  return Number(/\.(\d+)$/.exec(slotId)?.[1] ?? -1) + 1;
+/**
+ * A slot's 1-based position in the host's forward order (Tamiyo maps a seed back to its slot by it): its index among
+ * the running host's slots ("conv.0", "dense.0" → 1, 2), else its id's last number ("mlp.1" → 2); 0 when neither.
+ */
+export function slotDepth(slotId: string, slots: readonly { id: string }[] = []): number {
+  const index = slots.findIndex((slot) => slot.id === slotId);
+  return index >= 0 ? index + 1 : Number(/\.(\d+)$/.exec(slotId)?.[1] ?? -1) + 1;
 }
 
 export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessage> {
@@ -66,7 +70,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
   const now = deps.now ?? Date.now;
 
   // The slot's position in the host (1-based) and the blueprint's risk: fixed facts of this seed.
-  const layerDepth = slotDepth(deps.slotId);
+  const layerDepth = slotDepth(deps.slotId, surface.probe?.host.slots);
 
   function publish(state: SeedActorState): void {
     const descriptor = state.data.blueprintId ? deps.catalog.get(state.data.blueprintId) : undefined;
