@@ -143,11 +143,30 @@ const ALERT_RULE = s.object({
   source: s.optional(s.string()),
 });
 
-// Simic's values are checked by its resolver at boot; here its field names.
-const SIMIC = s.object(
-  Object.fromEntries(['pollMs', 'trainEvery', 'batch', 'replay', 'ppo', 'validation', 'thread'].map((key) => [key, s.optional(s.unknownValue('checked by Simic'))])),
-  "Simic's settings",
-);
+/**
+ * A subsystem's section: its field names checked here (the list is checked against the subsystem's config type, so
+ * it cannot fall behind), its values by the subsystem's resolver at boot.
+ */
+const section = (owner: string, fields: Readonly<Record<string, true>>): s.Schema =>
+  s.object(Object.fromEntries(Object.keys(fields).map((key) => [key, s.optional(s.unknownValue(`checked by ${owner}`))])), `${owner}'s settings`);
+
+const SIMIC = section('Simic', { pollMs: true, trainEvery: true, batch: true, replay: true, ppo: true, validation: true, thread: true } satisfies Record<keyof SimicConfig, true>);
+const TAMIYO = section('Tamiyo', {
+  inferenceTimeoutMs: true,
+  policyAnswerMs: true,
+  metadataTimeoutMs: true,
+  observationEpochs: true,
+  retentionHours: true,
+  conservativeMode: true,
+  risk: true,
+  shadowDecisions: true,
+  policyThread: true,
+  persistEvery: true,
+  prior: true,
+  graph: true,
+  outcome: true,
+  blueprints: true,
+} satisfies Record<keyof TamiyoConfig, true>);
 
 export const EXPERIMENT_SCHEMA: s.Schema = s.object(
   {
@@ -167,7 +186,7 @@ export const EXPERIMENT_SCHEMA: s.Schema = s.object(
     ),
     budgets: s.optional(s.object({ epochs: s.optional(positiveInt), hookMs: s.optional(positive), decisionMs: s.optional(positive), kernelFetchMs: s.optional(positive) })),
     seeds: s.optional(s.either(s.literal(false), SEEDS)),
-    tamiyo: s.optional(s.unknownValue("Tamiyo's settings (checked by Tamiyo)")),
+    tamiyo: s.optional(TAMIYO),
     simic: s.optional(s.either(s.literal(false), SIMIC)),
     alerts: s.optional(s.array(ALERT_RULE)),
     bus: s.optional(s.string({ pattern: /^(embedded|redis:\/\/\S+)$/, rule: '"embedded" or redis://host:port' })),
