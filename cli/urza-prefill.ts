@@ -32,7 +32,7 @@ export function missingKernels(config: EsperConfig): ForgeJob[] {
 export async function prefillUrza(config: EsperConfig, out: NodeJS.WritableStream & { isTTY?: boolean }, say: (line: string) => void): Promise<ForgeTally | null> {
   const jobs = missingKernels(config);
   if (jobs.length === 0) return null;
-  say(`esper: first use: forging ${jobs.length} kernels into Urza (the blueprints Tamiyo may germinate × the host's slots)`);
+  say(`esper: first use: forging ${jobs.length} kernel${jobs.length === 1 ? '' : 's'} into Urza (the blueprints Tamiyo may germinate × the host's slots)`);
   const tally = await forgeKernels(config, jobs, { bus: null, out });
   say(`esper: forge: ${tally.compiled} compiled, ${tally.failed} failed in ${tally.seconds.toFixed(1)} s`);
   for (const failure of tally.failures) say(`  ${failure}`);
