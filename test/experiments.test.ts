@@ -9,7 +9,10 @@ import { experimentConfig, ExperimentError, validateExperiment, type Experiment 
 import { validateConfig } from '../actors/weatherlight/config.ts';
 import { resolveConfig } from '../cli/config.ts';
 import defaults from '../esper.config.ts';
-import { esper, freshDir } from './helpers/esper-cli.ts';
+import { spawn } from 'node:child_process';
+import { esper, ESPER_BIN, esperEnv, freshDir } from './helpers/esper-cli.ts';
+import { EventLog } from './helpers/events.ts';
+import { RedisServer, redisServerAvailable } from './helpers/redis-server.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const EXAMPLES = ['mnist-mlp', 'mnist-cnn', 'quick', 'mnist-redis'];
@@ -186,5 +189,34 @@ test("with no file: a project's own esper.config.ts, else the default experiment
     t.true(own.source.endsWith('esper.config.ts'));
   } finally {
     process.chdir(cwd);
+  }
+});
+
+const withRedis = redisServerAvailable() ? test.serial : test.skip;
+
+withRedis('the multi-process example runs over Redis: this process trains without Simic and Nissa, which esper serve runs', async (t) => {
+  t.timeout(240_000, 'MNIST epochs in two processes on a loaded machine');
+  const redis = await RedisServer.start();
+  const env = { ESPER_LEYLINE_SECRET: 'experiments-multi-process' };
+  const cwd = freshDir();
+  const file = join(cwd, 'short-redis.ts');
+  writeFileSync(file, `import base from ${JSON.stringify(join(root, 'experiments', 'mnist-redis.ts'))};\nexport default { ...base, budgets: { ...base.budgets, epochs: 2 } };\n`);
+  const simicDir = freshDir();
+  const simic = spawn(process.execPath, [ESPER_BIN, 'serve', 'simic', file, '--bus', redis.url], { cwd: simicDir, env: { ...esperEnv(), ...env } });
+  // Each event is the whole output so far: a line split across chunks still matches.
+  const simicOut = new EventLog<string>();
+  let printed = '';
+  simic.stdout.on('data', (chunk: Buffer) => simicOut.push((printed += chunk.toString())));
+  try {
+    await simicOut.waitFor((text) => text.includes('simic ready on'), { timeoutMs: 120_000 });
+    const run = await esper(['run', file, '--bus', redis.url, '--nissa-port', '0'], cwd, { env });
+    t.is(run.code, 0, run.stderr);
+    t.regex(run.stdout, /esper: training complete/);
+    t.regex(run.stdout, /^ {2}tamiyo \[one_for_one\]/m, 'this process decides');
+    t.notRegex(run.stdout, /^ {2}(simic|nissa) \[/m, 'Simic and Nissa are served elsewhere');
+  } finally {
+    simic.kill('SIGTERM');
+    await new Promise((resolve) => simic.once('close', resolve));
+    await redis.stop();
   }
 });

@@ -21,6 +21,8 @@ export interface EsperOptions {
   input?: string;
   /** ESPER_LOG_LEVEL. Default "warn". */
   logLevel?: string;
+  /** More environment (e.g. a shared ESPER_LEYLINE_SECRET for a multi-process run). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The environment of a spawned `esper`: this one, without the signing secret. */
@@ -33,7 +35,7 @@ export function esperEnv(logLevel = 'warn'): NodeJS.ProcessEnv {
 /** Runs `esper args` in `cwd` to its end. */
 export function esper(args: readonly string[], cwd: string, options: EsperOptions = {}): Promise<EsperRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ESPER_BIN, ...args], { cwd, env: esperEnv(options.logLevel) });
+    const child = spawn(process.execPath, [ESPER_BIN, ...args], { cwd, env: { ...esperEnv(options.logLevel), ...options.env } });
     let stdout = '';
     let stderr = '';
     let signal = options.signal;
