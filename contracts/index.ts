@@ -54,7 +54,12 @@ export function isLeylineMessage(value: unknown): value is LeylineMessage {
 
 /** The fully-qualified Leyline name of a message, e.g. `esper.leyline.v1.SystemStatePacket`. */
 export function leylineTypeName(message: LeylineMessage): string {
-  return typeNames.get(message.constructor) ?? 'unknown';
+  return leylineClassName(message.constructor);
+}
+
+/** The same, from a message's class (for callers that keep the class rather than the message). */
+export function leylineClassName(messageClass: LeylineMessage['constructor']): string {
+  return typeNames.get(messageClass) ?? 'unknown';
 }
 
 /** Every Leyline message type by fully-qualified name. */

@@ -3,7 +3,7 @@
 // Every message reaches `handle` through nact, one at a time. Control requests (stop, suspend, restart, pause) are
 // applied only at a message boundary, so an actor never runs its handler and a restart at once, and a failed
 // actor is held (its mailbox kept) until its supervisor decides.
-import { leyline, leylineTypeName, type LeylineMessage, type v1 } from '../contracts/index.ts';
+import { leyline, leylineClassName, type LeylineMessage, type v1 } from '../contracts/index.ts';
 import { ActorFailedError, ActorStoppedError, describeError } from './errors.ts';
 import type { KernelRef } from './nact-kernel.ts';
 import type { ActorContext, ActorLogic, AnyRef, Directive, Logger, SpawnOptions } from './logic.ts';
@@ -120,8 +120,11 @@ export class ActorCell {
   /** Set while a pause holds the mailbox; resolved to look at the boundary again (resume, stop, restart). */
   #pauseHold: Deferred<void> | null = null;
   #pauseObservers: Array<() => void> = [];
-  /** A ring of the last handled messages: type names and times (ms), written at `#recentNext % RECENT_KEPT`. */
-  readonly #recentTypes: string[] = [];
+  /**
+   * A ring of the last handled messages, written at `#recentNext % RECENT_KEPT`: each one's class (named only when
+   * asked, off the hot path; the message itself is not kept) and time (ms).
+   */
+  readonly #recentTypes: Array<LeylineMessage['constructor']> = [];
   readonly #recentAt: number[] = [];
   #recentNext = 0;
 
@@ -159,7 +162,7 @@ export class ActorCell {
     const out: Array<{ type: string; at: number }> = [];
     for (let i = 1; i <= Math.min(this.#recentNext, RECENT_KEPT); i++) {
       const slot = (this.#recentNext - i) % RECENT_KEPT;
-      out.push({ type: this.#recentTypes[slot]!, at: this.#recentAt[slot]! });
+      out.push({ type: leylineClassName(this.#recentTypes[slot]!), at: this.#recentAt[slot]! });
     }
     return out;
   }
@@ -215,7 +218,7 @@ export class ActorCell {
       return undefined;
     }
     const slot = this.#recentNext++ % RECENT_KEPT;
-    this.#recentTypes[slot] = leylineTypeName(message);
+    this.#recentTypes[slot] = message.constructor;
     this.#recentAt[slot] = Date.now();
     this.#currentReply = envelope.reply;
     let next: unknown;
