@@ -75,7 +75,7 @@ export async function forge(argv: readonly string[]): Promise<number> {
   process.stdout.write(
     `esper forge: ${blueprints.length} blueprints × ${slots.length} slot shapes = ${jobs.length} kernels (configuration from ${source})\n`,
   );
-  const tally = await forgeKernels(config, jobs, { bus: args.bus, out: process.stdout });
+  const tally = await forgeKernels(config, jobs, { bus: args.bus, out: process.stdout, catalog: karn.catalog, tezzeret });
   process.stdout.write(
     `esper forge: ${tally.compiled} compiled, ${tally.stored} already stored, ${tally.failed} failed in ${tally.seconds.toFixed(1)} s\n`,
   );
@@ -100,10 +100,9 @@ export interface ForgeTally {
 export async function forgeKernels(
   config: EsperConfig,
   jobs: readonly ForgeJob[],
-  options: { bus: string | null; out: NodeJS.WritableStream & { isTTY?: boolean } },
+  options: { bus: string | null; out: NodeJS.WritableStream & { isTTY?: boolean }; catalog: BlueprintSource; tezzeret: TezzeretSettings },
 ): Promise<ForgeTally> {
-  const karn = setUpKarn(config.karn ?? {}, 'karn');
-  const tezzeret = resolveTezzeretConfig(config.tezzeret ?? {}, 'tezzeret');
+  const { catalog, tezzeret } = options;
   const library = openUrzaLibrary({ root: config.urza?.root ?? defaultUrzaRoot(config.run.varDir) });
   // Enough asks in flight to keep every worker busy, few enough that none waits long in the queue.
   const retryWaitMs = Array.from({ length: tezzeret.maxRetries }, (_, i) => tezzeret.retryBaseMs * 2 ** i).reduce((a, b) => a + b, 0);
@@ -112,7 +111,7 @@ export async function forgeKernels(
   try {
     compiler = options.bus
       ? await remoteCompiler({ url: options.bus, library, oona: config.oona ?? {}, deadlineMs })
-      : localCompiler({ library, tezzeret, catalog: karn.catalog, varDir: config.run.varDir, name: config.run.name, runtime: config.runtime, deadlineMs });
+      : localCompiler({ library, tezzeret, catalog, varDir: config.run.varDir, name: config.run.name, runtime: config.runtime, deadlineMs });
   } catch (error) {
     library.close();
     throw error;
