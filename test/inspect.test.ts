@@ -160,8 +160,9 @@ test.serial('send delivers a valid message and refuses bad ones; tail telemetry 
   // A compile retry count over 1 fires tezzeret_compile_retry_high (routed to the inspector) for this source.
   await command('send /weatherlight/nissa/ingest TelemetryPacket {"sourceSubsystem": "inspect-drill", "metrics": [{"name": "tezzeret.compile.retry_count", "value": 5}]}');
   const alerts = await command('alerts');
-  t.regex(alerts, /^firing now:\n(.*\n)* {2}tezzeret_compile_retry_high {2}source inspect-drill {2}tezzeret\.compile\.retry_count = 5 \(threshold 1\) {2}since /);
-  t.regex(alerts, /latest events, oldest first:\n(.*\n)* {2}\S+ {2}fired +tezzeret_compile_retry_high {2}source inspect-drill/);
+  // Columns are padded to the widest row, which depends on what else fired: match the fields, not the widths.
+  t.regex(alerts, /^firing now:\n(.*\n)* {2}tezzeret_compile_retry_high +source inspect-drill +tezzeret\.compile\.retry_count = 5 \(threshold 1\) +since /);
+  t.regex(alerts, /latest events, oldest first:\n(.*\n)* {2}\S+ {2}fired +tezzeret_compile_retry_high +source inspect-drill/);
 });
 
 test.serial('restart of a worker: its restart count goes up', async (t) => {
