@@ -1,5 +1,6 @@
 // The `esper` command. `esper run [config.ts]` boots the supervision tree (from the given file, else
 // ./esper.config.ts, else the embedded defaults), reports it, and shuts down cleanly on SIGINT or SIGTERM.
+import { resolve as resolvePath } from 'node:path';
 import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
 import { resolveConfig } from './config.ts';
 import { formatResult } from './training-progress.ts';
@@ -21,13 +22,14 @@ import { endRunRecord } from './run-ending.ts';
 const USAGE = `usage: esper <command>
 
 commands:
-  run [config.ts] [--resume <run-id> | --run-dir <dir>] [--bus redis://host:port] [--nissa-port <port>] [--seed <n>] [--quiet | --json]
+  run [config.ts] [--resume <run-id> | --run-dir <dir>] [--policy <file|heuristic|random>] [--bus redis://host:port] [--nissa-port <port>] [--seed <n>] [--quiet | --json]
                     boot the supervision tree and train (config: the given file, else
                     ./esper.config.ts, else the built-in defaults: MNIST, 3 epochs); ends
                     when the run ends, or on SIGINT/SIGTERM. --resume continues a run from its
                     newest good checkpoint (var/runs/<run-id>); --run-dir puts a new run's
                     checkpoints in <dir> (empty or new; its name is the run id); --seed sets the
-                    run's seed (weights, shuffles, validation split); --bus puts Oona's streams in
+                    run's seed (weights, shuffles, validation split); --policy chooses who decides
+                    (a policy file esper learn saved, run greedily; heuristic; random); --bus puts Oona's streams in
                     Redis (the secret must then come from ESPER_LEYLINE_SECRET); --nissa-port moves
                     Nissa's HTTP (0: off); --quiet prints only the outcome, --json one JSON object
                     per epoch and one at the end; the run's record and report are written to its
@@ -42,6 +44,7 @@ interface RunArgs {
   nissaPort: number | undefined;
   runDir: string | undefined;
   seed: number | undefined;
+  policy: string | undefined;
   mode: OutputMode;
 }
 
@@ -52,6 +55,7 @@ function parseRunArgs(args: readonly string[]): RunArgs {
   let nissaPort: number | undefined;
   let runDir: string | undefined;
   let seed: number | undefined;
+  let policy: string | undefined;
   let mode: OutputMode = 'human';
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -64,6 +68,9 @@ function parseRunArgs(args: readonly string[]): RunArgs {
     } else if (arg === '--seed') {
       seed = Number(args[++i]);
       if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed needs an integer ≥ 0, got ${JSON.stringify(args[i])}`);
+    } else if (arg === '--policy') {
+      policy = args[++i];
+      if (policy === undefined || policy === '') throw new UsageError('--policy needs a policy file, heuristic or random');
     } else if (arg === '--run-dir') {
       runDir = args[++i];
       if (runDir === undefined) throw new UsageError('--run-dir needs a folder');
@@ -77,11 +84,11 @@ function parseRunArgs(args: readonly string[]): RunArgs {
     else if (file === undefined) file = arg;
     else throw new UsageError(`esper run: one configuration file, got ${file} and ${arg}`);
   }
-  return { file, resume, bus, nissaPort, runDir, seed, mode };
+  return { file, resume, bus, nissaPort, runDir, seed, policy, mode };
 }
 
 async function run(args: readonly string[]): Promise<number> {
-  const { file, resume, bus, nissaPort, runDir, seed, mode } = parseRunArgs(args);
+  const { file, resume, bus, nissaPort, runDir, seed, policy, mode } = parseRunArgs(args);
   const out = new RunOutput(mode);
   const stop = listenForStop();
   const resolved = await resolveConfig(file);
@@ -90,6 +97,8 @@ async function run(args: readonly string[]): Promise<number> {
   if (nissaPort !== undefined) config = { ...config, nissa: { ...config.nissa, port: nissaPort } };
   // The seed of weights, shuffles and the validation split (the rest of a run follows from them).
   if (seed !== undefined) config = { ...config, tolaria: { ...(config.tolaria as object), seed } };
+  // A policy file's path is taken as given on the command line (relative to where esper runs).
+  if (policy !== undefined) config = { ...config, tamiyo: { ...config.tamiyo, policy: ['heuristic', 'random', 'promoted'].includes(policy) ? policy : resolvePath(policy) } };
   out.info(`esper: configuration from ${source}`);
   // Progress goes to stderr when stdout is reserved for the outcome (--quiet) or JSON lines (--json).
   await prefillUrza(config, mode === 'human' ? process.stdout : process.stderr, (line) => (mode === 'human' ? out.info(line) : process.stderr.write(`${line}\n`)));

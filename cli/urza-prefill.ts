@@ -7,7 +7,7 @@ import { setUpKarn, type KarnCatalogReader } from '../actors/karn/index.ts';
 import { resolveTezzeretConfig } from '../actors/tezzeret/index.ts';
 import { defaultUrzaRoot, openUrzaLibrary } from '../actors/urza/index.ts';
 import { hostSlots, resolveTolariaConfig } from '../actors/tolaria/index.ts';
-import { fitForGrafting } from '../actors/tamiyo/index.ts';
+import { fitForGrafting } from '../policy/index.ts';
 import { forgeKernels, type ForgeJob, type ForgeTally } from './forge.ts';
 
 /** The kernels this configuration's run may fetch that Urza does not hold yet (none when the tree has no seeds). */

@@ -10,7 +10,7 @@ import protobuf from 'protobufjs';
 import ts from 'typescript';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const SCANNED_DIRS = ['actors', 'runtime', 'supervision', 'contracts', 'cli', 'bin', 'bench'];
+const SCANNED_DIRS = ['actors', 'policy', 'runtime', 'supervision', 'contracts', 'cli', 'bin', 'bench'];
 const SCANNED_FILES = ['esper.config.ts'];
 const EXCLUDED = [join('contracts', 'generated')];
 

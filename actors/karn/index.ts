@@ -8,3 +8,4 @@ export { karnLogic, KARN_TELEMETRY_TIMER, type KarnActorOptions, type KarnMessag
 export { defaultBlueprints } from './templates.ts';
 export { validateRequest, type RequestParameters } from './validation.ts';
 export { midpointParameters } from './descriptor.ts';
+export { blueprintCost, trainableParameters } from './modules/index.ts';

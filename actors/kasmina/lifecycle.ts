@@ -9,6 +9,7 @@
 //   once the embargo has passed → RESETTING ─G5→ DORMANT.
 // An illegal transition changes nothing and yields an `illegal_transition` effect naming both stages.
 import { leyline, type v1 } from '../../contracts/index.ts';
+import { ACTIVE_STAGES, EMBARGO_STAGES, TRIAL_STAGES } from '../../contracts/seed-stages.ts';
 import { alphaAt, DEFAULT_ALPHA_SCHEDULE, type AlphaSchedule } from './alpha-schedule.ts';
 import type { GateResult } from './gates.ts';
 
@@ -33,19 +34,7 @@ export const TRANSITIONS: ReadonlyMap<StageT, readonly StageT[]> = new Map<Stage
 
 export const canTransition = (from: StageT, to: StageT): boolean => TRANSITIONS.get(from)?.includes(to) ?? false;
 
-/** A culled seed in these stages keeps its slot closed to new seeds. */
-export const EMBARGO_STAGES: ReadonlySet<StageT> = new Set([Stage.SEED_STAGE_CULLED, Stage.SEED_STAGE_EMBARGOED, Stage.SEED_STAGE_RESETTING]);
-
-/** Stages whose module is grafted and trains, so every step carries G1. */
-export const ACTIVE_STAGES: ReadonlySet<StageT> = new Set([
-  Stage.SEED_STAGE_TRAINING,
-  Stage.SEED_STAGE_BLENDING,
-  Stage.SEED_STAGE_SHADOWING,
-  Stage.SEED_STAGE_PROBATIONARY,
-]);
-
-/** Seeds still on trial: germinated and not yet fossilized or culled. */
-export const TRIAL_STAGES: ReadonlySet<StageT> = new Set([Stage.SEED_STAGE_GERMINATED, ...ACTIVE_STAGES]);
+export { ACTIVE_STAGES, EMBARGO_STAGES, TRIAL_STAGES };
 
 export interface SeedTimings {
   /** Steps in TRAINING before G2 is evaluated. */

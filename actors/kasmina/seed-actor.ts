@@ -7,8 +7,7 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import { buildTelemetryPacket, type EventInput } from '../../contracts/telemetry.ts';
 import type { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
 import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
-import type { KarnCatalogReader } from '../karn/index.ts';
-import type { BlueprintModule } from '../karn/modules/index.ts';
+import { trainableParameters, type KarnCatalogReader } from '../karn/index.ts';
 import { GraftTable } from '../tolaria/host/graft-table.ts';
 import type { TrainingSurface } from '../tolaria/trainer/surface.ts';
 import { gateGradientHealth, gateInterface, gateReset, gateSanity, gateStability, gateSystemImpact, type GateResult } from './gates.ts';
@@ -93,7 +92,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
           paused: state.paused ? 1 : 0,
           isolation_ms: state.isolationMs,
           // What the seed adds to the host (Simic's reward charges for it).
-          parameters: state.kernel ? parameterCount(state.kernel.module) : 0,
+          parameters: state.kernel ? trainableParameters(state.kernel.module) : 0,
         },
         ageEpochs: grafted ? Math.max(0, (surface.probe?.epoch ?? 0) - state.germinatedEpoch) : 0,
       }),
@@ -341,11 +340,4 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
       paused: String(state.paused),
     }),
   };
-}
-
-/** Trainable weights of a seed's module (non-trainable state such as batch-norm moments is not a cost). */
-function parameterCount(module: BlueprintModule): number {
-  let count = 0;
-  for (const variable of module.variables.values()) if (variable.trainable) count += variable.size;
-  return count;
 }

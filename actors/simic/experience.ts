@@ -1,16 +1,15 @@
-// What Simic learns from: one decision as an experience — the graph Tamiyo read, the choice it made per head, the
-// log-probability of that choice under the network that decided (PPO's old policy), the value it estimated, and the
-// reward its observed outcome earned. Rewards (reference 03 §16, with this project's decisions):
+// What Simic learns from: one decision as an experience — the graph the policy read, the choice it made per head,
+// the log-probability of that choice under the policy that decided (PPO's old policy) at the temperature it decided
+// at, the value it estimated, and a reward. Two sources:
 //
-//   reward = −Δ validation loss over the observation window × LOSS_SCALE
-//            − PARAMETER_COST × (the blueprint's parameter count, in thousands) for a GERMINATE
-//            + an outcome term: SUCCESS +0.5, NEUTRAL 0, REGRESSION −0.5, ABORTED −1 (a refused or lost command).
+// - `esper learn`'s episodes (learner/): every decision of a sampled episode, rewarded by the episode's outcome
+//   (learner/reward.ts);
+// - completed field reports of ordinary runs (the in-run trainer): rewarded by their observed outcome (below).
 //
-// Every outcome value is handled; a report still waiting for its outcome (UNSPECIFIED) is not an experience.
-// The masks a choice was made under (free slots, blueprints fit for grafting, seeds that may be paused) are read
-// back from the graph's own features, so they are exactly those the decoder applied.
+// The masks a choice was made under come from the graph's own features (policy/actions.ts), exactly those the
+// policy applied.
 import { leyline, type v1 } from '../../contracts/index.ts';
-import { graphFromProto, type PolicyGraphData } from '../tamiyo/graph.ts';
+import { graphFromProto, HEADS, masksOf, type Choices, type Masks, type PolicyGraphData } from '../../policy/index.ts';
 
 const { FieldReportOutcome: Outcome } = leyline;
 
@@ -23,20 +22,7 @@ const OUTCOME_TERM: Readonly<Record<number, number>> = {
   [Outcome.FIELD_REPORT_OUTCOME_ABORTED]: -1,
 };
 
-/** The policy heads a decision chose on; absent heads were not part of that decision. */
-export interface Choices {
-  action: number;
-  slot?: number;
-  blueprint?: number;
-  seed?: number;
-  blending?: number;
-}
-
-export interface Masks {
-  slots: boolean[];
-  blueprints: boolean[];
-  seeds: boolean[];
-}
+export type { Choices, Masks };
 
 export interface Experience {
   graph: PolicyGraphData;
@@ -44,6 +30,8 @@ export interface Experience {
   choices: Choices;
   /** Σ over the chosen heads of log π_old(choice). */
   oldLogProb: number;
+  /** The temperature the choice was drawn at (1 unless sampled). */
+  temperature: number;
   /** The old policy's value estimate. */
   value: number;
   reward: number;
@@ -52,17 +40,11 @@ export interface Experience {
   epoch: number;
 }
 
-/** The masks the decoder applied, from the graph's features (layer col 7 free; blueprint cols 6–7; seed cols 8, 10). */
-export function masksOf(graph: PolicyGraphData): Masks {
-  const column = (type: 'layer' | 'blueprint' | 'seed', dim: number, i: number, c: number): number => graph.nodes[type].features[i * dim + c]!;
-  return {
-    slots: graph.nodes.layer.ids.map((_, i) => column('layer', 8, i, 7) === 1),
-    blueprints: graph.nodes.blueprint.ids.map((id, i) => id !== 'none' && column('blueprint', 8, i, 6) === 0 && column('blueprint', 8, i, 7) === 0),
-    seeds: graph.nodes.seed.ids.map((_, i) => column('seed', 12, i, 10) === 1 && column('seed', 12, i, 8) === 0),
-  };
-}
-
-/** The reward of a completed report (see the header); null while it waits for its outcome. */
+/**
+ * The in-run reward of a completed report: −Δ validation loss over the observation window × LOSS_SCALE, − PARAMETER_COST
+ * per thousand weights a GERMINATE added, + the outcome's term (SUCCESS 0.5, NEUTRAL 0, REGRESSION −0.5, ABORTED −1);
+ * null while the report waits for its outcome.
+ */
 export function rewardOf(report: v1.FieldReport, parameterCount = 0): number | null {
   const term = OUTCOME_TERM[report.outcome];
   if (term === undefined) return null;
@@ -80,21 +62,18 @@ export function experienceOf(report: v1.FieldReport, parameterCount = 0): Experi
   const decision = report.decision;
   const reward = rewardOf(report, parameterCount);
   if (!decision?.graph || reward === null) return null;
+  return { ...decisionExperience(leyline.PolicyDecision.create(decision), `field report ${report.reportId}`), reward, runId: report.trainingRunId, epoch: report.metrics?.['decision.epoch'] ?? 0 };
+}
+
+/** What a PolicyDecision says for learning (graph, masks, choices, old log-probability, value); `what` names it in errors. */
+export function decisionExperience(decision: v1.PolicyDecision, what: string): Pick<Experience, 'graph' | 'masks' | 'choices' | 'oldLogProb' | 'temperature' | 'value'> {
+  if (!decision.graph) throw new ExperienceError(`${what}: the decision has no graph`);
   const graph = graphFromProto(leyline.PolicyGraph.create(decision.graph));
   const recorded = decision.choices ?? {};
-  if (recorded.action === undefined) throw new ExperienceError(`field report ${report.reportId}: the decision has no action choice`);
+  if (recorded.action === undefined) throw new ExperienceError(`${what}: the decision has no action choice`);
   const choices: Choices = { action: recorded.action };
-  for (const head of ['slot', 'blueprint', 'seed', 'blending'] as const) if (recorded[head] !== undefined) choices[head] = recorded[head];
+  for (const head of HEADS) if (head !== 'action' && recorded[head] !== undefined) choices[head] = recorded[head];
   const oldLogProb = Object.values(decision.logProbs ?? {}).reduce((a, b) => a + b, 0);
-  if (!Number.isFinite(oldLogProb)) throw new ExperienceError(`field report ${report.reportId}: non-finite log-probability`);
-  return {
-    graph,
-    masks: masksOf(graph),
-    choices,
-    oldLogProb,
-    value: decision.outputs?.value ?? 0,
-    reward,
-    runId: report.trainingRunId,
-    epoch: report.metrics?.['decision.epoch'] ?? 0,
-  };
+  if (!Number.isFinite(oldLogProb)) throw new ExperienceError(`${what}: non-finite log-probability`);
+  return { graph, masks: masksOf(graph), choices, oldLogProb, temperature: decision.temperature > 0 ? decision.temperature : 1, value: decision.outputs?.value ?? 0 };
 }

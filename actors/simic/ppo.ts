@@ -1,13 +1,14 @@
-// PPO on the network Tamiyo runs (reference 03 §17, with this project's decisions): the clipped surrogate objective
-// (ε 0.2), GAE along each run's decisions in time order (γ 0.99, λ 0.95; a run's last decision bootstraps 0), a value
-// loss, an entropy bonus on the action head, gradients clipped to a global norm of 1.0, several epochs of shuffled
-// minibatches, Adam. The joint log-probability of a decision is the sum over the heads it chose on, each a
-// log-softmax over the choices the decoder allowed (the same masks). All weights train, starting from the active
-// policy's; the trainer's network is its own copy (Tamiyo's is only ever replaced whole by a PolicyUpdate).
+// PPO on the network Tamiyo runs, in the manner of CleanRL's single-file PPO: the clipped surrogate objective (ε 0.2),
+// GAE along each run's decisions in time order (γ 0.99, λ 0.95; a run's last decision bootstraps 0), a value loss,
+// an entropy bonus on the heads a decision chose on, gradients clipped to a global norm of 1.0, several epochs of
+// shuffled minibatches, Adam. The joint log-probability of a decision is the sum over the heads it chose on, each a
+// log-softmax of the logits over the temperature it was drawn at, over the choices its masks allowed — so before any
+// update the importance ratio of a sampled decision is 1. All weights train; the trainer's network is its own copy
+// (Tamiyo's is only ever replaced whole, by a PolicyUpdate or a policy file).
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../../runtime/seeded-random.ts';
-import { prepareGraph, type GnnOutputs, type PackedWeights, type PreparedGraph, type TamiyoGnn } from '../tamiyo/gnn.ts';
-import type { Choices, Experience, Masks } from './experience.ts';
+import { maskOf, prepareGraph, type Choices, type GnnOutputs, type Head, type Masks, type PackedWeights, type PreparedGraph, type TamiyoGnn } from '../../policy/index.ts';
+import type { Experience } from './experience.ts';
 
 export interface PpoConfig {
   learningRate: number;
@@ -51,24 +52,47 @@ export function gae(rewards: readonly number[], values: readonly number[], gamma
 
 const NEG = -1e9;
 
-/** log-softmax of `logits` over the allowed entries (the rest pushed to −1e9), as a tensor. */
-function maskedLogSoftmax(logits: tf.Tensor1D, allowed: readonly boolean[] | null): tf.Tensor1D {
-  const masked = allowed ? tf.add(logits, tf.tensor1d(allowed.map((a) => (a ? 0 : NEG)))) : logits;
-  return tf.logSoftmax(masked) as tf.Tensor1D;
+/** log-softmax of `logits / temperature` over the allowed entries (the rest pushed to −1e9), as a tensor. */
+function maskedLogSoftmax(logits: tf.Tensor1D, allowed: readonly boolean[], temperature: number): tf.Tensor1D {
+  const scaled = temperature === 1 ? logits : tf.div(logits, temperature);
+  return tf.logSoftmax(tf.add(scaled, tf.tensor1d(allowed.map((a) => (a ? 0 : NEG))))) as tf.Tensor1D;
 }
 
 const pick = (values: tf.Tensor1D, index: number): tf.Scalar => tf.reshape(tf.slice(values, [index], [1]), []) as tf.Scalar;
 
-/** log π(choices) under `outputs`, and the action head's entropy. */
-export function jointLogProb(outputs: GnnOutputs, choices: Choices, masks: Masks): { logProb: tf.Scalar; entropy: tf.Scalar } {
-  const actionLog = maskedLogSoftmax(outputs.policyLogits, null);
-  const terms: tf.Scalar[] = [pick(actionLog, choices.action)];
-  if (choices.slot !== undefined) terms.push(pick(maskedLogSoftmax(outputs.slotScores, masks.slots), choices.slot));
-  if (choices.blueprint !== undefined) terms.push(pick(maskedLogSoftmax(outputs.blueprintScores, masks.blueprints), choices.blueprint));
-  if (choices.blending !== undefined) terms.push(pick(maskedLogSoftmax(outputs.blendingLogits, null), choices.blending));
-  if (choices.seed !== undefined) terms.push(pick(maskedLogSoftmax(outputs.seedScores, masks.seeds), choices.seed));
-  const entropy = tf.neg(tf.sum(tf.mul(tf.exp(actionLog), actionLog))) as tf.Scalar;
-  return { logProb: tf.addN(terms) as tf.Scalar, entropy };
+/** The network's output for a head. */
+function headOutput(outputs: GnnOutputs, head: Head): tf.Tensor1D {
+  switch (head) {
+    case 'action':
+      return outputs.policyLogits;
+    case 'slot':
+      return outputs.slotScores;
+    case 'blueprint':
+      return outputs.blueprintScores;
+    case 'blending':
+      return outputs.blendingLogits;
+    case 'seed':
+      return outputs.seedScores;
+    case 'lr':
+      return outputs.lrLogits;
+  }
+}
+
+/**
+ * log π(choices) under `outputs` at `temperature`, and the entropy of the distributions the decision drew from
+ * (each chosen head's, at temperature 1).
+ */
+export function jointLogProb(outputs: GnnOutputs, choices: Choices, masks: Masks, temperature = 1): { logProb: tf.Scalar; entropy: tf.Scalar } {
+  const logProbs: tf.Scalar[] = [];
+  const entropies: tf.Scalar[] = [];
+  for (const [head, index] of Object.entries(choices) as Array<[Head, number]>) {
+    const logits = headOutput(outputs, head);
+    const allowed = maskOf(masks, head).slice(0, logits.shape[0]);
+    logProbs.push(pick(maskedLogSoftmax(logits, allowed, temperature), index));
+    const log = maskedLogSoftmax(logits, allowed, 1);
+    entropies.push(tf.neg(tf.sum(tf.mul(tf.exp(log), tf.where(tf.tensor1d(allowed, 'bool'), log, tf.zerosLike(log))))) as tf.Scalar);
+  }
+  return { logProb: tf.addN(logProbs) as tf.Scalar, entropy: tf.addN(entropies) as tf.Scalar };
 }
 
 interface Prepared {
@@ -151,7 +175,7 @@ export class PpoTrainer {
       const rows: tf.Tensor[] = [];
       for (const item of batch) {
         const outputs = this.gnn.forward(item.graph, packed);
-        const { logProb, entropy } = jointLogProb(outputs, item.experience.choices, item.experience.masks);
+        const { logProb, entropy } = jointLogProb(outputs, item.experience.choices, item.experience.masks, item.experience.temperature);
         const ratio = tf.exp(tf.sub(logProb, item.experience.oldLogProb));
         const surrogate = tf.minimum(tf.mul(ratio, item.advantage), tf.mul(tf.clipByValue(ratio, 1 - clip, 1 + clip), item.advantage));
         const valueError = tf.square(tf.sub(outputs.value, item.return));

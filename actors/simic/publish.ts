@@ -7,7 +7,7 @@ import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import type { SignatureContext } from '../../contracts/signing.ts';
 import { toTimestamp } from '../../contracts/time.ts';
 import { writeFileAtomic } from '../../runtime/atomic-file.ts';
-import { signPolicyUpdate } from '../tamiyo/policy-update.ts';
+import { signPolicyUpdate } from '../../policy/index.ts';
 
 export function policyUpdate(weights: Uint8Array, version: string, trainingRunId: string, signing: SignatureContext): v1.PolicyUpdate {
   return signPolicyUpdate(

@@ -4,7 +4,7 @@
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import { mulberry32 } from '../../runtime/seeded-random.ts';
-import { TamiyoGnn } from '../tamiyo/gnn.ts';
+import { TamiyoGnn } from '../../policy/index.ts';
 import type { Experience } from './experience.ts';
 import { DEFAULT_PPO_CONFIG, PpoTrainer, type PpoConfig, type UpdateStats } from './ppo.ts';
 import { DEFAULT_VALIDATION, heldOutEstimate, validate, type HeldOut, type ValidationThresholds } from './validation.ts';

@@ -1,11 +1,11 @@
-// Whether a trained policy may be published (reference 03 §18, with this project's decisions): the last update's
+// Whether a trained policy may be published (as the prototype, with this project's decisions): the last update's
 // figures against thresholds (average reward ≥ 0, policy loss ≤ 5, value loss ≤ 50, entropy ≥ 0), at least
 // `minSamples` experiences seen (an untrained policy is never published), and no worse than the active policy on
 // held-out experiences: the candidate's reward there, estimated by self-normalised importance sampling from the
 // decisions the active policy made (ratios capped at 10), must not fall below what the active policy earned by more
 // than `tolerance`. Every failed check is reported by name.
 import * as tf from '@tensorflow/tfjs';
-import { prepareGraph, type TamiyoGnn } from '../tamiyo/gnn.ts';
+import { prepareGraph, type TamiyoGnn } from '../../policy/index.ts';
 import type { Experience } from './experience.ts';
 import { jointLogProb, type UpdateStats } from './ppo.ts';
 
@@ -35,7 +35,7 @@ export function heldOutEstimate(candidate: TamiyoGnn, experiences: readonly Expe
   let weighted = 0;
   let weights = 0;
   for (const e of experiences) {
-    const logProb = tf.tidy(() => jointLogProb(candidate.forward(prepareGraph(e.graph)), e.choices, e.masks).logProb.dataSync()[0]!);
+    const logProb = tf.tidy(() => jointLogProb(candidate.forward(prepareGraph(e.graph)), e.choices, e.masks, e.temperature).logProb.dataSync()[0]!);
     const ratio = Math.min(RATIO_CAP, Math.exp(logProb - e.oldLogProb));
     weighted += ratio * e.reward;
     weights += ratio;

@@ -16,14 +16,11 @@ import { writeFileAtomic } from '../../runtime/atomic-file.ts';
 import { AskTimeoutError } from '../../runtime/errors.ts';
 import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import type { KarnCatalogReader } from '../karn/index.ts';
+import { ARCHITECTURE, checkPolicyUpdate, checkWeights, costKey, HEURISTIC_VERSION, rankCandidates, type PolicyKind, type PolicyMode, type PolicyWorld, type SlotInfo } from '../../policy/index.ts';
 import { FieldReportLog } from './field-report-log.ts';
-import { ARCHITECTURE, checkWeights } from './gnn.ts';
-import { rankCandidates, type SlotInfo } from './observation.ts';
 import { decisionTelemetry } from './decision-telemetry.ts';
-import { decisionKind, judgeOutcome } from './outcome.ts';
+import { commandAction, judgeOutcome } from './outcome.ts';
 import { policyLogic, readPolicyMemory, STARTING } from './policy-actor.ts';
-import { PRIOR_VERSION } from './policy-instance.ts';
-import { checkPolicyUpdate } from './policy-update.ts';
 import { RiskEngine, type BlueprintRisk } from './risk-engine.ts';
 import type { TamiyoSettings } from './settings.ts';
 
@@ -44,14 +41,29 @@ export interface TamiyoDeps {
   fieldReports?: ActorRef<v1.FieldReport> | null;
   /** The TensorFlow.js backend in use (policy worker threads select the same). */
   backend: string;
+  /** The run's policy, chosen at boot (`tamiyo.policy`); absent: the policy promoted in `stateDir`, else the heuristic. */
+  policy?: PolicySpec | null;
+  /** Seeds the draws of a sampling or random policy. Default 1. */
+  rngSeed?: number;
+  /** The trainable weights a blueprint's module adds at a slot shape (the policy reads what growing would cost). */
+  cost?: (descriptor: v1.BlueprintDescriptor, dims: readonly number[]) => number;
 }
 
-/** A policy: its version, its weights (null: the untrained prior) and the update that brought them. */
-interface Policy {
+/** A policy the controller runs: what its instances are built from, and the update that brought it (if any). */
+export interface PolicySpec {
   version: string;
+  kind: PolicyKind;
+  /** The network's weights (kind `network`); null otherwise. */
   weights: v1.PolicyWeights | null;
   update: v1.PolicyUpdate | null;
+  mode: PolicyMode;
+  temperature: number;
 }
+
+type Policy = PolicySpec;
+
+/** The heuristic policy: what decides when no other is given, and what a failing policy falls back to. */
+export const HEURISTIC_POLICY: PolicySpec = { version: HEURISTIC_VERSION, kind: 'heuristic', weights: null, update: null, mode: 'greedy', temperature: 1 };
 
 interface PolicySlot extends Policy {
   ref: ActorRef<v1.SystemStatePacket>;
@@ -100,8 +112,6 @@ interface FollowUp {
   shadow: v1.PolicyDecision | null | undefined;
 }
 
-/** Decision kinds by the index stored in a report's `decision.kind` metric. */
-export const KINDS = ['germinate', 'optimizer', 'pause_seed', 'hold'] as const;
 const POLICY_FILE = 'policy.pb';
 /** A promoted policy that fails this many decisions in a row is replaced by the one before it. */
 const ROLLBACK_AFTER = 3;
@@ -118,10 +128,13 @@ export function safePause(reason: string): v1.AdaptationCommand {
   });
 }
 
+/** A policy slot's policy (without its actor). */
+const policyOf = (slot: Policy): Policy => ({ version: slot.version, kind: slot.kind, weights: slot.weights, update: slot.update, mode: slot.mode, temperature: slot.temperature });
+
 const memoryPath = (stateDir: string, version: string): string => join(stateDir, `memory-${version.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
 
 /** The promoted policy saved at `<stateDir>/policy.pb` (the PolicyUpdate that brought it), or null. */
-function loadPromoted(stateDir: string, log: (message: string) => void): Policy | null {
+function loadPromoted(stateDir: string, mode: Pick<Policy, 'mode' | 'temperature'>, log: (message: string) => void): Policy | null {
   const path = join(stateDir, POLICY_FILE);
   if (!existsSync(path)) return null;
   const update = decodeLeyline(leyline.PolicyUpdate, readFileSync(path));
@@ -129,9 +142,9 @@ function loadPromoted(stateDir: string, log: (message: string) => void): Policy 
   try {
     if (!update.ok || !weights?.ok) throw new Error('not a PolicyUpdate with PolicyWeights');
     checkWeights(weights.message);
-    return { version: update.message.tamiyoPolicyVersion, weights: weights.message, update: update.message };
+    return { version: update.message.tamiyoPolicyVersion, kind: 'network', weights: weights.message, update: update.message, ...mode };
   } catch (error) {
-    log(`promoted policy at ${path} is unusable (${(error as Error).message}); starting from the prior`);
+    log(`promoted policy at ${path} is unusable (${(error as Error).message}); starting from the heuristic`);
     return null;
   }
 }
@@ -145,20 +158,43 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
 
   // Policy actors are numbered for the controller's whole life (restarts included), so a name is never reused.
   let spawned = 0;
+  // What each candidate blueprint would cost at each slot shape: a pure function of the catalog, computed once.
+  const costs = new Map<string, number>();
+  function world(): PolicyWorld {
+    const slots = deps.slots();
+    // Only the candidates the graph will show cross to the policy's thread.
+    const blueprints = rankCandidates(allowed(deps.catalog.all())).slice(0, settings.graph.maxCandidates);
+    const known: Record<string, number> = {};
+    if (deps.cost) {
+      for (const descriptor of blueprints) {
+        for (const slot of slots) {
+          const key = costKey(descriptor.blueprintId, slot.dims);
+          if (!costs.has(key)) costs.set(key, deps.cost(descriptor, slot.dims));
+          known[key] = costs.get(key)!;
+        }
+      }
+    }
+    return { slots, blueprints, costs: known };
+  }
 
-  function spawnPolicy(ctx: ActorContext<TamiyoMessage>, version: string, weights: v1.PolicyWeights | null, seedMemoryFrom?: string): ActorRef<v1.SystemStatePacket> {
+  function spawnPolicy(ctx: ActorContext<TamiyoMessage>, policy: Policy, seedMemoryFrom?: string): ActorRef<v1.SystemStatePacket> {
     spawned += 1;
-    const path = memoryPath(deps.stateDir, version);
+    const path = memoryPath(deps.stateDir, policy.version);
     const inherited = seedMemoryFrom && !existsSync(path) ? readPolicyMemory(memoryPath(deps.stateDir, seedMemoryFrom)) : null;
     const ref = ctx.spawn(
       policyLogic({
-        version,
-        weights,
+        policy: {
+          version: policy.version,
+          kind: policy.kind,
+          weights: policy.weights,
+          mode: policy.mode,
+          temperature: policy.temperature,
+          rngSeed: deps.rngSeed ?? 1,
+          graph: settings.graph,
+          prior: settings.prior,
+        },
         inherited,
-        graph: settings.graph,
-        prior: settings.prior,
-        // Only the candidates the graph will show cross to the policy's thread.
-        world: () => ({ slots: deps.slots(), blueprints: rankCandidates(allowed(deps.catalog.all())).slice(0, settings.graph.maxCandidates) }),
+        world,
         memoryPath: path,
         persistEvery: settings.persistEvery,
         thread: settings.policyThread,
@@ -198,8 +234,8 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
   function promote(ctx: ActorContext<TamiyoMessage>, state: ControllerState, candidate: Candidate): void {
     writeFileAtomic(join(deps.stateDir, POLICY_FILE), encodeLeyline(candidate.update));
     ctx.dispatch(state.active.ref as ActorRef<never>, leyline.StopRequest.create({ reason: `replaced by policy ${candidate.version}` }));
-    state.previous = { version: state.active.version, weights: state.active.weights, update: state.active.update };
-    state.active = { ref: candidate.ref, version: candidate.version, weights: candidate.weights, update: candidate.update };
+    state.previous = policyOf(state.active);
+    state.active = { ...policyOf(candidate), ref: candidate.ref };
     state.activeFailures = 0;
     state.candidate = null;
     state.counters.updatesApplied += 1;
@@ -211,14 +247,14 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     });
   }
 
-  /** Back to the policy the active one replaced (or the prior), after ROLLBACK_AFTER failures in a row. */
+  /** Back to the policy the active one replaced (or the heuristic), after ROLLBACK_AFTER failures in a row. */
   function rollBack(ctx: ActorContext<TamiyoMessage>, state: ControllerState, previous: Policy): void {
     const failed = state.active;
     ctx.dispatch(failed.ref as ActorRef<never>, leyline.StopRequest.create({ reason: 'rolled back' }));
     const path = join(deps.stateDir, POLICY_FILE);
     if (previous.update) writeFileAtomic(path, encodeLeyline(previous.update));
     else rmSync(path, { force: true });
-    state.active = { ...previous, ref: spawnPolicy(ctx, previous.version, previous.weights) };
+    state.active = { ...previous, ref: spawnPolicy(ctx, previous) };
     state.previous = null;
     state.activeFailures = 0;
     policyEvent(ctx, 'policy_rolled_back', TelemetryLevel.TELEMETRY_LEVEL_WARNING, { from: failed.version, to: previous.version, reason: `${ROLLBACK_AFTER} failed decisions in a row` });
@@ -261,7 +297,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
       const seed = packet.seedStates.find((s) => s.seedId === report.seedId);
       const outcome = judgeOutcome(
         {
-          kind: KINDS[metrics['decision.kind'] ?? -1] ?? 'hold',
+          action: metrics['decision.kind'] ?? leyline.PolicyAction.POLICY_ACTION_WAIT,
           seedStage: seed ? (seed.stage ?? 0) : null,
           lossBefore: metrics['decision.validation_loss'] ?? 0,
           lossAfter: packet.validationLoss,
@@ -326,7 +362,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     // A policy that crashed is counted when its Terminated arrives; here: no answer in time, or a late one.
     if (timedOut && failure === 'timeout_inference') state.activeFailures += 1;
     else if (decision) state.activeFailures = 0;
-    if (state.activeFailures >= ROLLBACK_AFTER && state.active.weights) rollBack(ctx, state, state.previous ?? { version: PRIOR_VERSION, weights: null, update: null });
+    if (state.activeFailures >= ROLLBACK_AFTER && state.active.kind !== 'heuristic') rollBack(ctx, state, state.previous ?? HEURISTIC_POLICY);
     const inferenceMs = performance.now() - started;
     const proposal = decision?.proposal ? leyline.AdaptationCommand.create(decision.proposal) : safePause(failure);
 
@@ -359,7 +395,6 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     signCommand(command, deps.signing);
 
     // The decision's field report (written by the follow-up, right after the reply).
-    const kind = decisionKind(command);
     const report = leyline.FieldReport.create({
       version: 1,
       reportId: randomUUID(),
@@ -370,7 +405,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
       outcome: FieldReportOutcome.FIELD_REPORT_OUTCOME_UNSPECIFIED,
       metrics: {
         'decision.epoch': packet.currentEpoch,
-        'decision.kind': KINDS.indexOf(kind),
+        'decision.kind': commandAction(command),
         'decision.validation_loss': packet.validationLoss ?? 0,
         'decision.validation_accuracy': packet.validationAccuracy ?? 0,
         'decision.loss_delta': lossDelta ?? 0,
@@ -439,8 +474,8 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
       ctx.dispatch(state.candidate.ref as ActorRef<never>, leyline.StopRequest.create({ reason: `superseded by ${check.version}` }));
       rejectUpdate(ctx, state, state.candidate.version, `superseded by ${check.version} before promotion`);
     }
-    const ref = spawnPolicy(ctx, check.version, check.weights, state.active.version);
-    state.candidate = { ref, version: check.version, weights: check.weights, update, shadowed: 0, agreed: 0 };
+    const policy: Policy = { version: check.version, kind: 'network', weights: check.weights, update, mode: settings.mode, temperature: settings.temperature };
+    state.candidate = { ...policy, update, ref: spawnPolicy(ctx, policy, state.active.version), shadowed: 0, agreed: 0 };
     policyEvent(ctx, 'policy_update_received', TelemetryLevel.TELEMETRY_LEVEL_INFO, { version: check.version, shadow_decisions_needed: String(settings.shadowDecisions) });
     return state;
   }
@@ -450,12 +485,11 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     accepts: [leyline.SystemStatePacket, leyline.PolicyUpdate, leyline.Terminated, leyline.TimerFired],
     start(ctx) {
       const reports = new FieldReportLog(join(deps.stateDir, REPORTS_FILE), { retentionMs: settings.retentionMs });
-      const promoted = loadPromoted(deps.stateDir, (message) => ctx.log.warn(message));
-      const policy: Policy = promoted ?? { version: PRIOR_VERSION, weights: null, update: null };
+      const policy = deps.policy ?? loadPromoted(deps.stateDir, settings, (message) => ctx.log.warn(message)) ?? HEURISTIC_POLICY;
       const state: ControllerState = {
         reports,
         risk: new RiskEngine(settings.risk, undefined, settings.conservativeMode),
-        active: { ...policy, ref: spawnPolicy(ctx, policy.version, policy.weights) },
+        active: { ...policy, ref: spawnPolicy(ctx, policy) },
         previous: null,
         activeFailures: 0,
         candidate: null,
@@ -480,13 +514,13 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
         state.activeFailures += 1;
         if (state.activeFailures < ROLLBACK_AFTER) {
           state.counters.policyRestarts += 1;
-          state.active = { ...state.active, ref: spawnPolicy(ctx, state.active.version, state.active.weights) };
+          state.active = { ...state.active, ref: spawnPolicy(ctx, policyOf(state.active)) };
           policyEvent(ctx, 'policy_restarted', TelemetryLevel.TELEMETRY_LEVEL_WARNING, { version: state.active.version, restarts: String(state.counters.policyRestarts) });
-        } else if (state.previous || state.active.weights) {
-          rollBack(ctx, state, state.previous ?? { version: PRIOR_VERSION, weights: null, update: null });
+        } else if (state.previous || state.active.kind !== 'heuristic') {
+          rollBack(ctx, state, state.previous ?? HEURISTIC_POLICY);
         } else {
-          // The untrained policy itself keeps failing: no more restarts; decisions hold (and the breaker gates).
-          ctx.log.error('the untrained policy failed repeatedly; no policy until Tamiyo restarts', { error: message.error });
+          // The heuristic itself keeps failing: no more restarts; decisions hold (and the breaker gates).
+          ctx.log.error('the heuristic policy failed repeatedly; no policy until Tamiyo restarts', { error: message.error });
         }
       }
       return state;
@@ -498,6 +532,8 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     },
     inspect: (state) => ({
       policy_version: state.active.version,
+      policy_kind: state.active.kind,
+      policy_mode: state.active.mode,
       candidate: state.candidate?.version ?? '',
       conservative: String(state.risk.conservative),
       decisions: String(state.counters.decisions),

@@ -4,7 +4,7 @@
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { buildTelemetryPacket, type EventInput, type MetricInput } from '../../contracts/telemetry.ts';
 import { PERFORMANCE_BUDGETS } from '../../contracts/limits.ts';
-import { ARCHITECTURE } from './gnn.ts';
+import { ARCHITECTURE } from '../../policy/index.ts';
 import type { BlueprintRisk, RiskEngine } from './risk-engine.ts';
 
 const { CommandType, TelemetryLevel, HealthStatus, MessagePriority } = leyline;

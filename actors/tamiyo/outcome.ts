@@ -6,13 +6,14 @@
 // 2. GERMINATE whose seed was culled (CULLED, EMBARGOED, RESETTING, TERMINATED) → REGRESSION.
 // 3. No usable validation loss at either end → NEUTRAL.
 // 4. Relative change r = (before − after) / before. r < −regressionTolerance → REGRESSION.
-// 5. A decision that changed something (GERMINATE, OPTIMIZER, a PAUSE of a seed) and r > successTolerance → SUCCESS.
-//    A hold (PAUSE with no target, timeouts included) is never credited with the run's own progress: NEUTRAL.
+// 5. A decision that changed something (GERMINATE, CULL, OPTIMIZER, a PAUSE of a seed) and r > successTolerance →
+//    SUCCESS.
+//    A WAIT (a hold: PAUSE with no target, timeouts included) is never credited with the run's own progress: NEUTRAL.
 // 6. Otherwise → NEUTRAL.
 import { leyline, type v1 } from '../../contracts/index.ts';
-import { EMBARGO_STAGES } from '../kasmina/index.ts';
+import { EMBARGO_STAGES } from '../../contracts/seed-stages.ts';
 
-const { FieldReportOutcome: Outcome, SeedLifecycleStage: Stage } = leyline;
+const { FieldReportOutcome: Outcome, PolicyAction, SeedLifecycleStage: Stage } = leyline;
 
 export interface OutcomeTolerances {
   successTolerance: number;
@@ -22,7 +23,8 @@ export interface OutcomeTolerances {
 export const DEFAULT_OUTCOME_TOLERANCES: OutcomeTolerances = { successTolerance: 0.01, regressionTolerance: 0.02 };
 
 export interface OutcomeInput {
-  kind: 'germinate' | 'optimizer' | 'pause_seed' | 'hold';
+  /** What the command sent did. */
+  action: v1.PolicyAction;
   /** The stage of the decision's seed now; null when it is not among the seed states. */
   seedStage: v1.SeedLifecycleStage | null;
   lossBefore: number;
@@ -32,26 +34,27 @@ export interface OutcomeInput {
 const CULLED: ReadonlySet<number> = new Set([Stage.SEED_STAGE_CULLED, Stage.SEED_STAGE_TERMINATED, ...EMBARGO_STAGES]);
 
 export function judgeOutcome(input: OutcomeInput, tolerances: OutcomeTolerances = DEFAULT_OUTCOME_TOLERANCES): v1.FieldReportOutcome {
-  if (input.kind === 'germinate' && input.seedStage === null) return Outcome.FIELD_REPORT_OUTCOME_ABORTED;
-  if (input.kind === 'germinate' && CULLED.has(input.seedStage ?? 0)) return Outcome.FIELD_REPORT_OUTCOME_REGRESSION;
+  const germinate = input.action === PolicyAction.POLICY_ACTION_GERMINATE;
+  if (germinate && input.seedStage === null) return Outcome.FIELD_REPORT_OUTCOME_ABORTED;
+  if (germinate && CULLED.has(input.seedStage ?? 0)) return Outcome.FIELD_REPORT_OUTCOME_REGRESSION;
   const { lossBefore: before, lossAfter: after } = input;
   if (!(before > 0) || !(after > 0) || !Number.isFinite(before) || !Number.isFinite(after)) return Outcome.FIELD_REPORT_OUTCOME_NEUTRAL;
   const r = (before - after) / before;
   if (r < -tolerances.regressionTolerance) return Outcome.FIELD_REPORT_OUTCOME_REGRESSION;
-  if (input.kind !== 'hold' && r > tolerances.successTolerance) return Outcome.FIELD_REPORT_OUTCOME_SUCCESS;
+  if (input.action !== PolicyAction.POLICY_ACTION_WAIT && r > tolerances.successTolerance) return Outcome.FIELD_REPORT_OUTCOME_SUCCESS;
   return Outcome.FIELD_REPORT_OUTCOME_NEUTRAL;
 }
 
-/** What kind of decision a sent command was. */
-export function decisionKind(command: v1.AdaptationCommand): OutcomeInput['kind'] {
+/** What a sent command does. */
+export function commandAction(command: v1.AdaptationCommand): v1.PolicyAction {
   switch (command.commandType) {
     case leyline.CommandType.COMMAND_SEED:
-      return 'germinate';
+      return command.seedOperation?.operation === leyline.SeedOperation.SEED_OP_CULL ? PolicyAction.POLICY_ACTION_CULL : PolicyAction.POLICY_ACTION_GERMINATE;
     case leyline.CommandType.COMMAND_OPTIMIZER:
-      return 'optimizer';
+      return PolicyAction.POLICY_ACTION_OPTIMIZER;
     case leyline.CommandType.COMMAND_PAUSE:
-      return command.targetSeedId ? 'pause_seed' : 'hold';
+      return command.targetSeedId ? PolicyAction.POLICY_ACTION_PAUSE_SEED : PolicyAction.POLICY_ACTION_WAIT;
     default:
-      return 'hold';
+      return PolicyAction.POLICY_ACTION_WAIT;
   }
 }

@@ -1,26 +1,21 @@
 // A policy-instance actor (the controller's child, the active policy or a candidate in shadow): answers each
-// SystemStatePacket with a PolicyDecision, computed by its runner (on this thread by default). Its memory
-// (normaliser statistics, the run's validation-loss history) is written to disk every `persistEvery` decisions and
-// when it stops — not on every inference — atomically, one file per policy version, and read back when it starts.
+// SystemStatePacket with a PolicyDecision, computed by its runner (on this thread by default). Its memory (the run's
+// validation-loss history) is written to disk every `persistEvery` decisions and when it stops — not on every
+// inference — atomically, one file per policy version, and read back when it starts.
 import { existsSync, readFileSync } from 'node:fs';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { writeFileAtomic } from '../../runtime/atomic-file.ts';
 import type { ActorLogic } from '../../runtime/logic.ts';
-import type { GraphOptions } from './graph.ts';
-import type { PriorOptions } from './heuristic-prior.ts';
-import type { PolicyMemory, PolicyWorld } from './policy-instance.ts';
-import { InlinePolicyRunner, WorkerPolicyRunner, type PolicyRunner } from './policy-runner.ts';
+import type { PolicyMemory, PolicyWorld } from '../../policy/index.ts';
+import { InlinePolicyRunner, WorkerPolicyRunner, type PolicyRunner, type PolicyRunnerOptions } from './policy-runner.ts';
 
 export type PolicyThread = 'worker' | 'inline';
 
 export interface PolicyActorDeps {
-  version: string;
-  /** Trained weights; null: the untrained policy (heuristic prior). */
-  weights: v1.PolicyWeights | null;
+  /** The policy: its version, kind, weights, mode (everything but its memory). */
+  policy: Omit<PolicyRunnerOptions, 'memory'>;
   /** Memory to start from when the policy has none of its own on disk (a candidate inherits the active one's). */
   inherited: PolicyMemory | null;
-  graph: GraphOptions;
-  prior: PriorOptions;
   /** The host's slots and Karn's blueprints at the moment of a decision. */
   world: () => PolicyWorld;
   /** Where the memory lives (one file per policy version); null: not persisted. */
@@ -48,9 +43,8 @@ export function readPolicyMemory(path: string): PolicyMemory | null {
   if (!existsSync(path)) return null;
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<PolicyMemory>;
-    if (typeof parsed.normalizer !== 'object' || !Array.isArray(parsed.history)) return null;
+    if (!Array.isArray(parsed.history)) return null;
     return {
-      normalizer: parsed.normalizer ?? {},
       runId: typeof parsed.runId === 'string' ? parsed.runId : '',
       history: parsed.history.filter((h) => Array.isArray(h) && h.length === 2 && h.every(Number.isFinite)),
     };
@@ -73,7 +67,7 @@ export function policyLogic(deps: PolicyActorDeps): ActorLogic<PolicyActorState,
     async start(ctx) {
       const saved = deps.memoryPath ? readPolicyMemory(deps.memoryPath) : null;
       if (deps.memoryPath && existsSync(deps.memoryPath) && !saved) ctx.log.warn('policy memory unreadable; starting from the priors', { path: deps.memoryPath });
-      const options = { version: deps.version, weights: deps.weights, memory: saved ?? deps.inherited, graph: deps.graph, prior: deps.prior };
+      const options: PolicyRunnerOptions = { ...deps.policy, memory: saved ?? deps.inherited };
       const starting: PolicyActorState['starting'] = { runner: null };
       if (deps.thread === 'inline') starting.runner = new InlinePolicyRunner(options, deps.world());
       else {
@@ -91,7 +85,7 @@ export function policyLogic(deps: PolicyActorDeps): ActorLogic<PolicyActorState,
     async receive(state, packet, ctx) {
       const runner = state.starting.runner;
       if (!runner) {
-        ctx.reply(leyline.PolicyDecision.create({ policyVersion: deps.version, decidedBy: STARTING }));
+        ctx.reply(leyline.PolicyDecision.create({ policyVersion: deps.policy.version, decidedBy: STARTING }));
         state.missed.push(packet);
         return state;
       }
@@ -110,6 +104,13 @@ export function policyLogic(deps: PolicyActorDeps): ActorLogic<PolicyActorState,
         await runner.close();
       }
     },
-    inspect: (state) => ({ version: deps.version, trained: String(deps.weights !== null), thread: deps.thread, ready: String(state.starting.runner !== null), decisions: String(state.decisions) }),
+    inspect: (state) => ({
+      version: deps.policy.version,
+      kind: deps.policy.kind,
+      mode: deps.policy.mode ?? 'greedy',
+      thread: deps.thread,
+      ready: String(state.starting.runner !== null),
+      decisions: String(state.decisions),
+    }),
   };
 }

@@ -7,17 +7,10 @@
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import { WorkerChannel, type ChannelReply } from '../../runtime/worker-channel.ts';
-import type { GraphOptions } from './graph.ts';
-import type { PriorOptions } from './heuristic-prior.ts';
-import { PolicyInstance, type PolicyMemory, type PolicyWorld } from './policy-instance.ts';
+import { PolicyInstance, type PolicyInstanceOptions, type PolicyMemory, type PolicyWorld } from '../../policy/index.ts';
 
-export interface PolicyRunnerOptions {
-  version: string;
-  weights: v1.PolicyWeights | null;
-  memory: PolicyMemory | null;
-  graph: GraphOptions;
-  prior: PriorOptions;
-}
+/** What a runner builds its PolicyInstance from (weights as a message; across a thread they travel as bytes). */
+export type PolicyRunnerOptions = PolicyInstanceOptions & { memory: PolicyMemory | null };
 
 export interface PolicyRunner {
   decide(packet: v1.SystemStatePacket, world: PolicyWorld): Promise<v1.PolicyDecision>;
@@ -35,13 +28,7 @@ export class InlinePolicyRunner implements PolicyRunner {
   readonly #instance: PolicyInstance;
 
   constructor(options: PolicyRunnerOptions, world: PolicyWorld) {
-    this.#instance = new PolicyInstance({
-      version: options.version,
-      ...(options.weights ? { weights: options.weights } : {}),
-      ...(options.memory ? { memory: options.memory } : {}),
-      graph: options.graph,
-      prior: options.prior,
-    });
+    this.#instance = new PolicyInstance(options);
     this.#instance.warmUp(world);
   }
 
@@ -66,7 +53,7 @@ export class InlinePolicyRunner implements PolicyRunner {
 
 /** The messages to and from the policy thread (policy-thread.ts). */
 export type ThreadRequest =
-  | { kind: 'init'; backend: string; version: string; weights: Uint8Array | null; memory: PolicyMemory | null; graph: GraphOptions; prior: PriorOptions; world: WireWorld }
+  | { kind: 'init'; backend: string; options: Omit<PolicyRunnerOptions, 'weights'>; weights: Uint8Array | null; world: WireWorld }
   | { kind: 'decide'; packet: Uint8Array; world: WireWorld }
   | { kind: 'observe'; packet: Uint8Array }
   | { kind: 'memory' };
@@ -79,10 +66,11 @@ export type ThreadReply = ChannelReply<ThreadAnswer>;
 export interface WireWorld {
   slots: Array<{ id: string; dims: number[] }>;
   blueprints: Uint8Array[];
+  costs: Record<string, number>;
 }
 
 export function toWire(world: PolicyWorld): WireWorld {
-  return { slots: world.slots.map((s) => ({ id: s.id, dims: [...s.dims] })), blueprints: world.blueprints.map((d) => encodeLeyline(d)) };
+  return { slots: world.slots.map((s) => ({ id: s.id, dims: [...s.dims] })), blueprints: world.blueprints.map((d) => encodeLeyline(d)), costs: { ...world.costs } };
 }
 
 export function fromWire(world: WireWorld): PolicyWorld {
@@ -91,7 +79,7 @@ export function fromWire(world: WireWorld): PolicyWorld {
     if (!decoded.ok) throw decoded.error;
     return decoded.message;
   });
-  return { slots: world.slots, blueprints };
+  return { slots: world.slots, blueprints, costs: world.costs };
 }
 
 const THREAD_ENTRY = new URL('./policy-thread.ts', import.meta.url);
@@ -106,16 +94,7 @@ export class WorkerPolicyRunner implements PolicyRunner {
     const runner = new WorkerPolicyRunner(timeoutMs);
     try {
       const rehearsal = await runner.#channel.request(
-        {
-          kind: 'init',
-          backend,
-          version: options.version,
-          weights: options.weights ? encodeLeyline(options.weights) : null,
-          memory: options.memory,
-          graph: options.graph,
-          prior: options.prior,
-          world: toWire(world),
-        },
+        { kind: 'init', backend, options: withoutWeights(options), weights: options.weights ? encodeLeyline(options.weights) : null, world: toWire(world) },
         startMs,
       );
       decodeDecision(rehearsal);
@@ -143,6 +122,11 @@ export class WorkerPolicyRunner implements PolicyRunner {
   close(): Promise<void> {
     return this.#channel.close();
   }
+}
+
+function withoutWeights(options: PolicyRunnerOptions): Omit<PolicyRunnerOptions, 'weights'> {
+  const { weights: _weights, ...rest } = options;
+  return rest;
 }
 
 function decodeDecision(reply: ThreadAnswer): v1.PolicyDecision {

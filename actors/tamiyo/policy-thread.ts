@@ -5,7 +5,7 @@ import { leyline } from '../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import { describeError } from '../../runtime/errors.ts';
 import { selectTensorBackend, type BackendPreference } from '../../runtime/tensor-backend.ts';
-import { PolicyInstance, type PolicyWorld } from './policy-instance.ts';
+import { PolicyInstance, type PolicyWorld } from '../../policy/index.ts';
 import { fromWire, type ThreadReply, type ThreadRequest } from './policy-runner.ts';
 
 const port = parentPort;
@@ -27,13 +27,7 @@ async function handle(request: ThreadRequest): Promise<ThreadReply> {
     await selectTensorBackend(request.backend as BackendPreference);
     const weights = request.weights ? decodeLeyline(leyline.PolicyWeights, request.weights) : null;
     if (weights && !weights.ok) throw weights.error;
-    instance = new PolicyInstance({
-      version: request.version,
-      ...(weights?.ok ? { weights: weights.message } : {}),
-      ...(request.memory ? { memory: request.memory } : {}),
-      graph: request.graph,
-      prior: request.prior,
-    });
+    instance = new PolicyInstance({ ...request.options, weights: weights?.ok ? weights.message : null });
     lastWorld = fromWire(request.world);
     // The rehearsal's decision goes back too, so the caller's side warms its decoder.
     return { ok: true, decision: encodeLeyline(instance.warmUp(lastWorld)) };

@@ -1,7 +1,6 @@
 // Tamiyo's part of the configuration (`tamiyo` in esper.config.ts), checked at boot with field names.
 import { ConfigError } from '../../runtime/config-error.ts';
-import { DEFAULT_GRAPH_OPTIONS, type GraphOptions } from './graph.ts';
-import { DEFAULT_PRIOR_OPTIONS, type PriorOptions } from './heuristic-prior.ts';
+import { DEFAULT_GRAPH_OPTIONS, DEFAULT_PRIOR_OPTIONS, type GraphOptions, type PolicyMode, type PriorOptions } from '../../policy/index.ts';
 import { DEFAULT_OUTCOME_TOLERANCES, type OutcomeTolerances } from './outcome.ts';
 import { DEFAULT_RISK_CONFIG, type RiskConfig } from './risk-engine.ts';
 
@@ -27,8 +26,18 @@ export interface TamiyoConfig {
   shadowDecisions?: number;
   /** Where policy instances compute: the training thread ("inline", default) or a worker thread each ("worker"). */
   policyThread?: 'worker' | 'inline';
-  /** A policy instance writes its normaliser statistics every N decisions (and when it stops). Default 10. */
+  /** A policy instance writes its memory (the run's validation-loss history) every N decisions and when it stops. Default 10. */
   persistEvery?: number;
+  /**
+   * Which policy decides: "heuristic", "random" (uniform over the allowed actions), the path of a policy file (a
+   * signed PolicyUpdate, as `esper learn` saves each round's), or "promoted" (default: the policy promoted last in
+   * this folder, else the heuristic).
+   */
+  policy?: string;
+  /** How a network policy chooses: "greedy" (default) or "sample" (draws from its distribution, as in learning). */
+  mode?: PolicyMode;
+  /** The sampling temperature (mode "sample"). Default 1. */
+  temperature?: number;
   prior?: Partial<PriorOptions>;
   graph?: Partial<GraphOptions>;
   outcome?: Partial<OutcomeTolerances>;
@@ -46,12 +55,18 @@ export interface TamiyoSettings {
   risk: RiskConfig;
   shadowDecisions: number;
   persistEvery: number;
+  policy: PolicyChoice;
+  mode: PolicyMode;
+  temperature: number;
   policyThread: 'worker' | 'inline';
   prior: PriorOptions;
   graph: GraphOptions;
   outcome: OutcomeTolerances;
   blueprints: string[] | null;
 }
+
+/** The policy a run uses, as configured (a file is read and checked at boot). */
+export type PolicyChoice = { kind: 'promoted' } | { kind: 'heuristic' } | { kind: 'random' } | { kind: 'file'; path: string };
 
 export class TamiyoConfigError extends ConfigError {
   override readonly name = 'TamiyoConfigError';
@@ -94,6 +109,9 @@ export function resolveTamiyoConfig(config: TamiyoConfig = {}, env: NodeJS.Proce
     risk,
     shadowDecisions: count(config.shadowDecisions, 'shadowDecisions', 2),
     persistEvery: count(config.persistEvery, 'persistEvery', 10),
+    policy: policyChoice(config.policy, field),
+    mode: policyMode(config.mode, field),
+    temperature: positive(config.temperature, 'temperature', 1),
     policyThread: policyThread(config.policyThread, field),
     prior,
     graph,
@@ -114,4 +132,17 @@ function policyThread(value: unknown, field: string): 'worker' | 'inline' {
   if (value === undefined) return 'inline';
   if (value === 'worker' || value === 'inline') return value;
   throw new TamiyoConfigError(`${field}.policyThread`, `must be "worker" or "inline", got ${JSON.stringify(value)}`);
+}
+
+function policyChoice(value: unknown, field: string): PolicyChoice {
+  if (value === undefined || value === 'promoted') return { kind: 'promoted' };
+  if (value === 'heuristic' || value === 'random') return { kind: value };
+  if (typeof value === 'string' && value !== '') return { kind: 'file', path: value };
+  throw new TamiyoConfigError(`${field}.policy`, `must be "heuristic", "random", "promoted" or a policy file's path, got ${JSON.stringify(value)}`);
+}
+
+function policyMode(value: unknown, field: string): PolicyMode {
+  if (value === undefined) return 'greedy';
+  if (value === 'greedy' || value === 'sample') return value;
+  throw new TamiyoConfigError(`${field}.mode`, `must be "greedy" or "sample", got ${JSON.stringify(value)}`);
 }

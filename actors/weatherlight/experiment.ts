@@ -95,13 +95,13 @@ const count = s.number({ integer: true, min: 0 });
 const positive = s.number({ above: 0 });
 const fraction = s.number({ min: 0, max: 1 });
 
-const DATASET = s.variants('kind', {
+export const DATASET = s.variants('kind', {
   mnist: {},
   idx: { dir: s.string(), classes: s.optional(positiveInt), files: s.optional(s.unknownValue('IDX file names')) },
   spirals: { train: s.optional(positiveInt), test: s.optional(positiveInt), seed: s.optional(count), noise: s.optional(s.number({ min: 0 })) },
 });
 
-const HOST = s.variants('kind', {
+export const HOST = s.variants('kind', {
   mlp: { inputs: positiveInt, hidden: s.array(positiveInt, { minLength: 1 }), classes: s.number({ integer: true, min: 2 }) },
   cnn: {
     inputShape: s.tuple(positiveInt, positiveInt, positiveInt),
@@ -123,12 +123,20 @@ const OPTIMIZER = s.object(
   'an optimizer { kind, learningRate }',
 );
 
-const SEEDS = s.object({
+export const SEEDS = s.object({
   blueprints: s.optional(s.array(s.string({ pattern: /^BP\d{3}$|^[A-Za-z0-9_.-]+$/, rule: 'a blueprint id such as "BP021"' }), { minLength: 1 })),
   plateau: s.optional(s.object({ epochs: s.optional(positiveInt), tolerance: s.optional(fraction) })),
   maxRisk: s.optional(fraction),
   timings: s.optional(s.unknownValue('seed stage timings (checked by Kasmina)')),
   impactTolerance: s.optional(s.number({ min: 0 })),
+});
+
+export const TRAINING = s.object({
+  optimizer: s.optional(OPTIMIZER),
+  lrSchedule: s.optional(s.unknownValue('a learning-rate schedule (checked by Tolaria)')),
+  batchSize: s.optional(positiveInt),
+  validationFraction: s.optional(s.number({ above: 0, below: 1 })),
+  decideEverySteps: s.optional(positiveInt),
 });
 
 const ALERT_RULE = s.object({
@@ -166,6 +174,9 @@ const TAMIYO = section('Tamiyo', {
   graph: true,
   outcome: true,
   blueprints: true,
+  policy: true,
+  mode: true,
+  temperature: true,
 } satisfies Record<keyof TamiyoConfig, true>);
 
 export const EXPERIMENT_SCHEMA: s.Schema = s.object(
@@ -175,15 +186,7 @@ export const EXPERIMENT_SCHEMA: s.Schema = s.object(
     dataset: DATASET,
     limit: s.optional(s.object({ train: s.optional(positiveInt), test: s.optional(positiveInt) })),
     host: HOST,
-    training: s.optional(
-      s.object({
-        optimizer: s.optional(OPTIMIZER),
-        lrSchedule: s.optional(s.unknownValue('a learning-rate schedule (checked by Tolaria)')),
-        batchSize: s.optional(positiveInt),
-        validationFraction: s.optional(s.number({ above: 0, below: 1 })),
-        decideEverySteps: s.optional(positiveInt),
-      }),
-    ),
+    training: s.optional(TRAINING),
     budgets: s.optional(s.object({ epochs: s.optional(positiveInt), hookMs: s.optional(positive), decisionMs: s.optional(positive), kernelFetchMs: s.optional(positive) })),
     seeds: s.optional(s.either(s.literal(false), SEEDS)),
     tamiyo: s.optional(TAMIYO),

@@ -16,7 +16,7 @@ import { JobJournal, journalPath, resolveTezzeretConfig } from '../tezzeret/inde
 import { defaultUrzaRoot, openUrzaLibrary } from '../urza/index.ts';
 import { setUpTrainer, TrainingSurface, type RunSelection, type TrainingMonitor } from '../tolaria/index.ts';
 import { resolveKasminaConfig } from '../kasmina/index.ts';
-import { resolveTamiyoConfig } from '../tamiyo/index.ts';
+import { resolvePolicy, resolveTamiyoConfig } from '../tamiyo/index.ts';
 import { resolveSimicConfig } from '../simic/index.ts';
 import { selectTensorBackend } from '../../runtime/tensor-backend.ts';
 import { OonaClient, OonaConfigError, resolveOonaConfig } from '../oona/index.ts';
@@ -80,6 +80,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   const tamiyo = resolveTamiyoConfig(config.tamiyo ?? {}, options.env ?? process.env, 'tamiyo');
   const unknownBlueprints = (tamiyo.blueprints ?? []).filter((id) => !karn.catalog.get(id));
   if (unknownBlueprints.length > 0) throw new ConfigError('tamiyo.blueprints', `not in Karn's catalog: ${unknownBlueprints.join(', ')}`);
+  const policy = pathOfKind(config.weatherlight.tree, 'tamiyo-controller') ? resolvePolicy(tamiyo, signing) : null;
   const simic = resolveSimicConfig(config.simic ?? {}, 'simic');
   const oonaSettings = resolveOonaConfig(config.oona ?? {}, 'oona');
   const nissa = resolveNissaConfig(config.nissa ?? {}, 'nissa');
@@ -131,6 +132,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
       surface: new TrainingSurface(),
       kasmina,
       tamiyo,
+      policy,
       simic,
       nissa,
     });

@@ -5,12 +5,12 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import type { SignatureContext } from '../../contracts/signing.ts';
 import type { ActorLogic, ActorRef, AnyActorLogic } from '../../runtime/logic.ts';
 import type { ActorSystem } from '../../runtime/system.ts';
-import { karnLogic, type KarnSetup } from '../karn/index.ts';
+import { blueprintCost, karnLogic, type KarnSetup } from '../karn/index.ts';
 import { busKernelStore, forgeLogic, forgeSettings, urzaKernelStore, type JobJournal, type TezzeretSettings } from '../tezzeret/index.ts';
 import { urzaLogic, type UrzaLibrary } from '../urza/index.ts';
 import { trainerLogic, TrainingSurface, type TrainerSetup, type TrainingMonitor } from '../tolaria/index.ts';
 import { kasminaLogic, KernelSource, type KasminaSettings } from '../kasmina/index.ts';
-import { tamiyoLogic, type TamiyoSettings } from '../tamiyo/index.ts';
+import { tamiyoLogic, type PolicySpec, type TamiyoSettings } from '../tamiyo/index.ts';
 import { simicLogic, type SimicSettings } from '../simic/index.ts';
 import { oonaLogic, type BusMessage, type OonaClient } from '../oona/index.ts';
 import { busRoutes } from './bus-routes.ts';
@@ -52,6 +52,8 @@ export interface WorkerDeps {
   surface: TrainingSurface;
   kasmina: KasminaSettings;
   tamiyo: TamiyoSettings;
+  /** The run's policy, resolved at boot from `tamiyo.policy` (null: the promoted one, else the heuristic). */
+  policy: PolicySpec | null;
   simic: SimicSettings;
   nissa: NissaSettings;
 }
@@ -183,6 +185,9 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
       telemetry: deps.telemetry,
       fieldReports: deps.bus,
       backend: deps.backend,
+      policy: deps.policy,
+      rngSeed: deps.tolaria?.settings.seed ?? 1,
+      cost: (descriptor, dims) => blueprintCost(descriptor, { dims }),
     }),
   'simic-trainer': (deps) => {
     const tamiyo = pathOfKind(deps.config.weatherlight.tree, 'tamiyo-controller');

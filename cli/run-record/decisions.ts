@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { fromTimestamp } from '../../contracts/time.ts';
-import { DECISION_KINDS, FieldReportLog } from '../../actors/tamiyo/index.ts';
+import { FieldReportLog } from '../../actors/tamiyo/index.ts';
+import { actionName } from '../../policy/index.ts';
 import type { DecisionOutcome, DecisionRecord } from './records.ts';
 
 /** The decisions of run `runId` in `<varDir>/tamiyo/field_reports.db`, oldest first (no store: no decisions). */
@@ -25,7 +26,7 @@ export function readDecisions(varDir: string, runId: string, retentionMs: number
 
 export function decisionRecord(report: v1.FieldReport): DecisionRecord {
   const metrics = report.metrics ?? {};
-  const action = DECISION_KINDS[metrics['decision.kind'] ?? -1] ?? 'hold';
+  const action = actionName(metrics['decision.kind'] ?? leyline.PolicyAction.POLICY_ACTION_WAIT);
   const outcome = (leyline.FieldReportOutcome[report.outcome] ?? 'FIELD_REPORT_OUTCOME_UNSPECIFIED').replace('FIELD_REPORT_OUTCOME_', '').toLowerCase();
   return {
     event: 'decision',

@@ -60,7 +60,7 @@ export interface DecisionRecord {
   at: string;
   commandId: string;
   epoch: number;
-  /** germinate, optimizer, pause_seed or hold: the command sent, after the risk engine. */
+  /** wait, germinate, cull, optimizer or pause_seed: what the command sent did, after the risk engine. */
   action: string;
   seedId: string;
   blueprintId: string;

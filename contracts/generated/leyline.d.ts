@@ -6532,6 +6532,12 @@ export namespace esper {
                 /** PolicyDecision inferenceMs. */
                 inferenceMs: number;
 
+                /** PolicyDecision mode. */
+                mode: string;
+
+                /** PolicyDecision temperature. */
+                temperature: number;
+
                 /**
                  * Creates a new PolicyDecision instance using the specified properties.
                  * @param [properties] Properties to set
@@ -6588,6 +6594,12 @@ export namespace esper {
                     /** PolicyDecision inferenceMs */
                     inferenceMs?: (number|null);
 
+                    /** PolicyDecision mode */
+                    mode?: (string|null);
+
+                    /** PolicyDecision temperature */
+                    temperature?: (number|null);
+
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
                 }
@@ -6602,6 +6614,8 @@ export namespace esper {
                   logProbs?: { [k: string]: number }|null;
                   outputs?: { [k: string]: number }|null;
                   inferenceMs?: number|null;
+                  mode?: string|null;
+                  temperature?: number|null;
                   $unknowns?: Uint8Array[];
                 };
             }
@@ -6922,6 +6936,495 @@ export namespace esper {
 
                 /** Shape of a SimicTrainResult. */
                 type $Shape = esper.leyline.v1.SimicTrainResult.$Properties;
+            }
+
+            /** PolicyAction enum. */
+            enum PolicyAction {
+
+                /** POLICY_ACTION_UNSPECIFIED value */
+                POLICY_ACTION_UNSPECIFIED = 0,
+
+                /** POLICY_ACTION_WAIT value */
+                POLICY_ACTION_WAIT = 1,
+
+                /** POLICY_ACTION_GERMINATE value */
+                POLICY_ACTION_GERMINATE = 2,
+
+                /** POLICY_ACTION_CULL value */
+                POLICY_ACTION_CULL = 3,
+
+                /** POLICY_ACTION_OPTIMIZER value */
+                POLICY_ACTION_OPTIMIZER = 4,
+
+                /** POLICY_ACTION_PAUSE_SEED value */
+                POLICY_ACTION_PAUSE_SEED = 5
+            }
+
+            /**
+             * Properties of an EpisodeRequest.
+             * @deprecated Use esper.leyline.v1.EpisodeRequest.$Properties instead.
+             */
+            interface IEpisodeRequest extends esper.leyline.v1.EpisodeRequest.$Properties {
+            }
+
+            /** Represents an EpisodeRequest. */
+            class EpisodeRequest {
+                private readonly $leyline: 'EpisodeRequest';
+
+                /**
+                 * Constructs a new EpisodeRequest.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.EpisodeRequest.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** EpisodeRequest episodeId. */
+                episodeId: string;
+
+                /** EpisodeRequest round. */
+                round: number;
+
+                /** EpisodeRequest taskName. */
+                taskName: string;
+
+                /** EpisodeRequest taskJson. */
+                taskJson: string;
+
+                /** EpisodeRequest rngSeed. */
+                rngSeed: number;
+
+                /** EpisodeRequest policyKind. */
+                policyKind: string;
+
+                /** EpisodeRequest policy. */
+                policy?: (esper.leyline.v1.PolicyUpdate.$Properties|null);
+
+                /** EpisodeRequest mode. */
+                mode: string;
+
+                /** EpisodeRequest temperature. */
+                temperature: number;
+
+                /**
+                 * Creates a new EpisodeRequest instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns EpisodeRequest instance
+                 */
+                static create(properties: esper.leyline.v1.EpisodeRequest.$Shape): esper.leyline.v1.EpisodeRequest & esper.leyline.v1.EpisodeRequest.$Shape;
+                static create(properties?: esper.leyline.v1.EpisodeRequest.$Properties): esper.leyline.v1.EpisodeRequest;
+
+                /**
+                 * Encodes the specified EpisodeRequest message. Does not implicitly {@link esper.leyline.v1.EpisodeRequest.verify|verify} messages.
+                 * @param message EpisodeRequest message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.EpisodeRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes an EpisodeRequest message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.EpisodeRequest & esper.leyline.v1.EpisodeRequest.$Shape} EpisodeRequest
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.EpisodeRequest & esper.leyline.v1.EpisodeRequest.$Shape;
+            }
+
+            namespace EpisodeRequest {
+
+                /** Properties of an EpisodeRequest. */
+                interface $Properties {
+
+                    /** EpisodeRequest episodeId */
+                    episodeId?: (string|null);
+
+                    /** EpisodeRequest round */
+                    round?: (number|null);
+
+                    /** EpisodeRequest taskName */
+                    taskName?: (string|null);
+
+                    /** EpisodeRequest taskJson */
+                    taskJson?: (string|null);
+
+                    /** EpisodeRequest rngSeed */
+                    rngSeed?: (number|null);
+
+                    /** EpisodeRequest policyKind */
+                    policyKind?: (string|null);
+
+                    /** EpisodeRequest policy */
+                    policy?: (esper.leyline.v1.PolicyUpdate.$Properties|null);
+
+                    /** EpisodeRequest mode */
+                    mode?: (string|null);
+
+                    /** EpisodeRequest temperature */
+                    temperature?: (number|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of an EpisodeRequest. */
+                type $Shape = esper.leyline.v1.EpisodeRequest.$Properties;
+            }
+
+            /**
+             * Properties of an EpisodeEpoch.
+             * @deprecated Use esper.leyline.v1.EpisodeEpoch.$Properties instead.
+             */
+            interface IEpisodeEpoch extends esper.leyline.v1.EpisodeEpoch.$Properties {
+            }
+
+            /** Represents an EpisodeEpoch. */
+            class EpisodeEpoch {
+                private readonly $leyline: 'EpisodeEpoch';
+
+                /**
+                 * Constructs a new EpisodeEpoch.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.EpisodeEpoch.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** EpisodeEpoch epoch. */
+                epoch: number;
+
+                /** EpisodeEpoch validationAccuracy. */
+                validationAccuracy: number;
+
+                /** EpisodeEpoch validationLoss. */
+                validationLoss: number;
+
+                /** EpisodeEpoch seedParameters. */
+                seedParameters: number;
+
+                /**
+                 * Creates a new EpisodeEpoch instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns EpisodeEpoch instance
+                 */
+                static create(properties: esper.leyline.v1.EpisodeEpoch.$Shape): esper.leyline.v1.EpisodeEpoch & esper.leyline.v1.EpisodeEpoch.$Shape;
+                static create(properties?: esper.leyline.v1.EpisodeEpoch.$Properties): esper.leyline.v1.EpisodeEpoch;
+
+                /**
+                 * Encodes the specified EpisodeEpoch message. Does not implicitly {@link esper.leyline.v1.EpisodeEpoch.verify|verify} messages.
+                 * @param message EpisodeEpoch message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.EpisodeEpoch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes an EpisodeEpoch message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.EpisodeEpoch & esper.leyline.v1.EpisodeEpoch.$Shape} EpisodeEpoch
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.EpisodeEpoch & esper.leyline.v1.EpisodeEpoch.$Shape;
+            }
+
+            namespace EpisodeEpoch {
+
+                /** Properties of an EpisodeEpoch. */
+                interface $Properties {
+
+                    /** EpisodeEpoch epoch */
+                    epoch?: (number|null);
+
+                    /** EpisodeEpoch validationAccuracy */
+                    validationAccuracy?: (number|null);
+
+                    /** EpisodeEpoch validationLoss */
+                    validationLoss?: (number|null);
+
+                    /** EpisodeEpoch seedParameters */
+                    seedParameters?: (number|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of an EpisodeEpoch. */
+                type $Shape = esper.leyline.v1.EpisodeEpoch.$Properties;
+            }
+
+            /**
+             * Properties of an EpisodeSeed.
+             * @deprecated Use esper.leyline.v1.EpisodeSeed.$Properties instead.
+             */
+            interface IEpisodeSeed extends esper.leyline.v1.EpisodeSeed.$Properties {
+            }
+
+            /** Represents an EpisodeSeed. */
+            class EpisodeSeed {
+                private readonly $leyline: 'EpisodeSeed';
+
+                /**
+                 * Constructs a new EpisodeSeed.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.EpisodeSeed.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** EpisodeSeed seedId. */
+                seedId: string;
+
+                /** EpisodeSeed slot. */
+                slot: string;
+
+                /** EpisodeSeed blueprintId. */
+                blueprintId: string;
+
+                /** EpisodeSeed parameters. */
+                parameters: number;
+
+                /** EpisodeSeed firstEpoch. */
+                firstEpoch: number;
+
+                /** EpisodeSeed lastEpoch. */
+                lastEpoch: number;
+
+                /** EpisodeSeed stage. */
+                stage: string;
+
+                /**
+                 * Creates a new EpisodeSeed instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns EpisodeSeed instance
+                 */
+                static create(properties: esper.leyline.v1.EpisodeSeed.$Shape): esper.leyline.v1.EpisodeSeed & esper.leyline.v1.EpisodeSeed.$Shape;
+                static create(properties?: esper.leyline.v1.EpisodeSeed.$Properties): esper.leyline.v1.EpisodeSeed;
+
+                /**
+                 * Encodes the specified EpisodeSeed message. Does not implicitly {@link esper.leyline.v1.EpisodeSeed.verify|verify} messages.
+                 * @param message EpisodeSeed message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.EpisodeSeed.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes an EpisodeSeed message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.EpisodeSeed & esper.leyline.v1.EpisodeSeed.$Shape} EpisodeSeed
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.EpisodeSeed & esper.leyline.v1.EpisodeSeed.$Shape;
+            }
+
+            namespace EpisodeSeed {
+
+                /** Properties of an EpisodeSeed. */
+                interface $Properties {
+
+                    /** EpisodeSeed seedId */
+                    seedId?: (string|null);
+
+                    /** EpisodeSeed slot */
+                    slot?: (string|null);
+
+                    /** EpisodeSeed blueprintId */
+                    blueprintId?: (string|null);
+
+                    /** EpisodeSeed parameters */
+                    parameters?: (number|null);
+
+                    /** EpisodeSeed firstEpoch */
+                    firstEpoch?: (number|null);
+
+                    /** EpisodeSeed lastEpoch */
+                    lastEpoch?: (number|null);
+
+                    /** EpisodeSeed stage */
+                    stage?: (string|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of an EpisodeSeed. */
+                type $Shape = esper.leyline.v1.EpisodeSeed.$Properties;
+            }
+
+            /**
+             * Properties of an EpisodeResult.
+             * @deprecated Use esper.leyline.v1.EpisodeResult.$Properties instead.
+             */
+            interface IEpisodeResult extends esper.leyline.v1.EpisodeResult.$Properties {
+            }
+
+            /** Represents an EpisodeResult. */
+            class EpisodeResult {
+                private readonly $leyline: 'EpisodeResult';
+
+                /**
+                 * Constructs a new EpisodeResult.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.EpisodeResult.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** EpisodeResult episodeId. */
+                episodeId: string;
+
+                /** EpisodeResult round. */
+                round: number;
+
+                /** EpisodeResult taskName. */
+                taskName: string;
+
+                /** EpisodeResult ok. */
+                ok: boolean;
+
+                /** EpisodeResult error. */
+                error: string;
+
+                /** EpisodeResult reports. */
+                reports: esper.leyline.v1.FieldReport.$Properties[];
+
+                /** EpisodeResult epochs. */
+                epochs: esper.leyline.v1.EpisodeEpoch.$Properties[];
+
+                /** EpisodeResult seeds. */
+                seeds: esper.leyline.v1.EpisodeSeed.$Properties[];
+
+                /** EpisodeResult testAccuracy. */
+                testAccuracy: number;
+
+                /** EpisodeResult finalValidationAccuracy. */
+                finalValidationAccuracy: number;
+
+                /** EpisodeResult hostParameters. */
+                hostParameters: number;
+
+                /** EpisodeResult addedParameters. */
+                addedParameters: number;
+
+                /** EpisodeResult seconds. */
+                seconds: number;
+
+                /** EpisodeResult policyVersion. */
+                policyVersion: string;
+
+                /** EpisodeResult rngSeed. */
+                rngSeed: number;
+
+                /**
+                 * Creates a new EpisodeResult instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns EpisodeResult instance
+                 */
+                static create(properties: esper.leyline.v1.EpisodeResult.$Shape): esper.leyline.v1.EpisodeResult & esper.leyline.v1.EpisodeResult.$Shape;
+                static create(properties?: esper.leyline.v1.EpisodeResult.$Properties): esper.leyline.v1.EpisodeResult;
+
+                /**
+                 * Encodes the specified EpisodeResult message. Does not implicitly {@link esper.leyline.v1.EpisodeResult.verify|verify} messages.
+                 * @param message EpisodeResult message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.EpisodeResult.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes an EpisodeResult message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.EpisodeResult & esper.leyline.v1.EpisodeResult.$Shape} EpisodeResult
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.EpisodeResult & esper.leyline.v1.EpisodeResult.$Shape;
+            }
+
+            namespace EpisodeResult {
+
+                /** Properties of an EpisodeResult. */
+                interface $Properties {
+
+                    /** EpisodeResult episodeId */
+                    episodeId?: (string|null);
+
+                    /** EpisodeResult round */
+                    round?: (number|null);
+
+                    /** EpisodeResult taskName */
+                    taskName?: (string|null);
+
+                    /** EpisodeResult ok */
+                    ok?: (boolean|null);
+
+                    /** EpisodeResult error */
+                    error?: (string|null);
+
+                    /** EpisodeResult reports */
+                    reports?: (esper.leyline.v1.FieldReport.$Properties[]|null);
+
+                    /** EpisodeResult epochs */
+                    epochs?: (esper.leyline.v1.EpisodeEpoch.$Properties[]|null);
+
+                    /** EpisodeResult seeds */
+                    seeds?: (esper.leyline.v1.EpisodeSeed.$Properties[]|null);
+
+                    /** EpisodeResult testAccuracy */
+                    testAccuracy?: (number|null);
+
+                    /** EpisodeResult finalValidationAccuracy */
+                    finalValidationAccuracy?: (number|null);
+
+                    /** EpisodeResult hostParameters */
+                    hostParameters?: (number|null);
+
+                    /** EpisodeResult addedParameters */
+                    addedParameters?: (number|null);
+
+                    /** EpisodeResult seconds */
+                    seconds?: (number|null);
+
+                    /** EpisodeResult policyVersion */
+                    policyVersion?: (string|null);
+
+                    /** EpisodeResult rngSeed */
+                    rngSeed?: (number|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of an EpisodeResult. */
+                type $Shape = {
+                  episodeId?: string|null;
+                  round?: number|null;
+                  taskName?: string|null;
+                  ok?: boolean|null;
+                  error?: string|null;
+                  reports?: esper.leyline.v1.FieldReport.$Shape[]|null;
+                  epochs?: esper.leyline.v1.EpisodeEpoch.$Shape[]|null;
+                  seeds?: esper.leyline.v1.EpisodeSeed.$Shape[]|null;
+                  testAccuracy?: number|null;
+                  finalValidationAccuracy?: number|null;
+                  hostParameters?: number|null;
+                  addedParameters?: number|null;
+                  seconds?: number|null;
+                  policyVersion?: string|null;
+                  rngSeed?: number|null;
+                  $unknowns?: Uint8Array[];
+                };
             }
         }
     }

@@ -16663,6 +16663,8 @@ export const esper = $root.esper = (() => {
                  * @property {Object.<string,number>|null} [logProbs] PolicyDecision logProbs
                  * @property {Object.<string,number>|null} [outputs] PolicyDecision outputs
                  * @property {number|null} [inferenceMs] PolicyDecision inferenceMs
+                 * @property {string|null} [mode] PolicyDecision mode
+                 * @property {number|null} [temperature] PolicyDecision temperature
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -16685,6 +16687,8 @@ export const esper = $root.esper = (() => {
                  *   logProbs?: Object.<string,number>|null;
                  *   outputs?: Object.<string,number>|null;
                  *   inferenceMs?: number|null;
+                 *   mode?: string|null;
+                 *   temperature?: number|null;
                  *   $unknowns?: Array.<Uint8Array>;
                  * }} esper.leyline.v1.PolicyDecision.$Shape
                  */
@@ -16772,6 +16776,22 @@ export const esper = $root.esper = (() => {
                 PolicyDecision.prototype.inferenceMs = 0;
 
                 /**
+                 * PolicyDecision mode.
+                 * @member {string} mode
+                 * @memberof esper.leyline.v1.PolicyDecision
+                 * @instance
+                 */
+                PolicyDecision.prototype.mode = "";
+
+                /**
+                 * PolicyDecision temperature.
+                 * @member {number} temperature
+                 * @memberof esper.leyline.v1.PolicyDecision
+                 * @instance
+                 */
+                PolicyDecision.prototype.temperature = 0;
+
+                /**
                  * Creates a new PolicyDecision instance using the specified properties.
                  * @function create
                  * @memberof esper.leyline.v1.PolicyDecision
@@ -16822,6 +16842,10 @@ export const esper = $root.esper = (() => {
                             writer.uint32(/* id 7, wireType 2 =*/58).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 5 =*/21).float(message.outputs[keys[i]]).ldelim();
                     if (message.inferenceMs != null && $Object.hasOwnProperty.call(message, "inferenceMs") && !$Object.is(message.inferenceMs, 0))
                         writer.uint32(/* id 8, wireType 5 =*/69).float(message.inferenceMs);
+                    if (message.mode != null && $Object.hasOwnProperty.call(message, "mode") && message.mode !== "")
+                        writer.uint32(/* id 9, wireType 2 =*/74).string(message.mode);
+                    if (message.temperature != null && $Object.hasOwnProperty.call(message, "temperature") && !$Object.is(message.temperature, 0))
+                        writer.uint32(/* id 10, wireType 5 =*/85).float(message.temperature);
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -17011,6 +17035,24 @@ export const esper = $root.esper = (() => {
                                     message.inferenceMs = value;
                                 else
                                     delete message.inferenceMs;
+                                continue;
+                            }
+                        case 9: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.mode = value;
+                                else
+                                    delete message.mode;
+                                continue;
+                            }
+                        case 10: {
+                                if (wireType !== 5)
+                                    break;
+                                if (!$Object.is(value = reader.float(), 0))
+                                    message.temperature = value;
+                                else
+                                    delete message.temperature;
                                 continue;
                             }
                         }
@@ -17833,6 +17875,1273 @@ export const esper = $root.esper = (() => {
                 };
 
                 return SimicTrainResult;
+            })();
+
+            /**
+             * PolicyAction enum.
+             * @name esper.leyline.v1.PolicyAction
+             * @enum {number}
+             * @property {number} POLICY_ACTION_UNSPECIFIED=0 POLICY_ACTION_UNSPECIFIED value
+             * @property {number} POLICY_ACTION_WAIT=1 POLICY_ACTION_WAIT value
+             * @property {number} POLICY_ACTION_GERMINATE=2 POLICY_ACTION_GERMINATE value
+             * @property {number} POLICY_ACTION_CULL=3 POLICY_ACTION_CULL value
+             * @property {number} POLICY_ACTION_OPTIMIZER=4 POLICY_ACTION_OPTIMIZER value
+             * @property {number} POLICY_ACTION_PAUSE_SEED=5 POLICY_ACTION_PAUSE_SEED value
+             */
+            v1.PolicyAction = (function() {
+                const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                values[valuesById[0] = "POLICY_ACTION_UNSPECIFIED"] = 0;
+                values[valuesById[1] = "POLICY_ACTION_WAIT"] = 1;
+                values[valuesById[2] = "POLICY_ACTION_GERMINATE"] = 2;
+                values[valuesById[3] = "POLICY_ACTION_CULL"] = 3;
+                values[valuesById[4] = "POLICY_ACTION_OPTIMIZER"] = 4;
+                values[valuesById[5] = "POLICY_ACTION_PAUSE_SEED"] = 5;
+                return values;
+            })();
+
+            v1.EpisodeRequest = (function() {
+
+                /**
+                 * Properties of an EpisodeRequest.
+                 * @typedef {Object} esper.leyline.v1.EpisodeRequest.$Properties
+                 * @property {string|null} [episodeId] EpisodeRequest episodeId
+                 * @property {number|null} [round] EpisodeRequest round
+                 * @property {string|null} [taskName] EpisodeRequest taskName
+                 * @property {string|null} [taskJson] EpisodeRequest taskJson
+                 * @property {number|null} [rngSeed] EpisodeRequest rngSeed
+                 * @property {string|null} [policyKind] EpisodeRequest policyKind
+                 * @property {esper.leyline.v1.PolicyUpdate.$Properties|null} [policy] EpisodeRequest policy
+                 * @property {string|null} [mode] EpisodeRequest mode
+                 * @property {number|null} [temperature] EpisodeRequest temperature
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of an EpisodeRequest.
+                 * @memberof esper.leyline.v1
+                 * @interface IEpisodeRequest
+                 * @augments esper.leyline.v1.EpisodeRequest.$Properties
+                 * @deprecated Use esper.leyline.v1.EpisodeRequest.$Properties instead.
+                 */
+
+                /**
+                 * Shape of an EpisodeRequest.
+                 * @typedef {esper.leyline.v1.EpisodeRequest.$Properties} esper.leyline.v1.EpisodeRequest.$Shape
+                 */
+
+                /**
+                 * Constructs a new EpisodeRequest.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents an EpisodeRequest.
+                 * @constructor
+                 * @param {esper.leyline.v1.EpisodeRequest.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const EpisodeRequest = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * EpisodeRequest episodeId.
+                 * @member {string} episodeId
+                 * @memberof esper.leyline.v1.EpisodeRequest
+                 * @instance
+                 */
+                EpisodeRequest.prototype.episodeId = "";
+
+                /**
+                 * EpisodeRequest round.
+                 * @member {number} round
+                 * @memberof esper.leyline.v1.EpisodeRequest
+                 * @instance
+                 */
+                EpisodeRequest.prototype.round = 0;
+
+                /**
+                 * EpisodeRequest taskName.
+                 * @member {string} taskName
+                 * @memberof esper.leyline.v1.EpisodeRequest
+                 * @instance
+                 */
+                EpisodeRequest.prototype.taskName = "";
+
+                /**
+                 * EpisodeRequest taskJson.
+                 * @member {string} taskJson
+                 * @memberof esper.leyline.v1.EpisodeRequest
+                 * @instance
+                 */
+                EpisodeRequest.prototype.taskJson = "";
+
+                /**
+                 * EpisodeRequest rngSeed.
+                 * @member {number} rngSeed
+                 * @memberof esper.leyline.v1.EpisodeRequest
+                 * @instance
+                 */
+                EpisodeRequest.prototype.rngSeed = 0;
+
+                /**
+                 * EpisodeRequest policyKind.
+                 * @member {string} policyKind
+                 * @memberof esper.leyline.v1.EpisodeRequest
+                 * @instance
+                 */
+                EpisodeRequest.prototype.policyKind = "";
+
+                /**
+                 * EpisodeRequest policy.
+                 * @member {esper.leyline.v1.PolicyUpdate.$Properties|null|undefined} policy
+                 * @memberof esper.leyline.v1.EpisodeRequest
+                 * @instance
+                 */
+                EpisodeRequest.prototype.policy = null;
+
+                /**
+                 * EpisodeRequest mode.
+                 * @member {string} mode
+                 * @memberof esper.leyline.v1.EpisodeRequest
+                 * @instance
+                 */
+                EpisodeRequest.prototype.mode = "";
+
+                /**
+                 * EpisodeRequest temperature.
+                 * @member {number} temperature
+                 * @memberof esper.leyline.v1.EpisodeRequest
+                 * @instance
+                 */
+                EpisodeRequest.prototype.temperature = 0;
+
+                /**
+                 * Creates a new EpisodeRequest instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.EpisodeRequest
+                 * @static
+                 * @param {esper.leyline.v1.EpisodeRequest.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.EpisodeRequest} EpisodeRequest instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.EpisodeRequest.$Shape): esper.leyline.v1.EpisodeRequest & esper.leyline.v1.EpisodeRequest.$Shape;
+                 *   (properties?: esper.leyline.v1.EpisodeRequest.$Properties): esper.leyline.v1.EpisodeRequest;
+                 * }}
+                 */
+                EpisodeRequest.create = function(properties) {
+                    return new EpisodeRequest(properties);
+                };
+
+                /**
+                 * Encodes the specified EpisodeRequest message. Does not implicitly {@link esper.leyline.v1.EpisodeRequest.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.EpisodeRequest
+                 * @static
+                 * @param {esper.leyline.v1.EpisodeRequest.$Properties} message EpisodeRequest message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                EpisodeRequest.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.episodeId != null && $Object.hasOwnProperty.call(message, "episodeId") && message.episodeId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.episodeId);
+                    if (message.round != null && $Object.hasOwnProperty.call(message, "round") && message.round !== 0)
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.round);
+                    if (message.taskName != null && $Object.hasOwnProperty.call(message, "taskName") && message.taskName !== "")
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.taskName);
+                    if (message.taskJson != null && $Object.hasOwnProperty.call(message, "taskJson") && message.taskJson !== "")
+                        writer.uint32(/* id 4, wireType 2 =*/34).string(message.taskJson);
+                    if (message.rngSeed != null && $Object.hasOwnProperty.call(message, "rngSeed") && message.rngSeed !== 0)
+                        writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.rngSeed);
+                    if (message.policyKind != null && $Object.hasOwnProperty.call(message, "policyKind") && message.policyKind !== "")
+                        writer.uint32(/* id 6, wireType 2 =*/50).string(message.policyKind);
+                    if (message.policy != null && $Object.hasOwnProperty.call(message, "policy"))
+                        $root.esper.leyline.v1.PolicyUpdate.encode(message.policy, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                    if (message.mode != null && $Object.hasOwnProperty.call(message, "mode") && message.mode !== "")
+                        writer.uint32(/* id 8, wireType 2 =*/66).string(message.mode);
+                    if (message.temperature != null && $Object.hasOwnProperty.call(message, "temperature") && !$Object.is(message.temperature, 0))
+                        writer.uint32(/* id 9, wireType 5 =*/77).float(message.temperature);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes an EpisodeRequest message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.EpisodeRequest
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.EpisodeRequest & esper.leyline.v1.EpisodeRequest.$Shape} EpisodeRequest
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                EpisodeRequest.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.EpisodeRequest();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.episodeId = value;
+                                else
+                                    delete message.episodeId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.round = value;
+                                else
+                                    delete message.round;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.taskName = value;
+                                else
+                                    delete message.taskName;
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.taskJson = value;
+                                else
+                                    delete message.taskJson;
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.rngSeed = value;
+                                else
+                                    delete message.rngSeed;
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.policyKind = value;
+                                else
+                                    delete message.policyKind;
+                                continue;
+                            }
+                        case 7: {
+                                if (wireType !== 2)
+                                    break;
+                                message.policy = $root.esper.leyline.v1.PolicyUpdate.decode(reader, reader.size(), $undefined, _depth + 1, message.policy);
+                                continue;
+                            }
+                        case 8: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.mode = value;
+                                else
+                                    delete message.mode;
+                                continue;
+                            }
+                        case 9: {
+                                if (wireType !== 5)
+                                    break;
+                                if (!$Object.is(value = reader.float(), 0))
+                                    message.temperature = value;
+                                else
+                                    delete message.temperature;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return EpisodeRequest;
+            })();
+
+            v1.EpisodeEpoch = (function() {
+
+                /**
+                 * Properties of an EpisodeEpoch.
+                 * @typedef {Object} esper.leyline.v1.EpisodeEpoch.$Properties
+                 * @property {number|null} [epoch] EpisodeEpoch epoch
+                 * @property {number|null} [validationAccuracy] EpisodeEpoch validationAccuracy
+                 * @property {number|null} [validationLoss] EpisodeEpoch validationLoss
+                 * @property {number|null} [seedParameters] EpisodeEpoch seedParameters
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of an EpisodeEpoch.
+                 * @memberof esper.leyline.v1
+                 * @interface IEpisodeEpoch
+                 * @augments esper.leyline.v1.EpisodeEpoch.$Properties
+                 * @deprecated Use esper.leyline.v1.EpisodeEpoch.$Properties instead.
+                 */
+
+                /**
+                 * Shape of an EpisodeEpoch.
+                 * @typedef {esper.leyline.v1.EpisodeEpoch.$Properties} esper.leyline.v1.EpisodeEpoch.$Shape
+                 */
+
+                /**
+                 * Constructs a new EpisodeEpoch.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents an EpisodeEpoch.
+                 * @constructor
+                 * @param {esper.leyline.v1.EpisodeEpoch.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const EpisodeEpoch = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * EpisodeEpoch epoch.
+                 * @member {number} epoch
+                 * @memberof esper.leyline.v1.EpisodeEpoch
+                 * @instance
+                 */
+                EpisodeEpoch.prototype.epoch = 0;
+
+                /**
+                 * EpisodeEpoch validationAccuracy.
+                 * @member {number} validationAccuracy
+                 * @memberof esper.leyline.v1.EpisodeEpoch
+                 * @instance
+                 */
+                EpisodeEpoch.prototype.validationAccuracy = 0;
+
+                /**
+                 * EpisodeEpoch validationLoss.
+                 * @member {number} validationLoss
+                 * @memberof esper.leyline.v1.EpisodeEpoch
+                 * @instance
+                 */
+                EpisodeEpoch.prototype.validationLoss = 0;
+
+                /**
+                 * EpisodeEpoch seedParameters.
+                 * @member {number} seedParameters
+                 * @memberof esper.leyline.v1.EpisodeEpoch
+                 * @instance
+                 */
+                EpisodeEpoch.prototype.seedParameters = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Creates a new EpisodeEpoch instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.EpisodeEpoch
+                 * @static
+                 * @param {esper.leyline.v1.EpisodeEpoch.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.EpisodeEpoch} EpisodeEpoch instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.EpisodeEpoch.$Shape): esper.leyline.v1.EpisodeEpoch & esper.leyline.v1.EpisodeEpoch.$Shape;
+                 *   (properties?: esper.leyline.v1.EpisodeEpoch.$Properties): esper.leyline.v1.EpisodeEpoch;
+                 * }}
+                 */
+                EpisodeEpoch.create = function(properties) {
+                    return new EpisodeEpoch(properties);
+                };
+
+                /**
+                 * Encodes the specified EpisodeEpoch message. Does not implicitly {@link esper.leyline.v1.EpisodeEpoch.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.EpisodeEpoch
+                 * @static
+                 * @param {esper.leyline.v1.EpisodeEpoch.$Properties} message EpisodeEpoch message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                EpisodeEpoch.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch") && message.epoch !== 0)
+                        writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.epoch);
+                    if (message.validationAccuracy != null && $Object.hasOwnProperty.call(message, "validationAccuracy") && !$Object.is(message.validationAccuracy, 0))
+                        writer.uint32(/* id 2, wireType 1 =*/17).double(message.validationAccuracy);
+                    if (message.validationLoss != null && $Object.hasOwnProperty.call(message, "validationLoss") && !$Object.is(message.validationLoss, 0))
+                        writer.uint32(/* id 3, wireType 1 =*/25).double(message.validationLoss);
+                    if (message.seedParameters != null && $Object.hasOwnProperty.call(message, "seedParameters") && (typeof message.seedParameters === "object" ? message.seedParameters.low || message.seedParameters.high : message.seedParameters !== 0))
+                        writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.seedParameters);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes an EpisodeEpoch message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.EpisodeEpoch
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.EpisodeEpoch & esper.leyline.v1.EpisodeEpoch.$Shape} EpisodeEpoch
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                EpisodeEpoch.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.EpisodeEpoch();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.epoch = value;
+                                else
+                                    delete message.epoch;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 1)
+                                    break;
+                                if (!$Object.is(value = reader.double(), 0))
+                                    message.validationAccuracy = value;
+                                else
+                                    delete message.validationAccuracy;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 1)
+                                    break;
+                                if (!$Object.is(value = reader.double(), 0))
+                                    message.validationLoss = value;
+                                else
+                                    delete message.validationLoss;
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 0)
+                                    break;
+                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                    message.seedParameters = value;
+                                else
+                                    delete message.seedParameters;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return EpisodeEpoch;
+            })();
+
+            v1.EpisodeSeed = (function() {
+
+                /**
+                 * Properties of an EpisodeSeed.
+                 * @typedef {Object} esper.leyline.v1.EpisodeSeed.$Properties
+                 * @property {string|null} [seedId] EpisodeSeed seedId
+                 * @property {string|null} [slot] EpisodeSeed slot
+                 * @property {string|null} [blueprintId] EpisodeSeed blueprintId
+                 * @property {number|null} [parameters] EpisodeSeed parameters
+                 * @property {number|null} [firstEpoch] EpisodeSeed firstEpoch
+                 * @property {number|null} [lastEpoch] EpisodeSeed lastEpoch
+                 * @property {string|null} [stage] EpisodeSeed stage
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of an EpisodeSeed.
+                 * @memberof esper.leyline.v1
+                 * @interface IEpisodeSeed
+                 * @augments esper.leyline.v1.EpisodeSeed.$Properties
+                 * @deprecated Use esper.leyline.v1.EpisodeSeed.$Properties instead.
+                 */
+
+                /**
+                 * Shape of an EpisodeSeed.
+                 * @typedef {esper.leyline.v1.EpisodeSeed.$Properties} esper.leyline.v1.EpisodeSeed.$Shape
+                 */
+
+                /**
+                 * Constructs a new EpisodeSeed.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents an EpisodeSeed.
+                 * @constructor
+                 * @param {esper.leyline.v1.EpisodeSeed.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const EpisodeSeed = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * EpisodeSeed seedId.
+                 * @member {string} seedId
+                 * @memberof esper.leyline.v1.EpisodeSeed
+                 * @instance
+                 */
+                EpisodeSeed.prototype.seedId = "";
+
+                /**
+                 * EpisodeSeed slot.
+                 * @member {string} slot
+                 * @memberof esper.leyline.v1.EpisodeSeed
+                 * @instance
+                 */
+                EpisodeSeed.prototype.slot = "";
+
+                /**
+                 * EpisodeSeed blueprintId.
+                 * @member {string} blueprintId
+                 * @memberof esper.leyline.v1.EpisodeSeed
+                 * @instance
+                 */
+                EpisodeSeed.prototype.blueprintId = "";
+
+                /**
+                 * EpisodeSeed parameters.
+                 * @member {number} parameters
+                 * @memberof esper.leyline.v1.EpisodeSeed
+                 * @instance
+                 */
+                EpisodeSeed.prototype.parameters = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * EpisodeSeed firstEpoch.
+                 * @member {number} firstEpoch
+                 * @memberof esper.leyline.v1.EpisodeSeed
+                 * @instance
+                 */
+                EpisodeSeed.prototype.firstEpoch = 0;
+
+                /**
+                 * EpisodeSeed lastEpoch.
+                 * @member {number} lastEpoch
+                 * @memberof esper.leyline.v1.EpisodeSeed
+                 * @instance
+                 */
+                EpisodeSeed.prototype.lastEpoch = 0;
+
+                /**
+                 * EpisodeSeed stage.
+                 * @member {string} stage
+                 * @memberof esper.leyline.v1.EpisodeSeed
+                 * @instance
+                 */
+                EpisodeSeed.prototype.stage = "";
+
+                /**
+                 * Creates a new EpisodeSeed instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.EpisodeSeed
+                 * @static
+                 * @param {esper.leyline.v1.EpisodeSeed.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.EpisodeSeed} EpisodeSeed instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.EpisodeSeed.$Shape): esper.leyline.v1.EpisodeSeed & esper.leyline.v1.EpisodeSeed.$Shape;
+                 *   (properties?: esper.leyline.v1.EpisodeSeed.$Properties): esper.leyline.v1.EpisodeSeed;
+                 * }}
+                 */
+                EpisodeSeed.create = function(properties) {
+                    return new EpisodeSeed(properties);
+                };
+
+                /**
+                 * Encodes the specified EpisodeSeed message. Does not implicitly {@link esper.leyline.v1.EpisodeSeed.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.EpisodeSeed
+                 * @static
+                 * @param {esper.leyline.v1.EpisodeSeed.$Properties} message EpisodeSeed message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                EpisodeSeed.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.seedId != null && $Object.hasOwnProperty.call(message, "seedId") && message.seedId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.seedId);
+                    if (message.slot != null && $Object.hasOwnProperty.call(message, "slot") && message.slot !== "")
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.slot);
+                    if (message.blueprintId != null && $Object.hasOwnProperty.call(message, "blueprintId") && message.blueprintId !== "")
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.blueprintId);
+                    if (message.parameters != null && $Object.hasOwnProperty.call(message, "parameters") && (typeof message.parameters === "object" ? message.parameters.low || message.parameters.high : message.parameters !== 0))
+                        writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.parameters);
+                    if (message.firstEpoch != null && $Object.hasOwnProperty.call(message, "firstEpoch") && message.firstEpoch !== 0)
+                        writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.firstEpoch);
+                    if (message.lastEpoch != null && $Object.hasOwnProperty.call(message, "lastEpoch") && message.lastEpoch !== 0)
+                        writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.lastEpoch);
+                    if (message.stage != null && $Object.hasOwnProperty.call(message, "stage") && message.stage !== "")
+                        writer.uint32(/* id 7, wireType 2 =*/58).string(message.stage);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes an EpisodeSeed message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.EpisodeSeed
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.EpisodeSeed & esper.leyline.v1.EpisodeSeed.$Shape} EpisodeSeed
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                EpisodeSeed.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.EpisodeSeed();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.seedId = value;
+                                else
+                                    delete message.seedId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.slot = value;
+                                else
+                                    delete message.slot;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.blueprintId = value;
+                                else
+                                    delete message.blueprintId;
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 0)
+                                    break;
+                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                    message.parameters = value;
+                                else
+                                    delete message.parameters;
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.firstEpoch = value;
+                                else
+                                    delete message.firstEpoch;
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.lastEpoch = value;
+                                else
+                                    delete message.lastEpoch;
+                                continue;
+                            }
+                        case 7: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.stage = value;
+                                else
+                                    delete message.stage;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return EpisodeSeed;
+            })();
+
+            v1.EpisodeResult = (function() {
+
+                /**
+                 * Properties of an EpisodeResult.
+                 * @typedef {Object} esper.leyline.v1.EpisodeResult.$Properties
+                 * @property {string|null} [episodeId] EpisodeResult episodeId
+                 * @property {number|null} [round] EpisodeResult round
+                 * @property {string|null} [taskName] EpisodeResult taskName
+                 * @property {boolean|null} [ok] EpisodeResult ok
+                 * @property {string|null} [error] EpisodeResult error
+                 * @property {Array.<esper.leyline.v1.FieldReport.$Properties>|null} [reports] EpisodeResult reports
+                 * @property {Array.<esper.leyline.v1.EpisodeEpoch.$Properties>|null} [epochs] EpisodeResult epochs
+                 * @property {Array.<esper.leyline.v1.EpisodeSeed.$Properties>|null} [seeds] EpisodeResult seeds
+                 * @property {number|null} [testAccuracy] EpisodeResult testAccuracy
+                 * @property {number|null} [finalValidationAccuracy] EpisodeResult finalValidationAccuracy
+                 * @property {number|null} [hostParameters] EpisodeResult hostParameters
+                 * @property {number|null} [addedParameters] EpisodeResult addedParameters
+                 * @property {number|null} [seconds] EpisodeResult seconds
+                 * @property {string|null} [policyVersion] EpisodeResult policyVersion
+                 * @property {number|null} [rngSeed] EpisodeResult rngSeed
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of an EpisodeResult.
+                 * @memberof esper.leyline.v1
+                 * @interface IEpisodeResult
+                 * @augments esper.leyline.v1.EpisodeResult.$Properties
+                 * @deprecated Use esper.leyline.v1.EpisodeResult.$Properties instead.
+                 */
+
+                /**
+                 * Shape of an EpisodeResult.
+                 * @typedef {{
+                 *   episodeId?: string|null;
+                 *   round?: number|null;
+                 *   taskName?: string|null;
+                 *   ok?: boolean|null;
+                 *   error?: string|null;
+                 *   reports?: Array.<esper.leyline.v1.FieldReport.$Shape>|null;
+                 *   epochs?: Array.<esper.leyline.v1.EpisodeEpoch.$Shape>|null;
+                 *   seeds?: Array.<esper.leyline.v1.EpisodeSeed.$Shape>|null;
+                 *   testAccuracy?: number|null;
+                 *   finalValidationAccuracy?: number|null;
+                 *   hostParameters?: number|null;
+                 *   addedParameters?: number|null;
+                 *   seconds?: number|null;
+                 *   policyVersion?: string|null;
+                 *   rngSeed?: number|null;
+                 *   $unknowns?: Array.<Uint8Array>;
+                 * }} esper.leyline.v1.EpisodeResult.$Shape
+                 */
+
+                /**
+                 * Constructs a new EpisodeResult.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents an EpisodeResult.
+                 * @constructor
+                 * @param {esper.leyline.v1.EpisodeResult.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const EpisodeResult = function (properties) {
+                    this.reports = [];
+                    this.epochs = [];
+                    this.seeds = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * EpisodeResult episodeId.
+                 * @member {string} episodeId
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.episodeId = "";
+
+                /**
+                 * EpisodeResult round.
+                 * @member {number} round
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.round = 0;
+
+                /**
+                 * EpisodeResult taskName.
+                 * @member {string} taskName
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.taskName = "";
+
+                /**
+                 * EpisodeResult ok.
+                 * @member {boolean} ok
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.ok = false;
+
+                /**
+                 * EpisodeResult error.
+                 * @member {string} error
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.error = "";
+
+                /**
+                 * EpisodeResult reports.
+                 * @member {Array.<esper.leyline.v1.FieldReport.$Properties>} reports
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.reports = $util.emptyArray;
+
+                /**
+                 * EpisodeResult epochs.
+                 * @member {Array.<esper.leyline.v1.EpisodeEpoch.$Properties>} epochs
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.epochs = $util.emptyArray;
+
+                /**
+                 * EpisodeResult seeds.
+                 * @member {Array.<esper.leyline.v1.EpisodeSeed.$Properties>} seeds
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.seeds = $util.emptyArray;
+
+                /**
+                 * EpisodeResult testAccuracy.
+                 * @member {number} testAccuracy
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.testAccuracy = 0;
+
+                /**
+                 * EpisodeResult finalValidationAccuracy.
+                 * @member {number} finalValidationAccuracy
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.finalValidationAccuracy = 0;
+
+                /**
+                 * EpisodeResult hostParameters.
+                 * @member {number} hostParameters
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.hostParameters = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * EpisodeResult addedParameters.
+                 * @member {number} addedParameters
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.addedParameters = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * EpisodeResult seconds.
+                 * @member {number} seconds
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.seconds = 0;
+
+                /**
+                 * EpisodeResult policyVersion.
+                 * @member {string} policyVersion
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.policyVersion = "";
+
+                /**
+                 * EpisodeResult rngSeed.
+                 * @member {number} rngSeed
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @instance
+                 */
+                EpisodeResult.prototype.rngSeed = 0;
+
+                /**
+                 * Creates a new EpisodeResult instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @static
+                 * @param {esper.leyline.v1.EpisodeResult.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.EpisodeResult} EpisodeResult instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.EpisodeResult.$Shape): esper.leyline.v1.EpisodeResult & esper.leyline.v1.EpisodeResult.$Shape;
+                 *   (properties?: esper.leyline.v1.EpisodeResult.$Properties): esper.leyline.v1.EpisodeResult;
+                 * }}
+                 */
+                EpisodeResult.create = function(properties) {
+                    return new EpisodeResult(properties);
+                };
+
+                /**
+                 * Encodes the specified EpisodeResult message. Does not implicitly {@link esper.leyline.v1.EpisodeResult.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @static
+                 * @param {esper.leyline.v1.EpisodeResult.$Properties} message EpisodeResult message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                EpisodeResult.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.episodeId != null && $Object.hasOwnProperty.call(message, "episodeId") && message.episodeId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.episodeId);
+                    if (message.round != null && $Object.hasOwnProperty.call(message, "round") && message.round !== 0)
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.round);
+                    if (message.taskName != null && $Object.hasOwnProperty.call(message, "taskName") && message.taskName !== "")
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.taskName);
+                    if (message.ok != null && $Object.hasOwnProperty.call(message, "ok") && message.ok !== false)
+                        writer.uint32(/* id 4, wireType 0 =*/32).bool(message.ok);
+                    if (message.error != null && $Object.hasOwnProperty.call(message, "error") && message.error !== "")
+                        writer.uint32(/* id 5, wireType 2 =*/42).string(message.error);
+                    if (message.reports != null && message.reports.length)
+                        for (let i = 0; i < message.reports.length; ++i)
+                            $root.esper.leyline.v1.FieldReport.encode(message.reports[i], writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                    if (message.epochs != null && message.epochs.length)
+                        for (let i = 0; i < message.epochs.length; ++i)
+                            $root.esper.leyline.v1.EpisodeEpoch.encode(message.epochs[i], writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                    if (message.seeds != null && message.seeds.length)
+                        for (let i = 0; i < message.seeds.length; ++i)
+                            $root.esper.leyline.v1.EpisodeSeed.encode(message.seeds[i], writer.uint32(/* id 8, wireType 2 =*/66).fork(), _depth + 1).ldelim();
+                    if (message.testAccuracy != null && $Object.hasOwnProperty.call(message, "testAccuracy") && !$Object.is(message.testAccuracy, 0))
+                        writer.uint32(/* id 9, wireType 1 =*/73).double(message.testAccuracy);
+                    if (message.finalValidationAccuracy != null && $Object.hasOwnProperty.call(message, "finalValidationAccuracy") && !$Object.is(message.finalValidationAccuracy, 0))
+                        writer.uint32(/* id 10, wireType 1 =*/81).double(message.finalValidationAccuracy);
+                    if (message.hostParameters != null && $Object.hasOwnProperty.call(message, "hostParameters") && (typeof message.hostParameters === "object" ? message.hostParameters.low || message.hostParameters.high : message.hostParameters !== 0))
+                        writer.uint32(/* id 11, wireType 0 =*/88).uint64(message.hostParameters);
+                    if (message.addedParameters != null && $Object.hasOwnProperty.call(message, "addedParameters") && (typeof message.addedParameters === "object" ? message.addedParameters.low || message.addedParameters.high : message.addedParameters !== 0))
+                        writer.uint32(/* id 12, wireType 0 =*/96).uint64(message.addedParameters);
+                    if (message.seconds != null && $Object.hasOwnProperty.call(message, "seconds") && !$Object.is(message.seconds, 0))
+                        writer.uint32(/* id 13, wireType 1 =*/105).double(message.seconds);
+                    if (message.policyVersion != null && $Object.hasOwnProperty.call(message, "policyVersion") && message.policyVersion !== "")
+                        writer.uint32(/* id 14, wireType 2 =*/114).string(message.policyVersion);
+                    if (message.rngSeed != null && $Object.hasOwnProperty.call(message, "rngSeed") && message.rngSeed !== 0)
+                        writer.uint32(/* id 15, wireType 0 =*/120).uint32(message.rngSeed);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes an EpisodeResult message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.EpisodeResult
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.EpisodeResult & esper.leyline.v1.EpisodeResult.$Shape} EpisodeResult
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                EpisodeResult.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.EpisodeResult();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.episodeId = value;
+                                else
+                                    delete message.episodeId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.round = value;
+                                else
+                                    delete message.round;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.taskName = value;
+                                else
+                                    delete message.taskName;
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.ok = value;
+                                else
+                                    delete message.ok;
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.error = value;
+                                else
+                                    delete message.error;
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.reports && message.reports.length))
+                                    message.reports = [];
+                                message.reports.push($root.esper.leyline.v1.FieldReport.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        case 7: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.epochs && message.epochs.length))
+                                    message.epochs = [];
+                                message.epochs.push($root.esper.leyline.v1.EpisodeEpoch.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        case 8: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.seeds && message.seeds.length))
+                                    message.seeds = [];
+                                message.seeds.push($root.esper.leyline.v1.EpisodeSeed.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        case 9: {
+                                if (wireType !== 1)
+                                    break;
+                                if (!$Object.is(value = reader.double(), 0))
+                                    message.testAccuracy = value;
+                                else
+                                    delete message.testAccuracy;
+                                continue;
+                            }
+                        case 10: {
+                                if (wireType !== 1)
+                                    break;
+                                if (!$Object.is(value = reader.double(), 0))
+                                    message.finalValidationAccuracy = value;
+                                else
+                                    delete message.finalValidationAccuracy;
+                                continue;
+                            }
+                        case 11: {
+                                if (wireType !== 0)
+                                    break;
+                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                    message.hostParameters = value;
+                                else
+                                    delete message.hostParameters;
+                                continue;
+                            }
+                        case 12: {
+                                if (wireType !== 0)
+                                    break;
+                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                    message.addedParameters = value;
+                                else
+                                    delete message.addedParameters;
+                                continue;
+                            }
+                        case 13: {
+                                if (wireType !== 1)
+                                    break;
+                                if (!$Object.is(value = reader.double(), 0))
+                                    message.seconds = value;
+                                else
+                                    delete message.seconds;
+                                continue;
+                            }
+                        case 14: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.policyVersion = value;
+                                else
+                                    delete message.policyVersion;
+                                continue;
+                            }
+                        case 15: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.rngSeed = value;
+                                else
+                                    delete message.rngSeed;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return EpisodeResult;
             })();
 
             return v1;

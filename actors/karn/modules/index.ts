@@ -5,3 +5,4 @@ export { serializeModule, deserializeModule, ModuleFormatError, MODULE_FORMAT } 
 export { guardSpec, guardDigest, guardSummary, contiguousStrides, pythonJson, type GuardSpecEntry } from './guard.ts';
 export { slotKind, validateSlot, SlotSpecError, type SlotKind } from './slot.ts';
 export { families, STRESSOR_FAMILIES, HANG_OPS_PER_ITERATION } from './families/index.ts';
+export { blueprintCost, trainableParameters } from './cost.ts';

@@ -205,7 +205,15 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       learningRate: run.learningRate,
       seedStates: state.seedStates,
       backend: deps.backend,
-      extraMetrics: { hook_latency_ms: state.lastHookMs, tamiyo_latency_ms: state.lastTamiyoMs, conservative: judge.conservative ? 1 : 0, epochs_total: settings.epochs },
+      extraMetrics: {
+        hook_latency_ms: state.lastHookMs,
+        tamiyo_latency_ms: state.lastTamiyoMs,
+        conservative: judge.conservative ? 1 : 0,
+        epochs_total: settings.epochs,
+        // What the policy compares growth and learning-rate moves with: the host's own weights, the starting rate.
+        host_parameters: run.host.parameterCount(),
+        initial_learning_rate: settings.optimizer.learningRate,
+      },
     });
     if (deps.state) ctx.dispatch(deps.state, packet);
     const hook = await state.hook.run(packet, judge.conservative);

@@ -1,12 +1,13 @@
-// The heterogeneous graph Tamiyo's policy reads (reference 03 §4, with this project's decisions), built from what is
-// real: the SystemStatePacket (global metrics, seed states), the host's slots and their activation statistics, and
-// the candidate blueprints from Karn's catalog (never the packet id). Six node types, seventeen relations, 3-wide
-// edge attributes, as the reference. Features are listed in the README; the normaliser is the caller's (it persists
-// it at its own checkpoints).
-import { leyline, type v1 } from '../../contracts/index.ts';
-import { stableUnit } from '../../runtime/stable-hash.ts';
-import { EMBARGO_STAGES, TRIAL_STAGES } from '../kasmina/index.ts';
-import type { FeatureNormalizer } from './feature-normalizer.ts';
+// The heterogeneous graph the policy reads, built from what is real: the SystemStatePacket (global metrics, seed
+// states), the host's slots and their activation statistics, the candidate blueprints from Karn's catalog and what
+// each would cost at each slot. Six node types, seventeen relations, 3-wide edge attributes (policy/README.md lists
+// the features). Every feature is a fixed function of the state (no wall-clock figure, no adaptive scaling), so the
+// same state gives the same graph, and the masks of the actions the policy may take are readable from it.
+import { leyline, type v1 } from '../contracts/index.ts';
+import { stableUnit } from '../runtime/stable-hash.ts';
+import { EMBARGO_STAGES, TRIAL_STAGES } from '../contracts/seed-stages.ts';
+import { LR_FACTORS } from './actions.ts';
+import { scaleFeature } from './feature-scale.ts';
 import { candidateScore, freeSlots, plateaued, seedSlotMap, slotWidth, type SlotInfo } from './observation.ts';
 
 const { SeedLifecycleStage: Stage } = leyline;
@@ -14,7 +15,7 @@ const { SeedLifecycleStage: Stage } = leyline;
 export const NODE_TYPES = ['global', 'seed', 'blueprint', 'layer', 'activation', 'parameter'] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 
-export const FEATURE_DIMS: Readonly<Record<NodeType, number>> = { global: 16, seed: 12, blueprint: 8, layer: 8, activation: 6, parameter: 6 };
+export const FEATURE_DIMS: Readonly<Record<NodeType, number>> = { global: 18, seed: 12, blueprint: 10, layer: 8, activation: 6, parameter: 6 };
 export const EDGE_DIM = 3;
 
 export interface Relation {
@@ -23,7 +24,7 @@ export interface Relation {
   target: NodeType;
 }
 
-/** The reference's seventeen relations, in a fixed order (the network keeps one weight set per relation). */
+/** The prototype's seventeen relations, in a fixed order (the network keeps one weight set per relation). */
 export const RELATIONS: readonly Relation[] = [
   ['global', 'influences', 'seed'],
   ['seed', 'reports', 'global'],
@@ -86,6 +87,10 @@ export interface GraphInput {
   candidates: readonly v1.BlueprintDescriptor[];
   /** Validation loss per finished epoch, oldest first (trend features). */
   validationLosses: readonly number[];
+  /** Trainable weights a blueprint's module adds at a slot (its cost); absent: unknown (0). */
+  cost?: (blueprintId: string, slot: SlotInfo) => number;
+  /** The learning rates the OPTIMIZER action may move to (inclusive). */
+  learningRateRange?: readonly [number, number];
 }
 
 export interface GraphOptions {
@@ -95,7 +100,9 @@ export interface GraphOptions {
   plateauTolerance: number;
 }
 
-export const DEFAULT_GRAPH_OPTIONS: GraphOptions = { maxCandidates: 4, maxParameters: 8, plateauEpochs: 2, plateauTolerance: 0.01 };
+export const DEFAULT_GRAPH_OPTIONS: GraphOptions = { maxCandidates: 8, maxParameters: 8, plateauEpochs: 2, plateauTolerance: 0.01 };
+
+export const DEFAULT_LEARNING_RATE_RANGE: readonly [number, number] = [1e-5, 0.1];
 
 const MAX_STAGE = 11;
 
@@ -112,7 +119,11 @@ interface Bounds {
   max: number;
 }
 
-export function buildGraph(input: GraphInput, normalizer: FeatureNormalizer, options: GraphOptions = DEFAULT_GRAPH_OPTIONS): { graph: PolicyGraphData; context: GraphContext } {
+
+/** A cost as the share of the host's own weights it adds, compressed (log1p) so a 4× module is not 40× a 0.1× one. */
+const costFeature = (parameters: number, hostParameters: number): number => (hostParameters > 0 ? Math.log1p(parameters / hostParameters) : 0);
+
+export function buildGraph(input: GraphInput, options: GraphOptions = DEFAULT_GRAPH_OPTIONS): { graph: PolicyGraphData; context: GraphContext } {
   const { packet, slots } = input;
   const m = packet.trainingMetrics ?? {};
   // As full messages (a packet built in process may hold plain property objects).
@@ -120,8 +131,8 @@ export function buildGraph(input: GraphInput, normalizer: FeatureNormalizer, opt
   const candidates = input.candidates.slice(0, options.maxCandidates);
   const seedSlots = seedSlotMap(seeds, slots);
   const free = freeSlots(seeds, slots, seedSlots);
-  // A metric that is absent reads as 0 and leaves the normaliser alone (the prototype normalised it as 0.0).
-  const norm = (key: string, value: number | null | undefined): number => (value === undefined || value === null || !Number.isFinite(value) ? 0 : normalizer.normalize(key, value));
+  const hostParameters = m.host_parameters ?? 0;
+  const cost = (blueprintId: string, slot: SlotInfo): number => costFeature(input.cost?.(blueprintId, slot) ?? 0, hostParameters);
 
   // global
   const losses = input.validationLosses;
@@ -129,24 +140,30 @@ export function buildGraph(input: GraphInput, normalizer: FeatureNormalizer, opt
   const previous = losses.at(-2);
   const epochsTotal = m.epochs_total ?? 0;
   const trial = seeds.filter((s) => TRIAL_STAGES.has(s.stage)).length;
+  const seedParameters = seeds.filter((s) => TRIAL_STAGES.has(s.stage) || s.stage === Stage.SEED_STAGE_FOSSILIZED).reduce((n, s) => n + (s.metrics?.parameters ?? 0), 0);
+  const learningRate = m.learning_rate ?? 0;
+  const initialRate = m.initial_learning_rate ?? 0;
+  const [lowest, highest] = input.learningRateRange ?? DEFAULT_LEARNING_RATE_RANGE;
   const global = new Float32Array(FEATURE_DIMS.global);
   global.set([
-    norm('loss', m.loss),
-    norm('validation_loss', packet.validationLoss || undefined),
-    norm('training_loss', packet.trainingLoss || undefined),
-    norm('gradient_norm', m.gradient_norm),
-    norm('samples_per_s', m.samples_per_s),
-    norm('hook_latency_ms', m.hook_latency_ms),
+    scaleFeature('validation_loss', packet.validationLoss || undefined),
+    scaleFeature('training_loss', packet.trainingLoss || undefined),
+    scaleFeature('gradient_norm', m.gradient_norm),
+    packet.validationAccuracy ?? 0,
     epochsTotal > 0 ? packet.currentEpoch / epochsTotal : 0,
     Math.log1p(Number(packet.globalStep ?? 0)) / 10,
     seeds.length,
-    packet.validationAccuracy ?? 0,
     last !== undefined && previous !== undefined && previous > 0 ? (previous - last) / previous : 0,
     plateaued(losses, options.plateauEpochs, options.plateauTolerance) ? 1 : 0,
-    m.learning_rate && m.learning_rate > 0 ? -Math.log10(m.learning_rate) / 5 : 0,
+    learningRate > 0 ? -Math.log10(learningRate) / 5 : 0,
+    learningRate > 0 && initialRate > 0 ? Math.log2(learningRate / initialRate) / 4 : 0,
     m.conservative ?? 0,
     slots.length > 0 ? free.size / slots.length : 0,
     slots.length > 0 ? trial / slots.length : 0,
+    hostParameters > 0 ? seedParameters / hostParameters : 0,
+    hostParameters > 0 ? Math.log10(hostParameters) / 6 : 0,
+    learningRate > 0 && learningRate * LR_FACTORS[0] >= lowest * (1 - 1e-9) ? 1 : 0,
+    learningRate > 0 && learningRate * LR_FACTORS[1] <= highest * (1 + 1e-9) ? 1 : 0,
   ]);
 
   // seeds
@@ -155,13 +172,13 @@ export function buildGraph(input: GraphInput, normalizer: FeatureNormalizer, opt
     const sm = seed.metrics ?? {};
     seedFeatures.set(
       [
-        norm('seed_learning_rate', seed.learningRate),
-        norm('seed_risk', seed.riskScore),
-        norm('gradient_norm', seed.gradientNorm),
-        norm('seed_age', seed.ageEpochs),
+        scaleFeature('seed_learning_rate', seed.learningRate),
+        seed.riskScore ?? 0,
+        scaleFeature('gradient_norm', seed.gradientNorm),
+        (seed.ageEpochs ?? 0) / 10,
         seed.stage / MAX_STAGE,
         slots.length > 0 ? (seed.layerDepth ?? 0) / slots.length : 0,
-        stableUnit(seed.seedId),
+        costFeature(sm.parameters ?? 0, hostParameters),
         sm.alpha ?? 0,
         sm.paused ?? 0,
         Math.min(1, sm.isolation_violations ?? 0),
@@ -176,6 +193,7 @@ export function buildGraph(input: GraphInput, normalizer: FeatureNormalizer, opt
   const blueprintCount = Math.max(1, candidates.length);
   const blueprintFeatures = new Float32Array(blueprintCount * FEATURE_DIMS.blueprint);
   candidates.forEach((d, i) => {
+    const costs = slots.map((slot) => cost(d.blueprintId, slot));
     blueprintFeatures.set(
       [
         stableUnit(d.blueprintId),
@@ -186,6 +204,8 @@ export function buildGraph(input: GraphInput, normalizer: FeatureNormalizer, opt
         candidateScore(d),
         d.quarantineOnly ? 1 : 0,
         d.approvalRequired ? 1 : 0,
+        costs.length > 0 ? costs.reduce((a, b) => a + b, 0) / costs.length : 0,
+        costs.length > 0 ? Math.min(...costs) : 0,
       ],
       i * FEATURE_DIMS.blueprint,
     );
@@ -217,9 +237,9 @@ export function buildGraph(input: GraphInput, normalizer: FeatureNormalizer, opt
     activationFeatures.set(
       [
         stableUnit('relu'),
-        norm('activation_mean', mean),
-        norm('activation_std', std),
-        norm('activation_abs_max', absMax),
+        scaleFeature('activation_mean', mean),
+        scaleFeature('activation_std', std),
+        scaleFeature('activation_abs_max', absMax),
         std !== undefined && absMax !== undefined && absMax > 0 ? std / absMax : 0,
         i / Math.max(1, L - 1),
       ],
@@ -227,7 +247,7 @@ export function buildGraph(input: GraphInput, normalizer: FeatureNormalizer, opt
     );
   });
 
-  // parameters: each candidate's bounds (capped), or the reference's single default α
+  // parameters: each candidate's bounds (capped), or the prototype's single default α
   const bounds: Bounds[] = [];
   candidates.forEach((d, b) => {
     for (const [name, range] of Object.entries(d.allowedParameters ?? {}).sort(([a], [c]) => a.localeCompare(c))) {
@@ -241,10 +261,10 @@ export function buildGraph(input: GraphInput, normalizer: FeatureNormalizer, opt
     const d = candidates[p.blueprint];
     parameterFeatures.set(
       [
-        norm('parameter_min', p.min),
-        norm('parameter_max', p.max),
-        norm('parameter_span', p.max - p.min),
-        norm('parameter_default', (p.min + p.max) / 2),
+        scaleFeature('parameter_min', p.min),
+        scaleFeature('parameter_max', p.max),
+        scaleFeature('parameter_span', p.max - p.min),
+        scaleFeature('parameter_default', (p.min + p.max) / 2),
         d?.risk ?? 0,
         (d?.stage ?? 0) / 10,
       ],
@@ -280,14 +300,15 @@ export function buildGraph(input: GraphInput, normalizer: FeatureNormalizer, opt
   for (let b = 0; b < blueprintCount; b++) both('global.annotates.blueprint', 'blueprint.monitored_by.global', 0, b, [1, bpStage(b), bpRisk(b)]);
   for (let i = 0; i + 1 < S; i++) add('seed.peer.seed', i, i + 1, [0.5, 0, 0]);
   for (let i = 0; i < L; i++) both('global.operates.layer', 'layer.feedback.global', 0, i, [1, (i + 1) / L, 0]);
-  // A slot's activation node carries that slot's statistics: layer i ↔ activation i (the reference joined all pairs).
+  // A slot's activation node carries that slot's statistics: layer i ↔ activation i (the prototype joined all pairs).
   for (let i = 0; i < L; i++) both('layer.activates.activation', 'activation.affects.layer', i, i, [(i + 1) / L, (i + 1) / A, 1]);
   for (let a = 0; a < A; a++) for (let p = 0; p < P; p++) both('activation.configures.parameter', 'parameter.modulates.activation', a, p, [(a + 1) / A, (p + 1) / P, 1]);
   seeds.forEach((seed, i) => {
     for (let p = 0; p < P; p++) both('seed.allowed.parameter', 'parameter.associated.seed', i, p, [blendAllowed(seed.stage), 1, seed.stage / MAX_STAGE]);
   });
   for (let b = 0; b < blueprintCount; b++) {
-    for (let i = 0; i < L; i++) both('blueprint.composes.layer', 'layer.belongs_to.blueprint', b, i, [bpRisk(b), (i + 1) / L, 1]);
+    // A blueprint's edge to a slot carries what its module would cost there.
+    for (let i = 0; i < L; i++) both('blueprint.composes.layer', 'layer.belongs_to.blueprint', b, i, [bpRisk(b), (i + 1) / L, candidates[b] ? cost(candidates[b]!.blueprintId, slots[i]!) : 0]);
     for (let a = 0; a < A; a++) add('blueprint.energizes.activation', b, a, [bpRisk(b), (a + 1) / A, 1]);
   }
   params.forEach((p, i) => add('parameter.targets.blueprint', i, p.blueprint, [(i + 1) / P, bpRisk(p.blueprint), 1]));

@@ -1,15 +1,15 @@
-// What an untrained policy decides (issue 6: "a documented heuristic prior, so a fresh run makes sensible
-// decisions"), as a pure function of the epoch history, the host's slots and the candidate blueprints:
+// The heuristic policy (`--policy heuristic`, and what decides when no learned policy is given): a documented rule,
+// a pure function of the epoch history, the host's slots and the candidate blueprints:
 //
 // - Germinate when the validation loss has plateaued: over the last `plateauEpochs` epochs it improved by less than
 //   `plateauTolerance` (relative), no seed is on trial, and a slot is free (no seed there, none embargoed).
 // - Where: the narrowest free slot — the host's bottleneck, where capacity is most likely missing — earliest first.
-// - What: the candidate with the highest reference score max(0, (1 − risk) + 0.05·stage + 0.02·#parameters) among those
-//   fit for grafting (not quarantine-only, no approval needed, risk below 0.5); the decoder sets its parameters
+// - What: the candidate with the highest candidate score max(0, (1 − risk) + 0.05·stage + 0.02·#parameters) among those
+//   fit for grafting (not quarantine-only, no approval needed, risk below 0.5); the proposal sets its parameters
 //   at the bounds' midpoints.
 // - Otherwise: nothing to do.
-import type { v1 } from '../../contracts/index.ts';
-import { TRIAL_STAGES } from '../kasmina/index.ts';
+import type { v1 } from '../contracts/index.ts';
+import { TRIAL_STAGES } from '../contracts/seed-stages.ts';
 import { candidateScore, fitForGrafting, freeSlots, plateaued, slotWidth, type SlotInfo } from './observation.ts';
 
 export interface PriorInput {

@@ -1,7 +1,7 @@
-// Tamiyo's heterogeneous GNN (reference 03 §5) in TensorFlow.js: a node encoder per type (Linear → exact GELU →
+// The policy network, a heterogeneous GNN in TensorFlow.js: a node encoder per type (Linear → exact GELU →
 // LayerNorm), one GraphSAGE layer and one GAT layer (edge features, one head, no self loops) with one weight set per
-// relation, relations mean-aggregated per destination type, then the heads. Inference is deterministic (no dropout:
-// dropout only ever applies in training, which is Simic's business).
+// relation, relations mean-aggregated per destination type, then the heads (policy/README.md). Inference is
+// deterministic (no dropout).
 //
 // Message passing is batched over all seventeen relations and built from gather / segment-sum ops: the per-relation
 // weights are stacked ([R, in, out]) and applied to every node at once; edges gather their source's row, rows
@@ -10,24 +10,26 @@
 // UnsortedSegmentSum — also tf.gather's gradient — is ours: runtime/tfjs-kernels.)
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import { leyline, type v1 } from '../../contracts/index.ts';
-import { mulberry32 } from '../../runtime/seeded-random.ts';
+import { leyline, type v1 } from '../contracts/index.ts';
+import { mulberry32 } from '../runtime/seeded-random.ts';
 import { EDGE_DIM, FEATURE_DIMS, NODE_TYPES, RELATIONS, type NodeType, type PolicyGraphData } from './graph.ts';
 
-export const ARCHITECTURE = 'tamiyo_gnn_v1';
+/** Version 2: four actions (wait, germinate, cull, optimizer) and an lr head; deterministic graph features. */
+export const ARCHITECTURE = 'tamiyo_gnn_v2';
 
 export interface GnnDims {
   hidden: number;
   headHidden: number;
   policyClasses: number;
+  lrClasses: number;
   blendingClasses: number;
   riskClasses: number;
   scheduleOutputs: number;
   breakerClasses: number;
 }
 
-/** The reference's dims as Tamiyo's policy configures them (H 48, one attention head, 3 policy classes). */
-export const TAMIYO_GNN_DIMS: GnnDims = { hidden: 48, headHidden: 24, policyClasses: 3, blendingClasses: 3, riskClasses: 5, scheduleOutputs: 2, breakerClasses: 2 };
+/** H 48, one attention head, the four actions of actions.ts, two learning-rate factors. */
+export const TAMIYO_GNN_DIMS: GnnDims = { hidden: 48, headHidden: 24, policyClasses: 4, lrClasses: 2, blendingClasses: 3, riskClasses: 5, scheduleOutputs: 2, breakerClasses: 2 };
 
 export interface TensorSpec {
   name: string;
@@ -35,8 +37,9 @@ export interface TensorSpec {
 }
 
 /**
- * Every weight, in a fixed order. The reference's network plus one head of this project: `slot_score`, a score per
- * layer node, so the policy chooses the slot a new seed goes to (49 parameters).
+ * Every weight, in a fixed order: the encoders, the message passing, and the heads — graph-level (policy, learning
+ * rate, blending, risk, value, schedule, breaker, parameter delta) and per node (a score per seed, blueprint and
+ * slot, so the policy chooses which seed to cull, what to germinate and where).
  */
 export function weightSpec(dims: GnnDims = TAMIYO_GNN_DIMS): TensorSpec[] {
   const H = dims.hidden;
@@ -62,6 +65,7 @@ export function weightSpec(dims: GnnDims = TAMIYO_GNN_DIMS): TensorSpec[] {
     { name: 'gat.bias', shape: [R, 1, H] },
   );
   linear('head.policy', H, dims.policyClasses);
+  linear('head.lr', H, dims.lrClasses);
   linear('head.param_delta.0', H, dims.headHidden);
   linear('head.param_delta.1', dims.headHidden, 1);
   linear('head.blending', H, dims.blendingClasses);
@@ -82,11 +86,14 @@ export function parameterCount(dims: GnnDims = TAMIYO_GNN_DIMS): number {
   return weightSpec(dims).reduce((n, spec) => n + size(spec.shape), 0);
 }
 
-/** Initial values: Glorot-uniform weights, zero biases, unit LayerNorm gains; the policy head as the reference's. */
+/**
+ * Initial values: Glorot-uniform weights, zero biases, unit LayerNorm gains. The policy head starts from its bias
+ * alone (zero weights): WAIT twice as likely as each other action, whatever the state, until learning moves it.
+ */
 function initialValues(spec: TensorSpec, random: () => number): Float32Array {
   const values = new Float32Array(size(spec.shape));
   if (spec.name.endsWith('.gamma')) values.fill(1);
-  else if (spec.name === 'head.policy.bias') values.set([0.5, -0.5, -0.5].slice(0, values.length));
+  else if (spec.name === 'head.policy.bias') values.set([Math.log(2), 0, 0, 0].slice(0, values.length));
   else if (spec.name === 'head.policy.weight' || spec.name.endsWith('.bias') || spec.name.endsWith('.beta')) values.fill(0);
   else {
     const [fanIn, fanOut] = spec.shape.length === 1 ? [spec.shape[0]!, 1] : spec.shape.slice(-2);
@@ -197,6 +204,7 @@ export function prepareGraph(graph: PolicyGraphData): PreparedGraph {
 /** The network's outputs for one graph, as tensors (Simic differentiates through them). */
 export interface GnnOutputs {
   policyLogits: tf.Tensor1D;
+  lrLogits: tf.Tensor1D;
   paramDelta: tf.Scalar;
   blendingLogits: tf.Tensor1D;
   riskLogits: tf.Tensor1D;
@@ -235,6 +243,7 @@ export type GnnReadout = { [K in keyof GnnOutputs]: number[] };
 
 const OUTPUT_KEYS: ReadonlyArray<keyof GnnOutputs> = [
   'policyLogits',
+  'lrLogits',
   'paramDelta',
   'blendingLogits',
   'riskLogits',
@@ -247,7 +256,7 @@ const OUTPUT_KEYS: ReadonlyArray<keyof GnnOutputs> = [
 ];
 
 /** Linear heads read from the graph embedding, in the order their outputs are split. */
-const GRAPH_HEADS = ['head.policy', 'head.blending', 'head.risk', 'head.value', 'head.breaker', 'head.param_delta.0', 'head.schedule.0'] as const;
+const GRAPH_HEADS = ['head.policy', 'head.lr', 'head.blending', 'head.risk', 'head.value', 'head.breaker', 'head.param_delta.0', 'head.schedule.0'] as const;
 /** Score heads, one score per node of their type. */
 const SCORE_HEADS: ReadonlyArray<[NodeType, string]> = [
   ['seed', 'head.seed_score'],
@@ -389,7 +398,7 @@ export class TamiyoGnn {
     // (and the first layers of the two small MLP heads) are one product, the per-node scores another.
     const embedding = tf.slice(nodes, [0, 0], [1, H]);
     const joined = tf.reshape(tf.add(tf.matMul(embedding, p.headWeight), p.headBias), [-1]);
-    const [policy, blendingLogits, riskLogits, value, breakerLogits, paramHidden, scheduleHidden] = tf.split(joined, this.#headWidths, 0);
+    const [policy, lrLogits, blendingLogits, riskLogits, value, breakerLogits, paramHidden, scheduleHidden] = tf.split(joined, this.#headWidths, 0);
     const second = (hidden: tf.Tensor, name: string): tf.Tensor1D => tf.reshape(tf.tanh(linear(tf.reshape(gelu(hidden), [1, -1]), name)), [-1]) as tf.Tensor1D;
     const nodeScores = tf.add(tf.matMul(nodes, p.scoreWeight), p.scoreBias);
     const scores = (index: number): tf.Tensor1D => {
@@ -398,6 +407,7 @@ export class TamiyoGnn {
     };
     return {
       policyLogits: policy as tf.Tensor1D,
+      lrLogits: lrLogits as tf.Tensor1D,
       paramDelta: tf.reshape(second(paramHidden!, 'head.param_delta.1'), []) as tf.Scalar,
       blendingLogits: blendingLogits as tf.Tensor1D,
       riskLogits: riskLogits as tf.Tensor1D,

@@ -1,7 +1,7 @@
 // Facts about the run that both the heuristic prior and the graph builder read: where seeds sit, which slots are
 // free, whether the validation loss has plateaued, how good a candidate blueprint looks.
-import { leyline, type v1 } from '../../contracts/index.ts';
-import { EMBARGO_STAGES, TRIAL_STAGES } from '../kasmina/index.ts';
+import { leyline, type v1 } from '../contracts/index.ts';
+import { EMBARGO_STAGES, TRIAL_STAGES } from '../contracts/seed-stages.ts';
 
 const { SeedLifecycleStage: Stage } = leyline;
 
@@ -32,7 +32,7 @@ export function freeSlots(seeds: readonly v1.SeedState[], slots: readonly SlotIn
   return new Set(slots.filter((s) => !taken.has(s.id)).map((s) => s.id));
 }
 
-/** The reference's candidate score (03 §13). */
+/** The prototype's candidate score: low risk first, then maturity and tunability. */
 export function candidateScore(descriptor: v1.BlueprintDescriptor): number {
   return Math.max(0, 1 - descriptor.risk + 0.05 * descriptor.stage + 0.02 * Object.keys(descriptor.allowedParameters ?? {}).length);
 }
@@ -48,7 +48,7 @@ export function plateaued(losses: readonly number[], epochs: number, tolerance: 
 /** A blueprint a seed may be grafted from without an operator: not quarantine-only, no approval needed. */
 export const fitForGrafting = (d: v1.BlueprintDescriptor): boolean => !d.quarantineOnly && !d.approvalRequired;
 
-/** Candidates shown to the policy: those fit for grafting first, then by the reference score, then by id. */
+/** Candidates shown to the policy: those fit for grafting first, then by the candidate score, then by id. */
 export function rankCandidates(blueprints: readonly v1.BlueprintDescriptor[]): v1.BlueprintDescriptor[] {
   const fit = (d: v1.BlueprintDescriptor): number => Number(fitForGrafting(d));
   return [...blueprints].sort((a, b) => fit(b) - fit(a) || candidateScore(b) - candidateScore(a) || a.blueprintId.localeCompare(b.blueprintId));
