@@ -8,6 +8,7 @@ import { RunOutput, type OutputMode } from './run-output.ts';
 import type { RunResult } from '../actors/tolaria/index.ts';
 import { forge, FORGE_USAGE, UsageError } from './forge.ts';
 import { simic, SIMIC_USAGE } from './simic.ts';
+import { learn, LEARN_USAGE } from './learn/command.ts';
 import { serve, SERVE_USAGE } from './serve.ts';
 import { drills, DRILLS_USAGE } from './drills.ts';
 import { listenForStop } from './signals.ts';
@@ -34,7 +35,7 @@ commands:
                     Nissa's HTTP (0: off); --quiet prints only the outcome, --json one JSON object
                     per epoch and one at the end; the run's record and report are written to its
                     folder (run.jsonl, report.html); Ctrl-C stops gracefully and exits 130
-${INSPECT_USAGE}${REPORT_USAGE}${SERVE_USAGE}${DRILLS_USAGE}${FORGE_USAGE}${SIMIC_USAGE}  help              this text
+${LEARN_USAGE}${INSPECT_USAGE}${REPORT_USAGE}${SERVE_USAGE}${DRILLS_USAGE}${FORGE_USAGE}${SIMIC_USAGE}  help              this text
 `;
 
 interface RunArgs {
@@ -152,6 +153,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return forge(rest);
     case 'simic':
       return simic(rest);
+    case 'learn':
+      return learn(rest);
     case 'serve':
       return serve(rest);
     case 'drills':

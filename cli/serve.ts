@@ -5,6 +5,7 @@ import { resolveConfig } from './config.ts';
 import { UsageError } from './forge.ts';
 import { formatTree } from './format-tree.ts';
 import { listenForStop } from './signals.ts';
+import { serveEpisodes } from './serve-episodes.ts';
 
 export const SERVE_USAGE = `  serve <subsystem> [config.ts] --bus redis://host:port
                     run one subsystem in this process on a shared bus, until SIGINT/SIGTERM
@@ -12,6 +13,7 @@ export const SERVE_USAGE = `  serve <subsystem> [config.ts] --bus redis://host:p
 `;
 
 export async function serve(args: readonly string[]): Promise<number> {
+  if (args[0] === 'episodes') return serveEpisodes(args.slice(1));
   let subsystem: string | undefined;
   let file: string | undefined;
   let bus: string | undefined;

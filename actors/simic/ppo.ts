@@ -102,9 +102,16 @@ interface Prepared {
   return: number;
 }
 
+/** A tensor of the optimizer's state, as plain data (a learning run's checkpoint keeps them). */
+export interface SavedTensor {
+  name: string;
+  shape: number[];
+  values: Float32Array;
+}
+
 export class PpoTrainer {
   readonly #optimizer: tf.AdamOptimizer;
-  readonly #random: () => number;
+  #random: () => number;
 
   constructor(
     readonly gnn: TamiyoGnn,
@@ -114,9 +121,10 @@ export class PpoTrainer {
     this.#random = mulberry32(config.seed);
   }
 
-  /** One PPO update on a batch of experiences. */
-  update(experiences: readonly Experience[]): UpdateStats {
+  /** One PPO update on a batch of experiences; `seed` (when given) seeds its minibatch shuffles. */
+  update(experiences: readonly Experience[], seed?: number): UpdateStats {
     const { config } = this;
+    if (seed !== undefined) this.#random = mulberry32(seed);
     const prepared = this.#advantages(experiences);
     let policyLoss = 0;
     let valueLoss = 0;
@@ -157,6 +165,18 @@ export class PpoTrainer {
       clipFraction: clipped / n,
       averageReward: experiences.reduce((s, e) => s + e.reward, 0) / n,
     };
+  }
+
+  /** Adam's state (step count and both moments of every weight), to resume learning exactly where it was. */
+  async optimizerState(): Promise<SavedTensor[]> {
+    const weights = await this.#optimizer.getWeights();
+    return weights.map(({ name, tensor }) => ({ name, shape: [...tensor.shape], values: Float32Array.from(tensor.dataSync()) }));
+  }
+
+  async restoreOptimizer(saved: readonly SavedTensor[]): Promise<void> {
+    const tensors = saved.map(({ name, shape, values }) => ({ name, tensor: tf.tensor(values, shape) }));
+    await this.#optimizer.setWeights(tensors);
+    tf.dispose(tensors.map((t) => t.tensor));
   }
 
   dispose(): void {

@@ -70,8 +70,11 @@ export interface Curriculum {
   seed?: number;
   /** The blueprints on offer (Karn ids): what the policy may germinate. */
   blueprints: string[];
-  /** Kasmina's seed settings for every episode. */
-  seeds?: { timings?: Partial<SeedTimings>; maxRisk?: number; impactTolerance?: number };
+  /**
+   * Seed settings for every episode: Kasmina's timings and impact tolerance, the riskiest blueprint allowed, and the
+   * heuristic policy's plateau test (the baseline's trigger).
+   */
+  seeds?: { timings?: Partial<SeedTimings>; maxRisk?: number; impactTolerance?: number; plateau?: { epochs?: number; tolerance?: number } };
   tasks: CurriculumTask[];
   /** Tasks never trained on: where a learned policy is judged. */
   heldOut: CurriculumTask[];
@@ -123,6 +126,7 @@ export const CURRICULUM_SCHEMA: s.Schema = s.object(
         timings: s.optional(s.unknownValue('seed stage timings (checked by Kasmina)')),
         maxRisk: s.optional(fraction),
         impactTolerance: s.optional(s.number({ min: 0 })),
+        plateau: s.optional(s.object({ epochs: s.optional(positiveInt), tolerance: s.optional(fraction) })),
       }),
     ),
     tasks: s.array(TASK_SCHEMA, { minLength: 1 }),

@@ -17,8 +17,25 @@ export interface SecretSource {
   log: Logger;
 }
 
-export function resolveSigningSecret({ env, varDir, multiProcess, log }: SecretSource): SignatureContext {
-  if (env[SECRET_ENV_VAR] !== undefined) return signatureContextFromEnv(env);
+export function resolveSigningSecret(source: SecretSource): SignatureContext {
+  if (source.env[SECRET_ENV_VAR] !== undefined) return signatureContextFromEnv(source.env);
+  return new SignatureContext(folderSecret(source));
+}
+
+/**
+ * The secret a process that starts others hands them (`esper learn`'s episode workers share its key): the
+ * environment's, else this folder's (generated once, as for a single-process run).
+ */
+export function sharedSecret(source: SecretSource): string {
+  const value = source.env[SECRET_ENV_VAR];
+  if (value !== undefined) {
+    signatureContextFromEnv(source.env);
+    return value;
+  }
+  return folderSecret(source);
+}
+
+function folderSecret({ varDir, multiProcess, log }: SecretSource): string {
   if (multiProcess) {
     throw new MissingSecretError(
       `a multi-process run needs ${SECRET_ENV_VAR}: set it to the same non-blank value in every process`,
@@ -40,5 +57,5 @@ export function resolveSigningSecret({ env, varDir, multiProcess, log }: SecretS
     writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
     log.info(`${SECRET_ENV_VAR} is not set: generated a signing secret in ${file} (mode 0600) for single-process runs`);
   }
-  return new SignatureContext(secret);
+  return secret;
 }

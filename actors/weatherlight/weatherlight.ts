@@ -10,6 +10,7 @@ import { supervisorLogic, type SupervisorOptions } from '../../supervision/super
 import { ConfigError, validateConfig, type EsperConfig } from './config.ts';
 import { resolveSigningSecret } from './secret.ts';
 import { buildTree, pathOfKind } from './tree.ts';
+import type { Curriculum } from './curriculum.ts';
 import { WORKER_KINDS, type WorkerFactory } from './workers.ts';
 import { setUpKarn } from '../karn/index.ts';
 import { JobJournal, journalPath, resolveTezzeretConfig } from '../tezzeret/index.ts';
@@ -51,6 +52,8 @@ export interface BootOptions {
   training?: TrainingMonitor;
   /** Observes Nissa's alerts as they fire and resolve (the run record). */
   alerts?: (event: AlertEvent) => void;
+  /** What the episode runner's episodes come from (an episode worker's tree). */
+  curriculum?: Curriculum;
 }
 
 /** The tree this process runs: without the subsystems other processes serve (unless this one serves one). */
@@ -133,6 +136,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
       kasmina,
       tamiyo,
       policy,
+      curriculum: options.curriculum ?? null,
       simic,
       nissa,
     });

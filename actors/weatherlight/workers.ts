@@ -19,6 +19,8 @@ import { CommandVerifier } from '../../contracts/command-signing.ts';
 import { pathOfKind } from './tree.ts';
 import type { EsperConfig } from './config.ts';
 import { buildHealthPacket, treeHealth } from './health.ts';
+import type { Curriculum } from './curriculum.ts';
+import { episodeRunnerLogic } from './episode-runner.ts';
 import { inspectorLogic } from './inspector.ts';
 
 const { TelemetryLevel } = leyline;
@@ -54,6 +56,8 @@ export interface WorkerDeps {
   tamiyo: TamiyoSettings;
   /** The run's policy, resolved at boot from `tamiyo.policy` (null: the promoted one, else the heuristic). */
   policy: PolicySpec | null;
+  /** What an episode worker's episodes are drawn from (`esper serve episodes`); null in other trees. */
+  curriculum: Curriculum | null;
   simic: SimicSettings;
   nissa: NissaSettings;
 }
@@ -203,6 +207,7 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
       backend: deps.backend,
     });
   },
+  'episode-runner': (deps) => episodeRunnerLogic(deps, WORKER_KINDS),
   'kasmina-manager': (deps) =>
     kasminaLogic({
       settings: deps.kasmina,

@@ -54,12 +54,17 @@ export function renderReport(records: readonly RunRecordLine[]): string {
     section('Alerts', alertTable(records)),
     section('Budgets and actuals', latest ? budgetTable(latest, list, decided, summary) : '<p class="muted">no start line: the budgets are unknown</p>'),
   ];
+  return page(`Esper run ${runId}`, body);
+}
+
+/** One self-contained HTML document (inline CSS, no script) around a report's sections; `title` is text. */
+export function page(title: string, body: readonly string[]): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(`Esper run ${runId}`)}</title>
+<title>${esc(title)}</title>
 <style>${STYLE}</style>
 </head>
 <body>
@@ -69,7 +74,7 @@ ${body.join('\n')}
 `;
 }
 
-const section = (title: string, html: string): string => `<section><h2>${esc(title)}</h2>\n${html}\n</section>`;
+export const section = (title: string, html: string): string => `<section><h2>${esc(title)}</h2>\n${html}\n</section>`;
 
 function status(records: readonly RunRecordLine[]): { kind: string; text: string } {
   const end = ending(records);
@@ -137,7 +142,8 @@ function hints(decided: readonly DecisionRecord[]): SeedHints {
   return new Map(decided.filter((d) => d.action === 'germinate' && d.seedId).map((d) => [d.seedId, { slot: d.slot, blueprint: d.blueprintId }]));
 }
 
-const num = (text: string): Cell => ({ html: `<span class="num">${esc(text)}</span>` });
+/** A number cell (tabular figures). */
+export const num = (text: string): Cell => ({ html: `<span class="num">${esc(text)}</span>` });
 /** A validation loss of 0 means none was measured at that boundary. */
 const loss = (value: number | undefined): string => (value ? value.toFixed(4) : '—');
 

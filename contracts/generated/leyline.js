@@ -18278,7 +18278,7 @@ export const esper = $root.esper = (() => {
                  * @memberof esper.leyline.v1.EpisodeEpoch
                  * @instance
                  */
-                EpisodeEpoch.prototype.seedParameters = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+                EpisodeEpoch.prototype.seedParameters = 0;
 
                 /**
                  * Creates a new EpisodeEpoch instance using the specified properties.
@@ -18318,8 +18318,8 @@ export const esper = $root.esper = (() => {
                         writer.uint32(/* id 2, wireType 1 =*/17).double(message.validationAccuracy);
                     if (message.validationLoss != null && $Object.hasOwnProperty.call(message, "validationLoss") && !$Object.is(message.validationLoss, 0))
                         writer.uint32(/* id 3, wireType 1 =*/25).double(message.validationLoss);
-                    if (message.seedParameters != null && $Object.hasOwnProperty.call(message, "seedParameters") && (typeof message.seedParameters === "object" ? message.seedParameters.low || message.seedParameters.high : message.seedParameters !== 0))
-                        writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.seedParameters);
+                    if (message.seedParameters != null && $Object.hasOwnProperty.call(message, "seedParameters") && message.seedParameters !== 0)
+                        writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.seedParameters);
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -18394,7 +18394,7 @@ export const esper = $root.esper = (() => {
                         case 4: {
                                 if (wireType !== 0)
                                     break;
-                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                if (value = reader.uint32())
                                     message.seedParameters = value;
                                 else
                                     delete message.seedParameters;
@@ -18493,7 +18493,7 @@ export const esper = $root.esper = (() => {
                  * @memberof esper.leyline.v1.EpisodeSeed
                  * @instance
                  */
-                EpisodeSeed.prototype.parameters = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+                EpisodeSeed.prototype.parameters = 0;
 
                 /**
                  * EpisodeSeed firstEpoch.
@@ -18557,8 +18557,8 @@ export const esper = $root.esper = (() => {
                         writer.uint32(/* id 2, wireType 2 =*/18).string(message.slot);
                     if (message.blueprintId != null && $Object.hasOwnProperty.call(message, "blueprintId") && message.blueprintId !== "")
                         writer.uint32(/* id 3, wireType 2 =*/26).string(message.blueprintId);
-                    if (message.parameters != null && $Object.hasOwnProperty.call(message, "parameters") && (typeof message.parameters === "object" ? message.parameters.low || message.parameters.high : message.parameters !== 0))
-                        writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.parameters);
+                    if (message.parameters != null && $Object.hasOwnProperty.call(message, "parameters") && message.parameters !== 0)
+                        writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.parameters);
                     if (message.firstEpoch != null && $Object.hasOwnProperty.call(message, "firstEpoch") && message.firstEpoch !== 0)
                         writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.firstEpoch);
                     if (message.lastEpoch != null && $Object.hasOwnProperty.call(message, "lastEpoch") && message.lastEpoch !== 0)
@@ -18639,7 +18639,7 @@ export const esper = $root.esper = (() => {
                         case 4: {
                                 if (wireType !== 0)
                                     break;
-                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                if (value = reader.uint32())
                                     message.parameters = value;
                                 else
                                     delete message.parameters;
@@ -18849,7 +18849,7 @@ export const esper = $root.esper = (() => {
                  * @memberof esper.leyline.v1.EpisodeResult
                  * @instance
                  */
-                EpisodeResult.prototype.hostParameters = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+                EpisodeResult.prototype.hostParameters = 0;
 
                 /**
                  * EpisodeResult addedParameters.
@@ -18857,7 +18857,7 @@ export const esper = $root.esper = (() => {
                  * @memberof esper.leyline.v1.EpisodeResult
                  * @instance
                  */
-                EpisodeResult.prototype.addedParameters = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+                EpisodeResult.prototype.addedParameters = 0;
 
                 /**
                  * EpisodeResult seconds.
@@ -18938,10 +18938,10 @@ export const esper = $root.esper = (() => {
                         writer.uint32(/* id 9, wireType 1 =*/73).double(message.testAccuracy);
                     if (message.finalValidationAccuracy != null && $Object.hasOwnProperty.call(message, "finalValidationAccuracy") && !$Object.is(message.finalValidationAccuracy, 0))
                         writer.uint32(/* id 10, wireType 1 =*/81).double(message.finalValidationAccuracy);
-                    if (message.hostParameters != null && $Object.hasOwnProperty.call(message, "hostParameters") && (typeof message.hostParameters === "object" ? message.hostParameters.low || message.hostParameters.high : message.hostParameters !== 0))
-                        writer.uint32(/* id 11, wireType 0 =*/88).uint64(message.hostParameters);
-                    if (message.addedParameters != null && $Object.hasOwnProperty.call(message, "addedParameters") && (typeof message.addedParameters === "object" ? message.addedParameters.low || message.addedParameters.high : message.addedParameters !== 0))
-                        writer.uint32(/* id 12, wireType 0 =*/96).uint64(message.addedParameters);
+                    if (message.hostParameters != null && $Object.hasOwnProperty.call(message, "hostParameters") && message.hostParameters !== 0)
+                        writer.uint32(/* id 11, wireType 0 =*/88).uint32(message.hostParameters);
+                    if (message.addedParameters != null && $Object.hasOwnProperty.call(message, "addedParameters") && message.addedParameters !== 0)
+                        writer.uint32(/* id 12, wireType 0 =*/96).uint32(message.addedParameters);
                     if (message.seconds != null && $Object.hasOwnProperty.call(message, "seconds") && !$Object.is(message.seconds, 0))
                         writer.uint32(/* id 13, wireType 1 =*/105).double(message.seconds);
                     if (message.policyVersion != null && $Object.hasOwnProperty.call(message, "policyVersion") && message.policyVersion !== "")
@@ -19082,7 +19082,7 @@ export const esper = $root.esper = (() => {
                         case 11: {
                                 if (wireType !== 0)
                                     break;
-                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                if (value = reader.uint32())
                                     message.hostParameters = value;
                                 else
                                     delete message.hostParameters;
@@ -19091,7 +19091,7 @@ export const esper = $root.esper = (() => {
                         case 12: {
                                 if (wireType !== 0)
                                     break;
-                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                if (value = reader.uint32())
                                     message.addedParameters = value;
                                 else
                                     delete message.addedParameters;

@@ -1,0 +1,49 @@
+// A learning run's checkpoint, `var/learn/<id>/state.bin` (msgpack, written atomically after every finished round):
+// everything `--resume` needs to go on exactly as an uninterrupted run would — the round reached, the network's
+// weights, Adam's state, and the settings the run was started with.
+import { existsSync, readFileSync } from 'node:fs';
+import { pack, unpack } from 'msgpackr';
+import type { SavedTensor } from '../../actors/simic/index.ts';
+import { writeFileAtomic } from '../../runtime/atomic-file.ts';
+
+export const LEARN_STATE_FILE = 'state.bin';
+const FORMAT = 1;
+
+export interface LearnState {
+  format: number;
+  learnId: string;
+  curriculumFile: string;
+  seed: number;
+  rounds: number;
+  envs: number;
+  episodesPerEnv: number;
+  /** The last round whose update is in `weights`. */
+  round: number;
+  /** Encoded PolicyWeights. */
+  weights: Uint8Array;
+  optimizer: SavedTensor[];
+}
+
+export class LearnStateError extends Error {
+  override readonly name = 'LearnStateError';
+}
+
+export function saveLearnState(file: string, state: Omit<LearnState, 'format'>): void {
+  writeFileAtomic(file, pack({ ...state, format: FORMAT }));
+}
+
+export function loadLearnState(file: string): LearnState | null {
+  if (!existsSync(file)) return null;
+  let state: LearnState;
+  try {
+    state = unpack(readFileSync(file)) as LearnState;
+  } catch (error) {
+    throw new LearnStateError(`${file}: unreadable (${(error as Error).message})`);
+  }
+  if (state?.format !== FORMAT) throw new LearnStateError(`${file}: format ${String(state?.format)}, expected ${FORMAT}`);
+  for (const field of ['learnId', 'curriculumFile', 'seed', 'rounds', 'envs', 'episodesPerEnv', 'round', 'weights', 'optimizer'] as const) {
+    if (state[field] === undefined) throw new LearnStateError(`${file}: no ${field}`);
+  }
+  state.optimizer = state.optimizer.map((t) => ({ ...t, values: t.values instanceof Float32Array ? t.values : Float32Array.from(t.values as ArrayLike<number>) }));
+  return state;
+}
