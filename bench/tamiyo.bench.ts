@@ -17,8 +17,7 @@ import { encodeLeyline } from '../contracts/codec.ts';
 import { SignatureContext } from '../contracts/signing.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
 import { FieldReportLog, resolveTamiyoConfig, tamiyoLogic } from '../actors/tamiyo/index.ts';
-import { PolicyInstance } from '../actors/tamiyo/policy-instance.ts';
-import { rankCandidates } from '../actors/tamiyo/observation.ts';
+import { PolicyInstance, rankCandidates } from '../policy/index.ts';
 import { statelessLogic } from '../runtime/logic.ts';
 import { ActorSystem } from '../runtime/system.ts';
 import { selectTensorBackend } from '../runtime/tensor-backend.ts';
@@ -47,7 +46,7 @@ function packet(seeds: number, epoch: number): v1.SystemStatePacket {
     validationLoss: 0.5 - 0.001 * epoch,
     validationAccuracy: 0.8,
     trainingLoss: 0.52,
-    trainingMetrics: { loss: 0.52, learning_rate: 1e-3, gradient_norm: 1.2, samples_per_s: 6000, ...Object.fromEntries(SLOTS.flatMap((s) => [[`slot.${s.id}.mean`, 0.6], [`slot.${s.id}.std`, 0.9], [`slot.${s.id}.abs_max`, 4]])) },
+    trainingMetrics: { loss: 0.52, learning_rate: 1e-3, gradient_norm: 1.2, initial_learning_rate: 1e-3, host_parameters: 16 * 64 * 64, ...Object.fromEntries(SLOTS.flatMap((s) => [[`slot.${s.id}.mean`, 0.6], [`slot.${s.id}.std`, 0.9], [`slot.${s.id}.abs_max`, 4]])) },
     seedStates: Array.from({ length: seeds }, (_, i) => ({ seedId: `s${i}`, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, layerDepth: i + 1, learningRate: 1e-3, gradientNorm: 0.4, riskScore: 0.2, ageEpochs: 1, metrics: { alpha: 0 } })),
   });
 }
@@ -82,7 +81,7 @@ async function decisions(thread: 'worker' | 'inline'): Promise<void> {
 }
 
 function gnnAlone(): void {
-  const instance = new PolicyInstance({ version: 'bench' });
+  const instance = new PolicyInstance({ version: 'bench', kind: 'network' });
   const world = { slots: SLOTS, blueprints: rankCandidates(catalog.all()).slice(0, 4) };
   for (const seeds of SEED_COUNTS) {
     const times: number[] = [];
@@ -97,7 +96,7 @@ function gnnAlone(): void {
 }
 
 function wal(): void {
-  const instance = new PolicyInstance({ version: 'bench' });
+  const instance = new PolicyInstance({ version: 'bench', kind: 'network' });
   const world = { slots: SLOTS, blueprints: rankCandidates(catalog.all()).slice(0, 4) };
   const reports = Array.from({ length: APPENDS }, (_, i) =>
     leyline.FieldReport.create({

@@ -18,5 +18,5 @@ export default defineCurriculum({
     { name: 'spirals-b', dataset: spirals(2, 0.08), host: { kind: 'mlp', inputs: 16, hidden: [12], classes: 4 }, training: { optimizer: { kind: 'adam', learningRate: 0.01 } }, epochs: 5 },
   ],
   heldOut: [{ name: 'spirals-held', dataset: spirals(3, 0.06), host: { kind: 'mlp', inputs: 16, hidden: [10], classes: 4 }, training: { optimizer: { kind: 'adam', learningRate: 0.01 } }, epochs: 5 }],
-  learning: { rounds: 2, episodesPerEnv: 1, baselineEpisodes: 2 },
+  learning: { rounds: 2, episodesPerEnv: 1, baselineEpisodes: 2, ppo: { learningRate: 5e-3, epochs: 8, minibatch: 16 } },
 });

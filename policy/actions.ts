@@ -26,6 +26,15 @@ export const actionName = (action: v1.PolicyAction): string => (PolicyAction[act
 /** The lr head's classes: the factor the host's learning rate is multiplied by. */
 export const LR_FACTORS: readonly [number, number] = [0.5, 2];
 
+/** How far the policy may move the learning rate from the run's starting rate: down to an eighth, up to double. */
+export const LR_RELATIVE_RANGE: readonly [number, number] = [1 / 8, 2];
+
+/** The learning rates an OPTIMIZER action may reach: the absolute range, narrowed around the starting rate. */
+export function learningRateBounds(initial: number, absolute: readonly [number, number]): [number, number] {
+  if (!(initial > 0)) return [absolute[0], absolute[1]];
+  return [Math.max(absolute[0], initial * LR_RELATIVE_RANGE[0]), Math.min(absolute[1], initial * LR_RELATIVE_RANGE[1])];
+}
+
 /** Where the graph builder writes what the masks read: global columns (each lr factor allowed), the layer column
  * "the slot is free", the blueprint columns quarantine-only and approval-required, the seed column "on trial". */
 export const MASK_COLUMNS = { lrDown: 16, lrUp: 17, layerFree: 7, blueprintQuarantine: 6, blueprintApproval: 7, seedOnTrial: 10 } as const;

@@ -7,7 +7,9 @@
 // weights are stacked ([R, in, out]) and applied to every node at once; edges gather their source's row, rows
 // (relation, target) sum their edges, nodes sum their rows. Index arrays are built on the CPU per graph (graphs
 // have tens of nodes). The whole forward pass is about a hundred kernels, none per relation. (On WASM,
-// UnsortedSegmentSum — also tf.gather's gradient — is ours: runtime/tfjs-kernels.)
+// UnsortedSegmentSum — also tf.gather's gradient — is ours: runtime/tfjs-kernels.) The kernel count does not grow
+// with the graph, so training runs a whole minibatch as one graph (`prepareBatch`, `forwardBatch`): the disjoint
+// union of its graphs, the graph-level heads read from each graph's global node.
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { leyline, type v1 } from '../contracts/index.ts';
@@ -104,14 +106,11 @@ function initialValues(spec: TensorSpec, random: () => number): Float32Array {
 }
 
 /**
- * The index arrays of one graph (built on the CPU). A "row" is one (relation, target node) pair for every node of the
- * relation's target type: M = Σ_r |target type of r| rows. Per-relation transforms of all nodes are laid out as
- * [N·R, H] (row n·R + r is node n through relation r's weight), so an edge reads its source's row by one gather.
+ * The index arrays message passing reads (built on the CPU). A "row" is one (relation, target node) pair for every
+ * node of the relation's target type: M = Σ_r |target type of r| rows. Per-relation transforms of all nodes are laid
+ * out as [N·R, H] (row n·R + r is node n through relation r's weight), so an edge reads its source's row by one gather.
  */
-export interface PreparedGraph {
-  /** Node count per type and where each type starts in the stacked node matrix (NODE_TYPES order). */
-  counts: Record<NodeType, number>;
-  offsets: Record<NodeType, number>;
+export interface GraphArrays {
   nodeCount: number;
   edgeCount: number;
   rowCount: number;
@@ -134,6 +133,30 @@ export interface PreparedGraph {
   inverseIncoming: Float32Array;
   /** [M, 1] 1 / (relations into the target's type): the mean over relations. */
   rowMix: Float32Array;
+}
+
+/** One graph's arrays; its nodes are stacked by type (NODE_TYPES order, the global node first). */
+export interface PreparedGraph extends GraphArrays {
+  /** Node count per type and where each type starts in the stacked node matrix (NODE_TYPES order). */
+  counts: Record<NodeType, number>;
+  offsets: Record<NodeType, number>;
+}
+
+/** The node types with a score head (a score per node: which seed, blueprint, slot). */
+export type ScoredType = 'seed' | 'blueprint' | 'layer';
+export const SCORED_TYPES: readonly ScoredType[] = ['seed', 'blueprint', 'layer'];
+
+/**
+ * Several graphs as one: their disjoint union (graph-major: graph 0's nodes and rows, then graph 1's, ...), so one
+ * forward pass serves a whole minibatch. Nothing crosses between graphs: every edge stays inside its own graph.
+ */
+export interface PreparedBatch extends GraphArrays {
+  graphCount: number;
+  /** [B] each graph's global node (its embedding). */
+  globalRows: Int32Array;
+  /** Per score head: the rows of its nodes (graph-major, each graph's in its own order) and their graph index. */
+  scoreRows: Record<ScoredType, Int32Array>;
+  scoreSegments: Record<ScoredType, Int32Array>;
 }
 
 export function prepareGraph(graph: PolicyGraphData): PreparedGraph {
@@ -201,6 +224,77 @@ export function prepareGraph(graph: PolicyGraphData): PreparedGraph {
   return { counts, offsets, nodeCount: N, edgeCount: E, rowCount: M, inputs, nodeType, edgeSource, edgeRow, edgeRelation, attributes, rowSelf, rowNode, rowRelation, inverseIncoming, rowMix };
 }
 
+/** The disjoint union of `graphs` (see PreparedBatch). */
+export function prepareBatch(graphs: readonly PolicyGraphData[]): PreparedBatch {
+  return batchPrepared(graphs.map(prepareGraph));
+}
+
+/** prepareBatch of graphs already prepared: their arrays concatenated, every index moved by its graph's base. */
+export function batchPrepared(graphs: readonly PreparedGraph[]): PreparedBatch {
+  const R = RELATIONS.length;
+  const T = NODE_TYPES.length;
+  const total = (key: 'nodeCount' | 'edgeCount' | 'rowCount'): number => graphs.reduce((n, g) => n + g[key], 0);
+  const [N, E, M] = [total('nodeCount'), total('edgeCount'), total('rowCount')];
+  const batch: PreparedBatch = {
+    graphCount: graphs.length,
+    nodeCount: N,
+    edgeCount: E,
+    rowCount: M,
+    inputs: new Float32Array(N * MAX_FEATURES),
+    nodeType: new Float32Array(N * T),
+    edgeSource: new Int32Array(E),
+    edgeRow: new Int32Array(E),
+    edgeRelation: new Int32Array(E),
+    attributes: new Float32Array(E * EDGE_DIM),
+    rowSelf: new Int32Array(M),
+    rowNode: new Int32Array(M),
+    rowRelation: new Int32Array(M),
+    inverseIncoming: new Float32Array(M),
+    rowMix: new Float32Array(M),
+    globalRows: new Int32Array(graphs.length),
+    scoreRows: { seed: new Int32Array(0), blueprint: new Int32Array(0), layer: new Int32Array(0) },
+    scoreSegments: { seed: new Int32Array(0), blueprint: new Int32Array(0), layer: new Int32Array(0) },
+  };
+  const shifted = (target: Int32Array, source: Int32Array, at: number, by: number): void => {
+    for (let i = 0; i < source.length; i++) target[at + i] = source[i]! + by;
+  };
+  let [n, e, m] = [0, 0, 0];
+  graphs.forEach((g, b) => {
+    batch.inputs.set(g.inputs, n * MAX_FEATURES);
+    batch.nodeType.set(g.nodeType, n * T);
+    shifted(batch.edgeSource, g.edgeSource, e, n * R);
+    shifted(batch.edgeRow, g.edgeRow, e, m);
+    batch.edgeRelation.set(g.edgeRelation, e);
+    batch.attributes.set(g.attributes, e * EDGE_DIM);
+    shifted(batch.rowSelf, g.rowSelf, m, n * R);
+    shifted(batch.rowNode, g.rowNode, m, n);
+    batch.rowRelation.set(g.rowRelation, m);
+    batch.inverseIncoming.set(g.inverseIncoming, m);
+    batch.rowMix.set(g.rowMix, m);
+    batch.globalRows[b] = n + g.offsets.global;
+    n += g.nodeCount;
+    e += g.edgeCount;
+    m += g.rowCount;
+  });
+  for (const type of SCORED_TYPES) {
+    const count = graphs.reduce((k, g) => k + g.counts[type], 0);
+    const rows = new Int32Array(count);
+    const segments = new Int32Array(count);
+    let at = 0;
+    let base = 0;
+    graphs.forEach((g, b) => {
+      for (let i = 0; i < g.counts[type]; i++, at++) {
+        rows[at] = base + g.offsets[type] + i;
+        segments[at] = b;
+      }
+      base += g.nodeCount;
+    });
+    batch.scoreRows[type] = rows;
+    batch.scoreSegments[type] = segments;
+  }
+  return batch;
+}
+
 /** The network's outputs for one graph, as tensors (Simic differentiates through them). */
 export interface GnnOutputs {
   policyLogits: tf.Tensor1D;
@@ -215,6 +309,32 @@ export interface GnnOutputs {
   blueprintScores: tf.Tensor1D;
   slotScores: tf.Tensor1D;
 }
+
+/** The graph-level outputs (one row per graph in a batch). */
+const GRAPH_OUTPUTS = ['policyLogits', 'lrLogits', 'paramDelta', 'blendingLogits', 'riskLogits', 'value', 'schedule', 'breakerLogits'] as const;
+
+/**
+ * The outputs for a batch of B graphs (`TamiyoGnn.forwardBatch`): graph-level heads [B, classes] (value and
+ * parameter delta [B]); each score head flat over the batch, graph-major, with each entry's graph index (segment).
+ */
+// A type alias: tf.tidy may return it.
+export type GnnBatchOutputs = {
+  graphCount: number;
+  policyLogits: tf.Tensor2D;
+  lrLogits: tf.Tensor2D;
+  paramDelta: tf.Tensor1D;
+  blendingLogits: tf.Tensor2D;
+  riskLogits: tf.Tensor2D;
+  value: tf.Tensor1D;
+  schedule: tf.Tensor2D;
+  breakerLogits: tf.Tensor2D;
+  seedScores: tf.Tensor1D;
+  blueprintScores: tf.Tensor1D;
+  slotScores: tf.Tensor1D;
+  seedSegments: Int32Array;
+  blueprintSegments: Int32Array;
+  slotSegments: Int32Array;
+};
 
 /** The weights laid out for the forward pass (see `TamiyoGnn.pack`). */
 // A type alias, not an interface: tf.tidy may return it (a TensorContainer needs the implicit index signature).
@@ -264,6 +384,22 @@ const SCORE_HEADS: ReadonlyArray<[NodeType, string]> = [
   ['layer', 'head.slot_score'],
 ];
 const MAX_FEATURES = Math.max(...Object.values(FEATURE_DIMS));
+
+/**
+ * tf.unsortedSegmentSum with a plain gather as its gradient. Our ids are never negative, so tfjs's own gradient's
+ * masking of negative ids (a LogicalAnd and a Select as wide as the input, slow on WASM) is skipped; same values.
+ */
+function segmentSum(x: tf.Tensor, ids: tf.Tensor1D, count: number): tf.Tensor {
+  const sum = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    save([ids]); // kept until the backward pass (the caller's tidy may free `ids` before it)
+    return { value: tf.unsortedSegmentSum(input, ids, count), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.gather(dy, saved[0]!) };
+  });
+  return sum(x);
+}
+
+/** Exact GELU. */
+const gelu = (x: tf.Tensor): tf.Tensor => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 
 export class PolicyWeightsError extends Error {
   override readonly name = 'PolicyWeightsError';
@@ -341,14 +477,72 @@ export class TamiyoGnn {
   /** The forward pass; call inside tf.tidy (or dispose the outputs). `packed` defaults to `pack()` of the variables. */
   forward(g: PreparedGraph, packed: PackedWeights = this.pack()): GnnOutputs {
     const H = this.dims.hidden;
+    const nodes = this.#propagate(g, packed);
+    // The graph embedding is the global node (there is one, first in the stack).
+    const heads = this.#graphHeads(tf.slice(nodes, [0, 0], [1, H]) as tf.Tensor2D, packed);
+    const nodeScores = tf.add(tf.matMul(nodes, packed.scoreWeight), packed.scoreBias);
+    const scores = (index: number): tf.Tensor1D => {
+      const type = SCORE_HEADS[index]![0];
+      return g.counts[type] === 0 ? tf.zeros([0]) : (tf.reshape(tf.slice(nodeScores, [g.offsets[type], index], [g.counts[type], 1]), [-1]) as tf.Tensor1D);
+    };
+    const row = (x: tf.Tensor): tf.Tensor1D => tf.reshape(x, [-1]) as tf.Tensor1D;
+    return {
+      policyLogits: row(heads.policyLogits),
+      lrLogits: row(heads.lrLogits),
+      paramDelta: tf.reshape(heads.paramDelta, []) as tf.Scalar,
+      blendingLogits: row(heads.blendingLogits),
+      riskLogits: row(heads.riskLogits),
+      value: tf.reshape(heads.value, []) as tf.Scalar,
+      schedule: row(heads.schedule),
+      breakerLogits: row(heads.breakerLogits),
+      seedScores: scores(0),
+      blueprintScores: scores(1),
+      slotScores: scores(2),
+    };
+  }
+
+  /**
+   * The forward pass on a batch of graphs at once (`prepareBatch`): the same outputs as `forward` per graph, with
+   * the graph-level heads as [B, classes] (value and parameter delta [B]) and each score head flat over the batch
+   * with its graph index per entry. Call inside tf.tidy.
+   */
+  forwardBatch(batch: PreparedBatch, packed: PackedWeights = this.pack()): GnnBatchOutputs {
+    const nodes = this.#propagate(batch, packed);
+    const heads = this.#graphHeads(tf.gather(nodes, tf.tensor1d(batch.globalRows, 'int32')) as tf.Tensor2D, packed);
+    // Score head i of node n is entry n·3 + i of the flattened [N, 3] scores.
+    const flatScores = tf.reshape(tf.add(tf.matMul(nodes, packed.scoreWeight), packed.scoreBias), [-1]);
+    const width = SCORE_HEADS.length;
+    const scores = (index: number): tf.Tensor1D => {
+      const rows = batch.scoreRows[SCORE_HEADS[index]![0] as ScoredType];
+      return rows.length === 0 ? tf.zeros([0]) : (tf.gather(flatScores, tf.tensor1d(rows.map((r) => r * width + index), 'int32')) as tf.Tensor1D);
+    };
+    return {
+      graphCount: batch.graphCount,
+      policyLogits: heads.policyLogits,
+      lrLogits: heads.lrLogits,
+      paramDelta: tf.reshape(heads.paramDelta, [-1]) as tf.Tensor1D,
+      blendingLogits: heads.blendingLogits,
+      riskLogits: heads.riskLogits,
+      value: tf.reshape(heads.value, [-1]) as tf.Tensor1D,
+      schedule: heads.schedule,
+      breakerLogits: heads.breakerLogits,
+      seedScores: scores(0),
+      blueprintScores: scores(1),
+      slotScores: scores(2),
+      seedSegments: batch.scoreSegments.seed,
+      blueprintSegments: batch.scoreSegments.blueprint,
+      slotSegments: batch.scoreSegments.layer,
+    };
+  }
+
+  /** Encoders and message passing (shared by `forward` and `forwardBatch`): every node's embedding, [N, H]. */
+  #propagate(g: GraphArrays, p: PackedWeights): tf.Tensor2D {
+    const H = this.dims.hidden;
     const R = RELATIONS.length;
     const T = NODE_TYPES.length;
     const N = g.nodeCount;
     const E = g.edgeCount;
     const M = g.rowCount;
-    const p = packed;
-    const gelu = (x: tf.Tensor): tf.Tensor => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
-    const linear = (x: tf.Tensor, name: string): tf.Tensor => tf.add(tf.matMul(x as tf.Tensor2D, this.#w(`${name}.weight`) as tf.Tensor2D), this.#w(`${name}.bias`));
 
     // 1. Encoders, all node types in one product: features zero-padded to the widest type, each node keeping its
     // own type's block. Then exact GELU and LayerNorm (per-type gains).
@@ -370,10 +564,10 @@ export class TamiyoGnn {
     // Every node through every relation's weight: [N·R, H], row n·R + r.
     const throughAll = (x: tf.Tensor, sideBySide: tf.Tensor2D): tf.Tensor => tf.reshape(tf.matMul(x as tf.Tensor2D, sideBySide), [N * R, H]);
     // Rows → nodes: each node's mean over the relations into its type.
-    const mixRows = (rows: tf.Tensor): tf.Tensor => tf.unsortedSegmentSum(tf.mul(rows, rowMix), rowNode, N);
+    const mixRows = (rows: tf.Tensor): tf.Tensor => segmentSum(tf.mul(rows, rowMix), rowNode, N);
 
     // 2. GraphSAGE per row: W_l · mean of the sources (= mean of W_l · source) + b_l + W_r · the target.
-    const meanOfSources = tf.mul(tf.unsortedSegmentSum(tf.gather(throughAll(nodes, p.sageL), edgeSource), edgeRow, M), tf.tensor2d(g.inverseIncoming, [M, 1]));
+    const meanOfSources = tf.mul(segmentSum(tf.gather(throughAll(nodes, p.sageL), edgeSource), edgeRow, M), tf.tensor2d(g.inverseIncoming, [M, 1]));
     const sage = tf.add(tf.add(meanOfSources, tf.gather(p.sageBias, rowRelation)), tf.gather(throughAll(nodes, p.sageR), rowSelf));
     nodes = gelu(mixRows(sage));
 
@@ -390,33 +584,29 @@ export class TamiyoGnn {
     ); // [E]
     // Softmax per row: a shift by the global maximum leaves every row's softmax unchanged.
     const exp = tf.exp(tf.sub(logits, tf.max(logits)));
-    const alpha = tf.div(exp, tf.gather(tf.unsortedSegmentSum(exp, edgeRow, M), edgeRow));
-    const attended = tf.unsortedSegmentSum(tf.mul(sources, tf.expandDims(alpha, 1)), edgeRow, M); // [M, H]
-    nodes = gelu(mixRows(tf.add(attended, tf.gather(p.gatBias, rowRelation))));
+    const alpha = tf.div(exp, tf.gather(segmentSum(exp, edgeRow, M), edgeRow));
+    const attended = segmentSum(tf.mul(sources, tf.expandDims(alpha, 1)), edgeRow, M); // [M, H]
+    return gelu(mixRows(tf.add(attended, tf.gather(p.gatBias, rowRelation)))) as tf.Tensor2D;
+  }
 
-    // 4–5. Heads. The graph embedding is the global node (there is one, first in the stack); the graph-level heads
-    // (and the first layers of the two small MLP heads) are one product, the per-node scores another.
-    const embedding = tf.slice(nodes, [0, 0], [1, H]);
-    const joined = tf.reshape(tf.add(tf.matMul(embedding, p.headWeight), p.headBias), [-1]);
-    const [policy, lrLogits, blendingLogits, riskLogits, value, breakerLogits, paramHidden, scheduleHidden] = tf.split(joined, this.#headWidths, 0);
-    const second = (hidden: tf.Tensor, name: string): tf.Tensor1D => tf.reshape(tf.tanh(linear(tf.reshape(gelu(hidden), [1, -1]), name)), [-1]) as tf.Tensor1D;
-    const nodeScores = tf.add(tf.matMul(nodes, p.scoreWeight), p.scoreBias);
-    const scores = (index: number): tf.Tensor1D => {
-      const type = SCORE_HEADS[index]![0];
-      return g.counts[type] === 0 ? tf.zeros([0]) : (tf.reshape(tf.slice(nodeScores, [g.offsets[type], index], [g.counts[type], 1]), [-1]) as tf.Tensor1D);
-    };
+  /**
+   * 4–5. The graph-level heads on graph embeddings [B, H]: one product for all of them (and the first layers of the
+   * two small MLP heads); each output [B, width].
+   */
+  #graphHeads(embedding: tf.Tensor2D, p: PackedWeights): Record<(typeof GRAPH_OUTPUTS)[number], tf.Tensor2D> {
+    const linear = (x: tf.Tensor, name: string): tf.Tensor => tf.add(tf.matMul(x as tf.Tensor2D, this.#w(`${name}.weight`) as tf.Tensor2D), this.#w(`${name}.bias`));
+    const joined = tf.add(tf.matMul(embedding, p.headWeight), p.headBias);
+    const [policyLogits, lrLogits, blendingLogits, riskLogits, value, breakerLogits, paramHidden, scheduleHidden] = tf.split(joined, this.#headWidths, 1) as tf.Tensor2D[];
+    const second = (hidden: tf.Tensor, name: string): tf.Tensor2D => tf.tanh(linear(gelu(hidden), name)) as tf.Tensor2D;
     return {
-      policyLogits: policy as tf.Tensor1D,
-      lrLogits: lrLogits as tf.Tensor1D,
-      paramDelta: tf.reshape(second(paramHidden!, 'head.param_delta.1'), []) as tf.Scalar,
-      blendingLogits: blendingLogits as tf.Tensor1D,
-      riskLogits: riskLogits as tf.Tensor1D,
-      value: tf.reshape(value!, []) as tf.Scalar,
+      policyLogits: policyLogits!,
+      lrLogits: lrLogits!,
+      paramDelta: second(paramHidden!, 'head.param_delta.1'),
+      blendingLogits: blendingLogits!,
+      riskLogits: riskLogits!,
+      value: value!,
       schedule: second(scheduleHidden!, 'head.schedule.1'),
-      breakerLogits: breakerLogits as tf.Tensor1D,
-      seedScores: scores(0),
-      blueprintScores: scores(1),
-      slotScores: scores(2),
+      breakerLogits: breakerLogits!,
     };
   }
 

@@ -6,7 +6,7 @@
 import { leyline, type v1 } from '../contracts/index.ts';
 import { stableUnit } from '../runtime/stable-hash.ts';
 import { EMBARGO_STAGES, TRIAL_STAGES } from '../contracts/seed-stages.ts';
-import { LR_FACTORS } from './actions.ts';
+import { learningRateBounds, LR_FACTORS } from './actions.ts';
 import { scaleFeature } from './feature-scale.ts';
 import { candidateScore, freeSlots, plateaued, seedSlotMap, slotWidth, type SlotInfo } from './observation.ts';
 
@@ -89,7 +89,7 @@ export interface GraphInput {
   validationLosses: readonly number[];
   /** Trainable weights a blueprint's module adds at a slot (its cost); absent: unknown (0). */
   cost?: (blueprintId: string, slot: SlotInfo) => number;
-  /** The learning rates the OPTIMIZER action may move to (inclusive). */
+  /** The learning rates the OPTIMIZER action may move to (inclusive), before narrowing around the starting rate. */
   learningRateRange?: readonly [number, number];
 }
 
@@ -143,7 +143,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions = DEFAULT_GR
   const seedParameters = seeds.filter((s) => TRIAL_STAGES.has(s.stage) || s.stage === Stage.SEED_STAGE_FOSSILIZED).reduce((n, s) => n + (s.metrics?.parameters ?? 0), 0);
   const learningRate = m.learning_rate ?? 0;
   const initialRate = m.initial_learning_rate ?? 0;
-  const [lowest, highest] = input.learningRateRange ?? DEFAULT_LEARNING_RATE_RANGE;
+  const [lowest, highest] = learningRateBounds(initialRate, input.learningRateRange ?? DEFAULT_LEARNING_RATE_RANGE);
   const global = new Float32Array(FEATURE_DIMS.global);
   global.set([
     scaleFeature('validation_loss', packet.validationLoss || undefined),

@@ -5,12 +5,12 @@
 // - GERMINATE: the chosen blueprint at the chosen slot (annotation `slot_id`), its α schedule (`blending_method`),
 //   its parameters at the bounds' midpoints moved by the parameter head's delta (±half the span), clamped.
 // - CULL: SEED_OP_CULL for the chosen seed.
-// - OPTIMIZER: the host's learning rate × the chosen factor, clamped to the allowed range.
+// - OPTIMIZER: the host's learning rate × the chosen factor, clamped to the allowed range (actions.ts).
 //
 // The network's other outputs travel as annotations: the value estimate, the risk level Σ p_k · k / 4 over the risk
 // head's five classes (which the risk engine compares with its thresholds), the blending schedule, breaker scores.
 import { leyline, type v1 } from '../contracts/index.ts';
-import { actionName, ACTIONS, BLENDING_METHODS, blendingName, CULL, GERMINATE, LR_FACTORS, OPTIMIZER, type Choices } from './actions.ts';
+import { actionName, ACTIONS, BLENDING_METHODS, blendingName, CULL, GERMINATE, learningRateBounds, LR_FACTORS, OPTIMIZER, type Choices } from './actions.ts';
 import { argmax, logSoftmax } from './choose.ts';
 import type { GnnReadout } from './gnn.ts';
 import type { GraphContext } from './graph.ts';
@@ -98,7 +98,8 @@ export function proposal(choices: Choices, readout: GnnReadout, context: GraphCo
   if (choices.action === OPTIMIZER) {
     const factor = LR_FACTORS[choices.lr ?? 0]!;
     const current = packet.trainingMetrics?.learning_rate ?? 0;
-    const learningRate = clamp(current * factor, options.minLearningRate, options.maxLearningRate);
+    const [lowest, highest] = learningRateBounds(packet.trainingMetrics?.initial_learning_rate ?? 0, [options.minLearningRate, options.maxLearningRate]);
+    const learningRate = clamp(current * factor, lowest, highest);
     return leyline.AdaptationCommand.create({
       ...base,
       commandType: CommandType.COMMAND_OPTIMIZER,

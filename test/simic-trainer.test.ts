@@ -9,20 +9,19 @@ import { leyline, type v1 } from '../contracts/index.ts';
 import { SignatureContext } from '../contracts/signing.ts';
 import { toTimestamp } from '../contracts/time.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
-import { checkPolicyUpdate, FieldReportLog, PRIOR_VERSION } from '../actors/tamiyo/index.ts';
-import { PolicyInstance } from '../actors/tamiyo/policy-instance.ts';
-import { rankCandidates } from '../actors/tamiyo/observation.ts';
+import { FieldReportLog } from '../actors/tamiyo/index.ts';
+import { checkPolicyUpdate, HEURISTIC_VERSION, PolicyInstance, rankCandidates } from '../policy/index.ts';
 import { resolveSimicConfig, runTrainingJob, simicLogic, type TrainingOutcome } from '../actors/simic/index.ts';
 import type { SimicRequest } from '../actors/simic/simic-thread.ts';
 import { ReplayBuffer } from '../actors/simic/replay.ts';
 import { rewardOf } from '../actors/simic/experience.ts';
-import { BANDIT_SLOTS, SlotBandit } from '../actors/simic/slot-bandit.ts';
 import { validate } from '../actors/simic/validation.ts';
 import { statelessLogic } from '../runtime/logic.ts';
 import { WorkerChannel } from '../runtime/worker-channel.ts';
 import { selectTensorBackend } from '../runtime/tensor-backend.ts';
 import { testSystem } from './helpers/actors.ts';
 import { EventLog } from './helpers/events.ts';
+import { PolicyStates, STATE_SLOTS } from './helpers/policy-states.ts';
 
 const { FieldReportOutcome: Outcome } = leyline;
 const { catalog } = setUpKarn({});
@@ -31,11 +30,11 @@ test.before(async () => {
   await selectTensorBackend('wasm');
 });
 
-/** Completed reports of real decisions (the prior policy on bandit states), issued at `atMs`. */
+/** Completed reports of real decisions (the heuristic on synthetic states), issued at `atMs`. */
 function reports(count: number, atMs = Date.now(), outcome: v1.FieldReportOutcome = Outcome.FIELD_REPORT_OUTCOME_SUCCESS): v1.FieldReport[] {
-  const instance = new PolicyInstance({ version: PRIOR_VERSION });
-  const bandit = new SlotBandit(3);
-  const world = { slots: BANDIT_SLOTS, blueprints: rankCandidates(catalog.all()).slice(0, 4) };
+  const instance = new PolicyInstance({ version: HEURISTIC_VERSION, kind: 'heuristic' });
+  const states = new PolicyStates(3);
+  const world = { slots: STATE_SLOTS, blueprints: rankCandidates(catalog.all()).slice(0, 4) };
   const out = Array.from({ length: count }, (_, i) =>
     leyline.FieldReport.create({
       version: 1,
@@ -44,7 +43,7 @@ function reports(count: number, atMs = Date.now(), outcome: v1.FieldReportOutcom
       outcome,
       issuedAt: toTimestamp(atMs),
       metrics: { loss_delta: -0.01 * (i % 3), 'decision.epoch': i },
-      decision: instance.decide(bandit.state().packet, world).decision,
+      decision: instance.decide(states.next(), world).decision,
     }),
   );
   instance.dispose();
@@ -132,7 +131,7 @@ test('the trainer reads Tamiyo’s completed reports, trains, and sends Tamiyo a
   const settings = resolveSimicConfig({ pollMs: 20, trainEvery: 40, thread: 'inline', ppo: { epochs: 2 }, validation: { minAverageReward: -10 } });
   system.spawn(null, simicLogic({ settings, tamiyoStateDir: tamiyoDir, stateDir: mkdtempSync(join(tmpdir(), 'esper-simic-')), signing: secret, tamiyo, telemetry, backend: 'wasm' }), { name: 'simic' });
   const update = await updates.waitFor(() => true, { timeoutMs: 60_000 });
-  const check = checkPolicyUpdate(update, secret, [PRIOR_VERSION]);
+  const check = checkPolicyUpdate(update, secret, [HEURISTIC_VERSION]);
   t.true(check.ok, check.ok ? '' : check.reason);
   t.regex(update.tamiyoPolicyVersion, /^simic-/);
   const job = packets.seen.find((p) => p.events.some((e) => e.description === 'Simic PPO update'));

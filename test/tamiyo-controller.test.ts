@@ -3,7 +3,7 @@
 // and the inference breaker gating the policy; outcomes completed after their window; signed policy updates
 // shadowed, promoted and kept across a restart, bad ones refused; the worker thread deciding as inline.
 import test from 'ava';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { leyline, type v1 } from '../contracts/index.ts';
@@ -11,10 +11,8 @@ import { encodeLeyline } from '../contracts/codec.ts';
 import { CommandVerifier } from '../contracts/command-signing.ts';
 import { SignatureContext } from '../contracts/signing.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
-import { FieldReportLog, PRIOR_VERSION, resolveTamiyoConfig, signPolicyUpdate, TamiyoGnn, tamiyoLogic, type TamiyoConfig } from '../actors/tamiyo/index.ts';
-import { DEFAULT_GRAPH_OPTIONS } from '../actors/tamiyo/graph.ts';
-import { DEFAULT_PRIOR_OPTIONS } from '../actors/tamiyo/heuristic-prior.ts';
-import { rankCandidates } from '../actors/tamiyo/observation.ts';
+import { FieldReportLog, HEURISTIC_POLICY, resolveTamiyoConfig, tamiyoLogic, type PolicySpec, type TamiyoConfig } from '../actors/tamiyo/index.ts';
+import { DEFAULT_GRAPH_OPTIONS, DEFAULT_PRIOR_OPTIONS, HEURISTIC_VERSION, rankCandidates, signPolicyUpdate, TamiyoGnn } from '../policy/index.ts';
 import { InlinePolicyRunner, WorkerPolicyRunner } from '../actors/tamiyo/policy-runner.ts';
 import { statelessLogic } from '../runtime/logic.ts';
 import { selectTensorBackend } from '../runtime/tensor-backend.ts';
@@ -33,13 +31,13 @@ test.before(async () => {
   await selectTensorBackend('wasm');
 });
 
-function startTamiyo(config: TamiyoConfig = {}, stateDir = mkdtempSync(join(tmpdir(), 'esper-tamiyo-'))) {
+function startTamiyo(config: TamiyoConfig = {}, stateDir = mkdtempSync(join(tmpdir(), 'esper-tamiyo-')), policy: PolicySpec | null = null) {
   const system = testSystem();
   const packets = new EventLog<v1.TelemetryPacket>();
   const telemetry = system.spawn(null, statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)), { name: 'telemetry' });
   // Loose deadlines unless a test is about them: test files share the machine's cores.
   const settings = resolveTamiyoConfig({ inferenceTimeoutMs: 2_000, policyAnswerMs: 10_000, ...config }, {});
-  const tamiyo = system.spawn(null, tamiyoLogic({ settings, signing: secret, catalog, slots: () => SLOTS, stateDir, telemetry, backend: 'wasm' }), { name: 'tamiyo' });
+  const tamiyo = system.spawn(null, tamiyoLogic({ settings, signing: secret, catalog, slots: () => SLOTS, stateDir, telemetry, backend: 'wasm', policy }), { name: 'tamiyo' });
   /** Asks for a decision and waits until its follow-up (report written, telemetry sent) is done. */
   const decide = async (packet: v1.SystemStatePacket): Promise<{ command: v1.AdaptationCommand; telemetry: v1.TelemetryPacket }> => {
     const command = await system.ask(tamiyo, packet, leyline.AdaptationCommand, 10_000);
@@ -82,19 +80,20 @@ test('a decision is signed for Kasmina, reported durably with the graph and log-
   t.true(verdict.accepted, verdict.reason);
   t.is(command.commandType, CommandType.COMMAND_PAUSE, 'the untrained policy holds while nothing has plateaued');
   t.is(command.targetSeedId, '');
-  t.is(command.annotations.policy_version, PRIOR_VERSION);
-  t.is(command.annotations.policy_arch, 'tamiyo_gnn_v1');
+  t.is(command.annotations.policy_version, HEURISTIC_VERSION);
+  t.is(command.annotations.policy_arch, 'tamiyo_gnn_v2');
   const [report] = h.reports();
   t.is(report?.commandId, command.commandId);
-  t.is(report?.tamiyoPolicyVersion, PRIOR_VERSION);
+  t.is(report?.tamiyoPolicyVersion, HEURISTIC_VERSION);
   t.is(report?.outcome, Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED, 'its outcome comes after the observation window');
   t.deepEqual(report?.decision?.graph?.nodes?.find((n) => n.nodeType === 'layer')?.nodeIds, ['mlp.0', 'mlp.1']);
   t.true(Number.isFinite(report?.decision?.logProbs?.action));
-  t.is(report?.decision?.decidedBy, 'heuristic_prior');
+  t.is(report?.decision?.decidedBy, 'heuristic');
+  t.is(report?.decision?.mode, 'heuristic');
   for (const name of ['tamiyo.decision.latency_ms', 'tamiyo.inference.latency_ms', 'tamiyo.gnn.inference.latency_ms', 'tamiyo.policy.risk_score', 'tamiyo.breaker.inference_state', 'tamiyo.conservative_mode']) {
     t.not(metric(telemetry, name), undefined, name);
   }
-  t.is(telemetry.systemHealth?.indicators?.policy_version, PRIOR_VERSION);
+  t.is(telemetry.systemHealth?.indicators?.policy_version, HEURISTIC_VERSION);
   t.is(telemetry.systemHealth?.indicators?.priority, 'MESSAGE_PRIORITY_NORMAL');
   await h.system.shutdown();
 });
@@ -154,7 +153,7 @@ test('late decisions are discarded for a safe PAUSE; three open the inference br
 test('a germination is judged after its window from what happened: the seed appeared and the loss fell — SUCCESS', async (t) => {
   const h = startTamiyo({ prior: { plateauEpochs: 1, plateauTolerance: 0.5 }, observationEpochs: 1 });
   const first = await h.decide(state(0, 0.5));
-  t.is(first.command.annotations.hold_reason, 'no_action', 'one epoch: no trend yet');
+  t.is(first.command.annotations.hold_reason, 'validation loss still improving', 'one epoch: no trend yet');
   const germinate = await h.decide(state(1, 0.45));
   t.is(germinate.command.commandType, CommandType.COMMAND_SEED);
   t.is(germinate.command.annotations.slot_id, 'mlp.1', 'the narrowest free slot');
@@ -187,13 +186,13 @@ test('a signed policy update is shadowed, then promoted: the network decides und
   // Two decisions in shadow: the active (prior) policy still decides.
   for (let epoch = 0; epoch < 2; epoch += 1) {
     const { command } = await h.decide(state(epoch, 0.5 - epoch * 0.01));
-    t.is(command.annotations.policy_version, PRIOR_VERSION);
+    t.is(command.annotations.policy_version, HEURISTIC_VERSION);
   }
   const applied = await h.packets.waitFor((p) => p.events.some((e) => e.description === 'policy_update_applied'));
-  t.like(applied.events[0]?.attributes, { version: 'v-trained-1', previous: PRIOR_VERSION, shadow_decisions: '2' });
+  t.like(applied.events[0]?.attributes, { version: 'v-trained-1', previous: HEURISTIC_VERSION, shadow_decisions: '2' });
   const after = await h.decide(state(2, 0.48));
   t.is(after.command.annotations.policy_version, 'v-trained-1');
-  t.is(after.command.annotations.decided_by, 'gnn', 'trained weights: the network decides');
+  t.is(after.command.annotations.decided_by, 'v-trained-1', 'trained weights: the network decides, under its version');
   t.is(h.reports().at(-1)?.tamiyoPolicyVersion, 'v-trained-1');
   t.true(existsSync(join(h.stateDir, 'policy.pb')));
   await h.system.shutdown();
@@ -223,15 +222,38 @@ test('a promoted policy that keeps failing is rolled back to the one before it',
     await h.packets.waitFor((p) => p.events.some((e) => e.description === (i < 3 ? 'policy_restarted' : 'policy_rolled_back')), { from });
   }
   const rolledBack = h.packets.seen.flatMap((p) => p.events).find((e) => e.description === 'policy_rolled_back');
-  t.like(rolledBack?.attributes, { from: 'v-fragile', to: PRIOR_VERSION });
-  t.is((await h.decide(state(2, 0.48))).command.annotations.policy_version, PRIOR_VERSION);
+  t.like(rolledBack?.attributes, { from: 'v-fragile', to: HEURISTIC_VERSION });
+  t.is((await h.decide(state(2, 0.48))).command.annotations.policy_version, HEURISTIC_VERSION);
   t.false(existsSync(join(h.stateDir, 'policy.pb')), 'a restart would not bring the failed policy back');
   await h.system.shutdown();
 });
 
-test('a policy on its own worker thread decides as it does on the training thread', async (t) => {
+test('the run’s policy, when given, decides (the random baseline here); a promoted policy in the folder is not used', async (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'esper-tamiyo-'));
+  const gnn = new TamiyoGnn(undefined, 31);
+  writeFileSync(join(folder, 'policy.pb'), encodeLeyline(signPolicyUpdate(leyline.PolicyUpdate.create({ version: 1, tamiyoPolicyVersion: 'v-promoted', payload: encodeLeyline(gnn.exportWeights()) }), secret)));
+  gnn.dispose();
+  const h = startTamiyo({}, folder, { version: 'random', kind: 'random', weights: null, update: null, mode: 'greedy', temperature: 1 });
+  const kinds = new Set<number>();
+  for (let epoch = 0; epoch < 12; epoch += 1) {
+    const { command } = await h.decide(state(epoch, 0.5 - epoch * 0.001));
+    t.is(command.annotations.decided_by, 'random');
+    kinds.add(command.commandType);
+  }
+  t.true(kinds.size >= 2, 'uniform over the allowed actions: not always the same kind of command');
+  t.true(h.reports().every((r) => r.decision?.mode === 'random'));
+  await h.system.shutdown();
+  const heuristic = startTamiyo({}, folder, HEURISTIC_POLICY);
+  t.is((await heuristic.decide(state(0, 0.5))).command.annotations.decided_by, 'heuristic');
+  await heuristic.system.shutdown();
+  const promoted = startTamiyo({}, folder);
+  t.is((await promoted.decide(state(0, 0.5))).command.annotations.decided_by, 'v-promoted', 'without a given policy, the promoted one');
+  await promoted.system.shutdown();
+});
+
+test('a sampling policy on its own worker thread decides as it does on the training thread (the same draws)', async (t) => {
   const world = { slots: SLOTS, blueprints: rankCandidates(catalog.all()).slice(0, 4) };
-  const options = { version: PRIOR_VERSION, weights: null, memory: null, graph: DEFAULT_GRAPH_OPTIONS, prior: DEFAULT_PRIOR_OPTIONS };
+  const options = { version: 'sampler', kind: 'network' as const, mode: 'sample' as const, rngSeed: 9, weights: null, memory: null, graph: DEFAULT_GRAPH_OPTIONS, prior: DEFAULT_PRIOR_OPTIONS };
   const worker = await WorkerPolicyRunner.start(options, world, 'wasm', 10_000);
   const inline = new InlinePolicyRunner(options, world);
   try {
@@ -252,7 +274,6 @@ test('a policy on its own worker thread decides as it does on the training threa
     const [fromWorker, fromInline] = await Promise.all([worker.memory(), inline.memory()]);
     // The worker's packets crossed as bytes, so their float fields are float32-rounded.
     t.deepEqual(fromWorker.history.map(([e, l]) => [e, Math.fround(l)]), fromInline.history.map(([e, l]) => [e, Math.fround(l)]), 'the same history');
-    t.deepEqual(Object.keys(fromWorker.normalizer).sort(), Object.keys(fromInline.normalizer).sort(), 'the same normaliser keys');
   } finally {
     await worker.close();
     await inline.close();

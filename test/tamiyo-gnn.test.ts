@@ -1,14 +1,28 @@
-// Tamiyo's heterogeneous GNN: its size against the reference's checksum, the batched gather/segment forward pass
+// The policy's heterogeneous GNN (v2: four actions and a learning-rate head): its size against the reference's checksum, the batched gather/segment forward pass
 // against a plain per-relation implementation of reference 03 §5 written here in float64, determinism, tensor
 // hygiene, gradients on the WASM backend, and the weight bundle's checks.
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs';
 import { leyline, type v1 } from '../contracts/index.ts';
 import { BlueprintCatalog } from '../actors/karn/index.ts';
-import { FeatureNormalizer } from '../actors/tamiyo/feature-normalizer.ts';
-import { checkWeights, parameterCount, PolicyWeightsError, prepareGraph, sealWeights, TamiyoGnn, weightSpec, type GnnReadout } from '../actors/tamiyo/gnn.ts';
-import { buildGraph, EDGE_DIM, FEATURE_DIMS, NODE_TYPES, RELATIONS, type NodeType, type PolicyGraphData } from '../actors/tamiyo/graph.ts';
-import { rankCandidates } from '../actors/tamiyo/observation.ts';
+import {
+  buildGraph,
+  checkWeights,
+  EDGE_DIM,
+  FEATURE_DIMS,
+  NODE_TYPES,
+  parameterCount,
+  PolicyWeightsError,
+  prepareGraph,
+  rankCandidates,
+  RELATIONS,
+  sealWeights,
+  TamiyoGnn,
+  weightSpec,
+  type GnnReadout,
+  type NodeType,
+  type PolicyGraphData,
+} from '../policy/index.ts';
 import { selectTensorBackend } from '../runtime/tensor-backend.ts';
 
 const { SeedLifecycleStage: Stage } = leyline;
@@ -24,14 +38,26 @@ function sampleGraph(seeds = 3): PolicyGraphData {
     trainingLoss: 0.45,
     globalStep: 900,
     trainingRunId: 'run',
-    trainingMetrics: { loss: 0.45, gradient_norm: 1.3, 'slot.mlp.0.mean': 0.4, 'slot.mlp.0.std': 0.7, 'slot.mlp.0.abs_max': 5, learning_rate: 1e-3, epochs_total: 10 },
+    trainingMetrics: {
+      loss: 0.45,
+      gradient_norm: 1.3,
+      'slot.mlp.0.mean': 0.4,
+      'slot.mlp.0.std': 0.7,
+      'slot.mlp.0.abs_max': 5,
+      learning_rate: 1e-3,
+      initial_learning_rate: 2e-3,
+      epochs_total: 10,
+      host_parameters: 60_000,
+    },
     seedStates: Array.from({ length: seeds }, (_, i) => ({ seedId: `s${i}`, stage: [Stage.SEED_STAGE_TRAINING, Stage.SEED_STAGE_BLENDING, Stage.SEED_STAGE_FOSSILIZED][i % 3], layerDepth: 1 + (i % 2), riskScore: 0.1 * i, gradientNorm: 0.5 + i, ageEpochs: i })),
   });
   const slots = [
     { id: 'mlp.0', dims: [64] },
     { id: 'mlp.1', dims: [32] },
   ];
-  return buildGraph({ packet, slots, candidates: rankCandidates(new BlueprintCatalog().all()), validationLosses: [0.6, 0.5, 0.4] }, new FeatureNormalizer()).graph;
+  // Costs that differ per blueprint and slot, so the cost features and edge attributes are not all zero.
+  const cost = (blueprintId: string, slot: { dims: readonly number[] }): number => (blueprintId.charCodeAt(blueprintId.length - 1) % 7) * slot.dims[0]! * 10;
+  return buildGraph({ packet, slots, candidates: rankCandidates(new BlueprintCatalog().all()), validationLosses: [0.6, 0.5, 0.4], cost }).graph;
 }
 
 /** The network's weights with every value replaced by a seeded random one (the policy head starts at zero). */
@@ -46,15 +72,22 @@ function randomWeights(gnn: TamiyoGnn, seed: number): v1.PolicyWeights {
   return sealWeights(weights);
 }
 
-test('parameter count: the reference network (≈169,963) plus the slot head (49)', (t) => {
-  t.is(parameterCount(), 170_012);
-  const slotHead = weightSpec()
-    .filter((s) => s.name.startsWith('head.slot_score'))
-    .reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+test('parameter count: the reference network (≈169,963) plus the slot head, the v2 features, a fourth action and the lr head', (t) => {
+  t.is(parameterCount(), 170_351);
+  const count = (prefix: string): number =>
+    weightSpec()
+      .filter((s) => s.name.startsWith(prefix))
+      .reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+  const slotHead = count('head.slot_score');
   t.is(slotHead, 49);
-  t.is(parameterCount() - slotHead, 169_963, 'the reference checksum for the same dims');
+  t.is(count('head.lr.'), 48 * 2 + 2, 'the lr head: two factors');
+  t.is(count('head.policy.'), 48 * 4 + 4, 'the action head: four classes');
+  t.deepEqual([FEATURE_DIMS.global, FEATURE_DIMS.blueprint], [18, 10]);
+  // v1 (global 16, blueprint 8 features, three actions, no lr head) was the reference's 169,963 plus the slot head.
+  const v2Additions = 2 * 48 + 2 * 48 + (48 + 1) + count('head.lr.');
+  t.is(parameterCount() - slotHead - v2Additions, 169_963, 'the reference checksum for the v1 dims');
   const gnn = new TamiyoGnn();
-  t.is(gnn.parameterCount, 170_012);
+  t.is(gnn.parameterCount, 170_351);
   gnn.dispose();
 });
 
@@ -146,7 +179,8 @@ function referenceForward(graph: PolicyGraphData, weights: Weights): GnnReadout 
   const mlp = (name: string, width: number): number[] => head(`${name}.1`, width, gelu(head(`${name}.0`, 24))).map(Math.tanh);
   const scores = (type: NodeType, name: string): number[] => gat.get(type)!.map((x) => head(name, 1, x)[0]!);
   return {
-    policyLogits: head('head.policy', 3),
+    policyLogits: head('head.policy', 4),
+    lrLogits: head('head.lr', 2),
     paramDelta: mlp('head.param_delta', 1),
     blendingLogits: head('head.blending', 3),
     riskLogits: head('head.risk', 5),
@@ -166,16 +200,19 @@ test('the batched gather/segment forward pass computes the reference network, re
   const graph = sampleGraph(3);
   const ours = gnn.infer(graph);
   const reference = referenceForward(graph, new Map(weights.tensors.map((w) => [w.name ?? '', { shape: w.shape ?? [], values: w.values ?? [] }])));
+  t.deepEqual(Object.keys(ours).sort(), Object.keys(reference).sort(), 'every head is compared');
   for (const key of Object.keys(reference) as Array<keyof GnnReadout>) {
     t.is(ours[key].length, reference[key].length, key);
     ours[key].forEach((x, i) => t.true(Math.abs(x - reference[key][i]!) < 1e-4, `${key}[${i}]: ${x} vs ${reference[key][i]}`));
   }
   t.is(ours.seedScores.length, 3);
   t.is(ours.slotScores.length, 2);
+  t.is(ours.policyLogits.length, 4);
+  t.is(ours.lrLogits.length, 2);
   gnn.dispose();
 });
 
-test('inference is deterministic, leaves no tensors behind, and an untrained network gives the reference policy logits', (t) => {
+test('inference is deterministic, leaves no tensors behind, and an untrained network prefers WAIT twice over each other action', (t) => {
   const gnn = new TamiyoGnn();
   const graph = sampleGraph(4);
   const first = gnn.infer(graph);
@@ -183,7 +220,7 @@ test('inference is deterministic, leaves no tensors behind, and an untrained net
   const second = gnn.infer(graph);
   t.is(tf.memory().numTensors, before, 'no tensor outlives an inference');
   t.deepEqual(second, first, 'no dropout at inference: same input, same outputs');
-  t.deepEqual(first.policyLogits, [0.5, -0.5, -0.5]);
+  t.deepEqual(first.policyLogits, [Math.fround(Math.log(2)), 0, 0, 0], 'the policy head starts from its bias alone');
   gnn.dispose();
   t.is(tf.memory().numTensors, before - parameterCountTensors(), 'dispose frees the weights and the packed copies');
 });
@@ -199,7 +236,7 @@ test('gradients reach every weight through gathers and segment sums on the WASM 
   const { value, grads } = tf.variableGrads(() =>
     tf.tidy(() => {
       const out = gnn.forward(prepared);
-      return tf.addN([tf.sum(out.policyLogits), out.value, tf.sum(out.seedScores), tf.sum(out.slotScores), tf.sum(out.blueprintScores), out.paramDelta, tf.sum(out.schedule)]) as tf.Scalar;
+      return tf.addN([tf.sum(out.policyLogits), tf.sum(out.lrLogits), out.value, tf.sum(out.seedScores), tf.sum(out.slotScores), tf.sum(out.blueprintScores), out.paramDelta, tf.sum(out.schedule)]) as tf.Scalar;
     }),
   );
   const specName = new Map(gnn.variables.map((v, i) => [v.name, gnn.specs[i]!.name]));
@@ -227,7 +264,7 @@ test('a weight bundle loads only whole and exact: architecture, names, shapes, f
   };
   t.throws(() => checkWeights(broken((w) => (w.architecture = 'other'))), { instanceOf: PolicyWeightsError, message: /architecture/ });
   t.throws(() => checkWeights(broken((w) => w.tensors.pop())), { message: /head\.slot_score\.bias is missing/ });
-  t.throws(() => checkWeights(broken((w) => (w.tensors[0]!.shape = [8, 48]))), { message: /shape \[8, 48\], expected \[16, 48\]/ });
+  t.throws(() => checkWeights(broken((w) => (w.tensors[0]!.shape = [8, 48]))), { message: /shape \[8, 48\], expected \[18, 48\]/ });
   t.throws(() => checkWeights(broken((w) => (w.tensors[1]!.values![0] = Number.NaN))), { message: /non-finite/ });
   t.throws(() => checkWeights(broken((w) => w.tensors.push(leyline.PolicyTensor.create({ name: 'extra', shape: [1], values: [0] })))), { message: /unknown tensor extra/ });
   t.throws(() => checkWeights(broken((w) => (w.tensors[2]!.values![0] = 0.123))), { message: /checksum mismatch/ }, 'a changed value is caught');

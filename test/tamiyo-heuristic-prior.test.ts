@@ -1,12 +1,13 @@
-// The untrained policy's prior: germinate only on a validation-loss plateau with no seed on trial, at the narrowest
+// The heuristic policy: germinate only on a validation-loss plateau with no seed on trial, at the narrowest
 // free slot, with the best-scoring blueprint fit for grafting.
 import test from 'ava';
 import { leyline } from '../contracts/index.ts';
 import { defaultBlueprints } from '../actors/karn/index.ts';
-import { heuristicPrior, type PriorInput } from '../actors/tamiyo/heuristic-prior.ts';
-import { candidateScore, plateaued } from '../actors/tamiyo/observation.ts';
+import { candidateScore, heuristicPrior, plateaued } from '../policy/index.ts';
 
 const { SeedLifecycleStage: Stage } = leyline;
+/** The heuristic's input (the type is not part of policy/index.ts's surface). */
+type PriorInput = Parameters<typeof heuristicPrior>[0];
 const slots = [
   { id: 'mlp.0', dims: [256] },
   { id: 'mlp.1', dims: [64] },

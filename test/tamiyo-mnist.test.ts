@@ -1,13 +1,14 @@
 // Tamiyo deciding from real state on MNIST: an under-sized MLP host (784-64-10) trains on the WASM backend with
-// Tamiyo's controller at every epoch boundary. Untrained, it decides by the heuristic
-// prior: it holds while the validation loss improves quickly, then germinates a real catalog blueprint at the
+// Tamiyo's controller at every epoch boundary. With no policy given, it decides by the heuristic
+// policy: it holds while the validation loss improves quickly, then germinates a real catalog blueprint at the
 // host's slot; Kasmina verifies the signed command and grafts the seed. Every decision has a durable field report
 // with the graph it read, and reports whose observation window has passed carry their observed outcome.
 import test from 'ava';
 import { join } from 'node:path';
 import { leyline } from '../contracts/index.ts';
 import { loadIdxDataset } from '../actors/tolaria/data/dataset.ts';
-import { FieldReportLog, PRIOR_VERSION } from '../actors/tamiyo/index.ts';
+import { FieldReportLog } from '../actors/tamiyo/index.ts';
+import { HEURISTIC_VERSION } from '../policy/index.ts';
 import { selectTensorBackend } from '../runtime/tensor-backend.ts';
 import { catalog, mnistSeedSettings, startSeedRun } from './helpers/seed-run.ts';
 
@@ -35,7 +36,8 @@ test('MNIST: Tamiyo holds while the loss falls fast, then germinates where the p
   t.log(epochs.map((e) => `epoch ${e.epoch + 1}: val_loss ${e.validationLoss?.toFixed(4)} — ${e.decision}`).join('\n'));
   t.is(reports.length, epochs.length, 'one field report per decision');
   for (const report of reports) {
-    t.is(report.tamiyoPolicyVersion, PRIOR_VERSION);
+    t.is(report.tamiyoPolicyVersion, HEURISTIC_VERSION);
+    t.is(report.decision?.mode, 'heuristic');
     const graph = report.decision?.graph;
     const layer = graph?.nodes?.find((n) => n.nodeType === 'layer');
     t.deepEqual(layer?.nodeIds, ['mlp.0'], 'the host slot is in the graph');
@@ -48,7 +50,7 @@ test('MNIST: Tamiyo holds while the loss falls fast, then germinates where the p
   t.is(germinations.length, 1, 'one germination: afterwards the only slot is taken');
   const germination = germinations[0]!;
   t.truthy(catalog.get(germination.blueprintId), `${germination.blueprintId} is a real catalog blueprint`);
-  t.is(germination.decision?.decidedBy, 'heuristic_prior');
+  t.is(germination.decision?.decidedBy, 'heuristic');
   const before = reports.slice(0, reports.indexOf(germination));
   t.true(before.length >= 1, 'Tamiyo held first');
   t.true(before.every((r) => r.decision?.proposal?.annotations?.prior_reason === 'validation loss still improving'));

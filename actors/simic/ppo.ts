@@ -4,10 +4,11 @@
 // shuffled minibatches, Adam. The joint log-probability of a decision is the sum over the heads it chose on, each a
 // log-softmax of the logits over the temperature it was drawn at, over the choices its masks allowed — so before any
 // update the importance ratio of a sampled decision is 1. All weights train; the trainer's network is its own copy
-// (Tamiyo's is only ever replaced whole, by a PolicyUpdate or a policy file).
+// (Tamiyo's is only ever replaced whole, by a PolicyUpdate or a policy file). A minibatch runs through the network as
+// one batch of graphs (TamiyoGnn.forwardBatch): a pass is as many kernels for one graph as for many.
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../../runtime/seeded-random.ts';
-import { maskOf, prepareGraph, type Choices, type GnnOutputs, type Head, type Masks, type PackedWeights, type PreparedGraph, type TamiyoGnn } from '../../policy/index.ts';
+import { batchPrepared, HEADS, maskOf, prepareGraph, type Choices, type GnnBatchOutputs, type GnnOutputs, type Head, type Masks, type PackedWeights, type PreparedGraph, type TamiyoGnn } from '../../policy/index.ts';
 import type { Experience } from './experience.ts';
 
 export interface PpoConfig {
@@ -93,6 +94,81 @@ export function jointLogProb(outputs: GnnOutputs, choices: Choices, masks: Masks
     entropies.push(tf.neg(tf.sum(tf.mul(tf.exp(log), tf.where(tf.tensor1d(allowed, 'bool'), log, tf.zerosLike(log))))) as tf.Scalar);
   }
   return { logProb: tf.addN(logProbs) as tf.Scalar, entropy: tf.addN(entropies) as tf.Scalar };
+}
+
+/** What scoring a decision needs of an experience. */
+export type ScoredDecision = Pick<Experience, 'choices' | 'masks' | 'temperature'>;
+
+/**
+ * A head's logits over the batch as [B, K] and each graph's own count of them: graph-level heads as they are, score
+ * heads (flat, graph-major segments) laid out one graph per row, padded to the largest segment.
+ */
+function batchHeadLogits(outputs: GnnBatchOutputs, head: Head): { logits: tf.Tensor2D; sizes: number[] } {
+  const B = outputs.graphCount;
+  const graphLevel = (logits: tf.Tensor2D): { logits: tf.Tensor2D; sizes: number[] } => ({ logits, sizes: new Array<number>(B).fill(logits.shape[1]) });
+  const scored = (scores: tf.Tensor1D, segments: Int32Array): { logits: tf.Tensor2D; sizes: number[] } => {
+    const sizes = new Array<number>(B).fill(0);
+    for (const b of segments) sizes[b]! += 1;
+    const K = Math.max(0, ...sizes);
+    // Entry j of graph b is at (start of b) + j; padding reads an appended 0 (masked out below).
+    const index = new Int32Array(B * K).fill(segments.length);
+    let start = 0;
+    sizes.forEach((size, b) => {
+      for (let j = 0; j < size; j++) index[b * K + j] = start + j;
+      start += size;
+    });
+    const padded = tf.gather(tf.concat([scores, tf.zeros([1])]), tf.tensor1d(index, 'int32'));
+    return { logits: tf.reshape(padded, [B, K]) as tf.Tensor2D, sizes };
+  };
+  switch (head) {
+    case 'action':
+      return graphLevel(outputs.policyLogits);
+    case 'slot':
+      return scored(outputs.slotScores, outputs.slotSegments);
+    case 'blueprint':
+      return scored(outputs.blueprintScores, outputs.blueprintSegments);
+    case 'blending':
+      return graphLevel(outputs.blendingLogits);
+    case 'seed':
+      return scored(outputs.seedScores, outputs.seedSegments);
+    case 'lr':
+      return graphLevel(outputs.lrLogits);
+  }
+}
+
+/**
+ * `jointLogProb` for a batch (`forwardBatch` outputs, experience b on graph b): [B] log-probabilities and [B]
+ * entropies. Per head, one masked log-softmax over all rows at once; rows that did not choose on the head add 0.
+ */
+export function jointLogProbBatch(outputs: GnnBatchOutputs, experiences: readonly ScoredDecision[]): { logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
+  const B = outputs.graphCount;
+  if (experiences.length !== B) throw new RangeError(`jointLogProbBatch: ${experiences.length} experiences for ${B} graphs`);
+  const temperatures = tf.tensor2d(experiences.map((e) => e.temperature), [B, 1]);
+  const logProbs: tf.Tensor1D[] = [];
+  const entropies: tf.Tensor1D[] = [];
+  for (const head of HEADS) {
+    if (!experiences.some((e) => e.choices[head] !== undefined)) continue;
+    const { logits, sizes } = batchHeadLogits(outputs, head);
+    const K = logits.shape[1];
+    const offset = new Float32Array(B * K).fill(NEG); // 0 where allowed, −1e9 elsewhere (padding included)
+    const chosen = new Float32Array(B * K); // one-hot of the choice, rows that chose on the head
+    const counted = new Float32Array(B * K); // allowed entries of rows that chose on the head (entropy)
+    experiences.forEach((e, b) => {
+      const allowed = maskOf(e.masks, head);
+      for (let j = 0; j < sizes[b]!; j++) if (allowed[j]) offset[b * K + j] = 0;
+      const index = e.choices[head];
+      if (index === undefined) return;
+      if (!(index >= 0 && index < sizes[b]!)) throw new RangeError(`jointLogProbBatch: choice ${index} of the ${head} head is out of range (${sizes[b]} choices)`);
+      chosen[b * K + index] = 1;
+      for (let j = 0; j < sizes[b]!; j++) if (allowed[j]) counted[b * K + j] = 1;
+    });
+    const mask = tf.tensor2d(offset, [B, K]);
+    const tempered = tf.logSoftmax(tf.add(tf.div(logits, temperatures), mask));
+    logProbs.push(tf.sum(tf.mul(tempered, tf.tensor2d(chosen, [B, K])), 1) as tf.Tensor1D);
+    const log = tf.logSoftmax(tf.add(logits, mask));
+    entropies.push(tf.neg(tf.sum(tf.mul(tf.exp(log), tf.mul(log, tf.tensor2d(counted, [B, K]))), 1)) as tf.Tensor1D);
+  }
+  return { logProb: tf.addN(logProbs), entropy: tf.addN(entropies) };
 }
 
 interface Prepared {
@@ -184,26 +260,24 @@ export class PpoTrainer {
   }
 
   /**
-   * The minibatch's loss (mean over it). Per experience [ratio, log-probability, squared value error, entropy] are
-   * kept in `figures.rows` ([n, 4]) for the caller to read in one transfer after the step.
+   * The minibatch's loss (mean over it), the minibatch through the network as one batch. Per experience [ratio,
+   * log-probability, squared value error, entropy] are kept in `figures.rows` ([n, 4]) for the caller to read in one
+   * transfer after the step.
    */
   #loss(batch: readonly Prepared[], figures: { rows: tf.Tensor | null }): tf.Scalar {
     const { clip, valueCoef, entropyCoef } = this.config;
     return tf.tidy(() => {
       const packed: PackedWeights = this.gnn.pack();
-      const losses: tf.Scalar[] = [];
-      const rows: tf.Tensor[] = [];
-      for (const item of batch) {
-        const outputs = this.gnn.forward(item.graph, packed);
-        const { logProb, entropy } = jointLogProb(outputs, item.experience.choices, item.experience.masks, item.experience.temperature);
-        const ratio = tf.exp(tf.sub(logProb, item.experience.oldLogProb));
-        const surrogate = tf.minimum(tf.mul(ratio, item.advantage), tf.mul(tf.clipByValue(ratio, 1 - clip, 1 + clip), item.advantage));
-        const valueError = tf.square(tf.sub(outputs.value, item.return));
-        rows.push(tf.stack([ratio, logProb, valueError, entropy]));
-        losses.push(tf.sub(tf.add(tf.neg(surrogate), tf.mul(valueCoef, valueError)), tf.mul(entropyCoef, entropy)) as tf.Scalar);
-      }
-      figures.rows = tf.keep(tf.stack(rows));
-      return tf.div(tf.addN(losses), batch.length) as tf.Scalar;
+      const outputs = this.gnn.forwardBatch(batchPrepared(batch.map((item) => item.graph)), packed);
+      const { logProb, entropy } = jointLogProbBatch(outputs, batch.map((item) => item.experience));
+      const column = (values: number[]): tf.Tensor1D => tf.tensor1d(values);
+      const advantage = column(batch.map((item) => item.advantage));
+      const ratio = tf.exp(tf.sub(logProb, column(batch.map((item) => item.experience.oldLogProb))));
+      const surrogate = tf.minimum(tf.mul(ratio, advantage), tf.mul(tf.clipByValue(ratio, 1 - clip, 1 + clip), advantage));
+      const valueError = tf.square(tf.sub(outputs.value, column(batch.map((item) => item.return))));
+      figures.rows = tf.keep(tf.stack([ratio, logProb, valueError, entropy], 1));
+      const losses = tf.sub(tf.add(tf.neg(surrogate), tf.mul(valueCoef, valueError)), tf.mul(entropyCoef, entropy));
+      return tf.div(tf.sum(losses), batch.length) as tf.Scalar;
     });
   }
 

@@ -5,9 +5,9 @@
 // decisions the active policy made (ratios capped at 10), must not fall below what the active policy earned by more
 // than `tolerance`. Every failed check is reported by name.
 import * as tf from '@tensorflow/tfjs';
-import { prepareGraph, type TamiyoGnn } from '../../policy/index.ts';
+import { prepareBatch, type TamiyoGnn } from '../../policy/index.ts';
 import type { Experience } from './experience.ts';
-import { jointLogProb, type UpdateStats } from './ppo.ts';
+import { jointLogProbBatch, type UpdateStats } from './ppo.ts';
 
 export interface ValidationThresholds {
   minSamples: number;
@@ -29,16 +29,21 @@ export interface HeldOut {
 }
 
 const RATIO_CAP = 10;
+/** Experiences per forward pass (bounds the batched graph's size). */
+const CHUNK = 128;
 
 /** The held-out comparison (see the header). */
 export function heldOutEstimate(candidate: TamiyoGnn, experiences: readonly Experience[]): HeldOut {
   let weighted = 0;
   let weights = 0;
-  for (const e of experiences) {
-    const logProb = tf.tidy(() => jointLogProb(candidate.forward(prepareGraph(e.graph)), e.choices, e.masks, e.temperature).logProb.dataSync()[0]!);
-    const ratio = Math.min(RATIO_CAP, Math.exp(logProb - e.oldLogProb));
-    weighted += ratio * e.reward;
-    weights += ratio;
+  for (let start = 0; start < experiences.length; start += CHUNK) {
+    const chunk = experiences.slice(start, start + CHUNK);
+    const logProbs = tf.tidy(() => jointLogProbBatch(candidate.forwardBatch(prepareBatch(chunk.map((e) => e.graph))), chunk).logProb.dataSync());
+    chunk.forEach((e, i) => {
+      const ratio = Math.min(RATIO_CAP, Math.exp(logProbs[i]! - e.oldLogProb));
+      weighted += ratio * e.reward;
+      weights += ratio;
+    });
   }
   const n = Math.max(1, experiences.length);
   return { active: experiences.reduce((s, e) => s + e.reward, 0) / n, candidate: weights > 0 ? weighted / weights : 0 };

@@ -9,7 +9,7 @@ import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import type { EventInput } from '../../contracts/telemetry.ts';
 import { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
 
-const { CommandType, TelemetryLevel, BlueprintTier } = leyline;
+const { CommandType, TelemetryLevel, BlueprintTier, SeedOperation } = leyline;
 
 export interface RiskConfig {
   policyCritical: number;
@@ -97,7 +97,8 @@ export class RiskEngine {
     const { config } = this;
     let reason = command.annotations.risk_reason ?? '';
     let triggered = false;
-    const isSeed = (): boolean => command.commandType === CommandType.COMMAND_SEED;
+    // Only a germination is held back by risk: culling a seed is the safe direction.
+    const isSeed = (): boolean => command.commandType === CommandType.COMMAND_SEED && command.seedOperation?.operation !== SeedOperation.SEED_OP_CULL;
     // A PAUSE the engine forces is a hold: it names no seed (a GERMINATE's new seed does not exist) and carries no
     // payload. The policy's own PAUSE of a seed keeps its target.
     const pause = (): void => {

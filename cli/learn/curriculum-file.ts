@@ -7,5 +7,5 @@ export async function loadCurriculum(file: string): Promise<Curriculum> {
   const value = await loadDefaultExport(file);
   if (!isCurriculum(value)) throw new ModuleLoadError(file, 'is not a curriculum (write `export default defineCurriculum({...})` with tasks and heldOut)');
   const { catalog } = setUpKarn({});
-  return validateCurriculum(value, file, (id) => catalog.get(id) !== undefined);
+  return validateCurriculum(value, file, (id) => catalog.has(id));
 }

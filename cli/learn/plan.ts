@@ -16,13 +16,18 @@ export interface PlannedEpisode {
 const stream = (seed: number, part: string): (() => number) => mulberry32(stableHash32(`${seed}/${part}`));
 const runSeed = (random: () => number): number => Math.floor(random() * 0x7fffffff);
 
-/** A round's episodes: tasks drawn uniformly from the training tasks. */
+/**
+ * A round's episodes: the training tasks in turn, starting where the last round stopped (every task as often as
+ * the others, so a round's mean return moves with the policy rather than with which tasks came up), each with a
+ * fresh run seed.
+ */
 export function planRound(curriculum: Curriculum, learnId: string, seed: number, round: number, count: number): PlannedEpisode[] {
   const random = stream(seed, `round-${round}`);
+  const tasks = curriculum.tasks;
   return Array.from({ length: count }, (_, i) => ({
     episodeId: `${learnId}-r${round}-e${i}`,
     round,
-    task: curriculum.tasks[Math.floor(random() * curriculum.tasks.length)]!,
+    task: tasks[((round - 1) * count + i) % tasks.length]!,
     rngSeed: runSeed(random),
   }));
 }

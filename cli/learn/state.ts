@@ -29,8 +29,13 @@ export class LearnStateError extends Error {
 }
 
 export function saveLearnState(file: string, state: Omit<LearnState, 'format'>): void {
-  writeFileAtomic(file, pack({ ...state, format: FORMAT }));
+  // Typed arrays as their bytes (msgpackr hands back bytes, not a Float32Array).
+  const optimizer = state.optimizer.map((t) => ({ ...t, values: new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength) }));
+  writeFileAtomic(file, pack({ ...state, optimizer, format: FORMAT }));
 }
+
+/** A Float32Array from stored bytes (copied: the bytes may not be aligned for a view). */
+const floats = (bytes: Uint8Array): Float32Array => new Float32Array(Uint8Array.from(bytes).buffer);
 
 export function loadLearnState(file: string): LearnState | null {
   if (!existsSync(file)) return null;
@@ -44,6 +49,6 @@ export function loadLearnState(file: string): LearnState | null {
   for (const field of ['learnId', 'curriculumFile', 'seed', 'rounds', 'envs', 'episodesPerEnv', 'round', 'weights', 'optimizer'] as const) {
     if (state[field] === undefined) throw new LearnStateError(`${file}: no ${field}`);
   }
-  state.optimizer = state.optimizer.map((t) => ({ ...t, values: t.values instanceof Float32Array ? t.values : Float32Array.from(t.values as ArrayLike<number>) }));
+  state.optimizer = state.optimizer.map((t) => ({ ...t, values: floats(t.values as unknown as Uint8Array) }));
   return state;
 }

@@ -5,12 +5,15 @@ import { join, resolve } from 'node:path';
 import { readRunRecord, RUN_RECORD_FILE } from '../run-record/index.ts';
 import { UsageError } from '../forge.ts';
 import { renderReport } from './render.ts';
+import { LEARN_RECORD_FILE } from '../learn/record.ts';
+import { writeLearnReport } from '../learn/report.ts';
 
 const REPORT_FILE = 'report.html';
 
-export const REPORT_USAGE = `  report <run-dir> [--out file]
+export const REPORT_USAGE = `  report <run-dir | learn-dir> [--out file]
                     write the run's report (one self-contained HTML file: curves, seed
-                    timeline, decisions, alerts, budgets) to <run-dir>/report.html or --out
+                    timeline, decisions, alerts, budgets) to <run-dir>/report.html or --out;
+                    for a learning run's folder (var/learn/<id>), the learning report
 `;
 
 /** Renders `<runDir>/run.jsonl` to `out` (default `<runDir>/report.html`); returns the path written. */
@@ -38,8 +41,10 @@ export function report(args: readonly string[]): number {
     else if (runDir === undefined) runDir = arg;
     else throw new UsageError(`esper report: one run folder, got ${runDir} and ${arg}`);
   }
-  if (runDir === undefined) throw new UsageError('esper report needs a run folder (var/runs/<run-id>)');
-  const path = writeReport(resolve(runDir), out === undefined ? undefined : resolve(out));
+  if (runDir === undefined) throw new UsageError('esper report needs a run folder (var/runs/<run-id>) or a learning run\'s (var/learn/<id>)');
+  const dir = resolve(runDir);
+  const target = out === undefined ? undefined : resolve(out);
+  const path = existsSync(join(dir, LEARN_RECORD_FILE)) ? writeLearnReport(dir, target) : writeReport(dir, target);
   process.stdout.write(`esper: report written to ${path}\n`);
   return 0;
 }

@@ -18,6 +18,8 @@ export interface EpisodeSummary {
   addedShare: number;
   /** The policy's choices by action name. */
   actions: Record<string, number>;
+  /** Every seed of the episode: `<blueprint>@<slot> e<first epoch>–<last> <final stage>`. */
+  seeds: string[];
   seconds: number;
 }
 
@@ -40,6 +42,7 @@ export function summarizeEpisode(result: v1.EpisodeResult, reward: EpisodeReward
     addedParameters: result.addedParameters,
     addedShare: result.hostParameters > 0 ? result.addedParameters / result.hostParameters : 0,
     actions,
+    seeds: result.seeds.map((s) => `${s.blueprintId}@${s.slot} e${s.firstEpoch}–${s.lastEpoch} ${s.stage}`),
     seconds: result.seconds,
   };
 }
