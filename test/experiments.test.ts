@@ -84,7 +84,7 @@ test('a broken experiment is reported field by field: the path, what was expecte
   t.deepEqual(problems({ ...minimal(), bus: 'nats://x' }), ['bus: expected "embedded" or redis://host:port, got "nats://x"']);
   t.deepEqual(problems({ ...minimal(), simic: { trainEvry: 3 } }), ['simic.trainEvry: unknown field (did you mean "trainEvery"?); known: pollMs, trainEvery, batch, replay, ppo, validation, thread']);
   t.deepEqual(problems({ ...minimal(), tamiyo: { inferenceTimeout: 5 } }), [
-    'tamiyo.inferenceTimeout: unknown field (did you mean "inferenceTimeoutMs"?); known: inferenceTimeoutMs, policyAnswerMs, metadataTimeoutMs, observationEpochs, retentionHours, conservativeMode, risk, shadowDecisions, policyThread, persistEvery, prior, graph, outcome, blueprints',
+    'tamiyo.inferenceTimeout: unknown field (did you mean "inferenceTimeoutMs"?); known: inferenceTimeoutMs, policyAnswerMs, metadataTimeoutMs, observationEpochs, retentionHours, conservativeMode, risk, shadowDecisions, policyThread, persistEvery, prior, graph, outcome, blueprints, policy, mode, temperature',
   ]);
   // Every problem is listed, not only the first.
   t.is(problems({ name: 'no spaces allowed', dataset: { kind: 'mnist' }, host: { kind: 'cnn', inputShape: [28, 28], channels: [], dense: [], classes: 10 } }).length, 3);

@@ -88,7 +88,7 @@ function decision(epoch: number, commandId: string, fields: Partial<DecisionReco
     blueprintId: '',
     slot: '',
     outcome: 'neutral',
-    decidedBy: 'heuristic_prior',
+    decidedBy: 'heuristic',
     notes: 'policy_risk_signal',
     metrics: { 'decision.validation_loss': 0.5, 'observed.validation_loss': 0.4, loss_delta: -0.1, 'decision.inference_ms': 3 },
     ...fields,
@@ -214,14 +214,16 @@ test('a field report becomes a decision line: action, outcome, slot of a germina
     seedId: 'seed-e7',
     blueprintId: 'BP001',
     outcome: leyline.FieldReportOutcome.FIELD_REPORT_OUTCOME_SUCCESS,
-    metrics: { 'decision.epoch': 7, 'decision.kind': 0, loss_delta: -0.07 },
+    metrics: { 'decision.epoch': 7, 'decision.kind': leyline.PolicyAction.POLICY_ACTION_GERMINATE, loss_delta: -0.07 },
     issuedAt: toTimestamp(Date.parse(at(30))),
     notes: 'policy_risk_signal',
-    decision: { decidedBy: 'heuristic_prior', proposal: { annotations: { slot_id: 'mlp.0' } } },
+    decision: { decidedBy: 'heuristic', proposal: { annotations: { slot_id: 'mlp.0' } } },
   });
-  t.like(decisionRecord(report), { event: 'decision', at: at(30), commandId: 'cmd-1', epoch: 7, action: 'germinate', seedId: 'seed-e7', slot: 'mlp.0', outcome: 'success', decidedBy: 'heuristic_prior' });
-  const pending = decisionRecord(leyline.FieldReport.create({ commandId: 'cmd-2', metrics: { 'decision.epoch': 8, 'decision.kind': 3 } }));
-  t.like(pending, { action: 'hold', outcome: 'pending', slot: '' });
+  t.like(decisionRecord(report), { event: 'decision', at: at(30), commandId: 'cmd-1', epoch: 7, action: 'germinate', seedId: 'seed-e7', slot: 'mlp.0', outcome: 'success', decidedBy: 'heuristic' });
+  const pending = decisionRecord(leyline.FieldReport.create({ commandId: 'cmd-2', metrics: { 'decision.epoch': 8, 'decision.kind': leyline.PolicyAction.POLICY_ACTION_WAIT } }));
+  t.like(pending, { action: 'wait', outcome: 'pending', slot: '' });
+  const culled = decisionRecord(leyline.FieldReport.create({ commandId: 'cmd-3', metrics: { 'decision.kind': leyline.PolicyAction.POLICY_ACTION_CULL } }));
+  t.is(culled.action, 'cull');
 });
 
 const count = (html: string, pattern: RegExp): number => html.match(pattern)?.length ?? 0;

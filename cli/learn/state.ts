@@ -46,9 +46,9 @@ export function loadLearnState(file: string): LearnState | null {
     throw new LearnStateError(`${file}: unreadable (${(error as Error).message})`);
   }
   if (state?.format !== FORMAT) throw new LearnStateError(`${file}: format ${String(state?.format)}, expected ${FORMAT}`);
-  for (const field of ['learnId', 'curriculumFile', 'seed', 'rounds', 'envs', 'episodesPerEnv', 'round', 'weights', 'optimizer'] as const) {
-    if (state[field] === undefined) throw new LearnStateError(`${file}: no ${field}`);
-  }
+  const required: ReadonlyArray<keyof LearnState> = ['learnId', 'curriculumFile', 'seed', 'rounds', 'envs', 'episodesPerEnv', 'round', 'weights', 'optimizer'];
+  const missing = required.find((field) => state[field] === undefined);
+  if (missing) throw new LearnStateError(`${file}: no ${missing}`);
   state.optimizer = state.optimizer.map((t) => ({ ...t, values: floats(t.values as unknown as Uint8Array) }));
   return state;
 }

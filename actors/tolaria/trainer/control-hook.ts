@@ -124,7 +124,10 @@ export function describeDecision(hook: HookResult): string | null {
   let text: string;
   switch (command.commandType) {
     case CommandType.COMMAND_SEED:
-      text = `germinate ${command.seedOperation?.blueprintId ?? '?'} at ${a.slot_id ?? '?'} as ${command.targetSeedId}`;
+      text =
+        command.seedOperation?.operation === leyline.SeedOperation.SEED_OP_CULL
+          ? `cull ${command.targetSeedId}`
+          : `germinate ${command.seedOperation?.blueprintId ?? '?'} at ${a.slot_id ?? '?'} as ${command.targetSeedId}`;
       break;
     case CommandType.COMMAND_OPTIMIZER: {
       // The risk engine turns a too-risky germination into an optimizer command that changes nothing.
