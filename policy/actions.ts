@@ -75,23 +75,21 @@ export interface Masks {
   lr: boolean[];
 }
 
+/** Which mask each head chooses under. */
+const MASK_OF: Readonly<Record<Head, keyof Masks>> = { action: 'actions', slot: 'slots', blueprint: 'blueprints', blending: 'blending', seed: 'seeds', lr: 'lr' };
+
 /** The mask of a head, by name. */
-export function maskOf(masks: Masks, head: Head): boolean[] {
-  switch (head) {
-    case 'action':
-      return masks.actions;
-    case 'slot':
-      return masks.slots;
-    case 'blueprint':
-      return masks.blueprints;
-    case 'blending':
-      return masks.blending;
-    case 'seed':
-      return masks.seeds;
-    case 'lr':
-      return masks.lr;
-  }
-}
+export const maskOf = (masks: Masks, head: Head): boolean[] => masks[MASK_OF[head]];
+
+/** Which of the network's outputs each head reads. */
+export const HEAD_OUTPUT: Readonly<Record<Head, 'policyLogits' | 'slotScores' | 'blueprintScores' | 'blendingLogits' | 'seedScores' | 'lrLogits'>> = {
+  action: 'policyLogits',
+  slot: 'slotScores',
+  blueprint: 'blueprintScores',
+  blending: 'blendingLogits',
+  seed: 'seedScores',
+  lr: 'lrLogits',
+};
 
 /**
  * The allowed choices of a state, from its graph: a free slot (layer feature), a blueprint fit for grafting (not

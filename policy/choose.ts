@@ -9,7 +9,7 @@
 // Each chosen head's log-probability is recorded. In sample mode it is the behaviour policy's own (tempered)
 // log-probability, which PPO's importance ratio needs; in the other modes it is the network's at temperature 1
 // (what the network thought of the choice, for reports and learning from ordinary runs).
-import { maskOf, SUB_HEADS, type Choices, type Head, type Masks } from './actions.ts';
+import { HEAD_OUTPUT, maskOf, SUB_HEADS, type Choices, type Head, type Masks } from './actions.ts';
 import type { GnnReadout } from './gnn.ts';
 
 export type Strategy =
@@ -40,22 +40,7 @@ export function argmax(scores: readonly number[], allowed: readonly boolean[] | 
 }
 
 /** The network's scores for a head. */
-export function headLogits(readout: GnnReadout, head: Head): number[] {
-  switch (head) {
-    case 'action':
-      return readout.policyLogits;
-    case 'slot':
-      return readout.slotScores;
-    case 'blueprint':
-      return readout.blueprintScores;
-    case 'blending':
-      return readout.blendingLogits;
-    case 'seed':
-      return readout.seedScores;
-    case 'lr':
-      return readout.lrLogits;
-  }
-}
+export const headLogits = (readout: GnnReadout, head: Head): number[] => readout[HEAD_OUTPUT[head]];
 
 /** An index drawn from the probabilities exp(logProbs) (one uniform draw; the last allowed index on rounding). */
 function draw(logProbs: readonly number[], random: () => number): number {

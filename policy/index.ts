@@ -1,7 +1,7 @@
 // The policy model, shared by Tamiyo (deciding) and Simic (learning): the graph a state is read into, the network,
 // the actions and their masks, how a choice is made, the proposal it becomes, and the named policies. Import from
 // here only.
-export { actionName, ACTIONS, BLENDING_METHODS, blendingName, CULL, GERMINATE, HEADS, learningRateBounds, LR_FACTORS, LR_RELATIVE_RANGE, maskOf, masksOf, OPTIMIZER, SUB_HEADS, WAIT } from './actions.ts';
+export { actionName, ACTIONS, BLENDING_METHODS, blendingName, CULL, GERMINATE, HEAD_OUTPUT, HEADS, learningRateBounds, LR_FACTORS, LR_RELATIVE_RANGE, maskOf, masksOf, OPTIMIZER, SUB_HEADS, WAIT } from './actions.ts';
 export type { Choices, Head, Masks } from './actions.ts';
 export { argmax, choose, headLogits, logSoftmax, type Chosen, type Strategy } from './choose.ts';
 export { ARCHITECTURE, batchPrepared, checkWeights, parameterCount, prepareBatch, prepareGraph, sealWeights, TamiyoGnn, weightsChecksum, weightSpec, PolicyWeightsError } from './gnn.ts';

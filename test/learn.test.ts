@@ -126,17 +126,21 @@ test('two rounds of two episodes on two workers change the policy’s weights an
   t.true(readFileSync(join(runs, readdirSync(runs)[0]!, 'report.html'), 'utf8').includes(`${learnId}-r2`));
 });
 
-/** Runs `esper learn` and kills it with SIGKILL once its stdout shows the line `after`. */
-function learnKilledAfter(args: readonly string[], cwd: string, after: RegExp): Promise<void> {
+/** Runs `esper learn`, sends `signal` once its stdout shows `after`, and resolves with its exit code and output. */
+function learnSignalledAfter(args: readonly string[], cwd: string, after: RegExp, signal: NodeJS.Signals): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [ESPER_BIN, 'learn', ...args], { cwd, env: esperEnv() });
     let stdout = '';
+    let sent = false;
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      if (after.test(stdout)) child.kill('SIGKILL');
+      if (!sent && after.test(stdout)) {
+        sent = true;
+        child.kill(signal);
+      }
     });
     child.on('error', reject);
-    child.on('close', () => (after.test(stdout) ? resolve() : reject(new Error(`esper learn ended before ${after}: ${stdout}`))));
+    child.on('close', (code) => (sent ? resolve({ code, stdout }) : reject(new Error(`esper learn ended before ${after}: ${stdout}`))));
   });
 }
 
@@ -144,7 +148,7 @@ test('a learn killed with SIGKILL after a round resumes from it and ends with th
   t.timeout(400_000);
   const args = [CURRICULUM, '--rounds', '3', '--envs', '2', '--heldout-seeds', '0'];
   const killed = freshDir('esper-learn-killed-');
-  await learnKilledAfter(args, killed, /^round 1\/3 /m);
+  await learnSignalledAfter(args, killed, /^round 1\/3 /m, 'SIGKILL');
   const { dir, learnId } = learned(killed);
   t.true(existsSync(join(dir, 'policies', 'round-001.pb')), 'the round is saved before its line is printed');
   const resumed = await esper(['learn', '--resume', learnId], killed);
@@ -161,4 +165,19 @@ test('a learn killed with SIGKILL after a round resumes from it and ends with th
   const a = policyWeights(join(dir, 'policies', 'round-003.pb')).weights;
   const b = policyWeights(join(learned(whole).dir, 'policies', 'round-003.pb')).weights;
   t.is(weightsChecksum(a), weightsChecksum(b), 'the same curriculum and seed: the same policy, killed or not');
+});
+
+test('Ctrl-C stops a learn after what is finished: exit 130, the record ends, the workers go, and it can be resumed', async (t) => {
+  t.timeout(300_000);
+  const cwd = freshDir('esper-learn-interrupted-');
+  const { code, stdout } = await learnSignalledAfter([CURRICULUM, '--rounds', '5', '--envs', '2', '--heldout-seeds', '0'], cwd, /^round 1\/5 /m, 'SIGINT');
+  t.is(code, 130, stdout);
+  t.regex(stdout, /received SIGINT; stopping \(the last finished round is kept: --resume \S+\)/);
+  const { lines, learnId } = learned(cwd);
+  const last = lines.at(-1)!;
+  t.like(last, { event: 'finished', code: 130, why: 'interrupted' });
+  t.true((last.rounds as number) >= 1);
+  const resumed = await esper(['learn', '--resume', learnId, '--rounds', String(last.rounds as number), '--heldout-seeds', '0'], cwd);
+  t.is(resumed.code, 0, resumed.stderr);
+  t.regex(resumed.stdout, /finished; policy /);
 });

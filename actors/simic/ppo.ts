@@ -8,7 +8,7 @@
 // one batch of graphs (TamiyoGnn.forwardBatch): a pass is as many kernels for one graph as for many.
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../../runtime/seeded-random.ts';
-import { batchPrepared, HEADS, maskOf, prepareGraph, type Choices, type GnnBatchOutputs, type GnnOutputs, type Head, type Masks, type PackedWeights, type PreparedGraph, type TamiyoGnn } from '../../policy/index.ts';
+import { batchPrepared, HEAD_OUTPUT, HEADS, maskOf, prepareGraph, type Choices, type GnnBatchOutputs, type GnnOutputs, type Head, type Masks, type PackedWeights, type PreparedGraph, type TamiyoGnn } from '../../policy/index.ts';
 import type { Experience } from './experience.ts';
 
 export interface PpoConfig {
@@ -62,22 +62,7 @@ function maskedLogSoftmax(logits: tf.Tensor1D, allowed: readonly boolean[], temp
 const pick = (values: tf.Tensor1D, index: number): tf.Scalar => tf.reshape(tf.slice(values, [index], [1]), []) as tf.Scalar;
 
 /** The network's output for a head. */
-function headOutput(outputs: GnnOutputs, head: Head): tf.Tensor1D {
-  switch (head) {
-    case 'action':
-      return outputs.policyLogits;
-    case 'slot':
-      return outputs.slotScores;
-    case 'blueprint':
-      return outputs.blueprintScores;
-    case 'blending':
-      return outputs.blendingLogits;
-    case 'seed':
-      return outputs.seedScores;
-    case 'lr':
-      return outputs.lrLogits;
-  }
-}
+const headOutput = (outputs: GnnOutputs, head: Head): tf.Tensor1D => outputs[HEAD_OUTPUT[head]];
 
 /**
  * log π(choices) under `outputs` at `temperature`, and the entropy of the distributions the decision drew from

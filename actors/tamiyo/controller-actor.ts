@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../../runtime/atomic-file.ts';
 import { AskTimeoutError } from '../../runtime/errors.ts';
 import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import type { KarnCatalogReader } from '../karn/index.ts';
-import { ARCHITECTURE, checkPolicyUpdate, checkWeights, costKey, HEURISTIC_VERSION, rankCandidates, type PolicyKind, type PolicyMode, type PolicyWorld, type SlotInfo } from '../../policy/index.ts';
+import { ARCHITECTURE, checkPolicyUpdate, checkWeights, costKey, HEURISTIC_VERSION, RANDOM_VERSION, rankCandidates, type PolicyKind, type PolicyMode, type PolicyWorld, type SlotInfo } from '../../policy/index.ts';
 import { FieldReportLog } from './field-report-log.ts';
 import { decisionTelemetry } from './decision-telemetry.ts';
 import { commandAction, judgeOutcome } from './outcome.ts';
@@ -64,6 +64,8 @@ type Policy = PolicySpec;
 
 /** The heuristic policy: what decides when no other is given, and what a failing policy falls back to. */
 export const HEURISTIC_POLICY: PolicySpec = { version: HEURISTIC_VERSION, kind: 'heuristic', weights: null, update: null, mode: 'greedy', temperature: 1 };
+/** The random policy: uniform over the allowed actions (a baseline). */
+export const RANDOM_POLICY: PolicySpec = { version: RANDOM_VERSION, kind: 'random', weights: null, update: null, mode: 'greedy', temperature: 1 };
 
 interface PolicySlot extends Policy {
   ref: ActorRef<v1.SystemStatePacket>;

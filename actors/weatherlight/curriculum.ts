@@ -7,7 +7,7 @@
 // An episode is one task run as an experiment: `episodeExperiment` turns a task into one, so an episode is an
 // ordinary Tolaria run with Tamiyo deciding and Kasmina grafting. Wall-clock budgets are set far above what a run
 // needs, so an episode is the same on a loaded machine (a deadline that fires would change what happens).
-import { ConfigError } from '../../runtime/config-error.ts';
+import { FileIssuesError } from '../../runtime/config-error.ts';
 import * as s from '../../runtime/schema.ts';
 import type { DatasetConfig } from '../tolaria/trainer/settings.ts';
 import type { HostConfig } from '../tolaria/index.ts';
@@ -87,15 +87,10 @@ export function defineCurriculum(curriculum: Curriculum): Curriculum {
   return curriculum;
 }
 
-export class CurriculumError extends ConfigError {
+export class CurriculumError extends FileIssuesError {
   override readonly name = 'CurriculumError';
-
-  constructor(
-    readonly issues: readonly s.Issue[],
-    readonly file = 'curriculum',
-  ) {
-    super(issues[0]?.path ?? '(root)', '');
-    this.message = `${file}: ${issues.map((i) => `${i.path}: ${i.message}`).join(`\n${' '.repeat(file.length + 2)}`)}`;
+  constructor(issues: readonly s.Issue[], file = 'curriculum') {
+    super(issues, file);
   }
 }
 

@@ -14,11 +14,11 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import type { ActorContext, ActorLogic, AnyRef } from '../../runtime/logic.ts';
 import { supervisorLogic } from '../../supervision/supervisor.ts';
 import { resolveKasminaConfig } from '../kasmina/index.ts';
-import { FieldReportLog, HEURISTIC_POLICY, resolveTamiyoConfig, type PolicySpec } from '../tamiyo/index.ts';
+import { FieldReportLog, HEURISTIC_POLICY, RANDOM_POLICY, resolveTamiyoConfig, type PolicySpec } from '../tamiyo/index.ts';
 import { resolveTolariaConfig, TrainingSurface, type TrainerSetup } from '../tolaria/index.ts';
 import { loadDataset } from '../tolaria/trainer/training-run.ts';
 import type { Dataset } from '../tolaria/data/types.ts';
-import { checkPolicyUpdate, RANDOM_VERSION } from '../../policy/index.ts';
+import { checkPolicyUpdate } from '../../policy/index.ts';
 import { type EsperConfig, type TreeNode } from './config.ts';
 import { episodeExperiment, validateTask, type Curriculum } from './curriculum.ts';
 import { EpisodeRecord } from './episode-record.ts';
@@ -54,7 +54,7 @@ export function episodePolicy(request: v1.EpisodeRequest, deps: Pick<WorkerDeps,
     case 'heuristic':
       return HEURISTIC_POLICY;
     case 'random':
-      return { version: RANDOM_VERSION, kind: 'random', weights: null, update: null, mode: 'greedy', temperature: 1 };
+      return RANDOM_POLICY;
     case 'network': {
       if (!request.policy) throw new Error('episode request: policy kind "network" without a policy');
       const update = leyline.PolicyUpdate.create(request.policy);

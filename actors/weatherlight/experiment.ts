@@ -11,7 +11,7 @@ import type { SeedTimings } from '../kasmina/lifecycle.ts';
 import type { TamiyoConfig } from '../tamiyo/index.ts';
 import type { SimicConfig } from '../simic/index.ts';
 import type { AlertRule } from '../nissa/alerts.ts';
-import { ConfigError } from '../../runtime/config-error.ts';
+import { FileIssuesError } from '../../runtime/config-error.ts';
 import * as s from '../../runtime/schema.ts';
 import type { EsperConfig, TreeNode } from './config.ts';
 import { SERVABLE } from './serve.ts';
@@ -77,16 +77,10 @@ export function defineExperiment(experiment: Experiment): Experiment {
   return experiment;
 }
 
-export class ExperimentError extends ConfigError {
+export class ExperimentError extends FileIssuesError {
   override readonly name = 'ExperimentError';
-
-  constructor(
-    readonly issues: readonly s.Issue[],
-    readonly file = 'experiment',
-  ) {
-    super(issues[0]?.path ?? '(root)', '');
-    // One line per problem, each with its path: the first is what a caller matching on one problem sees.
-    this.message = `${file}: ${issues.map((i) => `${i.path}: ${i.message}`).join(`\n${' '.repeat(file.length + 2)}`)}`;
+  constructor(issues: readonly s.Issue[], file = 'experiment') {
+    super(issues, file);
   }
 }
 

@@ -91,6 +91,7 @@ export class EpisodePool {
   }
 
   async close(): Promise<void> {
+    if (!this.#closed) this.#fail(new EpisodePoolError('the episode workers were stopped'));
     this.#closed = true;
     await Promise.all(
       this.#workers.map(

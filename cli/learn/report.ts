@@ -2,12 +2,11 @@
 // fetched) drawn from its record, in the run report's look: the header, the learning curve against the baselines,
 // the action mix, the parameters added, PPO's figures per round and the held-out evaluation. Pure: records in, HTML
 // out; `writeLearnReport` reads the record and writes the page.
-import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { RoundFigures } from '../../actors/simic/index.ts';
 import { count, esc, fixed, table, type Cell } from '../report/html.ts';
 import { lineChart, type Mark, type Series } from '../report/line-chart.ts';
 import { num, page, section } from '../report/render.ts';
+import { writeReportOf } from '../report/write.ts';
 import { pct } from '../training-progress.ts';
 import {
   LEARN_RECORD_FILE,
@@ -20,7 +19,6 @@ import {
   type LearnStartRecord,
 } from './record.ts';
 
-const REPORT_FILE = 'report.html';
 
 type BaselinePolicy = LearnBaselineRecord['policy'];
 type HeldOutPolicy = LearnHeldOutRecord['policy'];
@@ -253,14 +251,6 @@ function heldOutSection(lines: readonly LearnHeldOutRecord[]): string {
 // ── file ────────────────────────────────────────────────────────────────────────────────────────────────────────
 
 /** Renders `<dir>/learn.jsonl` to `out` (default `<dir>/report.html`); returns the path written. */
-export function writeLearnReport(dir: string, out = join(dir, REPORT_FILE)): string {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`no learn folder ${dir}`);
-  const file = join(dir, LEARN_RECORD_FILE);
-  if (!existsSync(file)) throw new Error(`no learning record in ${dir} (${LEARN_RECORD_FILE} is missing)`);
-  const html = renderLearnReport(readLearnRecord(file));
-  // Written aside and renamed: a reader never sees half a report.
-  const partial = `${out}.partial`;
-  writeFileSync(partial, html);
-  renameSync(partial, out);
-  return out;
+export function writeLearnReport(dir: string, out?: string): string {
+  return writeReportOf(dir, LEARN_RECORD_FILE, 'learning', (file) => renderLearnReport(readLearnRecord(file)), out);
 }

@@ -1,6 +1,7 @@
 // `esper report <run-dir> [--out file]`: renders a run's record (`<run-dir>/run.jsonl`) into one HTML file,
 // `<run-dir>/report.html` by default. `esper run` calls `writeReport` itself when a run ends.
-import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { writeReportOf } from './write.ts';
 import { join, resolve } from 'node:path';
 import { readRunRecord, RUN_RECORD_FILE } from '../run-record/index.ts';
 import { UsageError } from '../forge.ts';
@@ -8,7 +9,6 @@ import { renderReport } from './render.ts';
 import { LEARN_RECORD_FILE } from '../learn/record.ts';
 import { writeLearnReport } from '../learn/report.ts';
 
-const REPORT_FILE = 'report.html';
 
 export const REPORT_USAGE = `  report <run-dir | learn-dir> [--out file]
                     write the run's report (one self-contained HTML file: curves, seed
@@ -17,16 +17,8 @@ export const REPORT_USAGE = `  report <run-dir | learn-dir> [--out file]
 `;
 
 /** Renders `<runDir>/run.jsonl` to `out` (default `<runDir>/report.html`); returns the path written. */
-export function writeReport(runDir: string, out = join(runDir, REPORT_FILE)): string {
-  if (!existsSync(runDir) || !statSync(runDir).isDirectory()) throw new Error(`no run folder ${runDir}`);
-  const file = join(runDir, RUN_RECORD_FILE);
-  if (!existsSync(file)) throw new Error(`no run record in ${runDir} (${RUN_RECORD_FILE} is missing)`);
-  const html = renderReport(readRunRecord(file));
-  // Written aside and renamed: a reader never sees half a report.
-  const partial = `${out}.partial`;
-  writeFileSync(partial, html);
-  renameSync(partial, out);
-  return out;
+export function writeReport(runDir: string, out?: string): string {
+  return writeReportOf(runDir, RUN_RECORD_FILE, 'run', (file) => renderReport(readRunRecord(file)), out);
 }
 
 export function report(args: readonly string[]): number {
