@@ -201,5 +201,5 @@ test('writeLearnReport reads learn.jsonl and writes report.html (or --out) in th
   const out = join(dir, 'elsewhere.html');
   t.is(writeLearnReport(dir, out), out);
   t.true(existsSync(out));
-  t.throws(() => writeLearnReport(join(dir, 'missing')), { message: /no learn folder/ });
+  t.throws(() => writeLearnReport(join(dir, 'missing')), { message: /no learning folder/ });
 });

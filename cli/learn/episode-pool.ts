@@ -59,6 +59,7 @@ export class EpisodePool {
   #nextId = 1;
   #replacements = 0;
   #closed = false;
+  #closing: Promise<void> | null = null;
   #failure: EpisodePoolError | null = null;
 
   private constructor(options: PoolOptions) {
@@ -90,8 +91,14 @@ export class EpisodePool {
     });
   }
 
-  async close(): Promise<void> {
-    if (!this.#closed) this.#fail(new EpisodePoolError('the episode workers were stopped'));
+  /** Stops the workers (once: later calls wait for the same); episodes not answered yet are rejected. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#fail(new EpisodePoolError('the episode workers were stopped'));
     this.#closed = true;
     await Promise.all(
       this.#workers.map(
@@ -99,7 +106,7 @@ export class EpisodePool {
           new Promise<void>((resolve) => {
             if (worker.child.exitCode !== null || worker.child.signalCode !== null) return resolve();
             worker.child.once('exit', () => resolve());
-            worker.child.disconnect();
+            if (worker.child.connected) worker.child.disconnect();
             // A worker that does not stop within its shutdown deadline is killed.
             setTimeout(() => worker.child.kill('SIGKILL'), 20_000).unref();
           }),
