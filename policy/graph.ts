@@ -100,7 +100,7 @@ export interface GraphOptions {
   plateauTolerance: number;
 }
 
-export const DEFAULT_GRAPH_OPTIONS: GraphOptions = { maxCandidates: 8, maxParameters: 8, plateauEpochs: 2, plateauTolerance: 0.01 };
+export const DEFAULT_GRAPH_OPTIONS: GraphOptions = { maxCandidates: 4, maxParameters: 8, plateauEpochs: 2, plateauTolerance: 0.01 };
 
 export const DEFAULT_LEARNING_RATE_RANGE: readonly [number, number] = [1e-5, 0.1];
 

@@ -220,3 +220,12 @@ withRedis('the multi-process example runs over Redis: this process trains withou
     await redis.stop();
   }
 });
+
+test('the policy sees every blueprint an experiment offers (its graph shows as many candidates)', (t) => {
+  const offered = ['BP009', 'BP010', 'BP012', 'BP013', 'BP014', 'BP016', 'BP021', 'BP022'];
+  const base = validateConfig(defaults);
+  const config = experimentConfig({ ...minimal(), seeds: { blueprints: offered } }, base);
+  t.is(config.tamiyo?.graph?.maxCandidates, offered.length);
+  t.deepEqual(config.tamiyo?.blueprints, offered);
+  t.is(experimentConfig(minimal(), base).tamiyo?.graph?.maxCandidates, undefined, 'without a list, the default few');
+});

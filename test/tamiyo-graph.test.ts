@@ -56,12 +56,12 @@ const row = (graph: PolicyGraphData, type: keyof typeof FEATURE_DIMS, i: number)
   Array.from(graph.nodes[type].features.slice(i * FEATURE_DIMS[type], (i + 1) * FEATURE_DIMS[type]));
 const close = (a: number, b: number, message?: string) => [Math.abs(a - b) < 1e-6, `${message ?? ''} ${a} vs ${b}`] as const;
 
-test('node sets: one global node, the seeds, up to eight catalog candidates, a layer and an activation node per slot', (t) => {
+test('node sets: one global node, the seeds, up to four catalog candidates by default, a layer and an activation node per slot', (t) => {
   const { graph, context } = build();
-  t.is(DEFAULT_GRAPH_OPTIONS.maxCandidates, 8);
+  t.is(DEFAULT_GRAPH_OPTIONS.maxCandidates, 4);
   t.deepEqual(graph.nodes.global.ids, ['global']);
   t.deepEqual(graph.nodes.seed.ids, ['a', 'b', 'c']);
-  t.deepEqual(graph.nodes.blueprint.ids, candidates.slice(0, 8).map((d) => d.blueprintId));
+  t.deepEqual(graph.nodes.blueprint.ids, candidates.slice(0, 4).map((d) => d.blueprintId));
   t.false(graph.nodes.blueprint.ids.includes('run-epoch-4'), 'the packet id is never a blueprint');
   t.deepEqual(graph.nodes.layer.ids, ['mlp.0', 'mlp.1', 'mlp.2', 'mlp.3']);
   t.is(graph.nodes.activation.ids.length, 4);
@@ -80,7 +80,7 @@ test('edges: the reference relations, with per-slot layer ↔ activation pairs',
   const { graph } = build();
   t.is(graph.edges.length, 17);
   const S = 3;
-  const B = 8;
+  const B = 4;
   const L = 4;
   const P = graph.nodes.parameter.ids.length;
   t.is(edgeCount(graph, 'global.influences.seed'), S);
@@ -258,7 +258,7 @@ test('the graph round-trips through its Leyline form, and a malformed one is ref
   };
   t.throws(broken((g) => g.nodes.splice(1, 1)), { instanceOf: PolicyGraphError, message: /node type seed is missing/ });
   t.throws(broken((g) => (g.nodes[0]!.featureDim = 16)), { message: /global nodes have 18 features for 1 nodes of 16 \(expected 18\)/ });
-  t.throws(broken((g) => g.nodes[2]!.features!.pop()), { message: /blueprint nodes have 79 features for 8 nodes/ });
+  t.throws(broken((g) => g.nodes[2]!.features!.pop()), { message: /blueprint nodes have 39 features for 4 nodes/ });
   t.throws(broken((g) => {
     g.nodes[0]!.nodeIds!.push('global-2');
     g.nodes[0]!.features!.push(...new Array<number>(18).fill(0));

@@ -202,8 +202,6 @@ export function episodeExperiment(curriculum: Curriculum, task: CurriculumTask, 
     ...(task.training ? { training: task.training } : {}),
     budgets: { epochs: task.epochs, ...EPISODE_BUDGETS },
     seeds: growth ? { blueprints: curriculum.blueprints, ...curriculum.seeds } : false,
-    // The policy sees every blueprint on offer.
-    ...(growth ? { tamiyo: { graph: { maxCandidates: curriculum.blueprints.length } } } : {}),
     simic: false,
     nissaPort: 0,
   };

@@ -220,6 +220,8 @@ export function experimentConfig(experiment: unknown, base: EsperConfig, file?: 
   const tamiyo: TamiyoConfig = {
     ...e.tamiyo,
     ...defined({ inferenceTimeoutMs: budgets.decisionMs, blueprints: seeds?.blueprints }),
+    // The policy sees every blueprint the experiment offers (without a list, the best-ranked few of the catalog).
+    ...(seeds?.blueprints ? { graph: { ...e.tamiyo?.graph, maxCandidates: seeds.blueprints.length } } : {}),
     prior: { ...e.tamiyo?.prior, ...defined({ plateauEpochs: seeds?.plateau?.epochs, plateauTolerance: seeds?.plateau?.tolerance, maxRisk: seeds?.maxRisk }) },
     // The risk engine turns a germination at or above its blueprint risk into a no-op: keep it above the policy's.
     // The risk engine holds when the last control hook ran over budget: the same budget as Tolaria's.
