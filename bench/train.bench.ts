@@ -47,7 +47,7 @@ const data = prepareDataset(loadIdxDataset(), { seed: 1, validationFraction: 0.1
 function tfjsThroughput(model: 'mlp' | 'cnn', steps: number): number {
   const host = buildHost(HOSTS[model], 1);
   const optimizer = new GroupedOptimizer({ kind: 'adam', learningRate: 1e-3 });
-  optimizer.setGroup('host', [...host.variables.values()], { step: 0, force: true });
+  optimizer.setGroup('host', host.variables, { step: 0, force: true });
   const batcher = new Batcher(data.train, { batchSize: 64, inputShape: [28, 28, 1], classes: 10, seed: 1 });
   const batches = batcher.epoch(0);
   const next = () => batches.next().value!;

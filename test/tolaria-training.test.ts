@@ -24,7 +24,7 @@ const batchers = () => ({
 test('the MLP host learns the synthetic task (> 90 %) and every epoch leaves no tensors behind', (t) => {
   const host = buildHost({ kind: 'mlp', inputs: 16, hidden: [32, 32], classes: 4 }, 3);
   const optimizer = new GroupedOptimizer({ kind: 'adam', learningRate: 0.01 });
-  optimizer.setGroup('host', [...host.variables.values()], { step: 0, force: true });
+  optimizer.setGroup('host', host.variables, { step: 0, force: true });
   const { train, test: held } = batchers();
   const before = evaluate(host, held);
   t.true(before.accuracy < 0.5);
@@ -51,13 +51,13 @@ test('a seed grafted in TRAINING learns from the task while the host trains exac
   const run = (withSeed: boolean): { hostWeights: Float32Array; seedMoved: number } => {
     const host = buildHost({ kind: 'mlp', inputs: 16, hidden: [24, 24], classes: 4 }, 3);
     const optimizer = new GroupedOptimizer({ kind: 'sgd', learningRate: 0.05 });
-    optimizer.setGroup('host', [...host.variables.values()], { step: 0, force: true });
+    optimizer.setGroup('host', host.variables, { step: 0, force: true });
     const grafts = new GraftTable();
     const seed = buildModule(leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }), { depth: 1 }, { dims: [24] }, { seed: 4 });
     const start = [...seed.variables.values()].map((v) => v.dataSync().slice());
     if (withSeed) {
       grafts.attach({ seedId: 's', slotId: 'mlp.0', module: seed, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, alpha: 0 });
-      optimizer.setGroup('seed:s', [...seed.variables.values()], { step: 0, force: true });
+      optimizer.setGroup('seed:s', seed.variables, { step: 0, force: true });
     }
     trainEpoch({ host, optimizer, batcher: batchers().train, epoch: 0, grafts });
     const hostWeights = host.variables.get('dense1.kernel')!.dataSync().slice() as Float32Array;

@@ -2,6 +2,10 @@
 // optimizer, so adding or removing a seed's parameters never disturbs the momentum or Adam moments of the others
 // (the prototype rebuilt one optimizer over all parameters and tried to copy state across). A storm guard refuses
 // group changes more often than every `minRebuildIntervalSteps`.
+//
+// Every variable joins under a stable name (`host/dense.0/w`, `seed/<id>/…`): captured optimizer state is keyed by
+// it, and restored by it, never by position — a checkpoint taken after a seed joined the host's group restores into
+// a process where the groups are built again in another order.
 import { tf } from '../../../runtime/tensor-backend.ts';
 import type { OptimizerState, TensorMap } from '../checkpoint/training-state.ts';
 
@@ -25,6 +29,18 @@ interface Group {
   variables: tf.Variable[];
   optimizer: tf.Optimizer;
   lrScale: number;
+}
+
+/** Variables by stable name. */
+export type NamedVariables = ReadonlyMap<string, tf.Variable>;
+
+/**
+ * The order in which TF.js pairs a group's accumulators with its variables: the key order of the gradient map its
+ * apply() builds — JavaScript's, integer-like names (TF.js's own unnamed variables) first, ascending.
+ */
+function accumulatorOrder(variables: readonly tf.Variable[]): tf.Variable[] {
+  const byName = new Map(variables.map((v) => [v.name, v]));
+  return Object.keys(Object.fromEntries(variables.map((v) => [v.name, true]))).map((name) => byName.get(name)!);
 }
 
 export interface GroupChange {
@@ -55,6 +71,8 @@ const ACCUMULATOR_SUFFIXES: Readonly<Record<OptimizerConfig['kind'], readonly st
 
 export class GroupedOptimizer {
   readonly #groups = new Map<string, Group>();
+  /** Each variable's stable name. */
+  readonly #names = new Map<tf.Variable, string>();
   #learningRate: number;
   #lastRebuildStep = Number.NEGATIVE_INFINITY;
   readonly counters = { rebuilds: 0, rebuildsSkipped: 0 };
@@ -76,7 +94,7 @@ export class GroupedOptimizer {
    * Adds a group, or replaces the variables of one (that group's optimizer state starts afresh; the others keep
    * theirs). `step` feeds the storm guard; the host group at start-up is exempt (`force`).
    */
-  setGroup(id: string, variables: readonly tf.Variable[], options: { step: number; lrScale?: number; force?: boolean }): GroupChange {
+  setGroup(id: string, named: NamedVariables, options: { step: number; lrScale?: number; force?: boolean }): GroupChange {
     const guard = this.config.minRebuildIntervalSteps ?? 0;
     if (!options.force && guard > 0 && options.step - this.#lastRebuildStep < guard) {
       this.counters.rebuildsSkipped += 1;
@@ -85,7 +103,8 @@ export class GroupedOptimizer {
     const previous = this.#groups.get(id);
     if (previous) disposeOptimizer(previous.optimizer);
     const lrScale = options.lrScale ?? 1;
-    this.#groups.set(id, { variables: variables.filter((v) => v.trainable), optimizer: this.#create(this.#learningRate * lrScale), lrScale });
+    for (const [name, variable] of named) this.#names.set(variable, name);
+    this.#groups.set(id, { variables: [...named.values()].filter((v) => v.trainable), optimizer: this.#create(this.#learningRate * lrScale), lrScale });
     this.#lastRebuildStep = options.step;
     this.counters.rebuilds += 1;
     return { applied: true };
@@ -111,10 +130,7 @@ export class GroupedOptimizer {
       for (const { name, tensor } of rest) slots.set(name, tensor);
     }
     const variables = [...target.variables, ...source.variables];
-    // TF.js pairs accumulators with variables by position in the gradient map that apply() builds, whose key order is
-    // JavaScript's (integer-like names first, ascending): lay the accumulators out in that same order.
-    const byName = new Map(variables.map((v) => [v.name, v]));
-    const keyed = Object.keys(Object.fromEntries(variables.map((v) => [v.name, true]))).map((name) => byName.get(name)!);
+    const keyed = accumulatorOrder(variables);
     const suffixes = ACCUMULATOR_SUFFIXES[this.config.kind];
     const weights: Array<{ name: string; tensor: tf.Tensor }> = [{ name: 'iter', tensor: iterations ?? tf.scalar(0) }];
     for (const suffix of suffixes) {
@@ -137,6 +153,7 @@ export class GroupedOptimizer {
   removeGroup(id: string): void {
     const group = this.#groups.get(id);
     if (group) disposeOptimizer(group.optimizer);
+    for (const variable of group?.variables ?? []) this.#names.delete(variable);
     this.#groups.delete(id);
   }
 
@@ -170,45 +187,74 @@ export class GroupedOptimizer {
   }
 
   /**
-   * The optimizer state of every group as plain data (checkpoints, snapshots): each slot keyed
-   * `<group>/<slot name>`, plus `<group>/iter` (the group's step counter, on which Adam's bias correction depends).
+   * The optimizer state of every group as plain data (checkpoints, snapshots): each accumulator keyed
+   * `<variable's stable name>/<suffix>` (m, v, momentum), whatever group holds it now, plus `<group>/iter` (the group's
+   * step counter, on which Adam's bias correction depends).
    */
   async captureState(): Promise<OptimizerState> {
     const slots: TensorMap = {};
     let step = 0;
+    const suffixes = ACCUMULATOR_SUFFIXES[this.config.kind];
     for (const [id, group] of this.#groups) {
-      const weights = await group.optimizer.getWeights();
-      for (const { name, tensor } of weights) {
-        slots[`${id}/${name}`] = { shape: [...tensor.shape], data: new Float32Array(await tensor.data()) };
+      const [iter, ...accumulators] = await group.optimizer.getWeights();
+      // getWeights() makes a fresh tensor for the step counter; the accumulators are the optimizer's own.
+      if (iter) {
+        slots[`${id}/iter`] = { shape: [...iter.tensor.shape], data: new Float32Array(await iter.tensor.data()) };
+        iter.tensor.dispose();
       }
-      // getWeights() makes a fresh tensor for the step counter (first); the others are the optimizer's own.
-      weights[0]?.tensor.dispose();
+      const order = accumulatorOrder(group.variables);
+      // Before its first step a group has no accumulators yet: nothing to keep.
+      if (accumulators.length === order.length * suffixes.length) {
+        for (const [k, suffix] of suffixes.entries()) {
+          for (const [i, variable] of order.entries()) {
+            const tensor = accumulators[k * order.length + i]!.tensor;
+            slots[`${this.#stableName(variable)}/${suffix}`] = { shape: [...tensor.shape], data: new Float32Array(await tensor.data()) };
+          }
+        }
+      }
       step = Math.max(step, group.optimizer.iterations);
     }
     return { kind: this.config.kind, step, slots, hyper: { learningRate: this.#learningRate } };
   }
 
   /**
-   * Restores state captured by `captureState()` into the groups that exist now (a group missing from the state
-   * starts afresh). Each group's optimizer is rebuilt and loaded, so nothing of the old one lingers: TF.js
-   * `setWeights` would otherwise leave the replaced accumulators allocated.
+   * Restores state captured by `captureState()` into the groups that exist now, by the variables' stable names: each
+   * variable takes its own accumulators wherever they were kept; one without any (a variable the state does not
+   * know) starts from zeros, and a group none of whose variables is known starts afresh. Each group's optimizer is
+   * rebuilt and loaded, so nothing of the old one lingers (TF.js `setWeights` would leave the replaced accumulators
+   * allocated). A stored accumulator whose shape differs from its variable's is refused, naming it.
    */
   async restoreState(state: OptimizerState): Promise<void> {
     if (state.kind !== this.config.kind) throw new RangeError(`optimizer state of kind "${state.kind}" cannot be restored into "${this.config.kind}"`);
     const learningRate = state.hyper.learningRate;
     if (learningRate !== undefined && learningRate > 0) this.#learningRate = learningRate;
+    const suffixes = ACCUMULATOR_SUFFIXES[this.config.kind];
     for (const [id, group] of this.#groups) {
-      const prefix = `${id}/`;
-      const saved = Object.entries(state.slots).filter(([key]) => key.startsWith(prefix));
       disposeOptimizer(group.optimizer);
       group.optimizer = this.#create(this.#learningRate * group.lrScale);
-      if (saved.length === 0) continue;
-      const tensors = saved.map(([key, record]) => ({ name: key.slice(prefix.length), tensor: tf.tensor(record.data, record.shape, 'float32') }));
-      // TF.js reads the step counter from the first entry.
-      tensors.sort((a, b) => Number(b.name === 'iter') - Number(a.name === 'iter'));
+      const order = accumulatorOrder(group.variables);
+      const known = order.some((variable) => suffixes.some((suffix) => state.slots[`${this.#stableName(variable)}/${suffix}`]));
+      const iter = state.slots[`${id}/iter`];
+      if (!known && !iter) continue;
+      const tensors: Array<{ name: string; tensor: tf.Tensor }> = [{ name: 'iter', tensor: iter ? tf.tensor(iter.data, iter.shape, 'float32') : tf.scalar(0) }];
+      for (const suffix of suffixes) {
+        for (const variable of order) {
+          const key = `${this.#stableName(variable)}/${suffix}`;
+          const record = state.slots[key];
+          if (record && (record.shape.length !== variable.shape.length || record.shape.some((d, i) => d !== variable.shape[i]))) {
+            tf.dispose(tensors.map((entry) => entry.tensor));
+            throw new RangeError(`optimizer state ${key} has shape [${record.shape.join(', ')}], its variable [${variable.shape.join(', ')}]`);
+          }
+          tensors.push({ name: key, tensor: record ? tf.tensor(record.data, record.shape, 'float32') : tf.zerosLike(variable) });
+        }
+      }
       await group.optimizer.setWeights(tensors);
       tf.dispose(tensors.map((entry) => entry.tensor));
     }
+  }
+
+  #stableName(variable: tf.Variable): string {
+    return this.#names.get(variable) ?? variable.name;
   }
 
   dispose(): void {

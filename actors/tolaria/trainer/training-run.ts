@@ -98,6 +98,9 @@ export function loadDataset(config: DatasetConfig): Dataset {
 const limitSplit = (split: Split, limit: number | null): Split =>
   limit === null || limit >= split.n ? split : takeRows(split, Array.from({ length: limit }, (_, i) => i));
 
+/** A model's variables under stable names that say whose they are (`host/…`, `seed/<id>/…`). */
+const prefixed = (prefix: string, variables: ReadonlyMap<string, tf.Variable>): Map<string, tf.Variable> => new Map([...variables].map(([name, v]) => [`${prefix}/${name}`, v]));
+
 export class TrainingRun {
   readonly host: HostModel;
   readonly grafts: GraftTable;
@@ -148,7 +151,7 @@ export class TrainingRun {
     this.host = buildHost(host, settings.seed);
     this.grafts = options.grafts ?? new GraftTable();
     this.optimizer = new GroupedOptimizer(settings.optimizer);
-    this.optimizer.setGroup(HOST_GROUP_ID, [...this.host.variables.values()], { step: 0, force: true });
+    this.optimizer.setGroup(HOST_GROUP_ID, prefixed('host', this.host.variables), { step: 0, force: true });
     this.checkpoints = new CheckpointStore(join(options.runDir, 'checkpoints'), { keep: settings.checkpoints.keep });
     this.snapshots = new SnapshotRing({ capBytes: settings.rollback.capBytes });
     this.lossWatch = new LossWatch({ window: settings.rollback.lossWindow, explosionFactor: settings.rollback.explosionFactor });
@@ -359,9 +362,8 @@ export class TrainingRun {
     const inHost = new Set(this.optimizer.groupVariables().get(HOST_GROUP_ID));
     for (const [id, graft] of wanted) {
       if (this.optimizer.groups().includes(id)) continue;
-      const variables = [...graft.module.variables.values()];
-      if (variables.some((v) => inHost.has(v))) continue;
-      if (!this.optimizer.setGroup(id, variables, { step: this.globalStep }).applied) complete = false;
+      if ([...graft.module.variables.values()].some((v) => inHost.has(v))) continue;
+      if (!this.optimizer.setGroup(id, prefixed(`seed/${graft.seedId}`, graft.module.variables), { step: this.globalStep }).applied) complete = false;
     }
     if (complete) this.#graftVersion = this.grafts.version;
   }
