@@ -23,11 +23,11 @@ import { endRunRecord } from './run-ending.ts';
 const USAGE = `usage: esper <command>
 
 commands:
-  run [config.ts] [--resume <run-id> | --run-dir <dir>] [--policy <file|heuristic|random>] [--bus redis://host:port] [--nissa-port <port>] [--seed <n>] [--quiet | --json]
+  run [config.ts] [--resume <run-id|dir> | --run-dir <dir>] [--policy <file|heuristic|random>] [--bus redis://host:port] [--nissa-port <port>] [--seed <n>] [--quiet | --json]
                     boot the supervision tree and train (config: the given file, else
                     ./esper.config.ts, else the built-in defaults: MNIST, 3 epochs); ends
                     when the run ends, or on SIGINT/SIGTERM. --resume continues a run from its
-                    newest good checkpoint (var/runs/<run-id>); --run-dir puts a new run's
+                    newest good checkpoint (var/runs/<run-id>, or the run's folder); --run-dir puts a new run's
                     checkpoints in <dir> (empty or new; its name is the run id); --seed sets the
                     run's seed (weights, shuffles, validation split); --policy chooses who decides
                     (a policy file esper learn saved, run greedily; heuristic; random); --bus puts Oona's streams in
@@ -77,7 +77,7 @@ function parseRunArgs(args: readonly string[]): RunArgs {
       if (runDir === undefined) throw new UsageError('--run-dir needs a folder');
     } else if (arg === '--resume') {
       resume = args[++i];
-      if (resume === undefined) throw new UsageError('--resume needs a run id');
+      if (resume === undefined) throw new UsageError('--resume needs a run id or a run folder');
     } else if (arg === '--bus') {
       bus = args[++i];
       if (bus === undefined) throw new UsageError('--bus needs a URL (redis://host:port)');

@@ -111,7 +111,11 @@ export class PolicyInstance {
 
   decide(packet: v1.SystemStatePacket, world: PolicyWorld): { decision: v1.PolicyDecision; context: GraphContext } {
     this.observe(packet);
-    return this.#decide(packet, world, this.#history.map(([, loss]) => loss), this.#strategyKind());
+    // The run's own history when the packet carries it (Tolaria keeps it in its checkpoints: a resumed run decides
+    // as the uninterrupted one would); else what this instance has seen.
+    const carried = packet.validationLossHistory ?? [];
+    const losses = carried.length > 0 ? carried.slice(-HISTORY_KEPT) : this.#history.map(([, loss]) => loss);
+    return this.#decide(packet, world, losses, this.#strategyKind());
   }
 
   /**

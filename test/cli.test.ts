@@ -61,7 +61,7 @@ test('esper run trains to the end with a line per epoch, and --resume continues 
 
   const unknown = await esper(['run', quickConfig(cwd, 3), '--resume', 'no-such-run'], cwd);
   t.is(unknown.code, 1);
-  t.regex(unknown.stderr, /--resume no run "no-such-run" in .*var\/runs/);
+  t.regex(unknown.stderr, /--resume no run "no-such-run": neither a run id in .*var\/runs nor a run.s folder/);
 });
 
 test('esper simic train learns from a finished run; the next run sends the policy to Tamiyo, which shadows and promotes it', async (t) => {

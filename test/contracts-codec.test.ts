@@ -171,7 +171,7 @@ test('unknown fields from a newer peer survive decode/encode, top level and nest
   leyline.SystemStatePacket.encode(head, packet);
   packet.uint32((8 << 3) | 2).bytes(seedBytes);
   leyline.SystemStatePacket.encode(tail, packet);
-  packet.uint32((15 << 3) | 0).uint64(7);
+  packet.uint32((98 << 3) | 0).uint64(7);
   packet.uint32((99 << 3) | 2).bytes(Uint8Array.of(1, 2, 3));
   const wire = packet.finish();
   const fromNewerPeer = Buffer.from(Uint8Array.prototype.slice.call(wire));

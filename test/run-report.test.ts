@@ -9,6 +9,7 @@ import { toTimestamp } from '../contracts/time.ts';
 import type { EpochSummary, SeedSummary } from '../actors/tolaria/index.ts';
 import {
   decisionRecord,
+  decisions,
   readRunRecord,
   RunRecord,
   summarizeRun,
@@ -191,6 +192,13 @@ test('RunRecord: lines before the run folder is known follow the start line; a r
   // Sessions: 10 s → 30 s (the last decision issued), then 100 s → 110 s.
   t.like(end.summary, { epochs: 3, germinated: 3, fossilized: 1, seconds: 20 + 10, testAccuracy: null });
   t.deepEqual(warnings, []);
+});
+
+test('an epoch decided again after a resume counts as the later session\'s decision only; an outcome recorded later keeps its decision', (t) => {
+  const before = [start(0), DECISIONS[0]!, decision(1, 'c1-killed', { action: 'germinate', seedId: 'seed-b', blueprintId: 'BP001', slot: 'mlp.0', outcome: 'pending' })];
+  const after = [start(50, true), { ...DECISIONS[0]!, outcome: 'neutral' as const }, DECISIONS[1]!];
+  const kept = decisions([...before, ...after]);
+  t.deepEqual(kept.map((d) => `${d.epoch} ${d.commandId} ${d.outcome}`), ['0 c0 neutral', '1 c1 regression']);
 });
 
 test('RunRecord never stops training: a folder it cannot write is said once, and later lines are dropped', (t) => {

@@ -148,7 +148,8 @@ test.serial("Tamiyo's optimizer command is applied; Kasmina's seed states reach 
     ),
     kasmina: system.spawn(
       null,
-      statelessLogic<v1.AdaptationCommand | v1.SeedStepReport>('kasmina', (command, ctx) => {
+      statelessLogic<v1.AdaptationCommand | v1.SeedStepReport | v1.SeedCheckpointRequest | v1.SeedRestore>('kasmina', (command, ctx) => {
+        if (command instanceof leyline.SeedCheckpointRequest) ctx.reply(leyline.SeedCheckpoint.create());
         if (!(command instanceof leyline.AdaptationCommand)) return;
         forwarded.push(command);
         const seed = leyline.SeedState.create({ seedId: 'seed-1', stage: SeedLifecycleStage.SEED_STAGE_TRAINING, ageEpochs: 1 });

@@ -21,6 +21,8 @@ export interface ProvidedKernel {
   blueprintId: string;
   /** The fetch latency of the kernel actually attached (G2 judges it). */
   latencyMs: number;
+  /** The SHA-256 of the kernel's artifact when it came from Urza ("" otherwise): a checkpoint names it. */
+  digest: string;
   /** Why the requested kernel was not used (empty when it was). */
   reason: string;
 }
@@ -69,15 +71,15 @@ export class KernelSource {
     }
     this.breaker.recordSuccess();
     this.counters.fetched += 1;
-    return { module: fetched.module, origin: 'urza', blueprintId, latencyMs: fetched.latencyMs, reason: '' };
+    return { module: fetched.module, origin: 'urza', blueprintId, latencyMs: fetched.latencyMs, digest: fetched.digest, reason: '' };
   }
 
-  #fetch(blueprintId: string, slot: SlotSpec): { status: 'found'; module: BlueprintModule; latencyMs: number } | { status: 'missing'; reason: string } {
+  #fetch(blueprintId: string, slot: SlotSpec): { status: 'found'; module: BlueprintModule; latencyMs: number; digest: string } | { status: 'missing'; reason: string } {
     if (!this.store) return { status: 'missing', reason: 'no kernel library' };
     const started = this.#clock();
     try {
       const result = this.store.fetchKernel(blueprintId, slot.dims);
-      if (result.status === 'found') return { status: 'found', module: result.module, latencyMs: result.latencyMs };
+      if (result.status === 'found') return { status: 'found', module: result.module, latencyMs: result.latencyMs, digest: result.entry?.checksum ?? '' };
       return { status: 'missing', reason: `${blueprintId} ${result.status}` };
     } catch (error) {
       return { status: 'missing', reason: `${blueprintId}: ${(error as Error).message ?? String(error)} (${(this.#clock() - started).toFixed(1)} ms)` };
@@ -88,11 +90,11 @@ export class KernelSource {
     const fallback = this.#fetch(this.fallbackBlueprintId, slot);
     if (fallback.status === 'found') {
       this.counters.fallbacks += 1;
-      return { module: fallback.module, origin: 'fallback', blueprintId: this.fallbackBlueprintId, latencyMs: fallback.latencyMs, reason };
+      return { module: fallback.module, origin: 'fallback', blueprintId: this.fallbackBlueprintId, latencyMs: fallback.latencyMs, digest: fallback.digest, reason };
     }
     this.counters.identities += 1;
     const started = this.#clock();
     const module = buildModule({ blueprintId: 'identity', name: 'identity' }, {}, slot);
-    return { module, origin: 'identity', blueprintId: 'identity', latencyMs: this.#clock() - started, reason: `${reason}; fallback ${fallback.reason}` };
+    return { module, origin: 'identity', blueprintId: 'identity', latencyMs: this.#clock() - started, digest: '', reason: `${reason}; fallback ${fallback.reason}` };
   }
 }

@@ -20,7 +20,7 @@ import type { KasminaSettings } from './settings.ts';
 
 const { CommandType, HealthStatus, SeedLifecycleStage, SeedOperation, TelemetryLevel } = leyline;
 
-export type KasminaMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.Terminated;
+export type KasminaMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.Terminated | v1.SeedCheckpointRequest | v1.SeedRestore;
 
 export interface KasminaDeps {
   settings: KasminaSettings;
@@ -179,9 +179,22 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
     return state;
   }
 
-  function spawnSeed(ctx: ActorContext<KasminaMessage>, state: ManagerState, seedId: string, slotId: string, blendingMethod: string | undefined): ActorRef<SeedMessage> {
+  function spawnSeed(ctx: ActorContext<KasminaMessage>, state: ManagerState, seedId: string, slotId: string, blendingMethod: string | undefined, restore?: v1.SeedRecord): ActorRef<SeedMessage> {
     const ref = ctx.spawn(
-      seedLogic({ seedId, slotId, lifecycle: lifecycleFor(blendingMethod), settings: deps.settings, kernels: deps.kernels, catalog: deps.catalog, surface: deps.surface, board: state.board, isolationBreaker, telemetry: deps.telemetry }),
+      seedLogic({
+        seedId,
+        slotId,
+        lifecycle: lifecycleFor(blendingMethod),
+        blendingMethod: blendingMethod ?? '',
+        ...(restore ? { restore } : {}),
+        settings: deps.settings,
+        kernels: deps.kernels,
+        catalog: deps.catalog,
+        surface: deps.surface,
+        board: state.board,
+        isolationBreaker,
+        telemetry: deps.telemetry,
+      }),
       { name: safeActorName(`seed-${seedId}`), shutdownMs: 2_000 },
     );
     ctx.watch(ref as ActorRef<never>);
@@ -201,11 +214,43 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
     return state;
   }
 
+  /** Every seed's record, in seed id order (each seed answers once it has handled what came before). */
+  async function records(ctx: ActorContext<KasminaMessage>, state: ManagerState): Promise<v1.SeedRecord[]> {
+    const seeds = [...state.seeds].sort(([a], [b]) => a.localeCompare(b));
+    return Promise.all(seeds.map(([, ref]) => ctx.ask(ref, leyline.SeedCheckpointRequest.create(), leyline.SeedRecord, STEP_REPORT_DEADLINE_MS)));
+  }
+
+  /**
+   * The seeds a checkpoint had, each back in its recorded stage (a resumed run: Kasmina has no seed yet). Answered
+   * with the seeds as restored, once every one has started.
+   */
+  async function restore(ctx: ActorContext<KasminaMessage>, state: ManagerState, message: v1.SeedRestore): Promise<ManagerState> {
+    if (state.seeds.size > 0) {
+      ctx.log.warn('seed restore refused: seeds are already running', { seeds: [...state.seeds.keys()].join(',') });
+      ctx.reply(leyline.SeedCheckpoint.create({ seeds: await records(ctx, state), states: [...state.board.values()] }));
+      return state;
+    }
+    for (const saved of message.seeds.map((s) => leyline.SeedRecord.create(s))) {
+      state.slots.set(saved.seedId, saved.slotId);
+      spawnSeed(ctx, state, saved.seedId, saved.slotId, saved.blendingMethod || undefined, saved);
+    }
+    const seeds = await records(ctx, state);
+    ctx.reply(leyline.SeedCheckpoint.create({ seeds, states: [...state.board.values()] }));
+    return state;
+  }
+
   return {
     kind: 'kasmina-manager',
-    accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.Terminated],
+    accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.Terminated, leyline.SeedCheckpointRequest, leyline.SeedRestore],
     start: () => ({ seeds: new Map(), slots: new Map(), board: new Map(), rejected: 0 }),
     receive(state, message, ctx) {
+      if (message instanceof leyline.SeedCheckpointRequest) {
+        return records(ctx, state).then((seeds) => {
+          ctx.reply(leyline.SeedCheckpoint.create({ seeds, states: [...state.board.values()] }));
+          return state;
+        });
+      }
+      if (message instanceof leyline.SeedRestore) return restore(ctx, state, message);
       if (message instanceof leyline.Terminated) {
         for (const [seedId, ref] of state.seeds) {
           if (ref.path === message.path) {

@@ -18,7 +18,7 @@ import type { KasminaSettings } from './settings.ts';
 
 const { CommandType, SeedLifecycleStage: Stage, SeedLifecycleGate: Gate, SeedOperation, TelemetryLevel } = leyline;
 
-export type SeedMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.TimerFired;
+export type SeedMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.TimerFired | v1.SeedCheckpointRequest;
 
 export interface SeedDeps {
   seedId: string;
@@ -33,6 +33,10 @@ export interface SeedDeps {
   /** Shared by every seed: isolation failures and clean measurements feed it; the manager reads it. */
   isolationBreaker: CircuitBreaker;
   telemetry: ActorRef<v1.TelemetryPacket> | null;
+  /** The α schedule's kind this seed was germinated with (default: the configured one): its record keeps it. */
+  blendingMethod?: string;
+  /** Start as this record says (a run resumed from a checkpoint) instead of DORMANT. */
+  restore?: v1.SeedRecord;
   now?: () => number;
 }
 
@@ -286,15 +290,81 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     return next;
   }
 
+  /** The seed as a checkpoint keeps it (its module's weights are in the graft table: Tolaria keeps those). */
+  function record(state: SeedActorState): v1.SeedRecord {
+    const { data } = state;
+    return leyline.SeedRecord.create({
+      seedId,
+      slotId: deps.slotId,
+      blueprintId: data.blueprintId,
+      kernelDigest: state.kernel?.digest ?? '',
+      stage: data.stage,
+      stageSteps: data.stageSteps,
+      alpha: data.alpha,
+      alphaSteps: data.alphaSteps,
+      lastFailure: data.lastFailure ?? '',
+      blendingMethod: deps.blendingMethod ?? '',
+      paused: state.paused,
+      germinatedEpoch: state.germinatedEpoch,
+      isolationViolations: state.isolationViolations,
+      reports: state.reports,
+      losses: state.losses,
+      lastGradNorm: state.lastGradNorm,
+      parameters: state.kernel ? trainableParameters(state.kernel.module) : 0,
+      gates: Object.values(data.gates).map((g) => leyline.SeedGateRecord.create({ gate: g.gate, passed: g.passed, reason: g.reason })),
+    });
+  }
+
+  /**
+   * Back in the recorded stage: a grafted stage gets its kernel from Urza again (the same blueprint for the same slot
+   * shape) and its graft; a culled seed's embargo starts afresh. The module's weights are Tolaria's to restore.
+   */
+  function restored(ctx: ActorContext<SeedMessage>, saved: v1.SeedRecord): SeedActorState {
+    const gates: SeedData['gates'] = {};
+    for (const g of saved.gates.map((gate) => leyline.SeedGateRecord.create(gate))) gates[g.gate] = { gate: g.gate, passed: g.passed, reason: g.reason, attributes: {} };
+    const data: SeedData = {
+      ...lifecycle.initialState(seedId, deps.slotId),
+      blueprintId: saved.blueprintId,
+      stage: saved.stage,
+      stageSteps: saved.stageSteps,
+      alpha: saved.alpha,
+      alphaSteps: saved.alphaSteps,
+      lastFailure: saved.lastFailure || null,
+      embargoUntil: saved.stage === Stage.SEED_STAGE_EMBARGOED ? now() + settings.timings.embargoMs : null,
+      gates,
+    };
+    let state: SeedActorState = { data, kernel: null, losses: [...saved.losses], isolationViolations: saved.isolationViolations, reports: saved.reports, lastGradNorm: saved.lastGradNorm, germinatedAt: now(), germinatedEpoch: saved.germinatedEpoch, paused: saved.paused, isolationMs: 0 };
+    const grafted = ACTIVE_STAGES.has(saved.stage) || saved.stage === Stage.SEED_STAGE_FOSSILIZED;
+    const slot = surface.probe?.host.slots.find((s) => s.id === deps.slotId);
+    if (grafted && slot) {
+      const kernel = deps.kernels.provide(saved.blueprintId, slot);
+      if (kernel.origin !== 'urza' || (saved.kernelDigest && kernel.digest !== saved.kernelDigest)) {
+        kernel.module.dispose();
+        const why = kernel.origin !== 'urza' ? `kernel ${saved.blueprintId} unavailable (${kernel.reason})` : `kernel ${saved.blueprintId} changed since the checkpoint (digest ${kernel.digest.slice(0, 12)}, recorded ${saved.kernelDigest.slice(0, 12)})`;
+        return apply(ctx, state, { type: 'cull', reason: `not restored: ${why}`, now: now() });
+      }
+      state = { ...state, kernel };
+      if (!saved.paused) surface.grafts.attach({ seedId, slotId: deps.slotId, module: kernel.module, stage: saved.stage, alpha: saved.alpha });
+    }
+    if (data.embargoUntil !== null) ctx.after(EMBARGO_TIMER, Math.max(1, data.embargoUntil - now()));
+    publish(state);
+    return state;
+  }
+
   return {
     kind: 'seed',
-    accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.TimerFired],
-    start() {
+    accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.TimerFired, leyline.SeedCheckpointRequest],
+    start(ctx) {
+      if (deps.restore) return restored(ctx, deps.restore);
       const state: SeedActorState = { data: lifecycle.initialState(seedId, deps.slotId), kernel: null, losses: [], isolationViolations: 0, reports: 0, lastGradNorm: 0, germinatedAt: 0, germinatedEpoch: 0, paused: false, isolationMs: 0 };
       publish(state);
       return state;
     },
     receive(state, message, ctx) {
+      if (message instanceof leyline.SeedCheckpointRequest) {
+        ctx.reply(record(state));
+        return state;
+      }
       if (message instanceof leyline.TimerFired) {
         if (message.timerId !== EMBARGO_TIMER) return state;
         const next = apply(ctx, state, { type: 'tick', now: now() });

@@ -380,7 +380,10 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     }
     const hasValidation = packet.validationLoss > 0;
     const last = state.lastValidation;
-    const lossDelta = hasValidation && last !== null && last.runId === packet.trainingRunId ? packet.validationLoss - last.loss : null;
+    // The previous epoch's loss from the run's own history when the packet carries it (a resumed run has it too).
+    const history = packet.validationLossHistory ?? [];
+    const previous = history.length >= 2 ? history[history.length - 2]! : last !== null && last.runId === packet.trainingRunId ? last.loss : null;
+    const lossDelta = hasValidation && previous !== null ? packet.validationLoss - previous : null;
     const verdict = state.risk.evaluate({
       command: proposal,
       lossDelta,
@@ -397,11 +400,13 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     signCommand(command, deps.signing);
 
     // The decision's field report (written by the follow-up, right after the reply).
+    const runId = packet.trainingRunId || 'run-unknown';
     const report = leyline.FieldReport.create({
       version: 1,
-      reportId: randomUUID(),
+      // One decision per boundary of a run: the same id when a resumed run decides at that boundary again.
+      reportId: `${runId}@${String(packet.globalStep)}`,
       commandId: command.commandId,
-      trainingRunId: packet.trainingRunId || 'run-unknown',
+      trainingRunId: runId,
       seedId: command.targetSeedId,
       blueprintId: command.seedOperation?.blueprintId ?? '',
       outcome: FieldReportOutcome.FIELD_REPORT_OUTCOME_UNSPECIFIED,
@@ -450,7 +455,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
   function flushReports(state: ControllerState, work: readonly FollowUp[]): void {
     for (const item of work) {
       if (item.written) continue;
-      state.reports.append(item.report);
+      state.reports.record(item.report);
       item.written = true;
       state.counters.reportsAppended += 1;
     }

@@ -50,6 +50,7 @@ export class FieldReportLog {
   readonly #clock: () => number;
   readonly #pruneBatch: number;
   readonly #insert: Database.Statement;
+  readonly #upsert: Database.Statement;
   readonly #update: Database.Statement;
 
   constructor(
@@ -65,6 +66,9 @@ export class FieldReportLog {
     this.#db.pragma('synchronous = FULL');
     this.#db.exec(SCHEMA);
     this.#insert = this.#db.prepare('INSERT INTO field_reports (report_id, issued_at_ms, outcome, report) VALUES (?, ?, ?, ?)');
+    this.#upsert = this.#db.prepare(
+      'INSERT INTO field_reports (report_id, issued_at_ms, outcome, report) VALUES (?, ?, ?, ?) ON CONFLICT (report_id) DO UPDATE SET issued_at_ms = excluded.issued_at_ms, outcome = excluded.outcome, report = excluded.report',
+    );
     this.#update = this.#db.prepare('UPDATE field_reports SET outcome = ?, report = ? WHERE report_id = ?');
     this.enforceRetention();
   }
@@ -78,6 +82,17 @@ export class FieldReportLog {
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new FieldReportError(`field report ${report.reportId}: already stored`);
       throw error;
     }
+    this.counters.appended += 1;
+    this.enforceRetention();
+  }
+
+  /**
+   * Stores a report, replacing one of the same id in its place: a decision taken again after a run resumed from a
+   * checkpoint (the same boundary of the same run) replaces the one taken before the crash, never doubles it.
+   */
+  record(report: v1.FieldReport): void {
+    if (!report.reportId) throw new FieldReportError('field report: report_id is empty');
+    this.#upsert.run(report.reportId, issuedAtMs(report), report.outcome, encodeLeyline(report));
     this.counters.appended += 1;
     this.enforceRetention();
   }

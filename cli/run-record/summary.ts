@@ -18,10 +18,25 @@ export function epochs(records: readonly SummaryInput[]): EpochRecord[] {
   return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
 }
 
-/** One line per decision, oldest first; a decision recorded again (its outcome known by then) counts as its last line. */
+/**
+ * One line per decision, oldest first; a decision recorded again (its outcome known by then) counts as its last line.
+ * An epoch decided again by a later session (a resume after a crash re-trains the epochs after its checkpoint) counts
+ * as that session's decisions only.
+ */
 export function decisions(records: readonly SummaryInput[]): DecisionRecord[] {
   const byCommand = new Map<string, DecisionRecord>();
-  for (const r of records) if (r.event === 'decision') byCommand.set(r.commandId, r);
+  const sessionOfEpoch = new Map<number, number>();
+  let session = 0;
+  for (const r of records) {
+    if (r.event === 'start') session += 1;
+    if (r.event !== 'decision') continue;
+    const decided = sessionOfEpoch.get(r.epoch);
+    if (decided !== undefined && decided < session && !byCommand.has(r.commandId)) {
+      for (const [id, d] of byCommand) if (d.epoch === r.epoch) byCommand.delete(id);
+    }
+    sessionOfEpoch.set(r.epoch, session);
+    byCommand.set(r.commandId, r);
+  }
   return [...byCommand.values()].sort((a, b) => a.epoch - b.epoch || Date.parse(a.at) - Date.parse(b.at));
 }
 

@@ -574,6 +574,9 @@ export namespace esper {
                 /** SystemStatePacket experimentName. */
                 experimentName: string;
 
+                /** SystemStatePacket validationLossHistory. */
+                validationLossHistory: number[];
+
                 /**
                  * Creates a new SystemStatePacket instance using the specified properties.
                  * @param [properties] Properties to set
@@ -647,6 +650,9 @@ export namespace esper {
 
                     /** SystemStatePacket experimentName */
                     experimentName?: (string|null);
+
+                    /** SystemStatePacket validationLossHistory */
+                    validationLossHistory?: (number[]|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -7425,6 +7431,462 @@ export namespace esper {
                   rngSeed?: number|null;
                   $unknowns?: Uint8Array[];
                 };
+            }
+
+            /**
+             * Properties of a SeedRecord.
+             * @deprecated Use esper.leyline.v1.SeedRecord.$Properties instead.
+             */
+            interface ISeedRecord extends esper.leyline.v1.SeedRecord.$Properties {
+            }
+
+            /** Represents a SeedRecord. */
+            class SeedRecord {
+                private readonly $leyline: 'SeedRecord';
+
+                /**
+                 * Constructs a new SeedRecord.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.SeedRecord.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** SeedRecord seedId. */
+                seedId: string;
+
+                /** SeedRecord slotId. */
+                slotId: string;
+
+                /** SeedRecord blueprintId. */
+                blueprintId: string;
+
+                /** SeedRecord kernelDigest. */
+                kernelDigest: string;
+
+                /** SeedRecord stage. */
+                stage: esper.leyline.v1.SeedLifecycleStage;
+
+                /** SeedRecord stageSteps. */
+                stageSteps: number;
+
+                /** SeedRecord alpha. */
+                alpha: number;
+
+                /** SeedRecord alphaSteps. */
+                alphaSteps: number;
+
+                /** SeedRecord lastFailure. */
+                lastFailure: string;
+
+                /** SeedRecord blendingMethod. */
+                blendingMethod: string;
+
+                /** SeedRecord paused. */
+                paused: boolean;
+
+                /** SeedRecord germinatedEpoch. */
+                germinatedEpoch: number;
+
+                /** SeedRecord isolationViolations. */
+                isolationViolations: number;
+
+                /** SeedRecord reports. */
+                reports: number;
+
+                /** SeedRecord losses. */
+                losses: number[];
+
+                /** SeedRecord lastGradNorm. */
+                lastGradNorm: number;
+
+                /** SeedRecord parameters. */
+                parameters: number;
+
+                /** SeedRecord gates. */
+                gates: esper.leyline.v1.SeedGateRecord.$Properties[];
+
+                /**
+                 * Creates a new SeedRecord instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns SeedRecord instance
+                 */
+                static create(properties: esper.leyline.v1.SeedRecord.$Shape): esper.leyline.v1.SeedRecord & esper.leyline.v1.SeedRecord.$Shape;
+                static create(properties?: esper.leyline.v1.SeedRecord.$Properties): esper.leyline.v1.SeedRecord;
+
+                /**
+                 * Encodes the specified SeedRecord message. Does not implicitly {@link esper.leyline.v1.SeedRecord.verify|verify} messages.
+                 * @param message SeedRecord message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.SeedRecord.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a SeedRecord message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SeedRecord & esper.leyline.v1.SeedRecord.$Shape} SeedRecord
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.SeedRecord & esper.leyline.v1.SeedRecord.$Shape;
+            }
+
+            namespace SeedRecord {
+
+                /** Properties of a SeedRecord. */
+                interface $Properties {
+
+                    /** SeedRecord seedId */
+                    seedId?: (string|null);
+
+                    /** SeedRecord slotId */
+                    slotId?: (string|null);
+
+                    /** SeedRecord blueprintId */
+                    blueprintId?: (string|null);
+
+                    /** SeedRecord kernelDigest */
+                    kernelDigest?: (string|null);
+
+                    /** SeedRecord stage */
+                    stage?: (esper.leyline.v1.SeedLifecycleStage|null);
+
+                    /** SeedRecord stageSteps */
+                    stageSteps?: (number|null);
+
+                    /** SeedRecord alpha */
+                    alpha?: (number|null);
+
+                    /** SeedRecord alphaSteps */
+                    alphaSteps?: (number|null);
+
+                    /** SeedRecord lastFailure */
+                    lastFailure?: (string|null);
+
+                    /** SeedRecord blendingMethod */
+                    blendingMethod?: (string|null);
+
+                    /** SeedRecord paused */
+                    paused?: (boolean|null);
+
+                    /** SeedRecord germinatedEpoch */
+                    germinatedEpoch?: (number|null);
+
+                    /** SeedRecord isolationViolations */
+                    isolationViolations?: (number|null);
+
+                    /** SeedRecord reports */
+                    reports?: (number|null);
+
+                    /** SeedRecord losses */
+                    losses?: (number[]|null);
+
+                    /** SeedRecord lastGradNorm */
+                    lastGradNorm?: (number|null);
+
+                    /** SeedRecord parameters */
+                    parameters?: (number|null);
+
+                    /** SeedRecord gates */
+                    gates?: (esper.leyline.v1.SeedGateRecord.$Properties[]|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a SeedRecord. */
+                type $Shape = esper.leyline.v1.SeedRecord.$Properties;
+            }
+
+            /**
+             * Properties of a SeedGateRecord.
+             * @deprecated Use esper.leyline.v1.SeedGateRecord.$Properties instead.
+             */
+            interface ISeedGateRecord extends esper.leyline.v1.SeedGateRecord.$Properties {
+            }
+
+            /** Represents a SeedGateRecord. */
+            class SeedGateRecord {
+                private readonly $leyline: 'SeedGateRecord';
+
+                /**
+                 * Constructs a new SeedGateRecord.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.SeedGateRecord.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** SeedGateRecord gate. */
+                gate: esper.leyline.v1.SeedLifecycleGate;
+
+                /** SeedGateRecord passed. */
+                passed: boolean;
+
+                /** SeedGateRecord reason. */
+                reason: string;
+
+                /**
+                 * Creates a new SeedGateRecord instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns SeedGateRecord instance
+                 */
+                static create(properties: esper.leyline.v1.SeedGateRecord.$Shape): esper.leyline.v1.SeedGateRecord & esper.leyline.v1.SeedGateRecord.$Shape;
+                static create(properties?: esper.leyline.v1.SeedGateRecord.$Properties): esper.leyline.v1.SeedGateRecord;
+
+                /**
+                 * Encodes the specified SeedGateRecord message. Does not implicitly {@link esper.leyline.v1.SeedGateRecord.verify|verify} messages.
+                 * @param message SeedGateRecord message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.SeedGateRecord.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a SeedGateRecord message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SeedGateRecord & esper.leyline.v1.SeedGateRecord.$Shape} SeedGateRecord
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.SeedGateRecord & esper.leyline.v1.SeedGateRecord.$Shape;
+            }
+
+            namespace SeedGateRecord {
+
+                /** Properties of a SeedGateRecord. */
+                interface $Properties {
+
+                    /** SeedGateRecord gate */
+                    gate?: (esper.leyline.v1.SeedLifecycleGate|null);
+
+                    /** SeedGateRecord passed */
+                    passed?: (boolean|null);
+
+                    /** SeedGateRecord reason */
+                    reason?: (string|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a SeedGateRecord. */
+                type $Shape = esper.leyline.v1.SeedGateRecord.$Properties;
+            }
+
+            /**
+             * Properties of a SeedCheckpointRequest.
+             * @deprecated Use esper.leyline.v1.SeedCheckpointRequest.$Properties instead.
+             */
+            interface ISeedCheckpointRequest extends esper.leyline.v1.SeedCheckpointRequest.$Properties {
+            }
+
+            /** Represents a SeedCheckpointRequest. */
+            class SeedCheckpointRequest {
+                private readonly $leyline: 'SeedCheckpointRequest';
+
+                /**
+                 * Constructs a new SeedCheckpointRequest.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.SeedCheckpointRequest.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** SeedCheckpointRequest trainingRunId. */
+                trainingRunId: string;
+
+                /**
+                 * Creates a new SeedCheckpointRequest instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns SeedCheckpointRequest instance
+                 */
+                static create(properties: esper.leyline.v1.SeedCheckpointRequest.$Shape): esper.leyline.v1.SeedCheckpointRequest & esper.leyline.v1.SeedCheckpointRequest.$Shape;
+                static create(properties?: esper.leyline.v1.SeedCheckpointRequest.$Properties): esper.leyline.v1.SeedCheckpointRequest;
+
+                /**
+                 * Encodes the specified SeedCheckpointRequest message. Does not implicitly {@link esper.leyline.v1.SeedCheckpointRequest.verify|verify} messages.
+                 * @param message SeedCheckpointRequest message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.SeedCheckpointRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a SeedCheckpointRequest message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SeedCheckpointRequest & esper.leyline.v1.SeedCheckpointRequest.$Shape} SeedCheckpointRequest
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.SeedCheckpointRequest & esper.leyline.v1.SeedCheckpointRequest.$Shape;
+            }
+
+            namespace SeedCheckpointRequest {
+
+                /** Properties of a SeedCheckpointRequest. */
+                interface $Properties {
+
+                    /** SeedCheckpointRequest trainingRunId */
+                    trainingRunId?: (string|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a SeedCheckpointRequest. */
+                type $Shape = esper.leyline.v1.SeedCheckpointRequest.$Properties;
+            }
+
+            /**
+             * Properties of a SeedCheckpoint.
+             * @deprecated Use esper.leyline.v1.SeedCheckpoint.$Properties instead.
+             */
+            interface ISeedCheckpoint extends esper.leyline.v1.SeedCheckpoint.$Properties {
+            }
+
+            /** Represents a SeedCheckpoint. */
+            class SeedCheckpoint {
+                private readonly $leyline: 'SeedCheckpoint';
+
+                /**
+                 * Constructs a new SeedCheckpoint.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.SeedCheckpoint.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** SeedCheckpoint seeds. */
+                seeds: esper.leyline.v1.SeedRecord.$Properties[];
+
+                /** SeedCheckpoint states. */
+                states: esper.leyline.v1.SeedState.$Properties[];
+
+                /**
+                 * Creates a new SeedCheckpoint instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns SeedCheckpoint instance
+                 */
+                static create(properties: esper.leyline.v1.SeedCheckpoint.$Shape): esper.leyline.v1.SeedCheckpoint & esper.leyline.v1.SeedCheckpoint.$Shape;
+                static create(properties?: esper.leyline.v1.SeedCheckpoint.$Properties): esper.leyline.v1.SeedCheckpoint;
+
+                /**
+                 * Encodes the specified SeedCheckpoint message. Does not implicitly {@link esper.leyline.v1.SeedCheckpoint.verify|verify} messages.
+                 * @param message SeedCheckpoint message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.SeedCheckpoint.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a SeedCheckpoint message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SeedCheckpoint & esper.leyline.v1.SeedCheckpoint.$Shape} SeedCheckpoint
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.SeedCheckpoint & esper.leyline.v1.SeedCheckpoint.$Shape;
+            }
+
+            namespace SeedCheckpoint {
+
+                /** Properties of a SeedCheckpoint. */
+                interface $Properties {
+
+                    /** SeedCheckpoint seeds */
+                    seeds?: (esper.leyline.v1.SeedRecord.$Properties[]|null);
+
+                    /** SeedCheckpoint states */
+                    states?: (esper.leyline.v1.SeedState.$Properties[]|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a SeedCheckpoint. */
+                type $Shape = esper.leyline.v1.SeedCheckpoint.$Properties;
+            }
+
+            /**
+             * Properties of a SeedRestore.
+             * @deprecated Use esper.leyline.v1.SeedRestore.$Properties instead.
+             */
+            interface ISeedRestore extends esper.leyline.v1.SeedRestore.$Properties {
+            }
+
+            /** Represents a SeedRestore. */
+            class SeedRestore {
+                private readonly $leyline: 'SeedRestore';
+
+                /**
+                 * Constructs a new SeedRestore.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: esper.leyline.v1.SeedRestore.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** SeedRestore trainingRunId. */
+                trainingRunId: string;
+
+                /** SeedRestore seeds. */
+                seeds: esper.leyline.v1.SeedRecord.$Properties[];
+
+                /**
+                 * Creates a new SeedRestore instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns SeedRestore instance
+                 */
+                static create(properties: esper.leyline.v1.SeedRestore.$Shape): esper.leyline.v1.SeedRestore & esper.leyline.v1.SeedRestore.$Shape;
+                static create(properties?: esper.leyline.v1.SeedRestore.$Properties): esper.leyline.v1.SeedRestore;
+
+                /**
+                 * Encodes the specified SeedRestore message. Does not implicitly {@link esper.leyline.v1.SeedRestore.verify|verify} messages.
+                 * @param message SeedRestore message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: esper.leyline.v1.SeedRestore.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a SeedRestore message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SeedRestore & esper.leyline.v1.SeedRestore.$Shape} SeedRestore
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): esper.leyline.v1.SeedRestore & esper.leyline.v1.SeedRestore.$Shape;
+            }
+
+            namespace SeedRestore {
+
+                /** Properties of a SeedRestore. */
+                interface $Properties {
+
+                    /** SeedRestore trainingRunId */
+                    trainingRunId?: (string|null);
+
+                    /** SeedRestore seeds */
+                    seeds?: (esper.leyline.v1.SeedRecord.$Properties[]|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a SeedRestore. */
+                type $Shape = esper.leyline.v1.SeedRestore.$Properties;
             }
         }
     }

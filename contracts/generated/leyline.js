@@ -930,6 +930,7 @@ export const esper = $root.esper = (() => {
                  * @property {string|null} [sourceSubsystem] SystemStatePacket sourceSubsystem
                  * @property {string|null} [trainingRunId] SystemStatePacket trainingRunId
                  * @property {string|null} [experimentName] SystemStatePacket experimentName
+                 * @property {Array.<number>|null} [validationLossHistory] SystemStatePacket validationLossHistory
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -957,6 +958,7 @@ export const esper = $root.esper = (() => {
                 const SystemStatePacket = function (properties) {
                     this.trainingMetrics = {};
                     this.seedStates = [];
+                    this.validationLossHistory = [];
                     if (properties)
                         for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                             if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -1076,6 +1078,14 @@ export const esper = $root.esper = (() => {
                 SystemStatePacket.prototype.experimentName = "";
 
                 /**
+                 * SystemStatePacket validationLossHistory.
+                 * @member {Array.<number>} validationLossHistory
+                 * @memberof esper.leyline.v1.SystemStatePacket
+                 * @instance
+                 */
+                SystemStatePacket.prototype.validationLossHistory = $util.emptyArray;
+
+                /**
                  * Creates a new SystemStatePacket instance using the specified properties.
                  * @function create
                  * @memberof esper.leyline.v1.SystemStatePacket
@@ -1137,6 +1147,8 @@ export const esper = $root.esper = (() => {
                         writer.uint32(/* id 13, wireType 2 =*/106).string(message.trainingRunId);
                     if (message.experimentName != null && $Object.hasOwnProperty.call(message, "experimentName") && message.experimentName !== "")
                         writer.uint32(/* id 14, wireType 2 =*/114).string(message.experimentName);
+                    if (message.validationLossHistory != null && message.validationLossHistory.length)
+                        writer.uint32(/* id 15, wireType 2 =*/122).floats(message.validationLossHistory);
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -1328,6 +1340,20 @@ export const esper = $root.esper = (() => {
                                     message.experimentName = value;
                                 else
                                     delete message.experimentName;
+                                continue;
+                            }
+                        case 15: {
+                                if (wireType === 2) {
+                                    if (!(message.validationLossHistory && message.validationLossHistory.length))
+                                        message.validationLossHistory = [];
+                                    reader.floats(message.validationLossHistory);
+                                    continue;
+                                }
+                                if (wireType !== 5)
+                                    break;
+                                if (!(message.validationLossHistory && message.validationLossHistory.length))
+                                    message.validationLossHistory = [];
+                                message.validationLossHistory.push(reader.float());
                                 continue;
                             }
                         }
@@ -19142,6 +19168,1196 @@ export const esper = $root.esper = (() => {
                 };
 
                 return EpisodeResult;
+            })();
+
+            v1.SeedRecord = (function() {
+
+                /**
+                 * Properties of a SeedRecord.
+                 * @typedef {Object} esper.leyline.v1.SeedRecord.$Properties
+                 * @property {string|null} [seedId] SeedRecord seedId
+                 * @property {string|null} [slotId] SeedRecord slotId
+                 * @property {string|null} [blueprintId] SeedRecord blueprintId
+                 * @property {string|null} [kernelDigest] SeedRecord kernelDigest
+                 * @property {esper.leyline.v1.SeedLifecycleStage|null} [stage] SeedRecord stage
+                 * @property {number|null} [stageSteps] SeedRecord stageSteps
+                 * @property {number|null} [alpha] SeedRecord alpha
+                 * @property {number|null} [alphaSteps] SeedRecord alphaSteps
+                 * @property {string|null} [lastFailure] SeedRecord lastFailure
+                 * @property {string|null} [blendingMethod] SeedRecord blendingMethod
+                 * @property {boolean|null} [paused] SeedRecord paused
+                 * @property {number|null} [germinatedEpoch] SeedRecord germinatedEpoch
+                 * @property {number|null} [isolationViolations] SeedRecord isolationViolations
+                 * @property {number|null} [reports] SeedRecord reports
+                 * @property {Array.<number>|null} [losses] SeedRecord losses
+                 * @property {number|null} [lastGradNorm] SeedRecord lastGradNorm
+                 * @property {number|null} [parameters] SeedRecord parameters
+                 * @property {Array.<esper.leyline.v1.SeedGateRecord.$Properties>|null} [gates] SeedRecord gates
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a SeedRecord.
+                 * @memberof esper.leyline.v1
+                 * @interface ISeedRecord
+                 * @augments esper.leyline.v1.SeedRecord.$Properties
+                 * @deprecated Use esper.leyline.v1.SeedRecord.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a SeedRecord.
+                 * @typedef {esper.leyline.v1.SeedRecord.$Properties} esper.leyline.v1.SeedRecord.$Shape
+                 */
+
+                /**
+                 * Constructs a new SeedRecord.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a SeedRecord.
+                 * @constructor
+                 * @param {esper.leyline.v1.SeedRecord.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const SeedRecord = function (properties) {
+                    this.losses = [];
+                    this.gates = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * SeedRecord seedId.
+                 * @member {string} seedId
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.seedId = "";
+
+                /**
+                 * SeedRecord slotId.
+                 * @member {string} slotId
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.slotId = "";
+
+                /**
+                 * SeedRecord blueprintId.
+                 * @member {string} blueprintId
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.blueprintId = "";
+
+                /**
+                 * SeedRecord kernelDigest.
+                 * @member {string} kernelDigest
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.kernelDigest = "";
+
+                /**
+                 * SeedRecord stage.
+                 * @member {esper.leyline.v1.SeedLifecycleStage} stage
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.stage = 0;
+
+                /**
+                 * SeedRecord stageSteps.
+                 * @member {number} stageSteps
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.stageSteps = 0;
+
+                /**
+                 * SeedRecord alpha.
+                 * @member {number} alpha
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.alpha = 0;
+
+                /**
+                 * SeedRecord alphaSteps.
+                 * @member {number} alphaSteps
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.alphaSteps = 0;
+
+                /**
+                 * SeedRecord lastFailure.
+                 * @member {string} lastFailure
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.lastFailure = "";
+
+                /**
+                 * SeedRecord blendingMethod.
+                 * @member {string} blendingMethod
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.blendingMethod = "";
+
+                /**
+                 * SeedRecord paused.
+                 * @member {boolean} paused
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.paused = false;
+
+                /**
+                 * SeedRecord germinatedEpoch.
+                 * @member {number} germinatedEpoch
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.germinatedEpoch = 0;
+
+                /**
+                 * SeedRecord isolationViolations.
+                 * @member {number} isolationViolations
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.isolationViolations = 0;
+
+                /**
+                 * SeedRecord reports.
+                 * @member {number} reports
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.reports = 0;
+
+                /**
+                 * SeedRecord losses.
+                 * @member {Array.<number>} losses
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.losses = $util.emptyArray;
+
+                /**
+                 * SeedRecord lastGradNorm.
+                 * @member {number} lastGradNorm
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.lastGradNorm = 0;
+
+                /**
+                 * SeedRecord parameters.
+                 * @member {number} parameters
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.parameters = 0;
+
+                /**
+                 * SeedRecord gates.
+                 * @member {Array.<esper.leyline.v1.SeedGateRecord.$Properties>} gates
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @instance
+                 */
+                SeedRecord.prototype.gates = $util.emptyArray;
+
+                /**
+                 * Creates a new SeedRecord instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @static
+                 * @param {esper.leyline.v1.SeedRecord.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.SeedRecord} SeedRecord instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.SeedRecord.$Shape): esper.leyline.v1.SeedRecord & esper.leyline.v1.SeedRecord.$Shape;
+                 *   (properties?: esper.leyline.v1.SeedRecord.$Properties): esper.leyline.v1.SeedRecord;
+                 * }}
+                 */
+                SeedRecord.create = function(properties) {
+                    return new SeedRecord(properties);
+                };
+
+                /**
+                 * Encodes the specified SeedRecord message. Does not implicitly {@link esper.leyline.v1.SeedRecord.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @static
+                 * @param {esper.leyline.v1.SeedRecord.$Properties} message SeedRecord message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                SeedRecord.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.seedId != null && $Object.hasOwnProperty.call(message, "seedId") && message.seedId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.seedId);
+                    if (message.slotId != null && $Object.hasOwnProperty.call(message, "slotId") && message.slotId !== "")
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.slotId);
+                    if (message.blueprintId != null && $Object.hasOwnProperty.call(message, "blueprintId") && message.blueprintId !== "")
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.blueprintId);
+                    if (message.kernelDigest != null && $Object.hasOwnProperty.call(message, "kernelDigest") && message.kernelDigest !== "")
+                        writer.uint32(/* id 4, wireType 2 =*/34).string(message.kernelDigest);
+                    if (message.stage != null && $Object.hasOwnProperty.call(message, "stage") && message.stage !== 0)
+                        writer.uint32(/* id 5, wireType 0 =*/40).int32(message.stage);
+                    if (message.stageSteps != null && $Object.hasOwnProperty.call(message, "stageSteps") && message.stageSteps !== 0)
+                        writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.stageSteps);
+                    if (message.alpha != null && $Object.hasOwnProperty.call(message, "alpha") && !$Object.is(message.alpha, 0))
+                        writer.uint32(/* id 7, wireType 5 =*/61).float(message.alpha);
+                    if (message.alphaSteps != null && $Object.hasOwnProperty.call(message, "alphaSteps") && message.alphaSteps !== 0)
+                        writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.alphaSteps);
+                    if (message.lastFailure != null && $Object.hasOwnProperty.call(message, "lastFailure") && message.lastFailure !== "")
+                        writer.uint32(/* id 9, wireType 2 =*/74).string(message.lastFailure);
+                    if (message.blendingMethod != null && $Object.hasOwnProperty.call(message, "blendingMethod") && message.blendingMethod !== "")
+                        writer.uint32(/* id 10, wireType 2 =*/82).string(message.blendingMethod);
+                    if (message.paused != null && $Object.hasOwnProperty.call(message, "paused") && message.paused !== false)
+                        writer.uint32(/* id 11, wireType 0 =*/88).bool(message.paused);
+                    if (message.germinatedEpoch != null && $Object.hasOwnProperty.call(message, "germinatedEpoch") && message.germinatedEpoch !== 0)
+                        writer.uint32(/* id 12, wireType 0 =*/96).uint32(message.germinatedEpoch);
+                    if (message.isolationViolations != null && $Object.hasOwnProperty.call(message, "isolationViolations") && message.isolationViolations !== 0)
+                        writer.uint32(/* id 13, wireType 0 =*/104).uint32(message.isolationViolations);
+                    if (message.reports != null && $Object.hasOwnProperty.call(message, "reports") && message.reports !== 0)
+                        writer.uint32(/* id 14, wireType 0 =*/112).uint32(message.reports);
+                    if (message.losses != null && message.losses.length)
+                        writer.uint32(/* id 15, wireType 2 =*/122).floats(message.losses);
+                    if (message.lastGradNorm != null && $Object.hasOwnProperty.call(message, "lastGradNorm") && !$Object.is(message.lastGradNorm, 0))
+                        writer.uint32(/* id 16, wireType 5 =*/133).float(message.lastGradNorm);
+                    if (message.parameters != null && $Object.hasOwnProperty.call(message, "parameters") && message.parameters !== 0)
+                        writer.uint32(/* id 17, wireType 0 =*/136).uint32(message.parameters);
+                    if (message.gates != null && message.gates.length)
+                        for (let i = 0; i < message.gates.length; ++i)
+                            $root.esper.leyline.v1.SeedGateRecord.encode(message.gates[i], writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a SeedRecord message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.SeedRecord
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SeedRecord & esper.leyline.v1.SeedRecord.$Shape} SeedRecord
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                SeedRecord.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.SeedRecord();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.seedId = value;
+                                else
+                                    delete message.seedId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.slotId = value;
+                                else
+                                    delete message.slotId;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.blueprintId = value;
+                                else
+                                    delete message.blueprintId;
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.kernelDigest = value;
+                                else
+                                    delete message.kernelDigest;
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.int32())
+                                    message.stage = value;
+                                else
+                                    delete message.stage;
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.stageSteps = value;
+                                else
+                                    delete message.stageSteps;
+                                continue;
+                            }
+                        case 7: {
+                                if (wireType !== 5)
+                                    break;
+                                if (!$Object.is(value = reader.float(), 0))
+                                    message.alpha = value;
+                                else
+                                    delete message.alpha;
+                                continue;
+                            }
+                        case 8: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.alphaSteps = value;
+                                else
+                                    delete message.alphaSteps;
+                                continue;
+                            }
+                        case 9: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.lastFailure = value;
+                                else
+                                    delete message.lastFailure;
+                                continue;
+                            }
+                        case 10: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.blendingMethod = value;
+                                else
+                                    delete message.blendingMethod;
+                                continue;
+                            }
+                        case 11: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.paused = value;
+                                else
+                                    delete message.paused;
+                                continue;
+                            }
+                        case 12: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.germinatedEpoch = value;
+                                else
+                                    delete message.germinatedEpoch;
+                                continue;
+                            }
+                        case 13: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.isolationViolations = value;
+                                else
+                                    delete message.isolationViolations;
+                                continue;
+                            }
+                        case 14: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.reports = value;
+                                else
+                                    delete message.reports;
+                                continue;
+                            }
+                        case 15: {
+                                if (wireType === 2) {
+                                    if (!(message.losses && message.losses.length))
+                                        message.losses = [];
+                                    reader.floats(message.losses);
+                                    continue;
+                                }
+                                if (wireType !== 5)
+                                    break;
+                                if (!(message.losses && message.losses.length))
+                                    message.losses = [];
+                                message.losses.push(reader.float());
+                                continue;
+                            }
+                        case 16: {
+                                if (wireType !== 5)
+                                    break;
+                                if (!$Object.is(value = reader.float(), 0))
+                                    message.lastGradNorm = value;
+                                else
+                                    delete message.lastGradNorm;
+                                continue;
+                            }
+                        case 17: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.parameters = value;
+                                else
+                                    delete message.parameters;
+                                continue;
+                            }
+                        case 18: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.gates && message.gates.length))
+                                    message.gates = [];
+                                message.gates.push($root.esper.leyline.v1.SeedGateRecord.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return SeedRecord;
+            })();
+
+            v1.SeedGateRecord = (function() {
+
+                /**
+                 * Properties of a SeedGateRecord.
+                 * @typedef {Object} esper.leyline.v1.SeedGateRecord.$Properties
+                 * @property {esper.leyline.v1.SeedLifecycleGate|null} [gate] SeedGateRecord gate
+                 * @property {boolean|null} [passed] SeedGateRecord passed
+                 * @property {string|null} [reason] SeedGateRecord reason
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a SeedGateRecord.
+                 * @memberof esper.leyline.v1
+                 * @interface ISeedGateRecord
+                 * @augments esper.leyline.v1.SeedGateRecord.$Properties
+                 * @deprecated Use esper.leyline.v1.SeedGateRecord.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a SeedGateRecord.
+                 * @typedef {esper.leyline.v1.SeedGateRecord.$Properties} esper.leyline.v1.SeedGateRecord.$Shape
+                 */
+
+                /**
+                 * Constructs a new SeedGateRecord.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a SeedGateRecord.
+                 * @constructor
+                 * @param {esper.leyline.v1.SeedGateRecord.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const SeedGateRecord = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * SeedGateRecord gate.
+                 * @member {esper.leyline.v1.SeedLifecycleGate} gate
+                 * @memberof esper.leyline.v1.SeedGateRecord
+                 * @instance
+                 */
+                SeedGateRecord.prototype.gate = 0;
+
+                /**
+                 * SeedGateRecord passed.
+                 * @member {boolean} passed
+                 * @memberof esper.leyline.v1.SeedGateRecord
+                 * @instance
+                 */
+                SeedGateRecord.prototype.passed = false;
+
+                /**
+                 * SeedGateRecord reason.
+                 * @member {string} reason
+                 * @memberof esper.leyline.v1.SeedGateRecord
+                 * @instance
+                 */
+                SeedGateRecord.prototype.reason = "";
+
+                /**
+                 * Creates a new SeedGateRecord instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.SeedGateRecord
+                 * @static
+                 * @param {esper.leyline.v1.SeedGateRecord.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.SeedGateRecord} SeedGateRecord instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.SeedGateRecord.$Shape): esper.leyline.v1.SeedGateRecord & esper.leyline.v1.SeedGateRecord.$Shape;
+                 *   (properties?: esper.leyline.v1.SeedGateRecord.$Properties): esper.leyline.v1.SeedGateRecord;
+                 * }}
+                 */
+                SeedGateRecord.create = function(properties) {
+                    return new SeedGateRecord(properties);
+                };
+
+                /**
+                 * Encodes the specified SeedGateRecord message. Does not implicitly {@link esper.leyline.v1.SeedGateRecord.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.SeedGateRecord
+                 * @static
+                 * @param {esper.leyline.v1.SeedGateRecord.$Properties} message SeedGateRecord message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                SeedGateRecord.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.gate != null && $Object.hasOwnProperty.call(message, "gate") && message.gate !== 0)
+                        writer.uint32(/* id 1, wireType 0 =*/8).int32(message.gate);
+                    if (message.passed != null && $Object.hasOwnProperty.call(message, "passed") && message.passed !== false)
+                        writer.uint32(/* id 2, wireType 0 =*/16).bool(message.passed);
+                    if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.reason);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a SeedGateRecord message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.SeedGateRecord
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SeedGateRecord & esper.leyline.v1.SeedGateRecord.$Shape} SeedGateRecord
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                SeedGateRecord.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.SeedGateRecord();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.int32())
+                                    message.gate = value;
+                                else
+                                    delete message.gate;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.bool())
+                                    message.passed = value;
+                                else
+                                    delete message.passed;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.reason = value;
+                                else
+                                    delete message.reason;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return SeedGateRecord;
+            })();
+
+            v1.SeedCheckpointRequest = (function() {
+
+                /**
+                 * Properties of a SeedCheckpointRequest.
+                 * @typedef {Object} esper.leyline.v1.SeedCheckpointRequest.$Properties
+                 * @property {string|null} [trainingRunId] SeedCheckpointRequest trainingRunId
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a SeedCheckpointRequest.
+                 * @memberof esper.leyline.v1
+                 * @interface ISeedCheckpointRequest
+                 * @augments esper.leyline.v1.SeedCheckpointRequest.$Properties
+                 * @deprecated Use esper.leyline.v1.SeedCheckpointRequest.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a SeedCheckpointRequest.
+                 * @typedef {esper.leyline.v1.SeedCheckpointRequest.$Properties} esper.leyline.v1.SeedCheckpointRequest.$Shape
+                 */
+
+                /**
+                 * Constructs a new SeedCheckpointRequest.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a SeedCheckpointRequest.
+                 * @constructor
+                 * @param {esper.leyline.v1.SeedCheckpointRequest.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const SeedCheckpointRequest = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * SeedCheckpointRequest trainingRunId.
+                 * @member {string} trainingRunId
+                 * @memberof esper.leyline.v1.SeedCheckpointRequest
+                 * @instance
+                 */
+                SeedCheckpointRequest.prototype.trainingRunId = "";
+
+                /**
+                 * Creates a new SeedCheckpointRequest instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.SeedCheckpointRequest
+                 * @static
+                 * @param {esper.leyline.v1.SeedCheckpointRequest.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.SeedCheckpointRequest} SeedCheckpointRequest instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.SeedCheckpointRequest.$Shape): esper.leyline.v1.SeedCheckpointRequest & esper.leyline.v1.SeedCheckpointRequest.$Shape;
+                 *   (properties?: esper.leyline.v1.SeedCheckpointRequest.$Properties): esper.leyline.v1.SeedCheckpointRequest;
+                 * }}
+                 */
+                SeedCheckpointRequest.create = function(properties) {
+                    return new SeedCheckpointRequest(properties);
+                };
+
+                /**
+                 * Encodes the specified SeedCheckpointRequest message. Does not implicitly {@link esper.leyline.v1.SeedCheckpointRequest.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.SeedCheckpointRequest
+                 * @static
+                 * @param {esper.leyline.v1.SeedCheckpointRequest.$Properties} message SeedCheckpointRequest message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                SeedCheckpointRequest.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.trainingRunId != null && $Object.hasOwnProperty.call(message, "trainingRunId") && message.trainingRunId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.trainingRunId);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a SeedCheckpointRequest message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.SeedCheckpointRequest
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SeedCheckpointRequest & esper.leyline.v1.SeedCheckpointRequest.$Shape} SeedCheckpointRequest
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                SeedCheckpointRequest.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.SeedCheckpointRequest();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.trainingRunId = value;
+                                else
+                                    delete message.trainingRunId;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return SeedCheckpointRequest;
+            })();
+
+            v1.SeedCheckpoint = (function() {
+
+                /**
+                 * Properties of a SeedCheckpoint.
+                 * @typedef {Object} esper.leyline.v1.SeedCheckpoint.$Properties
+                 * @property {Array.<esper.leyline.v1.SeedRecord.$Properties>|null} [seeds] SeedCheckpoint seeds
+                 * @property {Array.<esper.leyline.v1.SeedState.$Properties>|null} [states] SeedCheckpoint states
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a SeedCheckpoint.
+                 * @memberof esper.leyline.v1
+                 * @interface ISeedCheckpoint
+                 * @augments esper.leyline.v1.SeedCheckpoint.$Properties
+                 * @deprecated Use esper.leyline.v1.SeedCheckpoint.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a SeedCheckpoint.
+                 * @typedef {esper.leyline.v1.SeedCheckpoint.$Properties} esper.leyline.v1.SeedCheckpoint.$Shape
+                 */
+
+                /**
+                 * Constructs a new SeedCheckpoint.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a SeedCheckpoint.
+                 * @constructor
+                 * @param {esper.leyline.v1.SeedCheckpoint.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const SeedCheckpoint = function (properties) {
+                    this.seeds = [];
+                    this.states = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * SeedCheckpoint seeds.
+                 * @member {Array.<esper.leyline.v1.SeedRecord.$Properties>} seeds
+                 * @memberof esper.leyline.v1.SeedCheckpoint
+                 * @instance
+                 */
+                SeedCheckpoint.prototype.seeds = $util.emptyArray;
+
+                /**
+                 * SeedCheckpoint states.
+                 * @member {Array.<esper.leyline.v1.SeedState.$Properties>} states
+                 * @memberof esper.leyline.v1.SeedCheckpoint
+                 * @instance
+                 */
+                SeedCheckpoint.prototype.states = $util.emptyArray;
+
+                /**
+                 * Creates a new SeedCheckpoint instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.SeedCheckpoint
+                 * @static
+                 * @param {esper.leyline.v1.SeedCheckpoint.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.SeedCheckpoint} SeedCheckpoint instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.SeedCheckpoint.$Shape): esper.leyline.v1.SeedCheckpoint & esper.leyline.v1.SeedCheckpoint.$Shape;
+                 *   (properties?: esper.leyline.v1.SeedCheckpoint.$Properties): esper.leyline.v1.SeedCheckpoint;
+                 * }}
+                 */
+                SeedCheckpoint.create = function(properties) {
+                    return new SeedCheckpoint(properties);
+                };
+
+                /**
+                 * Encodes the specified SeedCheckpoint message. Does not implicitly {@link esper.leyline.v1.SeedCheckpoint.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.SeedCheckpoint
+                 * @static
+                 * @param {esper.leyline.v1.SeedCheckpoint.$Properties} message SeedCheckpoint message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                SeedCheckpoint.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.seeds != null && message.seeds.length)
+                        for (let i = 0; i < message.seeds.length; ++i)
+                            $root.esper.leyline.v1.SeedRecord.encode(message.seeds[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    if (message.states != null && message.states.length)
+                        for (let i = 0; i < message.states.length; ++i)
+                            $root.esper.leyline.v1.SeedState.encode(message.states[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a SeedCheckpoint message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.SeedCheckpoint
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SeedCheckpoint & esper.leyline.v1.SeedCheckpoint.$Shape} SeedCheckpoint
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                SeedCheckpoint.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.SeedCheckpoint();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.seeds && message.seeds.length))
+                                    message.seeds = [];
+                                message.seeds.push($root.esper.leyline.v1.SeedRecord.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.states && message.states.length))
+                                    message.states = [];
+                                message.states.push($root.esper.leyline.v1.SeedState.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return SeedCheckpoint;
+            })();
+
+            v1.SeedRestore = (function() {
+
+                /**
+                 * Properties of a SeedRestore.
+                 * @typedef {Object} esper.leyline.v1.SeedRestore.$Properties
+                 * @property {string|null} [trainingRunId] SeedRestore trainingRunId
+                 * @property {Array.<esper.leyline.v1.SeedRecord.$Properties>|null} [seeds] SeedRestore seeds
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a SeedRestore.
+                 * @memberof esper.leyline.v1
+                 * @interface ISeedRestore
+                 * @augments esper.leyline.v1.SeedRestore.$Properties
+                 * @deprecated Use esper.leyline.v1.SeedRestore.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a SeedRestore.
+                 * @typedef {esper.leyline.v1.SeedRestore.$Properties} esper.leyline.v1.SeedRestore.$Shape
+                 */
+
+                /**
+                 * Constructs a new SeedRestore.
+                 * @memberof esper.leyline.v1
+                 * @classdesc Represents a SeedRestore.
+                 * @constructor
+                 * @param {esper.leyline.v1.SeedRestore.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const SeedRestore = function (properties) {
+                    this.seeds = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * SeedRestore trainingRunId.
+                 * @member {string} trainingRunId
+                 * @memberof esper.leyline.v1.SeedRestore
+                 * @instance
+                 */
+                SeedRestore.prototype.trainingRunId = "";
+
+                /**
+                 * SeedRestore seeds.
+                 * @member {Array.<esper.leyline.v1.SeedRecord.$Properties>} seeds
+                 * @memberof esper.leyline.v1.SeedRestore
+                 * @instance
+                 */
+                SeedRestore.prototype.seeds = $util.emptyArray;
+
+                /**
+                 * Creates a new SeedRestore instance using the specified properties.
+                 * @function create
+                 * @memberof esper.leyline.v1.SeedRestore
+                 * @static
+                 * @param {esper.leyline.v1.SeedRestore.$Properties=} [properties] Properties to set
+                 * @returns {esper.leyline.v1.SeedRestore} SeedRestore instance
+                 * @type {{
+                 *   (properties: esper.leyline.v1.SeedRestore.$Shape): esper.leyline.v1.SeedRestore & esper.leyline.v1.SeedRestore.$Shape;
+                 *   (properties?: esper.leyline.v1.SeedRestore.$Properties): esper.leyline.v1.SeedRestore;
+                 * }}
+                 */
+                SeedRestore.create = function(properties) {
+                    return new SeedRestore(properties);
+                };
+
+                /**
+                 * Encodes the specified SeedRestore message. Does not implicitly {@link esper.leyline.v1.SeedRestore.verify|verify} messages.
+                 * @function encode
+                 * @memberof esper.leyline.v1.SeedRestore
+                 * @static
+                 * @param {esper.leyline.v1.SeedRestore.$Properties} message SeedRestore message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                SeedRestore.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.trainingRunId != null && $Object.hasOwnProperty.call(message, "trainingRunId") && message.trainingRunId !== "")
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.trainingRunId);
+                    if (message.seeds != null && message.seeds.length)
+                        for (let i = 0; i < message.seeds.length; ++i)
+                            $root.esper.leyline.v1.SeedRecord.encode(message.seeds[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a SeedRestore message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof esper.leyline.v1.SeedRestore
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {esper.leyline.v1.SeedRestore & esper.leyline.v1.SeedRestore.$Shape} SeedRestore
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                SeedRestore.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.esper.leyline.v1.SeedRestore();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.trainingRunId = value;
+                                else
+                                    delete message.trainingRunId;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.seeds && message.seeds.length))
+                                    message.seeds = [];
+                                message.seeds.push($root.esper.leyline.v1.SeedRecord.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                return SeedRestore;
             })();
 
             return v1;

@@ -1,4 +1,5 @@
-// A TypeScript child process for crash tests: its stdout lines, a way to wait for a line, and kill -9.
+// A child process for crash tests (a TypeScript script, or the esper command): its stdout lines, a way to wait for
+// a line, and kill -9.
 import { spawn } from 'node:child_process';
 
 export interface ChildRun {
@@ -10,10 +11,12 @@ export interface ChildRun {
 }
 
 export function runTsChild(script: string, args: readonly string[], timeoutMs = 40_000): ChildRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ESPER_LOG_LEVEL: 'silent' },
-  });
+  return runChild(['--import', 'tsx', script, ...args], { env: { ...process.env, ESPER_LOG_LEVEL: 'silent' } }, timeoutMs);
+}
+
+/** `node argv…` with its stdout read line by line. */
+export function runChild(argv: readonly string[], options: { cwd?: string; env: NodeJS.ProcessEnv }, timeoutMs = 40_000): ChildRun {
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   const lines: string[] = [];
   const waiters: Array<() => void> = [];
   let partial = '';

@@ -43,6 +43,17 @@ export class LossWatch {
     return this.#values.length === 0 ? null : this.#sum / this.#values.length;
   }
 
+  /** Its window as data (a checkpoint keeps it: a resumed run judges its losses as the uninterrupted one would). */
+  snapshot(): { losses: number[]; sum: number } {
+    return { losses: [...this.#values], sum: this.#sum };
+  }
+
+  restore(saved: { losses: readonly number[]; sum: number }): void {
+    this.#values.splice(0, this.#values.length, ...saved.losses.slice(-this.window));
+    // The running sum as it was (summing the window again would round differently).
+    this.#sum = saved.losses.length <= this.window ? saved.sum : this.#values.reduce((a, b) => a + b, 0);
+  }
+
   /** Judges a loss without recording it. */
   check(loss: number): LossVerdict {
     const mean = this.mean;

@@ -3,7 +3,11 @@
 // helpers move it between this form and live TF.js variables.
 import { tf } from '../../../runtime/tensor-backend.ts';
 
-export const TRAINING_STATE_FORMAT = 1;
+/**
+ * Format 2 adds the grown network (every seed's record and its module's weights) and the history decisions read;
+ * a format 1 state (host only) still loads.
+ */
+export const TRAINING_STATE_FORMAT = 2;
 
 /** One tensor as data: its shape and its values (row-major float32). */
 export interface TensorRecord {
@@ -31,8 +35,26 @@ export interface RngState {
   state: number[];
 }
 
+/** A seed as a checkpoint keeps it: Kasmina's record of it (an encoded SeedRecord) and its module's weights. */
+export interface SavedSeed {
+  record: Uint8Array;
+  weights: TensorMap;
+}
+
+/**
+ * What the run's decisions read besides the weights: every finished epoch's validation loss, the loss watch's window
+ * (which losses count as explosions), the judge's state.
+ */
+export interface RunHistory {
+  validationLosses: number[];
+  recentLosses: number[];
+  recentLossSum: number;
+  judge: Record<string, number>;
+}
+
 export interface TrainingState {
-  format: typeof TRAINING_STATE_FORMAT;
+  /** 1: the host only (an older checkpoint); 2: with seeds and history. */
+  format: 1 | typeof TRAINING_STATE_FORMAT;
   runId: string;
   /** The epoch this state closes (a resumed run continues with epoch + 1). */
   epoch: number;
@@ -43,6 +65,8 @@ export interface TrainingState {
   metrics: Record<string, number>;
   /** ISO-8601 time of capture. */
   createdAt: string;
+  seeds: SavedSeed[];
+  history: RunHistory;
 }
 
 /** A decoded value that is not a training state; `problem` says what is wrong. */
@@ -128,17 +152,19 @@ export function restoreVariables(map: ReadonlyMap<string, tf.Variable>, weights:
 /** Checks a decoded value and returns it typed; throws TrainingStateError naming what is wrong. */
 export function validateTrainingState(value: unknown): TrainingState {
   const record = asRecord(value, 'the top level');
-  if (record.format !== TRAINING_STATE_FORMAT) {
-    throw new TrainingStateError(`unknown format ${JSON.stringify(record.format)} (expected ${TRAINING_STATE_FORMAT})`);
+  if (record.format !== TRAINING_STATE_FORMAT && record.format !== 1) {
+    throw new TrainingStateError(`unknown format ${JSON.stringify(record.format)} (expected 1 or ${TRAINING_STATE_FORMAT})`);
   }
+  const legacy = record.format === 1;
   const optimizer = asRecord(record.optimizer, 'optimizer');
   const rng = asRecord(record.rng, 'rng');
   const rngWords = rng.state;
   if (!Array.isArray(rngWords) || !rngWords.every((word) => typeof word === 'number')) {
     throw new TrainingStateError('rng.state is not an array of numbers');
   }
+  const history = legacy ? null : asRecord(record.history, 'history');
   return {
-    format: TRAINING_STATE_FORMAT,
+    format: legacy ? 1 : TRAINING_STATE_FORMAT,
     runId: asString(record.runId, 'runId'),
     epoch: asCount(record.epoch, 'epoch'),
     globalStep: asCount(record.globalStep, 'globalStep'),
@@ -152,7 +178,30 @@ export function validateTrainingState(value: unknown): TrainingState {
     rng: { seed: asNumber(rng.seed, 'rng.seed'), state: rngWords as number[] },
     metrics: asNumbers(record.metrics, 'metrics'),
     createdAt: asString(record.createdAt, 'createdAt'),
+    seeds: legacy ? [] : asSeeds(record.seeds),
+    history: history
+      ? {
+          validationLosses: asNumberList(history.validationLosses, 'history.validationLosses'),
+          recentLosses: asNumberList(history.recentLosses, 'history.recentLosses'),
+          recentLossSum: asNumber(history.recentLossSum, 'history.recentLossSum'),
+          judge: asNumbers(history.judge, 'history.judge'),
+        }
+      : { validationLosses: [], recentLosses: [], recentLossSum: 0, judge: {} },
   };
+}
+
+function asSeeds(value: unknown): SavedSeed[] {
+  if (!Array.isArray(value)) throw new TrainingStateError('seeds is not a list');
+  return value.map((entry, i) => {
+    const seed = asRecord(entry, `seeds[${i}]`);
+    if (!(seed.record instanceof Uint8Array)) throw new TrainingStateError(`seeds[${i}].record is not bytes`);
+    return { record: seed.record, weights: asTensorMap(seed.weights, `seeds[${i}].weights`) };
+  });
+}
+
+function asNumberList(value: unknown, what: string): number[] {
+  if (!Array.isArray(value) || !value.every((x) => typeof x === 'number')) throw new TrainingStateError(`${what} is not a list of numbers`);
+  return value as number[];
 }
 
 function asTensorMap(value: unknown, what: string): TensorMap {

@@ -66,6 +66,21 @@ function disposeOptimizer(optimizer: tf.Optimizer): void {
   if (optimizer.getClassName() === 'Momentum') (optimizer as unknown as { c: tf.Tensor }).c.dispose();
 }
 
+/**
+ * TF.js's Adam keeps β₁ᵗ and β₂ᵗ as running products it does not hand out with getWeights(); setWeights() sets them
+ * to pow(β, t), which differs from the product in the last bits. Kept and put back as they were, a restored run
+ * steps exactly as the original.
+ */
+type AdamPowers = { accBeta1: tf.Variable; accBeta2: tf.Variable };
+const adamPowers = (optimizer: tf.Optimizer): AdamPowers | null => {
+  const powers = optimizer as unknown as Partial<AdamPowers>;
+  return powers.accBeta1 && powers.accBeta2 ? (powers as AdamPowers) : null;
+};
+function copyAdamPowers(from: tf.Optimizer, to: tf.Optimizer): void {
+  const [source, target] = [adamPowers(from), adamPowers(to)];
+  if (source && target) tf.tidy(() => (target.accBeta1.assign(source.accBeta1), target.accBeta2.assign(source.accBeta2)));
+}
+
 /** The per-variable state each TF.js optimizer keeps, by the name suffix it gives it. */
 const ACCUMULATOR_SUFFIXES: Readonly<Record<OptimizerConfig['kind'], readonly string[]>> = { sgd: [], momentum: ['momentum'], adam: ['m', 'v'] };
 
@@ -119,35 +134,46 @@ export class GroupedOptimizer {
     const source = this.#groups.get(sourceId);
     const target = this.#groups.get(targetId);
     if (!source || !target) throw new RangeError(`cannot merge group ${sourceId} into ${targetId}: ${!source ? sourceId : targetId} does not exist`);
-    const slots = new Map<string, tf.Tensor>();
-    let iterations: tf.Tensor | undefined;
-    const fresh: tf.Tensor[] = [];
-    for (const group of [target, source]) {
-      const [iter, ...rest] = await group.optimizer.getWeights();
-      // getWeights() makes the step counter afresh; the accumulators are the optimizer's own variables.
-      if (iter) fresh.push(iter.tensor);
-      if (group === target) iterations = iter?.tensor;
-      for (const { name, tensor } of rest) slots.set(name, tensor);
-    }
+    const [held, joining] = [await this.#accumulators(target), await this.#accumulators(source)];
     const variables = [...target.variables, ...source.variables];
-    const keyed = accumulatorOrder(variables);
-    const suffixes = ACCUMULATOR_SUFFIXES[this.config.kind];
-    const weights: Array<{ name: string; tensor: tf.Tensor }> = [{ name: 'iter', tensor: iterations ?? tf.scalar(0) }];
-    for (const suffix of suffixes) {
-      for (const variable of keyed) {
-        let tensor = slots.get(`${variable.name}/${suffix}`);
+    const fresh: tf.Tensor[] = [held.iter, joining.iter].filter((t): t is tf.Tensor => t !== undefined);
+    const weights: Array<{ name: string; tensor: tf.Tensor }> = [{ name: 'iter', tensor: held.iter ?? tf.scalar(0) }];
+    if (!held.iter) fresh.push(weights[0]!.tensor);
+    for (const suffix of ACCUMULATOR_SUFFIXES[this.config.kind]) {
+      for (const variable of accumulatorOrder(variables)) {
+        const key = `${this.#stableName(variable)}/${suffix}`;
+        let tensor = held.slots.get(key) ?? joining.slots.get(key);
         if (!tensor) fresh.push((tensor = tf.zerosLike(variable)));
-        weights.push({ name: `${variable.name}/${suffix}`, tensor });
+        weights.push({ name: key, tensor });
       }
     }
     const optimizer = this.#create(this.#learningRate * target.lrScale);
     await optimizer.setWeights(weights);
+    copyAdamPowers(target.optimizer, optimizer);
     // The new optimizer holds its own references (setWeights makes variables of the tensors); free the old ones.
     disposeOptimizer(target.optimizer);
     disposeOptimizer(source.optimizer);
     tf.dispose(fresh);
     this.#groups.set(targetId, { variables, optimizer, lrScale: target.lrScale });
     this.#groups.delete(sourceId);
+  }
+
+  /**
+   * A group's step counter (a fresh tensor: the caller disposes it) and its accumulators by
+   * `<stable name>/<suffix>` (the optimizer's own variables), paired with the variables by position as TF.js pairs
+   * them — the names TF.js keeps on them are whatever they were loaded under. Empty before the group's first step.
+   */
+  async #accumulators(group: Group): Promise<{ iter: tf.Tensor | undefined; slots: Map<string, tf.Tensor> }> {
+    const [iter, ...accumulators] = await group.optimizer.getWeights();
+    const slots = new Map<string, tf.Tensor>();
+    const order = accumulatorOrder(group.variables);
+    const suffixes = ACCUMULATOR_SUFFIXES[this.config.kind];
+    if (accumulators.length === order.length * suffixes.length) {
+      for (const [k, suffix] of suffixes.entries()) {
+        for (const [i, variable] of order.entries()) slots.set(`${this.#stableName(variable)}/${suffix}`, accumulators[k * order.length + i]!.tensor);
+      }
+    }
+    return { iter: iter?.tensor, slots };
   }
 
   removeGroup(id: string): void {
@@ -194,24 +220,18 @@ export class GroupedOptimizer {
   async captureState(): Promise<OptimizerState> {
     const slots: TensorMap = {};
     let step = 0;
-    const suffixes = ACCUMULATOR_SUFFIXES[this.config.kind];
     for (const [id, group] of this.#groups) {
-      const [iter, ...accumulators] = await group.optimizer.getWeights();
-      // getWeights() makes a fresh tensor for the step counter; the accumulators are the optimizer's own.
+      const { iter, slots: accumulators } = await this.#accumulators(group);
       if (iter) {
-        slots[`${id}/iter`] = { shape: [...iter.tensor.shape], data: new Float32Array(await iter.tensor.data()) };
-        iter.tensor.dispose();
+        slots[`${id}/iter`] = { shape: [...iter.shape], data: new Float32Array(await iter.data()) };
+        iter.dispose();
       }
-      const order = accumulatorOrder(group.variables);
-      // Before its first step a group has no accumulators yet: nothing to keep.
-      if (accumulators.length === order.length * suffixes.length) {
-        for (const [k, suffix] of suffixes.entries()) {
-          for (const [i, variable] of order.entries()) {
-            const tensor = accumulators[k * order.length + i]!.tensor;
-            slots[`${this.#stableName(variable)}/${suffix}`] = { shape: [...tensor.shape], data: new Float32Array(await tensor.data()) };
-          }
-        }
+      const powers = adamPowers(group.optimizer);
+      if (powers) {
+        slots[`${id}/accBeta1`] = { shape: [], data: new Float32Array(await powers.accBeta1.data()) };
+        slots[`${id}/accBeta2`] = { shape: [], data: new Float32Array(await powers.accBeta2.data()) };
       }
+      for (const [key, tensor] of accumulators) slots[key] = { shape: [...tensor.shape], data: new Float32Array(await tensor.data()) };
       step = Math.max(step, group.optimizer.iterations);
     }
     return { kind: this.config.kind, step, slots, hyper: { learningRate: this.#learningRate } };
@@ -250,6 +270,15 @@ export class GroupedOptimizer {
       }
       await group.optimizer.setWeights(tensors);
       tf.dispose(tensors.map((entry) => entry.tensor));
+      const powers = adamPowers(group.optimizer);
+      const beta1 = state.slots[`${id}/accBeta1`];
+      const beta2 = state.slots[`${id}/accBeta2`];
+      if (powers && beta1 && beta2) {
+        tf.tidy(() => {
+          powers.accBeta1.assign(tf.scalar(beta1.data[0]!));
+          powers.accBeta2.assign(tf.scalar(beta2.data[0]!));
+        });
+      }
     }
   }
 

@@ -66,6 +66,19 @@ export class EpochJudge {
     return this.emergency.halted;
   }
 
+  /** What a checkpoint keeps of the judge (a resumed run judges its epochs as the uninterrupted run would). */
+  snapshot(): Record<string, number> {
+    return { ...this.counters, conservative: this.#conservative ? 1 : 0, streak: this.#streak, ...this.emergency.snapshot() };
+  }
+
+  restore(saved: Readonly<Record<string, number>>): void {
+    if (saved.conservative === undefined) return;
+    this.#conservative = saved.conservative === 1;
+    this.#streak = saved.streak ?? 0;
+    for (const key of Object.keys(this.counters) as Array<keyof EpochJudge['counters']>) this.counters[key] = saved[key] ?? 0;
+    this.emergency.restore(saved);
+  }
+
   /** After a rollback: a restore that did not happen in time is the end of the run. */
   afterRollback(outcome: RollbackOutcome): Verdict {
     const events: EventInput[] = [

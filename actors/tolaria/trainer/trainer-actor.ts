@@ -88,7 +88,7 @@ export interface TrainerDeps {
   tamiyo: ActorRef<v1.SystemStatePacket> | null;
   /** Where each boundary's SystemStatePacket is also published (the bus, for Nissa); never waited on. */
   state?: ActorRef<v1.SystemStatePacket> | null;
-  kasmina: ActorRef<v1.AdaptationCommand | v1.SeedStepReport> | null;
+  kasmina: ActorRef<v1.AdaptationCommand | v1.SeedStepReport | v1.SeedCheckpointRequest | v1.SeedRestore> | null;
   /** Shared with Kasmina: the graft table and the run's probes. Default: a surface of the trainer's own. */
   surface?: TrainingSurface;
   monitor?: TrainingMonitor;
@@ -129,6 +129,38 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
     if (verdict.events.length > 0 && id !== null) send(ctx, eventsPacket(state, id, verdict.events));
     for (const change of verdict.changes) send(ctx, emergencyPacket(change, { runId: deps.runId, epoch }));
   };
+
+  /** Kasmina's records of its seeds, for a checkpoint (none when it does not answer: the host is still kept). */
+  async function seedRecords(ctx: ActorContext<v1.TimerFired | v1.AdaptationCommand>): Promise<v1.SeedRecord[]> {
+    if (!deps.kasmina) return [];
+    try {
+      return (await ctx.ask(deps.kasmina, leyline.SeedCheckpointRequest.create({ trainingRunId: deps.runId }), leyline.SeedCheckpoint, settings.control.kasminaDeadlineMs)).seeds.map((s) => leyline.SeedRecord.create(s));
+    } catch (error) {
+      ctx.log.warn('kasmina gave no seed records: this checkpoint keeps the host only', { error: (error as Error).message });
+      return [];
+    }
+  }
+
+  /**
+   * A resumed run gets its grown network back: Kasmina brings every checkpointed seed back in its stage, then the
+   * modules take their weights and the optimizer its state. A seed that cannot come back is named, not hidden.
+   */
+  async function restoreSeeds(ctx: ActorContext<v1.TimerFired | v1.AdaptationCommand>, run: TrainingRun): Promise<v1.SeedState[]> {
+    const resumed = run.resumed!;
+    if (resumed.legacy) ctx.log.warn('an older checkpoint (format 1): the host only — its seeds and history are not in it', { epoch: resumed.epoch });
+    if (resumed.seeds.length === 0) return [];
+    if (!deps.kasmina) {
+      ctx.log.warn('the checkpoint holds seeds but this tree has no Kasmina: the host goes on without them', { seeds: resumed.seeds.map((s) => s.record.seedId).join(',') });
+      return [];
+    }
+    const restored = await ctx.ask(deps.kasmina, leyline.SeedRestore.create({ trainingRunId: deps.runId, seeds: resumed.seeds.map((s) => s.record) }), leyline.SeedCheckpoint, settings.control.kasminaDeadlineMs);
+    const misfits = await run.restoreSeeds();
+    const lost = resumed.seeds.filter((s) => !restored.seeds.some((r) => r.seedId === s.record.seedId && r.stage === s.record.stage)).map((s) => s.record.seedId);
+    if (misfits.length > 0 || lost.length > 0) ctx.log.error('seeds not restored as checkpointed', { lost: lost.join(','), misfits: misfits.join('; ') });
+    ctx.log.info('seeds restored', { seeds: restored.seeds.map((s) => `${s.seedId}:${s.stage}`).join(',') });
+    // The next state packet shows them, as it would have in the uninterrupted run.
+    return restored.states.map((s) => leyline.SeedState.create(s));
+  }
 
   async function finish(state: TrainerState, ctx: ActorContext<v1.TimerFired | v1.AdaptationCommand>, reason: string | null): Promise<TrainerState> {
     const test = state.run.testAccuracy();
@@ -205,6 +237,7 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       learningRate: run.learningRate,
       seedStates: state.seedStates,
       backend: deps.backend,
+      validationLossHistory: run.validationLosses,
       extraMetrics: {
         hook_latency_ms: state.lastHookMs,
         tamiyo_latency_ms: state.lastTamiyoMs,
@@ -230,11 +263,15 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
     const verdict = judge.endOfEpoch({ hook, hookMs, faults: state.faults, abandoned: closing.abandoned });
     const epochIndex = run.epoch - 1;
     const validation = closing.epoch?.validation ?? null;
-    await run.checkpoint({
-      train_loss: train?.loss ?? 0,
-      train_accuracy: train?.accuracy ?? 0,
-      ...(validation ? { validation_loss: validation.loss, validation_accuracy: validation.accuracy } : {}),
-    });
+    await run.checkpoint(
+      {
+        train_loss: train?.loss ?? 0,
+        train_accuracy: train?.accuracy ?? 0,
+        ...(validation ? { validation_loss: validation.loss, validation_accuracy: validation.accuracy } : {}),
+      },
+      await seedRecords(ctx),
+      judge.snapshot(),
+    );
     const liveTensors = tf.memory().numTensors;
     const decision = describeDecision(hook);
     send(
@@ -307,8 +344,11 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
         settings.control,
       );
       const judge = new EpochJudge({ hookBudgetMs: settings.control.hookBudgetMs, ...settings.emergency });
+      let seedStates: v1.SeedState[] = [];
       if (run.resumed) {
         ctx.log.info('resumed from checkpoint', { epoch: run.resumed.epoch, skipped: run.resumed.skipped.map((s) => `${s.file}: ${s.problem}`) });
+        judge.restore(run.resumed.judge);
+        seedStates = await restoreSeeds(ctx, run);
       }
       ctx.log.info('training', {
         run_id: deps.runId,
@@ -326,14 +366,15 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
         run,
         hook,
         judge,
-        seedStates: [],
+        seedStates,
         faults: 0,
         faultsThisEpoch: 0,
         lastHookMs: 0,
         lastTamiyoMs: 0,
         lastValidationAccuracy: null,
         startedAt: performance.now(),
-        status: run.finished ? 'completed' : 'training',
+        // A run resumed after its last epoch finishes at its first slice (its result, its end packet), as any run.
+        status: 'training',
       };
     },
     async receive(state, message, ctx) {

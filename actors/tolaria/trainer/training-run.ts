@@ -3,13 +3,14 @@
 // step by step so a slice can end at any step, and it detects a faulty loss at the step that produced it.
 import { join } from 'node:path';
 import { leyline, type v1 } from '../../../contracts/index.ts';
+import { decodeLeyline, encodeLeyline } from '../../../contracts/codec.ts';
 import { tf } from '../../../runtime/tensor-backend.ts';
 import { performance } from 'node:perf_hooks';
 import { CheckpointStore, type SkippedCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import { restoreFromCheckpoint } from '../checkpoint/full-restore.ts';
 import { LossWatch, RollbackPlanner, type FaultReason, type RollbackOutcome, type RollbackTrigger } from '../checkpoint/rollback.ts';
 import { SnapshotRing } from '../checkpoint/snapshot-ring.ts';
-import { captureVariables, TRAINING_STATE_FORMAT, type TrainingState } from '../checkpoint/training-state.ts';
+import { captureVariables, restoreVariables, TRAINING_STATE_FORMAT, type OptimizerState, type SavedSeed, type TensorMap, type TrainingState } from '../checkpoint/training-state.ts';
 import { Batcher, type Batch } from '../data/batches.ts';
 import { loadIdxDataset } from '../data/dataset.ts';
 import { prepareDataset, type PreparedDataset } from '../data/prepare.ts';
@@ -60,10 +61,16 @@ interface SeedTally {
 const PROBE_SAMPLES = 1024;
 
 export interface ResumeReport {
-  /** The epoch the checkpoint closed; training continues with the next. */
+  /** The epoch the checkpoint closed. */
   epoch: number;
-  /** Newer checkpoints that were unusable (corrupt, truncated), newest first. */
   skipped: SkippedCheckpoint[];
+  /** An older checkpoint (format 1): the host only, no seeds and no history. */
+  legacy: boolean;
+  /** The seeds the checkpoint held: Kasmina's records and their modules' weights (restoreSeeds puts them back). */
+  seeds: Array<{ record: v1.SeedRecord; weights: TensorMap }>;
+  /** The epoch judge's state at the checkpoint. */
+  judge: Record<string, number>;
+  optimizer: OptimizerState;
 }
 
 export type SliceResult =
@@ -98,6 +105,12 @@ export function loadDataset(config: DatasetConfig): Dataset {
 const limitSplit = (split: Split, limit: number | null): Split =>
   limit === null || limit >= split.n ? split : takeRows(split, Array.from({ length: limit }, (_, i) => i));
 
+/** The loss watch's window as a checkpoint keeps it. */
+function recent(watch: LossWatch): { recentLosses: number[]; recentLossSum: number } {
+  const { losses, sum } = watch.snapshot();
+  return { recentLosses: losses, recentLossSum: sum };
+}
+
 /** A model's variables under stable names that say whose they are (`host/…`, `seed/<id>/…`). */
 const prefixed = (prefix: string, variables: ReadonlyMap<string, tf.Variable>): Map<string, tf.Variable> => new Map([...variables].map(([name, v]) => [`${prefix}/${name}`, v]));
 
@@ -119,6 +132,8 @@ export class TrainingRun {
   /** Optimizer steps applied, over the whole run (a rollback sets it back to the restored state's). */
   globalStep = 0;
   resumed: ResumeReport | null = null;
+  /** Every finished epoch's validation loss, oldest first (the packet carries it; a checkpoint keeps it). */
+  readonly validationLosses: number[] = [];
   #batches: Generator<Batch, void, undefined> | null = null;
   /** The graft table's version the optimizer groups were last matched to. */
   #graftVersion = 0;
@@ -263,6 +278,7 @@ export class TrainingRun {
   endEpoch(): EpochResult {
     const slotStats = new Map<string, SlotActivationStats>();
     const validation = evaluate(this.host, this.validationBatches, this.grafts, slotStats);
+    this.validationLosses.push(validation.loss);
     const result = { epoch: this.epoch, train: this.#tally.result(), validation, slotStats };
     this.#batches?.return();
     this.#batches = null;
@@ -280,9 +296,12 @@ export class TrainingRun {
     return evaluate(this.host, this.testBatches, this.grafts);
   }
 
-  /** Writes a checkpoint closing `this.epoch - 1` (the epoch just ended). */
-  async checkpoint(metrics: Record<string, number>): Promise<void> {
-    const [weights, optimizer] = await Promise.all([captureVariables(this.host.variables), this.optimizer.captureState()]);
+  /**
+   * Writes a checkpoint closing `this.epoch - 1` (the epoch just ended): the host, every seed Kasmina recorded with
+   * its module's weights (from the graft table), the optimizer, and the history decisions read.
+   */
+  async checkpoint(metrics: Record<string, number>, seeds: readonly v1.SeedRecord[] = [], judge: Record<string, number> = {}): Promise<void> {
+    const [weights, optimizer, saved] = await Promise.all([captureVariables(this.host.variables), this.optimizer.captureState(), this.#captureSeeds(seeds)]);
     const state: TrainingState = {
       format: TRAINING_STATE_FORMAT,
       runId: this.options.runId,
@@ -294,6 +313,8 @@ export class TrainingRun {
       rng: { seed: this.settings.seed, state: [this.epoch] },
       metrics,
       createdAt: new Date().toISOString(),
+      seeds: saved,
+      history: { validationLosses: [...this.validationLosses], ...recent(this.lossWatch), judge },
     };
     await this.checkpoints.save(state);
     this.counters.checkpoints += 1;
@@ -353,17 +374,16 @@ export class TrainingRun {
     const grafts = this.grafts.all();
     const wanted = new Map(grafts.filter((graft) => TRAINED_STAGES.has(graft.stage)).map((graft) => [seedGroup(graft.seedId), graft]));
     let complete = true;
-    for (const id of this.optimizer.groups()) {
-      if (id === HOST_GROUP_ID) continue;
-      const graft = wanted.get(id);
-      if (!graft) this.optimizer.removeGroup(id);
-      else if (graft.stage === Stage.SEED_STAGE_FOSSILIZED) await this.optimizer.mergeGroup(id, HOST_GROUP_ID);
-    }
+    for (const id of this.optimizer.groups()) if (id !== HOST_GROUP_ID && !wanted.has(id)) this.optimizer.removeGroup(id);
     const inHost = new Set(this.optimizer.groupVariables().get(HOST_GROUP_ID));
     for (const [id, graft] of wanted) {
       if (this.optimizer.groups().includes(id)) continue;
       if ([...graft.module.variables.values()].some((v) => inHost.has(v))) continue;
       if (!this.optimizer.setGroup(id, prefixed(`seed/${graft.seedId}`, graft.module.variables), { step: this.globalStep }).applied) complete = false;
+    }
+    // A fossilized seed's group joins the host's (a group made just now too: a resumed run's fossilized seeds).
+    for (const [id, graft] of wanted) {
+      if (graft.stage === Stage.SEED_STAGE_FOSSILIZED && this.optimizer.groups().includes(id)) await this.optimizer.mergeGroup(id, HOST_GROUP_ID);
     }
     if (complete) this.#graftVersion = this.grafts.version;
   }
@@ -381,12 +401,53 @@ export class TrainingRun {
     }
   }
 
+  /** Each seed's module weights, as its graft holds them (a seed with no graft — culled, paused — keeps none). */
+  async #captureSeeds(records: readonly v1.SeedRecord[]): Promise<SavedSeed[]> {
+    return Promise.all(
+      records.map(async (record) => {
+        const graft = this.grafts.bySeed(record.seedId);
+        return { record: encodeLeyline(record), weights: graft ? await captureVariables(graft.module.variables) : {} };
+      }),
+    );
+  }
+
   async #resume(): Promise<void> {
     const restored = await restoreFromCheckpoint(this.checkpoints, { weights: this.host.variables });
     if (!restored.restored) return;
-    await this.optimizer.restoreState(restored.state.optimizer);
-    this.globalStep = restored.state.globalStep;
+    const { state } = restored;
+    await this.optimizer.restoreState(state.optimizer);
+    this.globalStep = state.globalStep;
     this.epoch = restored.epoch + 1;
-    this.resumed = { epoch: restored.epoch, skipped: restored.skipped };
+    this.validationLosses.splice(0, this.validationLosses.length, ...state.history.validationLosses);
+    this.lossWatch.restore({ losses: state.history.recentLosses, sum: state.history.recentLossSum });
+    const seeds = state.seeds.map(({ record, weights }) => {
+      const decoded = decodeLeyline(leyline.SeedRecord, record);
+      if (!decoded.ok) throw new Error(`checkpoint of epoch ${restored.epoch}: a seed record is undecodable (${decoded.error.message})`);
+      return { record: decoded.message, weights };
+    });
+    this.resumed = { epoch: restored.epoch, skipped: restored.skipped, legacy: state.format === 1, seeds, judge: state.history.judge, optimizer: state.optimizer };
+  }
+
+  /**
+   * After Kasmina has brought a resumed run's seeds back into the graft table: each module takes its checkpointed
+   * weights, each seed its optimizer group, and the whole optimizer its checkpointed state (by variable name).
+   * Returns the seeds whose weights did not fit their module (Kasmina culls them).
+   */
+  async restoreSeeds(): Promise<string[]> {
+    const resumed = this.resumed;
+    if (!resumed) return [];
+    const misfits: string[] = [];
+    for (const { record, weights } of resumed.seeds) {
+      const graft = this.grafts.bySeed(record.seedId);
+      if (!graft || Object.keys(weights).length === 0) continue;
+      try {
+        restoreVariables(graft.module.variables, weights);
+      } catch (error) {
+        misfits.push(`${record.seedId}: ${(error as Error).message}`);
+      }
+    }
+    await this.#matchSeedGroups();
+    await this.optimizer.restoreState(resumed.optimizer);
+    return misfits;
   }
 }

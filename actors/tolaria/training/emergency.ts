@@ -31,6 +31,15 @@ export class EmergencyController {
     return this.#level === Level.EMERGENCY_LEVEL_HALT;
   }
 
+  snapshot(): Record<string, number> {
+    return { level: this.#level, stable: this.#stable };
+  }
+
+  restore(saved: Readonly<Record<string, number>>): void {
+    if (saved.level !== undefined) this.#level = saved.level as v1.EmergencyLevel;
+    this.#stable = saved.stable ?? 0;
+  }
+
   escalate(level: v1.EmergencyLevel, reason: string): Escalation {
     const previous = this.#level;
     this.#stable = 0;

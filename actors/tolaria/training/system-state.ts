@@ -1,5 +1,4 @@
-// The SystemStatePacket Tolaria sends at each control boundary, filled honestly (reference 02 §3.5 with the
-// project's corrections): real validation metrics (unset without a validation pass), the sample-weighted training
+// The SystemStatePacket Tolaria sends at each control boundary, filled honestly: real validation metrics (unset without a validation pass), the sample-weighted training
 // loss, the real optimizer step count, and the backend and device actually used.
 import { freemem, totalmem } from 'node:os';
 import { leyline, type v1 } from '../../../contracts/index.ts';
@@ -20,6 +19,8 @@ export interface EpochStateInput {
   slotStats?: ReadonlyMap<string, SlotActivationStats>;
   /** Extra metrics (hook latency, Tamiyo latency …). */
   extraMetrics?: Readonly<Record<string, number>>;
+  /** Every finished epoch's validation loss, oldest first (decisions read the trend; a checkpoint keeps it). */
+  validationLossHistory?: readonly number[];
   /** Epoch milliseconds; default now. */
   now?: number;
 }
@@ -70,5 +71,6 @@ export function epochSystemState(input: EpochStateInput): v1.SystemStatePacket {
     sourceSubsystem: 'tolaria',
     trainingRunId: input.runId,
     experimentName: input.experimentName,
+    validationLossHistory: [...(input.validationLossHistory ?? [])],
   });
 }
