@@ -14,6 +14,7 @@ import { buildModule, type BlueprintModule } from '../actors/karn/modules/index.
 import type { KernelStore } from '../actors/kasmina/kernel-source.ts';
 import type { TrainingSurface } from '../actors/tolaria/trainer/surface.ts';
 import type { TrainingRun } from '../actors/tolaria/trainer/training-run.ts';
+import type { TolariaConfig } from '../actors/tolaria/trainer/settings.ts';
 
 const { CommandType, SeedLifecycleStage: Stage, SeedOperation } = leyline;
 
@@ -22,12 +23,12 @@ test.before(async () => {
 });
 
 const dataset = spiralsDataset({ seed: 5 });
-const start = (epochs: number, store?: Parameters<typeof startSeedRun>[0]['store']) =>
+const start = (epochs: number, store?: Parameters<typeof startSeedRun>[0]['store'], tolaria: Partial<TolariaConfig> = {}) =>
   startSeedRun({
     ...(store ? { store } : {}),
     dataset,
     backend: 'cpu',
-    tolaria: { experiment: 'seeds', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs },
+    tolaria: { experiment: 'seeds', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs, ...tolaria },
     kasmina: {
       timings: { trainingSteps: 20, blending: { kind: 'linear', totalSteps: 10 }, shadowingSteps: 10, probationSteps: 10, embargoMs: 150 },
       impactTolerance: 0.25,
@@ -266,4 +267,54 @@ test("a seed's layer depth is its slot's place in the host's forward order, so T
   t.is(slotDepth('conv.1', cnn), 2);
   t.is(slotDepth('mlp.1'), 2, 'without the host, the id says');
   t.is(slotDepth('odd'), 0);
+});
+
+/**
+ * A kernel library whose BP001 module gives NaN from its first call, without using its weights: the loss of the first
+ * step with it is a fault, while its own gradients are none (no gate culls it).
+ */
+const nanStore = (): KernelStore => ({
+  fetchKernel(blueprintId, slot) {
+    const honest = buildModule(catalog.get('BP009')!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { seed: 3 });
+    const module: BlueprintModule = blueprintId === 'BP001' ? { ...honest, blueprintId, variables: honest.variables, apply: (x) => tf.mul(x, Number.NaN), dispose: () => honest.dispose() } : honest;
+    return { status: 'found', module, entry: leyline.KernelCatalogEntry.create({}), fromCache: true, latencyMs: 0.5 };
+  },
+});
+
+test.serial('a fault\'s rollback brings the seeds back to the snapshot: a seed germinated after it leaves the host (not culled); training goes on', async (t) => {
+  const h = start(4, nanStore, { rollback: { snapshotEverySteps: 5 } });
+  await h.epochs.waitFor((e) => e.epoch === 0);
+  t.true((await h.germinate('late', 'BP001')).applied);
+  // The first step with it is a fault: rolled back to a snapshot taken before it (a snapshot is taken before a
+  // slice's first step, so none taken strictly before that step has `late`).
+  const rollback = await h.packets.waitFor((p) => p.events.some((e) => e.description === 'seeds_restored'), { timeoutMs: 30_000 });
+  const restored = rollback.events.find((e) => e.description === 'seeds_restored')!;
+  t.regex(restored.attributes?.why ?? '', /^rollback \(nan\) to step \d+$/);
+  t.like(restored.attributes, { seeds: '', removed: 'late', lost: '', misfits: '' });
+  t.is(h.surface.grafts.bySeed('late'), undefined, 'out of the forward pass');
+  t.false(h.stagesOf('late').includes('CULLED'), 'removed, not culled');
+  const result = await h.finished;
+  t.is(result.status, 'completed');
+  t.deepEqual(h.epochs.seen.at(-1)!.seeds, []);
+  t.true(Number.isFinite(h.epochs.seen.at(-1)!.trainLoss));
+  await h.system.shutdown();
+});
+
+test.serial('SeedRestore brings Kasmina to the records given: a listed seed takes its record (stage, α), an unlisted one leaves the host, a missing one comes back', async (t) => {
+  const h = start(30);
+  await h.epochs.waitFor((e) => e.epoch === 0);
+  t.true((await h.germinate('a', 'BP009', { depth: 1 })).applied);
+  t.true((await h.germinate('b', 'BP009', { depth: 1 }, 'mlp.1')).applied);
+  const records = await h.system.ask(h.kasmina, leyline.SeedCheckpointRequest.create({}), leyline.SeedCheckpoint, 5_000);
+  t.deepEqual(records.seeds.map((s) => s.seedId), ['a', 'b']);
+  const a = leyline.SeedRecord.create({ ...records.seeds[0]!, stage: Stage.SEED_STAGE_BLENDING, alpha: 0.25 });
+  const c = leyline.SeedRecord.create({ ...records.seeds[0]!, seedId: 'c', slotId: 'mlp.1', stage: Stage.SEED_STAGE_TRAINING, alpha: 0 });
+  const answer = await h.system.ask(h.kasmina, leyline.SeedRestore.create({ seeds: [a, c] }), leyline.SeedCheckpoint, 5_000);
+  t.deepEqual(answer.seeds.map((s) => [s.seedId, s.stage]), [['a', Stage.SEED_STAGE_BLENDING], ['c', Stage.SEED_STAGE_TRAINING]]);
+  t.deepEqual(answer.states.map((s) => s.seedId).sort(), ['a', 'c']);
+  t.like(h.surface.grafts.bySeed('a'), { stage: Stage.SEED_STAGE_BLENDING, alpha: 0.25 });
+  t.is(h.surface.grafts.bySeed('b'), undefined, 'b left the host');
+  t.like(h.surface.grafts.bySeed('c'), { stage: Stage.SEED_STAGE_TRAINING, slotId: 'mlp.1' });
+  await h.system.stop(h.trainer);
+  await h.system.shutdown();
 });

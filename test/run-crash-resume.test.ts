@@ -3,7 +3,7 @@
 // the uninterrupted run did (the same decisions, the same epochs, the same final weights of host and seed) with
 // every field report once. The points are drawn at random and logged, so a failure names its point.
 import test, { type ExecutionContext } from 'ava';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { leyline, type v1 } from '../contracts/index.ts';
@@ -83,7 +83,7 @@ function reference(): Promise<Outcome> {
 
 const pick = (from: number, to: number): number => from + Math.floor(Math.random() * (to - from + 1));
 
-async function killAndResume(t: ExecutionContext, choose: (epochs: readonly EpochLine[]) => [number, number]): Promise<void> {
+async function killAndResume(t: ExecutionContext, choose: (epochs: readonly EpochLine[]) => [number, number], options: { wipeKernels?: boolean } = {}): Promise<void> {
   t.timeout(240_000);
   const expected = await reference();
   const [from, to] = choose(expected.epochs);
@@ -97,6 +97,8 @@ async function killAndResume(t: ExecutionContext, choose: (epochs: readonly Epoc
   await new Promise((resolve) => setTimeout(resolve, delayMs));
   child.kill();
   t.is((await child.exit).signal, 'SIGKILL');
+  // Urza's kernels gone too: the resumed run forges them again, to the same digests the checkpoint recorded.
+  if (options.wipeKernels) rmSync(join(cwd, 'var', 'urza'), { recursive: true, force: true });
 
   const resumed = await esper(args(cwd, true), cwd);
   t.is(resumed.code, 0, resumed.stderr);
@@ -112,7 +114,7 @@ const germinated = (epochs: readonly EpochLine[]): number => epochs.findIndex((e
 const fossilized = (epochs: readonly EpochLine[]): number => epochs.findIndex((e) => e.seeds.some((s) => s.stage === 'fossilized'));
 
 test.serial('kill -9 before the germination, then --resume: the run ends as the uninterrupted one', (t) => killAndResume(t, (epochs) => [1, germinated(epochs) - 1]));
-test.serial('kill -9 while the seed is on trial, then --resume: the seed comes back in its stage; the run ends as the uninterrupted one', (t) =>
-  killAndResume(t, (epochs) => [germinated(epochs), fossilized(epochs) - 1]),
+test.serial('kill -9 while the seed is on trial, Urza emptied, then --resume: the kernel is forged again and the seed comes back in its stage; the run ends as the uninterrupted one', (t) =>
+  killAndResume(t, (epochs) => [germinated(epochs), fossilized(epochs) - 1], { wipeKernels: true }),
 );
 test.serial('kill -9 after the seed was fossilized, then --resume: the run ends as the uninterrupted one', (t) => killAndResume(t, (epochs) => [fossilized(epochs), epochs.length - 3]));

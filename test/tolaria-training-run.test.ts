@@ -193,3 +193,28 @@ test.serial('a grafted seed gets its own optimizer group when it trains (the hos
   module.dispose();
   run.dispose();
 });
+
+test.serial('a snapshot keeps the seeds Kasmina recorded with their weights; a rollback hands them back and restoreSeeds puts the weights back', async (t) => {
+  const run = await open({ rollback: { snapshotEverySteps: 5 } });
+  const module = buildModule(leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }), { depth: 1 }, { dims: [32] }, { seed: 4 });
+  run.grafts.attach({ seedId: 's1', slotId: 'mlp.0', module, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, alpha: 0 });
+  const record = leyline.SeedRecord.create({ seedId: 's1', slotId: 'mlp.0', blueprintId: 'BP009', stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING });
+  let asked = 0;
+  const records = async () => (asked++, [record]);
+  while (run.globalStep < 10) await run.trainFor(1_000, 10, records);
+  t.is(asked, 2, 'asked once per snapshot (steps 0 and 5), not per slice');
+  const atTen = [...module.variables.values()].map((v) => [...v.dataSync()]);
+  // A snapshot is taken at the start of the slice that reaches step 10; the seed trains on after it.
+  await run.trainFor(1_000, 13, records);
+  t.notDeepEqual([...module.variables.values()].map((v) => [...v.dataSync()]), atTen);
+  const rollback = await run.rollback('command', 11);
+  t.is(rollback.attempts[0]?.snapshotStep, 10);
+  t.deepEqual(rollback.network?.seeds.map((s) => s.record.seedId), ['s1']);
+  t.deepEqual(await run.restoreSeeds(rollback.network!), []);
+  t.deepEqual([...module.variables.values()].map((v) => [...v.dataSync()]), atTen, 'the seed as it was at step 10');
+  // Without Kasmina's records a snapshot says nothing of the seeds: a rollback to it leaves them as they are.
+  await run.trainFor(1_000, 15);
+  t.is((await run.rollback('command', 16)).network, null);
+  module.dispose();
+  run.dispose();
+});

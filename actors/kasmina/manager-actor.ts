@@ -50,6 +50,8 @@ const isBoundaryNoOp = (command: v1.AdaptationCommand): boolean =>
 
 /** Stages in which a seed holds its slot for good or for its trial: no other seed may be grafted there. */
 const HOLDING: ReadonlySet<number> = new Set([...TRIAL_STAGES, SeedLifecycleStage.SEED_STAGE_FOSSILIZED]);
+/** A seed culled (for cause) is out of the host for good: a rollback neither brings it back nor lifts its embargo. */
+const CULLED_FOR_GOOD: ReadonlySet<number> = new Set([...EMBARGO_STAGES, SeedLifecycleStage.SEED_STAGE_DORMANT, SeedLifecycleStage.SEED_STAGE_TERMINATED]);
 
 export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, KasminaMessage> {
   const lifecycles = new Map<string, ReturnType<typeof createSeedLifecycle>>();
@@ -221,21 +223,34 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
   }
 
   /**
-   * The seeds a checkpoint had, each back in its recorded stage (a resumed run: Kasmina has no seed yet). Answered
-   * with the seeds as restored, once every one has started.
+   * Kasmina's seeds become the ones listed, each in its recorded stage: a resumed run's checkpoint (no seed yet), or
+   * the snapshot a rollback went back to — a seed that exists takes its record, one germinated since leaves, one gone
+   * since comes back; one culled since keeps its fate (the rolled-back steps may be why). Answered with the seeds as
+   * restored, once every one has acted.
    */
   async function restore(ctx: ActorContext<KasminaMessage>, state: ManagerState, message: v1.SeedRestore): Promise<ManagerState> {
-    if (state.seeds.size > 0) {
-      ctx.log.warn('seed restore refused: seeds are already running', { seeds: [...state.seeds.keys()].join(',') });
-      ctx.reply(leyline.SeedCheckpoint.create({ seeds: await records(ctx, state), states: [...state.board.values()] }));
-      return state;
+    const saved = new Map(message.seeds.map((s) => [s.seedId, leyline.SeedRecord.create(s)]));
+    const changes: Promise<unknown>[] = [];
+    for (const [seedId, ref] of [...state.seeds]) {
+      if (CULLED_FOR_GOOD.has(state.board.get(seedId)?.stage ?? 0)) {
+        saved.delete(seedId);
+        continue;
+      }
+      const record = saved.get(seedId);
+      changes.push(ctx.deliver(ref, leyline.SeedRestore.create({ trainingRunId: message.trainingRunId, seeds: record ? [record] : [] }), STEP_REPORT_DEADLINE_MS));
+      if (!record) {
+        state.seeds.delete(seedId);
+        state.slots.delete(seedId);
+        state.board.delete(seedId);
+      }
     }
-    for (const saved of message.seeds.map((s) => leyline.SeedRecord.create(s))) {
-      state.slots.set(saved.seedId, saved.slotId);
-      spawnSeed(ctx, state, saved.seedId, saved.slotId, saved.blendingMethod || undefined, saved);
+    await Promise.allSettled(changes);
+    for (const record of saved.values()) {
+      if (state.seeds.has(record.seedId)) continue;
+      state.slots.set(record.seedId, record.slotId);
+      spawnSeed(ctx, state, record.seedId, record.slotId, record.blendingMethod || undefined, record);
     }
-    const seeds = await records(ctx, state);
-    ctx.reply(leyline.SeedCheckpoint.create({ seeds, states: [...state.board.values()] }));
+    ctx.reply(leyline.SeedCheckpoint.create({ seeds: await records(ctx, state), states: [...state.board.values()] }));
     return state;
   }
 

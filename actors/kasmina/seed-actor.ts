@@ -18,7 +18,7 @@ import type { KasminaSettings } from './settings.ts';
 
 const { CommandType, SeedLifecycleStage: Stage, SeedLifecycleGate: Gate, SeedOperation, TelemetryLevel } = leyline;
 
-export type SeedMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.TimerFired | v1.SeedCheckpointRequest;
+export type SeedMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.TimerFired | v1.SeedCheckpointRequest | v1.SeedRestore;
 
 export interface SeedDeps {
   seedId: string;
@@ -316,10 +316,11 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
   }
 
   /**
-   * Back in the recorded stage: a grafted stage gets its kernel from Urza again (the same blueprint for the same slot
-   * shape) and its graft; a culled seed's embargo starts afresh. The module's weights are Tolaria's to restore.
+   * Back in the recorded stage (a resumed run, or a rollback to a snapshot): a grafted stage keeps the kernel this
+   * seed holds, else gets it from Urza again (the same blueprint for the same slot shape, the digest recorded) and its
+   * graft; a culled seed's embargo starts afresh. The module's weights are Tolaria's to restore.
    */
-  function restored(ctx: ActorContext<SeedMessage>, saved: v1.SeedRecord): SeedActorState {
+  function adopt(ctx: ActorContext<SeedMessage>, current: SeedActorState | null, saved: v1.SeedRecord): SeedActorState {
     const gates: SeedData['gates'] = {};
     for (const g of saved.gates.map((gate) => leyline.SeedGateRecord.create(gate))) gates[g.gate] = { gate: g.gate, passed: g.passed, reason: g.reason, attributes: {} };
     const data: SeedData = {
@@ -333,10 +334,18 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
       embargoUntil: saved.stage === Stage.SEED_STAGE_EMBARGOED ? now() + settings.timings.embargoMs : null,
       gates,
     };
-    let state: SeedActorState = { data, kernel: null, losses: [...saved.losses], isolationViolations: saved.isolationViolations, reports: saved.reports, lastGradNorm: saved.lastGradNorm, germinatedAt: now(), germinatedEpoch: saved.germinatedEpoch, paused: saved.paused, isolationMs: 0 };
+    const germinatedAt = current?.germinatedAt ?? now();
+    let state: SeedActorState = { data, kernel: null, losses: [...saved.losses], isolationViolations: saved.isolationViolations, reports: saved.reports, lastGradNorm: saved.lastGradNorm, germinatedAt, germinatedEpoch: saved.germinatedEpoch, paused: saved.paused, isolationMs: 0 };
     const grafted = ACTIVE_STAGES.has(saved.stage) || saved.stage === Stage.SEED_STAGE_FOSSILIZED;
+    const held = current?.kernel ?? null;
+    if (held && (!grafted || held.blueprintId !== saved.blueprintId)) {
+      surface.grafts.detach(seedId);
+      held.module.dispose();
+    } else if (held) {
+      state = { ...state, kernel: held };
+    }
     const slot = surface.probe?.host.slots.find((s) => s.id === deps.slotId);
-    if (grafted && slot) {
+    if (grafted && !state.kernel && slot) {
       const kernel = deps.kernels.provide(saved.blueprintId, slot);
       if (kernel.origin !== 'urza' || (saved.kernelDigest && kernel.digest !== saved.kernelDigest)) {
         kernel.module.dispose();
@@ -344,18 +353,30 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
         return apply(ctx, state, { type: 'cull', reason: `not restored: ${why}`, now: now() });
       }
       state = { ...state, kernel };
-      if (!saved.paused) surface.grafts.attach({ seedId, slotId: deps.slotId, module: kernel.module, stage: saved.stage, alpha: saved.alpha });
+    }
+    if (state.kernel) {
+      if (saved.paused) surface.grafts.detach(seedId);
+      else if (surface.grafts.bySeed(seedId)) surface.grafts.update(seedId, { stage: saved.stage, alpha: saved.alpha });
+      else surface.grafts.attach({ seedId, slotId: deps.slotId, module: state.kernel.module, stage: saved.stage, alpha: saved.alpha });
     }
     if (data.embargoUntil !== null) ctx.after(EMBARGO_TIMER, Math.max(1, data.embargoUntil - now()));
     publish(state);
     return state;
   }
 
+  /** Not in the state restored (germinated after the snapshot a rollback went back to): out of the host, and gone. */
+  function leave(ctx: ActorContext<SeedMessage>, state: SeedActorState): SeedActorState {
+    surface.grafts.detach(seedId);
+    state.kernel?.module.dispose();
+    ctx.stopSelf();
+    return { ...state, kernel: null, paused: false, data: { ...state.data, stage: Stage.SEED_STAGE_TERMINATED } };
+  }
+
   return {
     kind: 'seed',
-    accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.TimerFired, leyline.SeedCheckpointRequest],
+    accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.TimerFired, leyline.SeedCheckpointRequest, leyline.SeedRestore],
     start(ctx) {
-      if (deps.restore) return restored(ctx, deps.restore);
+      if (deps.restore) return adopt(ctx, null, deps.restore);
       const state: SeedActorState = { data: lifecycle.initialState(seedId, deps.slotId), kernel: null, losses: [], isolationViolations: 0, reports: 0, lastGradNorm: 0, germinatedAt: 0, germinatedEpoch: 0, paused: false, isolationMs: 0 };
       publish(state);
       return state;
@@ -364,6 +385,10 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
       if (message instanceof leyline.SeedCheckpointRequest) {
         ctx.reply(record(state));
         return state;
+      }
+      if (message instanceof leyline.SeedRestore) {
+        const saved = message.seeds[0];
+        return saved ? adopt(ctx, state, leyline.SeedRecord.create(saved)) : leave(ctx, state);
       }
       if (message instanceof leyline.TimerFired) {
         if (message.timerId !== EMBARGO_TIMER) return state;

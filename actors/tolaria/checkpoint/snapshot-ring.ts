@@ -1,9 +1,9 @@
-// The fast rollback tier: recent weights + optimizer state kept in memory, newest first out, under a byte cap.
+// The fast rollback tier: recent weights + optimizer state (and the seeds, with their modules' weights) kept in memory, newest first out, under a byte cap.
 // A snapshot at step k is the state *before* step k's update (what the loss at step k was computed with). A fault
 // seen at step s therefore restores the newest snapshot taken strictly before s: the one at s already carries the
 // weights that produced the bad loss.
 import { performance } from 'node:perf_hooks';
-import { assertRestorable, restoreVariables, tensorBytes, type OptimizerState, type TensorMap } from './training-state.ts';
+import { assertRestorable, restoreVariables, tensorBytes, type OptimizerState, type SavedSeed, type TensorMap } from './training-state.ts';
 import type { tf } from '../../../runtime/tensor-backend.ts';
 
 export const DEFAULT_SNAPSHOT_CAP_BYTES = 32 * 1024 * 1024;
@@ -12,11 +12,13 @@ export interface SnapshotContent {
   epoch: number;
   weights: TensorMap;
   optimizer: OptimizerState | null;
+  /** Every seed at that step, with its module's weights; null when Kasmina's records were not known. */
+  seeds?: SavedSeed[] | null;
 }
 
 export interface Snapshot extends SnapshotContent {
   step: number;
-  /** Bytes of tensor data held (weights + optimizer slots). */
+  /** Bytes of tensor data held (weights, optimizer slots, seeds' weights). */
   bytes: number;
 }
 
@@ -83,7 +85,8 @@ export class SnapshotRing {
    * are evicted until the new one fits. A snapshot larger than the whole cap is refused and the ring left as it was.
    */
   push(step: number, content: SnapshotContent): PushResult {
-    const bytes = tensorBytes(content.weights) + (content.optimizer ? tensorBytes(content.optimizer.slots) : 0);
+    const seedBytes = (content.seeds ?? []).reduce((sum, seed) => sum + tensorBytes(seed.weights) + seed.record.byteLength, 0);
+    const bytes = tensorBytes(content.weights) + (content.optimizer ? tensorBytes(content.optimizer.slots) : 0) + seedBytes;
     if (bytes > this.capBytes) {
       this.#oversized += 1;
       return { stored: false, reason: 'oversized', bytes };
@@ -95,7 +98,7 @@ export class SnapshotRing {
       evicted += 1;
     }
     this.#evicted += evicted;
-    this.#snapshots.push({ step, bytes, epoch: content.epoch, weights: content.weights, optimizer: content.optimizer });
+    this.#snapshots.push({ step, bytes, epoch: content.epoch, weights: content.weights, optimizer: content.optimizer, seeds: content.seeds ?? null });
     this.#bytes += bytes;
     this.#pushed += 1;
     return { stored: true, evicted, discarded };

@@ -16,7 +16,9 @@ import { epochTelemetry } from './epoch-telemetry.ts';
 import type { TolariaSettings } from './settings.ts';
 import { TrainingSurface } from './surface.ts';
 import type { Graft } from '../host/graft-table.ts';
-import { TrainingRun, type EpochResult } from './training-run.ts';
+import { TrainingRun, type EpochResult, type RunRollback, type SavedNetwork } from './training-run.ts';
+
+type TrainerContext = ActorContext<v1.TimerFired | v1.AdaptationCommand>;
 
 const { CommandType, TelemetryLevel, SeedLifecycleStage } = leyline;
 
@@ -113,7 +115,7 @@ const SLICE_TIMER = 'slice';
 
 export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.TimerFired | v1.AdaptationCommand> {
   const { settings } = deps;
-  const send = (ctx: ActorContext<v1.TimerFired | v1.AdaptationCommand>, packet: v1.TelemetryPacket): void => {
+  const send = (ctx: TrainerContext, packet: v1.TelemetryPacket): void => {
     if (deps.telemetry) ctx.dispatch(deps.telemetry, packet);
   };
   const eventsPacket = (state: TrainerState, id: string, events: readonly EventInput[]): v1.TelemetryPacket =>
@@ -125,44 +127,66 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       events: [...events],
     });
   /** Sends a verdict's events (unless they went into an epoch packet: `id` null) and its emergency packets. */
-  const announce = (ctx: ActorContext<v1.TimerFired | v1.AdaptationCommand>, state: TrainerState, verdict: Verdict, id: string | null, epoch: number): void => {
+  const announce = (ctx: TrainerContext, state: TrainerState, verdict: Verdict, id: string | null, epoch: number): void => {
     if (verdict.events.length > 0 && id !== null) send(ctx, eventsPacket(state, id, verdict.events));
     for (const change of verdict.changes) send(ctx, emergencyPacket(change, { runId: deps.runId, epoch }));
   };
 
-  /** Kasmina's records of its seeds, for a checkpoint (none when it does not answer: the host is still kept). */
-  async function seedRecords(ctx: ActorContext<v1.TimerFired | v1.AdaptationCommand>): Promise<v1.SeedRecord[]> {
-    if (!deps.kasmina) return [];
+  /**
+   * Kasmina's records of its seeds, for a checkpoint or a snapshot (null when it does not answer: a checkpoint then
+   * keeps the host only, a snapshot leaves the seeds as they are on a rollback).
+   */
+  async function seedRecords(ctx: TrainerContext): Promise<v1.SeedRecord[] | null> {
+    if (!deps.kasmina) return null;
     try {
       return (await ctx.ask(deps.kasmina, leyline.SeedCheckpointRequest.create({ trainingRunId: deps.runId }), leyline.SeedCheckpoint, settings.control.kasminaDeadlineMs)).seeds.map((s) => leyline.SeedRecord.create(s));
     } catch (error) {
-      ctx.log.warn('kasmina gave no seed records: this checkpoint keeps the host only', { error: (error as Error).message });
-      return [];
+      ctx.log.warn('kasmina gave no seed records: the seeds are not kept this time', { error: (error as Error).message });
+      return null;
     }
   }
 
   /**
-   * A resumed run gets its grown network back: Kasmina brings every checkpointed seed back in its stage, then the
-   * modules take their weights and the optimizer its state. A seed that cannot come back is named, not hidden.
+   * The grown network back as saved (a resumed run's checkpoint, a rollback's snapshot): Kasmina brings its seeds to
+   * the saved records — one germinated since leaves — then the modules take their weights and the optimizer its
+   * state. What came back, what left and what could not come back is announced (`seeds_restored`). Returns the seed
+   * states as they are now.
    */
-  async function restoreSeeds(ctx: ActorContext<v1.TimerFired | v1.AdaptationCommand>, run: TrainingRun): Promise<v1.SeedState[]> {
-    const resumed = run.resumed!;
-    if (resumed.legacy) ctx.log.warn('an older checkpoint (format 1): the host only — its seeds and history are not in it', { epoch: resumed.epoch });
-    if (resumed.seeds.length === 0) return [];
+  async function bringBack(ctx: TrainerContext, run: TrainingRun, network: SavedNetwork, why: string): Promise<v1.SeedState[]> {
     if (!deps.kasmina) {
-      ctx.log.warn('the checkpoint holds seeds but this tree has no Kasmina: the host goes on without them', { seeds: resumed.seeds.map((s) => s.record.seedId).join(',') });
+      if (network.seeds.length > 0) ctx.log.warn('the saved state holds seeds but this tree has no Kasmina: the host goes on without them', { seeds: network.seeds.map((s) => s.record.seedId).join(',') });
       return [];
     }
-    const restored = await ctx.ask(deps.kasmina, leyline.SeedRestore.create({ trainingRunId: deps.runId, seeds: resumed.seeds.map((s) => s.record) }), leyline.SeedCheckpoint, settings.control.kasminaDeadlineMs);
-    const misfits = await run.restoreSeeds();
-    const lost = resumed.seeds.filter((s) => !restored.seeds.some((r) => r.seedId === s.record.seedId && r.stage === s.record.stage)).map((s) => s.record.seedId);
-    if (misfits.length > 0 || lost.length > 0) ctx.log.error('seeds not restored as checkpointed', { lost: lost.join(','), misfits: misfits.join('; ') });
-    ctx.log.info('seeds restored', { seeds: restored.seeds.map((s) => `${s.seedId}:${s.stage}`).join(',') });
-    // The next state packet shows them, as it would have in the uninterrupted run.
+    const before = run.grafts.all().map((graft) => graft.seedId);
+    const restored = await ctx.ask(deps.kasmina, leyline.SeedRestore.create({ trainingRunId: deps.runId, seeds: network.seeds.map((s) => s.record) }), leyline.SeedCheckpoint, settings.control.kasminaDeadlineMs);
+    const misfits = await run.restoreSeeds(network);
+    const kept = new Set(restored.seeds.map((s) => s.seedId));
+    const lost = network.seeds.filter((s) => !restored.seeds.some((r) => r.seedId === s.record.seedId && r.stage === s.record.stage)).map((s) => s.record.seedId);
+    const attributes = { why, seeds: [...kept].join(','), removed: before.filter((id) => !kept.has(id)).join(','), lost: lost.join(','), misfits: misfits.join('; ') };
+    if (misfits.length > 0 || lost.length > 0) ctx.log.error('seeds not restored as saved', attributes);
+    else ctx.log.info('seeds restored', attributes);
+    send(
+      ctx,
+      buildTelemetryPacket({
+        packetId: `${deps.runId}-seeds-restored-${run.globalStep}-${run.counters.rollbacks}`,
+        source: 'tolaria',
+        level: lost.length + misfits.length > 0 ? TelemetryLevel.TELEMETRY_LEVEL_ERROR : TelemetryLevel.TELEMETRY_LEVEL_INFO,
+        metrics: [{ name: 'tolaria.seeds.restored', value: kept.size }],
+        events: [{ description: 'seeds_restored', attributes }],
+      }),
+    );
+    // The next state packet shows them as they were when saved.
     return restored.states.map((s) => leyline.SeedState.create(s));
   }
 
-  async function finish(state: TrainerState, ctx: ActorContext<v1.TimerFired | v1.AdaptationCommand>, reason: string | null): Promise<TrainerState> {
+  /** After a rollback: the seeds back to the restored state's too. */
+  async function afterRollback(ctx: TrainerContext, state: TrainerState, rollback: RunRollback): Promise<TrainerState> {
+    if (!rollback.network) return state;
+    const why = `rollback (${rollback.trigger}) to ${rollback.tier === 'fast' ? `step ${rollback.attempts.at(-1)?.snapshotStep ?? '?'}` : `the checkpoint of epoch ${rollback.attempts.at(-1)?.checkpointEpoch ?? '?'}`}`;
+    return { ...state, seedStates: await bringBack(ctx, state.run, rollback.network, why) };
+  }
+
+  async function finish(state: TrainerState, ctx: TrainerContext, reason: string | null): Promise<TrainerState> {
     const test = state.run.testAccuracy();
     const halted = state.judge.halted;
     if (halted && reason?.startsWith('rollback')) {
@@ -208,20 +232,22 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
     return { ...state, status: halted ? 'halted' : 'completed' };
   }
 
-  function applyCommand(state: TrainerState, hook: HookResult): Promise<unknown> | void {
+  /** A command the hook brought that is Tolaria's own to carry out: a learning rate, a rollback (seeds included). */
+  async function applyCommand(ctx: TrainerContext, state: TrainerState, hook: HookResult): Promise<TrainerState> {
     const command = hook.command;
-    if (!command) return;
+    if (!command) return state;
     if (command.commandType === CommandType.COMMAND_OPTIMIZER) {
       const lr = command.optimizerAdjustment?.hyperparameters?.learning_rate;
       if (lr !== undefined && lr > 0) state.run.optimizer.setLearningRate(lr);
     } else if (command.commandType === CommandType.COMMAND_ROLLBACK) {
-      return state.run.rollback('command');
+      return afterRollback(ctx, state, await state.run.rollback('command'));
     }
+    return state;
   }
 
   async function boundary(
     state: TrainerState,
-    ctx: ActorContext<v1.TimerFired | v1.AdaptationCommand>,
+    ctx: TrainerContext,
     closing: { epoch: EpochResult | null; abandoned: boolean },
   ): Promise<TrainerState> {
     const { run, judge } = state;
@@ -250,10 +276,10 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
     });
     if (deps.state) ctx.dispatch(deps.state, packet);
     const hook = await state.hook.run(packet, judge.conservative);
-    await applyCommand(state, hook);
-    const hookMs = performance.now() - started;
     const seedStates = hook.receipt ? hook.receipt.seedStates.map((seed) => leyline.SeedState.create(seed)) : state.seedStates;
-    const next: TrainerState = { ...state, seedStates, lastHookMs: hookMs, lastTamiyoMs: hook.tamiyoMs, faults: 0 };
+    const applied = await applyCommand(ctx, { ...state, seedStates }, hook);
+    const hookMs = performance.now() - started;
+    const next: TrainerState = { ...applied, lastHookMs: hookMs, lastTamiyoMs: hook.tamiyoMs, faults: 0 };
     if (!closing.epoch && !closing.abandoned) {
       const events = judge.midEpoch(hook);
       if (events.length > 0) send(ctx, eventsPacket(next, `step-${run.globalStep}`, events));
@@ -269,7 +295,7 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
         train_accuracy: train?.accuracy ?? 0,
         ...(validation ? { validation_loss: validation.loss, validation_accuracy: validation.accuracy } : {}),
       },
-      await seedRecords(ctx),
+      (await seedRecords(ctx)) ?? [],
       judge.snapshot(),
     );
     const liveTensors = tf.memory().numTensors;
@@ -297,7 +323,7 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       }),
     );
     announce(ctx, next, verdict, null, epochIndex);
-    const seeds = summarizeSeeds(seedStates, deps.surface?.grafts.all() ?? []);
+    const seeds = summarizeSeeds(next.seedStates, deps.surface?.grafts.all() ?? []);
     const seedsByStage: Record<string, number> = {};
     for (const seed of seeds) seedsByStage[seed.stage] = (seedsByStage[seed.stage] ?? 0) + 1;
     deps.monitor?.epoch?.({
@@ -348,7 +374,8 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       if (run.resumed) {
         ctx.log.info('resumed from checkpoint', { epoch: run.resumed.epoch, skipped: run.resumed.skipped.map((s) => `${s.file}: ${s.problem}`) });
         judge.restore(run.resumed.judge);
-        seedStates = await restoreSeeds(ctx, run);
+        if (run.resumed.legacy) ctx.log.warn('an older checkpoint (format 1): the host only — its seeds and history are not in it', { epoch: run.resumed.epoch });
+        if (run.resumed.network.seeds.length > 0) seedStates = await bringBack(ctx, run, run.resumed.network, `resumed from the checkpoint of epoch ${run.resumed.epoch}`);
       }
       ctx.log.info('training', {
         run_id: deps.runId,
@@ -385,10 +412,11 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
           return state;
         }
         const outcome = await state.run.rollback('command');
+        const rolled = await afterRollback(ctx, state, outcome);
         const verdict = state.judge.afterRollback(outcome);
-        announce(ctx, state, verdict, `rollback-${message.commandId}`, state.run.epoch);
-        ctx.reply(leyline.AdaptationReceipt.create({ commandId: message.commandId, applied: outcome.restored, reason: outcome.restored ? '' : 'nothing to restore', seedStates: state.seedStates }));
-        return verdict.halt ? finish(state, ctx, verdict.reason) : state;
+        announce(ctx, rolled, verdict, `rollback-${message.commandId}`, state.run.epoch);
+        ctx.reply(leyline.AdaptationReceipt.create({ commandId: message.commandId, applied: outcome.restored, reason: outcome.restored ? '' : 'nothing to restore', seedStates: rolled.seedStates }));
+        return verdict.halt ? finish(rolled, ctx, verdict.reason) : rolled;
       }
       if (message.timerId !== SLICE_TIMER) return state;
       const { run } = state;
@@ -396,9 +424,11 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       const every = settings.control.everySteps;
       const nextFence = (Math.floor(run.globalStep / settings.seedReportEverySteps) + 1) * settings.seedReportEverySteps;
       const stopAt = every ? (Math.floor(run.globalStep / every) + 1) * every : undefined;
-      const slice = await run.trainFor(settings.sliceMs, Math.min(stopAt ?? Infinity, nextFence));
+      const slice = await run.trainFor(settings.sliceMs, Math.min(stopAt ?? Infinity, nextFence), () => seedRecords(ctx));
       // Seeds hear of their steps at fixed step fences (and at faults and epoch ends), and training goes on only
       // once they have acted on it: a seed's stage and α then change at the same step whatever the machine's load.
+      // At a fault they hear first (a seed whose gradients went non-finite is culled, though the steps are rolled
+      // back); then the rollback brings the other seeds back to the restored state.
       if (deps.kasmina && (slice.kind !== 'progress' || run.globalStep % settings.seedReportEverySteps === 0)) {
         const seeds = run.drainSeedStats();
         if (seeds.length > 0) {
@@ -408,9 +438,8 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
           });
         }
       }
-      let next = state;
+      let next = slice.kind === 'fault' ? await afterRollback(ctx, { ...state, faults: state.faults + 1, faultsThisEpoch: state.faultsThisEpoch + 1 }, slice.rollback) : state;
       if (slice.kind === 'fault') {
-        next = { ...state, faults: state.faults + 1, faultsThisEpoch: state.faultsThisEpoch + 1 };
         const verdict = state.judge.afterRollback(slice.rollback);
         announce(ctx, next, verdict, `fault-${run.counters.faults}`, run.epoch);
         if (verdict.halt) return finish(next, ctx, verdict.reason);

@@ -66,19 +66,27 @@ export interface ResumeReport {
   skipped: SkippedCheckpoint[];
   /** An older checkpoint (format 1): the host only, no seeds and no history. */
   legacy: boolean;
-  /** The seeds the checkpoint held: Kasmina's records and their modules' weights (restoreSeeds puts them back). */
-  seeds: Array<{ record: v1.SeedRecord; weights: TensorMap }>;
+  /** The grown network the checkpoint held (restoreSeeds puts it back). */
+  network: SavedNetwork;
   /** The epoch judge's state at the checkpoint. */
   judge: Record<string, number>;
-  optimizer: OptimizerState;
 }
+
+/** Seeds as a checkpoint or snapshot held them — Kasmina's records and their modules' weights — with the optimizer state. */
+export interface SavedNetwork {
+  seeds: Array<{ record: v1.SeedRecord; weights: TensorMap }>;
+  optimizer: OptimizerState | null;
+}
+
+/** A rollback carried out; `network`: the seeds of the state it went back to (null: not known, the seeds stay as they are). */
+export type RunRollback = RollbackOutcome & { network: SavedNetwork | null };
 
 export type SliceResult =
   | { kind: 'progress'; steps: number }
   /** The epoch's last batch has been trained on. */
   | { kind: 'epoch_end'; steps: number }
   /** A faulty loss; the rollback has been carried out (see `rollback`). */
-  | { kind: 'fault'; steps: number; reason: FaultReason; loss: number; rollback: RollbackOutcome };
+  | { kind: 'fault'; steps: number; reason: FaultReason; loss: number; rollback: RunRollback };
 
 export interface EpochResult {
   epoch: number;
@@ -208,15 +216,20 @@ export class TrainingRun {
 
   /**
    * Trains until about `budgetMs` have passed, the epoch ends, `stopAtStep` (a control boundary) is reached, or a
-   * step's loss is a fault — which is rolled back before returning.
+   * step's loss is a fault — which is rolled back before returning. A slice also ends before a snapshot is due, so
+   * each snapshot is taken at the start of one: `seedRecords` (Kasmina's, as of the last exchange) go into it.
    */
-  async trainFor(budgetMs: number, stopAtStep?: number): Promise<SliceResult> {
+  async trainFor(budgetMs: number, stopAtStep?: number, seedRecords?: () => Promise<v1.SeedRecord[] | null>): Promise<SliceResult> {
     const started = performance.now();
     let steps = 0;
     this.#batches ??= this.trainBatches.epoch(this.epoch);
+    const every = this.settings.rollback.snapshotEverySteps;
+    if (this.#tally.steps === 0 || this.globalStep % every === 0) await this.snapshot(seedRecords ? await seedRecords() : null);
+    // After the snapshot (asking Kasmina lets a command outside the boundaries graft meanwhile): the steps below
+    // train every graft in the table.
     if (this.grafts.version !== this.#graftVersion) await this.#matchSeedGroups();
-    while (performance.now() - started < budgetMs && (stopAtStep === undefined || this.globalStep < stopAtStep)) {
-      if (this.#tally.steps === 0 || this.globalStep % this.settings.rollback.snapshotEverySteps === 0) await this.snapshot();
+    const stop = Math.min(stopAtStep ?? Infinity, (Math.floor(this.globalStep / every) + 1) * every);
+    while (performance.now() - started < budgetMs && this.globalStep < stop) {
       const next = this.#batches.next();
       if (next.done) return { kind: 'epoch_end', steps };
       const stepStarted = performance.now();
@@ -241,34 +254,41 @@ export class TrainingRun {
     return { kind: 'progress', steps };
   }
 
-  /** Keeps the state before the next step (weights and optimizer) in the fast tier. */
-  async snapshot(): Promise<void> {
-    const [weights, optimizer] = await Promise.all([captureVariables(this.host.variables), this.optimizer.captureState()]);
-    if (this.snapshots.push(this.globalStep, { epoch: this.epoch, weights, optimizer }).stored) this.counters.snapshots += 1;
+  /**
+   * Keeps the state before the next step in the fast tier: the host's weights, the optimizer, and — given Kasmina's
+   * records (null: unknown) — every seed with its module's weights.
+   */
+  async snapshot(records: readonly v1.SeedRecord[] | null = null): Promise<void> {
+    const [weights, optimizer, seeds] = await Promise.all([captureVariables(this.host.variables), this.optimizer.captureState(), records ? this.#captureSeeds(records) : null]);
+    if (this.snapshots.push(this.globalStep, { epoch: this.epoch, weights, optimizer, seeds }).stored) this.counters.snapshots += 1;
   }
 
   /**
    * Restores the newest snapshot taken before `faultStep` (fast tier), else the last good checkpoint (full tier),
    * each under its deadline. The step counter follows the restored state; the epoch's data goes on from where it
-   * was (the faulty batch is not replayed).
+   * was (the faulty batch is not replayed). The seeds of the restored state come back with the outcome: Kasmina
+   * must bring its seeds to them, then `restoreSeeds` their weights.
    */
-  async rollback(trigger: RollbackTrigger, faultStep = this.globalStep): Promise<RollbackOutcome> {
+  async rollback(trigger: RollbackTrigger, faultStep = this.globalStep): Promise<RunRollback> {
     this.counters.rollbacks += 1;
+    let network: SavedNetwork | null = null;
     const outcome = await this.planner.rollback(faultStep, trigger, {
       fast: async (snapshot, signal) => {
         this.snapshots.restore(snapshot, { weights: this.host.variables });
         if (snapshot.optimizer && !signal.aborted) await this.optimizer.restoreState(snapshot.optimizer);
         this.globalStep = snapshot.step;
+        network = snapshot.seeds ? { seeds: decodeSeeds(snapshot.seeds, `the snapshot of step ${snapshot.step}`), optimizer: snapshot.optimizer } : null;
       },
       full: async (signal) => {
         const restored = await restoreFromCheckpoint(this.checkpoints, { weights: this.host.variables }, signal);
         if (!restored.restored) return { restored: false };
         await this.optimizer.restoreState(restored.state.optimizer);
         this.globalStep = restored.state.globalStep;
+        if (restored.state.format !== 1) network = { seeds: decodeSeeds(restored.state.seeds, `the checkpoint of epoch ${restored.epoch}`), optimizer: restored.state.optimizer };
         return { restored: true, epoch: restored.epoch };
       },
     });
-    return outcome;
+    return { ...outcome, network: outcome.restored ? network : null };
   }
 
   /**
@@ -420,24 +440,18 @@ export class TrainingRun {
     this.epoch = restored.epoch + 1;
     this.validationLosses.splice(0, this.validationLosses.length, ...state.history.validationLosses);
     this.lossWatch.restore({ losses: state.history.recentLosses, sum: state.history.recentLossSum });
-    const seeds = state.seeds.map(({ record, weights }) => {
-      const decoded = decodeLeyline(leyline.SeedRecord, record);
-      if (!decoded.ok) throw new Error(`checkpoint of epoch ${restored.epoch}: a seed record is undecodable (${decoded.error.message})`);
-      return { record: decoded.message, weights };
-    });
-    this.resumed = { epoch: restored.epoch, skipped: restored.skipped, legacy: state.format === 1, seeds, judge: state.history.judge, optimizer: state.optimizer };
+    const network = { seeds: decodeSeeds(state.seeds, `checkpoint of epoch ${restored.epoch}`), optimizer: state.optimizer };
+    this.resumed = { epoch: restored.epoch, skipped: restored.skipped, legacy: state.format === 1, network, judge: state.history.judge };
   }
 
   /**
-   * After Kasmina has brought a resumed run's seeds back into the graft table: each module takes its checkpointed
-   * weights, each seed its optimizer group, and the whole optimizer its checkpointed state (by variable name).
-   * Returns the seeds whose weights did not fit their module (Kasmina culls them).
+   * After Kasmina has brought its seeds to a saved network (a resumed run's checkpoint, a rollback's snapshot): each
+   * module takes its saved weights, each seed its optimizer group, and the whole optimizer the saved state (by
+   * variable name). Returns the seeds whose weights did not fit their module (Kasmina culls them).
    */
-  async restoreSeeds(): Promise<string[]> {
-    const resumed = this.resumed;
-    if (!resumed) return [];
+  async restoreSeeds(network: SavedNetwork): Promise<string[]> {
     const misfits: string[] = [];
-    for (const { record, weights } of resumed.seeds) {
+    for (const { record, weights } of network.seeds) {
       const graft = this.grafts.bySeed(record.seedId);
       if (!graft || Object.keys(weights).length === 0) continue;
       try {
@@ -447,7 +461,16 @@ export class TrainingRun {
       }
     }
     await this.#matchSeedGroups();
-    await this.optimizer.restoreState(resumed.optimizer);
+    if (network.optimizer) await this.optimizer.restoreState(network.optimizer);
     return misfits;
   }
+}
+
+/** Saved seeds decoded; `where` names the checkpoint or snapshot in the error. */
+function decodeSeeds(saved: readonly SavedSeed[], where: string): SavedNetwork['seeds'] {
+  return saved.map(({ record, weights }) => {
+    const decoded = decodeLeyline(leyline.SeedRecord, record);
+    if (!decoded.ok) throw new Error(`${where}: a seed record is undecodable (${decoded.error.message})`);
+    return { record: decoded.message, weights };
+  });
 }
