@@ -3,17 +3,12 @@
 // the uninterrupted run did (the same decisions, the same epochs, the same final weights of host and seed) with
 // every field report once. The points are drawn at random and logged, so a failure names its point.
 import test, { type ExecutionContext } from 'ava';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { leyline, type v1 } from '../contracts/index.ts';
-import { decodeLeyline } from '../contracts/codec.ts';
-import { CheckpointStore } from '../actors/tolaria/checkpoint/checkpoint-store.ts';
-import type { TrainingState } from '../actors/tolaria/checkpoint/training-state.ts';
-import { FieldReportLog } from '../actors/tamiyo/index.ts';
-import { decisions, readRunRecord } from '../cli/run-record/index.ts';
 import { esper, ESPER_BIN, esperEnv, freshDir } from './helpers/esper-cli.ts';
 import { runChild } from './helpers/child-process.ts';
+import { compareOutcomes, runOutcome, type RunOutcome } from './helpers/run-outcome.ts';
 
 const QUICK = fileURLToPath(new URL('../experiments/quick.ts', import.meta.url));
 const RUN = 'run-quick';
@@ -21,62 +16,17 @@ const args = (cwd: string, resume: boolean): string[] => ['run', QUICK, '--json'
 
 interface EpochLine {
   epoch: number;
-  validationLoss: number;
   seeds: Array<{ id: string; stage: string }>;
 }
 
-interface Outcome {
-  decisions: string[];
-  epochs: EpochLine[];
-  summary: Record<string, unknown>;
-  checkpoint: TrainingState;
-  reports: string[];
-}
-
-/** What a finished run left: its record's decisions and epochs, its last checkpoint, Tamiyo's field reports. */
-async function outcome(cwd: string): Promise<Outcome> {
-  const lines = readFileSync(join(cwd, RUN, 'run.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-  const byEpoch = new Map<number, EpochLine>();
-  for (const line of lines) if (line.event === 'epoch') byEpoch.set(line.epoch as number, line as unknown as EpochLine);
-  const finished = lines.filter((line) => line.event === 'finished').at(-1)!;
-  const { seconds: _seconds, ...summary } = finished.summary as Record<string, unknown>;
-  const loaded = await new CheckpointStore(join(cwd, RUN, 'checkpoints')).loadLatest();
-  const log = new FieldReportLog(join(cwd, 'var', 'tamiyo', 'field_reports.db'));
-  const reports = log.reports().map((r: v1.FieldReport) => `${r.reportId} ${r.outcome} ${r.seedId} ${r.blueprintId}`);
-  log.close();
-  return {
-    decisions: decisions(readRunRecord(join(cwd, RUN, 'run.jsonl'))).map((d) => `${d.epoch} ${d.action} ${d.seedId} ${d.blueprintId} ${d.slot} ${d.outcome}`),
-    epochs: [...byEpoch.values()].map(({ epoch, validationLoss, seeds }) => ({ epoch, validationLoss, seeds: seeds.map(({ id, stage }) => ({ id, stage })) })),
-    summary,
-    checkpoint: loaded!.state,
-    reports: reports.sort(),
-  };
-}
-
-/** The grown network of a checkpoint as comparable data: host weights, and each seed's record and weights. */
-function network(state: TrainingState): unknown {
-  const weights = (map: TrainingState['weights']): Record<string, number[]> => Object.fromEntries(Object.entries(map).map(([k, v]) => [k, [...v.data]]));
-  return {
-    epoch: state.epoch,
-    globalStep: state.globalStep,
-    host: weights(state.weights),
-    seeds: state.seeds.map(({ record, weights: w }) => {
-      const decoded = decodeLeyline(leyline.SeedRecord, record);
-      if (!decoded.ok) throw decoded.error;
-      const { seedId, stage, alpha, blueprintId } = decoded.message;
-      return { seedId, stage, alpha, blueprintId, weights: weights(w) };
-    }),
-  };
-}
-
-let uninterrupted: Promise<Outcome> | null = null;
+let uninterrupted: Promise<RunOutcome> | null = null;
 /** The run every crash is compared with, run once. */
-function reference(): Promise<Outcome> {
+function reference(): Promise<RunOutcome> {
   uninterrupted ??= (async () => {
     const cwd = freshDir('esper-crash-ref-');
     const run = await esper(args(cwd, false), cwd);
     if (run.code !== 0) throw new Error(`the uninterrupted run failed: ${run.stderr}`);
-    return outcome(cwd);
+    return runOutcome(cwd, join(cwd, RUN));
   })();
   return uninterrupted;
 }
@@ -102,12 +52,14 @@ async function killAndResume(t: ExecutionContext, choose: (epochs: readonly Epoc
 
   const resumed = await esper(args(cwd, true), cwd);
   t.is(resumed.code, 0, resumed.stderr);
-  const got = await outcome(cwd);
+  const got = await runOutcome(cwd, join(cwd, RUN));
+  t.true(got.finished);
   t.deepEqual(got.decisions, expected.decisions, 'the same decisions, each once');
   t.deepEqual(got.epochs, expected.epochs, 'the same epochs: validation losses and seeds');
   t.deepEqual(got.summary, expected.summary);
-  t.deepEqual(network(got.checkpoint), network(expected.checkpoint), 'the same final weights, host and seeds');
+  t.deepEqual(got.network, expected.network, 'the same final weights, host and seeds');
   t.deepEqual(got.reports, expected.reports, 'every field report once, as the uninterrupted run wrote it');
+  t.like(compareOutcomes(expected, got), { identical: true, reportsLost: 0, reportsExtra: 0, seedsLost: 0 });
 }
 
 const germinated = (epochs: readonly EpochLine[]): number => epochs.findIndex((e) => e.seeds.length > 0);
