@@ -173,6 +173,17 @@ test('a future format version and a well-checksummed payload of the wrong shape 
   t.regex(error?.message ?? '', /b\.ckpt.*epoch/);
 });
 
+test('a format 1 state (an older checkpoint: the host only) still decodes, with no seeds and empty history; an unknown state format is refused', (t) => {
+  const { seeds: _seeds, history: _history, ...host } = makeState(2);
+  const older = decodeCheckpoint(encodeCheckpoint({ ...host, format: 1 } as unknown as TrainingState).bytes, 'old.ckpt').state;
+  t.is(older.format, 1);
+  t.deepEqual(older.seeds, []);
+  t.deepEqual(older.history, { validationLosses: [], recentLosses: [], recentLossSum: 0, judge: {} });
+  t.is(checkStateContent(older), null, 'the host weights are all there');
+  const unknown = t.throws(() => decodeCheckpoint(encodeCheckpoint({ ...makeState(2), format: 3 } as unknown as TrainingState).bytes, 'new.ckpt'), { instanceOf: CheckpointFileError });
+  t.regex(unknown?.message ?? '', /new\.ckpt.*unknown format 3/);
+});
+
 test('open recovers: temp files removed, extra checkpoints pruned, a stale or missing manifest rebuilt', async (t) => {
   const { dir, cleanup } = tempDir();
   t.teardown(cleanup);
