@@ -12,7 +12,7 @@ import * as s from '../../runtime/schema.ts';
 import type { DatasetConfig } from '../tolaria/trainer/settings.ts';
 import type { HostConfig } from '../tolaria/index.ts';
 import type { SeedTimings } from '../kasmina/lifecycle.ts';
-import { DATASET, experimentConfig, HOST, TRAINING, type Experiment } from './experiment.ts';
+import { DATASET, experimentConfig, fraction, HOST, positive, positiveInt, TRAINING, type Experiment } from './experiment.ts';
 import type { EsperConfig, TreeNode } from './config.ts';
 
 export interface CurriculumTask {
@@ -94,9 +94,6 @@ export class CurriculumError extends FileIssuesError {
   }
 }
 
-const positiveInt = s.number({ integer: true, min: 1 });
-const positive = s.number({ above: 0 });
-const fraction = s.number({ min: 0, max: 1 });
 const NAME = s.string({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, rule: '1–64 letters, digits, ".", "_" or "-"' });
 
 export const TASK_SCHEMA: s.Schema = s.object(

@@ -84,10 +84,11 @@ export class ExperimentError extends FileIssuesError {
   }
 }
 
-const positiveInt = s.number({ integer: true, min: 1 });
+/** Number rules the experiment and curriculum files share. */
+export const positiveInt = s.number({ integer: true, min: 1 });
 const count = s.number({ integer: true, min: 0 });
-const positive = s.number({ above: 0 });
-const fraction = s.number({ min: 0, max: 1 });
+export const positive = s.number({ above: 0 });
+export const fraction = s.number({ min: 0, max: 1 });
 
 export const DATASET = s.variants('kind', {
   mnist: {},
