@@ -1,5 +1,6 @@
 // The `esper` command. `esper run [config.ts]` boots the supervision tree (from the given file, else
 // ./esper.config.ts, else the embedded defaults), reports it, and shuts down cleanly on SIGINT or SIGTERM.
+import { existsSync, mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
 import { resolveConfig } from './config.ts';
@@ -90,6 +91,9 @@ function parseRunArgs(args: readonly string[]): RunArgs {
 
 async function run(args: readonly string[]): Promise<number> {
   const { file, resume, bus, nissaPort, runDir, seed, policy, mode } = parseRunArgs(args);
+  // A run named by its folder exists from the start: killed at any moment after this, `--resume <dir>` continues it
+  // (from its newest checkpoint, or from the beginning when it has none yet).
+  if (runDir !== undefined && resume === undefined && !existsSync(resolvePath(runDir))) mkdirSync(resolvePath(runDir), { recursive: true });
   const out = new RunOutput(mode);
   const stop = listenForStop();
   const resolved = await resolveConfig(file);

@@ -3,7 +3,7 @@
 // the uninterrupted run did (the same decisions, the same epochs, the same final weights of host and seed) with
 // every field report once. The points are drawn at random and logged, so a failure names its point.
 import test, { type ExecutionContext } from 'ava';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { esper, ESPER_BIN, esperEnv, freshDir } from './helpers/esper-cli.ts';
@@ -70,3 +70,13 @@ test.serial('kill -9 while the seed is on trial, Urza emptied, then --resume: th
   killAndResume(t, (epochs) => [germinated(epochs), fossilized(epochs) - 1], { wipeKernels: true }),
 );
 test.serial('kill -9 after the seed was fossilized, then --resume: the run ends as the uninterrupted one', (t) => killAndResume(t, (epochs) => [fossilized(epochs), epochs.length - 3]));
+test.serial('a run folder killed before anything was saved (empty) resumes from the beginning: the run ends as the uninterrupted one', async (t) => {
+  t.timeout(240_000);
+  const expected = await reference();
+  const cwd = freshDir('esper-crash-');
+  // What `esper run --run-dir` leaves when killed at once: the folder, made before anything else.
+  mkdirSync(join(cwd, RUN));
+  const resumed = await esper(args(cwd, true), cwd);
+  t.is(resumed.code, 0, resumed.stderr);
+  t.like(compareOutcomes(expected, await runOutcome(cwd, join(cwd, RUN))), { identical: true, differences: [] });
+});
