@@ -3,6 +3,9 @@
 // a NaN-injecting seed fails G1 and goes CULLED → EMBARGOED → RESETTING → DORMANT, leaving no tensors behind;
 // unsigned and replayed commands change nothing.
 import test from 'ava';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { leyline } from '../contracts/index.ts';
 import { signCommand } from '../contracts/command-signing.ts';
 import { spiralsDataset } from '../actors/tolaria/data/synthetic.ts';
@@ -23,9 +26,10 @@ test.before(async () => {
 });
 
 const dataset = spiralsDataset({ seed: 5 });
-const start = (epochs: number, store?: Parameters<typeof startSeedRun>[0]['store'], tolaria: Partial<TolariaConfig> = {}) =>
+const start = (epochs: number, store?: Parameters<typeof startSeedRun>[0]['store'], tolaria: Partial<TolariaConfig> = {}, run: { runDir?: string; resume?: boolean } = {}) =>
   startSeedRun({
     ...(store ? { store } : {}),
+    ...run,
     dataset,
     backend: 'cpu',
     tolaria: { experiment: 'seeds', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs, ...tolaria },
@@ -298,6 +302,36 @@ test.serial('a fault\'s rollback brings the seeds back to the snapshot: a seed g
   t.deepEqual(h.epochs.seen.at(-1)!.seeds, []);
   t.true(Number.isFinite(h.epochs.seen.at(-1)!.trainLoss));
   await h.system.shutdown();
+});
+
+/** The grown network's logits on a fixed batch of validation samples (the live graft table). */
+function predictions(surface: TrainingSurface): number[][] {
+  const run = surface.probe as TrainingRun;
+  const batch = run.probeBatch(32);
+  try {
+    return tf.tidy(() => run.host.apply(batch.x, { grafts: run.grafts }).arraySync() as number[][]);
+  } finally {
+    tf.dispose([batch.x, batch.y]);
+  }
+}
+
+test.serial('a run resumed from its checkpoint predicts on a fixed batch exactly as the network that saved it (host and seed on trial)', async (t) => {
+  const runDir = mkdtempSync(join(tmpdir(), 'esper-seeds-resume-'));
+  const first = start(2, undefined, {}, { runDir });
+  await first.epochs.waitFor((e) => e.epoch === 0);
+  t.true((await first.germinate('kept', 'BP009', { depth: 1 })).applied);
+  t.is((await first.finished).status, 'completed');
+  const stage = first.surface.grafts.bySeed('kept')?.stage;
+  t.true(stage !== undefined && stage !== Stage.SEED_STAGE_GERMINATED, 'the seed trained before the checkpoint');
+  const saved = predictions(first.surface);
+  await first.system.shutdown();
+
+  // The same number of epochs: the resumed run restores the network and has nothing left to train.
+  const resumed = start(2, undefined, {}, { runDir, resume: true });
+  t.is((await resumed.finished).status, 'completed');
+  t.like(resumed.surface.grafts.bySeed('kept'), { stage });
+  t.deepEqual(predictions(resumed.surface), saved);
+  await resumed.system.shutdown();
 });
 
 test.serial('SeedRestore brings Kasmina to the records given: a listed seed takes its record (stage, α), an unlisted one leaves the host, a missing one comes back', async (t) => {

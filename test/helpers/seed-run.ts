@@ -73,6 +73,9 @@ export function startSeedRun(options: {
   store?: (surface: TrainingSurface) => KernelStore;
   /** With Tamiyo's controller deciding at each boundary (its state in a temporary directory). */
   tamiyo?: TamiyoConfig;
+  /** The run's folder (default: a new temporary one) and whether to continue the run saved there. */
+  runDir?: string;
+  resume?: boolean;
 }) {
   const system = testSystem();
   const packets = new EventLog<v1.TelemetryPacket>();
@@ -106,8 +109,8 @@ export function startSeedRun(options: {
     trainerLogic({
       settings: resolveTolariaConfig({ control: { hookBudgetMs: 10_000 }, sliceMs: 20, seedReportEverySteps: 2, ...options.tolaria }),
       runId: 'seeds',
-      runDir: mkdtempSync(join(tmpdir(), 'esper-seeds-')),
-      resume: false,
+      runDir: options.runDir ?? mkdtempSync(join(tmpdir(), 'esper-seeds-')),
+      resume: options.resume ?? false,
       dataset: options.dataset,
       backend: options.backend,
       telemetry,
