@@ -389,6 +389,13 @@ const MAX_FEATURES = Math.max(...Object.values(FEATURE_DIMS));
  * tf.unsortedSegmentSum with a plain gather as its gradient. Our ids are never negative, so tfjs's own gradient's
  * masking of negative ids (a LogicalAnd and a Select as wide as the input, slow on WASM) is skipped; same values.
  */
+/** The largest of `values` in each of `count` rows (`rows[i]` is value i's row); a row with no value gets 0. */
+function rowMaxima(values: ArrayLike<number>, rows: Int32Array, count: number): Float32Array {
+  const max = new Float32Array(count).fill(-Infinity);
+  for (let i = 0; i < rows.length; i++) max[rows[i]!] = Math.max(max[rows[i]!]!, values[i]!);
+  return max.map((m) => (m === -Infinity ? 0 : m));
+}
+
 function segmentSum(x: tf.Tensor, ids: tf.Tensor1D, count: number): tf.Tensor {
   const sum = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
@@ -582,8 +589,10 @@ export class TamiyoGnn {
       ),
       0.2,
     ); // [E]
-    // Softmax per row: a shift by the global maximum leaves every row's softmax unchanged.
-    const exp = tf.exp(tf.sub(logits, tf.max(logits)));
+    // Softmax per row, shifted by the row's own maximum (a constant: the shift changes neither the softmax nor its
+    // gradient). One shift for all rows — or all graphs of a batch — underflows a row far below it to 0/0.
+    const shift = tf.gather(tf.tensor1d(rowMaxima(logits.dataSync(), g.edgeRow, M)), edgeRow);
+    const exp = tf.exp(tf.sub(logits, shift));
     const alpha = tf.div(exp, tf.gather(segmentSum(exp, edgeRow, M), edgeRow));
     const attended = segmentSum(tf.mul(sources, tf.expandDims(alpha, 1)), edgeRow, M); // [M, H]
     return gelu(mixRows(tf.add(attended, tf.gather(p.gatBias, rowRelation)))) as tf.Tensor2D;

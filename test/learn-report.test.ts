@@ -47,7 +47,7 @@ function round(n: number, objective: number): LearnRoundRecord {
     round: n,
     policyVersion: `v${n - 1}`,
     figures: figures(objective, { actions: { wait: 0.8 - 0.1 * n, germinate: 0.1 * n, cull: 0.1, optimizer: 0.1 } }),
-    update: { experiences: 40, policyLoss: -0.0123, valueLoss: 0.4567, entropy: 1.234, approxKl: 0.0042, clipFraction: 0.125, averageReward: 0.1 },
+    update: { experiences: 40, policyLoss: -0.0123, valueLoss: 0.4567, entropy: 1.234, approxKl: 0.0042, clipFraction: 0.125, skippedMinibatches: 0, averageReward: 0.1 },
     seconds: 9.5,
     episodesPerSecond: 0.42,
     policyFile: `policies/round-${n}.json`,

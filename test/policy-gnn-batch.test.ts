@@ -299,3 +299,37 @@ test('the held-out estimate (batched) weighs each reward by its per-experience i
   candidate.dispose();
 });
 
+
+test('attention logits far apart between rows (and between the graphs of a batch) give finite outputs: each row softmax is shifted by its own maximum', (t) => {
+  const gnn = randomNetwork(4);
+  // Large attention vectors spread the rows' attention logits by hundreds: one shift for all rows underflows whole
+  // rows to 0/0.
+  tf.tidy(() => gnn.specs.forEach((spec, i) => spec.name.startsWith('gat.att_') && gnn.variables[i]!.assign(tf.mul(gnn.variables[i]!, 400))));
+  gnn.weightsChanged();
+  const all = graphs(6);
+  tf.tidy(() => {
+    const batch = gnn.forwardBatch(prepareBatch(all));
+    for (const key of GRAPH_KEYS) t.true(read(batch[key]).every(Number.isFinite), key);
+    for (const [key] of SCORE_KEYS) t.true(read(batch[key]).every(Number.isFinite), key);
+  });
+  gnn.dispose();
+});
+
+test('a minibatch whose loss is not finite is left out of the update (counted), so no weight turns NaN', (t) => {
+  const config: PpoConfig = { ...DEFAULT_PPO_CONFIG, epochs: 2, minibatch: 5 };
+  const gnn = randomNetwork(12);
+  const experiences = sampled(gnn, 10, 22);
+  const flat = (): number[] => tf.tidy(() => read(tf.concat(gnn.variables.map((v) => tf.reshape(v, [-1])))));
+  const start = flat();
+  const trainer = new PpoTrainer(gnn, config);
+  // A NaN reward makes every advantage NaN (they are normalised over the batch): every minibatch's loss is NaN.
+  const poisoned = experiences.map((e, i) => (i === 3 ? { ...e, reward: Number.NaN } : e));
+  const stats = trainer.update(poisoned, 1);
+  t.is(stats.skippedMinibatches, 4, '2 epochs × 2 minibatches');
+  t.deepEqual(flat(), start, 'no step was applied');
+  t.is(trainer.update(experiences, 2).skippedMinibatches, 0);
+  t.true(flat().every(Number.isFinite));
+  t.notDeepEqual(flat(), start, 'finite minibatches still train');
+  trainer.dispose();
+  gnn.dispose();
+});

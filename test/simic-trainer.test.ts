@@ -104,7 +104,7 @@ test('Tamiyo’s store hands a polling reader only the completed reports it has 
 });
 
 test('validation names every failed check, and never passes an untrained policy', (t) => {
-  const stats = { experiences: 10, policyLoss: 7, valueLoss: 60, entropy: -1, approxKl: 0, clipFraction: 0, averageReward: -0.5 };
+  const stats = { experiences: 10, policyLoss: 7, valueLoss: 60, entropy: -1, approxKl: 0, clipFraction: 0, skippedMinibatches: 0, averageReward: -0.5 };
   t.deepEqual(validate(stats, { active: 0.5, candidate: 0.1 }).reasons, [
     'trained on 10 experiences, fewer than 32',
     'average_reward -0.5000 below min 0.0000',
@@ -114,7 +114,7 @@ test('validation names every failed check, and never passes an untrained policy'
     "held-out reward 0.1000 below the active policy's 0.5000",
   ]);
   t.deepEqual(validate({ ...stats, experiences: 0, policyLoss: 0, valueLoss: 0, entropy: 0, averageReward: 0 }, null).passed, false);
-  t.true(validate({ experiences: 40, policyLoss: 0.1, valueLoss: 1, entropy: 0.9, approxKl: 0, clipFraction: 0, averageReward: 0.2 }, { active: 0.2, candidate: 0.18 }).passed);
+  t.true(validate({ experiences: 40, policyLoss: 0.1, valueLoss: 1, entropy: 0.9, approxKl: 0, clipFraction: 0, skippedMinibatches: 0, averageReward: 0.2 }, { active: 0.2, candidate: 0.18 }).passed);
 });
 
 test('the trainer reads Tamiyo’s completed reports, trains, and sends Tamiyo a signed update Tamiyo accepts', async (t) => {

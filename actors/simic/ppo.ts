@@ -35,6 +35,8 @@ export interface UpdateStats {
   approxKl: number;
   /** Share of experiences whose ratio was clipped in the last epoch. */
   clipFraction: number;
+  /** Minibatches (over all epochs) whose loss or gradients were not finite: not applied. */
+  skippedMinibatches: number;
   averageReward: number;
 }
 
@@ -192,6 +194,7 @@ export class PpoTrainer {
     let entropy = 0;
     let approxKl = 0;
     let clipped = 0;
+    let skipped = 0;
     for (let epoch = 0; epoch < config.epochs; epoch++) {
       const order = this.#shuffled(prepared.length);
       policyLoss = valueLoss = entropy = approxKl = clipped = 0;
@@ -199,12 +202,20 @@ export class PpoTrainer {
         const batch = order.slice(start, start + config.minibatch).map((i) => prepared[i]!);
         const figures: { rows: tf.Tensor | null } = { rows: null };
         const { value: loss, grads } = tf.variableGrads(() => this.#loss(batch, figures), this.gnn.variables);
+        const lossValue = loss.dataSync()[0]!;
         loss.dispose();
-        const clippedGrads = clipByGlobalNorm(grads, config.maxGradNorm);
-        this.#optimizer.applyGradients(Object.entries(clippedGrads).map(([name, tensor]) => ({ name, tensor })));
-        tf.dispose([...Object.values(grads), ...Object.values(clippedGrads)]);
+        const norm = globalNorm(grads);
         const rows = figures.rows!.dataSync();
         figures.rows!.dispose();
+        // A step from a non-finite loss or gradient would make every weight NaN (and every later decision): left out.
+        if (!Number.isFinite(lossValue) || !Number.isFinite(norm)) {
+          tf.dispose(Object.values(grads));
+          skipped += 1;
+          continue;
+        }
+        const clippedGrads = clipByGlobalNorm(grads, config.maxGradNorm, norm);
+        this.#optimizer.applyGradients(Object.entries(clippedGrads).map(([name, tensor]) => ({ name, tensor })));
+        tf.dispose([...Object.values(grads), ...Object.values(clippedGrads)]);
         batch.forEach((item, i) => {
           const [r, lp, v, h] = [rows[i * 4]!, rows[i * 4 + 1]!, rows[i * 4 + 2]!, rows[i * 4 + 3]!];
           policyLoss -= Math.min(r * item.advantage, Math.min(Math.max(r, 1 - config.clip), 1 + config.clip) * item.advantage);
@@ -224,6 +235,7 @@ export class PpoTrainer {
       entropy: entropy / n,
       approxKl: approxKl / n,
       clipFraction: clipped / n,
+      skippedMinibatches: skipped,
       averageReward: experiences.reduce((s, e) => s + e.reward, 0) / n,
     };
   }
@@ -297,10 +309,14 @@ export class PpoTrainer {
   }
 }
 
+/** The gradients' global L2 norm. */
+export function globalNorm(grads: tf.NamedTensorMap): number {
+  return tf.tidy(() => Math.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
+}
+
 /** Scales the gradients so their global L2 norm is at most `maxNorm` (tfjs has no clipByGlobalNorm). */
-export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {
+export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number, norm = globalNorm(grads)): tf.NamedTensorMap {
   return tf.tidy(() => {
-    const norm = Math.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
     const scale = norm > maxNorm ? maxNorm / norm : 1;
     return Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, scale)]));
   });

@@ -24,6 +24,7 @@ export function formatRound(line: LearnRoundRecord, rounds: number, baselines: P
     `+weights ${(100 * f.meanAddedShare).toFixed(1)}%`,
     `actions ${actions}`,
     `entropy ${line.update.entropy.toFixed(2)}`,
+    ...(line.update.skippedMinibatches > 0 ? [`${line.update.skippedMinibatches} minibatches not finite, skipped`] : []),
     `${line.episodesPerSecond.toFixed(2)} episodes/s`,
     ...(f.failed > 0 ? [`${f.failed} failed`] : []),
     ...(line.round < rounds ? [`ETA ${duration(etaSeconds)}`] : []),
