@@ -1,5 +1,6 @@
 // Weatherlight boots the system: signing secret, actor system, the supervision tree from the configuration;
 // it reports health through its tree and shuts everything down in reverse start order with a deadline.
+import { join } from 'node:path';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import type { SignatureContext } from '../../contracts/signing.ts';
 import { createLogger } from '../../runtime/log.ts';
@@ -103,7 +104,16 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   const journal = new JobJournal(journalPath(config.run.varDir));
   const system = new ActorSystem({ name: config.run.name, ...config.runtime });
   const busPath = pathOfKind(config.weatherlight.tree, 'oona-bus');
-  const oona = busPath ? new OonaClient({ settings: oonaSettings, signing, source: config.run.name }) : null;
+  let oona: OonaClient | null;
+  try {
+    oona = busPath ? new OonaClient({ settings: oonaSettings, signing, source: config.run.name, stateDir: join(config.run.varDir, 'oona') }) : null;
+  } catch (error) {
+    // An unreadable replay ledger (named in the error) stops boot; what is open so far is closed first.
+    journal.close();
+    urza.close();
+    await system.shutdown(0);
+    throw error;
+  }
   if (oona && !(await oona.connect())) log.warn('the bus store is not reachable: publishing buffers and delivers in process until it is', { url: oonaSettings.url });
   const closeStores = async (): Promise<void> => {
     await oona?.close();
