@@ -96,8 +96,13 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
     : null;
   const backend = await selectTensorBackend();
   log.info('tensor backend', { backend });
+  // A tree that stores kernels (Urza's actor takes them from the bus; a local forge compiles into the library) is
+  // the root's natural owner; any other (a served Nissa or Simic) only reads, so it never keeps the root from one.
+  const hasKind = (kind: string): boolean => pathOfKind(config.weatherlight.tree, kind) !== null;
+  const storesKernels = hasKind('urza') || (hasKind('tezzeret-forge') && config.run.serving !== 'tezzeret');
   const urza = openUrzaLibrary({
     root: config.urza?.root ?? defaultUrzaRoot(config.run.varDir),
+    ownership: storesKernels ? 'preferred' : 'on-write',
     ...(config.urza?.cacheSize !== undefined ? { cacheSize: config.urza.cacheSize } : {}),
     ...(config.urza?.cacheTtlMs !== undefined ? { cacheTtlMs: config.urza.cacheTtlMs } : {}),
   });
