@@ -64,7 +64,7 @@ export class OonaClient {
     this.#monotonic = options.monotonic ?? (() => performance.now());
     this.consumer = options.consumer ?? `${options.source}-${hostname().replace(/\s+/g, '-')}-${process.pid}`;
     this.ledger = options.stateDir === undefined ? null : new SeenLedger(join(options.stateDir, 'seen.db'));
-    this.ledger?.prune(Date.now());
+    this.#pruneLedger(Date.now());
     this.#ownsStore = options.store === undefined;
     this.store = options.store ?? (settings.url === 'embedded' ? new MemoryStreamStore() : new RedisStreamStore({ url: settings.url }));
     this.fallback = this.store.kind === 'embedded' ? null : new MemoryStreamStore();
@@ -153,11 +153,7 @@ export class OonaClient {
    */
   async housekeeping(now = Date.now()): Promise<Record<string, number>> {
     const { streams, messageTtlMs, deadLetterTtlMs } = this.settings;
-    try {
-      this.ledger?.prune(now);
-    } catch {
-      this.metrics.count('replay_ledger_errors');
-    }
+    this.#pruneLedger(now);
     const trimmed: Record<string, number> = {};
     const targets: [string, number][] = [];
     if (messageTtlMs > 0) {
@@ -257,6 +253,15 @@ export class OonaClient {
     if (this.#ownsStore) await this.store.close();
     await this.fallback?.close();
     this.ledger?.close();
+  }
+
+  /** Forgets the replay ledger's ids past their window; a failure only delays that (counted). */
+  #pruneLedger(now: number): void {
+    try {
+      this.ledger?.prune(now);
+    } catch {
+      this.metrics.count('replay_ledger_errors');
+    }
   }
 
   #worstConsumeState(): v1.CircuitBreakerState {
