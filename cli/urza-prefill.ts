@@ -18,7 +18,8 @@ export function missingKernels(config: EsperConfig, catalog: KarnCatalogReader):
   const blueprints = catalog.all().filter((d) => (allowed ? allowed.has(d.blueprintId) : fitForGrafting(d)));
   // Kernels are stored by slot shape: two slots of one shape share them.
   const shapes = [...new Map(hostSlots(resolveTolariaConfig(config.tolaria ?? {}).host).map((slot) => [slot.dims.join('x'), [...slot.dims]])).values()];
-  const library = openUrzaLibrary({ root: config.urza?.root ?? defaultUrzaRoot(config.run.varDir) });
+  // Only looks: a process that owns the root (another run, a forge) does not stop this one from reading it.
+  const library = openUrzaLibrary({ root: config.urza?.root ?? defaultUrzaRoot(config.run.varDir), ownership: 'on-write' });
   try {
     return blueprints.flatMap((descriptor) =>
       shapes.filter((dims) => library.has(descriptor.blueprintId, dims).status !== 'found').map((dims) => ({ descriptor, dims })),

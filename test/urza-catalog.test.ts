@@ -10,7 +10,6 @@ import { ArtifactStore, sha256Hex } from '../actors/urza/artifact-store.ts';
 import {
   CATALOG_SCHEMA_VERSION,
   CatalogDb,
-  CatalogLockedError,
   CatalogSchemaError,
   fromCatalogEntry,
   toCatalogEntry,
@@ -223,15 +222,16 @@ test('recovery can keep unreferenced artifacts, but never corrupt ones', (t) => 
   t.deepEqual(store.listArtifacts(), [orphan.relativePath]);
 });
 
-test('one owner per catalog: a second open fails with CatalogLockedError until the first closes', (t) => {
+test('two connections share one catalog: a row committed by one is read by the other (WAL readers beside the writer)', (t) => {
   const { root, cleanup } = tempRoot();
   t.teardown(cleanup);
   const path = join(root, 'catalog.db');
-  const owner = new CatalogDb(path, { busyTimeoutMs: 10 });
-  t.throws(() => new CatalogDb(path, { busyTimeoutMs: 10 }), { instanceOf: CatalogLockedError, message: /one owner per Urza root/ });
-  owner.close();
-  const next = new CatalogDb(path);
-  t.is(next.count(), 0);
-  next.close();
-  t.false(existsSync(`${path}-shm`), 'exclusive WAL keeps its index in memory');
+  const writer = new CatalogDb(path, { busyTimeoutMs: 10 });
+  const reader = new CatalogDb(path, { busyTimeoutMs: 10 });
+  t.deepEqual(reader.appliedMigrations, [], 'the schema was applied once, by the first open');
+  writer.upsert(row('BP001', '32', bytesOf('kernel')));
+  t.is(reader.get('BP001', '32')?.blueprintId, 'BP001');
+  t.is(reader.durability().journalMode, 'wal');
+  writer.close();
+  reader.close();
 });

@@ -6,7 +6,8 @@ import test from 'ava';
 import { fileURLToPath } from 'node:url';
 import { runTsChild, type ChildRun } from './helpers/child-process.ts';
 import { ArtifactStore, sha256Hex, type SaveStep } from '../actors/urza/artifact-store.ts';
-import { CatalogDb, CatalogLockedError } from '../actors/urza/catalog-db.ts';
+import { CatalogDb } from '../actors/urza/catalog-db.ts';
+import { CatalogLockedError } from '../actors/urza/owner-lock.ts';
 import { UrzaLibrary } from '../actors/urza/library.ts';
 import { tempRoot } from './fixtures/urza-fixtures.ts';
 
@@ -83,7 +84,7 @@ for (const step of STEPS) {
     // of the first (same blueprint and shape), so a replaced artifact is in play too.
     const run = runChild([root, '12', step, '10']);
     await run.waitFor((line) => line === 'paused');
-    t.throws(() => new CatalogDb(`${root}/catalog.db`, { busyTimeoutMs: 10 }), { instanceOf: CatalogLockedError }, 'the child owns the root');
+    t.throws(() => new UrzaLibrary({ root }), { instanceOf: CatalogLockedError, message: new RegExp(`owned by process ${run.pid}:`) }, 'the child owns the root');
     run.kill();
     t.is((await run.exit).signal, 'SIGKILL');
     const leftTemp = new ArtifactStore(root).listTempFiles().length;

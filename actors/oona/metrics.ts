@@ -21,6 +21,7 @@ export const COUNTERS = [
   'retry_total',
   'dead_letter_total',
   'duplicate_total',
+  'replay_ledger_errors',
   'unexpected_type',
   'other_type_skipped',
   'entry_no_payload',

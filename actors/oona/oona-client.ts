@@ -3,6 +3,7 @@
 // the in-process fallback while Redis is unreachable.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import type { SignatureContext } from '../../contracts/signing.ts';
 import { buildTelemetryPacket } from '../../contracts/telemetry.ts';
@@ -12,6 +13,7 @@ import { MemoryStreamStore } from './memory-store.ts';
 import { COUNTERS, OonaMetrics } from './metrics.ts';
 import { Publisher, type PublishOptions, type PublishResult } from './publisher.ts';
 import { RedisStreamStore } from './redis-store.ts';
+import { SeenLedger } from './replay-ledger.ts';
 import type { BusMessage } from './routing.ts';
 import type { OonaSettings } from './settings.ts';
 import type { StreamStore } from './stream-store.ts';
@@ -31,6 +33,11 @@ export interface OonaClientOptions {
   store?: StreamStore;
   /** Monotonic ms. Default performance.now. */
   monotonic?: () => number;
+  /**
+   * The process's state folder for Oona (`<varDir>/oona`): handled nonces are kept in `seen.db` there, so a
+   * restarted consumer still refuses replays. Without it they are kept in memory only.
+   */
+  stateDir?: string;
 }
 
 export class OonaClient {
@@ -42,6 +49,7 @@ export class OonaClient {
   readonly publishBreaker: CircuitBreaker;
   readonly consumer: string;
   readonly source: string;
+  readonly ledger: SeenLedger | null;
   readonly #publisher: Publisher;
   readonly #subscriptions: Subscription[] = [];
   readonly #signing: SignatureContext;
@@ -55,6 +63,8 @@ export class OonaClient {
     this.#signing = options.signing;
     this.#monotonic = options.monotonic ?? (() => performance.now());
     this.consumer = options.consumer ?? `${options.source}-${hostname().replace(/\s+/g, '-')}-${process.pid}`;
+    this.ledger = options.stateDir === undefined ? null : new SeenLedger(join(options.stateDir, 'seen.db'));
+    this.#pruneLedger(Date.now());
     this.#ownsStore = options.store === undefined;
     this.store = options.store ?? (settings.url === 'embedded' ? new MemoryStreamStore() : new RedisStreamStore({ url: settings.url }));
     this.fallback = this.store.kind === 'embedded' ? null : new MemoryStreamStore();
@@ -123,6 +133,7 @@ export class OonaClient {
       metrics: this.metrics,
       conservative: this.conservative,
       monotonic: this.#monotonic,
+      ledger: this.ledger,
     });
     this.#subscriptions.push(subscription);
     subscription.start();
@@ -137,10 +148,12 @@ export class OonaClient {
 
   /**
    * TTL housekeeping (reference 01 §4.11): drops entries older than the message TTL from every stream but the
-   * dead-letter one (which keeps its own, longer TTL), with the pending references of this client's groups.
+   * dead-letter one (which keeps its own, longer TTL), with the pending references of this client's groups; and the
+   * replay ledger's ids whose window is over.
    */
   async housekeeping(now = Date.now()): Promise<Record<string, number>> {
     const { streams, messageTtlMs, deadLetterTtlMs } = this.settings;
+    this.#pruneLedger(now);
     const trimmed: Record<string, number> = {};
     const targets: [string, number][] = [];
     if (messageTtlMs > 0) {
@@ -239,6 +252,16 @@ export class OonaClient {
     this.#publisher.close();
     if (this.#ownsStore) await this.store.close();
     await this.fallback?.close();
+    this.ledger?.close();
+  }
+
+  /** Forgets the replay ledger's ids past their window; a failure only delays that (counted). */
+  #pruneLedger(now: number): void {
+    try {
+      this.ledger?.prune(now);
+    } catch {
+      this.metrics.count('replay_ledger_errors');
+    }
   }
 
   #worstConsumeState(): v1.CircuitBreakerState {

@@ -2,6 +2,8 @@
 // first the entries whose delivery went stale (XAUTOCLAIM: failed earlier, or left by a crashed consumer), then new
 // ones (XREADGROUP >). Delivery is at least once; a message's nonce marks it handled, so a copy (a redelivery after
 // a lost ack, or the Redis copy of a message already delivered in process) is acknowledged without running again.
+// With a replay ledger (replay-ledger.ts) the handled nonces are also kept on disk, written before the batch is
+// acknowledged, so a consumer that restarts still refuses a copy of what it handled before.
 // A handler failure leaves the entry pending: it comes back after `retryIdleMs`, and after `retryMaxAttempts`
 // deliveries it goes to the dead-letter stream. Transport errors and handler failures count on the subscription's
 // own consume breaker; while it is open the loop reads the in-process fallback store (when there is one).
@@ -15,6 +17,7 @@ import { KernelGuard } from './kernel-guard.ts';
 import type { MemoryStreamStore } from './memory-store.ts';
 import type { Counter, OonaMetrics } from './metrics.ts';
 import { RecentIds } from './recent-ids.ts';
+import { rememberUntil, replayWindowMs, type SeenId, type SeenLedger } from './replay-ledger.ts';
 import { decodeBusPayload, knownBusType, type BusMessage } from './routing.ts';
 import type { OonaSettings } from './settings.ts';
 import { StreamStoreError, type StreamEntry, type StreamReader, type StreamStore } from './stream-store.ts';
@@ -51,6 +54,8 @@ export interface SubscriptionDeps {
   metrics: OonaMetrics;
   conservative: ConservativeMode;
   monotonic: () => number;
+  /** The process's durable memory of handled nonces (null: memory only). */
+  ledger: SeenLedger | null;
 }
 
 const OPEN_FAILURE_COUNTER: Record<OpenFailure, Counter> = {
@@ -67,6 +72,10 @@ export class Subscription {
   readonly #spec: Required<Omit<SubscriptionSpec, 'types'>> & { types: ReadonlySet<number> | null };
   readonly #d: SubscriptionDeps;
   readonly #handled: RecentIds<true>;
+  /** The ledger's scope for this subscription: one consumer group on one stream. */
+  readonly #scope: string;
+  /** Handled in the current batch, written to the ledger before the batch is acknowledged. */
+  #unrecorded: SeenId[] = [];
   readonly #kernel: KernelGuard;
   readonly #readers = new Map<StreamStore, StreamReader>();
   readonly #groupsReady = new Set<StreamStore>();
@@ -94,7 +103,8 @@ export class Subscription {
       clock: deps.monotonic,
     });
     // Handled nonces are kept as long as a copy could still arrive: the message TTL (or an hour without one).
-    this.#handled = new RecentIds(100_000, settings.messageTtlMs || 3_600_000, deps.monotonic);
+    this.#handled = new RecentIds(100_000, replayWindowMs(settings), deps.monotonic);
+    this.#scope = `${spec.stream}/${spec.group}`;
     this.#kernel = new KernelGuard(settings.kernelFreshnessWindowMs, settings.kernelNonceCacheSize);
   }
 
@@ -196,6 +206,7 @@ export class Subscription {
       if (verdict !== 'failed') acks.push(entry.id);
       if (verdict === 'handled') metrics.count('consumed_total');
     }
+    this.#record();
     if (acks.length === 0) return failures;
     try {
       await source.ack(this.#spec.stream, this.#spec.group, acks);
@@ -226,7 +237,16 @@ export class Subscription {
     }
     const { envelope, nonce } = opened;
     const key = nonce ?? `${this.#spec.stream}/${entry.id}`;
-    if (this.#handled.has(key)) {
+    let replay: boolean;
+    try {
+      replay = this.#handled.has(key) || this.#d.ledger?.verdict(this.#scope, key, Date.now()) === 'replay';
+    } catch (error) {
+      // Not knowing whether it is a replay, it is not handled: it stays pending and comes back.
+      metrics.count('replay_ledger_errors');
+      log.error(`replay ledger unreadable; ${this.#spec.stream} ${entry.id} left pending: ${String(error)}`, { group: this.#spec.group });
+      return 'failed';
+    }
+    if (replay) {
       metrics.count('duplicate_total');
       return 'skipped';
     }
@@ -279,8 +299,24 @@ export class Subscription {
     metrics.handlerLatency.record(this.#d.monotonic() - started);
     if (opened.issuedAtMs !== null) metrics.deliveryLatency.record(Math.max(0, Date.now() - opened.issuedAtMs));
     this.#handled.set(key, true);
+    this.#unrecorded.push({ key, until: rememberUntil(opened.issuedAtMs, Date.now(), replayWindowMs(settings)) });
     this.#kernel.handled(kernel.key);
     return 'handled';
+  }
+
+  /** Writes the batch's handled nonces to the ledger (before the acks). A failure is counted and logged, not fatal. */
+  #record(): void {
+    const ids = this.#unrecorded;
+    this.#unrecorded = [];
+    const { ledger, metrics } = this.#d;
+    if (!ledger || ids.length === 0) return;
+    try {
+      ledger.remember(this.#scope, ids);
+    } catch (error) {
+      // The messages were handled; this process still refuses their copies (memory), a restarted one would not.
+      metrics.count('replay_ledger_errors');
+      log.error(`replay ledger not written (${ids.length} handled ids of ${this.#scope}): ${String(error)}`);
+    }
   }
 
   /** Keeps the entry, with why and where it came from, on the dead-letter stream of the store it was read from. */

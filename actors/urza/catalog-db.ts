@@ -1,6 +1,8 @@
 // Urza's catalog: one SQLite file, one row per (blueprint, slot shape). better-sqlite3 is synchronous, which suits
-// a single owner handling one call at a time. WAL journal + synchronous=FULL: a committed row survives kill -9 and
-// power loss. The schema evolves only through the numbered migrations below, recorded in `schema_migrations`.
+// one call at a time. WAL journal + synchronous=FULL: a committed row survives kill -9 and power loss, and readers in
+// other processes read while the owner (owner-lock.ts) writes. The schema evolves only through the numbered
+// migrations below, recorded in `schema_migrations`; any process may apply them (one transaction, serialised by
+// SQLite), so a reader that opens a new root first finds a usable, empty catalog.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -107,14 +109,6 @@ export class CatalogSchemaError extends Error {
   override readonly name = 'CatalogSchemaError';
 }
 
-/** Another connection (usually another process) owns the catalog. */
-export class CatalogLockedError extends Error {
-  override readonly name = 'CatalogLockedError';
-  constructor(readonly path: string, options?: { cause?: unknown }) {
-    super(`${path} is owned by another process (or connection): one owner per Urza root`, options);
-  }
-}
-
 /** A row whose stored descriptor cannot be decoded. */
 export class CatalogRowError extends Error {
   override readonly name = 'CatalogRowError';
@@ -202,13 +196,6 @@ function toSql(row: CatalogRow): SqlRow {
 export interface CatalogDbOptions {
   /** How long a statement waits for a lock before failing (ms). Default 250, Urza's slow-query threshold. */
   busyTimeoutMs?: number;
-  readonly?: boolean;
-  /**
-   * Hold an exclusive lock on the catalog for as long as it is open (default true). Urza's crash safety assumes one
-   * owner per root: another process's recovery or artifact clean-up could delete a file this one has written but not
-   * yet committed. A second owner fails at open with CatalogLockedError instead.
-   */
-  exclusive?: boolean;
 }
 
 export class CatalogDb {
@@ -221,19 +208,14 @@ export class CatalogDb {
   constructor(path: string, options: CatalogDbOptions = {}) {
     this.path = resolve(path);
     mkdirSync(dirname(this.path), { recursive: true });
-    this.#db = new Database(this.path, { readonly: options.readonly ?? false });
+    this.#db = new Database(this.path);
     try {
       this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 250))}`);
-      // Before WAL: in exclusive mode the WAL index lives in this process's memory (no -shm file to share).
-      if (options.exclusive ?? true) this.#db.pragma('locking_mode = EXCLUSIVE');
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = FULL');
-      // Take the lock now (an exclusive-mode connection keeps it until closed), not at the first write.
-      if (options.exclusive ?? true) this.#db.exec('BEGIN EXCLUSIVE; COMMIT');
       this.#migrate();
     } catch (error) {
       this.#db.close();
-      if ((error as { code?: string }).code === 'SQLITE_BUSY') throw new CatalogLockedError(this.path, { cause: error });
       throw error;
     }
   }
@@ -251,26 +233,27 @@ export class CatalogDb {
     };
   }
 
+  /** Brings the schema up to date in one write transaction, so processes opening one root at once apply it once. */
   #migrate(): void {
-    this.#db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version    INTEGER PRIMARY KEY,
-      name       TEXT    NOT NULL,
-      applied_at INTEGER NOT NULL)`);
-    const current = this.schemaVersion;
-    if (current > CATALOG_SCHEMA_VERSION) {
-      throw new CatalogSchemaError(
-        `${this.path} has schema version ${current}, newer than this build knows (${CATALOG_SCHEMA_VERSION}); refusing to touch it`,
-      );
-    }
-    const record = this.#db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
-    for (const migration of MIGRATIONS) {
-      if (migration.version <= current) continue;
-      this.#db.transaction(() => {
+    this.transaction(() => {
+      this.#db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    INTEGER PRIMARY KEY,
+        name       TEXT    NOT NULL,
+        applied_at INTEGER NOT NULL)`);
+      const current = this.schemaVersion;
+      if (current > CATALOG_SCHEMA_VERSION) {
+        throw new CatalogSchemaError(
+          `${this.path} has schema version ${current}, newer than this build knows (${CATALOG_SCHEMA_VERSION}); refusing to touch it`,
+        );
+      }
+      const record = this.#db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+      for (const migration of MIGRATIONS) {
+        if (migration.version <= current) continue;
         this.#db.exec(migration.sql);
         record.run(migration.version, migration.name, Date.now());
-      })();
-      this.appliedMigrations.push(migration.version);
-    }
+        this.appliedMigrations.push(migration.version);
+      }
+    });
   }
 
   #statement(sql: string): Database.Statement {

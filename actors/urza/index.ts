@@ -6,6 +6,7 @@ export {
   UrzaLibrary,
   defaultUrzaRoot,
   CATALOG_FILE,
+  type Ownership,
   type UrzaStore,
   type UrzaLibraryOptions,
   type SaveKernelInput,
@@ -24,7 +25,8 @@ export {
   type Miss,
 } from './library.ts';
 export { UrzaInputError, UrzaSaveError, NoKernelCodecError, type SaveErrorCode } from './errors.ts';
-export { CatalogLockedError, CatalogSchemaError } from './catalog-db.ts';
+export { CatalogSchemaError } from './catalog-db.ts';
+export { CatalogLockedError } from './owner-lock.ts';
 export { slotKey, slotDims, slotShapeOf, SlotShapeError, type SlotInput } from './slot-key.ts';
 export type { KernelCodec } from './kernel-codec.ts';
 export { importArtifact } from './artifact-import.ts';

@@ -2,7 +2,8 @@
 // row), answers lookups with a result that says *why* when there is no kernel, keeps an LRU of verified artifact
 // bytes so a hot fetch is one deserialisation, and guards every catalog access with the shared circuit breaker.
 // Synchronous throughout (better-sqlite3): each call runs to completion, so one library may be shared in-process by
-// the Urza actor, Tezzeret and Kasmina without locks.
+// the Urza actor, Tezzeret and Kasmina without locks. Across processes, one writer per root (owner-lock.ts): the
+// owner saves, evicts and recovers; other processes open the same root as readers and resolve kernels from it.
 import { join, resolve } from 'node:path';
 import { encodeLeyline } from '../../contracts/codec.ts';
 import { leyline, type v1 } from '../../contracts/index.ts';
@@ -14,6 +15,7 @@ import { NoKernelCodecError, UrzaInputError, UrzaSaveError } from './errors.ts';
 import type { KernelCodec } from './kernel-codec.ts';
 import { LruCache } from './kernel-cache.ts';
 import { LibraryMetrics } from './metrics.ts';
+import { CatalogLockedError, OwnerLock } from './owner-lock.ts';
 import { recoverCatalog, type RecoveryOptions, type RecoveryReport } from './recovery.ts';
 import { slotKey, type SlotInput } from './slot-key.ts';
 
@@ -25,6 +27,18 @@ export function defaultUrzaRoot(varDir = 'var'): string {
 }
 
 export const CATALOG_FILE = 'catalog.db';
+
+/**
+ * When the library takes ownership of its root (the right to write: save, evict, recover, delete artifacts):
+ * - `required`: at open, or the open fails with CatalogLockedError naming the owner (`esper forge`, the default);
+ * - `preferred`: at open if no live process owns it (start-up recovery then runs), else it reads;
+ * - `on-write`: it reads until its first write needs ownership.
+ * A reader tries again at each write and each maintenance, so when the owner dies (even by kill -9) the next
+ * reader that needs to write takes over.
+ */
+export type Ownership = 'required' | 'preferred' | 'on-write';
+
+const NO_RECOVERY: RecoveryReport = { rowsChecked: 0, tempFilesRemoved: 0, missingEvicted: 0, corruptEvicted: 0, unreferencedRemoved: 0, elapsedMs: 0 };
 
 export interface UrzaLibraryOptions {
   /** Directory of the catalog (`catalog.db`) and artifacts (`artifacts/`). Default `var/urza`. */
@@ -56,6 +70,8 @@ export interface UrzaLibraryOptions {
   recovery?: RecoveryOptions;
   /** Observes each durable step of a save (crash tests). */
   onSaveStep?: SaveStepHook;
+  /** When to take ownership of the root. Default `required`. */
+  ownership?: Ownership;
 }
 
 /** What Tezzeret hands over after a successful compile. */
@@ -85,11 +101,14 @@ export interface NotFound {
   blueprintId: string;
   slotKey: string | null;
 }
-/** The catalog cannot answer now (breaker open, or the access failed): fall back, do not recompile. */
+/**
+ * The catalog cannot answer now (breaker open, or the access failed), or cannot be changed by this process (another
+ * owns the root): fall back, do not recompile.
+ */
 export interface Unavailable {
   status: 'unavailable';
   blueprintId: string;
-  cause: 'breaker_open' | 'catalog_error';
+  cause: 'breaker_open' | 'catalog_error' | 'not_owner';
   message: string;
 }
 export interface Corrupt {
@@ -161,9 +180,11 @@ export class UrzaLibrary implements UrzaStore {
   readonly catalogPath: string;
   readonly breaker: CircuitBreaker;
   readonly metrics = new LibraryMetrics();
-  /** What start-up recovery found and did. */
-  readonly recovery: RecoveryReport;
+  /** What recovery found and did when this library took ownership (zeros while it has not). */
+  recovery: RecoveryReport = NO_RECOVERY;
   readonly #db: CatalogDb;
+  #lock: OwnerLock | null = null;
+  readonly #recoveryOptions: RecoveryOptions | undefined;
   readonly #store: ArtifactStore;
   readonly #cache: LruCache<CachedKernel>;
   /** blueprint id → slot key of its most recent variant, so an unslotted lookup can hit the cache. */
@@ -190,6 +211,7 @@ export class UrzaLibrary implements UrzaStore {
     this.#maxSamples = Math.max(1, Math.floor(options.maxPrewarmSamples ?? 20));
     this.#slowQueryMs = options.slowQueryMs ?? 250;
     this.#onSaveStep = options.onSaveStep;
+    this.#recoveryOptions = options.recovery;
     this.#store = new ArtifactStore(this.root, options.onSaveStep ? { onStep: options.onSaveStep } : {});
     this.#db = new CatalogDb(this.catalogPath, { busyTimeoutMs: this.#slowQueryMs });
     this.#cache = new LruCache<CachedKernel>({
@@ -220,15 +242,60 @@ export class UrzaLibrary implements UrzaStore {
         this.metrics.conservativeMode = 0;
       }
     });
+    const ownership = options.ownership ?? 'required';
     try {
-      this.recovery = recoverCatalog(this.#db, this.#store, options.recovery);
+      if (ownership !== 'on-write' && !this.#takeOwnership() && ownership === 'required') {
+        throw new CatalogLockedError(this.catalogPath, OwnerLock.ownerPid(this.root));
+      }
     } catch (error) {
-      this.#db.close();
+      this.close();
       throw error;
     }
+  }
+
+  /** `owner` while this library holds its root's owner lock; `reader` otherwise. */
+  get role(): 'owner' | 'reader' {
+    return this.#lock?.held ? 'owner' : 'reader';
+  }
+
+  /**
+   * Owner already, or becomes it now if no live process holds the root: then recovery runs (the previous owner may
+   * have died mid-save) and the cache, filled as a reader, is dropped (recovery may have evicted what it holds).
+   */
+  #takeOwnership(): boolean {
+    if (this.#lock?.held) return true;
+    const lock = OwnerLock.tryAcquire(this.root);
+    if (!lock) return false;
+    try {
+      this.recovery = recoverCatalog(this.#db, this.#store, this.#recoveryOptions);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+    this.#lock = lock;
+    this.#cache.clear();
+    this.#latestSlot.clear();
+    this.metrics.catalogOwner = 1;
     this.metrics.evictions += this.recovery.missingEvicted + this.recovery.corruptEvicted;
     this.metrics.missingArtifacts += this.recovery.missingEvicted;
     this.metrics.integrityFailures += this.recovery.corruptEvicted;
+    return true;
+  }
+
+  /** Whether this process may write, taking ownership if it is free; a failure to try is a catalog failure. */
+  #writable(): boolean {
+    try {
+      return this.#takeOwnership();
+    } catch {
+      this.metrics.cacheErrors += 1;
+      this.breaker.recordFailure();
+      return false;
+    }
+  }
+
+  #notOwner(blueprintId: string): Unavailable {
+    const pid = OwnerLock.ownerPid(this.root);
+    return { status: 'unavailable', blueprintId, cause: 'not_owner', message: `${this.catalogPath} is owned by ${pid === null ? 'another process' : `process ${pid}`}: this process only reads it` };
   }
 
   /** The catalog's schema version and the migrations this open applied. */
@@ -261,6 +328,7 @@ export class UrzaLibrary implements UrzaStore {
       this.metrics.breakerDenied += 1;
       return refuse(new UrzaSaveError('unavailable', blueprintId, 'the catalog breaker is open'));
     }
+    if (!this.#writable()) return refuse(new UrzaSaveError('unavailable', blueprintId, this.#notOwner(blueprintId).message));
     let stored;
     try {
       stored = this.#store.put(input.artifact, hash);
@@ -491,6 +559,7 @@ export class UrzaLibrary implements UrzaStore {
   evict(blueprintId: string, slot?: SlotInput): { status: 'ok'; evicted: number } | Unavailable {
     checkId(blueprintId);
     const key = slot === undefined ? undefined : slotKey(slot);
+    if (!this.#writable()) return this.#notOwner(blueprintId);
     const rows = this.#guarded(blueprintId, () => this.#db.query({ blueprintId, ...(key === undefined ? {} : { slotKey: key }) }));
     if (rows.status !== 'ok') return rows;
     return { status: 'ok', evicted: this.#evictRows(rows.value) };
@@ -501,6 +570,12 @@ export class UrzaLibrary implements UrzaStore {
    * and with `verifyChecksums` rows whose artifact no longer matches; drops expired cache entries.
    */
   maintenance(options: { verifyChecksums?: boolean } = {}): MaintenanceResult {
+    if (!this.#writable()) {
+      // A reader leaves the catalog to its owner; it only drops what its own cache holds past the TTL.
+      const cachePurged = this.#cache.purgeExpired();
+      this.metrics.cacheExpired += cachePurged;
+      return { status: 'ok', expired: 0, missing: 0, corrupt: 0, cachePurged };
+    }
     const rows = this.#guarded('(maintenance)', () => this.#db.query());
     if (rows.status !== 'ok') return rows;
     const expired: CatalogRow[] = [];
@@ -546,6 +621,8 @@ export class UrzaLibrary implements UrzaStore {
     this.#cache.clear();
     this.#latestSlot.clear();
     this.#db.close();
+    this.#lock?.release();
+    this.metrics.catalogOwner = 0;
   }
 
   // ---- internals -------------------------------------------------------------------------------------------------
@@ -673,9 +750,17 @@ export class UrzaLibrary implements UrzaStore {
     }
   }
 
-  /** Deletes rows (one transaction), forgets them, and deletes their artifacts once nothing references them. */
+  /**
+   * Deletes rows (one transaction), forgets them, and deletes their artifacts once nothing references them. A
+   * reader that cannot take ownership only forgets them (the owner finds the damage itself, on lookup or in
+   * maintenance): deleting files under a live owner could remove one it has written but not yet committed.
+   */
   #evictRows(rows: readonly CatalogRow[]): number {
     if (rows.length === 0) return 0;
+    if (!this.#writable()) {
+      for (const row of rows) this.#forget(row);
+      return 0;
+    }
     try {
       this.#db.transaction(() => {
         for (const row of rows) this.#db.delete(row.blueprintId, row.slotKey);
@@ -685,10 +770,7 @@ export class UrzaLibrary implements UrzaStore {
       this.breaker.recordFailure();
       return 0;
     }
-    for (const row of rows) {
-      this.#cache.delete(cacheKey(row.blueprintId, row.slotKey));
-      if (this.#latestSlot.get(row.blueprintId) === row.slotKey) this.#latestSlot.delete(row.blueprintId);
-    }
+    for (const row of rows) this.#forget(row);
     this.metrics.evictions += rows.length;
     const released = new Set<string>();
     for (const row of rows) {
@@ -698,6 +780,12 @@ export class UrzaLibrary implements UrzaStore {
     }
     this.metrics.cacheSize = this.#cache.size;
     return rows.length;
+  }
+
+  #forget(row: CatalogRow): void {
+    this.#cache.delete(cacheKey(row.blueprintId, row.slotKey));
+    if (this.#latestSlot.get(row.blueprintId) === row.slotKey) this.#latestSlot.delete(row.blueprintId);
+    this.metrics.cacheSize = this.#cache.size;
   }
 
   /** Deletes an artifact no row references. A failure only leaves an orphan, which start-up recovery removes. */

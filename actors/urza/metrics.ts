@@ -32,8 +32,10 @@ export class LibraryMetrics {
   conservativeMode = 0;
   cacheSize = 0;
   saves = 0;
-  /** Saves refused: checksum mismatch, bad input, unavailable catalog, I/O error. */
+  /** Saves refused: checksum mismatch, bad input, unavailable catalog (or another process owns it), I/O error. */
   savesRejected = 0;
+  /** 1 while this process owns its root (owner-lock.ts), 0 while it only reads it. */
+  catalogOwner = 0;
 
   snapshot(): Record<string, number> {
     const p = 'urza.library.';
@@ -58,6 +60,7 @@ export class LibraryMetrics {
       [`${p}conservative_mode`]: this.conservativeMode,
       [`${p}cache_size`]: this.cacheSize,
       [`${p}saves`]: this.saves,
+      [`${p}catalog_owner`]: this.catalogOwner,
       [`${p}saves_rejected`]: this.savesRejected,
     };
   }

@@ -1,5 +1,6 @@
 // Weatherlight boots the system: signing secret, actor system, the supervision tree from the configuration;
 // it reports health through its tree and shuts everything down in reverse start order with a deadline.
+import { join } from 'node:path';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import type { SignatureContext } from '../../contracts/signing.ts';
 import { createLogger } from '../../runtime/log.ts';
@@ -95,15 +96,29 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
     : null;
   const backend = await selectTensorBackend();
   log.info('tensor backend', { backend });
+  // A tree that stores kernels (Urza's actor takes them from the bus; a local forge compiles into the library) is
+  // the root's natural owner; any other (a served Nissa or Simic) only reads, so it never keeps the root from one.
+  const hasKind = (kind: string): boolean => pathOfKind(config.weatherlight.tree, kind) !== null;
+  const storesKernels = hasKind('urza') || (hasKind('tezzeret-forge') && config.run.serving !== 'tezzeret');
   const urza = openUrzaLibrary({
     root: config.urza?.root ?? defaultUrzaRoot(config.run.varDir),
+    ownership: storesKernels ? 'preferred' : 'on-write',
     ...(config.urza?.cacheSize !== undefined ? { cacheSize: config.urza.cacheSize } : {}),
     ...(config.urza?.cacheTtlMs !== undefined ? { cacheTtlMs: config.urza.cacheTtlMs } : {}),
   });
   const journal = new JobJournal(journalPath(config.run.varDir));
   const system = new ActorSystem({ name: config.run.name, ...config.runtime });
   const busPath = pathOfKind(config.weatherlight.tree, 'oona-bus');
-  const oona = busPath ? new OonaClient({ settings: oonaSettings, signing, source: config.run.name }) : null;
+  let oona: OonaClient | null;
+  try {
+    oona = busPath ? new OonaClient({ settings: oonaSettings, signing, source: config.run.name, stateDir: join(config.run.varDir, 'oona') }) : null;
+  } catch (error) {
+    // An unreadable replay ledger (named in the error) stops boot; what is open so far is closed first.
+    journal.close();
+    urza.close();
+    await system.shutdown(0);
+    throw error;
+  }
   if (oona && !(await oona.connect())) log.warn('the bus store is not reachable: publishing buffers and delivers in process until it is', { url: oonaSettings.url });
   const closeStores = async (): Promise<void> => {
     await oona?.close();

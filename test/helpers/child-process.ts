@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 
 export interface ChildRun {
+  pid: number;
   lines: string[];
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(): void;
@@ -38,6 +39,7 @@ export function runChild(argv: readonly string[], options: { cwd?: string; env: 
     }),
   );
   return {
+    pid: child.pid ?? -1,
     lines,
     exit,
     kill: () => child.kill('SIGKILL'),
