@@ -2,12 +2,12 @@
 // a single owner handling one call at a time. WAL journal + synchronous=FULL: a committed row survives kill -9 and
 // power loss. The schema evolves only through the numbered migrations below, recorded in `schema_migrations`.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { fromTimestamp, toTimestamp } from '../../contracts/time.ts';
 import { slotShapeOf } from './slot-key.ts';
+import { openSqlite, StoreOpenError } from '../../runtime/sqlite.ts';
 
 /** One catalog row as Urza holds it in memory (plain TypeScript: it never crosses an actor boundary as is). */
 export interface CatalogRow {
@@ -211,6 +211,11 @@ export interface CatalogDbOptions {
   exclusive?: boolean;
 }
 
+function schemaVersionOf(db: Database.Database): number {
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
 export class CatalogDb {
   readonly path: string;
   readonly #db: Database.Database;
@@ -220,27 +225,30 @@ export class CatalogDb {
 
   constructor(path: string, options: CatalogDbOptions = {}) {
     this.path = resolve(path);
-    mkdirSync(dirname(this.path), { recursive: true });
-    this.#db = new Database(this.path, { readonly: options.readonly ?? false });
+    const exclusive = options.exclusive ?? true;
     try {
-      this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 250))}`);
-      // Before WAL: in exclusive mode the WAL index lives in this process's memory (no -shm file to share).
-      if (options.exclusive ?? true) this.#db.pragma('locking_mode = EXCLUSIVE');
-      this.#db.pragma('journal_mode = WAL');
-      this.#db.pragma('synchronous = FULL');
-      // Take the lock now (an exclusive-mode connection keeps it until closed), not at the first write.
-      if (options.exclusive ?? true) this.#db.exec('BEGIN EXCLUSIVE; COMMIT');
-      this.#migrate();
+      this.#db = openSqlite(this.path, {
+        store: "Urza's catalog",
+        readonly: options.readonly ?? false,
+        timeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 250)),
+        setup: (db) => {
+          // Before WAL: in exclusive mode the WAL index lives in this process's memory (no -shm file to share).
+          if (exclusive) db.pragma('locking_mode = EXCLUSIVE');
+          db.pragma('journal_mode = WAL');
+          db.pragma('synchronous = FULL');
+          // Take the lock now (an exclusive-mode connection keeps it until closed), not at the first write.
+          if (exclusive) db.exec('BEGIN EXCLUSIVE; COMMIT');
+          this.#migrate(db);
+        },
+      });
     } catch (error) {
-      this.#db.close();
-      if ((error as { code?: string }).code === 'SQLITE_BUSY') throw new CatalogLockedError(this.path, { cause: error });
+      if (error instanceof StoreOpenError && error.code === 'SQLITE_BUSY') throw new CatalogLockedError(this.path, { cause: error });
       throw error;
     }
   }
 
   get schemaVersion(): number {
-    const row = this.#db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
-    return row.v ?? 0;
+    return schemaVersionOf(this.#db);
   }
 
   /** The durability settings in force on this connection (journal mode, synchronous level: 2 = FULL). */
@@ -251,22 +259,22 @@ export class CatalogDb {
     };
   }
 
-  #migrate(): void {
-    this.#db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+  #migrate(db: Database.Database): void {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version    INTEGER PRIMARY KEY,
       name       TEXT    NOT NULL,
       applied_at INTEGER NOT NULL)`);
-    const current = this.schemaVersion;
+    const current = schemaVersionOf(db);
     if (current > CATALOG_SCHEMA_VERSION) {
       throw new CatalogSchemaError(
         `${this.path} has schema version ${current}, newer than this build knows (${CATALOG_SCHEMA_VERSION}); refusing to touch it`,
       );
     }
-    const record = this.#db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
     for (const migration of MIGRATIONS) {
       if (migration.version <= current) continue;
-      this.#db.transaction(() => {
-        this.#db.exec(migration.sql);
+      db.transaction(() => {
+        db.exec(migration.sql);
         record.run(migration.version, migration.name, Date.now());
       })();
       this.appliedMigrations.push(migration.version);
