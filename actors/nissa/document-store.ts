@@ -2,6 +2,7 @@
 // documents — each a message, of kind telemetry, system state or field report (a Leyline BusMessageType; the
 // prototype's `simic_metrics` index is telemetry of source `simic`) — with its run, source, time and event names,
 // kept `retentionMs` and queried by any of those.
+import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../../runtime/sqlite.ts';
 import type { v1 } from '../../contracts/index.ts';
@@ -29,6 +30,9 @@ export interface DocumentQuery {
   /** Newest first; default 100, at most 1 000. */
   limit?: number;
 }
+
+/** Where Nissa keeps its documents in its state folder (`<varDir>/nissa`). */
+export const documentsPath = (stateDir: string): string => join(stateDir, 'documents.db');
 
 interface Row {
   id: number;

@@ -3,11 +3,15 @@
 // half-written. A report is appended when its decision is made and completed later, once its observation window has
 // passed, with the observed outcome. Retention drops reports older than the window (24 h by default) in bounded
 // batches; a report without a timestamp never expires.
+import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../../runtime/sqlite.ts';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import { fromTimestamp } from '../../contracts/time.ts';
+
+/** Where Tamiyo keeps its field reports in its state folder (`<varDir>/tamiyo`). */
+export const fieldReportsPath = (stateDir: string): string => join(stateDir, 'field_reports.db');
 
 export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_PRUNE_BATCH = 500;
