@@ -11,7 +11,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../runtime/sqlite.ts';
 import { leyline, type v1 } from '../contracts/index.ts';
 import { encodeLeyline } from '../contracts/codec.ts';
 import { SignatureContext } from '../contracts/signing.ts';
@@ -122,10 +122,14 @@ function wal(): void {
   const durablePerSecond = APPENDS / ((performance.now() - started) / 1000);
   log.close();
   // Baseline: the same rows, the same schema, synchronous=OFF (no fsync per commit).
-  const db = new Database(join(mkdtempSync(join(tmpdir(), 'esper-bench-wal-off-')), 'field_reports.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = OFF');
-  db.exec('CREATE TABLE field_reports (id INTEGER PRIMARY KEY, report_id TEXT NOT NULL UNIQUE, issued_at_ms INTEGER NOT NULL, outcome INTEGER NOT NULL, report BLOB NOT NULL)');
+  const db = openSqlite(join(mkdtempSync(join(tmpdir(), 'esper-bench-wal-off-')), 'field_reports.db'), {
+    store: 'the bench\'s unsynced field reports',
+    setup: (raw) => {
+      raw.pragma('journal_mode = WAL');
+      raw.pragma('synchronous = OFF');
+      raw.exec('CREATE TABLE field_reports (id INTEGER PRIMARY KEY, report_id TEXT NOT NULL UNIQUE, issued_at_ms INTEGER NOT NULL, outcome INTEGER NOT NULL, report BLOB NOT NULL)');
+    },
+  });
   const insert = db.prepare('INSERT INTO field_reports (report_id, issued_at_ms, outcome, report) VALUES (?, ?, ?, ?)');
   const baseTimes: number[] = [];
   const baseStarted = performance.now();

@@ -1,7 +1,8 @@
 // `esper inspect`'s commands: parsing a command line (a one-line error for bad input), completing one (command
 // names, actor paths, Leyline type names) and the text of each answer. Pure: the server (inspect-server.ts) runs
 // the commands against a live system; the unit tests call these directly.
-import { leyline, type v1 } from '../contracts/index.ts';
+import { leyline, leylineTypeName, type LeylineMessage, type v1 } from '../contracts/index.ts';
+import { leylineToJson } from '../contracts/json.ts';
 import { fromTimestamp, type TimestampLike } from '../contracts/time.ts';
 import { statusName } from './format-tree.ts';
 
@@ -246,4 +247,32 @@ export function formatControl(action: v1.ActorControl.Action, path: string, afte
   if (action === Action.ACTION_PAUSE) return `paused ${path}: its messages wait (${after?.mailboxDepth ?? 0} queued) until resume`;
   if (action === Action.ACTION_RESUME) return `resumed ${path}`;
   return after ? `stopped ${path}; its supervisor restarted it (restarts ${after.restartCount})` : `stopped ${path}`;
+}
+
+/**
+ * Why an answer says no, or null when it does not: a receipt not applied, a reply that is not ok, an error answer,
+ * a training request that published nothing.
+ */
+export function refusalOf(reply: LeylineMessage): string | null {
+  if (reply instanceof leyline.AdaptationReceipt) return reply.applied ? null : reply.reason || 'not applied';
+  if (reply instanceof leyline.KernelArtifactError) return reply.reason || 'no kernel';
+  if (reply instanceof leyline.SimicTrainResult) return reply.published ? null : reply.reasons.join('; ') || 'nothing published';
+  if (
+    reply instanceof leyline.InspectorReply ||
+    reply instanceof leyline.BlueprintSelection ||
+    reply instanceof leyline.CompileResult ||
+    reply instanceof leyline.EpisodeResult
+  ) {
+    return reply.ok ? null : reply.error || 'not ok';
+  }
+  return null;
+}
+
+/** The answer to `send`: handled without an answer, answered, or refused (an error: `--exec` exits 1). */
+export function formatSendAnswer(type: string, path: string, reply: LeylineMessage | null): { ok: true; text: string } | { ok: false; error: string } {
+  if (reply === null) return { ok: true, text: `sent ${type} to ${path}; handled` };
+  const answer = `${shortType(leylineTypeName(reply))} ${leylineToJson(reply)}`;
+  const refusal = refusalOf(reply);
+  if (refusal !== null) return { ok: false, error: `${path} refused ${type}: ${refusal} (answered ${answer})` };
+  return { ok: true, text: `sent ${type} to ${path}; answered ${answer}` };
 }

@@ -1,9 +1,10 @@
 // Runs `esper inspect` command lines against the running system: questions go to the tree's inspector actor as
 // InspectorRequests (it forwards telemetry to the telemetry log and alerts to Nissa), `send` delivers a message
-// built from JSON, and the answers come back as text (inspect-commands.ts).
+// built from JSON and waits for the actor's answer (a refusal is an error), and the answers come back as text
+// (inspect-commands.ts).
 import { leyline, type LeylineMessage, type v1 } from '../contracts/index.ts';
 import { leylineFromJson, leylineTypeNames } from '../contracts/json.ts';
-import { DeliveryTimeoutError } from '../runtime/errors.ts';
+import { AskTimeoutError, DeliveryTimeoutError } from '../runtime/errors.ts';
 import type { ActorRef } from '../runtime/logic.ts';
 import type { ActorSystem } from '../runtime/system.ts';
 import {
@@ -13,6 +14,7 @@ import {
   formatControl,
   formatHelp,
   formatSeeds,
+  formatSendAnswer,
   formatTelemetry,
   parseCommand,
   type InspectCommand,
@@ -25,7 +27,7 @@ const Action = leyline.ActorControl.Action;
 const ASK_DEADLINE_MS = 5_000;
 /** A restart waits for the start-up, a pause for the handler in progress (a training slice and its boundary). */
 const CONTROL_DEADLINE_MS = 30_000;
-/** How long `send` waits to report the message handled before it reports it queued. */
+/** How long `send` waits for the message to be handled and answered before it reports it queued (or unanswered). */
 const SEND_DEADLINE_MS = 2_000;
 
 export interface InspectTarget {
@@ -110,11 +112,11 @@ export class InspectRunner {
     if (!built.ok) return { ok: false, error: built.error };
     const sent = `sent ${type} to ${path}`;
     try {
-      // Refused types (the actor's `accepts`) reject here, with the list it accepts.
-      await system.deliver(ref, built.message, SEND_DEADLINE_MS);
-      return { ok: true, text: `${sent}; handled` };
+      // Refused types (the actor's `accepts`) reject here, with the list it accepts; a handler's failure too.
+      return formatSendAnswer(type, path, await system.request(ref, built.message, SEND_DEADLINE_MS));
     } catch (error) {
       if (error instanceof DeliveryTimeoutError) return { ok: true, text: `${sent}; queued, not handled within ${SEND_DEADLINE_MS} ms (paused or busy)` };
+      if (error instanceof AskTimeoutError) return { ok: true, text: `${sent}; handled, but no answer within ${SEND_DEADLINE_MS} ms` };
       throw error;
     }
   }

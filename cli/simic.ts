@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { leyline } from '../contracts/index.ts';
 import { decodeLeyline } from '../contracts/codec.ts';
 import { keepUpdate, policyUpdate, ReplayBuffer, resolveSimicConfig, runTrainingJob, weightsOf } from '../actors/simic/index.ts';
-import { FieldReportLog } from '../actors/tamiyo/index.ts';
+import { FieldReportLog, fieldReportsPath } from '../actors/tamiyo/index.ts';
 import { resolveSigningSecret } from '../actors/weatherlight/secret.ts';
 import { createLogger } from '../runtime/log.ts';
 import { selectTensorBackend } from '../runtime/tensor-backend.ts';
@@ -39,7 +39,7 @@ export async function simic(argv: readonly string[]): Promise<number> {
   const settings = resolveSimicConfig(config.simic ?? {}, 'simic');
   const runId = basename(resolve(from));
   const tamiyoDir = join(config.run.varDir, 'tamiyo');
-  const store = join(tamiyoDir, 'field_reports.db');
+  const store = fieldReportsPath(tamiyoDir);
   if (!existsSync(store)) throw new Error(`no field reports: ${store} does not exist`);
   const log = new FieldReportLog(store);
   const replay = new ReplayBuffer({ capacity: settings.replay.capacity, ttlMs: settings.replay.ttlMs, seed: 11 });

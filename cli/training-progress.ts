@@ -73,7 +73,13 @@ export function formatGrowth(summary: RunSummary): string {
 
 export const formatSeedFates = (summary: RunSummary): string => `${summary.germinated} germinated, ${summary.fossilized} fossilized, ${summary.culled} culled`;
 
-/** The block after the outcome line: accuracy, what the seeds added to the host, the seeds' fates, time. */
+/** `heuristic, then simic-…`: the policies that decided, and whether Simic learned during the run. */
+export function formatPolicies(summary: RunSummary): string {
+  const decided = summary.policies.length > 0 ? summary.policies.join(', then ') : 'no decisions';
+  return summary.policyLearning ? `${decided} (Simic learning during the run)` : decided;
+}
+
+/** The block after the outcome line: accuracy, what the seeds added to the host, the seeds' fates, time, who decided. */
 export function formatSummary(summary: RunSummary): string {
   return [
     'esper: summary',
@@ -81,5 +87,6 @@ export function formatSummary(summary: RunSummary): string {
     `  parameters     ${formatGrowth(summary)}`,
     `  seeds          ${formatSeedFates(summary)}`,
     `  time           ${summary.seconds.toFixed(1)} s, ${summary.epochs} epoch${summary.epochs === 1 ? '' : 's'}`,
+    ...(summary.policies.length > 0 || summary.policyLearning ? [`  decided by     ${formatPolicies(summary)}`] : []),
   ].join('\n');
 }

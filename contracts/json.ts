@@ -4,8 +4,8 @@
 // verify/fromObject (generate.mjs leaves them out), so the checks use the proto's reflection.
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { decodeLeyline } from './codec.ts';
-import { leylineTypes, type LeylineMessage } from './index.ts';
+import { decodeLeyline, encodeLeyline } from './codec.ts';
+import { leylineTypeName, leylineTypes, type LeylineMessage } from './index.ts';
 
 const PACKAGE = 'esper.leyline.v1';
 
@@ -44,6 +44,15 @@ export function leylineFromJson(typeName: string, json: string): FromJson {
   } catch (error) {
     return { ok: false, error: (error as Error).message };
   }
+}
+
+/**
+ * A message as the JSON `leylineFromJson` reads back: the fields that are set (camelCase), enums by name, 64-bit
+ * integers as numbers, bytes as base64.
+ */
+export function leylineToJson(message: LeylineMessage): string {
+  const type = reflection().lookupType(leylineTypeName(message).slice(PACKAGE.length + 1));
+  return JSON.stringify(type.toObject(type.decode(encodeLeyline(message)), { enums: String, longs: Number, bytes: String }));
 }
 
 /**

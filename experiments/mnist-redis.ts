@@ -12,5 +12,7 @@ export default defineExperiment({
   ...mnist,
   name: 'mnist-redis',
   bus: 'redis://127.0.0.1:6379',
+  // Simic, served by another process, learns the policy from this run's field reports and sends it to Tamiyo.
+  simic: true,
   servedElsewhere: ['simic', 'nissa'],
 });

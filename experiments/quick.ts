@@ -11,6 +11,5 @@ export default defineExperiment({
   training: { optimizer: { kind: 'adam', learningRate: 0.01 } },
   budgets: { epochs: 16, hookMs: 10_000, decisionMs: 2_000, kernelFetchMs: 1_000 },
   seeds: { blueprints: ['BP009'] },
-  simic: false,
   nissaPort: 0,
 });

@@ -16,6 +16,8 @@ const RECENT_KEPT = 8;
 
 export interface ReplySlot {
   settled: boolean;
+  /** Set when the handler kept the ask to answer after it (`replyLater`). */
+  kept?: boolean;
   resolve(message: LeylineMessage): void;
   reject(error: Error): void;
 }

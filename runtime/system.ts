@@ -224,6 +224,46 @@ export class ActorSystem {
     });
   }
 
+  /**
+   * Sends `message` and resolves with the recipient's answer, whatever its type, or with null once its handler has
+   * finished without answering (and without keeping the ask to answer later): for a caller that does not know
+   * whether the actor answers (`esper inspect send`). Rejects as `deliver` does; past `deadlineMs` with
+   * DeliveryTimeoutError if the message was not handled yet, AskTimeoutError if it was and the answer is still due.
+   */
+  request<M extends LeylineMessage>(to: ActorRef<M>, message: M, deadlineMs: number): Promise<LeylineMessage | null> {
+    const target = this.#admitOrError(to, message);
+    if (target instanceof Error) return Promise.reject(target);
+    const type = leylineTypeName(message);
+    return new Promise<LeylineMessage | null>((resolve, reject) => {
+      let handled = false;
+      const settle = (outcome: () => void): void => {
+        if (slot.settled) return;
+        slot.settled = true;
+        clearTimeout(timer);
+        outcome();
+      };
+      const slot: ReplySlot = {
+        settled: false,
+        resolve: (reply) => settle(() => resolve(reply)),
+        reject: (error) => settle(() => reject(error)),
+      };
+      const timer = setTimeout(() => {
+        if (handled) this.counters.askTimeouts += 1;
+        slot.reject(handled ? new AskTimeoutError(to.path, type, deadlineMs) : new DeliveryTimeoutError(to.path, type, deadlineMs));
+      }, deadlineMs);
+      const done = {
+        resolve: () => {
+          handled = true;
+          if (!slot.kept) settle(() => resolve(null));
+        },
+        reject: (error: Error) => slot.reject(error),
+      };
+      if (!this.#enqueue(target, { payload: message, reply: slot, handled: done })) {
+        slot.reject(target.isStopped ? new ActorStoppedError(to.path) : new MailboxFullError(to.path, target.capacity));
+      }
+    });
+  }
+
   /** Replies from inside a handler: checked like any payload; a reply after the deadline is a dead letter. */
   #reply(cell: ActorCell, slot: ReplySlot | undefined, message: LeylineMessage): boolean {
     if (!isLeylineMessage(message)) {
@@ -523,6 +563,7 @@ export class ActorSystem {
       replyLater: () => {
         const slot = cell.currentReply;
         if (!slot) return null;
+        slot.kept = true;
         return (message) => system.#reply(cell, slot, message);
       },
       spawn: (logic, options) => system.spawn(cell.ref, logic, options),

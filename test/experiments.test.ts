@@ -62,12 +62,18 @@ test('an experiment sets the run: dataset, host, budgets, seed policy, bus, aler
   t.is(config.nissa?.port, 0);
   t.is(config.run.multiProcess, false);
   const ids = (c: typeof config): string[] => (c.weatherlight.tree.children ?? []).map((n) => n.id);
-  t.true(['tamiyo', 'kasmina', 'simic'].every((id) => ids(config).includes(id)));
+  t.deepEqual(['tamiyo', 'kasmina', 'simic'].filter((id) => ids(config).includes(id)), ['tamiyo', 'kasmina'], 'no policy learning unless the experiment asks for it');
   const bare = experimentConfig({ ...minimal(), seeds: false }, base);
   t.false(['tamiyo', 'kasmina', 'simic'].some((id) => ids(bare).includes(id)), 'no seeds: no policy, no seed manager, no policy learning');
   t.true(ids(bare).includes('tolaria'));
   const noSimic = experimentConfig({ ...minimal(), simic: false }, base);
   t.deepEqual(['tamiyo', 'kasmina', 'simic'].filter((id) => ids(noSimic).includes(id)), ['tamiyo', 'kasmina']);
+  const learning = experimentConfig({ ...minimal(), simic: true }, base);
+  t.true(['tamiyo', 'kasmina', 'simic'].every((id) => ids(learning).includes(id)), 'simic: true turns policy learning on');
+  t.is(learning.simic, base.simic, "with Simic's defaults");
+  const tuned = experimentConfig({ ...minimal(), simic: { trainEvery: 8 } }, base);
+  t.true(ids(tuned).includes('simic'), "Simic's settings turn it on too");
+  t.like(tuned.simic, { trainEvery: 8 });
 });
 
 test('a broken experiment is reported field by field: the path, what was expected, what was found', (t) => {
@@ -83,6 +89,10 @@ test('a broken experiment is reported field by field: the path, what was expecte
   t.deepEqual(problems({ ...minimal(), seeds: 'yes' }), ['seeds: expected false, or an object, got "yes"']);
   t.deepEqual(problems({ ...minimal(), bus: 'nats://x' }), ['bus: expected "embedded" or redis://host:port, got "nats://x"']);
   t.deepEqual(problems({ ...minimal(), simic: { trainEvry: 3 } }), ['simic.trainEvry: unknown field (did you mean "trainEvery"?); known: pollMs, trainEvery, batch, replay, ppo, validation, thread']);
+  t.deepEqual(problems({ ...minimal(), simic: 'on' }), ['simic: expected true or false, or Simic\'s settings, got "on"']);
+  t.deepEqual(problems({ ...minimal(), seeds: false, simic: true }), ['simic: policy learning needs seeds (seeds is false: there is no policy to learn)']);
+  t.deepEqual(problems({ ...minimal(), servedElsewhere: ['nissa', 'simic'] }), ['servedElsewhere[1]: Simic is served elsewhere only when the run learns its policy (simic: true)']);
+  t.deepEqual(problems({ ...minimal(), servedElsewhere: ['nissa', 'simic'], simic: true }), []);
   t.deepEqual(problems({ ...minimal(), tamiyo: { inferenceTimeout: 5 } }), [
     'tamiyo.inferenceTimeout: unknown field (did you mean "inferenceTimeoutMs"?); known: inferenceTimeoutMs, policyAnswerMs, metadataTimeoutMs, observationEpochs, retentionHours, conservativeMode, risk, shadowDecisions, policyThread, persistEvery, prior, graph, outcome, blueprints, policy, mode, temperature',
   ]);

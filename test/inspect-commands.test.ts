@@ -2,7 +2,7 @@
 // text, and Leyline messages from JSON (contracts/json.ts).
 import test from 'ava';
 import { leyline } from '../contracts/index.ts';
-import { leylineFromJson, leylineTypeNames } from '../contracts/json.ts';
+import { leylineFromJson, leylineToJson, leylineTypeNames } from '../contracts/json.ts';
 import { toTimestamp } from '../contracts/time.ts';
 import {
   completeLine,
@@ -12,8 +12,10 @@ import {
   formatControl,
   formatHelp,
   formatSeeds,
+  formatSendAnswer,
   formatTelemetry,
   parseCommand,
+  refusalOf,
 } from '../cli/inspect-commands.ts';
 
 const Action = leyline.ActorControl.Action;
@@ -177,4 +179,36 @@ test('a Leyline message from JSON: by type name, checked field by field, built a
   t.is(error('InspectorRequest', '{"tree":{},"actor":{"path":"/x"}}'), 'InspectorRequest: query: multiple values');
   t.true(leylineTypeNames().includes('SeedStepReport'));
   t.false(leylineTypeNames().some((name) => name.startsWith('esper.')));
+});
+
+test("send's answer: handled, answered, or refused with the reason (an error)", (t) => {
+  const path = '/weatherlight/kasmina/manager';
+  t.deepEqual(formatSendAnswer('TelemetryPacket', '/weatherlight/telemetry', null), { ok: true, text: 'sent TelemetryPacket to /weatherlight/telemetry; handled' });
+  const applied = leyline.AdaptationReceipt.create({ commandId: 'c1', applied: true, reason: 'hold' });
+  t.deepEqual(formatSendAnswer('AdaptationCommand', path, applied), {
+    ok: true,
+    text: `sent AdaptationCommand to ${path}; answered AdaptationReceipt {"commandId":"c1","applied":true,"reason":"hold"}`,
+  });
+  const rejected = leyline.AdaptationReceipt.create({ commandId: 'c2', applied: false, reason: 'missing_signature' });
+  t.deepEqual(formatSendAnswer('AdaptationCommand', path, rejected), {
+    ok: false,
+    error: `${path} refused AdaptationCommand: missing_signature (answered AdaptationReceipt {"commandId":"c2","reason":"missing_signature"})`,
+  });
+
+  t.is(refusalOf(leyline.AdaptationReceipt.create({ applied: false })), 'not applied');
+  t.is(refusalOf(leyline.KernelArtifactError.create({ reason: 'not_found' })), 'not_found');
+  t.is(refusalOf(leyline.SimicTrainResult.create({ published: false, reasons: ['a', 'b'] })), 'a; b');
+  t.is(refusalOf(leyline.SimicTrainResult.create({ published: true })), null);
+  t.is(refusalOf(leyline.BlueprintSelection.create({ ok: false, error: 'no such blueprint' })), 'no such blueprint');
+  t.is(refusalOf(leyline.CompileResult.create({ ok: false })), 'not ok');
+  t.is(refusalOf(leyline.CompileResult.create({ ok: true })), null);
+  t.is(refusalOf(leyline.MetricPoint.create({ name: 'x' })), null, 'an answer that cannot say no does not');
+});
+
+test('a Leyline message to JSON and back: set fields only, enums by name', (t) => {
+  const command = leyline.AdaptationCommand.create({ commandType: leyline.CommandType.COMMAND_SEED, annotations: { mode: 'x' } });
+  const json = leylineToJson(command);
+  t.is(json, '{"commandType":"COMMAND_SEED","annotations":{"mode":"x"}}');
+  const back = leylineFromJson('AdaptationCommand', json);
+  t.true(back.ok && back.message instanceof leyline.AdaptationCommand && back.message.commandType === leyline.CommandType.COMMAND_SEED);
 });

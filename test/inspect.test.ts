@@ -165,6 +165,20 @@ test.serial('send delivers a valid message and refuses bad ones; tail telemetry 
   t.regex(alerts, /latest events, oldest first:\n(.*\n)* {2}\S+ {2}fired +tezzeret_compile_retry_high +source inspect-drill/);
 });
 
+test.serial("send prints the actor's answer: a command Kasmina applies exits 0, one it rejects prints the reason and exits 1", async (t) => {
+  const kasmina = '/weatherlight/kasmina/manager';
+  const accepted = await esper(['inspect', '--exec', `send ${kasmina} AdaptationCommand {"commandId": "inspect-hold", "annotations": {"mode": "no_decision"}}`], live.cwd);
+  t.is(accepted.code, 0, accepted.stderr);
+  t.regex(accepted.stdout, new RegExp(`^sent AdaptationCommand to ${kasmina}; answered AdaptationReceipt \\{"commandId":"inspect-hold","applied":true,"reason":"no_decision: nothing to do"`));
+  const rejected = await esper(
+    ['inspect', '--exec', `send ${kasmina} AdaptationCommand {"commandId": "inspect-unsigned", "commandType": "COMMAND_SEED", "targetSeedId": "s1", "seedOperation": {"operation": "SEED_OP_GERMINATE"}}`],
+    live.cwd,
+  );
+  t.is(rejected.code, 1, rejected.stdout);
+  t.is(rejected.stdout, '');
+  t.regex(rejected.stderr, new RegExp(`^esper inspect: ${kasmina} refused AdaptationCommand: missing_signature \\(answered AdaptationReceipt \\{"commandId":"inspect-unsigned","reason":"missing_signature"`));
+});
+
 test.serial('restart of a worker: its restart count goes up', async (t) => {
   t.regex(await command('actor /weatherlight/karn/catalog'), /restarts 0 /);
   t.is(await command('restart /weatherlight/karn/catalog'), 'restarted /weatherlight/karn/catalog (restarts 1)');

@@ -20,7 +20,7 @@ import {
   type StartRecord,
 } from '../cli/run-record/index.ts';
 import { renderReport } from '../cli/report/index.ts';
-import { EpochClock, formatDuration, formatEpoch } from '../cli/training-progress.ts';
+import { EpochClock, formatDuration, formatEpoch, formatSummary } from '../cli/training-progress.ts';
 import { esper, freshDir, quickConfig } from './helpers/esper-cli.ts';
 
 /** Decisions are not cut short by a loaded machine. */
@@ -108,7 +108,7 @@ const finished = (second: number): FinishedRecord => ({
   code: 0,
   why: 'training complete',
   result: { runId: 'spirals-test', status: 'completed', epochs: 4, globalStep: 40, testAccuracy: 0.9, testLoss: 0.3, reason: null, seconds: 55, resumedFrom: null },
-  summary: { testAccuracy: 0.9, hostParameters: 0, parametersAdded: 0, germinated: 0, fossilized: 0, culled: 0, seconds: 0, epochs: 0 },
+  summary: { testAccuracy: 0.9, hostParameters: 0, parametersAdded: 0, germinated: 0, fossilized: 0, culled: 0, seconds: 0, epochs: 0, policies: [], policyLearning: false },
 });
 
 const RUN: RunRecordLine[] = [
@@ -129,7 +129,29 @@ test('summarizeRun: seeds fossilized, culled (a culling stage, or gone before fo
     culled: 2,
     seconds: 60,
     epochs: 4,
+    policies: ['heuristic'],
+    policyLearning: false,
   });
+});
+
+test('the summary and the report say which policies decided, and whether Simic learned during the run', (t) => {
+  const records: RunRecordLine[] = [
+    { ...start(0), policyLearning: true },
+    ...EPOCHS.map((s, i) => epochLine(10 + i * 10, s)),
+    decision(0, 'c0'),
+    decision(1, 'c1', { decidedBy: '' }),
+    decision(2, 'c2', { decidedBy: 'simic-7' }),
+    decision(3, 'c3', { decidedBy: 'heuristic' }),
+    finished(60),
+  ];
+  const s = summarizeRun(records);
+  t.deepEqual(s.policies, ['heuristic', 'simic-7'], 'in the order they first decided; a decision no policy took names none');
+  t.true(s.policyLearning);
+  t.regex(formatSummary(s), /\n {2}decided by {5}heuristic, then simic-7 \(Simic learning during the run\)$/);
+  t.regex(renderReport(records), /<dt>decided by<\/dt><dd>heuristic, then simic-7 \(Simic learning during the run\)<\/dd>/);
+  const fixed = summarizeRun(RUN);
+  t.false(fixed.policyLearning, 'a start line without the flag: no learning');
+  t.regex(formatSummary(fixed), /\n {2}decided by {5}heuristic$/);
 });
 
 test('summarizeRun over a resumed run: an epoch trained twice counts once, time is the sum of the sessions, the test accuracy is the last session’s', (t) => {
@@ -282,7 +304,7 @@ test('esper run ends with a summary block and writes the report; esper report re
   const cwd = freshDir('esper-report-');
   const run = await esper(['run', quickConfig(cwd, 20, QUICK_TAMIYO), '--nissa-port', '0', '--seed', '3'], cwd);
   t.is(run.code, 0, run.stderr);
-  const block = /esper: shutdown complete in \d+ ms\nesper: summary\n {2}test accuracy {2}([\d.]+)%\n {2}parameters {5}([\d,]+) → ([\d,]+) \(\+[\d,]+, \+[\d.]+%\)\n {2}seeds {10}(\d+) germinated, (\d+) fossilized, (\d+) culled\n {2}time {11}[\d.]+ s, 20 epochs\nesper: report written to (\S+)\n$/.exec(run.stdout);
+  const block = /esper: shutdown complete in \d+ ms\nesper: summary\n {2}test accuracy {2}([\d.]+)%\n {2}parameters {5}([\d,]+) → ([\d,]+) \(\+[\d,]+, \+[\d.]+%\)\n {2}seeds {10}(\d+) germinated, (\d+) fossilized, (\d+) culled\n {2}time {11}[\d.]+ s, 20 epochs\n {2}decided by {5}heuristic \(Simic learning during the run\)\nesper: report written to (\S+)\n$/.exec(run.stdout);
   t.truthy(block, run.stdout);
   const [, accuracy, , , germinated, fossilized, culled, path] = block!;
   t.regex(run.stdout, new RegExp(`training complete: test accuracy ${accuracy!.replace('.', '\\.')}%`));

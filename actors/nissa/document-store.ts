@@ -2,9 +2,9 @@
 // documents — each a message, of kind telemetry, system state or field report (a Leyline BusMessageType; the
 // prototype's `simic_metrics` index is telemetry of source `simic`) — with its run, source, time and event names,
 // kept `retentionMs` and queried by any of those.
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../../runtime/sqlite.ts';
 import type { v1 } from '../../contracts/index.ts';
 
 export type DocumentKind = v1.BusMessageType;
@@ -31,6 +31,9 @@ export interface DocumentQuery {
   limit?: number;
 }
 
+/** Where Nissa keeps its documents in its state folder (`<varDir>/nissa`). */
+export const documentsPath = (stateDir: string): string => join(stateDir, 'documents.db');
+
 interface Row {
   id: number;
   kind: number;
@@ -46,15 +49,18 @@ export class DocumentStore {
   readonly #insert: Database.Statement;
 
   constructor(path: string, readonly retentionMs: number) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.exec(`CREATE TABLE IF NOT EXISTS documents (
+    this.#db = openSqlite(path, {
+      store: "Nissa's documents",
+      setup: (db) => {
+        db.pragma('journal_mode = WAL');
+        db.exec(`CREATE TABLE IF NOT EXISTS documents (
       id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, run_id TEXT NOT NULL, source TEXT NOT NULL,
       time_ms INTEGER NOT NULL, events TEXT NOT NULL, body TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS documents_kind_time ON documents (kind, time_ms);
       CREATE INDEX IF NOT EXISTS documents_run ON documents (run_id, time_ms);
       CREATE INDEX IF NOT EXISTS documents_source ON documents (source, time_ms);`);
+      },
+    });
     this.#insert = this.#db.prepare('INSERT INTO documents (kind, run_id, source, time_ms, events, body) VALUES (?, ?, ?, ?, ?, ?)');
   }
 

@@ -1,7 +1,7 @@
 // Nissa's package surface.
 export { nissaLogic, type NissaDeps } from './nissa-actor.ts';
 export { resolveNissaConfig, NissaConfigError, type NissaConfig, type NissaSettings } from './settings.ts';
-export { DocumentStore, type DocumentQuery, type StoredDocument, type DocumentKind } from './document-store.ts';
+export { DocumentStore, documentsPath, type DocumentQuery, type StoredDocument, type DocumentKind } from './document-store.ts';
 export { NissaMetrics, seriesName } from './prometheus.ts';
 export { NissaIngest } from './ingest.ts';
 export type { AlertEvent } from './alerts.ts';

@@ -2,13 +2,12 @@
 // system state and completed field reports from the bus into Prometheus series and the document store, and serves
 // them over HTTP. A port already taken is logged and the actor runs without HTTP: observability never stops a run.
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import type { ActorLogic } from '../../runtime/logic.ts';
 import { AlertEngine, type AlertEvent } from './alerts.ts';
 import { alertRouter } from './alert-routes.ts';
 import { alertsReply } from './alerts-reply.ts';
-import { DocumentStore } from './document-store.ts';
+import { DocumentStore, documentsPath } from './document-store.ts';
 import { nissaHttpServer, type Health } from './http-server.ts';
 import { NissaIngest, type Ingestible } from './ingest.ts';
 import { NissaMetrics } from './prometheus.ts';
@@ -56,7 +55,7 @@ export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible |
     kind: 'nissa-ingest',
     accepts: [leyline.TelemetryPacket, leyline.SystemStatePacket, leyline.FieldReport, leyline.TimerFired, leyline.InspectorRequest],
     async start(ctx) {
-      const documents = new DocumentStore(join(deps.stateDir, 'documents.db'), deps.settings.retentionMs);
+      const documents = new DocumentStore(documentsPath(deps.stateDir), deps.settings.retentionMs);
       const ingest = new NissaIngest(metrics, documents, alerts, slo);
       log = (level, text) => (level === 'warn' ? ctx.log.warn(text) : ctx.log.info(text));
       ctx.every(RETENTION, 3_600_000);

@@ -5,9 +5,8 @@
 // copy is refused as stale anyway, so rows are pruned then.
 //
 // The rules are pure functions (tested without a database); `SeenLedger` only stores and finds rows.
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../../runtime/sqlite.ts';
 import type { OonaSettings } from './settings.ts';
 
 /** Without a message TTL nothing goes stale; ids are then remembered for an hour (as the in-memory dedupe does). */
@@ -38,10 +37,6 @@ export interface SeenId {
   until: number;
 }
 
-export class ReplayLedgerError extends Error {
-  override readonly name = 'ReplayLedgerError';
-}
-
 /**
  * `<stateDir>/seen.db`: one row per (subscription scope, id) with the time it may be forgotten. Processes of one
  * deployment may share the folder (WAL, busy timeout): a copy delivered to another consumer of the same group is
@@ -55,25 +50,24 @@ export class SeenLedger {
   readonly #count: Database.Statement<[], { n: number }>;
 
   constructor(readonly path: string, options: { busyTimeoutMs?: number } = {}) {
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-      this.#db = new Database(path);
-      this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 1_000))}`);
-      this.#db.pragma('journal_mode = WAL');
-      // FULL: a batch is acknowledged on the bus only after its ids are durable here.
-      this.#db.pragma('synchronous = FULL');
-      this.#db.exec(`CREATE TABLE IF NOT EXISTS seen_ids (
-        scope TEXT NOT NULL, id TEXT NOT NULL, until_ms INTEGER NOT NULL, PRIMARY KEY (scope, id)) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS seen_ids_until ON seen_ids (until_ms);`);
-      this.#lookup = this.#db.prepare('SELECT until_ms FROM seen_ids WHERE scope = ? AND id = ?');
-      this.#upsert = this.#db.prepare(
-        'INSERT INTO seen_ids (scope, id, until_ms) VALUES (?, ?, ?) ON CONFLICT (scope, id) DO UPDATE SET until_ms = max(until_ms, excluded.until_ms)',
-      );
-      this.#prune = this.#db.prepare('DELETE FROM seen_ids WHERE until_ms <= ?');
-      this.#count = this.#db.prepare('SELECT count(*) AS n FROM seen_ids');
-    } catch (error) {
-      throw new ReplayLedgerError(`${path}: cannot open the replay ledger: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    }
+    this.#db = openSqlite(path, {
+      store: "Oona's replay ledger",
+      timeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 1_000)),
+      setup: (db) => {
+        db.pragma('journal_mode = WAL');
+        // FULL: a batch is acknowledged on the bus only after its ids are durable here.
+        db.pragma('synchronous = FULL');
+        db.exec(`CREATE TABLE IF NOT EXISTS seen_ids (
+          scope TEXT NOT NULL, id TEXT NOT NULL, until_ms INTEGER NOT NULL, PRIMARY KEY (scope, id)) WITHOUT ROWID;
+          CREATE INDEX IF NOT EXISTS seen_ids_until ON seen_ids (until_ms);`);
+      },
+    });
+    this.#lookup = this.#db.prepare('SELECT until_ms FROM seen_ids WHERE scope = ? AND id = ?');
+    this.#upsert = this.#db.prepare(
+      'INSERT INTO seen_ids (scope, id, until_ms) VALUES (?, ?, ?) ON CONFLICT (scope, id) DO UPDATE SET until_ms = max(until_ms, excluded.until_ms)',
+    );
+    this.#prune = this.#db.prepare('DELETE FROM seen_ids WHERE until_ms <= ?');
+    this.#count = this.#db.prepare('SELECT count(*) AS n FROM seen_ids');
   }
 
   /** Until when `id` is remembered in `scope`; undefined when it is not. */

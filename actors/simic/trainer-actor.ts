@@ -13,7 +13,7 @@ import type { SignatureContext } from '../../contracts/signing.ts';
 import { buildTelemetryPacket, type EventInput } from '../../contracts/telemetry.ts';
 import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import { WorkerChannel } from '../../runtime/worker-channel.ts';
-import { FieldReportLog } from '../tamiyo/field-report-log.ts';
+import { FieldReportLog, fieldReportsPath } from '../tamiyo/field-report-log.ts';
 import { keepUpdate, markSent, pendingUpdates, policyUpdate } from './publish.ts';
 import { ReplayBuffer } from './replay.ts';
 import type { SimicSettings } from './settings.ts';
@@ -160,7 +160,7 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
     accepts: [leyline.TimerFired, leyline.SimicTrainRequest, leyline.FieldReport],
     start(ctx) {
       const state: SimicState = {
-        reports: deps.pollStore === false ? null : new FieldReportLog(join(deps.tamiyoStateDir, 'field_reports.db')),
+        reports: deps.pollStore === false ? null : new FieldReportLog(fieldReportsPath(deps.tamiyoStateDir)),
         replay: new ReplayBuffer({ capacity: settings.replay.capacity, ttlMs: settings.replay.ttlMs, seed: 11 }),
         channel: null,
         trainedAt: 0,

@@ -17,7 +17,7 @@ import { AskTimeoutError } from '../../runtime/errors.ts';
 import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import type { KarnCatalogReader } from '../karn/index.ts';
 import { ARCHITECTURE, checkPolicyUpdate, checkWeights, costKey, HEURISTIC_VERSION, RANDOM_VERSION, rankCandidates, type PolicyKind, type PolicyMode, type PolicyWorld, type SlotInfo } from '../../policy/index.ts';
-import { FieldReportLog } from './field-report-log.ts';
+import { FieldReportLog, fieldReportsPath } from './field-report-log.ts';
 import { decisionTelemetry } from './decision-telemetry.ts';
 import { commandAction, judgeOutcome } from './outcome.ts';
 import { policyLogic, readPolicyMemory, STARTING } from './policy-actor.ts';
@@ -118,7 +118,6 @@ const POLICY_FILE = 'policy.pb';
 /** A promoted policy that fails this many decisions in a row is replaced by the one before it. */
 const ROLLBACK_AFTER = 3;
 const FOLLOW_UP_TIMER = 'follow-up';
-const REPORTS_FILE = 'field_reports.db';
 
 /** A decision that never ran the policy (deadline, failure, breaker): PAUSE with no target, changing nothing. */
 export function safePause(reason: string): v1.AdaptationCommand {
@@ -491,7 +490,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     kind: 'tamiyo-controller',
     accepts: [leyline.SystemStatePacket, leyline.PolicyUpdate, leyline.Terminated, leyline.TimerFired],
     start(ctx) {
-      const reports = new FieldReportLog(join(deps.stateDir, REPORTS_FILE), { retentionMs: settings.retentionMs });
+      const reports = new FieldReportLog(fieldReportsPath(deps.stateDir), { retentionMs: settings.retentionMs });
       const policy = deps.policy ?? loadPromoted(deps.stateDir, settings, (message) => ctx.log.warn(message)) ?? HEURISTIC_POLICY;
       const state: ControllerState = {
         reports,

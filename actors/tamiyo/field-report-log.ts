@@ -3,12 +3,15 @@
 // half-written. A report is appended when its decision is made and completed later, once its observation window has
 // passed, with the observed outcome. Retention drops reports older than the window (24 h by default) in bounded
 // batches; a report without a timestamp never expires.
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../../runtime/sqlite.ts';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import { fromTimestamp } from '../../contracts/time.ts';
+
+/** Where Tamiyo keeps its field reports in its state folder (`<varDir>/tamiyo`). */
+export const fieldReportsPath = (stateDir: string): string => join(stateDir, 'field_reports.db');
 
 export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_PRUNE_BATCH = 500;
@@ -60,11 +63,14 @@ export class FieldReportLog {
     this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     this.#pruneBatch = options.pruneBatch ?? DEFAULT_PRUNE_BATCH;
     this.#clock = options.clock ?? Date.now;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = FULL');
-    this.#db.exec(SCHEMA);
+    this.#db = openSqlite(path, {
+      store: "Tamiyo's field reports",
+      setup: (db) => {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+        db.exec(SCHEMA);
+      },
+    });
     this.#insert = this.#db.prepare('INSERT INTO field_reports (report_id, issued_at_ms, outcome, report) VALUES (?, ?, ?, ?)');
     this.#upsert = this.#db.prepare(
       'INSERT INTO field_reports (report_id, issued_at_ms, outcome, report) VALUES (?, ?, ?, ?) ON CONFLICT (report_id) DO UPDATE SET issued_at_ms = excluded.issued_at_ms, outcome = excluded.outcome, report = excluded.report',

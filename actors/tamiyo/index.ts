@@ -2,5 +2,5 @@
 // The policy model itself (graph, network, actions, policy files) is the package-level `policy/` module.
 export { tamiyoLogic, safePause, HEURISTIC_POLICY, RANDOM_POLICY, type PolicySpec, type TamiyoDeps, type TamiyoMessage, type TamiyoCounters } from './controller-actor.ts';
 export { resolveTamiyoConfig, TamiyoConfigError, type PolicyChoice, type TamiyoConfig, type TamiyoSettings } from './settings.ts';
-export { FieldReportLog, FieldReportError } from './field-report-log.ts';
+export { FieldReportLog, FieldReportError, fieldReportsPath } from './field-report-log.ts';
 export { resolvePolicy } from './policy-choice.ts';

@@ -1,8 +1,7 @@
 // The forge's durable job journal (SQLite, WAL, synchronous=FULL): every compile job from request to outcome, so
 // a forge that was interrupted resumes the jobs that were queued or running.
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../../runtime/sqlite.ts';
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -41,26 +40,29 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX jobs_by_state ON jobs (state);`,
 ];
 
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] as string);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
 export class JobJournal {
   readonly #db: Database.Database;
   readonly #finishedListeners = new Set<(job: JournalJob) => void>();
 
   constructor(readonly path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = FULL');
-    this.#migrate();
-  }
-
-  #migrate(): void {
-    const version = this.#db.pragma('user_version', { simple: true }) as number;
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.#db.transaction(() => {
-        this.#db.exec(MIGRATIONS[v] as string);
-        this.#db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
+    this.#db = openSqlite(path, {
+      store: "Tezzeret's job journal",
+      setup: (db) => {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+        migrate(db);
+      },
+    });
   }
 
   record(job: Omit<JournalJob, 'state' | 'attempts' | 'lastError'>): void {

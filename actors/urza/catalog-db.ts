@@ -4,12 +4,12 @@
 // migrations below, recorded in `schema_migrations`; any process may apply them (one transaction, serialised by
 // SQLite), so a reader that opens a new root first finds a usable, empty catalog.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { fromTimestamp, toTimestamp } from '../../contracts/time.ts';
 import { slotShapeOf } from './slot-key.ts';
+import { openSqlite } from '../../runtime/sqlite.ts';
 
 /** One catalog row as Urza holds it in memory (plain TypeScript: it never crosses an actor boundary as is). */
 export interface CatalogRow {
@@ -198,6 +198,11 @@ export interface CatalogDbOptions {
   busyTimeoutMs?: number;
 }
 
+function schemaVersionOf(db: Database.Database): number {
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
 export class CatalogDb {
   readonly path: string;
   readonly #db: Database.Database;
@@ -207,22 +212,19 @@ export class CatalogDb {
 
   constructor(path: string, options: CatalogDbOptions = {}) {
     this.path = resolve(path);
-    mkdirSync(dirname(this.path), { recursive: true });
-    this.#db = new Database(this.path);
-    try {
-      this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 250))}`);
-      this.#db.pragma('journal_mode = WAL');
-      this.#db.pragma('synchronous = FULL');
-      this.#migrate();
-    } catch (error) {
-      this.#db.close();
-      throw error;
-    }
+    this.#db = openSqlite(this.path, {
+      store: "Urza's catalog",
+      timeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 250)),
+      setup: (db) => {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+        this.#migrate(db);
+      },
+    });
   }
 
   get schemaVersion(): number {
-    const row = this.#db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
-    return row.v ?? 0;
+    return schemaVersionOf(this.#db);
   }
 
   /** The durability settings in force on this connection (journal mode, synchronous level: 2 = FULL). */
@@ -234,26 +236,26 @@ export class CatalogDb {
   }
 
   /** Brings the schema up to date in one write transaction, so processes opening one root at once apply it once. */
-  #migrate(): void {
-    this.transaction(() => {
-      this.#db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+  #migrate(db: Database.Database): void {
+    db.transaction(() => {
+      db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
         version    INTEGER PRIMARY KEY,
         name       TEXT    NOT NULL,
         applied_at INTEGER NOT NULL)`);
-      const current = this.schemaVersion;
+      const current = schemaVersionOf(db);
       if (current > CATALOG_SCHEMA_VERSION) {
         throw new CatalogSchemaError(
           `${this.path} has schema version ${current}, newer than this build knows (${CATALOG_SCHEMA_VERSION}); refusing to touch it`,
         );
       }
-      const record = this.#db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+      const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
       for (const migration of MIGRATIONS) {
         if (migration.version <= current) continue;
-        this.#db.exec(migration.sql);
+        db.exec(migration.sql);
         record.run(migration.version, migration.name, Date.now());
         this.appliedMigrations.push(migration.version);
       }
-    });
+    }).immediate();
   }
 
   #statement(sql: string): Database.Statement {

@@ -14,7 +14,7 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import type { ActorContext, ActorLogic, AnyRef } from '../../runtime/logic.ts';
 import { supervisorLogic } from '../../supervision/supervisor.ts';
 import { resolveKasminaConfig } from '../kasmina/index.ts';
-import { FieldReportLog, HEURISTIC_POLICY, RANDOM_POLICY, resolveTamiyoConfig, type PolicySpec } from '../tamiyo/index.ts';
+import { FieldReportLog, fieldReportsPath, HEURISTIC_POLICY, RANDOM_POLICY, resolveTamiyoConfig, type PolicySpec } from '../tamiyo/index.ts';
 import { resolveTolariaConfig, TrainingSurface, type TrainerSetup } from '../tolaria/index.ts';
 import { loadDataset } from '../tolaria/trainer/training-run.ts';
 import type { Dataset } from '../tolaria/data/types.ts';
@@ -198,7 +198,7 @@ export function episodeRunnerLogic(deps: WorkerDeps, kinds: Readonly<Record<stri
 
 /** Every decision of one episode, from Tamiyo's field-report log (the episode's subtree has stopped: it is whole). */
 function readReports(varDir: string, runId: string): v1.FieldReport[] {
-  const log = new FieldReportLog(join(varDir, 'tamiyo', 'field_reports.db'));
+  const log = new FieldReportLog(fieldReportsPath(join(varDir, 'tamiyo')));
   try {
     return log
       .reports()

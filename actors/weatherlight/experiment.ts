@@ -60,8 +60,13 @@ export interface Experiment {
       };
   /** Tamiyo's settings beyond the seed policy (deadlines, risk, shadowing of policy updates…). */
   tamiyo?: TamiyoConfig;
-  /** Simic's settings; `false`: no policy learning in this run. */
-  simic?: SimicConfig | false;
+  /**
+   * Policy learning during the run: Simic trains on Tamiyo's field reports (this run's and those earlier runs left in
+   * the folder) and sends the policies that pass validation to Tamiyo, which shadows and promotes them. Off unless
+   * set: `true`, or Simic's settings. Off, the run decides with the policy it was given, so the same file and seed
+   * decide the same in any folder.
+   */
+  simic?: boolean | SimicConfig;
   /** Nissa's alert rules (replacing the defaults). */
   alerts?: AlertRule[];
   /** "embedded" (default) or redis://host:port: several processes then share the bus. */
@@ -185,7 +190,7 @@ export const EXPERIMENT_SCHEMA: s.Schema = s.object(
     budgets: s.optional(s.object({ epochs: s.optional(positiveInt), hookMs: s.optional(positive), decisionMs: s.optional(positive), kernelFetchMs: s.optional(positive) })),
     seeds: s.optional(s.either(s.literal(false), SEEDS)),
     tamiyo: s.optional(TAMIYO),
-    simic: s.optional(s.either(s.literal(false), SIMIC)),
+    simic: s.optional(s.either(s.boolean(), SIMIC)),
     alerts: s.optional(s.array(ALERT_RULE)),
     bus: s.optional(s.string({ pattern: /^(embedded|redis:\/\/\S+)$/, rule: '"embedded" or redis://host:port' })),
     servedElsewhere: s.optional(s.array(s.literal(...Object.keys(SERVABLE)))),
@@ -194,9 +199,18 @@ export const EXPERIMENT_SCHEMA: s.Schema = s.object(
   'an experiment (the default export of the file: defineExperiment({...}))',
 );
 
-/** Checks `value` as an experiment; every problem is listed, the first in the message. */
+/** Whether the experiment turns policy learning on (Simic in the run). */
+export const learnsPolicy = (experiment: Experiment): boolean => experiment.simic === true || typeof experiment.simic === 'object';
+
+/** Checks `value` as an experiment: its shape, then what its fields imply of each other; every problem is listed. */
 export function validateExperiment(value: unknown, file?: string): Experiment {
   const issues = s.validate(EXPERIMENT_SCHEMA, value);
+  if (issues.length === 0) {
+    const e = value as Experiment;
+    if (learnsPolicy(e) && e.seeds === false) issues.push({ path: 'simic', message: 'policy learning needs seeds (seeds is false: there is no policy to learn)' });
+    const served = e.servedElsewhere?.indexOf('simic') ?? -1;
+    if (served >= 0 && !learnsPolicy(e)) issues.push({ path: `servedElsewhere[${served}]`, message: 'Simic is served elsewhere only when the run learns its policy (simic: true)' });
+  }
   if (issues.length > 0) throw new ExperimentError(issues, file);
   return value as Experiment;
 }
@@ -211,7 +225,7 @@ const SEED_SUBSYSTEMS = ['tamiyo', 'kasmina', 'simic'];
 export function experimentConfig(experiment: unknown, base: EsperConfig, file?: string): EsperConfig {
   const e = validateExperiment(experiment, file);
   const seeds = e.seeds === false ? null : (e.seeds ?? {});
-  const dropped = new Set<string>([...(seeds ? [] : SEED_SUBSYSTEMS), ...(e.simic === false ? ['simic'] : [])]);
+  const dropped = new Set<string>([...(seeds ? [] : SEED_SUBSYSTEMS), ...(learnsPolicy(e) ? [] : ['simic'])]);
   const tree: TreeNode = { ...base.weatherlight.tree, children: (base.weatherlight.tree.children ?? []).filter((node) => !dropped.has(node.id)) };
   const bus = e.bus ?? 'embedded';
   const budgets = e.budgets ?? {};
@@ -251,7 +265,7 @@ export function experimentConfig(experiment: unknown, base: EsperConfig, file?: 
           kasmina: { ...base.kasmina, ...defined({ timings: seeds.timings, impactTolerance: seeds.impactTolerance, latencyBudgetMs: budgets.kernelFetchMs }) },
         }
       : {}),
-    ...(e.simic ? { simic: e.simic } : {}),
+    ...(typeof e.simic === 'object' ? { simic: e.simic } : {}),
     oona: { ...base.oona, url: bus },
     nissa: { ...base.nissa, ...defined({ alerts: e.alerts, port: e.nissaPort }) },
   };

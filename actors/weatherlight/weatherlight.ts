@@ -18,11 +18,11 @@ import { JobJournal, journalPath, resolveTezzeretConfig } from '../tezzeret/inde
 import { defaultUrzaRoot, openUrzaLibrary } from '../urza/index.ts';
 import { setUpTrainer, TrainingSurface, type RunSelection, type TrainingMonitor } from '../tolaria/index.ts';
 import { resolveKasminaConfig } from '../kasmina/index.ts';
-import { resolvePolicy, resolveTamiyoConfig } from '../tamiyo/index.ts';
+import { FieldReportLog, fieldReportsPath, resolvePolicy, resolveTamiyoConfig, type TamiyoSettings } from '../tamiyo/index.ts';
 import { resolveSimicConfig } from '../simic/index.ts';
 import { selectTensorBackend } from '../../runtime/tensor-backend.ts';
 import { OonaClient, OonaConfigError, resolveOonaConfig } from '../oona/index.ts';
-import { resolveNissaConfig, type AlertEvent } from '../nissa/index.ts';
+import { DocumentStore, documentsPath, resolveNissaConfig, type AlertEvent, type NissaSettings } from '../nissa/index.ts';
 import { SECRET_ENV_VAR } from '../../contracts/signing.ts';
 
 const { SupervisorDirective } = leyline;
@@ -66,6 +66,20 @@ function localTree(config: EsperConfig): EsperConfig {
   return { ...config, weatherlight: { ...config.weatherlight, tree: { ...root, children } } };
 }
 
+/**
+ * Opens and closes the stores the tree's actors open when they start (with their own retention, so this prunes
+ * nothing they would keep). A damaged one thus stops boot with its file named; found by the actor, it would fail
+ * every restart while the run went on without it (Tamiyo's decisions all timeouts, and an exit code of 0).
+ */
+function checkActorStores(config: EsperConfig, tamiyo: TamiyoSettings, nissa: NissaSettings): void {
+  const tree = config.weatherlight.tree;
+  // Simic reads Tamiyo's store only beside a Tamiyo; an episode runner's Tamiyos write to it.
+  if (pathOfKind(tree, 'tamiyo-controller') || pathOfKind(tree, 'episode-runner')) {
+    new FieldReportLog(fieldReportsPath(join(config.run.varDir, 'tamiyo')), { retentionMs: tamiyo.retentionMs }).close();
+  }
+  if (pathOfKind(tree, 'nissa-ingest')) new DocumentStore(documentsPath(join(config.run.varDir, 'nissa')), nissa.retentionMs).close();
+}
+
 export async function startWeatherlight(candidate: EsperConfig, options: BootOptions = {}): Promise<Weatherlight> {
   const config = localTree(validateConfig(candidate));
   const log = options.log ?? createLogger('weatherlight');
@@ -91,6 +105,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   if (oonaSettings.url !== 'embedded' && !config.run.multiProcess) {
     throw new OonaConfigError('oona.url', `a shared bus (${oonaSettings.url}) needs run.multiProcess: true (the signing secret must come from ${SECRET_ENV_VAR})`);
   }
+  checkActorStores(config, tamiyo, nissa);
   const trainer = pathOfKind(config.weatherlight.tree, 'tolaria-trainer')
     ? setUpTrainer(config.tolaria ?? {}, config.run.varDir, options.run ?? {})
     : null;
@@ -106,7 +121,13 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
     ...(config.urza?.cacheSize !== undefined ? { cacheSize: config.urza.cacheSize } : {}),
     ...(config.urza?.cacheTtlMs !== undefined ? { cacheTtlMs: config.urza.cacheTtlMs } : {}),
   });
-  const journal = new JobJournal(journalPath(config.run.varDir));
+  let journal: JobJournal;
+  try {
+    journal = new JobJournal(journalPath(config.run.varDir));
+  } catch (error) {
+    urza.close(); // its lock must not outlive a failed boot
+    throw error;
+  }
   const system = new ActorSystem({ name: config.run.name, ...config.runtime });
   const busPath = pathOfKind(config.weatherlight.tree, 'oona-bus');
   let oona: OonaClient | null;

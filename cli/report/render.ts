@@ -14,7 +14,7 @@ import {
   type RunSummary,
   type StartRecord,
 } from '../run-record/index.ts';
-import { formatGrowth, formatSeedFates, pct } from '../training-progress.ts';
+import { formatGrowth, formatPolicies, formatSeedFates, pct } from '../training-progress.ts';
 import { count, esc, fixed, table, type Cell } from './html.ts';
 import { lineChart, type Series } from './line-chart.ts';
 import { seedTimeline, type SeedHints } from './seed-timeline.ts';
@@ -97,6 +97,7 @@ function summaryList(s: RunSummary): string {
     ['seeds', formatSeedFates(s)],
     ['epochs', String(s.epochs)],
     ['time', `${s.seconds.toFixed(1)} s`],
+    ...(s.policies.length > 0 || s.policyLearning ? [['decided by', formatPolicies(s)] as [string, string]] : []),
   ];
   return `<dl class="summary">${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
 }

@@ -4,13 +4,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { fromTimestamp } from '../../contracts/time.ts';
-import { FieldReportLog } from '../../actors/tamiyo/index.ts';
+import { FieldReportLog, fieldReportsPath } from '../../actors/tamiyo/index.ts';
 import { actionName } from '../../policy/index.ts';
 import type { DecisionOutcome, DecisionRecord } from './records.ts';
 
 /** The decisions of run `runId` in `<varDir>/tamiyo/field_reports.db`, oldest first (no store: no decisions). */
 export function readDecisions(varDir: string, runId: string, retentionMs: number): DecisionRecord[] {
-  const path = join(varDir, 'tamiyo', 'field_reports.db');
+  const path = fieldReportsPath(join(varDir, 'tamiyo'));
   if (!existsSync(path)) return [];
   // Opened with Tamiyo's own retention, so reading prunes nothing Tamiyo would keep.
   const log = new FieldReportLog(path, { retentionMs });

@@ -28,6 +28,8 @@ export interface StartRecord {
   host: string;
   seed: number;
   budgets: Budgets;
+  /** Whether Simic learned the policy during the run (absent in records written before this was recorded: no). */
+  policyLearning?: boolean;
 }
 
 // JSON has no NaN: a diverged loss is recorded as null.
@@ -86,6 +88,10 @@ export interface RunSummary {
   /** Wall time of the recorded sessions. */
   seconds: number;
   epochs: number;
+  /** The policy versions that decided (`heuristic`, `random`, a network's version), in the order they first did. */
+  policies: string[];
+  /** Whether Simic learned the policy during the run (its last session), so that the policy could change on the way. */
+  policyLearning: boolean;
 }
 
 export interface FinishedRecord {

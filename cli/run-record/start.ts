@@ -3,6 +3,7 @@
 import { resolveTolariaConfig, type TolariaSettings } from '../../actors/tolaria/index.ts';
 import { resolveTamiyoConfig } from '../../actors/tamiyo/index.ts';
 import type { EsperConfig } from '../../actors/weatherlight/config.ts';
+import { pathOfKind } from '../../actors/weatherlight/tree.ts';
 import type { StartRecord } from './records.ts';
 
 export function startRecord(config: EsperConfig, run: { id: string; resumed: boolean }, env: NodeJS.ProcessEnv = process.env): Omit<StartRecord, 'event' | 'at'> {
@@ -23,6 +24,8 @@ export function startRecord(config: EsperConfig, run: { id: string; resumed: boo
       inferenceTimeoutMs: tamiyo.inferenceTimeoutMs,
       haltAfterFailedEpochs: tolaria.emergency.haltAfterFailedEpochs,
     },
+    // Served by another process or not, Simic is in the configured tree when the run learns its policy.
+    policyLearning: pathOfKind(config.weatherlight.tree, 'simic-trainer') !== null,
   };
 }
 

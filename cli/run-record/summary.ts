@@ -97,5 +97,8 @@ export function summarizeRun(records: readonly SummaryInput[]): RunSummary {
     culled: fates.filter((f) => f === 'dropped').length,
     seconds: wallSeconds(records),
     epochs: list.length,
+    // A decision that never ran a policy (a timeout, the breaker) names none.
+    policies: [...new Set(decisions(records).flatMap((d) => (d.decidedBy ? [d.decidedBy] : [])))],
+    policyLearning: starts(records).at(-1)?.policyLearning ?? false,
   };
 }
