@@ -3,7 +3,8 @@
 // the root. It is an OS file lock, so it dies with its process: after a kill -9 the next process to try takes over,
 // with no stale lock to judge. (A pid file judged by liveness would misjudge a reused pid, and two processes finding
 // the same dead pid could both take over.) The owner also records its pid in `owner.pid`, only to name it in errors.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite, StoreOpenError } from '../../runtime/sqlite.ts';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../runtime/atomic-file.ts';
@@ -29,15 +30,19 @@ export class OwnerLock {
   /** Takes ownership of `root` if no live process holds it; null when one does (see `ownerPid`). */
   static tryAcquire(root: string): OwnerLock | null {
     mkdirSync(root, { recursive: true });
-    const db = new Database(join(root, OWNER_LOCK_FILE));
+    let db: Database.Database;
     try {
-      db.pragma('busy_timeout = 0');
-      // An exclusive-mode connection keeps every lock it takes until it closes; BEGIN EXCLUSIVE takes the strongest.
-      db.pragma('locking_mode = EXCLUSIVE');
-      db.exec('BEGIN EXCLUSIVE; COMMIT');
+      db = openSqlite(join(root, OWNER_LOCK_FILE), {
+        store: "Urza's owner lock",
+        timeoutMs: 0,
+        setup: (connection) => {
+          // An exclusive-mode connection keeps every lock it takes until it closes; BEGIN EXCLUSIVE takes the strongest.
+          connection.pragma('locking_mode = EXCLUSIVE');
+          connection.exec('BEGIN EXCLUSIVE; COMMIT');
+        },
+      });
     } catch (error) {
-      db.close();
-      if ((error as { code?: string }).code === 'SQLITE_BUSY') return null;
+      if (error instanceof StoreOpenError && error.code === 'SQLITE_BUSY') return null;
       throw error;
     }
     writeFileAtomic(join(root, OWNER_PID_FILE), `${process.pid}\n`);
