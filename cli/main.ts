@@ -145,6 +145,8 @@ async function run(args: readonly string[]): Promise<number> {
   const forced = shutdown.forced.length > 0 ? `; forced: ${shutdown.forced.join(', ')}` : '';
   out.info(`esper: shutdown complete in ${shutdown.elapsedMs} ms${forced}`);
   out.outcome(outcome.code, outcome.why, outcome.result, weatherlight.run ? endRunRecord(record, config, weatherlight.run, outcome) : { summary: null, report: null });
+  // The run failed: the error goes to stderr in every output mode (stdout may be a pipe of JSON lines or nothing).
+  if (outcome.code === 1) process.stderr.write(`esper: error: ${outcome.why}\n`);
   return outcome.code;
 }
 

@@ -37,6 +37,13 @@ export interface SupervisorFlags {
   /** At most this many restarts within `periodMs`; one more and the supervisor escalates. */
   intensity: number;
   periodMs: number;
+  /**
+   * A child that fails this many times in a row with the same error (no stable run between) is not restarted again:
+   * the supervisor escalates at once, whatever the period. A restart does not cure a failure that repeats exactly (a
+   * checkpoint that no longer fits, a bad file), and escalating the same error again at each level brings it to the
+   * root in bounded time. 0: off.
+   */
+  maxRepeats: number;
   backoff: BackoffPolicy;
 }
 
@@ -44,6 +51,7 @@ export const DEFAULT_FLAGS: SupervisorFlags = {
   strategy: SupervisionStrategy.SUPERVISION_STRATEGY_ONE_FOR_ONE,
   intensity: 5,
   periodMs: 60_000,
+  maxRepeats: 3,
   backoff: DEFAULT_BACKOFF,
 };
 
@@ -77,6 +85,9 @@ export function validateTree(spec: SupervisorSpec, path = spec.id): void {
   }
   if (!Number.isInteger(flags.intensity) || flags.intensity < 0) {
     throw new ChildSpecError(`${path}.flags.intensity`, `must be an integer >= 0, got ${String(flags.intensity)}`);
+  }
+  if (!Number.isInteger(flags.maxRepeats) || flags.maxRepeats < 0) {
+    throw new ChildSpecError(`${path}.flags.maxRepeats`, `must be an integer >= 0, got ${String(flags.maxRepeats)}`);
   }
   if (!positive(flags.periodMs)) throw new ChildSpecError(`${path}.flags.periodMs`, `must be > 0, got ${String(flags.periodMs)}`);
   const { baseMs, maxMs, jitter, stableMs } = flags.backoff;
