@@ -177,7 +177,7 @@ function localCompiler(options: {
   const system = new ActorSystem({ name: `${options.name}-forge`, ...options.runtime });
   const forgeRef = system.spawn(
     null,
-    forgeLogic(forgeSettings({ config: options.tezzeret, catalog: options.catalog, store: urzaKernelStore(options.library), journal, telemetry: null })),
+    forgeLogic(forgeSettings({ system, config: options.tezzeret, catalog: options.catalog, store: urzaKernelStore(options.library), journal, telemetry: null })),
     { name: 'forge' },
   ) as ActorRef<v1.CompileRequest>;
   return {

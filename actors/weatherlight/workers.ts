@@ -153,6 +153,7 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
   'tezzeret-forge': (deps) =>
     forgeLogic(
       forgeSettings({
+        system: deps.system,
         config: deps.tezzeret.settings,
         catalog: deps.karn.catalog,
         // A Tezzeret worker process sends its kernels out by bus; otherwise they go into this process's Urza.
