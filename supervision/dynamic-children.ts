@@ -30,6 +30,8 @@ interface Child {
 /** The children of one incarnation of a parent actor, all under one spec. */
 export class DynamicChildren {
   readonly #children = new Map<string, Child>();
+  /** Paths of children that failed and have not started again since (set at the failure itself, not its notice). */
+  readonly #down = new Set<string>();
 
   /**
    * `timerPrefix` marks the parent's restart timers for these children (unique among the parent's own timers).
@@ -50,7 +52,10 @@ export class DynamicChildren {
         name,
         shutdownMs: this.spec.shutdownMs,
         // Failures reach the parent as messages, so its decisions are taken one at a time, in order.
-        onFailure: (failure) => this.system.notify(ctx.self, failure),
+        onFailure: (failure) => {
+          this.#down.add(failure.path);
+          this.system.notify(ctx.self, failure);
+        },
       }) as AnyRef;
       this.system.setSupervisionFacts(ref, { restartPolicy: this.spec.restart });
       ctx.watch(ref);
@@ -70,7 +75,16 @@ export class DynamicChildren {
     return this.#children.get(name)?.ref;
   }
 
-  get size(): number {
+  /**
+   * True while the child is failed and not yet running again: a parent that waits on its children (a delivery) must
+   * not wait on one that cannot take the message before its restart, or its own mailbox — where the failure's notice
+   * waits — stalls.
+   */
+  isDown(ref: AnyRef): boolean {
+    return this.#down.has(ref.path);
+  }
+
+    get size(): number {
     return this.#children.size;
   }
 
@@ -115,6 +129,7 @@ export class DynamicChildren {
           break;
         case 'remove':
           this.#children.delete(name);
+          this.#down.delete(child.ref.path);
           break;
         case 'suspend':
           // One child per decision: nothing else to hold.
@@ -122,6 +137,7 @@ export class DynamicChildren {
         case 'escalate': {
           const restarts = child.logic.children[0]?.restarts ?? 0;
           this.#children.delete(name);
+          this.#down.delete(child.ref.path);
           await this.system.stopWithin(child.ref, TerminationReason.TERMINATION_REASON_FAILED, this.spec.shutdownMs);
           if (this.spec.giveUp === 'escalate') throw new EscalationError(`${name}: ${effect.error}`);
           return { name, error: effect.error, restarts };
@@ -145,7 +161,10 @@ export class DynamicChildren {
   #event(notice: DynamicNotice, name: string, child: Child): SupervisorEvent | null {
     const at = Date.now();
     if (notice instanceof leyline.TimerFired) return { type: 'restart-due', round: Number(notice.timerId.slice(notice.timerId.lastIndexOf('#') + 1)) };
-    if (notice instanceof leyline.ActorStarted) return { type: 'started', id: name, at };
+    if (notice instanceof leyline.ActorStarted) {
+      if (notice.incarnation >= this.system.incarnation(child.ref)) this.#down.delete(child.ref.path);
+      return { type: 'started', id: name, at };
+    }
     if (notice instanceof leyline.Terminated) return { type: 'exited', id: name, reason: notice.reason, error: notice.error, at };
     // A failure of an incarnation restarted since has been dealt with.
     if (notice.incarnation < this.system.incarnation(child.ref)) return null;

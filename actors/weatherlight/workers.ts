@@ -211,6 +211,7 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
   'episode-runner': (deps) => episodeRunnerLogic(deps, WORKER_KINDS),
   'kasmina-manager': (deps) =>
     kasminaLogic({
+      system: deps.system,
       settings: deps.kasmina,
       verifier: new CommandVerifier(deps.signing),
       kernels: new KernelSource(deps.urza, { latencyBudgetMs: deps.kasmina.latencyBudgetMs, fallbackBlueprintId: deps.kasmina.fallbackBlueprintId }),
