@@ -70,6 +70,15 @@ export class DynamicChildren {
     return ref as ActorRef<M>;
   }
 
+  /**
+   * Stops supervising a child its parent is about to stop on purpose (a policy replaced): its end is then not a
+   * failure to restart.
+   */
+  release(ref: AnyRef): void {
+    for (const [name, child] of this.#children) if (child.ref.path === ref.path) this.#children.delete(name);
+    this.#down.delete(ref.path);
+  }
+
   /** The current ref of a child (a respawned child has a new one). */
   ref(name: string): AnyRef | undefined {
     return this.#children.get(name)?.ref;

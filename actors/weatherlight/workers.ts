@@ -182,6 +182,7 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
   },
   'tamiyo-controller': (deps) =>
     tamiyoLogic({
+      system: deps.system,
       settings: deps.tamiyo,
       signing: deps.signing,
       catalog: deps.karn.catalog,

@@ -101,6 +101,7 @@ export function startSeedRun(options: {
     ? system.spawn(
         null,
         tamiyoLogic({
+          system,
           settings: resolveTamiyoConfig(options.tamiyo, {}),
           signing: secret,
           catalog,
