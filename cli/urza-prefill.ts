@@ -66,6 +66,8 @@ export async function prefillUrza(
       // Enough asks in flight to keep every compile worker busy.
       { out, inFlight: tezzeret.concurrency * 2 },
     );
+    // A job actor ends just after it reports: the run starts (and shows its tree) once they all have.
+    await Promise.all(system.tree().filter((w) => w.path.startsWith(`${forgePath}/`)).map((w) => system.whenTerminated({ path: w.path, system: system.name })));
     say(`esper: forge: ${tally.compiled} compiled, ${tally.failed} failed in ${tally.seconds.toFixed(1)} s`);
     for (const failure of tally.failures) say(`  ${failure}`);
     return tally;
