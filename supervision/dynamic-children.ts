@@ -79,11 +79,6 @@ export class DynamicChildren {
     this.#down.delete(ref.path);
   }
 
-  /** The current ref of a child (a respawned child has a new one). */
-  ref(name: string): AnyRef | undefined {
-    return this.#children.get(name)?.ref;
-  }
-
   /**
    * True while the child is failed and not yet running again: a parent that waits on its children (a delivery) must
    * not wait on one that cannot take the message before its restart, or its own mailbox — where the failure's notice
@@ -91,10 +86,6 @@ export class DynamicChildren {
    */
   isDown(ref: AnyRef): boolean {
     return this.#down.has(ref.path);
-  }
-
-    get size(): number {
-    return this.#children.size;
   }
 
   /** True when `notice` is about one of these children (or is one of their restart timers). */
