@@ -23,7 +23,7 @@ async function throughput(concurrency: number): Promise<{ jobsPerSecond: number;
   const config = { ...TEZZERET_DEFAULTS, concurrency, backend: 'wasm' as const };
   const forge = system.spawn(
     null,
-    forgeLogic(forgeSettings({ config, catalog: karn.catalog, store: urzaKernelStore(library), journal, telemetry: null })),
+    forgeLogic(forgeSettings({ system, config, catalog: karn.catalog, store: urzaKernelStore(library), journal, telemetry: null })),
     { name: 'forge' },
   ) as ActorRef<v1.CompileRequest>;
   const blueprints = [...karn.catalog.all()].filter((d) => !d.quarantineOnly);

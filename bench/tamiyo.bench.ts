@@ -58,7 +58,7 @@ async function decisions(thread: 'worker' | 'inline'): Promise<void> {
   const telemetry = system.spawn(null, statelessLogic<v1.TelemetryPacket>('recorder', () => followUps.shift()?.()), { name: 'telemetry' });
   // Deadlines loose enough that no decision here is discarded: this measures, it does not judge.
   const settings = resolveTamiyoConfig({ policyThread: thread, inferenceTimeoutMs: 1_000, policyAnswerMs: 10_000, persistEvery: 1_000_000 }, {});
-  const tamiyo = system.spawn(null, tamiyoLogic({ settings, signing: secret, catalog, slots: () => SLOTS, stateDir, telemetry, backend: 'wasm' }), { name: 'tamiyo' });
+  const tamiyo = system.spawn(null, tamiyoLogic({ system, settings, signing: secret, catalog, slots: () => SLOTS, stateDir, telemetry, backend: 'wasm' }), { name: 'tamiyo' });
   let epoch = 0;
   const decide = async (seeds: number): Promise<{ ms: number; decided: boolean }> => {
     const done = new Promise<void>((resolve) => followUps.push(resolve));

@@ -96,6 +96,12 @@ export interface ForgeTally {
   seconds: number;
 }
 
+/** How long one kernel may take through the forge: every attempt timing out, with its retries' waits, thrice over. */
+export function forgeDeadlineMs(config: EsperConfig, tezzeret: TezzeretSettings): number {
+  const retryWaitMs = Array.from({ length: tezzeret.maxRetries }, (_, i) => tezzeret.retryBaseMs * 2 ** i).reduce((a, b) => a + b, 0);
+  return Math.min(config.runtime.maxAskDeadlineMs, 3 * (tezzeret.timeoutMs * (1 + tezzeret.maxRetries) + retryWaitMs) + 30_000);
+}
+
 /** Compiles `jobs` into the configured Urza library (here, or by the Tezzeret workers on `bus`), a progress line each. */
 export async function forgeKernels(
   config: EsperConfig,
@@ -104,9 +110,7 @@ export async function forgeKernels(
 ): Promise<ForgeTally> {
   const { catalog, tezzeret } = options;
   const library = openUrzaLibrary({ root: config.urza?.root ?? defaultUrzaRoot(config.run.varDir) });
-  // Enough asks in flight to keep every worker busy, few enough that none waits long in the queue.
-  const retryWaitMs = Array.from({ length: tezzeret.maxRetries }, (_, i) => tezzeret.retryBaseMs * 2 ** i).reduce((a, b) => a + b, 0);
-  const deadlineMs = Math.min(config.runtime.maxAskDeadlineMs, 3 * (tezzeret.timeoutMs * (1 + tezzeret.maxRetries) + retryWaitMs) + 30_000);
+  const deadlineMs = forgeDeadlineMs(config, tezzeret);
   let compiler: Compiler;
   try {
     compiler = options.bus
@@ -116,10 +120,23 @@ export async function forgeKernels(
     library.close();
     throw error;
   }
+  try {
+    // Enough asks in flight to keep every worker busy, few enough that none waits long in the queue.
+    return await compileAll(jobs, compiler, { out: options.out, inFlight: options.bus ? jobs.length : tezzeret.concurrency * 2 });
+  } finally {
+    await compiler.close();
+    library.close();
+  }
+}
 
+/** Runs `jobs` through `compiler`, `inFlight` at a time, with a progress line per kernel; never throws for a job. */
+export async function compileAll(
+  jobs: readonly ForgeJob[],
+  compiler: Pick<Compiler, 'compile'>,
+  options: { out: NodeJS.WritableStream & { isTTY?: boolean }; inFlight: number },
+): Promise<ForgeTally> {
   const tally: ForgeTally = { compiled: 0, stored: 0, failed: 0, failures: [], seconds: 0 };
   const progress = new ProgressBar(jobs.length, options.out);
-  const inFlight = options.bus ? jobs.length : tezzeret.concurrency * 2;
   const started = performance.now();
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -148,18 +165,13 @@ export async function forgeKernels(
       progress.step(`compiled ${tally.compiled}  stored ${tally.stored}  failed ${tally.failed}`, detail);
     }
   };
-  try {
-    await Promise.all(Array.from({ length: Math.min(inFlight, Math.max(1, jobs.length)) }, worker));
-  } finally {
-    await compiler.close();
-    library.close();
-  }
+  await Promise.all(Array.from({ length: Math.min(options.inFlight, Math.max(1, jobs.length)) }, worker));
   tally.seconds = (performance.now() - started) / 1000;
   return tally;
 }
 
 /** Compiles one kernel into the library: here (the forge actor) or by the Tezzeret workers on a bus. */
-interface Compiler {
+export interface Compiler {
   compile(blueprintId: string, dims: number[]): Promise<v1.CompileResult>;
   close(): Promise<void>;
 }
@@ -177,7 +189,7 @@ function localCompiler(options: {
   const system = new ActorSystem({ name: `${options.name}-forge`, ...options.runtime });
   const forgeRef = system.spawn(
     null,
-    forgeLogic(forgeSettings({ config: options.tezzeret, catalog: options.catalog, store: urzaKernelStore(options.library), journal, telemetry: null })),
+    forgeLogic(forgeSettings({ system, config: options.tezzeret, catalog: options.catalog, store: urzaKernelStore(options.library), journal, telemetry: null })),
     { name: 'forge' },
   ) as ActorRef<v1.CompileRequest>;
   return {

@@ -16,7 +16,8 @@ import { listenForStop } from './signals.ts';
 import { formatTree } from './format-tree.ts';
 import { inspect, INSPECT_USAGE } from './inspect.ts';
 import { serveInspection } from './inspect-server.ts';
-import { prefillUrza } from './urza-prefill.ts';
+import { missingKernels, prefillUrza } from './urza-prefill.ts';
+import { setUpKarn } from '../actors/karn/index.ts';
 import { report, REPORT_USAGE } from './report/index.ts';
 import { RunRecord, startRecord } from './run-record/index.ts';
 import { endRunRecord } from './run-ending.ts';
@@ -105,8 +106,8 @@ async function run(args: readonly string[]): Promise<number> {
   // A policy file's path is taken as given on the command line (relative to where esper runs).
   if (policy !== undefined) config = { ...config, tamiyo: { ...config.tamiyo, policy: ['heuristic', 'random', 'promoted'].includes(policy) ? policy : resolvePath(policy) } };
   out.info(`esper: configuration from ${source}`);
-  // Progress goes to stderr when stdout is reserved for the outcome (--quiet) or JSON lines (--json).
-  await prefillUrza(config, mode === 'human' ? process.stdout : process.stderr, (line) => (mode === 'human' ? out.info(line) : process.stderr.write(`${line}\n`)));
+  // The kernels the run's seeds may need that Urza lacks: looked up before boot, forged by the tree's forge after it.
+  const missing = missingKernels(config, setUpKarn(config.karn ?? {}, 'karn').catalog);
   let reportFinished!: (result: RunResult) => void;
   const finished = new Promise<RunResult>((resolveFinished) => {
     reportFinished = resolveFinished;
@@ -123,6 +124,8 @@ async function run(args: readonly string[]): Promise<number> {
     },
     alerts: (event) => record.alert(event),
   });
+  // Progress goes to stderr when stdout is reserved for the outcome (--quiet) or JSON lines (--json).
+  await prefillUrza(weatherlight, config, missing, mode === 'human' ? process.stdout : process.stderr, (line) => (mode === 'human' ? out.info(line) : process.stderr.write(`${line}\n`)));
   const inspection = await serveInspection(weatherlight, config.weatherlight.tree);
   const tree = weatherlight.system.tree();
   out.info(formatTree(tree));
@@ -145,6 +148,8 @@ async function run(args: readonly string[]): Promise<number> {
   const forced = shutdown.forced.length > 0 ? `; forced: ${shutdown.forced.join(', ')}` : '';
   out.info(`esper: shutdown complete in ${shutdown.elapsedMs} ms${forced}`);
   out.outcome(outcome.code, outcome.why, outcome.result, weatherlight.run ? endRunRecord(record, config, weatherlight.run, outcome) : { summary: null, report: null });
+  // The run failed: the error goes to stderr in every output mode (stdout may be a pipe of JSON lines or nothing).
+  if (outcome.code === 1) process.stderr.write(`esper: error: ${outcome.why}\n`);
   return outcome.code;
 }
 

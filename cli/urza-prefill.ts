@@ -1,14 +1,17 @@
 // Urza pre-filled by the forge on first use: before a run trains, the kernels its seeds may need (each blueprint
-// Tamiyo may germinate × each slot of the host) are compiled into Urza, once. Without them Kasmina would graft its
-// fallback blueprint, and a seed would add nothing.
+// Tamiyo may germinate × each slot of the host) are compiled into Urza, once, by the forge in the run's own tree.
+// Without them Kasmina would graft its fallback blueprint, and a seed would add nothing.
 import type { EsperConfig } from '../actors/weatherlight/config.ts';
 import { pathOfKind } from '../actors/weatherlight/tree.ts';
-import { setUpKarn, type KarnCatalogReader } from '../actors/karn/index.ts';
+import type { KarnCatalogReader } from '../actors/karn/index.ts';
 import { resolveTezzeretConfig } from '../actors/tezzeret/index.ts';
+import type { Weatherlight } from '../actors/weatherlight/weatherlight.ts';
+import { leyline, type v1 } from '../contracts/index.ts';
+import type { ActorRef, AnyRef } from '../runtime/logic.ts';
 import { defaultUrzaRoot, openUrzaLibrary } from '../actors/urza/index.ts';
 import { hostSlots, resolveTolariaConfig } from '../actors/tolaria/index.ts';
 import { fitForGrafting } from '../policy/index.ts';
-import { forgeKernels, type ForgeJob, type ForgeTally } from './forge.ts';
+import { compileAll, forgeDeadlineMs, type ForgeJob, type ForgeTally } from './forge.ts';
 
 /** The kernels this configuration's run may fetch that Urza does not hold yet (none when the tree has no seeds). */
 export function missingKernels(config: EsperConfig, catalog: KarnCatalogReader): ForgeJob[] {
@@ -29,14 +32,47 @@ export function missingKernels(config: EsperConfig, catalog: KarnCatalogReader):
   }
 }
 
-/** Compiles what is missing (nothing, after the first run); `null` when nothing was. */
-export async function prefillUrza(config: EsperConfig, out: NodeJS.WritableStream & { isTTY?: boolean }, say: (line: string) => void): Promise<ForgeTally | null> {
-  const { catalog } = setUpKarn(config.karn ?? {}, 'karn');
-  const jobs = missingKernels(config, catalog);
+/**
+ * Compiles what is missing (`missingKernels`, found before boot: Urza is then open in the tree) through the forge in
+ * Weatherlight's tree (`tezzeret/forge`, supervised as every actor is: a crash is restarted, a compile job's crash
+ * retried), with training held meanwhile (the trainer's mailbox paused) so that no seed is germinated before its
+ * kernel is stored. `null` when nothing was missing or the tree has no forge (Tezzeret served elsewhere).
+ */
+export async function prefillUrza(
+  weatherlight: Pick<Weatherlight, 'system'>,
+  config: EsperConfig,
+  jobs: readonly ForgeJob[],
+  out: NodeJS.WritableStream & { isTTY?: boolean },
+  say: (line: string) => void,
+): Promise<ForgeTally | null> {
   if (jobs.length === 0) return null;
-  say(`esper: first use: forging ${jobs.length} kernel${jobs.length === 1 ? '' : 's'} into Urza (the blueprints Tamiyo may germinate × the host's slots)`);
-  const tally = await forgeKernels(config, jobs, { bus: null, out, catalog, tezzeret: resolveTezzeretConfig(config.tezzeret ?? {}, 'tezzeret') });
-  say(`esper: forge: ${tally.compiled} compiled, ${tally.failed} failed in ${tally.seconds.toFixed(1)} s`);
-  for (const failure of tally.failures) say(`  ${failure}`);
-  return tally;
+  const { system } = weatherlight;
+  const tree = config.weatherlight.tree;
+  const forgePath = pathOfKind(tree, 'tezzeret-forge');
+  if (!forgePath || !system.describe(forgePath)) {
+    say(`esper: first use: ${jobs.length} kernel${jobs.length === 1 ? '' : 's'} missing and no forge in this process (Tezzeret is served elsewhere): seeds get the fallback blueprint until they are forged`);
+    return null;
+  }
+  const forge: ActorRef<v1.CompileRequest> = { path: forgePath, system: system.name };
+  const trainerPath = pathOfKind(tree, 'tolaria-trainer');
+  const trainer: AnyRef | null = trainerPath && system.describe(trainerPath) ? { path: trainerPath, system: system.name } : null;
+  const tezzeret = resolveTezzeretConfig(config.tezzeret ?? {}, 'tezzeret');
+  const deadlineMs = forgeDeadlineMs(config, tezzeret);
+  say(`esper: first use: forging ${jobs.length} kernel${jobs.length === 1 ? '' : 's'} into Urza with ${forgePath} (the blueprints Tamiyo may germinate × the host's slots)`);
+  if (trainer) await system.pause(trainer);
+  try {
+    const tally = await compileAll(
+      jobs,
+      { compile: (blueprintId, dims) => system.ask(forge, leyline.CompileRequest.create({ blueprintId, slot: { dims } }), leyline.CompileResult, deadlineMs) },
+      // Enough asks in flight to keep every compile worker busy.
+      { out, inFlight: tezzeret.concurrency * 2 },
+    );
+    // A job actor ends just after it reports: the run starts (and shows its tree) once they all have.
+    await Promise.all(system.tree().filter((w) => w.path.startsWith(`${forgePath}/`)).map((w) => system.whenTerminated({ path: w.path, system: system.name })));
+    say(`esper: forge: ${tally.compiled} compiled, ${tally.failed} failed in ${tally.seconds.toFixed(1)} s`);
+    for (const failure of tally.failures) say(`  ${failure}`);
+    return tally;
+  } finally {
+    if (trainer) system.resume(trainer);
+  }
 }

@@ -37,6 +37,13 @@ export interface SupervisorFlags {
   /** At most this many restarts within `periodMs`; one more and the supervisor escalates. */
   intensity: number;
   periodMs: number;
+  /**
+   * A child that fails this many times in a row with the same error (no stable run between) is not restarted again:
+   * the supervisor escalates at once, whatever the period. A restart does not cure a failure that repeats exactly (a
+   * checkpoint that no longer fits, a bad file), and escalating the same error again at each level brings it to the
+   * root in bounded time. 0: off.
+   */
+  maxRepeats: number;
   backoff: BackoffPolicy;
 }
 
@@ -44,10 +51,45 @@ export const DEFAULT_FLAGS: SupervisorFlags = {
   strategy: SupervisionStrategy.SUPERVISION_STRATEGY_ONE_FOR_ONE,
   intensity: 5,
   periodMs: 60_000,
+  maxRepeats: 3,
   backoff: DEFAULT_BACKOFF,
 };
 
 export const DEFAULT_SHUTDOWN_MS = 5_000;
+
+/**
+ * A child an actor starts at run time (a seed, a compile job, a policy instance), supervised by that actor
+ * (`dynamic-children.ts`) under the same rules as a tree's: its restart policy, at most `intensity` restarts within
+ * `periodMs` or `maxRepeats` of the same error in a row, a backoff. Past them, `giveUp` says what happens: `stop` ends
+ * the child and its parent deals with it (a seed is culled, a job's request is answered with the failure);
+ * `escalate` fails the parent, whose own supervisor decides.
+ */
+export interface DynamicChildSpec {
+  restart: v1.RestartPolicy;
+  intensity: number;
+  periodMs: number;
+  maxRepeats: number;
+  backoff: BackoffPolicy;
+  giveUp: 'stop' | 'escalate';
+  /** How long the child gets to stop. */
+  shutdownMs: number;
+}
+
+/** The spec's flags as a one-child supervisor's (the decisions are supervisor-logic.ts's). */
+export function dynamicFlags(spec: DynamicChildSpec): SupervisorFlags {
+  return resolveFlags({ intensity: spec.intensity, periodMs: spec.periodMs, maxRepeats: spec.maxRepeats, backoff: spec.backoff });
+}
+
+/** Checks a dynamic child's spec; throws ChildSpecError naming the field (`kasmina.seedSupervision.intensity`). */
+export function validateDynamicSpec(spec: DynamicChildSpec, path: string): DynamicChildSpec {
+  if (!Object.values(RestartPolicy).includes(spec.restart) || spec.restart === 0) {
+    throw new ChildSpecError(`${path}.restart`, `must be a RestartPolicy, got ${String(spec.restart)}`);
+  }
+  if (spec.giveUp !== 'stop' && spec.giveUp !== 'escalate') throw new ChildSpecError(`${path}.giveUp`, `must be "stop" or "escalate", got ${String(spec.giveUp)}`);
+  if (!positive(spec.shutdownMs)) throw new ChildSpecError(`${path}.shutdownMs`, `must be > 0, got ${String(spec.shutdownMs)}`);
+  validateFlags(dynamicFlags(spec), path);
+  return spec;
+}
 
 export const isSupervisorSpec = (spec: ChildSpec): spec is SupervisorSpec => 'children' in spec;
 
@@ -75,15 +117,7 @@ export function validateTree(spec: SupervisorSpec, path = spec.id): void {
   if (!Object.values(SupervisionStrategy).includes(flags.strategy) || flags.strategy === 0) {
     throw new ChildSpecError(`${path}.flags.strategy`, `must be a SupervisionStrategy, got ${String(flags.strategy)}`);
   }
-  if (!Number.isInteger(flags.intensity) || flags.intensity < 0) {
-    throw new ChildSpecError(`${path}.flags.intensity`, `must be an integer >= 0, got ${String(flags.intensity)}`);
-  }
-  if (!positive(flags.periodMs)) throw new ChildSpecError(`${path}.flags.periodMs`, `must be > 0, got ${String(flags.periodMs)}`);
-  const { baseMs, maxMs, jitter, stableMs } = flags.backoff;
-  if (!positive(baseMs)) throw new ChildSpecError(`${path}.flags.backoff.baseMs`, `must be > 0, got ${String(baseMs)}`);
-  if (!(maxMs >= baseMs)) throw new ChildSpecError(`${path}.flags.backoff.maxMs`, `must be >= baseMs, got ${String(maxMs)}`);
-  if (!(jitter >= 0 && jitter <= 1)) throw new ChildSpecError(`${path}.flags.backoff.jitter`, `must be in [0, 1], got ${String(jitter)}`);
-  if (!positive(stableMs)) throw new ChildSpecError(`${path}.flags.backoff.stableMs`, `must be > 0, got ${String(stableMs)}`);
+  validateFlags(flags, `${path}.flags`);
   if (!Array.isArray(spec.children)) throw new ChildSpecError(`${path}.children`, 'must be a list');
   const seen = new Set<string>();
   for (const child of spec.children) {
@@ -102,6 +136,21 @@ export function validateTree(spec: SupervisorSpec, path = spec.id): void {
       }
     }
   }
+}
+
+function validateFlags(flags: SupervisorFlags, path: string): void {
+  if (!Number.isInteger(flags.intensity) || flags.intensity < 0) {
+    throw new ChildSpecError(`${path}.intensity`, `must be an integer >= 0, got ${String(flags.intensity)}`);
+  }
+  if (!Number.isInteger(flags.maxRepeats) || flags.maxRepeats < 0) {
+    throw new ChildSpecError(`${path}.maxRepeats`, `must be an integer >= 0, got ${String(flags.maxRepeats)}`);
+  }
+  if (!positive(flags.periodMs)) throw new ChildSpecError(`${path}.periodMs`, `must be > 0, got ${String(flags.periodMs)}`);
+  const { baseMs, maxMs, jitter, stableMs } = flags.backoff;
+  if (!positive(baseMs)) throw new ChildSpecError(`${path}.backoff.baseMs`, `must be > 0, got ${String(baseMs)}`);
+  if (!(maxMs >= baseMs)) throw new ChildSpecError(`${path}.backoff.maxMs`, `must be >= baseMs, got ${String(maxMs)}`);
+  if (!(jitter >= 0 && jitter <= 1)) throw new ChildSpecError(`${path}.backoff.jitter`, `must be in [0, 1], got ${String(jitter)}`);
+  if (!positive(stableMs)) throw new ChildSpecError(`${path}.backoff.stableMs`, `must be > 0, got ${String(stableMs)}`);
 }
 
 function validateCommon(spec: ChildSpec, path: string): void {

@@ -13,6 +13,8 @@ export interface ChildRecord {
   readonly isSupervisor: boolean;
   /** Failures in a row without a stable run in between (drives the backoff). */
   failures: number;
+  /** How many of those failures in a row had the same error as the last (`flags.maxRepeats`). */
+  repeats: number;
   restarts: number;
   startedAt: number;
   lastError: string;
@@ -67,6 +69,7 @@ export function initialSupervisorState(flags: SupervisorFlags, children: readonl
     children: children.map((child) => ({
       ...child,
       failures: 0,
+      repeats: 0,
       restarts: 0,
       startedAt: 0,
       lastError: '',
@@ -127,8 +130,7 @@ function onFailed(
 ): Transition {
   const child = find(state, event.id);
   if (!child || child.stopping) return { state, effects: [] };
-  child.lastError = event.error;
-  child.lastErrorAt = event.at;
+  noteFailure(state, child, event.error, event.at);
 
   let directive = SupervisorDirective.SUPERVISOR_DIRECTIVE_RESTART;
   // `directive` is present only when the child has a decider; anything it gave that is not a directive counts.
@@ -171,8 +173,7 @@ function onExited(state: SupervisorState, event: Extract<SupervisorEvent, { type
     state.children = state.children.filter((c) => c !== child);
     return { state, effects: [{ type: 'remove', id: child.id }] };
   }
-  child.lastError = event.error || `exited (${TerminationReason[event.reason] ?? event.reason})`;
-  child.lastErrorAt = event.at;
+  noteFailure(state, child, event.error || `exited (${TerminationReason[event.reason] ?? event.reason})`, event.at);
   return planRestart(state, child, event.at, random);
 }
 
@@ -187,6 +188,20 @@ function onRestartDue(state: SupervisorState, round: number): Transition {
   return { state, effects: [{ type: 'restart', ids }] };
 }
 
+/**
+ * Records a failure of the child's current incarnation: after a stable run the backoff and the repeat count start
+ * again; the same error as last time adds a repeat.
+ */
+function noteFailure(state: SupervisorState, child: ChildRecord, error: string, at: number): void {
+  if (child.startedAt > 0 && at - child.startedAt >= state.flags.backoff.stableMs) {
+    child.failures = 0;
+    child.repeats = 0;
+  }
+  child.repeats = child.repeats > 0 && child.lastError === error ? child.repeats + 1 : 1;
+  child.lastError = error;
+  child.lastErrorAt = at;
+}
+
 function planRestart(state: SupervisorState, child: ChildRecord, at: number, random: () => number): Transition {
   const { flags } = state;
   const intensity = recordRestart(state.restartHistory, at, flags);
@@ -197,8 +212,14 @@ function planRestart(state: SupervisorState, child: ChildRecord, at: number, ran
       `restart intensity exceeded: more than ${flags.intensity} restarts in ${flags.periodMs} ms (last: ${child.id}: ${child.lastError})`,
     );
   }
-  if (child.startedAt > 0 && at - child.startedAt >= flags.backoff.stableMs) child.failures = 0;
+  if (flags.maxRepeats > 0 && child.repeats >= flags.maxRepeats) {
+    // Deterministic text: the same failure below reaches this supervisor's parent as the same error each time.
+    return escalate(state, `${child.id} failed ${child.repeats} times in a row with the same error: ${child.lastError}`);
+  }
   child.failures += 1;
+  // This incarnation is over: its start no longer counts as a run (a child that ran stably once and now fails at
+  // every start must not look stable each time).
+  child.startedAt = 0;
 
   const effects: SupervisorEffect[] = [];
   const affected = affectedBy(state, child);

@@ -161,7 +161,7 @@ test('the forge fills a library once: a second run in the same folder compiles n
   writeFileSync(config, `import quick from ${JSON.stringify(quick)};\nexport default { ...quick, budgets: { ...quick.budgets, epochs: 1 } };\n`);
   const first = await esper(['run', config], cwd);
   t.is(first.code, 0, first.stderr);
-  t.regex(first.stdout, /esper: first use: forging 1 kernel into Urza[\s\S]*esper: forge: 1 compiled, 0 failed/);
+  t.regex(first.stdout, /esper: first use: forging 1 kernel into Urza with \/weatherlight\/tezzeret\/forge[\s\S]*esper: forge: 1 compiled, 0 failed/);
   const second = await esper(['run', config], cwd);
   t.is(second.code, 0, second.stderr);
   t.notRegex(second.stdout, /forging/);

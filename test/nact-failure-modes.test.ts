@@ -36,7 +36,8 @@ test('§9 a start-up function that always throws does not loop hot: backoff betw
   setTimeout(() => log.push({ kind: 'timer' }), 0);
   const { escalations } = boot(system, {
     id: 'root',
-    flags: { intensity: 3, periodMs: 60_000, backoff: fast },
+    // Repeats off: this is about the intensity (supervision-logic.test.ts covers the same error repeated).
+    flags: { intensity: 3, periodMs: 60_000, maxRepeats: 0, backoff: fast },
     children: [{ id: 'broken', logic: probeLogic('broken', log as EventLog<ProbeEvent>, { failStart: () => true }) }],
   });
   const escalation = await escalations.waitFor(() => true);

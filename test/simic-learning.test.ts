@@ -125,7 +125,7 @@ test('learning changes the decisions, and the learned weights, as a signed Polic
   const packets = new EventLog<v1.TelemetryPacket>();
   const telemetry = system.spawn(null, statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)), { name: 'telemetry' });
   const settings = resolveTamiyoConfig({ shadowDecisions: 1, inferenceTimeoutMs: 2_000, policyAnswerMs: 10_000, prior: { plateauEpochs: 50 } }, {});
-  const tamiyo = system.spawn(null, tamiyoLogic({ settings, signing: secret, catalog, slots: () => STATE_SLOTS, stateDir: mkdtempSync(join(tmpdir(), 'esper-simic-')), telemetry, backend: 'wasm' }), { name: 'tamiyo' });
+  const tamiyo = system.spawn(null, tamiyoLogic({ system, settings, signing: secret, catalog, slots: () => STATE_SLOTS, stateDir: mkdtempSync(join(tmpdir(), 'esper-simic-')), telemetry, backend: 'wasm' }), { name: 'tamiyo' });
   const ask = (epoch: number) => system.ask(tamiyo, leyline.SystemStatePacket.create({ ...fixed, currentEpoch: epoch, packetId: `fixed-${epoch}` }), leyline.AdaptationCommand, 10_000);
   const before = await ask(0);
   t.is(before.annotations.policy_version, HEURISTIC_VERSION);

@@ -12,7 +12,8 @@ const noJitter = (): number => 0;
 
 function supervisor(strategy: number, restart: Partial<Record<string, number>> = {}, flags: Partial<SupervisorFlags> = {}): SupervisorState {
   return initialSupervisorState(
-    resolveFlags({ strategy, intensity: 3, periodMs: 10_000, ...flags }),
+    // Repeats off unless a test turns them on: most tests fail one child the same way several times.
+    resolveFlags({ strategy, intensity: 3, periodMs: 10_000, maxRepeats: 0, ...flags }),
     ['a', 'b', 'c'].map((id) => ({ id, restart: restart[id] ?? R.RESTART_POLICY_PERMANENT, isSupervisor: false })),
   );
 }
@@ -131,6 +132,71 @@ test('a stable run resets the backoff and lets the last error go stale', (t) => 
   t.is(later.delayMs, 1_000, 'after a stable minute the backoff is back at its base');
 });
 
+test('the same error repeated maxRepeats times in a row escalates at once, whatever the period; another error starts the count again', (t) => {
+  const state = supervisor(S.SUPERVISION_STRATEGY_ONE_FOR_ONE, {}, { intensity: 100, maxRepeats: 3 });
+  const failAndRestart = (error: string, at: number) => {
+    const { effects } = transition(state, fail('a', at, { error }), noJitter);
+    if (state.pending) transition(state, { type: 'restart-due', round: state.pending.round });
+    return effects;
+  };
+  t.is(failAndRestart('Error: x', 1_000).at(-1)?.type, 'schedule');
+  t.is(failAndRestart('Error: y', 2_000).at(-1)?.type, 'schedule', 'a different error: the count starts again');
+  t.is(failAndRestart('Error: y', 3_000).at(-1)?.type, 'schedule');
+  const effects = failAndRestart('Error: y', 4_000);
+  t.deepEqual(effects, [{ type: 'escalate', error: 'a failed 3 times in a row with the same error: Error: y' }]);
+});
+
+test('a stable run resets the repeat count; a child that ran stably once and then fails at every start does not', (t) => {
+  const state = supervisor(S.SUPERVISION_STRATEGY_ONE_FOR_ONE, {}, { intensity: 100, maxRepeats: 2, backoff: { ...DEFAULT_BACKOFF, stableMs: 60_000 } });
+  transition(state, { type: 'started', id: 'a', at: 0 });
+  transition(state, fail('a', 100_000), noJitter);
+  transition(state, { type: 'restart-due', round: 1 });
+  transition(state, { type: 'started', id: 'a', at: 101_000 });
+  t.is(transition(state, fail('a', 200_000), noJitter).effects.at(-1)?.type, 'schedule', 'a minute of stable running between: not a repeat');
+  transition(state, { type: 'restart-due', round: 2 });
+  // From now on every start fails (no ActorStarted), long after the last stable start.
+  t.is(transition(state, fail('a', 300_000, { duringStart: true }), noJitter).effects.at(-1)?.type, 'escalate');
+});
+
+test('a failure that repeats at every start reaches the root, which gives up, in a bounded number of restarts', (t) => {
+  // The tree of `esper run`, cut down: root → tolaria (a supervisor) → trainer, whose start throws the same error each
+  // time (a checkpoint that does not fit the host). A restarted supervisor starts with a fresh state, as supervisor.ts's does.
+  const flags = resolveFlags({});
+  const root = initialSupervisorState(flags, [{ id: 'tolaria', restart: R.RESTART_POLICY_PERMANENT, isSupervisor: true }]);
+  const shapeError = "StateMismatchError: dense_1/kernel: stored shape [2, 8] differs from the variable's [2, 16]";
+  let at = 0;
+  let trainerFailures = 0;
+  let gaveUp: string | null = null;
+  while (gaveUp === null && trainerFailures < 100) {
+    const tolaria = initialSupervisorState(flags, [{ id: 'trainer', restart: R.RESTART_POLICY_TRANSIENT, isSupervisor: false }]);
+    let escalation: string | null = null;
+    while (escalation === null) {
+      trainerFailures += 1;
+      at += 500;
+      const { effects } = transition(tolaria, { type: 'failed', id: 'trainer', error: shapeError, at, duringStart: true }, noJitter);
+      const last = effects.at(-1);
+      if (last?.type === 'escalate') escalation = last.error;
+      else if (last?.type === 'schedule') {
+        at += last.delayMs;
+        transition(tolaria, { type: 'restart-due', round: last.round });
+      } else t.fail(`unexpected effects ${JSON.stringify(effects)}`);
+    }
+    // The supervisor's escalation reaches its parent as its ActorFailed error (runtime/errors.ts describeError).
+    const { effects } = transition(root, { type: 'failed', id: 'tolaria', error: `EscalationError: ${escalation}`, at, duringStart: false }, noJitter);
+    const last = effects.at(-1);
+    if (last?.type === 'escalate') gaveUp = last.error;
+    else if (last?.type === 'schedule') {
+      at += last.delayMs;
+      transition(root, { type: 'restart-due', round: last.round });
+    }
+  }
+  t.is(trainerFailures, flags.maxRepeats * flags.maxRepeats, 'three failures per tolaria incarnation, three incarnations');
+  t.not(gaveUp, null);
+  t.true(gaveUp!.startsWith('tolaria failed 3 times in a row with the same error: EscalationError: trainer failed 3 times in a row'));
+  t.true(gaveUp!.endsWith(shapeError), 'the root names the error');
+  t.true(at < flags.periodMs, `the root gave up after ${at} ms of failures and backoffs`);
+});
+
 test('tree validation names the bad field', (t) => {
   const worker = statelessLogic('noop', () => undefined);
   const error = t.throws(
@@ -140,5 +206,6 @@ test('tree validation names the bad field', (t) => {
   t.regex(error.message, /root\.k\.flags\.intensity must be an integer >= 0/);
   t.throws(() => validateTree({ id: 'root', children: [{ id: 'w', logic: worker }, { id: 'w', logic: worker }] }), { message: /root\.w is declared twice/ });
   t.throws(() => validateTree({ id: 'root', children: [{ id: 'bad:name', logic: worker }] }), { message: /root\.bad:name\.id .*":" is not allowed/ });
+  t.throws(() => validateTree({ id: 'root', flags: { maxRepeats: 1.5 }, children: [] }), { message: /root\.flags\.maxRepeats must be an integer >= 0/ });
   t.notThrows(() => validateTree({ id: 'root', children: [{ id: 'w', logic: worker }] }));
 });

@@ -31,13 +31,13 @@ test.before(async () => {
   await selectTensorBackend('wasm');
 });
 
-function startTamiyo(config: TamiyoConfig = {}, stateDir = mkdtempSync(join(tmpdir(), 'esper-tamiyo-')), policy: PolicySpec | null = null) {
+function startTamiyo(config: TamiyoConfig = {}, stateDir = mkdtempSync(join(tmpdir(), 'esper-tamiyo-')), policy: PolicySpec | null = null, slots: () => typeof SLOTS = () => SLOTS) {
   const system = testSystem();
   const packets = new EventLog<v1.TelemetryPacket>();
   const telemetry = system.spawn(null, statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)), { name: 'telemetry' });
   // Loose deadlines unless a test is about them: test files share the machine's cores.
   const settings = resolveTamiyoConfig({ inferenceTimeoutMs: 2_000, policyAnswerMs: 10_000, ...config }, {});
-  const tamiyo = system.spawn(null, tamiyoLogic({ settings, signing: secret, catalog, slots: () => SLOTS, stateDir, telemetry, backend: 'wasm', policy }), { name: 'tamiyo' });
+  const tamiyo = system.spawn(null, tamiyoLogic({ system, settings, signing: secret, catalog, slots, stateDir, telemetry, backend: 'wasm', policy }), { name: 'tamiyo' });
   /** Asks for a decision and waits until its follow-up (report written, telemetry sent) is done. */
   const decide = async (packet: v1.SystemStatePacket): Promise<{ command: v1.AdaptationCommand; telemetry: v1.TelemetryPacket }> => {
     const command = await system.ask(tamiyo, packet, leyline.AdaptationCommand, 10_000);
@@ -225,6 +225,36 @@ test('a promoted policy that keeps failing is rolled back to the one before it',
   t.like(rolledBack?.attributes, { from: 'v-fragile', to: HEURISTIC_VERSION });
   t.is((await h.decide(state(2, 0.48))).command.annotations.policy_version, HEURISTIC_VERSION);
   t.false(existsSync(join(h.stateDir, 'policy.pb')), 'a restart would not bring the failed policy back');
+  await h.system.shutdown();
+});
+
+test("a policy instance that crashes is restarted by its spec from its version's weights and decides again under that version", async (t) => {
+  // The instance reads the host's slots at each decision: a failing read crashes the instance (not the controller).
+  let crash = false;
+  const slots = () => {
+    if (crash) {
+      crash = false;
+      throw new Error('slot probe unavailable');
+    }
+    return SLOTS;
+  };
+  const gnn = new TamiyoGnn(undefined, 41);
+  const weights = gnn.exportWeights();
+  gnn.dispose();
+  const h = startTamiyo({}, undefined, { version: 'v-net', kind: 'network', weights, update: null, mode: 'greedy', temperature: 1 }, slots);
+  t.is((await h.decide(state(0, 0.5))).command.annotations.decided_by, 'v-net');
+  const instance = h.system.tree().find((w) => w.path.startsWith('/tamiyo/policy-'))!.path;
+  crash = true;
+  const during = await h.decide(state(1, 0.49));
+  t.is(during.command.commandType, CommandType.COMMAND_PAUSE, 'the crashed decision is a safe hold');
+  const restarted = await h.packets.waitFor((p) => p.events.some((e) => e.description === 'policy_restarted'));
+  t.like(restarted.events.find((e) => e.description === 'policy_restarted')?.attributes, { version: 'v-net', instance: instance.split('/').at(-1) });
+  const after = await h.decide(state(2, 0.48));
+  t.is(after.command.annotations.decided_by, 'v-net', 'the same version decides again');
+  t.is(after.command.annotations.policy_version, 'v-net');
+  const worker = h.system.tree().find((w) => w.path === instance);
+  t.is(worker?.restartCount, 1, 'the same instance, restarted once (not replaced)');
+  t.false(h.packets.seen.some((p) => p.events.some((e) => e.description === 'policy_rolled_back')));
   await h.system.shutdown();
 });
 

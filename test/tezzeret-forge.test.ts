@@ -8,6 +8,7 @@ import type { ActorRef } from '../runtime/logic.ts';
 import { forgeLogic, type ForgeSettings } from '../actors/tezzeret/forge.ts';
 import { midpointParameters } from '../actors/karn/index.ts';
 import { JobJournal, jobIdFor } from '../actors/tezzeret/job-journal.ts';
+import { COMPILE_JOB_SPEC } from '../actors/tezzeret/compile-job.ts';
 import type { CompileOutput, CompileTask } from '../actors/tezzeret/compile-task.ts';
 import type { CompiledKernel, KernelStore } from '../actors/tezzeret/ports.ts';
 import { CompileTimeoutError, type CompileRunner } from '../actors/tezzeret/worker-pool.ts';
@@ -75,6 +76,7 @@ function forge(runner: CompileRunner, overrides: Partial<ForgeSettings> = {}) {
   const store = overrides.store ?? new MemoryStore();
   const journal = overrides.journal ?? new JobJournal(':memory:');
   const settings: ForgeSettings = {
+    system,
     catalog: catalogOf('BP001', 'BP002', 'BP003', 'BP004'),
     journal,
     openRunner: () => runner,
@@ -95,7 +97,7 @@ function forge(runner: CompileRunner, overrides: Partial<ForgeSettings> = {}) {
   const ref = system.spawn(null, forgeLogic(settings), { name: 'forge' }) as ActorRef<v1.CompileRequest>;
   const compile = (blueprintId: string, dims = [32]) =>
     system.ask(ref, leyline.CompileRequest.create({ blueprintId, slot: { dims } }), leyline.CompileResult, 10_000);
-  return { system, store: store as MemoryStore, journal, ref, compile };
+  return { system, store: store as MemoryStore, journal, ref, compile, forgePath: ref.path };
 }
 
 test('a request is compiled, stored once, answered; the same request again is "already stored"', async (t) => {
@@ -249,5 +251,47 @@ test('stopping the forge answers its askers at once; the job stays in the journa
   t.regex(answer.error, /the forge stopped/);
   t.is(journal.unfinished().length, 1);
   never.open();
+  await system.shutdown();
+});
+
+/** A journal that cannot record a job's start `failures` times (a locked database): the job actor itself crashes. */
+class LockedJournal extends JobJournal {
+  crashes = 0;
+  constructor(private failures: number) {
+    super(':memory:');
+  }
+  override started(jobId: string): void {
+    if (this.failures > 0) {
+      this.failures -= 1;
+      this.crashes += 1;
+      throw new Error('SQLITE_BUSY: database is locked');
+    }
+    super.started(jobId);
+  }
+}
+const quickJobs = { ...COMPILE_JOB_SPEC, backoff: { baseMs: 5, maxMs: 20, jitter: 0, stableMs: 60_000 } };
+
+test('a compile job that crashes is restarted by its spec and its job still completes', async (t) => {
+  const runner = new ScriptedRunner(async () => output('after-crash'));
+  const journal = new LockedJournal(1);
+  const { system, store, compile } = forge(runner, { journal, jobSpec: quickJobs });
+  const result = await compile('BP001');
+  t.true(result.ok, result.error);
+  t.is(journal.crashes, 1);
+  t.is(runner.calls, 1, 'the restarted job compiled once');
+  t.is(store.saved.length, 1);
+  await system.shutdown();
+});
+
+test('a compile job that crashes at every try is retried, then its request is answered with the failure', async (t) => {
+  const runner = new ScriptedRunner(async () => output());
+  const journal = new LockedJournal(Number.POSITIVE_INFINITY);
+  const { system, compile, forgePath } = forge(runner, { journal, jobSpec: quickJobs });
+  const result = await compile('BP001');
+  t.false(result.ok);
+  t.regex(result.error, /^compile job crashed \(restarted 2 times\): .*SQLITE_BUSY: database is locked/);
+  t.is(journal.crashes, 1 + quickJobs.intensity, 'the first try and one per restart');
+  t.is(journal.get(result.jobId)?.state, 'failed');
+  t.deepEqual(system.tree().filter((w) => w.path.startsWith(`${forgePath}/`)).map((w) => w.path), [], 'no job actor left behind');
   await system.shutdown();
 });

@@ -1,7 +1,8 @@
 // The seed manager: verifies every AdaptationCommand (signature, nonce, freshness), spawns one seed actor per seed
 // and routes commands and Tolaria's step reports to them, and answers each command with an AdaptationReceipt
 // carrying the seeds' states. Shared state (kernel source and its breaker, verifier and nonce ledger, the board of
-// seed states) lives here, not in the seeds. A seed that crashes is stopped and leaves nothing in the host (its
+// seed states) lives here, not in the seeds. The seeds are supervised children (SEED_SPEC, seed-actor.ts): a seed
+// that crashes is restarted from its last state; past its restarts it is culled, leaving nothing in the host (its
 // stop clean-up detaches its graft); training goes on.
 import { randomUUID } from 'node:crypto';
 import { leyline, type v1 } from '../../contracts/index.ts';
@@ -15,14 +16,21 @@ import type { TrainingSurface } from '../tolaria/trainer/surface.ts';
 import type { KernelSource } from './kernel-source.ts';
 import { blendingSchedule } from './alpha-schedule.ts';
 import { createSeedLifecycle, EMBARGO_STAGES, stageName, TRIAL_STAGES } from './lifecycle.ts';
-import { seedLogic, slotDepth, type SeedMessage } from './seed-actor.ts';
+import { SEED_SPEC, seedLogic, slotDepth, type SeedMessage } from './seed-actor.ts';
+import type { ActorSystem } from '../../runtime/system.ts';
+import { validateDynamicSpec, type DynamicChildSpec } from '../../supervision/child-spec.ts';
+import { DynamicChildren, type DynamicNotice, type GaveUp } from '../../supervision/dynamic-children.ts';
 import type { KasminaSettings } from './settings.ts';
 
 const { CommandType, HealthStatus, SeedLifecycleStage, SeedOperation, TelemetryLevel } = leyline;
 
-export type KasminaMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.Terminated | v1.SeedCheckpointRequest | v1.SeedRestore;
+export type KasminaMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.SeedCheckpointRequest | v1.SeedRestore | DynamicNotice;
 
 export interface KasminaDeps {
+  /** The system the manager runs in: it supervises its seed actors. */
+  system: ActorSystem;
+  /** How its seed actors are supervised. Default SEED_SPEC. */
+  seedSpec?: DynamicChildSpec;
   settings: KasminaSettings;
   verifier: CommandVerifier;
   kernels: KernelSource;
@@ -37,6 +45,7 @@ export interface ManagerState {
   slots: Map<string, string>;
   board: Map<string, v1.SeedState>;
   rejected: number;
+  children: DynamicChildren;
 }
 
 /** Tolaria's no-op at a control boundary (control-hook.ts): it changes nothing, so it needs no signature. */
@@ -53,7 +62,10 @@ const HOLDING: ReadonlySet<number> = new Set([...TRIAL_STAGES, SeedLifecycleStag
 /** A seed culled (for cause) is out of the host for good: a rollback neither brings it back nor lifts its embargo. */
 const CULLED_FOR_GOOD: ReadonlySet<number> = new Set([...EMBARGO_STAGES, SeedLifecycleStage.SEED_STAGE_DORMANT, SeedLifecycleStage.SEED_STAGE_TERMINATED]);
 
+const SEED_RESTART_TIMER = 'seed-restart:';
+
 export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, KasminaMessage> {
+  const seedSpec = validateDynamicSpec(deps.seedSpec ?? SEED_SPEC, 'kasmina.seedSpec');
   const lifecycles = new Map<string, ReturnType<typeof createSeedLifecycle>>();
   /** A GERMINATE may name its blending method (annotation `blending_method`); the configured schedule otherwise. */
   function lifecycleFor(method: string | undefined): ReturnType<typeof createSeedLifecycle> {
@@ -182,7 +194,9 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
   }
 
   function spawnSeed(ctx: ActorContext<KasminaMessage>, state: ManagerState, seedId: string, slotId: string, blendingMethod: string | undefined, restore?: v1.SeedRecord): ActorRef<SeedMessage> {
-    const ref = ctx.spawn(
+    const ref = state.children.spawn(
+      ctx,
+      safeActorName(`seed-${seedId}`),
       seedLogic({
         seedId,
         slotId,
@@ -197,11 +211,42 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
         isolationBreaker,
         telemetry: deps.telemetry,
       }),
-      { name: safeActorName(`seed-${seedId}`), shutdownMs: 2_000 },
     );
-    ctx.watch(ref as ActorRef<never>);
     state.seeds.set(seedId, ref);
     return ref;
+  }
+
+  /** A seed's crash and what came of it, as Kasmina's telemetry: restarted from its last state, or culled. */
+  function seedSupervision(ctx: ActorContext<KasminaMessage>, event: 'seed_restarted' | 'seed_culled', attributes: Record<string, string>): void {
+    if (event === 'seed_culled') ctx.log.error('seed culled: it crashed past its restarts', attributes);
+    if (!deps.telemetry) return;
+    const level = event === 'seed_culled' ? TelemetryLevel.TELEMETRY_LEVEL_ERROR : TelemetryLevel.TELEMETRY_LEVEL_WARNING;
+    ctx.dispatch(
+      deps.telemetry,
+      buildTelemetryPacket({
+        packetId: `kasmina-${event}-${attributes.seed_id}-${randomUUID()}`,
+        source: 'kasmina',
+        level,
+        metrics: [],
+        events: [{ description: event, level, attributes }],
+      }),
+    );
+  }
+
+  /** The seed whose actor is named `name`. */
+  function seedOf(seeds: ManagerState['seeds'], name: string): string {
+    for (const [seedId, ref] of seeds) if (ref.path.endsWith(`/${name}`)) return seedId;
+    return name;
+  }
+
+  /** A seed given up on (it crashed past its restarts) is out of the host: culled, with the reason. */
+  function culled(ctx: ActorContext<KasminaMessage>, state: ManagerState, gaveUp: GaveUp): void {
+    const seedId = seedOf(state.seeds, gaveUp.name);
+    seedSupervision(ctx, 'seed_culled', { seed_id: seedId, slot: state.slots.get(seedId) ?? '', reason: `crashed (restarted ${gaveUp.restarts} times): ${gaveUp.error}` });
+    // Its stop hook took its graft out of the forward pass (a fossilized module stays: it is the host's).
+    state.seeds.delete(seedId);
+    state.slots.delete(seedId);
+    state.board.delete(seedId);
   }
 
   /**
@@ -216,10 +261,19 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
     return state;
   }
 
-  /** Every seed's record, in seed id order (each seed answers once it has handled what came before). */
+  /**
+   * Every seed's record, in seed id order (each seed answers once it has handled what came before). A seed down after
+   * a crash cannot answer before its restart, which waits in this mailbox: it is left out, as is one that does not
+   * answer in time (logged), rather than failing the manager and every seed with it.
+   */
   async function records(ctx: ActorContext<KasminaMessage>, state: ManagerState): Promise<v1.SeedRecord[]> {
-    const seeds = [...state.seeds].sort(([a], [b]) => a.localeCompare(b));
-    return Promise.all(seeds.map(([, ref]) => ctx.ask(ref, leyline.SeedCheckpointRequest.create(), leyline.SeedRecord, STEP_REPORT_DEADLINE_MS)));
+    const seeds = [...state.seeds].sort(([a], [b]) => a.localeCompare(b)).filter(([, ref]) => !state.children.isDown(ref as ActorRef<never>));
+    const answers = await Promise.allSettled(seeds.map(([, ref]) => ctx.ask(ref, leyline.SeedCheckpointRequest.create(), leyline.SeedRecord, STEP_REPORT_DEADLINE_MS)));
+    return answers.flatMap((answer, i) => {
+      if (answer.status === 'fulfilled') return [answer.value];
+      ctx.log.warn('a seed gave no record: it is not kept this time', { seed_id: seeds[i]?.[0], error: (answer.reason as Error).message });
+      return [];
+    });
   }
 
   /**
@@ -256,9 +310,20 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
 
   return {
     kind: 'kasmina-manager',
-    accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.Terminated, leyline.SeedCheckpointRequest, leyline.SeedRestore],
-    start: () => ({ seeds: new Map(), slots: new Map(), board: new Map(), rejected: 0 }),
-    receive(state, message, ctx) {
+    accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.SeedCheckpointRequest, leyline.SeedRestore],
+    start(ctx) {
+      const seeds = new Map<string, ActorRef<SeedMessage>>();
+      const children = new DynamicChildren(deps.system, seedSpec, SEED_RESTART_TIMER, (name, effect) => {
+        if (effect.type === 'restart') seedSupervision(ctx, 'seed_restarted', { seed_id: seedOf(seeds, name) });
+      });
+      return { seeds, slots: new Map(), board: new Map(), rejected: 0, children };
+    },
+    async receive(state, message, ctx) {
+      if (message instanceof leyline.ActorFailed || message instanceof leyline.ActorStarted || message instanceof leyline.TimerFired) {
+        const gaveUp = await state.children.handle(ctx, message);
+        if (gaveUp) culled(ctx, state, gaveUp);
+        return state;
+      }
       if (message instanceof leyline.SeedCheckpointRequest) {
         return records(ctx, state).then((seeds) => {
           ctx.reply(leyline.SeedCheckpoint.create({ seeds, states: [...state.board.values()] }));
@@ -267,6 +332,7 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
       }
       if (message instanceof leyline.SeedRestore) return restore(ctx, state, message);
       if (message instanceof leyline.Terminated) {
+        await state.children.handle(ctx, message);
         for (const [seedId, ref] of state.seeds) {
           if (ref.path === message.path) {
             state.seeds.delete(seedId);
@@ -279,9 +345,10 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
       if (message instanceof leyline.SeedStepReport) {
         // Handled once every seed has taken the report in: the trainer waits for that before its next step, so a
         // stage or α changes at the same step in every run (a seed that stopped meanwhile is not waited for).
+        // A seed down after a crash misses the reports until it is back (it cannot take them before its restart).
         const deliveries = message.seeds.flatMap((stats) => {
           const ref = state.seeds.get(stats.seedId ?? '');
-          return ref ? [ctx.deliver(ref, message, STEP_REPORT_DEADLINE_MS)] : [];
+          return ref && !state.children.isDown(ref as ActorRef<never>) ? [ctx.deliver(ref, message, STEP_REPORT_DEADLINE_MS)] : [];
         });
         return Promise.allSettled(deliveries).then(() => state);
       }

@@ -15,6 +15,8 @@ import { measureIsolation } from './isolation.ts';
 import type { KernelSource, ProvidedKernel } from './kernel-source.ts';
 import { ACTIVE_STAGES, gateName, stageName, type SeedData, type SeedEffect, type SeedEvent, type SeedLifecycle } from './lifecycle.ts';
 import type { KasminaSettings } from './settings.ts';
+import { captureVariables, restoreVariables, type TensorMap } from '../tolaria/index.ts';
+import type { DynamicChildSpec } from '../../supervision/child-spec.ts';
 
 const { CommandType, SeedLifecycleStage: Stage, SeedLifecycleGate: Gate, SeedOperation, TelemetryLevel } = leyline;
 
@@ -60,6 +62,30 @@ export interface SeedActorState {
 const EMBARGO_TIMER = 'embargo';
 
 /**
+ * How the manager supervises its seed actors (supervision/dynamic-children.ts). A seed that crashes is restarted
+ * from its last state (its record, its module's weights) after a short backoff — training waits on it at the next
+ * step fence; past two restarts a minute (or the same error 3 times in a row) it is stopped and culled, the reason in
+ * Kasmina's `seed_culled` event. Transient: a seed that leaves the host (a rollback) ends normally.
+ */
+export const SEED_SPEC: DynamicChildSpec = {
+  restart: leyline.RestartPolicy.RESTART_POLICY_TRANSIENT,
+  intensity: 2,
+  periodMs: 60_000,
+  maxRepeats: 3,
+  backoff: { baseMs: 50, maxMs: 1_000, jitter: 0.25, stableMs: 60_000 },
+  giveUp: 'stop',
+  shutdownMs: 2_000,
+};
+
+/** What a restarted seed starts from: the seed as its last incarnation ended (set by its stop hook). */
+interface Carried {
+  state: SeedActorState;
+  record: v1.SeedRecord;
+  /** The module's weights when it was not kept (a fossilized seed's module stays in the host, weights and all). */
+  weights: TensorMap | null;
+}
+
+/**
  * A slot's 1-based position in the host's forward order (Tamiyo maps a seed back to its slot by it): its index among
  * the running host's slots ("conv.0", "dense.0" → 1, 2), else its id's last number ("mlp.1" → 2); 0 when neither.
  */
@@ -71,6 +97,7 @@ export function slotDepth(slotId: string, slots: readonly { id: string }[] = [])
 export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessage> {
   const { seedId, lifecycle, settings, surface } = deps;
   const now = deps.now ?? Date.now;
+  let carried: Carried | null = null;
 
   // The slot's position in the host (1-based) and the blueprint's risk: fixed facts of this seed.
   const layerDepth = slotDepth(deps.slotId, surface.probe?.host.slots);
@@ -364,6 +391,31 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     return state;
   }
 
+  /**
+   * A restart after a crash: back in the stage its last incarnation ended in, as a resumed run's seed comes back
+   * (`adopt`: its kernel from Urza, the recorded digest checked, else culled with the reason), with its module's
+   * weights as they were.
+   */
+  function restart(ctx: ActorContext<SeedMessage>, from: Carried): SeedActorState {
+    let state: SeedActorState;
+    try {
+      state = adopt(ctx, from.state, from.record);
+      if (from.weights && state.kernel) restoreVariables(state.kernel.module.variables, from.weights);
+    } catch (error) {
+      // A start that fails part-way runs no stop hook: the module it grafted must not stay in the host.
+      const stray = surface.grafts.bySeed(seedId);
+      if (stray && stray.module !== from.state.kernel?.module) {
+        surface.grafts.detach(seedId);
+        stray.module.dispose();
+      }
+      throw error;
+    }
+    // Kept until a start succeeds: a start that fails is tried again from the same state.
+    carried = null;
+    ctx.log.warn('seed restarted from its last state', { seed_id: seedId, stage: stageName(state.data.stage), alpha: state.data.alpha });
+    return state;
+  }
+
   /** Not in the state restored (germinated after the snapshot a rollback went back to): out of the host, and gone. */
   function leave(ctx: ActorContext<SeedMessage>, state: SeedActorState): SeedActorState {
     surface.grafts.detach(seedId);
@@ -376,6 +428,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     kind: 'seed',
     accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.TimerFired, leyline.SeedCheckpointRequest, leyline.SeedRestore],
     start(ctx) {
+      if (ctx.incarnation > 1 && carried) return restart(ctx, carried);
       if (deps.restore) return adopt(ctx, null, deps.restore);
       const state: SeedActorState = { data: lifecycle.initialState(seedId, deps.slotId), kernel: null, losses: [], isolationViolations: 0, reports: 0, lastGradNorm: 0, germinatedAt: 0, germinatedEpoch: 0, paused: false, isolationMs: 0 };
       publish(state);
@@ -414,10 +467,14 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
           return state;
       }
     },
-    stop(state) {
+    async stop(state) {
       deps.board.delete(seedId);
       // A FOSSILIZED seed belongs to the host now (its weights are in the host's optimizer group): it stays.
-      if (state.data.stage === Stage.SEED_STAGE_FOSSILIZED && !state.paused) return;
+      const kept = state.data.stage === Stage.SEED_STAGE_FOSSILIZED && !state.paused;
+      // Kept for a restart after a crash (this hook cannot tell a restart from a final stop).
+      const weights = state.kernel && !kept ? await captureVariables(state.kernel.module.variables).catch(() => null) : null;
+      carried = { state: kept ? state : { ...state, kernel: null }, record: record(state), weights };
+      if (kept) return;
       // Any other stopped (or crashed) seed leaves nothing behind in the host.
       surface.grafts.detach(seedId);
       state.kernel?.module.dispose();

@@ -20,15 +20,22 @@ import { ARCHITECTURE, checkPolicyUpdate, checkWeights, costKey, HEURISTIC_VERSI
 import { FieldReportLog, fieldReportsPath } from './field-report-log.ts';
 import { decisionTelemetry } from './decision-telemetry.ts';
 import { commandAction, judgeOutcome } from './outcome.ts';
-import { policyLogic, readPolicyMemory, STARTING } from './policy-actor.ts';
+import { POLICY_SPEC, policyLogic, readPolicyMemory, STARTING } from './policy-actor.ts';
+import type { ActorSystem } from '../../runtime/system.ts';
+import { validateDynamicSpec, type DynamicChildSpec } from '../../supervision/child-spec.ts';
+import { DynamicChildren, type DynamicNotice, type GaveUp } from '../../supervision/dynamic-children.ts';
 import { RiskEngine, type BlueprintRisk } from './risk-engine.ts';
 import type { TamiyoSettings } from './settings.ts';
 
 const { CommandType, TelemetryLevel, HealthStatus, FieldReportOutcome } = leyline;
 
-export type TamiyoMessage = v1.SystemStatePacket | v1.PolicyUpdate | v1.Terminated | v1.TimerFired;
+export type TamiyoMessage = v1.SystemStatePacket | v1.PolicyUpdate | DynamicNotice;
 
 export interface TamiyoDeps {
+  /** The system the controller runs in: it supervises its policy instances. */
+  system: ActorSystem;
+  /** How its policy instances are supervised. Default POLICY_SPEC. */
+  policySpec?: DynamicChildSpec;
   settings: TamiyoSettings;
   signing: SignatureContext;
   catalog: KarnCatalogReader;
@@ -98,6 +105,8 @@ interface ControllerState {
   /** The active policy's failed decisions in a row (no answer, an error, late). */
   activeFailures: number;
   candidate: Candidate | null;
+  /** The policy instances, supervised. */
+  policies: DynamicChildren;
   /** The last validation loss seen, and its run (a loss delta never spans two runs). */
   lastValidation: { runId: string; loss: number } | null;
   counters: TamiyoCounters;
@@ -118,6 +127,7 @@ const POLICY_FILE = 'policy.pb';
 /** A promoted policy that fails this many decisions in a row is replaced by the one before it. */
 const ROLLBACK_AFTER = 3;
 const FOLLOW_UP_TIMER = 'follow-up';
+const POLICY_RESTART_TIMER = 'policy-restart:';
 
 /** A decision that never ran the policy (deadline, failure, breaker): PAUSE with no target, changing nothing. */
 export function safePause(reason: string): v1.AdaptationCommand {
@@ -153,6 +163,7 @@ function loadPromoted(stateDir: string, mode: Pick<Policy, 'mode' | 'temperature
 export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, TamiyoMessage> {
   const { settings } = deps;
   const askMs = settings.policyAnswerMs;
+  const policySpec = validateDynamicSpec(deps.policySpec ?? POLICY_SPEC, 'tamiyo.policySpec');
 
   const allowedIds = settings.blueprints ? new Set(settings.blueprints) : null;
   const allowed = (all: v1.BlueprintDescriptor[]): v1.BlueprintDescriptor[] => (allowedIds ? all.filter((d) => allowedIds.has(d.blueprintId)) : all);
@@ -178,11 +189,13 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     return { slots, blueprints, costs: known };
   }
 
-  function spawnPolicy(ctx: ActorContext<TamiyoMessage>, policy: Policy, seedMemoryFrom?: string): ActorRef<v1.SystemStatePacket> {
+  function spawnPolicy(ctx: ActorContext<TamiyoMessage>, policies: DynamicChildren, policy: Policy, seedMemoryFrom?: string): ActorRef<v1.SystemStatePacket> {
     spawned += 1;
     const path = memoryPath(deps.stateDir, policy.version);
     const inherited = seedMemoryFrom && !existsSync(path) ? readPolicyMemory(memoryPath(deps.stateDir, seedMemoryFrom)) : null;
-    const ref = ctx.spawn(
+    return policies.spawn(
+      ctx,
+      `policy-${spawned}`,
       policyLogic({
         policy: {
           version: policy.version,
@@ -202,10 +215,13 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
         backend: deps.backend,
         threadTimeoutMs: askMs,
       }),
-      { name: `policy-${spawned}`, shutdownMs: 2_000 },
     );
-    ctx.watch(ref as ActorRef<never>);
-    return ref;
+  }
+
+  /** Stops a policy instance on purpose (replaced, rolled back, rejected): not a failure to restart. */
+  function retire(ctx: ActorContext<TamiyoMessage>, state: ControllerState, ref: ActorRef<v1.SystemStatePacket>, reason: string): void {
+    state.policies.release(ref as ActorRef<never>);
+    ctx.dispatch(ref as ActorRef<never>, leyline.StopRequest.create({ reason }));
   }
 
   function send(packet: v1.TelemetryPacket, ctx: ActorContext<TamiyoMessage>): void {
@@ -234,7 +250,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
 
   function promote(ctx: ActorContext<TamiyoMessage>, state: ControllerState, candidate: Candidate): void {
     writeFileAtomic(join(deps.stateDir, POLICY_FILE), encodeLeyline(candidate.update));
-    ctx.dispatch(state.active.ref as ActorRef<never>, leyline.StopRequest.create({ reason: `replaced by policy ${candidate.version}` }));
+    retire(ctx, state, state.active.ref, `replaced by policy ${candidate.version}`);
     state.previous = policyOf(state.active);
     state.active = { ...policyOf(candidate), ref: candidate.ref };
     state.activeFailures = 0;
@@ -248,17 +264,34 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     });
   }
 
-  /** Back to the policy the active one replaced (or the heuristic), after ROLLBACK_AFTER failures in a row. */
-  function rollBack(ctx: ActorContext<TamiyoMessage>, state: ControllerState, previous: Policy): void {
+  /**
+   * Back to the policy the active one replaced (or the heuristic): after ROLLBACK_AFTER late or missing decisions in
+   * a row, or once its instance is past its restarts (POLICY_SPEC).
+   */
+  function rollBack(ctx: ActorContext<TamiyoMessage>, state: ControllerState, previous: Policy, reason: string): void {
     const failed = state.active;
-    ctx.dispatch(failed.ref as ActorRef<never>, leyline.StopRequest.create({ reason: 'rolled back' }));
+    retire(ctx, state, failed.ref, 'rolled back');
     const path = join(deps.stateDir, POLICY_FILE);
     if (previous.update) writeFileAtomic(path, encodeLeyline(previous.update));
     else rmSync(path, { force: true });
-    state.active = { ...previous, ref: spawnPolicy(ctx, previous) };
+    state.active = { ...previous, ref: spawnPolicy(ctx, state.policies, previous) };
     state.previous = null;
     state.activeFailures = 0;
-    policyEvent(ctx, 'policy_rolled_back', TelemetryLevel.TELEMETRY_LEVEL_WARNING, { from: failed.version, to: previous.version, reason: `${ROLLBACK_AFTER} failed decisions in a row` });
+    policyEvent(ctx, 'policy_rolled_back', TelemetryLevel.TELEMETRY_LEVEL_WARNING, { from: failed.version, to: previous.version, reason });
+  }
+
+  /** A policy instance the controller gave up on (past its restarts): a candidate is rejected, the active one rolled back. */
+  function gaveUpOn(ctx: ActorContext<TamiyoMessage>, state: ControllerState, gaveUp: GaveUp): void {
+    const named = (ref: ActorRef<v1.SystemStatePacket>): boolean => ref.path.endsWith(`/${gaveUp.name}`);
+    if (state.candidate && named(state.candidate.ref)) {
+      const gone = state.candidate;
+      state.candidate = null;
+      rejectUpdate(ctx, state, gone.version, `candidate failed past its restarts: ${gaveUp.error}`);
+    } else if (named(state.active.ref)) {
+      if (state.previous || state.active.kind !== 'heuristic') rollBack(ctx, state, state.previous ?? HEURISTIC_POLICY, `failed past its restarts: ${gaveUp.error}`);
+      // The heuristic itself keeps failing: no more restarts; decisions hold (and the breaker gates).
+      else ctx.log.error('the heuristic policy failed past its restarts; no policy until Tamiyo restarts', { error: gaveUp.error });
+    }
   }
 
   /** The candidate decides on the same state in shadow; its commands are never sent. */
@@ -271,13 +304,13 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     } catch (error) {
       if (state.candidate !== candidate) return;
       state.candidate = null;
-      ctx.dispatch(candidate.ref as ActorRef<never>, leyline.StopRequest.create({ reason: 'failed in shadow' }));
+      retire(ctx, state, candidate.ref, 'failed in shadow');
       return rejectUpdate(ctx, state, candidate.version, `failed in shadow: ${(error as Error).message}`);
     }
     if (state.candidate !== candidate) return;
     if (decision.inferenceMs > settings.inferenceTimeoutMs) {
       state.candidate = null;
-      ctx.dispatch(candidate.ref as ActorRef<never>, leyline.StopRequest.create({ reason: 'too slow in shadow' }));
+      retire(ctx, state, candidate.ref, 'too slow in shadow');
       return rejectUpdate(ctx, state, candidate.version, `shadow decision over the ${settings.inferenceTimeoutMs} ms deadline`);
     }
     candidate.shadowed += 1;
@@ -363,7 +396,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     // A policy that crashed is counted when its Terminated arrives; here: no answer in time, or a late one.
     if (timedOut && failure === 'timeout_inference') state.activeFailures += 1;
     else if (decision) state.activeFailures = 0;
-    if (state.activeFailures >= ROLLBACK_AFTER && state.active.kind !== 'heuristic') rollBack(ctx, state, state.previous ?? HEURISTIC_POLICY);
+    if (state.activeFailures >= ROLLBACK_AFTER && state.active.kind !== 'heuristic') rollBack(ctx, state, state.previous ?? HEURISTIC_POLICY, `${ROLLBACK_AFTER} failed decisions in a row`);
     const inferenceMs = performance.now() - started;
     const proposal = decision?.proposal ? leyline.AdaptationCommand.create(decision.proposal) : safePause(failure);
 
@@ -477,58 +510,54 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
       return state;
     }
     if (state.candidate) {
-      ctx.dispatch(state.candidate.ref as ActorRef<never>, leyline.StopRequest.create({ reason: `superseded by ${check.version}` }));
+      retire(ctx, state, state.candidate.ref, `superseded by ${check.version}`);
       rejectUpdate(ctx, state, state.candidate.version, `superseded by ${check.version} before promotion`);
     }
     const policy: Policy = { version: check.version, kind: 'network', weights: check.weights, update, mode: settings.mode, temperature: settings.temperature };
-    state.candidate = { ...policy, update, ref: spawnPolicy(ctx, policy, state.active.version), shadowed: 0, agreed: 0 };
+    state.candidate = { ...policy, update, ref: spawnPolicy(ctx, state.policies, policy, state.active.version), shadowed: 0, agreed: 0 };
     policyEvent(ctx, 'policy_update_received', TelemetryLevel.TELEMETRY_LEVEL_INFO, { version: check.version, shadow_decisions_needed: String(settings.shadowDecisions) });
     return state;
   }
 
   return {
     kind: 'tamiyo-controller',
-    accepts: [leyline.SystemStatePacket, leyline.PolicyUpdate, leyline.Terminated, leyline.TimerFired],
+    accepts: [leyline.SystemStatePacket, leyline.PolicyUpdate],
     start(ctx) {
       const reports = new FieldReportLog(fieldReportsPath(deps.stateDir), { retentionMs: settings.retentionMs });
       const policy = deps.policy ?? loadPromoted(deps.stateDir, settings, (message) => ctx.log.warn(message)) ?? HEURISTIC_POLICY;
+      const counters: TamiyoCounters = { decisions: 0, timeouts: 0, policyErrors: 0, gated: 0, reportsAppended: 0, reportsCompleted: 0, updatesApplied: 0, updatesRejected: 0, policyRestarts: 0 };
+      // Set once the state exists: the restart observer names the version of the instance it restarted.
+      let current: ControllerState | null = null;
+      const policies = new DynamicChildren(deps.system, policySpec, POLICY_RESTART_TIMER, (name, effect) => {
+        if (effect.type !== 'restart') return;
+        // Restarted from its version's weights (the instance's deps are its policy's).
+        const version = [current?.active, current?.candidate].find((slot) => slot?.ref.path.endsWith(`/${name}`))?.version ?? '';
+        counters.policyRestarts += 1;
+        policyEvent(ctx, 'policy_restarted', TelemetryLevel.TELEMETRY_LEVEL_WARNING, { version, instance: name, restarts: String(counters.policyRestarts) });
+      });
       const state: ControllerState = {
         reports,
         risk: new RiskEngine(settings.risk, undefined, settings.conservativeMode),
-        active: { ...policy, ref: spawnPolicy(ctx, policy) },
+        active: { ...policy, ref: spawnPolicy(ctx, policies, policy) },
         previous: null,
         activeFailures: 0,
         candidate: null,
+        policies,
         lastValidation: null,
         followUps: [],
-        counters: { decisions: 0, timeouts: 0, policyErrors: 0, gated: 0, reportsAppended: 0, reportsCompleted: 0, updatesApplied: 0, updatesRejected: 0, policyRestarts: 0 },
+        counters,
       };
+      current = state;
       rehearse();
       return state;
     },
-    receive(state, message, ctx) {
+    async receive(state, message, ctx) {
       if (message instanceof leyline.SystemStatePacket) return decide(ctx, state, message);
       if (message instanceof leyline.PolicyUpdate) return receiveUpdate(ctx, state, message);
-      if (message instanceof leyline.TimerFired) return message.timerId === FOLLOW_UP_TIMER ? followUp(ctx, state) : state;
-      // A policy actor ended. A candidate is dropped. The active one is started again with the same weights, until
-      // it has failed ROLLBACK_AFTER times in a row: then the policy before it (or the untrained prior) takes over.
-      if (message.path === state.candidate?.ref.path) {
-        const gone = state.candidate;
-        state.candidate = null;
-        rejectUpdate(ctx, state, gone.version, `candidate stopped: ${message.error || (leyline.TerminationReason[message.reason] ?? 'unknown')}`);
-      } else if (message.path === state.active.ref.path) {
-        state.activeFailures += 1;
-        if (state.activeFailures < ROLLBACK_AFTER) {
-          state.counters.policyRestarts += 1;
-          state.active = { ...state.active, ref: spawnPolicy(ctx, policyOf(state.active)) };
-          policyEvent(ctx, 'policy_restarted', TelemetryLevel.TELEMETRY_LEVEL_WARNING, { version: state.active.version, restarts: String(state.counters.policyRestarts) });
-        } else if (state.previous || state.active.kind !== 'heuristic') {
-          rollBack(ctx, state, state.previous ?? HEURISTIC_POLICY);
-        } else {
-          // The heuristic itself keeps failing: no more restarts; decisions hold (and the breaker gates).
-          ctx.log.error('the heuristic policy failed repeatedly; no policy until Tamiyo restarts', { error: message.error });
-        }
-      }
+      if (message instanceof leyline.TimerFired && message.timerId === FOLLOW_UP_TIMER) return followUp(ctx, state);
+      // A policy instance failed, started, ended, or its restart is due: its spec decides (POLICY_SPEC).
+      const gaveUp = await state.policies.handle(ctx, message);
+      if (gaveUp) gaveUpOn(ctx, state, gaveUp);
       return state;
     },
     stop(state) {

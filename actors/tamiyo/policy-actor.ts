@@ -6,10 +6,28 @@ import { existsSync, readFileSync } from 'node:fs';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { writeFileAtomic } from '../../runtime/atomic-file.ts';
 import type { ActorLogic } from '../../runtime/logic.ts';
+import type { DynamicChildSpec } from '../../supervision/child-spec.ts';
 import type { PolicyMemory, PolicyWorld } from '../../policy/index.ts';
 import { InlinePolicyRunner, WorkerPolicyRunner, type PolicyRunner, type PolicyRunnerOptions } from './policy-runner.ts';
 
 export type PolicyThread = 'worker' | 'inline';
+
+/**
+ * How the controller supervises its policy instances (supervision/dynamic-children.ts). An instance that crashes or
+ * ends is restarted after a short backoff from its version's weights (its memory read back from disk); past two
+ * restarts a minute (or the same error 3 times in a row) the controller gives up on it: an active policy is rolled
+ * back to the one before it (or the heuristic), a candidate is rejected. Permanent: the controller stops an instance
+ * on purpose only after releasing it from supervision.
+ */
+export const POLICY_SPEC: DynamicChildSpec = {
+  restart: leyline.RestartPolicy.RESTART_POLICY_PERMANENT,
+  intensity: 2,
+  periodMs: 60_000,
+  maxRepeats: 3,
+  backoff: { baseMs: 100, maxMs: 1_000, jitter: 0.25, stableMs: 60_000 },
+  giveUp: 'stop',
+  shutdownMs: 2_000,
+};
 
 export interface PolicyActorDeps {
   /** The policy: its version, kind, weights, mode (everything but its memory). */

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { encodeLeyline } from '../../contracts/codec.ts';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { describeError } from '../../runtime/errors.ts';
+import type { DynamicChildSpec } from '../../supervision/child-spec.ts';
 import type { ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import type { BackendPreference } from '../../runtime/tensor-backend.ts';
 import type { CompileOutput } from './compile-task.ts';
@@ -38,6 +39,22 @@ interface JobState {
 }
 
 const ATTEMPT_TIMER = 'attempt';
+
+/**
+ * How the forge supervises its job actors (supervision/dynamic-children.ts). A job that crashes (outside its attempts:
+ * a journal that cannot be written, a bug) is restarted and starts its attempts again; past two restarts a minute it
+ * is stopped and its request answered with the failure. Transient: a job that reported its result ends normally.
+ */
+export const COMPILE_JOB_SPEC: DynamicChildSpec = {
+  restart: leyline.RestartPolicy.RESTART_POLICY_TRANSIENT,
+  intensity: 2,
+  periodMs: 60_000,
+  maxRepeats: 3,
+  backoff: { baseMs: 200, maxMs: 2_000, jitter: 0.25, stableMs: 60_000 },
+  giveUp: 'stop',
+  // A job only waits on its worker, which the forge terminates when it stops: stopping never hangs on a compile.
+  shutdownMs: 1_000,
+};
 
 /** Delay before retry n (1-based): base, 2×base, 4×base … capped at 30 s. */
 export function retryDelayMs(baseMs: number, retry: number): number {

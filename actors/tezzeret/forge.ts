@@ -7,9 +7,12 @@ import { buildTelemetryPacket, type EventInput } from '../../contracts/telemetry
 import { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
 import { describeError } from '../../runtime/errors.ts';
 import { midpointParameters } from '../karn/index.ts';
-import type { ActorContext, ActorLogic, ActorRef, AnyRef } from '../../runtime/logic.ts';
+import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import { safeActorName } from '../../runtime/names.ts';
-import { compileJobLogic, type CompileJob, type CompileJobSettings } from './compile-job.ts';
+import type { ActorSystem } from '../../runtime/system.ts';
+import { validateDynamicSpec, type DynamicChildSpec } from '../../supervision/child-spec.ts';
+import { DynamicChildren, type DynamicNotice } from '../../supervision/dynamic-children.ts';
+import { COMPILE_JOB_SPEC, compileJobLogic, type CompileJob, type CompileJobSettings } from './compile-job.ts';
 import { jobIdFor, type JournalJob } from './job-journal.ts';
 import type { BlueprintSource } from './ports.ts';
 import type { CompileRunner } from './worker-pool.ts';
@@ -17,6 +20,10 @@ import type { CompileRunner } from './worker-pool.ts';
 const { CompileStrategy, TelemetryLevel, CircuitBreakerState } = leyline;
 
 export interface ForgeSettings extends Omit<CompileJobSettings, 'pool'> {
+  /** The system the forge runs in: it supervises its job actors. */
+  system: ActorSystem;
+  /** How its job actors are supervised. Default COMPILE_JOB_SPEC. */
+  jobSpec?: DynamicChildSpec;
   catalog: BlueprintSource;
   /** Opens the compile runner when the forge starts (closed when it stops): the worker pool, or a test's. */
   openRunner: () => ClosableRunner;
@@ -28,7 +35,7 @@ export interface ForgeSettings extends Omit<CompileJobSettings, 'pool'> {
   telemetryIntervalMs: number;
 }
 
-export type ForgeMessage = v1.CompileRequest | v1.CompileResult | v1.Terminated | v1.TimerFired;
+export type ForgeMessage = v1.CompileRequest | v1.CompileResult | DynamicNotice;
 
 type Answer = (message: v1.CompileResult) => boolean;
 
@@ -40,7 +47,8 @@ export interface ClosableRunner extends CompileRunner {
 interface ForgeState {
   runner: ClosableRunner;
   queue: CompileJob[];
-  running: Map<string, { job: CompileJob; ref: AnyRef }>;
+  running: Map<string, { job: CompileJob; name: string }>;
+  jobs: DynamicChildren;
   waiters: Map<string, Answer[]>;
   breaker: CircuitBreaker;
   conservative: boolean;
@@ -52,17 +60,12 @@ interface ForgeState {
   spawned: number;
 }
 
-/**
- * A job actor only waits on its worker, which the forge terminates when it stops (closing the pool): the actor is
- * not waited for longer than this, so stopping the forge never hangs on a compile.
- */
-const JOB_SHUTDOWN_MS = 1_000;
-
 /** Events kept for the next telemetry packet; beyond this the oldest are dropped (e.g. when nobody reads them). */
 const MAX_PENDING_EVENTS = 1_000;
 
 const PROBE_TIMER = 'breaker-probe';
 const TELEMETRY_TIMER = 'telemetry';
+const JOB_RESTART_TIMER = 'job-restart:';
 
 const METRIC_NAMES = [
   'tezzeret.jobs.requested',
@@ -82,6 +85,7 @@ const METRIC_NAMES = [
 
 /** The catalog's midpoint parameters for a blueprint (what the forge compiles when none are given). */
 export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, ForgeMessage> {
+  const jobSpec = validateDynamicSpec(settings.jobSpec ?? COMPILE_JOB_SPEC, 'tezzeret.jobSpec');
   const reject = (request: v1.CompileRequest, error: string): v1.CompileResult =>
     leyline.CompileResult.create({ jobId: request.jobId, blueprintId: request.blueprintId, ok: false, error });
 
@@ -107,12 +111,9 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
       }
       const job = state.queue.shift() as CompileJob;
       const strategy = state.conservative ? CompileStrategy.COMPILE_STRATEGY_CONSERVATIVE : CompileStrategy.COMPILE_STRATEGY_STANDARD;
-      const ref = ctx.spawn(compileJobLogic(job, strategy, { ...settings, pool: state.runner }, ctx.self as ActorRef<v1.CompileResult>), {
-        name: safeActorName(`job-${(state.spawned += 1)}-${job.jobId}`),
-        shutdownMs: JOB_SHUTDOWN_MS,
-      }) as AnyRef;
-      ctx.watch(ref);
-      state.running.set(job.jobId, { job, ref });
+      const name = safeActorName(`job-${(state.spawned += 1)}-${job.jobId}`);
+      state.jobs.spawn(ctx, name, compileJobLogic(job, strategy, { ...settings, pool: state.runner }, ctx.self as ActorRef<v1.CompileResult>));
+      state.running.set(job.jobId, { job, name });
       state.metrics['tezzeret.jobs.started'] = (state.metrics['tezzeret.jobs.started'] ?? 0) + 1;
       event(state, 'tezzeret.compile_started', TelemetryLevel.TELEMETRY_LEVEL_INFO, {
         blueprint_id: job.descriptor.blueprintId,
@@ -169,6 +170,13 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
     }
     answer(state, result.jobId, result);
     pump(state, ctx);
+  };
+
+  /** The job run by actor `name`, if it is still running, ends as failed. */
+  const failJob = (state: ForgeState, ctx: ActorContext<ForgeMessage>, name: string, error: string): void => {
+    const entry = [...state.running.values()].find((running) => running.name === name);
+    if (!entry) return;
+    finished(state, ctx, leyline.CompileResult.create({ jobId: entry.job.jobId, blueprintId: entry.job.descriptor.blueprintId, ok: false, error }));
   };
 
   const request = async (state: ForgeState, ctx: ActorContext<ForgeMessage>, message: v1.CompileRequest): Promise<void> => {
@@ -273,6 +281,7 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
         events: [],
         probeScheduled: false,
         spawned: 0,
+        jobs: new DynamicChildren(settings.system, jobSpec, JOB_RESTART_TIMER),
       };
       state.breaker.onTransition((transition) => {
         if (transition.to === CircuitBreakerState.CIRCUIT_STATE_OPEN) {
@@ -294,20 +303,15 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
       } else if (message instanceof leyline.CompileResult) {
         finished(state, ctx, message);
       } else if (message instanceof leyline.Terminated) {
-        const jobId = [...state.running.entries()].find(([, entry]) => entry.ref.path === message.path)?.[0];
-        // A job actor that ended without reporting (it crashed) is a failed job; the others go on.
-        if (jobId) {
-          finished(
-            state,
-            ctx,
-            leyline.CompileResult.create({
-              jobId,
-              blueprintId: state.running.get(jobId)?.job.descriptor.blueprintId ?? '',
-              ok: false,
-              error: `compile job ended without a result: ${message.error || 'stopped'}`,
-            }),
-          );
-        }
+        await state.jobs.handle(ctx, message);
+        // A job actor that ended without reporting (stopped from outside) is a failed job; the others go on.
+        failJob(state, ctx, message.path.slice(message.path.lastIndexOf('/') + 1), `compile job ended without a result: ${message.error || 'stopped'}`);
+      } else if (state.jobs.owns(message)) {
+        // A job that crashed is restarted as its spec says; past its restarts it is stopped and its request fails.
+        const gaveUp = await state.jobs.handle(ctx, message);
+        if (gaveUp) failJob(state, ctx, gaveUp.name, `compile job crashed (restarted ${gaveUp.restarts} times): ${gaveUp.error}`);
+      } else if (!(message instanceof leyline.TimerFired)) {
+        return state;
       } else if (message.timerId === PROBE_TIMER) {
         state.probeScheduled = false;
         pump(state, ctx);

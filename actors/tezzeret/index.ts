@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { v1 } from '../../contracts/index.ts';
 import type { ActorRef } from '../../runtime/logic.ts';
+import type { ActorSystem } from '../../runtime/system.ts';
 import type { TezzeretSettings } from './config.ts';
 import type { ForgeSettings } from './forge.ts';
 import { JobJournal } from './job-journal.ts';
@@ -20,6 +21,7 @@ export const journalPath = (varDir: string): string => join(varDir, 'tezzeret', 
 
 /** Forge settings from the configuration: real worker threads, the journal on disk. */
 export function forgeSettings(options: {
+  system: ActorSystem;
   config: TezzeretSettings;
   catalog: BlueprintSource;
   store: KernelStore;
@@ -28,6 +30,7 @@ export function forgeSettings(options: {
 }): ForgeSettings {
   const { config } = options;
   return {
+    system: options.system,
     catalog: options.catalog,
     store: options.store,
     journal: options.journal,

@@ -4,3 +4,4 @@ export { trainerLogic, type EpochSummary, type RunResult, type SeedSummary, type
 export { resolveTolariaConfig, TolariaConfigError, type TolariaConfig, type TolariaSettings } from './trainer/settings.ts';
 export { TrainingSurface, type SeedProbe } from './trainer/surface.ts';
 export { hostSlots, type HostConfig, type HostSlot } from './host/host-model.ts';
+export { captureVariables, restoreVariables, type TensorMap } from './checkpoint/training-state.ts';

@@ -153,6 +153,7 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
   'tezzeret-forge': (deps) =>
     forgeLogic(
       forgeSettings({
+        system: deps.system,
         config: deps.tezzeret.settings,
         catalog: deps.karn.catalog,
         // A Tezzeret worker process sends its kernels out by bus; otherwise they go into this process's Urza.
@@ -181,6 +182,7 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
   },
   'tamiyo-controller': (deps) =>
     tamiyoLogic({
+      system: deps.system,
       settings: deps.tamiyo,
       signing: deps.signing,
       catalog: deps.karn.catalog,
@@ -210,6 +212,7 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
   'episode-runner': (deps) => episodeRunnerLogic(deps, WORKER_KINDS),
   'kasmina-manager': (deps) =>
     kasminaLogic({
+      system: deps.system,
       settings: deps.kasmina,
       verifier: new CommandVerifier(deps.signing),
       kernels: new KernelSource(deps.urza, { latencyBudgetMs: deps.kasmina.latencyBudgetMs, fallbackBlueprintId: deps.kasmina.fallbackBlueprintId }),

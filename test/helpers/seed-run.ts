@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { CommandVerifier, signCommand } from '../../contracts/command-signing.ts';
 import { SignatureContext } from '../../contracts/signing.ts';
-import { midpointParameters, setUpKarn } from '../../actors/karn/index.ts';
+import { midpointParameters, setUpKarn, type KarnCatalogReader } from '../../actors/karn/index.ts';
+import type { DynamicChildSpec } from '../../supervision/child-spec.ts';
 import { resolveTamiyoConfig, tamiyoLogic, type TamiyoConfig } from '../../actors/tamiyo/index.ts';
 import { buildModule } from '../../actors/karn/modules/index.ts';
 import { KernelSource, type KernelStore } from '../../actors/kasmina/kernel-source.ts';
@@ -76,6 +77,9 @@ export function startSeedRun(options: {
   /** The run's folder (default: a new temporary one) and whether to continue the run saved there. */
   runDir?: string;
   resume?: boolean;
+  /** The catalog Kasmina reads (default Karn's; a test's may fail). */
+  catalog?: KarnCatalogReader;
+  seedSpec?: DynamicChildSpec;
 }) {
   const system = testSystem();
   const packets = new EventLog<v1.TelemetryPacket>();
@@ -83,7 +87,16 @@ export function startSeedRun(options: {
   const surface = new TrainingSurface();
   const kasmina = system.spawn(
     null,
-    kasminaLogic({ settings: resolveKasminaConfig(options.kasmina), verifier: new CommandVerifier(secret), kernels: new KernelSource(options.store?.(surface) ?? store), catalog, surface, telemetry }),
+    kasminaLogic({
+      system,
+      settings: resolveKasminaConfig(options.kasmina),
+      verifier: new CommandVerifier(secret),
+      kernels: new KernelSource(options.store?.(surface) ?? store),
+      catalog: options.catalog ?? catalog,
+      surface,
+      telemetry,
+      ...(options.seedSpec ? { seedSpec: options.seedSpec } : {}),
+    }),
     { name: 'kasmina' },
   );
   const tamiyoDir = mkdtempSync(join(tmpdir(), 'esper-tamiyo-'));
@@ -91,6 +104,7 @@ export function startSeedRun(options: {
     ? system.spawn(
         null,
         tamiyoLogic({
+          system,
           settings: resolveTamiyoConfig(options.tamiyo, {}),
           signing: secret,
           catalog,
