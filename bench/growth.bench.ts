@@ -1,7 +1,9 @@
 // Proof that growth pays (`npm run bench -- growth`): on MNIST, with fixed seeds and the same epoch budget, the
 // default experiment (experiments/mnist-mlp.ts) is trained three ways, each a real `esper run` in a fresh folder:
 //   (a) the under-sized host alone (no seeds),
-//   (b) the same host with Esper's seeds (Tamiyo decides, Kasmina grafts, the forge fills Urza first),
+//   (b) the same host with Esper's seeds (Tamiyo decides with the default, the learned policy shipped in policies/;
+//       Kasmina grafts, the forge fills Urza first),
+//   (h) the same with the heuristic deciding (`policy: 'heuristic'`), beside the learned policy,
 //   (c) a static host with (b)'s final parameter count (a wider hidden layer), trained from scratch.
 // One JSON line per result; the side-by-side table goes to stderr (it is the README's). Seeds: GROWTH_SEEDS
 // (default 1,2,3); the means are what the targets are read against: (b) beats (a) clearly and is within 0.5
@@ -72,22 +74,24 @@ const mean = (values: readonly number[]): number => values.reduce((a, b) => a + 
 
 export async function run(): Promise<void> {
   const seeds = (process.env.GROWTH_SEEDS ?? '1,2,3').split(',').map(Number);
-  const rows: Record<'a' | 'b' | 'c', Outcome[]> = { a: [], b: [], c: [] };
+  const rows: Record<'a' | 'b' | 'h' | 'c', Outcome[]> = { a: [], b: [], h: [], c: [] };
   const widths: number[] = [];
   for (const seed of seeds) {
     rows.a.push(await train('host', seed, 'seeds: false'));
     const grown = await train('seeds', seed, '');
     rows.b.push(grown);
+    rows.h.push(await train('heuristic', seed, "tamiyo: { policy: 'heuristic' }"));
     // A single hidden layer of width h holds (INPUTS + 1)·h + (h + 1)·CLASSES weights: the width nearest (b)'s count.
     const width = Math.round((grown.parameters - CLASSES) / (INPUTS + 1 + CLASSES));
     widths.push(width);
     rows.c.push(await train('static', seed, `seeds: false, host: { kind: 'mlp', inputs: ${INPUTS}, hidden: [${width}], classes: ${CLASSES} }`));
   }
-  const [a, b, c] = (['a', 'b', 'c'] as const).map((k) => ({
+  const figures = (k: keyof typeof rows) => ({
     accuracy: mean(rows[k].map((r) => r.testAccuracy)),
     parameters: mean(rows[k].map((r) => r.parameters)),
     seconds: mean(rows[k].map((r) => r.seconds)),
-  })) as [{ accuracy: number; parameters: number; seconds: number }, { accuracy: number; parameters: number; seconds: number }, { accuracy: number; parameters: number; seconds: number }];
+  });
+  const [a, b, h, c] = [figures('a'), figures('b'), figures('h'), figures('c')];
   report('growth', 'host_alone_test_accuracy', a.accuracy, '%');
   report('growth', 'grown_test_accuracy', b.accuracy, '%', a.accuracy);
   report('growth', 'static_same_size_test_accuracy', c.accuracy, '%');
@@ -101,16 +105,20 @@ export async function run(): Promise<void> {
   report('growth', 'grown_seconds', b.seconds, 's', a.seconds);
   report('growth', 'static_seconds', c.seconds, 's', a.seconds);
   report('growth', 'grown_seeds_fossilized', mean(rows.b.map((r) => r.fossilized)), 'seeds');
+  report('growth', 'heuristic_grown_test_accuracy', h.accuracy, '%', a.accuracy);
+  report('growth', 'learned_vs_heuristic_test_accuracy', b.accuracy, '%', h.accuracy);
+  report('growth', 'learned_vs_heuristic_parameters', b.parameters, 'weights', h.parameters);
 
   const pct = (x: number): string => `${x.toFixed(2)} %`;
-  const each = (k: 'a' | 'b' | 'c'): string => rows[k].map((r) => r.testAccuracy.toFixed(2)).join(' / ');
-  const decisions = rows.b.map((r, i) => `seed ${seeds[i]}: ${r.decisions.join('; ') || 'none'} (${r.fossilized} fossilized)`).join('<br>');
+  const each = (k: keyof typeof rows): string => rows[k].map((r) => r.testAccuracy.toFixed(2)).join(' / ');
+  const decisions = (k: 'b' | 'h'): string => rows[k].map((r, i) => `seed ${seeds[i]}: ${r.decisions.join('; ') || 'none'} (${r.fossilized} fossilized)`).join('<br>');
   process.stderr.write(
     [
       `| run (MNIST, ${seeds.length} seeds: ${seeds.join(', ')}) | test accuracy (mean) | per seed | parameters | training time | decisions |`,
       '| --- | --- | --- | --- | --- | --- |',
       `| (a) host 784-16-10 alone | ${pct(a.accuracy)} | ${each('a')} | ${Math.round(a.parameters).toLocaleString('en-US')} | ${a.seconds.toFixed(1)} s | — |`,
-      `| (b) the same host with Esper's seeds | **${pct(b.accuracy)}** | ${each('b')} | ${Math.round(b.parameters).toLocaleString('en-US')} | ${b.seconds.toFixed(1)} s | ${decisions} |`,
+      `| (b) the same host with Esper's seeds, the learned policy deciding (default) | **${pct(b.accuracy)}** | ${each('b')} | ${Math.round(b.parameters).toLocaleString('en-US')} | ${b.seconds.toFixed(1)} s | ${decisions('b')} |`,
+      `| (b) with the heuristic deciding (\`--policy heuristic\`) | ${pct(h.accuracy)} | ${each('h')} | ${Math.round(h.parameters).toLocaleString('en-US')} | ${h.seconds.toFixed(1)} s | ${decisions('h')} |`,
       `| (c) static host 784-${widths.join('/')}-10, (b)'s size | ${pct(c.accuracy)} | ${each('c')} | ${Math.round(c.parameters).toLocaleString('en-US')} | ${c.seconds.toFixed(1)} s | — |`,
       '',
     ].join('\n'),

@@ -104,7 +104,7 @@ async function run(args: readonly string[]): Promise<number> {
   // The seed of weights, shuffles and the validation split (the rest of a run follows from them).
   if (seed !== undefined) config = { ...config, tolaria: { ...(config.tolaria as object), seed } };
   // A policy file's path is taken as given on the command line (relative to where esper runs).
-  if (policy !== undefined) config = { ...config, tamiyo: { ...config.tamiyo, policy: ['heuristic', 'random', 'promoted'].includes(policy) ? policy : resolvePath(policy) } };
+  if (policy !== undefined) config = { ...config, tamiyo: { ...config.tamiyo, policy: ['shipped', 'heuristic', 'random', 'promoted'].includes(policy) ? policy : resolvePath(policy) } };
   out.info(`esper: configuration from ${source}`);
   // The kernels the run's seeds may need that Urza lacks: looked up before boot, forged by the tree's forge after it.
   const missing = missingKernels(config, setUpKarn(config.karn ?? {}, 'karn').catalog);

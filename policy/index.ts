@@ -15,3 +15,4 @@ export type { PolicyInstanceOptions, PolicyKind, PolicyMemory, PolicyMode, Polic
 export { decodeParameters, proposal } from './proposal.ts';
 export { scaleFeature } from './feature-scale.ts';
 export { checkPolicyUpdate, PolicyFileError, readPolicyFile, signPolicyUpdate, type UpdateCheck } from './policy-update.ts';
+export { graphSchema, loadShippedPolicy, SHIPPED_POLICY_DIR, SHIPPED_POLICY_MANIFEST, ShippedPolicyError, writeShippedPolicy, type HeldOutFigures, type PolicyManifest } from './shipped.ts';

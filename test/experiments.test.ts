@@ -2,6 +2,7 @@
 // before anything starts), compiled onto the default configuration; the examples in experiments/ load; the quick
 // experiment run twice with one seed gives the same run, and the first run of a library forges its kernels.
 import test from 'ava';
+import { loadShippedPolicy } from '../policy/index.ts';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -182,6 +183,8 @@ test('npx esper run with no set-up trains the default experiment to the end: the
   t.is(run.stdout.match(/^epoch \d+\/10 .* ETA \d+s/gm)?.length, 9, 'a progress line per epoch, with an ETA until the last');
   t.regex(run.stdout, /tamiyo: germinate BP021 at mlp\.0 as seed-e\d+-s\d+/);
   t.regex(run.stdout, /esper: summary\n {2}test accuracy {2}9\d\.\d\d%\n {2}parameters {5}12,730 → 15,946 \(\+3,216, \+25\.3%\)\n {2}seeds {10}1 germinated, 1 fossilized, 0 culled\n/);
+  // By default the policy shipped in policies/ decides (test/policy-shipped.test.ts checks the file itself).
+  t.regex(run.stdout, new RegExp(`\\n {2}decided by {5}${loadShippedPolicy().manifest.version}\\n`));
   const report = /esper: report written to (\S+report\.html)/.exec(run.stdout)?.[1];
   t.truthy(report && existsSync(report), 'the run report is written');
 });

@@ -29,9 +29,10 @@ export interface TamiyoConfig {
   /** A policy instance writes its memory (the run's validation-loss history) every N decisions and when it stops. Default 10. */
   persistEvery?: number;
   /**
-   * Which policy decides: "heuristic", "random" (uniform over the allowed actions), the path of a policy file (a
-   * signed PolicyUpdate, as `esper learn` saves each round's), or "promoted" (default: the policy promoted last in
-   * this folder, else the heuristic).
+   * Which policy decides: "shipped" (default: the learned policy in the package's `policies/`, when its graph schema
+   * fits this build; else the heuristic, with a warning), "heuristic", "random" (uniform over the allowed actions),
+   * the path of a policy file (a signed PolicyUpdate, as `esper learn` saves each round's), or "promoted" (the policy
+   * promoted last in this folder, else the heuristic).
    */
   policy?: string;
   /** How a network policy chooses: "greedy" (default) or "sample" (draws from its distribution, as in learning). */
@@ -66,7 +67,7 @@ export interface TamiyoSettings {
 }
 
 /** The policy a run uses, as configured (a file is read and checked at boot). */
-export type PolicyChoice = { kind: 'promoted' } | { kind: 'heuristic' } | { kind: 'random' } | { kind: 'file'; path: string };
+export type PolicyChoice = { kind: 'shipped' } | { kind: 'promoted' } | { kind: 'heuristic' } | { kind: 'random' } | { kind: 'file'; path: string };
 
 export class TamiyoConfigError extends ConfigError {
   override readonly name = 'TamiyoConfigError';
@@ -135,10 +136,10 @@ function policyThread(value: unknown, field: string): 'worker' | 'inline' {
 }
 
 function policyChoice(value: unknown, field: string): PolicyChoice {
-  if (value === undefined || value === 'promoted') return { kind: 'promoted' };
-  if (value === 'heuristic' || value === 'random') return { kind: value };
+  if (value === undefined || value === 'shipped') return { kind: 'shipped' };
+  if (value === 'promoted' || value === 'heuristic' || value === 'random') return { kind: value };
   if (typeof value === 'string' && value !== '') return { kind: 'file', path: value };
-  throw new TamiyoConfigError(`${field}.policy`, `must be "heuristic", "random", "promoted" or a policy file's path, got ${JSON.stringify(value)}`);
+  throw new TamiyoConfigError(`${field}.policy`, `must be "shipped", "heuristic", "random", "promoted" or a policy file's path, got ${JSON.stringify(value)}`);
 }
 
 function policyMode(value: unknown, field: string): PolicyMode {

@@ -98,7 +98,7 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   const tamiyo = resolveTamiyoConfig(config.tamiyo ?? {}, options.env ?? process.env, 'tamiyo');
   const unknownBlueprints = (tamiyo.blueprints ?? []).filter((id) => !karn.catalog.get(id));
   if (unknownBlueprints.length > 0) throw new ConfigError('tamiyo.blueprints', `not in Karn's catalog: ${unknownBlueprints.join(', ')}`);
-  const policy = pathOfKind(config.weatherlight.tree, 'tamiyo-controller') ? resolvePolicy(tamiyo, signing) : null;
+  const policy = pathOfKind(config.weatherlight.tree, 'tamiyo-controller') ? resolvePolicy(tamiyo, signing, (message) => log.warn(message)) : null;
   const simic = resolveSimicConfig(config.simic ?? {}, 'simic');
   const oonaSettings = resolveOonaConfig(config.oona ?? {}, 'oona');
   const nissa = resolveNissaConfig(config.nissa ?? {}, 'nissa');

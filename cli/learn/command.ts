@@ -26,6 +26,7 @@ import { formatHeldOut, formatRound } from './progress.ts';
 import { LEARN_RECORD_FILE, LearnRecord, type LearnRoundRecord } from './record.ts';
 import { writeLearnReport } from './report.ts';
 import { LEARN_STATE_FILE, loadLearnState } from './state.ts';
+import { ship } from './ship.ts';
 
 export const LEARN_USAGE = `  learn <curriculum.ts> [--rounds N] [--envs K] [--seed n] [--resume <id>] [--heldout-seeds n] [--quiet]
                     train the growth policy by PPO: each round K episode workers play real training
@@ -35,6 +36,10 @@ export const LEARN_USAGE = `  learn <curriculum.ts> [--rounds N] [--envs K] [--s
                     at the end the policy, the heuristic, random and no growth are evaluated on the
                     held-out tasks; record learn.jsonl, report report.html; --resume continues a
                     stopped learn after its last finished round
+  learn --ship <learn-dir> [--out <dir>]
+                    packs a finished learn's final policy for the package: policies/growth.pb and
+                    its manifest growth.json (version, curriculum, seed, rounds, the commands, the
+                    held-out table, SHA-256); esper run decides with it by default
 `;
 
 interface LearnArgs {
@@ -83,6 +88,7 @@ export function rewardPrices(curriculum: Curriculum): RewardPrices {
 const VAR_DIR = 'var';
 
 export async function learn(args: readonly string[]): Promise<number> {
+  if (args[0] === '--ship') return ship(args.slice(1));
   const parsed = parseArgs(args);
   const stop = listenForStop();
   const say = (line: string): void => void (parsed.quiet ? undefined : process.stdout.write(`${line}\n`));
