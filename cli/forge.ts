@@ -191,7 +191,7 @@ function localCompiler(options: {
 
 /**
  * Hands each job to the Tezzeret workers on the bus (oona.kernels.compile, shared group "tezzeret") and stores the
- * KernelArtifact that comes back (oona.kernels.ready); a failure comes back on oona.kernels.errors. This forge
+ * KernelArtifact that comes back (oona.kernels.artifacts); a failure comes back on oona.kernels.errors. This forge
  * reads both in a group of its own, so it sees every answer, and keeps only the answers to its own jobs.
  */
 async function remoteCompiler(options: { url: string; library: UrzaLibrary; oona: OonaConfig; deadlineMs: number }): Promise<Compiler> {
@@ -203,10 +203,10 @@ async function remoteCompiler(options: { url: string; library: UrzaLibrary; oona
   }
   const group = `forge-${randomUUID()}`;
   const waiting = new Map<string, (result: v1.CompileResult) => void>();
-  const { kernelReady, kernelErrors } = settings.streams;
-  for (const stream of [kernelReady, kernelErrors]) await client.store.ensureGroup(stream, group);
+  const { kernelArtifacts, kernelErrors } = settings.streams;
+  for (const stream of [kernelArtifacts, kernelErrors]) await client.store.ensureGroup(stream, group);
   client.subscribe({
-    stream: kernelReady,
+    stream: kernelArtifacts,
     group,
     types: [leyline.BusMessageType.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT],
     handler: (message) => {
