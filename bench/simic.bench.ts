@@ -36,7 +36,7 @@ function packet(seeds: number, step: number, random: () => number): v1.SystemSta
     packetId: `bench-${step}`,
     trainingRunId: 'bench',
     currentEpoch: step % 10,
-    globalStep: 100 * step,
+    globalStep: BigInt(100 * step),
     validationLoss: 0.3 + 0.2 * random(),
     validationAccuracy: 0.8,
     trainingLoss: 0.42,

@@ -42,7 +42,7 @@ function packet(seeds: number, epoch: number): v1.SystemStatePacket {
     packetId: `bench-${sequence}`,
     trainingRunId: 'bench',
     currentEpoch: epoch,
-    globalStep: 100 * (epoch + 1),
+    globalStep: BigInt(100 * (epoch + 1)),
     validationLoss: 0.5 - 0.001 * epoch,
     validationAccuracy: 0.8,
     trainingLoss: 0.52,

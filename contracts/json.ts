@@ -59,7 +59,8 @@ function normalize(type: protobuf.Type, value: unknown, at: string): Record<stri
     if (!field) throw new Error(`${at}: ${type.name} has no field ${JSON.stringify(key)} (fields: ${Object.keys(type.fields).join(', ')})`);
     field.resolve();
     const where = `${at}.${field.name}`;
-    const element = (item: unknown, place: string): unknown => normalizeElement(field.resolvedType, item, place);
+    const element = (item: unknown, place: string): unknown =>
+      INT64.has(field.type) ? normalizeInt64(field.type, item, place) : normalizeElement(field.resolvedType, item, place);
     if (field.map && isObject(raw)) out[field.name] = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, element(v, `${where}[${k}]`)]));
     else if (field.repeated && Array.isArray(raw)) out[field.name] = raw.map((item, i) => element(item, `${where}[${i}]`));
     else out[field.name] = field.map || field.repeated ? raw : element(raw, where);
@@ -74,6 +75,23 @@ function normalizeElement(resolved: protobuf.Type | protobuf.Enum | null, value:
     if (number === undefined) throw new Error(`${at}: ${JSON.stringify(value)} is not a ${resolved.name} (one of ${Object.keys(resolved.values).join(', ')})`);
     return number;
   }
+  return value;
+}
+
+/** long.js's parser (protobufjs declares only a minimal Long). */
+interface LongClass {
+  fromString(value: string, unsigned: boolean): unknown;
+}
+
+const INT64 = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
+
+/**
+ * A 64-bit integer as JSON: a decimal string (protobuf's JSON mapping), exact at any size, or a number when it is a
+ * safe integer (JSON.parse has already rounded a larger one, so it is refused rather than silently changed).
+ */
+function normalizeInt64(type: string, value: unknown, at: string): unknown {
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return (protobuf.util.Long as unknown as LongClass).fromString(value, type.startsWith('u') || type === 'fixed64');
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new Error(`${at}: ${value} is not an exact integer; write a 64-bit integer past 2^53 as a string`);
   return value;
 }
 

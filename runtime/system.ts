@@ -499,7 +499,7 @@ export class ActorSystem {
       paused: cell.paused,
       mailboxDepth: cell.depth,
       mailboxCapacity: cell.capacity,
-      messagesProcessed: cell.processed,
+      messagesProcessed: BigInt(cell.processed),
       children: cell.children.map((child) => child.path),
       ...(cell.startedAt ? { startedAt: toTimestamp(cell.startedAt) } : {}),
     });
@@ -551,7 +551,7 @@ export class ActorSystem {
       if (cell.pendingTimers.has(timerId)) return;
       sequence += 1;
       cell.pendingTimers.add(timerId);
-      const tick = leyline.TimerFired.create({ timerId, sequence, at: toTimestamp(Date.now()) });
+      const tick = leyline.TimerFired.create({ timerId, sequence: BigInt(sequence), at: toTimestamp(Date.now()) });
       this.#enqueue(cell, { payload: tick, notice: true });
     };
     const timer = repeat ? setInterval(fire, ms) : setTimeout(fire, ms);

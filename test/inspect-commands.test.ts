@@ -85,7 +85,7 @@ test('an actor, the seeds, alerts, telemetry and control answers as text', (t) =
     restartCount: 2,
     mailboxDepth: 1,
     mailboxCapacity: 10_000,
-    messagesProcessed: 42,
+    messagesProcessed: 42n,
     startedAt: toTimestamp(now - 5_000),
     lastError: 'Error: boom',
     lastErrorAt: toTimestamp(1_700_000_001_000),

@@ -63,7 +63,7 @@ function state(epoch: number, validationLoss: number, over: Partial<v1.SystemSta
     packetId: `p-${packetSeq}`,
     trainingRunId: 'run-1',
     currentEpoch: epoch,
-    globalStep: 100 * (epoch + 1),
+    globalStep: BigInt(100 * (epoch + 1)),
     validationLoss,
     validationAccuracy: 1 - validationLoss,
     trainingLoss: validationLoss + 0.02,

@@ -36,7 +36,7 @@ function sampleGraph(seeds = 3): PolicyGraphData {
     currentEpoch: 3,
     validationLoss: 0.4,
     trainingLoss: 0.45,
-    globalStep: 900,
+    globalStep: 900n,
     trainingRunId: 'run',
     trainingMetrics: {
       loss: 0.45,

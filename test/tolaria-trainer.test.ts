@@ -120,7 +120,7 @@ test.serial('a Tamiyo past its deadline: conservative mode (Tamiyo not asked), t
   // The state packet is honest: real validation figures, the real step count, the backend in use.
   const packet = asked.seen[0]!;
   t.true(packet.validationAccuracy > 0 && packet.validationLoss > 0);
-  t.is(packet.globalStep, h.epochs.seen[0]!.globalStep);
+  t.is(packet.globalStep, BigInt(h.epochs.seen[0]!.globalStep));
   t.is(packet.hardwareContext?.deviceType, 'cpu');
   t.true((packet.trainingMetrics.samples_per_s ?? 0) > 0);
   t.true('slot.mlp.0.mean' in packet.trainingMetrics);

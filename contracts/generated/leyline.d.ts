@@ -545,7 +545,7 @@ export namespace esper {
                 validationLoss: number;
 
                 /** SystemStatePacket timestampNs. */
-                timestampNs: number;
+                timestampNs: bigint;
 
                 /** SystemStatePacket hardwareContext. */
                 hardwareContext?: (esper.leyline.v1.HardwareContext.$Properties|null);
@@ -560,7 +560,7 @@ export namespace esper {
                 packetId: string;
 
                 /** SystemStatePacket globalStep. */
-                globalStep: number;
+                globalStep: bigint;
 
                 /** SystemStatePacket trainingLoss. */
                 trainingLoss: number;
@@ -622,7 +622,7 @@ export namespace esper {
                     validationLoss?: (number|null);
 
                     /** SystemStatePacket timestampNs */
-                    timestampNs?: (number|null);
+                    timestampNs?: (bigint|null);
 
                     /** SystemStatePacket hardwareContext */
                     hardwareContext?: (esper.leyline.v1.HardwareContext.$Properties|null);
@@ -637,7 +637,7 @@ export namespace esper {
                     packetId?: (string|null);
 
                     /** SystemStatePacket globalStep */
-                    globalStep?: (number|null);
+                    globalStep?: (bigint|null);
 
                     /** SystemStatePacket trainingLoss */
                     trainingLoss?: (number|null);
@@ -3360,10 +3360,10 @@ export namespace esper {
                 openUntil?: (google.protobuf.Timestamp.$Properties|null);
 
                 /** CircuitBreakerSnapshot openedTotal. */
-                openedTotal: number;
+                openedTotal: bigint;
 
                 /** CircuitBreakerSnapshot deniedTotal. */
-                deniedTotal: number;
+                deniedTotal: bigint;
 
                 /**
                  * Creates a new CircuitBreakerSnapshot instance using the specified properties.
@@ -3413,10 +3413,10 @@ export namespace esper {
                     openUntil?: (google.protobuf.Timestamp.$Properties|null);
 
                     /** CircuitBreakerSnapshot openedTotal */
-                    openedTotal?: (number|null);
+                    openedTotal?: (bigint|null);
 
                     /** CircuitBreakerSnapshot deniedTotal */
-                    deniedTotal?: (number|null);
+                    deniedTotal?: (bigint|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -3792,7 +3792,7 @@ export namespace esper {
                 mailboxCapacity: number;
 
                 /** WorkerState messagesProcessed. */
-                messagesProcessed: number;
+                messagesProcessed: bigint;
 
                 /** WorkerState children. */
                 children: string[];
@@ -3878,7 +3878,7 @@ export namespace esper {
                     mailboxCapacity?: (number|null);
 
                     /** WorkerState messagesProcessed */
-                    messagesProcessed?: (number|null);
+                    messagesProcessed?: (bigint|null);
 
                     /** WorkerState children */
                     children?: (string[]|null);
@@ -4332,7 +4332,7 @@ export namespace esper {
                 timerId: string;
 
                 /** TimerFired sequence. */
-                sequence: number;
+                sequence: bigint;
 
                 /** TimerFired at. */
                 at?: (google.protobuf.Timestamp.$Properties|null);
@@ -4373,7 +4373,7 @@ export namespace esper {
                     timerId?: (string|null);
 
                     /** TimerFired sequence */
-                    sequence?: (number|null);
+                    sequence?: (bigint|null);
 
                     /** TimerFired at */
                     at?: (google.protobuf.Timestamp.$Properties|null);
@@ -5124,7 +5124,7 @@ export namespace esper {
                 deadLetters: esper.leyline.v1.DeadLetter.$Properties[];
 
                 /** InspectorReply deadLettersTotal. */
-                deadLettersTotal: number;
+                deadLettersTotal: bigint;
 
                 /** InspectorReply telemetry. */
                 telemetry: esper.leyline.v1.TelemetryPacket.$Properties[];
@@ -5183,7 +5183,7 @@ export namespace esper {
                     deadLetters?: (esper.leyline.v1.DeadLetter.$Properties[]|null);
 
                     /** InspectorReply deadLettersTotal */
-                    deadLettersTotal?: (number|null);
+                    deadLettersTotal?: (bigint|null);
 
                     /** InspectorReply telemetry */
                     telemetry?: (esper.leyline.v1.TelemetryPacket.$Properties[]|null);
@@ -6200,7 +6200,7 @@ export namespace esper {
                 trainingRunId: string;
 
                 /** SeedStepReport globalStep. */
-                globalStep: number;
+                globalStep: bigint;
 
                 /** SeedStepReport seeds. */
                 seeds: esper.leyline.v1.SeedStepStats.$Properties[];
@@ -6241,7 +6241,7 @@ export namespace esper {
                     trainingRunId?: (string|null);
 
                     /** SeedStepReport globalStep */
-                    globalStep?: (number|null);
+                    globalStep?: (bigint|null);
 
                     /** SeedStepReport seeds */
                     seeds?: (esper.leyline.v1.SeedStepStats.$Properties[]|null);
