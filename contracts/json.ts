@@ -2,16 +2,10 @@
 // checked against the schema (an unknown field, a wrong type or an unknown enum name is refused, naming it), and
 // the result is an instance of the generated class, as any actor receives. The generated classes carry no
 // verify/fromObject (generate.mjs leaves them out), so the checks use the proto's reflection.
-import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { decodeLeyline } from './codec.ts';
 import { leylineTypes, type LeylineMessage } from './index.ts';
-
-const PACKAGE = 'esper.leyline.v1';
-
-let schema: protobuf.Namespace | null = null;
-const reflection = (): protobuf.Namespace =>
-  (schema ??= protobuf.loadSync(fileURLToPath(new URL('./leyline/leyline.proto', import.meta.url))).lookup(PACKAGE) as protobuf.Namespace);
+import { LEYLINE_PACKAGE as PACKAGE, leylineReflection as reflection } from './reflection.ts';
 
 /** Every Leyline message type by its name in the package ("AdaptationCommand", "SeedState"), sorted. */
 export function leylineTypeNames(): string[] {
