@@ -110,7 +110,7 @@ export async function run(): Promise<void> {
       const start = board.updates;
       const started = performance.now();
       for (let r = 0; r < REPORTS; r++) {
-        const message = leyline.SeedStepReport.create({ trainingRunId: 'bench', globalStep: BigInt(r), seeds: seeds.map(({ id }) => ({ seedId: id, steps: 1, gradNormMax: 1, lossMean: 0.5 })) });
+        const message = leyline.SeedStepReport.create({ trainingRunId: 'bench', globalStep: BigInt(r), seeds: seeds.map(({ id }) => leyline.SeedStepStats.create({ seedId: id, steps: 1, gradNormMax: 1, lossMean: 0.5 })) });
         for (const { ref } of seeds) system.dispatch(ref, message);
       }
       await board.until(start + REPORTS * count);

@@ -181,7 +181,7 @@ function localCompiler(options: {
     { name: 'forge' },
   ) as ActorRef<v1.CompileRequest>;
   return {
-    compile: (blueprintId, dims) => system.ask(forgeRef, leyline.CompileRequest.create({ blueprintId, slot: { dims } }), leyline.CompileResult, options.deadlineMs),
+    compile: (blueprintId, dims) => system.ask(forgeRef, leyline.CompileRequest.create({ blueprintId, slot: leyline.SlotShape.create({ dims }) }), leyline.CompileResult, options.deadlineMs),
     close: async () => {
       await system.shutdown(10_000);
       journal.close();
@@ -250,7 +250,7 @@ async function remoteCompiler(options: { url: string; library: UrzaLibrary; oona
           waiting.delete(jobId);
           resolvePromise(result);
         });
-        const sent = client.publish(leyline.CompileRequest.create({ jobId, blueprintId, slot: { dims } }));
+        const sent = client.publish(leyline.CompileRequest.create({ jobId, blueprintId, slot: leyline.SlotShape.create({ dims }) }));
         if (!sent.ok) waiting.get(jobId)?.(leyline.CompileResult.create({ jobId, blueprintId, ok: false, error: `not sent: ${sent.detail}` }));
       });
     },

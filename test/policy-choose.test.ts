@@ -39,7 +39,7 @@ const catalog = new BlueprintCatalog();
 const withBounds = catalog.all().filter((d) => Object.keys(d.allowedParameters).length > 0 && !d.quarantineOnly && !d.approvalRequired);
 const quarantined = leyline.BlueprintDescriptor.create({ blueprintId: 'BPQ', quarantineOnly: true, risk: 0.9 });
 const slots = [0, 1, 2, 3].map((i) => ({ id: `mlp.${i}`, dims: [64] }));
-const seed = (seedId: string, stage: v1.SeedLifecycleStage, layerDepth: number): v1.SeedState.$Properties => ({ seedId, stage, layerDepth });
+const seed = (seedId: string, stage: v1.SeedLifecycleStage, layerDepth: number): v1.SeedState => leyline.SeedState.create({ seedId, stage, layerDepth });
 /** a and b on trial (at mlp.0 and mlp.2), c fossilized (at mlp.0): mlp.1 and mlp.3 are free. */
 const SEEDS = [seed('a', Stage.SEED_STAGE_TRAINING, 1), seed('b', Stage.SEED_STAGE_BLENDING, 3), seed('c', Stage.SEED_STAGE_FOSSILIZED, 1)];
 const packet = (over: Partial<v1.SystemStatePacket.$Properties> = {}): v1.SystemStatePacket =>
