@@ -98,7 +98,7 @@ export async function run(): Promise<void> {
     for (let i = 0; i < count; i++) {
       const id = `s${i}`;
       const ref = system.spawn(null, seedLogic({ seedId: id, slotId: `mlp.${i}`, lifecycle, settings: kasmina, kernels, catalog, surface, board, isolationBreaker, telemetry: null }), { name: `seed-${count}-${i}` });
-      system.dispatch(ref, leyline.AdaptationCommand.create({ version: 1, commandType: leyline.CommandType.COMMAND_SEED, targetSeedId: id, seedOperation: { operation: leyline.SeedOperation.SEED_OP_GERMINATE, blueprintId: 'BP009', parameters: { depth: 1 } } }));
+      system.dispatch(ref, leyline.AdaptationCommand.create({ version: 1, commandType: leyline.CommandType.COMMAND_SEED, targetSeedId: id, seedOperation: leyline.CommandSeedOperation.create({ operation: leyline.SeedOperation.SEED_OP_GERMINATE, blueprintId: 'BP009', parameters: { depth: 1 } }) }));
       seeds.push({ id, ref });
     }
     // Each seed publishes its state at start, after GERMINATE and after the attach.

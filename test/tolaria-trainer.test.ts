@@ -140,7 +140,7 @@ test.serial("Tamiyo's optimizer command is applied; Kasmina's seed states reach 
             version: 1,
             commandId: `cmd-${packet.currentEpoch}`,
             commandType: CommandType.COMMAND_OPTIMIZER,
-            optimizerAdjustment: { optimizerId: 'host', hyperparameters: { learning_rate: 0.002 } },
+            optimizerAdjustment: leyline.CommandOptimizerAdjustment.create({ optimizerId: 'host', hyperparameters: { learning_rate: 0.002 } }),
           }),
         );
       }),
@@ -221,7 +221,7 @@ test.serial('control every K steps: Tamiyo is asked at each K-step boundary, wit
   }));
   const result = await h.finished;
   const steps = result.globalStep;
-  const midEpoch = asked.seen.slice(0, -1).map((p) => p.globalStep);
+  const midEpoch = asked.seen.slice(0, -1).map((p) => Number(p.globalStep));
   t.deepEqual(midEpoch, Array.from({ length: Math.floor((steps - 1) / 10) }, (_, i) => (i + 1) * 10), 'one ask per 10 steps');
   t.true(asked.seen.slice(0, -1).every((p) => p.validationAccuracy === 0), 'no validation pass inside an epoch');
   t.true(asked.seen.at(-1)!.validationAccuracy > 0, 'the epoch boundary carries the validation pass');

@@ -1025,16 +1025,16 @@ export namespace esper {
                   commandType?: esper.leyline.v1.CommandType|null;
                   targetSeedId?: string|null;
                   executionDeadlineMs?: number|null;
-                  issuedAt?: google.protobuf.Timestamp.$Shape|null;
+                  issuedAt?: google.protobuf.Timestamp|null;
                   issuedBy?: string|null;
-                  seedOperation?: esper.leyline.v1.CommandSeedOperation.$Shape|null;
-                  optimizerAdjustment?: esper.leyline.v1.CommandOptimizerAdjustment.$Shape|null;
-                  circuitBreaker?: esper.leyline.v1.CommandCircuitBreaker.$Shape|null;
-                  rollbackPayload?: google.protobuf.Struct.$Shape|null;
+                  seedOperation?: esper.leyline.v1.CommandSeedOperation|null;
+                  optimizerAdjustment?: esper.leyline.v1.CommandOptimizerAdjustment|null;
+                  circuitBreaker?: esper.leyline.v1.CommandCircuitBreaker|null;
+                  rollbackPayload?: google.protobuf.Struct|null;
                   annotations?: { [k: string]: string }|null;
                   $unknowns?: Uint8Array[];
                 } & (
-                  ({ payload?: undefined; seedOperation?: null; optimizerAdjustment?: null; circuitBreaker?: null; rollbackPayload?: null }|{ payload?: "seedOperation"; seedOperation: esper.leyline.v1.CommandSeedOperation.$Shape; optimizerAdjustment?: null; circuitBreaker?: null; rollbackPayload?: null }|{ payload?: "optimizerAdjustment"; seedOperation?: null; optimizerAdjustment: esper.leyline.v1.CommandOptimizerAdjustment.$Shape; circuitBreaker?: null; rollbackPayload?: null }|{ payload?: "circuitBreaker"; seedOperation?: null; optimizerAdjustment?: null; circuitBreaker: esper.leyline.v1.CommandCircuitBreaker.$Shape; rollbackPayload?: null }|{ payload?: "rollbackPayload"; seedOperation?: null; optimizerAdjustment?: null; circuitBreaker?: null; rollbackPayload: google.protobuf.Struct.$Shape })
+                  ({ payload?: undefined; seedOperation?: null; optimizerAdjustment?: null; circuitBreaker?: null; rollbackPayload?: null }|{ payload?: "seedOperation"; seedOperation: esper.leyline.v1.CommandSeedOperation; optimizerAdjustment?: null; circuitBreaker?: null; rollbackPayload?: null }|{ payload?: "optimizerAdjustment"; seedOperation?: null; optimizerAdjustment: esper.leyline.v1.CommandOptimizerAdjustment; circuitBreaker?: null; rollbackPayload?: null }|{ payload?: "circuitBreaker"; seedOperation?: null; optimizerAdjustment?: null; circuitBreaker: esper.leyline.v1.CommandCircuitBreaker; rollbackPayload?: null }|{ payload?: "rollbackPayload"; seedOperation?: null; optimizerAdjustment?: null; circuitBreaker?: null; rollbackPayload: google.protobuf.Struct })
                 );
             }
 
@@ -1627,11 +1627,11 @@ export namespace esper {
                   outcome?: esper.leyline.v1.FieldReportOutcome|null;
                   metrics?: { [k: string]: number }|null;
                   observationWindowEpochs?: number|null;
-                  issuedAt?: google.protobuf.Timestamp.$Shape|null;
+                  issuedAt?: google.protobuf.Timestamp|null;
                   tamiyoPolicyVersion?: string|null;
-                  followUpActions?: esper.leyline.v1.MitigationAction.$Shape[]|null;
+                  followUpActions?: esper.leyline.v1.MitigationAction[]|null;
                   notes?: string|null;
-                  decision?: esper.leyline.v1.PolicyDecision.$Shape|null;
+                  decision?: esper.leyline.v1.PolicyDecision|null;
                   $unknowns?: Uint8Array[];
                 };
             }
@@ -4655,15 +4655,15 @@ export namespace esper {
                 /** Narrowed shape of an InspectorRequest. */
                 type $Shape = {
                   requestId?: string|null;
-                  tree?: esper.leyline.v1.TreeQuery.$Shape|null;
-                  actor?: esper.leyline.v1.ActorQuery.$Shape|null;
-                  deadLetters?: esper.leyline.v1.DeadLetterQuery.$Shape|null;
-                  control?: esper.leyline.v1.ActorControl.$Shape|null;
-                  telemetry?: esper.leyline.v1.TelemetryQuery.$Shape|null;
-                  alerts?: esper.leyline.v1.AlertsQuery.$Shape|null;
+                  tree?: esper.leyline.v1.TreeQuery|null;
+                  actor?: esper.leyline.v1.ActorQuery|null;
+                  deadLetters?: esper.leyline.v1.DeadLetterQuery|null;
+                  control?: esper.leyline.v1.ActorControl|null;
+                  telemetry?: esper.leyline.v1.TelemetryQuery|null;
+                  alerts?: esper.leyline.v1.AlertsQuery|null;
                   $unknowns?: Uint8Array[];
                 } & (
-                  ({ query?: undefined; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "tree"; tree: esper.leyline.v1.TreeQuery.$Shape; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "actor"; tree?: null; actor: esper.leyline.v1.ActorQuery.$Shape; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "deadLetters"; tree?: null; actor?: null; deadLetters: esper.leyline.v1.DeadLetterQuery.$Shape; control?: null; telemetry?: null; alerts?: null }|{ query?: "control"; tree?: null; actor?: null; deadLetters?: null; control: esper.leyline.v1.ActorControl.$Shape; telemetry?: null; alerts?: null }|{ query?: "telemetry"; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry: esper.leyline.v1.TelemetryQuery.$Shape; alerts?: null }|{ query?: "alerts"; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts: esper.leyline.v1.AlertsQuery.$Shape })
+                  ({ query?: undefined; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "tree"; tree: esper.leyline.v1.TreeQuery; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "actor"; tree?: null; actor: esper.leyline.v1.ActorQuery; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "deadLetters"; tree?: null; actor?: null; deadLetters: esper.leyline.v1.DeadLetterQuery; control?: null; telemetry?: null; alerts?: null }|{ query?: "control"; tree?: null; actor?: null; deadLetters?: null; control: esper.leyline.v1.ActorControl; telemetry?: null; alerts?: null }|{ query?: "telemetry"; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry: esper.leyline.v1.TelemetryQuery; alerts?: null }|{ query?: "alerts"; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts: esper.leyline.v1.AlertsQuery })
                 );
             }
 
@@ -6614,8 +6614,8 @@ export namespace esper {
                 type $Shape = {
                   policyVersion?: string|null;
                   decidedBy?: string|null;
-                  proposal?: esper.leyline.v1.AdaptationCommand.$Shape|null;
-                  graph?: esper.leyline.v1.PolicyGraph.$Shape|null;
+                  proposal?: esper.leyline.v1.AdaptationCommand|null;
+                  graph?: esper.leyline.v1.PolicyGraph|null;
                   choices?: { [k: string]: number }|null;
                   logProbs?: { [k: string]: number }|null;
                   outputs?: { [k: string]: number }|null;
@@ -7419,9 +7419,9 @@ export namespace esper {
                   taskName?: string|null;
                   ok?: boolean|null;
                   error?: string|null;
-                  reports?: esper.leyline.v1.FieldReport.$Shape[]|null;
-                  epochs?: esper.leyline.v1.EpisodeEpoch.$Shape[]|null;
-                  seeds?: esper.leyline.v1.EpisodeSeed.$Shape[]|null;
+                  reports?: esper.leyline.v1.FieldReport[]|null;
+                  epochs?: esper.leyline.v1.EpisodeEpoch[]|null;
+                  seeds?: esper.leyline.v1.EpisodeSeed[]|null;
                   testAccuracy?: number|null;
                   finalValidationAccuracy?: number|null;
                   hostParameters?: number|null;
@@ -8034,7 +8034,7 @@ export namespace google {
 
             /** Shape of a Struct. */
             type $Shape = {
-              fields?: { [k: string]: google.protobuf.Value.$Shape }|null;
+              fields?: { [k: string]: google.protobuf.Value }|null;
               $unknowns?: Uint8Array[];
             };
         }
@@ -8143,11 +8143,11 @@ export namespace google {
               numberValue?: number|null;
               stringValue?: string|null;
               boolValue?: boolean|null;
-              structValue?: google.protobuf.Struct.$Shape|null;
-              listValue?: google.protobuf.ListValue.$Shape|null;
+              structValue?: google.protobuf.Struct|null;
+              listValue?: google.protobuf.ListValue|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; nullValue?: null; numberValue?: null; stringValue?: null; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "nullValue"; nullValue: google.protobuf.NullValue; numberValue?: null; stringValue?: null; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "numberValue"; nullValue?: null; numberValue: number; stringValue?: null; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "stringValue"; nullValue?: null; numberValue?: null; stringValue: string; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "boolValue"; nullValue?: null; numberValue?: null; stringValue?: null; boolValue: boolean; structValue?: null; listValue?: null }|{ kind?: "structValue"; nullValue?: null; numberValue?: null; stringValue?: null; boolValue?: null; structValue: google.protobuf.Struct.$Shape; listValue?: null }|{ kind?: "listValue"; nullValue?: null; numberValue?: null; stringValue?: null; boolValue?: null; structValue?: null; listValue: google.protobuf.ListValue.$Shape })
+              ({ kind?: undefined; nullValue?: null; numberValue?: null; stringValue?: null; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "nullValue"; nullValue: google.protobuf.NullValue; numberValue?: null; stringValue?: null; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "numberValue"; nullValue?: null; numberValue: number; stringValue?: null; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "stringValue"; nullValue?: null; numberValue?: null; stringValue: string; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "boolValue"; nullValue?: null; numberValue?: null; stringValue?: null; boolValue: boolean; structValue?: null; listValue?: null }|{ kind?: "structValue"; nullValue?: null; numberValue?: null; stringValue?: null; boolValue?: null; structValue: google.protobuf.Struct; listValue?: null }|{ kind?: "listValue"; nullValue?: null; numberValue?: null; stringValue?: null; boolValue?: null; structValue?: null; listValue: google.protobuf.ListValue })
             );
         }
 
@@ -8222,7 +8222,7 @@ export namespace google {
 
             /** Shape of a ListValue. */
             type $Shape = {
-              values?: google.protobuf.Value.$Shape[]|null;
+              values?: google.protobuf.Value[]|null;
               $unknowns?: Uint8Array[];
             };
         }
