@@ -5,7 +5,7 @@
 import protobuf from 'protobufjs';
 import { decodeLeyline } from './codec.ts';
 import { leylineTypes, type LeylineMessage } from './index.ts';
-import { LEYLINE_PACKAGE as PACKAGE, leylineReflection as reflection } from './reflection.ts';
+import { INT64_TYPES, LEYLINE_PACKAGE as PACKAGE, leylineReflection as reflection } from './reflection.ts';
 
 /** Every Leyline message type by its name in the package ("AdaptationCommand", "SeedState"), sorted. */
 export function leylineTypeNames(): string[] {
@@ -54,7 +54,7 @@ function normalize(type: protobuf.Type, value: unknown, at: string): Record<stri
     field.resolve();
     const where = `${at}.${field.name}`;
     const element = (item: unknown, place: string): unknown =>
-      INT64.has(field.type) ? normalizeInt64(field.type, item, place) : normalizeElement(field.resolvedType, item, place);
+      INT64_TYPES.has(field.type) ? normalizeInt64(field.type, item, place) : normalizeElement(field.resolvedType, item, place);
     if (field.map && isObject(raw)) out[field.name] = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, element(v, `${where}[${k}]`)]));
     else if (field.repeated && Array.isArray(raw)) out[field.name] = raw.map((item, i) => element(item, `${where}[${i}]`));
     else out[field.name] = field.map || field.repeated ? raw : element(raw, where);
@@ -76,8 +76,6 @@ function normalizeElement(resolved: protobuf.Type | protobuf.Enum | null, value:
 interface LongClass {
   fromString(value: string, unsigned: boolean): unknown;
 }
-
-const INT64 = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 
 /**
  * A 64-bit integer as JSON: a decimal string (protobuf's JSON mapping), exact at any size, or a number when it is a

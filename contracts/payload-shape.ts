@@ -5,7 +5,7 @@
 // on every payload when ESPER_STRICT_PAYLOADS=1 (runtime/system.ts), as the test suite does.
 import protobuf from 'protobufjs';
 import { describeValue, type LeylineMessage } from './index.ts';
-import { generatedClass, leylineSchema } from './reflection.ts';
+import { generatedClass, INT64_TYPES, leylineSchema } from './reflection.ts';
 
 type Kind =
   | { of: 'message'; ctor: Function; name: string }
@@ -25,7 +25,6 @@ interface Shape {
   names: Set<string>;
 }
 
-const INT64 = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 const shapes = new Map<Function, Shape | null>();
 /** Nesting deeper than protobuf's own decode limit can only be a cycle. */
 const MAX_DEPTH = protobuf.util.recursionLimit;
@@ -33,48 +32,50 @@ const MAX_DEPTH = protobuf.util.recursionLimit;
 function shapeOf(ctor: Function): Shape | null {
   let shape = shapes.get(ctor);
   if (shape !== undefined) return shape;
-  shape = null;
-  const root = leylineSchema();
-  for (const [fullName, type] of allTypes(root)) {
-    if (generatedClass(fullName) !== ctor) continue;
-    const fields = type.fieldsArray.map((field): FieldShape => {
-      field.resolve();
-      const resolved = field.resolvedType;
-      let kind: Kind;
-      if (resolved instanceof protobuf.Type) {
-        const nested = generatedClass(resolved.fullName);
-        if (!nested) throw new Error(`payload-shape: no generated class for ${resolved.fullName}`);
-        kind = { of: 'message', ctor: nested, name: resolved.fullName.slice(1) };
-      } else if (resolved instanceof protobuf.Enum) kind = { of: 'scalar', js: 'number' };
-      else if (field.type === 'bytes') kind = { of: 'bytes' };
-      else if (field.type === 'string') kind = { of: 'scalar', js: 'string' };
-      else if (field.type === 'bool') kind = { of: 'scalar', js: 'boolean' };
-      // 64-bit: whatever generate.mjs made of it (bigint for Leyline's, number for google.protobuf's seconds).
-      else if (INT64.has(field.type)) kind = { of: 'scalar', js: typeof (ctor.prototype as Record<string, unknown>)[field.name] === 'bigint' ? 'bigint' : 'number' };
-      else kind = { of: 'scalar', js: 'number' };
-      return { name: field.name, kind, repeated: field.repeated, map: field.map };
-    });
-    shape = { typeName: type.name, fields, names: new Set(fields.map((f) => f.name)) };
-    break;
-  }
+  const type = reflectedTypes().get(ctor);
+  if (type) {
+    const fields = type.fieldsArray.map((field) => fieldShape(field, ctor));
+    shape = { typeName: type.name, fields, names: new Set(fields.map((field) => field.name)) };
+  } else shape = null;
   shapes.set(ctor, shape);
   return shape;
 }
 
-let typesByName: Map<string, protobuf.Type> | null = null;
+function fieldShape(field: protobuf.Field, ctor: Function): FieldShape {
+  field.resolve();
+  const resolved = field.resolvedType;
+  let kind: Kind;
+  if (resolved instanceof protobuf.Type) {
+    const nested = generatedClass(resolved.fullName);
+    if (!nested) throw new Error(`payload-shape: no generated class for ${resolved.fullName}`);
+    kind = { of: 'message', ctor: nested, name: resolved.fullName.slice(1) };
+  } else if (resolved instanceof protobuf.Enum) kind = { of: 'scalar', js: 'number' };
+  else if (field.type === 'bytes') kind = { of: 'bytes' };
+  else if (field.type === 'string') kind = { of: 'scalar', js: 'string' };
+  else if (field.type === 'bool') kind = { of: 'scalar', js: 'boolean' };
+  // 64-bit: whatever generate.mjs made of it (bigint for Leyline's, number for google.protobuf's seconds).
+  else if (INT64_TYPES.has(field.type)) kind = { of: 'scalar', js: typeof (ctor.prototype as Record<string, unknown>)[field.name] === 'bigint' ? 'bigint' : 'number' };
+  else kind = { of: 'scalar', js: 'number' };
+  return { name: field.name, kind, repeated: field.repeated, map: field.map };
+}
 
-function allTypes(root: protobuf.Root): Map<string, protobuf.Type> {
-  if (!typesByName) {
-    typesByName = new Map();
+let typesByClass: Map<Function, protobuf.Type> | null = null;
+
+/** Every reflected message type, by its generated class. */
+function reflectedTypes(): Map<Function, protobuf.Type> {
+  if (!typesByClass) {
+    const found = new Map<Function, protobuf.Type>();
     const visit = (ns: protobuf.NamespaceBase): void => {
       for (const nested of ns.nestedArray) {
-        if (nested instanceof protobuf.Type) typesByName?.set(nested.fullName.slice(1), nested);
+        const ctor = nested instanceof protobuf.Type ? generatedClass(nested.fullName) : undefined;
+        if (ctor) found.set(ctor, nested as protobuf.Type);
         if (nested instanceof protobuf.Namespace) visit(nested);
       }
     };
-    visit(root);
+    visit(leylineSchema());
+    typesByClass = found;
   }
-  return typesByName;
+  return typesByClass;
 }
 
 function describe(value: unknown): string {

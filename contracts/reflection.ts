@@ -7,6 +7,9 @@ import { esper, google } from './generated/leyline.js';
 
 export const LEYLINE_PACKAGE = 'esper.leyline.v1';
 
+/** The proto's 64-bit integer types (bigints in Leyline's messages: contracts/generate.mjs). */
+export const INT64_TYPES: ReadonlySet<string> = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
+
 let schema: protobuf.Root | null = null;
 
 /** The whole schema: Leyline's package and the google.protobuf types it uses. */
