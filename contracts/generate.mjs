@@ -75,8 +75,8 @@ function patchInt64(source, root) {
   ].join('\n');
   const anchor = 'const $Object = $util.global.Object';
   const at = source.indexOf(anchor);
-  const lineEnd = source.indexOf('\n', at);
   if (at < 0) throw new Error('generate: the common aliases were not found');
+  const lineEnd = source.indexOf('\n', at);
   let out = `${source.slice(0, lineEnd + 1)}${helpers}\n${source.slice(lineEnd + 1)}`;
   const types = [];
   const visit = (ns) => {
@@ -89,7 +89,7 @@ function patchInt64(source, root) {
   for (const type of types) {
     const fields = type.fieldsArray.filter((f) => INT64.has(f.type));
     if (fields.length === 0) continue;
-    const start = out.indexOf(`.${type.name} = (function() {`, out.indexOf(`${type.parent.name}.${type.name} = (function() {`));
+    const start = out.indexOf(`${type.parent.name}.${type.name} = (function() {`);
     const end = out.indexOf(`return ${type.name};\n`, start);
     if (start < 0 || end < 0) throw new Error(`generate: class ${type.fullName} not found`);
     let region = out.slice(start, end);
@@ -104,7 +104,6 @@ function patchInt64(source, root) {
         if (next === region) throw new Error(`generate: ${type.fullName}.${f}: ${what} not found`);
         region = next;
       };
-      const esc = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       replace(`${type.name}.prototype.${f} = $util.Long ? $util.Long.fromBits(0,0,${unsigned}) : 0;`, `${type.name}.prototype.${f} = ${zero};`, 'default');
       replace(`(typeof message.${f} === "object" ? message.${f}.low || message.${f}.high : message.${f} !== 0)`, `message.${f} !== ${zero}`, 'encoder presence check');
       if (big) replace(new RegExp(`\\.${field.type}\\(message\\.${f}\\)`), `.${field.type}($longBits(message.${f}, ${unsigned}, "${type.name}.${f}"))`, 'encoder');
@@ -116,7 +115,7 @@ function patchInt64(source, root) {
       if (big) {
         // pbts derives the declarations from these doc types.
         replace(new RegExp(`@property \\{number\\|null\\} \\[${f}\\]`), `@property {bigint|null} [${f}]`, 'property doc');
-        replace(new RegExp(`@member \\{number\\} ${esc(f)}\\n`), `@member {bigint} ${f}\n`, 'member doc');
+        replace(new RegExp(`@member \\{number\\} ${f}\\n`), `@member {bigint} ${f}\n`, 'member doc');
       }
     }
     out = out.slice(0, start) + region + out.slice(end);
