@@ -31,7 +31,7 @@ async function throughput(concurrency: number): Promise<{ jobsPerSecond: number;
   const results = await Promise.all(
     blueprints.flatMap((descriptor) =>
       config.slots.map((slot) =>
-        system.ask(forge, leyline.CompileRequest.create({ blueprintId: descriptor.blueprintId, slot: { dims: [...slot.dims] } }), leyline.CompileResult, 600_000),
+        system.ask(forge, leyline.CompileRequest.create({ blueprintId: descriptor.blueprintId, slot: leyline.SlotShape.create({ dims: [...slot.dims] }) }), leyline.CompileResult, 600_000),
       ),
     ),
   );

@@ -23,9 +23,9 @@ function packet(i: number): v1.TelemetryPacket {
     sourceSubsystem: 'tolaria',
     level: leyline.TelemetryLevel.TELEMETRY_LEVEL_INFO,
     metrics: [
-      { name: 'tolaria.train.loss', value: 0.25, unit: 'loss' },
-      { name: 'tolaria.train.accuracy', value: 0.93, unit: 'ratio' },
-      { name: 'tolaria.epoch_hook.latency_ms', value: 8.1, unit: 'ms' },
+      leyline.MetricPoint.create({ name: 'tolaria.train.loss', value: 0.25, unit: 'loss' }),
+      leyline.MetricPoint.create({ name: 'tolaria.train.accuracy', value: 0.93, unit: 'ratio' }),
+      leyline.MetricPoint.create({ name: 'tolaria.epoch_hook.latency_ms', value: 8.1, unit: 'ms' }),
     ],
   });
 }

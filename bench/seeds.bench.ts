@@ -98,7 +98,7 @@ export async function run(): Promise<void> {
     for (let i = 0; i < count; i++) {
       const id = `s${i}`;
       const ref = system.spawn(null, seedLogic({ seedId: id, slotId: `mlp.${i}`, lifecycle, settings: kasmina, kernels, catalog, surface, board, isolationBreaker, telemetry: null }), { name: `seed-${count}-${i}` });
-      system.dispatch(ref, leyline.AdaptationCommand.create({ version: 1, commandType: leyline.CommandType.COMMAND_SEED, targetSeedId: id, seedOperation: { operation: leyline.SeedOperation.SEED_OP_GERMINATE, blueprintId: 'BP009', parameters: { depth: 1 } } }));
+      system.dispatch(ref, leyline.AdaptationCommand.create({ version: 1, commandType: leyline.CommandType.COMMAND_SEED, targetSeedId: id, seedOperation: leyline.CommandSeedOperation.create({ operation: leyline.SeedOperation.SEED_OP_GERMINATE, blueprintId: 'BP009', parameters: { depth: 1 } }) }));
       seeds.push({ id, ref });
     }
     // Each seed publishes its state at start, after GERMINATE and after the attach.
@@ -110,7 +110,7 @@ export async function run(): Promise<void> {
       const start = board.updates;
       const started = performance.now();
       for (let r = 0; r < REPORTS; r++) {
-        const message = leyline.SeedStepReport.create({ trainingRunId: 'bench', globalStep: r, seeds: seeds.map(({ id }) => ({ seedId: id, steps: 1, gradNormMax: 1, lossMean: 0.5 })) });
+        const message = leyline.SeedStepReport.create({ trainingRunId: 'bench', globalStep: BigInt(r), seeds: seeds.map(({ id }) => leyline.SeedStepStats.create({ seedId: id, steps: 1, gradNormMax: 1, lossMean: 0.5 })) });
         for (const { ref } of seeds) system.dispatch(ref, message);
       }
       await board.until(start + REPORTS * count);

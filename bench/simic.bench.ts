@@ -36,12 +36,12 @@ function packet(seeds: number, step: number, random: () => number): v1.SystemSta
     packetId: `bench-${step}`,
     trainingRunId: 'bench',
     currentEpoch: step % 10,
-    globalStep: 100 * step,
+    globalStep: BigInt(100 * step),
     validationLoss: 0.3 + 0.2 * random(),
     validationAccuracy: 0.8,
     trainingLoss: 0.42,
     trainingMetrics: metrics,
-    seedStates: Array.from({ length: seeds }, (_, i) => ({ seedId: `s${i}`, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, layerDepth: i + 1, learningRate: 1e-3, riskScore: random(), ageEpochs: i })),
+    seedStates: Array.from({ length: seeds }, (_, i) => leyline.SeedState.create({ seedId: `s${i}`, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, layerDepth: i + 1, learningRate: 1e-3, riskScore: random(), ageEpochs: i })),
   });
 }
 

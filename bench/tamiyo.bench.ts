@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqlite } from '../runtime/sqlite.ts';
 import { leyline, type v1 } from '../contracts/index.ts';
+import { toTimestamp } from '../contracts/time.ts';
 import { encodeLeyline } from '../contracts/codec.ts';
 import { SignatureContext } from '../contracts/signing.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
@@ -42,12 +43,12 @@ function packet(seeds: number, epoch: number): v1.SystemStatePacket {
     packetId: `bench-${sequence}`,
     trainingRunId: 'bench',
     currentEpoch: epoch,
-    globalStep: 100 * (epoch + 1),
+    globalStep: BigInt(100 * (epoch + 1)),
     validationLoss: 0.5 - 0.001 * epoch,
     validationAccuracy: 0.8,
     trainingLoss: 0.52,
     trainingMetrics: { loss: 0.52, learning_rate: 1e-3, gradient_norm: 1.2, initial_learning_rate: 1e-3, host_parameters: 16 * 64 * 64, ...Object.fromEntries(SLOTS.flatMap((s) => [[`slot.${s.id}.mean`, 0.6], [`slot.${s.id}.std`, 0.9], [`slot.${s.id}.abs_max`, 4]])) },
-    seedStates: Array.from({ length: seeds }, (_, i) => ({ seedId: `s${i}`, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, layerDepth: i + 1, learningRate: 1e-3, gradientNorm: 0.4, riskScore: 0.2, ageEpochs: 1, metrics: { alpha: 0 } })),
+    seedStates: Array.from({ length: seeds }, (_, i) => leyline.SeedState.create({ seedId: `s${i}`, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, layerDepth: i + 1, learningRate: 1e-3, gradientNorm: 0.4, riskScore: 0.2, ageEpochs: 1, metrics: { alpha: 0 } })),
   });
 }
 
@@ -104,7 +105,7 @@ function wal(): void {
       reportId: `r-${i}`,
       commandId: `c-${i}`,
       trainingRunId: 'bench',
-      issuedAt: { seconds: Math.floor(Date.now() / 1000), nanos: 0 },
+      issuedAt: toTimestamp(Date.now()),
       metrics: { 'decision.epoch': i, 'decision.validation_loss': 0.5 },
       decision: instance.decide(packet(4, i), world).decision,
     }),

@@ -193,7 +193,7 @@ function localCompiler(options: {
     { name: 'forge' },
   ) as ActorRef<v1.CompileRequest>;
   return {
-    compile: (blueprintId, dims) => system.ask(forgeRef, leyline.CompileRequest.create({ blueprintId, slot: { dims } }), leyline.CompileResult, options.deadlineMs),
+    compile: (blueprintId, dims) => system.ask(forgeRef, leyline.CompileRequest.create({ blueprintId, slot: leyline.SlotShape.create({ dims }) }), leyline.CompileResult, options.deadlineMs),
     close: async () => {
       await system.shutdown(10_000);
       journal.close();
@@ -203,7 +203,7 @@ function localCompiler(options: {
 
 /**
  * Hands each job to the Tezzeret workers on the bus (oona.kernels.compile, shared group "tezzeret") and stores the
- * KernelArtifact that comes back (oona.kernels.ready); a failure comes back on oona.kernels.errors. This forge
+ * KernelArtifact that comes back (oona.kernels.artifacts); a failure comes back on oona.kernels.errors. This forge
  * reads both in a group of its own, so it sees every answer, and keeps only the answers to its own jobs.
  */
 async function remoteCompiler(options: { url: string; library: UrzaLibrary; oona: OonaConfig; deadlineMs: number }): Promise<Compiler> {
@@ -215,10 +215,10 @@ async function remoteCompiler(options: { url: string; library: UrzaLibrary; oona
   }
   const group = `forge-${randomUUID()}`;
   const waiting = new Map<string, (result: v1.CompileResult) => void>();
-  const { kernelReady, kernelErrors } = settings.streams;
-  for (const stream of [kernelReady, kernelErrors]) await client.store.ensureGroup(stream, group);
+  const { kernelArtifacts, kernelErrors } = settings.streams;
+  for (const stream of [kernelArtifacts, kernelErrors]) await client.store.ensureGroup(stream, group);
   client.subscribe({
-    stream: kernelReady,
+    stream: kernelArtifacts,
     group,
     types: [leyline.BusMessageType.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT],
     handler: (message) => {
@@ -262,7 +262,7 @@ async function remoteCompiler(options: { url: string; library: UrzaLibrary; oona
           waiting.delete(jobId);
           resolvePromise(result);
         });
-        const sent = client.publish(leyline.CompileRequest.create({ jobId, blueprintId, slot: { dims } }));
+        const sent = client.publish(leyline.CompileRequest.create({ jobId, blueprintId, slot: leyline.SlotShape.create({ dims }) }));
         if (!sent.ok) waiting.get(jobId)?.(leyline.CompileResult.create({ jobId, blueprintId, ok: false, error: `not sent: ${sent.detail}` }));
       });
     },

@@ -42,8 +42,6 @@ export interface InspectTarget {
 export type Answer = { ok: true; text: string } | { ok: false; error: string };
 
 // A reply's repeated fields are typed by their properties; these give them their classes back.
-const workers = (list: readonly v1.WorkerState.$Properties[]): v1.WorkerState[] => list.map((state) => leyline.WorkerState.create(state));
-const packets = (list: readonly v1.TelemetryPacket.$Properties[]): v1.TelemetryPacket[] => list.map((packet) => leyline.TelemetryPacket.create(packet));
 
 export class InspectRunner {
   #requests = 0;
@@ -62,7 +60,7 @@ export class InspectRunner {
 
   /** Candidates for the word being typed: commands, the live tree's paths, Leyline type names. */
   async complete(line: string): Promise<[string[], string]> {
-    const paths = await this.#ask({ tree: {} }).then((reply) => workers(reply.actors).map((actor) => actor.path), () => []);
+    const paths = await this.#ask({ tree: leyline.TreeQuery.create() }).then((reply) => reply.actors.map((actor) => actor.path), () => []);
     return completeLine(line, { paths, types: leylineTypeNames() });
   }
 
@@ -72,24 +70,24 @@ export class InspectRunner {
       case 'help':
         return text(formatHelp(command.topic));
       case 'tree':
-        return text(formatTree(workers((await this.#ask({ tree: {} })).actors)));
+        return text(formatTree((await this.#ask({ tree: leyline.TreeQuery.create() })).actors));
       case 'actor':
-        return text(formatActor(workers((await this.#ask({ actor: { path: command.path } })).actors)[0]!));
+        return text(formatActor((await this.#ask({ actor: leyline.ActorQuery.create({ path: command.path }) })).actors[0]!));
       case 'seeds':
         return this.#seeds();
       case 'alerts':
-        return text(formatAlerts(await this.#ask({ alerts: { limit: command.limit } })));
+        return text(formatAlerts(await this.#ask({ alerts: leyline.AlertsQuery.create({ limit: command.limit }) })));
       case 'tail': {
-        const reply = await this.#ask({ telemetry: { limit: command.limit, sourceSubsystem: command.source } });
-        return text(formatTelemetry(packets(reply.telemetry), command.source));
+        const reply = await this.#ask({ telemetry: leyline.TelemetryQuery.create({ limit: command.limit, sourceSubsystem: command.source }) });
+        return text(formatTelemetry(reply.telemetry, command.source));
       }
       case 'send':
         return this.#send(command.path, command.type, command.json);
       case 'control': {
         const path = command.path ?? this.target.trainer;
         if (path === null) return { ok: false, error: `${Action[command.action]?.replace('ACTION_', '').toLowerCase()} needs a path: this tree has no trainer` };
-        const reply = await this.#ask({ control: { path, action: command.action } }, CONTROL_DEADLINE_MS);
-        return text(formatControl(command.action, path, workers(reply.actors)[0]));
+        const reply = await this.#ask({ control: leyline.ActorControl.create({ path, action: command.action }) }, CONTROL_DEADLINE_MS);
+        return text(formatControl(command.action, path, reply.actors[0]));
       }
     }
   }
@@ -97,10 +95,10 @@ export class InspectRunner {
   async #seeds(): Promise<Answer> {
     const manager = this.target.seedManager;
     if (manager === null) return { ok: false, error: 'this tree has no seed manager (kasmina-manager)' };
-    const tree = await this.#ask({ tree: {} });
-    const paths = workers(tree.actors).find((actor) => actor.path === manager)?.children ?? [];
+    const tree = await this.#ask({ tree: leyline.TreeQuery.create() });
+    const paths = tree.actors.find((actor) => actor.path === manager)?.children ?? [];
     // A seed that ends between the two questions is left out.
-    const seeds = await Promise.all(paths.map((path) => this.#ask({ actor: { path } }).then((reply) => workers(reply.actors), () => [])));
+    const seeds = await Promise.all(paths.map((path) => this.#ask({ actor: leyline.ActorQuery.create({ path }) }).then((reply) => reply.actors, () => [])));
     return { ok: true, text: formatSeeds(seeds.flat()) };
   }
 

@@ -63,7 +63,7 @@ export async function prefillUrza(
   try {
     const tally = await compileAll(
       jobs,
-      { compile: (blueprintId, dims) => system.ask(forge, leyline.CompileRequest.create({ blueprintId, slot: { dims } }), leyline.CompileResult, deadlineMs) },
+      { compile: (blueprintId, dims) => system.ask(forge, leyline.CompileRequest.create({ blueprintId, slot: leyline.SlotShape.create({ dims }) }), leyline.CompileResult, deadlineMs) },
       // Enough asks in flight to keep every compile worker busy.
       { out, inFlight: tezzeret.concurrency * 2 },
     );

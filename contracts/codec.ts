@@ -91,19 +91,10 @@ export function decodeLeyline<M extends LeylineMessage>(
   return { ok: true, message };
 }
 
-type Int64 = ReturnType<protobuf.Reader['uint64']>;
-
-/** 64-bit integers as JS numbers: exact up to 2^53, as the generated declarations promise. */
-function asNumber(value: Int64): Int64 {
-  const number = typeof value === 'object' ? (value as unknown as { toNumber(): number }).toNumber() : value;
-  return number as unknown as Int64;
-}
-
 /**
  * A reader that keeps unknown fields (protobufjs discards them by default) and notes whether it met any, so the
- * common case (none) costs nothing extra. It also copies `bytes` fields out of the input, and reads 64-bit
- * integers as numbers: with the `long` package installed (a protobufjs dependency) the stock reader returns Long
- * objects, which the generated declarations (`number`) and every consumer do not expect.
+ * common case (none) costs nothing extra. It also copies `bytes` fields out of the input. (64-bit integers are
+ * read as Long, as by the stock reader; the generated decoders make them bigints, see contracts/generate.mjs.)
  */
 class TrackingReader extends protobuf.Reader {
   sawUnknown = false;
@@ -121,26 +112,6 @@ class TrackingReader extends protobuf.Reader {
   /** A copy, not a view: a decoded `bytes` field must not change when the caller reuses its input buffer. */
   override bytes(): Uint8Array {
     return Uint8Array.prototype.slice.call(super.bytes());
-  }
-
-  override uint64(): Int64 {
-    return asNumber(super.uint64());
-  }
-
-  override int64(): Int64 {
-    return asNumber(super.int64());
-  }
-
-  override sint64(): Int64 {
-    return asNumber(super.sint64());
-  }
-
-  override fixed64(): Int64 {
-    return asNumber(super.fixed64());
-  }
-
-  override sfixed64(): Int64 {
-    return asNumber(super.sfixed64());
   }
 }
 

@@ -2,10 +2,9 @@
 import protobuf from 'protobufjs/minimal.js';
 import { esper } from './generated/leyline.js';
 
-// 64-bit fields are JS numbers (exact to 2^53), as the generated declarations say. With the `long` package
-// present protobufjs would decode them as Long objects; switch that off for every decoder in the process.
-protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
-protobuf.configure();
+// The generated decoders turn 64-bit varints into bigints from the Long protobufjs reads them as; without the
+// `long` package (a protobufjs dependency) it would read lossy numbers instead, so refuse to start without it.
+if (!protobuf.util.Long) throw new Error('contracts: protobufjs found no `long` package; Leyline\'s 64-bit fields need it');
 
 export const leyline = esper.leyline.v1;
 export type { esper };

@@ -2,16 +2,10 @@
 // checked against the schema (an unknown field, a wrong type or an unknown enum name is refused, naming it), and
 // the result is an instance of the generated class, as any actor receives. The generated classes carry no
 // verify/fromObject (generate.mjs leaves them out), so the checks use the proto's reflection.
-import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { decodeLeyline, encodeLeyline } from './codec.ts';
 import { leylineTypeName, leylineTypes, type LeylineMessage } from './index.ts';
-
-const PACKAGE = 'esper.leyline.v1';
-
-let schema: protobuf.Namespace | null = null;
-const reflection = (): protobuf.Namespace =>
-  (schema ??= protobuf.loadSync(fileURLToPath(new URL('./leyline/leyline.proto', import.meta.url))).lookup(PACKAGE) as protobuf.Namespace);
+import { INT64_TYPES, LEYLINE_PACKAGE as PACKAGE, leylineReflection as reflection } from './reflection.ts';
 
 /** Every Leyline message type by its name in the package ("AdaptationCommand", "SeedState"), sorted. */
 export function leylineTypeNames(): string[] {
@@ -52,7 +46,7 @@ export function leylineFromJson(typeName: string, json: string): FromJson {
  */
 export function leylineToJson(message: LeylineMessage): string {
   const type = reflection().lookupType(leylineTypeName(message).slice(PACKAGE.length + 1));
-  return JSON.stringify(type.toObject(type.decode(encodeLeyline(message)), { enums: String, longs: Number, bytes: String }));
+  return JSON.stringify(type.toObject(type.decode(encodeLeyline(message)), { enums: String, longs: String, bytes: String }));
 }
 
 /**
@@ -68,7 +62,8 @@ function normalize(type: protobuf.Type, value: unknown, at: string): Record<stri
     if (!field) throw new Error(`${at}: ${type.name} has no field ${JSON.stringify(key)} (fields: ${Object.keys(type.fields).join(', ')})`);
     field.resolve();
     const where = `${at}.${field.name}`;
-    const element = (item: unknown, place: string): unknown => normalizeElement(field.resolvedType, item, place);
+    const element = (item: unknown, place: string): unknown =>
+      INT64_TYPES.has(field.type) ? normalizeInt64(field.type, item, place) : normalizeElement(field.resolvedType, item, place);
     if (field.map && isObject(raw)) out[field.name] = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, element(v, `${where}[${k}]`)]));
     else if (field.repeated && Array.isArray(raw)) out[field.name] = raw.map((item, i) => element(item, `${where}[${i}]`));
     else out[field.name] = field.map || field.repeated ? raw : element(raw, where);
@@ -83,6 +78,21 @@ function normalizeElement(resolved: protobuf.Type | protobuf.Enum | null, value:
     if (number === undefined) throw new Error(`${at}: ${JSON.stringify(value)} is not a ${resolved.name} (one of ${Object.keys(resolved.values).join(', ')})`);
     return number;
   }
+  return value;
+}
+
+/** long.js's parser (protobufjs declares only a minimal Long). */
+interface LongClass {
+  fromString(value: string, unsigned: boolean): unknown;
+}
+
+/**
+ * A 64-bit integer as JSON: a decimal string (protobuf's JSON mapping), exact at any size, or a number when it is a
+ * safe integer (JSON.parse has already rounded a larger one, so it is refused rather than silently changed).
+ */
+function normalizeInt64(type: string, value: unknown, at: string): unknown {
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return (protobuf.util.Long as unknown as LongClass).fromString(value, type.startsWith('u') || type === 'fixed64');
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new Error(`${at}: ${value} is not an exact integer; write a 64-bit integer past 2^53 as a string`);
   return value;
 }
 

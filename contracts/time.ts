@@ -27,6 +27,23 @@ export function toTimestamp(instant: Date | number): Timestamp {
   return google.protobuf.Timestamp.create({ seconds, nanos });
 }
 
+/**
+ * Epoch nanoseconds (a uint64 field such as SystemStatePacket.timestamp_ns) for an instant in epoch milliseconds,
+ * exact for whole milliseconds: a bigint, because today's nanosecond clock is past 2^53. A fraction of a
+ * millisecond is kept as exactly as the double holds it.
+ */
+export function epochNanoseconds(ms: number = Date.now()): bigint {
+  if (!Number.isFinite(ms)) throw new RangeError(`epochNanoseconds: not a finite instant: ${String(ms)}`);
+  const whole = Math.floor(ms);
+  return BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1e6));
+}
+
+/** A Timestamp for epoch nanoseconds, exactly. */
+export function timestampFromNanoseconds(ns: bigint): Timestamp {
+  const seconds = ns / 1_000_000_000n - (ns % 1_000_000_000n < 0n ? 1n : 0n);
+  return google.protobuf.Timestamp.create({ seconds: Number(seconds), nanos: Number(ns - seconds * 1_000_000_000n) });
+}
+
 /** Epoch milliseconds of a Timestamp (fractional when nanos are not whole milliseconds). */
 export function fromTimestamp(ts: TimestampLike): number {
   return (ts.seconds ?? 0) * 1000 + (ts.nanos ?? 0) / 1e6;

@@ -126,7 +126,7 @@ export class PolicyInstance {
     let decision = leyline.PolicyDecision.create();
     const scratch = mulberry32(0);
     for (const seeds of seedCounts) {
-      const seedStates = Array.from({ length: seeds }, (_, i) => ({ seedId: `warm-up-${i}`, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, layerDepth: 1 }));
+      const seedStates = Array.from({ length: seeds }, (_, i) => leyline.SeedState.create({ seedId: `warm-up-${i}`, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, layerDepth: 1 }));
       decision = this.#decide(leyline.SystemStatePacket.create({ seedStates }), world, [], this.#strategyKind(), scratch).decision;
     }
     return decision;

@@ -86,14 +86,14 @@ export function proposal(choices: Choices, readout: GnnReadout, context: GraphCo
       ...base,
       commandType: CommandType.COMMAND_SEED,
       targetSeedId: `seed-e${packet.currentEpoch}-s${packet.globalStep}`,
-      seedOperation: { operation: SeedOperation.SEED_OP_GERMINATE, blueprintId: descriptor.blueprintId, parameters: decodeParameters(descriptor, out.param_delta!) },
+      seedOperation: leyline.CommandSeedOperation.create({ operation: SeedOperation.SEED_OP_GERMINATE, blueprintId: descriptor.blueprintId, parameters: decodeParameters(descriptor, out.param_delta!) }),
     });
   }
   if (choices.action === CULL) {
     const seedId = context.seeds[choices.seed!]!.seedId;
     annotations.selected_seed = seedId;
     annotations.reason = 'policy_cull';
-    return leyline.AdaptationCommand.create({ ...base, commandType: CommandType.COMMAND_SEED, targetSeedId: seedId, seedOperation: { operation: SeedOperation.SEED_OP_CULL } });
+    return leyline.AdaptationCommand.create({ ...base, commandType: CommandType.COMMAND_SEED, targetSeedId: seedId, seedOperation: leyline.CommandSeedOperation.create({ operation: SeedOperation.SEED_OP_CULL }) });
   }
   if (choices.action === OPTIMIZER) {
     const factor = LR_FACTORS[choices.lr ?? 0]!;
@@ -103,7 +103,7 @@ export function proposal(choices: Choices, readout: GnnReadout, context: GraphCo
     return leyline.AdaptationCommand.create({
       ...base,
       commandType: CommandType.COMMAND_OPTIMIZER,
-      optimizerAdjustment: { optimizerId: 'host', hyperparameters: { learning_rate: learningRate, lr_factor: factor } },
+      optimizerAdjustment: leyline.CommandOptimizerAdjustment.create({ optimizerId: 'host', hyperparameters: { learning_rate: learningRate, lr_factor: factor } }),
     });
   }
   annotations.hold_reason = options.holdReason || 'wait';

@@ -116,8 +116,8 @@ export class CircuitBreaker {
       successCount: this.#successes,
       // open_until is a wall-clock instant; the breaker itself runs on the monotonic clock.
       ...(open ? { openUntil: toTimestamp(Date.now() + Math.max(0, this.#openUntil - this.#clock())) } : {}),
-      openedTotal: this.#openedTotal,
-      deniedTotal: this.#deniedTotal,
+      openedTotal: BigInt(this.#openedTotal),
+      deniedTotal: BigInt(this.#deniedTotal),
     });
   }
 

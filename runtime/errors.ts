@@ -1,9 +1,18 @@
 // Errors the actor runtime raises. Each names the actor and the problem, so a log line is enough to act on.
 
 export class NotLeylineError extends TypeError {
-  override readonly name = 'NotLeylineError';
+  override readonly name: string = 'NotLeylineError';
   constructor(readonly recipient: string, offered: string) {
     super(`refused payload for ${recipient}: ${offered} is not a Leyline message (actor payloads must be Leyline messages)`);
+  }
+}
+
+/** A Leyline message with something else inside it (strict payloads): `problem` names the path. */
+export class NotLeylineInsideError extends NotLeylineError {
+  override readonly name = 'NotLeylineInsideError';
+  constructor(recipient: string, readonly problem: string) {
+    super(recipient, problem);
+    this.message = `refused payload for ${recipient}: ${problem} (actor payloads must be Leyline messages all the way down)`;
   }
 }
 

@@ -9,6 +9,7 @@ import {
   type LeylineMessage,
   type v1,
 } from '../contracts/index.ts';
+import { leylineShapeProblem } from '../contracts/payload-shape.ts';
 import { toTimestamp } from '../contracts/time.ts';
 import { ActorCell, type CellHost, type Envelope, type ReplySlot, type SupervisionFacts } from './cell.ts';
 import { DeadLetterOffice } from './dead-letters.ts';
@@ -19,6 +20,7 @@ import {
   DuplicateActorError,
   MailboxFullError,
   NotLeylineError,
+  NotLeylineInsideError,
   UnacceptedMessageError,
   WrongReplyError,
   describeError,
@@ -39,6 +41,12 @@ export interface ActorSystemOptions {
   deadLetterCapacity?: number;
   /** Longest deadline an ask may have. Default 5 minutes. */
   maxAskDeadlineMs?: number;
+  /**
+   * Check every payload and reply all the way down (contracts/payload-shape.ts), not just its class: a plain object
+   * or a tensor nested in a Leyline message is refused, naming its path. Costs a walk per message, so it is for
+   * tests and debugging. Default: on when ESPER_STRICT_PAYLOADS=1 (the test suite sets it).
+   */
+  strictPayloads?: boolean;
 }
 
 export interface RuntimeCounters {
@@ -70,6 +78,7 @@ export class ActorSystem {
   readonly #endedPaths = new Set<string>();
   readonly #defaultCapacity: number;
   readonly #maxAskDeadlineMs: number;
+  readonly #strictPayloads: boolean;
   readonly #host: CellHost;
   #kernelIds = 0;
   #shutDown = false;
@@ -79,6 +88,7 @@ export class ActorSystem {
     assertValidActorName(this.name);
     this.#defaultCapacity = options.defaultMailboxCapacity ?? 10_000;
     this.#maxAskDeadlineMs = options.maxAskDeadlineMs ?? 300_000;
+    this.#strictPayloads = options.strictPayloads ?? process.env.ESPER_STRICT_PAYLOADS === '1';
     this.deadLetters = new DeadLetterOffice(options.deadLetterCapacity ?? 256);
     this.log = createLogger(this.name);
     this.#kernel = startKernel(this.name, (error) => this.#countInternalError('kernel', error));
@@ -266,16 +276,27 @@ export class ActorSystem {
 
   /** Replies from inside a handler: checked like any payload; a reply after the deadline is a dead letter. */
   #reply(cell: ActorCell, slot: ReplySlot | undefined, message: LeylineMessage): boolean {
-    if (!isLeylineMessage(message)) {
-      this.counters.refusedPayloads += 1;
-      throw new NotLeylineError(`the reply from ${cell.path}`, describeValue(message));
-    }
+    this.#checkPayload(`the reply from ${cell.path}`, message);
     if (slot && !slot.settled) {
       slot.resolve(message);
       return true;
     }
     this.deadLetters.record(cell.path, message, DeadLetterReason.DEAD_LETTER_REASON_REPLY_EXPIRED, 'no live ask to answer');
     return false;
+  }
+
+  /** Refuses (counted, thrown) a payload that is not a Leyline message; in strict mode, one with anything else inside. */
+  #checkPayload(recipient: string, message: unknown): asserts message is LeylineMessage {
+    if (!isLeylineMessage(message)) {
+      this.counters.refusedPayloads += 1;
+      throw new NotLeylineError(recipient, describeValue(message));
+    }
+    if (!this.#strictPayloads) return;
+    const problem = leylineShapeProblem(message);
+    if (problem !== null) {
+      this.counters.refusedPayloads += 1;
+      throw new NotLeylineInsideError(recipient, problem);
+    }
   }
 
   /** `#admit` for promise-returning sends: the refusal, or a stopped recipient, as an error to reject with. */
@@ -288,10 +309,7 @@ export class ActorSystem {
   }
 
   #admit(to: AnyRef, message: LeylineMessage): ActorCell | null {
-    if (!isLeylineMessage(message)) {
-      this.counters.refusedPayloads += 1;
-      throw new NotLeylineError(to.path, describeValue(message));
-    }
+    this.#checkPayload(to.path, message);
     const cell = this.#cells.get(to.path);
     if (!cell || cell.isStopped) {
       const reason = this.#endedPaths.has(to.path) || cell
@@ -539,7 +557,7 @@ export class ActorSystem {
       paused: cell.paused,
       mailboxDepth: cell.depth,
       mailboxCapacity: cell.capacity,
-      messagesProcessed: cell.processed,
+      messagesProcessed: BigInt(cell.processed),
       children: cell.children.map((child) => child.path),
       ...(cell.startedAt ? { startedAt: toTimestamp(cell.startedAt) } : {}),
     });
@@ -592,7 +610,7 @@ export class ActorSystem {
       if (cell.pendingTimers.has(timerId)) return;
       sequence += 1;
       cell.pendingTimers.add(timerId);
-      const tick = leyline.TimerFired.create({ timerId, sequence, at: toTimestamp(Date.now()) });
+      const tick = leyline.TimerFired.create({ timerId, sequence: BigInt(sequence), at: toTimestamp(Date.now()) });
       this.#enqueue(cell, { payload: tick, notice: true });
     };
     const timer = repeat ? setInterval(fire, ms) : setTimeout(fire, ms);

@@ -24,7 +24,7 @@ test('opens after the threshold of consecutive failures; a success in between re
   b.recordFailure();
   t.is(b.state, S.CIRCUIT_STATE_OPEN);
   t.false(b.allow());
-  t.is(b.snapshot().deniedTotal, 1);
+  t.is(b.snapshot().deniedTotal, 1n);
 });
 
 test('after the timeout one trial is admitted; success closes, failure reopens at once', (t) => {
@@ -43,7 +43,7 @@ test('after the timeout one trial is admitted; success closes, failure reopens a
   b.recordSuccess();
   t.is(b.state, S.CIRCUIT_STATE_CLOSED);
   t.deepEqual(transitions.map((x) => x.to), [S.CIRCUIT_STATE_OPEN, S.CIRCUIT_STATE_HALF_OPEN, S.CIRCUIT_STATE_OPEN, S.CIRCUIT_STATE_HALF_OPEN, S.CIRCUIT_STATE_CLOSED]);
-  t.is(b.snapshot().openedTotal, 2, 'transitions to OPEN are counted, not every observation');
+  t.is(b.snapshot().openedTotal, 2n, 'transitions to OPEN are counted, not every observation');
 });
 
 test('the snapshot is a Leyline CircuitBreakerSnapshot with open_until only while open', (t) => {

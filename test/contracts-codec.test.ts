@@ -64,13 +64,13 @@ test('hot fixtures stay under the 280-byte budget; the field report under 512', 
   t.is(encodeLeyline(systemStatePacketTenSeedsFixture()).length, 470);
 });
 
-test('SystemStatePacket fields survive the round trip (float fields as float32, uint64 as an exact number)', (t) => {
+test('SystemStatePacket fields survive the round trip (float fields as float32, uint64 as an exact bigint)', (t) => {
   const decoded = decodeOk(leyline.SystemStatePacket, encodeLeyline(systemStatePacketFixture()));
   t.is(decoded.version, 1);
   t.is(decoded.currentEpoch, 3);
   t.is(decoded.packetId, 'run-epoch-3');
-  t.is(decoded.globalStep, 1024);
-  t.is(decoded.timestampNs, 1_758_000_000_000_000_000);
+  t.is(decoded.globalStep, 1024n);
+  t.is(decoded.timestampNs, 1_758_000_000_000_000_000n);
   t.is(decoded.sourceSubsystem, 'tolaria');
   t.is(decoded.trainingRunId, 'run-demo');
   t.is(decoded.experimentName, 'demo');
@@ -123,7 +123,7 @@ test('encoding is canonical: map insertion order does not change the bytes', (t)
 });
 
 test('proto3 defaults are not written', (t) => {
-  t.is(encodeLeyline(leyline.SystemStatePacket.create({ version: 0, packetId: '', globalStep: 0 })).length, 0);
+  t.is(encodeLeyline(leyline.SystemStatePacket.create({ version: 0, packetId: '', globalStep: 0n })).length, 0);
 });
 
 test('the BusEnvelope of SystemStatePacket{version:1} is the prototype signing vector 08 01 12 02 08 01', (t) => {

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { decodeLeyline, encodeLeyline } from '../contracts/codec.ts';
 import { leyline, type v1 } from '../contracts/index.ts';
+import { google } from '../contracts/generated/leyline.js';
 import {
   buildTelemetryPacket,
   derivePriority,
@@ -187,5 +188,5 @@ test('a Timestamp survives the wire', (t) => {
 test('millisecondsSince keeps sub-microsecond precision for present-day instants', (t) => {
   const ts = toTimestamp(T);
   t.is(millisecondsSince(ts, T + 60_000), 60_000);
-  t.true(millisecondsSince(leyline.TelemetryPacket.create({ timestamp: { seconds: T / 1000, nanos: 1 } }).timestamp ?? {}, T) < 0);
+  t.true(millisecondsSince(leyline.TelemetryPacket.create({ timestamp: google.protobuf.Timestamp.create({ seconds: T / 1000, nanos: 1 }) }).timestamp ?? {}, T) < 0);
 });

@@ -87,12 +87,12 @@ test('an actor, the seeds, alerts, telemetry and control answers as text', (t) =
     restartCount: 2,
     mailboxDepth: 1,
     mailboxCapacity: 10_000,
-    messagesProcessed: 42,
+    messagesProcessed: 42n,
     startedAt: toTimestamp(now - 5_000),
     lastError: 'Error: boom',
     lastErrorAt: toTimestamp(1_700_000_001_000),
     facts: { global_step: '516', epoch: '12' },
-    recentMessages: [{ messageType: 'esper.leyline.v1.TimerFired', at: toTimestamp(1_700_000_009_500) }],
+    recentMessages: [leyline.HandledMessage.create({ messageType: 'esper.leyline.v1.TimerFired', at: toTimestamp(1_700_000_009_500) })],
   });
   t.is(
     formatActor(actor, now),
@@ -115,10 +115,11 @@ test('an actor, the seeds, alerts, telemetry and control answers as text', (t) =
   );
   t.is(formatSeeds([]), 'no seeds');
 
-  const alert = { rule: 'r', metric: 'm', source: 's', value: 5, threshold: 1, at: toTimestamp(1_700_000_000_000) };
+  const fields = { rule: 'r', metric: 'm', source: 's', value: 5, threshold: 1, at: toTimestamp(1_700_000_000_000) };
+  const alert = leyline.AlertRecord.create(fields);
   t.is(formatAlerts(leyline.InspectorReply.create({ ok: true })), 'no alerts');
   t.is(
-    formatAlerts(leyline.InspectorReply.create({ ok: true, activeAlerts: [alert], alerts: [alert, { ...alert, resolved: true }] })),
+    formatAlerts(leyline.InspectorReply.create({ ok: true, activeAlerts: [alert], alerts: [alert, leyline.AlertRecord.create({ ...fields, resolved: true })] })),
     [
       'firing now:',
       '  r  source s  m = 5 (threshold 1)  since 22:13:20.000',
@@ -132,8 +133,8 @@ test('an actor, the seeds, alerts, telemetry and control answers as text', (t) =
     sourceSubsystem: 'tolaria',
     level: leyline.TelemetryLevel.TELEMETRY_LEVEL_WARNING,
     timestamp: toTimestamp(1_700_000_000_000),
-    metrics: Array.from({ length: 8 }, (_, i) => ({ name: `m${i}`, value: i + 1 / 3 })),
-    events: [{ description: 'gate_event' }],
+    metrics: Array.from({ length: 8 }, (_, i) => leyline.MetricPoint.create({ name: `m${i}`, value: i + 1 / 3 })),
+    events: [leyline.TelemetryEvent.create({ description: 'gate_event' })],
   });
   t.is(
     formatTelemetry([packet], ''),

@@ -108,7 +108,7 @@ test('register stores a copy; get returns a copy or null', (t) => {
     tier: Tier.BLUEPRINT_TIER_SAFE,
     risk: 0.2,
     stage: 1,
-    allowedParameters: { alpha: { minValue: 0, maxValue: 1 } },
+    allowedParameters: { alpha: leyline.BlueprintParameterBounds.create({ minValue: 0, maxValue: 1 }) },
   });
   catalog.register(descriptor);
   descriptor.name = 'mutated after register';

@@ -112,7 +112,7 @@ test.serial('unsigned, replayed and malformed commands change nothing and are an
   const signed = signCommand(seedCommand(SeedOperation.SEED_OP_CULL, 'ghost'), secret);
   t.deepEqual(((r) => [r.applied, r.reason])(await h.ask(signed)), [false, 'unknown seed ghost']);
   t.deepEqual(((r) => [r.applied, r.reason])(await h.ask(signed)), [false, 'nonce_replayed']);
-  const noSlot = signCommand(leyline.AdaptationCommand.create({ version: 1, commandType: CommandType.COMMAND_SEED, targetSeedId: 'x', seedOperation: { operation: SeedOperation.SEED_OP_GERMINATE, blueprintId: 'BP009' } }), secret);
+  const noSlot = signCommand(leyline.AdaptationCommand.create({ version: 1, commandType: CommandType.COMMAND_SEED, targetSeedId: 'x', seedOperation: leyline.CommandSeedOperation.create({ operation: SeedOperation.SEED_OP_GERMINATE, blueprintId: 'BP009' }) }), secret);
   t.deepEqual(((r) => [r.applied, r.reason])(await h.ask(noSlot)), [false, 'annotation slot_id is empty']);
   t.is(h.surface.grafts.size, 0);
   await h.packets.waitFor((p) => p.events.some((e) => e.description === 'command_rejected' && e.attributes?.reason === 'annotation slot_id is empty'));

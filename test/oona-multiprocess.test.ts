@@ -124,7 +124,7 @@ run('the trainer, Simic, Nissa and Tezzeret run in separate processes over one R
     t.regex(drills.stdout(), /esper drills: 4\/4 alerts triggered and cleared through redis:/);
 
     // A Tezzeret worker in a fourth process compiles a kernel a forge in a fifth asked for; the trainer's Urza
-    // (its group on oona.kernels.ready has existed since its first run) takes it in too when it next runs.
+    // (its group on oona.kernels.artifacts has existed since its first run) takes it in too when it next runs.
     const tezzeret = esper(['serve', 'tezzeret', '--bus', server.url], workDir(`${common}export default base;\n`));
     await tezzeret.waitFor(/esper serve: tezzeret ready on redis:/);
     const forge = esper(['forge', '--only', 'BP002', '--slots', '24', '--bus', server.url], workDir(`${common}export default base;\n`));
@@ -168,7 +168,7 @@ run('two Tezzeret worker processes share the compile jobs of a forge in a third;
     t.regex(forge.stdout(), /esper forge: 4 compiled, 0 already stored, 0 failed/);
     const group = ((await redis.call('XINFO', 'GROUPS', 'oona.kernels.compile')) as unknown[][]).map((flat) => ({ name: String(flat[1]), consumers: Number(flat[3]), pending: Number(flat[5]) }));
     t.deepEqual(group, [{ name: 'tezzeret', consumers: 2, pending: 0 }], 'both workers read one group; every job acknowledged');
-    const artifacts = ((await redis.xrangeBuffer('oona.kernels.ready', '-', '+')) as [Buffer, Buffer[]][]).map(([, f]) =>
+    const artifacts = ((await redis.xrangeBuffer('oona.kernels.artifacts', '-', '+')) as [Buffer, Buffer[]][]).map(([, f]) =>
       leyline.KernelArtifact.decode(leyline.BusEnvelope.decode(f[1] as Buffer).payload),
     );
     t.is(artifacts.length, 4);

@@ -11,7 +11,9 @@ import { DEFAULT_STREAMS, resolveOonaConfig, type OonaConfig, type StreamNames }
 import type { StreamStore } from '../actors/oona/stream-store.ts';
 import type { Delivery } from '../actors/oona/subscription.ts';
 import { openEnvelope } from '../actors/oona/envelope.ts';
+import { busKernelStore } from '../actors/tezzeret/bus-store.ts';
 import { EventLog, eventually } from './helpers/events.ts';
+import { bytesOf, descriptor, saveInput } from './fixtures/urza-fixtures.ts';
 import { RedisServer, redisServerAvailable } from './helpers/redis-server.ts';
 
 const { BusMessageType: T, TelemetryLevel } = leyline;
@@ -127,6 +129,7 @@ each('messages go to their streams by type and priority', async (t, kind) => {
     [leyline.KernelArtifactReady.create({ requestId: 'k' }), s.kernelReady],
     [leyline.KernelCatalogUpdate.create({ blueprintId: 'BP001' }), s.kernelReady],
     [leyline.KernelArtifactError.create({ requestId: 'k', reason: 'missing_artifact' }), s.kernelErrors],
+    [leyline.KernelArtifact.create({ jobId: 'j', artifact: new Uint8Array([1, 2, 3]) }), s.kernelArtifacts],
   ];
   for (const [message, stream] of cases) {
     const result = c.publish(message);
@@ -137,6 +140,54 @@ each('messages go to their streams by type and priority', async (t, kind) => {
   t.is(await c.store.length(s.emergency), 3);
   t.is(await c.store.length(s.kernelReady), 2);
   t.is(c.metrics.counters.emergency_published, 3);
+  await closeAll(b);
+});
+
+each("a Tezzeret worker's KernelArtifacts go on their own stream; every entry on the ready stream is a KernelArtifactReady", async (t, kind) => {
+  const b = bus(kind);
+  const c = b.make();
+  const s = b.streams;
+  // The real producer: a worker process's kernel store publishes each compiled kernel.
+  const store = busKernelStore((artifact) => t.true(c.publish(artifact).ok));
+  const desc = descriptor('BP001');
+  const artifactBytes = bytesOf('compiled kernel bytes');
+  await store.save({
+    jobId: 'job-1',
+    descriptor: desc,
+    slot: { dims: [32] },
+    parameters: {},
+    artifact: artifactBytes,
+    update: saveInput(desc, [32], artifactBytes).update,
+    family: 'residual_mlp',
+    fallbackFrom: '',
+    strategy: leyline.CompileStrategy.COMPILE_STRATEGY_STANDARD,
+    guardSummary: 'float32[1x32]',
+    prewarmSamplesMs: [1],
+  });
+  t.true(c.publish(leyline.KernelArtifactReady.create({ requestId: 'k', blueprintId: 'BP001', checksum: 'abc' })).ok);
+  await c.flush();
+  // Read every entry of both streams from their start, as a prototype consumer would.
+  const entries = async (stream: string): Promise<v1.BusEnvelope[]> => {
+    await c.store.ensureGroup(stream, 'raw', '0');
+    const reader = c.store.reader();
+    try {
+      return (await reader.read(stream, 'raw', 'r', 100, 0)).map((entry) => leyline.BusEnvelope.decode(entry.fields.payload as Buffer));
+    } finally {
+      await reader.close();
+    }
+  };
+  const ready = await entries(s.kernelReady);
+  t.is(ready.length, 1);
+  for (const envelope of ready) {
+    t.is(envelope.messageType, T.BUS_MESSAGE_TYPE_KERNEL_PREFETCH_READY);
+    t.is(leyline.KernelArtifactReady.decode(envelope.payload).requestId, 'k');
+  }
+  const artifacts = await entries(s.kernelArtifacts);
+  t.is(artifacts.length, 1);
+  t.is(artifacts[0]?.messageType, T.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT);
+  const artifact = leyline.KernelArtifact.decode((artifacts[0] as v1.BusEnvelope).payload);
+  t.is(artifact.jobId, 'job-1');
+  t.deepEqual([...artifact.artifact], [...artifactBytes]);
   await closeAll(b);
 });
 

@@ -39,11 +39,11 @@ const catalog = new BlueprintCatalog();
 const withBounds = catalog.all().filter((d) => Object.keys(d.allowedParameters).length > 0 && !d.quarantineOnly && !d.approvalRequired);
 const quarantined = leyline.BlueprintDescriptor.create({ blueprintId: 'BPQ', quarantineOnly: true, risk: 0.9 });
 const slots = [0, 1, 2, 3].map((i) => ({ id: `mlp.${i}`, dims: [64] }));
-const seed = (seedId: string, stage: v1.SeedLifecycleStage, layerDepth: number): v1.SeedState.$Properties => ({ seedId, stage, layerDepth });
+const seed = (seedId: string, stage: v1.SeedLifecycleStage, layerDepth: number): v1.SeedState => leyline.SeedState.create({ seedId, stage, layerDepth });
 /** a and b on trial (at mlp.0 and mlp.2), c fossilized (at mlp.0): mlp.1 and mlp.3 are free. */
 const SEEDS = [seed('a', Stage.SEED_STAGE_TRAINING, 1), seed('b', Stage.SEED_STAGE_BLENDING, 3), seed('c', Stage.SEED_STAGE_FOSSILIZED, 1)];
 const packet = (over: Partial<v1.SystemStatePacket.$Properties> = {}): v1.SystemStatePacket =>
-  leyline.SystemStatePacket.create({ currentEpoch: 4, globalStep: 700, trainingRunId: 'run', trainingMetrics: { learning_rate: 1e-3 }, seedStates: SEEDS, ...over });
+  leyline.SystemStatePacket.create({ currentEpoch: 4, globalStep: 700n, trainingRunId: 'run', trainingMetrics: { learning_rate: 1e-3 }, seedStates: SEEDS, ...over });
 /** The graph's context and masks for a state (the candidates: a quarantined one first, then two fit ones). */
 const state = (p = packet()) => {
   const { graph, context } = buildGraph({ packet: p, slots, candidates: [quarantined, withBounds[0]!, withBounds[1]!], validationLosses: [0.5, 0.4] });

@@ -55,7 +55,7 @@ function packetOf(spec: Spec, states: PolicyStates, random: () => number): v1.Sy
     metrics[`slot.${slot.id}.std`] = 0.5 + random();
     metrics[`slot.${slot.id}.abs_max`] = 3 + 5 * random();
   }
-  const seedStates = spec.seeds.map(([stage, layerDepth], i) => ({ seedId: `s${i}`, stage, layerDepth, riskScore: random(), gradientNorm: random(), ageEpochs: i, learningRate: 1e-3, metrics: { alpha: random() } }));
+  const seedStates = spec.seeds.map(([stage, layerDepth], i) => leyline.SeedState.create({ seedId: `s${i}`, stage, layerDepth, riskScore: random(), gradientNorm: random(), ageEpochs: i, learningRate: 1e-3, metrics: { alpha: random() } }));
   return states.next({ trainingMetrics: metrics, seedStates });
 }
 

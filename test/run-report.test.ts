@@ -247,7 +247,7 @@ test('a field report becomes a decision line: action, outcome, slot of a germina
     metrics: { 'decision.epoch': 7, 'decision.kind': leyline.PolicyAction.POLICY_ACTION_GERMINATE, loss_delta: -0.07 },
     issuedAt: toTimestamp(Date.parse(at(30))),
     notes: 'policy_risk_signal',
-    decision: { decidedBy: 'heuristic', proposal: { annotations: { slot_id: 'mlp.0' } } },
+    decision: leyline.PolicyDecision.create({ decidedBy: 'heuristic', proposal: leyline.AdaptationCommand.create({ annotations: { slot_id: 'mlp.0' } }) }),
   });
   t.like(decisionRecord(report), { event: 'decision', at: at(30), commandId: 'cmd-1', epoch: 7, action: 'germinate', seedId: 'seed-e7', slot: 'mlp.0', outcome: 'success', decidedBy: 'heuristic' });
   const pending = decisionRecord(leyline.FieldReport.create({ commandId: 'cmd-2', metrics: { 'decision.epoch': 8, 'decision.kind': leyline.PolicyAction.POLICY_ACTION_WAIT } }));

@@ -60,7 +60,7 @@ test('notices queued for an earlier incarnation (timer ticks included) are not d
   system.dispatch(ref, metric('boom'));
   await log.waitFor((e) => e === '1:boom');
   // While incarnation 1 is busy, a tick for it is queued.
-  system.notify(ref, leyline.TimerFired.create({ timerId: 'queued-tick', sequence: 1 }));
+  system.notify(ref, leyline.TimerFired.create({ timerId: 'queued-tick', sequence: 1n }));
   release.open();
   await failures.waitFor(() => true);
   await system.decide(ref, SupervisorDirective.SUPERVISOR_DIRECTIVE_RESTART);

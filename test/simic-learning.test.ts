@@ -66,13 +66,13 @@ test('episode rewards: shaping on validation accuracy telescopes to the objectiv
   const result = leyline.EpisodeResult.create({
     ok: true,
     reports: [report(0.5), report(0.6), report(0.7)],
-    epochs: [{ epoch: 1 }, { epoch: 2 }, { epoch: 3 }],
+    epochs: [1, 2, 3].map((epoch) => leyline.EpisodeEpoch.create({ epoch })),
     finalValidationAccuracy: 0.8,
     hostParameters: 1_000,
     addedParameters: 250,
     seeds: [
-      { seedId: 'kept', parameters: 250, firstEpoch: 1, lastEpoch: 3, stage: 'fossilized' },
-      { seedId: 'culled', parameters: 100, firstEpoch: 1, lastEpoch: 2, stage: 'embargoed' },
+      leyline.EpisodeSeed.create({ seedId: 'kept', parameters: 250, firstEpoch: 1, lastEpoch: 3, stage: 'fossilized' }),
+      leyline.EpisodeSeed.create({ seedId: 'culled', parameters: 100, firstEpoch: 1, lastEpoch: 2, stage: 'embargoed' }),
     ],
   });
   const gamma = 0.9;

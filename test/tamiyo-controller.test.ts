@@ -63,7 +63,7 @@ function state(epoch: number, validationLoss: number, over: Partial<v1.SystemSta
     packetId: `p-${packetSeq}`,
     trainingRunId: 'run-1',
     currentEpoch: epoch,
-    globalStep: 100 * (epoch + 1),
+    globalStep: BigInt(100 * (epoch + 1)),
     validationLoss,
     validationAccuracy: 1 - validationLoss,
     trainingLoss: validationLoss + 0.02,
@@ -162,7 +162,7 @@ test('a germination is judged after its window from what happened: the seed appe
   const other = await h.decide(state(9, 0.05, { trainingRunId: 'run-2' }));
   t.not(other.command.annotations.risk_reason, 'loss_spike');
   t.is(h.reports()[1]?.outcome, Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED, 'the germination waits for its own run');
-  await h.decide(state(2, 0.4, { seedStates: [{ seedId, stage: Stage.SEED_STAGE_TRAINING, layerDepth: 2 }] }));
+  await h.decide(state(2, 0.4, { seedStates: [leyline.SeedState.create({ seedId, stage: Stage.SEED_STAGE_TRAINING, layerDepth: 2 })] }));
   const [hold, germination] = h.reports();
   t.is(germination?.seedId, seedId);
   t.is(germination?.outcome, Outcome.FIELD_REPORT_OUTCOME_SUCCESS);

@@ -36,7 +36,7 @@ function sampleGraph(seeds = 3): PolicyGraphData {
     currentEpoch: 3,
     validationLoss: 0.4,
     trainingLoss: 0.45,
-    globalStep: 900,
+    globalStep: 900n,
     trainingRunId: 'run',
     trainingMetrics: {
       loss: 0.45,
@@ -49,7 +49,7 @@ function sampleGraph(seeds = 3): PolicyGraphData {
       epochs_total: 10,
       host_parameters: 60_000,
     },
-    seedStates: Array.from({ length: seeds }, (_, i) => ({ seedId: `s${i}`, stage: [Stage.SEED_STAGE_TRAINING, Stage.SEED_STAGE_BLENDING, Stage.SEED_STAGE_FOSSILIZED][i % 3], layerDepth: 1 + (i % 2), riskScore: 0.1 * i, gradientNorm: 0.5 + i, ageEpochs: i })),
+    seedStates: Array.from({ length: seeds }, (_, i) => leyline.SeedState.create({ seedId: `s${i}`, stage: [Stage.SEED_STAGE_TRAINING, Stage.SEED_STAGE_BLENDING, Stage.SEED_STAGE_FOSSILIZED][i % 3], layerDepth: 1 + (i % 2), riskScore: 0.1 * i, gradientNorm: 0.5 + i, ageEpochs: i })),
   });
   const slots = [
     { id: 'mlp.0', dims: [64] },

@@ -30,7 +30,7 @@ const slots = [
   { id: 'mlp.2', dims: [64] },
   { id: 'mlp.3', dims: [32] },
 ];
-const seed = (seedId: string, stage: v1.SeedLifecycleStage, layerDepth: number, parameters = 0): v1.SeedState.$Properties => ({
+const seed = (seedId: string, stage: v1.SeedLifecycleStage, layerDepth: number, parameters = 0): v1.SeedState => leyline.SeedState.create({
   seedId,
   stage,
   layerDepth,

@@ -13,7 +13,7 @@ const germinate = (annotations: Record<string, string> = {}): v1.AdaptationComma
     commandId: 'c',
     commandType: CommandType.COMMAND_SEED,
     targetSeedId: 's1',
-    seedOperation: { operation: SeedOperation.SEED_OP_GERMINATE, blueprintId: 'BP009', parameters: { depth: 1 } },
+    seedOperation: leyline.CommandSeedOperation.create({ operation: SeedOperation.SEED_OP_GERMINATE, blueprintId: 'BP009', parameters: { depth: 1 } }),
     annotations,
   });
 const input = (over: Partial<RiskInput> = {}): RiskInput => ({

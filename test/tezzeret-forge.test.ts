@@ -22,7 +22,7 @@ const descriptor = (id: string): v1.BlueprintDescriptor =>
     blueprintId: id,
     name: `blueprint_${id}`,
     tier: BlueprintTier.BLUEPRINT_TIER_SAFE,
-    allowedParameters: { scale: { minValue: 0.5, maxValue: 2 } },
+    allowedParameters: { scale: leyline.BlueprintParameterBounds.create({ minValue: 0.5, maxValue: 2 }) },
   });
 const catalogOf = (...ids: string[]) => {
   const map = new Map(ids.map((id) => [id, descriptor(id)]));
@@ -96,7 +96,7 @@ function forge(runner: CompileRunner, overrides: Partial<ForgeSettings> = {}) {
   };
   const ref = system.spawn(null, forgeLogic(settings), { name: 'forge' }) as ActorRef<v1.CompileRequest>;
   const compile = (blueprintId: string, dims = [32]) =>
-    system.ask(ref, leyline.CompileRequest.create({ blueprintId, slot: { dims } }), leyline.CompileResult, 10_000);
+    system.ask(ref, leyline.CompileRequest.create({ blueprintId, slot: leyline.SlotShape.create({ dims }) }), leyline.CompileResult, 10_000);
   return { system, store: store as MemoryStore, journal, ref, compile, forgePath: ref.path };
 }
 

@@ -14,7 +14,7 @@ const task = (fields: { id: string; name: string; dims?: number[]; parameters?: 
       blueprintId: fields.id,
       name: fields.name,
       tier: leyline.BlueprintTier.BLUEPRINT_TIER_SAFE,
-      allowedParameters: Object.fromEntries(Object.entries(fields.bounds ?? {}).map(([k, [minValue, maxValue]]) => [k, { minValue, maxValue }])),
+      allowedParameters: Object.fromEntries(Object.entries(fields.bounds ?? {}).map(([k, [minValue, maxValue]]) => [k, leyline.BlueprintParameterBounds.create({ minValue, maxValue })])),
     }),
   ),
   parameters: fields.parameters ?? {},

@@ -22,7 +22,7 @@ test('the epoch packet carries real validation metrics, the real step count and 
     backend: 'wasm',
     slotStats: new Map([['mlp.0', { mean: 0.5, std: 0.25, absMax: 3 }]]),
     extraMetrics: { hook_latency_ms: 4 },
-    now: 1_700_000_000_000,
+    now: 1_765_000_000_123, // × 1e6 as a double would be 1_765_000_000_123_000_064
   });
   const decoded = decodeLeyline(leyline.SystemStatePacket, encodeLeyline(packet));
   t.true(decoded.ok);
@@ -30,14 +30,14 @@ test('the epoch packet carries real validation metrics, the real step count and 
   const p = decoded.message;
   t.is(p.version, 1);
   t.is(p.currentEpoch, 3);
-  t.is(p.globalStep, 2_532);
+  t.is(p.globalStep, 2_532n);
   t.is(p.validationAccuracy, Math.fround(0.97));
   t.is(p.trainingLoss, Math.fround(0.25));
   t.is(p.packetId, 'run-7-epoch-3');
   t.is(p.experimentName, 'mnist-mlp');
   t.is(p.hardwareContext?.deviceType, 'wasm');
   t.true((p.hardwareContext?.totalMemoryGb ?? 0) > 0);
-  t.is(p.timestampNs, 1_700_000_000_000 * 1e6);
+  t.is(p.timestampNs, 1_765_000_000_123_000_000n, "exact nanoseconds");
   t.like(p.trainingMetrics, { samples_per_s: 10_000, 'slot.mlp.0.abs_max': 3, hook_latency_ms: 4, learning_rate: Math.fround(0.001) });
   t.is(p.seedStates[0]?.seedId, 'seed-1');
   const noValidation = epochSystemState({ runId: 'r', experimentName: 'e', epoch: 0, globalStep: 1, train, learningRate: 0.1, seedStates: [], backend: 'cpu' });

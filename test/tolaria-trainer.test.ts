@@ -120,7 +120,7 @@ test.serial('a Tamiyo past its deadline: conservative mode (Tamiyo not asked), t
   // The state packet is honest: real validation figures, the real step count, the backend in use.
   const packet = asked.seen[0]!;
   t.true(packet.validationAccuracy > 0 && packet.validationLoss > 0);
-  t.is(packet.globalStep, h.epochs.seen[0]!.globalStep);
+  t.is(packet.globalStep, BigInt(h.epochs.seen[0]!.globalStep));
   t.is(packet.hardwareContext?.deviceType, 'cpu');
   t.true((packet.trainingMetrics.samples_per_s ?? 0) > 0);
   t.true('slot.mlp.0.mean' in packet.trainingMetrics);
@@ -140,7 +140,7 @@ test.serial("Tamiyo's optimizer command is applied; Kasmina's seed states reach 
             version: 1,
             commandId: `cmd-${packet.currentEpoch}`,
             commandType: CommandType.COMMAND_OPTIMIZER,
-            optimizerAdjustment: { optimizerId: 'host', hyperparameters: { learning_rate: 0.002 } },
+            optimizerAdjustment: leyline.CommandOptimizerAdjustment.create({ optimizerId: 'host', hyperparameters: { learning_rate: 0.002 } }),
           }),
         );
       }),
@@ -221,7 +221,7 @@ test.serial('control every K steps: Tamiyo is asked at each K-step boundary, wit
   }));
   const result = await h.finished;
   const steps = result.globalStep;
-  const midEpoch = asked.seen.slice(0, -1).map((p) => p.globalStep);
+  const midEpoch = asked.seen.slice(0, -1).map((p) => Number(p.globalStep));
   t.deepEqual(midEpoch, Array.from({ length: Math.floor((steps - 1) / 10) }, (_, i) => (i + 1) * 10), 'one ask per 10 steps');
   t.true(asked.seen.slice(0, -1).every((p) => p.validationAccuracy === 0), 'no validation pass inside an epoch');
   t.true(asked.seen.at(-1)!.validationAccuracy > 0, 'the epoch boundary carries the validation pass');

@@ -225,14 +225,14 @@ test('a request naming a slot is answered for that slot; a bad slot is an invali
   const dense = library.save(saveInput(desc, [32], bytesOf('dense kernel'), { prewarmMs: 3 }));
   const conv = library.save(saveInput(desc, [4, 4, 8], bytesOf('conv kernel'), { prewarmMs: 4 }));
   if (!dense.ok || !conv.ok) return t.fail();
-  const forDense = leyline.KernelPrefetchRequest.create({ ...request('BP002'), slot: { dims: [32] } });
+  const forDense = leyline.KernelPrefetchRequest.create({ ...request('BP002'), slot: leyline.SlotShape.create({ dims: [32] }) });
   const answer = await ask(forDense);
   t.true(answer instanceof leyline.KernelArtifactReady);
   t.is(answer instanceof leyline.KernelArtifactReady ? answer.checksum : '', dense.entry.checksum);
-  const forConv = leyline.KernelPrefetchRequest.create({ ...request('BP002'), slot: { dims: [4, 4, 8] } });
+  const forConv = leyline.KernelPrefetchRequest.create({ ...request('BP002'), slot: leyline.SlotShape.create({ dims: [4, 4, 8] }) });
   const convAnswer = await ask(forConv);
   t.is(convAnswer instanceof leyline.KernelArtifactReady ? convAnswer.checksum : '', conv.entry.checksum);
-  const bad = await ask(leyline.KernelPrefetchRequest.create({ ...request('BP002'), slot: { dims: [0] } }));
+  const bad = await ask(leyline.KernelPrefetchRequest.create({ ...request('BP002'), slot: leyline.SlotShape.create({ dims: [0] }) }));
   t.true(bad instanceof leyline.KernelArtifactError);
   t.is(bad instanceof leyline.KernelArtifactError ? bad.reason : '', 'invalid_request');
 });

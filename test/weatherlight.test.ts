@@ -125,7 +125,7 @@ test('boot: the configured tree runs, the health summary arrives periodically, t
     const inspector = wl.inspector!;
     const ask = (fields: Partial<v1.InspectorRequest>) =>
       wl.system.ask(inspector, leyline.InspectorRequest.create({ requestId: 'r', ...fields }), leyline.InspectorReply, 2_000);
-    const tree = await ask({ tree: {} });
+    const tree = await ask({ tree: leyline.TreeQuery.create() });
     t.true(tree.ok);
     t.is(tree.actors.length, 22);
     t.true(tree.actors.every((a) => a.status === ActorStatus.ACTOR_STATUS_RUNNING));
@@ -135,16 +135,16 @@ test('boot: the configured tree runs, the health summary arrives periodically, t
       p.metrics.some((m) => m.name === 'weatherlight.worker.weatherlight.kasmina.running' && m.value === 1);
     const health = await packets.waitFor((p) => p.sourceSubsystem === 'weatherlight' && kasminaRunning(p));
     t.is(health.systemHealth?.summary, 'steady');
-    const viaInspector = await ask({ telemetry: { limit: 1, sourceSubsystem: 'weatherlight' } });
+    const viaInspector = await ask({ telemetry: leyline.TelemetryQuery.create({ limit: 1, sourceSubsystem: 'weatherlight' }) });
     t.is(viaInspector.telemetry.length, 1);
     t.is(viaInspector.telemetry[0]?.sourceSubsystem, 'weatherlight');
 
-    const missing = await ask({ actor: { path: '/nope' } });
+    const missing = await ask({ actor: leyline.ActorQuery.create({ path: '/nope' }) });
     t.false(missing.ok);
     t.regex(missing.error, /no live actor at "\/nope"/);
-    const self = await ask({ control: { path: '/weatherlight', action: Action.ACTION_STOP } });
+    const self = await ask({ control: leyline.ActorControl.create({ path: '/weatherlight', action: Action.ACTION_STOP }) });
     t.false(self.ok, 'the inspector will not stop its own ancestor');
-    const restarted = await ask({ control: { path: '/weatherlight/kasmina', action: Action.ACTION_RESTART } });
+    const restarted = await ask({ control: leyline.ActorControl.create({ path: '/weatherlight/kasmina', action: Action.ACTION_RESTART }) });
     t.true(restarted.ok);
     t.is(restarted.actors[0]?.restartCount, 1);
     const empty = await ask({});
@@ -247,7 +247,7 @@ test('the blueprint pipeline runs in the tree: Karn selects, the forge compiles 
     t.is(selection.descriptor?.blueprintId, 'BP032');
     const compiled = await wl.system.ask(
       at<v1.CompileRequest>('/weatherlight/tezzeret/forge'),
-      leyline.CompileRequest.create({ blueprintId: 'BP021', slot: { dims: [16] } }),
+      leyline.CompileRequest.create({ blueprintId: 'BP021', slot: leyline.SlotShape.create({ dims: [16] }) }),
       leyline.CompileResult,
       60_000,
     );

@@ -2,7 +2,7 @@
 // filters in it, the conservative pool is "the first 10 SAFE"), so re-registering an id keeps its place.
 // Every descriptor in and out is a deep copy: no caller can change the catalog by mutating what it holds.
 import { leyline, type v1 } from '../../contracts/index.ts';
-import { copyDescriptor, type ParameterRange } from './descriptor.ts';
+import { copyDescriptor, type DescriptorFields, type ParameterRange } from './descriptor.ts';
 import { KarnConfigError } from './errors.ts';
 import { defaultBlueprints } from './templates.ts';
 
@@ -55,7 +55,7 @@ export class BlueprintCatalog implements KarnCatalogReader {
   }
 
   /** Stores a copy. An existing id is replaced in place (it keeps its position). Throws KarnConfigError when invalid. */
-  register(descriptor: v1.BlueprintDescriptor.$Properties): void {
+  register(descriptor: DescriptorFields): void {
     const copy = copyDescriptor(descriptor);
     checkDescriptor(copy, `descriptor ${JSON.stringify(copy.blueprintId)}`);
     this.#entries.set(copy.blueprintId, copy);

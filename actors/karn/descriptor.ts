@@ -12,7 +12,12 @@ export interface ParameterRange {
  * A deep copy as a fresh Leyline instance. Risk is stored as the float32 the wire carries (0.1 → 0.10000000149…),
  * so a descriptor compares the same before and after an encode/decode round trip.
  */
-export function copyDescriptor(descriptor: v1.BlueprintDescriptor.$Properties): v1.BlueprintDescriptor {
+/** A descriptor's fields, its parameter bounds as plain {minValue, maxValue} (copyDescriptor makes them Leyline). */
+export type DescriptorFields = Omit<v1.BlueprintDescriptor.$Properties, 'allowedParameters'> & {
+  allowedParameters?: Readonly<Record<string, { minValue?: number | null; maxValue?: number | null }>> | null;
+};
+
+export function copyDescriptor(descriptor: DescriptorFields): v1.BlueprintDescriptor {
   const allowedParameters: Record<string, v1.BlueprintParameterBounds> = {};
   for (const [key, bounds] of Object.entries(descriptor.allowedParameters ?? {})) {
     allowedParameters[key] = leyline.BlueprintParameterBounds.create({

@@ -167,7 +167,7 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
           commandId: `${command.commandId}-${seedId}`,
           commandType: CommandType.COMMAND_SEED,
           targetSeedId: seedId,
-          seedOperation: { operation: SeedOperation.SEED_OP_CULL },
+          seedOperation: leyline.CommandSeedOperation.create({ operation: SeedOperation.SEED_OP_CULL }),
         }),
       );
     }

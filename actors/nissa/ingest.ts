@@ -1,6 +1,6 @@
 // What Nissa does with each message it reads: Prometheus series and a document, once per message.
 import { leyline, type v1 } from '../../contracts/index.ts';
-import { fromTimestamp, type TimestampLike } from '../../contracts/time.ts';
+import { fromTimestamp, timestampFromNanoseconds, type TimestampLike } from '../../contracts/time.ts';
 import { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
 import type { AlertEngine } from './alerts.ts';
 import type { DocumentStore } from './document-store.ts';
@@ -36,8 +36,8 @@ export class NissaIngest {
       this.counts.telemetry += 1;
     } else if (message instanceof leyline.SystemStatePacket) {
       this.metrics.state(message);
-      const ns = Number(message.timestampNs ?? 0);
-      this.#store(T.BUS_MESSAGE_TYPE_SYSTEM_STATE, message, message.trainingRunId, message.sourceSubsystem, ns > 0 ? { seconds: Math.floor(ns / 1e9), nanos: ns % 1e9 } : null, [], now);
+      const ns = message.timestampNs ?? 0n;
+      this.#store(T.BUS_MESSAGE_TYPE_SYSTEM_STATE, message, message.trainingRunId, message.sourceSubsystem, ns > 0n ? timestampFromNanoseconds(ns) : null, [], now);
       this.counts.system_state += 1;
     } else {
       this.metrics.fieldReport(message);
@@ -87,10 +87,12 @@ export class NissaIngest {
 }
 
 /**
- * A message as a JSON document: the fields it sets (camelCase; enums as their numbers). Byte fields (a field
- * report's graph tensors) are left out: they are for Simic, not for queries.
+ * A message as a JSON document: the fields it sets (camelCase; enums as their numbers; 64-bit integers as decimal
+ * strings, as protobuf's JSON mapping writes them, since JSON numbers are doubles). Byte fields (a field report's
+ * graph tensors) are left out: they are for Simic, not for queries.
  */
 function plain(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
   if (value instanceof Uint8Array) return `<${value.length} bytes>`;
   if (Array.isArray(value)) return value.map(plain);
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));

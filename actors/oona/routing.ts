@@ -38,7 +38,7 @@ const ROUTES = new Map<Function, Route>([
   // As in the prototype, catalog updates share the ready stream: consumers dispatch on the type, never the stream.
   [leyline.KernelCatalogUpdate, { type: T.BUS_MESSAGE_TYPE_KERNEL_CATALOG_UPDATE, decode: (b) => leyline.KernelCatalogUpdate.decode(b), stream: (s) => s.kernelReady }],
   [leyline.CompileRequest, { type: T.BUS_MESSAGE_TYPE_COMPILE_REQUEST, decode: (b) => leyline.CompileRequest.decode(b), stream: (s) => s.kernelCompile }],
-  [leyline.KernelArtifact, { type: T.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT, decode: (b) => leyline.KernelArtifact.decode(b), stream: (s) => s.kernelReady }],
+  [leyline.KernelArtifact, { type: T.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT, decode: (b) => leyline.KernelArtifact.decode(b), stream: (s) => s.kernelArtifacts }],
 ]);
 
 const BY_TYPE = new Map<number, Route>([...ROUTES.values()].map((route) => [route.type, route]));

@@ -12,6 +12,11 @@ export interface StreamNames {
   kernelErrors: string;
   /** This project's: compile jobs for Tezzeret workers. */
   kernelCompile: string;
+  /**
+   * This project's: compiled kernels with their bytes (KernelArtifact). Not on the ready stream: the prototype's
+   * Kasmina parses every entry there as a KernelArtifactReady, whose field 4 is a string where ours holds bytes.
+   */
+  kernelArtifacts: string;
   deadLetter: string;
 }
 
@@ -24,6 +29,7 @@ export const DEFAULT_STREAMS: Readonly<StreamNames> = {
   kernelReady: 'oona.kernels.ready',
   kernelErrors: 'oona.kernels.errors',
   kernelCompile: 'oona.kernels.compile',
+  kernelArtifacts: 'oona.kernels.artifacts',
   deadLetter: 'oona.deadletter',
 };
 

@@ -499,7 +499,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
    */
   function rehearse(): void {
     const verdict = new RiskEngine(settings.risk).evaluate({ command: safePause('rehearsal'), lossDelta: 0, blueprint: null, timedOut: false, blueprintTimedOut: false, trainingMetrics: {} });
-    encodeLeyline(leyline.FieldReport.create({ reportId: 'rehearsal', decision: { proposal: signCommand(verdict.command, deps.signing) } }));
+    encodeLeyline(leyline.FieldReport.create({ reportId: 'rehearsal', decision: leyline.PolicyDecision.create({ proposal: signCommand(verdict.command, deps.signing) }) }));
   }
 
   function receiveUpdate(ctx: ActorContext<TamiyoMessage>, state: ControllerState, update: v1.PolicyUpdate): ControllerState {

@@ -15,7 +15,7 @@ export function busKernelStore(publish: (artifact: v1.KernelArtifact) => void): 
         leyline.KernelArtifact.create({
           jobId: kernel.jobId,
           descriptor: kernel.descriptor,
-          slot: { slotId: kernel.slot.dims.join('x'), dims: [...kernel.slot.dims] },
+          slot: leyline.SlotShape.create({ slotId: kernel.slot.dims.join('x'), dims: [...kernel.slot.dims] }),
           artifact: kernel.artifact,
           update: kernel.update,
           moduleFamily: kernel.family,

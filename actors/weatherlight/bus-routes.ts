@@ -46,7 +46,7 @@ export function busRoutes(deps: WorkerDeps): BusRoute[] {
   if (urza) {
     // Each library stores every kernel compiled elsewhere: one group per library (its folder on this host).
     const root = resolve(deps.config.urza?.root ?? defaultUrzaRoot(deps.config.run.varDir));
-    routes.push({ stream: streams.kernelReady, group: `urza@${hostname()}:${root}`, to: urza, types: [BusMessageType.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT] });
+    routes.push({ stream: streams.kernelArtifacts, group: `urza@${hostname()}:${root}`, to: urza, types: [BusMessageType.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT] });
   }
   const forge = at('tezzeret-forge');
   if (forge && deps.config.run.serving === 'tezzeret') {

@@ -32,7 +32,7 @@ export function inspectorLogic(
       }
       case 'deadLetters': {
         const limit = request.deadLetters?.limit || undefined;
-        return reply({ deadLetters: system.deadLetters.recent(limit), deadLettersTotal: system.deadLetters.stats().total });
+        return reply({ deadLetters: system.deadLetters.recent(limit), deadLettersTotal: BigInt(system.deadLetters.stats().total) });
       }
       case 'telemetry': {
         if (!telemetry) return refuse('this tree has no telemetry log');

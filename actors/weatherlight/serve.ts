@@ -7,7 +7,7 @@ import { ConfigError, type EsperConfig, type TreeNode } from './config.ts';
 export const SERVABLE: Readonly<Record<string, string>> = {
   nissa: 'reads telemetry, the emergency stream, state and field reports (group nissa); serves /metrics, /healthz, /metrics/summary, /api/documents',
   simic: 'reads completed field reports (oona.normal, group simic); publishes policy updates (oona.policy)',
-  tezzeret: 'takes compile jobs one at a time (oona.kernels.compile, group tezzeret); publishes KernelArtifacts (oona.kernels.ready) and failures (oona.kernels.errors)',
+  tezzeret: 'takes compile jobs one at a time (oona.kernels.compile, group tezzeret); publishes KernelArtifacts (oona.kernels.artifacts) and failures (oona.kernels.errors)',
 };
 
 export function servingConfig(config: EsperConfig, subsystem: string, busUrl: string | undefined): EsperConfig {

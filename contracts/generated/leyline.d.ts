@@ -545,22 +545,22 @@ export namespace esper {
                 validationLoss: number;
 
                 /** SystemStatePacket timestampNs. */
-                timestampNs: number;
+                timestampNs: bigint;
 
                 /** SystemStatePacket hardwareContext. */
-                hardwareContext?: (esper.leyline.v1.HardwareContext.$Properties|null);
+                hardwareContext?: (esper.leyline.v1.HardwareContext|null);
 
                 /** SystemStatePacket trainingMetrics. */
                 trainingMetrics: { [k: string]: number };
 
                 /** SystemStatePacket seedStates. */
-                seedStates: esper.leyline.v1.SeedState.$Properties[];
+                seedStates: esper.leyline.v1.SeedState[];
 
                 /** SystemStatePacket packetId. */
                 packetId: string;
 
                 /** SystemStatePacket globalStep. */
-                globalStep: number;
+                globalStep: bigint;
 
                 /** SystemStatePacket trainingLoss. */
                 trainingLoss: number;
@@ -622,22 +622,22 @@ export namespace esper {
                     validationLoss?: (number|null);
 
                     /** SystemStatePacket timestampNs */
-                    timestampNs?: (number|null);
+                    timestampNs?: (bigint|null);
 
                     /** SystemStatePacket hardwareContext */
-                    hardwareContext?: (esper.leyline.v1.HardwareContext.$Properties|null);
+                    hardwareContext?: (esper.leyline.v1.HardwareContext|null);
 
                     /** SystemStatePacket trainingMetrics */
                     trainingMetrics?: ({ [k: string]: number }|null);
 
                     /** SystemStatePacket seedStates */
-                    seedStates?: (esper.leyline.v1.SeedState.$Properties[]|null);
+                    seedStates?: (esper.leyline.v1.SeedState[]|null);
 
                     /** SystemStatePacket packetId */
                     packetId?: (string|null);
 
                     /** SystemStatePacket globalStep */
-                    globalStep?: (number|null);
+                    globalStep?: (bigint|null);
 
                     /** SystemStatePacket trainingLoss */
                     trainingLoss?: (number|null);
@@ -920,22 +920,22 @@ export namespace esper {
                 executionDeadlineMs: number;
 
                 /** AdaptationCommand issuedAt. */
-                issuedAt?: (google.protobuf.Timestamp.$Properties|null);
+                issuedAt?: (google.protobuf.Timestamp|null);
 
                 /** AdaptationCommand issuedBy. */
                 issuedBy: string;
 
                 /** AdaptationCommand seedOperation. */
-                seedOperation?: (esper.leyline.v1.CommandSeedOperation.$Properties|null);
+                seedOperation?: (esper.leyline.v1.CommandSeedOperation|null);
 
                 /** AdaptationCommand optimizerAdjustment. */
-                optimizerAdjustment?: (esper.leyline.v1.CommandOptimizerAdjustment.$Properties|null);
+                optimizerAdjustment?: (esper.leyline.v1.CommandOptimizerAdjustment|null);
 
                 /** AdaptationCommand circuitBreaker. */
-                circuitBreaker?: (esper.leyline.v1.CommandCircuitBreaker.$Properties|null);
+                circuitBreaker?: (esper.leyline.v1.CommandCircuitBreaker|null);
 
                 /** AdaptationCommand rollbackPayload. */
-                rollbackPayload?: (google.protobuf.Struct.$Properties|null);
+                rollbackPayload?: (google.protobuf.Struct|null);
 
                 /** AdaptationCommand annotations. */
                 annotations: { [k: string]: string };
@@ -991,22 +991,22 @@ export namespace esper {
                     executionDeadlineMs?: (number|null);
 
                     /** AdaptationCommand issuedAt */
-                    issuedAt?: (google.protobuf.Timestamp.$Properties|null);
+                    issuedAt?: (google.protobuf.Timestamp|null);
 
                     /** AdaptationCommand issuedBy */
                     issuedBy?: (string|null);
 
                     /** AdaptationCommand seedOperation */
-                    seedOperation?: (esper.leyline.v1.CommandSeedOperation.$Properties|null);
+                    seedOperation?: (esper.leyline.v1.CommandSeedOperation|null);
 
                     /** AdaptationCommand optimizerAdjustment */
-                    optimizerAdjustment?: (esper.leyline.v1.CommandOptimizerAdjustment.$Properties|null);
+                    optimizerAdjustment?: (esper.leyline.v1.CommandOptimizerAdjustment|null);
 
                     /** AdaptationCommand circuitBreaker */
-                    circuitBreaker?: (esper.leyline.v1.CommandCircuitBreaker.$Properties|null);
+                    circuitBreaker?: (esper.leyline.v1.CommandCircuitBreaker|null);
 
                     /** AdaptationCommand rollbackPayload */
-                    rollbackPayload?: (google.protobuf.Struct.$Properties|null);
+                    rollbackPayload?: (google.protobuf.Struct|null);
 
                     /** AdaptationCommand annotations */
                     annotations?: ({ [k: string]: string }|null);
@@ -1025,16 +1025,16 @@ export namespace esper {
                   commandType?: esper.leyline.v1.CommandType|null;
                   targetSeedId?: string|null;
                   executionDeadlineMs?: number|null;
-                  issuedAt?: google.protobuf.Timestamp.$Shape|null;
+                  issuedAt?: google.protobuf.Timestamp|null;
                   issuedBy?: string|null;
-                  seedOperation?: esper.leyline.v1.CommandSeedOperation.$Shape|null;
-                  optimizerAdjustment?: esper.leyline.v1.CommandOptimizerAdjustment.$Shape|null;
-                  circuitBreaker?: esper.leyline.v1.CommandCircuitBreaker.$Shape|null;
-                  rollbackPayload?: google.protobuf.Struct.$Shape|null;
+                  seedOperation?: esper.leyline.v1.CommandSeedOperation|null;
+                  optimizerAdjustment?: esper.leyline.v1.CommandOptimizerAdjustment|null;
+                  circuitBreaker?: esper.leyline.v1.CommandCircuitBreaker|null;
+                  rollbackPayload?: google.protobuf.Struct|null;
                   annotations?: { [k: string]: string }|null;
                   $unknowns?: Uint8Array[];
                 } & (
-                  ({ payload?: undefined; seedOperation?: null; optimizerAdjustment?: null; circuitBreaker?: null; rollbackPayload?: null }|{ payload?: "seedOperation"; seedOperation: esper.leyline.v1.CommandSeedOperation.$Shape; optimizerAdjustment?: null; circuitBreaker?: null; rollbackPayload?: null }|{ payload?: "optimizerAdjustment"; seedOperation?: null; optimizerAdjustment: esper.leyline.v1.CommandOptimizerAdjustment.$Shape; circuitBreaker?: null; rollbackPayload?: null }|{ payload?: "circuitBreaker"; seedOperation?: null; optimizerAdjustment?: null; circuitBreaker: esper.leyline.v1.CommandCircuitBreaker.$Shape; rollbackPayload?: null }|{ payload?: "rollbackPayload"; seedOperation?: null; optimizerAdjustment?: null; circuitBreaker?: null; rollbackPayload: google.protobuf.Struct.$Shape })
+                  ({ payload?: undefined; seedOperation?: null; optimizerAdjustment?: null; circuitBreaker?: null; rollbackPayload?: null }|{ payload?: "seedOperation"; seedOperation: esper.leyline.v1.CommandSeedOperation; optimizerAdjustment?: null; circuitBreaker?: null; rollbackPayload?: null }|{ payload?: "optimizerAdjustment"; seedOperation?: null; optimizerAdjustment: esper.leyline.v1.CommandOptimizerAdjustment; circuitBreaker?: null; rollbackPayload?: null }|{ payload?: "circuitBreaker"; seedOperation?: null; optimizerAdjustment?: null; circuitBreaker: esper.leyline.v1.CommandCircuitBreaker; rollbackPayload?: null }|{ payload?: "rollbackPayload"; seedOperation?: null; optimizerAdjustment?: null; circuitBreaker?: null; rollbackPayload: google.protobuf.Struct })
                 );
             }
 
@@ -1068,10 +1068,10 @@ export namespace esper {
                 trainingRunId: string;
 
                 /** KernelPrefetchRequest issuedAt. */
-                issuedAt?: (google.protobuf.Timestamp.$Properties|null);
+                issuedAt?: (google.protobuf.Timestamp|null);
 
                 /** KernelPrefetchRequest slot. */
-                slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+                slot?: (esper.leyline.v1.SlotShape|null);
 
                 /**
                  * Creates a new KernelPrefetchRequest instance using the specified properties.
@@ -1115,10 +1115,10 @@ export namespace esper {
                     trainingRunId?: (string|null);
 
                     /** KernelPrefetchRequest issuedAt */
-                    issuedAt?: (google.protobuf.Timestamp.$Properties|null);
+                    issuedAt?: (google.protobuf.Timestamp|null);
 
                     /** KernelPrefetchRequest slot */
-                    slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+                    slot?: (esper.leyline.v1.SlotShape|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -1524,19 +1524,19 @@ export namespace esper {
                 observationWindowEpochs: number;
 
                 /** FieldReport issuedAt. */
-                issuedAt?: (google.protobuf.Timestamp.$Properties|null);
+                issuedAt?: (google.protobuf.Timestamp|null);
 
                 /** FieldReport tamiyoPolicyVersion. */
                 tamiyoPolicyVersion: string;
 
                 /** FieldReport followUpActions. */
-                followUpActions: esper.leyline.v1.MitigationAction.$Properties[];
+                followUpActions: esper.leyline.v1.MitigationAction[];
 
                 /** FieldReport notes. */
                 notes: string;
 
                 /** FieldReport decision. */
-                decision?: (esper.leyline.v1.PolicyDecision.$Properties|null);
+                decision?: (esper.leyline.v1.PolicyDecision|null);
 
                 /**
                  * Creates a new FieldReport instance using the specified properties.
@@ -1598,19 +1598,19 @@ export namespace esper {
                     observationWindowEpochs?: (number|null);
 
                     /** FieldReport issuedAt */
-                    issuedAt?: (google.protobuf.Timestamp.$Properties|null);
+                    issuedAt?: (google.protobuf.Timestamp|null);
 
                     /** FieldReport tamiyoPolicyVersion */
                     tamiyoPolicyVersion?: (string|null);
 
                     /** FieldReport followUpActions */
-                    followUpActions?: (esper.leyline.v1.MitigationAction.$Properties[]|null);
+                    followUpActions?: (esper.leyline.v1.MitigationAction[]|null);
 
                     /** FieldReport notes */
                     notes?: (string|null);
 
                     /** FieldReport decision */
-                    decision?: (esper.leyline.v1.PolicyDecision.$Properties|null);
+                    decision?: (esper.leyline.v1.PolicyDecision|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -1627,11 +1627,11 @@ export namespace esper {
                   outcome?: esper.leyline.v1.FieldReportOutcome|null;
                   metrics?: { [k: string]: number }|null;
                   observationWindowEpochs?: number|null;
-                  issuedAt?: google.protobuf.Timestamp.$Shape|null;
+                  issuedAt?: google.protobuf.Timestamp|null;
                   tamiyoPolicyVersion?: string|null;
-                  followUpActions?: esper.leyline.v1.MitigationAction.$Shape[]|null;
+                  followUpActions?: esper.leyline.v1.MitigationAction[]|null;
                   notes?: string|null;
-                  decision?: esper.leyline.v1.PolicyDecision.$Shape|null;
+                  decision?: esper.leyline.v1.PolicyDecision|null;
                   $unknowns?: Uint8Array[];
                 };
             }
@@ -1738,7 +1738,7 @@ export namespace esper {
                 tier: esper.leyline.v1.BlueprintTier;
 
                 /** BlueprintDescriptor allowedParameters. */
-                allowedParameters: { [k: string]: esper.leyline.v1.BlueprintParameterBounds.$Properties };
+                allowedParameters: { [k: string]: esper.leyline.v1.BlueprintParameterBounds };
 
                 /** BlueprintDescriptor risk. */
                 risk: number;
@@ -1797,7 +1797,7 @@ export namespace esper {
                     tier?: (esper.leyline.v1.BlueprintTier|null);
 
                     /** BlueprintDescriptor allowedParameters */
-                    allowedParameters?: ({ [k: string]: esper.leyline.v1.BlueprintParameterBounds.$Properties }|null);
+                    allowedParameters?: ({ [k: string]: esper.leyline.v1.BlueprintParameterBounds }|null);
 
                     /** BlueprintDescriptor risk */
                     risk?: (number|null);
@@ -1930,7 +1930,7 @@ export namespace esper {
                 trainingRunId: string;
 
                 /** PolicyUpdate issuedAt. */
-                issuedAt?: (google.protobuf.Timestamp.$Properties|null);
+                issuedAt?: (google.protobuf.Timestamp|null);
 
                 /** PolicyUpdate tamiyoPolicyVersion. */
                 tamiyoPolicyVersion: string;
@@ -1983,7 +1983,7 @@ export namespace esper {
                     trainingRunId?: (string|null);
 
                     /** PolicyUpdate issuedAt */
-                    issuedAt?: (google.protobuf.Timestamp.$Properties|null);
+                    issuedAt?: (google.protobuf.Timestamp|null);
 
                     /** PolicyUpdate tamiyoPolicyVersion */
                     tamiyoPolicyVersion?: (string|null);
@@ -2200,10 +2200,10 @@ export namespace esper {
                 name: string;
 
                 /** TraceSpan startTime. */
-                startTime?: (google.protobuf.Timestamp.$Properties|null);
+                startTime?: (google.protobuf.Timestamp|null);
 
                 /** TraceSpan endTime. */
-                endTime?: (google.protobuf.Timestamp.$Properties|null);
+                endTime?: (google.protobuf.Timestamp|null);
 
                 /** TraceSpan attributes. */
                 attributes: { [k: string]: string };
@@ -2250,10 +2250,10 @@ export namespace esper {
                     name?: (string|null);
 
                     /** TraceSpan startTime */
-                    startTime?: (google.protobuf.Timestamp.$Properties|null);
+                    startTime?: (google.protobuf.Timestamp|null);
 
                     /** TraceSpan endTime */
-                    endTime?: (google.protobuf.Timestamp.$Properties|null);
+                    endTime?: (google.protobuf.Timestamp|null);
 
                     /** TraceSpan attributes */
                     attributes?: ({ [k: string]: string }|null);
@@ -2368,7 +2368,7 @@ export namespace esper {
                 packetId: string;
 
                 /** TelemetryPacket timestamp. */
-                timestamp?: (google.protobuf.Timestamp.$Properties|null);
+                timestamp?: (google.protobuf.Timestamp|null);
 
                 /** TelemetryPacket sourceSubsystem. */
                 sourceSubsystem: string;
@@ -2377,16 +2377,16 @@ export namespace esper {
                 level: esper.leyline.v1.TelemetryLevel;
 
                 /** TelemetryPacket metrics. */
-                metrics: esper.leyline.v1.MetricPoint.$Properties[];
+                metrics: esper.leyline.v1.MetricPoint[];
 
                 /** TelemetryPacket events. */
-                events: esper.leyline.v1.TelemetryEvent.$Properties[];
+                events: esper.leyline.v1.TelemetryEvent[];
 
                 /** TelemetryPacket spans. */
-                spans: esper.leyline.v1.TraceSpan.$Properties[];
+                spans: esper.leyline.v1.TraceSpan[];
 
                 /** TelemetryPacket systemHealth. */
-                systemHealth?: (esper.leyline.v1.SystemHealth.$Properties|null);
+                systemHealth?: (esper.leyline.v1.SystemHealth|null);
 
                 /**
                  * Creates a new TelemetryPacket instance using the specified properties.
@@ -2424,7 +2424,7 @@ export namespace esper {
                     packetId?: (string|null);
 
                     /** TelemetryPacket timestamp */
-                    timestamp?: (google.protobuf.Timestamp.$Properties|null);
+                    timestamp?: (google.protobuf.Timestamp|null);
 
                     /** TelemetryPacket sourceSubsystem */
                     sourceSubsystem?: (string|null);
@@ -2433,16 +2433,16 @@ export namespace esper {
                     level?: (esper.leyline.v1.TelemetryLevel|null);
 
                     /** TelemetryPacket metrics */
-                    metrics?: (esper.leyline.v1.MetricPoint.$Properties[]|null);
+                    metrics?: (esper.leyline.v1.MetricPoint[]|null);
 
                     /** TelemetryPacket events */
-                    events?: (esper.leyline.v1.TelemetryEvent.$Properties[]|null);
+                    events?: (esper.leyline.v1.TelemetryEvent[]|null);
 
                     /** TelemetryPacket spans */
-                    spans?: (esper.leyline.v1.TraceSpan.$Properties[]|null);
+                    spans?: (esper.leyline.v1.TraceSpan[]|null);
 
                     /** TelemetryPacket systemHealth */
-                    systemHealth?: (esper.leyline.v1.SystemHealth.$Properties|null);
+                    systemHealth?: (esper.leyline.v1.SystemHealth|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -2482,13 +2482,13 @@ export namespace esper {
                 sourceSubsystem: string;
 
                 /** EventEnvelope createdAt. */
-                createdAt?: (google.protobuf.Timestamp.$Properties|null);
+                createdAt?: (google.protobuf.Timestamp|null);
 
                 /** EventEnvelope processingDeadline. */
-                processingDeadline?: (google.protobuf.Duration.$Properties|null);
+                processingDeadline?: (google.protobuf.Duration|null);
 
                 /** EventEnvelope ttl. */
-                ttl?: (google.protobuf.Duration.$Properties|null);
+                ttl?: (google.protobuf.Duration|null);
 
                 /** EventEnvelope payload. */
                 payload: Uint8Array;
@@ -2559,13 +2559,13 @@ export namespace esper {
                     sourceSubsystem?: (string|null);
 
                     /** EventEnvelope createdAt */
-                    createdAt?: (google.protobuf.Timestamp.$Properties|null);
+                    createdAt?: (google.protobuf.Timestamp|null);
 
                     /** EventEnvelope processingDeadline */
-                    processingDeadline?: (google.protobuf.Duration.$Properties|null);
+                    processingDeadline?: (google.protobuf.Duration|null);
 
                     /** EventEnvelope ttl */
-                    ttl?: (google.protobuf.Duration.$Properties|null);
+                    ttl?: (google.protobuf.Duration|null);
 
                     /** EventEnvelope payload */
                     payload?: (Uint8Array|null);
@@ -3357,13 +3357,13 @@ export namespace esper {
                 successCount: number;
 
                 /** CircuitBreakerSnapshot openUntil. */
-                openUntil?: (google.protobuf.Timestamp.$Properties|null);
+                openUntil?: (google.protobuf.Timestamp|null);
 
                 /** CircuitBreakerSnapshot openedTotal. */
-                openedTotal: number;
+                openedTotal: bigint;
 
                 /** CircuitBreakerSnapshot deniedTotal. */
-                deniedTotal: number;
+                deniedTotal: bigint;
 
                 /**
                  * Creates a new CircuitBreakerSnapshot instance using the specified properties.
@@ -3410,13 +3410,13 @@ export namespace esper {
                     successCount?: (number|null);
 
                     /** CircuitBreakerSnapshot openUntil */
-                    openUntil?: (google.protobuf.Timestamp.$Properties|null);
+                    openUntil?: (google.protobuf.Timestamp|null);
 
                     /** CircuitBreakerSnapshot openedTotal */
-                    openedTotal?: (number|null);
+                    openedTotal?: (bigint|null);
 
                     /** CircuitBreakerSnapshot deniedTotal */
-                    deniedTotal?: (number|null);
+                    deniedTotal?: (bigint|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -3456,7 +3456,7 @@ export namespace esper {
                 nonce: string;
 
                 /** SignatureMetadata issuedAt. */
-                issuedAt?: (google.protobuf.Timestamp.$Properties|null);
+                issuedAt?: (google.protobuf.Timestamp|null);
 
                 /** SignatureMetadata signature. */
                 signature: string;
@@ -3503,7 +3503,7 @@ export namespace esper {
                     nonce?: (string|null);
 
                     /** SignatureMetadata issuedAt */
-                    issuedAt?: (google.protobuf.Timestamp.$Properties|null);
+                    issuedAt?: (google.protobuf.Timestamp|null);
 
                     /** SignatureMetadata signature */
                     signature?: (string|null);
@@ -3615,7 +3615,7 @@ export namespace esper {
                 $unknowns?: Uint8Array[];
 
                 /** KernelCatalogEntry descriptor. */
-                descriptor?: (esper.leyline.v1.BlueprintDescriptor.$Properties|null);
+                descriptor?: (esper.leyline.v1.BlueprintDescriptor|null);
 
                 /** KernelCatalogEntry artifactRef. */
                 artifactRef: string;
@@ -3645,10 +3645,10 @@ export namespace esper {
                 tags: { [k: string]: string };
 
                 /** KernelCatalogEntry storedAt. */
-                storedAt?: (google.protobuf.Timestamp.$Properties|null);
+                storedAt?: (google.protobuf.Timestamp|null);
 
                 /** KernelCatalogEntry slot. */
-                slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+                slot?: (esper.leyline.v1.SlotShape|null);
 
                 /** KernelCatalogEntry moduleFamily. */
                 moduleFamily: string;
@@ -3689,7 +3689,7 @@ export namespace esper {
                 interface $Properties {
 
                     /** KernelCatalogEntry descriptor */
-                    descriptor?: (esper.leyline.v1.BlueprintDescriptor.$Properties|null);
+                    descriptor?: (esper.leyline.v1.BlueprintDescriptor|null);
 
                     /** KernelCatalogEntry artifactRef */
                     artifactRef?: (string|null);
@@ -3719,10 +3719,10 @@ export namespace esper {
                     tags?: ({ [k: string]: string }|null);
 
                     /** KernelCatalogEntry storedAt */
-                    storedAt?: (google.protobuf.Timestamp.$Properties|null);
+                    storedAt?: (google.protobuf.Timestamp|null);
 
                     /** KernelCatalogEntry slot */
-                    slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+                    slot?: (esper.leyline.v1.SlotShape|null);
 
                     /** KernelCatalogEntry moduleFamily */
                     moduleFamily?: (string|null);
@@ -3780,7 +3780,7 @@ export namespace esper {
                 lastError: string;
 
                 /** WorkerState lastErrorAt. */
-                lastErrorAt?: (google.protobuf.Timestamp.$Properties|null);
+                lastErrorAt?: (google.protobuf.Timestamp|null);
 
                 /** WorkerState restartPolicy. */
                 restartPolicy: esper.leyline.v1.RestartPolicy;
@@ -3792,7 +3792,7 @@ export namespace esper {
                 mailboxCapacity: number;
 
                 /** WorkerState messagesProcessed. */
-                messagesProcessed: number;
+                messagesProcessed: bigint;
 
                 /** WorkerState children. */
                 children: string[];
@@ -3801,7 +3801,7 @@ export namespace esper {
                 strategy: esper.leyline.v1.SupervisionStrategy;
 
                 /** WorkerState startedAt. */
-                startedAt?: (google.protobuf.Timestamp.$Properties|null);
+                startedAt?: (google.protobuf.Timestamp|null);
 
                 /** WorkerState paused. */
                 paused: boolean;
@@ -3810,7 +3810,7 @@ export namespace esper {
                 facts: { [k: string]: string };
 
                 /** WorkerState recentMessages. */
-                recentMessages: esper.leyline.v1.HandledMessage.$Properties[];
+                recentMessages: esper.leyline.v1.HandledMessage[];
 
                 /**
                  * Creates a new WorkerState instance using the specified properties.
@@ -3866,7 +3866,7 @@ export namespace esper {
                     lastError?: (string|null);
 
                     /** WorkerState lastErrorAt */
-                    lastErrorAt?: (google.protobuf.Timestamp.$Properties|null);
+                    lastErrorAt?: (google.protobuf.Timestamp|null);
 
                     /** WorkerState restartPolicy */
                     restartPolicy?: (esper.leyline.v1.RestartPolicy|null);
@@ -3878,7 +3878,7 @@ export namespace esper {
                     mailboxCapacity?: (number|null);
 
                     /** WorkerState messagesProcessed */
-                    messagesProcessed?: (number|null);
+                    messagesProcessed?: (bigint|null);
 
                     /** WorkerState children */
                     children?: (string[]|null);
@@ -3887,7 +3887,7 @@ export namespace esper {
                     strategy?: (esper.leyline.v1.SupervisionStrategy|null);
 
                     /** WorkerState startedAt */
-                    startedAt?: (google.protobuf.Timestamp.$Properties|null);
+                    startedAt?: (google.protobuf.Timestamp|null);
 
                     /** WorkerState paused */
                     paused?: (boolean|null);
@@ -3896,7 +3896,7 @@ export namespace esper {
                     facts?: ({ [k: string]: string }|null);
 
                     /** WorkerState recentMessages */
-                    recentMessages?: (esper.leyline.v1.HandledMessage.$Properties[]|null);
+                    recentMessages?: (esper.leyline.v1.HandledMessage[]|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -3930,7 +3930,7 @@ export namespace esper {
                 messageType: string;
 
                 /** HandledMessage at. */
-                at?: (google.protobuf.Timestamp.$Properties|null);
+                at?: (google.protobuf.Timestamp|null);
 
                 /**
                  * Creates a new HandledMessage instance using the specified properties.
@@ -3968,7 +3968,7 @@ export namespace esper {
                     messageType?: (string|null);
 
                     /** HandledMessage at */
-                    at?: (google.protobuf.Timestamp.$Properties|null);
+                    at?: (google.protobuf.Timestamp|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -4005,7 +4005,7 @@ export namespace esper {
                 incarnation: number;
 
                 /** ActorStarted at. */
-                at?: (google.protobuf.Timestamp.$Properties|null);
+                at?: (google.protobuf.Timestamp|null);
 
                 /**
                  * Creates a new ActorStarted instance using the specified properties.
@@ -4046,7 +4046,7 @@ export namespace esper {
                     incarnation?: (number|null);
 
                     /** ActorStarted at */
-                    at?: (google.protobuf.Timestamp.$Properties|null);
+                    at?: (google.protobuf.Timestamp|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -4089,7 +4089,7 @@ export namespace esper {
                 incarnation: number;
 
                 /** ActorFailed at. */
-                at?: (google.protobuf.Timestamp.$Properties|null);
+                at?: (google.protobuf.Timestamp|null);
 
                 /**
                  * Creates a new ActorFailed instance using the specified properties.
@@ -4136,7 +4136,7 @@ export namespace esper {
                     incarnation?: (number|null);
 
                     /** ActorFailed at */
-                    at?: (google.protobuf.Timestamp.$Properties|null);
+                    at?: (google.protobuf.Timestamp|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -4176,7 +4176,7 @@ export namespace esper {
                 error: string;
 
                 /** Terminated at. */
-                at?: (google.protobuf.Timestamp.$Properties|null);
+                at?: (google.protobuf.Timestamp|null);
 
                 /**
                  * Creates a new Terminated instance using the specified properties.
@@ -4220,7 +4220,7 @@ export namespace esper {
                     error?: (string|null);
 
                     /** Terminated at */
-                    at?: (google.protobuf.Timestamp.$Properties|null);
+                    at?: (google.protobuf.Timestamp|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -4332,10 +4332,10 @@ export namespace esper {
                 timerId: string;
 
                 /** TimerFired sequence. */
-                sequence: number;
+                sequence: bigint;
 
                 /** TimerFired at. */
-                at?: (google.protobuf.Timestamp.$Properties|null);
+                at?: (google.protobuf.Timestamp|null);
 
                 /**
                  * Creates a new TimerFired instance using the specified properties.
@@ -4373,10 +4373,10 @@ export namespace esper {
                     timerId?: (string|null);
 
                     /** TimerFired sequence */
-                    sequence?: (number|null);
+                    sequence?: (bigint|null);
 
                     /** TimerFired at */
-                    at?: (google.protobuf.Timestamp.$Properties|null);
+                    at?: (google.protobuf.Timestamp|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -4419,7 +4419,7 @@ export namespace esper {
                 reason: esper.leyline.v1.DeadLetterReason;
 
                 /** DeadLetter at. */
-                at?: (google.protobuf.Timestamp.$Properties|null);
+                at?: (google.protobuf.Timestamp|null);
 
                 /** DeadLetter detail. */
                 detail: string;
@@ -4469,7 +4469,7 @@ export namespace esper {
                     reason?: (esper.leyline.v1.DeadLetterReason|null);
 
                     /** DeadLetter at */
-                    at?: (google.protobuf.Timestamp.$Properties|null);
+                    at?: (google.protobuf.Timestamp|null);
 
                     /** DeadLetter detail */
                     detail?: (string|null);
@@ -4572,22 +4572,22 @@ export namespace esper {
                 requestId: string;
 
                 /** InspectorRequest tree. */
-                tree?: (esper.leyline.v1.TreeQuery.$Properties|null);
+                tree?: (esper.leyline.v1.TreeQuery|null);
 
                 /** InspectorRequest actor. */
-                actor?: (esper.leyline.v1.ActorQuery.$Properties|null);
+                actor?: (esper.leyline.v1.ActorQuery|null);
 
                 /** InspectorRequest deadLetters. */
-                deadLetters?: (esper.leyline.v1.DeadLetterQuery.$Properties|null);
+                deadLetters?: (esper.leyline.v1.DeadLetterQuery|null);
 
                 /** InspectorRequest control. */
-                control?: (esper.leyline.v1.ActorControl.$Properties|null);
+                control?: (esper.leyline.v1.ActorControl|null);
 
                 /** InspectorRequest telemetry. */
-                telemetry?: (esper.leyline.v1.TelemetryQuery.$Properties|null);
+                telemetry?: (esper.leyline.v1.TelemetryQuery|null);
 
                 /** InspectorRequest alerts. */
-                alerts?: (esper.leyline.v1.AlertsQuery.$Properties|null);
+                alerts?: (esper.leyline.v1.AlertsQuery|null);
 
                 /** InspectorRequest query. */
                 query?: ("tree"|"actor"|"deadLetters"|"control"|"telemetry"|"alerts");
@@ -4628,22 +4628,22 @@ export namespace esper {
                     requestId?: (string|null);
 
                     /** InspectorRequest tree */
-                    tree?: (esper.leyline.v1.TreeQuery.$Properties|null);
+                    tree?: (esper.leyline.v1.TreeQuery|null);
 
                     /** InspectorRequest actor */
-                    actor?: (esper.leyline.v1.ActorQuery.$Properties|null);
+                    actor?: (esper.leyline.v1.ActorQuery|null);
 
                     /** InspectorRequest deadLetters */
-                    deadLetters?: (esper.leyline.v1.DeadLetterQuery.$Properties|null);
+                    deadLetters?: (esper.leyline.v1.DeadLetterQuery|null);
 
                     /** InspectorRequest control */
-                    control?: (esper.leyline.v1.ActorControl.$Properties|null);
+                    control?: (esper.leyline.v1.ActorControl|null);
 
                     /** InspectorRequest telemetry */
-                    telemetry?: (esper.leyline.v1.TelemetryQuery.$Properties|null);
+                    telemetry?: (esper.leyline.v1.TelemetryQuery|null);
 
                     /** InspectorRequest alerts */
-                    alerts?: (esper.leyline.v1.AlertsQuery.$Properties|null);
+                    alerts?: (esper.leyline.v1.AlertsQuery|null);
 
                     /** InspectorRequest query */
                     query?: ("tree"|"actor"|"deadLetters"|"control"|"telemetry"|"alerts");
@@ -4655,15 +4655,15 @@ export namespace esper {
                 /** Narrowed shape of an InspectorRequest. */
                 type $Shape = {
                   requestId?: string|null;
-                  tree?: esper.leyline.v1.TreeQuery.$Shape|null;
-                  actor?: esper.leyline.v1.ActorQuery.$Shape|null;
-                  deadLetters?: esper.leyline.v1.DeadLetterQuery.$Shape|null;
-                  control?: esper.leyline.v1.ActorControl.$Shape|null;
-                  telemetry?: esper.leyline.v1.TelemetryQuery.$Shape|null;
-                  alerts?: esper.leyline.v1.AlertsQuery.$Shape|null;
+                  tree?: esper.leyline.v1.TreeQuery|null;
+                  actor?: esper.leyline.v1.ActorQuery|null;
+                  deadLetters?: esper.leyline.v1.DeadLetterQuery|null;
+                  control?: esper.leyline.v1.ActorControl|null;
+                  telemetry?: esper.leyline.v1.TelemetryQuery|null;
+                  alerts?: esper.leyline.v1.AlertsQuery|null;
                   $unknowns?: Uint8Array[];
                 } & (
-                  ({ query?: undefined; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "tree"; tree: esper.leyline.v1.TreeQuery.$Shape; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "actor"; tree?: null; actor: esper.leyline.v1.ActorQuery.$Shape; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "deadLetters"; tree?: null; actor?: null; deadLetters: esper.leyline.v1.DeadLetterQuery.$Shape; control?: null; telemetry?: null; alerts?: null }|{ query?: "control"; tree?: null; actor?: null; deadLetters?: null; control: esper.leyline.v1.ActorControl.$Shape; telemetry?: null; alerts?: null }|{ query?: "telemetry"; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry: esper.leyline.v1.TelemetryQuery.$Shape; alerts?: null }|{ query?: "alerts"; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts: esper.leyline.v1.AlertsQuery.$Shape })
+                  ({ query?: undefined; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "tree"; tree: esper.leyline.v1.TreeQuery; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "actor"; tree?: null; actor: esper.leyline.v1.ActorQuery; deadLetters?: null; control?: null; telemetry?: null; alerts?: null }|{ query?: "deadLetters"; tree?: null; actor?: null; deadLetters: esper.leyline.v1.DeadLetterQuery; control?: null; telemetry?: null; alerts?: null }|{ query?: "control"; tree?: null; actor?: null; deadLetters?: null; control: esper.leyline.v1.ActorControl; telemetry?: null; alerts?: null }|{ query?: "telemetry"; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry: esper.leyline.v1.TelemetryQuery; alerts?: null }|{ query?: "alerts"; tree?: null; actor?: null; deadLetters?: null; control?: null; telemetry?: null; alerts: esper.leyline.v1.AlertsQuery })
                 );
             }
 
@@ -5118,22 +5118,22 @@ export namespace esper {
                 error: string;
 
                 /** InspectorReply actors. */
-                actors: esper.leyline.v1.WorkerState.$Properties[];
+                actors: esper.leyline.v1.WorkerState[];
 
                 /** InspectorReply deadLetters. */
-                deadLetters: esper.leyline.v1.DeadLetter.$Properties[];
+                deadLetters: esper.leyline.v1.DeadLetter[];
 
                 /** InspectorReply deadLettersTotal. */
-                deadLettersTotal: number;
+                deadLettersTotal: bigint;
 
                 /** InspectorReply telemetry. */
-                telemetry: esper.leyline.v1.TelemetryPacket.$Properties[];
+                telemetry: esper.leyline.v1.TelemetryPacket[];
 
                 /** InspectorReply alerts. */
-                alerts: esper.leyline.v1.AlertRecord.$Properties[];
+                alerts: esper.leyline.v1.AlertRecord[];
 
                 /** InspectorReply activeAlerts. */
-                activeAlerts: esper.leyline.v1.AlertRecord.$Properties[];
+                activeAlerts: esper.leyline.v1.AlertRecord[];
 
                 /**
                  * Creates a new InspectorReply instance using the specified properties.
@@ -5177,22 +5177,22 @@ export namespace esper {
                     error?: (string|null);
 
                     /** InspectorReply actors */
-                    actors?: (esper.leyline.v1.WorkerState.$Properties[]|null);
+                    actors?: (esper.leyline.v1.WorkerState[]|null);
 
                     /** InspectorReply deadLetters */
-                    deadLetters?: (esper.leyline.v1.DeadLetter.$Properties[]|null);
+                    deadLetters?: (esper.leyline.v1.DeadLetter[]|null);
 
                     /** InspectorReply deadLettersTotal */
-                    deadLettersTotal?: (number|null);
+                    deadLettersTotal?: (bigint|null);
 
                     /** InspectorReply telemetry */
-                    telemetry?: (esper.leyline.v1.TelemetryPacket.$Properties[]|null);
+                    telemetry?: (esper.leyline.v1.TelemetryPacket[]|null);
 
                     /** InspectorReply alerts */
-                    alerts?: (esper.leyline.v1.AlertRecord.$Properties[]|null);
+                    alerts?: (esper.leyline.v1.AlertRecord[]|null);
 
                     /** InspectorReply activeAlerts */
-                    activeAlerts?: (esper.leyline.v1.AlertRecord.$Properties[]|null);
+                    activeAlerts?: (esper.leyline.v1.AlertRecord[]|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -5241,7 +5241,7 @@ export namespace esper {
                 resolved: boolean;
 
                 /** AlertRecord at. */
-                at?: (google.protobuf.Timestamp.$Properties|null);
+                at?: (google.protobuf.Timestamp|null);
 
                 /**
                  * Creates a new AlertRecord instance using the specified properties.
@@ -5294,7 +5294,7 @@ export namespace esper {
                     resolved?: (boolean|null);
 
                     /** AlertRecord at */
-                    at?: (google.protobuf.Timestamp.$Properties|null);
+                    at?: (google.protobuf.Timestamp|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -5573,7 +5573,7 @@ export namespace esper {
                 error: string;
 
                 /** BlueprintSelection descriptor. */
-                descriptor?: (esper.leyline.v1.BlueprintDescriptor.$Properties|null);
+                descriptor?: (esper.leyline.v1.BlueprintDescriptor|null);
 
                 /** BlueprintSelection parameters. */
                 parameters: { [k: string]: number };
@@ -5629,7 +5629,7 @@ export namespace esper {
                     error?: (string|null);
 
                     /** BlueprintSelection descriptor */
-                    descriptor?: (esper.leyline.v1.BlueprintDescriptor.$Properties|null);
+                    descriptor?: (esper.leyline.v1.BlueprintDescriptor|null);
 
                     /** BlueprintSelection parameters */
                     parameters?: ({ [k: string]: number }|null);
@@ -5678,7 +5678,7 @@ export namespace esper {
                 parameters: { [k: string]: number };
 
                 /** CompileRequest slot. */
-                slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+                slot?: (esper.leyline.v1.SlotShape|null);
 
                 /** CompileRequest strategy. */
                 strategy: esper.leyline.v1.CompileStrategy;
@@ -5728,7 +5728,7 @@ export namespace esper {
                     parameters?: ({ [k: string]: number }|null);
 
                     /** CompileRequest slot */
-                    slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+                    slot?: (esper.leyline.v1.SlotShape|null);
 
                     /** CompileRequest strategy */
                     strategy?: (esper.leyline.v1.CompileStrategy|null);
@@ -5768,16 +5768,16 @@ export namespace esper {
                 jobId: string;
 
                 /** KernelArtifact descriptor. */
-                descriptor?: (esper.leyline.v1.BlueprintDescriptor.$Properties|null);
+                descriptor?: (esper.leyline.v1.BlueprintDescriptor|null);
 
                 /** KernelArtifact slot. */
-                slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+                slot?: (esper.leyline.v1.SlotShape|null);
 
                 /** KernelArtifact artifact. */
                 artifact: Uint8Array;
 
                 /** KernelArtifact update. */
-                update?: (esper.leyline.v1.KernelCatalogUpdate.$Properties|null);
+                update?: (esper.leyline.v1.KernelCatalogUpdate|null);
 
                 /** KernelArtifact moduleFamily. */
                 moduleFamily: string;
@@ -5827,16 +5827,16 @@ export namespace esper {
                     jobId?: (string|null);
 
                     /** KernelArtifact descriptor */
-                    descriptor?: (esper.leyline.v1.BlueprintDescriptor.$Properties|null);
+                    descriptor?: (esper.leyline.v1.BlueprintDescriptor|null);
 
                     /** KernelArtifact slot */
-                    slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+                    slot?: (esper.leyline.v1.SlotShape|null);
 
                     /** KernelArtifact artifact */
                     artifact?: (Uint8Array|null);
 
                     /** KernelArtifact update */
-                    update?: (esper.leyline.v1.KernelCatalogUpdate.$Properties|null);
+                    update?: (esper.leyline.v1.KernelCatalogUpdate|null);
 
                     /** KernelArtifact moduleFamily */
                     moduleFamily?: (string|null);
@@ -5891,13 +5891,13 @@ export namespace esper {
                 error: string;
 
                 /** CompileResult update. */
-                update?: (esper.leyline.v1.KernelCatalogUpdate.$Properties|null);
+                update?: (esper.leyline.v1.KernelCatalogUpdate|null);
 
                 /** CompileResult strategy. */
                 strategy: esper.leyline.v1.CompileStrategy;
 
                 /** CompileResult slot. */
-                slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+                slot?: (esper.leyline.v1.SlotShape|null);
 
                 /** CompileResult guardSummary. */
                 guardSummary: string;
@@ -5962,13 +5962,13 @@ export namespace esper {
                     error?: (string|null);
 
                     /** CompileResult update */
-                    update?: (esper.leyline.v1.KernelCatalogUpdate.$Properties|null);
+                    update?: (esper.leyline.v1.KernelCatalogUpdate|null);
 
                     /** CompileResult strategy */
                     strategy?: (esper.leyline.v1.CompileStrategy|null);
 
                     /** CompileResult slot */
-                    slot?: (esper.leyline.v1.SlotShape.$Properties|null);
+                    slot?: (esper.leyline.v1.SlotShape|null);
 
                     /** CompileResult guardSummary */
                     guardSummary?: (string|null);
@@ -6026,7 +6026,7 @@ export namespace esper {
                 reason: string;
 
                 /** AdaptationReceipt seedStates. */
-                seedStates: esper.leyline.v1.SeedState.$Properties[];
+                seedStates: esper.leyline.v1.SeedState[];
 
                 /**
                  * Creates a new AdaptationReceipt instance using the specified properties.
@@ -6070,7 +6070,7 @@ export namespace esper {
                     reason?: (string|null);
 
                     /** AdaptationReceipt seedStates */
-                    seedStates?: (esper.leyline.v1.SeedState.$Properties[]|null);
+                    seedStates?: (esper.leyline.v1.SeedState[]|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -6200,10 +6200,10 @@ export namespace esper {
                 trainingRunId: string;
 
                 /** SeedStepReport globalStep. */
-                globalStep: number;
+                globalStep: bigint;
 
                 /** SeedStepReport seeds. */
-                seeds: esper.leyline.v1.SeedStepStats.$Properties[];
+                seeds: esper.leyline.v1.SeedStepStats[];
 
                 /**
                  * Creates a new SeedStepReport instance using the specified properties.
@@ -6241,10 +6241,10 @@ export namespace esper {
                     trainingRunId?: (string|null);
 
                     /** SeedStepReport globalStep */
-                    globalStep?: (number|null);
+                    globalStep?: (bigint|null);
 
                     /** SeedStepReport seeds */
-                    seeds?: (esper.leyline.v1.SeedStepStats.$Properties[]|null);
+                    seeds?: (esper.leyline.v1.SeedStepStats[]|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -6443,10 +6443,10 @@ export namespace esper {
                 $unknowns?: Uint8Array[];
 
                 /** PolicyGraph nodes. */
-                nodes: esper.leyline.v1.PolicyNodeSet.$Properties[];
+                nodes: esper.leyline.v1.PolicyNodeSet[];
 
                 /** PolicyGraph edges. */
-                edges: esper.leyline.v1.PolicyEdgeSet.$Properties[];
+                edges: esper.leyline.v1.PolicyEdgeSet[];
 
                 /**
                  * Creates a new PolicyGraph instance using the specified properties.
@@ -6481,10 +6481,10 @@ export namespace esper {
                 interface $Properties {
 
                     /** PolicyGraph nodes */
-                    nodes?: (esper.leyline.v1.PolicyNodeSet.$Properties[]|null);
+                    nodes?: (esper.leyline.v1.PolicyNodeSet[]|null);
 
                     /** PolicyGraph edges */
-                    edges?: (esper.leyline.v1.PolicyEdgeSet.$Properties[]|null);
+                    edges?: (esper.leyline.v1.PolicyEdgeSet[]|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -6521,10 +6521,10 @@ export namespace esper {
                 decidedBy: string;
 
                 /** PolicyDecision proposal. */
-                proposal?: (esper.leyline.v1.AdaptationCommand.$Properties|null);
+                proposal?: (esper.leyline.v1.AdaptationCommand|null);
 
                 /** PolicyDecision graph. */
-                graph?: (esper.leyline.v1.PolicyGraph.$Properties|null);
+                graph?: (esper.leyline.v1.PolicyGraph|null);
 
                 /** PolicyDecision choices. */
                 choices: { [k: string]: number };
@@ -6583,10 +6583,10 @@ export namespace esper {
                     decidedBy?: (string|null);
 
                     /** PolicyDecision proposal */
-                    proposal?: (esper.leyline.v1.AdaptationCommand.$Properties|null);
+                    proposal?: (esper.leyline.v1.AdaptationCommand|null);
 
                     /** PolicyDecision graph */
-                    graph?: (esper.leyline.v1.PolicyGraph.$Properties|null);
+                    graph?: (esper.leyline.v1.PolicyGraph|null);
 
                     /** PolicyDecision choices */
                     choices?: ({ [k: string]: number }|null);
@@ -6614,8 +6614,8 @@ export namespace esper {
                 type $Shape = {
                   policyVersion?: string|null;
                   decidedBy?: string|null;
-                  proposal?: esper.leyline.v1.AdaptationCommand.$Shape|null;
-                  graph?: esper.leyline.v1.PolicyGraph.$Shape|null;
+                  proposal?: esper.leyline.v1.AdaptationCommand|null;
+                  graph?: esper.leyline.v1.PolicyGraph|null;
                   choices?: { [k: string]: number }|null;
                   logProbs?: { [k: string]: number }|null;
                   outputs?: { [k: string]: number }|null;
@@ -6728,7 +6728,7 @@ export namespace esper {
                 architecture: string;
 
                 /** PolicyWeights tensors. */
-                tensors: esper.leyline.v1.PolicyTensor.$Properties[];
+                tensors: esper.leyline.v1.PolicyTensor[];
 
                 /** PolicyWeights checksum. */
                 checksum: string;
@@ -6769,7 +6769,7 @@ export namespace esper {
                     architecture?: (string|null);
 
                     /** PolicyWeights tensors */
-                    tensors?: (esper.leyline.v1.PolicyTensor.$Properties[]|null);
+                    tensors?: (esper.leyline.v1.PolicyTensor[]|null);
 
                     /** PolicyWeights checksum */
                     checksum?: (string|null);
@@ -7005,7 +7005,7 @@ export namespace esper {
                 policyKind: string;
 
                 /** EpisodeRequest policy. */
-                policy?: (esper.leyline.v1.PolicyUpdate.$Properties|null);
+                policy?: (esper.leyline.v1.PolicyUpdate|null);
 
                 /** EpisodeRequest mode. */
                 mode: string;
@@ -7064,7 +7064,7 @@ export namespace esper {
                     policyKind?: (string|null);
 
                     /** EpisodeRequest policy */
-                    policy?: (esper.leyline.v1.PolicyUpdate.$Properties|null);
+                    policy?: (esper.leyline.v1.PolicyUpdate|null);
 
                     /** EpisodeRequest mode */
                     mode?: (string|null);
@@ -7302,13 +7302,13 @@ export namespace esper {
                 error: string;
 
                 /** EpisodeResult reports. */
-                reports: esper.leyline.v1.FieldReport.$Properties[];
+                reports: esper.leyline.v1.FieldReport[];
 
                 /** EpisodeResult epochs. */
-                epochs: esper.leyline.v1.EpisodeEpoch.$Properties[];
+                epochs: esper.leyline.v1.EpisodeEpoch[];
 
                 /** EpisodeResult seeds. */
-                seeds: esper.leyline.v1.EpisodeSeed.$Properties[];
+                seeds: esper.leyline.v1.EpisodeSeed[];
 
                 /** EpisodeResult testAccuracy. */
                 testAccuracy: number;
@@ -7379,13 +7379,13 @@ export namespace esper {
                     error?: (string|null);
 
                     /** EpisodeResult reports */
-                    reports?: (esper.leyline.v1.FieldReport.$Properties[]|null);
+                    reports?: (esper.leyline.v1.FieldReport[]|null);
 
                     /** EpisodeResult epochs */
-                    epochs?: (esper.leyline.v1.EpisodeEpoch.$Properties[]|null);
+                    epochs?: (esper.leyline.v1.EpisodeEpoch[]|null);
 
                     /** EpisodeResult seeds */
-                    seeds?: (esper.leyline.v1.EpisodeSeed.$Properties[]|null);
+                    seeds?: (esper.leyline.v1.EpisodeSeed[]|null);
 
                     /** EpisodeResult testAccuracy */
                     testAccuracy?: (number|null);
@@ -7419,9 +7419,9 @@ export namespace esper {
                   taskName?: string|null;
                   ok?: boolean|null;
                   error?: string|null;
-                  reports?: esper.leyline.v1.FieldReport.$Shape[]|null;
-                  epochs?: esper.leyline.v1.EpisodeEpoch.$Shape[]|null;
-                  seeds?: esper.leyline.v1.EpisodeSeed.$Shape[]|null;
+                  reports?: esper.leyline.v1.FieldReport[]|null;
+                  epochs?: esper.leyline.v1.EpisodeEpoch[]|null;
+                  seeds?: esper.leyline.v1.EpisodeSeed[]|null;
                   testAccuracy?: number|null;
                   finalValidationAccuracy?: number|null;
                   hostParameters?: number|null;
@@ -7505,7 +7505,7 @@ export namespace esper {
                 parameters: number;
 
                 /** SeedRecord gates. */
-                gates: esper.leyline.v1.SeedGateRecord.$Properties[];
+                gates: esper.leyline.v1.SeedGateRecord[];
 
                 /**
                  * Creates a new SeedRecord instance using the specified properties.
@@ -7591,7 +7591,7 @@ export namespace esper {
                     parameters?: (number|null);
 
                     /** SeedRecord gates */
-                    gates?: (esper.leyline.v1.SeedGateRecord.$Properties[]|null);
+                    gates?: (esper.leyline.v1.SeedGateRecord[]|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -7766,10 +7766,10 @@ export namespace esper {
                 $unknowns?: Uint8Array[];
 
                 /** SeedCheckpoint seeds. */
-                seeds: esper.leyline.v1.SeedRecord.$Properties[];
+                seeds: esper.leyline.v1.SeedRecord[];
 
                 /** SeedCheckpoint states. */
-                states: esper.leyline.v1.SeedState.$Properties[];
+                states: esper.leyline.v1.SeedState[];
 
                 /**
                  * Creates a new SeedCheckpoint instance using the specified properties.
@@ -7804,10 +7804,10 @@ export namespace esper {
                 interface $Properties {
 
                     /** SeedCheckpoint seeds */
-                    seeds?: (esper.leyline.v1.SeedRecord.$Properties[]|null);
+                    seeds?: (esper.leyline.v1.SeedRecord[]|null);
 
                     /** SeedCheckpoint states */
-                    states?: (esper.leyline.v1.SeedState.$Properties[]|null);
+                    states?: (esper.leyline.v1.SeedState[]|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -7841,7 +7841,7 @@ export namespace esper {
                 trainingRunId: string;
 
                 /** SeedRestore seeds. */
-                seeds: esper.leyline.v1.SeedRecord.$Properties[];
+                seeds: esper.leyline.v1.SeedRecord[];
 
                 /**
                  * Creates a new SeedRestore instance using the specified properties.
@@ -7879,7 +7879,7 @@ export namespace esper {
                     trainingRunId?: (string|null);
 
                     /** SeedRestore seeds */
-                    seeds?: (esper.leyline.v1.SeedRecord.$Properties[]|null);
+                    seeds?: (esper.leyline.v1.SeedRecord[]|null);
 
                     /** Unknown fields preserved while decoding when enabled */
                     $unknowns?: Uint8Array[];
@@ -7991,7 +7991,7 @@ export namespace google {
             $unknowns?: Uint8Array[];
 
             /** Struct fields. */
-            fields: { [k: string]: google.protobuf.Value.$Properties };
+            fields: { [k: string]: google.protobuf.Value };
 
             /**
              * Creates a new Struct instance using the specified properties.
@@ -8026,7 +8026,7 @@ export namespace google {
             interface $Properties {
 
                 /** Struct fields */
-                fields?: ({ [k: string]: google.protobuf.Value.$Properties }|null);
+                fields?: ({ [k: string]: google.protobuf.Value }|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -8034,7 +8034,7 @@ export namespace google {
 
             /** Shape of a Struct. */
             type $Shape = {
-              fields?: { [k: string]: google.protobuf.Value.$Shape }|null;
+              fields?: { [k: string]: google.protobuf.Value }|null;
               $unknowns?: Uint8Array[];
             };
         }
@@ -8072,10 +8072,10 @@ export namespace google {
             boolValue?: (boolean|null);
 
             /** Value structValue. */
-            structValue?: (google.protobuf.Struct.$Properties|null);
+            structValue?: (google.protobuf.Struct|null);
 
             /** Value listValue. */
-            listValue?: (google.protobuf.ListValue.$Properties|null);
+            listValue?: (google.protobuf.ListValue|null);
 
             /** Value kind. */
             kind?: ("nullValue"|"numberValue"|"stringValue"|"boolValue"|"structValue"|"listValue");
@@ -8125,10 +8125,10 @@ export namespace google {
                 boolValue?: (boolean|null);
 
                 /** Value structValue */
-                structValue?: (google.protobuf.Struct.$Properties|null);
+                structValue?: (google.protobuf.Struct|null);
 
                 /** Value listValue */
-                listValue?: (google.protobuf.ListValue.$Properties|null);
+                listValue?: (google.protobuf.ListValue|null);
 
                 /** Value kind */
                 kind?: ("nullValue"|"numberValue"|"stringValue"|"boolValue"|"structValue"|"listValue");
@@ -8143,11 +8143,11 @@ export namespace google {
               numberValue?: number|null;
               stringValue?: string|null;
               boolValue?: boolean|null;
-              structValue?: google.protobuf.Struct.$Shape|null;
-              listValue?: google.protobuf.ListValue.$Shape|null;
+              structValue?: google.protobuf.Struct|null;
+              listValue?: google.protobuf.ListValue|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; nullValue?: null; numberValue?: null; stringValue?: null; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "nullValue"; nullValue: google.protobuf.NullValue; numberValue?: null; stringValue?: null; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "numberValue"; nullValue?: null; numberValue: number; stringValue?: null; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "stringValue"; nullValue?: null; numberValue?: null; stringValue: string; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "boolValue"; nullValue?: null; numberValue?: null; stringValue?: null; boolValue: boolean; structValue?: null; listValue?: null }|{ kind?: "structValue"; nullValue?: null; numberValue?: null; stringValue?: null; boolValue?: null; structValue: google.protobuf.Struct.$Shape; listValue?: null }|{ kind?: "listValue"; nullValue?: null; numberValue?: null; stringValue?: null; boolValue?: null; structValue?: null; listValue: google.protobuf.ListValue.$Shape })
+              ({ kind?: undefined; nullValue?: null; numberValue?: null; stringValue?: null; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "nullValue"; nullValue: google.protobuf.NullValue; numberValue?: null; stringValue?: null; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "numberValue"; nullValue?: null; numberValue: number; stringValue?: null; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "stringValue"; nullValue?: null; numberValue?: null; stringValue: string; boolValue?: null; structValue?: null; listValue?: null }|{ kind?: "boolValue"; nullValue?: null; numberValue?: null; stringValue?: null; boolValue: boolean; structValue?: null; listValue?: null }|{ kind?: "structValue"; nullValue?: null; numberValue?: null; stringValue?: null; boolValue?: null; structValue: google.protobuf.Struct; listValue?: null }|{ kind?: "listValue"; nullValue?: null; numberValue?: null; stringValue?: null; boolValue?: null; structValue?: null; listValue: google.protobuf.ListValue })
             );
         }
 
@@ -8179,7 +8179,7 @@ export namespace google {
             $unknowns?: Uint8Array[];
 
             /** ListValue values. */
-            values: google.protobuf.Value.$Properties[];
+            values: google.protobuf.Value[];
 
             /**
              * Creates a new ListValue instance using the specified properties.
@@ -8214,7 +8214,7 @@ export namespace google {
             interface $Properties {
 
                 /** ListValue values */
-                values?: (google.protobuf.Value.$Properties[]|null);
+                values?: (google.protobuf.Value[]|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -8222,7 +8222,7 @@ export namespace google {
 
             /** Shape of a ListValue. */
             type $Shape = {
-              values?: google.protobuf.Value.$Shape[]|null;
+              values?: google.protobuf.Value[]|null;
               $unknowns?: Uint8Array[];
             };
         }

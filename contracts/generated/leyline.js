@@ -5,6 +5,15 @@ import $protobuf from "protobufjs/minimal.js";
 // Common aliases
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
 const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError;
+// 64-bit integers (contracts/generate.mjs): Leyline fields are BigInts, google.protobuf seconds numbers.
+const $bigint = (long, unsigned) => { const n = ($util.global.BigInt(long.high >>> 0) << 32n) | $util.global.BigInt(long.low >>> 0); return unsigned ? n : $util.global.BigInt.asIntN(64, n); };
+const $number = (long) => long.toNumber();
+const $longBits = (value, unsigned, field) => {
+    if (typeof value !== "bigint" || (unsigned ? value < 0n || value >= 1n << 64n : value < -(1n << 63n) || value >= 1n << 63n))
+        throw $RangeError(field + ": expected a bigint within " + (unsigned ? "uint64" : "int64") + ", got " + (typeof value === "bigint" ? value + "n" : typeof value));
+    const bits = $util.global.BigInt.asUintN(64, value);
+    return { low: $util.global.Number(bits & 0xffffffffn) | 0, high: $util.global.Number(bits >> 32n) | 0 };
+};
 
 // Exported root namespace
 const $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
@@ -920,12 +929,12 @@ export const esper = $root.esper = (() => {
                  * @property {number|null} [currentEpoch] SystemStatePacket currentEpoch
                  * @property {number|null} [validationAccuracy] SystemStatePacket validationAccuracy
                  * @property {number|null} [validationLoss] SystemStatePacket validationLoss
-                 * @property {number|null} [timestampNs] SystemStatePacket timestampNs
+                 * @property {bigint|null} [timestampNs] SystemStatePacket timestampNs
                  * @property {esper.leyline.v1.HardwareContext.$Properties|null} [hardwareContext] SystemStatePacket hardwareContext
                  * @property {Object.<string,number>|null} [trainingMetrics] SystemStatePacket trainingMetrics
                  * @property {Array.<esper.leyline.v1.SeedState.$Properties>|null} [seedStates] SystemStatePacket seedStates
                  * @property {string|null} [packetId] SystemStatePacket packetId
-                 * @property {number|null} [globalStep] SystemStatePacket globalStep
+                 * @property {bigint|null} [globalStep] SystemStatePacket globalStep
                  * @property {number|null} [trainingLoss] SystemStatePacket trainingLoss
                  * @property {string|null} [sourceSubsystem] SystemStatePacket sourceSubsystem
                  * @property {string|null} [trainingRunId] SystemStatePacket trainingRunId
@@ -999,11 +1008,11 @@ export const esper = $root.esper = (() => {
 
                 /**
                  * SystemStatePacket timestampNs.
-                 * @member {number} timestampNs
+                 * @member {bigint} timestampNs
                  * @memberof esper.leyline.v1.SystemStatePacket
                  * @instance
                  */
-                SystemStatePacket.prototype.timestampNs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+                SystemStatePacket.prototype.timestampNs = 0n;
 
                 /**
                  * SystemStatePacket hardwareContext.
@@ -1039,11 +1048,11 @@ export const esper = $root.esper = (() => {
 
                 /**
                  * SystemStatePacket globalStep.
-                 * @member {number} globalStep
+                 * @member {bigint} globalStep
                  * @memberof esper.leyline.v1.SystemStatePacket
                  * @instance
                  */
-                SystemStatePacket.prototype.globalStep = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+                SystemStatePacket.prototype.globalStep = 0n;
 
                 /**
                  * SystemStatePacket trainingLoss.
@@ -1125,8 +1134,8 @@ export const esper = $root.esper = (() => {
                         writer.uint32(/* id 3, wireType 5 =*/29).float(message.validationAccuracy);
                     if (message.validationLoss != null && $Object.hasOwnProperty.call(message, "validationLoss") && !$Object.is(message.validationLoss, 0))
                         writer.uint32(/* id 4, wireType 5 =*/37).float(message.validationLoss);
-                    if (message.timestampNs != null && $Object.hasOwnProperty.call(message, "timestampNs") && (typeof message.timestampNs === "object" ? message.timestampNs.low || message.timestampNs.high : message.timestampNs !== 0))
-                        writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.timestampNs);
+                    if (message.timestampNs != null && $Object.hasOwnProperty.call(message, "timestampNs") && message.timestampNs !== 0n)
+                        writer.uint32(/* id 5, wireType 0 =*/40).uint64($longBits(message.timestampNs, true, "SystemStatePacket.timestampNs"));
                     if (message.hardwareContext != null && $Object.hasOwnProperty.call(message, "hardwareContext"))
                         $root.esper.leyline.v1.HardwareContext.encode(message.hardwareContext, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
                     if (message.trainingMetrics != null && $Object.hasOwnProperty.call(message, "trainingMetrics"))
@@ -1137,8 +1146,8 @@ export const esper = $root.esper = (() => {
                             $root.esper.leyline.v1.SeedState.encode(message.seedStates[i], writer.uint32(/* id 8, wireType 2 =*/66).fork(), _depth + 1).ldelim();
                     if (message.packetId != null && $Object.hasOwnProperty.call(message, "packetId") && message.packetId !== "")
                         writer.uint32(/* id 9, wireType 2 =*/74).string(message.packetId);
-                    if (message.globalStep != null && $Object.hasOwnProperty.call(message, "globalStep") && (typeof message.globalStep === "object" ? message.globalStep.low || message.globalStep.high : message.globalStep !== 0))
-                        writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.globalStep);
+                    if (message.globalStep != null && $Object.hasOwnProperty.call(message, "globalStep") && message.globalStep !== 0n)
+                        writer.uint32(/* id 10, wireType 0 =*/80).uint64($longBits(message.globalStep, true, "SystemStatePacket.globalStep"));
                     if (message.trainingLoss != null && $Object.hasOwnProperty.call(message, "trainingLoss") && !$Object.is(message.trainingLoss, 0))
                         writer.uint32(/* id 11, wireType 5 =*/93).float(message.trainingLoss);
                     if (message.sourceSubsystem != null && $Object.hasOwnProperty.call(message, "sourceSubsystem") && message.sourceSubsystem !== "")
@@ -1232,7 +1241,7 @@ export const esper = $root.esper = (() => {
                         case 5: {
                                 if (wireType !== 0)
                                     break;
-                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                if ((value = $bigint(reader.uint64(), true)) !== 0n)
                                     message.timestampNs = value;
                                 else
                                     delete message.timestampNs;
@@ -1300,7 +1309,7 @@ export const esper = $root.esper = (() => {
                         case 10: {
                                 if (wireType !== 0)
                                     break;
-                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                if ((value = $bigint(reader.uint64(), true)) !== 0n)
                                     message.globalStep = value;
                                 else
                                     delete message.globalStep;
@@ -8451,8 +8460,8 @@ export const esper = $root.esper = (() => {
                  * @property {number|null} [failureCount] CircuitBreakerSnapshot failureCount
                  * @property {number|null} [successCount] CircuitBreakerSnapshot successCount
                  * @property {google.protobuf.Timestamp.$Properties|null} [openUntil] CircuitBreakerSnapshot openUntil
-                 * @property {number|null} [openedTotal] CircuitBreakerSnapshot openedTotal
-                 * @property {number|null} [deniedTotal] CircuitBreakerSnapshot deniedTotal
+                 * @property {bigint|null} [openedTotal] CircuitBreakerSnapshot openedTotal
+                 * @property {bigint|null} [deniedTotal] CircuitBreakerSnapshot deniedTotal
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -8526,19 +8535,19 @@ export const esper = $root.esper = (() => {
 
                 /**
                  * CircuitBreakerSnapshot openedTotal.
-                 * @member {number} openedTotal
+                 * @member {bigint} openedTotal
                  * @memberof esper.leyline.v1.CircuitBreakerSnapshot
                  * @instance
                  */
-                CircuitBreakerSnapshot.prototype.openedTotal = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+                CircuitBreakerSnapshot.prototype.openedTotal = 0n;
 
                 /**
                  * CircuitBreakerSnapshot deniedTotal.
-                 * @member {number} deniedTotal
+                 * @member {bigint} deniedTotal
                  * @memberof esper.leyline.v1.CircuitBreakerSnapshot
                  * @instance
                  */
-                CircuitBreakerSnapshot.prototype.deniedTotal = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+                CircuitBreakerSnapshot.prototype.deniedTotal = 0n;
 
                 /**
                  * Creates a new CircuitBreakerSnapshot instance using the specified properties.
@@ -8582,10 +8591,10 @@ export const esper = $root.esper = (() => {
                         writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.successCount);
                     if (message.openUntil != null && $Object.hasOwnProperty.call(message, "openUntil"))
                         $root.google.protobuf.Timestamp.encode(message.openUntil, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
-                    if (message.openedTotal != null && $Object.hasOwnProperty.call(message, "openedTotal") && (typeof message.openedTotal === "object" ? message.openedTotal.low || message.openedTotal.high : message.openedTotal !== 0))
-                        writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.openedTotal);
-                    if (message.deniedTotal != null && $Object.hasOwnProperty.call(message, "deniedTotal") && (typeof message.deniedTotal === "object" ? message.deniedTotal.low || message.deniedTotal.high : message.deniedTotal !== 0))
-                        writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.deniedTotal);
+                    if (message.openedTotal != null && $Object.hasOwnProperty.call(message, "openedTotal") && message.openedTotal !== 0n)
+                        writer.uint32(/* id 6, wireType 0 =*/48).uint64($longBits(message.openedTotal, true, "CircuitBreakerSnapshot.openedTotal"));
+                    if (message.deniedTotal != null && $Object.hasOwnProperty.call(message, "deniedTotal") && message.deniedTotal !== 0n)
+                        writer.uint32(/* id 7, wireType 0 =*/56).uint64($longBits(message.deniedTotal, true, "CircuitBreakerSnapshot.deniedTotal"));
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -8675,7 +8684,7 @@ export const esper = $root.esper = (() => {
                         case 6: {
                                 if (wireType !== 0)
                                     break;
-                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                if ((value = $bigint(reader.uint64(), true)) !== 0n)
                                     message.openedTotal = value;
                                 else
                                     delete message.openedTotal;
@@ -8684,7 +8693,7 @@ export const esper = $root.esper = (() => {
                         case 7: {
                                 if (wireType !== 0)
                                     break;
-                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                if ((value = $bigint(reader.uint64(), true)) !== 0n)
                                     message.deniedTotal = value;
                                 else
                                     delete message.deniedTotal;
@@ -9614,7 +9623,7 @@ export const esper = $root.esper = (() => {
                  * @property {esper.leyline.v1.RestartPolicy|null} [restartPolicy] WorkerState restartPolicy
                  * @property {number|null} [mailboxDepth] WorkerState mailboxDepth
                  * @property {number|null} [mailboxCapacity] WorkerState mailboxCapacity
-                 * @property {number|null} [messagesProcessed] WorkerState messagesProcessed
+                 * @property {bigint|null} [messagesProcessed] WorkerState messagesProcessed
                  * @property {Array.<string>|null} [children] WorkerState children
                  * @property {esper.leyline.v1.SupervisionStrategy|null} [strategy] WorkerState strategy
                  * @property {google.protobuf.Timestamp.$Properties|null} [startedAt] WorkerState startedAt
@@ -9745,11 +9754,11 @@ export const esper = $root.esper = (() => {
 
                 /**
                  * WorkerState messagesProcessed.
-                 * @member {number} messagesProcessed
+                 * @member {bigint} messagesProcessed
                  * @memberof esper.leyline.v1.WorkerState
                  * @instance
                  */
-                WorkerState.prototype.messagesProcessed = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+                WorkerState.prototype.messagesProcessed = 0n;
 
                 /**
                  * WorkerState children.
@@ -9853,8 +9862,8 @@ export const esper = $root.esper = (() => {
                         writer.uint32(/* id 10, wireType 0 =*/80).uint32(message.mailboxDepth);
                     if (message.mailboxCapacity != null && $Object.hasOwnProperty.call(message, "mailboxCapacity") && message.mailboxCapacity !== 0)
                         writer.uint32(/* id 11, wireType 0 =*/88).uint32(message.mailboxCapacity);
-                    if (message.messagesProcessed != null && $Object.hasOwnProperty.call(message, "messagesProcessed") && (typeof message.messagesProcessed === "object" ? message.messagesProcessed.low || message.messagesProcessed.high : message.messagesProcessed !== 0))
-                        writer.uint32(/* id 12, wireType 0 =*/96).uint64(message.messagesProcessed);
+                    if (message.messagesProcessed != null && $Object.hasOwnProperty.call(message, "messagesProcessed") && message.messagesProcessed !== 0n)
+                        writer.uint32(/* id 12, wireType 0 =*/96).uint64($longBits(message.messagesProcessed, true, "WorkerState.messagesProcessed"));
                     if (message.children != null && message.children.length)
                         for (let i = 0; i < message.children.length; ++i)
                             writer.uint32(/* id 13, wireType 2 =*/106).string(message.children[i]);
@@ -10013,7 +10022,7 @@ export const esper = $root.esper = (() => {
                         case 12: {
                                 if (wireType !== 0)
                                     break;
-                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                if ((value = $bigint(reader.uint64(), true)) !== 0n)
                                     message.messagesProcessed = value;
                                 else
                                     delete message.messagesProcessed;
@@ -11109,7 +11118,7 @@ export const esper = $root.esper = (() => {
                  * Properties of a TimerFired.
                  * @typedef {Object} esper.leyline.v1.TimerFired.$Properties
                  * @property {string|null} [timerId] TimerFired timerId
-                 * @property {number|null} [sequence] TimerFired sequence
+                 * @property {bigint|null} [sequence] TimerFired sequence
                  * @property {google.protobuf.Timestamp.$Properties|null} [at] TimerFired at
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
@@ -11152,11 +11161,11 @@ export const esper = $root.esper = (() => {
 
                 /**
                  * TimerFired sequence.
-                 * @member {number} sequence
+                 * @member {bigint} sequence
                  * @memberof esper.leyline.v1.TimerFired
                  * @instance
                  */
-                TimerFired.prototype.sequence = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+                TimerFired.prototype.sequence = 0n;
 
                 /**
                  * TimerFired at.
@@ -11200,8 +11209,8 @@ export const esper = $root.esper = (() => {
                         throw $Error("max depth exceeded");
                     if (message.timerId != null && $Object.hasOwnProperty.call(message, "timerId") && message.timerId !== "")
                         writer.uint32(/* id 1, wireType 2 =*/10).string(message.timerId);
-                    if (message.sequence != null && $Object.hasOwnProperty.call(message, "sequence") && (typeof message.sequence === "object" ? message.sequence.low || message.sequence.high : message.sequence !== 0))
-                        writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sequence);
+                    if (message.sequence != null && $Object.hasOwnProperty.call(message, "sequence") && message.sequence !== 0n)
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint64($longBits(message.sequence, true, "TimerFired.sequence"));
                     if (message.at != null && $Object.hasOwnProperty.call(message, "at"))
                         $root.google.protobuf.Timestamp.encode(message.at, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
@@ -11260,7 +11269,7 @@ export const esper = $root.esper = (() => {
                         case 2: {
                                 if (wireType !== 0)
                                     break;
-                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                if ((value = $bigint(reader.uint64(), true)) !== 0n)
                                     message.sequence = value;
                                 else
                                     delete message.sequence;
@@ -12938,7 +12947,7 @@ export const esper = $root.esper = (() => {
                  * @property {string|null} [error] InspectorReply error
                  * @property {Array.<esper.leyline.v1.WorkerState.$Properties>|null} [actors] InspectorReply actors
                  * @property {Array.<esper.leyline.v1.DeadLetter.$Properties>|null} [deadLetters] InspectorReply deadLetters
-                 * @property {number|null} [deadLettersTotal] InspectorReply deadLettersTotal
+                 * @property {bigint|null} [deadLettersTotal] InspectorReply deadLettersTotal
                  * @property {Array.<esper.leyline.v1.TelemetryPacket.$Properties>|null} [telemetry] InspectorReply telemetry
                  * @property {Array.<esper.leyline.v1.AlertRecord.$Properties>|null} [alerts] InspectorReply alerts
                  * @property {Array.<esper.leyline.v1.AlertRecord.$Properties>|null} [activeAlerts] InspectorReply activeAlerts
@@ -13020,11 +13029,11 @@ export const esper = $root.esper = (() => {
 
                 /**
                  * InspectorReply deadLettersTotal.
-                 * @member {number} deadLettersTotal
+                 * @member {bigint} deadLettersTotal
                  * @memberof esper.leyline.v1.InspectorReply
                  * @instance
                  */
-                InspectorReply.prototype.deadLettersTotal = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+                InspectorReply.prototype.deadLettersTotal = 0n;
 
                 /**
                  * InspectorReply telemetry.
@@ -13094,8 +13103,8 @@ export const esper = $root.esper = (() => {
                     if (message.deadLetters != null && message.deadLetters.length)
                         for (let i = 0; i < message.deadLetters.length; ++i)
                             $root.esper.leyline.v1.DeadLetter.encode(message.deadLetters[i], writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
-                    if (message.deadLettersTotal != null && $Object.hasOwnProperty.call(message, "deadLettersTotal") && (typeof message.deadLettersTotal === "object" ? message.deadLettersTotal.low || message.deadLettersTotal.high : message.deadLettersTotal !== 0))
-                        writer.uint32(/* id 12, wireType 0 =*/96).uint64(message.deadLettersTotal);
+                    if (message.deadLettersTotal != null && $Object.hasOwnProperty.call(message, "deadLettersTotal") && message.deadLettersTotal !== 0n)
+                        writer.uint32(/* id 12, wireType 0 =*/96).uint64($longBits(message.deadLettersTotal, true, "InspectorReply.deadLettersTotal"));
                     if (message.telemetry != null && message.telemetry.length)
                         for (let i = 0; i < message.telemetry.length; ++i)
                             $root.esper.leyline.v1.TelemetryPacket.encode(message.telemetry[i], writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
@@ -13195,7 +13204,7 @@ export const esper = $root.esper = (() => {
                         case 12: {
                                 if (wireType !== 0)
                                     break;
-                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                if ((value = $bigint(reader.uint64(), true)) !== 0n)
                                     message.deadLettersTotal = value;
                                 else
                                     delete message.deadLettersTotal;
@@ -15866,7 +15875,7 @@ export const esper = $root.esper = (() => {
                  * Properties of a SeedStepReport.
                  * @typedef {Object} esper.leyline.v1.SeedStepReport.$Properties
                  * @property {string|null} [trainingRunId] SeedStepReport trainingRunId
-                 * @property {number|null} [globalStep] SeedStepReport globalStep
+                 * @property {bigint|null} [globalStep] SeedStepReport globalStep
                  * @property {Array.<esper.leyline.v1.SeedStepStats.$Properties>|null} [seeds] SeedStepReport seeds
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
@@ -15910,11 +15919,11 @@ export const esper = $root.esper = (() => {
 
                 /**
                  * SeedStepReport globalStep.
-                 * @member {number} globalStep
+                 * @member {bigint} globalStep
                  * @memberof esper.leyline.v1.SeedStepReport
                  * @instance
                  */
-                SeedStepReport.prototype.globalStep = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+                SeedStepReport.prototype.globalStep = 0n;
 
                 /**
                  * SeedStepReport seeds.
@@ -15958,8 +15967,8 @@ export const esper = $root.esper = (() => {
                         throw $Error("max depth exceeded");
                     if (message.trainingRunId != null && $Object.hasOwnProperty.call(message, "trainingRunId") && message.trainingRunId !== "")
                         writer.uint32(/* id 1, wireType 2 =*/10).string(message.trainingRunId);
-                    if (message.globalStep != null && $Object.hasOwnProperty.call(message, "globalStep") && (typeof message.globalStep === "object" ? message.globalStep.low || message.globalStep.high : message.globalStep !== 0))
-                        writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.globalStep);
+                    if (message.globalStep != null && $Object.hasOwnProperty.call(message, "globalStep") && message.globalStep !== 0n)
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint64($longBits(message.globalStep, true, "SeedStepReport.globalStep"));
                     if (message.seeds != null && message.seeds.length)
                         for (let i = 0; i < message.seeds.length; ++i)
                             $root.esper.leyline.v1.SeedStepStats.encode(message.seeds[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
@@ -16019,7 +16028,7 @@ export const esper = $root.esper = (() => {
                         case 2: {
                                 if (wireType !== 0)
                                     break;
-                                if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                if ((value = $bigint(reader.uint64(), true)) !== 0n)
                                     message.globalStep = value;
                                 else
                                     delete message.globalStep;
@@ -20431,7 +20440,7 @@ export const google = $root.google = (() => {
              * @memberof google.protobuf.Duration
              * @instance
              */
-            Duration.prototype.seconds = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+            Duration.prototype.seconds = 0;
 
             /**
              * Duration nanos.
@@ -20473,7 +20482,7 @@ export const google = $root.google = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                if (message.seconds != null && $Object.hasOwnProperty.call(message, "seconds") && (typeof message.seconds === "object" ? message.seconds.low || message.seconds.high : message.seconds !== 0))
+                if (message.seconds != null && $Object.hasOwnProperty.call(message, "seconds") && message.seconds !== 0)
                     writer.uint32(/* id 1, wireType 0 =*/8).int64(message.seconds);
                 if (message.nanos != null && $Object.hasOwnProperty.call(message, "nanos") && message.nanos !== 0)
                     writer.uint32(/* id 2, wireType 0 =*/16).int32(message.nanos);
@@ -20524,7 +20533,7 @@ export const google = $root.google = (() => {
                     case 1: {
                             if (wireType !== 0)
                                 break;
-                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                            if ((value = $number(reader.int64())) !== 0)
                                 message.seconds = value;
                             else
                                 delete message.seconds;
@@ -21222,7 +21231,7 @@ export const google = $root.google = (() => {
              * @memberof google.protobuf.Timestamp
              * @instance
              */
-            Timestamp.prototype.seconds = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+            Timestamp.prototype.seconds = 0;
 
             /**
              * Timestamp nanos.
@@ -21264,7 +21273,7 @@ export const google = $root.google = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                if (message.seconds != null && $Object.hasOwnProperty.call(message, "seconds") && (typeof message.seconds === "object" ? message.seconds.low || message.seconds.high : message.seconds !== 0))
+                if (message.seconds != null && $Object.hasOwnProperty.call(message, "seconds") && message.seconds !== 0)
                     writer.uint32(/* id 1, wireType 0 =*/8).int64(message.seconds);
                 if (message.nanos != null && $Object.hasOwnProperty.call(message, "nanos") && message.nanos !== 0)
                     writer.uint32(/* id 2, wireType 0 =*/16).int32(message.nanos);
@@ -21315,7 +21324,7 @@ export const google = $root.google = (() => {
                     case 1: {
                             if (wireType !== 0)
                                 break;
-                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                            if ((value = $number(reader.int64())) !== 0)
                                 message.seconds = value;
                             else
                                 delete message.seconds;

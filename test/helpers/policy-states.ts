@@ -29,7 +29,7 @@ export class PolicyStates {
       packetId: `state-${this.#step}`,
       trainingRunId: `run-${this.#step}`,
       currentEpoch: 5,
-      globalStep: 1000,
+      globalStep: 1000n,
       validationLoss: between(0.3, 0.5),
       validationAccuracy: between(0.8, 0.9),
       trainingLoss: 0.42,

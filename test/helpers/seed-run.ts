@@ -61,7 +61,7 @@ export function seedCommand(operation: v1.SeedOperation, seedId: string, bluepri
     version: 1,
     commandType: CommandType.COMMAND_SEED,
     targetSeedId: seedId,
-    seedOperation: { operation, blueprintId, parameters },
+    seedOperation: leyline.CommandSeedOperation.create({ operation, blueprintId, parameters }),
     annotations: { slot_id: slotId },
   });
 }

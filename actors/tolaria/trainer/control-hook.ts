@@ -102,7 +102,7 @@ export class ControlHook {
     }
     if (!kasmina) return { outcome, command, receipt: null, tamiyoMs, kasminaMs: 0 };
     const mode = outcome === 'conservative' || outcome === 'breaker_open' ? 'conservative' : 'no_decision';
-    const sent = command ?? noOpCommand(state.trainingRunId, state.globalStep, mode);
+    const sent = command ?? noOpCommand(state.trainingRunId, Number(state.globalStep), mode);
     const started = this.#now();
     try {
       const receipt = await kasmina(sent, this.options.kasminaDeadlineMs);

@@ -432,7 +432,7 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       if (deps.kasmina && (slice.kind !== 'progress' || run.globalStep % settings.seedReportEverySteps === 0)) {
         const seeds = run.drainSeedStats();
         if (seeds.length > 0) {
-          const report = leyline.SeedStepReport.create({ trainingRunId: deps.runId, globalStep: run.globalStep, seeds });
+          const report = leyline.SeedStepReport.create({ trainingRunId: deps.runId, globalStep: BigInt(run.globalStep), seeds });
           await ctx.deliver(deps.kasmina, report, settings.control.kasminaDeadlineMs).catch((error: unknown) => {
             ctx.log.warn('kasmina did not take a step report in time; training goes on', { error: (error as Error).message });
           });

@@ -2,6 +2,7 @@
 // loss, the real optimizer step count, and the backend and device actually used.
 import { freemem, totalmem } from 'node:os';
 import { leyline, type v1 } from '../../../contracts/index.ts';
+import { epochNanoseconds } from '../../../contracts/time.ts';
 import type { SlotActivationStats } from '../host/host-model.ts';
 import type { EpochStats, EvaluationStats } from './epoch.ts';
 
@@ -60,13 +61,12 @@ export function epochSystemState(input: EpochStateInput): v1.SystemStatePacket {
     version: 1,
     currentEpoch: input.epoch,
     ...(input.validation ? { validationAccuracy: input.validation.accuracy, validationLoss: input.validation.loss } : {}),
-    // uint64 as a JS number: exact to 2^53 ns, i.e. ~104 days past 1970 at full precision; beyond, ~256 ns steps.
-    timestampNs: now * 1e6,
+    timestampNs: epochNanoseconds(now),
     hardwareContext: hardwareContext(input.backend),
     trainingMetrics: metrics,
     seedStates: [...input.seedStates],
     packetId: `${input.runId}-epoch-${input.epoch}`,
-    globalStep: input.globalStep,
+    globalStep: BigInt(input.globalStep),
     trainingLoss: input.train.loss,
     sourceSubsystem: 'tolaria',
     trainingRunId: input.runId,
