@@ -70,7 +70,7 @@ test('esper simic train learns from a finished run; the next run sends the polic
   // A pipeline test: validation is loosened (the held-out tolerance too) so the policy is published whatever it
   // learned from 15 reports; what validation refuses is tested in simic-trainer.test.ts.
   const config = (epochs: number): string =>
-    quickConfig(cwd, epochs, `tamiyo: { observationEpochs: 1, shadowDecisions: 1, inferenceTimeoutMs: 2000 }, simic: { validation: { minAverageReward: -10, minSamples: 8, tolerance: 10 } }`);
+    quickConfig(cwd, epochs, `tamiyo: { policy: 'heuristic', observationEpochs: 1, shadowDecisions: 1, inferenceTimeoutMs: 2000 }, simic: { validation: { minAverageReward: -10, minSamples: 8, tolerance: 10 } }`);
   const first = await esper(['run', config(16)], cwd);
   t.is(first.code, 0, first.stderr);
   const id = /esper: training run (spirals-\d{8}-\d{6})/.exec(first.stdout)?.[1]!;
