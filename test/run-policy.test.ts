@@ -20,7 +20,7 @@ const EXPERIMENT = `{
   training: { optimizer: { kind: 'adam', learningRate: 0.01 } },
   budgets: { epochs: 16, hookMs: 10_000, decisionMs: 2_000, kernelFetchMs: 1_000 },
   seeds: { blueprints: ['BP009'] },
-  tamiyo: { observationEpochs: 1, shadowDecisions: 1 },
+  tamiyo: { policy: 'heuristic', observationEpochs: 1, shadowDecisions: 1 },
   nissaPort: 0,
 }`;
 // Validation loosened so that what Simic learns from one run is published whatever it is (a pipeline test; what

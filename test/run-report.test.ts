@@ -24,7 +24,7 @@ import { EpochClock, formatDuration, formatEpoch, formatSummary } from '../cli/t
 import { esper, freshDir, quickConfig } from './helpers/esper-cli.ts';
 
 /** Decisions are not cut short by a loaded machine. */
-const QUICK_TAMIYO = 'tamiyo: { inferenceTimeoutMs: 2000 }';
+const QUICK_TAMIYO = "tamiyo: { policy: 'heuristic', inferenceTimeoutMs: 2000 }";
 
 const at = (second: number): string => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
 

@@ -309,3 +309,9 @@ test('a sampling policy on its own worker thread decides as it does on the train
     await inline.close();
   }
 });
+
+test("the policy's liveness guard is never shorter than the inference deadline (a network decides slower than the rule)", (t) => {
+  t.is(resolveTamiyoConfig({}, {}).policyAnswerMs, 500);
+  t.is(resolveTamiyoConfig({ inferenceTimeoutMs: 2_000 }, {}).policyAnswerMs, 2_000);
+  t.is(resolveTamiyoConfig({ inferenceTimeoutMs: 2_000, policyAnswerMs: 300 }, {}).policyAnswerMs, 300, 'as set');
+});

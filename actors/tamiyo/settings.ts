@@ -10,7 +10,7 @@ export interface TamiyoConfig {
    * discarded for a safe PAUSE. Default 15 ms.
    */
   inferenceTimeoutMs?: number;
-  /** A policy instance that does not answer at all within this is treated the same (a liveness guard). Default 500 ms. */
+  /** A policy instance that does not answer at all within this is treated the same (a liveness guard). Default 500 ms, or the inference deadline when that is longer. */
   policyAnswerMs?: number;
   /** The blueprint metadata lookup's deadline. Default 20 ms. */
   metadataTimeoutMs?: number;
@@ -100,9 +100,12 @@ export function resolveTamiyoConfig(config: TamiyoConfig = {}, env: NodeJS.Proce
   if (envConservative !== undefined && !['0', '1', 'true', 'false', ''].includes(envConservative)) {
     throw new TamiyoConfigError('TAMIYO_CONSERVATIVE_MODE', `must be 0, 1, true or false, got ${JSON.stringify(envConservative)}`);
   }
+  const inferenceTimeoutMs = positive(config.inferenceTimeoutMs, 'inferenceTimeoutMs', 15);
   return {
-    inferenceTimeoutMs: positive(config.inferenceTimeoutMs, 'inferenceTimeoutMs', 15),
-    policyAnswerMs: positive(config.policyAnswerMs, 'policyAnswerMs', 500),
+    inferenceTimeoutMs,
+    // The liveness guard never cuts a decision short of the inference deadline (a network's decision takes longer
+    // than the heuristic's, more so on a loaded machine).
+    policyAnswerMs: positive(config.policyAnswerMs, 'policyAnswerMs', Math.max(500, inferenceTimeoutMs)),
     metadataTimeoutMs: positive(config.metadataTimeoutMs, 'metadataTimeoutMs', 20),
     observationEpochs: count(config.observationEpochs, 'observationEpochs', 2),
     retentionMs: positive(config.retentionHours, 'retentionHours', 24) * 3_600_000,
