@@ -60,9 +60,9 @@ export const DEFAULT_SHUTDOWN_MS = 5_000;
 /**
  * A child an actor starts at run time (a seed, a compile job, a policy instance), supervised by that actor
  * (`dynamic-children.ts`) under the same rules as a tree's: its restart policy, at most `intensity` restarts within
- * `periodMs` or `maxRepeats` of the same error in a row, a backoff. Past them, `giveUp` says what happens: `stop` ends
- * the child and its parent deals with it (a seed is culled, a job's request is answered with the failure);
- * `escalate` fails the parent, whose own supervisor decides.
+ * `periodMs` or `maxRepeats` of the same error in a row, a backoff. Past them, `giveUp` (a SupervisorDirective) says what
+ * happens: STOP ends the child and its parent deals with it (a seed is culled, a job's request is answered with the
+ * failure); ESCALATE fails the parent, whose own supervisor decides.
  */
 export interface DynamicChildSpec {
   restart: v1.RestartPolicy;
@@ -70,7 +70,7 @@ export interface DynamicChildSpec {
   periodMs: number;
   maxRepeats: number;
   backoff: BackoffPolicy;
-  giveUp: 'stop' | 'escalate';
+  giveUp: typeof leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP | typeof leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_ESCALATE;
   /** How long the child gets to stop. */
   shutdownMs: number;
 }
@@ -85,7 +85,9 @@ export function validateDynamicSpec(spec: DynamicChildSpec, path: string): Dynam
   if (!Object.values(RestartPolicy).includes(spec.restart) || spec.restart === 0) {
     throw new ChildSpecError(`${path}.restart`, `must be a RestartPolicy, got ${String(spec.restart)}`);
   }
-  if (spec.giveUp !== 'stop' && spec.giveUp !== 'escalate') throw new ChildSpecError(`${path}.giveUp`, `must be "stop" or "escalate", got ${String(spec.giveUp)}`);
+  if (spec.giveUp !== leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP && spec.giveUp !== leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_ESCALATE) {
+    throw new ChildSpecError(`${path}.giveUp`, `must be SUPERVISOR_DIRECTIVE_STOP or SUPERVISOR_DIRECTIVE_ESCALATE, got ${String(spec.giveUp)}`);
+  }
   if (!positive(spec.shutdownMs)) throw new ChildSpecError(`${path}.shutdownMs`, `must be > 0, got ${String(spec.shutdownMs)}`);
   validateFlags(dynamicFlags(spec), path);
   return spec;

@@ -139,7 +139,7 @@ export class DynamicChildren {
           this.#children.delete(name);
           this.#down.delete(child.ref.path);
           await this.system.stopWithin(child.ref, TerminationReason.TERMINATION_REASON_FAILED, this.spec.shutdownMs);
-          if (this.spec.giveUp === 'escalate') throw new EscalationError(`${name}: ${effect.error}`);
+          if (this.spec.giveUp === leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_ESCALATE) throw new EscalationError(`${name}: ${effect.error}`);
           return { name, error: effect.error, restarts };
         }
       }

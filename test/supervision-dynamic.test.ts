@@ -46,7 +46,7 @@ test('a crashed child is restarted; past its intensity it is stopped and the par
   const system = testSystem();
   const probes = new EventLog<ProbeEvent>();
   const gaveUp = new EventLog<GaveUp>();
-  const parent = system.spawn(null, parentLogic(() => new DynamicChildren(system, spec('stop'), 'restart:'), probes, gaveUp), { name: 'parent' }) as ActorRef<v1.MetricPoint>;
+  const parent = system.spawn(null, parentLogic(() => new DynamicChildren(system, spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP), 'restart:'), probes, gaveUp), { name: 'parent' }) as ActorRef<v1.MetricPoint>;
   system.dispatch(parent, leyline.MetricPoint.create({ name: 'boom' }));
   await probes.waitFor((e) => e.kind === 'start' && e.incarnation === 2);
   t.is(system.tree().find((w) => w.path === '/parent/child')?.restartCount, 1);
@@ -66,7 +66,7 @@ test('past its intensity, giveUp: escalate fails the parent with the child named
   const system = testSystem();
   const probes = new EventLog<ProbeEvent>();
   const failures = new EventLog<v1.ActorFailed>();
-  const parent = system.spawn(null, parentLogic(() => new DynamicChildren(system, spec('escalate'), 'restart:'), probes, new EventLog<GaveUp>()), {
+  const parent = system.spawn(null, parentLogic(() => new DynamicChildren(system, spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_ESCALATE), 'restart:'), probes, new EventLog<GaveUp>()), {
     name: 'parent',
     onFailure: (failure) => failures.push(failure),
   }) as ActorRef<v1.MetricPoint>;
@@ -81,8 +81,8 @@ test('past its intensity, giveUp: escalate fails the parent with the child named
 });
 
 test('a dynamic child spec with a bad field is refused, naming it', (t) => {
-  t.throws(() => validateDynamicSpec({ ...spec('stop'), intensity: -1 }, 'kasmina.seedSpec'), { instanceOf: ChildSpecError, message: /kasmina\.seedSpec\.intensity must be an integer >= 0/ });
-  t.throws(() => validateDynamicSpec({ ...spec('stop'), giveUp: 'ignore' as never }, 'x'), { message: /x\.giveUp must be "stop" or "escalate"/ });
-  t.throws(() => validateDynamicSpec({ ...spec('stop'), backoff: { ...spec('stop').backoff, maxMs: 1 } }, 'x'), { message: /x\.backoff\.maxMs must be >= baseMs/ });
-  t.notThrows(() => validateDynamicSpec(spec('escalate'), 'x'));
+  t.throws(() => validateDynamicSpec({ ...spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP), intensity: -1 }, 'kasmina.seedSpec'), { instanceOf: ChildSpecError, message: /kasmina\.seedSpec\.intensity must be an integer >= 0/ });
+  t.throws(() => validateDynamicSpec({ ...spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP), giveUp: 9 as never }, 'x'), { message: /x\.giveUp must be SUPERVISOR_DIRECTIVE_STOP or SUPERVISOR_DIRECTIVE_ESCALATE/ });
+  t.throws(() => validateDynamicSpec({ ...spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP), backoff: { ...spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP).backoff, maxMs: 1 } }, 'x'), { message: /x\.backoff\.maxMs must be >= baseMs/ });
+  t.notThrows(() => validateDynamicSpec(spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_ESCALATE), 'x'));
 });

@@ -73,7 +73,7 @@ export const SEED_SPEC: DynamicChildSpec = {
   periodMs: 60_000,
   maxRepeats: 3,
   backoff: { baseMs: 50, maxMs: 1_000, jitter: 0.25, stableMs: 60_000 },
-  giveUp: 'stop',
+  giveUp: leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP,
   shutdownMs: 2_000,
 };
 

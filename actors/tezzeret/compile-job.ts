@@ -51,7 +51,7 @@ export const COMPILE_JOB_SPEC: DynamicChildSpec = {
   periodMs: 60_000,
   maxRepeats: 3,
   backoff: { baseMs: 200, maxMs: 2_000, jitter: 0.25, stableMs: 60_000 },
-  giveUp: 'stop',
+  giveUp: leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP,
   // A job only waits on its worker, which the forge terminates when it stops: stopping never hangs on a compile.
   shutdownMs: 1_000,
 };
