@@ -12,6 +12,9 @@ export interface StreamNames {
   kernelErrors: string;
   /** This project's: compile jobs for Tezzeret workers. */
   kernelCompile: string;
+  /** This project's: `esper learn --bus` episodes, and their results. */
+  episodeRequests: string;
+  episodeResults: string;
   deadLetter: string;
 }
 
@@ -24,6 +27,8 @@ export const DEFAULT_STREAMS: Readonly<StreamNames> = {
   kernelReady: 'oona.kernels.ready',
   kernelErrors: 'oona.kernels.errors',
   kernelCompile: 'oona.kernels.compile',
+  episodeRequests: 'oona.episodes.requests',
+  episodeResults: 'oona.episodes.results',
   deadLetter: 'oona.deadletter',
 };
 

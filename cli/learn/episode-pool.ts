@@ -13,6 +13,7 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import { SECRET_ENV_VAR } from '../../contracts/signing.ts';
 import type { LearnerMessage, WorkerMessage } from '../serve-episodes.ts';
+import type { EpisodeSource } from './episode-source.ts';
 
 const ESPER = fileURLToPath(new URL('../../bin/esper.js', import.meta.url));
 /** Times one episode may be handed out before it is answered as failed. */
@@ -52,7 +53,7 @@ export class EpisodePoolError extends Error {
   override readonly name = 'EpisodePoolError';
 }
 
-export class EpisodePool {
+export class EpisodePool implements EpisodeSource {
   readonly #options: PoolOptions;
   readonly #workers: Worker[] = [];
   readonly #queue: Job[] = [];

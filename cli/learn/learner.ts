@@ -11,7 +11,7 @@ import { signPolicyUpdate, TamiyoGnn } from '../../policy/index.ts';
 import { writeFileAtomic } from '../../runtime/atomic-file.ts';
 import type { Logger } from '../../runtime/logic.ts';
 import { stableHash32 } from '../../runtime/stable-hash.ts';
-import type { EpisodePool } from './episode-pool.ts';
+import type { EpisodeSource } from './episode-source.ts';
 import { episodeRequest, planBaseline, planHeldOut, planRound, type EpisodePolicy, type PlannedEpisode } from './plan.ts';
 import type { LearnHeldOutRecord, LearnRecord, LearnRoundRecord } from './record.ts';
 import { LEARN_STATE_FILE, saveLearnState, type LearnState } from './state.ts';
@@ -48,7 +48,7 @@ export class Learner {
 
   constructor(
     readonly settings: LearnSettings,
-    readonly pool: EpisodePool,
+    readonly pool: EpisodeSource,
     readonly record: LearnRecord,
     readonly signing: SignatureContext,
     readonly log: Logger,
