@@ -1,0 +1,92 @@
+// `esper learn --bus` end to end over a private redis-server, on the quick curriculum: two `esper serve episodes
+// --bus` workers play the episodes; one is killed (SIGKILL) as it starts a round's episode, the other claims that
+// episode after the claim time and runs it, and the round is learned from every episode exactly once. A worker
+// with another secret is refused: it exits 1 naming the signature, and the request it read stays pending.
+import test from 'ava';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { leyline } from '../contracts/index.ts';
+import { SignatureContext } from '../contracts/signing.ts';
+import { OonaClient } from '../actors/oona/index.ts';
+import { EPISODE_WORKER_GROUP, episodeBusSettings } from '../cli/learn/episode-queue.ts';
+import { runChild, type ChildRun } from './helpers/child-process.ts';
+import { ESPER_BIN, esperEnv, freshDir } from './helpers/esper-cli.ts';
+import { RedisServer, redisServerAvailable } from './helpers/redis-server.ts';
+
+const CURRICULUM = fileURLToPath(new URL('../experiments/quick-curriculum.ts', import.meta.url));
+const SECRET = 'learn-bus-test-secret';
+/** A guard against a hung process, not a deadline: workers forge their kernels first, on a loaded machine. */
+const GUARD_MS = 400_000;
+
+function worker(cwd: string, name: string, url: string, secret: string): ChildRun {
+  return runChild([ESPER_BIN, 'serve', 'episodes', CURRICULUM, '--bus', url, '--claim-ms', '2000', '--worker-dir', join(cwd, name)], { cwd, env: { ...esperEnv('warn'), ESPER_LEYLINE_SECRET: secret } }, GUARD_MS);
+}
+
+/** Resolves with `child` once it prints a matching line; never, if it exits first (another child may win). */
+const when = (child: ChildRun, match: (line: string) => boolean): Promise<ChildRun> => child.waitFor(match).then(() => child, () => new Promise<ChildRun>(() => undefined));
+
+test.serial('a worker killed mid-episode: its episode is claimed by the other, and the round learns from every episode once', async (t) => {
+  if (!redisServerAvailable()) return t.pass('redis-server not installed');
+  t.timeout(GUARD_MS + 60_000);
+  const redis = await RedisServer.start();
+  const cwd = freshDir('esper-learn-bus-');
+  const a = worker(cwd, 'a', redis.url, SECRET);
+  const b = worker(cwd, 'b', redis.url, SECRET);
+  let learner: ChildRun | null = null;
+  try {
+    await Promise.all([a, b].map((w) => w.waitFor((line) => line.includes('ready on'))));
+    learner = runChild([ESPER_BIN, 'learn', CURRICULUM, '--rounds', '1', '--envs', '3', '--heldout-seeds', '0', '--bus', redis.url, '--quiet'], { cwd, env: { ...esperEnv('warn'), ESPER_LEYLINE_SECRET: SECRET } }, GUARD_MS);
+    const roundEpisode = /episode (\S+-r1-e\d+) started/;
+    const victim = await Promise.race([when(a, (l) => roundEpisode.test(l)), when(b, (l) => roundEpisode.test(l))]);
+    victim.kill();
+    const survivor = victim === a ? b : a;
+    const killed = roundEpisode.exec(victim.lines.find((l) => roundEpisode.test(l))!)![1]!;
+
+    const ended = await learner.exit;
+    t.is(ended.code, 0, learner.stderr());
+    // The survivor ran the killed worker's episode on a later delivery: it claimed it (XAUTOCLAIM), nobody re-sent it.
+    t.true(survivor.lines.some((l) => l.includes(`episode ${killed} started (delivery `) && !l.endsWith('(delivery 1)')), survivor.lines.join('\n'));
+
+    const root = join(cwd, 'var', 'learn');
+    const [learnId] = readdirSync(root);
+    const lines = readFileSync(join(root, learnId!, 'learn.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; episodes?: Array<{ episodeId: string; ok: boolean }> });
+    const rounds = lines.filter((l) => l.event === 'round');
+    t.is(rounds.length, 1);
+    const episodes = rounds[0]!.episodes!;
+    // Every episode of the round exactly once (in request order), each a real answer.
+    t.deepEqual(episodes.map((e) => e.episodeId), [0, 1, 2].map((i) => `${learnId}-r1-e${i}`));
+    t.true(episodes.every((e) => e.ok), JSON.stringify(episodes));
+    for (const baseline of lines.filter((l) => l.event === 'baseline')) t.is(new Set(baseline.episodes!.map((e) => e.episodeId)).size, baseline.episodes!.length);
+  } finally {
+    learner?.kill();
+    a.kill();
+    b.kill();
+    await redis.stop();
+  }
+});
+
+test.serial('a worker with another secret is refused: exit 1 naming the signature, and the request stays pending', async (t) => {
+  if (!redisServerAvailable()) return t.pass('redis-server not installed');
+  t.timeout(GUARD_MS + 60_000);
+  const redis = await RedisServer.start();
+  const cwd = freshDir('esper-learn-bus-secret-');
+  const settings = episodeBusSettings(redis.url, 2_000);
+  const client = new OonaClient({ settings, signing: new SignatureContext(SECRET), source: 'test' });
+  try {
+    t.true(await client.connect(5_000));
+    await client.store.ensureGroup(settings.streams.episodeRequests, EPISODE_WORKER_GROUP);
+    t.true(client.publish(leyline.EpisodeRequest.create({ episodeId: 'signed-by-the-learner', policyKind: 'none' })).ok);
+    await client.flush();
+    const stranger = worker(cwd, 'stranger', redis.url, 'not-the-learners-secret');
+    const ended = await stranger.exit;
+    t.is(ended.code, 1);
+    t.regex(stranger.stderr(), /refused an episode request: signature does not match the payload/);
+    t.false(stranger.lines.some((l) => l.includes('started')));
+    // Not acknowledged: the request is still the group's, for a worker with the learner's secret.
+    t.is(await client.store.pending(settings.streams.episodeRequests, EPISODE_WORKER_GROUP), 1);
+  } finally {
+    await client.close();
+    await redis.stop();
+  }
+});
