@@ -1,7 +1,8 @@
 // `esper learn --bus` end to end over a private redis-server, on the quick curriculum: two `esper serve episodes
 // --bus` workers play the episodes; one is killed (SIGKILL) as it starts a round's episode, the other claims that
 // episode after the claim time and runs it, and the round is learned from every episode exactly once. A worker
-// with another secret is refused: it exits 1 naming the signature, and the request it read stays pending.
+// with another secret is refused: it exits 1 naming the signature, and the request it read stays pending. A learner
+// killed in a round and resumed finishes that round, again each episode exactly once.
 import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,6 +63,40 @@ test.serial('a worker killed mid-episode: its episode is claimed by the other, a
     learner?.kill();
     a.kill();
     b.kill();
+    await redis.stop();
+  }
+});
+
+test.serial('a learner killed mid-round and resumed with --bus finishes the round, each episode once', async (t) => {
+  if (!redisServerAvailable()) return t.pass('redis-server not installed');
+  t.timeout(GUARD_MS + 60_000);
+  const redis = await RedisServer.start();
+  const cwd = freshDir('esper-learn-bus-resume-');
+  const env = { ...esperEnv('warn'), ESPER_LEYLINE_SECRET: SECRET };
+  const a = worker(cwd, 'a', redis.url, SECRET);
+  const b = worker(cwd, 'b', redis.url, SECRET);
+  const learners: ChildRun[] = [];
+  try {
+    await Promise.all([a, b].map((w) => w.waitFor((line) => line.includes('ready on'))));
+    const first = runChild([ESPER_BIN, 'learn', CURRICULUM, '--rounds', '2', '--envs', '3', '--heldout-seeds', '0', '--bus', redis.url, '--quiet'], { cwd, env }, GUARD_MS);
+    learners.push(first);
+    const secondRound = (l: string): boolean => /episode \S+-r2-e\d+ started/.test(l);
+    await Promise.race([when(a, secondRound), when(b, secondRound)]);
+    first.kill();
+    await first.exit;
+    const root = join(cwd, 'var', 'learn');
+    const [learnId] = readdirSync(root);
+    const resumed = runChild([ESPER_BIN, 'learn', '--resume', learnId!, '--heldout-seeds', '0', '--bus', redis.url, '--quiet'], { cwd, env }, GUARD_MS);
+    learners.push(resumed);
+    t.is((await resumed.exit).code, 0, resumed.stderr());
+    const lines = readFileSync(join(root, learnId!, 'learn.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; round?: number; resumedAfter?: number; episodes?: Array<{ episodeId: string; ok: boolean }> });
+    t.truthy(lines.find((l) => l.event === 'start' && l.resumedAfter === 1));
+    t.deepEqual(lines.filter((l) => l.event === 'round').map((l) => l.round), [1, 2]);
+    const second = lines.find((l) => l.event === 'round' && l.round === 2)!;
+    t.deepEqual(second.episodes!.map((e) => e.episodeId), [0, 1, 2].map((i) => `${learnId}-r2-e${i}`));
+    t.true(second.episodes!.every((e) => e.ok), JSON.stringify(second.episodes));
+  } finally {
+    for (const child of [...learners, a, b]) child.kill();
     await redis.stop();
   }
 });
