@@ -8,7 +8,9 @@
 // oona.episodes.requests (cli/learn/episode-queue.ts), one at a time, answering each on oona.episodes.results; a
 // request is acknowledged once its answer is written, so one this worker held when it died is claimed by another
 // after `--claim-ms`. A request whose signature does not verify (another secret) stops the worker, exit 1, and
-// stays pending for the workers that hold the learner's secret.
+// stays pending for the workers that hold the learner's secret. `--concurrency n` runs n such workers as child
+// processes (an episode runner plays one episode at a time: episode-runner.ts), on one forged library.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { leyline, type v1 } from '../contracts/index.ts';
@@ -24,7 +26,8 @@ import embeddedDefaults from '../esper.config.ts';
 import { UsageError } from './forge.ts';
 import { loadCurriculum } from './learn/curriculum-file.ts';
 import { EPISODE_WORKER_GROUP, episodeBusSettings } from './learn/episode-queue.ts';
-import { forgeCurriculum } from './learn/kernels.ts';
+import { ESPER } from './learn/episode-pool.ts';
+import { copyLibrary, forgeCurriculum } from './learn/kernels.ts';
 
 /** What crosses the IPC channel between the learner and a worker. */
 export type WorkerMessage =
@@ -40,12 +43,16 @@ export async function serveEpisodes(args: readonly string[]): Promise<number> {
   let urza: string | undefined;
   let bus: string | undefined;
   let claimMs = 600_000;
+  let concurrency = 1;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '--worker-dir') workerDir = args[++i];
     else if (arg === '--urza') urza = args[++i];
     else if (arg === '--bus') bus = args[++i];
-    else if (arg === '--claim-ms') {
+    else if (arg === '--concurrency') {
+      concurrency = Number(args[++i]);
+      if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency needs an integer ≥ 1, got ${JSON.stringify(args[i])}`);
+    } else if (arg === '--claim-ms') {
       claimMs = Number(args[++i]);
       if (!Number.isInteger(claimMs) || claimMs < 100) throw new UsageError(`--claim-ms needs an integer ≥ 100, got ${JSON.stringify(args[i])}`);
     }
@@ -55,8 +62,11 @@ export async function serveEpisodes(args: readonly string[]): Promise<number> {
   }
   if (bus !== undefined) {
     if (!file || !bus.startsWith('redis://')) throw new UsageError('esper serve episodes --bus: needs a curriculum file and --bus redis://host:port');
-    return serveBusEpisodes(file, bus, resolve(workerDir ?? join('var', 'episodes', `${hostname()}-${process.pid}`)), urza, claimMs);
+    const dir = resolve(workerDir ?? join('var', 'episodes', `${hostname()}-${process.pid}`));
+    if (concurrency > 1) return serveConcurrently(file, bus, dir, urza, claimMs, concurrency);
+    return serveBusEpisodes(file, bus, dir, urza, claimMs);
   }
+  if (concurrency > 1) throw new UsageError('esper serve episodes: --concurrency is for --bus workers (esper learn sizes its own pool with --envs)');
   if (!file || !workerDir) throw new UsageError('esper serve episodes: needs a curriculum file and --worker-dir <dir>');
   const send = process.send?.bind(process);
   if (!send) throw new UsageError('esper serve episodes runs as esper learn\'s child process (its episodes come over the IPC channel)');
@@ -141,7 +151,7 @@ async function serveBusEpisodes(file: string, url: string, dir: string, urza: st
     onBadSignature: (detail) => void fail(`refused an episode request: ${detail} (is ESPER_LEYLINE_SECRET the learner's?)`),
     handler: async (message, delivery) => {
       const request = message as v1.EpisodeRequest;
-      say(`episode ${request.episodeId} started (delivery ${delivery.attempt})`);
+      say(`episode ${request.episodeId} started (delivery ${delivery.attempt}) by pid ${process.pid}`);
       const result = await weatherlight.system.ask(runner, request, leyline.EpisodeResult, config.runtime.maxAskDeadlineMs).catch((error: unknown) =>
         leyline.EpisodeResult.create({ episodeId: request.episodeId, round: request.round, taskName: request.taskName, rngSeed: request.rngSeed, ok: false, error: (error as Error).message }),
       );
@@ -154,4 +164,46 @@ async function serveBusEpisodes(file: string, url: string, dir: string, urza: st
   });
   say(`ready on ${url} (group ${EPISODE_WORKER_GROUP}, claims after ${claimMs} ms)`);
   return new Promise<number>(() => undefined);
+}
+
+/**
+ * `--concurrency n`: n bus workers as child processes, each with its copy of one library forged here. SIGINT/SIGTERM
+ * stops them all (exit 0); a worker that ends by itself (refused, or crashed) stops the rest: exit 1, named.
+ */
+async function serveConcurrently(file: string, url: string, dir: string, urza: string | undefined, claimMs: number, n: number): Promise<number> {
+  signatureContextFromEnv(); // a missing secret is named here, not n times
+  const say = (line: string): void => void process.stdout.write(`esper serve episodes: ${line}\n`);
+  const curriculum = await loadCurriculum(file);
+  const library = urza ? resolve(urza) : join(dir, 'urza');
+  await forgeCurriculum(curriculum, validateConfig({ ...embeddedDefaults, run: { ...embeddedDefaults.run, varDir: dir } }), library, process.stderr, say);
+  let stopping = false;
+  const children: ChildProcess[] = [];
+  const exits: Array<Promise<void>> = [];
+  return new Promise<number>((resolveCode) => {
+    const stopAll = (code: number): void => {
+      if (stopping) return;
+      stopping = true;
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      void Promise.all(exits).then(() => resolveCode(code));
+    };
+    for (let i = 0; i < n; i++) {
+      const own = join(dir, `c${i}`);
+      copyLibrary(library, join(own, 'urza'));
+      const child = spawn(process.execPath, [ESPER, 'serve', 'episodes', file, '--bus', url, '--claim-ms', String(claimMs), '--worker-dir', own, '--urza', join(own, 'urza')], { stdio: ['ignore', 'inherit', 'inherit'] });
+      children.push(child);
+      exits.push(
+        new Promise<void>((done) =>
+          child.once('exit', (code, signal) => {
+            if (!stopping) {
+              process.stderr.write(`esper serve episodes: worker ${i} (pid ${child.pid}) ended (${signal ?? `code ${code}`}); stopping the others\n`);
+              stopAll(1);
+            }
+            done();
+          }),
+        ),
+      );
+    }
+    process.on('SIGTERM', () => stopAll(0));
+    process.on('SIGINT', () => stopAll(0));
+  });
 }

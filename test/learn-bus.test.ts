@@ -2,7 +2,8 @@
 // --bus` workers play the episodes; one is killed (SIGKILL) as it starts a round's episode, the other claims that
 // episode after the claim time and runs it, and the round is learned from every episode exactly once. A worker
 // with another secret is refused: it exits 1 naming the signature, and the request it read stays pending. A learner
-// killed in a round and resumed finishes that round, again each episode exactly once.
+// killed in a round and resumed finishes that round, again each episode exactly once. `--concurrency 2` plays two
+// episodes at once in two processes.
 import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { leyline } from '../contracts/index.ts';
 import { SignatureContext } from '../contracts/signing.ts';
 import { OonaClient } from '../actors/oona/index.ts';
-import { EPISODE_WORKER_GROUP, episodeBusSettings } from '../cli/learn/episode-queue.ts';
+import { EPISODE_WORKER_GROUP, episodeBusSettings, EpisodeQueue } from '../cli/learn/episode-queue.ts';
+import { episodeRequest, planBaseline } from '../cli/learn/plan.ts';
+import { createLogger } from '../runtime/log.ts';
+import quick from '../experiments/quick-curriculum.ts';
 import { runChild, type ChildRun } from './helpers/child-process.ts';
 import { ESPER_BIN, esperEnv, freshDir } from './helpers/esper-cli.ts';
 import { RedisServer, redisServerAvailable } from './helpers/redis-server.ts';
@@ -47,7 +51,7 @@ test.serial('a worker killed mid-episode: its episode is claimed by the other, a
     const ended = await learner.exit;
     t.is(ended.code, 0, learner.stderr());
     // The survivor ran the killed worker's episode on a later delivery: it claimed it (XAUTOCLAIM), nobody re-sent it.
-    t.true(survivor.lines.some((l) => l.includes(`episode ${killed} started (delivery `) && !l.endsWith('(delivery 1)')), survivor.lines.join('\n'));
+    t.true(survivor.lines.some((l) => l.includes(`episode ${killed} started (delivery `) && !l.includes('(delivery 1)')), survivor.lines.join('\n'));
 
     const root = join(cwd, 'var', 'learn');
     const [learnId] = readdirSync(root);
@@ -122,6 +126,32 @@ test.serial('a worker with another secret is refused: exit 1 naming the signatur
     t.is(await client.store.pending(settings.streams.episodeRequests, EPISODE_WORKER_GROUP), 1);
   } finally {
     await client.close();
+    await redis.stop();
+  }
+});
+
+test.serial('esper serve episodes --concurrency 2 plays episodes in two worker processes; SIGTERM stops them, exit 0', async (t) => {
+  if (!redisServerAvailable()) return t.pass('redis-server not installed');
+  t.timeout(GUARD_MS + 60_000);
+  const redis = await RedisServer.start();
+  const cwd = freshDir('esper-learn-bus-concurrency-');
+  const served = runChild([ESPER_BIN, 'serve', 'episodes', CURRICULUM, '--bus', redis.url, '--concurrency', '2', '--worker-dir', join(cwd, 'w')], { cwd, env: { ...esperEnv('warn'), ESPER_LEYLINE_SECRET: SECRET } }, GUARD_MS);
+  let queue: EpisodeQueue | null = null;
+  try {
+    await served.waitFor((line) => line.includes('ready on'), 2);
+    queue = await EpisodeQueue.start({ url: redis.url, learnId: 'concurrency', signing: new SignatureContext(SECRET), log: createLogger('test') });
+    const planned = planBaseline(quick, 'concurrency', 1, 'heuristic', 4);
+    const results = await queue.runAll(planned.map((p) => episodeRequest(p, { kind: 'heuristic' })));
+    t.deepEqual(results.map((r) => r.episodeId), planned.map((p) => p.episodeId));
+    t.true(results.every((r) => r.ok), JSON.stringify(results.map((r) => r.error)));
+    // Both processes played: the first two requests went one to each waiting worker.
+    const pids = new Set(served.lines.filter((l) => / started \(delivery \d+\) by pid \d+$/.test(l)).map((l) => l.split(' by pid ')[1]));
+    t.is(pids.size, 2, served.lines.join('\n'));
+    process.kill(served.pid, 'SIGTERM');
+    t.is((await served.exit).code, 0, served.stderr());
+  } finally {
+    await queue?.close();
+    served.kill();
     await redis.stop();
   }
 });
