@@ -7,7 +7,7 @@
 // kernels into its own Urza library, boots the same tree, and takes episodes from the workers' shared group on
 // oona.episodes.requests (cli/learn/episode-queue.ts), one at a time, answering each on oona.episodes.results; a
 // request is acknowledged once its answer is written, so one this worker held when it died is claimed by another
-// after `--claim-ms`. A request whose signature does not verify (another secret) stops the worker, exit 1, and
+// after `--claim-ms` (while it runs, the worker keeps it every third of that: StreamStore.keep). A request whose signature does not verify (another secret) stops the worker, exit 1, and
 // stays pending for the workers that hold the learner's secret. `--concurrency n` runs n such workers as child
 // processes (an episode runner plays one episode at a time: episode-runner.ts), on one forged library.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -42,7 +42,7 @@ export async function serveEpisodes(args: readonly string[]): Promise<number> {
   let workerDir: string | undefined;
   let urza: string | undefined;
   let bus: string | undefined;
-  let claimMs = 600_000;
+  let claimMs = 30_000;
   let concurrency = 1;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -152,9 +152,14 @@ async function serveBusEpisodes(file: string, url: string, dir: string, urza: st
     handler: async (message, delivery) => {
       const request = message as v1.EpisodeRequest;
       say(`episode ${request.episodeId} started (delivery ${delivery.attempt}) by pid ${process.pid}`);
-      const result = await weatherlight.system.ask(runner, request, leyline.EpisodeResult, config.runtime.maxAskDeadlineMs).catch((error: unknown) =>
-        leyline.EpisodeResult.create({ episodeId: request.episodeId, round: request.round, taskName: request.taskName, rngSeed: request.rngSeed, ok: false, error: (error as Error).message }),
-      );
+      // The heartbeat: while it runs, the request stays this worker's (not idle), so only a dead worker's is claimed.
+      const heartbeat = setInterval(() => void client.store.keep(delivery.stream, EPISODE_WORKER_GROUP, client.consumer, [delivery.id]).catch(() => undefined), Math.max(50, claimMs / 3));
+      const result = await weatherlight.system
+        .ask(runner, request, leyline.EpisodeResult, config.runtime.maxAskDeadlineMs)
+        .catch((error: unknown) =>
+          leyline.EpisodeResult.create({ episodeId: request.episodeId, round: request.round, taskName: request.taskName, rngSeed: request.rngSeed, ok: false, error: (error as Error).message }),
+        )
+        .finally(() => clearInterval(heartbeat));
       const sent = client.publish(result);
       // Not sent: the request stays pending (the handler failed) and is run again, here or elsewhere.
       if (!sent.ok) throw new Error(`episode ${request.episodeId}: result not sent: ${sent.detail}`);
