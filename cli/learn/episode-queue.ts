@@ -29,8 +29,12 @@ export class EpisodeQueueError extends Error {
   override readonly name = 'EpisodeQueueError';
 }
 
+/** A batch with no answer for this long says so (no worker running is not an error: one may yet start). */
+const QUIET_WARN_MS = 60_000;
+
 interface Batch {
   ledger: EpisodeLedger;
+  quiet: NodeJS.Timeout;
   resolve: (results: v1.EpisodeResult[]) => void;
   reject: (error: Error) => void;
 }
@@ -84,7 +88,9 @@ export class EpisodeQueue implements EpisodeSource {
       this.#early.delete(request.episodeId);
     }
     if (ledger.done) return Promise.resolve(ledger.results());
-    const answered = new Promise<v1.EpisodeResult[]>((resolve, reject) => (this.#batch = { ledger, resolve, reject }));
+    const quiet = setInterval(() => this.#log.warn(`no episode answered for ${QUIET_WARN_MS / 1000} s: is an esper serve episodes --bus worker running?`, { outstanding: ledger.outstanding().length }), QUIET_WARN_MS);
+    quiet.unref();
+    const answered = new Promise<v1.EpisodeResult[]>((resolve, reject) => (this.#batch = { ledger, quiet, resolve, reject }));
     const outstanding = new Set(ledger.outstanding());
     for (const request of requests.filter((r) => outstanding.has(r.episodeId))) {
       const sent = this.#client.publish(request);
@@ -122,6 +128,7 @@ export class EpisodeQueue implements EpisodeSource {
       this.#log.info('episode answer dropped', { episode: result.episodeId, why: verdict, policyVersion: result.policyVersion });
       return;
     }
+    batch?.quiet.refresh();
     if (batch?.ledger.done) this.#finish(null);
   }
 
@@ -129,6 +136,7 @@ export class EpisodeQueue implements EpisodeSource {
     const batch = this.#batch;
     if (!batch) return;
     this.#batch = null;
+    clearInterval(batch.quiet);
     if (error) batch.reject(error);
     else batch.resolve(batch.ledger.results());
   }
