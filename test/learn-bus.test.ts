@@ -55,13 +55,15 @@ test.serial('a worker killed mid-episode: its episode is claimed by the other, a
 
     const root = join(cwd, 'var', 'learn');
     const [learnId] = readdirSync(root);
-    const lines = readFileSync(join(root, learnId!, 'learn.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; episodes?: Array<{ episodeId: string; ok: boolean }> });
+    const lines = readFileSync(join(root, learnId!, 'learn.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; episodes?: Array<{ episodeId: string; ok: boolean }>; dropped?: Record<string, number> });
     const rounds = lines.filter((l) => l.event === 'round');
     t.is(rounds.length, 1);
     const episodes = rounds[0]!.episodes!;
     // Every episode of the round exactly once (in request order), each a real answer.
     t.deepEqual(episodes.map((e) => e.episodeId), [0, 1, 2].map((i) => `${learnId}-r1-e${i}`));
     t.true(episodes.every((e) => e.ok), JSON.stringify(episodes));
+    // The round says what it did not learn from: no answer of another policy version here.
+    t.is(rounds[0]!.dropped?.['wrong-version'], 0, JSON.stringify(rounds[0]!.dropped));
     for (const baseline of lines.filter((l) => l.event === 'baseline')) t.is(new Set(baseline.episodes!.map((e) => e.episodeId)).size, baseline.episodes!.length);
   } finally {
     learner?.kill();

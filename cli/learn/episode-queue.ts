@@ -11,6 +11,7 @@ import { OonaClient, resolveOonaConfig, type OonaSettings } from '../../actors/o
 import type { Logger } from '../../runtime/logic.ts';
 import { EpisodeLedger, type ResultVerdict } from './episode-ledger.ts';
 import type { EpisodeSource } from './episode-source.ts';
+import type { DroppedAnswers } from './record.ts';
 
 /** The workers' consumer group on the request stream: every worker of every machine shares it. */
 export const EPISODE_WORKER_GROUP = 'episodes';
@@ -41,7 +42,7 @@ interface Batch {
 
 export class EpisodeQueue implements EpisodeSource {
   /** Answers not taken, by why (a copy, another policy version, not this batch's episode). */
-  readonly dropped: Record<Exclude<ResultVerdict, 'accepted'>, number> = { duplicate: 0, 'wrong-version': 0, unknown: 0 };
+  readonly #dropped: DroppedAnswers = { duplicate: 0, 'wrong-version': 0, unknown: 0 };
   readonly #client: OonaClient;
   readonly #log: Logger;
   #batch: Batch | null = null;
@@ -102,6 +103,10 @@ export class EpisodeQueue implements EpisodeSource {
     return answered;
   }
 
+  dropped(): DroppedAnswers {
+    return { ...this.#dropped };
+  }
+
   /** The episodes of the batch in flight not answered yet. */
   outstanding(): string[] {
     return this.#batch?.ledger.outstanding() ?? [];
@@ -122,9 +127,10 @@ export class EpisodeQueue implements EpisodeSource {
       // Kept a while for the batch that may ask it (oldest first out: a bound on what strays can hold).
       this.#early.set(result.episodeId, result);
       if (this.#early.size > EARLY_KEPT) this.#early.delete(this.#early.keys().next().value!);
+      return;
     }
     if (verdict !== 'accepted') {
-      this.dropped[verdict] += 1;
+      this.#dropped[verdict] += 1;
       this.#log.info('episode answer dropped', { episode: result.episodeId, why: verdict, policyVersion: result.policyVersion });
       return;
     }

@@ -92,6 +92,7 @@ export class Learner {
     const { curriculum, learnId, seed, dir, envs, episodesPerEnv, temperature } = this.settings;
     const started = performance.now();
     const playing = this.signed(`${learnId}-r${round - 1}`);
+    const droppedBefore = this.pool.dropped?.();
     const played = await this.play(planRound(curriculum, learnId, seed, round, envs * episodesPerEnv), { kind: 'network', update: playing, mode: 'sample', temperature });
     // A round with nothing to learn from is a broken set-up (a worker that cannot run tasks), not a bad round.
     if (played.every((p) => !p.result.ok)) throw new Error(`every episode of round ${round} failed; the first: ${played[0]?.result.error ?? 'none'}`);
@@ -112,6 +113,10 @@ export class Learner {
       policyFile: kept,
       episodes: played.map((p) => p.summary),
     };
+    const droppedAfter = this.pool.dropped?.();
+    if (droppedBefore && droppedAfter) {
+      line.dropped = { duplicate: droppedAfter.duplicate - droppedBefore.duplicate, 'wrong-version': droppedAfter['wrong-version'] - droppedBefore['wrong-version'], unknown: droppedAfter.unknown - droppedBefore.unknown };
+    }
     this.record.append(line);
     const { curriculumFile, rounds } = this.settings;
     saveLearnState(join(dir, LEARN_STATE_FILE), { learnId, curriculumFile, seed, rounds, envs, episodesPerEnv, round, weights: encodeLeyline(this.gnn.exportWeights()), optimizer: await this.#trainer.optimizerState() });
