@@ -5,7 +5,7 @@
 // killed in a round and resumed finishes that round, again each episode exactly once. `--concurrency 2` plays two
 // episodes at once in two processes.
 import test from 'ava';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { leyline } from '../contracts/index.ts';
@@ -66,10 +66,11 @@ test.serial('a worker killed mid-episode: its episode is claimed by the other, a
     t.is(rounds[0]!.dropped?.['wrong-version'], 0, JSON.stringify(rounds[0]!.dropped));
     for (const baseline of lines.filter((l) => l.event === 'baseline')) t.is(new Set(baseline.episodes!.map((e) => e.episodeId)).size, baseline.episodes!.length);
   } finally {
-    learner?.kill();
-    a.kill();
-    b.kill();
+    const children = [...(learner ? [learner] : []), a, b];
+    for (const child of children) child.kill();
+    await Promise.all(children.map((child) => child.exit));
     await redis.stop();
+    rmSync(cwd, { recursive: true, force: true });
   }
 });
 
@@ -103,7 +104,9 @@ test.serial('a learner killed mid-round and resumed with --bus finishes the roun
     t.true(second.episodes!.every((e) => e.ok), JSON.stringify(second.episodes));
   } finally {
     for (const child of [...learners, a, b]) child.kill();
+    await Promise.all([...learners, a, b].map((child) => child.exit));
     await redis.stop();
+    rmSync(cwd, { recursive: true, force: true });
   }
 });
 
@@ -129,6 +132,7 @@ test.serial('a worker with another secret is refused: exit 1 naming the signatur
   } finally {
     await client.close();
     await redis.stop();
+    rmSync(cwd, { recursive: true, force: true });
   }
 });
 
@@ -154,6 +158,8 @@ test.serial('esper serve episodes --concurrency 2 plays episodes in two worker p
   } finally {
     await queue?.close();
     served.kill();
+    await served.exit;
     await redis.stop();
+    rmSync(cwd, { recursive: true, force: true });
   }
 });
