@@ -6,8 +6,11 @@
 //   mean_return_last3_vs_first3 (the learning curve: the last 3 rounds' mean return against the first 3's),
 //   learn_seconds (against the 20-minute target), per policy heldout_test_accuracy_<policy>,
 //   heldout_added_parameters_<policy>, heldout_seconds_<policy> (mean episode seconds),
-//   and episodes_per_s_k_workers_vs_1: the same batch of episodes on K episode workers against 1.
-// The held-out table and the curve go to stderr (they are the README's). LEARN_ROUNDS overrides the rounds.
+//   and episodes_per_s_k_workers_vs_1: the same batch of episodes on K episode workers against 1;
+//   episodes_per_s_redis_<n>_workers_vs_in_process: the same batch on n `esper serve episodes --bus` workers over a
+//   private redis-server (esper learn --bus's path, cli/learn/episode-queue.ts) against n local workers, n = 1, 2, 4.
+// The held-out table and the curve go to stderr (they are the README's). LEARN_ROUNDS overrides the rounds;
+// LEARN_BENCH=throughput measures only the throughput lines; LEARN_BENCH_EPISODES sets the batch (default 4 × K).
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +21,11 @@ import { validateConfig } from '../actors/weatherlight/config.ts';
 import embeddedDefaults from '../esper.config.ts';
 import { loadCurriculum } from '../cli/learn/curriculum-file.ts';
 import { EpisodePool } from '../cli/learn/episode-pool.ts';
+import { EpisodeQueue } from '../cli/learn/episode-queue.ts';
+import { SignatureContext, SECRET_ENV_VAR } from '../contracts/signing.ts';
+import { createLogger } from '../runtime/log.ts';
+import { runChild, type ChildRun } from '../test/helpers/child-process.ts';
+import { RedisServer, redisServerAvailable } from '../test/helpers/redis-server.ts';
 import { copyLibrary, forgeCurriculum } from '../cli/learn/kernels.ts';
 import { episodeRequest, planBaseline } from '../cli/learn/plan.ts';
 import { readLearnRecord, type LearnHeldOutRecord, type LearnRoundRecord } from '../cli/learn/record.ts';
@@ -59,9 +67,63 @@ async function throughput(size: number, dir: string, urza: string, secret: strin
   }
 }
 
+/** Episodes per second of the same batch on `size` bus workers (each with its copy of the library) over Redis. */
+async function busThroughput(size: number, dir: string, urza: string, secret: string, count: number): Promise<number> {
+  const curriculum = await loadCurriculum(CURRICULUM);
+  const server = await RedisServer.start();
+  const workers: ChildRun[] = [];
+  let queue: EpisodeQueue | null = null;
+  try {
+    for (let i = 0; i < size; i++) {
+      copyLibrary(urza, join(dir, `w${i}`, 'urza'));
+      const args = [join(root, 'bin', 'esper.js'), 'serve', 'episodes', CURRICULUM, '--bus', server.url, '--worker-dir', join(dir, `w${i}`), '--urza', join(dir, `w${i}`, 'urza')];
+      workers.push(runChild(args, { cwd: dir, env: { ...process.env, [SECRET_ENV_VAR]: secret, ESPER_LOG_LEVEL: 'error' } }, 1_800_000));
+    }
+    await Promise.all(workers.map((w) => w.waitFor((line) => line.includes('ready on'))));
+    queue = await EpisodeQueue.start({ url: server.url, learnId: `bench-bus-${size}`, signing: new SignatureContext(secret), log: createLogger('bench') });
+    const planned = planBaseline(curriculum, `bench-bus-${size}`, 5, 'heuristic', count);
+    const started = performance.now();
+    const results = await queue.runAll(planned.map((p) => episodeRequest(p, { kind: 'heuristic' })));
+    const failed = results.filter((r) => !r.ok);
+    if (failed.length > 0) throw new Error(`episodes failed: ${failed.map((r) => r.error).join('; ')}`);
+    return count / ((performance.now() - started) / 1000);
+  } finally {
+    await queue?.close();
+    for (const w of workers) w.kill();
+    await Promise.all(workers.map((w) => w.exit));
+    await server.stop();
+  }
+}
+
+/** The episode throughput lines: K local workers against 1, and n bus workers against n local ones. */
+async function throughputs(cwd: string): Promise<void> {
+  await selectTensorBackend();
+  const curriculum = await loadCurriculum(CURRICULUM);
+  const urza = join(cwd, 'bench-urza');
+  await forgeCurriculum(curriculum, validateConfig({ ...embeddedDefaults, run: { ...embeddedDefaults.run, varDir: join(cwd, 'var') } }), urza, process.stderr, () => undefined);
+  const secret = 'bench-learn-secret-bench-learn-secret';
+  const k = curriculum.learning?.envs ?? availableParallelism();
+  const count = Number(process.env.LEARN_BENCH_EPISODES) || 4 * k;
+  const local = new Map<number, number>();
+  const inProcess = async (n: number): Promise<number> => {
+    if (!local.has(n)) local.set(n, await throughput(n, join(cwd, `pool-${n}`), urza, secret, count));
+    return local.get(n)!;
+  };
+  report(BENCH, 'episodes_per_s_k_workers_vs_1', await inProcess(k), `episodes/s (K=${k})`, await inProcess(1));
+  if (!redisServerAvailable()) return;
+  for (const n of [1, 2, 4]) {
+    report(BENCH, `episodes_per_s_redis_${n}_workers_vs_in_process`, await busThroughput(n, join(cwd, `bus-${n}`), urza, secret, count), 'episodes/s', await inProcess(n));
+  }
+}
+
 export async function run(): Promise<void> {
   const cwd = mkdtempSync(join(tmpdir(), 'esper-bench-learn-'));
   writeFileSync(join(cwd, 'package.json'), '{ "type": "module" }\n');
+  if (process.env.LEARN_BENCH === 'throughput') {
+    await throughputs(cwd);
+    rmSync(cwd, { recursive: true, force: true });
+    return;
+  }
   const roundArgs = process.env.LEARN_ROUNDS ? ['--rounds', process.env.LEARN_ROUNDS] : [];
   const seconds = await learn(cwd, [...roundArgs, '--heldout-seeds', '3']);
   const learnRoot = join(cwd, 'var', 'learn');
@@ -103,16 +165,7 @@ export async function run(): Promise<void> {
   process.stderr.write(`| mean | ${policies.map((p) => `${figures[p].accuracy.toFixed(2)} % (+${Math.round(figures[p].added)})`).join(' | ')} |\n`);
   process.stderr.write(`\ncurve (round: mean return): ${played.map((r) => `${r.round}: ${r.figures.meanObjective.toFixed(1)}`).join(', ')}\n`);
 
-  // Episode throughput: the same episodes on K workers and on 1, after the learn (the machine is otherwise idle).
-  await selectTensorBackend();
-  const curriculum = await loadCurriculum(CURRICULUM);
-  const urza = join(cwd, 'bench-urza');
-  await forgeCurriculum(curriculum, validateConfig({ ...embeddedDefaults, run: { ...embeddedDefaults.run, varDir: join(cwd, 'var') } }), urza, process.stderr, () => undefined);
-  const secret = 'bench-learn-secret-bench-learn-secret';
-  const k = curriculum.learning?.envs ?? availableParallelism();
-  const count = 4 * k;
-  const one = await throughput(1, join(cwd, 'pool-1'), urza, secret, count);
-  const many = await throughput(k, join(cwd, `pool-${k}`), urza, secret, count);
-  report(BENCH, 'episodes_per_s_k_workers_vs_1', many, `episodes/s (K=${k})`, one);
+  // Episode throughput, after the learn (the machine is otherwise idle).
+  await throughputs(cwd);
   rmSync(cwd, { recursive: true, force: true });
 }

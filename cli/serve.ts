@@ -10,6 +10,9 @@ import { serveEpisodes } from './serve-episodes.ts';
 export const SERVE_USAGE = `  serve <subsystem> [config.ts] --bus redis://host:port
                     run one subsystem in this process on a shared bus, until SIGINT/SIGTERM
                     (${Object.keys(SERVABLE).join(', ')}); ESPER_LEYLINE_SECRET must be set
+  serve episodes <curriculum.ts> --bus redis://host:port [--concurrency n] [--claim-ms n]
+                    an episode worker of esper learn --bus (same curriculum file and secret),
+                    on any machine; n episodes at once in n processes
 `;
 
 export async function serve(args: readonly string[]): Promise<number> {

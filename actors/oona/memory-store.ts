@@ -105,6 +105,20 @@ export class MemoryStreamStore implements StreamStore {
     return claimed;
   }
 
+  async keep(stream: string, groupName: string, consumer: string, ids: readonly string[]): Promise<number> {
+    this.#open('keep');
+    const group = this.#group(this.#stream(stream), groupName, stream);
+    const now = this.#clock();
+    let kept = 0;
+    for (const id of ids) {
+      const entry = group.pending.get(id);
+      if (entry?.consumer !== consumer) continue;
+      entry.deliveredAt = now;
+      kept += 1;
+    }
+    return kept;
+  }
+
   async ack(stream: string, groupName: string, ids: readonly string[]): Promise<number> {
     this.#open('ack');
     const group = this.#stream(stream).groups.get(groupName);

@@ -194,6 +194,7 @@ export class OonaClient {
       ['queue_depth_kernel_errors', streams.kernelErrors],
       ['queue_depth_kernel_compile', streams.kernelCompile],
       ['queue_depth_kernel_artifacts', streams.kernelArtifacts],
+      ['queue_depth_episode_requests', streams.episodeRequests],
       ['queue_depth_deadletter', streams.deadLetter],
     ];
     for (const [key, stream] of depths) {

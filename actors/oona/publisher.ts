@@ -110,7 +110,8 @@ export class Publisher {
     }
     const Type = message.constructor as unknown as { encode(m: BusMessage): { finish(): Uint8Array } };
     const sealed = sealEnvelope(busTypeOf(message), Type.encode(message).finish(), this.#d.signing, { [ATTR_SOURCE]: source });
-    const bulk = message instanceof leyline.PolicyUpdate || message instanceof leyline.KernelArtifact;
+    // An episode request carries its policy's weights, a result every decision's field report.
+    const bulk = message instanceof leyline.PolicyUpdate || message instanceof leyline.KernelArtifact || message instanceof leyline.EpisodeRequest || message instanceof leyline.EpisodeResult;
     const limit = bulk ? settings.maxBulkEnvelopeBytes : settings.maxEnvelopeBytes;
     if (sealed.bytes > limit) {
       metrics.count('publish_oversized');

@@ -80,6 +80,18 @@ export class RedisStreamStore implements StreamStore {
     return claimed;
   }
 
+  async keep(stream: string, group: string, consumer: string, ids: readonly string[]): Promise<number> {
+    let kept = 0;
+    for (const id of ids) {
+      // Only an entry still ours (XPENDING names its consumer); XCLAIM … 0 JUSTID restarts its idle time, uncounted.
+      const owner = (await this.#run('keep', () => this.#redis.xpending(stream, group, id, id, 1))) as [string, string, number, number][];
+      if (owner[0]?.[1] !== consumer) continue;
+      const claimed = (await this.#run('keep', () => this.#redis.xclaim(stream, group, consumer, 0, id, 'JUSTID'))) as string[];
+      kept += claimed.length;
+    }
+    return kept;
+  }
+
   async ack(stream: string, group: string, ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return 0;
     return this.#run('ack', () => this.#redis.xack(stream, group, ...ids));

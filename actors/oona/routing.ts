@@ -18,7 +18,9 @@ export type BusMessage =
   | v1.KernelArtifactError
   | v1.KernelCatalogUpdate
   | v1.CompileRequest
-  | v1.KernelArtifact;
+  | v1.KernelArtifact
+  | v1.EpisodeRequest
+  | v1.EpisodeResult;
 
 interface Route {
   type: v1.BusMessageType;
@@ -39,6 +41,9 @@ const ROUTES = new Map<Function, Route>([
   [leyline.KernelCatalogUpdate, { type: T.BUS_MESSAGE_TYPE_KERNEL_CATALOG_UPDATE, decode: (b) => leyline.KernelCatalogUpdate.decode(b), stream: (s) => s.kernelReady }],
   [leyline.CompileRequest, { type: T.BUS_MESSAGE_TYPE_COMPILE_REQUEST, decode: (b) => leyline.CompileRequest.decode(b), stream: (s) => s.kernelCompile }],
   [leyline.KernelArtifact, { type: T.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT, decode: (b) => leyline.KernelArtifact.decode(b), stream: (s) => s.kernelArtifacts }],
+  // esper learn --bus: episodes for the workers of a shared group, and what they came to, back to the learner.
+  [leyline.EpisodeRequest, { type: T.BUS_MESSAGE_TYPE_EPISODE_REQUEST, decode: (b) => leyline.EpisodeRequest.decode(b), stream: (s) => s.episodeRequests }],
+  [leyline.EpisodeResult, { type: T.BUS_MESSAGE_TYPE_EPISODE_RESULT, decode: (b) => leyline.EpisodeResult.decode(b), stream: (s) => s.episodeResults }],
 ]);
 
 const BY_TYPE = new Map<number, Route>([...ROUTES.values()].map((route) => [route.type, route]));

@@ -17,6 +17,9 @@ export interface StreamNames {
    * Kasmina parses every entry there as a KernelArtifactReady, whose field 4 is a string where ours holds bytes.
    */
   kernelArtifacts: string;
+  /** This project's: `esper learn --bus` episodes, and their results. */
+  episodeRequests: string;
+  episodeResults: string;
   deadLetter: string;
 }
 
@@ -30,6 +33,8 @@ export const DEFAULT_STREAMS: Readonly<StreamNames> = {
   kernelErrors: 'oona.kernels.errors',
   kernelCompile: 'oona.kernels.compile',
   kernelArtifacts: 'oona.kernels.artifacts',
+  episodeRequests: 'oona.episodes.requests',
+  episodeResults: 'oona.episodes.results',
   deadLetter: 'oona.deadletter',
 };
 

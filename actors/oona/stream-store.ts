@@ -40,6 +40,12 @@ export interface StreamStore {
   add(requests: readonly AddRequest[]): Promise<string[]>;
   /** Moves entries pending longer than `minIdleMs` (any consumer's) to `consumer` and answers them (XAUTOCLAIM). */
   claim(stream: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<StreamEntry[]>;
+  /**
+   * Restarts the idle time of entries `consumer` still holds (a long handler's heartbeat, so they are not claimed
+   * from under it); entries another consumer took meanwhile are left to it. No delivery is counted. Answers how many
+   * it kept.
+   */
+  keep(stream: string, group: string, consumer: string, ids: readonly string[]): Promise<number>;
   ack(stream: string, group: string, ids: readonly string[]): Promise<number>;
   /** Retained entries, acknowledged or not (XLEN). */
   length(stream: string): Promise<number>;

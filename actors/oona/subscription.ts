@@ -43,6 +43,12 @@ export interface SubscriptionSpec {
   types?: readonly v1.BusMessageType[];
   count?: number;
   blockMs?: number;
+  /**
+   * Called on an entry whose signature does not verify, which is then left pending instead of acknowledged: for a
+   * group whose every message is work (esper serve episodes), a consumer with the wrong secret must not eat the
+   * work of the group; another consumer claims the entry after `retryIdleMs`. Default: acknowledged and counted.
+   */
+  onBadSignature?: (detail: string) => void;
 }
 
 export interface SubscriptionDeps {
@@ -69,7 +75,7 @@ const OPEN_FAILURE_COUNTER: Record<OpenFailure, Counter> = {
 
 export class Subscription {
   readonly breaker: CircuitBreaker;
-  readonly #spec: Required<Omit<SubscriptionSpec, 'types'>> & { types: ReadonlySet<number> | null };
+  readonly #spec: Required<Omit<SubscriptionSpec, 'types' | 'onBadSignature'>> & { types: ReadonlySet<number> | null; onBadSignature: ((detail: string) => void) | null };
   readonly #d: SubscriptionDeps;
   readonly #handled: RecentIds<true>;
   /** The ledger's scope for this subscription: one consumer group on one stream. */
@@ -95,6 +101,7 @@ export class Subscription {
       types: spec.types ? new Set(spec.types) : null,
       count: spec.count ?? 50,
       blockMs: spec.blockMs ?? 500,
+      onBadSignature: spec.onBadSignature ?? null,
     };
     const { settings } = deps;
     this.breaker = new CircuitBreaker(`oona.consume.${spec.stream}.${spec.group}`, {
@@ -232,6 +239,10 @@ export class Subscription {
     if (!opened.ok) {
       metrics.count(OPEN_FAILURE_COUNTER[opened.reason]);
       if (opened.reason === 'bad_signature') this.#logSignatureFailure(entry, opened.detail);
+      if (opened.reason === 'bad_signature' && this.#spec.onBadSignature) {
+        this.#spec.onBadSignature(opened.detail);
+        return 'failed';
+      }
       if (opened.reason === 'undecodable') await this.#deadLetter(source, entry, null, `undecodable: ${opened.detail}`);
       return 'skipped';
     }

@@ -20,6 +20,8 @@ import { UsageError } from '../forge.ts';
 import { listenForStop } from '../signals.ts';
 import { loadCurriculum } from './curriculum-file.ts';
 import { EpisodePool } from './episode-pool.ts';
+import { EpisodeQueue } from './episode-queue.ts';
+import type { EpisodeSource } from './episode-source.ts';
 import { copyLibrary, forgeCurriculum } from './kernels.ts';
 import { Learner, policyFile, type Baselines, type LearnSettings } from './learner.ts';
 import { formatHeldOut, formatRound } from './progress.ts';
@@ -28,14 +30,15 @@ import { writeLearnReport } from './report.ts';
 import { LEARN_STATE_FILE, loadLearnState } from './state.ts';
 import { ship } from './ship.ts';
 
-export const LEARN_USAGE = `  learn <curriculum.ts> [--rounds N] [--envs K] [--seed n] [--resume <id>] [--heldout-seeds n] [--quiet]
+export const LEARN_USAGE = `  learn <curriculum.ts> [--rounds N] [--envs K] [--seed n] [--resume <id>] [--heldout-seeds n] [--bus redis://host:port] [--quiet]
                     train the growth policy by PPO: each round K episode workers play real training
                     runs of the curriculum's tasks with Tamiyo sampling from the policy, then PPO
                     learns from every decision; a progress line per round; each round's policy
                     is saved, signed, in var/learn/<id>/policies/ (run one with esper run --policy);
                     at the end the policy, the heuristic, random and no growth are evaluated on the
                     held-out tasks; record learn.jsonl, report report.html; --resume continues a
-                    stopped learn after its last finished round
+                    stopped learn after its last finished round; --bus puts the episodes on that bus
+                    for esper serve episodes --bus workers on any machine (K then only sizes a round)
   learn --ship <learn-dir> [--out <dir>]
                     packs a finished learn's final policy for the package: policies/growth.pb and
                     its manifest growth.json (version, curriculum, seed, rounds, the commands, the
@@ -49,11 +52,12 @@ interface LearnArgs {
   seed: number | undefined;
   resume: string | undefined;
   heldOutSeeds: number;
+  bus: string | undefined;
   quiet: boolean;
 }
 
 function parseArgs(args: readonly string[]): LearnArgs {
-  const parsed: LearnArgs = { file: undefined, rounds: undefined, envs: undefined, seed: undefined, resume: undefined, heldOutSeeds: 1, quiet: false };
+  const parsed: LearnArgs = { file: undefined, rounds: undefined, envs: undefined, seed: undefined, resume: undefined, heldOutSeeds: 1, bus: undefined, quiet: false };
   const integer = (flag: string, text: string | undefined, min: number): number => {
     const n = Number(text);
     if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} needs an integer ≥ ${min}, got ${JSON.stringify(text)}`);
@@ -66,6 +70,10 @@ function parseArgs(args: readonly string[]): LearnArgs {
     else if (arg === '--seed') parsed.seed = integer(arg, args[++i], 0);
     else if (arg === '--heldout-seeds') parsed.heldOutSeeds = integer(arg, args[++i], 0);
     else if (arg === '--quiet') parsed.quiet = true;
+    else if (arg === '--bus') {
+      parsed.bus = args[++i];
+      if (!parsed.bus?.startsWith('redis://')) throw new UsageError(`--bus needs redis://host:port, got ${JSON.stringify(parsed.bus)}`);
+    }
     else if (arg === '--resume') {
       parsed.resume = args[++i];
       if (!parsed.resume) throw new UsageError('--resume needs a learn id (a folder of var/learn)');
@@ -119,16 +127,24 @@ export async function learn(args: readonly string[]): Promise<number> {
   const { dir, rounds, envs } = settings;
   const record = new LearnRecord(join(dir, LEARN_RECORD_FILE));
   const earlier = record.lines();
-  const secret = sharedSecret({ env: process.env, varDir: VAR_DIR, multiProcess: false, log });
+  // Over the bus, workers elsewhere must hold the same secret: it comes from the environment, never a folder's file.
+  const secret = sharedSecret({ env: process.env, varDir: VAR_DIR, multiProcess: parsed.bus !== undefined, log });
   await selectTensorBackend();
   say(`esper learn: ${saved ? `resuming ${learnId} after round ${saved.round}` : `learning run ${learnId}`} (${dir})`);
   say(`esper learn: ${rounds} rounds × ${envs * settings.episodesPerEnv} episodes (${envs} workers × ${settings.episodesPerEnv}), curriculum ${curriculum.name}: ${curriculum.tasks.length} tasks, ${curriculum.heldOut.length} held out`);
 
-  const base = validateConfig({ ...embeddedDefaults, run: { ...embeddedDefaults.run, varDir: VAR_DIR } });
-  await forgeCurriculum(curriculum, base, join(dir, 'urza'), parsed.quiet ? process.stderr : process.stdout, say);
-  for (let i = 0; i < envs; i++) copyLibrary(join(dir, 'urza'), join(dir, 'workers', `w${i}`, 'urza'));
-  const pool = await EpisodePool.start({ size: envs, curriculumFile: settings.curriculumFile, dir: join(dir, 'workers'), urza: (i) => join(dir, 'workers', `w${i}`, 'urza'), secret });
-  say(`esper learn: ${envs} episode workers ready`);
+  let pool: EpisodeSource;
+  if (parsed.bus) {
+    // The workers on the bus forge their own kernels (esper serve episodes --bus): nothing to prepare here.
+    pool = await EpisodeQueue.start({ url: parsed.bus, learnId, signing: new SignatureContext(secret), log });
+    say(`esper learn: episodes go on the bus at ${parsed.bus}; workers: esper serve episodes ${file} --bus ${parsed.bus}`);
+  } else {
+    const base = validateConfig({ ...embeddedDefaults, run: { ...embeddedDefaults.run, varDir: VAR_DIR } });
+    await forgeCurriculum(curriculum, base, join(dir, 'urza'), parsed.quiet ? process.stderr : process.stdout, say);
+    for (let i = 0; i < envs; i++) copyLibrary(join(dir, 'urza'), join(dir, 'workers', `w${i}`, 'urza'));
+    pool = await EpisodePool.start({ size: envs, curriculumFile: settings.curriculumFile, dir: join(dir, 'workers'), urza: (i) => join(dir, 'workers', `w${i}`, 'urza'), secret });
+    say(`esper learn: ${envs} episode workers ready`);
+  }
   record.append({
     event: 'start',
     at: new Date().toISOString(),

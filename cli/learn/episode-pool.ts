@@ -13,8 +13,10 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import { SECRET_ENV_VAR } from '../../contracts/signing.ts';
 import type { LearnerMessage, WorkerMessage } from '../serve-episodes.ts';
+import type { EpisodeSource } from './episode-source.ts';
 
-const ESPER = fileURLToPath(new URL('../../bin/esper.js', import.meta.url));
+/** The esper command, for the worker processes it starts (and `esper serve episodes --concurrency`). */
+export const ESPER = fileURLToPath(new URL('../../bin/esper.js', import.meta.url));
 /** Times one episode may be handed out before it is answered as failed. */
 const ATTEMPTS = 2;
 /** Worker replacements before the pool gives up (a worker that cannot boot must not loop). */
@@ -52,7 +54,7 @@ export class EpisodePoolError extends Error {
   override readonly name = 'EpisodePoolError';
 }
 
-export class EpisodePool {
+export class EpisodePool implements EpisodeSource {
   readonly #options: PoolOptions;
   readonly #workers: Worker[] = [];
   readonly #queue: Job[] = [];

@@ -11,7 +11,7 @@ import { signPolicyUpdate, TamiyoGnn } from '../../policy/index.ts';
 import { writeFileAtomic } from '../../runtime/atomic-file.ts';
 import type { Logger } from '../../runtime/logic.ts';
 import { stableHash32 } from '../../runtime/stable-hash.ts';
-import type { EpisodePool } from './episode-pool.ts';
+import type { EpisodeSource } from './episode-source.ts';
 import { episodeRequest, planBaseline, planHeldOut, planRound, type EpisodePolicy, type PlannedEpisode } from './plan.ts';
 import type { LearnHeldOutRecord, LearnRecord, LearnRoundRecord } from './record.ts';
 import { LEARN_STATE_FILE, saveLearnState, type LearnState } from './state.ts';
@@ -48,7 +48,7 @@ export class Learner {
 
   constructor(
     readonly settings: LearnSettings,
-    readonly pool: EpisodePool,
+    readonly pool: EpisodeSource,
     readonly record: LearnRecord,
     readonly signing: SignatureContext,
     readonly log: Logger,
@@ -92,6 +92,7 @@ export class Learner {
     const { curriculum, learnId, seed, dir, envs, episodesPerEnv, temperature } = this.settings;
     const started = performance.now();
     const playing = this.signed(`${learnId}-r${round - 1}`);
+    const droppedBefore = this.pool.dropped?.();
     const played = await this.play(planRound(curriculum, learnId, seed, round, envs * episodesPerEnv), { kind: 'network', update: playing, mode: 'sample', temperature });
     // A round with nothing to learn from is a broken set-up (a worker that cannot run tasks), not a bad round.
     if (played.every((p) => !p.result.ok)) throw new Error(`every episode of round ${round} failed; the first: ${played[0]?.result.error ?? 'none'}`);
@@ -112,6 +113,10 @@ export class Learner {
       policyFile: kept,
       episodes: played.map((p) => p.summary),
     };
+    const droppedAfter = this.pool.dropped?.();
+    if (droppedBefore && droppedAfter) {
+      line.dropped = { duplicate: droppedAfter.duplicate - droppedBefore.duplicate, 'wrong-version': droppedAfter['wrong-version'] - droppedBefore['wrong-version'], unknown: droppedAfter.unknown - droppedBefore.unknown };
+    }
     this.record.append(line);
     const { curriculumFile, rounds } = this.settings;
     saveLearnState(join(dir, LEARN_STATE_FILE), { learnId, curriculumFile, seed, rounds, envs, episodesPerEnv, round, weights: encodeLeyline(this.gnn.exportWeights()), optimizer: await this.#trainer.optimizerState() });

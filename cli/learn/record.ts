@@ -47,6 +47,17 @@ export interface LearnRoundRecord {
   /** The policy this round's update made (signed, under the learn's folder). */
   policyFile: string;
   episodes: EpisodeSummary[];
+  /**
+   * Over the bus (esper learn --bus): answers received while this round played and not learned from — copies of an
+   * episode already answered, answers of another policy version, answers to no episode of the round.
+   */
+  dropped?: DroppedAnswers;
+}
+
+export interface DroppedAnswers {
+  duplicate: number;
+  'wrong-version': number;
+  unknown: number;
 }
 
 /** One held-out episode of the final evaluation. */

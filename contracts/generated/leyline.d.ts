@@ -299,7 +299,13 @@ export namespace esper {
                 BUS_MESSAGE_TYPE_COMPILE_REQUEST = 10,
 
                 /** BUS_MESSAGE_TYPE_KERNEL_ARTIFACT value */
-                BUS_MESSAGE_TYPE_KERNEL_ARTIFACT = 11
+                BUS_MESSAGE_TYPE_KERNEL_ARTIFACT = 11,
+
+                /** BUS_MESSAGE_TYPE_EPISODE_REQUEST value */
+                BUS_MESSAGE_TYPE_EPISODE_REQUEST = 12,
+
+                /** BUS_MESSAGE_TYPE_EPISODE_RESULT value */
+                BUS_MESSAGE_TYPE_EPISODE_RESULT = 13
             }
 
             /**

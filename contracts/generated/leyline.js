@@ -309,6 +309,8 @@ export const esper = $root.esper = (() => {
              * @property {number} BUS_MESSAGE_TYPE_KERNEL_CATALOG_UPDATE=9 BUS_MESSAGE_TYPE_KERNEL_CATALOG_UPDATE value
              * @property {number} BUS_MESSAGE_TYPE_COMPILE_REQUEST=10 BUS_MESSAGE_TYPE_COMPILE_REQUEST value
              * @property {number} BUS_MESSAGE_TYPE_KERNEL_ARTIFACT=11 BUS_MESSAGE_TYPE_KERNEL_ARTIFACT value
+             * @property {number} BUS_MESSAGE_TYPE_EPISODE_REQUEST=12 BUS_MESSAGE_TYPE_EPISODE_REQUEST value
+             * @property {number} BUS_MESSAGE_TYPE_EPISODE_RESULT=13 BUS_MESSAGE_TYPE_EPISODE_RESULT value
              */
             v1.BusMessageType = (function() {
                 const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -324,6 +326,8 @@ export const esper = $root.esper = (() => {
                 values[valuesById[9] = "BUS_MESSAGE_TYPE_KERNEL_CATALOG_UPDATE"] = 9;
                 values[valuesById[10] = "BUS_MESSAGE_TYPE_COMPILE_REQUEST"] = 10;
                 values[valuesById[11] = "BUS_MESSAGE_TYPE_KERNEL_ARTIFACT"] = 11;
+                values[valuesById[12] = "BUS_MESSAGE_TYPE_EPISODE_REQUEST"] = 12;
+                values[valuesById[13] = "BUS_MESSAGE_TYPE_EPISODE_RESULT"] = 13;
                 return values;
             })();
 

@@ -7,6 +7,8 @@ export interface ChildRun {
   lines: string[];
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(): void;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
   /** Resolves when `match` has been printed `times` times (counting from the start); rejects if the child exits first. */
   waitFor(match: (line: string) => boolean, times?: number): Promise<void>;
 }
@@ -43,6 +45,7 @@ export function runChild(argv: readonly string[], options: { cwd?: string; env: 
     lines,
     exit,
     kill: () => child.kill('SIGKILL'),
+    stderr: () => stderr,
     waitFor(match, times = 1) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`child did not print the awaited line; stderr: ${stderr}`)), timeoutMs);
