@@ -113,6 +113,10 @@ async function run(args: readonly string[]): Promise<number> {
     reportFinished = resolveFinished;
   });
   const record = new RunRecord();
+  let forged!: () => void;
+  const startAfter = new Promise<void>((resolveForged) => {
+    forged = resolveForged;
+  });
   const weatherlight = await startWeatherlight(config, {
     run: { ...(resume !== undefined ? { resume } : {}), ...(runDir !== undefined ? { dir: runDir } : {}) },
     training: {
@@ -121,11 +125,16 @@ async function run(args: readonly string[]): Promise<number> {
         out.epoch(summary);
       },
       finished: reportFinished,
+      startAfter,
     },
     alerts: (event) => record.alert(event),
   });
   // Progress goes to stderr when stdout is reserved for the outcome (--quiet) or JSON lines (--json).
-  await prefillUrza(weatherlight, config, missing, mode === 'human' ? process.stdout : process.stderr, (line) => (mode === 'human' ? out.info(line) : process.stderr.write(`${line}\n`)));
+  try {
+    await prefillUrza(weatherlight, config, missing, mode === 'human' ? process.stdout : process.stderr, (line) => (mode === 'human' ? out.info(line) : process.stderr.write(`${line}\n`)));
+  } finally {
+    forged();
+  }
   const inspection = await serveInspection(weatherlight, config.weatherlight.tree);
   const tree = weatherlight.system.tree();
   out.info(formatTree(tree));

@@ -75,6 +75,11 @@ export interface RunResult {
 export interface TrainingMonitor {
   epoch?(summary: EpochSummary): void;
   finished?(result: RunResult): void;
+  /**
+   * A resumed run's seeds come back (from Urza's kernels) only once this resolves: `esper run` resolves it when the
+   * first-use forge has stored the kernels (cli/urza-prefill.ts), which may run after the trainer's first message.
+   */
+  startAfter?: Promise<void>;
 }
 
 export interface TrainerDeps {
@@ -109,6 +114,11 @@ export interface TrainerState {
   lastValidationAccuracy: number | null;
   startedAt: number;
   status: 'training' | 'completed' | 'halted';
+  /**
+   * A resumed run's seeds, brought back at the first message rather than at start: the first-use forge holds the
+   * trainer's mailbox until Urza has the kernels they are rebuilt from (cli/urza-prefill.ts).
+   */
+  seedsToBringBack: { network: SavedNetwork; why: string } | null;
 }
 
 const SLICE_TIMER = 'slice';
@@ -370,13 +380,12 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
         settings.control,
       );
       const judge = new EpochJudge({ hookBudgetMs: settings.control.hookBudgetMs, ...settings.emergency });
-      let seedStates: v1.SeedState[] = [];
       if (run.resumed) {
         ctx.log.info('resumed from checkpoint', { epoch: run.resumed.epoch, skipped: run.resumed.skipped.map((s) => `${s.file}: ${s.problem}`) });
         judge.restore(run.resumed.judge);
         if (run.resumed.legacy) ctx.log.warn('an older checkpoint (format 1): the host only — its seeds and history are not in it', { epoch: run.resumed.epoch });
-        if (run.resumed.network.seeds.length > 0) seedStates = await bringBack(ctx, run, run.resumed.network, `resumed from the checkpoint of epoch ${run.resumed.epoch}`);
       }
+      const seedsToBringBack = run.resumed && run.resumed.network.seeds.length > 0 ? { network: run.resumed.network, why: `resumed from the checkpoint of epoch ${run.resumed.epoch}` } : null;
       ctx.log.info('training', {
         run_id: deps.runId,
         experiment: settings.experiment,
@@ -393,7 +402,8 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
         run,
         hook,
         judge,
-        seedStates,
+        seedStates: [],
+        seedsToBringBack,
         faults: 0,
         faultsThisEpoch: 0,
         lastHookMs: 0,
@@ -406,6 +416,11 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
     },
     async receive(state, message, ctx) {
       if (state.status !== 'training') return state;
+      if (state.seedsToBringBack) {
+        await deps.monitor?.startAfter;
+        const { network, why } = state.seedsToBringBack;
+        state = { ...state, seedStates: await bringBack(ctx, state.run, network, why), seedsToBringBack: null };
+      }
       if (message instanceof leyline.AdaptationCommand) {
         if (message.commandType !== CommandType.COMMAND_ROLLBACK) {
           ctx.log.warn('command ignored: Tolaria takes ROLLBACK commands; seed and optimizer commands come through the hook', { command: message.commandId });
