@@ -58,7 +58,7 @@ test.before(async () => {
   writeFileSync(
     join(cwd, 'long.config.ts'),
     `import defaults from ${JSON.stringify(defaults)};\n` +
-      `export default { ...defaults, tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: 100000, control: { hookBudgetMs: 10000 } }, kasmina: { timings: { trainingSteps: 1000000 } } };\n`,
+      `export default { ...defaults, tolaria: { experiment: 'spirals', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: 100000, control: { hookBudgetMs: 10000 } }, kasmina: { timings: { trainingSteps: 1000000 } }, tamiyo: { ...defaults.tamiyo, policy: 'heuristic' } };\n`,
   );
   const child = spawn(process.execPath, [bin, 'run', 'long.config.ts', '--nissa-port', '0'], { cwd, env: env() });
   const lines = new EventLog<string>();
