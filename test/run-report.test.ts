@@ -310,7 +310,7 @@ test('esper run ends with a summary block and writes the report; esper report re
   t.regex(run.stdout, new RegExp(`training complete: test accuracy ${accuracy!.replace('.', '\\.')}%`));
   t.true(Number(germinated) >= 1, 'with seed 3 Tamiyo germinates');
   t.true(Number(fossilized) + Number(culled) <= Number(germinated));
-  t.regex(run.stdout, /^epoch 1\/20 .* ETA (\d+s|<1s)/m, 'the progress line has an ETA');
+  t.regex(run.stdout, /^epoch 1\/20 .* ETA \S+/m, 'the progress line has an ETA');
   t.notRegex(run.stdout, /^epoch 20\/20 .* ETA/m, 'but not the last');
 
   const runDir = join(path!, '..');
