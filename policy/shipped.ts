@@ -103,11 +103,20 @@ export function loadShippedPolicy(manifestPath = SHIPPED_POLICY_MANIFEST): { man
   return { manifest, weights: decoded.message };
 }
 
-/** Writes `weights` and their manifest (`<dir>/<name>.pb`, `<dir>/<name>.json`); returns the manifest written. */
-export function writeShippedPolicy(dir: string, name: string, weights: v1.PolicyWeights, about: Omit<PolicyManifest, 'file' | 'sha256' | 'graphSchema'>): PolicyManifest {
+/**
+ * Writes `weights` and their manifest (`<dir>/<name>.pb`, `<dir>/<name>.json`); the version defaults to the name and
+ * the first 8 hex digits of the SHA-256. Returns the manifest written.
+ */
+export function writeShippedPolicy(
+  dir: string,
+  name: string,
+  weights: v1.PolicyWeights,
+  about: Omit<PolicyManifest, 'file' | 'sha256' | 'graphSchema' | 'version'> & { version?: string },
+): PolicyManifest {
   checkWeights(weights);
   const bytes = encodeLeyline(weights);
-  const manifest: PolicyManifest = { ...about, file: `${name}.pb`, sha256: sha256(bytes), graphSchema: graphSchema() };
+  const digest = sha256(bytes);
+  const manifest: PolicyManifest = { ...about, version: about.version ?? `${name}-${digest.slice(0, 8)}`, file: `${name}.pb`, sha256: digest, graphSchema: graphSchema() };
   writeFileAtomic(join(dir, manifest.file), bytes);
   writeFileAtomic(join(dir, `${name}.json`), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;

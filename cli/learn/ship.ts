@@ -2,8 +2,6 @@
 // weights and a manifest naming the curriculum, seed, rounds, the commands that made it and the held-out table
 // (policy/shipped.ts). The policy file is read with the learn folder's secret, as `esper run --policy` would.
 import { basename, dirname, join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
-import { encodeLeyline } from '../../contracts/codec.ts';
 import { resolveSigningSecret } from '../../actors/weatherlight/secret.ts';
 import { readPolicyFile, SHIPPED_POLICY_DIR, writeShippedPolicy, type HeldOutFigures, type PolicyManifest } from '../../policy/index.ts';
 import { createLogger } from '../../runtime/log.ts';
@@ -50,9 +48,7 @@ export function shipLearnedPolicy(learnDir: string, outDir = SHIPPED_POLICY_DIR,
   const heldOut = lines.filter((l): l is LearnHeldOutRecord => l.event === 'heldout');
   const seedsPerTask = Math.max(1, ...heldOut.filter((l) => l.policy === 'learned').map((l) => heldOut.filter((m) => m.policy === 'learned' && m.task === l.task).length));
   const curriculum = curriculumName(start.curriculum.file);
-  const digest = createHash('sha256').update(encodeLeyline(weights)).digest('hex');
   return writeShippedPolicy(outDir, name, weights, {
-    version: `${name}-${digest.slice(0, 8)}`,
     curriculum,
     seed: start.seed,
     rounds: finished.rounds,
