@@ -1,4 +1,4 @@
-// WASM training kernels (runtime/tfjs-kernels): training-step throughput with the patched kernels against the
+// WASM training kernels (tensor/wasm-kernels): training-step throughput with the patched kernels against the
 // unpatched tfjs-backend-wasm 4.22 kernels, measured in the same run (rounds alternate between the two and the
 // median of each is reported).
 //
@@ -9,7 +9,7 @@
 // matmul: the MLP's hottest gradient product, [64,784]ᵀ×[64,256], ms per call, patched against unpatched.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { installWasmTrainingKernels, uninstallWasmTrainingKernels, wasmTrainingKernelsInstalled } from '../runtime/tfjs-kernels/index.ts';
+import { installWasmTrainingKernels, uninstallWasmTrainingKernels, wasmTrainingKernelsInstalled } from '../tensor/wasm-kernels/index.ts';
 import { median, report } from './report.ts';
 
 const BENCH = 'kernels';

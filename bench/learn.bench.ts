@@ -17,7 +17,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { validateConfig } from '../actors/weatherlight/config.ts';
+import { validateConfig } from '../actors/weatherlight/esper-config.ts';
 import embeddedDefaults from '../esper.config.ts';
 import { loadCurriculum } from '../cli/learn/curriculum-file.ts';
 import { EpisodePool } from '../cli/learn/episode-pool.ts';
@@ -29,7 +29,7 @@ import { RedisServer, redisServerAvailable } from '../test/helpers/redis-server.
 import { copyLibrary, forgeCurriculum } from '../cli/learn/kernels.ts';
 import { episodeRequest, planBaseline } from '../cli/learn/plan.ts';
 import { readLearnRecord, type LearnHeldOutRecord, type LearnRoundRecord } from '../cli/learn/record.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 import { report } from './report.ts';
 
 const BENCH = 'learn';

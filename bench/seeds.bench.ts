@@ -12,7 +12,7 @@
 //   would cost about a quarter of training time on this host.)
 import { leyline, type v1 } from '../contracts/index.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
-import { buildModule } from '../actors/karn/modules/index.ts';
+import { buildModule } from '../blueprints/index.ts';
 import { measureIsolation } from '../actors/kasmina/isolation.ts';
 import { KernelSource, type KernelStore } from '../actors/kasmina/kernel-source.ts';
 import { createSeedLifecycle } from '../actors/kasmina/lifecycle.ts';
@@ -20,12 +20,12 @@ import { seedLogic, type SeedMessage } from '../actors/kasmina/seed-actor.ts';
 import { resolveKasminaConfig } from '../actors/kasmina/settings.ts';
 import { loadIdxDataset } from '../actors/tolaria/data/dataset.ts';
 import { resolveTolariaConfig } from '../actors/tolaria/trainer/settings.ts';
-import { TrainingSurface } from '../actors/tolaria/trainer/surface.ts';
+import { TrainingSurface } from '../surface/index.ts';
 import { TrainingRun } from '../actors/tolaria/trainer/training-run.ts';
 import type { ActorRef } from '../runtime/logic.ts';
 import { ActorSystem } from '../runtime/system.ts';
 import { CircuitBreaker } from '../runtime/circuit-breaker.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -12,7 +12,7 @@ import { decisionExperience, type Experience } from '../actors/simic/experience.
 import { clipByGlobalNorm, DEFAULT_PPO_CONFIG, jointLogProb, PpoTrainer, type PpoConfig } from '../actors/simic/ppo.ts';
 import { PolicyInstance, prepareGraph, rankCandidates, TamiyoGnn } from '../policy/index.ts';
 import { mulberry32 } from '../runtime/seeded-random.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 import { median, report } from './report.ts';
 
 const BENCH = 'simic';

@@ -21,7 +21,7 @@ import { FieldReportLog, resolveTamiyoConfig, tamiyoLogic } from '../actors/tami
 import { PolicyInstance, rankCandidates } from '../policy/index.ts';
 import { statelessLogic } from '../runtime/logic.ts';
 import { ActorSystem } from '../runtime/system.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 import { percentile, report } from './report.ts';
 
 const BENCH = 'tamiyo';

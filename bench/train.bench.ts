@@ -2,7 +2,7 @@
 //
 // mlp / cnn: samples/s of Tolaria's own training step (trainStep: forward with the graft table, softmax
 //   cross-entropy, gradients, gradient norm, Adam 1e-3, batch 64) on the real MNIST training split, per backend
-//   (wasm with the training kernels of runtime/tfjs-kernels; the pure-JS cpu backend on fewer steps; tensorflow
+//   (wasm with the training kernels of tensor/wasm-kernels; the pure-JS cpu backend on fewer steps; tensorflow
 //   when @tensorflow/tfjs-node is installed), and the MLP on the unpatched wasm kernels for their ratio. Host MLP 784-256-128-10; CNN conv 3×3×8 → pool → conv 3×3×16 →
 //   pool → dense 64 → 10.
 // torch: the same models, batch, optimizer and data in PyTorch CPU (Debian's python3-torch, OPENBLAS_NUM_THREADS=1,
@@ -24,9 +24,9 @@ import { ControlHook } from '../actors/tolaria/trainer/control-hook.ts';
 import { trainStep } from '../actors/tolaria/training/epoch.ts';
 import { epochSystemState } from '../actors/tolaria/training/system-state.ts';
 import { statelessLogic } from '../runtime/logic.ts';
-import { installWasmTrainingKernels, uninstallWasmTrainingKernels } from '../runtime/tfjs-kernels/index.ts';
+import { installWasmTrainingKernels, uninstallWasmTrainingKernels } from '../tensor/wasm-kernels/index.ts';
 import { ActorSystem } from '../runtime/system.ts';
-import { selectTensorBackend, tf, type BackendPreference } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf, type BackendPreference } from '../tensor/index.ts';
 import { median, percentile, report } from './report.ts';
 
 const BENCH = 'train';

@@ -10,12 +10,12 @@
 //                 read + SHA-256 + deserialisation. Budget: p95 < 10 ms; the prototype's (and Kasmina's) fetch
 //                 budget is 10 ms, also used as a p50 budget.
 // Baselines are those stated budgets, not measurements: the ratio says how much of the budget is used.
-import { buildModule, serializeModule } from '../actors/karn/modules/index.ts';
+import { buildModule, serializeModule } from '../blueprints/index.ts';
 import { openUrzaLibrary } from '../actors/urza/index.ts';
 import type { UrzaLibrary } from '../actors/urza/library.ts';
 import { leyline } from '../contracts/index.ts';
 import { sha256Hex } from '../actors/urza/artifact-store.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

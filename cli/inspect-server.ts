@@ -8,7 +8,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathOfKind } from '../actors/weatherlight/tree.ts';
-import type { TreeNode } from '../actors/weatherlight/config.ts';
+import type { TreeNode } from '../actors/weatherlight/esper-config.ts';
 import type { Weatherlight } from '../actors/weatherlight/weatherlight.ts';
 import { createLogger } from '../runtime/log.ts';
 import { InspectRunner } from './inspect-runner.ts';

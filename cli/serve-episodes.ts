@@ -17,7 +17,7 @@ import { leyline, type v1 } from '../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../contracts/codec.ts';
 import { signatureContextFromEnv } from '../contracts/signing.ts';
 import { OonaClient } from '../actors/oona/index.ts';
-import { validateConfig } from '../actors/weatherlight/config.ts';
+import { validateConfig } from '../actors/weatherlight/esper-config.ts';
 import { episodeWorkerConfig } from '../actors/weatherlight/curriculum.ts';
 import { pathOfKind } from '../actors/weatherlight/tree.ts';
 import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';

@@ -10,7 +10,7 @@ import { keepUpdate, policyUpdate, ReplayBuffer, resolveSimicConfig, runTraining
 import { FieldReportLog, fieldReportsPath } from '../actors/tamiyo/index.ts';
 import { resolveSigningSecret } from '../actors/weatherlight/secret.ts';
 import { createLogger } from '../runtime/log.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 import { resolveConfig } from './config.ts';
 import { UsageError } from './forge.ts';
 

@@ -1,7 +1,7 @@
 // Urza pre-filled by the forge on first use: before a run trains, the kernels its seeds may need (each blueprint
 // Tamiyo may germinate × each slot of the host) are compiled into Urza, once, by the forge in the run's own tree.
 // Without them Kasmina would graft its fallback blueprint, and a seed would add nothing.
-import type { EsperConfig } from '../actors/weatherlight/config.ts';
+import type { EsperConfig } from '../actors/weatherlight/esper-config.ts';
 import { pathOfKind } from '../actors/weatherlight/tree.ts';
 import type { KarnCatalogReader } from '../actors/karn/index.ts';
 import { resolveTezzeretConfig } from '../actors/tezzeret/index.ts';

@@ -7,7 +7,7 @@
 // weights are stacked ([R, in, out]) and applied to every node at once; edges gather their source's row, rows
 // (relation, target) sum their edges, nodes sum their rows. Index arrays are built on the CPU per graph (graphs
 // have tens of nodes). The whole forward pass is about a hundred kernels, none per relation. (On WASM,
-// UnsortedSegmentSum — also tf.gather's gradient — is ours: runtime/tfjs-kernels.) The kernel count does not grow
+// UnsortedSegmentSum — also tf.gather's gradient — is ours: tensor/wasm-kernels.) The kernel count does not grow
 // with the graph, so training runs a whole minibatch as one graph (`prepareBatch`, `forwardBatch`): the disjoint
 // union of its graphs, the graph-level heads read from each graph's global node.
 import { createHash } from 'node:crypto';

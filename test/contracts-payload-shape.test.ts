@@ -6,7 +6,7 @@ import { toTimestamp } from '../contracts/time.ts';
 import { NotLeylineInsideError } from '../runtime/errors.ts';
 import { statelessLogic } from '../runtime/logic.ts';
 import { ActorSystem } from '../runtime/system.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 import { EventLog } from './helpers/events.ts';
 
 test.before(async () => {

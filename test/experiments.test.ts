@@ -7,7 +7,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { experimentConfig, ExperimentError, validateExperiment, type Experiment } from '../actors/weatherlight/experiment.ts';
-import { validateConfig } from '../actors/weatherlight/config.ts';
+import { validateConfig } from '../actors/weatherlight/esper-config.ts';
 import { resolveConfig } from '../cli/config.ts';
 import defaults from '../esper.config.ts';
 import { spawn } from 'node:child_process';

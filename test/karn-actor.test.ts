@@ -3,7 +3,7 @@
 import test from 'ava';
 import { leyline, type v1 } from '../contracts/index.ts';
 import { BlueprintCatalog } from '../actors/karn/catalog.ts';
-import { setUpKarn } from '../actors/karn/config.ts';
+import { setUpKarn } from '../actors/karn/settings.ts';
 import { karnLogic } from '../actors/karn/karn-actor.ts';
 import { UnacceptedMessageError } from '../runtime/errors.ts';
 import type { ActorLogic } from '../runtime/logic.ts';

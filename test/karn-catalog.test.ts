@@ -4,7 +4,7 @@ import test from 'ava';
 import { decodeLeyline, encodeLeyline } from '../contracts/codec.ts';
 import { leyline, type v1 } from '../contracts/index.ts';
 import { BlueprintCatalog, registerCustomBlueprints, type KarnCatalogReader } from '../actors/karn/catalog.ts';
-import { setUpKarn } from '../actors/karn/config.ts';
+import { setUpKarn } from '../actors/karn/settings.ts';
 import { BlueprintRequestError, KarnConfigError } from '../actors/karn/errors.ts';
 import { defaultBlueprints } from '../actors/karn/templates.ts';
 import { checkParameters, validateRequest } from '../actors/karn/validation.ts';

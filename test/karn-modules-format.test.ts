@@ -14,8 +14,8 @@ import {
   slotKind,
   SlotSpecError,
   type GuardSpecEntry,
-} from '../actors/karn/modules/index.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+} from '../blueprints/index.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 
 test.before(async () => {
   await selectTensorBackend('cpu');

@@ -1,7 +1,7 @@
 // Each family honours its parameters: counts change the variables, rates and sizes change what apply does.
 import test from 'ava';
-import type { BlueprintModule, SlotSpec } from '../actors/karn/modules/index.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import type { BlueprintModule, SlotSpec } from '../blueprints/index.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 import { buildNamed, CONV, copyVariables, DENSE, maxAbsDiff, perturbAll, setVariable, shapeOf } from './helpers/modules.ts';
 
 test.before(async () => {

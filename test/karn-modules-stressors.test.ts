@@ -1,7 +1,7 @@
 // The HIGH_RISK stressors do what they say, so the safety gates can be tested against them.
 import test from 'ava';
-import { HANG_OPS_PER_ITERATION, STRESSOR_FAMILIES, type BlueprintModule } from '../actors/karn/modules/index.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { HANG_OPS_PER_ITERATION, STRESSOR_FAMILIES, type BlueprintModule } from '../blueprints/index.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 import { buildNamed, CONV, DENSE, gradientNorm, maxAbsDiff } from './helpers/modules.ts';
 
 test.before(async () => {

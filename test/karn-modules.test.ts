@@ -7,9 +7,9 @@ import {
   serializeModule,
   STRESSOR_FAMILIES,
   type BlueprintModule,
-} from '../actors/karn/modules/index.ts';
+} from '../blueprints/index.ts';
 import { leyline, type v1 } from '../contracts/index.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 import { defaultBlueprints } from '../actors/karn/index.ts';
 import { midpointParameters } from '../actors/karn/index.ts';
 import { maxAbsDiff, perturbAll, setVariable } from './helpers/modules.ts';

@@ -2,13 +2,13 @@
 // module that shares a host parameter (a deliberate leak) is caught.
 import test from 'ava';
 import { leyline } from '../contracts/index.ts';
-import { buildModule, type BlueprintModule } from '../actors/karn/modules/index.ts';
+import { buildModule, type BlueprintModule } from '../blueprints/index.ts';
 import { measureIsolation } from '../actors/kasmina/isolation.ts';
 import { Batcher } from '../actors/tolaria/data/batches.ts';
 import { spiralsDataset } from '../actors/tolaria/data/synthetic.ts';
-import { GraftTable } from '../actors/tolaria/host/graft-table.ts';
+import { GraftTable } from '../surface/index.ts';
 import { buildHost } from '../actors/tolaria/host/host-model.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 
 const { SeedLifecycleStage: Stage } = leyline;
 

@@ -2,10 +2,10 @@
 // the kernel-fetch breaker opens after three failures; every seed gets weights of its own.
 import test from 'ava';
 import { leyline } from '../contracts/index.ts';
-import { buildModule } from '../actors/karn/modules/index.ts';
+import { buildModule } from '../blueprints/index.ts';
 import { KernelSource, type KernelStore } from '../actors/kasmina/kernel-source.ts';
 import type { KernelFetchResult } from '../actors/urza/index.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 
 test.before(async () => {
   await selectTensorBackend('cpu');

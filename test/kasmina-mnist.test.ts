@@ -4,8 +4,8 @@
 import test from 'ava';
 import { leyline } from '../contracts/index.ts';
 import { loadIdxDataset } from '../actors/tolaria/data/dataset.ts';
-import { GraftTable } from '../actors/tolaria/host/graft-table.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { GraftTable } from '../surface/index.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 import { mnistSeedSettings, startSeedRun } from './helpers/seed-run.ts';
 
 const { SeedLifecycleStage: Stage } = leyline;

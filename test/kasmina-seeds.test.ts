@@ -9,13 +9,12 @@ import { join } from 'node:path';
 import { leyline } from '../contracts/index.ts';
 import { signCommand } from '../contracts/command-signing.ts';
 import { spiralsDataset } from '../actors/tolaria/data/synthetic.ts';
-import { GraftTable } from '../actors/tolaria/host/graft-table.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { GraftTable, type TrainingSurface } from '../surface/index.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 import { catalog, secret, seedCommand, startSeedRun } from './helpers/seed-run.ts';
 import { slotDepth } from '../actors/kasmina/seed-actor.ts';
-import { buildModule, type BlueprintModule } from '../actors/karn/modules/index.ts';
+import { buildModule, type BlueprintModule } from '../blueprints/index.ts';
 import type { KernelStore } from '../actors/kasmina/kernel-source.ts';
-import type { TrainingSurface } from '../actors/tolaria/trainer/surface.ts';
 import type { TrainingRun } from '../actors/tolaria/trainer/training-run.ts';
 import type { TolariaConfig } from '../actors/tolaria/trainer/settings.ts';
 

@@ -8,7 +8,7 @@ import { signCommand } from '../contracts/command-signing.ts';
 import { spiralsDataset } from '../actors/tolaria/data/synthetic.ts';
 import type { KarnCatalogReader } from '../actors/karn/index.ts';
 import { SEED_SPEC } from '../actors/kasmina/seed-actor.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 import { catalog, secret, startSeedRun } from './helpers/seed-run.ts';
 
 const { CommandType } = leyline;

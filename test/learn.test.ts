@@ -12,7 +12,7 @@ import { decodeLeyline } from '../contracts/codec.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
 import { CurriculumError, validateCurriculum } from '../actors/weatherlight/curriculum.ts';
 import { PolicyInstance, rankCandidates, TamiyoGnn, weightsChecksum, type PolicyWorld } from '../policy/index.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 import quick from '../experiments/quick-curriculum.ts';
 import { ESPER_BIN, esper, esperEnv, freshDir } from './helpers/esper-cli.ts';
 import { PolicyStates, STATE_SLOTS } from './helpers/policy-states.ts';

@@ -9,7 +9,7 @@ import { chromium } from 'playwright-core';
 import defaults from '../esper.config.ts';
 import { SECRET_ENV_VAR } from '../contracts/signing.ts';
 import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
-import type { EsperConfig } from '../actors/weatherlight/config.ts';
+import type { EsperConfig } from '../actors/weatherlight/esper-config.ts';
 import { freePort } from './helpers/redis-server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';

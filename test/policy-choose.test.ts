@@ -32,7 +32,7 @@ import {
   type Strategy,
 } from '../policy/index.ts';
 import { mulberry32 } from '../runtime/seeded-random.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 
 const { CommandType, PolicyAction, SeedOperation, SeedLifecycleStage: Stage, FieldReportOutcome: Outcome } = leyline;
 const catalog = new BlueprintCatalog();

@@ -12,7 +12,7 @@ import { clipByGlobalNorm, DEFAULT_PPO_CONFIG, gae, jointLogProb, jointLogProbBa
 import { heldOutEstimate } from '../actors/simic/validation.ts';
 import { buildGraph, prepareBatch, CULL, GERMINATE, masksOf, OPTIMIZER, PolicyInstance, prepareGraph, rankCandidates, TamiyoGnn, WAIT, type Choices, type GnnOutputs, type PolicyGraphData, type SlotInfo } from '../policy/index.ts';
 import { mulberry32 } from '../runtime/seeded-random.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 import { PolicyStates } from './helpers/policy-states.ts';
 
 const { SeedLifecycleStage: Stage } = leyline;

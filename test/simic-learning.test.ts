@@ -16,7 +16,7 @@ import { DEFAULT_PPO_CONFIG, gae, jointLogProb, PpoTrainer } from '../actors/sim
 import { episodeReward } from '../actors/simic/index.ts';
 import { GERMINATE, HEURISTIC_VERSION, PolicyInstance, prepareGraph, rankCandidates, signPolicyUpdate, TamiyoGnn, WAIT } from '../policy/index.ts';
 import { statelessLogic } from '../runtime/logic.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 import { testSystem } from './helpers/actors.ts';
 import { EventLog } from './helpers/events.ts';
 import { PolicyStates, STATE_SLOTS } from './helpers/policy-states.ts';

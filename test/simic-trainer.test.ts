@@ -18,7 +18,7 @@ import { rewardOf } from '../actors/simic/experience.ts';
 import { validate } from '../actors/simic/validation.ts';
 import { statelessLogic } from '../runtime/logic.ts';
 import { WorkerChannel } from '../runtime/worker-channel.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 import { testSystem } from './helpers/actors.ts';
 import { EventLog } from './helpers/events.ts';
 import { PolicyStates, STATE_SLOTS } from './helpers/policy-states.ts';

@@ -15,7 +15,7 @@ import { FieldReportLog, HEURISTIC_POLICY, resolveTamiyoConfig, tamiyoLogic, typ
 import { DEFAULT_GRAPH_OPTIONS, DEFAULT_PRIOR_OPTIONS, HEURISTIC_VERSION, rankCandidates, signPolicyUpdate, TamiyoGnn } from '../policy/index.ts';
 import { InlinePolicyRunner, WorkerPolicyRunner } from '../actors/tamiyo/policy-runner.ts';
 import { statelessLogic } from '../runtime/logic.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 import { testSystem } from './helpers/actors.ts';
 import { EventLog } from './helpers/events.ts';
 

@@ -23,7 +23,7 @@ import {
   type NodeType,
   type PolicyGraphData,
 } from '../policy/index.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 
 const { SeedLifecycleStage: Stage } = leyline;
 

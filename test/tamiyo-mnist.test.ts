@@ -9,7 +9,7 @@ import { leyline } from '../contracts/index.ts';
 import { loadIdxDataset } from '../actors/tolaria/data/dataset.ts';
 import { FieldReportLog } from '../actors/tamiyo/index.ts';
 import { HEURISTIC_VERSION } from '../policy/index.ts';
-import { selectTensorBackend } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend } from '../tensor/index.ts';
 import { catalog, mnistSeedSettings, startSeedRun } from './helpers/seed-run.ts';
 
 const { FieldReportOutcome: Outcome } = leyline;

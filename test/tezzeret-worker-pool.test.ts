@@ -3,10 +3,10 @@
 import test from 'ava';
 import { encodeLeyline } from '../contracts/codec.ts';
 import { leyline } from '../contracts/index.ts';
-import { deserializeModule, guardDigest, guardSpec } from '../actors/karn/modules/index.ts';
+import { deserializeModule, guardDigest, guardSpec } from '../blueprints/index.ts';
 import { CompileTimeoutError, CompileWorkerError, CompileWorkerPool } from '../actors/tezzeret/worker-pool.ts';
 import type { CompileTask } from '../actors/tezzeret/compile-task.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 
 const task = (fields: { id: string; name: string; dims?: number[]; parameters?: Record<string, number>; bounds?: Record<string, [number, number]> }): CompileTask => ({
   descriptor: encodeLeyline(

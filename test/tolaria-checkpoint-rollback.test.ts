@@ -1,7 +1,7 @@
 // The fast tier (snapshot ring: byte cap, eviction, refusal, latestBefore) and the rollback rules (LossWatch,
 // RollbackPlanner tier choice and deadlines, with an injected clock and timer), and the real restore budgets.
 import test from 'ava';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 import { LossWatch, RollbackPlanner, type SetTimer } from '../actors/tolaria/checkpoint/rollback.ts';
 import { SnapshotRing, type SnapshotContent } from '../actors/tolaria/checkpoint/snapshot-ring.ts';
 import { captureVariables, type TensorMap } from '../actors/tolaria/checkpoint/training-state.ts';

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { readFileSync, readdirSync, truncateSync, writeFileSync, appendFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 import { crc32, crc32Table, nativeCrc32 } from '../actors/tolaria/checkpoint/crc32.ts';
 import { CheckpointFileError, HEADER_BYTES, decodeCheckpoint, encodeCheckpoint } from '../actors/tolaria/checkpoint/checkpoint-format.ts';
 import { CheckpointStore, MANIFEST_FILE, checkpointFileName, type Manifest } from '../actors/tolaria/checkpoint/checkpoint-store.ts';

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { Batcher } from '../actors/tolaria/data/batches.ts';
 import type { Split } from '../actors/tolaria/data/types.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 
 test.before(async () => {
   await selectTensorBackend('cpu');

@@ -4,7 +4,7 @@ import test from 'ava';
 import { Batcher } from '../actors/tolaria/data/batches.ts';
 import { spiralsDataset, SYNTHETIC_CLASSES, SYNTHETIC_FEATURES } from '../actors/tolaria/data/synthetic.ts';
 import type { Dataset } from '../actors/tolaria/data/types.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 
 test.before(async () => {
   await selectTensorBackend('cpu');

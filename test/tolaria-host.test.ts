@@ -1,11 +1,10 @@
 // Host models with slots, and what a graft does to a slot's output and to the gradients, stage by stage.
 import test from 'ava';
 import { leyline } from '../contracts/index.ts';
-import { buildModule, type BlueprintModule } from '../actors/karn/modules/index.ts';
-import { GraftTable, GraftTableError } from '../actors/tolaria/host/graft-table.ts';
+import { buildModule, type BlueprintModule } from '../blueprints/index.ts';
+import { GraftTable, GraftTableError } from '../surface/index.ts';
 import { buildHost, HostConfigError, type HostModel } from '../actors/tolaria/host/host-model.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
-import { stopGradient } from '../runtime/tensor-ops.ts';
+import { selectTensorBackend, tf, stopGradient } from '../tensor/index.ts';
 import { maxAbsDiff, perturbAll } from './helpers/modules.ts';
 
 const { SeedLifecycleStage: Stage } = leyline;

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { learningRate, validateLrSchedule, LrScheduleError } from '../actors/tolaria/optim/lr-schedule.ts';
 import { GroupedOptimizer } from '../actors/tolaria/optim/grouped-optimizer.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 
 test.before(async () => {
   await selectTensorBackend('cpu');

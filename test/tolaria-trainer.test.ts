@@ -11,7 +11,7 @@ import { spiralsDataset } from '../actors/tolaria/data/synthetic.ts';
 import { resolveTolariaConfig, type TolariaConfig } from '../actors/tolaria/trainer/settings.ts';
 import { trainerLogic, type EpochSummary, type RunResult, type TrainerDeps } from '../actors/tolaria/trainer/trainer-actor.ts';
 import { statelessLogic, type ActorRef } from '../runtime/logic.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 import type { ActorSystem } from '../runtime/system.ts';
 import { testSystem } from './helpers/actors.ts';
 import { EventLog, gate } from './helpers/events.ts';

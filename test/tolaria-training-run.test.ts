@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { leyline } from '../contracts/index.ts';
-import { buildModule } from '../actors/karn/modules/index.ts';
+import { buildModule } from '../blueprints/index.ts';
 import { spiralsDataset } from '../actors/tolaria/data/synthetic.ts';
 import { resolveTolariaConfig, type TolariaConfig } from '../actors/tolaria/trainer/settings.ts';
 import { seedGroup, TrainingRun, type SliceResult } from '../actors/tolaria/trainer/training-run.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 
 test.before(async () => {
   await selectTensorBackend('cpu');

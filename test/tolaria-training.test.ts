@@ -2,14 +2,14 @@
 // baseline after every epoch, and a grafted TRAINING seed learns without changing the host's forward pass.
 import test from 'ava';
 import { leyline } from '../contracts/index.ts';
-import { buildModule } from '../actors/karn/modules/index.ts';
+import { buildModule } from '../blueprints/index.ts';
 import { Batcher } from '../actors/tolaria/data/batches.ts';
 import { spiralsDataset } from '../actors/tolaria/data/synthetic.ts';
-import { GraftTable } from '../actors/tolaria/host/graft-table.ts';
+import { GraftTable } from '../surface/index.ts';
 import { buildHost } from '../actors/tolaria/host/host-model.ts';
 import { GroupedOptimizer } from '../actors/tolaria/optim/grouped-optimizer.ts';
 import { evaluate, trainEpoch } from '../actors/tolaria/training/epoch.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 
 test.before(async () => {
   await selectTensorBackend('cpu');

@@ -1,11 +1,11 @@
 // fetchKernel with Karn's real modules: every fetch is a fresh module (weights never shared between two seeds),
 // cached or not; artifacts the codec cannot read, or that hold another blueprint, are corrupt and evicted.
 import test from 'ava';
-import { buildModule, serializeModule } from '../actors/karn/modules/index.ts';
+import { buildModule, serializeModule } from '../blueprints/index.ts';
 import { NoKernelCodecError } from '../actors/urza/errors.ts';
 import { openUrzaLibrary } from '../actors/urza/index.ts';
 import { UrzaLibrary, type KernelFetchResult } from '../actors/urza/library.ts';
-import { selectTensorBackend, tf } from '../runtime/tensor-backend.ts';
+import { selectTensorBackend, tf } from '../tensor/index.ts';
 import { bytesOf, descriptor, saveInput, tempRoot } from './fixtures/urza-fixtures.ts';
 
 test.before(async () => {

@@ -10,7 +10,7 @@ import { leyline, type v1 } from '../contracts/index.ts';
 import { SECRET_ENV_VAR } from '../contracts/signing.ts';
 import { toTimestamp } from '../contracts/time.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
-import type { EsperConfig, TreeNode } from '../actors/weatherlight/config.ts';
+import type { EsperConfig, TreeNode } from '../actors/weatherlight/esper-config.ts';
 import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
 import { WORKER_KINDS, type WorkerFactory } from '../actors/weatherlight/workers.ts';
 import type { SupervisorEffect } from '../supervision/supervisor-logic.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { leyline, type LeylineMessage, type v1 } from '../contracts/index.ts';
 import { MissingSecretError, SECRET_ENV_VAR } from '../contracts/signing.ts';
 import { fromTimestamp, toTimestamp } from '../contracts/time.ts';
-import { ConfigError, validateConfig, type EsperConfig, type TreeNode } from '../actors/weatherlight/config.ts';
+import { ConfigError, validateConfig, type EsperConfig, type TreeNode } from '../actors/weatherlight/esper-config.ts';
 import { buildHealthPacket } from '../actors/weatherlight/health.ts';
 import { resolveSigningSecret, SECRET_FILE } from '../actors/weatherlight/secret.ts';
 import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';

@@ -2,7 +2,8 @@
 // filters in it, the conservative pool is "the first 10 SAFE"), so re-registering an id keeps its place.
 // Every descriptor in and out is a deep copy: no caller can change the catalog by mutating what it holds.
 import { leyline, type v1 } from '../../contracts/index.ts';
-import { copyDescriptor, type DescriptorFields, type ParameterRange } from './descriptor.ts';
+import type { ParameterRange } from '../../blueprints/index.ts';
+import { copyDescriptor, type DescriptorFields } from './descriptor.ts';
 import { KarnConfigError } from './errors.ts';
 import { defaultBlueprints } from './templates.ts';
 

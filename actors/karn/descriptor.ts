@@ -2,12 +2,6 @@
 // risk, and Leyline enum names for logs, events and error sentences.
 import { leyline, type v1 } from '../../contracts/index.ts';
 
-/** A parameter's inclusive range, as plain numbers (config input and template rows). */
-export interface ParameterRange {
-  min: number;
-  max: number;
-}
-
 /**
  * A deep copy as a fresh Leyline instance. Risk is stored as the float32 the wire carries (0.1 → 0.10000000149…),
  * so a descriptor compares the same before and after an encode/decode round trip.
@@ -36,19 +30,6 @@ export function copyDescriptor(descriptor: DescriptorFields): v1.BlueprintDescri
     approvalRequired: descriptor.approvalRequired ?? false,
     description: descriptor.description ?? '',
   });
-}
-
-/** The declared bounds of a descriptor as [key, bounds] pairs, in declaration order. */
-export function declaredBounds(descriptor: v1.BlueprintDescriptor): Array<[string, ParameterRange]> {
-  return Object.entries(descriptor.allowedParameters ?? {}).map(([key, bounds]) => [
-    key,
-    { min: bounds.minValue ?? 0, max: bounds.maxValue ?? 0 },
-  ]);
-}
-
-/** Every declared parameter at the middle of its bounds (the default a compile or a heuristic picks). */
-export function midpointParameters(descriptor: v1.BlueprintDescriptor): Record<string, number> {
-  return Object.fromEntries(declaredBounds(descriptor).map(([key, { min, max }]) => [key, (min + max) / 2]));
 }
 
 /** The name of a value of a Leyline enum ("BLUEPRINT_TIER_SAFE"), or the number when it has none. */

@@ -4,7 +4,7 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import type { CircuitBreakerOptions } from '../../runtime/circuit-breaker.ts';
 import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import type { KarnCatalogReader } from './catalog.ts';
-import { DEFAULT_TELEMETRY_INTERVAL_MS } from './config.ts';
+import { DEFAULT_TELEMETRY_INTERVAL_MS } from './settings.ts';
 import { breakerStateName } from './descriptor.ts';
 import { buildKarnTelemetry, createKarnState, handleQuery, type KarnState } from './query.ts';
 

@@ -5,7 +5,8 @@
 // parameter meant for another blueprint must not be silently dropped on its way to the compiler.
 import { leyline, type v1 } from '../../contracts/index.ts';
 import type { KarnCatalogReader } from './catalog.ts';
-import { declaredBounds, describeBlueprint } from './descriptor.ts';
+import { declaredBounds } from '../../blueprints/index.ts';
+import { describeBlueprint } from './descriptor.ts';
 import { BlueprintRequestError } from './errors.ts';
 
 const { BlueprintRejection: Rejection } = leyline;

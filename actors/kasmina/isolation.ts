@@ -4,10 +4,9 @@
 // gradient that leaked through the seed — for example a seed module that shares a host parameter. The relative
 // leak above `threshold` is a violation (it feeds G1 and the isolation breaker).
 import { performance } from 'node:perf_hooks';
-import { tf } from '../../runtime/tensor-backend.ts';
-import { stopGradient } from '../../runtime/tensor-ops.ts';
+import { tf, stopGradient } from '../../tensor/index.ts';
 import type { Batch } from '../tolaria/data/batches.ts';
-import { GraftTable, type Graft } from '../tolaria/host/graft-table.ts';
+import { GraftTable, type Graft } from '../../surface/index.ts';
 import type { HostModel } from '../tolaria/host/host-model.ts';
 
 export const DEFAULT_ISOLATION_THRESHOLD = 1e-6;

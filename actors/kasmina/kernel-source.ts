@@ -4,7 +4,7 @@
 // module of its own (fresh weights): two seeds never share parameters. Which path was taken, and why, is reported.
 import { performance } from 'node:perf_hooks';
 import { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
-import { buildModule, type BlueprintModule, type SlotSpec } from '../karn/modules/index.ts';
+import { buildModule, type BlueprintModule, type SlotSpec } from '../../blueprints/index.ts';
 import type { KernelFetchResult, SlotInput } from '../urza/index.ts';
 
 /** The part of Urza's library a seed needs (UrzaStore has it). */

@@ -8,8 +8,7 @@ import { buildTelemetryPacket, type EventInput } from '../../contracts/telemetry
 import type { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
 import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import { trainableParameters, type KarnCatalogReader } from '../karn/index.ts';
-import { GraftTable } from '../tolaria/host/graft-table.ts';
-import type { TrainingSurface } from '../tolaria/trainer/surface.ts';
+import { GraftTable, type TrainingSurface } from '../../surface/index.ts';
 import { gateGradientHealth, gateInterface, gateReset, gateSanity, gateStability, gateSystemImpact, type GateResult } from './gates.ts';
 import { measureIsolation } from './isolation.ts';
 import type { KernelSource, ProvidedKernel } from './kernel-source.ts';

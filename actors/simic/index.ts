@@ -1,5 +1,5 @@
 // Simic's public surface: the trainer actor, its configuration, and the offline training job the CLI runs.
-export { simicLogic, type SimicDeps, type SimicMessage } from './trainer-actor.ts';
+export { simicLogic, type SimicDeps, type SimicMessage } from './policy-trainer-actor.ts';
 export { resolveSimicConfig, SimicConfigError, type SimicConfig, type SimicSettings } from './settings.ts';
 export { runTrainingJob, weightsOf, type TrainingJob, type TrainingOutcome } from './training-job.ts';
 export { ReplayBuffer } from './replay.ts';

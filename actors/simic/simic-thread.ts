@@ -2,7 +2,7 @@
 // forward and backward passes) never stalls the training thread.
 import { parentPort } from 'node:worker_threads';
 import { describeError } from '../../runtime/errors.ts';
-import { selectTensorBackend, type BackendPreference } from '../../runtime/tensor-backend.ts';
+import { selectTensorBackend, type BackendPreference } from '../../tensor/index.ts';
 import type { ChannelReply } from '../../runtime/worker-channel.ts';
 import { runTrainingJob, type TrainingJob, type TrainingOutcome } from './training-job.ts';
 

@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { leyline } from '../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import { describeError } from '../../runtime/errors.ts';
-import { selectTensorBackend, type BackendPreference } from '../../runtime/tensor-backend.ts';
+import { selectTensorBackend, type BackendPreference } from '../../tensor/index.ts';
 import { PolicyInstance, type PolicyWorld } from '../../policy/index.ts';
 import { fromWire, type ThreadReply, type ThreadRequest } from './policy-runner.ts';
 

@@ -7,7 +7,7 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import { describeError } from '../../runtime/errors.ts';
 import type { DynamicChildSpec } from '../../supervision/child-spec.ts';
 import type { ActorLogic, ActorRef } from '../../runtime/logic.ts';
-import type { BackendPreference } from '../../runtime/tensor-backend.ts';
+import type { BackendPreference } from '../../tensor/index.ts';
 import type { CompileOutput } from './compile-task.ts';
 import type { JobJournal } from './job-journal.ts';
 import type { KernelStore } from './ports.ts';

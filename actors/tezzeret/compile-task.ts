@@ -3,8 +3,8 @@
 // serialise topology and weights into one artifact.
 import { stableHash32 } from '../../runtime/stable-hash.ts';
 import { leyline, type v1 } from '../../contracts/index.ts';
-import { buildModule, guardDigest, guardSpec, guardSummary, serializeModule } from '../karn/modules/index.ts';
-import { selectTensorBackend, tf, type BackendPreference } from '../../runtime/tensor-backend.ts';
+import { buildModule, guardDigest, guardSpec, guardSummary, serializeModule } from '../../blueprints/index.ts';
+import { selectTensorBackend, tf, type BackendPreference } from '../../tensor/index.ts';
 
 export interface CompileTask {
   /** Encoded BlueprintDescriptor (Leyline bytes cross the thread boundary, not objects). */

@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import type { v1 } from '../../contracts/index.ts';
 import type { ActorRef } from '../../runtime/logic.ts';
 import type { ActorSystem } from '../../runtime/system.ts';
-import type { TezzeretSettings } from './config.ts';
+import type { TezzeretSettings } from './settings.ts';
 import type { ForgeSettings } from './forge.ts';
 import { JobJournal } from './job-journal.ts';
 import type { BlueprintSource, KernelStore } from './ports.ts';
 import { CompileWorkerPool } from './worker-pool.ts';
 
 export { forgeLogic, type ForgeSettings, type ForgeMessage } from './forge.ts';
-export { resolveTezzeretConfig, TEZZERET_DEFAULTS, TezzeretConfigError, type TezzeretConfig, type TezzeretSettings } from './config.ts';
+export { resolveTezzeretConfig, TEZZERET_DEFAULTS, TezzeretConfigError, type TezzeretConfig, type TezzeretSettings } from './settings.ts';
 export { JobJournal, jobIdFor } from './job-journal.ts';
 export { urzaKernelStore } from './urza-store.ts';
 export { busKernelStore } from './bus-store.ts';

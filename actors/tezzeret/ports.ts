@@ -1,7 +1,7 @@
 // What Tezzeret needs from its neighbours, as small interfaces (ports). Weatherlight and `esper forge` plug in
 // Karn's catalog and Urza's library; tests plug in their own.
 import type { v1 } from '../../contracts/index.ts';
-import type { SlotSpec } from '../karn/modules/types.ts';
+import type { SlotSpec } from '../../blueprints/types.ts';
 
 /** Blueprint descriptors by id (Karn's catalog). */
 export interface BlueprintSource {

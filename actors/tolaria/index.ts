@@ -2,6 +2,5 @@
 export { setUpTrainer, defaultRunId, runsDir, type RunSelection, type TrainerSetup } from './trainer/setup.ts';
 export { trainerLogic, type EpochSummary, type RunResult, type SeedSummary, type TrainerDeps, type TrainingMonitor } from './trainer/trainer-actor.ts';
 export { resolveTolariaConfig, TolariaConfigError, type TolariaConfig, type TolariaSettings } from './trainer/settings.ts';
-export { TrainingSurface, type SeedProbe } from './trainer/surface.ts';
 export { hostSlots, type HostConfig, type HostSlot } from './host/host-model.ts';
 export { captureVariables, restoreVariables, type TensorMap } from './checkpoint/training-state.ts';

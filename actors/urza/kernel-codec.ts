@@ -1,7 +1,7 @@
 // How Urza turns verified artifact bytes back into a runnable module. Urza stores bytes and never runs them; the
 // codec (Karn's module serialisation) is injected, so the library and its tests do not load TensorFlow.js unless
 // kernels are actually fetched.
-import type { BlueprintModule } from '../karn/modules/types.ts';
+import type { BlueprintModule } from '../../blueprints/types.ts';
 
 export interface KernelCodec {
   /**

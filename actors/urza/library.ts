@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { encodeLeyline } from '../../contracts/codec.ts';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from '../../runtime/circuit-breaker.ts';
-import type { BlueprintModule } from '../karn/modules/types.ts';
+import type { BlueprintModule } from '../../blueprints/types.ts';
 import { ArtifactStore, isSha256Hex, sha256Hex, type SaveStepHook } from './artifact-store.ts';
 import { CatalogDb, rowDescriptor, toCatalogEntry, type CatalogFilter, type CatalogRow } from './catalog-db.ts';
 import { NoKernelCodecError, UrzaInputError, UrzaSaveError } from './errors.ts';

@@ -13,7 +13,7 @@ import type { DatasetConfig } from '../tolaria/trainer/settings.ts';
 import type { HostConfig } from '../tolaria/index.ts';
 import type { SeedTimings } from '../kasmina/lifecycle.ts';
 import { DATASET, experimentConfig, fraction, HOST, positive, positiveInt, TRAINING, type Experiment } from './experiment.ts';
-import type { EsperConfig, TreeNode } from './config.ts';
+import type { EsperConfig, TreeNode } from './esper-config.ts';
 
 export interface CurriculumTask {
   /** Names the task in records and reports (unique within the curriculum). */

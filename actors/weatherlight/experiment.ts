@@ -13,7 +13,7 @@ import type { SimicConfig } from '../simic/index.ts';
 import type { AlertRule } from '../nissa/alerts.ts';
 import { FileIssuesError } from '../../runtime/config-error.ts';
 import * as s from '../../runtime/schema.ts';
-import type { EsperConfig, TreeNode } from './config.ts';
+import type { EsperConfig, TreeNode } from './esper-config.ts';
 import { SERVABLE } from './serve.ts';
 
 export interface Experiment {

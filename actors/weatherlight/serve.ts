@@ -1,7 +1,7 @@
 // `esper serve <subsystem>`: one subsystem in a process of its own, on a shared bus. Its tree is the configured
 // one cut down to the root, the health reporter, Oona's bus and that subsystem's supervisor; the subsystem finds
 // its peers on the bus (Simic: field reports in, policy updates out).
-import { ConfigError, type EsperConfig, type TreeNode } from './config.ts';
+import { ConfigError, type EsperConfig, type TreeNode } from './esper-config.ts';
 
 /** Subsystems that work over the bus alone, and what each reads and writes there. */
 export const SERVABLE: Readonly<Record<string, string>> = {

@@ -1,5 +1,5 @@
 // Turns the configured tree (data) into supervisor specs (logic), resolving worker kinds from the registry.
-import { ConfigError, type TreeNode } from './config.ts';
+import { ConfigError, type TreeNode } from './esper-config.ts';
 import type { ChildSpec, SupervisorSpec } from '../../supervision/child-spec.ts';
 import type { WorkerDeps, WorkerFactory } from './workers.ts';
 

@@ -4,7 +4,7 @@
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { setUpKarn } from '../../actors/karn/index.ts';
 import { resolveTezzeretConfig } from '../../actors/tezzeret/index.ts';
-import type { EsperConfig } from '../../actors/weatherlight/config.ts';
+import type { EsperConfig } from '../../actors/weatherlight/esper-config.ts';
 import { episodeExperiment, type Curriculum } from '../../actors/weatherlight/curriculum.ts';
 import { experimentConfig } from '../../actors/weatherlight/experiment.ts';
 import { forgeKernels, type ForgeJob, type ForgeTally } from '../forge.ts';

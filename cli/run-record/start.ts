@@ -2,7 +2,7 @@
 // budgets the report later holds the run's actuals against.
 import { resolveTolariaConfig, type TolariaSettings } from '../../actors/tolaria/index.ts';
 import { resolveTamiyoConfig } from '../../actors/tamiyo/index.ts';
-import type { EsperConfig } from '../../actors/weatherlight/config.ts';
+import type { EsperConfig } from '../../actors/weatherlight/esper-config.ts';
 import { pathOfKind } from '../../actors/weatherlight/tree.ts';
 import type { StartRecord } from './records.ts';
 

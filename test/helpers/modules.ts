@@ -1,7 +1,7 @@
 // Helpers for the blueprint-module tests.
-import { buildModule, type BlueprintModule, type SlotSpec } from '../../actors/karn/modules/index.ts';
+import { buildModule, type BlueprintModule, type SlotSpec } from '../../blueprints/index.ts';
 import { leyline } from '../../contracts/index.ts';
-import { tf } from '../../runtime/tensor-backend.ts';
+import { tf } from '../../tensor/index.ts';
 
 /** Replaces a module variable's value (shape kept). */
 export function setVariable(module: BlueprintModule, name: string, value: (variable: tf.Variable) => tf.Tensor): void {

@@ -1,6 +1,6 @@
 // The full rollback tier's restore: the last good checkpoint back into live variables, abandoning cleanly when the
 // planner's deadline has passed (nothing is assigned after the signal is aborted).
-import type { tf } from '../../../runtime/tensor-backend.ts';
+import type { tf } from '../../../tensor/index.ts';
 import type { CheckpointStore, SkippedCheckpoint } from './checkpoint-store.ts';
 import { assertRestorable, restoreVariables, type TrainingState } from './training-state.ts';
 

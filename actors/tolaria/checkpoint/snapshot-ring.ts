@@ -4,7 +4,7 @@
 // weights that produced the bad loss.
 import { performance } from 'node:perf_hooks';
 import { assertRestorable, restoreVariables, tensorBytes, type OptimizerState, type SavedSeed, type TensorMap } from './training-state.ts';
-import type { tf } from '../../../runtime/tensor-backend.ts';
+import type { tf } from '../../../tensor/index.ts';
 
 export const DEFAULT_SNAPSHOT_CAP_BYTES = 32 * 1024 * 1024;
 

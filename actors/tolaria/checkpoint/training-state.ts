@@ -1,7 +1,7 @@
 // The plain data of a checkpoint (and of a fast-tier snapshot): weights, optimizer state, epoch, step, RNG state
 // and the epoch's metrics, with no TF.js objects inside, so it can be encoded, copied and compared as data. The
 // helpers move it between this form and live TF.js variables.
-import { tf } from '../../../runtime/tensor-backend.ts';
+import { tf } from '../../../tensor/index.ts';
 
 /**
  * Format 2 adds the grown network (every seed's record and its module's weights) and the history decisions read;

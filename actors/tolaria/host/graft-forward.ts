@@ -15,9 +15,8 @@
 // TRAINING uses a straight-through form, h + s − stop(s) with s = seed(stop(h)): its value is exactly h, its
 // gradient reaches the seed's weights. Seeds start near-neutral (seed(h) ≈ h), so BLENDING begins without a jolt.
 import { leyline } from '../../../contracts/index.ts';
-import { tf } from '../../../runtime/tensor-backend.ts';
-import { stopGradient } from '../../../runtime/tensor-ops.ts';
-import type { Graft } from './graft-table.ts';
+import { tf, stopGradient } from '../../../tensor/index.ts';
+import type { Graft } from '../../../surface/index.ts';
 
 const { SeedLifecycleStage: Stage } = leyline;
 

@@ -2,10 +2,10 @@
 // where seeds can be grafted. The forward pass consults the graft table at each slot; with no grafts it is a plain
 // model. Sizes are free, so deliberately under-sized hosts (where seeds should add capacity) are easy to declare.
 import { ConfigError } from '../../../runtime/config-error.ts';
-import { tf } from '../../../runtime/tensor-backend.ts';
-import type { SlotSpec } from '../../karn/modules/index.ts';
+import { tf } from '../../../tensor/index.ts';
+import type { SlotSpec } from '../../../blueprints/index.ts';
 import { graftForward } from './graft-forward.ts';
-import type { GraftTable } from './graft-table.ts';
+import type { GraftTable } from '../../../surface/index.ts';
 
 export interface MlpHostConfig {
   kind: 'mlp';

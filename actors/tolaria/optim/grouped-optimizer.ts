@@ -6,7 +6,7 @@
 // Every variable joins under a stable name (`host/dense.0/w`, `seed/<id>/…`): captured optimizer state is keyed by
 // it, and restored by it, never by position — a checkpoint taken after a seed joined the host's group restores into
 // a process where the groups are built again in another order.
-import { tf } from '../../../runtime/tensor-backend.ts';
+import { tf } from '../../../tensor/index.ts';
 import type { OptimizerState, TensorMap } from '../checkpoint/training-state.ts';
 
 /** The host's own parameter group; every other group belongs to a seed. */

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { leyline, type v1 } from '../../../contracts/index.ts';
 import { buildTelemetryPacket, type EventInput } from '../../../contracts/telemetry.ts';
 import type { ActorContext, ActorLogic, ActorRef } from '../../../runtime/logic.ts';
-import { tf } from '../../../runtime/tensor-backend.ts';
+import { tf } from '../../../tensor/index.ts';
 import type { Dataset } from '../data/types.ts';
 import { emergencyPacket, levelName } from '../training/emergency.ts';
 import { epochSystemState } from '../training/system-state.ts';
@@ -14,8 +14,7 @@ import { ControlHook, describeDecision, type HookResult } from './control-hook.t
 import { EpochJudge, type Verdict } from './epoch-judge.ts';
 import { epochTelemetry } from './epoch-telemetry.ts';
 import type { TolariaSettings } from './settings.ts';
-import { TrainingSurface } from './surface.ts';
-import type { Graft } from '../host/graft-table.ts';
+import { TrainingSurface, type Graft } from '../../../surface/index.ts';
 import { TrainingRun, type EpochResult, type RunRollback, type SavedNetwork } from './training-run.ts';
 
 type TrainerContext = ActorContext<v1.TimerFired | v1.AdaptationCommand>;

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { leyline, type v1 } from '../../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../../contracts/codec.ts';
-import { tf } from '../../../runtime/tensor-backend.ts';
+import { tf } from '../../../tensor/index.ts';
 import { performance } from 'node:perf_hooks';
 import { CheckpointStore, type SkippedCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import { restoreFromCheckpoint } from '../checkpoint/full-restore.ts';
@@ -16,7 +16,7 @@ import { loadIdxDataset } from '../data/dataset.ts';
 import { prepareDataset, type PreparedDataset } from '../data/prepare.ts';
 import { spiralsDataset } from '../data/synthetic.ts';
 import { featureCount, takeRows, type Dataset, type Split } from '../data/types.ts';
-import { GraftTable } from '../host/graft-table.ts';
+import { GraftTable } from '../../../surface/index.ts';
 import { buildHost, type HostModel, type SlotActivationStats } from '../host/host-model.ts';
 import { GroupedOptimizer, HOST_GROUP_ID } from '../optim/grouped-optimizer.ts';
 import { learningRate } from '../optim/lr-schedule.ts';

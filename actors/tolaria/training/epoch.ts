@@ -1,9 +1,9 @@
 // One epoch of training, and evaluation, over a host with its grafts. Plain functions: the trainer actor calls
 // them, tests call them directly. Every step's tensors are freed inside the step (tf.tidy), so the tensor count
 // returns to its baseline after an epoch.
-import { tf } from '../../../runtime/tensor-backend.ts';
+import { tf } from '../../../tensor/index.ts';
 import type { Batch, Batcher } from '../data/batches.ts';
-import type { GraftTable } from '../host/graft-table.ts';
+import type { GraftTable } from '../../../surface/index.ts';
 import type { HostModel, SlotActivationStats } from '../host/host-model.ts';
 import { HOST_GROUP_ID, type GroupedOptimizer } from '../optim/grouped-optimizer.ts';
 
