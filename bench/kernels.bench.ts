@@ -3,7 +3,8 @@
 // median of each is reported).
 //
 // mlp: 784-256-128-10, relu, softmax cross-entropy, SGD, batch 64, random MNIST-shaped data (a tensor per batch from
-//      a Float32Array, as DESIGN.md §8 asks). Baseline: the same step on the unpatched wasm kernels.
+//      a Float32Array, as docs/architecture.md#tensors-data-and-speed explains). Baseline: the same step on the
+//      unpatched wasm kernels.
 // cnn: conv 3×3×8 'same' → relu → maxPool 2 → dense 10 on 28×28×1, batch 32. Unpatched wasm cannot train it
 //      (no Conv2DBackpropFilter), so the baseline is the pure-JS cpu backend.
 // matmul: the MLP's hottest gradient product, [64,784]ᵀ×[64,256], ms per call, patched against unpatched.

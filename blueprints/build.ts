@@ -14,7 +14,7 @@ interface Recipe {
   readonly derive?: (parameters: Readonly<Record<string, number>>) => Record<string, number>;
 }
 
-/** The 50 default blueprints by name (reference 04 §2.3); README.md in this folder has the table. */
+/** The 50 default blueprints by name (Karn's catalog, actors/karn/templates.ts); README.md here has the table. */
 const RECIPES: Readonly<Record<string, Recipe>> = {
   identity_passthrough: { asks: 'identity' },
   linear_projection: { asks: 'linear_projection' },

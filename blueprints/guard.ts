@@ -1,5 +1,5 @@
 // Guard spec, digest and summary: a fingerprint of the example inputs a compiled module was warmed on, in the
-// prototype's exact format so digests match across languages (reference 04 §3.4).
+// prototype's exact format so digests match across languages (blueprints/README.md#guard-spec).
 import { createHash } from 'node:crypto';
 import { validateSlot } from './slot.ts';
 import type { SlotSpec } from './types.ts';

@@ -1,4 +1,4 @@
-// The prototype's design budgets (reference 01 §5.3), which its schema declared but never filled, as Leyline
+// The prototype's design budgets (docs/architecture.md#budgets), which its schema declared but never filled, as Leyline
 // message instances. They are frozen: a budget is a contract, not a knob an actor may turn at runtime.
 import { leyline } from './index.ts';
 

@@ -1,5 +1,6 @@
-// The project's one stable hash of a string (reference 03 §15): the first 4 bytes of SHA-256 of its UTF-8 bytes, read
-// as a big-endian unsigned 32-bit integer. The same on every machine and in every process (Python's hash() is not).
+// The project's one stable hash of a string (docs/architecture.md#determinism): the first 4 bytes of SHA-256 of its
+// UTF-8 bytes, read as a big-endian unsigned 32-bit integer. The same on every machine and in every process (Python's
+// hash() is not).
 import { createHash } from 'node:crypto';
 
 export function stableHash32(text: string): number {

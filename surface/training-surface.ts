@@ -1,4 +1,4 @@
-// What Tolaria shares in process with Kasmina (DESIGN §5): the graft table its forward pass reads, and the running
+// What Tolaria shares in process with Kasmina: the graft table its forward pass reads, and the running
 // training run, through which a seed measures itself (probe loss with and without it, a batch for the isolation
 // check) on the training thread. Tensors never travel in messages; this is the one place seeds touch the host.
 import type { Batch } from '../actors/tolaria/data/batches.ts';

@@ -19,7 +19,7 @@ function build(overrides: Partial<TelemetryPacketInput> = {}): v1.TelemetryPacke
   return buildTelemetryPacket({ packetId: 'p-1', source: 'kasmina', level: L.TELEMETRY_LEVEL_INFO, metrics: [], timestamp: T, ...overrides });
 }
 
-// ---- builder (reference 01 §2.1) -------------------------------------------------------------------------------
+// ---- builder (docs/bus-and-security.md#telemetry-packets-and-their-priority) -----------------------------------
 
 test('sets packet id, source, level and the given timestamp', (t) => {
   const packet = build({ level: L.TELEMETRY_LEVEL_WARNING, timestamp: new Date(T + 250) });

@@ -20,7 +20,7 @@ interface GoldenVector {
   expected: string;
 }
 
-// Reference §2.4, default catalog.
+// The prototype's vectors, on the default catalog.
 const GOLDEN: readonly GoldenVector[] = [
   { title: 'control-run', criteria: criteria({ context: 'control-run' }), n: 42, u32: 1436219274, expected: 'BP001' },
   { title: 'control-run, adversarial', criteria: criteria({ context: 'control-run', allowAdversarial: true }), n: 50, u32: 1436219274, expected: 'BP025' },

@@ -1,5 +1,5 @@
-// One test per unsafe corner of nact 7.6.2 (DESIGN.md §9), each showing that our runtime and supervision
-// layer make it impossible.
+// One test per unsafe corner of nact 7.6.2 (docs/architecture.md#nact-failure-modes), each showing that our runtime and
+// supervision layer make it impossible.
 import test from 'ava';
 import { leyline, type v1 } from '../contracts/index.ts';
 import { InvalidActorNameError, NotLeylineError } from '../runtime/errors.ts';

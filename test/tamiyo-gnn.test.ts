@@ -1,6 +1,7 @@
-// The policy's heterogeneous GNN (v2: four actions and a learning-rate head): its size against the reference's checksum, the batched gather/segment forward pass
-// against a plain per-relation implementation of reference 03 §5 written here in float64, determinism, tensor
-// hygiene, gradients on the WASM backend, and the weight bundle's checks.
+// The policy's heterogeneous GNN (v2: four actions and a learning-rate head): its size against the prototype network's
+// parameter count, the batched gather/segment forward pass against a plain per-relation implementation of the network
+// (docs/tamiyo.md#the-policy-network) written here in float64, determinism, tensor hygiene, gradients on the WASM
+// backend, and the weight bundle's checks.
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs';
 import { leyline, type v1 } from '../contracts/index.ts';

@@ -1,5 +1,5 @@
-// The blend weight α while a seed is BLENDING, as a function of the steps spent blending (reference 02 §2.10):
-// sigmoid σ((k − total/2) / T) by default (total 20, T 2.0: the reference's vector), or linear or cosine ramps.
+// The blend weight α while a seed is BLENDING, as a function of the steps spent blending (docs/seed-lifecycle.md):
+// sigmoid σ((k − total/2) / T) by default (total 20, T 2.0: the prototype's vector), or linear or cosine ramps.
 // The sigmoid never reaches 1 by schedule; the lifecycle sets α = 1 when the seed leaves BLENDING.
 
 export type AlphaSchedule =
@@ -17,7 +17,7 @@ export function alphaAt(schedule: AlphaSchedule, step: number): number {
   const k = Math.max(0, step);
   switch (schedule.kind) {
     case 'sigmoid':
-      // Rounded through float32, as the reference computes it.
+      // Rounded through float32, as the prototype computes it.
       return Math.fround(1 / (1 + Math.exp(-(k - total / 2) / Math.max(schedule.temperature, 1e-6))));
     case 'linear':
       return Math.min(1, k / total);

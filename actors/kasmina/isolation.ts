@@ -1,4 +1,4 @@
-// Gradient isolation, measured (DESIGN.md §5): on a sample batch, the host's parameter gradients with the seed
+// Gradient isolation, measured: on a sample batch, the host's parameter gradients with the seed
 // grafted as it is, against the same gradients with the seed's output fully detached. The graft rules
 // (graft-forward.ts) let no gradient reach the host through the seed, so the two must match; any difference is
 // gradient that leaked through the seed — for example a seed module that shares a host parameter. The relative

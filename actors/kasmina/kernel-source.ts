@@ -1,4 +1,4 @@
-// Where a seed's module comes from (reference 02 §2.6 steps 5–9, with this project's rules): Urza's library, within
+// Where a seed's module comes from (docs/seed-lifecycle.md#where-a-seeds-module-comes-from): Urza's library, within
 // the latency budget, behind the kernel-fetch breaker (3 failures / 60 s / 2 successes); else the fallback
 // blueprint (BP001) from Urza, timed on its own; else an identity module built in process. Every call returns a
 // module of its own (fresh weights): two seeds never share parameters. Which path was taken, and why, is reported.

@@ -2,7 +2,7 @@
 // `transition(state, event) → { state, effects }`, with no tensors, clocks or actors inside. The seed actor measures,
 // evaluates the gates (gates.ts) and feeds the results in as events; the effects say what to do and report.
 //
-// Stages advance with training progress (reference 02 §2.3/§2.6 with this project's decisions):
+// Stages advance with training progress (docs/seed-lifecycle.md):
 //   DORMANT ─germinate(G0)→ GERMINATED ─attach(G3)→ TRAINING ─N steps, G2→ BLENDING ─α schedule, G4→ SHADOWING
 //   ─M steps, G4→ PROBATIONARY ─P steps, G4 (or a FOSSILIZE command)→ FOSSILIZED.
 //   Every step in TRAINING…PROBATIONARY carries G1 (gradient health, isolation). Any failure → CULLED → EMBARGOED;
@@ -16,7 +16,7 @@ import type { GateResult } from './gates.ts';
 const { SeedLifecycleStage: Stage, SeedLifecycleGate: Gate } = leyline;
 type StageT = v1.SeedLifecycleStage;
 
-/** Allowed next stages (reference 02 §2.3); anything else is illegal. */
+/** Allowed next stages; anything else is illegal. */
 export const TRANSITIONS: ReadonlyMap<StageT, readonly StageT[]> = new Map<StageT, StageT[]>([
   [Stage.SEED_STAGE_UNKNOWN, [Stage.SEED_STAGE_DORMANT]],
   [Stage.SEED_STAGE_DORMANT, [Stage.SEED_STAGE_GERMINATED, Stage.SEED_STAGE_TERMINATED]],

@@ -101,7 +101,7 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
     return { ...state, rejected: state.rejected + 1 };
   }
 
-  /** One packet per seed and one global packet at each control boundary (reference 02 §2.17, per boundary). */
+  /** One packet per seed and one global packet at each control boundary (docs/seed-lifecycle.md). */
   function reportBoundary(ctx: ActorContext<KasminaMessage>, state: ManagerState): void {
     if (!deps.telemetry) return;
     boundaries += 1;

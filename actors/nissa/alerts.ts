@@ -1,8 +1,8 @@
-// Alert rules evaluated per (rule, source) (reference 05 §A.3, fixed): only packets from one source that carry a
-// rule's metric advance, reset or clear that source's state, so another subsystem's packets neither break a run of
-// breaches nor clear an active alert. A rule fires when its condition has held for `forCount` consecutive samples
-// and for at least `forMs` (the design's time window: "for 2 min"); it fires once, and a `resolved` event follows
-// when a sample no longer breaches. Events go to the rule's routes and to a bounded history.
+// Alert rules evaluated per (rule, source) (actors/nissa/README.md#alerts-and-slos): only packets from one source that
+// carry a rule's metric advance, reset or clear that source's state, so another subsystem's packets neither break a run
+// of breaches nor clear an active alert. A rule fires when its condition has held for `forCount` consecutive samples
+// and for at least `forMs` (the design's time window: "for 2 min"); it fires once, and a `resolved` event follows when
+// a sample no longer breaches. Events go to the rule's routes and to a bounded history.
 import { ConfigError } from '../../runtime/config-error.ts';
 
 export type Comparator = '>' | '>=' | '<' | '<=';

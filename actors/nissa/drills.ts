@@ -1,8 +1,8 @@
-// Fault drills (reference 05 §A.7): each default alert is made to fire with breaching samples and to clear with a
-// good one, through a telemetry sink — Nissa in process (standalone), or a running system's bus — and observed in
-// the alert events. Each drill reports from a source of its own run (`drill.<subsystem>.<run>`), so it never touches
-// the alert state of the real producers nor sees an earlier run's events; the time window of `oona_queue_depth` is
-// met by the samples' timestamps.
+// Fault drills (actors/nissa/README.md#alerts-and-slos): each default alert is made to fire with breaching samples and
+// to clear with a good one, through a telemetry sink — Nissa in process (standalone), or a running system's bus — and
+// observed in the alert events. Each drill reports from a source of its own run (`drill.<subsystem>.<run>`), so it
+// never touches the alert state of the real producers nor sees an earlier run's events; the time window of
+// `oona_queue_depth` is met by the samples' timestamps.
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { buildTelemetryPacket } from '../../contracts/telemetry.ts';
 import type { AlertEvent } from './alerts.ts';

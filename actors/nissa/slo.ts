@@ -1,4 +1,4 @@
-// Service-level objectives (reference 05 §A.4, with this project's choices): a producer reports a pair
+// Service-level objectives (actors/nissa/README.md#alerts-and-slos): a producer reports a pair
 // `slo.<key>_actual` and `slo.<key>_objective` in one packet; a sample is a violation when actual > objective. The
 // burn rate is the share of violations among the samples of the last `windowMs` (the prototype's definition, over
 // the design's 24 h window rather than its 30 days), and a burn rate at or above `burnThreshold` (0.4) is an alert

@@ -1,6 +1,6 @@
-// Conservative mode, one per bus client (reference 01 §4.7, fixed): entered on signs of a struggling bus (an open
-// breaker, a transport error, a message that must be retried, a backlog over the emergency threshold) and left
-// after `stableMs` with no new sign — the prototype left it only on a consumer success, so a publish-only client
+// Conservative mode, one per bus client (docs/bus-and-security.md#conservative-mode): entered on signs of a struggling
+// bus (an open breaker, a transport error, a message that must be retried, a backlog over the emergency threshold) and
+// left after `stableMs` with no new sign — the prototype left it only on a consumer success, so a publish-only client
 // stayed conservative for ever. While on, the bus sheds what can be lost (routine telemetry) and keeps the rest.
 export class ConservativeMode {
   #lastTrigger = Number.NEGATIVE_INFINITY;

@@ -1,6 +1,6 @@
-// The wire unit (reference 01 §3.2, §8): an entry's `payload` is the BusEnvelope bytes and its `signature` the
-// base64 HMAC-SHA256 of exactly those bytes. This project stamps every envelope it writes with `nonce` and
-// `issued_at_ms` attributes (covered by the signature); a reader verifies the bytes as received.
+// The wire unit (docs/bus-and-security.md#bus-envelopes): an entry's `payload` is the BusEnvelope bytes and its
+// `signature` the base64 HMAC-SHA256 of exactly those bytes. This project stamps every envelope it writes with `nonce`
+// and `issued_at_ms` attributes (covered by the signature); a reader verifies the bytes as received.
 import { randomUUID } from 'node:crypto';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import { leyline, type v1 } from '../../contracts/index.ts';

@@ -1,7 +1,7 @@
-// Kernel traffic's freshness and replay windows (reference 01 §4.10, fixed): a prefetch request needs a request id
-// and an issued_at within the window (and not more than 5 s ahead); a request id, or a ready/error answer's id,
-// counts as seen only once its handler succeeded — the prototype registered it first, so a retried kernel message
-// was dropped as its own replay and kernel traffic was at most once.
+// Kernel traffic's freshness and replay windows (docs/bus-and-security.md#kernel-traffic-windows): a prefetch request
+// needs a request id and an issued_at within the window (and not more than 5 s ahead); a request id, or a ready/error
+// answer's id, counts as seen only once its handler succeeded — the prototype registered it first, so a retried kernel
+// message was dropped as its own replay and kernel traffic was at most once.
 import { leyline } from '../../contracts/index.ts';
 import { fromTimestamp } from '../../contracts/time.ts';
 import { MAX_FUTURE_SKEW_MS } from './envelope.ts';

@@ -1,5 +1,6 @@
-// Oona's counters and latency windows, under the prototype's metric names (reference 01 §4.12) plus this
-// project's: every silent path of the prototype (bad signatures, undecodable entries, drops) is counted here.
+// Oona's counters and latency windows, under the prototype's metric names plus this project's
+// (docs/bus-and-security.md#metrics): every silent path of the prototype (bad signatures, undecodable entries, drops)
+// is counted here.
 import { SampleWindow } from '../../runtime/quantile.ts';
 
 export const COUNTERS = [

@@ -147,9 +147,9 @@ export class OonaClient {
   }
 
   /**
-   * TTL housekeeping (reference 01 §4.11): drops entries older than the message TTL from every stream but the
-   * dead-letter one (which keeps its own, longer TTL), with the pending references of this client's groups; and the
-   * replay ledger's ids whose window is over.
+   * TTL housekeeping (docs/bus-and-security.md#ttl-housekeeping): drops entries older than the message TTL from every
+   * stream but the dead-letter one (which keeps its own, longer TTL), with the pending references of this client's
+   * groups; and the replay ledger's ids whose window is over.
    */
   async housekeeping(now = Date.now()): Promise<Record<string, number>> {
     const { streams, messageTtlMs, deadLetterTtlMs } = this.settings;
@@ -175,7 +175,7 @@ export class OonaClient {
     return trimmed;
   }
 
-  /** Counters, gauges and latency quantiles, as `oona.<name>` values (reference 01 §4.12 plus this project's). */
+  /** Counters, gauges and latency quantiles, as `oona.<name>` values (docs/bus-and-security.md#metrics). */
   async metricsSnapshot(): Promise<Record<string, number>> {
     const m = this.metrics;
     const out: Record<string, number> = {};

@@ -1,6 +1,6 @@
-// What travels on the bus and where (reference 01 §4.4): each BusMessageType has one Leyline class and one
-// preferred stream; telemetry's priority (declared in the packet, else derived from its levels) sends HIGH and
-// CRITICAL packets to the emergency stream.
+// What travels on the bus and where (docs/bus-and-security.md#streams-and-routing): each BusMessageType has one Leyline
+// class and one preferred stream; telemetry's priority (declared in the packet, else derived from its levels) sends
+// HIGH and CRITICAL packets to the emergency stream.
 import { leyline, type AnyLeylineType, type v1 } from '../../contracts/index.ts';
 import { derivePriority, priorityFromIndicator, PRIORITY_INDICATOR } from '../../contracts/telemetry.ts';
 import type { StreamNames } from './settings.ts';

@@ -1,5 +1,6 @@
-// The emergency stream's rate limit (reference 01 §4.6): capacity C per minute, starting full, refilled lazily at
-// C/60 per second on a monotonic clock; each emergency publish costs one token. C = 0 means unlimited.
+// The emergency stream's rate limit (docs/bus-and-security.md#the-emergency-rate-limit): capacity C per minute,
+// starting full, refilled lazily at C/60 per second on a monotonic clock; each emergency publish costs one token. C = 0
+// means unlimited.
 export class TokenBucket {
   #tokens: number;
   #last: number;

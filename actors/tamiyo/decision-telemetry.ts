@@ -1,4 +1,4 @@
-// The TelemetryPacket of one decision (reference 03 §10, names kept): the decision's figures, the risk engine's
+// The TelemetryPacket of one decision (docs/tamiyo.md#decision-telemetry): the decision's figures, the risk engine's
 // state and events, health (CRITICAL on a CRITICAL event, DEGRADED on a PAUSE or a warning) and priority (by the worst
 // event level).
 import { leyline, type v1 } from '../../contracts/index.ts';

@@ -1,4 +1,4 @@
-// Tamiyo's field reports, durable (reference 03 §12, ported to better-sqlite3): one row per report, WAL journal with
+// Tamiyo's field reports, durable (docs/tamiyo.md#the-field-report-log): one row per report, WAL journal with
 // synchronous=FULL, so a report whose append returned survives kill -9; an interrupted append is rolled back, never
 // half-written. A report is appended when its decision is made and completed later, once its observation window has
 // passed, with the observed outcome. Retention drops reports older than the window (24 h by default) in bounded

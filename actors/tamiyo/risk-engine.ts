@@ -1,9 +1,9 @@
-// Tamiyo's risk engine (reference 03 §7, with this project's decisions), as plain logic: the policy's proposed
+// Tamiyo's risk engine (docs/tamiyo.md#the-risk-engine), as plain logic: the policy's proposed
 // command goes in with what was measured around it; the command that may be sent comes out, with the reason and the
-// events. Rules run in the reference's order. Conservative mode persists: entered by a trigger, it forces PAUSE on
+// events. Rules run in the prototype's order. Conservative mode persists: entered by a trigger, it forces PAUSE on
 // every decision until `stableCallsToExit` calls in a row had no trigger, no timeout and both breakers CLOSED — never
 // in the call that entered it. An OPEN inference breaker gates: the controller skips inference and sends PAUSE.
-// The PAUSE it forces is a hold (no seed, no payload), unlike the reference's, which kept the payload.
+// The PAUSE it forces is a hold (no seed, no payload), unlike the prototype's, which kept the payload.
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import type { EventInput } from '../../contracts/telemetry.ts';

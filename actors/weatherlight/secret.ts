@@ -1,4 +1,4 @@
-// Where this run's signing secret comes from. One rule (reference 01 §2.2): ESPER_LEYLINE_SECRET, when set, must
+// Where this run's signing secret comes from. One rule: ESPER_LEYLINE_SECRET, when set, must
 // not be blank. A single-process run without it generates a secret once and keeps it in a mode-0600 file, so
 // `npx esper run` needs no set-up; a multi-process run refuses to start, since its processes must share a key.
 import { randomBytes } from 'node:crypto';

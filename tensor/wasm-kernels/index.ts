@@ -1,7 +1,8 @@
-// Training kernels for the WASM backend of tfjs 4.22 (DESIGN.md §8). `installWasmTrainingKernels()` replaces or adds
-// kernels in tfjs's global registry for backendName 'wasm'; `uninstallWasmTrainingKernels()` puts the originals
-// back (the benchmark measures both in one run). The registry is consulted on every kernel call, so both take
-// effect immediately, whether or not the wasm backend is the active one or already initialised.
+// Training kernels for the WASM backend of tfjs 4.22 (docs/architecture.md#tensors-data-and-speed).
+// `installWasmTrainingKernels()` replaces or adds kernels in tfjs's global registry for backendName 'wasm';
+// `uninstallWasmTrainingKernels()` puts the originals back (the benchmark measures both in one run). The registry is
+// consulted on every kernel call, so both take effect immediately, whether or not the wasm backend is the active one or
+// already initialised.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { transposeFreeMatMul } from './batch-matmul.ts';

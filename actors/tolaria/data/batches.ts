@@ -1,6 +1,7 @@
 // Mini-batches as tensors, built one tensor per batch from the Float32Array. Never slice batches out of one large
 // resident tensor: on the WASM backend each slice copies the whole source out of the WASM heap (0.6–0.8 s per call
-// measured, DESIGN §8); copying a batch's rows into a fresh array and making a tensor of it costs microseconds.
+// measured; docs/architecture.md#tensors-data-and-speed); copying a batch's rows into a fresh array and making a tensor
+// of it costs microseconds.
 import { tf } from '../../../tensor/index.ts';
 import { deriveSeed, permutation } from './split.ts';
 import { featureCount, type Split } from './types.ts';

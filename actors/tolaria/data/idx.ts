@@ -1,6 +1,7 @@
 // The IDX format (LeCun's MNIST files): a 4-byte magic [0, 0, dtype, ndims], ndims big-endian uint32 sizes, then the
-// values, big-endian, row-major. We read it ourselves (DESIGN §8) so any directory of IDX files can be a dataset, plain
-// or gzipped. Strict on purpose: a corrupt or mis-named file must fail loudly at load, not train on garbage.
+// values, big-endian, row-major. We read it ourselves (docs/architecture.md#tensors-data-and-speed) so any directory of
+// IDX files can be a dataset, plain or gzipped. Strict on purpose: a corrupt or mis-named file must fail loudly at
+// load, not train on garbage.
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 

@@ -1,6 +1,7 @@
 // The in-memory dataset shape every data module shares. Samples stay in plain typed arrays (not tensors): on the WASM
-// backend slicing a large resident tensor copies the whole source out of the heap per call (DESIGN §8), so batches
-// are built from these arrays one tensor per step (batches.ts).
+// backend slicing a large resident tensor copies the whole source out of the heap per call
+// (docs/architecture.md#tensors-data-and-speed), so batches are built from these arrays one tensor per step
+// (batches.ts).
 
 /** n samples: x is row-major n × features (features = product of the input shape), y the class of each sample. */
 export interface Split {

@@ -1,4 +1,4 @@
-// What a host slot outputs when a seed is grafted there (DESIGN.md §5), one rule per stage:
+// What a host slot outputs when a seed is grafted there (docs/architecture.md#what-a-slot-outputs), one rule per stage:
 //
 // | stage                      | slot output                 | gradient                                               |
 // |----------------------------|-----------------------------|--------------------------------------------------------|

@@ -1,5 +1,6 @@
-// Learning-rate schedules (reference 02 §3.8): constant, cosine to zero over T steps, step decay per epochs, and
-// a warm-up wrapper. Pure functions of (step, epoch); the trainer calls them after incrementing the global step.
+// Learning-rate schedules (docs/training-loop.md#learning-rate-schedules): constant, cosine to zero over T steps, step
+// decay per epochs, and a warm-up wrapper. Pure functions of (step, epoch); the trainer calls them after incrementing
+// the global step.
 
 export interface ConstantSchedule {
   kind: 'constant';

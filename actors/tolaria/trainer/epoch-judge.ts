@@ -2,7 +2,7 @@
 // epoch failed, whether to enter or leave conservative mode, and how the emergency ladder moves. The trainer actor
 // carries out what it says; tests call it directly.
 //
-// The rules (reference 02 §3.3 and §3.7 with this project's decisions):
+// The rules (docs/training-loop.md#the-epoch-judge):
 // - An epoch fails when the Tamiyo breaker is open (L3), the hook failed (Tamiyo timeout or error, Kasmina
 //   timeout or error: L2), the hook took longer than its budget (L2), a fault was rolled back during it (L2), or
 //   it was abandoned after `rollback.maxPerEpoch` faults (L3). The first reason is the one reported.

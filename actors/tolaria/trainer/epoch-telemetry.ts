@@ -1,4 +1,4 @@
-// The telemetry packet Tolaria sends after each epoch (reference 02 §3.14, with this project's names): training
+// The telemetry packet Tolaria sends after each epoch (docs/training-loop.md#the-epoch-telemetry-packet): training
 // and validation figures, the control hook's latency, seeds, modes, rollback and emergency counters, and the
 // tensor count (which must stay flat from epoch to epoch).
 import { leyline, type v1 } from '../../../contracts/index.ts';

@@ -45,7 +45,10 @@ export interface OpenRunOptions {
   resume?: boolean;
   /** The data, already loaded (tests share one copy); default: loaded from `settings.dataset`. */
   dataset?: Dataset;
-  /** The process-local graft table Kasmina's seeds write (DESIGN §5); default: a table of the run's own. */
+  /**
+   * The process-local graft table Kasmina's seeds write (docs/architecture.md#the-training-surface); default: a table
+   * of the run's own.
+   */
   grafts?: GraftTable;
 }
 

@@ -1,4 +1,4 @@
-// Tolaria's emergency ladder (EmergencyLevel L1–L4, reference 02 §3.7 with the project's corrections): escalation
+// Tolaria's emergency ladder (EmergencyLevel L1–L4, docs/training-loop.md#the-emergency-ladder): escalation
 // only upwards, de-escalation one level per `stableEpochs` healthy epochs, L4 (HALT) final. Each change yields a
 // CRITICAL-or-HIGH TelemetryPacket for Weatherlight and Nissa (there is no EmergencySignal message).
 import { leyline, type v1 } from '../../../contracts/index.ts';
