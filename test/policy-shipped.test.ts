@@ -6,8 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignatureContext } from '../contracts/signing.ts';
-import { resolvePolicy } from '../actors/tamiyo/index.ts';
-import { HEURISTIC_POLICY } from '../actors/tamiyo/controller-actor.ts';
+import { HEURISTIC_POLICY, resolvePolicy } from '../actors/tamiyo/index.ts';
 import { graphSchema, loadShippedPolicy, SHIPPED_POLICY_MANIFEST, ShippedPolicyError, TamiyoGnn, writeShippedPolicy } from '../policy/index.ts';
 
 const signing = new SignatureContext('policy-shipped-test');

@@ -45,6 +45,37 @@ export function judgeOutcome(input: OutcomeInput, tolerances: OutcomeTolerances 
   return Outcome.FIELD_REPORT_OUTCOME_NEUTRAL;
 }
 
+/**
+ * A pending report's completion from the state now (`packet`): its outcome and the `observed.*` figures, once its
+ * observation window has passed in its own run (an ended run's pending reports age out). Null while it waits, or when
+ * the packet has no validation loss.
+ */
+export function reportCompletion(report: v1.FieldReport, packet: v1.SystemStatePacket, tolerances: OutcomeTolerances): Pick<v1.FieldReport, 'outcome' | 'metrics'> | null {
+  if (!(packet.validationLoss > 0)) return null;
+  if (report.trainingRunId !== (packet.trainingRunId || 'run-unknown')) return null;
+  const metrics = report.metrics ?? {};
+  const epoch = metrics['decision.epoch'] ?? 0;
+  if (packet.currentEpoch < epoch + report.observationWindowEpochs) return null;
+  const seed = packet.seedStates.find((s) => s.seedId === report.seedId);
+  const before = metrics['decision.validation_loss'] ?? 0;
+  const outcome = judgeOutcome(
+    { action: metrics['decision.kind'] ?? PolicyAction.POLICY_ACTION_WAIT, seedStage: seed ? (seed.stage ?? 0) : null, lossBefore: before, lossAfter: packet.validationLoss },
+    tolerances,
+  );
+  return {
+    outcome,
+    metrics: {
+      ...metrics,
+      'observed.epoch': packet.currentEpoch,
+      'observed.validation_loss': packet.validationLoss,
+      'observed.validation_accuracy': packet.validationAccuracy ?? 0,
+      // Simic's reward reads loss_delta: the change over the window (negative = better).
+      loss_delta: before > 0 ? packet.validationLoss - before : 0,
+      ...(seed ? { 'observed.seed_stage': seed.stage ?? 0, 'observed.seed_parameters': seed.metrics?.parameters ?? 0 } : {}),
+    },
+  };
+}
+
 /** What a sent command does. */
 export function commandAction(command: v1.AdaptationCommand): v1.PolicyAction {
   switch (command.commandType) {

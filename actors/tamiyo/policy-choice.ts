@@ -2,7 +2,7 @@
 // file stops the run before anything starts, with the file and the problem named.
 import type { SignatureContext } from '../../contracts/signing.ts';
 import { graphSchema, loadShippedPolicy, readPolicyFile, SHIPPED_POLICY_MANIFEST, ShippedPolicyError } from '../../policy/index.ts';
-import { HEURISTIC_POLICY, RANDOM_POLICY, type PolicySpec } from './controller-actor.ts';
+import { HEURISTIC_POLICY, RANDOM_POLICY, type PolicySpec } from './policy-versions.ts';
 import type { TamiyoSettings } from './settings.ts';
 
 /**
