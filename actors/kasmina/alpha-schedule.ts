@@ -1,4 +1,4 @@
-// The blend weight α while a seed is BLENDING, as a function of the steps spent blending (reference 02 §2.10):
+// The blend weight α while a seed is BLENDING, as a function of the steps spent blending:
 // sigmoid σ((k − total/2) / T) by default (total 20, T 2.0: the reference's vector), or linear or cosine ramps.
 // The sigmoid never reaches 1 by schedule; the lifecycle sets α = 1 when the seed leaves BLENDING.
 

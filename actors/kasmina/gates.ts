@@ -1,4 +1,4 @@
-// The gates G0–G5 as pure functions of measurements (reference 02 §2.4 with this project's rules). Each returns a
+// The gates G0–G5 as pure functions of measurements (this project's rules: README.md). Each returns a
 // GateResult: passed, the reason when not, and the measured figures as attributes (for the gate event).
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { validateRequest, type KarnCatalogReader, type RequestParameters } from '../karn/index.ts';
