@@ -1,7 +1,7 @@
-// Where a seed's module comes from (reference 02 §2.6 steps 5–9, with this project's rules): Urza's library, within
-// the latency budget, behind the kernel-fetch breaker (3 failures / 60 s / 2 successes); else the fallback
-// blueprint (BP001) from Urza, timed on its own; else an identity module built in process. Every call returns a
-// module of its own (fresh weights): two seeds never share parameters. Which path was taken, and why, is reported.
+// Where a seed's module comes from: Urza's library (through Urza's public API), within the latency budget, behind
+// the kernel-fetch breaker (3 failures / 60 s / 2 successes); else the fallback blueprint (BP001) from Urza, timed on
+// its own; else an identity module built in process. Every call returns a module of its own (fresh weights): two
+// seeds never share parameters. Which path was taken, and why, is reported.
 import { performance } from 'node:perf_hooks';
 import { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
 import { buildModule, type BlueprintModule, type SlotSpec } from '../../blueprints/index.ts';
