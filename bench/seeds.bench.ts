@@ -2,29 +2,27 @@
 // MNIST, Adam, batch 64, WASM backend):
 //
 // control_overhead: the per-step work of Kasmina's seed actors outside the seeds' own forward/backward compute —
-//   one SeedStepReport (steps = 1) dispatched to each seed actor and handled (lifecycle step, G1, graft-table update,
-//   SeedState published), through the actor runtime, per training step; target < 1 ms at 16 seeds.
+//   one SeedStepReport (steps = 1) handed to each seed actor and handled (lifecycle step, G1, graft-table update,
+//   SeedState published and answered), through the actor runtime, per training step; target < 1 ms at 16 seeds.
 // throughput: training samples/s with N seeds grafted (TRAINING stage: their modules run and train), against the
 //   host alone in the same run.
 // isolation: the cost of one isolation measurement (two gradient passes over a 64-sample probe batch), and its share
 //   of training time at Kasmina's default cadence: once per `isolationEvery` (5) step reports of a seed, a report per
 //   training slice (100 ms), so one measurement per 500 ms of training; target < 8 %. (Measuring every 5 *steps*
 //   would cost about a quarter of training time on this host.)
-import { leyline, type v1 } from '../contracts/index.ts';
+import { leyline } from '../contracts/index.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
 import { buildModule } from '../blueprints/index.ts';
-import { measureIsolation } from '../actors/kasmina/isolation.ts';
 import { KernelSource, type KernelStore } from '../actors/kasmina/kernel-source.ts';
 import { createSeedLifecycle } from '../actors/kasmina/lifecycle.ts';
 import { seedLogic, type SeedMessage } from '../actors/kasmina/seed-actor.ts';
 import { resolveKasminaConfig } from '../actors/kasmina/settings.ts';
 import { loadIdxDataset } from '../actors/tolaria/data/dataset.ts';
 import { resolveTolariaConfig } from '../actors/tolaria/trainer/settings.ts';
-import { TrainingSurface } from '../surface/index.ts';
+import { measureIsolation, TrainingSurface } from '../surface/index.ts';
 import { TrainingRun } from '../actors/tolaria/trainer/training-run.ts';
 import type { ActorRef } from '../runtime/logic.ts';
 import { ActorSystem } from '../runtime/system.ts';
-import { CircuitBreaker } from '../runtime/circuit-breaker.ts';
 import { selectTensorBackend } from '../tensor/index.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,22 +43,8 @@ const store: KernelStore = {
   },
 };
 
-/** A board that resolves a promise once it has seen `target` updates. */
-class CountingBoard extends Map<string, v1.SeedState> {
-  updates = 0;
-  #target = Number.POSITIVE_INFINITY;
-  #resolve: (() => void) | null = null;
-  override set(key: string, value: v1.SeedState): this {
-    super.set(key, value);
-    this.updates += 1;
-    if (this.updates >= this.#target) this.#resolve?.();
-    return this;
-  }
-  until(target: number): Promise<void> {
-    this.#target = target;
-    return this.updates >= target ? Promise.resolve() : new Promise((resolve) => (this.#resolve = resolve));
-  }
-}
+/** How long the bench waits on a seed's answer. */
+const ANSWER_MS = 60_000;
 
 export async function run(): Promise<void> {
   await selectTensorBackend('wasm');
@@ -77,7 +61,6 @@ export async function run(): Promise<void> {
   const lifecycle = createSeedLifecycle(kasmina.timings);
   const kernels = new KernelSource(store);
   const system = new ActorSystem({ name: 'bench-seeds' });
-  const isolationBreaker = new CircuitBreaker('bench.isolation');
 
   const throughput = async (): Promise<number> => {
     await training.trainFor(10_000, training.globalStep + 5);
@@ -93,27 +76,27 @@ export async function run(): Promise<void> {
   await throughput(); // warm-up: kernels, optimizer slots
   const hostOnly = median([await throughput(), await throughput(), await throughput()]);
   for (const count of SEED_COUNTS) {
-    const board = new CountingBoard();
     const seeds: Array<{ id: string; ref: ActorRef<SeedMessage> }> = [];
+    const germinated: Promise<unknown>[] = [];
     for (let i = 0; i < count; i++) {
       const id = `s${i}`;
-      const ref = system.spawn(null, seedLogic({ seedId: id, slotId: `mlp.${i}`, lifecycle, settings: kasmina, kernels, catalog, surface, board, isolationBreaker, telemetry: null }), { name: `seed-${count}-${i}` });
-      system.dispatch(ref, leyline.AdaptationCommand.create({ version: 1, commandType: leyline.CommandType.COMMAND_SEED, targetSeedId: id, seedOperation: leyline.CommandSeedOperation.create({ operation: leyline.SeedOperation.SEED_OP_GERMINATE, blueprintId: 'BP009', parameters: { depth: 1 } }) }));
+      const ref = system.spawn(null, seedLogic({ seedId: id, slotId: `mlp.${i}`, lifecycle, settings: kasmina, kernels, catalog, surface, manager: null, telemetry: null }), { name: `seed-${count}-${i}` });
+      const germinate = leyline.AdaptationCommand.create({ version: 1, commandType: leyline.CommandType.COMMAND_SEED, targetSeedId: id, seedOperation: leyline.CommandSeedOperation.create({ operation: leyline.SeedOperation.SEED_OP_GERMINATE, blueprintId: 'BP009', parameters: { depth: 1 } }) });
+      germinated.push(system.ask(ref, germinate, leyline.SeedState, ANSWER_MS));
       seeds.push({ id, ref });
     }
-    // Each seed publishes its state at start, after GERMINATE and after the attach.
-    await board.until(count * 3);
+    await Promise.all(germinated);
     if (surface.grafts.size !== count) throw new Error(`expected ${count} grafted seeds, found ${surface.grafts.size}`);
 
     const rounds: number[] = [];
     for (let round = 0; round < 3; round++) {
-      const start = board.updates;
+      const answers: Promise<unknown>[] = [];
       const started = performance.now();
       for (let r = 0; r < REPORTS; r++) {
         const message = leyline.SeedStepReport.create({ trainingRunId: 'bench', globalStep: BigInt(r), seeds: seeds.map(({ id }) => leyline.SeedStepStats.create({ seedId: id, steps: 1, gradNormMax: 1, lossMean: 0.5 })) });
-        for (const { ref } of seeds) system.dispatch(ref, message);
+        for (const { ref } of seeds) answers.push(system.ask(ref, message, leyline.SeedState, ANSWER_MS));
       }
-      await board.until(start + REPORTS * count);
+      await Promise.all(answers);
       rounds.push((performance.now() - started) / REPORTS);
     }
     report(BENCH, `control_overhead_per_step_${count}_seeds`, count === 0 ? 0 : median(rounds), 'ms', 1);

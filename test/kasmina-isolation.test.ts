@@ -3,7 +3,7 @@
 import test from 'ava';
 import { leyline } from '../contracts/index.ts';
 import { buildModule, type BlueprintModule } from '../blueprints/index.ts';
-import { measureIsolation } from '../actors/kasmina/isolation.ts';
+import { measureIsolation } from '../surface/index.ts';
 import { Batcher } from '../actors/tolaria/data/batches.ts';
 import { spiralsDataset } from '../actors/tolaria/data/synthetic.ts';
 import { GraftTable } from '../surface/index.ts';

@@ -7,6 +7,8 @@
 //   ─M steps, G4→ PROBATIONARY ─P steps, G4 (or a FOSSILIZE command)→ FOSSILIZED.
 //   Every step in TRAINING…PROBATIONARY carries G1 (gradient health, isolation). Any failure → CULLED → EMBARGOED;
 //   once the embargo has passed → RESETTING ─G5→ DORMANT.
+// Beside the stages, a grafted seed (TRAINING…FOSSILIZED, holding its module) can be paused: its module leaves the
+// forward pass, its stage and α stay, its steps stop counting; resumed, it goes on where it was.
 // An illegal transition changes nothing and yields an `illegal_transition` effect naming both stages.
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { ACTIVE_STAGES, EMBARGO_STAGES, TRIAL_STAGES } from '../../contracts/seed-stages.ts';
@@ -72,6 +74,8 @@ export interface SeedData {
   lastFailure: string | null;
   /** The latest result of each gate evaluated. */
   gates: Partial<Record<v1.SeedLifecycleGate, GateResult>>;
+  /** Out of the forward pass by a PAUSE command (module, stage and α kept). */
+  paused: boolean;
 }
 
 export type SeedEvent =
@@ -85,7 +89,10 @@ export type SeedEvent =
   | { type: 'cull'; reason: string; now: number }
   | { type: 'tick'; now: number }
   | { type: 'reset'; g5: GateResult }
-  | { type: 'terminate' };
+  | { type: 'terminate' }
+  /** PAUSE and its `resume`; `hasModule`: the seed holds a module (only a grafted seed can pause). */
+  | { type: 'pause'; hasModule: boolean }
+  | { type: 'resume'; hasModule: boolean };
 
 export type SeedEffect =
   | { kind: 'transition'; from: StageT; to: StageT }
@@ -97,7 +104,11 @@ export type SeedEffect =
   /** Take the module out of the forward pass (cull). */
   | { kind: 'detach' }
   /** Free the module's tensors and release its registrations (reset). */
-  | { kind: 'release' };
+  | { kind: 'release' }
+  /** Take the module out of the forward pass, stage and α kept (pause). */
+  | { kind: 'pause' }
+  /** Put the module back into the forward pass with its stage and α (resume). */
+  | { kind: 'resume' };
 
 export interface Transition {
   state: SeedData;
@@ -175,7 +186,7 @@ export function createSeedLifecycle(timings: SeedTimings = DEFAULT_SEED_TIMINGS)
 
   return {
     initialState(seedId: string, slotId: string): SeedData {
-      return { seedId, slotId, blueprintId: '', stage: Stage.SEED_STAGE_DORMANT, stageSteps: 0, alpha: 0, alphaSteps: 0, embargoUntil: null, lastFailure: null, gates: {} };
+      return { seedId, slotId, blueprintId: '', stage: Stage.SEED_STAGE_DORMANT, stageSteps: 0, alpha: 0, alphaSteps: 0, embargoUntil: null, lastFailure: null, gates: {}, paused: false };
     },
 
     transition(state: SeedData, event: SeedEvent, now = 0): Transition {
@@ -186,7 +197,8 @@ export function createSeedLifecycle(timings: SeedTimings = DEFAULT_SEED_TIMINGS)
           if (state.stage !== Stage.SEED_STAGE_DORMANT) return reject(`germinate needs a DORMANT seed, this one is ${stageName(state.stage)}`);
           const gated = recordGate({ ...state, blueprintId: event.blueprintId }, event.g0, effects);
           if (!event.g0.passed) return { state: { ...gated, blueprintId: state.blueprintId }, effects };
-          return { state: move(gated, Stage.SEED_STAGE_GERMINATED, effects), effects };
+          // A seed culled while paused is germinated anew running: its new module trains.
+          return { state: move({ ...gated, paused: false }, Stage.SEED_STAGE_GERMINATED, effects), effects };
         }
         case 'attach': {
           if (state.stage !== Stage.SEED_STAGE_GERMINATED) return reject(`attach needs a GERMINATED seed, this one is ${stageName(state.stage)}`);
@@ -196,6 +208,7 @@ export function createSeedLifecycle(timings: SeedTimings = DEFAULT_SEED_TIMINGS)
         }
         case 'step': {
           if (!ACTIVE_STAGES.has(state.stage)) return reject(`no training step in ${stageName(state.stage)}`);
+          if (state.paused) return reject('no training step while paused');
           if (!event.g1.passed) return { state: cull(recordGate(state, event.g1, effects), event.g1.reason, now, effects), effects };
           const next: SeedData = { ...state, stageSteps: state.stageSteps + 1, gates: { ...state.gates, [event.g1.gate]: event.g1 } };
           if (state.stage === Stage.SEED_STAGE_BLENDING) {
@@ -240,6 +253,14 @@ export function createSeedLifecycle(timings: SeedTimings = DEFAULT_SEED_TIMINGS)
         }
         case 'terminate':
           return { state: move(state, Stage.SEED_STAGE_TERMINATED, effects), effects };
+        case 'pause':
+        case 'resume': {
+          const resume = event.type === 'resume';
+          const grafted = event.hasModule && (ACTIVE_STAGES.has(state.stage) || state.stage === Stage.SEED_STAGE_FOSSILIZED);
+          if (!grafted) return reject(`cannot ${event.type} a seed in ${stageName(state.stage)}`);
+          if (state.paused !== resume) return reject(`already ${resume ? 'running' : 'paused'}`);
+          return { state: { ...state, paused: !resume }, effects: [{ kind: event.type }] };
+        }
       }
     },
   };

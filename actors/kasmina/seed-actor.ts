@@ -1,25 +1,35 @@
-// One actor per seed. It runs the seed's lifecycle logic (lifecycle.ts) and carries out its effects on the shared
-// graft table: germinate (G0) → kernel from the KernelSource → attach (G3) → stages advanced by Tolaria's step
-// reports (G1 every step, isolation measured on a sample of reports, G2 and G4 measured when a stage's steps are
-// done) → FOSSILIZED, or cull → embargo (a timer) → reset (G5) → DORMANT. Its SeedState is published to the
-// manager's board after every change.
+// One actor per seed: the wiring around its lifecycle (lifecycle.ts). It feeds the lifecycle events — commands, the
+// step reports' training steps, its embargo timer — with the gates measured (gates.ts), and carries out the effects:
+// on the training surface (the graft table the forward pass reads; the running run as a probe for G4 and for
+// gradient isolation), with the KernelSource (germinate (G0) → kernel → attach (G3)), and as telemetry
+// (seed-telemetry.ts). It answers every message its manager hands it with its SeedState (seed-record.ts), and tells
+// the manager unasked when its state changes on its own (the embargo timer) and how each isolation measurement
+// came out (the manager's isolation breaker counts them).
 import { leyline, type v1 } from '../../contracts/index.ts';
-import { buildTelemetryPacket, type EventInput } from '../../contracts/telemetry.ts';
-import type { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
+import { deserializeModule, serializeModule, type BlueprintModule } from '../../blueprints/index.ts';
 import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
-import { trainableParameters, type KarnCatalogReader } from '../karn/index.ts';
-import { GraftTable, type TrainingSurface } from '../../surface/index.ts';
-import { gateGradientHealth, gateInterface, gateReset, gateSanity, gateStability, gateSystemImpact, type GateResult } from './gates.ts';
-import { measureIsolation } from './isolation.ts';
-import type { KernelSource, ProvidedKernel } from './kernel-source.ts';
-import { ACTIVE_STAGES, gateName, stageName, type SeedData, type SeedEffect, type SeedEvent, type SeedLifecycle } from './lifecycle.ts';
-import type { KasminaSettings } from './settings.ts';
-import { captureVariables, restoreVariables, type TensorMap } from '../tolaria/index.ts';
 import type { DynamicChildSpec } from '../../supervision/child-spec.ts';
+import { GraftTable, type TrainingSurface } from '../../surface/index.ts';
+import type { KarnCatalogReader } from '../karn/index.ts';
+import { gateGradientHealth, gateInterface, gateReset, gateSanity, gateStability, gateSystemImpact, type GateResult } from './gates.ts';
+import type { KernelSource } from './kernel-source.ts';
+import { ACTIVE_STAGES, stageName, type SeedEvent, type SeedLifecycle } from './lifecycle.ts';
+import { seedRecordOf, seedStateOf, stateFromRecord, type SeedActorState } from './seed-record.ts';
+import { effectsPacket, kernelFetchPacket, pausePacket } from './seed-telemetry.ts';
+import type { KasminaSettings } from './settings.ts';
 
-const { CommandType, SeedLifecycleStage: Stage, SeedLifecycleGate: Gate, SeedOperation, TelemetryLevel } = leyline;
+const { CommandType, SeedLifecycleStage: Stage, SeedLifecycleGate: Gate, SeedOperation } = leyline;
 
+export type { SeedActorState } from './seed-record.ts';
+
+/** What the manager hands a seed (each an ask, answered with the seed's SeedState; a checkpoint request with its SeedCheckpoint), and its own timer. */
 export type SeedMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.TimerFired | v1.SeedCheckpointRequest | v1.SeedRestore;
+
+/** What a seed tells its manager unasked: its SeedState (changed on its own), an isolation verdict (ISOLATION_VERDICT). */
+export type SeedNotice = v1.SeedState | v1.MetricPoint;
+
+/** The MetricPoint a seed sends its manager after each isolation measurement: value 1 for a violation, 0 for clean. */
+export const ISOLATION_VERDICT = 'kasmina.seed.isolation_violated';
 
 export interface SeedDeps {
   seedId: string;
@@ -29,33 +39,14 @@ export interface SeedDeps {
   kernels: KernelSource;
   catalog: KarnCatalogReader;
   surface: TrainingSurface;
-  /** The manager's board of seed states (read for AdaptationReceipts). */
-  board: Map<string, v1.SeedState>;
-  /** Shared by every seed: isolation failures and clean measurements feed it; the manager reads it. */
-  isolationBreaker: CircuitBreaker;
+  /** Its manager, told of what the seed does unasked (null: nobody listens). */
+  manager: ActorRef<SeedNotice> | null;
   telemetry: ActorRef<v1.TelemetryPacket> | null;
   /** The α schedule's kind this seed was germinated with (default: the configured one): its record keeps it. */
   blendingMethod?: string;
   /** Start as this record says (a run resumed from a checkpoint) instead of DORMANT. */
   restore?: v1.SeedRecord;
   now?: () => number;
-}
-
-export interface SeedActorState {
-  data: SeedData;
-  kernel: ProvidedKernel | null;
-  /** Task losses seen while TRAINING (G2 judges their trend). */
-  losses: number[];
-  isolationViolations: number;
-  reports: number;
-  lastGradNorm: number;
-  germinatedAt: number;
-  /** The training epoch at germination (SeedState.age_epochs counts from it). */
-  germinatedEpoch: number;
-  /** Out of the forward pass by a PAUSE command (module and stage kept). */
-  paused: boolean;
-  /** What the last isolation measurement cost (its overhead, reported per seed). */
-  isolationMs: number;
 }
 
 const EMBARGO_TIMER = 'embargo';
@@ -80,8 +71,8 @@ export const SEED_SPEC: DynamicChildSpec = {
 interface Carried {
   state: SeedActorState;
   record: v1.SeedRecord;
-  /** The module's weights when it was not kept (a fossilized seed's module stays in the host, weights and all). */
-  weights: TensorMap | null;
+  /** The module serialized, for its weights, when it was not kept (a fossilized seed's module stays in the host). */
+  module: Uint8Array | null;
 }
 
 /**
@@ -93,89 +84,44 @@ export function slotDepth(slotId: string, slots: readonly { id: string }[] = [])
   return index >= 0 ? index + 1 : Number(/\.(\d+)$/.exec(slotId)?.[1] ?? -1) + 1;
 }
 
-export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessage> {
-  const { seedId, lifecycle, settings, surface } = deps;
-  const now = deps.now ?? Date.now;
-  let carried: Carried | null = null;
-
-  // The slot's position in the host (1-based) and the blueprint's risk: fixed facts of this seed.
-  const layerDepth = slotDepth(deps.slotId, surface.probe?.host.slots);
-
-  function publish(state: SeedActorState): void {
-    const descriptor = state.data.blueprintId ? deps.catalog.get(state.data.blueprintId) : undefined;
-    const grafted = state.kernel !== null;
-    deps.board.set(
-      seedId,
-      leyline.SeedState.create({
-        seedId,
-        stage: state.data.stage,
-        gradientNorm: state.lastGradNorm,
-        learningRate: grafted && !state.paused ? (surface.probe?.learningRate ?? 0) : 0,
-        layerDepth,
-        riskScore: descriptor?.risk ?? 0,
-        metrics: {
-          alpha: state.data.alpha,
-          steps_in_stage: state.data.stageSteps,
-          isolation_violations: state.isolationViolations,
-          kernel_latency_ms: state.kernel?.latencyMs ?? 0,
-          fallback_used: state.kernel && state.kernel.origin !== 'urza' ? 1 : 0,
-          paused: state.paused ? 1 : 0,
-          isolation_ms: state.isolationMs,
-          // What the seed adds to the host (Simic's reward charges for it).
-          parameters: state.kernel ? trainableParameters(state.kernel.module) : 0,
-        },
-        ageEpochs: grafted ? Math.max(0, (surface.probe?.epoch ?? 0) - state.germinatedEpoch) : 0,
-      }),
-    );
-  }
-
-  function report(ctx: ActorContext<SeedMessage>, state: SeedActorState, effects: readonly SeedEffect[]): void {
-    const events: EventInput[] = [];
-    for (const effect of effects) {
-      if (effect.kind === 'transition') {
-        events.push({ description: 'seed_stage_changed', attributes: { seed_id: seedId, from: stageName(effect.from), to: stageName(effect.to) } });
-      } else if (effect.kind === 'gate') {
-        const r = effect.result;
-        events.push({
-          description: r.passed ? 'gate_event' : 'gate_failure',
-          level: r.passed ? TelemetryLevel.TELEMETRY_LEVEL_INFO : TelemetryLevel.TELEMETRY_LEVEL_WARNING,
-          attributes: { seed_id: seedId, gate: gateName(r.gate), passed: String(r.passed), reason: r.reason, ...r.attributes },
-        });
-      } else if (effect.kind === 'detach') {
-        events.push({
-          description: 'rollback_ready',
-          level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
-          attributes: { seed_id: seedId, reason: state.data.lastFailure ?? '', slot: deps.slotId },
-        });
-      } else if (effect.kind === 'illegal_transition' || effect.kind === 'rejected') {
-        events.push({
-          description: effect.kind,
-          level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
-          attributes: effect.kind === 'rejected' ? { seed_id: seedId, reason: effect.reason } : { seed_id: seedId, from: stageName(effect.from), requested: stageName(effect.requested) },
-        });
-      }
+/** Gives `module` the weights of `saved`, a serialized module of the same blueprint for the same slot. */
+function restoreWeights(module: BlueprintModule, saved: Uint8Array): void {
+  const copy = deserializeModule(saved);
+  try {
+    for (const [name, variable] of module.variables) {
+      const value = copy.variables.get(name);
+      if (!value) throw new Error(`the saved module has no weight "${name}"`);
+      variable.assign(value);
     }
-    if (events.length === 0 || !deps.telemetry) return;
-    ctx.dispatch(
-      deps.telemetry,
-      buildTelemetryPacket({
-        packetId: `kasmina-${seedId}-${now()}-${state.reports}`,
-        source: 'kasmina',
-        level: Math.max(...events.map((e) => e.level ?? TelemetryLevel.TELEMETRY_LEVEL_INFO)) as v1.TelemetryLevel,
-        metrics: [
-          { name: 'kasmina.seed.stage', value: state.data.stage, attributes: { seed_id: seedId } },
-          { name: 'kasmina.seed.alpha', value: state.data.alpha, attributes: { seed_id: seedId } },
-        ],
-        events,
-      }),
-    );
+  } finally {
+    copy.dispose();
+  }
+}
+
+export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessage> {
+  const { seedId, slotId, lifecycle, settings, surface } = deps;
+  const now = deps.now ?? Date.now;
+  const blendingMethod = deps.blendingMethod ?? '';
+  // Outlives an incarnation on purpose: a restart after a crash starts from it.
+  let carried: Carried | null = null;
+  // The slot's position in the host: a fixed fact of this seed.
+  const layerDepth = slotDepth(slotId, surface.probe?.host.slots);
+
+  /** The state with its SeedState as of now: after every change. */
+  function publish(state: SeedActorState): SeedActorState {
+    const risk = state.data.blueprintId ? (deps.catalog.get(state.data.blueprintId)?.risk ?? 0) : 0;
+    const probe = surface.probe;
+    return { ...state, published: seedStateOf(seedId, state, { layerDepth, risk, epoch: probe?.epoch ?? 0, learningRate: probe?.learningRate ?? 0 }) };
   }
 
-  /** Feeds one event to the logic and carries out its effects, including gates that fall due. */
+  /** Feeds one event to the lifecycle and carries out its effects, including gates that fall due. */
   function apply(ctx: ActorContext<SeedMessage>, state: SeedActorState, event: SeedEvent): SeedActorState {
     const { state: data, effects } = lifecycle.transition(state.data, event, now());
     let next: SeedActorState = { ...state, data };
-    report(ctx, next, effects);
+    if (deps.telemetry) {
+      const packet = effectsPacket(data, effects, `kasmina-${seedId}-${now()}-${next.reports}`);
+      if (packet) ctx.dispatch(deps.telemetry, packet);
+    }
     for (const effect of effects) {
       if (effect.kind === 'detach') surface.grafts.detach(seedId);
       if (effect.kind === 'release') next = release(next);
@@ -192,8 +138,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     } else if (surface.grafts.bySeed(seedId) && next.data.alpha !== state.data.alpha) {
       surface.grafts.update(seedId, { alpha: next.data.alpha });
     }
-    publish(next);
-    return next;
+    return publish(next);
   }
 
   function release(state: SeedActorState): SeedActorState {
@@ -218,91 +163,46 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     const parameters = { ...command.seedOperation?.parameters };
     let next = apply(ctx, state, { type: 'germinate', blueprintId, g0: gateSanity(deps.catalog, blueprintId, parameters) });
     if (next.data.stage !== Stage.SEED_STAGE_GERMINATED) return next;
-    const slot = surface.probe?.host.slots.find((s) => s.id === deps.slotId);
+    const slot = surface.probe?.host.slots.find((s) => s.id === slotId);
     if (!slot) {
-      const g3: GateResult = { gate: Gate.SEED_GATE_G3_INTERFACE, passed: false, reason: surface.probe ? `the host has no slot ${deps.slotId}` : 'no training run to graft into', attributes: {} };
+      const g3: GateResult = { gate: Gate.SEED_GATE_G3_INTERFACE, passed: false, reason: surface.probe ? `the host has no slot ${slotId}` : 'no training run to graft into', attributes: {} };
       return apply(ctx, next, { type: 'attach', g3 });
     }
     const kernel = deps.kernels.provide(blueprintId, slot);
-    if (deps.telemetry) {
-      // The fetch against its budget, once per fetch: an SLO sample for Nissa's burn rate.
-      ctx.dispatch(
-        deps.telemetry,
-        buildTelemetryPacket({
-          packetId: `kasmina-${seedId}-kernel-${now()}`,
-          source: 'kasmina',
-          level: TelemetryLevel.TELEMETRY_LEVEL_INFO,
-          metrics: [
-            { name: 'slo.kernel_fetch_latency_actual', value: kernel.latencyMs, unit: 'ms', attributes: { seed_id: seedId, slot: deps.slotId } },
-            { name: 'slo.kernel_fetch_latency_objective', value: settings.latencyBudgetMs, unit: 'ms' },
-          ],
-        }),
-      );
-    }
+    if (deps.telemetry) ctx.dispatch(deps.telemetry, kernelFetchPacket(next.data, kernel.latencyMs, settings.latencyBudgetMs, `kasmina-${seedId}-kernel-${now()}`));
     next = { ...next, kernel, germinatedAt: now(), germinatedEpoch: surface.probe?.epoch ?? 0 };
     next = apply(ctx, next, { type: 'attach', g3: gateInterface(slot.dims, kernel.module.slot.dims) });
     if (next.data.stage === Stage.SEED_STAGE_TRAINING) {
-      surface.grafts.attach({ seedId, slotId: deps.slotId, module: kernel.module, stage: Stage.SEED_STAGE_TRAINING, alpha: 0 });
+      surface.grafts.attach({ seedId, slotId, module: kernel.module, stage: Stage.SEED_STAGE_TRAINING, alpha: 0 });
     } else {
       next = release(next);
     }
     return next;
   }
 
-  /**
-   * PAUSE takes the module out of the forward pass without changing the stage (its steps stop counting); resume puts
-   * it back as it was. Only a grafted seed (an active stage, or FOSSILIZED) can pause.
-   */
-  function pause(ctx: ActorContext<SeedMessage>, state: SeedActorState, resume: boolean): SeedActorState {
-    const grafted = state.kernel !== null && (ACTIVE_STAGES.has(state.data.stage) || state.data.stage === Stage.SEED_STAGE_FOSSILIZED);
-    const refused = !grafted ? `cannot ${resume ? 'resume' : 'pause'} a seed in ${stageName(state.data.stage)}` : state.paused !== resume ? `already ${resume ? 'running' : 'paused'}` : null;
-    if (refused === null) {
-      if (resume) surface.grafts.attach({ seedId, slotId: deps.slotId, module: state.kernel!.module, stage: state.data.stage, alpha: state.data.alpha });
-      else surface.grafts.detach(seedId);
+  /** PAUSE or its resume, as the lifecycle decides: the module leaves or re-enters the forward pass. */
+  function pauseOrResume(ctx: ActorContext<SeedMessage>, state: SeedActorState, action: 'pause' | 'resume'): SeedActorState {
+    const { state: data, effects } = lifecycle.transition(state.data, { type: action, hasModule: state.kernel !== null });
+    for (const effect of effects) {
+      if (effect.kind === 'pause') surface.grafts.detach(seedId);
+      if (effect.kind === 'resume' && state.kernel) surface.grafts.attach({ seedId, slotId, module: state.kernel.module, stage: data.stage, alpha: data.alpha });
     }
-    const next = refused === null ? { ...state, paused: !resume } : state;
-    if (deps.telemetry) {
-      const level = refused === null && resume ? TelemetryLevel.TELEMETRY_LEVEL_INFO : TelemetryLevel.TELEMETRY_LEVEL_WARNING;
-      ctx.dispatch(
-        deps.telemetry,
-        buildTelemetryPacket({
-          packetId: `kasmina-${seedId}-${resume ? 'resume' : 'pause'}-${now()}`,
-          source: 'kasmina',
-          level,
-          metrics: [{ name: 'kasmina.seed.paused', value: next.paused ? 1 : 0, attributes: { seed_id: seedId } }],
-          events: [
-            refused === null
-              ? { description: resume ? 'seed_resumed' : 'seed_paused', level, attributes: { seed_id: seedId, stage: stageName(state.data.stage) } }
-              : { description: 'rejected', level, attributes: { seed_id: seedId, reason: refused } },
-          ],
-        }),
-      );
-    }
-    publish(next);
-    return next;
+    if (deps.telemetry) ctx.dispatch(deps.telemetry, pausePacket(data, action, effects, `kasmina-${seedId}-${action}-${now()}`));
+    return publish({ ...state, data });
   }
 
   function onSteps(ctx: ActorContext<SeedMessage>, state: SeedActorState, stats: v1.SeedStepStats): SeedActorState {
-    // A FOSSILIZED seed is part of the host (gradient through it is intended): nothing left to judge.
-    if (!ACTIVE_STAGES.has(state.data.stage) || state.paused) return { ...state, lastGradNorm: stats.gradNormMax };
+    // A FOSSILIZED seed is part of the host (gradient through it is intended): nothing left to judge. A paused one's
+    // steps do not count.
+    if (!ACTIVE_STAGES.has(state.data.stage) || state.data.paused) return { ...state, lastGradNorm: stats.gradNormMax };
     let next: SeedActorState = { ...state, reports: state.reports + 1, lastGradNorm: stats.gradNormMax };
     if (next.data.stage === Stage.SEED_STAGE_TRAINING) next.losses = [...next.losses, stats.lossMean];
     const probe = surface.probe;
     if (probe && settings.isolationEvery > 0 && next.reports % settings.isolationEvery === 0 && surface.grafts.bySeed(seedId)) {
-      const batch = probe.probeBatch();
-      try {
-        const measured = measureIsolation({ host: probe.host, grafts: surface.grafts, seedId, batch });
-        next.isolationMs = measured.ms;
-        if (measured.violated) {
-          next.isolationViolations += 1;
-          deps.isolationBreaker.recordFailure();
-        } else {
-          deps.isolationBreaker.recordSuccess();
-        }
-      } finally {
-        batch.x.dispose();
-        batch.y.dispose();
-      }
+      const measured = probe.probeIsolation(surface.grafts, seedId);
+      next.isolationMs = measured.ms;
+      if (measured.violated) next.isolationViolations += 1;
+      if (deps.manager) ctx.dispatch(deps.manager, leyline.MetricPoint.create({ name: ISOLATION_VERDICT, value: measured.violated ? 1 : 0, attributes: { seed_id: seedId } }));
     }
     const g1: GateResult = stats.error
       ? { gate: Gate.SEED_GATE_G1_GRADIENT_HEALTH, passed: false, reason: `the module threw in the forward pass: ${stats.error}`, attributes: {} }
@@ -316,52 +216,18 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     return next;
   }
 
-  /** The seed as a checkpoint keeps it (its module's weights are in the graft table: Tolaria keeps those). */
-  function record(state: SeedActorState): v1.SeedRecord {
-    const { data } = state;
-    return leyline.SeedRecord.create({
-      seedId,
-      slotId: deps.slotId,
-      blueprintId: data.blueprintId,
-      kernelDigest: state.kernel?.digest ?? '',
-      stage: data.stage,
-      stageSteps: data.stageSteps,
-      alpha: data.alpha,
-      alphaSteps: data.alphaSteps,
-      lastFailure: data.lastFailure ?? '',
-      blendingMethod: deps.blendingMethod ?? '',
-      paused: state.paused,
-      germinatedEpoch: state.germinatedEpoch,
-      isolationViolations: state.isolationViolations,
-      reports: state.reports,
-      losses: state.losses,
-      lastGradNorm: state.lastGradNorm,
-      parameters: state.kernel ? trainableParameters(state.kernel.module) : 0,
-      gates: Object.values(data.gates).map((g) => leyline.SeedGateRecord.create({ gate: g.gate, passed: g.passed, reason: g.reason })),
-    });
-  }
-
   /**
    * Back in the recorded stage (a resumed run, or a rollback to a snapshot): a grafted stage keeps the kernel this
    * seed holds, else gets it from Urza again (the same blueprint for the same slot shape, the digest recorded) and its
    * graft; a culled seed's embargo starts afresh. The module's weights are Tolaria's to restore.
    */
   function adopt(ctx: ActorContext<SeedMessage>, current: SeedActorState | null, saved: v1.SeedRecord): SeedActorState {
-    const gates: SeedData['gates'] = {};
-    for (const g of saved.gates.map((gate) => leyline.SeedGateRecord.create(gate))) gates[g.gate] = { gate: g.gate, passed: g.passed, reason: g.reason, attributes: {} };
-    const data: SeedData = {
-      ...lifecycle.initialState(seedId, deps.slotId),
-      blueprintId: saved.blueprintId,
-      stage: saved.stage,
-      stageSteps: saved.stageSteps,
-      alpha: saved.alpha,
-      alphaSteps: saved.alphaSteps,
-      lastFailure: saved.lastFailure || null,
-      embargoUntil: saved.stage === Stage.SEED_STAGE_EMBARGOED ? now() + settings.timings.embargoMs : null,
-      gates,
-    };
-    const germinatedAt = current?.germinatedAt ?? now();
-    let state: SeedActorState = { data, kernel: null, losses: [...saved.losses], isolationViolations: saved.isolationViolations, reports: saved.reports, lastGradNorm: saved.lastGradNorm, germinatedAt, germinatedEpoch: saved.germinatedEpoch, paused: saved.paused, isolationMs: 0 };
+    let state = stateFromRecord(saved, lifecycle.initialState(seedId, slotId), {
+      now: now(),
+      embargoMs: settings.timings.embargoMs,
+      germinatedAt: current?.germinatedAt ?? now(),
+      published: current?.published ?? leyline.SeedState.create({ seedId }),
+    });
     const grafted = ACTIVE_STAGES.has(saved.stage) || saved.stage === Stage.SEED_STAGE_FOSSILIZED;
     const held = current?.kernel ?? null;
     if (held && (!grafted || held.blueprintId !== saved.blueprintId)) {
@@ -370,7 +236,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     } else if (held) {
       state = { ...state, kernel: held };
     }
-    const slot = surface.probe?.host.slots.find((s) => s.id === deps.slotId);
+    const slot = surface.probe?.host.slots.find((s) => s.id === slotId);
     if (grafted && !state.kernel && slot) {
       const kernel = deps.kernels.provide(saved.blueprintId, slot);
       if (kernel.origin !== 'urza' || (saved.kernelDigest && kernel.digest !== saved.kernelDigest)) {
@@ -383,11 +249,10 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     if (state.kernel) {
       if (saved.paused) surface.grafts.detach(seedId);
       else if (surface.grafts.bySeed(seedId)) surface.grafts.update(seedId, { stage: saved.stage, alpha: saved.alpha });
-      else surface.grafts.attach({ seedId, slotId: deps.slotId, module: state.kernel.module, stage: saved.stage, alpha: saved.alpha });
+      else surface.grafts.attach({ seedId, slotId, module: state.kernel.module, stage: saved.stage, alpha: saved.alpha });
     }
-    if (data.embargoUntil !== null) ctx.after(EMBARGO_TIMER, Math.max(1, data.embargoUntil - now()));
-    publish(state);
-    return state;
+    if (state.data.embargoUntil !== null) ctx.after(EMBARGO_TIMER, Math.max(1, state.data.embargoUntil - now()));
+    return publish(state);
   }
 
   /**
@@ -399,7 +264,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     let state: SeedActorState;
     try {
       state = adopt(ctx, from.state, from.record);
-      if (from.weights && state.kernel) restoreVariables(state.kernel.module.variables, from.weights);
+      if (from.module && state.kernel) restoreWeights(state.kernel.module, from.module);
     } catch (error) {
       // A start that fails part-way runs no stop hook: the module it grafted must not stay in the host.
       const stray = surface.grafts.bySeed(seedId);
@@ -420,7 +285,40 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     surface.grafts.detach(seedId);
     state.kernel?.module.dispose();
     ctx.stopSelf();
-    return { ...state, kernel: null, paused: false, data: { ...state.data, stage: Stage.SEED_STAGE_TERMINATED } };
+    return { ...state, kernel: null, data: { ...state.data, stage: Stage.SEED_STAGE_TERMINATED, paused: false } };
+  }
+
+  function onEmbargoTimer(ctx: ActorContext<SeedMessage>, state: SeedActorState): SeedActorState {
+    const next = apply(ctx, state, { type: 'tick', now: now() });
+    // A timer may fire a little before the wall clock says the embargo is over: wait for the rest.
+    if (next.data.stage === Stage.SEED_STAGE_EMBARGOED && next.data.embargoUntil !== null) ctx.after(EMBARGO_TIMER, Math.max(1, next.data.embargoUntil - now()));
+    // Nobody asked: the manager hears of the change (its slot may be open again).
+    if (next.data.stage !== state.data.stage && deps.manager) ctx.dispatch(deps.manager, next.published);
+    return next;
+  }
+
+  /** A message from the manager: the seed's new state (its SeedState answers the ask). */
+  function handle(ctx: ActorContext<SeedMessage>, state: SeedActorState, message: v1.AdaptationCommand | v1.SeedStepReport | v1.SeedRestore): SeedActorState {
+    if (message instanceof leyline.SeedRestore) {
+      const saved = message.seeds[0];
+      return saved ? adopt(ctx, state, leyline.SeedRecord.create(saved)) : leave(ctx, state);
+    }
+    if (message instanceof leyline.SeedStepReport) {
+      const mine = message.seeds.find((s) => s.seedId === seedId);
+      return mine && (mine.steps ?? 0) > 0 ? onSteps(ctx, state, leyline.SeedStepStats.create(mine)) : state;
+    }
+    if (message.commandType === CommandType.COMMAND_PAUSE) return pauseOrResume(ctx, state, message.annotations?.action === 'resume' ? 'resume' : 'pause');
+    switch (message.seedOperation?.operation) {
+      case SeedOperation.SEED_OP_GERMINATE:
+        return germinate(ctx, state, message);
+      case SeedOperation.SEED_OP_CULL:
+      case SeedOperation.SEED_OP_CANCEL:
+        return apply(ctx, state, { type: 'cull', reason: `culled by command ${message.commandId}`, now: now() });
+      case SeedOperation.SEED_OP_FOSSILIZE:
+        return apply(ctx, state, { type: 'fossilize', g4: closingGate(state, Gate.SEED_GATE_G4_SYSTEM_IMPACT) });
+      default:
+        return state;
+    }
   }
 
   return {
@@ -429,50 +327,30 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     start(ctx) {
       if (ctx.incarnation > 1 && carried) return restart(ctx, carried);
       if (deps.restore) return adopt(ctx, null, deps.restore);
-      const state: SeedActorState = { data: lifecycle.initialState(seedId, deps.slotId), kernel: null, losses: [], isolationViolations: 0, reports: 0, lastGradNorm: 0, germinatedAt: 0, germinatedEpoch: 0, paused: false, isolationMs: 0 };
-      publish(state);
-      return state;
+      const data = lifecycle.initialState(seedId, slotId);
+      return publish({ data, kernel: null, losses: [], isolationViolations: 0, reports: 0, lastGradNorm: 0, germinatedAt: 0, germinatedEpoch: 0, isolationMs: 0, published: leyline.SeedState.create({ seedId }) });
     },
     receive(state, message, ctx) {
+      if (message instanceof leyline.TimerFired) return message.timerId === EMBARGO_TIMER ? onEmbargoTimer(ctx, state) : state;
       if (message instanceof leyline.SeedCheckpointRequest) {
-        ctx.reply(record(state));
+        ctx.reply(leyline.SeedCheckpoint.create({ seeds: [seedRecordOf(state, blendingMethod)], states: [state.published] }));
         return state;
       }
-      if (message instanceof leyline.SeedRestore) {
-        const saved = message.seeds[0];
-        return saved ? adopt(ctx, state, leyline.SeedRecord.create(saved)) : leave(ctx, state);
-      }
-      if (message instanceof leyline.TimerFired) {
-        if (message.timerId !== EMBARGO_TIMER) return state;
-        const next = apply(ctx, state, { type: 'tick', now: now() });
-        // A timer may fire a little before the wall clock says the embargo is over: wait for the rest.
-        if (next.data.stage === Stage.SEED_STAGE_EMBARGOED && next.data.embargoUntil !== null) ctx.after(EMBARGO_TIMER, Math.max(1, next.data.embargoUntil - now()));
-        return next;
-      }
-      if (message instanceof leyline.SeedStepReport) {
-        const mine = message.seeds.find((s) => s.seedId === seedId);
-        return mine && (mine.steps ?? 0) > 0 ? onSteps(ctx, state, leyline.SeedStepStats.create(mine)) : state;
-      }
-      if (message.commandType === CommandType.COMMAND_PAUSE) return pause(ctx, state, message.annotations?.action === 'resume');
-      switch (message.seedOperation?.operation) {
-        case SeedOperation.SEED_OP_GERMINATE:
-          return germinate(ctx, state, message);
-        case SeedOperation.SEED_OP_CULL:
-        case SeedOperation.SEED_OP_CANCEL:
-          return apply(ctx, state, { type: 'cull', reason: `culled by command ${message.commandId}`, now: now() });
-        case SeedOperation.SEED_OP_FOSSILIZE:
-          return apply(ctx, state, { type: 'fossilize', g4: closingGate(state, Gate.SEED_GATE_G4_SYSTEM_IMPACT) });
-        default:
-          return state;
-      }
+      const next = handle(ctx, state, message);
+      ctx.reply(next.published);
+      return next;
     },
-    async stop(state) {
-      deps.board.delete(seedId);
+    stop(state) {
       // A FOSSILIZED seed belongs to the host now (its weights are in the host's optimizer group): it stays.
-      const kept = state.data.stage === Stage.SEED_STAGE_FOSSILIZED && !state.paused;
+      const kept = state.data.stage === Stage.SEED_STAGE_FOSSILIZED && !state.data.paused;
       // Kept for a restart after a crash (this hook cannot tell a restart from a final stop).
-      const weights = state.kernel && !kept ? await captureVariables(state.kernel.module.variables).catch(() => null) : null;
-      carried = { state: kept ? state : { ...state, kernel: null }, record: record(state), weights };
+      let module: Uint8Array | null = null;
+      try {
+        if (state.kernel && !kept) module = serializeModule(state.kernel.module);
+      } catch {
+        // A module already disposed has no weights to keep: a restart starts it afresh from Urza.
+      }
+      carried = { state: kept ? state : { ...state, kernel: null }, record: seedRecordOf(state, blendingMethod), module };
       if (kept) return;
       // Any other stopped (or crashed) seed leaves nothing behind in the host.
       surface.grafts.detach(seedId);
@@ -482,13 +360,13 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
       seed_id: seedId,
       stage: stageName(state.data.stage),
       alpha: state.data.alpha.toFixed(4),
-      // As last published on the board (the seed's SeedState).
-      age_epochs: String(deps.board.get(seedId)?.ageEpochs ?? 0),
+      // As last published (the seed's SeedState).
+      age_epochs: String(state.published.ageEpochs ?? 0),
       blueprint: state.data.blueprintId,
-      slot: deps.slotId,
+      slot: slotId,
       kernel: state.kernel ? `${state.kernel.blueprintId} (${state.kernel.origin})` : '',
       last_failure: state.data.lastFailure ?? '',
-      paused: String(state.paused),
+      paused: String(state.data.paused),
     }),
   };
 }

@@ -16,7 +16,7 @@ import { loadIdxDataset } from '../data/dataset.ts';
 import { prepareDataset, type PreparedDataset } from '../data/prepare.ts';
 import { spiralsDataset } from '../data/synthetic.ts';
 import { featureCount, takeRows, type Dataset, type Split } from '../data/types.ts';
-import { GraftTable } from '../../../surface/index.ts';
+import { GraftTable, measureIsolation, type IsolationMeasurement, type SeedProbe } from '../../../surface/index.ts';
 import { buildHost, type HostModel, type SlotActivationStats } from '../host/host-model.ts';
 import { GroupedOptimizer, HOST_GROUP_ID } from '../optim/grouped-optimizer.ts';
 import { learningRate } from '../optim/lr-schedule.ts';
@@ -125,7 +125,8 @@ function recent(watch: LossWatch): { recentLosses: number[]; recentLossSum: numb
 /** A model's variables under stable names that say whose they are (`host/…`, `seed/<id>/…`). */
 const prefixed = (prefix: string, variables: ReadonlyMap<string, tf.Variable>): Map<string, tf.Variable> => new Map([...variables].map(([name, v]) => [`${prefix}/${name}`, v]));
 
-export class TrainingRun {
+/** Kasmina's seeds measure themselves through it (`SeedProbe`, surface/). */
+export class TrainingRun implements SeedProbe {
   readonly host: HostModel;
   readonly grafts: GraftTable;
   readonly optimizer: GroupedOptimizer;
@@ -371,6 +372,17 @@ export class TrainingRun {
       shuffle: false,
     });
     return evaluate(this.host, this.#probeBatches, grafts).loss;
+  }
+
+  /** Gradient isolation of `seedId`'s graft in `grafts`, measured on a batch of probe samples. */
+  probeIsolation(grafts: GraftTable, seedId: string): IsolationMeasurement {
+    const batch = this.probeBatch();
+    try {
+      return measureIsolation({ host: this.host, grafts, seedId, batch });
+    } finally {
+      batch.x.dispose();
+      batch.y.dispose();
+    }
   }
 
   /** One batch of probe samples (the caller disposes its tensors). */

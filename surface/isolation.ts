@@ -1,15 +1,27 @@
-// Gradient isolation, measured: on a sample batch, the host's parameter gradients with the seed
-// grafted as it is, against the same gradients with the seed's output fully detached. The graft rules
-// (graft-forward.ts) let no gradient reach the host through the seed, so the two must match; any difference is
-// gradient that leaked through the seed — for example a seed module that shares a host parameter. The relative
-// leak above `threshold` is a violation (it feeds G1 and the isolation breaker).
+// Gradient isolation, measured: on a sample batch, the host's parameter gradients with a seed grafted as it is,
+// against the same gradients with the seed's output fully detached. The graft rules (the host's forward pass) let no
+// gradient reach the host through a seed before FOSSILIZED, so the two must match; any difference is gradient that
+// leaked through the seed — for example a seed module that shares a host parameter. The relative leak above
+// `threshold` is a violation. The training run measures (it holds the host and the samples); a seed judges itself by
+// the result (G1, and Kasmina's isolation breaker).
 import { performance } from 'node:perf_hooks';
-import { tf, stopGradient } from '../../tensor/index.ts';
-import type { Batch } from '../tolaria/data/batches.ts';
-import { GraftTable, type Graft } from '../../surface/index.ts';
-import type { HostModel } from '../tolaria/host/host-model.ts';
+import { tf, stopGradient } from '../tensor/index.ts';
+import { GraftTable, type Graft } from './graft-table.ts';
 
 export const DEFAULT_ISOLATION_THRESHOLD = 1e-6;
+
+/** What the measurement needs of the host: its parameters, and a forward pass through a given graft table. */
+export interface GradientHost {
+  readonly variables: ReadonlyMap<string, tf.Variable>;
+  /** Input → logits, through `grafts`. */
+  apply(input: tf.Tensor, options: { training?: boolean; grafts?: GraftTable }): tf.Tensor;
+}
+
+/** Samples and their one-hot labels (the host's loss is softmax cross-entropy on them). */
+export interface LabelledBatch {
+  readonly x: tf.Tensor;
+  readonly y: tf.Tensor;
+}
 
 export interface IsolationMeasurement {
   /** ‖g_host(as grafted) − g_host(seed detached)‖₂ over every host parameter. */
@@ -34,10 +46,10 @@ function detachedGraft(graft: Graft): Graft {
  * in both passes, so only this seed's leak is measured.
  */
 export function measureIsolation(options: {
-  host: HostModel;
+  host: GradientHost;
   grafts: GraftTable;
   seedId: string;
-  batch: Batch;
+  batch: LabelledBatch;
   threshold?: number;
 }): IsolationMeasurement {
   const { host, grafts, seedId, batch, threshold = DEFAULT_ISOLATION_THRESHOLD } = options;
