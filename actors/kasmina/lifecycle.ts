@@ -94,6 +94,9 @@ export type SeedEvent =
   | { type: 'pause'; hasModule: boolean }
   | { type: 'resume'; hasModule: boolean };
 
+/** PAUSE or its resume, as the lifecycle names them. */
+export type PauseAction = Extract<SeedEvent, { hasModule: boolean }>['type'];
+
 export type SeedEffect =
   | { kind: 'transition'; from: StageT; to: StageT }
   | { kind: 'gate'; result: GateResult }

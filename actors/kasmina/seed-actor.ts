@@ -13,7 +13,7 @@ import { GraftTable, type TrainingSurface } from '../../surface/index.ts';
 import type { KarnCatalogReader } from '../karn/index.ts';
 import { gateGradientHealth, gateInterface, gateReset, gateSanity, gateStability, gateSystemImpact, type GateResult } from './gates.ts';
 import type { KernelSource } from './kernel-source.ts';
-import { ACTIVE_STAGES, stageName, type SeedEvent, type SeedLifecycle } from './lifecycle.ts';
+import { ACTIVE_STAGES, stageName, type PauseAction, type SeedEvent, type SeedLifecycle } from './lifecycle.ts';
 import { seedRecordOf, seedStateOf, stateFromRecord, type SeedActorState } from './seed-record.ts';
 import { effectsPacket, kernelFetchPacket, pausePacket } from './seed-telemetry.ts';
 import type { KasminaSettings } from './settings.ts';
@@ -181,7 +181,7 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
   }
 
   /** PAUSE or its resume, as the lifecycle decides: the module leaves or re-enters the forward pass. */
-  function pauseOrResume(ctx: ActorContext<SeedMessage>, state: SeedActorState, action: 'pause' | 'resume'): SeedActorState {
+  function pauseOrResume(ctx: ActorContext<SeedMessage>, state: SeedActorState, action: PauseAction): SeedActorState {
     const { state: data, effects } = lifecycle.transition(state.data, { type: action, hasModule: state.kernel !== null });
     for (const effect of effects) {
       if (effect.kind === 'pause') surface.grafts.detach(seedId);

@@ -2,7 +2,7 @@
 // results, culls (`rollback_ready`), refusals; pause and resume; and each kernel fetch against its budget.
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { buildTelemetryPacket, type EventInput } from '../../contracts/telemetry.ts';
-import { gateName, stageName, type SeedData, type SeedEffect } from './lifecycle.ts';
+import { gateName, stageName, type PauseAction, type SeedData, type SeedEffect } from './lifecycle.ts';
 
 const { TelemetryLevel } = leyline;
 
@@ -48,7 +48,7 @@ export function effectsPacket(data: SeedData, effects: readonly SeedEffect[], pa
 }
 
 /** A PAUSE or resume as it went (`data`: the seed after it): `seed_paused`, `seed_resumed`, or `rejected` with why. */
-export function pausePacket(data: SeedData, action: 'pause' | 'resume', effects: readonly SeedEffect[], packetId: string): v1.TelemetryPacket {
+export function pausePacket(data: SeedData, action: PauseAction, effects: readonly SeedEffect[], packetId: string): v1.TelemetryPacket {
   const refused = effects.find((effect): effect is Extract<SeedEffect, { kind: 'rejected' }> => effect.kind === 'rejected');
   const resume = action === 'resume';
   const level = !refused && resume ? TelemetryLevel.TELEMETRY_LEVEL_INFO : TelemetryLevel.TELEMETRY_LEVEL_WARNING;
