@@ -2,7 +2,7 @@
 // running system (`--bus redis://… --nissa http://host:port`: drill telemetry on its bus, events read from its Nissa).
 import { AlertEngine, type AlertEvent } from '../actors/nissa/alerts.ts';
 import { DocumentStore } from '../actors/nissa/document-store.ts';
-import { runDrills } from '../actors/nissa/drills.ts';
+import { type DrillResult, runDrills } from '../actors/nissa/drills.ts';
 import { NissaIngest } from '../actors/nissa/ingest.ts';
 import { NissaMetrics } from '../actors/nissa/prometheus.ts';
 import { resolveNissaConfig } from '../actors/nissa/settings.ts';
@@ -36,7 +36,7 @@ export async function drills(args: readonly string[]): Promise<number> {
   const { config } = await resolveConfig(file);
   const settings = resolveNissaConfig(config.nissa ?? {}, 'nissa');
 
-  let results;
+  let results: DrillResult[];
   if (bus && nissaUrl) {
     const client = new OonaClient({ settings: resolveOonaConfig({ ...config.oona, url: bus }, '--bus'), signing: signatureContextFromEnv(), source: 'drills' });
     if (!(await client.connect(5_000))) throw new Error(`the bus at ${bus} does not answer`);

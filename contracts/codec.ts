@@ -199,7 +199,10 @@ const knownFields = new WeakMap<DecodeFn, Map<number, boolean>>();
  */
 function acceptsFieldNumber(decode: DecodeFn, fieldNumber: number): boolean {
   let cache = knownFields.get(decode);
-  if (!cache) knownFields.set(decode, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    knownFields.set(decode, cache);
+  }
   const cached = cache.get(fieldNumber);
   if (cached !== undefined) return cached;
   let known = false;

@@ -3,6 +3,7 @@
 // object or a tensor nested inside still encodes (protobufjs encodes plain objects) but breaks every in-process
 // consumer that tests `instanceof`, and a tensor in a field never reaches another process. The runtime runs this
 // on every payload when ESPER_STRICT_PAYLOADS=1 (runtime/system.ts), as the test suite does.
+// biome-ignore-all lint/complexity/noBannedTypes: classes are keys by identity and `Object#constructor` is typed `Function`.
 import protobuf from 'protobufjs';
 import { describeValue, type LeylineMessage } from './index.ts';
 import { generatedClass, INT64_TYPES, leylineSchema } from './reflection.ts';

@@ -1,6 +1,7 @@
 // The proto's reflection (field lists, types), loaded once from leyline.proto, and the generated class behind each
 // reflected type. The generated classes carry no reflection of their own (generate.mjs leaves it out), so the
 // checks that need the schema (json.ts, payload-shape.ts) read it here.
+// biome-ignore-all lint/complexity/noBannedTypes: a generated class is only compared by identity, so `Function` is its type.
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { esper, google } from './generated/leyline.js';

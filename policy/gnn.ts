@@ -623,7 +623,8 @@ export class TamiyoGnn {
   infer(graph: PolicyGraphData): GnnReadout {
     const prepared = prepareGraph(graph);
     const lengths: number[] = [];
-    const packed = (this.#packed ??= tf.tidy(() => this.pack()));
+    this.#packed ??= tf.tidy(() => this.pack());
+    const packed = this.#packed;
     const flat = tf.tidy(() => {
       const outputs = this.forward(prepared, packed);
       const parts = OUTPUT_KEYS.map((key) => tf.reshape(outputs[key], [-1]));

@@ -567,26 +567,25 @@ export class ActorSystem {
 
   /** Made once per actor (the cell caches it). */
   #context(cell: ActorCell): ActorContext {
-    const system = this;
     const ctx: ActorContext = {
       self: cell.ref as ActorRef,
       path: cell.path,
       get incarnation() {
         return cell.incarnation;
       },
-      dispatch: (to, message) => system.dispatch(to, message),
-      ask: (to, message, reply, deadlineMs) => system.ask(to, message, reply, deadlineMs),
-      deliver: (to, message, deadlineMs) => system.deliver(to, message, deadlineMs),
-      reply: (message) => system.#reply(cell, cell.currentReply, message),
+      dispatch: (to, message) => this.dispatch(to, message),
+      ask: (to, message, reply, deadlineMs) => this.ask(to, message, reply, deadlineMs),
+      deliver: (to, message, deadlineMs) => this.deliver(to, message, deadlineMs),
+      reply: (message) => this.#reply(cell, cell.currentReply, message),
       replyLater: () => {
         const slot = cell.currentReply;
         if (!slot) return null;
         slot.kept = true;
-        return (message) => system.#reply(cell, slot, message);
+        return (message) => this.#reply(cell, slot, message);
       },
-      spawn: (logic, options) => system.spawn(cell.ref, logic, options),
-      every: (timerId, intervalMs) => system.#setTimer(cell, timerId, intervalMs, true),
-      after: (timerId, delayMs, options) => system.#setTimer(cell, timerId, delayMs, false, options?.keepAlive),
+      spawn: (logic, options) => this.spawn(cell.ref, logic, options),
+      every: (timerId, intervalMs) => this.#setTimer(cell, timerId, intervalMs, true),
+      after: (timerId, delayMs, options) => this.#setTimer(cell, timerId, delayMs, false, options?.keepAlive),
       cancelTimer: (timerId) => {
         clearTimeout(cell.timers.get(timerId));
         cell.timers.delete(timerId);
@@ -594,7 +593,7 @@ export class ActorSystem {
       stopSelf: () => {
         void cell.requestStop(TerminationReason.TERMINATION_REASON_NORMAL);
       },
-      watch: (target) => system.watch(cell.ref, target),
+      watch: (target) => this.watch(cell.ref, target),
       log: cell.log,
     };
     return ctx;

@@ -73,11 +73,11 @@ test('esper simic train learns from a finished run; the next run sends the polic
     quickConfig(cwd, epochs, `tamiyo: { policy: 'heuristic', observationEpochs: 1, shadowDecisions: 1, inferenceTimeoutMs: 2000 }, simic: { validation: { minAverageReward: -10, minSamples: 8, tolerance: 10 } }`);
   const first = await esper(['run', config(16)], cwd);
   t.is(first.code, 0, first.stderr);
-  const id = /esper: training run (spirals-\d{8}-\d{6})/.exec(first.stdout)?.[1]!;
+  const id = /esper: training run (spirals-\d{8}-\d{6})/.exec(first.stdout)?.[1] ?? '';
   const learn = await esper(['simic', 'train', '--from', join('var', 'runs', id), config(16)], cwd);
   t.is(learn.code, 0, learn.stderr + learn.stdout);
   t.regex(learn.stdout, /16 field reports, 15 to learn from/);
-  const version = /policy (simic-\S+) written to/.exec(learn.stdout)?.[1]!;
+  const version = /policy (simic-\S+) written to/.exec(learn.stdout)?.[1] ?? '';
   t.truthy(version, learn.stdout);
   const second = await esper(['run', config(3)], cwd);
   t.is(second.code, 0, second.stderr);

@@ -219,7 +219,10 @@ withRedis('the multi-process example runs over Redis: this process trains withou
   // Each event is the whole output so far: a line split across chunks still matches.
   const simicOut = new EventLog<string>();
   let printed = '';
-  simic.stdout.on('data', (chunk: Buffer) => simicOut.push((printed += chunk.toString())));
+  simic.stdout.on('data', (chunk: Buffer) => {
+    printed += chunk.toString();
+    simicOut.push(printed);
+  });
   try {
     await simicOut.waitFor((text) => text.includes('simic ready on'), { timeoutMs: 120_000 });
     const run = await esper(['run', file, '--bus', redis.url, '--nissa-port', '0'], cwd, { env });

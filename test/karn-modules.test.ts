@@ -90,7 +90,7 @@ function describe(module: BlueprintModule): string {
   return module.fallbackFrom ? `${module.family}←${module.fallbackFrom}` : module.family;
 }
 
-function isFinite(tensor: tf.Tensor): boolean {
+function allFinite(tensor: tf.Tensor): boolean {
   return tf.tidy(() => tf.all(tf.isFinite(tensor)).dataSync()[0] === 1);
 }
 
@@ -101,7 +101,7 @@ function exercise(t: import('ava').ExecutionContext, descriptor: v1.BlueprintDes
   for (const training of [false, true]) {
     const y = module.apply(x, { training });
     t.deepEqual(y.shape, x.shape, `output shape (training ${training})`);
-    if (!stressor) t.true(isFinite(y), `finite output (training ${training})`);
+    if (!stressor) t.true(allFinite(y), `finite output (training ${training})`);
     y.dispose();
   }
   if (!stressor) {
@@ -113,12 +113,12 @@ function exercise(t: import('ava').ExecutionContext, descriptor: v1.BlueprintDes
   if (trainable.length > 0) {
     const { value, grads } = tf.variableGrads(() => module.apply(x, { training: true }).square().mean() as tf.Scalar, trainable);
     t.true(Object.keys(grads).length > 0, 'some variable gets a gradient');
-    if (!stressor) for (const g of Object.values(grads)) t.true(isFinite(g), 'finite gradients');
+    if (!stressor) for (const g of Object.values(grads)) t.true(allFinite(g), 'finite gradients');
     tf.dispose([value, ...Object.values(grads)]);
   } else {
     // No weights (identity, dropout): the gradient to the input still flows.
     const dx = tf.grad((input: tf.Tensor) => module.apply(input, { training: true }).square().mean())(x);
-    t.true(isFinite(dx));
+    t.true(allFinite(dx));
     t.true(tf.tidy(() => dx.abs().sum().dataSync()[0]!) > 0, 'gradient reaches the input');
     dx.dispose();
   }

@@ -28,7 +28,7 @@ if (!haveChromium) console.warn(`NOTICE: ${CHROMIUM} not found: the dashboard br
     nissa: { port },
   };
   let epochs = 0;
-  const wl = await startWeatherlight(config, { env: { [SECRET_ENV_VAR]: 'dashboard-secret' }, training: { epoch: () => void (epochs += 1), finished: () => undefined } });
+  const wl = await startWeatherlight(config, { env: { [SECRET_ENV_VAR]: 'dashboard-secret' }, training: { epoch: () => { epochs += 1; }, finished: () => undefined } });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

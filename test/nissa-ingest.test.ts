@@ -241,7 +241,9 @@ test('alert routes: the webhook receives each fired and resolved event as JSON; 
     webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`,
     log: (level, text) => lines.push(`${level} ${text}`),
     counted: () => undefined,
-    webhookFailed: () => void (failures += 1),
+    webhookFailed: () => {
+      failures += 1;
+    },
   });
   const engine = new AlertEngine(DEFAULT_ALERT_RULES, route);
   try {

@@ -396,7 +396,7 @@ each('a subscriber that never finishes stalls neither the publisher nor the othe
     return new Promise<void>(() => undefined);
   } });
   let handled = 0;
-  c.subscribe({ stream: b.streams.telemetry, group: 'fast', blockMs: 50, count: 500, handler: () => void (handled += 1) });
+  c.subscribe({ stream: b.streams.telemetry, group: 'fast', blockMs: 50, count: 500, handler: () => { handled += 1; } });
   await eventually(async () => (await c.store.backlog(b.streams.telemetry)) === 0, 'groups');
   const results = Array.from({ length: 2_000 }, (_, i) => c.publish(telemetry(`p${i}`)));
   t.true(results.every((r) => r.ok), 'every publish accepted at once, with a subscriber stuck');

@@ -200,7 +200,10 @@ test.serial('a snapshot keeps the seeds Kasmina recorded with their weights; a r
   run.grafts.attach({ seedId: 's1', slotId: 'mlp.0', module, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, alpha: 0 });
   const record = leyline.SeedRecord.create({ seedId: 's1', slotId: 'mlp.0', blueprintId: 'BP009', stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING });
   let asked = 0;
-  const records = async () => (asked++, [record]);
+  const records = async () => {
+    asked++;
+    return [record];
+  };
   while (run.globalStep < 10) await run.trainFor(1_000, 10, records);
   t.is(asked, 2, 'asked once per snapshot (steps 0 and 5), not per slice');
   const atTen = [...module.variables.values()].map((v) => [...v.dataSync()]);

@@ -119,7 +119,10 @@ withRedis('esper serve nissa and esper run share one folder: the run owns Urza, 
   const output = new EventLog<string>();
   let printed = '';
   let errors = '';
-  nissa.stdout.on('data', (chunk: Buffer) => output.push((printed += chunk.toString())));
+  nissa.stdout.on('data', (chunk: Buffer) => {
+    printed += chunk.toString();
+    output.push(printed);
+  });
   nissa.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
   const closed = new Promise<number | null>((resolve) => nissa.once('close', resolve));
   try {

@@ -5,7 +5,7 @@ import test from 'ava';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { leyline, type v1 } from '../contracts/index.ts';
 import { toTimestamp } from '../contracts/time.ts';
-import { UrzaLibrary } from '../actors/urza/library.ts';
+import { type SaveResult, UrzaLibrary } from '../actors/urza/library.ts';
 import { fallbackGuardDigest, PrefetchResponder } from '../actors/urza/prefetch.ts';
 import { interpolatedQuantile } from '../runtime/quantile.ts';
 import { MAINTENANCE_TIMER, urzaLogic } from '../actors/urza/urza-actor.ts';
@@ -64,7 +64,7 @@ test('interpolated quantiles: (n−1)·q with linear interpolation; one sample a
 test('Ready carries the artifact ref, a fresh checksum, the guard digest and p50/p95 of the stored samples', async (t) => {
   const { library, ask } = await setUp(t);
   const desc = descriptor('BP001');
-  let saved;
+  let saved: SaveResult | undefined;
   for (const prewarmMs of [10, 20, 30, 40]) saved = library.save(saveInput(desc, [32], bytesOf('kernel'), { prewarmMs }));
   if (!saved?.ok) return t.fail();
   const message = request('BP001');

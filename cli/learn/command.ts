@@ -179,7 +179,8 @@ export async function learn(args: readonly string[]): Promise<number> {
     for (const line of earlier) if (line.event === 'baseline') baselines[line.policy] = line.figures;
     for (const policy of ['heuristic', 'random'] as const) {
       if (baselines[policy] || settings.baselineEpisodes === 0 || interrupted) continue;
-      const figures = (baselines[policy] = await learner.baseline(policy));
+      const figures = await learner.baseline(policy);
+      baselines[policy] = figures;
       say(`esper learn: baseline ${policy}: return ${figures.meanObjective.toFixed(2)}, validation accuracy ${figures.meanValidationAccuracy.toFixed(2)}%, +${(100 * figures.meanAddedShare).toFixed(1)}% weights (${figures.episodes} episodes)`);
     }
     if (saved) await learner.restore(saved);

@@ -166,7 +166,10 @@ export class EpisodePool implements EpisodeSource {
     }
     if (!worker.ready) return;
     this.#replacements += 1;
-    if (this.#replacements > MAX_REPLACEMENTS) return this.#fail(new EpisodePoolError(`episode workers died ${this.#replacements} times; the last: worker ${worker.index} (${how}); see its log in ${this.#options.dir}`));
+    if (this.#replacements > MAX_REPLACEMENTS) {
+      this.#fail(new EpisodePoolError(`episode workers died ${this.#replacements} times; the last: worker ${worker.index} (${how}); see its log in ${this.#options.dir}`));
+      return;
+    }
     worker.log.write(`\nesper learn: episode worker ${worker.index} died (${how}); starting another\n`);
     this.#spawn(worker.index).catch((error: unknown) => this.#fail(error as EpisodePoolError));
   }

@@ -41,7 +41,7 @@ export function shipLearnedPolicy(learnDir: string, outDir = SHIPPED_POLICY_DIR,
   const start = lines.find((l): l is LearnStartRecord => l.event === 'start');
   const finished = lines.filter((l): l is LearnFinishedRecord => l.event === 'finished').at(-1);
   if (!start) throw new UsageError(`--ship: ${join(dir, LEARN_RECORD_FILE)} holds no learning run`);
-  if (!finished || finished.code !== 0 || !finished.policyFile) throw new UsageError(`--ship: the learning run in ${dir} did not finish: nothing to ship`);
+  if (finished?.code !== 0 || !finished.policyFile) throw new UsageError(`--ship: the learning run in ${dir} did not finish: nothing to ship`);
   // The learn folder is <varDir>/learn/<id>: its policies are signed with that folder's secret.
   const signing = resolveSigningSecret({ env: process.env, varDir: dirname(dirname(dir)), multiProcess: false, log: createLogger('learn') });
   const { weights } = readPolicyFile(resolve(dir, finished.policyFile), signing);

@@ -98,7 +98,7 @@ function earlierLines(text: string): RunRecordLine[] {
     try {
       lines.push(parseRecordLine(line));
     } catch {
-      continue;
+      // a damaged line: skipped (see the doc comment)
     }
   }
   return lines;

@@ -2,7 +2,7 @@
 import { leyline, type v1 } from '../../contracts/index.ts';
 import type { ActorLogic } from '../../runtime/logic.ts';
 import { ActorSystem } from '../../runtime/system.ts';
-import { EventLog } from './events.ts';
+import type { EventLog } from './events.ts';
 
 export type ProbeEvent =
   | { kind: 'start'; id: string; incarnation: number }
