@@ -2,7 +2,7 @@
 // default experiment (experiments/mnist-mlp.ts) on it; an experiment file names its own training the same way.
 // Restart policies and strategies are Leyline enums (the same values travel in WorkerState and telemetry).
 import { leyline } from './contracts/index.ts';
-import { defineConfig, type TreeNode } from './actors/weatherlight/esper-config.ts';
+import { defineConfig, type TreeNode } from './actors/weatherlight/index.ts';
 
 const { RestartPolicy, SupervisionStrategy } = leyline;
 

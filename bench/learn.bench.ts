@@ -17,7 +17,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { validateConfig } from '../actors/weatherlight/esper-config.ts';
+import { validateConfig } from '../actors/weatherlight/index.ts';
 import embeddedDefaults from '../esper.config.ts';
 import { loadCurriculum } from '../cli/learn/curriculum-file.ts';
 import { EpisodePool } from '../cli/learn/episode-pool.ts';

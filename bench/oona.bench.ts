@@ -8,9 +8,7 @@
 import { Redis } from 'ioredis';
 import { leyline, type v1 } from '../contracts/index.ts';
 import { SignatureContext } from '../contracts/signing.ts';
-import { MemoryStreamStore } from '../actors/oona/memory-store.ts';
-import { OonaClient } from '../actors/oona/oona-client.ts';
-import { DEFAULT_STREAMS, resolveOonaConfig } from '../actors/oona/settings.ts';
+import { MemoryStreamStore, OonaClient, DEFAULT_STREAMS, resolveOonaConfig } from '../actors/oona/index.ts';
 import { RedisServer, redisServerAvailable } from '../test/helpers/redis-server.ts';
 import { report } from './report.ts';
 

@@ -13,12 +13,10 @@
 import { leyline } from '../contracts/index.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
 import { buildModule } from '../blueprints/index.ts';
-import { KernelSource, type KernelStore } from '../actors/kasmina/kernel-source.ts';
+import { KernelSource, resolveKasminaConfig, type KernelStore } from '../actors/kasmina/index.ts';
 import { createSeedLifecycle } from '../actors/kasmina/lifecycle.ts';
 import { seedLogic, type SeedMessage } from '../actors/kasmina/seed-actor.ts';
-import { resolveKasminaConfig } from '../actors/kasmina/settings.ts';
-import { loadIdxDataset } from '../actors/tolaria/data/dataset.ts';
-import { resolveTolariaConfig } from '../actors/tolaria/trainer/settings.ts';
+import { loadIdxDataset, resolveTolariaConfig } from '../actors/tolaria/index.ts';
 import { measureIsolation, TrainingSurface } from '../surface/index.ts';
 import { TrainingRun } from '../actors/tolaria/trainer/training-run.ts';
 import type { ActorRef } from '../runtime/logic.ts';

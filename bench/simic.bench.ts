@@ -8,8 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { leyline, type v1 } from '../contracts/index.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
-import { decisionExperience, type Experience } from '../actors/simic/experience.ts';
-import { clipByGlobalNorm, DEFAULT_PPO_CONFIG, jointLogProb, PpoTrainer, type PpoConfig } from '../actors/simic/ppo.ts';
+import { decisionExperience, DEFAULT_PPO_CONFIG, PpoTrainer, type Experience, type PpoConfig } from '../actors/simic/index.ts';
+import { clipByGlobalNorm, jointLogProb } from '../actors/simic/ppo.ts';
 import { PolicyInstance, prepareGraph, rankCandidates, TamiyoGnn } from '../policy/index.ts';
 import { mulberry32 } from '../runtime/seeded-random.ts';
 import { selectTensorBackend } from '../tensor/index.ts';

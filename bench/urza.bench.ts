@@ -11,10 +11,8 @@
 //                 budget is 10 ms, also used as a p50 budget.
 // Baselines are those stated budgets, not measurements: the ratio says how much of the budget is used.
 import { buildModule, serializeModule } from '../blueprints/index.ts';
-import { openUrzaLibrary } from '../actors/urza/index.ts';
-import type { UrzaLibrary } from '../actors/urza/library.ts';
+import { openUrzaLibrary, type UrzaLibrary, sha256Hex } from '../actors/urza/index.ts';
 import { leyline } from '../contracts/index.ts';
-import { sha256Hex } from '../actors/urza/artifact-store.ts';
 import { selectTensorBackend } from '../tensor/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,8 +3,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
-import { validateConfig, type EsperConfig } from '../actors/weatherlight/esper-config.ts';
-import { experimentConfig, isExperiment } from '../actors/weatherlight/experiment.ts';
+import { validateConfig, type EsperConfig, experimentConfig, isExperiment } from '../actors/weatherlight/index.ts';
 import { loadDefaultExport } from '../runtime/module-loader.ts';
 import embeddedDefaults from '../esper.config.ts';
 import defaultExperiment from '../experiments/mnist-mlp.ts';

@@ -1,12 +1,16 @@
 // `esper drills`: makes each default alert fire and clear — standalone (a Nissa in this process), or against a
 // running system (`--bus redis://… --nissa http://host:port`: drill telemetry on its bus, events read from its Nissa).
-import { AlertEngine, type AlertEvent } from '../actors/nissa/alerts.ts';
-import { DocumentStore } from '../actors/nissa/document-store.ts';
-import { type DrillResult, runDrills } from '../actors/nissa/drills.ts';
-import { NissaIngest } from '../actors/nissa/ingest.ts';
-import { NissaMetrics } from '../actors/nissa/prometheus.ts';
-import { resolveNissaConfig } from '../actors/nissa/settings.ts';
-import { SloTracker } from '../actors/nissa/slo.ts';
+import {
+  AlertEngine,
+  type AlertEvent,
+  DocumentStore,
+  type DrillResult,
+  runDrills,
+  NissaIngest,
+  NissaMetrics,
+  resolveNissaConfig,
+  SloTracker,
+} from '../actors/nissa/index.ts';
 import { OonaClient, resolveOonaConfig } from '../actors/oona/index.ts';
 import { signatureContextFromEnv } from '../contracts/signing.ts';
 import { resolveConfig } from './config.ts';

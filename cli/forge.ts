@@ -8,7 +8,7 @@ import { setUpKarn } from '../actors/karn/index.ts';
 import { forgeLogic, forgeSettings, JobJournal, journalPath, resolveTezzeretConfig, urzaKernelStore, type BlueprintSource, type TezzeretSettings } from '../actors/tezzeret/index.ts';
 import { defaultUrzaRoot, importArtifact, openUrzaLibrary, type UrzaLibrary } from '../actors/urza/index.ts';
 import { OonaClient, resolveOonaConfig, type OonaConfig } from '../actors/oona/index.ts';
-import type { EsperConfig } from '../actors/weatherlight/esper-config.ts';
+import type { EsperConfig } from '../actors/weatherlight/index.ts';
 import { signatureContextFromEnv } from '../contracts/signing.ts';
 import { randomUUID } from 'node:crypto';
 import { resolveConfig } from './config.ts';

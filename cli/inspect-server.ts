@@ -7,9 +7,7 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pathOfKind } from '../actors/weatherlight/tree.ts';
-import type { TreeNode } from '../actors/weatherlight/esper-config.ts';
-import type { Weatherlight } from '../actors/weatherlight/weatherlight.ts';
+import { pathOfKind, type TreeNode, type Weatherlight } from '../actors/weatherlight/index.ts';
 import { createLogger } from '../runtime/log.ts';
 import { InspectRunner } from './inspect-runner.ts';
 

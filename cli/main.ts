@@ -2,7 +2,7 @@
 // ./esper.config.ts, else the embedded defaults), reports it, and shuts down cleanly on SIGINT or SIGTERM.
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
+import { startWeatherlight } from '../actors/weatherlight/index.ts';
 import { resolveConfig } from './config.ts';
 import { formatResult } from './training-progress.ts';
 import { RunOutput, type OutputMode } from './run-output.ts';

@@ -3,7 +3,7 @@
 // the run itself is over and its record is on disk (`esper report <run-dir>` can try again).
 import { resolveTamiyoConfig } from '../actors/tamiyo/index.ts';
 import type { RunResult } from '../actors/tolaria/index.ts';
-import type { EsperConfig } from '../actors/weatherlight/esper-config.ts';
+import type { EsperConfig } from '../actors/weatherlight/index.ts';
 import { writeReport } from './report/index.ts';
 import { readDecisions, type RunRecord } from './run-record/index.ts';
 import type { RunEnding } from './run-output.ts';

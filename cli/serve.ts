@@ -1,6 +1,5 @@
 // `esper serve <subsystem> [config.ts] --bus redis://…`: one subsystem in this process, on a shared bus.
-import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
-import { SERVABLE, servingConfig } from '../actors/weatherlight/serve.ts';
+import { startWeatherlight, SERVABLE, servingConfig } from '../actors/weatherlight/index.ts';
 import { resolveConfig } from './config.ts';
 import { UsageError } from './forge.ts';
 import { formatTree } from './format-tree.ts';

@@ -8,7 +8,7 @@ import { leyline } from '../contracts/index.ts';
 import { decodeLeyline } from '../contracts/codec.ts';
 import { keepUpdate, policyUpdate, ReplayBuffer, resolveSimicConfig, runTrainingJob, weightsOf } from '../actors/simic/index.ts';
 import { FieldReportLog, fieldReportsPath } from '../actors/tamiyo/index.ts';
-import { resolveSigningSecret } from '../actors/weatherlight/secret.ts';
+import { resolveSigningSecret } from '../actors/weatherlight/index.ts';
 import { createLogger } from '../runtime/log.ts';
 import { selectTensorBackend } from '../tensor/index.ts';
 import { resolveConfig } from './config.ts';

@@ -1,11 +1,9 @@
 // Urza pre-filled by the forge on first use: before a run trains, the kernels its seeds may need (each blueprint
 // Tamiyo may germinate × each slot of the host) are compiled into Urza, once, by the forge in the run's own tree.
 // Without them Kasmina would graft its fallback blueprint, and a seed would add nothing.
-import type { EsperConfig } from '../actors/weatherlight/esper-config.ts';
-import { pathOfKind } from '../actors/weatherlight/tree.ts';
+import { type EsperConfig, pathOfKind, type Weatherlight } from '../actors/weatherlight/index.ts';
 import type { KarnCatalogReader } from '../actors/karn/index.ts';
 import { resolveTezzeretConfig } from '../actors/tezzeret/index.ts';
-import type { Weatherlight } from '../actors/weatherlight/weatherlight.ts';
 import { leyline, type v1 } from '../contracts/index.ts';
 import type { ActorRef, AnyRef } from '../runtime/logic.ts';
 import { defaultUrzaRoot, openUrzaLibrary } from '../actors/urza/index.ts';

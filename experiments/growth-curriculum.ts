@@ -5,7 +5,7 @@
 // concatenation, scaling, gating, grouped, channel and squeeze-excitation attention, gated feed-forward, dense
 // connections, multi-head attention — some worth their weights, some not. The held-out tasks (new data, new hosts)
 // are never trained on: the benchmark judges the learned policy there.
-import { defineCurriculum } from '../actors/weatherlight/curriculum.ts';
+import { defineCurriculum } from '../actors/weatherlight/index.ts';
 
 const spirals = (seed: number, noise: number) => ({ kind: 'spirals' as const, train: 2000, test: 1000, seed, noise });
 const adam = (learningRate: number) => ({ optimizer: { kind: 'adam' as const, learningRate }, batchSize: 64, validationFraction: 0.25 });

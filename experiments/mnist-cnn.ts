@@ -1,6 +1,6 @@
 // MNIST on a small CNN (one 4-filter conv block, a 16-wide dense block): seeds may go into the conv slot
 // (28×28×4) or the dense slot. A fifth of the training set keeps an epoch short on a CPU.
-import { defineExperiment } from '../actors/weatherlight/experiment.ts';
+import { defineExperiment } from '../actors/weatherlight/index.ts';
 
 export default defineExperiment({
   name: 'mnist-cnn',

@@ -2,7 +2,7 @@
 // When the validation loss stalls, Tamiyo germinates a gated feed-forward seed (BP021) in the 16-wide slot; it trains
 // in isolation, blends in over 300 steps, and is kept if the host is better with it. `npm run bench -- growth`
 // compares this run with the host alone and with a static host of the grown size.
-import { defineExperiment } from '../actors/weatherlight/experiment.ts';
+import { defineExperiment } from '../actors/weatherlight/index.ts';
 
 export default defineExperiment({
   name: 'mnist-mlp',

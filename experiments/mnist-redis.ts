@@ -5,7 +5,7 @@
 //   npx esper serve simic experiments/mnist-redis.ts     # learns the policy from the field reports
 //   npx esper serve nissa experiments/mnist-redis.ts     # Prometheus, alerts, the dashboard on :9100
 //   npx esper run experiments/mnist-redis.ts             # trains
-import { defineExperiment } from '../actors/weatherlight/experiment.ts';
+import { defineExperiment } from '../actors/weatherlight/index.ts';
 import mnist from './mnist-mlp.ts';
 
 export default defineExperiment({

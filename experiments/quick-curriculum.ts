@@ -1,6 +1,6 @@
 // A small curriculum for tests and a first look at `esper learn`: the synthetic spirals task on small hosts, a few
 // epochs per episode (seconds each). `npx esper learn experiments/quick-curriculum.ts --rounds 2 --envs 2`.
-import { defineCurriculum } from '../actors/weatherlight/curriculum.ts';
+import { defineCurriculum } from '../actors/weatherlight/index.ts';
 
 const spirals = (seed: number, noise: number) => ({ kind: 'spirals' as const, train: 1200, test: 600, seed, noise });
 

@@ -3,7 +3,7 @@
 // gives the same run: the same file and seed give the same decisions and accuracy (test/experiments.test.ts).
 // The heuristic decides here, by name: this file shows (and the tests walk) a seed's whole life, germinated at a
 // plateau and kept; the learned default (policies/) grows this small host otherwise.
-import { defineExperiment } from '../actors/weatherlight/experiment.ts';
+import { defineExperiment } from '../actors/weatherlight/index.ts';
 
 export default defineExperiment({
   name: 'quick',

@@ -4,7 +4,8 @@ import test from 'ava';
 import { buildModule, serializeModule } from '../blueprints/index.ts';
 import { NoKernelCodecError } from '../actors/urza/errors.ts';
 import { openUrzaLibrary } from '../actors/urza/index.ts';
-import { UrzaLibrary, type KernelFetchResult } from '../actors/urza/library.ts';
+import type { KernelFetchResult } from '../actors/urza/library-api.ts';
+import { UrzaLibrary } from '../actors/urza/library.ts';
 import { selectTensorBackend, tf } from '../tensor/index.ts';
 import { bytesOf, descriptor, saveInput, tempRoot } from './fixtures/urza-fixtures.ts';
 

@@ -5,7 +5,8 @@ import { existsSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { leyline } from '../contracts/index.ts';
 import { UrzaInputError } from '../actors/urza/errors.ts';
-import { UrzaLibrary, type LookupResult, type UrzaLibraryOptions } from '../actors/urza/library.ts';
+import type { LookupResult } from '../actors/urza/library-api.ts';
+import { UrzaLibrary, type UrzaLibraryOptions } from '../actors/urza/library.ts';
 import { bytesOf, descriptor, manualClock, saveInput, tempRoot } from './fixtures/urza-fixtures.ts';
 
 const { BlueprintTier, CircuitBreakerState } = leyline;

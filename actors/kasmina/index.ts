@@ -2,4 +2,4 @@
 export { kasminaLogic, type KasminaDeps, type KasminaMessage } from './seed-manager-actor.ts';
 export { resolveKasminaConfig, KasminaConfigError, type KasminaConfig, type KasminaSettings } from './settings.ts';
 export { KernelSource, type KernelStore, type ProvidedKernel } from './kernel-source.ts';
-export { ACTIVE_STAGES, EMBARGO_STAGES, TRIAL_STAGES } from './lifecycle.ts';
+export { ACTIVE_STAGES, EMBARGO_STAGES, TRIAL_STAGES, type SeedTimings } from './lifecycle.ts';

@@ -4,4 +4,6 @@ export { resolveNissaConfig, NissaConfigError, type NissaConfig, type NissaSetti
 export { DocumentStore, documentsPath, type DocumentQuery, type StoredDocument, type DocumentKind } from './document-store.ts';
 export { NissaMetrics, seriesName } from './prometheus.ts';
 export { NissaIngest } from './ingest.ts';
-export type { AlertEvent } from './alerts.ts';
+export { AlertEngine, type AlertEvent, type AlertRule } from './alerts.ts';
+export { SloTracker } from './slo.ts';
+export { runDrills, type DrillResult } from './drills.ts';

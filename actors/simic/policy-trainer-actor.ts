@@ -13,7 +13,7 @@ import type { SignatureContext } from '../../contracts/signing.ts';
 import { buildTelemetryPacket, type EventInput } from '../../contracts/telemetry.ts';
 import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts';
 import { WorkerChannel } from '../../runtime/worker-channel.ts';
-import { FieldReportLog, fieldReportsPath } from '../tamiyo/field-report-log.ts';
+import { FieldReportLog, fieldReportsPath } from '../tamiyo/index.ts';
 import { keepUpdate, markSent, pendingUpdates, policyUpdate } from './publish.ts';
 import { ReplayBuffer } from './replay.ts';
 import type { SimicSettings } from './settings.ts';

@@ -1,9 +1,9 @@
 // A kernel compiled in another process arrives as a KernelArtifact (bytes and catalog record, by bus); it is saved
 // like one compiled here: the checksum is verified against the bytes before anything is written.
 import type { v1 } from '../../contracts/index.ts';
-import type { SaveResult, UrzaStore } from './library.ts';
+import type { KernelWriter, SaveResult } from './library-api.ts';
 
-export function importArtifact(library: UrzaStore, artifact: v1.KernelArtifact): SaveResult {
+export function importArtifact(library: KernelWriter, artifact: v1.KernelArtifact): SaveResult {
   return library.save({
     descriptor: artifact.descriptor as v1.BlueprintDescriptor,
     slot: artifact.slot?.dims ?? [],

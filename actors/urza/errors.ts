@@ -1,6 +1,9 @@
 // Urza's typed errors. Outcomes a caller must handle (not found, unavailable, corrupt) are results, not errors;
 // these are for bad arguments and refused saves.
 
+/** The message of anything thrown, for an error or result that wraps it. */
+export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 /** A caller passed something Urza cannot act on (empty id, bad slot shape, malformed checksum). */
 export class UrzaInputError extends Error {
   override readonly name: string = 'UrzaInputError';

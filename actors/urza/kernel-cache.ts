@@ -1,115 +1,96 @@
-// A least-recently-used cache with an optional time-to-live, on an injectable monotonic clock. A Map keeps
-// insertion order, so "touch" is delete + set and the oldest entry is the first key.
+// The kernel cache: verified artifact bytes by (blueprint, slot key), never a module. Bytes enter only after their
+// SHA-256 matched their catalog row, so a hit is served without re-hashing. Each entry also carries the spare
+// modules prepared for it (kernel-modules.ts), which are disposed when the entry leaves, whatever the reason. The
+// cache also remembers each blueprint's most recently stored slot, so an unslotted lookup can hit it too.
+import type { BlueprintModule } from '../../blueprints/index.ts';
+import type { CatalogRow } from './catalog-db.ts';
+import { LruCache, type CacheLookup } from './lru-cache.ts';
 
-export interface LruCacheOptions<V> {
-  /** Most entries held; the least recently used is dropped beyond it. At least 1. */
-  capacity: number;
-  /** An entry older than this (since it was set) is expired; null: never. */
-  ttlMs: number | null;
-  /** Monotonic milliseconds. */
-  clock: () => number;
-  /** Called with every value that leaves the cache, whatever the reason (to release what it holds). */
-  onRemove?: (value: V, key: string) => void;
+export interface CachedKernel {
+  /** Refreshed (same bytes) when the row is re-read from disk. */
+  row: CatalogRow;
+  /** Bytes whose SHA-256 was checked against the row when they were read. */
+  bytes: Uint8Array;
+  /** Modules deserialised from `bytes` and never handed out; disposed when the entry leaves the cache. */
+  spares: BlueprintModule[];
 }
 
-export type CacheLookup<V> = { status: 'hit'; value: V } | { status: 'expired' } | { status: 'miss' };
+export interface KernelCacheOptions {
+  capacity: number;
+  /** A kernel older than this is re-read and re-verified from disk; null: never. */
+  ttlMs: number | null;
+  /** Monotonic ms. */
+  clock: () => number;
+}
 
-export class LruCache<V> {
-  readonly capacity: number;
-  readonly ttlMs: number | null;
-  readonly #clock: () => number;
-  readonly #entries = new Map<string, { value: V; setAt: number }>();
-  readonly #onRemove: (value: V, key: string) => void;
-  /** Entries dropped for capacity (silently: the catalog still has them). */
-  dropped = 0;
+export const kernelKey = (blueprintId: string, slotKey: string): string => `${blueprintId}@${slotKey}`;
 
-  constructor(options: LruCacheOptions<V>) {
-    this.capacity = Math.max(1, Math.floor(options.capacity));
-    this.ttlMs = options.ttlMs === null ? null : Math.max(0, options.ttlMs);
-    this.#clock = options.clock;
-    this.#onRemove = options.onRemove ?? (() => {});
+export class KernelCache {
+  readonly #entries: LruCache<CachedKernel>;
+  /** blueprint id → slot key of its most recent variant, so an unslotted lookup can hit the cache. */
+  readonly #latestSlot = new Map<string, string>();
+
+  constructor(options: KernelCacheOptions) {
+    this.#entries = new LruCache<CachedKernel>({
+      capacity: options.capacity,
+      ttlMs: options.ttlMs,
+      clock: options.clock,
+      onRemove: (kernel) => {
+        for (const spare of kernel.spares.splice(0)) spare.dispose();
+      },
+    });
   }
 
   get size(): number {
     return this.#entries.size;
   }
 
-  /** Looks up and touches `key`. An expired entry is removed and reported as such. */
-  lookup(key: string): CacheLookup<V> {
-    const entry = this.#entries.get(key);
-    if (!entry) return { status: 'miss' };
-    this.#entries.delete(key);
-    if (this.#expired(entry.setAt)) {
-      this.#onRemove(entry.value, key);
-      return { status: 'expired' };
-    }
-    this.#entries.set(key, entry);
-    return { status: 'hit', value: entry.value };
+  /** The slot key of the blueprint's most recently stored variant, when the cache knows it. */
+  latestSlot(blueprintId: string): string | undefined {
+    return this.#latestSlot.get(blueprintId);
   }
 
-  /** The value without touching it or checking its age. */
-  peek(key: string): V | undefined {
-    return this.#entries.get(key)?.value;
+  /** Looks up and touches a kernel; an expired one is removed and reported as such. */
+  lookup(blueprintId: string, slotKey: string): CacheLookup<CachedKernel> {
+    return this.#entries.lookup(kernelKey(blueprintId, slotKey));
   }
 
-  set(key: string, value: V): void {
-    const previous = this.#entries.get(key);
-    this.#entries.delete(key);
-    if (previous && previous.value !== value) this.#onRemove(previous.value, key);
-    this.#entries.set(key, { value, setAt: this.#clock() });
-    while (this.#entries.size > this.capacity) {
-      const [oldest, entry] = this.#entries.entries().next().value as [string, { value: V }];
-      this.#entries.delete(oldest);
-      this.dropped += 1;
-      this.#onRemove(entry.value, oldest);
-    }
+  /** The kernel without touching it or checking its age. */
+  peek(blueprintId: string, slotKey: string): CachedKernel | undefined {
+    return this.#entries.peek(kernelKey(blueprintId, slotKey));
   }
 
-  delete(key: string): boolean {
-    const entry = this.#entries.get(key);
-    if (!entry) return false;
-    this.#entries.delete(key);
-    this.#onRemove(entry.value, key);
-    return true;
+  /**
+   * Caches bytes just verified against their row. Bytes identical to the cached ones keep the cached entry and its
+   * spare modules (only the row is refreshed).
+   */
+  keepVerified(row: CatalogRow, bytes: Uint8Array, isLatest: boolean): CachedKernel {
+    const key = kernelKey(row.blueprintId, row.slotKey);
+    const cached = this.#entries.peek(key);
+    const kernel: CachedKernel = cached?.row.checksum === row.checksum ? Object.assign(cached, { row }) : { row, bytes, spares: [] };
+    this.#entries.set(key, kernel);
+    if (isLatest) this.#latestSlot.set(row.blueprintId, row.slotKey);
+    return kernel;
   }
 
-  /** Removes every entry whose value matches; returns how many. */
-  deleteWhere(match: (value: V, key: string) => boolean): number {
-    let removed = 0;
-    for (const [key, entry] of this.#entries) {
-      if (match(entry.value, key)) {
-        this.#entries.delete(key);
-        this.#onRemove(entry.value, key);
-        removed += 1;
-      }
-    }
-    return removed;
+  /** Caches a kernel just saved (a copy of its bytes: the caller's buffer stays the caller's); it is now the latest. */
+  keepSaved(row: CatalogRow, bytes: Uint8Array): void {
+    this.#entries.set(kernelKey(row.blueprintId, row.slotKey), { row, bytes: bytes.slice(), spares: [] });
+    this.#latestSlot.set(row.blueprintId, row.slotKey);
   }
 
-  /** Removes every expired entry; returns how many. */
+  forget(row: CatalogRow): void {
+    this.#entries.delete(kernelKey(row.blueprintId, row.slotKey));
+    if (this.#latestSlot.get(row.blueprintId) === row.slotKey) this.#latestSlot.delete(row.blueprintId);
+  }
+
+  /** Removes every kernel past the TTL; returns how many. */
   purgeExpired(): number {
-    let removed = 0;
-    for (const [key, entry] of this.#entries) {
-      if (this.#expired(entry.setAt)) {
-        this.#entries.delete(key);
-        this.#onRemove(entry.value, key);
-        removed += 1;
-      }
-    }
-    return removed;
+    return this.#entries.purgeExpired();
   }
 
   clear(): void {
-    const entries = [...this.#entries];
     this.#entries.clear();
-    for (const [key, entry] of entries) this.#onRemove(entry.value, key);
-  }
-
-  keys(): string[] {
-    return [...this.#entries.keys()];
-  }
-
-  #expired(setAt: number): boolean {
-    return this.ttlMs !== null && this.#clock() - setAt > this.ttlMs;
+    this.#latestSlot.clear();
   }
 }

@@ -6,14 +6,9 @@ import { NonceLedger } from '../../contracts/command-signing.ts';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { millisecondsSince } from '../../contracts/time.ts';
 import { interpolatedQuantile } from '../../runtime/quantile.ts';
-import type { LookupOptions, LookupResult } from './library.ts';
+import type { KernelLookup } from './library-api.ts';
 import { PrefetchMetrics } from './metrics.ts';
 import { slotKey, type SlotInput } from './slot-key.ts';
-
-/** What prefetch needs from the library. */
-export interface PrefetchSource {
-  get(blueprintId: string, slot?: SlotInput, options?: LookupOptions): LookupResult;
-}
 
 export interface PrefetchOptions {
   /** Requests issued longer ago than this are dropped as stale. Default 60 000 ms (KERNEL_FRESHNESS_WINDOW_MS). */
@@ -62,12 +57,12 @@ export class PrefetchResponder {
   readonly metrics = new PrefetchMetrics();
   readonly freshnessWindowMs: number;
   readonly maxFutureSkewMs: number;
-  readonly #source: PrefetchSource;
+  readonly #source: KernelLookup;
   readonly #seen: NonceLedger;
   readonly #now: () => number;
   readonly #monotonic: () => number;
 
-  constructor(source: PrefetchSource, options: PrefetchOptions = {}) {
+  constructor(source: KernelLookup, options: PrefetchOptions = {}) {
     this.#source = source;
     this.freshnessWindowMs = options.freshnessWindowMs ?? 60_000;
     this.maxFutureSkewMs = options.maxFutureSkewMs ?? 5_000;

@@ -9,9 +9,8 @@
 // needs, so an episode is the same on a loaded machine (a deadline that fires would change what happens).
 import { FileIssuesError } from '../../runtime/config-error.ts';
 import * as s from '../../runtime/schema.ts';
-import type { DatasetConfig } from '../tolaria/trainer/settings.ts';
-import type { HostConfig } from '../tolaria/index.ts';
-import type { SeedTimings } from '../kasmina/lifecycle.ts';
+import type { DatasetConfig, HostConfig } from '../tolaria/index.ts';
+import type { SeedTimings } from '../kasmina/index.ts';
 import { DATASET, experimentConfig, fraction, HOST, positive, positiveInt, TRAINING, type Experiment } from './experiment.ts';
 import type { EsperConfig, TreeNode } from './esper-config.ts';
 

@@ -5,7 +5,7 @@ import type { SupervisorFlags } from '../../supervision/child-spec.ts';
 import { assertValidActorName } from '../../runtime/names.ts';
 import { ConfigError } from '../../runtime/config-error.ts';
 import type { KarnConfig } from '../karn/index.ts';
-import type { TezzeretConfig } from '../tezzeret/settings.ts';
+import type { TezzeretConfig } from '../tezzeret/index.ts';
 import type { TolariaConfig } from '../tolaria/index.ts';
 import type { KasminaConfig } from '../kasmina/index.ts';
 import type { TamiyoConfig } from '../tamiyo/index.ts';

@@ -3,14 +3,11 @@
 // of the actor tree. At load the file's value is checked against EXPERIMENT_SCHEMA (every problem named by its path,
 // with what was expected) and compiled onto the default configuration; the subsystems' own resolvers then check
 // their sections at boot, before anything starts.
-import type { DatasetConfig } from '../tolaria/trainer/settings.ts';
-import type { HostConfig } from '../tolaria/index.ts';
-import type { OptimizerConfig } from '../tolaria/optim/grouped-optimizer.ts';
-import type { LrSchedule } from '../tolaria/optim/lr-schedule.ts';
-import type { SeedTimings } from '../kasmina/lifecycle.ts';
+import type { DatasetConfig, HostConfig, LrSchedule, OptimizerConfig } from '../tolaria/index.ts';
+import type { SeedTimings } from '../kasmina/index.ts';
 import type { TamiyoConfig } from '../tamiyo/index.ts';
 import type { SimicConfig } from '../simic/index.ts';
-import type { AlertRule } from '../nissa/alerts.ts';
+import type { AlertRule } from '../nissa/index.ts';
 import { FileIssuesError } from '../../runtime/config-error.ts';
 import * as s from '../../runtime/schema.ts';
 import type { EsperConfig, TreeNode } from './esper-config.ts';

@@ -8,9 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SignatureContext } from '../../contracts/signing.ts';
-import { validateConfig } from '../../actors/weatherlight/esper-config.ts';
-import type { Curriculum } from '../../actors/weatherlight/curriculum.ts';
-import { sharedSecret } from '../../actors/weatherlight/secret.ts';
+import { validateConfig, type Curriculum, sharedSecret } from '../../actors/weatherlight/index.ts';
 import { DEFAULT_PPO_CONFIG, DEFAULT_REWARD_PRICES, type PpoConfig, type RewardPrices } from '../../actors/simic/index.ts';
 import { createLogger } from '../../runtime/log.ts';
 import { selectTensorBackend } from '../../tensor/index.ts';

@@ -1,6 +1,6 @@
 // A curriculum file's default export, checked (its shape, its task names, its blueprints against Karn's catalog).
 import { setUpKarn } from '../../actors/karn/index.ts';
-import { isCurriculum, validateCurriculum, type Curriculum } from '../../actors/weatherlight/curriculum.ts';
+import { isCurriculum, validateCurriculum, type Curriculum } from '../../actors/weatherlight/index.ts';
 import { loadDefaultExport, ModuleLoadError } from '../../runtime/module-loader.ts';
 
 export async function loadCurriculum(file: string): Promise<Curriculum> {

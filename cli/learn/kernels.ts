@@ -4,9 +4,7 @@
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { setUpKarn } from '../../actors/karn/index.ts';
 import { resolveTezzeretConfig } from '../../actors/tezzeret/index.ts';
-import type { EsperConfig } from '../../actors/weatherlight/esper-config.ts';
-import { episodeExperiment, type Curriculum } from '../../actors/weatherlight/curriculum.ts';
-import { experimentConfig } from '../../actors/weatherlight/experiment.ts';
+import { type EsperConfig, episodeExperiment, type Curriculum, experimentConfig } from '../../actors/weatherlight/index.ts';
 import { forgeKernels, type ForgeJob, type ForgeTally } from '../forge.ts';
 import { missingKernels } from '../urza-prefill.ts';
 

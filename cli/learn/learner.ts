@@ -5,7 +5,7 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import type { SignatureContext } from '../../contracts/signing.ts';
 import { toTimestamp } from '../../contracts/time.ts';
-import type { Curriculum } from '../../actors/weatherlight/curriculum.ts';
+import type { Curriculum } from '../../actors/weatherlight/index.ts';
 import { episodeExperiences, episodeReward, PpoTrainer, summarizeEpisode, summarizeRound, type EpisodeReward, type EpisodeSummary, type PpoConfig, type RewardPrices, type RoundFigures } from '../../actors/simic/index.ts';
 import { signPolicyUpdate, TamiyoGnn } from '../../policy/index.ts';
 import { writeFileAtomic } from '../../runtime/atomic-file.ts';

@@ -1,7 +1,7 @@
 // Which episodes a learning run plays: every draw derives from the curriculum's seed, so the same curriculum and
 // seed give the same episodes (the same tasks, the same run seeds) in the same order, however many workers run them.
 import { leyline, type v1 } from '../../contracts/index.ts';
-import type { Curriculum, CurriculumTask } from '../../actors/weatherlight/curriculum.ts';
+import type { Curriculum, CurriculumTask } from '../../actors/weatherlight/index.ts';
 import { stableHash32 } from '../../runtime/stable-hash.ts';
 import { mulberry32 } from '../../runtime/seeded-random.ts';
 

@@ -2,7 +2,7 @@
 // weights and a manifest naming the curriculum, seed, rounds, the commands that made it and the held-out table
 // (policy/shipped.ts). The policy file is read with the learn folder's secret, as `esper run --policy` would.
 import { basename, dirname, join, resolve } from 'node:path';
-import { resolveSigningSecret } from '../../actors/weatherlight/secret.ts';
+import { resolveSigningSecret } from '../../actors/weatherlight/index.ts';
 import { readPolicyFile, SHIPPED_POLICY_DIR, writeShippedPolicy, type HeldOutFigures, type PolicyManifest } from '../../policy/index.ts';
 import { createLogger } from '../../runtime/log.ts';
 import { UsageError } from '../forge.ts';

@@ -2,8 +2,7 @@
 // budgets the report later holds the run's actuals against.
 import { resolveTolariaConfig, type TolariaSettings } from '../../actors/tolaria/index.ts';
 import { resolveTamiyoConfig } from '../../actors/tamiyo/index.ts';
-import type { EsperConfig } from '../../actors/weatherlight/esper-config.ts';
-import { pathOfKind } from '../../actors/weatherlight/tree.ts';
+import { type EsperConfig, pathOfKind } from '../../actors/weatherlight/index.ts';
 import type { StartRecord } from './records.ts';
 
 export function startRecord(config: EsperConfig, run: { id: string; resumed: boolean }, env: NodeJS.ProcessEnv = process.env): Omit<StartRecord, 'event' | 'at'> {
