@@ -5,12 +5,10 @@
 import { performance } from 'node:perf_hooks';
 import { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
 import { buildModule, type BlueprintModule, type SlotSpec } from '../../blueprints/index.ts';
-import type { KernelFetchResult, SlotInput } from '../urza/index.ts';
+import type { KernelReader } from '../urza/index.ts';
 
-/** The part of Urza's library a seed needs (UrzaStore has it). */
-export interface KernelStore {
-  fetchKernel(blueprintId: string, slot: SlotInput): KernelFetchResult;
-}
+/** The part of Urza's library a seed needs: Urza's reader view. */
+export type KernelStore = KernelReader;
 
 export type KernelOrigin = 'urza' | 'fallback' | 'identity';
 

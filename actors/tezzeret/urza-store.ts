@@ -1,12 +1,12 @@
 // Urza's library as Tezzeret's KernelStore (through Urza's public interface, actors/urza/index.ts).
-import type { UrzaStore } from '../urza/index.ts';
+import type { KernelWriter } from '../urza/index.ts';
 import { kernelTags, type KernelStore } from './ports.ts';
 
 export class KernelStoreUnavailableError extends Error {
   override readonly name = 'KernelStoreUnavailableError';
 }
 
-export function urzaKernelStore(library: UrzaStore): KernelStore {
+export function urzaKernelStore(library: KernelWriter): KernelStore {
   return {
     has(blueprintId, slot) {
       const presence = library.has(blueprintId, slot.dims);
