@@ -465,7 +465,7 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     if (hasValidation) state.lastValidation = { runId: packet.trainingRunId, loss: packet.validationLoss };
     // The rest waits for the follow-up timer, so none of it (an fsync, decoding pending reports, telemetry, the
     // candidate's shadow decision) sits on Tolaria's control hook.
-    state.followUps.push({ packet, report, telemetry: decisionTelemetry({ packet, command, decision, events, risk: state.risk, policyVersion: state.active.version, counters: state.counters, inferenceMs, decisionMs, lossDelta: lossDelta ?? 0, blueprint }), shadow: !timedOut && !gated ? decision : undefined });
+    state.followUps.push({ packet, report, telemetry: decisionTelemetry({ packet, command, decision, events, risk: state.risk, policyVersion: state.active.version, counters: state.counters, inferenceMs, decisionMs, deadlineMs: settings.inferenceTimeoutMs, lossDelta: lossDelta ?? 0, blueprint }), shadow: !timedOut && !gated ? decision : undefined });
     ctx.after(FOLLOW_UP_TIMER, 1, { keepAlive: true });
     return state;
   }
