@@ -42,7 +42,7 @@ test('every default rule fires and clears in its drill, and the real producersâ€
     ['drill.tolaria.r1', 'drill.kasmina.r1', 'drill.oona.r1', 'drill.tezzeret.r1', 'drill.slo.r1/drill_latency'],
     'each drill reports from a source of its own run',
   );
-  t.like(results.at(-1)?.triggered, { metric: 'slo.burn_rate', threshold: 10, window: 'fast (5m/1m)' }, 'the burn-rate drill fires the fast pair');
+  t.like(results.at(-1)?.triggered, { metric: 'slo.burn_rate', threshold: 14.4, window: 'fast (5m/1m)' }, 'the burn-rate drill fires the fast pair');
   t.deepEqual(engine.active(), [], 'every drill cleared');
   t.false(events.some((e) => e.source === 'tolaria'));
   ingest.ingest(share(0.9, now + 5_000));
@@ -53,7 +53,7 @@ test('drills are built from the rules: other comparators, time windows and burn-
   const rules: AlertRule[] = [
     { name: 'accuracy_low', metric: 'tolaria.validation.accuracy', threshold: 0.5, resolveThreshold: 0.7, comparator: '<', forCount: 2, forMs: 30_000, routes: ['log'] },
     { name: 'lr_tiny', metric: 'tolaria.training.learning_rate', threshold: 0, comparator: '<=', routes: ['log'] },
-    { kind: 'slo_burn_rate', name: 'hook_burn', slo: 'epoch_hook_latency', objective: 0.99, minEvents: 12, windows: [{ name: 'page', longMs: 3_600_000, shortMs: 300_000, factor: 14.4 }], routes: ['log'] },
+    { kind: 'slo_burn_rate', name: 'hook_burn', slo: 'epoch_hook_latency', objective: 0.99, windows: [{ name: 'page', longMs: 3_600_000, shortMs: 300_000, factor: 14.4, minEvents: 12 }], routes: ['log'] },
   ];
   const { ingest, engine, events } = nissa(rules);
   const results = await runDrills(engine.rules, (packet) => ingest.ingest(packet), () => events, { timeoutMs: 0, run: 'r2' });

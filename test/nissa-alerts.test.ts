@@ -55,7 +55,7 @@ test('a value oscillating around the fire line fires at most once', (t) => {
 });
 
 const burnRule = (rule: Partial<ResolvedBurnRateRule> = {}): ResolvedBurnRateRule =>
-  resolveRule({ kind: 'slo_burn_rate', name: 'burn', objective: 0.9, windows: [{ name: 'fast', longMs: 1_000, shortMs: 200, factor: 5 }], minEvents: 4, routes: ['log'], ...rule }) as ResolvedBurnRateRule;
+  resolveRule({ kind: 'slo_burn_rate', name: 'burn', objective: 0.9, windows: [{ name: 'fast', longMs: 1_000, shortMs: 200, factor: 5, minEvents: 4 }], routes: ['log'], ...rule }) as ResolvedBurnRateRule;
 
 const samples = (...list: Array<[number, boolean]>): SloSample[] => list.map(([at, violation]) => ({ at, violation }));
 
@@ -90,7 +90,7 @@ test('a pair fires only with enough samples in both windows, both over the facto
 });
 
 test('a burn-rate rule fires on the first burning pair and resolves once no pair burns', (t) => {
-  const rule = burnRule({ windows: [{ name: 'fast', longMs: 1_000, shortMs: 200, factor: 5 }, { name: 'slow', longMs: 5_000, shortMs: 1_000, factor: 2 }] });
+  const rule = burnRule({ windows: [{ name: 'fast', longMs: 1_000, shortMs: 200, factor: 5, minEvents: 4 }, { name: 'slow', longMs: 5_000, shortMs: 1_000, factor: 2, minEvents: 4 }] });
   const misses = samples([820, true], [880, true], [940, true], [1_000, true]);
   const fired = burnTransition(null, readPairs(rule, misses, 1_000));
   t.like(fired, { firingPair: 'fast', change: 'fired' });
@@ -150,9 +150,10 @@ test('the rules are checked with the field named: types, levels on the right sid
   const burn = { kind: 'slo_burn_rate', name: 'b', routes: ['log'] };
   t.is(problem([burn]), 'accepted', 'a burn-rate rule may take every default');
   t.regex(problem([{ ...burn, objective: 1 }]), /nissa\.alerts\[0\]\.objective expected a number > 0 and < 1, got 1/);
-  t.regex(problem([{ ...burn, windows: [{ name: 'w', longMs: 60_000, shortMs: 60_000, factor: 2 }] }]), /nissa\.alerts\[0\]\.windows\[0\]\.shortMs must be shorter than longMs \(60000\), got 60000/);
-  t.regex(problem([{ ...burn, objective: 0.9, windows: [{ name: 'w', longMs: 60_000, shortMs: 1_000, factor: 10 }] }]), /nissa\.alerts\[0\]\.windows\[0\]\.factor must be below 10 \(1 \/ the error budget 0\.1\), got 10/);
-  t.regex(problem([{ ...burn, minEvents: 0 }]), /nissa\.alerts\[0\]\.minEvents expected an integer ≥ 1, got 0/);
+  t.regex(problem([{ ...burn, windows: [{ name: 'w', longMs: 60_000, shortMs: 60_000, factor: 2, minEvents: 5 }] }]), /nissa\.alerts\[0\]\.windows\[0\]\.shortMs must be shorter than longMs \(60000\), got 60000/);
+  t.regex(problem([{ ...burn, objective: 0.9, windows: [{ name: 'w', longMs: 60_000, shortMs: 1_000, factor: 10, minEvents: 5 }] }]), /nissa\.alerts\[0\]\.windows\[0\]\.factor must be below 10 \(1 \/ the error budget 0\.1\), got 10/);
+  t.regex(problem([{ ...burn, windows: [{ name: 'w', longMs: 60_000, shortMs: 1_000, factor: 2, minEvents: 0 }] }]), /nissa\.alerts\[0\]\.windows\[0\]\.minEvents expected an integer ≥ 1, got 0/);
+  t.regex(problem([{ ...burn, minEvents: 5 }]), /nissa\.alerts\[0\]\.minEvents unknown field/, 'the minimum is per window pair');
   t.regex(problem([{ ...burn, metric: 'm' }]), /nissa\.alerts\[0\]\.metric unknown field/, 'a burn-rate rule has no metric');
 });
 
@@ -169,6 +170,6 @@ test('the same checks run on an experiment file at load, and the old nissa.slo s
   };
   t.deepEqual(issues([{ name: 'a', metric: 'm', threshold: 1, resolveThreshold: 0, forCount: 2, routes: ['log'] }, { kind: 'slo_burn_rate', name: 'b', slo: 'epoch_hook_latency', routes: ['log'] }]), []);
   t.deepEqual(issues([{ name: 'a', metric: 'm', threshold: 1, resolveThreshold: 2, routes: ['log'] }]), ['alerts[0].resolveThreshold: must be at or below threshold (1) for a > rule, got 2']);
-  t.deepEqual(issues([{ kind: 'slo_burn_rate', name: 'b', routes: ['log'], windows: [{ name: 'w', longMs: 10, shortMs: 20, factor: 2 }] }]), ['alerts[0].windows[0].shortMs: must be shorter than longMs (10), got 20']);
+  t.deepEqual(issues([{ kind: 'slo_burn_rate', name: 'b', routes: ['log'], windows: [{ name: 'w', longMs: 10, shortMs: 20, factor: 2, minEvents: 5 }] }]), ['alerts[0].windows[0].shortMs: must be shorter than longMs (10), got 20']);
   t.throws(() => resolveNissaConfig({ slo: { windowHours: 24 } } as never), { message: /nissa\.slo is not a setting: SLO objectives and burn-rate windows are fields of the slo_burn_rate rule/ });
 });

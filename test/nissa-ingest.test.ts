@@ -148,19 +148,17 @@ test('SLO samples are kept per producer and key, counted as Prometheus counters,
   ingest.ingest(packet('tolaria', [{ name: 'slo.latency_actual', value: 500 }], [], 1_500));
   for (const at of [2_000, 3_000, 4_000, 5_000]) ingest.ingest(sample('tolaria', 130, at));
   ingest.ingest(sample('simic', 10, 5_000));
-  t.like(events[0], { kind: 'fired', rule: 'slo_burn_rate_high', metric: 'slo.burn_rate', source: 'tolaria/latency', value: 20, threshold: 10 });
+  t.like(events[0], { kind: 'fired', rule: 'slo_burn_rate_high', metric: 'slo.burn_rate', source: 'tolaria/latency', value: 20, threshold: 14.4 });
   t.regex(events[0]?.window ?? '', /^fast \(5m\/1m\)$/);
   const [simic, tolaria] = ingest.sloStatus();
   t.like(tolaria, { slo: 'tolaria/latency', events: 5, violations: 5 }, 'an actual without its objective is not a sample');
   t.like(simic, { slo: 'simic/latency', events: 1, violations: 0 }, "another producer's SLO of the same key is its own");
-  t.like(tolaria?.pairs[0], { rule: 'slo_burn_rate_high', window: 'fast', factor: 10, long: { events: 5 }, burning: true });
+  t.like(tolaria?.pairs[0], { rule: 'slo_burn_rate_high', window: 'fast', factor: 14.4, long: { events: 5 }, burning: true });
   const text = await ingest.metrics.registry.metrics();
   t.regex(text, /^esper_nissa_slo_events_total\{source="tolaria",slo="latency"\} 5$/m);
   t.regex(text, /^esper_nissa_slo_violations_total\{source="simic",slo="latency"\} 0$/m, 'created at zero');
   for (const at of [70_000, 70_001]) ingest.ingest(sample('tolaria', 50, at));
-  t.is(events.length, 1, 'the fast pair has cooled, but the slow pair (30m/5m over 4) still burns');
-  for (const at of [400_000, 400_001, 400_002, 400_003, 400_004]) ingest.ingest(sample('tolaria', 50, at));
-  t.like(events.at(-1), { kind: 'resolved', rule: 'slo_burn_rate_high', source: 'tolaria/latency' }, 'the misses left both short windows');
+  t.like(events.at(-1), { kind: 'resolved', rule: 'slo_burn_rate_high', source: 'tolaria/latency', window: 'fast (5m/1m)' }, "the misses left the fast pair's short window; the slow pair has too few samples to burn");
   t.is(events.length, 2);
 });
 

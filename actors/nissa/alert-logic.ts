@@ -72,7 +72,7 @@ export interface PairReading {
   short: WindowTally;
   /** The pair's burn rate: the lower of its two windows' (the pair burns when this exceeds the factor). */
   burnRate: number;
-  /** Both windows hold `minEvents` samples and burn faster than the factor. */
+  /** Both windows hold the pair's `minEvents` samples and burn faster than its factor. */
   burning: boolean;
 }
 
@@ -83,7 +83,7 @@ export function readPairs(rule: ResolvedBurnRateRule, samples: readonly SloSampl
     const long = tallyWindow(samples, at, window.longMs, budget);
     const short = tallyWindow(samples, at, window.shortMs, budget);
     const burnRate = Math.min(long.burnRate, short.burnRate);
-    const enough = long.events >= rule.minEvents && short.events >= rule.minEvents;
+    const enough = long.events >= window.minEvents && short.events >= window.minEvents;
     return { window, long, short, burnRate, burning: enough && burnRate > window.factor };
   });
 }

@@ -6,8 +6,9 @@
 // `resolveThreshold` (hysteresis: a value hovering at the line does not flap). An SLO burn-rate rule is the
 // multiwindow, multi-burn-rate alert of the SRE workbook: the error budget is 1 − `objective`; a window pair fires
 // when the burn rate (the share of samples that missed their objective, over the budget) exceeds the pair's factor in
-// both its long and its short window, each holding at least `minEvents` samples. The long window makes a burn real,
-// the short one makes the alert resolve soon after the burning stops.
+// both its long and its short window, each holding at least the pair's `minEvents` samples. The long window makes a
+// burn real, the short one makes the alert resolve soon after the burning stops, and the minimum keeps a handful of
+// samples (a run's first, slow epochs) from passing for a rate.
 import { ConfigError } from '../../runtime/config-error.ts';
 import * as s from '../../runtime/schema.ts';
 
@@ -31,13 +32,14 @@ export interface ThresholdRule {
   description?: string;
 }
 
-/** A window pair: both windows must burn faster than `factor` times the budget. */
+/** A window pair: both windows must hold `minEvents` samples and burn faster than `factor` times the budget. */
 export interface BurnWindow {
   /** Names the pair in alert events (`fast`, `slow`). */
   name: string;
   longMs: number;
   shortMs: number;
   factor: number;
+  minEvents: number;
 }
 
 export interface BurnRateRule {
@@ -49,8 +51,6 @@ export interface BurnRateRule {
   objective?: number;
   /** Default DEFAULT_BURN_WINDOWS. */
   windows?: readonly BurnWindow[];
-  /** Samples each window must hold before its burn rate counts. Default 5. */
-  minEvents?: number;
   routes: readonly AlertRoute[];
   description?: string;
 }
@@ -62,14 +62,15 @@ export type ResolvedBurnRateRule = Required<Omit<BurnRateRule, 'description' | '
 export type ResolvedRule = ResolvedThresholdRule | ResolvedBurnRateRule;
 
 /**
- * SLO samples come once per epoch or decision, seconds apart, and a run lasts minutes: windows of minutes, not the
- * workbook's hours and days. Fast: over half the samples of the last 5 minutes and of the last minute missed
- * (factor 10 on a 5 % budget) — the boundary is failing now. Slow: over a fifth of the last 30 minutes and of the
- * last 5 (factor 4) — a run that has degraded.
+ * The workbook's factors (14.4 and 6) on windows of minutes, not its hours: SLO samples come once per epoch or
+ * decision, seconds apart, and a run lasts minutes. Fast: over 72 % of the samples of the last 5 minutes and of the
+ * last minute missed (14.4 × a 5 % budget), at least 5 in each — the boundary is failing now. Slow: over 30 % of
+ * the last 30 minutes and of the last 5 (6 × 5 %), at least 20 in each (fewer would let a run's first, slow epochs
+ * pass for a rate) — a run that has degraded.
  */
 export const DEFAULT_BURN_WINDOWS: readonly BurnWindow[] = [
-  { name: 'fast', longMs: 300_000, shortMs: 60_000, factor: 10 },
-  { name: 'slow', longMs: 1_800_000, shortMs: 300_000, factor: 4 },
+  { name: 'fast', longMs: 300_000, shortMs: 60_000, factor: 14.4, minEvents: 5 },
+  { name: 'slow', longMs: 1_800_000, shortMs: 300_000, factor: 6, minEvents: 20 },
 ];
 
 const ALL_ROUTES: readonly AlertRoute[] = ['log', 'webhook', 'inspector'];
@@ -84,7 +85,7 @@ export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [
   { name: 'kasmina_isolation_violation', metric: 'kasmina.isolation.violations', threshold: 3, resolveThreshold: 1, comparator: '>=', routes: ALL_ROUTES, description: '3 or more live isolation violations (resolves when none is left)' },
   { name: 'oona_queue_depth', metric: 'oona.queue.depth', threshold: 4_000, resolveThreshold: 1_000, comparator: '>', forCount: 2, forMs: 120_000, routes: ['log', 'inspector'], description: 'bus backlog over 4 000 for 2 minutes (resolves at 1 000 or less)' },
   { name: 'tezzeret_compile_retry_high', metric: 'tezzeret.compile.retry_count', threshold: 1, resolveThreshold: 0, comparator: '>', routes: ['log', 'inspector'], description: 'a compile job needed more than one retry (resolves after a job with none)' },
-  { kind: 'slo_burn_rate', name: 'slo_burn_rate_high', objective: 0.95, windows: DEFAULT_BURN_WINDOWS, minEvents: 5, routes: ALL_ROUTES, description: 'an SLO burning its error budget fast (5 min and 1 min over 10×) or steadily (30 min and 5 min over 4×)' },
+  { kind: 'slo_burn_rate', name: 'slo_burn_rate_high', objective: 0.95, windows: DEFAULT_BURN_WINDOWS, routes: ALL_ROUTES, description: 'an SLO burning its error budget fast (5 min and 1 min over 14.4×) or steadily (30 min and 5 min over 6×)' },
 ];
 
 /** The metric a burn-rate rule's events name. */
@@ -115,8 +116,8 @@ const THRESHOLD_RULE = s.object(
   'a threshold rule { name, metric, threshold, comparator, resolveThreshold, forCount, forMs, routes }',
 );
 const BURN_WINDOW = s.object(
-  { name: s.string(), longMs: positiveInt, shortMs: positiveInt, factor: s.number({ above: 0 }) },
-  'a window pair { name, longMs, shortMs, factor }',
+  { name: s.string(), longMs: positiveInt, shortMs: positiveInt, factor: s.number({ above: 0 }), minEvents: positiveInt },
+  'a window pair { name, longMs, shortMs, factor, minEvents }',
 );
 const BURN_RATE_RULE = s.object(
   {
@@ -125,9 +126,8 @@ const BURN_RATE_RULE = s.object(
     slo: s.optional(s.string()),
     objective: s.optional(s.number({ above: 0, below: 1 })),
     windows: s.optional(s.array(BURN_WINDOW, { minLength: 1 })),
-    minEvents: s.optional(positiveInt),
   },
-  'an SLO burn-rate rule { kind: "slo_burn_rate", name, slo, objective, windows, minEvents, routes }',
+  'an SLO burn-rate rule { kind: "slo_burn_rate", name, slo, objective, windows, routes }',
 );
 
 /** Where a rule's levels may lie, beyond each field's own type: problems that name the field. */
@@ -154,7 +154,7 @@ function ruleProblems(rule: ResolvedRule, path: string, issues: s.Issue[]): void
 /** A rule with its defaults filled in. */
 export function resolveRule(rule: AlertRule): ResolvedRule {
   if (isBurnRateRule(rule)) {
-    return { ...rule, objective: rule.objective ?? 0.95, windows: rule.windows ?? DEFAULT_BURN_WINDOWS, minEvents: rule.minEvents ?? 5 };
+    return { ...rule, objective: rule.objective ?? 0.95, windows: rule.windows ?? DEFAULT_BURN_WINDOWS };
   }
   return { ...rule, kind: 'threshold', comparator: rule.comparator ?? '>', resolveThreshold: rule.resolveThreshold ?? rule.threshold, forCount: rule.forCount ?? 1, forMs: rule.forMs ?? 0 };
 }

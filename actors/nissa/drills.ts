@@ -1,7 +1,8 @@
 // Fault drills: each alert rule is made to fire and to clear with telemetry built from the rule itself, through a
 // telemetry sink — Nissa in process (standalone), or a running system's bus — and observed in the alert events.
 // A threshold rule gets `forCount` samples past its threshold, spaced so `forMs` is met, then one back past its
-// resolve level; a burn-rate rule gets `minEvents` SLO samples that miss, inside its first pair's short window, then
+// resolve level; a burn-rate rule gets its first pair's `minEvents` SLO samples that miss, inside that pair's short
+// window, then
 // samples that meet the objective once those have left every pair's short window. Each drill reports from a source of its own run
 // (`drill.<subsystem>.<run>`), so it never touches the real producers' alert state nor sees an earlier run's events.
 import { leyline, type v1 } from '../../contracts/index.ts';
@@ -49,12 +50,13 @@ function thresholdDrill(rule: ResolvedThresholdRule, source: string, now: number
 function burnRateDrill(rule: ResolvedBurnRateRule, source: string, now: number): Drill {
   const key = rule.slo ?? DRILL_SLO;
   const pair = rule.windows[0] as ResolvedBurnRateRule['windows'][number];
-  const spacing = Math.max(1, Math.floor(pair.shortMs / rule.minEvents));
+  const count = pair.minEvents;
+  const spacing = Math.max(1, Math.floor(pair.shortMs / count));
   // The samples that meet the objective come once the misses have left every pair's short window: no pair burns.
   const lastMiss = now - Math.max(...rule.windows.map((w) => w.shortMs));
   const sample = (at: number, actual: number): DrillSample => ({ at, metrics: [{ name: `slo.${key}_actual`, value: actual }, { name: `slo.${key}_objective`, value: 1 }] });
-  const misses = Array.from({ length: rule.minEvents }, (_, i) => sample(lastMiss - spacing * (rule.minEvents - 1 - i), 2));
-  const met = Array.from({ length: rule.minEvents }, (_, i) => sample(now + i, 0));
+  const misses = Array.from({ length: count }, (_, i) => sample(lastMiss - spacing * (count - 1 - i), 2));
+  const met = Array.from({ length: count }, (_, i) => sample(now + i, 0));
   return { rule: rule.name, source, eventSource: `${source}/${key}`, samples: [...misses, ...met] };
 }
 

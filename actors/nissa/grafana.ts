@@ -68,7 +68,7 @@ export const windowBurnRate = (rule: ResolvedBurnRateRule, windowMs: number): st
 
 /** A window pair's condition in PromQL: both windows over the factor, each with at least `minEvents` samples. */
 export function pairCondition(rule: ResolvedBurnRateRule, pair: BurnWindow): string {
-  const window = (ms: number): string => `(${windowBurnRate(rule, ms)} > ${pair.factor} and ${windowEvents(rule, ms)} >= ${rule.minEvents})`;
+  const window = (ms: number): string => `(${windowBurnRate(rule, ms)} > ${pair.factor} and ${windowEvents(rule, ms)} >= ${pair.minEvents})`;
   return `${window(pair.longMs)} and ${window(pair.shortMs)}`;
 }
 
@@ -99,7 +99,7 @@ function thresholdPanel(rule: ResolvedThresholdRule, id: number, gridPos: Return
 }
 
 function burnPanel(rule: ResolvedBurnRateRule, pair: BurnWindow, id: number, gridPos: ReturnType<typeof at>): Panel {
-  const title = `${rule.name}: ${pair.name} pair, burn rate over ${duration(pair.longMs)} and ${duration(pair.shortMs)} (fires when both exceed ${pair.factor} with ${rule.minEvents}+ samples each)`;
+  const title = `${rule.name}: ${pair.name} pair, burn rate over ${duration(pair.longMs)} and ${duration(pair.shortMs)} (fires when both exceed ${pair.factor} with ${pair.minEvents}+ samples each)`;
   return panel(id, title, gridPos, [target('A', windowBurnRate(rule, pair.longMs), `{{source}}/{{slo}} ${duration(pair.longMs)}`), target('B', windowBurnRate(rule, pair.shortMs), `{{source}}/{{slo}} ${duration(pair.shortMs)}`)], {
     description: `${rule.description ?? rule.name}. Objective ${rule.objective} (error budget ${errorBudget(rule.objective)}) for ${rule.slo ? `SLO ${rule.slo}` : 'every SLO'}; a burn rate of 1 spends the budget exactly at the objective's rate.`,
     fieldConfig: { defaults: { thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'red', value: pair.factor }] }, custom: { thresholdsStyle: { mode: 'line' } } }, overrides: [] },
@@ -168,7 +168,7 @@ export function grafanaAlertRules(rules: readonly AlertRule[] = DEFAULT_ALERT_RU
               for: '0s',
               annotations: {
                 summary: rule.description ?? rule.name,
-                description: `Objective ${rule.objective} (error budget ${errorBudget(rule.objective)}); ${rule.windows.map((w) => `${w.name}: ${duration(w.longMs)} and ${duration(w.shortMs)} over ${w.factor}`).join('; ')}; at least ${rule.minEvents} samples in each window.`,
+                description: `Objective ${rule.objective} (error budget ${errorBudget(rule.objective)}); ${rule.windows.map((w) => `${w.name}: ${duration(w.longMs)} and ${duration(w.shortMs)} over ${w.factor}, at least ${w.minEvents} samples in each`).join('; ')}.`,
               },
               labels: { esper_rule: rule.name, slo: rule.slo ?? 'any' },
             };
