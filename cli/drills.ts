@@ -1,24 +1,15 @@
-// `esper drills`: makes each default alert fire and clear — standalone (a Nissa in this process), or against a
-// running system (`--bus redis://… --nissa http://host:port`: drill telemetry on its bus, events read from its Nissa).
-import {
-  AlertEngine,
-  type AlertEvent,
-  DocumentStore,
-  type DrillResult,
-  runDrills,
-  NissaIngest,
-  NissaMetrics,
-  resolveNissaConfig,
-  SloTracker,
-} from '../actors/nissa/index.ts';
+// `esper drills`: makes each configured alert rule (the defaults unless the config sets `nissa.alerts`) fire and clear —
+// standalone (a Nissa in this process), or against a running system (`--bus redis://… --nissa http://host:port`:
+// drill telemetry on its bus, events read from its Nissa, which must run the same rules).
+import { AlertEngine, DocumentStore, NissaIngest, NissaMetrics, resolveNissaConfig, runDrills, SloTracker, sloRetentionMs, type AlertEvent, type DrillResult } from '../actors/nissa/index.ts';
 import { OonaClient, resolveOonaConfig } from '../actors/oona/index.ts';
 import { signatureContextFromEnv } from '../contracts/signing.ts';
 import { resolveConfig } from './config.ts';
 import { UsageError } from './forge.ts';
 
 export const DRILLS_USAGE = `  drills [config.ts] [--bus redis://host:port --nissa http://host:port]
-                    make each default alert fire and clear: in this process, or through a running
-                    system's bus and Nissa; exits 1 if any drill did not trigger and clear
+                    make each alert rule (the defaults, or the config's) fire and clear: in this process,
+                    or through a running system's bus and Nissa; exits 1 if any drill did not trigger and clear
 `;
 
 export async function drills(args: readonly string[]): Promise<number> {
@@ -47,6 +38,7 @@ export async function drills(args: readonly string[]): Promise<number> {
     const summaryUrl = `${nissaUrl}/metrics/summary`;
     try {
       results = await runDrills(
+        settings.alerts,
         async (packet) => {
           client.publish(packet);
           await client.flush();
@@ -60,14 +52,14 @@ export async function drills(args: readonly string[]): Promise<number> {
   } else {
     const documents = new DocumentStore(':memory:', settings.retentionMs);
     const engine = new AlertEngine(settings.alerts, () => undefined);
-    const ingest = new NissaIngest(new NissaMetrics(settings), documents, engine, new SloTracker());
-    results = await runDrills((packet) => ingest.ingest(packet), () => [...engine.history()], { timeoutMs: 0 });
+    const ingest = new NissaIngest(new NissaMetrics(settings), documents, engine, new SloTracker(sloRetentionMs(engine.rules)));
+    results = await runDrills(engine.rules, (packet) => ingest.ingest(packet), () => engine.history(), { timeoutMs: 0 });
     documents.close();
   }
   for (const result of results) {
     const fired = result.triggered;
     process.stdout.write(`Drill ${result.rule}: triggered=${fired !== null} cleared=${result.cleared !== null}\n`);
-    if (fired) process.stdout.write(`  routes=${fired.routes.join(',')} value=${fired.value}\n`);
+    if (fired) process.stdout.write(`  routes=${fired.routes.join(',')} value=${fired.value}${fired.window ? ` window=${fired.window}` : ''}\n`);
   }
   const passed = results.every((r) => r.triggered && r.cleared);
   process.stdout.write(`esper drills: ${results.filter((r) => r.triggered && r.cleared).length}/${results.length} alerts triggered and cleared${bus ? ` through ${bus} and ${nissaUrl}` : ' (standalone)'}\n`);

@@ -1,23 +1,9 @@
-// Alert rules evaluated per (rule, source) (actors/nissa/README.md#alerts-and-slos): only packets from one source that
-// carry a rule's metric advance, reset or clear that source's state, so another subsystem's packets neither break a run
-// of breaches nor clear an active alert. A rule fires when its condition has held for `forCount` consecutive samples
-// and for at least `forMs` (the design's time window: "for 2 min"); it fires once, and a `resolved` event follows when
-// a sample no longer breaches. Events go to the rule's routes and to a bounded history.
-import { ConfigError } from '../../runtime/config-error.ts';
-
-export type Comparator = '>' | '>=' | '<' | '<=';
-export type AlertRoute = 'log' | 'webhook' | 'inspector';
-
-export interface AlertRule {
-  name: string;
-  metric: string;
-  threshold: number;
-  comparator?: Comparator;
-  forCount?: number;
-  forMs?: number;
-  routes: readonly AlertRoute[];
-  description?: string;
-}
+// The alert engine: the rules' state per (rule, source), advanced by the logic of alert-logic.ts, and the events it
+// yields — to the rules' routes and to a bounded history. Only packets from one source that carry a rule's metric
+// advance, reset or clear that source's state, so another subsystem's packets neither break a run of breaches nor
+// clear an active alert; a burn-rate rule is evaluated per SLO (source `<producer>/<slo key>`) on each new sample.
+import { burnTransition, QUIET, readPairs, thresholdTransition, type PairReading, type SloSample, type ThresholdState } from './alert-logic.ts';
+import { BURN_RATE_METRIC, isBurnRateRule, validateRules, type AlertRoute, type AlertRule, type ResolvedBurnRateRule, type ResolvedRule } from './alert-rules.ts';
 
 export interface AlertEvent {
   kind: 'fired' | 'resolved';
@@ -25,95 +11,63 @@ export interface AlertEvent {
   metric: string;
   source: string;
   value: number;
+  /** A threshold rule's threshold (its resolve level when resolved); a burn-rate rule's factor. */
   threshold: number;
   /** Epoch ms of the sample that fired or resolved it. */
   at: number;
   routes: readonly AlertRoute[];
+  /** A burn-rate alert's window pair, e.g. `fast (5m/1m)`. */
+  window?: string;
 }
 
-/**
- * The defaults, each on a metric a subsystem really emits: Tolaria's end-of-epoch hook (18 ms, 3 epochs in a row),
- * Kasmina's live isolation violations (≥ 3), Oona's deepest backlog (> 4 000 for 2 min), Tezzeret's retries of the
- * last job (> 1).
- */
-export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [
-  { name: 'training_latency_high', metric: 'tolaria.epoch_hook.latency_ms', threshold: 18, comparator: '>', forCount: 3, routes: ['log', 'webhook', 'inspector'], description: 'end-of-epoch hook over 18 ms for 3 epochs' },
-  { name: 'kasmina_isolation_violation', metric: 'kasmina.isolation.violations', threshold: 3, comparator: '>=', routes: ['log', 'webhook', 'inspector'], description: '3 or more live isolation violations' },
-  { name: 'oona_queue_depth', metric: 'oona.queue.depth', threshold: 4_000, comparator: '>', forCount: 2, forMs: 120_000, routes: ['log', 'inspector'], description: 'bus backlog over 4 000 for 2 minutes' },
-  { name: 'tezzeret_compile_retry_high', metric: 'tezzeret.compile.retry_count', threshold: 1, comparator: '>', routes: ['log', 'inspector'], description: 'a compile job needed more than one retry' },
-  // Evaluated per SLO: the source of its events is "<producer>/<slo key>".
-  { name: 'slo_burn_rate_high', metric: 'slo.burn_rate', threshold: 0.4, comparator: '>=', routes: ['log', 'webhook', 'inspector'], description: 'an SLO burning at 40 % or more' },
-];
-
-const COMPARE: Record<Comparator, (value: number, threshold: number) => boolean> = {
-  '>': (v, t) => v > t,
-  '>=': (v, t) => v >= t,
-  '<': (v, t) => v < t,
-  '<=': (v, t) => v <= t,
-};
-
-export function validateRules(rules: readonly AlertRule[], field: string): AlertRule[] {
-  const names = new Set<string>();
-  return rules.map((rule, i) => {
-    const at = `${field}[${i}]`;
-    if (typeof rule.name !== 'string' || rule.name === '') throw new ConfigError(`${at}.name`, 'must be a non-empty string');
-    if (names.has(rule.name)) throw new ConfigError(`${at}.name`, `repeats ${JSON.stringify(rule.name)}`);
-    names.add(rule.name);
-    if (typeof rule.metric !== 'string' || rule.metric === '') throw new ConfigError(`${at}.metric`, 'must be a metric name');
-    if (typeof rule.threshold !== 'number' || !Number.isFinite(rule.threshold)) throw new ConfigError(`${at}.threshold`, `must be a number, got ${JSON.stringify(rule.threshold)}`);
-    const comparator = rule.comparator ?? '>';
-    if (!(comparator in COMPARE)) throw new ConfigError(`${at}.comparator`, `must be one of ${Object.keys(COMPARE).join(' ')}, got ${JSON.stringify(comparator)}`);
-    for (const key of ['forCount', 'forMs'] as const) {
-      const value = rule[key];
-      if (value !== undefined && (!Number.isInteger(value) || value < (key === 'forCount' ? 1 : 0))) throw new ConfigError(`${at}.${key}`, `must be an integer ≥ ${key === 'forCount' ? 1 : 0}, got ${JSON.stringify(value)}`);
-    }
-    if (!Array.isArray(rule.routes) || rule.routes.some((r) => r !== 'log' && r !== 'webhook' && r !== 'inspector')) {
-      throw new ConfigError(`${at}.routes`, `must be a list of "log", "webhook", "inspector", got ${JSON.stringify(rule.routes)}`);
-    }
-    return { ...rule, comparator, forCount: rule.forCount ?? 1, forMs: rule.forMs ?? 0 };
-  });
-}
-
-interface RuleState {
-  consecutive: number;
-  since: number;
-  active: AlertEvent | null;
-}
+const minutes = (ms: number): string => (ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`);
+const pairName = (reading: PairReading): string => `${reading.window.name} (${minutes(reading.window.longMs)}/${minutes(reading.window.shortMs)})`;
 
 export class AlertEngine {
-  readonly #rules: AlertRule[];
-  readonly #state = new Map<string, RuleState>();
+  readonly rules: readonly ResolvedRule[];
+  readonly #threshold = new Map<string, ThresholdState>();
+  /** Per (burn rule, SLO): the pair that fired it, while it fires. */
+  readonly #burning = new Map<string, string>();
+  readonly #active = new Map<string, AlertEvent>();
   readonly #history: AlertEvent[] = [];
 
   constructor(rules: readonly AlertRule[], private readonly dispatch: (event: AlertEvent) => void, readonly historySize = 500) {
-    this.#rules = validateRules(rules, 'nissa.alerts');
+    this.rules = validateRules(rules, 'nissa.alerts');
   }
 
   /** One packet's metrics (name → value, the last of a repeated name) from `source`, sampled at `at`. */
   evaluate(metrics: ReadonlyMap<string, number>, source: string, at: number): void {
-    for (const rule of this.#rules) {
+    for (const rule of this.rules) {
+      if (isBurnRateRule(rule)) continue;
       const value = metrics.get(rule.metric);
       if (value === undefined) continue;
       const key = `${rule.name}\u0000${source}`;
-      const state = this.#state.get(key) ?? { consecutive: 0, since: at, active: null };
-      if (COMPARE[rule.comparator ?? '>'](value, rule.threshold)) {
-        if (state.consecutive === 0) state.since = at;
-        state.consecutive += 1;
-        if (!state.active && state.consecutive >= (rule.forCount ?? 1) && at - state.since >= (rule.forMs ?? 0)) {
-          state.active = this.#emit('fired', rule, source, value, at);
-        }
-      } else {
-        if (state.active) this.#emit('resolved', rule, source, value, at);
-        state.consecutive = 0;
-        state.active = null;
-      }
-      this.#state.set(key, state);
+      const { state, change } = thresholdTransition(rule, this.#threshold.get(key) ?? QUIET, value, at);
+      this.#threshold.set(key, state);
+      if (change) this.#emit(key, change, rule, source, value, change === 'fired' ? rule.threshold : rule.resolveThreshold, at);
     }
+  }
+
+  /** A new sample of SLO `key` from `source` (`samples`: that SLO's samples, the new one included), at `at`. */
+  evaluateSlo(source: string, key: string, samples: readonly SloSample[], at: number): void {
+    const slo = `${source}/${key}`;
+    for (const rule of this.burnRules(key)) {
+      const state = `${rule.name}\u0000${slo}`;
+      const { firingPair, change, reading } = burnTransition(this.#burning.get(state) ?? null, readPairs(rule, samples, at));
+      if (firingPair === null) this.#burning.delete(state);
+      else this.#burning.set(state, firingPair);
+      if (change && reading) this.#emit(state, change, rule, slo, reading.burnRate, reading.window.factor, at, pairName(reading));
+    }
+  }
+
+  /** The burn-rate rules that watch SLO `key`. */
+  burnRules(key: string): ResolvedBurnRateRule[] {
+    return this.rules.filter((rule): rule is ResolvedBurnRateRule => isBurnRateRule(rule) && (rule.slo === undefined || rule.slo === key));
   }
 
   /** Alerts firing now, by rule and source. */
   active(): AlertEvent[] {
-    return [...this.#state.values()].flatMap((s) => (s.active ? [s.active] : []));
+    return [...this.#active.values()];
   }
 
   /** The last `historySize` events, oldest first. */
@@ -121,11 +75,13 @@ export class AlertEngine {
     return this.#history;
   }
 
-  #emit(kind: AlertEvent['kind'], rule: AlertRule, source: string, value: number, at: number): AlertEvent {
-    const event: AlertEvent = { kind, rule: rule.name, metric: rule.metric, source, value, threshold: rule.threshold, at, routes: rule.routes };
+  #emit(key: string, kind: AlertEvent['kind'], rule: ResolvedRule, source: string, value: number, threshold: number, at: number, window?: string): void {
+    const metric = isBurnRateRule(rule) ? BURN_RATE_METRIC : rule.metric;
+    const event: AlertEvent = { kind, rule: rule.name, metric, source, value, threshold, at, routes: rule.routes, ...(window ? { window } : {}) };
+    if (kind === 'fired') this.#active.set(key, event);
+    else this.#active.delete(key);
     this.#history.push(event);
     if (this.#history.length > this.historySize) this.#history.splice(0, this.#history.length - this.historySize);
     this.dispatch(event);
-    return event;
   }
 }

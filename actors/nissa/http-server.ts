@@ -59,7 +59,7 @@ export function nissaHttpServer(deps: NissaHttpDeps): Server {
           series_names: deps.ingest.metrics.seriesNames,
           documents: deps.documents.count(),
           alerts: { active: deps.ingest.alerts.active(), recent: deps.ingest.alerts.history().slice(-50) },
-          slo: deps.ingest.slo.summary(),
+          slo: deps.ingest.sloStatus(),
         });
       case '/api/documents': {
         const parsed = parseQuery(url.searchParams);

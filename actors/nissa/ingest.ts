@@ -5,7 +5,7 @@ import { CircuitBreaker } from '../../runtime/circuit-breaker.ts';
 import type { AlertEngine } from './alerts.ts';
 import type { DocumentStore } from './document-store.ts';
 import type { NissaMetrics } from './prometheus.ts';
-import type { SloTracker } from './slo.ts';
+import { sloStatus, type SloStatus, type SloTracker } from './slo.ts';
 
 export type Ingestible = v1.TelemetryPacket | v1.SystemStatePacket | v1.FieldReport;
 
@@ -49,15 +49,21 @@ export class NissaIngest {
     this.metrics.breaker('documents', this.storeBreaker.state);
   }
 
-  /** Alerts per (rule, source) and SLO samples, at the packet's time; a burn rate is evaluated as `slo.burn_rate`. */
+  /** The SLOs with their burn rates per window pair (for /metrics/summary). */
+  sloStatus(): SloStatus[] {
+    return sloStatus(this.slo.series(), (key) => this.alerts.burnRules(key));
+  }
+
+  /** Threshold rules per (rule, source), then each SLO sample of the packet and its burn-rate rules, at the packet's time. */
   #evaluate(packet: v1.TelemetryPacket, now: number): void {
     if (packet.metrics.length === 0) return;
     const at = packet.timestamp && (packet.timestamp.seconds ?? 0) > 0 ? fromTimestamp(packet.timestamp) : now;
     const values = new Map(packet.metrics.map((m) => [m.name ?? '', m.value ?? 0]));
     const source = packet.sourceSubsystem || 'unknown';
     this.alerts.evaluate(values, source, at);
-    for (const key of this.slo.record(values, at)) {
-      this.alerts.evaluate(new Map([['slo.burn_rate', this.slo.status(key).burnRate]]), `${source}/${key}`, at);
+    for (const series of this.slo.record(values, source, at)) {
+      this.metrics.sloSample(series.source, series.key, series.samples.at(-1)?.violation ?? false);
+      this.alerts.evaluateSlo(series.source, series.key, series.samples, at);
     }
     this.metrics.alerts(this.alerts.active().length);
   }

@@ -12,7 +12,7 @@ import { nissaHttpServer, type Health } from './http-server.ts';
 import { NissaIngest, type Ingestible } from './ingest.ts';
 import { NissaMetrics } from './prometheus.ts';
 import type { NissaSettings } from './settings.ts';
-import { SloTracker } from './slo.ts';
+import { SloTracker, sloRetentionMs } from './slo.ts';
 
 export interface NissaDeps {
   settings: NissaSettings;
@@ -37,7 +37,6 @@ export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible |
   // The series, alert state and SLO windows outlive a restart of the actor (counters must not go back to zero, an
   // alert firing must not fire again).
   const metrics = new NissaMetrics({ maxSeriesNames: deps.settings.maxSeriesNames, maxLabelSets: deps.settings.maxLabelSets });
-  const slo = new SloTracker(deps.settings.slo.windowMs, deps.settings.slo.burnThreshold);
   let log: (level: 'warn' | 'info', text: string) => void = () => undefined;
   const alerts = new AlertEngine(
     deps.settings.alerts,
@@ -51,6 +50,7 @@ export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible |
       webhookFailed: () => metrics.webhookFailed(),
     }),
   );
+  const slo = new SloTracker(sloRetentionMs(alerts.rules));
   return {
     kind: 'nissa-ingest',
     accepts: [leyline.TelemetryPacket, leyline.SystemStatePacket, leyline.FieldReport, leyline.TimerFired, leyline.InspectorRequest],

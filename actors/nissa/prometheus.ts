@@ -43,6 +43,8 @@ export class NissaMetrics {
   readonly #ingestLatency: Summary;
   readonly #documentsDropped: Counter<'reason'>;
   readonly #breakerState: Gauge<'breaker'>;
+  readonly #sloEvents: Counter<'source' | 'slo'>;
+  readonly #sloViolations: Counter<'source' | 'slo'>;
 
   constructor(readonly limits: PrometheusLimits) {
     const registers = [this.registry];
@@ -58,6 +60,9 @@ export class NissaMetrics {
     this.#ingestLatency = new Summary({ name: 'esper_nissa_ingest_latency_ms', help: 'Time to ingest one message (series, alerts, document), ms', percentiles: [0.5, 0.95, 0.99], maxAgeSeconds: 600, ageBuckets: 5, registers });
     this.#documentsDropped = new Counter({ name: 'esper_nissa_documents_dropped_total', help: 'Documents not stored (store failing, or its breaker open)', labelNames: ['reason'], registers });
     this.#breakerState = new Gauge({ name: 'esper_nissa_breaker_state', help: 'Nissa breakers (1 closed, 2 open, 3 half-open)', labelNames: ['breaker'], registers });
+    // Counters, so Prometheus computes the burn rates over any window (the Grafana alert rules do).
+    this.#sloEvents = new Counter({ name: 'esper_nissa_slo_events_total', help: 'SLO samples, by producer and SLO key', labelNames: ['source', 'slo'], registers });
+    this.#sloViolations = new Counter({ name: 'esper_nissa_slo_violations_total', help: 'SLO samples that missed their objective, by producer and SLO key', labelNames: ['source', 'slo'], registers });
   }
 
   alerts(active: number): void {
@@ -66,6 +71,12 @@ export class NissaMetrics {
 
   alertEvent(rule: string, kind: string): void {
     this.#alertEvents.inc({ rule, kind });
+  }
+
+  sloSample(source: string, slo: string, violation: boolean): void {
+    this.#sloEvents.inc({ source, slo });
+    // Created at zero with the first sample, so rate() sees the first violation too.
+    this.#sloViolations.inc({ source, slo }, violation ? 1 : 0);
   }
 
   webhookFailed(): void {

@@ -1,6 +1,6 @@
 // Nissa's part of the configuration (`nissa` in esper.config.ts), checked at boot with field names.
 import { ConfigError } from '../../runtime/config-error.ts';
-import { DEFAULT_ALERT_RULES, validateRules, type AlertRule } from './alerts.ts';
+import { DEFAULT_ALERT_RULES, validateRules, type AlertRule, type ResolvedRule } from './alert-rules.ts';
 
 export interface NissaConfig {
   /** HTTP port for /metrics, /healthz, /metrics/summary and the query API (0: no HTTP). Default 9100. */
@@ -16,8 +16,6 @@ export interface NissaConfig {
   alerts?: AlertRule[];
   /** Where the `webhook` route POSTs each alert event as JSON (none: the route is skipped). */
   webhookUrl?: string;
-  /** SLO burn: the window (default 24 h) and the burn rate that alerts (default 0.4). */
-  slo?: { windowHours?: number; burnThreshold?: number };
 }
 
 export interface NissaSettings {
@@ -26,9 +24,8 @@ export interface NissaSettings {
   retentionMs: number;
   maxSeriesNames: number;
   maxLabelSets: number;
-  alerts: AlertRule[];
+  alerts: ResolvedRule[];
   webhookUrl: string | null;
-  slo: { windowMs: number; burnThreshold: number };
 }
 
 export class NissaConfigError extends ConfigError {
@@ -41,6 +38,8 @@ export function resolveNissaConfig(config: NissaConfig = {}, field = 'nissa'): N
     if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new NissaConfigError(`${field}.${name}`, `must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
     return n;
   };
+  // The burn-rate windows and objective were settings here once; a config that still sets them is told where they went.
+  if ('slo' in config) throw new NissaConfigError(`${field}.slo`, 'is not a setting: SLO objectives and burn-rate windows are fields of the slo_burn_rate rule in nissa.alerts');
   const host = config.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host === '') throw new NissaConfigError(`${field}.host`, `must be a host name or address, got ${JSON.stringify(host)}`);
   return {
@@ -51,10 +50,6 @@ export function resolveNissaConfig(config: NissaConfig = {}, field = 'nissa'): N
     maxLabelSets: integer(config.maxLabelSets, 'maxLabelSets', 200, 1),
     alerts: validateRules(config.alerts ?? DEFAULT_ALERT_RULES, `${field}.alerts`),
     webhookUrl: webhook(config.webhookUrl, `${field}.webhookUrl`),
-    slo: {
-      windowMs: positive(config.slo?.windowHours, 24, `${field}.slo.windowHours`) * 3_600_000,
-      burnThreshold: positive(config.slo?.burnThreshold, 0.4, `${field}.slo.burnThreshold`),
-    },
   };
 }
 

@@ -237,7 +237,7 @@ export function decisionStep(state: DecisionState, input: DecisionInput, setting
   state.counters.decisions += 1;
   const decisionMs = ports.now() - input.startedAt;
   if (packet.validationLoss > 0) state.lastValidation = { runId: packet.trainingRunId, loss: packet.validationLoss };
-  const telemetry = decisionTelemetry({ packet, command, decision, events, risk: state.risk, policyVersion: state.versions.active.version, counters: state.counters, inferenceMs, decisionMs, lossDelta: lossDelta ?? 0, blueprint });
+  const telemetry = decisionTelemetry({ packet, command, decision, events, risk: state.risk, policyVersion: state.versions.active.version, counters: state.counters, inferenceMs, decisionMs, deadlineMs: settings.inferenceTimeoutMs, lossDelta: lossDelta ?? 0, blueprint });
   effects.push({ type: 'reply', command }, { type: 'follow-up', followUp: { packet, report, telemetry, shadow: !timedOut && !gated ? decision : undefined } });
   return { state, decision: { command, policyDecision: decision, failure, verdict, report }, effects };
 }

@@ -3,7 +3,6 @@
 // event level).
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { buildTelemetryPacket, type EventInput, type MetricInput } from '../../contracts/telemetry.ts';
-import { PERFORMANCE_BUDGETS } from '../../contracts/limits.ts';
 import { ARCHITECTURE } from '../../policy/index.ts';
 import type { BlueprintRisk, RiskEngine } from './risk-engine.ts';
 
@@ -21,6 +20,8 @@ export interface DecisionFacts {
   counters: { reportsAppended: number; reportsCompleted: number };
   inferenceMs: number;
   decisionMs: number;
+  /** The decision's deadline (past it the policy's answer becomes a hold): the SLO's objective. */
+  deadlineMs: number;
   lossDelta: number;
   blueprint: BlueprintRisk | null;
 }
@@ -37,7 +38,7 @@ export function decisionTelemetry(facts: DecisionFacts): v1.TelemetryPacket {
     { name: 'tamiyo.gnn.inference.latency_ms', value: decision?.inferenceMs ?? 0, unit: 'ms' },
     { name: 'tamiyo.decision.latency_ms', value: facts.decisionMs, unit: 'ms' },
     { name: 'slo.tamiyo_decision_latency_actual', value: facts.decisionMs, unit: 'ms' },
-    { name: 'slo.tamiyo_decision_latency_objective', value: PERFORMANCE_BUDGETS.tamiyoInferenceMs, unit: 'ms' },
+    { name: 'slo.tamiyo_decision_latency_objective', value: facts.deadlineMs, unit: 'ms' },
     { name: 'tamiyo.gnn.compile_enabled', value: 0, unit: 'bool' },
     { name: 'tamiyo.policy.value_estimate', value: outputs.value ?? 0, unit: 'score' },
     { name: 'tamiyo.policy.risk_index', value: Number(command.annotations.policy_risk_index ?? 0), unit: 'index' },

@@ -7,7 +7,7 @@ import type { DatasetConfig, HostConfig, LrSchedule, OptimizerConfig } from '../
 import type { SeedTimings } from '../kasmina/index.ts';
 import type { TamiyoConfig } from '../tamiyo/index.ts';
 import type { SimicConfig } from '../simic/index.ts';
-import type { AlertRule } from '../nissa/index.ts';
+import { ALERT_RULE_SCHEMA, type AlertRule } from '../nissa/index.ts';
 import { FileIssuesError } from '../../runtime/config-error.ts';
 import * as s from '../../runtime/schema.ts';
 import type { EsperConfig, TreeNode } from './esper-config.ts';
@@ -136,18 +136,6 @@ export const TRAINING = s.object({
   decideEverySteps: s.optional(positiveInt),
 });
 
-const ALERT_RULE = s.object({
-  name: s.string(),
-  metric: s.string(),
-  threshold: s.number(),
-  comparator: s.literal('>', '>=', '<', '<='),
-  forCount: s.optional(positiveInt),
-  forMs: s.optional(positiveInt),
-  routes: s.array(s.literal('log', 'webhook', 'inspector'), { minLength: 1 }),
-  description: s.optional(s.string()),
-  source: s.optional(s.string()),
-});
-
 /**
  * A subsystem's section: its field names checked here (the list is checked against the subsystem's config type, so
  * it cannot fall behind), its values by the subsystem's resolver at boot.
@@ -188,7 +176,7 @@ export const EXPERIMENT_SCHEMA: s.Schema = s.object(
     seeds: s.optional(s.either(s.literal(false), SEEDS)),
     tamiyo: s.optional(TAMIYO),
     simic: s.optional(s.either(s.boolean(), SIMIC)),
-    alerts: s.optional(s.array(ALERT_RULE)),
+    alerts: s.optional(s.array(ALERT_RULE_SCHEMA)),
     bus: s.optional(s.string({ pattern: /^(embedded|redis:\/\/\S+)$/, rule: '"embedded" or redis://host:port' })),
     servedElsewhere: s.optional(s.array(s.literal(...Object.keys(SERVABLE)))),
     nissaPort: s.optional(s.number({ integer: true, min: 0, max: 65_535 })),

@@ -3,7 +3,6 @@
 // tensor count (which must stay flat from epoch to epoch).
 import { leyline, type v1 } from '../../../contracts/index.ts';
 import { buildTelemetryPacket, type EventInput, type MetricInput } from '../../../contracts/telemetry.ts';
-import { PERFORMANCE_BUDGETS } from '../../../contracts/limits.ts';
 import type { EpochStats, EvaluationStats } from '../training/epoch.ts';
 
 const { TelemetryLevel, HealthStatus } = leyline;
@@ -15,6 +14,8 @@ export interface EpochTelemetryInput {
   train: EpochStats;
   validation: EvaluationStats | null;
   hookMs: number;
+  /** The run's hook budget (a hook over it fails the epoch): the SLO's objective. */
+  hookBudgetMs: number;
   tamiyoMs: number;
   seedsActive: number;
   conservative: boolean;
@@ -41,9 +42,11 @@ export function epochTelemetry(input: EpochTelemetryInput): v1.TelemetryPacket {
     metric('training.learning_rate', input.learningRate),
     ...(input.validation ? [metric('validation.loss', input.validation.loss), metric('validation.accuracy', input.validation.accuracy)] : []),
     metric('epoch_hook.latency_ms', input.hookMs, 'ms'),
-    // The hook against its design budget, as an SLO sample for Nissa's burn rate.
+    // The share of its budget the hook used, which Nissa's training_latency_high watches, and the hook against that
+    // budget as an SLO sample for its burn rate: alerts about what the run holds the hook to, on any machine.
+    metric('epoch_hook.budget_share', input.hookMs / input.hookBudgetMs),
     { name: 'slo.epoch_hook_latency_actual', value: input.hookMs, unit: 'ms' },
-    { name: 'slo.epoch_hook_latency_objective', value: PERFORMANCE_BUDGETS.epochBoundaryMs, unit: 'ms' },
+    { name: 'slo.epoch_hook_latency_objective', value: input.hookBudgetMs, unit: 'ms' },
     metric('tamiyo.latency_ms', input.tamiyoMs, 'ms'),
     metric('seeds.active', input.seedsActive),
     metric('mode.conservative', input.conservative ? 1 : 0),

@@ -318,6 +318,7 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
         train: train ?? { loss: 0, accuracy: 0, samples: 0, steps: 0, gradNorm: 0, seconds: 0, samplesPerSecond: 0 },
         validation,
         hookMs,
+        hookBudgetMs: settings.control.hookBudgetMs,
         tamiyoMs: hook.tamiyoMs,
         seedsActive: seedStates.length,
         conservative: judge.conservative,
