@@ -1,6 +1,6 @@
 // Crash safety of a whole run (`npm run bench -- crash`): the default experiment (`npx esper run`, MNIST) is run once
 // to its end, then CRASH_KILLS times (default 20) started afresh in a folder of its own, killed with `kill -9` at a
-// random moment between 3 and 25 s (seeded: CRASH_SEED, default 1), and resumed with `esper run --resume <run
+// random moment between 3 and 25 s (seeded: CRASH_RNG_SEED, default 1), and resumed with `esper run --resume <run
 // folder>`. Each resumed run is compared with the uninterrupted one (test/helpers/run-outcome.ts): decisions,
 // epochs, summary, the final grown network's weights, Tamiyo's field reports.
 //
@@ -50,7 +50,8 @@ function freshFolder(label: string): string {
 
 export async function run(): Promise<void> {
   const trials = Number(process.env.CRASH_KILLS ?? 20);
-  const draw = mulberry32(Number(process.env.CRASH_SEED ?? 1));
+  if (process.env.CRASH_SEED !== undefined) throw new Error('CRASH_SEED is now CRASH_RNG_SEED (the random seed)');
+  const draw = mulberry32(Number(process.env.CRASH_RNG_SEED ?? 1));
   const referenceDir = freshFolder('reference');
   const uninterrupted = await esperRun(referenceDir, false);
   if (uninterrupted.code !== 0) throw new Error(`the uninterrupted run failed (exit ${uninterrupted.code}): ${uninterrupted.stderr.slice(-2_000)}`);

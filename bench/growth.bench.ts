@@ -1,13 +1,13 @@
-// Proof that growth pays (`npm run bench -- growth`): on MNIST, with fixed seeds and the same epoch budget, the
-// default experiment (experiments/mnist-mlp.ts) is trained three ways, each a real `esper run` in a fresh folder:
+// Proof that growth pays (`npm run bench -- growth`): on MNIST, with fixed random seeds and the same epoch budget,
+// the default experiment (experiments/mnist-mlp.ts) is trained three ways, each a real `esper run` in a fresh folder:
 //   (a) the under-sized host alone (no seeds),
 //   (b) the same host with Esper's seeds (Tamiyo decides with the default, the learned policy shipped in policies/;
 //       Kasmina grafts, the forge fills Urza first),
 //   (h) the same with the heuristic deciding (`policy: 'heuristic'`), beside the learned policy,
 //   (c) a static host with (b)'s final parameter count (a wider hidden layer), trained from scratch.
-// One JSON line per result; the side-by-side table goes to stderr (it is the README's). Seeds: GROWTH_SEEDS
-// (default 1,2,3); the means are what the targets are read against: (b) beats (a) clearly and is within 0.5
-// points of (c).
+// One JSON line per result; the side-by-side table goes to stderr (it is the README's). Random seeds:
+// GROWTH_RNG_SEEDS (default 1,2,3); the means are what the targets are read against: (b) beats (a) clearly and is
+// within 0.5 points of (c).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,14 +36,14 @@ interface Line {
   result?: { testAccuracy: number; seconds: number };
 }
 
-/** Runs the default experiment with `changes` applied (a TypeScript expression spread over it) and `seed`. */
-function train(label: string, seed: number, changes: string): Promise<Outcome> {
+/** Runs the default experiment with `changes` applied (a TypeScript expression spread over it) and `rngSeed`. */
+function train(label: string, rngSeed: number, changes: string): Promise<Outcome> {
   const cwd = mkdtempSync(join(tmpdir(), `esper-growth-${label}-`));
   writeFileSync(join(cwd, 'package.json'), '{ "type": "module" }\n');
   const file = join(cwd, 'experiment.ts');
   writeFileSync(file, `import base from ${JSON.stringify(EXPERIMENT)};\nexport default { ...base, ${changes} };\n`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'bin', 'esper.js'), 'run', file, '--json', '--seed', String(seed), '--nissa-port', '0'], {
+    const child = spawn(process.execPath, [join(root, 'bin', 'esper.js'), 'run', file, '--json', '--rng-seed', String(rngSeed), '--nissa-port', '0'], {
       cwd,
       env: { ...process.env, ESPER_LOG_LEVEL: 'error' },
     });
@@ -53,7 +53,7 @@ function train(label: string, seed: number, changes: string): Promise<Outcome> {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`growth ${label} (seed ${seed}) exited ${code}: ${stderr.slice(-2_000)}`));
+      if (code !== 0) return reject(new Error(`growth ${label} (rngSeed ${rngSeed}) exited ${code}: ${stderr.slice(-2_000)}`));
       const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Line);
       const epochs = lines.filter((l) => l.event === 'epoch');
       const last = epochs.at(-1);
@@ -73,18 +73,19 @@ function train(label: string, seed: number, changes: string): Promise<Outcome> {
 const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
 
 export async function run(): Promise<void> {
-  const seeds = (process.env.GROWTH_SEEDS ?? '1,2,3').split(',').map(Number);
+  if (process.env.GROWTH_SEEDS !== undefined) throw new Error('GROWTH_SEEDS is now GROWTH_RNG_SEEDS (the random seeds)');
+  const rngSeeds = (process.env.GROWTH_RNG_SEEDS ?? '1,2,3').split(',').map(Number);
   const rows: Record<'a' | 'b' | 'h' | 'c', Outcome[]> = { a: [], b: [], h: [], c: [] };
   const widths: number[] = [];
-  for (const seed of seeds) {
-    rows.a.push(await train('host', seed, 'seeds: false'));
-    const grown = await train('seeds', seed, '');
+  for (const rngSeed of rngSeeds) {
+    rows.a.push(await train('host', rngSeed, 'seeds: false'));
+    const grown = await train('seeds', rngSeed, '');
     rows.b.push(grown);
-    rows.h.push(await train('heuristic', seed, "tamiyo: { policy: 'heuristic' }"));
+    rows.h.push(await train('heuristic', rngSeed, "tamiyo: { policy: 'heuristic' }"));
     // A single hidden layer of width h holds (INPUTS + 1)·h + (h + 1)·CLASSES weights: the width nearest (b)'s count.
     const width = Math.round((grown.parameters - CLASSES) / (INPUTS + 1 + CLASSES));
     widths.push(width);
-    rows.c.push(await train('static', seed, `seeds: false, host: { kind: 'mlp', inputs: ${INPUTS}, hidden: [${width}], classes: ${CLASSES} }`));
+    rows.c.push(await train('static', rngSeed, `seeds: false, host: { kind: 'mlp', inputs: ${INPUTS}, hidden: [${width}], classes: ${CLASSES} }`));
   }
   const figures = (k: keyof typeof rows) => ({
     accuracy: mean(rows[k].map((r) => r.testAccuracy)),
@@ -111,10 +112,10 @@ export async function run(): Promise<void> {
 
   const pct = (x: number): string => `${x.toFixed(2)} %`;
   const each = (k: keyof typeof rows): string => rows[k].map((r) => r.testAccuracy.toFixed(2)).join(' / ');
-  const decisions = (k: 'b' | 'h'): string => rows[k].map((r, i) => `seed ${seeds[i]}: ${r.decisions.join('; ') || 'none'} (${r.fossilized} fossilized)`).join('<br>');
+  const decisions = (k: 'b' | 'h'): string => rows[k].map((r, i) => `rngSeed ${rngSeeds[i]}: ${r.decisions.join('; ') || 'none'} (${r.fossilized} fossilized)`).join('<br>');
   process.stderr.write(
     [
-      `| run (MNIST, ${seeds.length} seeds: ${seeds.join(', ')}) | test accuracy (mean) | per seed | parameters | training time | decisions |`,
+      `| run (MNIST, ${rngSeeds.length} random seeds: ${rngSeeds.join(', ')}) | test accuracy (mean) | per random seed | parameters | training time | decisions |`,
       '| --- | --- | --- | --- | --- | --- |',
       `| (a) host 784-16-10 alone | ${pct(a.accuracy)} | ${each('a')} | ${Math.round(a.parameters).toLocaleString('en-US')} | ${a.seconds.toFixed(1)} s | — |`,
       `| (b) the same host with Esper's seeds, the learned policy deciding (default) | **${pct(b.accuracy)}** | ${each('b')} | ${Math.round(b.parameters).toLocaleString('en-US')} | ${b.seconds.toFixed(1)} s | ${decisions('b')} |`,

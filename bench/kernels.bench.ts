@@ -17,9 +17,9 @@ const BENCH = 'kernels';
 const ROUNDS = 5;
 
 /** A deterministic pseudo-random Float32Array in [0, 1) (the bench needs shapes and work, not real pixels). */
-function data(length: number, seed: number): Float32Array {
+function data(length: number, rngSeed: number): Float32Array {
   const out = new Float32Array(length);
-  let s = seed >>> 0;
+  let s = rngSeed >>> 0;
   for (let i = 0; i < length; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     out[i] = s / 4294967296;
@@ -41,9 +41,9 @@ function oneHot(batch: number, classes: number, offset: number): Float32Array {
   return labels;
 }
 
-function dense(inputs: number, outputs: number, seed: number): [tf.Variable, tf.Variable] {
+function dense(inputs: number, outputs: number, rngSeed: number): [tf.Variable, tf.Variable] {
   const scale = Math.sqrt(2 / inputs);
-  const w = tf.tidy(() => tf.mul(tf.sub(tf.tensor2d(data(inputs * outputs, seed), [inputs, outputs]), 0.5), scale * 2));
+  const w = tf.tidy(() => tf.mul(tf.sub(tf.tensor2d(data(inputs * outputs, rngSeed), [inputs, outputs]), 0.5), scale * 2));
   return [tf.variable(w), tf.variable(tf.zeros([outputs]))];
 }
 

@@ -1,6 +1,6 @@
 // Does the learned policy earn its place (`npm run bench -- learn`)? One default `esper learn` on the default
-// curriculum (experiments/growth-curriculum.ts), in a fresh folder, then its held-out evaluation with 3 run seeds per
-// task: no growth, the random policy, the heuristic and the learned policy (greedy) on tasks never trained on.
+// curriculum (experiments/growth-curriculum.ts), in a fresh folder, then its held-out evaluation with 3 random seeds
+// per task: no growth, the random policy, the heuristic and the learned policy (greedy) on tasks never trained on.
 // Lines (value: learned, baseline: the other; test accuracy in %, weights added):
 //   heldout_accuracy_learned_vs_heuristic | _vs_random | _vs_no_growth, heldout_added_parameters_learned_vs_heuristic,
 //   mean_return_last3_vs_first3 (the learning curve: the last 3 rounds' mean return against the first 3's),
@@ -125,7 +125,7 @@ export async function run(): Promise<void> {
     return;
   }
   const roundArgs = process.env.LEARN_ROUNDS ? ['--rounds', process.env.LEARN_ROUNDS] : [];
-  const seconds = await learn(cwd, [...roundArgs, '--heldout-seeds', '3']);
+  const seconds = await learn(cwd, [...roundArgs, '--heldout-rng-seeds', '3']);
   const learnRoot = join(cwd, 'var', 'learn');
   const dir = join(learnRoot, readdirSync(learnRoot)[0]!);
   const lines = readLearnRecord(join(dir, 'learn.jsonl'));

@@ -36,7 +36,7 @@ const ISOLATION_EVERY = 5;
 const { catalog } = setUpKarn({});
 const store: KernelStore = {
   fetchKernel(blueprintId, slot) {
-    const module = buildModule(catalog.get(blueprintId)!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { seed: 3 });
+    const module = buildModule(catalog.get(blueprintId)!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { rngSeed: 3 });
     return { status: 'found', module, entry: leyline.KernelCatalogEntry.create({}), fromCache: true, latencyMs: 0.3 };
   },
 };

@@ -46,9 +46,9 @@ function packet(seeds: number, step: number, random: () => number): v1.SystemSta
 }
 
 /** `count` decisions sampled by the network with `gnn`'s weights, in 4 runs, rewarded at random. */
-function experiences(gnn: TamiyoGnn, count: number, seed: number): Experience[] {
-  const policy = new PolicyInstance({ version: 'bench', kind: 'network', mode: 'sample', rngSeed: seed, weights: gnn.exportWeights() });
-  const random = mulberry32(seed);
+function experiences(gnn: TamiyoGnn, count: number, rngSeed: number): Experience[] {
+  const policy = new PolicyInstance({ version: 'bench', kind: 'network', mode: 'sample', rngSeed, weights: gnn.exportWeights() });
+  const random = mulberry32(rngSeed);
   const out = Array.from({ length: count }, (_, i): Experience => {
     const { decision } = policy.decide(packet(i % 4, i, random), WORLD);
     return { ...decisionExperience(decision, `decision ${i}`), reward: random() * 2 - 1, runId: `run-${i % 4}`, epoch: i };

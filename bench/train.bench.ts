@@ -40,13 +40,13 @@ const HOSTS: Record<'mlp' | 'cnn', HostConfig> = {
 /** Timed steps per round, by backend (the cpu backend is 20–50× slower). */
 const STEPS: Record<string, Record<'mlp' | 'cnn', number>> = { wasm: { mlp: 300, cnn: 60 }, tensorflow: { mlp: 300, cnn: 100 }, cpu: { mlp: 20, cnn: 3 } };
 
-const data = prepareDataset(loadIdxDataset(), { seed: 1, validationFraction: 0.1 });
+const data = prepareDataset(loadIdxDataset(), { rngSeed: 1, validationFraction: 0.1 });
 
 function tfjsThroughput(model: 'mlp' | 'cnn', steps: number): number {
   const host = buildHost(HOSTS[model], 1);
   const optimizer = new GroupedOptimizer({ kind: 'adam', learningRate: 1e-3 });
   optimizer.setGroup('host', host.variables, { step: 0, force: true });
-  const batcher = new Batcher(data.train, { batchSize: 64, inputShape: [28, 28, 1], classes: 10, seed: 1 });
+  const batcher = new Batcher(data.train, { batchSize: 64, inputShape: [28, 28, 1], classes: 10, rngSeed: 1 });
   const batches = batcher.epoch(0);
   const next = () => batches.next().value!;
   for (let i = 0; i < Math.min(5, steps); i++) trainStep(host, optimizer, next());

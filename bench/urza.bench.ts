@@ -33,7 +33,7 @@ function saveKernels(library: UrzaLibrary): string[] {
       name: 'residual_block',
       tier: leyline.BlueprintTier.BLUEPRINT_TIER_SAFE,
     });
-    const module = buildModule(descriptor, {}, { dims: SLOT }, { seed: i + 1 });
+    const module = buildModule(descriptor, {}, { dims: SLOT }, { rngSeed: i + 1 });
     const artifact = serializeModule(module);
     module.dispose();
     const saved = library.save({

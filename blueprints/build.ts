@@ -106,8 +106,8 @@ function recipeFor(name: string): Recipe {
 }
 
 export interface BuildOptions {
-  /** Seeds the initial weights and the per-call randomness (dropout, injected NaNs, noise). */
-  seed?: number;
+  /** The random seed of the initial weights and the per-call randomness (dropout, injected NaNs, noise). */
+  rngSeed?: number;
 }
 
 export interface Resolution {
@@ -149,6 +149,6 @@ export function buildModule(
     fallbackFrom,
     slot,
     parameters: { ...parameters, ...derived },
-    seed: options.seed,
+    rngSeed: options.rngSeed,
   });
 }

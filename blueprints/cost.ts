@@ -13,7 +13,7 @@ export function trainableParameters(module: BlueprintModule): number {
 
 /** The trainable weights of the module a blueprint builds for a slot, as compiled (parameters at their midpoints). */
 export function blueprintCost(descriptor: v1.BlueprintDescriptor, slot: SlotSpec): number {
-  const module = buildModule(descriptor, midpointParameters(descriptor), slot, { seed: 0 });
+  const module = buildModule(descriptor, midpointParameters(descriptor), slot, { rngSeed: 0 });
   try {
     return trainableParameters(module);
   } finally {

@@ -4,18 +4,18 @@ import { tf } from '../tensor/index.ts';
 import { slotKind, slotWidth, type SlotKind } from './slot.ts';
 import type { ApplyOptions, BlueprintModule, SlotSpec } from './types.ts';
 
-/** Creates a module's variables under stable names; seeded when the build was given a seed. */
+/** Creates a module's variables under stable names; seeded when the build was given an rngSeed. */
 export class WeightStore {
   readonly variables = new Map<string, tf.Variable>();
   private created = 0;
 
-  constructor(private readonly seed: number | undefined) {}
+  constructor(private readonly rngSeed: number | undefined) {}
 
   /** Normal(0, std) weights; std defaults to 1/sqrt(fan-in), fan-in = every axis but the last. */
   normal(name: string, shape: readonly number[], std?: number): tf.Variable {
     const fanIn = shape.slice(0, -1).reduce((product, size) => product * size, 1);
     const deviation = std ?? 1 / Math.sqrt(Math.max(1, fanIn));
-    return this.add(name, tf.randomNormal([...shape], 0, deviation, 'float32', this.nextSeed()), true);
+    return this.add(name, tf.randomNormal([...shape], 0, deviation, 'float32', this.nextRngSeed()), true);
   }
 
   zeros(name: string, shape: readonly number[]): tf.Variable {
@@ -31,9 +31,9 @@ export class WeightStore {
     return this.filled(name, shape, value, false);
   }
 
-  private nextSeed(): number | undefined {
+  private nextRngSeed(): number | undefined {
     this.created += 1;
-    return this.seed === undefined ? undefined : this.seed * 7919 + this.created;
+    return this.rngSeed === undefined ? undefined : this.rngSeed * 7919 + this.created;
   }
 
   private add(name: string, initial: tf.Tensor, trainable: boolean): tf.Variable {
@@ -49,13 +49,13 @@ export class WeightStore {
   }
 }
 
-/** A stream of per-call seeds (dropout masks, injected NaNs, noise): reproducible when the build was seeded. */
-export class CallSeeds {
+/** A stream of per-call random seeds (dropout masks, injected NaNs, noise): reproducible when the build was seeded. */
+export class CallRngSeeds {
   private calls = 0;
-  constructor(private readonly seed: number | undefined) {}
+  constructor(private readonly rngSeed: number | undefined) {}
   next(): number | undefined {
     this.calls += 1;
-    return this.seed === undefined ? undefined : this.seed * 104729 + this.calls;
+    return this.rngSeed === undefined ? undefined : this.rngSeed * 104729 + this.calls;
   }
 }
 
@@ -67,7 +67,7 @@ export interface FamilyContext {
   /** The family's parameters, defaults filled in. */
   readonly parameters: Readonly<Record<string, number>>;
   readonly weights: WeightStore;
-  readonly seeds: CallSeeds;
+  readonly rngSeeds: CallRngSeeds;
 }
 
 export interface FamilyBody {
@@ -92,7 +92,7 @@ export interface BuildRequest {
   readonly fallbackFrom: string;
   readonly slot: SlotSpec;
   readonly parameters: Readonly<Record<string, number>>;
-  readonly seed?: number;
+  readonly rngSeed?: number;
 }
 
 /** Builds a family into a module: fills defaults, creates the variables, wraps the forward function. */
@@ -105,10 +105,10 @@ export function instantiate(request: BuildRequest): BlueprintModule {
   }
   const parameters = Object.freeze({ ...family.defaults, ...request.parameters });
   const slot = Object.freeze({ dims: Object.freeze([...request.slot.dims]) });
-  const weights = new WeightStore(request.seed);
+  const weights = new WeightStore(request.rngSeed);
   let body: FamilyBody;
   try {
-    body = family.build({ slot, kind, width: slotWidth(slot), parameters, weights, seeds: new CallSeeds(request.seed) });
+    body = family.build({ slot, kind, width: slotWidth(slot), parameters, weights, rngSeeds: new CallRngSeeds(request.rngSeed) });
   } catch (error) {
     for (const variable of weights.variables.values()) variable.dispose();
     throw error;

@@ -32,6 +32,10 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** A flag of the random seed under its old name (`--seed`): refused, naming the new one (`--rng-seed`). */
+export const renamedSeedFlag = (command: string, flag: string, now: string): UsageError =>
+  new UsageError(`${command}: ${flag} is now ${now} (the random seed; a seed is a module grown in the host)`);
+
 export function parseForgeArgs(argv: readonly string[]): ForgeArgs {
   const args: ForgeArgs = { file: undefined, drill: false, only: null, slots: null, bus: null };
   for (let i = 0; i < argv.length; i++) {

@@ -7,7 +7,7 @@ import { resolveConfig } from './config.ts';
 import { formatResult } from './training-progress.ts';
 import { RunOutput, type OutputMode } from './run-output.ts';
 import type { RunResult } from '../actors/tolaria/index.ts';
-import { forge, FORGE_USAGE, UsageError } from './forge.ts';
+import { forge, FORGE_USAGE, renamedSeedFlag, UsageError } from './forge.ts';
 import { simic, SIMIC_USAGE } from './simic.ts';
 import { learn, LEARN_USAGE } from './learn/command.ts';
 import { serve, SERVE_USAGE } from './serve.ts';
@@ -25,13 +25,13 @@ import { endRunRecord } from './run-ending.ts';
 const USAGE = `usage: esper <command>
 
 commands:
-  run [config.ts] [--resume <run-id|dir> | --run-dir <dir>] [--policy <file|heuristic|random>] [--bus redis://host:port] [--nissa-port <port>] [--seed <n>] [--quiet | --json]
+  run [config.ts] [--resume <run-id|dir> | --run-dir <dir>] [--policy <file|heuristic|random>] [--bus redis://host:port] [--nissa-port <port>] [--rng-seed <n>] [--quiet | --json]
                     boot the supervision tree and train (config: the given file, else
                     ./esper.config.ts, else the built-in defaults: MNIST, 3 epochs); ends
                     when the run ends, or on SIGINT/SIGTERM. --resume continues a run from its
                     newest good checkpoint (var/runs/<run-id>, or the run's folder); --run-dir puts a new run's
-                    checkpoints in <dir> (empty or new; its name is the run id); --seed sets the
-                    run's seed (weights, shuffles, validation split); --policy chooses who decides
+                    checkpoints in <dir> (empty or new; its name is the run id); --rng-seed sets
+                    the run's random seed (weights, shuffles, validation split); --policy chooses who decides
                     (a policy file esper learn saved, run greedily; heuristic; random); --bus puts Oona's streams in
                     Redis (the secret must then come from ESPER_LEYLINE_SECRET); --nissa-port moves
                     Nissa's HTTP (0: off); --quiet prints only the outcome, --json one JSON object
@@ -46,7 +46,7 @@ interface RunArgs {
   bus: string | undefined;
   nissaPort: number | undefined;
   runDir: string | undefined;
-  seed: number | undefined;
+  rngSeed: number | undefined;
   policy: string | undefined;
   mode: OutputMode;
 }
@@ -57,7 +57,7 @@ function parseRunArgs(args: readonly string[]): RunArgs {
   let bus: string | undefined;
   let nissaPort: number | undefined;
   let runDir: string | undefined;
-  let seed: number | undefined;
+  let rngSeed: number | undefined;
   let policy: string | undefined;
   let mode: OutputMode = 'human';
   for (let i = 0; i < args.length; i++) {
@@ -68,9 +68,11 @@ function parseRunArgs(args: readonly string[]): RunArgs {
     } else if (arg === '--nissa-port') {
       nissaPort = Number(args[++i]);
       if (!Number.isInteger(nissaPort) || nissaPort < 0 || nissaPort > 65_535) throw new UsageError(`--nissa-port needs a port in 0..65535 (0: no HTTP), got ${JSON.stringify(args[i])}`);
+    } else if (arg === '--rng-seed') {
+      rngSeed = Number(args[++i]);
+      if (!Number.isInteger(rngSeed) || rngSeed < 0) throw new UsageError(`--rng-seed needs an integer ≥ 0, got ${JSON.stringify(args[i])}`);
     } else if (arg === '--seed') {
-      seed = Number(args[++i]);
-      if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed needs an integer ≥ 0, got ${JSON.stringify(args[i])}`);
+      throw renamedSeedFlag('esper run', arg, '--rng-seed');
     } else if (arg === '--policy') {
       policy = args[++i];
       if (policy === undefined || policy === '') throw new UsageError('--policy needs a policy file, heuristic or random');
@@ -87,11 +89,11 @@ function parseRunArgs(args: readonly string[]): RunArgs {
     else if (file === undefined) file = arg;
     else throw new UsageError(`esper run: one configuration file, got ${file} and ${arg}`);
   }
-  return { file, resume, bus, nissaPort, runDir, seed, policy, mode };
+  return { file, resume, bus, nissaPort, runDir, rngSeed, policy, mode };
 }
 
 async function run(args: readonly string[]): Promise<number> {
-  const { file, resume, bus, nissaPort, runDir, seed, policy, mode } = parseRunArgs(args);
+  const { file, resume, bus, nissaPort, runDir, rngSeed, policy, mode } = parseRunArgs(args);
   // A run named by its folder exists from the start: killed at any moment after this, `--resume <dir>` continues it
   // (from its newest checkpoint, or from the beginning when it has none yet).
   if (runDir !== undefined && resume === undefined && !existsSync(resolvePath(runDir))) mkdirSync(resolvePath(runDir), { recursive: true });
@@ -101,8 +103,8 @@ async function run(args: readonly string[]): Promise<number> {
   const { source } = resolved;
   let config = bus ? { ...resolved.config, run: { ...resolved.config.run, multiProcess: true }, oona: { ...resolved.config.oona, url: bus } } : resolved.config;
   if (nissaPort !== undefined) config = { ...config, nissa: { ...config.nissa, port: nissaPort } };
-  // The seed of weights, shuffles and the validation split (the rest of a run follows from them).
-  if (seed !== undefined) config = { ...config, tolaria: { ...(config.tolaria as object), seed } };
+  // The random seed of weights, shuffles and the validation split (the rest of a run follows from them).
+  if (rngSeed !== undefined) config = { ...config, tolaria: { ...(config.tolaria as object), rngSeed } };
   // A policy file's path is taken as given on the command line (relative to where esper runs).
   if (policy !== undefined) config = { ...config, tamiyo: { ...config.tamiyo, policy: ['shipped', 'heuristic', 'random', 'promoted'].includes(policy) ? policy : resolvePath(policy) } };
   out.info(`esper: configuration from ${source}`);

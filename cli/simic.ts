@@ -42,7 +42,7 @@ export async function simic(argv: readonly string[]): Promise<number> {
   const store = fieldReportsPath(tamiyoDir);
   if (!existsSync(store)) throw new Error(`no field reports: ${store} does not exist`);
   const log = new FieldReportLog(store);
-  const replay = new ReplayBuffer({ capacity: settings.replay.capacity, ttlMs: settings.replay.ttlMs, seed: 11 });
+  const replay = new ReplayBuffer({ capacity: settings.replay.capacity, ttlMs: settings.replay.ttlMs, rngSeed: 11 });
   const reports = log.reports().filter((r) => r.trainingRunId === runId);
   log.close();
   replay.addReports(reports);

@@ -1,19 +1,19 @@
 // The default curriculum of `esper learn` (`npm run bench -- learn` trains on it): small hosts that are too narrow
 // for their task, where the right seed early pays and the wrong one costs. Episodes are real runs of a few seconds:
-// the spirals task (16 features, 4 classes) with different data (seed, noise) and hosts (one or two slots), and an
+// the spirals task (16 features, 4 classes) with different data (rngSeed, noise) and hosts (one or two slots), and an
 // MNIST subset where growth buys little. Ten blueprints of different families and costs are on offer — residual,
 // concatenation, scaling, gating, grouped, channel and squeeze-excitation attention, gated feed-forward, dense
 // connections, multi-head attention — some worth their weights, some not. The held-out tasks (new data, new hosts)
 // are never trained on: the benchmark judges the learned policy there.
 import { defineCurriculum } from '../actors/weatherlight/index.ts';
 
-const spirals = (seed: number, noise: number) => ({ kind: 'spirals' as const, train: 2000, test: 1000, seed, noise });
+const spirals = (rngSeed: number, noise: number) => ({ kind: 'spirals' as const, train: 2000, test: 1000, rngSeed, noise });
 const adam = (learningRate: number) => ({ optimizer: { kind: 'adam' as const, learningRate }, batchSize: 64, validationFraction: 0.25 });
 const mlp = (inputs: number, hidden: number[], classes: number) => ({ kind: 'mlp' as const, inputs, hidden, classes });
 
 export default defineCurriculum({
   name: 'growth-curriculum',
-  seed: 1,
+  rngSeed: 1,
   blueprints: ['BP009', 'BP010', 'BP012', 'BP013', 'BP014', 'BP016', 'BP021', 'BP022'],
   seeds: {
     maxRisk: 0.6,

@@ -4,7 +4,7 @@ import { defineExperiment } from '../actors/weatherlight/index.ts';
 
 export default defineExperiment({
   name: 'mnist-cnn',
-  seed: 1,
+  rngSeed: 1,
   dataset: { kind: 'mnist' },
   limit: { train: 12_000, test: 2_000 },
   host: { kind: 'cnn', inputShape: [28, 28, 1], channels: [4], dense: [16], classes: 10 },

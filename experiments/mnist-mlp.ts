@@ -6,7 +6,7 @@ import { defineExperiment } from '../actors/weatherlight/index.ts';
 
 export default defineExperiment({
   name: 'mnist-mlp',
-  seed: 1,
+  rngSeed: 1,
   dataset: { kind: 'mnist' },
   host: { kind: 'mlp', inputs: 784, hidden: [16], classes: 10 },
   training: { optimizer: { kind: 'adam', learningRate: 1e-3 }, batchSize: 64 },

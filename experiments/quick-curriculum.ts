@@ -2,11 +2,11 @@
 // epochs per episode (seconds each). `npx esper learn experiments/quick-curriculum.ts --rounds 2 --envs 2`.
 import { defineCurriculum } from '../actors/weatherlight/index.ts';
 
-const spirals = (seed: number, noise: number) => ({ kind: 'spirals' as const, train: 1200, test: 600, seed, noise });
+const spirals = (rngSeed: number, noise: number) => ({ kind: 'spirals' as const, train: 1200, test: 600, rngSeed, noise });
 
 export default defineCurriculum({
   name: 'quick-curriculum',
-  seed: 1,
+  rngSeed: 1,
   blueprints: ['BP002', 'BP003', 'BP005', 'BP009', 'BP012', 'BP014', 'BP016', 'BP021'],
   seeds: {
     maxRisk: 0.6,

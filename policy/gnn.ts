@@ -421,12 +421,12 @@ export class TamiyoGnn {
 
   constructor(
     readonly dims: GnnDims = TAMIYO_GNN_DIMS,
-    seed = 7,
+    rngSeed = 7,
   ) {
     this.specs = weightSpec(dims);
     this.#headWidths = GRAPH_HEADS.map((name) => this.specs.find((spec) => spec.name === `${name}.bias`)!.shape[0]!);
     // Seeded: initial weights are the same on every backend and machine.
-    const random = mulberry32(seed);
+    const random = mulberry32(rngSeed);
     for (const spec of this.specs) {
       this.#weights.set(spec.name, tf.tidy(() => tf.variable(tf.tensor(initialValues(spec, random), spec.shape))));
     }

@@ -1,5 +1,5 @@
 // The policy that ships with the package (`policies/`): its weights, an encoded PolicyWeights, beside a manifest that
-// says where they came from (the learning run's curriculum, seed and exact command, its held-out results), the graph
+// says where they came from (the learning run's curriculum, rngSeed and exact command, its held-out results), the graph
 // schema they expect and their SHA-256. A policy file `esper learn` saves is signed with its folder's secret, which no
 // other folder has; the shipped one is trusted as part of the package instead, and its checksum is checked at every
 // load, so a tampered or truncated file is refused by name.
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { decodeLeyline, encodeLeyline } from '../contracts/codec.ts';
 import { leyline, type v1 } from '../contracts/index.ts';
 import { writeFileAtomic } from '../runtime/atomic-file.ts';
+import { renameStoredSeed } from '../runtime/seeded-random.ts';
 import { array, number, object, optional, string, validate } from '../runtime/schema.ts';
 import { ARCHITECTURE, checkWeights, PolicyWeightsError } from './gnn.ts';
 import { EDGE_DIM, FEATURE_DIMS, NODE_TYPES, RELATIONS } from './graph.ts';
@@ -43,7 +44,8 @@ export interface PolicyManifest {
   sha256: string;
   graphSchema: string;
   curriculum: string;
-  seed: number;
+  /** The learning run's random seed. */
+  rngSeed: number;
   rounds: number;
   /** The exact commands that trained and packed it. */
   command: string;
@@ -57,7 +59,7 @@ const MANIFEST = object({
   sha256: string({ pattern: /^[0-9a-f]{64}$/, rule: '64 hex digits' }),
   graphSchema: string(),
   curriculum: string(),
-  seed: number({ integer: true, min: 0 }),
+  rngSeed: number({ integer: true, min: 0 }),
   rounds: number({ integer: true, min: 1 }),
   command: string(),
   heldOut: optional(array(object({ task: string(), policy: string(), testAccuracy: number(), addedParameters: number({ min: 0 }) }))),
@@ -84,9 +86,11 @@ export function loadShippedPolicy(manifestPath = SHIPPED_POLICY_MANIFEST): { man
   } catch (error) {
     throw new ShippedPolicyError(manifestPath, `not JSON (${error instanceof Error ? error.message : String(error)})`);
   }
-  const issues = validate(MANIFEST, raw);
+  // A manifest written while the random seed was `seed` (by an earlier `esper learn --ship`) still loads.
+  const stored = renameStoredSeed(raw);
+  const issues = validate(MANIFEST, stored);
   if (issues.length > 0) throw new ShippedPolicyError(manifestPath, issues.map((i) => `${i.path}: ${i.message}`).join('; '));
-  const manifest = raw as PolicyManifest;
+  const manifest = stored as PolicyManifest;
   const file = join(dirname(manifestPath), manifest.file);
   if (!existsSync(file)) throw new ShippedPolicyError(file, 'no such file (named by the manifest)');
   const bytes = readFileSync(file);

@@ -20,6 +20,8 @@ export type Shape = Readonly<Record<string, Schema>>;
 
 const OPTIONAL = Symbol('optional');
 type OptionalSchema = Schema & { [OPTIONAL]: true };
+const RETIRED = Symbol('retired');
+type RetiredSchema = Schema & { [RETIRED]: true };
 
 export const show = (value: unknown): string => {
   if (value === undefined) return 'nothing';
@@ -119,6 +121,23 @@ export function optional(schema: Schema): Schema {
 
 const isOptional = (schema: Schema): boolean => (schema as Partial<OptionalSchema>)[OPTIONAL] === true;
 
+/**
+ * A field name no longer accepted (e.g. renamed): a value there is a problem saying `message`, so an old file is told
+ * what to write instead rather than that the field is unknown. Never listed among the known fields.
+ */
+export function retired(message: string): Schema {
+  const schema: RetiredSchema = {
+    expected: 'nothing',
+    check(value, path, issues) {
+      if (value !== undefined) issues.push({ path, message });
+    },
+    [RETIRED]: true,
+  };
+  return schema;
+}
+
+const isRetired = (schema: Schema): boolean => (schema as Partial<RetiredSchema>)[RETIRED] === true;
+
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -131,13 +150,14 @@ export function object(shape: Shape, description = 'an object'): Schema {
       for (const [key, schema] of Object.entries(shape)) {
         const field = value[key];
         if (field === undefined) {
-          if (!isOptional(schema)) issues.push({ path: at(path, key), message: `is missing (expected ${schema.expected})` });
+          if (!isOptional(schema) && !isRetired(schema)) issues.push({ path: at(path, key), message: `is missing (expected ${schema.expected})` });
         } else schema.check(field, at(path, key), issues);
       }
+      const known = Object.keys(shape).filter((key) => !isRetired(shape[key]!));
       for (const key of Object.keys(value)) {
         if (key in shape) continue;
-        const near = nearest(key, Object.keys(shape));
-        issues.push({ path: at(path, key), message: `unknown field${near ? ` (did you mean "${near}"?)` : ''}; known: ${Object.keys(shape).join(', ')}` });
+        const near = nearest(key, known);
+        issues.push({ path: at(path, key), message: `unknown field${near ? ` (did you mean "${near}"?)` : ''}; known: ${known.join(', ')}` });
       }
     },
   };

@@ -136,20 +136,26 @@ test('esper run --json prints one JSON object per epoch and one at the end; --qu
   t.regex(bad.stderr, /--quiet and --json exclude each other/);
 });
 
-test("--seed sets the run's seed: the same seed trains the same first epoch, another seed another", async (t) => {
+test("--rng-seed sets the run's random seed: the same rngSeed trains the same first epoch, another another; --seed is refused", async (t) => {
+  t.timeout(180_000, 'three short runs on a loaded machine');
   const cwd = freshDir();
   const file = quickConfig(cwd, 1);
-  // The first epoch, before any control boundary, is training alone: weights, shuffles and split follow the seed.
-  const firstEpoch = async (seed: number): Promise<{ trainLoss: number; validationLoss: number }> => {
-    const run = await esper(['run', file, '--json', '--nissa-port', '0', '--seed', String(seed)], cwd);
+  // The first epoch, before any control boundary, is training alone: weights, shuffles and split follow rngSeed.
+  const firstEpoch = async (rngSeed: number): Promise<{ trainLoss: number; validationLoss: number }> => {
+    const run = await esper(['run', file, '--json', '--nissa-port', '0', '--rng-seed', String(rngSeed)], cwd);
     t.is(run.code, 0, run.stderr);
     return JSON.parse(run.stdout.split('\n')[0] ?? '{}') as { trainLoss: number; validationLoss: number };
   };
   const [a, b, c] = [await firstEpoch(7), await firstEpoch(7), await firstEpoch(8)];
   t.is(b.trainLoss, a.trainLoss);
   t.is(b.validationLoss, a.validationLoss);
-  t.not(c.trainLoss, a.trainLoss, 'the seed matters');
-  const bad = await esper(['run', file, '--seed', 'x'], cwd);
+  t.not(c.trainLoss, a.trainLoss, 'the random seed matters');
+  const bad = await esper(['run', file, '--rng-seed', 'x'], cwd);
   t.is(bad.code, 2);
-  t.regex(bad.stderr, /--seed needs an integer ≥ 0, got "x"/);
+  t.regex(bad.stderr, /--rng-seed needs an integer ≥ 0, got "x"/);
+  const elsewhere = freshDir();
+  const old = await esper(['run', file, '--seed', '3'], elsewhere);
+  t.is(old.code, 2);
+  t.regex(old.stderr, /esper run: --seed is now --rng-seed/);
+  t.false(existsSync(join(elsewhere, 'var')), 'refused before anything started');
 });

@@ -1,6 +1,7 @@
 // Experiment files: `defineExperiment({...})` checked at load (each problem named by its path, with what was expected,
-// before anything starts), compiled onto the default configuration; the examples in experiments/ load; the quick
-// experiment run twice with one seed gives the same run, and the first run of a library forges its kernels.
+// before anything starts), compiled onto the default configuration; the examples in experiments/ load; the old name
+// of the random seed (`seed`, now `rngSeed`) is refused with the new one; the quick experiment run twice with one
+// rngSeed gives the same run, and the first run of a library forges its kernels.
 import test from 'ava';
 import { loadShippedPolicy } from '../policy/index.ts';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { experimentConfig, ExperimentError, validateExperiment, type Experiment } from '../actors/weatherlight/experiment.ts';
 import { validateConfig } from '../actors/weatherlight/esper-config.ts';
 import { resolveConfig } from '../cli/config.ts';
+import { resolveTolariaConfig } from '../actors/tolaria/index.ts';
+import { resolveSimicConfig } from '../actors/simic/index.ts';
 import defaults from '../esper.config.ts';
 import { spawn } from 'node:child_process';
 import { esper, ESPER_BIN, esperEnv, freshDir } from './helpers/esper-cli.ts';
@@ -48,7 +51,7 @@ test('an experiment sets the run: dataset, host, budgets, seed policy, bus, aler
   const config = experimentConfig(
     {
       ...minimal(),
-      seed: 9,
+      rngSeed: 9,
       budgets: { epochs: 4, hookMs: 100, decisionMs: 30, kernelFetchMs: 20 },
       seeds: { blueprints: ['BP009'], plateau: { epochs: 3, tolerance: 0.02 }, maxRisk: 0.4, impactTolerance: 0.1 },
       alerts: [{ name: 'slow', metric: 'tolaria.epoch_hook.latency_ms', threshold: 5, comparator: '>', routes: ['log'] }],
@@ -56,7 +59,7 @@ test('an experiment sets the run: dataset, host, budgets, seed policy, bus, aler
     },
     base,
   );
-  t.like(config.tolaria, { experiment: 'x', seed: 9, epochs: 4, control: { hookBudgetMs: 100 } });
+  t.like(config.tolaria, { experiment: 'x', rngSeed: 9, epochs: 4, control: { hookBudgetMs: 100 } });
   t.like(config.tamiyo, { inferenceTimeoutMs: 30, blueprints: ['BP009'], prior: { plateauEpochs: 3, plateauTolerance: 0.02, maxRisk: 0.4 }, risk: { hookBudgetMs: 100 } });
   t.like(config.kasmina, { impactTolerance: 0.1, latencyBudgetMs: 20 });
   t.is(config.nissa?.alerts?.[0]?.name, 'slow');
@@ -127,6 +130,29 @@ test('esper run refuses a broken experiment file with the field named, before an
   t.regex(refused.stderr, /tamiyo\.blueprints not in Karn's catalog: BP999/);
 });
 
+test('the random seed is rngSeed: an experiment (or its spirals data, or a full configuration) still saying seed is refused, told the new name', async (t) => {
+  const told = 'is now "rngSeed" (the random seed; a seed is a module grown in the host)';
+  t.deepEqual(problems({ ...minimal(), rngSeed: 3, dataset: { kind: 'spirals', rngSeed: 2 } }), []);
+  t.deepEqual(problems({ ...minimal(), seed: 3 }), [`seed: ${told}`]);
+  t.deepEqual(problems({ ...minimal(), dataset: { kind: 'spirals', seed: 2 } }), [`dataset.seed: ${told}`]);
+  // The old name is not offered as a known field.
+  t.deepEqual(problems({ ...minimal(), rngseed: 3 }), [
+    'rngseed: unknown field (did you mean "rngSeed"?); known: name, rngSeed, dataset, limit, host, training, budgets, seeds, tamiyo, simic, alerts, bus, servedElsewhere, nissaPort',
+  ]);
+  // A full configuration's sections (no schema there: each subsystem's resolver refuses the old name).
+  t.throws(() => resolveTolariaConfig({ seed: 3 } as never), { message: `configuration: tolaria.seed ${told}` });
+  t.throws(() => resolveTolariaConfig({ dataset: { kind: 'spirals', seed: 2 } } as never), { message: `configuration: tolaria.dataset.seed ${told}` });
+  t.throws(() => resolveSimicConfig({ ppo: { seed: 2 } } as never), { message: `configuration: simic.ppo.seed ${told}` });
+
+  const cwd = freshDir();
+  const file = join(cwd, 'old.ts');
+  writeFileSync(file, `import { defineExperiment } from ${JSON.stringify(join(root, 'actors', 'weatherlight', 'experiment.ts'))};\nexport default defineExperiment({ ...${JSON.stringify(minimal())}, seed: 3 } as never);\n`);
+  const run = await esper(['run', file], cwd);
+  t.is(run.code, 1);
+  t.regex(run.stderr, /old\.ts: seed: is now "rngSeed"/);
+  t.false(existsSync(join(cwd, 'var')), 'nothing started');
+});
+
 interface EpochLine {
   event: string;
   epoch: number;
@@ -139,8 +165,8 @@ interface EpochLine {
 
 test('the same experiment and seed give the same run: decisions, seeds, losses and accuracy; another seed another', async (t) => {
   const quick = join(root, 'experiments', 'quick.ts');
-  const runOnce = async (seed: string, cwd = freshDir()): Promise<{ lines: EpochLine[]; stderr: string }> => {
-    const run = await esper(['run', quick, '--json', '--seed', seed], cwd);
+  const runOnce = async (rngSeed: string, cwd = freshDir()): Promise<{ lines: EpochLine[]; stderr: string }> => {
+    const run = await esper(['run', quick, '--json', '--rng-seed', rngSeed], cwd);
     t.is(run.code, 0, run.stderr);
     return { lines: run.stdout.trim().split('\n').map((line) => JSON.parse(line) as EpochLine), stderr: run.stderr };
   };

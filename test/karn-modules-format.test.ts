@@ -62,7 +62,7 @@ test('slotKind: [D] is dense, [H, W, C] is conv; other shapes throw SlotSpecErro
 });
 
 test('apply rejects an input whose shape is not [B, ...slot dims]', (t) => {
-  const module = buildModule(descriptor('residual_block'), { depth: 1 }, { dims: [32] }, { seed: 1 });
+  const module = buildModule(descriptor('residual_block'), { depth: 1 }, { dims: [32] }, { rngSeed: 1 });
   const wrong = tf.zeros([2, 16]);
   t.throws(() => module.apply(wrong), { message: /takes \[B, 32\], got \[2, 16\]/ });
   wrong.dispose();
@@ -71,7 +71,7 @@ test('apply rejects an input whose shape is not [B, ...slot dims]', (t) => {
 
 test('serialize → deserialize gives identical outputs and variables of its own', (t) => {
   for (const slot of [{ dims: [32] }, { dims: [8, 8, 4] }]) {
-    const original = buildModule(descriptor('residual_block', 'BP009'), { depth: 2.5 }, slot, { seed: 7 });
+    const original = buildModule(descriptor('residual_block', 'BP009'), { depth: 2.5 }, slot, { rngSeed: 7 });
     // Move the zero-initialised projections off zero so the outputs say something about every weight.
     for (const variable of original.variables.values()) {
       tf.tidy(() => variable.assign(variable.add(tf.randomNormal(variable.shape, 0, 0.1, 'float32', 3))));
@@ -104,7 +104,7 @@ test('serialize → deserialize gives identical outputs and variables of its own
 });
 
 test('malformed, truncated or foreign bytes throw ModuleFormatError naming the problem', (t) => {
-  const module = buildModule(descriptor('residual_block'), { depth: 1 }, { dims: [32] }, { seed: 1 });
+  const module = buildModule(descriptor('residual_block'), { depth: 1 }, { dims: [32] }, { rngSeed: 1 });
   const bytes = serializeModule(module);
   module.dispose();
   const before = tf.memory().numTensors;

@@ -10,8 +10,8 @@ test.before(async () => {
 
 const build = buildNamed;
 
-function input(slot: { dims: readonly number[] }, batch = 4, seed = 21): tf.Tensor {
-  return tf.randomNormal([batch, ...slot.dims], 0, 1, 'float32', seed);
+function input(slot: { dims: readonly number[] }, batch = 4, rngSeed = 21): tf.Tensor {
+  return tf.randomNormal([batch, ...slot.dims], 0, 1, 'float32', rngSeed);
 }
 
 /** Which input positions (row, column) of a conv input the output at (row, column) depends on. */

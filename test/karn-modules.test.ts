@@ -129,7 +129,7 @@ for (const descriptor of blueprints) {
     test(`${descriptor.blueprintId} ${descriptor.name} on ${slotName}: family, forward, backward, round trip, no leaks`, (t) => {
       const parameters = midpointParameters(descriptor);
       const start = tf.memory().numTensors;
-      const module = buildModule(descriptor, parameters, slot, { seed: 3 });
+      const module = buildModule(descriptor, parameters, slot, { rngSeed: 3 });
       t.is(describe(module), EXPECTED[descriptor.name]![column]);
       t.is(module.blueprintId, descriptor.blueprintId);
       for (const [key, value] of Object.entries(parameters)) t.is(module.parameters[key], value, `parameter ${key} kept`);

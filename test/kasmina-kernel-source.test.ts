@@ -23,7 +23,7 @@ function fakeStore(latency: Record<string, number | undefined>): KernelStore & {
       calls.push(blueprintId);
       const ms = latency[blueprintId];
       if (ms === undefined) return { status: 'not_found', blueprintId, latencyMs: 0.1 } as KernelFetchResult;
-      const module = buildModule({ blueprintId, name: NAMES[blueprintId] ?? blueprintId }, {}, SLOT, { seed: calls.length });
+      const module = buildModule({ blueprintId, name: NAMES[blueprintId] ?? blueprintId }, {}, SLOT, { rngSeed: calls.length });
       return { status: 'found', module, entry: leyline.KernelCatalogEntry.create({}), fromCache: true, latencyMs: ms };
     },
   };

@@ -26,7 +26,7 @@ test.before(async () => {
 const store: KernelStore = {
   fetchKernel: (blueprintId, slot) => ({
     status: 'found',
-    module: buildModule(catalog.get(blueprintId)!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { seed: 1 }),
+    module: buildModule(catalog.get(blueprintId)!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { rngSeed: 1 }),
     entry: leyline.KernelCatalogEntry.create({}),
     fromCache: true,
     latencyMs: 0.5,

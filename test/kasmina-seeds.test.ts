@@ -24,7 +24,7 @@ test.before(async () => {
   await selectTensorBackend('cpu');
 });
 
-const dataset = spiralsDataset({ seed: 5 });
+const dataset = spiralsDataset({ rngSeed: 5 });
 const start = (epochs: number, store?: Parameters<typeof startSeedRun>[0]['store'], tolaria: Partial<TolariaConfig> = {}, run: { runDir?: string; resume?: boolean } = {}) =>
   startSeedRun({
     ...(store ? { store } : {}),
@@ -156,7 +156,7 @@ test.serial('leaky seeds are culled on measured isolation; their slot stays emba
   // A kernel that shares the host's dense1 weights: the host trains through it.
   const leakyStore = (surface: TrainingSurface): KernelStore => ({
     fetchKernel(blueprintId, slot) {
-      const honest = buildModule(catalog.get('BP009')!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { seed: 3 });
+      const honest = buildModule(catalog.get('BP009')!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { rngSeed: 3 });
       const shared = surface.probe!.host.variables.get('dense1.kernel')!;
       const module: BlueprintModule = {
         ...honest,
@@ -235,7 +235,7 @@ test.serial('COMMAND_EMERGENCY culls every seed on trial at once, with a CRITICA
 test.serial('a seed whose module throws is contained: the slot bypasses it, the seed is culled, training goes on', async (t) => {
   const throwingStore = (): KernelStore => ({
     fetchKernel(blueprintId, slot) {
-      const honest = buildModule(catalog.get('BP009')!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { seed: 3 });
+      const honest = buildModule(catalog.get('BP009')!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { rngSeed: 3 });
       let calls = 0;
       const module: BlueprintModule = {
         ...honest,
@@ -278,7 +278,7 @@ test("a seed's layer depth is its slot's place in the host's forward order, so T
  */
 const nanStore = (): KernelStore => ({
   fetchKernel(blueprintId, slot) {
-    const honest = buildModule(catalog.get('BP009')!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { seed: 3 });
+    const honest = buildModule(catalog.get('BP009')!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { rngSeed: 3 });
     const module: BlueprintModule = blueprintId === 'BP001' ? { ...honest, blueprintId, variables: honest.variables, apply: (x) => tf.mul(x, Number.NaN), dispose: () => honest.dispose() } : honest;
     return { status: 'found', module, entry: leyline.KernelCatalogEntry.create({}), fromCache: true, latencyMs: 0.5 };
   },

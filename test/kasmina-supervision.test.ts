@@ -37,7 +37,7 @@ class FailingCatalog implements KarnCatalogReader {
 
 const start = (failing: FailingCatalog) =>
   startSeedRun({
-    dataset: spiralsDataset({ seed: 5 }),
+    dataset: spiralsDataset({ rngSeed: 5 }),
     backend: 'cpu',
     tolaria: { experiment: 'seeds', dataset: { kind: 'spirals' }, optimizer: { kind: 'adam', learningRate: 0.01 }, epochs: 50 },
     kasmina: { timings: { trainingSteps: 20, blending: { kind: 'linear', totalSteps: 400 }, shadowingSteps: 10, probationSteps: 10, embargoMs: 150 }, impactTolerance: 0.25, isolationEvery: 2 },

@@ -41,7 +41,7 @@ test.serial('a worker killed mid-episode: its episode is claimed by the other, a
   let learner: ChildRun | null = null;
   try {
     await Promise.all([a, b].map((w) => w.waitFor((line) => line.includes('ready on'))));
-    learner = runChild([ESPER_BIN, 'learn', CURRICULUM, '--rounds', '1', '--envs', '3', '--heldout-seeds', '0', '--bus', redis.url, '--quiet'], { cwd, env: { ...esperEnv('warn'), ESPER_LEYLINE_SECRET: SECRET } }, GUARD_MS);
+    learner = runChild([ESPER_BIN, 'learn', CURRICULUM, '--rounds', '1', '--envs', '3', '--heldout-rng-seeds', '0', '--bus', redis.url, '--quiet'], { cwd, env: { ...esperEnv('warn'), ESPER_LEYLINE_SECRET: SECRET } }, GUARD_MS);
     const roundEpisode = /episode (\S+-r1-e\d+) started/;
     const victim = await Promise.race([when(a, (l) => roundEpisode.test(l)), when(b, (l) => roundEpisode.test(l))]);
     victim.kill();
@@ -85,7 +85,7 @@ test.serial('a learner killed mid-round and resumed with --bus finishes the roun
   const learners: ChildRun[] = [];
   try {
     await Promise.all([a, b].map((w) => w.waitFor((line) => line.includes('ready on'))));
-    const first = runChild([ESPER_BIN, 'learn', CURRICULUM, '--rounds', '2', '--envs', '3', '--heldout-seeds', '0', '--bus', redis.url, '--quiet'], { cwd, env }, GUARD_MS);
+    const first = runChild([ESPER_BIN, 'learn', CURRICULUM, '--rounds', '2', '--envs', '3', '--heldout-rng-seeds', '0', '--bus', redis.url, '--quiet'], { cwd, env }, GUARD_MS);
     learners.push(first);
     const secondRound = (l: string): boolean => /episode \S+-r2-e\d+ started/.test(l);
     await Promise.race([when(a, secondRound), when(b, secondRound)]);
@@ -93,7 +93,7 @@ test.serial('a learner killed mid-round and resumed with --bus finishes the roun
     await first.exit;
     const root = join(cwd, 'var', 'learn');
     const [learnId] = readdirSync(root);
-    const resumed = runChild([ESPER_BIN, 'learn', '--resume', learnId!, '--heldout-seeds', '0', '--bus', redis.url, '--quiet'], { cwd, env }, GUARD_MS);
+    const resumed = runChild([ESPER_BIN, 'learn', '--resume', learnId!, '--heldout-rng-seeds', '0', '--bus', redis.url, '--quiet'], { cwd, env }, GUARD_MS);
     learners.push(resumed);
     t.is((await resumed.exit).code, 0, resumed.stderr());
     const lines = readFileSync(join(root, learnId!, 'learn.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; round?: number; resumedAfter?: number; episodes?: Array<{ episodeId: string; ok: boolean }> });

@@ -1,11 +1,12 @@
 // The learning run's HTML report (cli/learn/report.ts) on a hand-written record: the learning curve against the
-// baselines, the action mix, the PPO table, the held-out means, the notes for missing data, and the file written.
+// baselines, the action mix, the PPO table, the held-out means, the notes for missing data, the file written, and a
+// record of an earlier version (the random seed as `seed`) read as it is now.
 import test from 'ava';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RoundFigures } from '../actors/simic/index.ts';
-import { LearnRecord, type LearnHeldOutRecord, type LearnRecordLine, type LearnRoundRecord, type LearnStartRecord } from '../cli/learn/record.ts';
+import { LearnRecord, readLearnRecord, type LearnHeldOutRecord, type LearnRecordLine, type LearnRoundRecord, type LearnStartRecord } from '../cli/learn/record.ts';
 import { renderLearnReport, writeLearnReport } from '../cli/learn/report.ts';
 
 const at = (second: number): string => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
@@ -15,7 +16,7 @@ const START: LearnStartRecord = {
   at: at(0),
   learnId: 'learn-spirals-7',
   curriculum: { file: 'experiments/quick-curriculum.ts', name: 'quick-curriculum' },
-  seed: 7,
+  rngSeed: 7,
   rounds: 5,
   envs: 2,
   episodesPerRound: 4,
@@ -202,4 +203,15 @@ test('writeLearnReport reads learn.jsonl and writes report.html (or --out) in th
   t.is(writeLearnReport(dir, out), out);
   t.true(existsSync(out));
   t.throws(() => writeLearnReport(join(dir, 'missing')), { message: /no learning folder/ });
+});
+
+test('a record written while the random seed was `seed` still reads, its start line with rngSeed, and the report names it', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'esper-learn-old-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { rngSeed, ...start } = START;
+  writeFileSync(join(dir, 'learn.jsonl'), `${[{ ...start, seed: rngSeed }, ...RECORD.slice(1)].map((line) => JSON.stringify(line)).join('\n')}\n`);
+  const [first] = readLearnRecord(join(dir, 'learn.jsonl'));
+  t.like(first, { event: 'start', rngSeed: 7 });
+  t.false('seed' in first!);
+  t.regex(readFileSync(writeLearnReport(dir), 'utf8'), /<dt>random seed<\/dt><dd>7<\/dd>/);
 });

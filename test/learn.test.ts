@@ -1,9 +1,11 @@
 // `esper learn` end to end on the quick curriculum (the spirals task, seconds an episode): two rounds of two episodes
 // on two episode workers change the policy's weights and decisions; a saved policy runs with `esper run --policy`
 // and the report says it decided; a learn killed with SIGKILL after a round resumes from it and ends where an
-// uninterrupted learn ends; a curriculum with mistakes is refused, every problem named.
+// uninterrupted learn ends; a curriculum with mistakes is refused, every problem named, and so are the old names of
+// the random seed (`seed`, `--seed`, `--heldout-seeds`).
 import test from 'ava';
 import { spawn } from 'node:child_process';
+import { pack } from 'msgpackr';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +16,7 @@ import { CurriculumError, validateCurriculum } from '../actors/weatherlight/curr
 import { PolicyInstance, rankCandidates, TamiyoGnn, weightsChecksum, type PolicyWorld } from '../policy/index.ts';
 import { selectTensorBackend } from '../tensor/index.ts';
 import quick from '../experiments/quick-curriculum.ts';
+import { loadLearnState } from '../cli/learn/state.ts';
 import { ESPER_BIN, esper, esperEnv, freshDir } from './helpers/esper-cli.ts';
 import { PolicyStates, STATE_SLOTS } from './helpers/policy-states.ts';
 
@@ -86,10 +89,36 @@ test('a curriculum with mistakes is refused before anything starts, every proble
   t.false(existsSync(join(cwd, 'var', 'learn')), 'nothing was started');
 });
 
+test('the random seed is rngSeed: a curriculum (or a task\'s spirals data) saying seed, and esper learn --seed or --heldout-seeds, are refused with the new name', async (t) => {
+  const told = 'is now "rngSeed" (the random seed; a seed is a module grown in the host)';
+  const { rngSeed: _rngSeed, ...unseeded } = quick;
+  const old = { ...unseeded, seed: 1, tasks: [{ ...quick.tasks[0]!, dataset: { kind: 'spirals', seed: 2 } }, ...quick.tasks.slice(1)] };
+  const error = t.throws(() => validateCurriculum(old, 'old.ts', (id) => catalog.has(id)), { instanceOf: CurriculumError });
+  t.deepEqual(error.issues.map((i) => `${i.path}: ${i.message}`), [`seed: ${told}`, `tasks[0].dataset.seed: ${told}`]);
+
+  const cwd = freshDir('esper-learn-old-');
+  for (const [flag, now] of [['--seed', '--rng-seed'], ['--heldout-seeds', '--heldout-rng-seeds']] as const) {
+    const run = await esper(['learn', CURRICULUM, flag, '1'], cwd);
+    t.is(run.code, 2);
+    t.regex(run.stderr, new RegExp(`esper learn: ${flag} is now ${now} \\(the random seed`));
+  }
+  t.false(existsSync(join(cwd, 'var', 'learn')), 'nothing was started');
+});
+
+test('a learning checkpoint written while the random seed was `seed` still loads for --resume, with rngSeed', (t) => {
+  const file = join(freshDir('esper-learn-state-'), 'state.bin');
+  const saved = { learnId: 'old', curriculumFile: CURRICULUM, rounds: 3, envs: 2, episodesPerEnv: 2, round: 1, optimizer: [] };
+  writeFileSync(file, pack({ ...saved, weights: Uint8Array.of(1), seed: 4, format: 1 }));
+  const state = loadLearnState(file)!;
+  t.like(state, { ...saved, rngSeed: 4 });
+  t.deepEqual([...state.weights], [1]);
+  t.false('seed' in state);
+});
+
 test('two rounds of two episodes on two workers change the policy’s weights and decisions; the saved policy runs with esper run --policy', async (t) => {
   t.timeout(300_000);
   const cwd = freshDir('esper-learn-');
-  const run = await esper(['learn', CURRICULUM, '--rounds', '2', '--envs', '2', '--heldout-seeds', '1'], cwd);
+  const run = await esper(['learn', CURRICULUM, '--rounds', '2', '--envs', '2', '--heldout-rng-seeds', '1'], cwd);
   t.is(run.code, 0, run.stderr);
   t.regex(run.stdout, /^round 1\/2 {2}return -?\d+\.\d+ \(heuristic -?\d+\.\d+, random -?\d+\.\d+\) {2}val \d+\.\d%/m);
   t.regex(run.stdout, /^round 2\/2 /m);
@@ -108,8 +137,8 @@ test('two rounds of two episodes on two workers change the policy’s weights an
   t.true(rounds.every((r) => (r.update as { experiences: number }).experiences > 0), 'PPO learned from the sampled decisions');
   t.true(existsSync(join(dir, 'report.html')));
 
-  // The weights moved from the initial network's (seeded by the curriculum's seed), and with them the decisions.
-  const initial = new TamiyoGnn(undefined, quick.seed).exportWeights();
+  // The weights moved from the initial network's (seeded by the curriculum's rngSeed), and with them the decisions.
+  const initial = new TamiyoGnn(undefined, quick.rngSeed).exportWeights();
   const last = policyWeights(join(dir, 'policies', 'round-002.pb'));
   t.is(last.version, `${learnId}-r2`);
   t.not(weightsChecksum(last.weights), weightsChecksum(initial));
@@ -146,7 +175,7 @@ function learnSignalledAfter(args: readonly string[], cwd: string, after: RegExp
 
 test('a learn killed with SIGKILL after a round resumes from it and ends with the weights of an uninterrupted learn', async (t) => {
   t.timeout(400_000);
-  const args = [CURRICULUM, '--rounds', '3', '--envs', '2', '--heldout-seeds', '0'];
+  const args = [CURRICULUM, '--rounds', '3', '--envs', '2', '--heldout-rng-seeds', '0'];
   const killed = freshDir('esper-learn-killed-');
   await learnSignalledAfter(args, killed, /^round 1\/3 /m, 'SIGKILL');
   const { dir, learnId } = learned(killed);
@@ -170,14 +199,14 @@ test('a learn killed with SIGKILL after a round resumes from it and ends with th
 test('Ctrl-C stops a learn after what is finished: exit 130, the record ends, the workers go, and it can be resumed', async (t) => {
   t.timeout(300_000);
   const cwd = freshDir('esper-learn-interrupted-');
-  const { code, stdout } = await learnSignalledAfter([CURRICULUM, '--rounds', '5', '--envs', '2', '--heldout-seeds', '0'], cwd, /^round 1\/5 /m, 'SIGINT');
+  const { code, stdout } = await learnSignalledAfter([CURRICULUM, '--rounds', '5', '--envs', '2', '--heldout-rng-seeds', '0'], cwd, /^round 1\/5 /m, 'SIGINT');
   t.is(code, 130, stdout);
   t.regex(stdout, /received SIGINT; stopping \(the last finished round is kept: --resume \S+\)/);
   const { lines, learnId } = learned(cwd);
   const last = lines.at(-1)!;
   t.like(last, { event: 'finished', code: 130, why: 'interrupted' });
   t.true((last.rounds as number) >= 1);
-  const resumed = await esper(['learn', '--resume', learnId, '--rounds', String(last.rounds as number), '--heldout-seeds', '0'], cwd);
+  const resumed = await esper(['learn', '--resume', learnId, '--rounds', String(last.rounds as number), '--heldout-rng-seeds', '0'], cwd);
   t.is(resumed.code, 0, resumed.stderr);
   t.regex(resumed.stdout, /finished; policy /);
 });

@@ -59,16 +59,16 @@ function packetOf(spec: Spec, states: PolicyStates, random: () => number): v1.Sy
   return states.next({ trainingMetrics: metrics, seedStates });
 }
 
-function graphs(seed: number): PolicyGraphData[] {
-  const states = new PolicyStates(seed);
-  const random = mulberry32(seed);
+function graphs(rngSeed: number): PolicyGraphData[] {
+  const states = new PolicyStates(rngSeed);
+  const random = mulberry32(rngSeed);
   return [...SPECS, SPECS[2]!, SPECS[3]!].map((spec) => buildGraph({ packet: packetOf(spec, states, random), slots: slotsOf(spec), candidates: ranked.slice(0, spec.candidates), validationLosses: [0.6, 0.5, 0.5] }).graph);
 }
 
 /** A network whose every weight is moved off its initial value (the policy head starts at zero). */
-function randomNetwork(seed: number): TamiyoGnn {
-  const gnn = new TamiyoGnn(undefined, seed);
-  tf.tidy(() => gnn.variables.forEach((v, i) => v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', seed * 1000 + i)))));
+function randomNetwork(rngSeed: number): TamiyoGnn {
+  const gnn = new TamiyoGnn(undefined, rngSeed);
+  tf.tidy(() => gnn.variables.forEach((v, i) => v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', rngSeed * 1000 + i)))));
   gnn.weightsChanged();
   return gnn;
 }
@@ -165,11 +165,11 @@ test('jointLogProbBatch gives each experience the log-probability and entropy jo
 });
 
 /** Decisions the network sampled (at two temperatures) on the varied states, in three runs. */
-function sampled(gnn: TamiyoGnn, count: number, seed: number): Experience[] {
+function sampled(gnn: TamiyoGnn, count: number, rngSeed: number): Experience[] {
   const weights = gnn.exportWeights();
-  const policies = [1, 1.5].map((temperature, i) => new PolicyInstance({ version: 'sampler', kind: 'network', weights, mode: 'sample', temperature, rngSeed: seed + i }));
-  const states = new PolicyStates(seed);
-  const random = mulberry32(seed);
+  const policies = [1, 1.5].map((temperature, i) => new PolicyInstance({ version: 'sampler', kind: 'network', weights, mode: 'sample', temperature, rngSeed: rngSeed + i }));
+  const states = new PolicyStates(rngSeed);
+  const random = mulberry32(rngSeed);
   const out = Array.from({ length: count }, (_, i): Experience => {
     const spec = SPECS[i % SPECS.length]!;
     const { decision } = policies[i % 2]!.decide(packetOf(spec, states, random), worldOf(spec));
@@ -180,7 +180,7 @@ function sampled(gnn: TamiyoGnn, count: number, seed: number): Experience[] {
 }
 
 /** PpoTrainer.update as it was before batching: one forward pass and one jointLogProb per experience. */
-function referenceUpdate(gnn: TamiyoGnn, experiences: readonly Experience[], config: PpoConfig, seed: number): { policyLoss: number; valueLoss: number; entropy: number; approxKl: number; clipFraction: number } {
+function referenceUpdate(gnn: TamiyoGnn, experiences: readonly Experience[], config: PpoConfig, rngSeed: number): { policyLoss: number; valueLoss: number; entropy: number; approxKl: number; clipFraction: number } {
   const byRun = new Map<string, Experience[]>();
   for (const e of experiences) byRun.set(e.runId, [...(byRun.get(e.runId) ?? []), e]);
   const prepared: Array<{ experience: Experience; advantage: number; return: number }> = [];
@@ -192,7 +192,7 @@ function referenceUpdate(gnn: TamiyoGnn, experiences: readonly Experience[], con
   const mean = prepared.reduce((s, p) => s + p.advantage, 0) / prepared.length;
   const std = Math.sqrt(prepared.reduce((s, p) => s + (p.advantage - mean) ** 2, 0) / prepared.length);
   for (const p of prepared) p.advantage = (p.advantage - mean) / (std + 1e-8);
-  const random = mulberry32(seed);
+  const random = mulberry32(rngSeed);
   const optimizer = tf.train.adam(config.learningRate);
   const stats = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0 };
   for (let epoch = 0; epoch < config.epochs; epoch++) {

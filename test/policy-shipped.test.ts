@@ -1,6 +1,7 @@
 // The policy shipped in the package (policies/): written and read back through its manifest; a tampered, truncated or
 // missing file, or a manifest with a bad field, is refused by name; `esper run`'s default falls back to the heuristic
-// then, saying why; and the package's own policy loads, its checksum holds and its graph schema is this build's.
+// then, saying why; a manifest naming the random seed `seed` (an earlier version's) still loads; and the package's own
+// policy loads, its checksum holds and its graph schema is this build's.
 import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { HEURISTIC_POLICY, resolvePolicy } from '../actors/tamiyo/index.ts';
 import { graphSchema, loadShippedPolicy, SHIPPED_POLICY_MANIFEST, ShippedPolicyError, TamiyoGnn, writeShippedPolicy } from '../policy/index.ts';
 
 const signing = new SignatureContext('policy-shipped-test');
-const about = { version: 'growth-test', curriculum: 'experiments/growth-curriculum.ts', seed: 1, rounds: 2, command: 'npx esper learn experiments/growth-curriculum.ts --seed 1 --rounds 2' };
+const about = { version: 'growth-test', curriculum: 'experiments/growth-curriculum.ts', rngSeed: 1, rounds: 2, command: 'npx esper learn experiments/growth-curriculum.ts --rng-seed 1 --rounds 2' };
 
 function shipped(): { dir: string; manifest: string; weights: string } {
   const dir = mkdtempSync(join(tmpdir(), 'esper-shipped-'));
@@ -53,8 +54,8 @@ test('a tampered or truncated weights file is refused naming it; the default the
 test('a manifest with a bad field, a missing weights file or another graph schema: named, and the heuristic decides', (t) => {
   const { dir, manifest, weights } = shipped();
   const good = JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>;
-  writeFileSync(manifest, JSON.stringify({ ...good, sha256: 'abc', seed: -1 }));
-  t.throws(() => loadShippedPolicy(manifest), { message: /growth\.json: sha256: expected 64 hex digits, got "abc"; seed: expected an integer ≥ 0, got -1$/ });
+  writeFileSync(manifest, JSON.stringify({ ...good, sha256: 'abc', rngSeed: -1 }));
+  t.throws(() => loadShippedPolicy(manifest), { message: /growth\.json: sha256: expected 64 hex digits, got "abc"; rngSeed: expected an integer ≥ 0, got -1$/ });
   writeFileSync(manifest, '{ not json');
   t.throws(() => loadShippedPolicy(manifest), { message: /growth\.json: not JSON/ });
 
@@ -77,4 +78,14 @@ test("the package's shipped policy loads: its checksum holds, its graph schema i
   t.is(weights.architecture, 'tamiyo_gnn_v2');
   const learned = (manifest.heldOut ?? []).filter((r) => r.policy === 'learned');
   t.true(learned.length > 0, 'the held-out table it was judged by');
+});
+
+test('a manifest written while the random seed was `seed` (an earlier esper learn --ship) still loads, its seed read as rngSeed', (t) => {
+  const { dir, manifest } = shipped();
+  const { rngSeed, ...rest } = JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>;
+  writeFileSync(manifest, JSON.stringify({ ...rest, seed: rngSeed }));
+  const loaded = loadShippedPolicy(manifest).manifest;
+  t.is(loaded.rngSeed, 1);
+  t.false('seed' in loaded);
+  rmSync(dir, { recursive: true });
 });

@@ -14,7 +14,7 @@ const define = fileURLToPath(new URL('../actors/weatherlight/experiment.ts', imp
 // whether Simic runs. Reports complete after one epoch, and a policy update is promoted after one shadowed decision.
 const EXPERIMENT = `{
   name: 'same',
-  seed: 3,
+  rngSeed: 3,
   dataset: { kind: 'spirals' },
   host: { kind: 'mlp', inputs: 16, hidden: [32, 32], classes: 4 },
   training: { optimizer: { kind: 'adam', learningRate: 0.01 } },

@@ -35,7 +35,7 @@ const startInfo = (resumed = false): Omit<StartRecord, 'event' | 'at'> => ({
   resumed,
   dataset: 'spirals',
   host: 'mlp 16-32-32-4',
-  seed: 3,
+  rngSeed: 3,
   budgets: { epochs: 4, hookBudgetMs: 50, tamiyoDeadlineMs: 2000, inferenceTimeoutMs: 15, haltAfterFailedEpochs: 3 },
 });
 const start = (second: number, resumed = false): StartRecord => ({ event: 'start', at: at(second), ...startInfo(resumed) });
@@ -184,6 +184,18 @@ test('the reader names the file and line of a broken line, and the field of a ma
   t.throws(() => readRunRecord(file), { message: /:1: epoch\.seeds\[0\]\.slot must be a string, got nothing/ });
 });
 
+test('a start line written while the random seed was `seed` reads as rngSeed, and the report names it', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'esper-record-'));
+  const file = join(dir, 'run.jsonl');
+  const { rngSeed, ...old } = start(0);
+  writeFileSync(file, `${JSON.stringify({ ...old, seed: rngSeed })}\n`);
+  const [line] = readRunRecord(file);
+  t.like(line, { event: 'start', rngSeed: 3 });
+  t.false('seed' in line!);
+  t.regex(renderReport(readRunRecord(file)), /random seed 3/);
+  rmSync(dir, { recursive: true });
+});
+
 test('RunRecord: lines before the run folder is known follow the start line; a resumed run appends; decisions are not written twice', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'esper-record-'));
   let second = 0;
@@ -302,7 +314,7 @@ test('the ETA: epochs left × the mean wall time per epoch so far, after the fie
 
 test('esper run ends with a summary block and writes the report; esper report regenerates it from run.jsonl', async (t) => {
   const cwd = freshDir('esper-report-');
-  const run = await esper(['run', quickConfig(cwd, 20, QUICK_TAMIYO), '--nissa-port', '0', '--seed', '3'], cwd);
+  const run = await esper(['run', quickConfig(cwd, 20, QUICK_TAMIYO), '--nissa-port', '0', '--rng-seed', '3'], cwd);
   t.is(run.code, 0, run.stderr);
   const block = /esper: shutdown complete in \d+ ms\nesper: summary\n {2}test accuracy {2}([\d.]+)%\n {2}parameters {5}([\d,]+) → ([\d,]+) \(\+[\d,]+, \+[\d.]+%\)\n {2}seeds {10}(\d+) germinated, (\d+) fossilized, (\d+) culled\n {2}time {11}[\d.]+ s, 20 epochs\n {2}decided by {5}heuristic \(Simic learning during the run\)\nesper: report written to (\S+)\n$/.exec(run.stdout);
   t.truthy(block, run.stdout);

@@ -15,7 +15,7 @@ function experiment(cwd: string, hidden: number): string {
   writeFileSync(
     file,
     `import { defineExperiment } from ${JSON.stringify(define)};\n` +
-      `export default defineExperiment({ name: 'storm', seed: 1, dataset: { kind: 'spirals' }, host: { kind: 'mlp', inputs: 16, hidden: [${hidden}], classes: 4 }, ` +
+      `export default defineExperiment({ name: 'storm', rngSeed: 1, dataset: { kind: 'spirals' }, host: { kind: 'mlp', inputs: 16, hidden: [${hidden}], classes: 4 }, ` +
       `training: { optimizer: { kind: 'adam', learningRate: 0.01 } }, budgets: { epochs: 1, hookMs: 10_000, decisionMs: 2_000, kernelFetchMs: 1_000 }, seeds: false, simic: false, nissaPort: 0 });\n`,
   );
   return file;

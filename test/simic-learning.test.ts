@@ -30,9 +30,9 @@ test.before(async () => {
 });
 
 /** Decisions the network sampled on synthetic states, as experiences paid by `reward(choice)`. */
-function sampled(gnn: TamiyoGnn, count: number, seed: number, reward: (action: number) => number): Experience[] {
-  const policy = new PolicyInstance({ version: 'sampler', kind: 'network', weights: gnn.exportWeights(), mode: 'sample', temperature: 1, rngSeed: seed });
-  const states = new PolicyStates(seed);
+function sampled(gnn: TamiyoGnn, count: number, rngSeed: number, reward: (action: number) => number): Experience[] {
+  const policy = new PolicyInstance({ version: 'sampler', kind: 'network', weights: gnn.exportWeights(), mode: 'sample', temperature: 1, rngSeed });
+  const states = new PolicyStates(rngSeed);
   const out = Array.from({ length: count }, (_, i): Experience => {
     const { decision } = policy.decide(states.next(), world);
     const experience = decisionExperience(decision, `decision ${i}`);

@@ -52,7 +52,7 @@ function reports(count: number, atMs = Date.now(), outcome: v1.FieldReportOutcom
 
 test('the replay buffer keeps each report once, within capacity and TTL, and learns from pending reports once complete', (t) => {
   let now = 1_000_000_000;
-  const replay = new ReplayBuffer({ capacity: 5, ttlMs: 60_000, seed: 1, clock: () => now });
+  const replay = new ReplayBuffer({ capacity: 5, ttlMs: 60_000, rngSeed: 1, clock: () => now });
   const fresh = reports(4, now);
   t.is(replay.addReports(fresh), 4);
   t.is(replay.addReports(fresh), 0, 'each report once');
@@ -82,7 +82,7 @@ test('the reward charges a germinated seed for the parameters it added (Kasmina 
   const [base] = reports(1);
   const germinated = leyline.FieldReport.create({ ...base!, reportId: 'grown', blueprintId: 'BP002', metrics: { ...base!.metrics, 'observed.seed_parameters': 50_000 } });
   const held = leyline.FieldReport.create({ ...base!, reportId: 'held', blueprintId: '', metrics: { ...base!.metrics, 'observed.seed_parameters': 50_000 } });
-  const replay = new ReplayBuffer({ capacity: 5, ttlMs: 60_000, seed: 1 });
+  const replay = new ReplayBuffer({ capacity: 5, ttlMs: 60_000, rngSeed: 1 });
   replay.addReports([germinated, held]);
   const [grown, kept] = [rewardOf(germinated, 50_000)!, rewardOf(held, 50_000)!];
   t.true(Math.abs(kept - grown - 0.5) < 1e-9, '0.01 per thousand parameters: 50 000 cost 0.5');
@@ -141,7 +141,7 @@ test('the trainer reads Tamiyo’s completed reports, trains, and sends Tamiyo a
 });
 
 test('a training job on Simic’s worker thread gives what it gives on this thread', async (t) => {
-  const replay = new ReplayBuffer({ capacity: 100, ttlMs: 3_600_000, seed: 1 });
+  const replay = new ReplayBuffer({ capacity: 100, ttlMs: 3_600_000, rngSeed: 1 });
   replay.addReports(reports(20));
   const job = { experiences: replay.sample(20), activeWeights: null, ppo: { epochs: 1 }, validation: { minSamples: 1, minAverageReward: -10 } };
   const channel = new WorkerChannel<SimicRequest, { outcome: TrainingOutcome }>(new URL('../actors/simic/simic-thread.ts', import.meta.url), 'simic thread');

@@ -62,8 +62,8 @@ function sampleGraph(seeds = 3): PolicyGraphData {
 }
 
 /** The network's weights with every value replaced by a seeded random one (the policy head starts at zero). */
-function randomWeights(gnn: TamiyoGnn, seed: number): v1.PolicyWeights {
-  let a = seed;
+function randomWeights(gnn: TamiyoGnn, rngSeed: number): v1.PolicyWeights {
+  let a = rngSeed;
   const random = (): number => {
     a = (a * 1103515245 + 12345) % 2 ** 31;
     return a / 2 ** 31;

@@ -42,11 +42,11 @@ test('save/load of real TF.js variables: values equal after restore, no tensors 
   const { dir, cleanup } = tempDir();
   t.teardown(cleanup);
   const before = tf.memory().numTensors;
-  const make = (seed: number): Map<string, tf.Variable> =>
+  const make = (rngSeed: number): Map<string, tf.Variable> =>
     new Map([
       // tidy disposes the initial values; variables survive a tidy.
-      ['dense/kernel', tf.tidy(() => tf.variable(tf.randomNormal([8, 4], 0, 1, 'float32', seed), true, `k${seed}`))],
-      ['dense/bias', tf.tidy(() => tf.variable(tf.randomNormal([4], 0, 1, 'float32', seed + 1), true, `b${seed}`))],
+      ['dense/kernel', tf.tidy(() => tf.variable(tf.randomNormal([8, 4], 0, 1, 'float32', rngSeed), true, `k${rngSeed}`))],
+      ['dense/bias', tf.tidy(() => tf.variable(tf.randomNormal([4], 0, 1, 'float32', rngSeed + 1), true, `b${rngSeed}`))],
     ]);
   const live = make(1);
   const original = await captureVariables(live);
@@ -182,6 +182,14 @@ test('a format 1 state (an older checkpoint: the host only) still decodes, with 
   t.is(checkStateContent(older), null, 'the host weights are all there');
   const unknown = t.throws(() => decodeCheckpoint(encodeCheckpoint({ ...makeState(2), format: 3 } as unknown as TrainingState).bytes, 'new.ckpt'), { instanceOf: CheckpointFileError });
   t.regex(unknown?.message ?? '', /new\.ckpt.*unknown format 3/);
+});
+
+test('a checkpoint written while the random seed was rng.seed decodes with rng.rngSeed', (t) => {
+  const state = makeState(2);
+  const { rngSeed, ...rest } = state.rng;
+  const older = decodeCheckpoint(encodeCheckpoint({ ...state, rng: { ...rest, seed: rngSeed } } as unknown as TrainingState).bytes, 'old.ckpt').state;
+  t.deepEqual(older.rng, state.rng);
+  t.is(older.rng.rngSeed, 42);
 });
 
 test('open recovers: temp files removed, extra checkpoints pruned, a stale or missing manifest rebuilt', async (t) => {

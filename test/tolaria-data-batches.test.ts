@@ -18,7 +18,7 @@ function traced(n: number): Split {
   };
 }
 
-const OPTIONS = { batchSize: 8, inputShape: [2, 2, 1], classes: 3, seed: 11 };
+const OPTIONS = { batchSize: 8, inputShape: [2, 2, 1], classes: 3, rngSeed: 11 };
 
 test('shapes, one-hot labels and every sample exactly once per epoch (last batch kept)', async (t) => {
   const batcher = new Batcher(traced(30), OPTIONS);
@@ -60,7 +60,7 @@ test('a new seeded order per epoch, reproducible; shuffle: false keeps the split
   t.deepEqual(order(batcher, 0), order(batcher, 0));
   t.notDeepEqual(order(batcher, 0), order(batcher, 1));
   t.deepEqual(order(new Batcher(traced(30), OPTIONS), 1), order(batcher, 1));
-  t.notDeepEqual(order(new Batcher(traced(30), { ...OPTIONS, seed: 12 }), 0), order(batcher, 0));
+  t.notDeepEqual(order(new Batcher(traced(30), { ...OPTIONS, rngSeed: 12 }), 0), order(batcher, 0));
   t.deepEqual(order(new Batcher(traced(30), { ...OPTIONS, shuffle: false }), 3), Array.from({ length: 30 }, (_, i) => i));
 });
 

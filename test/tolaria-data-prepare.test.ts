@@ -14,7 +14,7 @@ function pixels(): Dataset {
 test('defaults: 10 % validation, pixels scaled by 255, global standardisation from the training part', (t) => {
   const data = pixels();
   const before = data.test.x.slice();
-  const prepared = prepareDataset(data, { seed: 3 });
+  const prepared = prepareDataset(data, { rngSeed: 3 });
   t.is(prepared.train.n, 180);
   t.is(prepared.validation.n, 20);
   t.is(prepared.test.n, 10);
@@ -33,11 +33,11 @@ test('defaults: 10 % validation, pixels scaled by 255, global standardisation fr
 
 test('options: no scaling, per-feature or no standardisation, stratified validation', (t) => {
   const spirals = spiralsDataset({ train: 400, test: 40 });
-  const raw = prepareDataset(spirals, { seed: 1, scale: false, standardize: false, validationFraction: 0.25, stratify: true });
+  const raw = prepareDataset(spirals, { rngSeed: 1, scale: false, standardize: false, validationFraction: 0.25, stratify: true });
   t.is(raw.standardization, null);
   t.deepEqual([0, 1, 2, 3].map((c) => raw.validation.y.filter((y) => y === c).length), [25, 25, 25, 25]);
   t.deepEqual([...raw.test.x], [...spirals.test.x]);
-  const perFeature = prepareDataset(spirals, { seed: 1, scale: false, standardize: 'per-feature' });
+  const perFeature = prepareDataset(spirals, { rngSeed: 1, scale: false, standardize: 'per-feature' });
   t.is(perFeature.standardization?.mean.length, 16);
   t.is(perFeature.validation.n, 40);
 });

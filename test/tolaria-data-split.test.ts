@@ -23,11 +23,11 @@ test('mulberry32 is deterministic and matches its reference values', (t) => {
   const drawn = Array.from({ length: 5 }, () => a());
   t.deepEqual(drawn, Array.from({ length: 5 }, () => b()));
   t.true(drawn.every((v) => v >= 0 && v < 1));
-  // Pinned (the published mulberry32 values for seed 42): a change to the generator changes every data order.
+  // Pinned (the published mulberry32 values for rngSeed 42): a change to the generator changes every data order.
   t.deepEqual(drawn.slice(0, 3), [0.6011037519201636, 0.44829055899754167, 0.8524657934904099]);
 });
 
-test('same seed, same order; different seed, different order; always a permutation', (t) => {
+test('same rngSeed, same order; different rngSeed, different order; always a permutation', (t) => {
   const p1 = permutation(1000, 7);
   t.deepEqual([...p1], [...permutation(1000, 7)]);
   t.notDeepEqual([...p1], [...permutation(1000, 8)]);
@@ -53,18 +53,18 @@ function rowsOf(split: Split): number[] {
 
 test('validation split: sizes, disjoint, together the whole set, deterministic', (t) => {
   const split = traced(1000);
-  const { train, validation } = validationSplit(split, { fraction: 0.1, seed: 5 });
+  const { train, validation } = validationSplit(split, { fraction: 0.1, rngSeed: 5 });
   t.is(validation.n, 100);
   t.is(train.n, 900);
   const held = new Set(rowsOf(validation));
   t.true(rowsOf(train).every((row) => !held.has(row)));
   t.deepEqual([...rowsOf(train), ...held].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
-  t.deepEqual(rowsOf(validationSplit(split, { fraction: 0.1, seed: 5 }).validation), rowsOf(validation));
-  t.notDeepEqual(rowsOf(validationSplit(split, { fraction: 0.1, seed: 6 }).validation), rowsOf(validation));
-  t.is(validationSplit(split, { fraction: 0, seed: 1 }).validation.n, 0);
-  t.is(validationSplit(traced(7), { fraction: 0.5, seed: 1 }).validation.n, 4); // round(3.5)
-  t.throws(() => validationSplit(split, { fraction: 1, seed: 1 }), { instanceOf: RangeError, message: /\[0, 1\), got 1/ });
-  t.throws(() => validationSplit(split, { fraction: Number.NaN, seed: 1 }), { instanceOf: RangeError });
+  t.deepEqual(rowsOf(validationSplit(split, { fraction: 0.1, rngSeed: 5 }).validation), rowsOf(validation));
+  t.notDeepEqual(rowsOf(validationSplit(split, { fraction: 0.1, rngSeed: 6 }).validation), rowsOf(validation));
+  t.is(validationSplit(split, { fraction: 0, rngSeed: 1 }).validation.n, 0);
+  t.is(validationSplit(traced(7), { fraction: 0.5, rngSeed: 1 }).validation.n, 4); // round(3.5)
+  t.throws(() => validationSplit(split, { fraction: 1, rngSeed: 1 }), { instanceOf: RangeError, message: /\[0, 1\), got 1/ });
+  t.throws(() => validationSplit(split, { fraction: Number.NaN, rngSeed: 1 }), { instanceOf: RangeError });
 });
 
 test('stratified validation split keeps each class share', (t) => {
@@ -75,7 +75,7 @@ test('stratified validation split keeps each class share', (t) => {
     y: Int32Array.from({ length: n }, (_, i) => (i < 600 ? 0 : i < 900 ? 1 : 2)),
     n,
   };
-  const { train, validation } = validationSplit(split, { fraction: 0.2, seed: 9, stratify: true });
+  const { train, validation } = validationSplit(split, { fraction: 0.2, rngSeed: 9, stratify: true });
   const count = (s: Split, c: number): number => s.y.filter((label) => label === c).length;
   t.deepEqual([0, 1, 2].map((c) => count(validation, c)), [120, 60, 20]);
   t.deepEqual([0, 1, 2].map((c) => count(train, c)), [480, 240, 80]);

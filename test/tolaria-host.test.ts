@@ -15,7 +15,7 @@ test.before(async () => {
 
 const mlp = (): HostModel => buildHost({ kind: 'mlp', inputs: 20, hidden: [16, 12], classes: 4 }, 7);
 const seedModule = (dims: number[], name = 'residual_block'): BlueprintModule => {
-  const module = buildModule(leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name }), { depth: 1 }, { dims }, { seed: 11 });
+  const module = buildModule(leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name }), { depth: 1 }, { dims }, { rngSeed: 11 });
   perturbAll(module, 0.3, 13);
   return module;
 };

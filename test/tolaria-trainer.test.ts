@@ -22,7 +22,7 @@ test.before(async () => {
   await selectTensorBackend('cpu');
 });
 
-const dataset = spiralsDataset({ seed: 5 });
+const dataset = spiralsDataset({ rngSeed: 5 });
 
 interface Harness {
   system: ActorSystem;

@@ -17,7 +17,7 @@ test.before(async () => {
   await selectTensorBackend('cpu');
 });
 
-const dataset = spiralsDataset({ seed: 5 });
+const dataset = spiralsDataset({ rngSeed: 5 });
 const settings = (extra: TolariaConfig = {}) =>
   resolveTolariaConfig({
     experiment: 'spirals-test',
@@ -178,7 +178,7 @@ test.serial('a grafted seed gets its own optimizer group when it trains (the hos
   const run = await open();
   await run.trainFor(1_000, 5);
   const hostState = JSON.stringify(Object.entries((await run.optimizer.captureState()).slots).filter(([k]) => k.startsWith('host/')).map(([k, r]) => [k, [...r.data]]));
-  const module = buildModule(leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }), { depth: 1 }, { dims: [32] }, { seed: 4 });
+  const module = buildModule(leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }), { depth: 1 }, { dims: [32] }, { rngSeed: 4 });
   const before = [...module.variables.values()].map((v) => [...v.dataSync()]);
   run.grafts.attach({ seedId: 's1', slotId: 'mlp.0', module, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, alpha: 0 });
   await run.trainFor(1_000, 5);
@@ -196,7 +196,7 @@ test.serial('a grafted seed gets its own optimizer group when it trains (the hos
 
 test.serial('a snapshot keeps the seeds Kasmina recorded with their weights; a rollback hands them back and restoreSeeds puts the weights back', async (t) => {
   const run = await open({ rollback: { snapshotEverySteps: 5 } });
-  const module = buildModule(leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }), { depth: 1 }, { dims: [32] }, { seed: 4 });
+  const module = buildModule(leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }), { depth: 1 }, { dims: [32] }, { rngSeed: 4 });
   run.grafts.attach({ seedId: 's1', slotId: 'mlp.0', module, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, alpha: 0 });
   const record = leyline.SeedRecord.create({ seedId: 's1', slotId: 'mlp.0', blueprintId: 'BP009', stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING });
   let asked = 0;

@@ -23,11 +23,11 @@ function library(t: { teardown(fn: () => void): void }, options: { cacheSize?: n
   return opened;
 }
 
-function moduleBytes(blueprintId: string, dims: number[], seed = 7): Uint8Array {
-  const module = buildModule(descriptor(blueprintId, { name: 'residual_block' }), {}, { dims }, { seed });
+function moduleBytes(blueprintId: string, dims: number[], rngSeed = 7): Uint8Array {
+  const module = buildModule(descriptor(blueprintId, { name: 'residual_block' }), {}, { dims }, { rngSeed });
   // Give the zero-initialised output projection some weight so outputs differ from the input.
   tf.tidy(() => {
-    for (const variable of module.variables.values()) variable.assign(tf.randomNormal(variable.shape, 0, 0.1, 'float32', seed));
+    for (const variable of module.variables.values()) variable.assign(tf.randomNormal(variable.shape, 0, 0.1, 'float32', rngSeed));
   });
   const bytes = serializeModule(module);
   module.dispose();

@@ -102,7 +102,7 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
       activeWeights: weightsOf(activeUpdate(deps.tamiyoStateDir)),
       ppo: settings.ppo,
       validation: settings.validation,
-      seed: state.jobs,
+      rngSeed: state.jobs,
     };
     const started = performance.now();
     if (settings.thread === 'worker') state.channel ??= new WorkerChannel(THREAD_ENTRY, 'simic thread');
@@ -161,7 +161,7 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
     start(ctx) {
       const state: SimicState = {
         reports: deps.pollStore === false ? null : new FieldReportLog(fieldReportsPath(deps.tamiyoStateDir)),
-        replay: new ReplayBuffer({ capacity: settings.replay.capacity, ttlMs: settings.replay.ttlMs, seed: 11 }),
+        replay: new ReplayBuffer({ capacity: settings.replay.capacity, ttlMs: settings.replay.ttlMs, rngSeed: 11 }),
         channel: null,
         trainedAt: 0,
         jobs: 0,

@@ -21,10 +21,11 @@ export interface PpoConfig {
   maxGradNorm: number;
   epochs: number;
   minibatch: number;
-  seed: number;
+  /** The random seed of the minibatch shuffles. */
+  rngSeed: number;
 }
 
-export const DEFAULT_PPO_CONFIG: PpoConfig = { learningRate: 5e-4, clip: 0.2, gamma: 0.99, lambda: 0.95, valueCoef: 0.5, entropyCoef: 0.01, maxGradNorm: 1, epochs: 5, minibatch: 16, seed: 1 };
+export const DEFAULT_PPO_CONFIG: PpoConfig = { learningRate: 5e-4, clip: 0.2, gamma: 0.99, lambda: 0.95, valueCoef: 0.5, entropyCoef: 0.01, maxGradNorm: 1, epochs: 5, minibatch: 16, rngSeed: 1 };
 
 export interface UpdateStats {
   experiences: number;
@@ -181,13 +182,13 @@ export class PpoTrainer {
     readonly config: PpoConfig = DEFAULT_PPO_CONFIG,
   ) {
     this.#optimizer = tf.train.adam(config.learningRate);
-    this.#random = mulberry32(config.seed);
+    this.#random = mulberry32(config.rngSeed);
   }
 
-  /** One PPO update on a batch of experiences; `seed` (when given) seeds its minibatch shuffles. */
-  update(experiences: readonly Experience[], seed?: number): UpdateStats {
+  /** One PPO update on a batch of experiences; `rngSeed` (when given) seeds its minibatch shuffles. */
+  update(experiences: readonly Experience[], rngSeed?: number): UpdateStats {
     const { config } = this;
-    if (seed !== undefined) this.#random = mulberry32(seed);
+    if (rngSeed !== undefined) this.#random = mulberry32(rngSeed);
     const prepared = this.#advantages(experiences);
     let policyLoss = 0;
     let valueLoss = 0;

@@ -10,12 +10,13 @@ import { experienceOf, type Experience } from './experience.ts';
 export interface ReplayOptions {
   capacity: number;
   ttlMs: number;
-  seed: number;
+  /** The random seed of sampling. */
+  rngSeed: number;
   /** Epoch milliseconds. */
   clock?: () => number;
 }
 
-export const DEFAULT_REPLAY_OPTIONS: ReplayOptions = { capacity: 1024, ttlMs: 24 * 3_600_000, seed: 11 };
+export const DEFAULT_REPLAY_OPTIONS: ReplayOptions = { capacity: 1024, ttlMs: 24 * 3_600_000, rngSeed: 11 };
 
 export interface ReplayCounters {
   added: number;
@@ -42,7 +43,7 @@ export class ReplayBuffer {
   readonly #clock: () => number;
 
   constructor(readonly options: ReplayOptions = DEFAULT_REPLAY_OPTIONS) {
-    this.#random = mulberry32(options.seed);
+    this.#random = mulberry32(options.rngSeed);
     this.#clock = options.clock ?? Date.now;
   }
 

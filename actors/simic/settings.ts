@@ -1,5 +1,6 @@
 // Simic's part of the configuration (`simic` in esper.config.ts), checked at boot with field names.
 import { ConfigError } from '../../runtime/config-error.ts';
+import { SEED_IS_NOW_RNG_SEED } from '../../runtime/seeded-random.ts';
 import { DEFAULT_PPO_CONFIG, type PpoConfig } from './ppo.ts';
 import { DEFAULT_REPLAY_OPTIONS } from './replay.ts';
 import { DEFAULT_VALIDATION, type ValidationThresholds } from './validation.ts';
@@ -40,6 +41,7 @@ export function resolveSimicConfig(config: SimicConfig = {}, field = 'simic'): S
     }
     return n;
   };
+  if (config.ppo && 'seed' in config.ppo) throw new SimicConfigError(`${field}.ppo.seed`, SEED_IS_NOW_RNG_SEED);
   const ppo = { ...DEFAULT_PPO_CONFIG, ...config.ppo };
   for (const key of ['learningRate', 'clip', 'gamma', 'lambda', 'maxGradNorm'] as const) check(ppo[key], `ppo.${key}`, 1, false);
   for (const key of ['epochs', 'minibatch'] as const) check(ppo[key], `ppo.${key}`, 1, true);

@@ -17,7 +17,8 @@ export interface TrainingJob {
   validation?: Partial<ValidationThresholds>;
   /** Share of the experiences kept out of training for the comparison with the active policy. Default 0.2. */
   heldOutShare?: number;
-  seed?: number;
+  /** The random seed of the held-out draw. Default 1. */
+  rngSeed?: number;
 }
 
 export interface TrainingOutcome {
@@ -37,7 +38,7 @@ export function runTrainingJob(job: TrainingJob): TrainingOutcome {
       if (!decoded.ok) throw decoded.error;
       gnn.loadWeights(decoded.message);
     }
-    const random = mulberry32(job.seed ?? 1);
+    const random = mulberry32(job.rngSeed ?? 1);
     const shuffled = [...job.experiences];
     for (let i = shuffled.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));

@@ -9,6 +9,7 @@
 // needs, so an episode is the same on a loaded machine (a deadline that fires would change what happens).
 import { FileIssuesError } from '../../runtime/config-error.ts';
 import * as s from '../../runtime/schema.ts';
+import { SEED_IS_NOW_RNG_SEED } from '../../runtime/seeded-random.ts';
 import type { DatasetConfig, HostConfig } from '../tolaria/index.ts';
 import type { SeedTimings } from '../kasmina/index.ts';
 import { DATASET, experimentConfig, fraction, HOST, positive, positiveInt, TRAINING, type Experiment } from './experiment.ts';
@@ -65,8 +66,8 @@ export interface LearningSettings {
 export interface Curriculum {
   /** Names the learning runs (`<name>-<yyyymmdd>-<hhmmss>`). */
   name: string;
-  /** Seeds the task draws, the episodes and the network's initial weights. Default 1. */
-  seed?: number;
+  /** The random seed of the task draws, the episodes and the network's initial weights. Default 1. */
+  rngSeed?: number;
   /** The blueprints on offer (Karn ids): what the policy may germinate. */
   blueprints: string[];
   /**
@@ -110,7 +111,8 @@ export const TASK_SCHEMA: s.Schema = s.object(
 export const CURRICULUM_SCHEMA: s.Schema = s.object(
   {
     name: NAME,
-    seed: s.optional(s.number({ integer: true, min: 0 })),
+    rngSeed: s.optional(s.number({ integer: true, min: 0 })),
+    seed: s.retired(SEED_IS_NOW_RNG_SEED),
     blueprints: s.array(s.string({ pattern: /^[A-Za-z0-9_.-]+$/, rule: 'a blueprint id such as "BP021"' }), { minLength: 1 }),
     seeds: s.optional(
       s.object({
@@ -187,11 +189,11 @@ export const isCurriculum = (value: unknown): boolean => typeof value === 'objec
 // Far above what an episode's control work takes: a deadline that fires would make an episode depend on the load.
 const EPISODE_BUDGETS = { hookMs: 600_000, decisionMs: 60_000, kernelFetchMs: 60_000 };
 
-/** A task as the experiment an episode runs: the curriculum's blueprints and seed settings, `rngSeed` as its seed. */
+/** A task as the experiment an episode runs: the curriculum's blueprints and seed settings, with `rngSeed`. */
 export function episodeExperiment(curriculum: Curriculum, task: CurriculumTask, rngSeed: number, growth = true): Experiment {
   return {
     name: task.name,
-    seed: rngSeed,
+    rngSeed,
     dataset: task.dataset,
     ...(task.limit ? { limit: task.limit } : {}),
     host: task.host,
@@ -210,7 +212,7 @@ export function episodeExperiment(curriculum: Curriculum, task: CurriculumTask, 
  */
 export function episodeWorkerConfig(curriculum: Curriculum, base: EsperConfig): EsperConfig {
   const task = curriculum.tasks[0]!;
-  const compiled = experimentConfig(episodeExperiment(curriculum, task, curriculum.seed ?? 1), base);
+  const compiled = experimentConfig(episodeExperiment(curriculum, task, curriculum.rngSeed ?? 1), base);
   const perEpisode = new Set(['tamiyo', 'kasmina', 'simic', 'nissa']);
   const children: TreeNode[] = (compiled.weatherlight.tree.children ?? [])
     .filter((node) => !perEpisode.has(node.id))

@@ -1,5 +1,5 @@
 // Experiment files (`experiments/*.ts`): `export default defineExperiment({...})` names what to train and how to
-// grow it — dataset, host, budgets, seed policy, Tamiyo/Simic settings, alert rules, bus, RNG seed — and nothing
+// grow it — dataset, host, budgets, seed policy, Tamiyo/Simic settings, alert rules, bus, random seed — and nothing
 // of the actor tree. At load the file's value is checked against EXPERIMENT_SCHEMA (every problem named by its path,
 // with what was expected) and compiled onto the default configuration; the subsystems' own resolvers then check
 // their sections at boot, before anything starts.
@@ -9,6 +9,7 @@ import type { TamiyoConfig } from '../tamiyo/index.ts';
 import type { SimicConfig } from '../simic/index.ts';
 import { ALERT_RULE_SCHEMA, type AlertRule } from '../nissa/index.ts';
 import { FileIssuesError } from '../../runtime/config-error.ts';
+import { SEED_IS_NOW_RNG_SEED } from '../../runtime/seeded-random.ts';
 import * as s from '../../runtime/schema.ts';
 import type { EsperConfig, TreeNode } from './esper-config.ts';
 import { SERVABLE } from './serve.ts';
@@ -16,8 +17,8 @@ import { SERVABLE } from './serve.ts';
 export interface Experiment {
   /** Names the runs (`<name>-<yyyymmdd>-<hhmmss>`): 1–64 letters, digits, ".", "_" or "-". */
   name: string;
-  /** Seeds weights, shuffles and the validation split: the same file and seed give the same run. Default 1. */
-  seed?: number;
+  /** The random seed of weights, shuffles and the validation split: same file and rngSeed, same run. Default 1. */
+  rngSeed?: number;
   dataset: DatasetConfig;
   /** Use only the first N training / test samples (quick runs). */
   limit?: { train?: number; test?: number };
@@ -60,7 +61,7 @@ export interface Experiment {
   /**
    * Policy learning during the run: Simic trains on Tamiyo's field reports (this run's and those earlier runs left in
    * the folder) and sends the policies that pass validation to Tamiyo, which shadows and promotes them. Off unless
-   * set: `true`, or Simic's settings. Off, the run decides with the policy it was given, so the same file and seed
+   * set: `true`, or Simic's settings. Off, the run decides with the policy it was given, so the same file and rngSeed
    * decide the same in any folder.
    */
   simic?: boolean | SimicConfig;
@@ -95,7 +96,7 @@ export const fraction = s.number({ min: 0, max: 1 });
 export const DATASET = s.variants('kind', {
   mnist: {},
   idx: { dir: s.string(), classes: s.optional(positiveInt), files: s.optional(s.unknownValue('IDX file names')) },
-  spirals: { train: s.optional(positiveInt), test: s.optional(positiveInt), seed: s.optional(count), noise: s.optional(s.number({ min: 0 })) },
+  spirals: { train: s.optional(positiveInt), test: s.optional(positiveInt), rngSeed: s.optional(count), seed: s.retired(SEED_IS_NOW_RNG_SEED), noise: s.optional(s.number({ min: 0 })) },
 });
 
 export const HOST = s.variants('kind', {
@@ -167,7 +168,8 @@ const TAMIYO = section('Tamiyo', {
 export const EXPERIMENT_SCHEMA: s.Schema = s.object(
   {
     name: s.string({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, rule: '1–64 letters, digits, ".", "_" or "-"' }),
-    seed: s.optional(count),
+    rngSeed: s.optional(count),
+    seed: s.retired(SEED_IS_NOW_RNG_SEED),
     dataset: DATASET,
     limit: s.optional(s.object({ train: s.optional(positiveInt), test: s.optional(positiveInt) })),
     host: HOST,
@@ -241,7 +243,7 @@ export function experimentConfig(experiment: unknown, base: EsperConfig, file?: 
       batchSize: training.batchSize,
       validationFraction: training.validationFraction,
       epochs: budgets.epochs,
-      seed: e.seed,
+      rngSeed: e.rngSeed,
       control: defined({ hookBudgetMs: budgets.hookMs, everySteps: training.decideEverySteps }),
     }),
     ...(seeds

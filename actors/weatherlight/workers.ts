@@ -193,7 +193,7 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
       fieldReports: deps.bus,
       backend: deps.backend,
       policy: deps.policy,
-      rngSeed: deps.tolaria?.settings.seed ?? 1,
+      rngSeed: deps.tolaria?.settings.rngSeed ?? 1,
       cost: (descriptor, dims) => blueprintCost(descriptor, { dims }),
     }),
   'simic-trainer': (deps) => {

@@ -59,7 +59,7 @@ export const nanInjection: Family = {
       apply(x, training) {
         const y = branch(x);
         if (!training) return y;
-        const hit = tf.randomUniform(y.shape, 0, 1, 'float32', context.seeds.next()).less(frequency);
+        const hit = tf.randomUniform(y.shape, 0, 1, 'float32', context.rngSeeds.next()).less(frequency);
         return tf.where(hit, tf.fill(y.shape, Number.NaN), y);
       },
     };
@@ -139,7 +139,7 @@ export const adversarialNoise: Family = {
     return {
       apply(x, training) {
         const y = branch(x);
-        return training ? y.add(tf.randomNormal(y.shape, 0, 1, 'float32', context.seeds.next()).mul(epsilon)) : y;
+        return training ? y.add(tf.randomNormal(y.shape, 0, 1, 'float32', context.rngSeeds.next()).mul(epsilon)) : y;
       },
     };
   },

@@ -14,7 +14,7 @@ import { createLogger } from '../../runtime/log.ts';
 import { selectTensorBackend } from '../../tensor/index.ts';
 import { defaultRunId } from '../../actors/tolaria/index.ts';
 import embeddedDefaults from '../../esper.config.ts';
-import { UsageError } from '../forge.ts';
+import { renamedSeedFlag, UsageError } from '../forge.ts';
 import { listenForStop } from '../signals.ts';
 import { loadCurriculum } from './curriculum-file.ts';
 import { EpisodePool } from './episode-pool.ts';
@@ -28,18 +28,20 @@ import { writeLearnReport } from './report.ts';
 import { LEARN_STATE_FILE, loadLearnState } from './state.ts';
 import { ship } from './ship.ts';
 
-export const LEARN_USAGE = `  learn <curriculum.ts> [--rounds N] [--envs K] [--seed n] [--resume <id>] [--heldout-seeds n] [--bus redis://host:port] [--quiet]
+export const LEARN_USAGE = `  learn <curriculum.ts> [--rounds N] [--envs K] [--rng-seed n] [--resume <id>] [--heldout-rng-seeds n] [--bus redis://host:port] [--quiet]
                     train the growth policy by PPO: each round K episode workers play real training
                     runs of the curriculum's tasks with Tamiyo sampling from the policy, then PPO
                     learns from every decision; a progress line per round; each round's policy
                     is saved, signed, in var/learn/<id>/policies/ (run one with esper run --policy);
                     at the end the policy, the heuristic, random and no growth are evaluated on the
-                    held-out tasks; record learn.jsonl, report report.html; --resume continues a
-                    stopped learn after its last finished round; --bus puts the episodes on that bus
-                    for esper serve episodes --bus workers on any machine (K then only sizes a round)
+                    held-out tasks (--heldout-rng-seeds random seeds each, default 1); record
+                    learn.jsonl, report report.html; --resume continues a stopped learn after its
+                    last finished round; --rng-seed sets the random seed (default: the curriculum's);
+                    --bus puts the episodes on that bus for esper serve episodes --bus workers on
+                    any machine (K then only sizes a round)
   learn --ship <learn-dir> [--out <dir>]
                     packs a finished learn's final policy for the package: policies/growth.pb and
-                    its manifest growth.json (version, curriculum, seed, rounds, the commands, the
+                    its manifest growth.json (version, curriculum, rngSeed, rounds, the commands, the
                     held-out table, SHA-256); esper run decides with it by default
 `;
 
@@ -47,15 +49,15 @@ interface LearnArgs {
   file: string | undefined;
   rounds: number | undefined;
   envs: number | undefined;
-  seed: number | undefined;
+  rngSeed: number | undefined;
   resume: string | undefined;
-  heldOutSeeds: number;
+  heldOutRngSeeds: number;
   bus: string | undefined;
   quiet: boolean;
 }
 
 function parseArgs(args: readonly string[]): LearnArgs {
-  const parsed: LearnArgs = { file: undefined, rounds: undefined, envs: undefined, seed: undefined, resume: undefined, heldOutSeeds: 1, bus: undefined, quiet: false };
+  const parsed: LearnArgs = { file: undefined, rounds: undefined, envs: undefined, rngSeed: undefined, resume: undefined, heldOutRngSeeds: 1, bus: undefined, quiet: false };
   const integer = (flag: string, text: string | undefined, min: number): number => {
     const n = Number(text);
     if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} needs an integer ≥ ${min}, got ${JSON.stringify(text)}`);
@@ -65,8 +67,10 @@ function parseArgs(args: readonly string[]): LearnArgs {
     const arg = args[i]!;
     if (arg === '--rounds') parsed.rounds = integer(arg, args[++i], 1);
     else if (arg === '--envs') parsed.envs = integer(arg, args[++i], 1);
-    else if (arg === '--seed') parsed.seed = integer(arg, args[++i], 0);
-    else if (arg === '--heldout-seeds') parsed.heldOutSeeds = integer(arg, args[++i], 0);
+    else if (arg === '--rng-seed') parsed.rngSeed = integer(arg, args[++i], 0);
+    else if (arg === '--heldout-rng-seeds') parsed.heldOutRngSeeds = integer(arg, args[++i], 0);
+    else if (arg === '--seed') throw renamedSeedFlag('esper learn', arg, '--rng-seed');
+    else if (arg === '--heldout-seeds') throw renamedSeedFlag('esper learn', arg, '--heldout-rng-seeds');
     else if (arg === '--quiet') parsed.quiet = true;
     else if (arg === '--bus') {
       parsed.bus = args[++i];
@@ -113,7 +117,7 @@ export async function learn(args: readonly string[]): Promise<number> {
     dir: resolve(VAR_DIR, 'learn', learnId),
     curriculum,
     curriculumFile: resolve(file),
-    seed: saved?.seed ?? parsed.seed ?? curriculum.seed ?? 1,
+    rngSeed: saved?.rngSeed ?? parsed.rngSeed ?? curriculum.rngSeed ?? 1,
     rounds: parsed.rounds ?? saved?.rounds ?? learning.rounds ?? 30,
     envs: saved?.envs ?? parsed.envs ?? learning.envs ?? availableParallelism(),
     episodesPerEnv: saved?.episodesPerEnv ?? learning.episodesPerEnv ?? 4,
@@ -148,7 +152,7 @@ export async function learn(args: readonly string[]): Promise<number> {
     at: new Date().toISOString(),
     learnId,
     curriculum: { file, name: curriculum.name },
-    seed: settings.seed,
+    rngSeed: settings.rngSeed,
     rounds,
     envs,
     episodesPerRound: envs * settings.episodesPerEnv,
@@ -189,9 +193,9 @@ export async function learn(args: readonly string[]): Promise<number> {
       seconds.push(line.seconds);
       say(formatRound(line, rounds, baselines, (rounds - round) * (seconds.reduce((a, b) => a + b, 0) / seconds.length)));
     }
-    if (!interrupted && parsed.heldOutSeeds > 0) {
-      say(`esper learn: held-out tasks (${curriculum.heldOut.map((t) => t.name).join(', ')}), ${parsed.heldOutSeeds} seed${parsed.heldOutSeeds === 1 ? '' : 's'} each`);
-      const lines = await learner.heldOut(parsed.heldOutSeeds, `${learnId}-r${rounds}`, () => interrupted);
+    if (!interrupted && parsed.heldOutRngSeeds > 0) {
+      say(`esper learn: held-out tasks (${curriculum.heldOut.map((t) => t.name).join(', ')}), ${parsed.heldOutRngSeeds} random seed${parsed.heldOutRngSeeds === 1 ? '' : 's'} each`);
+      const lines = await learner.heldOut(parsed.heldOutRngSeeds, `${learnId}-r${rounds}`, () => interrupted);
       if (!interrupted) say(formatHeldOut(lines));
     }
   } catch (error) {

@@ -13,7 +13,7 @@ export async function forgeCurriculum(curriculum: Curriculum, base: EsperConfig,
   const jobs = new Map<string, ForgeJob>();
   let config: EsperConfig = base;
   for (const task of [...curriculum.tasks, ...curriculum.heldOut]) {
-    config = experimentConfig(episodeExperiment(curriculum, task, curriculum.seed ?? 1), base);
+    config = experimentConfig(episodeExperiment(curriculum, task, curriculum.rngSeed ?? 1), base);
     config = { ...config, urza: { ...config.urza, root: urzaRoot } };
     for (const job of missingKernels(config, catalog)) jobs.set(`${job.descriptor.blueprintId}@${job.dims.join('x')}`, job);
   }

@@ -21,7 +21,7 @@ export interface LearnSettings {
   dir: string;
   curriculum: Curriculum;
   curriculumFile: string;
-  seed: number;
+  rngSeed: number;
   rounds: number;
   envs: number;
   episodesPerEnv: number;
@@ -53,9 +53,9 @@ export class Learner {
     readonly signing: SignatureContext,
     readonly log: Logger,
   ) {
-    // The initial network is seeded: the same curriculum and seed start from the same weights everywhere.
-    this.gnn = new TamiyoGnn(undefined, settings.seed);
-    this.#trainer = new PpoTrainer(this.gnn, { ...settings.ppo, seed: settings.seed });
+    // The initial network is seeded: the same curriculum and rngSeed start from the same weights everywhere.
+    this.gnn = new TamiyoGnn(undefined, settings.rngSeed);
+    this.#trainer = new PpoTrainer(this.gnn, { ...settings.ppo, rngSeed: settings.rngSeed });
   }
 
   /** Continues from a checkpoint: its weights and Adam's state. */
@@ -77,8 +77,8 @@ export class Learner {
 
   /** A baseline policy's level on the training tasks (the curve's reference line), recorded. */
   async baseline(policy: 'heuristic' | 'random'): Promise<RoundFigures> {
-    const { curriculum, learnId, seed, baselineEpisodes } = this.settings;
-    const played = await this.play(planBaseline(curriculum, learnId, seed, policy, baselineEpisodes), { kind: policy });
+    const { curriculum, learnId, rngSeed, baselineEpisodes } = this.settings;
+    const played = await this.play(planBaseline(curriculum, learnId, rngSeed, policy, baselineEpisodes), { kind: policy });
     const figures = summarizeRound(played.map((p) => p.summary));
     this.record.append({ event: 'baseline', at: new Date().toISOString(), policy, figures, episodes: played.map((p) => p.summary) });
     return figures;
@@ -89,15 +89,15 @@ export class Learner {
    * the record's line, then the checkpoint (a kill between the two replays the round, which ends the same).
    */
   async round(round: number): Promise<LearnRoundRecord> {
-    const { curriculum, learnId, seed, dir, envs, episodesPerEnv, temperature } = this.settings;
+    const { curriculum, learnId, rngSeed, dir, envs, episodesPerEnv, temperature } = this.settings;
     const started = performance.now();
     const playing = this.signed(`${learnId}-r${round - 1}`);
     const droppedBefore = this.pool.dropped?.();
-    const played = await this.play(planRound(curriculum, learnId, seed, round, envs * episodesPerEnv), { kind: 'network', update: playing, mode: 'sample', temperature });
+    const played = await this.play(planRound(curriculum, learnId, rngSeed, round, envs * episodesPerEnv), { kind: 'network', update: playing, mode: 'sample', temperature });
     // A round with nothing to learn from is a broken set-up (a worker that cannot run tasks), not a bad round.
     if (played.every((p) => !p.result.ok)) throw new Error(`every episode of round ${round} failed; the first: ${played[0]?.result.error ?? 'none'}`);
     const experiences = played.flatMap((p) => (p.reward ? episodeExperiences(p.result, p.reward) : []));
-    const update = this.#trainer.update(experiences, stableHash32(`${seed}/ppo-${round}`));
+    const update = this.#trainer.update(experiences, stableHash32(`${rngSeed}/ppo-${round}`));
     const kept = policyFile(dir, round);
     writeFileAtomic(kept, encodeLeyline(this.signed(`${learnId}-r${round}`)));
     const seconds = (performance.now() - started) / 1000;
@@ -119,12 +119,14 @@ export class Learner {
     }
     this.record.append(line);
     const { curriculumFile, rounds } = this.settings;
-    saveLearnState(join(dir, LEARN_STATE_FILE), { learnId, curriculumFile, seed, rounds, envs, episodesPerEnv, round, weights: encodeLeyline(this.gnn.exportWeights()), optimizer: await this.#trainer.optimizerState() });
+    saveLearnState(join(dir, LEARN_STATE_FILE), { learnId, curriculumFile, rngSeed, rounds, envs, episodesPerEnv, round, weights: encodeLeyline(this.gnn.exportWeights()), optimizer: await this.#trainer.optimizerState() });
     return line;
   }
 
-  /** The final policy (greedy), the heuristic, random and no growth on every held-out task, `seeds` run seeds each. */
-  async heldOut(seeds: number, version: string, stopped: () => boolean): Promise<LearnHeldOutRecord[]> {
+  /**
+   * The final policy (greedy), the heuristic, random and no growth on every held-out task, `rngSeeds` random seeds each.
+   */
+  async heldOut(rngSeeds: number, version: string, stopped: () => boolean): Promise<LearnHeldOutRecord[]> {
     const { curriculum, learnId } = this.settings;
     const policies: Array<[LearnHeldOutRecord['policy'], EpisodePolicy]> = [
       ['learned', { kind: 'network', update: this.signed(version), mode: 'greedy' }],
@@ -135,7 +137,7 @@ export class Learner {
     const lines: LearnHeldOutRecord[] = [];
     for (const [name, policy] of policies) {
       if (stopped()) break;
-      for (const { result, reward, summary } of await this.play(planHeldOut(curriculum, learnId, name, seeds), policy)) {
+      for (const { result, reward, summary } of await this.play(planHeldOut(curriculum, learnId, name, rngSeeds), policy)) {
         const line: LearnHeldOutRecord = {
           event: 'heldout',
           at: new Date().toISOString(),

@@ -4,6 +4,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { EpisodeSummary, RoundFigures, UpdateStats } from '../../actors/simic/index.ts';
+import { renameStoredSeed } from '../../runtime/seeded-random.ts';
 
 export const LEARN_RECORD_FILE = 'learn.jsonl';
 
@@ -12,7 +13,8 @@ export interface LearnStartRecord {
   at: string;
   learnId: string;
   curriculum: { file: string; name: string };
-  seed: number;
+  /** The learning run's random seed (`seed` in the records of earlier versions: read as this). */
+  rngSeed: number;
   rounds: number;
   envs: number;
   episodesPerRound: number;
@@ -94,7 +96,7 @@ export class LearnRecordError extends Error {
 }
 
 const EVENTS: Readonly<Record<LearnRecordLine['event'], readonly string[]>> = {
-  start: ['learnId', 'seed', 'rounds', 'envs', 'episodesPerRound'],
+  start: ['learnId', 'rngSeed', 'rounds', 'envs', 'episodesPerRound'],
   baseline: ['policy', 'figures', 'episodes'],
   round: ['round', 'policyVersion', 'figures', 'update', 'policyFile', 'episodes'],
   heldout: ['policy', 'task', 'rngSeed', 'testAccuracy', 'addedParameters'],
@@ -116,12 +118,12 @@ export function readLearnRecord(file: string): LearnRecordLine[] {
       } catch (error) {
         throw new LearnRecordError(`${where}: not JSON (${(error as Error).message})`);
       }
-      const record = value as Record<string, unknown>;
+      const record = renameStoredSeed(value as Record<string, unknown>);
       const fields = EVENTS[record?.event as LearnRecordLine['event']];
       if (!fields) throw new LearnRecordError(`${where}: unknown event ${JSON.stringify(record?.event)}`);
       const missing = fields.find((field) => record[field] === undefined);
       if (missing) throw new LearnRecordError(`${where}: a ${String(record.event)} line without ${missing}`);
-      lines.push(value as LearnRecordLine);
+      lines.push(record as unknown as LearnRecordLine);
     });
   return lines;
 }

@@ -91,7 +91,7 @@ function facts(start: LearnStartRecord, latest: LearnStartRecord, v: LearnView):
   const resumed = latest.resumedAfter === undefined ? '' : ` (resumed after round ${latest.resumedAfter})`;
   return [
     ['curriculum', `${start.curriculum.name} (${start.curriculum.file})`],
-    ['seed', String(start.seed)],
+    ['random seed', String(start.rngSeed)],
     ['rounds', `${done} of ${latest.rounds} done${resumed}`],
     ['envs', String(latest.envs)],
     ['episodes per round', String(latest.episodesPerRound)],

@@ -1,5 +1,5 @@
 // `esper learn --ship <learn-dir>`: packs a finished learning run's final policy for the package (`policies/`): its
-// weights and a manifest naming the curriculum, seed, rounds, the commands that made it and the held-out table
+// weights and a manifest naming the curriculum, rngSeed, rounds, the commands that made it and the held-out table
 // (policy/shipped.ts). The policy file is read with the learn folder's secret, as `esper run --policy` would.
 import { basename, dirname, join, resolve } from 'node:path';
 import { resolveSigningSecret } from '../../actors/weatherlight/index.ts';
@@ -31,7 +31,7 @@ export function ship(args: readonly string[]): number {
   if (!learnDir || (flag !== undefined && (flag !== '--out' || !out)) || args.length > 3) throw new UsageError('usage: esper learn --ship <learn-dir> [--out <dir>]');
   const outDir = out ? resolve(out) : SHIPPED_POLICY_DIR;
   const manifest = shipLearnedPolicy(learnDir, outDir);
-  process.stdout.write(`esper learn: shipped ${manifest.version} (${manifest.curriculum}, seed ${manifest.seed}, ${manifest.rounds} rounds) as ${join(outDir, manifest.file)}, sha256 ${manifest.sha256}\n`);
+  process.stdout.write(`esper learn: shipped ${manifest.version} (${manifest.curriculum}, random seed ${manifest.rngSeed}, ${manifest.rounds} rounds) as ${join(outDir, manifest.file)}, sha256 ${manifest.sha256}\n`);
   return 0;
 }
 
@@ -46,13 +46,13 @@ export function shipLearnedPolicy(learnDir: string, outDir = SHIPPED_POLICY_DIR,
   const signing = resolveSigningSecret({ env: process.env, varDir: dirname(dirname(dir)), multiProcess: false, log: createLogger('learn') });
   const { weights } = readPolicyFile(resolve(dir, finished.policyFile), signing);
   const heldOut = lines.filter((l): l is LearnHeldOutRecord => l.event === 'heldout');
-  const seedsPerTask = Math.max(1, ...heldOut.filter((l) => l.policy === 'learned').map((l) => heldOut.filter((m) => m.policy === 'learned' && m.task === l.task).length));
+  const rngSeedsPerTask = Math.max(1, ...heldOut.filter((l) => l.policy === 'learned').map((l) => heldOut.filter((m) => m.policy === 'learned' && m.task === l.task).length));
   const curriculum = curriculumName(start.curriculum.file);
   return writeShippedPolicy(outDir, name, weights, {
     curriculum,
-    seed: start.seed,
+    rngSeed: start.rngSeed,
     rounds: finished.rounds,
-    command: `npx esper learn ${curriculum} --seed ${start.seed} --rounds ${finished.rounds} --heldout-seeds ${seedsPerTask} && npx esper learn --ship var/learn/<id>`,
+    command: `npx esper learn ${curriculum} --rng-seed ${start.rngSeed} --rounds ${finished.rounds} --heldout-rng-seeds ${rngSeedsPerTask} && npx esper learn --ship var/learn/<id>`,
     heldOut: heldOutTable(heldOut),
   });
 }

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import type { SavedTensor } from '../../actors/simic/index.ts';
 import { writeFileAtomic } from '../../runtime/atomic-file.ts';
+import { renameStoredSeed } from '../../runtime/seeded-random.ts';
 
 export const LEARN_STATE_FILE = 'state.bin';
 const FORMAT = 1;
@@ -13,7 +14,8 @@ export interface LearnState {
   format: number;
   learnId: string;
   curriculumFile: string;
-  seed: number;
+  /** The learning run's random seed (`seed` in the checkpoints of earlier versions: read as this). */
+  rngSeed: number;
   rounds: number;
   envs: number;
   episodesPerEnv: number;
@@ -41,12 +43,12 @@ export function loadLearnState(file: string): LearnState | null {
   if (!existsSync(file)) return null;
   let state: LearnState;
   try {
-    state = unpack(readFileSync(file)) as LearnState;
+    state = renameStoredSeed(unpack(readFileSync(file)) as LearnState);
   } catch (error) {
     throw new LearnStateError(`${file}: unreadable (${(error as Error).message})`);
   }
   if (state?.format !== FORMAT) throw new LearnStateError(`${file}: format ${String(state?.format)}, expected ${FORMAT}`);
-  const required: ReadonlyArray<keyof LearnState> = ['learnId', 'curriculumFile', 'seed', 'rounds', 'envs', 'episodesPerEnv', 'round', 'weights', 'optimizer'];
+  const required: ReadonlyArray<keyof LearnState> = ['learnId', 'curriculumFile', 'rngSeed', 'rounds', 'envs', 'episodesPerEnv', 'round', 'weights', 'optimizer'];
   const missing = required.find((field) => state[field] === undefined);
   if (missing) throw new LearnStateError(`${file}: no ${missing}`);
   state.optimizer = state.optimizer.map((t) => ({ ...t, values: floats(t.values as unknown as Uint8Array) }));

@@ -85,7 +85,7 @@ function status(records: readonly RunRecordLine[]): { kind: string; text: string
 
 function header(runId: string, start: StartRecord | null, sessions: number, state: { kind: string; text: string }): string {
   const facts = start
-    ? [`experiment ${start.experiment}`, `data ${start.dataset}`, `host ${start.host}`, `seed ${start.seed}`, `started ${start.at}`, ...(sessions > 1 ? [`${sessions} sessions (resumed)`] : [])]
+    ? [`experiment ${start.experiment}`, `data ${start.dataset}`, `host ${start.host}`, `random seed ${start.rngSeed}`, `started ${start.at}`, ...(sessions > 1 ? [`${sessions} sessions (resumed)`] : [])]
     : ['no start line recorded'];
   return `<header><h1>Esper run ${esc(runId)}</h1><p class="status ${esc(state.kind)}">${esc(state.text)}</p><p class="muted">${facts.map(esc).join(' · ')}</p></header>`;
 }

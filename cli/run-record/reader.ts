@@ -1,6 +1,7 @@
 // Reads a run record back, checking every line's shape, so a hand-edited or damaged file stops with its file and
 // line number instead of a report drawn from half a line.
 import { readFileSync } from 'node:fs';
+import { renameStoredSeed } from '../../runtime/seeded-random.ts';
 import { DECISION_OUTCOMES, type RunRecordLine } from './records.ts';
 
 export class RunRecordError extends Error {
@@ -80,7 +81,7 @@ const EVENTS: Record<RunRecordLine['event'], Check> = {
     resumed: is('boolean'),
     dataset: string,
     host: string,
-    seed: number,
+    rngSeed: number,
     budgets: shape({ epochs: number, hookBudgetMs: number, tamiyoDeadlineMs: number, inferenceTimeoutMs: number, haltAfterFailedEpochs: number }),
   }),
   epoch: shape({
@@ -132,11 +133,13 @@ export function parseRecordLine(text: string): RunRecordLine {
     throw new RunRecordError(`not JSON (${(error as Error).message})`);
   }
   if (!isObject(value)) throw new RunRecordError(`not a JSON object: ${show(value)}`);
-  const check = Object.hasOwn(EVENTS, value.event as string) ? EVENTS[value.event as RunRecordLine['event']] : undefined;
-  if (!check) throw new RunRecordError(`unknown event ${show(value.event)} (expected ${Object.keys(EVENTS).join(', ')})`);
-  const problem = check(value, value.event as string);
+  // A start line written while the random seed was `seed` reads as `rngSeed`.
+  const record = renameStoredSeed(value);
+  const check = Object.hasOwn(EVENTS, record.event as string) ? EVENTS[record.event as RunRecordLine['event']] : undefined;
+  if (!check) throw new RunRecordError(`unknown event ${show(record.event)} (expected ${Object.keys(EVENTS).join(', ')})`);
+  const problem = check(record, record.event as string);
   if (problem) throw new RunRecordError(problem);
-  return value as unknown as RunRecordLine;
+  return record as unknown as RunRecordLine;
 }
 
 /** Every line of a record file, in order (blank lines skipped); a broken line throws with `file:line: problem`. */

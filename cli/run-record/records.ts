@@ -1,5 +1,5 @@
 // The run record's lines: one JSON object per line in `<run-dir>/run.jsonl`, each with its `event` and `at` (ISO
-// time). A run writes `start` (what was planned: data, host, seed, budgets), an `epoch` per finished epoch, an
+// time). A run writes `start` (what was planned: data, host, random seed, budgets), an `epoch` per finished epoch, an
 // `alert` per Nissa alert fired or resolved, then, once the tree has stopped, a `decision` per Tamiyo field report
 // and `finished`. A resumed run appends a second `start` and carries on in the same file.
 import { leyline } from '../../contracts/index.ts';
@@ -26,7 +26,8 @@ export interface StartRecord {
   resumed: boolean;
   dataset: string;
   host: string;
-  seed: number;
+  /** The run's random seed (`seed` in the records of earlier versions: read as this). */
+  rngSeed: number;
   budgets: Budgets;
   /** Whether Simic learned the policy during the run (absent in records written before this was recorded: no). */
   policyLearning?: boolean;

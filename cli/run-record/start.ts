@@ -1,4 +1,4 @@
-// The start line of a run record, from the run's configuration: what it trains on, with which seed, and the
+// The start line of a run record, from the run's configuration: what it trains on, with which random seed, and the
 // budgets the report later holds the run's actuals against.
 import { resolveTolariaConfig, type TolariaSettings } from '../../actors/tolaria/index.ts';
 import { resolveTamiyoConfig } from '../../actors/tamiyo/index.ts';
@@ -15,7 +15,7 @@ export function startRecord(config: EsperConfig, run: { id: string; resumed: boo
     resumed: run.resumed,
     dataset: describeDataset(tolaria),
     host: describeHost(tolaria.host),
-    seed: tolaria.seed,
+    rngSeed: tolaria.rngSeed,
     budgets: {
       epochs: tolaria.epochs,
       hookBudgetMs: tolaria.control.hookBudgetMs,

@@ -11,11 +11,11 @@ export function setVariable(module: BlueprintModule, name: string, value: (varia
 }
 
 /** Adds small seeded noise to every variable, so outputs depend on all of them (zero projections included). */
-export function perturbAll(module: BlueprintModule, std = 0.1, seed = 5): void {
+export function perturbAll(module: BlueprintModule, std = 0.1, rngSeed = 5): void {
   let index = 0;
   for (const [name] of module.variables) {
     index += 1;
-    setVariable(module, name, (v) => v.add(tf.randomNormal(v.shape, 0, std, 'float32', seed * 1000 + index)));
+    setVariable(module, name, (v) => v.add(tf.randomNormal(v.shape, 0, std, 'float32', rngSeed * 1000 + index)));
   }
 }
 
@@ -48,6 +48,6 @@ export const DENSE: SlotSpec = { dims: [32] };
 export const CONV: SlotSpec = { dims: [8, 8, 4] };
 
 /** A module built from a blueprint name alone (the name decides the family). */
-export function buildNamed(name: string, parameters: Record<string, number>, slot: SlotSpec = DENSE, seed = 3): BlueprintModule {
-  return buildModule(leyline.BlueprintDescriptor.create({ blueprintId: `T-${name}`, name }), parameters, slot, { seed });
+export function buildNamed(name: string, parameters: Record<string, number>, slot: SlotSpec = DENSE, rngSeed = 3): BlueprintModule {
+  return buildModule(leyline.BlueprintDescriptor.create({ blueprintId: `T-${name}`, name }), parameters, slot, { rngSeed });
 }

@@ -10,8 +10,8 @@ export class PolicyStates {
   readonly #random: () => number;
   #step = 0;
 
-  constructor(seed: number) {
-    this.#random = mulberry32(seed);
+  constructor(rngSeed: number) {
+    this.#random = mulberry32(rngSeed);
   }
 
   next(overrides: Partial<v1.SystemStatePacket> = {}): v1.SystemStatePacket {

@@ -33,7 +33,7 @@ const PARAMETERS: Record<string, Record<string, number>> = { BP043: { scale: 20 
 export const store: KernelStore = {
   fetchKernel(blueprintId, slot): KernelFetchResult {
     const descriptor = catalog.get(blueprintId)!;
-    const module = buildModule(descriptor, PARAMETERS[blueprintId] ?? midpointParameters(descriptor), { dims: [...(slot as readonly number[])] }, { seed: 7 });
+    const module = buildModule(descriptor, PARAMETERS[blueprintId] ?? midpointParameters(descriptor), { dims: [...(slot as readonly number[])] }, { rngSeed: 7 });
     return { status: 'found', module, entry: leyline.KernelCatalogEntry.create({}), fromCache: true, latencyMs: 0.5 };
   },
 };

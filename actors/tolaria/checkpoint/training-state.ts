@@ -2,6 +2,7 @@
 // and the epoch's metrics, with no TF.js objects inside, so it can be encoded, copied and compared as data. The
 // helpers move it between this form and live TF.js variables.
 import { tf } from '../../../tensor/index.ts';
+import { renameStoredSeed } from '../../../runtime/seeded-random.ts';
 
 /**
  * Format 2 adds the grown network (every seed's record and its module's weights) and the history decisions read;
@@ -30,7 +31,8 @@ export interface OptimizerState {
 }
 
 export interface RngState {
-  seed: number;
+  /** The run's random seed. */
+  rngSeed: number;
   /** The generator's internal words, so a resumed run draws the same numbers it would have drawn. */
   state: number[];
 }
@@ -157,7 +159,8 @@ export function validateTrainingState(value: unknown): TrainingState {
   }
   const legacy = record.format === 1;
   const optimizer = asRecord(record.optimizer, 'optimizer');
-  const rng = asRecord(record.rng, 'rng');
+  // A checkpoint written while the random seed was `rng.seed` still loads.
+  const rng = renameStoredSeed(asRecord(record.rng, 'rng'));
   const rngWords = rng.state;
   if (!Array.isArray(rngWords) || !rngWords.every((word) => typeof word === 'number')) {
     throw new TrainingStateError('rng.state is not an array of numbers');
@@ -175,7 +178,7 @@ export function validateTrainingState(value: unknown): TrainingState {
       slots: asTensorMap(optimizer.slots, 'optimizer.slots'),
       hyper: asNumbers(optimizer.hyper, 'optimizer.hyper'),
     },
-    rng: { seed: asNumber(rng.seed, 'rng.seed'), state: rngWords as number[] },
+    rng: { rngSeed: asNumber(rng.rngSeed, 'rng.rngSeed'), state: rngWords as number[] },
     metrics: asNumbers(record.metrics, 'metrics'),
     createdAt: asString(record.createdAt, 'createdAt'),
     seeds: legacy ? [] : asSeeds(record.seeds),

@@ -3,7 +3,7 @@
 // measured; docs/architecture.md#tensors-data-and-speed); copying a batch's rows into a fresh array and making a tensor
 // of it costs microseconds.
 import { tf } from '../../../tensor/index.ts';
-import { deriveSeed, permutation } from './split.ts';
+import { deriveRngSeed, permutation } from './split.ts';
 import { featureCount, type Split } from './types.ts';
 
 /**
@@ -26,8 +26,8 @@ export interface BatcherOptions {
   readonly batchSize: number;
   readonly inputShape: readonly number[];
   readonly classes: number;
-  /** Base seed; epoch e is shuffled with deriveSeed(seed, e), so every epoch has its own, reproducible order. */
-  readonly seed: number;
+  /** Base random seed; epoch e is shuffled with deriveRngSeed(rngSeed, e): each epoch its own, reproducible order. */
+  readonly rngSeed: number;
   /** Default true; false keeps the split's order (evaluation). */
   readonly shuffle?: boolean;
   /**
@@ -65,7 +65,7 @@ export class Batcher {
   /** The batches of one epoch, made lazily: each tensor exists only from its step until the caller disposes it. */
   *epoch(epoch = 0): Generator<Batch, void, undefined> {
     const { batchSize, shuffle = true } = this.options;
-    const order = shuffle ? permutation(this.split.n, deriveSeed(this.options.seed, epoch)) : identity(this.split.n);
+    const order = shuffle ? permutation(this.split.n, deriveRngSeed(this.options.rngSeed, epoch)) : identity(this.split.n);
     for (let step = 0; step < this.stepsPerEpoch; step++) {
       const start = step * batchSize;
       yield this.batch(order.subarray(start, Math.min(start + batchSize, this.split.n)));

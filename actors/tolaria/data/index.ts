@@ -5,7 +5,7 @@ export { DatasetError, loadIdxDataset, MNIST_FILES, mnistDefaultDir } from './da
 export type { IdxDatasetFiles, IdxFilePair, LoadIdxOptions } from './dataset.ts';
 export { fitStandardization, scaleInPlace, standardizeInPlace } from './normalize.ts';
 export type { Standardization } from './normalize.ts';
-export { deriveSeed, permutation, shuffleSplit, validationSplit } from './split.ts';
+export { deriveRngSeed, permutation, shuffleSplit, validationSplit } from './split.ts';
 export type { ValidationSplitOptions } from './split.ts';
 export { Batcher } from './batches.ts';
 export type { Batch, BatcherOptions } from './batches.ts';

@@ -12,7 +12,7 @@ export interface PrepareOptions {
   /** Share of the training split held out for validation, in [0, 1); default 0.1. */
   readonly validationFraction?: number;
   readonly stratify?: boolean;
-  readonly seed: number;
+  readonly rngSeed: number;
 }
 
 export interface PreparedDataset {
@@ -27,8 +27,8 @@ export interface PreparedDataset {
 
 /** Splits off validation and normalises, on copies: the input dataset is left as loaded (safe to prepare twice). */
 export function prepareDataset(dataset: Dataset, options: PrepareOptions): PreparedDataset {
-  const { scale = 255, standardize = 'global', validationFraction = 0.1, stratify = false, seed } = options;
-  const { train, validation } = validationSplit(dataset.train, { fraction: validationFraction, seed, stratify });
+  const { scale = 255, standardize = 'global', validationFraction = 0.1, stratify = false, rngSeed } = options;
+  const { train, validation } = validationSplit(dataset.train, { fraction: validationFraction, rngSeed, stratify });
   const test: Split = { x: new Float32Array(dataset.test.x), y: dataset.test.y, n: dataset.test.n };
   const parts = [train, validation, test];
   if (scale !== false) for (const part of parts) scaleInPlace(part.x, scale);

@@ -8,8 +8,8 @@ export interface SyntheticOptions {
   /** Training samples (default 3000) and test samples (default 1000), balanced over the classes. */
   readonly train?: number;
   readonly test?: number;
-  /** Default 1. The same seed gives the same data everywhere. */
-  readonly seed?: number;
+  /** The random seed (default 1): the same rngSeed gives the same data everywhere. */
+  readonly rngSeed?: number;
   /** Std of the 2-D noise before lifting (default 0.04); more noise, a harder task. */
   readonly noise?: number;
 }
@@ -22,8 +22,8 @@ const TURNS = 1;
 
 /** The spirals task: inputShape [16], 4 classes, balanced (sample i has class i mod 4). */
 export function spiralsDataset(options: SyntheticOptions = {}): Dataset {
-  const { train = 3000, test = 1000, seed = 1, noise = 0.04 } = options;
-  const random = mulberry32(seed);
+  const { train = 3000, test = 1000, rngSeed = 1, noise = 0.04 } = options;
+  const random = mulberry32(rngSeed);
   const gaussian = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   // The lift is part of the task (same for train and test): f_k = tanh(a_k · p + b_k).
   const weights = Array.from({ length: SYNTHETIC_FEATURES }, () => [1.5 * gaussian(), 1.5 * gaussian(), 0.5 * gaussian()]);

@@ -83,23 +83,23 @@ export function validateHostConfig(config: HostConfig, field = 'tolaria.host'): 
   }
 }
 
-/** Builds a host from configuration; `seed` makes the initial weights reproducible. */
-export function buildHost(config: HostConfig, seed = 1): HostModel {
+/** Builds a host from configuration; `rngSeed` makes the initial weights reproducible. */
+export function buildHost(config: HostConfig, rngSeed = 1): HostModel {
   validateHostConfig(config);
-  return config.kind === 'mlp' ? buildMlp(config, seed) : buildCnn(config, seed);
+  return config.kind === 'mlp' ? buildMlp(config, rngSeed) : buildCnn(config, rngSeed);
 }
 
 class Weights {
   readonly variables = new Map<string, tf.Variable>();
-  #seed: number;
+  #rngSeed: number;
 
-  constructor(seed: number) {
-    this.#seed = seed;
+  constructor(rngSeed: number) {
+    this.#rngSeed = rngSeed;
   }
 
   glorot(name: string, shape: number[]): tf.Variable {
-    this.#seed += 1;
-    const init = tf.initializers.glorotUniform({ seed: this.#seed });
+    this.#rngSeed += 1;
+    const init = tf.initializers.glorotUniform({ seed: this.#rngSeed });
     return this.#add(name, init.apply(shape, 'float32'));
   }
 
@@ -152,8 +152,8 @@ export function hostSlots(config: HostConfig): HostSlot[] {
   return [...convs, ...config.dense.map((units, i) => ({ id: `dense.${i}`, dims: [units] }))];
 }
 
-function buildMlp(config: MlpHostConfig, seed: number): HostModel {
-  const weights = new Weights(seed);
+function buildMlp(config: MlpHostConfig, rngSeed: number): HostModel {
+  const weights = new Weights(rngSeed);
   const slots = hostSlots(config);
   const layers: Array<{ w: tf.Variable; b: tf.Variable; slot: HostSlot }> = [];
   let width = config.inputs;
@@ -173,8 +173,8 @@ function buildMlp(config: MlpHostConfig, seed: number): HostModel {
   });
 }
 
-function buildCnn(config: CnnHostConfig, seed: number): HostModel {
-  const weights = new Weights(seed);
+function buildCnn(config: CnnHostConfig, rngSeed: number): HostModel {
+  const weights = new Weights(rngSeed);
   const slots = hostSlots(config);
   let [height, width, channels] = config.inputShape;
   const convs = config.channels.map((filters, i) => {

@@ -1,6 +1,7 @@
 // Tolaria's part of the configuration (`tolaria` in esper.config.ts): what to train on, the host, the optimizer,
 // how often control runs, checkpoints, rollback and the emergency ladder. Checked at boot; a bad field is named.
 import { ConfigError } from '../../../runtime/config-error.ts';
+import { SEED_IS_NOW_RNG_SEED } from '../../../runtime/seeded-random.ts';
 import { validateHostConfig, type HostConfig } from '../host/host-model.ts';
 import type { OptimizerConfig } from '../optim/grouped-optimizer.ts';
 import { validateLrSchedule, type LrSchedule } from '../optim/lr-schedule.ts';
@@ -32,8 +33,8 @@ export interface TolariaConfig {
   lrSchedule?: LrSchedule;
   batchSize?: number;
   epochs?: number;
-  /** Seeds weights, shuffles and the validation split. */
-  seed?: number;
+  /** The random seed of weights, shuffles and the validation split. Default 1. */
+  rngSeed?: number;
   control?: {
     /** Control boundary: every epoch (default) or every K optimizer steps. */
     everySteps?: number | null;
@@ -82,7 +83,7 @@ export interface TolariaSettings {
   lrSchedule: LrSchedule | null;
   batchSize: number;
   epochs: number;
-  seed: number;
+  rngSeed: number;
   control: { everySteps: number | null; tamiyoDeadlineMs: number; kasminaDeadlineMs: number; hookBudgetMs: number; breakerFailures: number; breakerOpenMs: number };
   checkpoints: { keep: number };
   rollback: {
@@ -135,6 +136,8 @@ export function resolveTolariaConfig(config: unknown = {}, field = 'tolaria'): T
     throw new TolariaConfigError(`${field}.dataset.kind`, `must be "mnist", "idx" or "spirals", got ${JSON.stringify(datasetKind)}`);
   }
   const dataset = (c.dataset ?? { kind: 'mnist' }) as DatasetConfig;
+  if ('seed' in c) throw new TolariaConfigError(`${field}.seed`, SEED_IS_NOW_RNG_SEED);
+  if ('seed' in dataset) throw new TolariaConfigError(`${field}.dataset.seed`, SEED_IS_NOW_RNG_SEED);
   if (dataset.kind === 'idx' && (typeof dataset.dir !== 'string' || dataset.dir === '')) {
     throw new TolariaConfigError(`${field}.dataset.dir`, 'must name the directory of the IDX files');
   }
@@ -166,7 +169,7 @@ export function resolveTolariaConfig(config: unknown = {}, field = 'tolaria'): T
     lrSchedule: c.lrSchedule ?? null,
     batchSize: int(c.batchSize, 'batchSize', 64),
     epochs: int(c.epochs, 'epochs', 3),
-    seed: int(c.seed, 'seed', 1, 0),
+    rngSeed: int(c.rngSeed, 'rngSeed', 1, 0),
     control: {
       everySteps: everySteps === null ? null : int(everySteps, 'control.everySteps', 1),
       tamiyoDeadlineMs: positive(control.tamiyoDeadlineMs, 'control.tamiyoDeadlineMs', 2_000),

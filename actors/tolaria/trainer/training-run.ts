@@ -169,13 +169,13 @@ export class TrainingRun implements SeedProbe {
         `takes ${hostInputs} features and ${host.classes} classes; the dataset has ${inputs} features [${dataset.inputShape.join(', ')}] and ${dataset.classes} classes (set tolaria.host to match)`,
       );
     }
-    this.data = prepareDataset(limited, { seed: settings.seed, validationFraction: settings.validationFraction });
+    this.data = prepareDataset(limited, { rngSeed: settings.rngSeed, validationFraction: settings.validationFraction });
     const batcher = (split: Split, batchSize: number, shuffle: boolean): Batcher =>
-      new Batcher(split, { batchSize, inputShape: dataset.inputShape, classes: dataset.classes, seed: settings.seed, shuffle });
+      new Batcher(split, { batchSize, inputShape: dataset.inputShape, classes: dataset.classes, rngSeed: settings.rngSeed, shuffle });
     this.trainBatches = batcher(this.data.train, settings.batchSize, true);
     this.validationBatches = batcher(this.data.validation, EVAL_BATCH, false);
     this.testBatches = batcher(this.data.test, EVAL_BATCH, false);
-    this.host = buildHost(host, settings.seed);
+    this.host = buildHost(host, settings.rngSeed);
     this.grafts = options.grafts ?? new GraftTable();
     this.optimizer = new GroupedOptimizer(settings.optimizer);
     this.optimizer.setGroup(HOST_GROUP_ID, prefixed('host', this.host.variables), { step: 0, force: true });
@@ -333,8 +333,8 @@ export class TrainingRun implements SeedProbe {
       globalStep: this.globalStep,
       weights,
       optimizer,
-      // Every random draw is derived from (seed, epoch): shuffles use deriveSeed(seed, epoch), weights the seed.
-      rng: { seed: this.settings.seed, state: [this.epoch] },
+      // Every random draw derives from (rngSeed, epoch): shuffles from deriveRngSeed(rngSeed, epoch), weights rngSeed.
+      rng: { rngSeed: this.settings.rngSeed, state: [this.epoch] },
       metrics,
       createdAt: new Date().toISOString(),
       seeds: saved,
@@ -368,7 +368,7 @@ export class TrainingRun implements SeedProbe {
       batchSize: EVAL_BATCH,
       inputShape: this.data.inputShape,
       classes: this.data.classes,
-      seed: this.settings.seed,
+      rngSeed: this.settings.rngSeed,
       shuffle: false,
     });
     return evaluate(this.host, this.#probeBatches, grafts).loss;
