@@ -54,13 +54,28 @@ export default defineConfig({
         subsystem('nissa', [{ id: 'ingest', worker: 'nissa-ingest', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
         subsystem('urza', [{ id: 'library', worker: 'urza', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
         subsystem('karn', [{ id: 'catalog', worker: 'karn', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
-        subsystem('tezzeret', [{ id: 'forge', worker: 'tezzeret-forge', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
-        subsystem('kasmina', [{ id: 'manager', worker: 'kasmina-manager', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
-        subsystem('tamiyo', [{ id: 'controller', worker: 'tamiyo-controller', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
-        subsystem('simic', [{ id: 'trainer', worker: 'simic-trainer', restart: RestartPolicy.RESTART_POLICY_PERMANENT }]),
+        subsystem('tezzeret', [
+          { id: 'forge', worker: 'tezzeret-forge', restart: RestartPolicy.RESTART_POLICY_PERMANENT },
+        ]),
+        subsystem('kasmina', [
+          { id: 'manager', worker: 'kasmina-manager', restart: RestartPolicy.RESTART_POLICY_PERMANENT },
+        ]),
+        subsystem('tamiyo', [
+          { id: 'controller', worker: 'tamiyo-controller', restart: RestartPolicy.RESTART_POLICY_PERMANENT },
+        ]),
+        subsystem('simic', [
+          { id: 'trainer', worker: 'simic-trainer', restart: RestartPolicy.RESTART_POLICY_PERMANENT },
+        ]),
         // The trainer stops on its own when the run ends (completed or halted): transient, not restarted then.
         // After a crash it is restarted and resumes from its newest checkpoint.
-        subsystem('tolaria', [{ id: 'trainer', worker: 'tolaria-trainer', restart: RestartPolicy.RESTART_POLICY_TRANSIENT, shutdownMs: 5_000 }]),
+        subsystem('tolaria', [
+          {
+            id: 'trainer',
+            worker: 'tolaria-trainer',
+            restart: RestartPolicy.RESTART_POLICY_TRANSIENT,
+            shutdownMs: 5_000,
+          },
+        ]),
       ],
     },
   },

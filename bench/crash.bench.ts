@@ -30,7 +30,11 @@ interface Exit {
 function esperRun(cwd: string, resume: boolean, killAfterMs?: number): Promise<Exit> {
   const args = ['run', '--json', '--nissa-port', '0', resume ? '--resume' : '--run-dir', join(cwd, RUN)];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ESPER, ...args], { cwd, env: { ...process.env, ESPER_LOG_LEVEL: 'error' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [ESPER, ...args], {
+      cwd,
+      env: { ...process.env, ESPER_LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = killAfterMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
@@ -54,10 +58,13 @@ export async function run(): Promise<void> {
   const draw = mulberry32(Number(process.env.CRASH_RNG_SEED ?? 1));
   const referenceDir = freshFolder('reference');
   const uninterrupted = await esperRun(referenceDir, false);
-  if (uninterrupted.code !== 0) throw new Error(`the uninterrupted run failed (exit ${uninterrupted.code}): ${uninterrupted.stderr.slice(-2_000)}`);
+  if (uninterrupted.code !== 0)
+    throw new Error(`the uninterrupted run failed (exit ${uninterrupted.code}): ${uninterrupted.stderr.slice(-2_000)}`);
   const reference: RunOutcome = await runOutcome(referenceDir, join(referenceDir, RUN));
   const seedsAtStake = reference.network?.seeds.length ?? 0;
-  process.stderr.write(`crash: reference run: ${reference.epochs.length} epochs, ${reference.decisions.length} decisions, ${reference.reports.length} field reports, ${seedsAtStake} seeds\n`);
+  process.stderr.write(
+    `crash: reference run: ${reference.epochs.length} epochs, ${reference.decisions.length} decisions, ${reference.reports.length} field reports, ${seedsAtStake} seeds\n`,
+  );
 
   let kills = 0;
   let finished = 0;
@@ -78,7 +85,12 @@ export async function run(): Promise<void> {
     if (difference?.identical) identical += 1;
     reportsLost += difference ? difference.reportsLost : reference.reports.length;
     seedsLost += difference ? difference.seedsLost : seedsAtStake;
-    const verdict = difference === null ? 'no outcome' : difference.identical ? 'identical' : `differs: ${difference.differences.join(', ')}`;
+    const verdict =
+      difference === null
+        ? 'no outcome'
+        : difference.identical
+          ? 'identical'
+          : `differs: ${difference.differences.join(', ')}`;
     process.stderr.write(
       `crash: trial ${i}/${trials}: ${killed ? `killed at ${(killAfterMs / 1000).toFixed(1)} s` : `not killed (exit ${first.code} before ${(killAfterMs / 1000).toFixed(1)} s)`}; ` +
         `resume exit ${resumed.code}; ${verdict}${resumed.code === 0 ? '' : `: ${resumed.stderr.slice(-500)}`}\n`,

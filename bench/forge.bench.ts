@@ -23,7 +23,16 @@ async function throughput(concurrency: number): Promise<{ jobsPerSecond: number;
   const config = { ...TEZZERET_DEFAULTS, concurrency, backend: 'wasm' as const };
   const forge = system.spawn(
     null,
-    forgeLogic(forgeSettings({ system, config, catalog: karn.catalog, store: urzaKernelStore(library), journal, telemetry: null })),
+    forgeLogic(
+      forgeSettings({
+        system,
+        config,
+        catalog: karn.catalog,
+        store: urzaKernelStore(library),
+        journal,
+        telemetry: null,
+      }),
+    ),
     { name: 'forge' },
   ) as ActorRef<v1.CompileRequest>;
   const blueprints = [...karn.catalog.all()].filter((d) => !d.quarantineOnly);
@@ -31,7 +40,15 @@ async function throughput(concurrency: number): Promise<{ jobsPerSecond: number;
   const results = await Promise.all(
     blueprints.flatMap((descriptor) =>
       config.slots.map((slot) =>
-        system.ask(forge, leyline.CompileRequest.create({ blueprintId: descriptor.blueprintId, slot: leyline.SlotShape.create({ dims: [...slot.dims] }) }), leyline.CompileResult, 600_000),
+        system.ask(
+          forge,
+          leyline.CompileRequest.create({
+            blueprintId: descriptor.blueprintId,
+            slot: leyline.SlotShape.create({ dims: [...slot.dims] }),
+          }),
+          leyline.CompileResult,
+          600_000,
+        ),
       ),
     ),
   );

@@ -43,22 +43,31 @@ function train(label: string, rngSeed: number, changes: string): Promise<Outcome
   const file = join(cwd, 'experiment.ts');
   writeFileSync(file, `import base from ${JSON.stringify(EXPERIMENT)};\nexport default { ...base, ${changes} };\n`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'bin', 'esper.js'), 'run', file, '--json', '--rng-seed', String(rngSeed), '--nissa-port', '0'], {
-      cwd,
-      env: { ...process.env, ESPER_LOG_LEVEL: 'error' },
-    });
+    const child = spawn(
+      process.execPath,
+      [join(root, 'bin', 'esper.js'), 'run', file, '--json', '--rng-seed', String(rngSeed), '--nissa-port', '0'],
+      {
+        cwd,
+        env: { ...process.env, ESPER_LOG_LEVEL: 'error' },
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`growth ${label} (rngSeed ${rngSeed}) exited ${code}: ${stderr.slice(-2_000)}`));
-      const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Line);
+      if (code !== 0)
+        return reject(new Error(`growth ${label} (rngSeed ${rngSeed}) exited ${code}: ${stderr.slice(-2_000)}`));
+      const lines = stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Line);
       const epochs = lines.filter((l) => l.event === 'epoch');
       const last = epochs.at(-1);
       const finished = lines.find((l) => l.event === 'finished');
-      if (!last?.parameters || !finished?.result) return reject(new Error(`growth ${label}: no epochs or no result in its output`));
+      if (!last?.parameters || !finished?.result)
+        return reject(new Error(`growth ${label}: no epochs or no result in its output`));
       resolve({
         testAccuracy: finished.result.testAccuracy * 100,
         parameters: last.parameters.host + last.parameters.seeds,
@@ -73,7 +82,8 @@ function train(label: string, rngSeed: number, changes: string): Promise<Outcome
 const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
 
 export async function run(): Promise<void> {
-  if (process.env.GROWTH_SEEDS !== undefined) throw new Error('GROWTH_SEEDS is now GROWTH_RNG_SEEDS (the random seeds)');
+  if (process.env.GROWTH_SEEDS !== undefined)
+    throw new Error('GROWTH_SEEDS is now GROWTH_RNG_SEEDS (the random seeds)');
   const rngSeeds = (process.env.GROWTH_RNG_SEEDS ?? '1,2,3').split(',').map(Number);
   const rows: Record<'a' | 'b' | 'h' | 'c', Outcome[]> = { a: [], b: [], h: [], c: [] };
   const widths: number[] = [];
@@ -85,7 +95,13 @@ export async function run(): Promise<void> {
     // A single hidden layer of width h holds (INPUTS + 1)·h + (h + 1)·CLASSES weights: the width nearest (b)'s count.
     const width = Math.round((grown.parameters - CLASSES) / (INPUTS + 1 + CLASSES));
     widths.push(width);
-    rows.c.push(await train('static', rngSeed, `seeds: false, host: { kind: 'mlp', inputs: ${INPUTS}, hidden: [${width}], classes: ${CLASSES} }`));
+    rows.c.push(
+      await train(
+        'static',
+        rngSeed,
+        `seeds: false, host: { kind: 'mlp', inputs: ${INPUTS}, hidden: [${width}], classes: ${CLASSES} }`,
+      ),
+    );
   }
   const figures = (k: keyof typeof rows) => ({
     accuracy: mean(rows[k].map((r) => r.testAccuracy)),
@@ -112,7 +128,10 @@ export async function run(): Promise<void> {
 
   const pct = (x: number): string => `${x.toFixed(2)} %`;
   const each = (k: keyof typeof rows): string => rows[k].map((r) => r.testAccuracy.toFixed(2)).join(' / ');
-  const decisions = (k: 'b' | 'h'): string => rows[k].map((r, i) => `rngSeed ${rngSeeds[i]}: ${r.decisions.join('; ') || 'none'} (${r.fossilized} fossilized)`).join('<br>');
+  const decisions = (k: 'b' | 'h'): string =>
+    rows[k]
+      .map((r, i) => `rngSeed ${rngSeeds[i]}: ${r.decisions.join('; ') || 'none'} (${r.fossilized} fossilized)`)
+      .join('<br>');
   process.stderr.write(
     [
       `| run (MNIST, ${rngSeeds.length} random seeds: ${rngSeeds.join(', ')}) | test accuracy (mean) | per random seed | parameters | training time | decisions |`,

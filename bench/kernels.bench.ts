@@ -10,7 +10,11 @@
 // matmul: the MLP's hottest gradient product, [64,784]ᵀ×[64,256], ms per call, patched against unpatched.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { installWasmTrainingKernels, uninstallWasmTrainingKernels, wasmTrainingKernelsInstalled } from '../tensor/wasm-kernels/index.ts';
+import {
+  installWasmTrainingKernels,
+  uninstallWasmTrainingKernels,
+  wasmTrainingKernelsInstalled,
+} from '../tensor/wasm-kernels/index.ts';
 import { median, report } from './report.ts';
 
 const BENCH = 'kernels';
@@ -43,7 +47,9 @@ function oneHot(batch: number, classes: number, offset: number): Float32Array {
 
 function dense(inputs: number, outputs: number, rngSeed: number): [tf.Variable, tf.Variable] {
   const scale = Math.sqrt(2 / inputs);
-  const w = tf.tidy(() => tf.mul(tf.sub(tf.tensor2d(data(inputs * outputs, rngSeed), [inputs, outputs]), 0.5), scale * 2));
+  const w = tf.tidy(() =>
+    tf.mul(tf.sub(tf.tensor2d(data(inputs * outputs, rngSeed), [inputs, outputs]), 0.5), scale * 2),
+  );
   return [tf.variable(w), tf.variable(tf.zeros([outputs]))];
 }
 
@@ -93,7 +99,10 @@ function cnnTask(): Task {
         optimizer.minimize(() => {
           const conv = tf.relu(tf.add(tf.conv2d(x, kernel as tf.Tensor as tf.Tensor4D, 1, 'same'), bias));
           const pooled = tf.maxPool(conv as tf.Tensor4D, 2, 2, 'valid');
-          return tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(tf.reshape(pooled, [batch, -1]), wd), bd)) as tf.Scalar;
+          return tf.losses.softmaxCrossEntropy(
+            y,
+            tf.add(tf.matMul(tf.reshape(pooled, [batch, -1]), wd), bd),
+          ) as tf.Scalar;
         });
       });
     },
@@ -117,7 +126,13 @@ function throughput(task: Task, batch: number, steps: number, warmup = 5): numbe
 }
 
 /** Runs `make` → throughput → dispose on `backend`, with the patched kernels installed or not. */
-async function measure(backend: 'wasm' | 'cpu', patched: boolean, make: () => Task, batch: number, steps: number): Promise<number> {
+async function measure(
+  backend: 'wasm' | 'cpu',
+  patched: boolean,
+  make: () => Task,
+  batch: number,
+  steps: number,
+): Promise<number> {
   if (patched) installWasmTrainingKernels();
   else uninstallWasmTrainingKernels();
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not start`);
@@ -155,7 +170,13 @@ export async function run(): Promise<void> {
       matmul.unpatched.push(msPerCall(() => tf.matMul(a, b, true, false)));
     }
     tf.dispose([a, b]);
-    report(BENCH, 'matmul_64x784T_x_64x256_ms_patched_vs_unpatched', median(matmul.patched), 'ms', median(matmul.unpatched));
+    report(
+      BENCH,
+      'matmul_64x784T_x_64x256_ms_patched_vs_unpatched',
+      median(matmul.patched),
+      'ms',
+      median(matmul.unpatched),
+    );
 
     const mlp = { patched: [] as number[], unpatched: [] as number[] };
     for (let r = 0; r < ROUNDS; r++) {
@@ -163,7 +184,13 @@ export async function run(): Promise<void> {
       mlp.unpatched.push(await measure('wasm', false, mlpTask, 64, 40));
     }
     report(BENCH, 'mlp_784_256_128_10_train_wasm_unpatched', median(mlp.unpatched), 'samples/s');
-    report(BENCH, 'mlp_784_256_128_10_train_wasm_patched_vs_unpatched', median(mlp.patched), 'samples/s', median(mlp.unpatched));
+    report(
+      BENCH,
+      'mlp_784_256_128_10_train_wasm_patched_vs_unpatched',
+      median(mlp.patched),
+      'samples/s',
+      median(mlp.unpatched),
+    );
 
     const cnn = { patched: [] as number[], cpu: [] as number[] };
     for (let r = 0; r < ROUNDS; r++) {

@@ -40,11 +40,16 @@ const TARGET_SECONDS = 20 * 60;
 function learn(cwd: string, args: readonly string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [join(root, 'bin', 'esper.js'), 'learn', CURRICULUM, ...args], { cwd, env: { ...process.env, ESPER_LOG_LEVEL: 'error' } });
+    const child = spawn(process.execPath, [join(root, 'bin', 'esper.js'), 'learn', CURRICULUM, ...args], {
+      cwd,
+      env: { ...process.env, ESPER_LOG_LEVEL: 'error' },
+    });
     child.stdout.on('data', (chunk: Buffer) => process.stderr.write(chunk));
     child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve((performance.now() - started) / 1000) : reject(new Error(`esper learn exited ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve((performance.now() - started) / 1000) : reject(new Error(`esper learn exited ${code}`)),
+    );
   });
 }
 
@@ -54,7 +59,13 @@ const mean = (values: readonly number[]): number => values.reduce((a, b) => a + 
 async function throughput(size: number, dir: string, urza: string, secret: string, count: number): Promise<number> {
   const curriculum = await loadCurriculum(CURRICULUM);
   for (let i = 0; i < size; i++) copyLibrary(urza, join(dir, `w${i}`, 'urza'));
-  const pool = await EpisodePool.start({ size, curriculumFile: CURRICULUM, dir, urza: (i) => join(dir, `w${i}`, 'urza'), secret });
+  const pool = await EpisodePool.start({
+    size,
+    curriculumFile: CURRICULUM,
+    dir,
+    urza: (i) => join(dir, `w${i}`, 'urza'),
+    secret,
+  });
   try {
     const planned = planBaseline(curriculum, `bench-${size}`, 5, 'heuristic', count);
     const started = performance.now();
@@ -76,11 +87,33 @@ async function busThroughput(size: number, dir: string, urza: string, secret: st
   try {
     for (let i = 0; i < size; i++) {
       copyLibrary(urza, join(dir, `w${i}`, 'urza'));
-      const args = [join(root, 'bin', 'esper.js'), 'serve', 'episodes', CURRICULUM, '--bus', server.url, '--worker-dir', join(dir, `w${i}`), '--urza', join(dir, `w${i}`, 'urza')];
-      workers.push(runChild(args, { cwd: dir, env: { ...process.env, [SECRET_ENV_VAR]: secret, ESPER_LOG_LEVEL: 'error' } }, 1_800_000));
+      const args = [
+        join(root, 'bin', 'esper.js'),
+        'serve',
+        'episodes',
+        CURRICULUM,
+        '--bus',
+        server.url,
+        '--worker-dir',
+        join(dir, `w${i}`),
+        '--urza',
+        join(dir, `w${i}`, 'urza'),
+      ];
+      workers.push(
+        runChild(
+          args,
+          { cwd: dir, env: { ...process.env, [SECRET_ENV_VAR]: secret, ESPER_LOG_LEVEL: 'error' } },
+          1_800_000,
+        ),
+      );
     }
     await Promise.all(workers.map((w) => w.waitFor((line) => line.includes('ready on'))));
-    queue = await EpisodeQueue.start({ url: server.url, learnId: `bench-bus-${size}`, signing: new SignatureContext(secret), log: createLogger('bench') });
+    queue = await EpisodeQueue.start({
+      url: server.url,
+      learnId: `bench-bus-${size}`,
+      signing: new SignatureContext(secret),
+      log: createLogger('bench'),
+    });
     const planned = planBaseline(curriculum, `bench-bus-${size}`, 5, 'heuristic', count);
     const started = performance.now();
     const results = await queue.runAll(planned.map((p) => episodeRequest(p, { kind: 'heuristic' })));
@@ -100,7 +133,13 @@ async function throughputs(cwd: string): Promise<void> {
   await selectTensorBackend();
   const curriculum = await loadCurriculum(CURRICULUM);
   const urza = join(cwd, 'bench-urza');
-  await forgeCurriculum(curriculum, validateConfig({ ...embeddedDefaults, run: { ...embeddedDefaults.run, varDir: join(cwd, 'var') } }), urza, process.stderr, () => undefined);
+  await forgeCurriculum(
+    curriculum,
+    validateConfig({ ...embeddedDefaults, run: { ...embeddedDefaults.run, varDir: join(cwd, 'var') } }),
+    urza,
+    process.stderr,
+    () => undefined,
+  );
   const secret = 'bench-learn-secret-bench-learn-secret';
   const k = curriculum.learning?.envs ?? availableParallelism();
   const count = Number(process.env.LEARN_BENCH_EPISODES) || 4 * k;
@@ -112,7 +151,13 @@ async function throughputs(cwd: string): Promise<void> {
   report(BENCH, 'episodes_per_s_k_workers_vs_1', await inProcess(k), `episodes/s (K=${k})`, await inProcess(1));
   if (!redisServerAvailable()) return;
   for (const n of [1, 2, 4]) {
-    report(BENCH, `episodes_per_s_redis_${n}_workers_vs_in_process`, await busThroughput(n, join(cwd, `bus-${n}`), urza, secret, count), 'episodes/s', await inProcess(n));
+    report(
+      BENCH,
+      `episodes_per_s_redis_${n}_workers_vs_in_process`,
+      await busThroughput(n, join(cwd, `bus-${n}`), urza, secret, count),
+      'episodes/s',
+      await inProcess(n),
+    );
   }
 }
 
@@ -136,7 +181,15 @@ export async function run(): Promise<void> {
   const figures = Object.fromEntries(
     policies.map((policy) => {
       const own = heldOut.filter((l) => l.policy === policy);
-      return [policy, { accuracy: mean(own.map((l) => l.testAccuracy)), added: mean(own.map((l) => l.addedParameters)), seconds: mean(own.map((l) => l.seconds)), episodes: own.length }];
+      return [
+        policy,
+        {
+          accuracy: mean(own.map((l) => l.testAccuracy)),
+          added: mean(own.map((l) => l.addedParameters)),
+          seconds: mean(own.map((l) => l.seconds)),
+          episodes: own.length,
+        },
+      ];
     }),
   ) as Record<(typeof policies)[number], { accuracy: number; added: number; seconds: number; episodes: number }>;
   const { learned, heuristic, random, none } = figures;
@@ -160,10 +213,16 @@ export async function run(): Promise<void> {
     const own = heldOut.filter((l) => l.task === task && l.policy === policy);
     return `${mean(own.map((l) => l.testAccuracy)).toFixed(2)} % (+${Math.round(mean(own.map((l) => l.addedParameters)))})`;
   };
-  process.stderr.write(`\n| held-out task | ${policies.join(' | ')} |\n| --- | ${policies.map(() => '---').join(' | ')} |\n`);
+  process.stderr.write(
+    `\n| held-out task | ${policies.join(' | ')} |\n| --- | ${policies.map(() => '---').join(' | ')} |\n`,
+  );
   for (const task of tasks) process.stderr.write(`| ${task} | ${policies.map((p) => cell(task, p)).join(' | ')} |\n`);
-  process.stderr.write(`| mean | ${policies.map((p) => `${figures[p].accuracy.toFixed(2)} % (+${Math.round(figures[p].added)})`).join(' | ')} |\n`);
-  process.stderr.write(`\ncurve (round: mean return): ${played.map((r) => `${r.round}: ${r.figures.meanObjective.toFixed(1)}`).join(', ')}\n`);
+  process.stderr.write(
+    `| mean | ${policies.map((p) => `${figures[p].accuracy.toFixed(2)} % (+${Math.round(figures[p].added)})`).join(' | ')} |\n`,
+  );
+  process.stderr.write(
+    `\ncurve (round: mean return): ${played.map((r) => `${r.round}: ${r.figures.meanObjective.toFixed(1)}`).join(', ')}\n`,
+  );
 
   // Episode throughput, after the learn (the machine is otherwise idle).
   await throughputs(cwd);

@@ -66,7 +66,10 @@ export async function run(): Promise<void> {
       message: systemStatePacketFixture(),
       timeMetric: 'encode_decode_us_vs_python_anchor',
       timeBaseline: 7.1,
-      sizeBaselines: [['size_bytes_vs_prototype', 154], ['size_bytes_vs_budget', 280]],
+      sizeBaselines: [
+        ['size_bytes_vs_prototype', 154],
+        ['size_bytes_vs_budget', 280],
+      ],
     },
     {
       name: 'system_state_10_seeds',
@@ -83,7 +86,10 @@ export async function run(): Promise<void> {
       message: adaptationCommandFixture(),
       timeMetric: 'encode_decode_us_vs_design_budget',
       timeBaseline: 80,
-      sizeBaselines: [['size_bytes_vs_prototype', 84], ['size_bytes_vs_budget', 280]],
+      sizeBaselines: [
+        ['size_bytes_vs_prototype', 84],
+        ['size_bytes_vs_budget', 280],
+      ],
     },
     {
       name: 'field_report',

@@ -33,17 +33,24 @@ async function flood(client: OonaClient, total: number, chunk: number): Promise<
   let handled = 0;
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
-  const sub = client.subscribe({ stream: DEFAULT_STREAMS.telemetry, group: 'bench', count: 500, blockMs: 100, handler: () => {
-    handled += 1;
-    if (handled === total) done();
-  } });
+  const sub = client.subscribe({
+    stream: DEFAULT_STREAMS.telemetry,
+    group: 'bench',
+    count: 500,
+    blockMs: 100,
+    handler: () => {
+      handled += 1;
+      if (handled === total) done();
+    },
+  });
   await client.flush();
   await new Promise((resolve) => setTimeout(resolve, 50));
   const started = performance.now();
   for (let i = 0; i < total; i += 1) {
     if (!client.publish(packet(i)).ok) throw new Error(`publish ${i} refused`);
     // A producer faster than the transport waits for it rather than filling the local buffer (backpressure).
-    if (i % chunk === chunk - 1) await (client.buffered > 4 * chunk ? client.flush() : new Promise((resolve) => setImmediate(resolve)));
+    if (i % chunk === chunk - 1)
+      await (client.buffered > 4 * chunk ? client.flush() : new Promise((resolve) => setImmediate(resolve)));
   }
   await finished;
   const seconds = (performance.now() - started) / 1000;
@@ -55,7 +62,10 @@ async function embedded(): Promise<void> {
   const total = 50_000;
   const bare = new MemoryStreamStore();
   await bare.ensureGroup('s', 'g');
-  const fields = { payload: Buffer.from(leyline.TelemetryPacket.encode(packet(0)).finish()), signature: 'x'.repeat(44) };
+  const fields = {
+    payload: Buffer.from(leyline.TelemetryPacket.encode(packet(0)).finish()),
+    signature: 'x'.repeat(44),
+  };
   const reader = bare.reader();
   const bareStarted = performance.now();
   for (let i = 0; i < total; i += 1) bare.addNow({ stream: 's', fields });
@@ -63,7 +73,11 @@ async function embedded(): Promise<void> {
   while (read < total) {
     const entries = await reader.read('s', 'g', 'c', 500, 0);
     for (const entry of entries) leyline.TelemetryPacket.decode(entry.fields.payload as Buffer);
-    await bare.ack('s', 'g', entries.map((e) => e.id));
+    await bare.ack(
+      's',
+      'g',
+      entries.map((e) => e.id),
+    );
     read += entries.length;
   }
   const bareRate = total / ((performance.now() - bareStarted) / 1000);
@@ -77,11 +91,16 @@ async function embedded(): Promise<void> {
 async function redis(server: RedisServer): Promise<void> {
   const total = 50_000;
   const raw = new Redis(server.url);
-  const bytes = Buffer.from(leyline.BusEnvelope.encode(leyline.BusEnvelope.create({ messageType: 4, payload: leyline.TelemetryPacket.encode(packet(0)).finish() })).finish());
+  const bytes = Buffer.from(
+    leyline.BusEnvelope.encode(
+      leyline.BusEnvelope.create({ messageType: 4, payload: leyline.TelemetryPacket.encode(packet(0)).finish() }),
+    ).finish(),
+  );
   const rawStarted = performance.now();
   for (let i = 0; i < total; i += 512) {
     const pipeline = raw.pipeline();
-    for (let j = i; j < Math.min(total, i + 512); j += 1) pipeline.xadd('bare', '*', 'payload', bytes, 'signature', 'x'.repeat(44));
+    for (let j = i; j < Math.min(total, i + 512); j += 1)
+      pipeline.xadd('bare', '*', 'payload', bytes, 'signature', 'x'.repeat(44));
     await pipeline.exec();
   }
   const rawRate = total / ((performance.now() - rawStarted) / 1000);
@@ -103,10 +122,16 @@ async function redis(server: RedisServer): Promise<void> {
   const target = 30_000;
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
-  steady.subscribe({ stream: DEFAULT_STREAMS.telemetry, group: 'steady', count: 500, blockMs: 100, handler: () => {
-    handled += 1;
-    if (handled === target) done();
-  } });
+  steady.subscribe({
+    stream: DEFAULT_STREAMS.telemetry,
+    group: 'steady',
+    count: 500,
+    blockMs: 100,
+    handler: () => {
+      handled += 1;
+      if (handled === target) done();
+    },
+  });
   await new Promise((resolve) => setTimeout(resolve, 100));
   const started = performance.now();
   for (let tick = 0; tick < 3_000; tick += 1) {

@@ -13,7 +13,13 @@ export interface BenchResult {
 
 const round = (x: number): number => (Number.isFinite(x) ? Number(x.toPrecision(6)) : x);
 
-export function report(bench: string, metric: string, value: number, unit: string, baseline: number | null = null): BenchResult {
+export function report(
+  bench: string,
+  metric: string,
+  value: number,
+  unit: string,
+  baseline: number | null = null,
+): BenchResult {
   const result: BenchResult = {
     bench,
     metric,

@@ -36,7 +36,12 @@ const ISOLATION_EVERY = 5;
 const { catalog } = setUpKarn({});
 const store: KernelStore = {
   fetchKernel(blueprintId, slot) {
-    const module = buildModule(catalog.get(blueprintId)!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { rngSeed: 3 });
+    const module = buildModule(
+      catalog.get(blueprintId)!,
+      { depth: 1 },
+      { dims: [...(slot as readonly number[])] },
+      { rngSeed: 3 },
+    );
     return { status: 'found', module, entry: leyline.KernelCatalogEntry.create({}), fromCache: true, latencyMs: 0.3 };
   },
 };
@@ -53,7 +58,12 @@ export async function run(): Promise<void> {
     rollback: { snapshotEverySteps: 1_000_000 },
   });
   const surface = new TrainingSurface();
-  const training = await TrainingRun.open(settings, { runId: 'bench-seeds', runDir: mkdtempSync(join(tmpdir(), 'esper-bench-seeds-')), dataset, grafts: surface.grafts });
+  const training = await TrainingRun.open(settings, {
+    runId: 'bench-seeds',
+    runDir: mkdtempSync(join(tmpdir(), 'esper-bench-seeds-')),
+    dataset,
+    grafts: surface.grafts,
+  });
   surface.probe = training;
   const kasmina = resolveKasminaConfig({ isolationEvery: 0, timings: { trainingSteps: 1_000_000 } });
   const lifecycle = createSeedLifecycle(kasmina.timings);
@@ -78,8 +88,31 @@ export async function run(): Promise<void> {
     const germinated: Promise<unknown>[] = [];
     for (let i = 0; i < count; i++) {
       const id = `s${i}`;
-      const ref = system.spawn(null, seedLogic({ seedId: id, slotId: `mlp.${i}`, lifecycle, settings: kasmina, kernels, catalog, surface, manager: null, telemetry: null }), { name: `seed-${count}-${i}` });
-      const germinate = leyline.AdaptationCommand.create({ version: 1, commandType: leyline.CommandType.COMMAND_SEED, targetSeedId: id, seedOperation: leyline.CommandSeedOperation.create({ operation: leyline.SeedOperation.SEED_OP_GERMINATE, blueprintId: 'BP009', parameters: { depth: 1 } }) });
+      const ref = system.spawn(
+        null,
+        seedLogic({
+          seedId: id,
+          slotId: `mlp.${i}`,
+          lifecycle,
+          settings: kasmina,
+          kernels,
+          catalog,
+          surface,
+          manager: null,
+          telemetry: null,
+        }),
+        { name: `seed-${count}-${i}` },
+      );
+      const germinate = leyline.AdaptationCommand.create({
+        version: 1,
+        commandType: leyline.CommandType.COMMAND_SEED,
+        targetSeedId: id,
+        seedOperation: leyline.CommandSeedOperation.create({
+          operation: leyline.SeedOperation.SEED_OP_GERMINATE,
+          blueprintId: 'BP009',
+          parameters: { depth: 1 },
+        }),
+      });
       germinated.push(system.ask(ref, germinate, leyline.SeedState, ANSWER_MS));
       seeds.push({ id, ref });
     }
@@ -91,7 +124,13 @@ export async function run(): Promise<void> {
       const answers: Promise<unknown>[] = [];
       const started = performance.now();
       for (let r = 0; r < REPORTS; r++) {
-        const message = leyline.SeedStepReport.create({ trainingRunId: 'bench', globalStep: BigInt(r), seeds: seeds.map(({ id }) => leyline.SeedStepStats.create({ seedId: id, steps: 1, gradNormMax: 1, lossMean: 0.5 })) });
+        const message = leyline.SeedStepReport.create({
+          trainingRunId: 'bench',
+          globalStep: BigInt(r),
+          seeds: seeds.map(({ id }) =>
+            leyline.SeedStepStats.create({ seedId: id, steps: 1, gradNormMax: 1, lossMean: 0.5 }),
+          ),
+        });
         for (const { ref } of seeds) answers.push(system.ask(ref, message, leyline.SeedState, ANSWER_MS));
       }
       await Promise.all(answers);
@@ -111,7 +150,13 @@ export async function run(): Promise<void> {
       }
       const ms = median(costs.slice(3));
       report(BENCH, 'isolation_measurement_ms', ms, 'ms');
-      report(BENCH, 'isolation_overhead_share_default_cadence', (ms / (ISOLATION_EVERY * settings.sliceMs + ms)) * 100, '%', 8);
+      report(
+        BENCH,
+        'isolation_overhead_share_default_cadence',
+        (ms / (ISOLATION_EVERY * settings.sliceMs + ms)) * 100,
+        '%',
+        8,
+      );
     }
     for (const { ref } of seeds) await system.stop(ref);
   }

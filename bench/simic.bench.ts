@@ -8,7 +8,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { leyline, type v1 } from '../contracts/index.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
-import { decisionExperience, DEFAULT_PPO_CONFIG, PpoTrainer, type Experience, type PpoConfig } from '../actors/simic/index.ts';
+import {
+  decisionExperience,
+  DEFAULT_PPO_CONFIG,
+  PpoTrainer,
+  type Experience,
+  type PpoConfig,
+} from '../actors/simic/index.ts';
 import { clipByGlobalNorm, jointLogProb } from '../actors/simic/ppo.ts';
 import { PolicyInstance, prepareGraph, rankCandidates, TamiyoGnn } from '../policy/index.ts';
 import { mulberry32 } from '../runtime/seeded-random.ts';
@@ -25,7 +31,13 @@ const WORLD = { slots: SLOTS, blueprints: rankCandidates(catalog.all()).slice(0,
 
 /** A state with `seeds` seeds on trial and activation statistics from `random`. */
 function packet(seeds: number, step: number, random: () => number): v1.SystemStatePacket {
-  const metrics: Record<string, number> = { learning_rate: 1e-3, initial_learning_rate: 1e-3, epochs_total: 10, host_parameters: 20_000, gradient_norm: random() };
+  const metrics: Record<string, number> = {
+    learning_rate: 1e-3,
+    initial_learning_rate: 1e-3,
+    epochs_total: 10,
+    host_parameters: 20_000,
+    gradient_norm: random(),
+  };
   for (const slot of SLOTS) {
     metrics[`slot.${slot.id}.mean`] = random();
     metrics[`slot.${slot.id}.std`] = 0.5 + random();
@@ -41,25 +53,55 @@ function packet(seeds: number, step: number, random: () => number): v1.SystemSta
     validationAccuracy: 0.8,
     trainingLoss: 0.42,
     trainingMetrics: metrics,
-    seedStates: Array.from({ length: seeds }, (_, i) => leyline.SeedState.create({ seedId: `s${i}`, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, layerDepth: i + 1, learningRate: 1e-3, riskScore: random(), ageEpochs: i })),
+    seedStates: Array.from({ length: seeds }, (_, i) =>
+      leyline.SeedState.create({
+        seedId: `s${i}`,
+        stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING,
+        layerDepth: i + 1,
+        learningRate: 1e-3,
+        riskScore: random(),
+        ageEpochs: i,
+      }),
+    ),
   });
 }
 
 /** `count` decisions sampled by the network with `gnn`'s weights, in 4 runs, rewarded at random. */
 function experiences(gnn: TamiyoGnn, count: number, rngSeed: number): Experience[] {
-  const policy = new PolicyInstance({ version: 'bench', kind: 'network', mode: 'sample', rngSeed, weights: gnn.exportWeights() });
+  const policy = new PolicyInstance({
+    version: 'bench',
+    kind: 'network',
+    mode: 'sample',
+    rngSeed,
+    weights: gnn.exportWeights(),
+  });
   const random = mulberry32(rngSeed);
   const out = Array.from({ length: count }, (_, i): Experience => {
     const { decision } = policy.decide(packet(i % 4, i, random), WORLD);
-    return { ...decisionExperience(decision, `decision ${i}`), reward: random() * 2 - 1, runId: `run-${i % 4}`, epoch: i };
+    return {
+      ...decisionExperience(decision, `decision ${i}`),
+      reward: random() * 2 - 1,
+      runId: `run-${i % 4}`,
+      epoch: i,
+    };
   });
   policy.dispose();
   return out;
 }
 
 /** The baseline: the same epochs, minibatches, loss, clipping and Adam, one forward pass per experience. */
-function perGraphUpdate(gnn: TamiyoGnn, optimizer: tf.Optimizer, batch: readonly Experience[], config: PpoConfig): void {
-  const prepared = batch.map((e, i) => ({ experience: e, graph: prepareGraph(e.graph), advantage: Math.sin(i), return: e.reward }));
+function perGraphUpdate(
+  gnn: TamiyoGnn,
+  optimizer: tf.Optimizer,
+  batch: readonly Experience[],
+  config: PpoConfig,
+): void {
+  const prepared = batch.map((e, i) => ({
+    experience: e,
+    graph: prepareGraph(e.graph),
+    advantage: Math.sin(i),
+    return: e.reward,
+  }));
   for (let epoch = 0; epoch < config.epochs; epoch++) {
     for (let start = 0; start < prepared.length; start += config.minibatch) {
       const minibatch = prepared.slice(start, start + config.minibatch);
@@ -69,11 +111,22 @@ function perGraphUpdate(gnn: TamiyoGnn, optimizer: tf.Optimizer, batch: readonly
             const packed = gnn.pack();
             const losses = minibatch.map((item) => {
               const outputs = gnn.forward(item.graph, packed);
-              const { logProb, entropy } = jointLogProb(outputs, item.experience.choices, item.experience.masks, item.experience.temperature);
+              const { logProb, entropy } = jointLogProb(
+                outputs,
+                item.experience.choices,
+                item.experience.masks,
+                item.experience.temperature,
+              );
               const ratio = tf.exp(tf.sub(logProb, item.experience.oldLogProb));
-              const surrogate = tf.minimum(tf.mul(ratio, item.advantage), tf.mul(tf.clipByValue(ratio, 1 - config.clip, 1 + config.clip), item.advantage));
+              const surrogate = tf.minimum(
+                tf.mul(ratio, item.advantage),
+                tf.mul(tf.clipByValue(ratio, 1 - config.clip, 1 + config.clip), item.advantage),
+              );
               const valueError = tf.square(tf.sub(outputs.value, item.return));
-              return tf.sub(tf.add(tf.neg(surrogate), tf.mul(config.valueCoef, valueError)), tf.mul(config.entropyCoef, entropy)) as tf.Scalar;
+              return tf.sub(
+                tf.add(tf.neg(surrogate), tf.mul(config.valueCoef, valueError)),
+                tf.mul(config.entropyCoef, entropy),
+              ) as tf.Scalar;
             });
             return tf.div(tf.addN(losses), minibatch.length) as tf.Scalar;
           }),

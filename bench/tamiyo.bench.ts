@@ -47,8 +47,32 @@ function packet(seeds: number, epoch: number): v1.SystemStatePacket {
     validationLoss: 0.5 - 0.001 * epoch,
     validationAccuracy: 0.8,
     trainingLoss: 0.52,
-    trainingMetrics: { loss: 0.52, learning_rate: 1e-3, gradient_norm: 1.2, initial_learning_rate: 1e-3, host_parameters: 16 * 64 * 64, ...Object.fromEntries(SLOTS.flatMap((s) => [[`slot.${s.id}.mean`, 0.6], [`slot.${s.id}.std`, 0.9], [`slot.${s.id}.abs_max`, 4]])) },
-    seedStates: Array.from({ length: seeds }, (_, i) => leyline.SeedState.create({ seedId: `s${i}`, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, layerDepth: i + 1, learningRate: 1e-3, gradientNorm: 0.4, riskScore: 0.2, ageEpochs: 1, metrics: { alpha: 0 } })),
+    trainingMetrics: {
+      loss: 0.52,
+      learning_rate: 1e-3,
+      gradient_norm: 1.2,
+      initial_learning_rate: 1e-3,
+      host_parameters: 16 * 64 * 64,
+      ...Object.fromEntries(
+        SLOTS.flatMap((s) => [
+          [`slot.${s.id}.mean`, 0.6],
+          [`slot.${s.id}.std`, 0.9],
+          [`slot.${s.id}.abs_max`, 4],
+        ]),
+      ),
+    },
+    seedStates: Array.from({ length: seeds }, (_, i) =>
+      leyline.SeedState.create({
+        seedId: `s${i}`,
+        stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING,
+        layerDepth: i + 1,
+        learningRate: 1e-3,
+        gradientNorm: 0.4,
+        riskScore: 0.2,
+        ageEpochs: 1,
+        metrics: { alpha: 0 },
+      }),
+    ),
   });
 }
 
@@ -56,10 +80,30 @@ async function decisions(thread: 'worker' | 'inline'): Promise<void> {
   const stateDir = mkdtempSync(join(tmpdir(), 'esper-bench-tamiyo-'));
   const system = new ActorSystem({ name: `bench-tamiyo-${thread}` });
   const followUps: Array<() => void> = [];
-  const telemetry = system.spawn(null, statelessLogic<v1.TelemetryPacket>('recorder', () => followUps.shift()?.()), { name: 'telemetry' });
+  const telemetry = system.spawn(
+    null,
+    statelessLogic<v1.TelemetryPacket>('recorder', () => followUps.shift()?.()),
+    { name: 'telemetry' },
+  );
   // Deadlines loose enough that no decision here is discarded: this measures, it does not judge.
-  const settings = resolveTamiyoConfig({ policyThread: thread, inferenceTimeoutMs: 1_000, policyAnswerMs: 10_000, persistEvery: 1_000_000 }, {});
-  const tamiyo = system.spawn(null, tamiyoLogic({ system, settings, signing: secret, catalog, slots: () => SLOTS, stateDir, telemetry, backend: 'wasm' }), { name: 'tamiyo' });
+  const settings = resolveTamiyoConfig(
+    { policyThread: thread, inferenceTimeoutMs: 1_000, policyAnswerMs: 10_000, persistEvery: 1_000_000 },
+    {},
+  );
+  const tamiyo = system.spawn(
+    null,
+    tamiyoLogic({
+      system,
+      settings,
+      signing: secret,
+      catalog,
+      slots: () => SLOTS,
+      stateDir,
+      telemetry,
+      backend: 'wasm',
+    }),
+    { name: 'tamiyo' },
+  );
   let epoch = 0;
   const decide = async (seeds: number): Promise<{ ms: number; decided: boolean }> => {
     const done = new Promise<void>((resolve) => followUps.push(resolve));
@@ -124,11 +168,13 @@ function wal(): void {
   log.close();
   // Baseline: the same rows, the same schema, synchronous=OFF (no fsync per commit).
   const db = openSqlite(join(mkdtempSync(join(tmpdir(), 'esper-bench-wal-off-')), 'field_reports.db'), {
-    store: 'the bench\'s unsynced field reports',
+    store: "the bench's unsynced field reports",
     setup: (raw) => {
       raw.pragma('journal_mode = WAL');
       raw.pragma('synchronous = OFF');
-      raw.exec('CREATE TABLE field_reports (id INTEGER PRIMARY KEY, report_id TEXT NOT NULL UNIQUE, issued_at_ms INTEGER NOT NULL, outcome INTEGER NOT NULL, report BLOB NOT NULL)');
+      raw.exec(
+        'CREATE TABLE field_reports (id INTEGER PRIMARY KEY, report_id TEXT NOT NULL UNIQUE, issued_at_ms INTEGER NOT NULL, outcome INTEGER NOT NULL, report BLOB NOT NULL)',
+      );
     },
   });
   const insert = db.prepare('INSERT INTO field_reports (report_id, issued_at_ms, outcome, report) VALUES (?, ?, ?, ?)');

@@ -38,7 +38,11 @@ const HOSTS: Record<'mlp' | 'cnn', HostConfig> = {
   cnn: { kind: 'cnn', inputShape: [28, 28, 1], channels: CNN_CHANNELS, dense: CNN_DENSE, classes: 10 },
 };
 /** Timed steps per round, by backend (the cpu backend is 20–50× slower). */
-const STEPS: Record<string, Record<'mlp' | 'cnn', number>> = { wasm: { mlp: 300, cnn: 60 }, tensorflow: { mlp: 300, cnn: 100 }, cpu: { mlp: 20, cnn: 3 } };
+const STEPS: Record<string, Record<'mlp' | 'cnn', number>> = {
+  wasm: { mlp: 300, cnn: 60 },
+  tensorflow: { mlp: 300, cnn: 100 },
+  cpu: { mlp: 20, cnn: 3 },
+};
 
 const data = prepareDataset(loadIdxDataset(), { rngSeed: 1, validationFraction: 0.1 });
 
@@ -66,12 +70,20 @@ const PYTHON = '/usr/bin/python3';
 function torchThroughput(model: 'mlp' | 'cnn', steps: number): number | string {
   if (!existsSync(PYTHON)) return `${PYTHON} not found`;
   const run = spawnSync(PYTHON, [join(here, 'torch-anchor.py'), model, String(steps), mnistDefaultDir()], {
-    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', ANCHOR_THREADS: '2', ANCHOR_CNN_CHANNELS: CNN_CHANNELS.join(','), ANCHOR_CNN_DENSE: CNN_DENSE.join(',') },
+    env: {
+      ...process.env,
+      OPENBLAS_NUM_THREADS: '1',
+      ANCHOR_THREADS: '2',
+      ANCHOR_CNN_CHANNELS: CNN_CHANNELS.join(','),
+      ANCHOR_CNN_DENSE: CNN_DENSE.join(','),
+    },
     encoding: 'utf8',
     timeout: 300_000,
   });
   if (run.status !== 0) {
-    return /No module named 'torch'/.test(run.stderr) ? "python3-torch is not installed (apt-get install python3-torch libopenblas0-pthread)" : `failed: ${run.stderr.trim().split('\n').at(-1)}`;
+    return /No module named 'torch'/.test(run.stderr)
+      ? 'python3-torch is not installed (apt-get install python3-torch libopenblas0-pthread)'
+      : `failed: ${run.stderr.trim().split('\n').at(-1)}`;
   }
   return (JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { samples_per_s: number }).samples_per_s;
 }
@@ -81,14 +93,27 @@ async function hookLatency(): Promise<number[]> {
   const tamiyo = system.spawn(
     null,
     statelessLogic<v1.SystemStatePacket>('tamiyo', (packet, ctx) => {
-      ctx.reply(leyline.AdaptationCommand.create({ version: 1, commandId: `c-${packet.globalStep}`, commandType: leyline.CommandType.COMMAND_SEED, targetSeedId: 'seed-1' }));
+      ctx.reply(
+        leyline.AdaptationCommand.create({
+          version: 1,
+          commandId: `c-${packet.globalStep}`,
+          commandType: leyline.CommandType.COMMAND_SEED,
+          targetSeedId: 'seed-1',
+        }),
+      );
     }),
     { name: 'tamiyo' },
   );
   const kasmina = system.spawn(
     null,
     statelessLogic<v1.AdaptationCommand>('kasmina', (command, ctx) => {
-      ctx.reply(leyline.AdaptationReceipt.create({ commandId: command.commandId, applied: true, seedStates: [leyline.SeedState.create({ seedId: 'seed-1', stage: 3 })] }));
+      ctx.reply(
+        leyline.AdaptationReceipt.create({
+          commandId: command.commandId,
+          applied: true,
+          seedStates: [leyline.SeedState.create({ seedId: 'seed-1', stage: 3 })],
+        }),
+      );
     }),
     { name: 'kasmina' },
   );
@@ -111,7 +136,15 @@ async function hookLatency(): Promise<number[]> {
       experimentName: 'bench',
       epoch: i,
       globalStep: i * 844,
-      train: { loss: 0.1, accuracy: 0.97, samples: 54_000, steps: 844, gradNorm: 1.2, seconds: 5, samplesPerSecond: 10_800 },
+      train: {
+        loss: 0.1,
+        accuracy: 0.97,
+        samples: 54_000,
+        steps: 844,
+        gradNorm: 1.2,
+        seconds: 5,
+        samplesPerSecond: 10_800,
+      },
       validation: { loss: 0.09, accuracy: 0.975, samples: 6_000 },
       learningRate: 1e-3,
       seedStates: [],
@@ -170,7 +203,13 @@ export async function run(): Promise<void> {
     const main = backends[0]!;
     for (const model of ['mlp', 'cnn'] as const) {
       report(BENCH, `torch_${model}_train_cpu`, median(torch[model]!), 'samples/s');
-      report(BENCH, `${model}_train_${main}_vs_torch`, medians[`${main}.${model}`]!, 'samples/s', median(torch[model]!));
+      report(
+        BENCH,
+        `${model}_train_${main}_vs_torch`,
+        medians[`${main}.${model}`]!,
+        'samples/s',
+        median(torch[model]!),
+      );
     }
   }
   await tf.setBackend(backends[0]!);

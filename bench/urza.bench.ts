@@ -40,7 +40,11 @@ function saveKernels(library: UrzaLibrary): string[] {
       descriptor,
       slot: SLOT,
       artifact,
-      update: leyline.KernelCatalogUpdate.create({ blueprintId: descriptor.blueprintId, checksum: sha256Hex(artifact), prewarmMs: 1 }),
+      update: leyline.KernelCatalogUpdate.create({
+        blueprintId: descriptor.blueprintId,
+        checksum: sha256Hex(artifact),
+        prewarmMs: 1,
+      }),
       moduleFamily: 'residual_mlp',
       strategy: leyline.CompileStrategy.COMPILE_STRATEGY_STANDARD,
     });
@@ -56,7 +60,12 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
  * Latency of each fetch (ms); each module is disposed outside the measurement. `spaced`: one turn of the event loop
  * (untimed) between fetches, in which Urza prepares spares.
  */
-async function fetchLatencies(library: UrzaLibrary, ids: readonly string[], expectCached: boolean, spaced: boolean): Promise<number[]> {
+async function fetchLatencies(
+  library: UrzaLibrary,
+  ids: readonly string[],
+  expectCached: boolean,
+  spaced: boolean,
+): Promise<number[]> {
   const latencies: number[] = [];
   for (let i = 0; i < WARMUP + SAMPLES; i++) {
     if (spaced) await nextTurn();
@@ -82,7 +91,8 @@ export async function run(): Promise<void> {
     const spareHits = cachedLibrary.metrics.spareHits;
     const burst = await fetchLatencies(cachedLibrary, ids, true, false);
     cachedLibrary.close();
-    if (spareHits < SAMPLES) throw new Error(`spaced fetches should all take a spare (${spareHits} of ${SAMPLES + WARMUP})`);
+    if (spareHits < SAMPLES)
+      throw new Error(`spaced fetches should all take a spare (${spareHits} of ${SAMPLES + WARMUP})`);
 
     const coldLibrary = openUrzaLibrary({ root, cacheSize: 1, spareModules: 0 });
     const cold = await fetchLatencies(coldLibrary, ids, false, false);

@@ -107,7 +107,12 @@ export type TokenLayer = (tokens: tf.Tensor) => tf.Tensor;
  * Multi-head attention over a view's tokens. Returns the update [B, T, F] (not added to the tokens); its
  * output projection starts at zero. Tokens get a learned position embedding before scoring.
  */
-export function attentionLayer(context: FamilyContext, name: string, view: TokenView, options: AttentionOptions): TokenLayer {
+export function attentionLayer(
+  context: FamilyContext,
+  name: string,
+  view: TokenView,
+  options: AttentionOptions,
+): TokenLayer {
   const { heads } = options;
   const headWidth = options.headWidth ?? 8;
   const inner = heads * headWidth;

@@ -119,7 +119,11 @@ export interface Resolution {
 }
 
 /** The family a blueprint's name builds for a slot kind. */
-export function resolveFamily(name: string, slot: SlotSpec, parameters: Readonly<Record<string, number>> = {}): Resolution {
+export function resolveFamily(
+  name: string,
+  slot: SlotSpec,
+  parameters: Readonly<Record<string, number>> = {},
+): Resolution {
   const kind = slotKind(slot);
   const recipe = recipeFor(name);
   const asked = families.get(recipe.asks);

@@ -26,7 +26,8 @@ export function contiguousStrides(shape: readonly number[]): number[] {
 /** The guard spec of a slot's one example input, [batch, ...dims] float32. */
 export function guardSpec(slot: SlotSpec, batch = 8): GuardSpecEntry[] {
   validateSlot(slot);
-  if (!Number.isInteger(batch) || batch <= 0) throw new RangeError(`guard batch must be a positive integer (got ${batch})`);
+  if (!Number.isInteger(batch) || batch <= 0)
+    throw new RangeError(`guard batch must be a positive integer (got ${batch})`);
   const shape = [batch, ...slot.dims];
   return [{ index: 0, shape, dtype: 'float32', stride: contiguousStrides(shape), requires_grad: false }];
 }
@@ -80,7 +81,13 @@ function comparePython(a: string, b: string): number {
 }
 
 const SHORT_ESCAPES: Readonly<Record<string, string>> = {
-  '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f',
+  '"': '\\"',
+  '\\': '\\\\',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\b': '\\b',
+  '\f': '\\f',
 };
 
 function pythonString(text: string): string {

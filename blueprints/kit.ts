@@ -101,19 +101,35 @@ export function instantiate(request: BuildRequest): BlueprintModule {
   const { family } = request;
   if (!family.slotKinds.includes(kind)) throw new Error(`family "${family.name}" has no module for a ${kind} slot`);
   for (const [key, value] of Object.entries(request.parameters)) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`parameter "${key}" must be a finite number (got ${String(value)})`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new TypeError(`parameter "${key}" must be a finite number (got ${String(value)})`);
   }
   const parameters = Object.freeze({ ...family.defaults, ...request.parameters });
   const slot = Object.freeze({ dims: Object.freeze([...request.slot.dims]) });
   const weights = new WeightStore(request.rngSeed);
   let body: FamilyBody;
   try {
-    body = family.build({ slot, kind, width: slotWidth(slot), parameters, weights, rngSeeds: new CallRngSeeds(request.rngSeed) });
+    body = family.build({
+      slot,
+      kind,
+      width: slotWidth(slot),
+      parameters,
+      weights,
+      rngSeeds: new CallRngSeeds(request.rngSeed),
+    });
   } catch (error) {
     for (const variable of weights.variables.values()) variable.dispose();
     throw error;
   }
-  return new FamilyModule(request.blueprintId, family.name, request.fallbackFrom, slot, parameters, weights.variables, body);
+  return new FamilyModule(
+    request.blueprintId,
+    family.name,
+    request.fallbackFrom,
+    slot,
+    parameters,
+    weights.variables,
+    body,
+  );
 }
 
 class FamilyModule implements BlueprintModule {

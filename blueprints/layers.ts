@@ -12,9 +12,18 @@ export interface LayerInit {
 }
 
 /** Dense over the last axis (for a conv slot: a 1×1 convolution at every position). */
-export function linear(context: FamilyContext, name: string, inDim: number, outDim: number, options: LayerInit = {}): Layer {
+export function linear(
+  context: FamilyContext,
+  name: string,
+  inDim: number,
+  outDim: number,
+  options: LayerInit = {},
+): Layer {
   const shape = [inDim, outDim];
-  const weight = options.init === 'zeros' ? context.weights.zeros(`${name}.weight`, shape) : context.weights.normal(`${name}.weight`, shape);
+  const weight =
+    options.init === 'zeros'
+      ? context.weights.zeros(`${name}.weight`, shape)
+      : context.weights.normal(`${name}.weight`, shape);
   const bias = options.bias === false ? undefined : context.weights.zeros(`${name}.bias`, [outDim]);
   return (x) => dense(x, weight, bias);
 }
@@ -30,7 +39,10 @@ export function conv(
 ): Layer {
   const groups = options.groups ?? 1;
   const shape = [kernel, kernel, inChannels / groups, outChannels];
-  const weight = options.init === 'zeros' ? context.weights.zeros(`${name}.kernel`, shape) : context.weights.normal(`${name}.kernel`, shape);
+  const weight =
+    options.init === 'zeros'
+      ? context.weights.zeros(`${name}.kernel`, shape)
+      : context.weights.normal(`${name}.kernel`, shape);
   const bias = options.bias === false ? undefined : context.weights.zeros(`${name}.bias`, [outChannels]);
   return (x) => conv2d(x, weight, bias, options);
 }
@@ -39,6 +51,14 @@ export function conv(
  * The first layer of a block: dense on a dense slot, a 3×3 convolution on a conv slot (so conv blocks see
  * their neighbourhood, as the prototype's conv stack did).
  */
-export function mixer(context: FamilyContext, name: string, inDim: number, outDim: number, options: LayerInit = {}): Layer {
-  return context.kind === 'dense' ? linear(context, name, inDim, outDim, options) : conv(context, name, 3, inDim, outDim, options);
+export function mixer(
+  context: FamilyContext,
+  name: string,
+  inDim: number,
+  outDim: number,
+  options: LayerInit = {},
+): Layer {
+  return context.kind === 'dense'
+    ? linear(context, name, inDim, outDim, options)
+    : conv(context, name, 3, inDim, outDim, options);
 }

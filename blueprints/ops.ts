@@ -26,7 +26,14 @@ export function dilateKernel(kernel: tf.Tensor4D, dilationH: number, dilationW =
   const [kh, kw, a, b] = kernel.shape;
   return kernel
     .reshape([kh, 1, kw, 1, a, b])
-    .pad([[0, 0], [0, dilationH - 1], [0, 0], [0, dilationW - 1], [0, 0], [0, 0]])
+    .pad([
+      [0, 0],
+      [0, dilationH - 1],
+      [0, 0],
+      [0, dilationW - 1],
+      [0, 0],
+      [0, 0],
+    ])
     .reshape([kh * dilationH, kw * dilationW, a, b])
     .slice([0, 0, 0, 0], [(kh - 1) * dilationH + 1, (kw - 1) * dilationW + 1, a, b]) as tf.Tensor4D;
 }
@@ -73,8 +80,11 @@ export function layerNormalize(x: tf.Tensor, epsilon: number): tf.Tensor {
 export function attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask?: tf.Tensor): tf.Tensor {
   const depth = q.shape[q.shape.length - 1]!;
   // Explicit transpose then a plain matmul: the WASM backend's transposed BatchMatMul is ~10× slower.
-  const kT = k.transpose([...k.shape.keys()].map((axis, _i, all) =>
-    axis === all.length - 1 ? all.length - 2 : axis === all.length - 2 ? all.length - 1 : axis));
+  const kT = k.transpose(
+    [...k.shape.keys()].map((axis, _i, all) =>
+      axis === all.length - 1 ? all.length - 2 : axis === all.length - 2 ? all.length - 1 : axis,
+    ),
+  );
   let scores = tf.matMul(q, kT).div(Math.sqrt(depth));
   if (mask) scores = scores.add(mask);
   return tf.matMul(tf.softmax(scores, -1), v);

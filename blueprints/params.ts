@@ -3,7 +3,6 @@
 // Where a count must divide a size (groups dividing channels) the nearest divisor is used, the smaller on a tie.
 import type { v1 } from '../contracts/index.ts';
 
-
 /** Math.round(value), at least `min`. */
 export function count(value: number, min = 1): number {
   return Math.max(min, Math.round(value));

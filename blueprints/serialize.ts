@@ -29,7 +29,11 @@ interface StoredWeight {
 export function serializeModule(module: BlueprintModule): Uint8Array {
   const weights: Record<string, StoredWeight> = {};
   for (const [name, variable] of module.variables) {
-    weights[name] = { shape: [...variable.shape], trainable: variable.trainable, data: variable.dataSync() as Float32Array };
+    weights[name] = {
+      shape: [...variable.shape],
+      trainable: variable.trainable,
+      data: variable.dataSync() as Float32Array,
+    };
   }
   return packer.pack({
     format: MODULE_FORMAT,
@@ -51,7 +55,8 @@ export function deserializeModule(bytes: Uint8Array): BlueprintModule {
     throw new ModuleFormatError(`undecodable msgpack (${(error as Error).message})`);
   }
   const record = asRecord(decoded, 'the top level');
-  if (record.format !== MODULE_FORMAT) throw new ModuleFormatError(`unknown format ${JSON.stringify(record.format)} (expected ${MODULE_FORMAT})`);
+  if (record.format !== MODULE_FORMAT)
+    throw new ModuleFormatError(`unknown format ${JSON.stringify(record.format)} (expected ${MODULE_FORMAT})`);
   const blueprintId = asString(record.blueprintId, 'blueprintId');
   const familyName = asString(record.family, 'family');
   const fallbackFrom = asString(record.fallbackFrom, 'fallbackFrom');
@@ -77,7 +82,9 @@ export function deserializeModule(bytes: Uint8Array): BlueprintModule {
     const expected = [...module.variables.keys()].sort();
     const present = Object.keys(stored).sort();
     if (expected.join('\n') !== present.join('\n')) {
-      throw new ModuleFormatError(`weights [${present.join(', ')}] do not match family ${familyName}'s [${expected.join(', ')}]`);
+      throw new ModuleFormatError(
+        `weights [${present.join(', ')}] do not match family ${familyName}'s [${expected.join(', ')}]`,
+      );
     }
     for (const [name, variable] of module.variables) assign(variable, name, asRecord(stored[name], `weight "${name}"`));
   } catch (error) {
@@ -90,7 +97,9 @@ export function deserializeModule(bytes: Uint8Array): BlueprintModule {
 function assign(variable: tf.Variable, name: string, weight: Record<string, unknown>): void {
   const shape = weight.shape;
   if (!Array.isArray(shape) || shape.join(',') !== variable.shape.join(',')) {
-    throw new ModuleFormatError(`weight "${name}" has shape ${JSON.stringify(shape)}, expected [${variable.shape.join(', ')}]`);
+    throw new ModuleFormatError(
+      `weight "${name}" has shape ${JSON.stringify(shape)}, expected [${variable.shape.join(', ')}]`,
+    );
   }
   const data = asFloats(weight.data, name);
   if (data.length !== variable.size) {

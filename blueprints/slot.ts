@@ -6,7 +6,10 @@ export type SlotKind = 'dense' | 'conv';
 
 export class SlotSpecError extends Error {
   override readonly name = 'SlotSpecError';
-  constructor(readonly dims: readonly unknown[], reason: string) {
+  constructor(
+    readonly dims: readonly unknown[],
+    reason: string,
+  ) {
     super(`bad slot dims [${dims.join(', ')}]: ${reason}`);
   }
 }

@@ -14,11 +14,16 @@ export async function resolveConfig(file: string | undefined): Promise<{ config:
   if (file) {
     const value = await loadDefaultExport(file);
     // An experiment file names what to train; the defaults supply the rest (the tree, the subsystems).
-    if (isExperiment(value)) return { config: validateConfig(experimentConfig(value, validateConfig(embeddedDefaults), file)), source: file };
+    if (isExperiment(value))
+      return { config: validateConfig(experimentConfig(value, validateConfig(embeddedDefaults), file)), source: file };
     return { config: validateConfig(value), source: file };
   }
   // A project's own esper.config.ts; this package's (the built-in defaults, found when run from its folder) is not one.
   const local = resolve('esper.config.ts');
-  if (existsSync(local) && realpathSync(local) !== realpathSync(BUILT_IN)) return { config: validateConfig(await loadDefaultExport(local)), source: local };
-  return { config: validateConfig(experimentConfig(defaultExperiment, validateConfig(embeddedDefaults))), source: 'built-in defaults (experiments/mnist-mlp.ts)' };
+  if (existsSync(local) && realpathSync(local) !== realpathSync(BUILT_IN))
+    return { config: validateConfig(await loadDefaultExport(local)), source: local };
+  return {
+    config: validateConfig(experimentConfig(defaultExperiment, validateConfig(embeddedDefaults))),
+    source: 'built-in defaults (experiments/mnist-mlp.ts)',
+  };
 }

@@ -1,7 +1,18 @@
 // `esper drills`: makes each configured alert rule (the defaults unless the config sets `nissa.alerts`) fire and clear —
 // standalone (a Nissa in this process), or against a running system (`--bus redis://… --nissa http://host:port`:
 // drill telemetry on its bus, events read from its Nissa, which must run the same rules).
-import { AlertEngine, DocumentStore, NissaIngest, NissaMetrics, resolveNissaConfig, runDrills, SloTracker, sloRetentionMs, type AlertEvent, type DrillResult } from '../actors/nissa/index.ts';
+import {
+  AlertEngine,
+  DocumentStore,
+  NissaIngest,
+  NissaMetrics,
+  resolveNissaConfig,
+  runDrills,
+  SloTracker,
+  sloRetentionMs,
+  type AlertEvent,
+  type DrillResult,
+} from '../actors/nissa/index.ts';
 import { OonaClient, resolveOonaConfig } from '../actors/oona/index.ts';
 import { signatureContextFromEnv } from '../contracts/signing.ts';
 import { resolveConfig } from './config.ts';
@@ -27,13 +38,18 @@ export async function drills(args: readonly string[]): Promise<number> {
     else if (file === undefined) file = arg;
     else throw new UsageError(`esper drills: unexpected argument ${arg}`);
   }
-  if ((bus === undefined) !== (nissaUrl === undefined)) throw new UsageError('esper drills: --bus and --nissa go together (a running system), or neither (standalone)');
+  if ((bus === undefined) !== (nissaUrl === undefined))
+    throw new UsageError('esper drills: --bus and --nissa go together (a running system), or neither (standalone)');
   const { config } = await resolveConfig(file);
   const settings = resolveNissaConfig(config.nissa ?? {}, 'nissa');
 
   let results: DrillResult[];
   if (bus && nissaUrl) {
-    const client = new OonaClient({ settings: resolveOonaConfig({ ...config.oona, url: bus }, '--bus'), signing: signatureContextFromEnv(), source: 'drills' });
+    const client = new OonaClient({
+      settings: resolveOonaConfig({ ...config.oona, url: bus }, '--bus'),
+      signing: signatureContextFromEnv(),
+      source: 'drills',
+    });
     if (!(await client.connect(5_000))) throw new Error(`the bus at ${bus} does not answer`);
     const summaryUrl = `${nissaUrl}/metrics/summary`;
     try {
@@ -52,16 +68,31 @@ export async function drills(args: readonly string[]): Promise<number> {
   } else {
     const documents = new DocumentStore(':memory:', settings.retentionMs);
     const engine = new AlertEngine(settings.alerts, () => undefined);
-    const ingest = new NissaIngest(new NissaMetrics(settings), documents, engine, new SloTracker(sloRetentionMs(engine.rules)));
-    results = await runDrills(engine.rules, (packet) => ingest.ingest(packet), () => engine.history(), { timeoutMs: 0 });
+    const ingest = new NissaIngest(
+      new NissaMetrics(settings),
+      documents,
+      engine,
+      new SloTracker(sloRetentionMs(engine.rules)),
+    );
+    results = await runDrills(
+      engine.rules,
+      (packet) => ingest.ingest(packet),
+      () => engine.history(),
+      { timeoutMs: 0 },
+    );
     documents.close();
   }
   for (const result of results) {
     const fired = result.triggered;
     process.stdout.write(`Drill ${result.rule}: triggered=${fired !== null} cleared=${result.cleared !== null}\n`);
-    if (fired) process.stdout.write(`  routes=${fired.routes.join(',')} value=${fired.value}${fired.window ? ` window=${fired.window}` : ''}\n`);
+    if (fired)
+      process.stdout.write(
+        `  routes=${fired.routes.join(',')} value=${fired.value}${fired.window ? ` window=${fired.window}` : ''}\n`,
+      );
   }
   const passed = results.every((r) => r.triggered && r.cleared);
-  process.stdout.write(`esper drills: ${results.filter((r) => r.triggered && r.cleared).length}/${results.length} alerts triggered and cleared${bus ? ` through ${bus} and ${nissaUrl}` : ' (standalone)'}\n`);
+  process.stdout.write(
+    `esper drills: ${results.filter((r) => r.triggered && r.cleared).length}/${results.length} alerts triggered and cleared${bus ? ` through ${bus} and ${nissaUrl}` : ' (standalone)'}\n`,
+  );
   return passed ? 0 : 1;
 }

@@ -5,7 +5,16 @@ import { describeError } from '../runtime/errors.ts';
 import type { ActorRef } from '../runtime/logic.ts';
 import { ActorSystem } from '../runtime/system.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
-import { forgeLogic, forgeSettings, JobJournal, journalPath, resolveTezzeretConfig, urzaKernelStore, type BlueprintSource, type TezzeretSettings } from '../actors/tezzeret/index.ts';
+import {
+  forgeLogic,
+  forgeSettings,
+  JobJournal,
+  journalPath,
+  resolveTezzeretConfig,
+  urzaKernelStore,
+  type BlueprintSource,
+  type TezzeretSettings,
+} from '../actors/tezzeret/index.ts';
 import { defaultUrzaRoot, importArtifact, openUrzaLibrary, type UrzaLibrary } from '../actors/urza/index.ts';
 import { OonaClient, resolveOonaConfig, type OonaConfig } from '../actors/oona/index.ts';
 import type { EsperConfig } from '../actors/weatherlight/index.ts';
@@ -53,7 +62,11 @@ export function parseForgeArgs(argv: readonly string[]): ForgeArgs {
       args.slots = value()
         .split(',')
         .map((shape) => shape.split('x').map(Number));
-      if (args.slots.some((dims) => (dims.length !== 1 && dims.length !== 3) || dims.some((d) => !Number.isInteger(d) || d < 1))) {
+      if (
+        args.slots.some(
+          (dims) => (dims.length !== 1 && dims.length !== 3) || dims.some((d) => !Number.isInteger(d) || d < 1),
+        )
+      ) {
         throw new UsageError('--slots takes shapes like 32 or 8x8x16, separated by commas');
       }
     } else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
@@ -72,14 +85,19 @@ export async function forge(argv: readonly string[]): Promise<number> {
   const unknown = (args.only ?? []).filter((id) => !karn.catalog.has(id));
   if (unknown.length > 0) throw new UsageError(`--only: not in the catalog: ${unknown.join(', ')}`);
 
-  const blueprints = [...karn.catalog.all()].filter(
-    (d) => (args.only ? args.only.includes(d.blueprintId) : args.drill || !d.quarantineOnly),
+  const blueprints = [...karn.catalog.all()].filter((d) =>
+    args.only ? args.only.includes(d.blueprintId) : args.drill || !d.quarantineOnly,
   );
   const jobs = blueprints.flatMap((descriptor) => slots.map((dims) => ({ descriptor, dims })));
   process.stdout.write(
     `esper forge: ${blueprints.length} blueprints × ${slots.length} slot shapes = ${jobs.length} kernels (configuration from ${source})\n`,
   );
-  const tally = await forgeKernels(config, jobs, { bus: args.bus, out: process.stdout, catalog: karn.catalog, tezzeret });
+  const tally = await forgeKernels(config, jobs, {
+    bus: args.bus,
+    out: process.stdout,
+    catalog: karn.catalog,
+    tezzeret,
+  });
   process.stdout.write(
     `esper forge: ${tally.compiled} compiled, ${tally.stored} already stored, ${tally.failed} failed in ${tally.seconds.toFixed(1)} s\n`,
   );
@@ -102,15 +120,26 @@ export interface ForgeTally {
 
 /** How long one kernel may take through the forge: every attempt timing out, with its retries' waits, thrice over. */
 export function forgeDeadlineMs(config: EsperConfig, tezzeret: TezzeretSettings): number {
-  const retryWaitMs = Array.from({ length: tezzeret.maxRetries }, (_, i) => tezzeret.retryBaseMs * 2 ** i).reduce((a, b) => a + b, 0);
-  return Math.min(config.runtime.maxAskDeadlineMs, 3 * (tezzeret.timeoutMs * (1 + tezzeret.maxRetries) + retryWaitMs) + 30_000);
+  const retryWaitMs = Array.from({ length: tezzeret.maxRetries }, (_, i) => tezzeret.retryBaseMs * 2 ** i).reduce(
+    (a, b) => a + b,
+    0,
+  );
+  return Math.min(
+    config.runtime.maxAskDeadlineMs,
+    3 * (tezzeret.timeoutMs * (1 + tezzeret.maxRetries) + retryWaitMs) + 30_000,
+  );
 }
 
 /** Compiles `jobs` into the configured Urza library (here, or by the Tezzeret workers on `bus`), a progress line each. */
 export async function forgeKernels(
   config: EsperConfig,
   jobs: readonly ForgeJob[],
-  options: { bus: string | null; out: NodeJS.WritableStream & { isTTY?: boolean }; catalog: BlueprintSource; tezzeret: TezzeretSettings },
+  options: {
+    bus: string | null;
+    out: NodeJS.WritableStream & { isTTY?: boolean };
+    catalog: BlueprintSource;
+    tezzeret: TezzeretSettings;
+  },
 ): Promise<ForgeTally> {
   const { catalog, tezzeret } = options;
   const library = openUrzaLibrary({ root: config.urza?.root ?? defaultUrzaRoot(config.run.varDir) });
@@ -119,14 +148,25 @@ export async function forgeKernels(
   try {
     compiler = options.bus
       ? await remoteCompiler({ url: options.bus, library, oona: config.oona ?? {}, deadlineMs })
-      : localCompiler({ library, tezzeret, catalog, varDir: config.run.varDir, name: config.run.name, runtime: config.runtime, deadlineMs });
+      : localCompiler({
+          library,
+          tezzeret,
+          catalog,
+          varDir: config.run.varDir,
+          name: config.run.name,
+          runtime: config.runtime,
+          deadlineMs,
+        });
   } catch (error) {
     library.close();
     throw error;
   }
   try {
     // Enough asks in flight to keep every worker busy, few enough that none waits long in the queue.
-    return await compileAll(jobs, compiler, { out: options.out, inFlight: options.bus ? jobs.length : tezzeret.concurrency * 2 });
+    return await compileAll(jobs, compiler, {
+      out: options.out,
+      inFlight: options.bus ? jobs.length : tezzeret.concurrency * 2,
+    });
   } finally {
     await compiler.close();
     library.close();
@@ -151,7 +191,11 @@ export async function compileAll(
       try {
         result = await compiler.compile(descriptor.blueprintId, dims);
       } catch (error) {
-        result = leyline.CompileResult.create({ blueprintId: descriptor.blueprintId, ok: false, error: describeError(error) });
+        result = leyline.CompileResult.create({
+          blueprintId: descriptor.blueprintId,
+          ok: false,
+          error: describeError(error),
+        });
       }
       let detail: string;
       if (result.ok && result.alreadyStored) {
@@ -193,11 +237,26 @@ function localCompiler(options: {
   const system = new ActorSystem({ name: `${options.name}-forge`, ...options.runtime });
   const forgeRef = system.spawn(
     null,
-    forgeLogic(forgeSettings({ system, config: options.tezzeret, catalog: options.catalog, store: urzaKernelStore(options.library), journal, telemetry: null })),
+    forgeLogic(
+      forgeSettings({
+        system,
+        config: options.tezzeret,
+        catalog: options.catalog,
+        store: urzaKernelStore(options.library),
+        journal,
+        telemetry: null,
+      }),
+    ),
     { name: 'forge' },
   ) as ActorRef<v1.CompileRequest>;
   return {
-    compile: (blueprintId, dims) => system.ask(forgeRef, leyline.CompileRequest.create({ blueprintId, slot: leyline.SlotShape.create({ dims }) }), leyline.CompileResult, options.deadlineMs),
+    compile: (blueprintId, dims) =>
+      system.ask(
+        forgeRef,
+        leyline.CompileRequest.create({ blueprintId, slot: leyline.SlotShape.create({ dims }) }),
+        leyline.CompileResult,
+        options.deadlineMs,
+      ),
     close: async () => {
       await system.shutdown(10_000);
       journal.close();
@@ -210,7 +269,12 @@ function localCompiler(options: {
  * KernelArtifact that comes back (oona.kernels.artifacts); a failure comes back on oona.kernels.errors. This forge
  * reads both in a group of its own, so it sees every answer, and keeps only the answers to its own jobs.
  */
-async function remoteCompiler(options: { url: string; library: UrzaLibrary; oona: OonaConfig; deadlineMs: number }): Promise<Compiler> {
+async function remoteCompiler(options: {
+  url: string;
+  library: UrzaLibrary;
+  oona: OonaConfig;
+  deadlineMs: number;
+}): Promise<Compiler> {
   const settings = resolveOonaConfig({ ...options.oona, url: options.url }, '--bus');
   const client = new OonaClient({ settings, signing: signatureContextFromEnv(), source: 'forge' });
   if (!(await client.connect(5_000))) {
@@ -240,7 +304,11 @@ async function remoteCompiler(options: { url: string; library: UrzaLibrary; oona
               moduleFamily: artifact.moduleFamily,
               fallbackFrom: artifact.tags.fallback_from ?? '',
             })
-          : leyline.CompileResult.create({ jobId: artifact.jobId, ok: false, error: `received, not stored: ${saved.error.message}` }),
+          : leyline.CompileResult.create({
+              jobId: artifact.jobId,
+              ok: false,
+              error: `received, not stored: ${saved.error.message}`,
+            }),
       );
     },
   });
@@ -250,7 +318,14 @@ async function remoteCompiler(options: { url: string; library: UrzaLibrary; oona
     types: [leyline.BusMessageType.BUS_MESSAGE_TYPE_KERNEL_PREFETCH_ERROR],
     handler: (message) => {
       const failure = message as v1.KernelArtifactError;
-      waiting.get(failure.requestId)?.(leyline.CompileResult.create({ jobId: failure.requestId, blueprintId: failure.blueprintId, ok: false, error: failure.reason }));
+      waiting.get(failure.requestId)?.(
+        leyline.CompileResult.create({
+          jobId: failure.requestId,
+          blueprintId: failure.blueprintId,
+          ok: false,
+          error: failure.reason,
+        }),
+      );
     },
   });
   return {
@@ -259,15 +334,24 @@ async function remoteCompiler(options: { url: string; library: UrzaLibrary; oona
       return new Promise<v1.CompileResult>((resolvePromise, reject) => {
         const timer = setTimeout(() => {
           waiting.delete(jobId);
-          reject(new Error(`no answer from the Tezzeret workers within ${options.deadlineMs} ms (is \`esper serve tezzeret\` running?)`));
+          reject(
+            new Error(
+              `no answer from the Tezzeret workers within ${options.deadlineMs} ms (is \`esper serve tezzeret\` running?)`,
+            ),
+          );
         }, options.deadlineMs);
         waiting.set(jobId, (result) => {
           clearTimeout(timer);
           waiting.delete(jobId);
           resolvePromise(result);
         });
-        const sent = client.publish(leyline.CompileRequest.create({ jobId, blueprintId, slot: leyline.SlotShape.create({ dims }) }));
-        if (!sent.ok) waiting.get(jobId)?.(leyline.CompileResult.create({ jobId, blueprintId, ok: false, error: `not sent: ${sent.detail}` }));
+        const sent = client.publish(
+          leyline.CompileRequest.create({ jobId, blueprintId, slot: leyline.SlotShape.create({ dims }) }),
+        );
+        if (!sent.ok)
+          waiting.get(jobId)?.(
+            leyline.CompileResult.create({ jobId, blueprintId, ok: false, error: `not sent: ${sent.detail}` }),
+          );
       });
     },
     close: () => client.close(),

@@ -12,7 +12,9 @@ export function formatTree(actors: readonly v1.WorkerState[]): string {
     .map((actor) => {
       const depth = actor.path.split('/').length - 2;
       const status = statusName(actor.status);
-      const kind = actor.strategy ? ` [${(leyline.SupervisionStrategy[actor.strategy] ?? '').replace('SUPERVISION_STRATEGY_', '').toLowerCase()}]` : '';
+      const kind = actor.strategy
+        ? ` [${(leyline.SupervisionStrategy[actor.strategy] ?? '').replace('SUPERVISION_STRATEGY_', '').toLowerCase()}]`
+        : '';
       return `${'  '.repeat(depth)}${actor.name}${kind}  ${status}${actor.paused ? ' paused' : ''}  restarts=${actor.restartCount}  mailbox=${actor.mailboxDepth}`;
     })
     .join('\n');

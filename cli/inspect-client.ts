@@ -7,7 +7,10 @@ import type { InspectResponse } from './inspect-server.ts';
 
 export class InspectClient {
   readonly #socket: Socket;
-  readonly #pending = new Map<number, { resolve: (response: InspectResponse) => void; reject: (error: Error) => void }>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (response: InspectResponse) => void; reject: (error: Error) => void }
+  >();
   #nextId = 0;
   #closed = false;
   /** Resolves when the connection ends (the run has stopped, or `close`). */
@@ -25,7 +28,8 @@ export class InspectClient {
     this.ended = new Promise((resolve) => {
       socket.on('close', () => {
         this.#closed = true;
-        for (const waiting of this.#pending.values()) waiting.reject(new Error('the run has ended (its inspect socket closed)'));
+        for (const waiting of this.#pending.values())
+          waiting.reject(new Error('the run has ended (its inspect socket closed)'));
         this.#pending.clear();
         resolve();
       });
@@ -48,7 +52,9 @@ export class InspectClient {
   async run(command: string): Promise<Answer> {
     const response = await this.#request({ command });
     if (!response.ok) return { ok: false, error: response.error };
-    return 'text' in response ? { ok: true, text: response.text } : { ok: false, error: 'the server sent completions for a command' };
+    return 'text' in response
+      ? { ok: true, text: response.text }
+      : { ok: false, error: 'the server sent completions for a command' };
   }
 
   /** readline's completer answer: candidates and the word they replace (none when the server cannot tell). */

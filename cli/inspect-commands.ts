@@ -37,19 +37,36 @@ export const DEFAULT_LIMIT = 20;
 
 const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   tree: { usage: 'tree', summary: 'the live supervision tree: status, restarts, mailbox depth', args: [] },
-  actor: { usage: 'actor <path>', summary: "one actor: status, restarts, mailbox, its key facts and last messages", args: ['path'] },
+  actor: {
+    usage: 'actor <path>',
+    summary: 'one actor: status, restarts, mailbox, its key facts and last messages',
+    args: ['path'],
+  },
   seeds: { usage: 'seeds', summary: "Kasmina's seeds: id, slot, blueprint, stage, α, age in epochs", args: [] },
-  alerts: { usage: 'alerts [--limit <n>]', summary: "Nissa's alerts: those firing now and the latest events", args: [], options: ['--limit'] },
+  alerts: {
+    usage: 'alerts [--limit <n>]',
+    summary: "Nissa's alerts: those firing now and the latest events",
+    args: [],
+    options: ['--limit'],
+  },
   tail: {
     usage: 'tail telemetry [--source <subsystem>] [--limit <n>]',
     summary: 'the latest telemetry packets the telemetry log keeps, of one source or all',
     args: ['telemetry'],
     options: ['--source', '--limit'],
   },
-  send: { usage: 'send <path> <LeylineType> <json>', summary: 'deliver a Leyline message, its fields as JSON, to an actor', args: ['path', 'type'] },
+  send: {
+    usage: 'send <path> <LeylineType> <json>',
+    summary: 'deliver a Leyline message, its fields as JSON, to an actor',
+    args: ['path', 'type'],
+  },
   restart: { usage: 'restart <path>', summary: 'restart an actor (and its children)', args: ['path'] },
   stop: { usage: 'stop <path>', summary: 'stop an actor (its supervisor restarts a permanent one)', args: ['path'] },
-  pause: { usage: 'pause [<path>]', summary: "hold an actor's messages from its next one on (default: the trainer, which stops between slices)", args: ['path'] },
+  pause: {
+    usage: 'pause [<path>]',
+    summary: "hold an actor's messages from its next one on (default: the trainer, which stops between slices)",
+    args: ['path'],
+  },
   resume: { usage: 'resume [<path>]', summary: 'end a pause (default: the trainer)', args: ['path'] },
   help: { usage: 'help [<command>]', summary: 'the commands, or one of them', args: ['command'] },
 };
@@ -71,7 +88,11 @@ export function parseCommand(line: string): Parsed {
   const [name = '', ...args] = text.split(/\s+/);
   const spec = COMMANDS[name];
   if (!spec) {
-    return fail(name === '' ? 'no command (help lists them)' : `unknown command ${JSON.stringify(name)}; commands: ${COMMAND_NAMES.join(', ')}`);
+    return fail(
+      name === ''
+        ? 'no command (help lists them)'
+        : `unknown command ${JSON.stringify(name)}; commands: ${COMMAND_NAMES.join(', ')}`,
+    );
   }
   const usage = fail(`usage: ${spec.usage}`);
   switch (name) {
@@ -81,7 +102,8 @@ export function parseCommand(line: string): Parsed {
       return args.length === 0 ? ok({ kind: 'seeds' }) : usage;
     case 'help':
       if (args.length > 1) return usage;
-      if (args[0] !== undefined && !COMMANDS[args[0]]) return fail(`help: no command ${JSON.stringify(args[0])}; commands: ${COMMAND_NAMES.join(', ')}`);
+      if (args[0] !== undefined && !COMMANDS[args[0]])
+        return fail(`help: no command ${JSON.stringify(args[0])}; commands: ${COMMAND_NAMES.join(', ')}`);
       return ok({ kind: 'help', topic: args[0] ?? null });
     case 'actor':
       return args.length === 1 ? withPath(args[0]!, (path) => ok({ kind: 'actor', path })) : usage;
@@ -92,7 +114,9 @@ export function parseCommand(line: string): Parsed {
     case 'tail': {
       if (args[0] !== 'telemetry') return usage;
       const options = parseOptions(args.slice(1), spec);
-      return typeof options === 'string' ? fail(options) : ok({ kind: 'tail', source: options.source, limit: options.limit });
+      return typeof options === 'string'
+        ? fail(options)
+        : ok({ kind: 'tail', source: options.source, limit: options.limit });
     }
     case 'send': {
       // The JSON is the rest of the line, spaces and all.
@@ -112,7 +136,10 @@ export function parseCommand(line: string): Parsed {
 }
 
 function withPath(path: string, then: (path: string) => Parsed): Parsed {
-  if (!path.startsWith('/')) return fail(`an actor path starts with "/" (e.g. /weatherlight/tolaria/trainer; see tree), got ${JSON.stringify(path)}`);
+  if (!path.startsWith('/'))
+    return fail(
+      `an actor path starts with "/" (e.g. /weatherlight/tolaria/trainer; see tree), got ${JSON.stringify(path)}`,
+    );
   return then(path.length > 1 ? path.replace(/\/+$/, '') : path);
 }
 
@@ -128,7 +155,8 @@ function parseOptions(args: readonly string[], spec: CommandSpec): { source: str
       found.source = value;
     } else {
       found.limit = Number(value);
-      if (!Number.isInteger(found.limit) || found.limit < 1) return `--limit needs a whole number ≥ 1, got ${JSON.stringify(value)}`;
+      if (!Number.isInteger(found.limit) || found.limit < 1)
+        return `--limit needs a whole number ≥ 1, got ${JSON.stringify(value)}`;
     }
   }
   return found;
@@ -145,7 +173,10 @@ export interface CompletionSources {
 export function completeLine(line: string, sources: CompletionSources): [string[], string] {
   const words = line.trimStart().split(/\s+/);
   const fragment = words[words.length - 1] ?? '';
-  const pick = (candidates: readonly string[]): [string[], string] => [candidates.filter((c) => c.startsWith(fragment)), fragment];
+  const pick = (candidates: readonly string[]): [string[], string] => [
+    candidates.filter((c) => c.startsWith(fragment)),
+    fragment,
+  ];
   if (words.length === 1) return pick(COMMAND_NAMES);
   const spec = COMMANDS[words[0]!];
   if (!spec) return [[], fragment];
@@ -167,12 +198,15 @@ function clock(timestamp: TimestampLike | null | undefined): string {
   return timestamp ? new Date(fromTimestamp(timestamp)).toISOString().slice(11, 23) : '--:--:--.---';
 }
 
-const shortType = (name: string): string => (name.startsWith(PACKAGE_PREFIX) ? name.slice(PACKAGE_PREFIX.length) : name);
+const shortType = (name: string): string =>
+  name.startsWith(PACKAGE_PREFIX) ? name.slice(PACKAGE_PREFIX.length) : name;
 
 /** Rows as columns, each as wide as its widest cell. */
 function table(rows: ReadonlyArray<readonly string[]>, indent = ''): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0))) ?? [];
-  return rows.map((row) => `${indent}${row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i]!) : cell)).join('  ')}`).join('\n');
+  return rows
+    .map((row) => `${indent}${row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i]!) : cell)).join('  ')}`)
+    .join('\n');
 }
 
 export function formatHelp(topic: string | null): string {
@@ -196,7 +230,13 @@ export function formatActor(state: v1.WorkerState, now = Date.now()): string {
   const facts = Object.entries(state.facts).sort(([a], [b]) => a.localeCompare(b));
   if (facts.length > 0) lines.push('  facts', table(facts, '    '));
   if (state.recentMessages.length > 0) {
-    lines.push('  last messages, newest first', table(state.recentMessages.map((m) => [clock(m.at), shortType(m.messageType ?? '')]), '    '));
+    lines.push(
+      '  last messages, newest first',
+      table(
+        state.recentMessages.map((m) => [clock(m.at), shortType(m.messageType ?? '')]),
+        '    ',
+      ),
+    );
   }
   return lines.join('\n');
 }
@@ -212,17 +252,29 @@ export function formatSeeds(seeds: readonly v1.WorkerState[]): string {
 }
 
 function alertLine(alert: v1.AlertRecord.$Properties): string[] {
-  return [alert.rule ?? '', `source ${alert.source ?? ''}`, `${alert.metric ?? ''} = ${alert.value ?? 0} (threshold ${alert.threshold ?? 0})`];
+  return [
+    alert.rule ?? '',
+    `source ${alert.source ?? ''}`,
+    `${alert.metric ?? ''} = ${alert.value ?? 0} (threshold ${alert.threshold ?? 0})`,
+  ];
 }
 
 export function formatAlerts(reply: v1.InspectorReply): string {
   if (reply.activeAlerts.length === 0 && reply.alerts.length === 0) return 'no alerts';
-  const active = reply.activeAlerts.length === 0
-    ? 'firing now: none'
-    : `firing now:\n${table(reply.activeAlerts.map((a) => [...alertLine(a), `since ${clock(a.at)}`]), '  ')}`;
-  const history = reply.alerts.length === 0
-    ? ''
-    : `\nlatest events, oldest first:\n${table(reply.alerts.map((a) => [clock(a.at), a.resolved ? 'resolved' : 'fired', ...alertLine(a)]), '  ')}`;
+  const active =
+    reply.activeAlerts.length === 0
+      ? 'firing now: none'
+      : `firing now:\n${table(
+          reply.activeAlerts.map((a) => [...alertLine(a), `since ${clock(a.at)}`]),
+          '  ',
+        )}`;
+  const history =
+    reply.alerts.length === 0
+      ? ''
+      : `\nlatest events, oldest first:\n${table(
+          reply.alerts.map((a) => [clock(a.at), a.resolved ? 'resolved' : 'fired', ...alertLine(a)]),
+          '  ',
+        )}`;
   return active + history;
 }
 
@@ -233,7 +285,9 @@ export function formatTelemetry(packets: readonly v1.TelemetryPacket[], source: 
   return packets
     .map((packet) => {
       const level = (leyline.TelemetryLevel[packet.level] ?? '').replace('TELEMETRY_LEVEL_', '').toLowerCase();
-      const metrics = packet.metrics.slice(0, METRICS_SHOWN).map((m) => `${m.name ?? ''}=${Number((m.value ?? 0).toPrecision(6))}`);
+      const metrics = packet.metrics
+        .slice(0, METRICS_SHOWN)
+        .map((m) => `${m.name ?? ''}=${Number((m.value ?? 0).toPrecision(6))}`);
       if (packet.metrics.length > METRICS_SHOWN) metrics.push(`(+${packet.metrics.length - METRICS_SHOWN} more)`);
       const events = packet.events.length > 0 ? `  events: ${packet.events.map((e) => e.description).join(', ')}` : '';
       return `${clock(packet.timestamp)}  ${packet.sourceSubsystem}  ${level}  ${metrics.join(' ')}${events}`;
@@ -244,7 +298,8 @@ export function formatTelemetry(packets: readonly v1.TelemetryPacket[], source: 
 /** The answer to restart, stop, pause or resume: what became of the actor. */
 export function formatControl(action: v1.ActorControl.Action, path: string, after: v1.WorkerState | undefined): string {
   if (action === Action.ACTION_RESTART) return `restarted ${path} (restarts ${after?.restartCount ?? '?'})`;
-  if (action === Action.ACTION_PAUSE) return `paused ${path}: its messages wait (${after?.mailboxDepth ?? 0} queued) until resume`;
+  if (action === Action.ACTION_PAUSE)
+    return `paused ${path}: its messages wait (${after?.mailboxDepth ?? 0} queued) until resume`;
   if (action === Action.ACTION_RESUME) return `resumed ${path}`;
   return after ? `stopped ${path}; its supervisor restarted it (restarts ${after.restartCount})` : `stopped ${path}`;
 }
@@ -256,7 +311,8 @@ export function formatControl(action: v1.ActorControl.Action, path: string, afte
 export function refusalOf(reply: LeylineMessage): string | null {
   if (reply instanceof leyline.AdaptationReceipt) return reply.applied ? null : reply.reason || 'not applied';
   if (reply instanceof leyline.KernelArtifactError) return reply.reason || 'no kernel';
-  if (reply instanceof leyline.SimicTrainResult) return reply.published ? null : reply.reasons.join('; ') || 'nothing published';
+  if (reply instanceof leyline.SimicTrainResult)
+    return reply.published ? null : reply.reasons.join('; ') || 'nothing published';
   if (
     reply instanceof leyline.InspectorReply ||
     reply instanceof leyline.BlueprintSelection ||
@@ -269,7 +325,11 @@ export function refusalOf(reply: LeylineMessage): string | null {
 }
 
 /** The answer to `send`: handled without an answer, answered, or refused (an error: `--exec` exits 1). */
-export function formatSendAnswer(type: string, path: string, reply: LeylineMessage | null): { ok: true; text: string } | { ok: false; error: string } {
+export function formatSendAnswer(
+  type: string,
+  path: string,
+  reply: LeylineMessage | null,
+): { ok: true; text: string } | { ok: false; error: string } {
   if (reply === null) return { ok: true, text: `sent ${type} to ${path}; handled` };
   const answer = `${shortType(leylineTypeName(reply))} ${leylineToJson(reply)}`;
   const refusal = refusalOf(reply);

@@ -60,7 +60,10 @@ export class InspectRunner {
 
   /** Candidates for the word being typed: commands, the live tree's paths, Leyline type names. */
   async complete(line: string): Promise<[string[], string]> {
-    const paths = await this.#ask({ tree: leyline.TreeQuery.create() }).then((reply) => reply.actors.map((actor) => actor.path), () => []);
+    const paths = await this.#ask({ tree: leyline.TreeQuery.create() }).then(
+      (reply) => reply.actors.map((actor) => actor.path),
+      () => [],
+    );
     return completeLine(line, { paths, types: leylineTypeNames() });
   }
 
@@ -72,21 +75,32 @@ export class InspectRunner {
       case 'tree':
         return text(formatTree((await this.#ask({ tree: leyline.TreeQuery.create() })).actors));
       case 'actor':
-        return text(formatActor((await this.#ask({ actor: leyline.ActorQuery.create({ path: command.path }) })).actors[0]!));
+        return text(
+          formatActor((await this.#ask({ actor: leyline.ActorQuery.create({ path: command.path }) })).actors[0]!),
+        );
       case 'seeds':
         return this.#seeds();
       case 'alerts':
         return text(formatAlerts(await this.#ask({ alerts: leyline.AlertsQuery.create({ limit: command.limit }) })));
       case 'tail': {
-        const reply = await this.#ask({ telemetry: leyline.TelemetryQuery.create({ limit: command.limit, sourceSubsystem: command.source }) });
+        const reply = await this.#ask({
+          telemetry: leyline.TelemetryQuery.create({ limit: command.limit, sourceSubsystem: command.source }),
+        });
         return text(formatTelemetry(reply.telemetry, command.source));
       }
       case 'send':
         return this.#send(command.path, command.type, command.json);
       case 'control': {
         const path = command.path ?? this.target.trainer;
-        if (path === null) return { ok: false, error: `${Action[command.action]?.replace('ACTION_', '').toLowerCase()} needs a path: this tree has no trainer` };
-        const reply = await this.#ask({ control: leyline.ActorControl.create({ path, action: command.action }) }, CONTROL_DEADLINE_MS);
+        if (path === null)
+          return {
+            ok: false,
+            error: `${Action[command.action]?.replace('ACTION_', '').toLowerCase()} needs a path: this tree has no trainer`,
+          };
+        const reply = await this.#ask(
+          { control: leyline.ActorControl.create({ path, action: command.action }) },
+          CONTROL_DEADLINE_MS,
+        );
         return text(formatControl(command.action, path, reply.actors[0]));
       }
     }
@@ -98,7 +112,14 @@ export class InspectRunner {
     const tree = await this.#ask({ tree: leyline.TreeQuery.create() });
     const paths = tree.actors.find((actor) => actor.path === manager)?.children ?? [];
     // A seed that ends between the two questions is left out.
-    const seeds = await Promise.all(paths.map((path) => this.#ask({ actor: leyline.ActorQuery.create({ path }) }).then((reply) => reply.actors, () => [])));
+    const seeds = await Promise.all(
+      paths.map((path) =>
+        this.#ask({ actor: leyline.ActorQuery.create({ path }) }).then(
+          (reply) => reply.actors,
+          () => [],
+        ),
+      ),
+    );
     return { ok: true, text: formatSeeds(seeds.flat()) };
   }
 
@@ -113,8 +134,10 @@ export class InspectRunner {
       // Refused types (the actor's `accepts`) reject here, with the list it accepts; a handler's failure too.
       return formatSendAnswer(type, path, await system.request(ref, built.message, SEND_DEADLINE_MS));
     } catch (error) {
-      if (error instanceof DeliveryTimeoutError) return { ok: true, text: `${sent}; queued, not handled within ${SEND_DEADLINE_MS} ms (paused or busy)` };
-      if (error instanceof AskTimeoutError) return { ok: true, text: `${sent}; handled, but no answer within ${SEND_DEADLINE_MS} ms` };
+      if (error instanceof DeliveryTimeoutError)
+        return { ok: true, text: `${sent}; queued, not handled within ${SEND_DEADLINE_MS} ms (paused or busy)` };
+      if (error instanceof AskTimeoutError)
+        return { ok: true, text: `${sent}; handled, but no answer within ${SEND_DEADLINE_MS} ms` };
       throw error;
     }
   }

@@ -50,7 +50,8 @@ export async function serveInspection(weatherlight: Weatherlight, tree: TreeNode
 
 /** Answers on the socket at `path` (replacing a stale one); rejects when it cannot, naming why. */
 export async function startInspectServer(path: string, runner: InspectRunner): Promise<InspectServer> {
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) throw new Error(`the path is too long for a Unix socket (${MAX_SOCKET_PATH} bytes at most)`);
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH)
+    throw new Error(`the path is too long for a Unix socket (${MAX_SOCKET_PATH} bytes at most)`);
   const sessions = new Set<Socket>();
   const server = createServer((socket) => {
     sessions.add(socket);

@@ -42,8 +42,13 @@ export async function inspect(args: readonly string[]): Promise<number> {
 /** The socket of the named run (a directory, or a run id under `runs`), else of the newest run that answers. */
 async function findSocket(target: string | undefined, runs: string): Promise<string> {
   if (target !== undefined) {
-    const socket = [resolve(target), join(runs, target)].map((dir) => join(dir, SOCKET_NAME)).find((path) => existsSync(path));
-    if (!socket) throw new Error(`no live run at ${JSON.stringify(target)}: neither a run directory nor a run id under ${runs} has an ${SOCKET_NAME}`);
+    const socket = [resolve(target), join(runs, target)]
+      .map((dir) => join(dir, SOCKET_NAME))
+      .find((path) => existsSync(path));
+    if (!socket)
+      throw new Error(
+        `no live run at ${JSON.stringify(target)}: neither a run directory nor a run id under ${runs} has an ${SOCKET_NAME}`,
+      );
     return socket;
   }
   const sockets = (existsSync(runs) ? readdirSync(runs) : [])
@@ -51,16 +56,26 @@ async function findSocket(target: string | undefined, runs: string): Promise<str
     .filter((path) => existsSync(path))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   for (const socket of sockets) if (await answers(socket)) return socket;
-  throw new Error(`no running esper run under ${runs} (none has a live ${SOCKET_NAME}); start one with esper run, or name its run directory`);
+  throw new Error(
+    `no running esper run under ${runs} (none has a live ${SOCKET_NAME}); start one with esper run, or name its run directory`,
+  );
 }
 
 /**
  * Reads command lines from `input` until it ends or `exit`, printing each answer. Exits 0 when the user leaves,
  * 1 when the run goes away first.
  */
-export async function repl(client: InspectClient, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, terminal: boolean): Promise<number> {
+export async function repl(
+  client: InspectClient,
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+  terminal: boolean,
+): Promise<number> {
   const completer: AsyncCompleter = (line, callback) => {
-    client.complete(line).then((result) => callback(null, result), () => callback(null, [[], line]));
+    client.complete(line).then(
+      (result) => callback(null, result),
+      () => callback(null, [[], line]),
+    );
   };
   const rl = createInterface({ input, output, terminal, completer, prompt: 'esper> ' });
   let lost = false;

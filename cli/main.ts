@@ -67,15 +67,18 @@ function parseRunArgs(args: readonly string[]): RunArgs {
       mode = arg === '--quiet' ? 'quiet' : 'json';
     } else if (arg === '--nissa-port') {
       nissaPort = Number(args[++i]);
-      if (!Number.isInteger(nissaPort) || nissaPort < 0 || nissaPort > 65_535) throw new UsageError(`--nissa-port needs a port in 0..65535 (0: no HTTP), got ${JSON.stringify(args[i])}`);
+      if (!Number.isInteger(nissaPort) || nissaPort < 0 || nissaPort > 65_535)
+        throw new UsageError(`--nissa-port needs a port in 0..65535 (0: no HTTP), got ${JSON.stringify(args[i])}`);
     } else if (arg === '--rng-seed') {
       rngSeed = Number(args[++i]);
-      if (!Number.isInteger(rngSeed) || rngSeed < 0) throw new UsageError(`--rng-seed needs an integer ≥ 0, got ${JSON.stringify(args[i])}`);
+      if (!Number.isInteger(rngSeed) || rngSeed < 0)
+        throw new UsageError(`--rng-seed needs an integer ≥ 0, got ${JSON.stringify(args[i])}`);
     } else if (arg === '--seed') {
       throw renamedSeedFlag('esper run', arg, '--rng-seed');
     } else if (arg === '--policy') {
       policy = args[++i];
-      if (policy === undefined || policy === '') throw new UsageError('--policy needs a policy file, heuristic or random');
+      if (policy === undefined || policy === '')
+        throw new UsageError('--policy needs a policy file, heuristic or random');
     } else if (arg === '--run-dir') {
       runDir = args[++i];
       if (runDir === undefined) throw new UsageError('--run-dir needs a folder');
@@ -96,17 +99,31 @@ async function run(args: readonly string[]): Promise<number> {
   const { file, resume, bus, nissaPort, runDir, rngSeed, policy, mode } = parseRunArgs(args);
   // A run named by its folder exists from the start: killed at any moment after this, `--resume <dir>` continues it
   // (from its newest checkpoint, or from the beginning when it has none yet).
-  if (runDir !== undefined && resume === undefined && !existsSync(resolvePath(runDir))) mkdirSync(resolvePath(runDir), { recursive: true });
+  if (runDir !== undefined && resume === undefined && !existsSync(resolvePath(runDir)))
+    mkdirSync(resolvePath(runDir), { recursive: true });
   const out = new RunOutput(mode);
   const stop = listenForStop();
   const resolved = await resolveConfig(file);
   const { source } = resolved;
-  let config = bus ? { ...resolved.config, run: { ...resolved.config.run, multiProcess: true }, oona: { ...resolved.config.oona, url: bus } } : resolved.config;
+  let config = bus
+    ? {
+        ...resolved.config,
+        run: { ...resolved.config.run, multiProcess: true },
+        oona: { ...resolved.config.oona, url: bus },
+      }
+    : resolved.config;
   if (nissaPort !== undefined) config = { ...config, nissa: { ...config.nissa, port: nissaPort } };
   // The random seed of weights, shuffles and the validation split (the rest of a run follows from them).
   if (rngSeed !== undefined) config = { ...config, tolaria: { ...(config.tolaria as object), rngSeed } };
   // A policy file's path is taken as given on the command line (relative to where esper runs).
-  if (policy !== undefined) config = { ...config, tamiyo: { ...config.tamiyo, policy: ['shipped', 'heuristic', 'random', 'promoted'].includes(policy) ? policy : resolvePath(policy) } };
+  if (policy !== undefined)
+    config = {
+      ...config,
+      tamiyo: {
+        ...config.tamiyo,
+        policy: ['shipped', 'heuristic', 'random', 'promoted'].includes(policy) ? policy : resolvePath(policy),
+      },
+    };
   out.info(`esper: configuration from ${source}`);
   // The kernels the run's seeds may need that Urza lacks: looked up before boot, forged by the tree's forge after it.
   const missing = missingKernels(config, setUpKarn(config.karn ?? {}, 'karn').catalog);
@@ -133,7 +150,9 @@ async function run(args: readonly string[]): Promise<number> {
   });
   // Progress goes to stderr when stdout is reserved for the outcome (--quiet) or JSON lines (--json).
   try {
-    await prefillUrza(weatherlight, config, missing, mode === 'human' ? process.stdout : process.stderr, (line) => (mode === 'human' ? out.info(line) : process.stderr.write(`${line}\n`)));
+    await prefillUrza(weatherlight, config, missing, mode === 'human' ? process.stdout : process.stderr, (line) =>
+      mode === 'human' ? out.info(line) : process.stderr.write(`${line}\n`),
+    );
   } finally {
     forged();
   }
@@ -142,7 +161,9 @@ async function run(args: readonly string[]): Promise<number> {
   out.info(formatTree(tree));
   out.info(`esper: ready, ${tree.length} actors running (Ctrl-C to stop)`);
   if (weatherlight.run) {
-    out.info(`esper: ${weatherlight.run.resumed ? 'resuming' : 'training'} run ${weatherlight.run.id} (${weatherlight.run.dir})`);
+    out.info(
+      `esper: ${weatherlight.run.resumed ? 'resuming' : 'training'} run ${weatherlight.run.id} (${weatherlight.run.dir})`,
+    );
     record.open(weatherlight.run.dir, startRecord(config, weatherlight.run));
   }
 
@@ -158,7 +179,12 @@ async function run(args: readonly string[]): Promise<number> {
   stop.release();
   const forced = shutdown.forced.length > 0 ? `; forced: ${shutdown.forced.join(', ')}` : '';
   out.info(`esper: shutdown complete in ${shutdown.elapsedMs} ms${forced}`);
-  out.outcome(outcome.code, outcome.why, outcome.result, weatherlight.run ? endRunRecord(record, config, weatherlight.run, outcome) : { summary: null, report: null });
+  out.outcome(
+    outcome.code,
+    outcome.why,
+    outcome.result,
+    weatherlight.run ? endRunRecord(record, config, weatherlight.run, outcome) : { summary: null, report: null },
+  );
   // The run failed: the error goes to stderr in every output mode (stdout may be a pipe of JSON lines or nothing).
   if (outcome.code === 1) process.stderr.write(`esper: error: ${outcome.why}\n`);
   return outcome.code;

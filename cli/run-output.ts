@@ -36,7 +36,9 @@ export class RunOutput {
    */
   outcome(code: number, why: string, result: RunResult | null, ending: RunEnding): void {
     if (this.mode === 'json') {
-      this.write(`${JSON.stringify({ event: 'finished', code, why, ...(result ? { result } : {}), summary: ending.summary, report: ending.report })}\n`);
+      this.write(
+        `${JSON.stringify({ event: 'finished', code, why, ...(result ? { result } : {}), summary: ending.summary, report: ending.report })}\n`,
+      );
     } else if (this.mode === 'quiet') this.write(`esper: ${why}\n`);
     else {
       if (ending.summary) this.write(`${formatSummary(ending.summary)}\n`);

@@ -33,7 +33,6 @@ export type WorkerMessage =
   | { type: 'failed'; id: number; error: string };
 export type LearnerMessage = { type: 'episode'; id: number; request: Uint8Array };
 
-
 export async function serveEpisodes(args: readonly string[]): Promise<number> {
   let file: string | undefined;
   let workerDir: string | undefined;
@@ -48,25 +47,33 @@ export async function serveEpisodes(args: readonly string[]): Promise<number> {
     else if (arg === '--bus') bus = args[++i];
     else if (arg === '--concurrency') {
       concurrency = Number(args[++i]);
-      if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency needs an integer ≥ 1, got ${JSON.stringify(args[i])}`);
+      if (!Number.isInteger(concurrency) || concurrency < 1)
+        throw new UsageError(`--concurrency needs an integer ≥ 1, got ${JSON.stringify(args[i])}`);
     } else if (arg === '--claim-ms') {
       claimMs = Number(args[++i]);
-      if (!Number.isInteger(claimMs) || claimMs < 100) throw new UsageError(`--claim-ms needs an integer ≥ 100, got ${JSON.stringify(args[i])}`);
-    }
-    else if (arg.startsWith('--')) throw new UsageError(`esper serve episodes: unknown option ${arg}`);
+      if (!Number.isInteger(claimMs) || claimMs < 100)
+        throw new UsageError(`--claim-ms needs an integer ≥ 100, got ${JSON.stringify(args[i])}`);
+    } else if (arg.startsWith('--')) throw new UsageError(`esper serve episodes: unknown option ${arg}`);
     else if (file === undefined) file = arg;
     else throw new UsageError(`esper serve episodes: unexpected argument ${arg}`);
   }
   if (bus !== undefined) {
-    if (!file || !bus.startsWith('redis://')) throw new UsageError('esper serve episodes --bus: needs a curriculum file and --bus redis://host:port');
+    if (!file || !bus.startsWith('redis://'))
+      throw new UsageError('esper serve episodes --bus: needs a curriculum file and --bus redis://host:port');
     const dir = resolve(workerDir ?? join('var', 'episodes', `${hostname()}-${process.pid}`));
     if (concurrency > 1) return serveConcurrently(file, bus, dir, urza, claimMs, concurrency);
     return serveBusEpisodes(file, bus, dir, urza, claimMs);
   }
-  if (concurrency > 1) throw new UsageError('esper serve episodes: --concurrency is for --bus workers (esper learn sizes its own pool with --envs)');
+  if (concurrency > 1)
+    throw new UsageError(
+      'esper serve episodes: --concurrency is for --bus workers (esper learn sizes its own pool with --envs)',
+    );
   if (!file || !workerDir) throw new UsageError('esper serve episodes: needs a curriculum file and --worker-dir <dir>');
   const send = process.send?.bind(process);
-  if (!send) throw new UsageError('esper serve episodes runs as esper learn\'s child process (its episodes come over the IPC channel)');
+  if (!send)
+    throw new UsageError(
+      "esper serve episodes runs as esper learn's child process (its episodes come over the IPC channel)",
+    );
   const curriculum = await loadCurriculum(file);
   const base = episodeWorkerConfig(curriculum, validateConfig(embeddedDefaults));
   const dir = resolve(workerDir);
@@ -76,7 +83,10 @@ export async function serveEpisodes(args: readonly string[]): Promise<number> {
     urza: { ...base.urza, root: urza ? resolve(urza) : join(dir, 'urza') },
   });
   const weatherlight = await startWeatherlight(config, { curriculum });
-  const runner: ActorRef<v1.EpisodeRequest> = { path: pathOfKind(config.weatherlight.tree, 'episode-runner')!, system: weatherlight.system.name };
+  const runner: ActorRef<v1.EpisodeRequest> = {
+    path: pathOfKind(config.weatherlight.tree, 'episode-runner')!,
+    system: weatherlight.system.name,
+  };
 
   let closing = false;
   const close = async (): Promise<void> => {
@@ -96,12 +106,18 @@ export async function serveEpisodes(args: readonly string[]): Promise<number> {
     if (message.type !== 'episode') return;
     const decoded = decodeLeyline(leyline.EpisodeRequest, message.request);
     if (!decoded.ok) {
-      send({ type: 'failed', id: message.id, error: `undecodable EpisodeRequest: ${decoded.error.message}` } satisfies WorkerMessage);
+      send({
+        type: 'failed',
+        id: message.id,
+        error: `undecodable EpisodeRequest: ${decoded.error.message}`,
+      } satisfies WorkerMessage);
       return;
     }
     weatherlight.system.ask(runner, decoded.message, leyline.EpisodeResult, config.runtime.maxAskDeadlineMs).then(
-      (result: v1.EpisodeResult) => send({ type: 'result', id: message.id, result: encodeLeyline(result) } satisfies WorkerMessage),
-      (error: unknown) => send({ type: 'failed', id: message.id, error: (error as Error).message } satisfies WorkerMessage),
+      (result: v1.EpisodeResult) =>
+        send({ type: 'result', id: message.id, result: encodeLeyline(result) } satisfies WorkerMessage),
+      (error: unknown) =>
+        send({ type: 'failed', id: message.id, error: (error as Error).message } satisfies WorkerMessage),
     );
   });
   send({ type: 'ready', pid: process.pid } satisfies WorkerMessage);
@@ -109,22 +125,49 @@ export async function serveEpisodes(args: readonly string[]): Promise<number> {
 }
 
 /** A worker of `esper learn --bus` (see the top of this file); runs until SIGINT/SIGTERM. */
-async function serveBusEpisodes(file: string, url: string, dir: string, urza: string | undefined, claimMs: number): Promise<number> {
+async function serveBusEpisodes(
+  file: string,
+  url: string,
+  dir: string,
+  urza: string | undefined,
+  claimMs: number,
+): Promise<number> {
   // The secret is the learner's: from the environment (a missing or blank one is named and exits 1).
   const signing = signatureContextFromEnv();
   const say = (line: string): void => void process.stdout.write(`esper serve episodes: ${line}\n`);
   const curriculum = await loadCurriculum(file);
   const base = episodeWorkerConfig(curriculum, validateConfig(embeddedDefaults));
   const urzaRoot = urza ? resolve(urza) : join(dir, 'urza');
-  await forgeCurriculum(curriculum, validateConfig({ ...embeddedDefaults, run: { ...embeddedDefaults.run, varDir: dir } }), urzaRoot, process.stderr, say);
-  const config = validateConfig({ ...base, run: { ...base.run, name: `esper-episodes-${process.pid}`, varDir: dir }, urza: { ...base.urza, root: urzaRoot } });
+  await forgeCurriculum(
+    curriculum,
+    validateConfig({ ...embeddedDefaults, run: { ...embeddedDefaults.run, varDir: dir } }),
+    urzaRoot,
+    process.stderr,
+    say,
+  );
+  const config = validateConfig({
+    ...base,
+    run: { ...base.run, name: `esper-episodes-${process.pid}`, varDir: dir },
+    urza: { ...base.urza, root: urzaRoot },
+  });
   const weatherlight = await startWeatherlight(config, { curriculum });
-  const runner: ActorRef<v1.EpisodeRequest> = { path: pathOfKind(config.weatherlight.tree, 'episode-runner')!, system: weatherlight.system.name };
+  const runner: ActorRef<v1.EpisodeRequest> = {
+    path: pathOfKind(config.weatherlight.tree, 'episode-runner')!,
+    system: weatherlight.system.name,
+  };
   const settings = episodeBusSettings(url, claimMs);
-  const client = new OonaClient({ settings, signing, source: 'episodes', consumer: `episodes-${hostname()}-${process.pid}` });
+  const client = new OonaClient({
+    settings,
+    signing,
+    source: 'episodes',
+    consumer: `episodes-${hostname()}-${process.pid}`,
+  });
   const fail = async (why: string): Promise<never> => {
     process.stderr.write(`esper serve episodes: ${why}\n`);
-    await Promise.race([Promise.all([client.close(), weatherlight.shutdown()]), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    await Promise.race([
+      Promise.all([client.close(), weatherlight.shutdown()]),
+      new Promise((r) => setTimeout(r, 5_000).unref()),
+    ]);
     process.exit(1);
   };
   if (!(await client.connect(5_000))) await fail(`the bus at ${url} does not answer`);
@@ -145,16 +188,30 @@ async function serveBusEpisodes(file: string, url: string, dir: string, urza: st
     types: [leyline.BusMessageType.BUS_MESSAGE_TYPE_EPISODE_REQUEST],
     // One at a time: a batch read would hold requests other workers could be running.
     count: 1,
-    onBadSignature: (detail) => void fail(`refused an episode request: ${detail} (is ESPER_LEYLINE_SECRET the learner's?)`),
+    onBadSignature: (detail) =>
+      void fail(`refused an episode request: ${detail} (is ESPER_LEYLINE_SECRET the learner's?)`),
     handler: async (message, delivery) => {
       const request = message as v1.EpisodeRequest;
       say(`episode ${request.episodeId} started (delivery ${delivery.attempt}) by pid ${process.pid}`);
       // The heartbeat: while it runs, the request stays this worker's (not idle), so only a dead worker's is claimed.
-      const heartbeat = setInterval(() => void client.store.keep(delivery.stream, EPISODE_WORKER_GROUP, client.consumer, [delivery.id]).catch(() => undefined), Math.max(50, claimMs / 3));
+      const heartbeat = setInterval(
+        () =>
+          void client.store
+            .keep(delivery.stream, EPISODE_WORKER_GROUP, client.consumer, [delivery.id])
+            .catch(() => undefined),
+        Math.max(50, claimMs / 3),
+      );
       const result = await weatherlight.system
         .ask(runner, request, leyline.EpisodeResult, config.runtime.maxAskDeadlineMs)
         .catch((error: unknown) =>
-          leyline.EpisodeResult.create({ episodeId: request.episodeId, round: request.round, taskName: request.taskName, rngSeed: request.rngSeed, ok: false, error: (error as Error).message }),
+          leyline.EpisodeResult.create({
+            episodeId: request.episodeId,
+            round: request.round,
+            taskName: request.taskName,
+            rngSeed: request.rngSeed,
+            ok: false,
+            error: (error as Error).message,
+          }),
         )
         .finally(() => clearInterval(heartbeat));
       const sent = client.publish(result);
@@ -172,12 +229,25 @@ async function serveBusEpisodes(file: string, url: string, dir: string, urza: st
  * `--concurrency n`: n bus workers as child processes, each with its copy of one library forged here. SIGINT/SIGTERM
  * stops them all (exit 0); a worker that ends by itself (refused, or crashed) stops the rest: exit 1, named.
  */
-async function serveConcurrently(file: string, url: string, dir: string, urza: string | undefined, claimMs: number, n: number): Promise<number> {
+async function serveConcurrently(
+  file: string,
+  url: string,
+  dir: string,
+  urza: string | undefined,
+  claimMs: number,
+  n: number,
+): Promise<number> {
   signatureContextFromEnv(); // a missing secret is named here, not n times
   const say = (line: string): void => void process.stdout.write(`esper serve episodes: ${line}\n`);
   const curriculum = await loadCurriculum(file);
   const library = urza ? resolve(urza) : join(dir, 'urza');
-  await forgeCurriculum(curriculum, validateConfig({ ...embeddedDefaults, run: { ...embeddedDefaults.run, varDir: dir } }), library, process.stderr, say);
+  await forgeCurriculum(
+    curriculum,
+    validateConfig({ ...embeddedDefaults, run: { ...embeddedDefaults.run, varDir: dir } }),
+    library,
+    process.stderr,
+    say,
+  );
   let stopping = false;
   const children: ChildProcess[] = [];
   const exits: Array<Promise<void>> = [];
@@ -191,13 +261,32 @@ async function serveConcurrently(file: string, url: string, dir: string, urza: s
     for (let i = 0; i < n; i++) {
       const own = join(dir, `c${i}`);
       copyLibrary(library, join(own, 'urza'));
-      const child = spawn(process.execPath, [ESPER, 'serve', 'episodes', file, '--bus', url, '--claim-ms', String(claimMs), '--worker-dir', own, '--urza', join(own, 'urza')], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const child = spawn(
+        process.execPath,
+        [
+          ESPER,
+          'serve',
+          'episodes',
+          file,
+          '--bus',
+          url,
+          '--claim-ms',
+          String(claimMs),
+          '--worker-dir',
+          own,
+          '--urza',
+          join(own, 'urza'),
+        ],
+        { stdio: ['ignore', 'inherit', 'inherit'] },
+      );
       children.push(child);
       exits.push(
         new Promise<void>((done) =>
           child.once('exit', (code, signal) => {
             if (!stopping) {
-              process.stderr.write(`esper serve episodes: worker ${i} (pid ${child.pid}) ended (${signal ?? `code ${code}`}); stopping the others\n`);
+              process.stderr.write(
+                `esper serve episodes: worker ${i} (pid ${child.pid}) ended (${signal ?? `code ${code}`}); stopping the others\n`,
+              );
               stopAll(1);
             }
             done();

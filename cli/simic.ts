@@ -6,7 +6,14 @@ import { basename, join, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { leyline } from '../contracts/index.ts';
 import { decodeLeyline } from '../contracts/codec.ts';
-import { keepUpdate, policyUpdate, ReplayBuffer, resolveSimicConfig, runTrainingJob, weightsOf } from '../actors/simic/index.ts';
+import {
+  keepUpdate,
+  policyUpdate,
+  ReplayBuffer,
+  resolveSimicConfig,
+  runTrainingJob,
+  weightsOf,
+} from '../actors/simic/index.ts';
 import { FieldReportLog, fieldReportsPath } from '../actors/tamiyo/index.ts';
 import { resolveSigningSecret } from '../actors/weatherlight/index.ts';
 import { createLogger } from '../runtime/log.ts';
@@ -52,22 +59,37 @@ export async function simic(argv: readonly string[]): Promise<number> {
   if (replay.size === 0) throw new Error(`no completed field reports of run ${runId} in ${store}`);
   const promoted = join(tamiyoDir, 'policy.pb');
   const active = existsSync(promoted) ? decodeLeyline(leyline.PolicyUpdate, readFileSync(promoted)) : null;
-  if (active && !active.ok) throw new Error(`Tamiyo's active policy ${promoted} does not decode: ${active.error.message}`);
+  if (active && !active.ok)
+    throw new Error(`Tamiyo's active policy ${promoted} does not decode: ${active.error.message}`);
   await selectTensorBackend();
-  const outcome = runTrainingJob({ experiences: replay.sample(settings.batch), activeWeights: weightsOf(active?.message ?? null), ppo: settings.ppo, validation: settings.validation });
+  const outcome = runTrainingJob({
+    experiences: replay.sample(settings.batch),
+    activeWeights: weightsOf(active?.message ?? null),
+    ppo: settings.ppo,
+    validation: settings.validation,
+  });
   const s = outcome.stats;
   process.stdout.write(
     `esper simic: PPO on ${s.experiences} experiences (from ${active ? active.message.tamiyoPolicyVersion : 'the untrained policy'}): reward ${s.averageReward.toFixed(4)}, policy loss ${s.policyLoss.toFixed(4)}, value loss ${s.valueLoss.toFixed(4)}, entropy ${s.entropy.toFixed(4)}, approx KL ${s.approxKl.toFixed(4)}` +
-      (outcome.heldOut ? `; held out: ${outcome.heldOut.candidate.toFixed(4)} vs the active policy's ${outcome.heldOut.active.toFixed(4)}` : '') +
+      (outcome.heldOut
+        ? `; held out: ${outcome.heldOut.candidate.toFixed(4)} vs the active policy's ${outcome.heldOut.active.toFixed(4)}`
+        : '') +
       '\n',
   );
   if (!outcome.passed || !outcome.weights) {
     process.stdout.write(`esper simic: not published — ${outcome.reasons.join('; ')}\n`);
     return 3;
   }
-  const signing = resolveSigningSecret({ env: process.env, varDir: config.run.varDir, multiProcess: config.run.multiProcess, log: createLogger('simic') });
+  const signing = resolveSigningSecret({
+    env: process.env,
+    varDir: config.run.varDir,
+    multiProcess: config.run.multiProcess,
+    log: createLogger('simic'),
+  });
   const version = `simic-${runId}-${Date.now()}`;
   const path = keepUpdate(join(config.run.varDir, 'simic'), policyUpdate(outcome.weights, version, runId, signing));
-  process.stdout.write(`esper simic: policy ${version} written to ${path}; Simic sends it to Tamiyo when the tree next runs\n`);
+  process.stdout.write(
+    `esper simic: policy ${version} written to ${path}; Simic sends it to Tamiyo when the tree next runs\n`,
+  );
   return 0;
 }

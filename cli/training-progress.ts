@@ -50,7 +50,8 @@ export function formatEpoch(summary: EpochSummary, etaSeconds: number | null = n
   if (etaSeconds !== null) parts.push(`ETA ${formatDuration(etaSeconds)}`);
   if (summary.decision) parts.push(`tamiyo: ${summary.decision}`);
   if (summary.conservative) parts.push('conservative');
-  if (summary.emergencyLevel !== 'EMERGENCY_LEVEL_NOTICE') parts.push(summary.emergencyLevel.replace('EMERGENCY_LEVEL_', 'emergency '));
+  if (summary.emergencyLevel !== 'EMERGENCY_LEVEL_NOTICE')
+    parts.push(summary.emergencyLevel.replace('EMERGENCY_LEVEL_', 'emergency '));
   if (summary.failedReason) parts.push(`FAILED: ${summary.failedReason}`);
   return parts.join('  ');
 }
@@ -71,7 +72,8 @@ export function formatGrowth(summary: RunSummary): string {
   return `${host.toLocaleString('en-US')} → ${(host + added).toLocaleString('en-US')}${share}`;
 }
 
-export const formatSeedFates = (summary: RunSummary): string => `${summary.germinated} germinated, ${summary.fossilized} fossilized, ${summary.culled} culled`;
+export const formatSeedFates = (summary: RunSummary): string =>
+  `${summary.germinated} germinated, ${summary.fossilized} fossilized, ${summary.culled} culled`;
 
 /** `heuristic, then simic-…`: the policies that decided, and whether Simic learned during the run. */
 export function formatPolicies(summary: RunSummary): string {

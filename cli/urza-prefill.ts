@@ -18,12 +18,21 @@ export function missingKernels(config: EsperConfig, catalog: KarnCatalogReader):
   const allowed = config.tamiyo?.blueprints ? new Set(config.tamiyo.blueprints) : null;
   const blueprints = catalog.all().filter((d) => (allowed ? allowed.has(d.blueprintId) : fitForGrafting(d)));
   // Kernels are stored by slot shape: two slots of one shape share them.
-  const shapes = [...new Map(hostSlots(resolveTolariaConfig(config.tolaria ?? {}).host).map((slot) => [slot.dims.join('x'), [...slot.dims]])).values()];
+  const shapes = [
+    ...new Map(
+      hostSlots(resolveTolariaConfig(config.tolaria ?? {}).host).map((slot) => [slot.dims.join('x'), [...slot.dims]]),
+    ).values(),
+  ];
   // Only looks: a process that owns the root (another run, a forge) does not stop this one from reading it.
-  const library = openUrzaLibrary({ root: config.urza?.root ?? defaultUrzaRoot(config.run.varDir), ownership: 'on-write' });
+  const library = openUrzaLibrary({
+    root: config.urza?.root ?? defaultUrzaRoot(config.run.varDir),
+    ownership: 'on-write',
+  });
   try {
     return blueprints.flatMap((descriptor) =>
-      shapes.filter((dims) => library.has(descriptor.blueprintId, dims).status !== 'found').map((dims) => ({ descriptor, dims })),
+      shapes
+        .filter((dims) => library.has(descriptor.blueprintId, dims).status !== 'found')
+        .map((dims) => ({ descriptor, dims })),
     );
   } finally {
     library.close();
@@ -48,25 +57,43 @@ export async function prefillUrza(
   const tree = config.weatherlight.tree;
   const forgePath = pathOfKind(tree, 'tezzeret-forge');
   if (!forgePath || !system.describe(forgePath)) {
-    say(`esper: first use: ${jobs.length} kernel${jobs.length === 1 ? '' : 's'} missing and no forge in this process (Tezzeret is served elsewhere): seeds get the fallback blueprint until they are forged`);
+    say(
+      `esper: first use: ${jobs.length} kernel${jobs.length === 1 ? '' : 's'} missing and no forge in this process (Tezzeret is served elsewhere): seeds get the fallback blueprint until they are forged`,
+    );
     return null;
   }
   const forge: ActorRef<v1.CompileRequest> = { path: forgePath, system: system.name };
   const trainerPath = pathOfKind(tree, 'tolaria-trainer');
-  const trainer: AnyRef | null = trainerPath && system.describe(trainerPath) ? { path: trainerPath, system: system.name } : null;
+  const trainer: AnyRef | null =
+    trainerPath && system.describe(trainerPath) ? { path: trainerPath, system: system.name } : null;
   const tezzeret = resolveTezzeretConfig(config.tezzeret ?? {}, 'tezzeret');
   const deadlineMs = forgeDeadlineMs(config, tezzeret);
-  say(`esper: first use: forging ${jobs.length} kernel${jobs.length === 1 ? '' : 's'} into Urza with ${forgePath} (the blueprints Tamiyo may germinate × the host's slots)`);
+  say(
+    `esper: first use: forging ${jobs.length} kernel${jobs.length === 1 ? '' : 's'} into Urza with ${forgePath} (the blueprints Tamiyo may germinate × the host's slots)`,
+  );
   if (trainer) await system.pause(trainer);
   try {
     const tally = await compileAll(
       jobs,
-      { compile: (blueprintId, dims) => system.ask(forge, leyline.CompileRequest.create({ blueprintId, slot: leyline.SlotShape.create({ dims }) }), leyline.CompileResult, deadlineMs) },
+      {
+        compile: (blueprintId, dims) =>
+          system.ask(
+            forge,
+            leyline.CompileRequest.create({ blueprintId, slot: leyline.SlotShape.create({ dims }) }),
+            leyline.CompileResult,
+            deadlineMs,
+          ),
+      },
       // Enough asks in flight to keep every compile worker busy.
       { out, inFlight: tezzeret.concurrency * 2 },
     );
     // A job actor ends just after it reports: the run starts (and shows its tree) once they all have.
-    await Promise.all(system.tree().filter((w) => w.path.startsWith(`${forgePath}/`)).map((w) => system.whenTerminated({ path: w.path, system: system.name })));
+    await Promise.all(
+      system
+        .tree()
+        .filter((w) => w.path.startsWith(`${forgePath}/`))
+        .map((w) => system.whenTerminated({ path: w.path, system: system.name })),
+    );
     say(`esper: forge: ${tally.compiled} compiled, ${tally.failed} failed in ${tally.seconds.toFixed(1)} s`);
     for (const failure of tally.failures) say(`  ${failure}`);
     return tally;

@@ -1,7 +1,14 @@
 // Leyline bytes in and out. Encoding is canonical; decoding is total (it returns a result, it never throws), keeps
 // the unknown fields of newer peers, and refuses what no peer sharing our schema could have sent.
 import protobuf from 'protobufjs/minimal.js';
-import { describeValue, isLeylineMessage, leylineTypes, type LeylineMessage, type LeylineType, type v1 } from './index.ts';
+import {
+  describeValue,
+  isLeylineMessage,
+  leylineTypes,
+  type LeylineMessage,
+  type LeylineType,
+  type v1,
+} from './index.ts';
 import { DEFAULT_DECODE_MAX_BYTES } from './limits.ts';
 
 // ---- encode ----------------------------------------------------------------------------------------------------
@@ -253,7 +260,12 @@ export function withFields<M extends LeylineMessage>(message: M, patch: Partial<
   const copy = Object.assign(new Ctor(), message, patch);
   const unknowns = (message as MessageLike).$unknowns;
   if (unknowns) {
-    Object.defineProperty(copy, '$unknowns', { value: [...unknowns], enumerable: false, writable: true, configurable: true });
+    Object.defineProperty(copy, '$unknowns', {
+      value: [...unknowns],
+      enumerable: false,
+      writable: true,
+      configurable: true,
+    });
   }
   return copy;
 }

@@ -17,7 +17,9 @@ export type MonotonicClock = () => number;
 const wallNow: WallClock = () => Date.now();
 const monotonicNow: MonotonicClock = () => performance.now();
 
-function annotationsWithoutSignature(annotations: { [key: string]: string } | null | undefined): { [key: string]: string } {
+function annotationsWithoutSignature(annotations: { [key: string]: string } | null | undefined): {
+  [key: string]: string;
+} {
   const rest: { [key: string]: string } = {};
   if (annotations) {
     for (const [key, value] of Object.entries(annotations)) if (key !== SIGNATURE_ANNOTATION) rest[key] = value;

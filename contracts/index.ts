@@ -4,7 +4,8 @@ import { esper } from './generated/leyline.js';
 
 // The generated decoders turn 64-bit varints into bigints from the Long protobufjs reads them as; without the
 // `long` package (a protobufjs dependency) it would read lossy numbers instead, so refuse to start without it.
-if (!protobuf.util.Long) throw new Error('contracts: protobufjs found no `long` package; Leyline\'s 64-bit fields need it');
+if (!protobuf.util.Long)
+  throw new Error("contracts: protobufjs found no `long` package; Leyline's 64-bit fields need it");
 
 export const leyline = esper.leyline.v1;
 export type { esper };

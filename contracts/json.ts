@@ -20,7 +20,10 @@ export function leylineFromJson(typeName: string, json: string): FromJson {
   const generated = leylineTypes().get(`${PACKAGE}.${name}`);
   if (!generated) {
     const near = leylineTypeNames().find((known) => known.toLowerCase() === name.toLowerCase());
-    return { ok: false, error: `unknown Leyline message type ${JSON.stringify(typeName)}${near ? ` (did you mean ${near}?)` : ''}` };
+    return {
+      ok: false,
+      error: `unknown Leyline message type ${JSON.stringify(typeName)}${near ? ` (did you mean ${near}?)` : ''}`,
+    };
   }
   let value: unknown;
   try {
@@ -34,7 +37,9 @@ export function leylineFromJson(typeName: string, json: string): FromJson {
     const problem = type.verify(fields);
     if (problem) return { ok: false, error: `${name}: ${problem}` };
     const decoded = decodeLeyline(generated, type.encode(type.fromObject(fields)).finish());
-    return decoded.ok ? { ok: true, message: decoded.message } : { ok: false, error: `${name}: ${decoded.error.message}` };
+    return decoded.ok
+      ? { ok: true, message: decoded.message }
+      : { ok: false, error: `${name}: ${decoded.error.message}` };
   } catch (error) {
     return { ok: false, error: (error as Error).message };
   }
@@ -46,7 +51,9 @@ export function leylineFromJson(typeName: string, json: string): FromJson {
  */
 export function leylineToJson(message: LeylineMessage): string {
   const type = reflection().lookupType(leylineTypeName(message).slice(PACKAGE.length + 1));
-  return JSON.stringify(type.toObject(type.decode(encodeLeyline(message)), { enums: String, longs: String, bytes: String }));
+  return JSON.stringify(
+    type.toObject(type.decode(encodeLeyline(message)), { enums: String, longs: String, bytes: String }),
+  );
 }
 
 /**
@@ -55,17 +62,25 @@ export function leylineToJson(message: LeylineMessage): string {
  * on an unknown field or enum name.
  */
 function normalize(type: protobuf.Type, value: unknown, at: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${at}: expected a JSON object of ${type.name}'s fields`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`${at}: expected a JSON object of ${type.name}'s fields`);
   const out: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(value)) {
     const field = type.fields[key] ?? type.fields[protobuf.util.camelCase(key)];
-    if (!field) throw new Error(`${at}: ${type.name} has no field ${JSON.stringify(key)} (fields: ${Object.keys(type.fields).join(', ')})`);
+    if (!field)
+      throw new Error(
+        `${at}: ${type.name} has no field ${JSON.stringify(key)} (fields: ${Object.keys(type.fields).join(', ')})`,
+      );
     field.resolve();
     const where = `${at}.${field.name}`;
     const element = (item: unknown, place: string): unknown =>
-      INT64_TYPES.has(field.type) ? normalizeInt64(field.type, item, place) : normalizeElement(field.resolvedType, item, place);
-    if (field.map && isObject(raw)) out[field.name] = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, element(v, `${where}[${k}]`)]));
-    else if (field.repeated && Array.isArray(raw)) out[field.name] = raw.map((item, i) => element(item, `${where}[${i}]`));
+      INT64_TYPES.has(field.type)
+        ? normalizeInt64(field.type, item, place)
+        : normalizeElement(field.resolvedType, item, place);
+    if (field.map && isObject(raw))
+      out[field.name] = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, element(v, `${where}[${k}]`)]));
+    else if (field.repeated && Array.isArray(raw))
+      out[field.name] = raw.map((item, i) => element(item, `${where}[${i}]`));
     else out[field.name] = field.map || field.repeated ? raw : element(raw, where);
   }
   return out;
@@ -75,7 +90,10 @@ function normalizeElement(resolved: protobuf.Type | protobuf.Enum | null, value:
   if (resolved instanceof protobuf.Type) return value === null ? value : normalize(resolved, value, at);
   if (resolved instanceof protobuf.Enum && typeof value === 'string') {
     const number = resolved.values[value];
-    if (number === undefined) throw new Error(`${at}: ${JSON.stringify(value)} is not a ${resolved.name} (one of ${Object.keys(resolved.values).join(', ')})`);
+    if (number === undefined)
+      throw new Error(
+        `${at}: ${JSON.stringify(value)} is not a ${resolved.name} (one of ${Object.keys(resolved.values).join(', ')})`,
+      );
     return number;
   }
   return value;
@@ -91,9 +109,12 @@ interface LongClass {
  * safe integer (JSON.parse has already rounded a larger one, so it is refused rather than silently changed).
  */
 function normalizeInt64(type: string, value: unknown, at: string): unknown {
-  if (typeof value === 'string' && /^-?\d+$/.test(value)) return (protobuf.util.Long as unknown as LongClass).fromString(value, type.startsWith('u') || type === 'fixed64');
-  if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new Error(`${at}: ${value} is not an exact integer; write a 64-bit integer past 2^53 as a string`);
+  if (typeof value === 'string' && /^-?\d+$/.test(value))
+    return (protobuf.util.Long as unknown as LongClass).fromString(value, type.startsWith('u') || type === 'fixed64');
+  if (typeof value === 'number' && !Number.isSafeInteger(value))
+    throw new Error(`${at}: ${value} is not an exact integer; write a 64-bit integer past 2^53 as a string`);
   return value;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -55,7 +55,11 @@ function fieldShape(field: protobuf.Field, ctor: Function): FieldShape {
   else if (field.type === 'string') kind = { of: 'scalar', js: 'string' };
   else if (field.type === 'bool') kind = { of: 'scalar', js: 'boolean' };
   // 64-bit: whatever generate.mjs made of it (bigint for Leyline's, number for google.protobuf's seconds).
-  else if (INT64_TYPES.has(field.type)) kind = { of: 'scalar', js: typeof (ctor.prototype as Record<string, unknown>)[field.name] === 'bigint' ? 'bigint' : 'number' };
+  else if (INT64_TYPES.has(field.type))
+    kind = {
+      of: 'scalar',
+      js: typeof (ctor.prototype as Record<string, unknown>)[field.name] === 'bigint' ? 'bigint' : 'number',
+    };
   else kind = { of: 'scalar', js: 'number' };
   return { name: field.name, kind, repeated: field.repeated, map: field.map };
 }
@@ -89,7 +93,8 @@ function describe(value: unknown): string {
 function checkElement(kind: Kind, value: unknown, path: string, depth: number): string | null {
   switch (kind.of) {
     case 'message':
-      if (value === null || typeof value !== 'object' || value.constructor !== kind.ctor) return `${path}: ${describe(value)}, expected ${kind.name}`;
+      if (value === null || typeof value !== 'object' || value.constructor !== kind.ctor)
+        return `${path}: ${describe(value)}, expected ${kind.name}`;
       return checkMessage(value as LeylineMessage, path, depth + 1);
     case 'bytes':
       return value instanceof Uint8Array ? null : `${path}: ${describe(value)}, expected bytes (a Uint8Array)`;
@@ -104,14 +109,16 @@ function checkMessage(message: LeylineMessage, path: string, depth: number): str
   if (!shape) return `${path}: ${describe(message)} is not a Leyline message`;
   const record = message as unknown as Record<string, unknown>;
   for (const key of Object.keys(record)) {
-    if (!shape.names.has(key) && key !== '$unknowns') return `${path}.${key}: not a field of ${shape.typeName} (${describe(record[key])})`;
+    if (!shape.names.has(key) && key !== '$unknowns')
+      return `${path}.${key}: not a field of ${shape.typeName} (${describe(record[key])})`;
   }
   for (const field of shape.fields) {
     const value = record[field.name];
     if (value === null || value === undefined) continue;
     const at = `${path}.${field.name}`;
     if (field.map) {
-      if (typeof value !== 'object' || Array.isArray(value) || value.constructor !== Object) return `${at}: ${describe(value)}, expected a map (a plain object)`;
+      if (typeof value !== 'object' || Array.isArray(value) || value.constructor !== Object)
+        return `${at}: ${describe(value)}, expected a map (a plain object)`;
       for (const [key, item] of Object.entries(value)) {
         const problem = checkElement(field.kind, item, `${at}[${JSON.stringify(key)}]`, depth);
         if (problem) return problem;

@@ -37,7 +37,8 @@ export function generatedClass(fullName: string): Function | undefined {
       for (const [name, value] of Object.entries(namespace)) {
         if (value === null || (typeof value !== 'function' && typeof value !== 'object')) continue;
         const path = `${prefix}.${name}`;
-        if (typeof value === 'function' && typeof (value as { decode?: unknown }).decode === 'function') classes?.set(path, value);
+        if (typeof value === 'function' && typeof (value as { decode?: unknown }).decode === 'function')
+          classes?.set(path, value);
         visit(value as Record<string, unknown>, path);
       }
     };

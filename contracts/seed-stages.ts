@@ -6,7 +6,11 @@ const { SeedLifecycleStage: Stage } = leyline;
 type StageT = v1.SeedLifecycleStage;
 
 /** A culled seed in these stages keeps its slot closed to new seeds. */
-export const EMBARGO_STAGES: ReadonlySet<StageT> = new Set([Stage.SEED_STAGE_CULLED, Stage.SEED_STAGE_EMBARGOED, Stage.SEED_STAGE_RESETTING]);
+export const EMBARGO_STAGES: ReadonlySet<StageT> = new Set([
+  Stage.SEED_STAGE_CULLED,
+  Stage.SEED_STAGE_EMBARGOED,
+  Stage.SEED_STAGE_RESETTING,
+]);
 
 /** Stages whose module is grafted and trains, so every step carries G1. */
 export const ACTIVE_STAGES: ReadonlySet<StageT> = new Set([

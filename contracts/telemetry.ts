@@ -71,7 +71,9 @@ export function buildTelemetryPacket(input: TelemetryPacketInput): v1.TelemetryP
   );
   const indicators: Record<string, string> = { ...input.healthIndicators };
   const priority =
-    input.priority ?? parsePriorityName(indicators[PRIORITY_INDICATOR]) ?? derivePriority({ level: input.level, events });
+    input.priority ??
+    parsePriorityName(indicators[PRIORITY_INDICATOR]) ??
+    derivePriority({ level: input.level, events });
   indicators[PRIORITY_INDICATOR] = priorityName(priority);
   const packet = leyline.TelemetryPacket.create({
     packetId: input.packetId,
@@ -111,7 +113,9 @@ function parsePriorityName(name: string | undefined): v1.MessagePriority | undef
  * uses: a missing, unknown (or UNSPECIFIED) name means MESSAGE_PRIORITY_NORMAL.
  */
 export function priorityFromIndicator(packet: v1.TelemetryPacket): v1.MessagePriority {
-  return parsePriorityName(packet.systemHealth?.indicators?.[PRIORITY_INDICATOR]) ?? MessagePriority.MESSAGE_PRIORITY_NORMAL;
+  return (
+    parsePriorityName(packet.systemHealth?.indicators?.[PRIORITY_INDICATOR]) ?? MessagePriority.MESSAGE_PRIORITY_NORMAL
+  );
 }
 
 /** What `derivePriority` reads: a TelemetryPacket, or the parts of one being built. */
@@ -127,7 +131,10 @@ export interface LevelledPacket {
 export function derivePriority(packet: LevelledPacket): v1.MessagePriority {
   const levels = [packet.level, ...(packet.events ?? []).map((event) => event.level)];
   if (levels.includes(TelemetryLevel.TELEMETRY_LEVEL_CRITICAL)) return MessagePriority.MESSAGE_PRIORITY_CRITICAL;
-  if (levels.includes(TelemetryLevel.TELEMETRY_LEVEL_WARNING) || levels.includes(TelemetryLevel.TELEMETRY_LEVEL_ERROR)) {
+  if (
+    levels.includes(TelemetryLevel.TELEMETRY_LEVEL_WARNING) ||
+    levels.includes(TelemetryLevel.TELEMETRY_LEVEL_ERROR)
+  ) {
     return MessagePriority.MESSAGE_PRIORITY_HIGH;
   }
   return MessagePriority.MESSAGE_PRIORITY_NORMAL;

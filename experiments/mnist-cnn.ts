@@ -14,6 +14,11 @@ export default defineExperiment({
     blueprints: ['BP009', 'BP021'],
     plateau: { epochs: 1, tolerance: 0.05 },
     maxRisk: 0.6,
-    timings: { trainingSteps: 20, blending: { kind: 'linear', totalSteps: 100 }, shadowingSteps: 40, probationSteps: 40 },
+    timings: {
+      trainingSteps: 20,
+      blending: { kind: 'linear', totalSteps: 100 },
+      shadowingSteps: 40,
+      probationSteps: 40,
+    },
   },
 });

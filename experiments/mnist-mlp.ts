@@ -17,6 +17,11 @@ export default defineExperiment({
     plateau: { epochs: 1, tolerance: 0.05 },
     maxRisk: 0.6,
     // A short isolated phase and a long blend: the seed learns with the host's feedback while it is blended in.
-    timings: { trainingSteps: 20, blending: { kind: 'linear', totalSteps: 300 }, shadowingSteps: 100, probationSteps: 100 },
+    timings: {
+      trainingSteps: 20,
+      blending: { kind: 'linear', totalSteps: 300 },
+      shadowingSteps: 100,
+      probationSteps: 100,
+    },
   },
 });

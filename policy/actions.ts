@@ -14,14 +14,20 @@ import type { PolicyGraphData } from './graph.ts';
 const { BlendingMethod, PolicyAction } = leyline;
 
 /** The action head's classes, in order: class i is ACTIONS[i]. */
-export const ACTIONS: readonly v1.PolicyAction[] = [PolicyAction.POLICY_ACTION_WAIT, PolicyAction.POLICY_ACTION_GERMINATE, PolicyAction.POLICY_ACTION_CULL, PolicyAction.POLICY_ACTION_OPTIMIZER];
+export const ACTIONS: readonly v1.PolicyAction[] = [
+  PolicyAction.POLICY_ACTION_WAIT,
+  PolicyAction.POLICY_ACTION_GERMINATE,
+  PolicyAction.POLICY_ACTION_CULL,
+  PolicyAction.POLICY_ACTION_OPTIMIZER,
+];
 export const WAIT = 0;
 export const GERMINATE = 1;
 export const CULL = 2;
 export const OPTIMIZER = 3;
 
 /** An action's name in words ("wait", "germinate", "cull", "optimizer", "pause_seed"). */
-export const actionName = (action: v1.PolicyAction): string => (PolicyAction[action] ?? 'POLICY_ACTION_UNSPECIFIED').replace('POLICY_ACTION_', '').toLowerCase();
+export const actionName = (action: v1.PolicyAction): string =>
+  (PolicyAction[action] ?? 'POLICY_ACTION_UNSPECIFIED').replace('POLICY_ACTION_', '').toLowerCase();
 
 /** The lr head's classes: the factor the host's learning rate is multiplied by. */
 export const LR_FACTORS: readonly [number, number] = [0.5, 2];
@@ -37,13 +43,25 @@ export function learningRateBounds(initial: number, absolute: readonly [number, 
 
 /** Where the graph builder writes what the masks read: global columns (each lr factor allowed), the layer column
  * "the slot is free", the blueprint columns quarantine-only and approval-required, the seed column "on trial". */
-export const MASK_COLUMNS = { lrDown: 16, lrUp: 17, layerFree: 7, blueprintQuarantine: 6, blueprintApproval: 7, seedOnTrial: 10 } as const;
+export const MASK_COLUMNS = {
+  lrDown: 16,
+  lrUp: 17,
+  layerFree: 7,
+  blueprintQuarantine: 6,
+  blueprintApproval: 7,
+  seedOnTrial: 10,
+} as const;
 
 /** The blending head's classes: the α schedules Kasmina runs. */
-export const BLENDING_METHODS: readonly v1.BlendingMethod[] = [BlendingMethod.BLENDING_METHOD_LINEAR, BlendingMethod.BLENDING_METHOD_COSINE, BlendingMethod.BLENDING_METHOD_SIGMOID];
+export const BLENDING_METHODS: readonly v1.BlendingMethod[] = [
+  BlendingMethod.BLENDING_METHOD_LINEAR,
+  BlendingMethod.BLENDING_METHOD_COSINE,
+  BlendingMethod.BLENDING_METHOD_SIGMOID,
+];
 
 /** A blending method's annotation form ("linear", "cosine", "sigmoid": what Kasmina reads). */
-export const blendingName = (method: v1.BlendingMethod): string => (BlendingMethod[method] ?? '').replace('BLENDING_METHOD_', '').toLowerCase();
+export const blendingName = (method: v1.BlendingMethod): string =>
+  (BlendingMethod[method] ?? '').replace('BLENDING_METHOD_', '').toLowerCase();
 
 /** The heads a decision chose on, by name; absent heads were not part of it. */
 export interface Choices {
@@ -76,13 +94,22 @@ export interface Masks {
 }
 
 /** Which mask each head chooses under. */
-const MASK_OF: Readonly<Record<Head, keyof Masks>> = { action: 'actions', slot: 'slots', blueprint: 'blueprints', blending: 'blending', seed: 'seeds', lr: 'lr' };
+const MASK_OF: Readonly<Record<Head, keyof Masks>> = {
+  action: 'actions',
+  slot: 'slots',
+  blueprint: 'blueprints',
+  blending: 'blending',
+  seed: 'seeds',
+  lr: 'lr',
+};
 
 /** The mask of a head, by name. */
 export const maskOf = (masks: Masks, head: Head): boolean[] => masks[MASK_OF[head]];
 
 /** Which of the network's outputs each head reads. */
-export const HEAD_OUTPUT: Readonly<Record<Head, 'policyLogits' | 'slotScores' | 'blueprintScores' | 'blendingLogits' | 'seedScores' | 'lrLogits'>> = {
+export const HEAD_OUTPUT: Readonly<
+  Record<Head, 'policyLogits' | 'slotScores' | 'blueprintScores' | 'blendingLogits' | 'seedScores' | 'lrLogits'>
+> = {
   action: 'policyLogits',
   slot: 'slotScores',
   blueprint: 'blueprintScores',
@@ -104,7 +131,12 @@ export function masksOf(graph: PolicyGraphData): Masks {
   };
   const global = graph.nodes.global.features;
   const slots = graph.nodes.layer.ids.map((_, i) => column('layer', i, C.layerFree) === 1);
-  const blueprints = graph.nodes.blueprint.ids.map((id, i) => id !== 'none' && column('blueprint', i, C.blueprintQuarantine) === 0 && column('blueprint', i, C.blueprintApproval) === 0);
+  const blueprints = graph.nodes.blueprint.ids.map(
+    (id, i) =>
+      id !== 'none' &&
+      column('blueprint', i, C.blueprintQuarantine) === 0 &&
+      column('blueprint', i, C.blueprintApproval) === 0,
+  );
   const seeds = graph.nodes.seed.ids.map((_, i) => column('seed', i, C.seedOnTrial) === 1);
   const lr = [global[C.lrDown] === 1, global[C.lrUp] === 1];
   return {

@@ -24,7 +24,11 @@ export interface Chosen {
 }
 
 /** log-softmax of `logits / temperature` restricted to `allowed` indices (others get −∞). */
-export function logSoftmax(logits: readonly number[], allowed: readonly boolean[] | null = null, temperature = 1): number[] {
+export function logSoftmax(
+  logits: readonly number[],
+  allowed: readonly boolean[] | null = null,
+  temperature = 1,
+): number[] {
   const ok = (i: number): boolean => allowed === null || allowed[i] === true;
   const scaled = logits.map((x) => x / temperature);
   const max = Math.max(...scaled.filter((_, i) => ok(i)));
@@ -35,7 +39,8 @@ export function logSoftmax(logits: readonly number[], allowed: readonly boolean[
 /** The allowed index with the highest score (the first on ties), or −1. */
 export function argmax(scores: readonly number[], allowed: readonly boolean[] | null = null): number {
   let best = -1;
-  for (let i = 0; i < scores.length; i++) if ((allowed === null || allowed[i]) && (best < 0 || scores[i]! > scores[best]!)) best = i;
+  for (let i = 0; i < scores.length; i++)
+    if ((allowed === null || allowed[i]) && (best < 0 || scores[i]! > scores[best]!)) best = i;
   return best;
 }
 

@@ -31,7 +31,16 @@ export interface GnnDims {
 }
 
 /** H 48, one attention head, the four actions of actions.ts, two learning-rate factors. */
-export const TAMIYO_GNN_DIMS: GnnDims = { hidden: 48, headHidden: 24, policyClasses: 4, lrClasses: 2, blendingClasses: 3, riskClasses: 5, scheduleOutputs: 2, breakerClasses: 2 };
+export const TAMIYO_GNN_DIMS: GnnDims = {
+  hidden: 48,
+  headHidden: 24,
+  policyClasses: 4,
+  lrClasses: 2,
+  blendingClasses: 3,
+  riskClasses: 5,
+  scheduleOutputs: 2,
+  breakerClasses: 2,
+};
 
 export interface TensorSpec {
   name: string;
@@ -96,7 +105,8 @@ function initialValues(spec: TensorSpec, random: () => number): Float32Array {
   const values = new Float32Array(size(spec.shape));
   if (spec.name.endsWith('.gamma')) values.fill(1);
   else if (spec.name === 'head.policy.bias') values.set([Math.log(2), 0, 0, 0].slice(0, values.length));
-  else if (spec.name === 'head.policy.weight' || spec.name.endsWith('.bias') || spec.name.endsWith('.beta')) values.fill(0);
+  else if (spec.name === 'head.policy.weight' || spec.name.endsWith('.bias') || spec.name.endsWith('.beta'))
+    values.fill(0);
   else {
     const [fanIn, fanOut] = spec.shape.length === 1 ? [spec.shape[0]!, 1] : spec.shape.slice(-2);
     const limit = Math.sqrt(6 / (fanIn! + fanOut!));
@@ -221,7 +231,24 @@ export function prepareGraph(graph: PolicyGraphData): PreparedGraph {
     }
   });
   const inverseIncoming = incoming.map((count) => (count > 0 ? 1 / count : 0));
-  return { counts, offsets, nodeCount: N, edgeCount: E, rowCount: M, inputs, nodeType, edgeSource, edgeRow, edgeRelation, attributes, rowSelf, rowNode, rowRelation, inverseIncoming, rowMix };
+  return {
+    counts,
+    offsets,
+    nodeCount: N,
+    edgeCount: E,
+    rowCount: M,
+    inputs,
+    nodeType,
+    edgeSource,
+    edgeRow,
+    edgeRelation,
+    attributes,
+    rowSelf,
+    rowNode,
+    rowRelation,
+    inverseIncoming,
+    rowMix,
+  };
 }
 
 /** The disjoint union of `graphs` (see PreparedBatch). */
@@ -311,7 +338,16 @@ export interface GnnOutputs {
 }
 
 /** The graph-level outputs (one row per graph in a batch). */
-const GRAPH_OUTPUTS = ['policyLogits', 'lrLogits', 'paramDelta', 'blendingLogits', 'riskLogits', 'value', 'schedule', 'breakerLogits'] as const;
+const GRAPH_OUTPUTS = [
+  'policyLogits',
+  'lrLogits',
+  'paramDelta',
+  'blendingLogits',
+  'riskLogits',
+  'value',
+  'schedule',
+  'breakerLogits',
+] as const;
 
 /**
  * The outputs for a batch of B graphs (`TamiyoGnn.forwardBatch`): graph-level heads [B, classes] (value and
@@ -376,7 +412,16 @@ const OUTPUT_KEYS: ReadonlyArray<keyof GnnOutputs> = [
 ];
 
 /** Linear heads read from the graph embedding, in the order their outputs are split. */
-const GRAPH_HEADS = ['head.policy', 'head.lr', 'head.blending', 'head.risk', 'head.value', 'head.breaker', 'head.param_delta.0', 'head.schedule.0'] as const;
+const GRAPH_HEADS = [
+  'head.policy',
+  'head.lr',
+  'head.blending',
+  'head.risk',
+  'head.value',
+  'head.breaker',
+  'head.param_delta.0',
+  'head.schedule.0',
+] as const;
 /** Score heads, one score per node of their type. */
 const SCORE_HEADS: ReadonlyArray<[NodeType, string]> = [
   ['seed', 'head.seed_score'],
@@ -400,7 +445,10 @@ function segmentSum(x: tf.Tensor, ids: tf.Tensor1D, count: number): tf.Tensor {
   const sum = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
     save([ids]); // kept until the backward pass (the caller's tidy may free `ids` before it)
-    return { value: tf.unsortedSegmentSum(input, ids, count), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.gather(dy, saved[0]!) };
+    return {
+      value: tf.unsortedSegmentSum(input, ids, count),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.gather(dy, saved[0]!),
+    };
   });
   return sum(x);
 }
@@ -428,7 +476,10 @@ export class TamiyoGnn {
     // Seeded: initial weights are the same on every backend and machine.
     const random = mulberry32(rngSeed);
     for (const spec of this.specs) {
-      this.#weights.set(spec.name, tf.tidy(() => tf.variable(tf.tensor(initialValues(spec, random), spec.shape))));
+      this.#weights.set(
+        spec.name,
+        tf.tidy(() => tf.variable(tf.tensor(initialValues(spec, random), spec.shape))),
+      );
     }
   }
 
@@ -455,9 +506,16 @@ export class TamiyoGnn {
     const H = this.dims.hidden;
     const R = RELATIONS.length;
     const T = NODE_TYPES.length;
-    const stacked = (suffix: string): tf.Tensor2D => tf.stack(NODE_TYPES.map((type) => this.#w(`encoder.${type}.${suffix}`))) as tf.Tensor2D; // [T, H]
-    const padded = NODE_TYPES.map((type) => tf.pad(this.#w(`encoder.${type}.weight`), [[0, MAX_FEATURES - FEATURE_DIMS[type]], [0, 0]]));
-    const sideBySide = (weight: tf.Tensor): tf.Tensor2D => tf.reshape(tf.transpose(weight, [1, 0, 2]), [H, R * H]) as tf.Tensor2D;
+    const stacked = (suffix: string): tf.Tensor2D =>
+      tf.stack(NODE_TYPES.map((type) => this.#w(`encoder.${type}.${suffix}`))) as tf.Tensor2D; // [T, H]
+    const padded = NODE_TYPES.map((type) =>
+      tf.pad(this.#w(`encoder.${type}.weight`), [
+        [0, MAX_FEATURES - FEATURE_DIMS[type]],
+        [0, 0],
+      ]),
+    );
+    const sideBySide = (weight: tf.Tensor): tf.Tensor2D =>
+      tf.reshape(tf.transpose(weight, [1, 0, 2]), [H, R * H]) as tf.Tensor2D;
     const perRelation = (vectors: tf.Tensor): tf.Tensor2D => tf.reshape(vectors, [R, H]) as tf.Tensor2D;
     return {
       encoderWeight: tf.reshape(tf.transpose(tf.stack(padded), [1, 0, 2]), [MAX_FEATURES, T * H]) as tf.Tensor2D,
@@ -472,11 +530,23 @@ export class TamiyoGnn {
       attSource: perRelation(this.#w('gat.att_src')),
       attTarget: perRelation(this.#w('gat.att_dst')),
       // a_e · (W_e · attributes) = attributes · (W_eᵀ a_e): one 3-vector per relation.
-      edgeVector: tf.reshape(tf.matMul(this.#w('gat.lin_edge.weight') as tf.Tensor3D, tf.expandDims(this.#w('gat.att_edge'), 2) as tf.Tensor3D), [R, EDGE_DIM]) as tf.Tensor2D,
+      edgeVector: tf.reshape(
+        tf.matMul(
+          this.#w('gat.lin_edge.weight') as tf.Tensor3D,
+          tf.expandDims(this.#w('gat.att_edge'), 2) as tf.Tensor3D,
+        ),
+        [R, EDGE_DIM],
+      ) as tf.Tensor2D,
       gatBias: perRelation(this.#w('gat.bias')),
-      headWeight: tf.concat(GRAPH_HEADS.map((name) => this.#w(`${name}.weight`)), 1) as tf.Tensor2D,
+      headWeight: tf.concat(
+        GRAPH_HEADS.map((name) => this.#w(`${name}.weight`)),
+        1,
+      ) as tf.Tensor2D,
       headBias: tf.concat(GRAPH_HEADS.map((name) => this.#w(`${name}.bias`))) as tf.Tensor1D,
-      scoreWeight: tf.concat(SCORE_HEADS.map(([, name]) => this.#w(`${name}.weight`)), 1) as tf.Tensor2D,
+      scoreWeight: tf.concat(
+        SCORE_HEADS.map(([, name]) => this.#w(`${name}.weight`)),
+        1,
+      ) as tf.Tensor2D,
       scoreBias: tf.concat(SCORE_HEADS.map(([, name]) => this.#w(`${name}.bias`))) as tf.Tensor1D,
     };
   }
@@ -490,7 +560,9 @@ export class TamiyoGnn {
     const nodeScores = tf.add(tf.matMul(nodes, packed.scoreWeight), packed.scoreBias);
     const scores = (index: number): tf.Tensor1D => {
       const type = SCORE_HEADS[index]![0];
-      return g.counts[type] === 0 ? tf.zeros([0]) : (tf.reshape(tf.slice(nodeScores, [g.offsets[type], index], [g.counts[type], 1]), [-1]) as tf.Tensor1D);
+      return g.counts[type] === 0
+        ? tf.zeros([0])
+        : (tf.reshape(tf.slice(nodeScores, [g.offsets[type], index], [g.counts[type], 1]), [-1]) as tf.Tensor1D);
     };
     const row = (x: tf.Tensor): tf.Tensor1D => tf.reshape(x, [-1]) as tf.Tensor1D;
     return {
@@ -521,7 +593,15 @@ export class TamiyoGnn {
     const width = SCORE_HEADS.length;
     const scores = (index: number): tf.Tensor1D => {
       const rows = batch.scoreRows[SCORE_HEADS[index]![0] as ScoredType];
-      return rows.length === 0 ? tf.zeros([0]) : (tf.gather(flatScores, tf.tensor1d(rows.map((r) => r * width + index), 'int32')) as tf.Tensor1D);
+      return rows.length === 0
+        ? tf.zeros([0])
+        : (tf.gather(
+            flatScores,
+            tf.tensor1d(
+              rows.map((r) => r * width + index),
+              'int32',
+            ),
+          ) as tf.Tensor1D);
     };
     return {
       graphCount: batch.graphCount,
@@ -555,7 +635,9 @@ export class TamiyoGnn {
     // own type's block. Then exact GELU and LayerNorm (per-type gains).
     const nodeType = tf.tensor2d(g.nodeType, [N, T]);
     const projected = tf.reshape(tf.matMul(tf.tensor2d(g.inputs, [N, MAX_FEATURES]), p.encoderWeight), [N, T, H]);
-    const encoded = gelu(tf.add(tf.sum(tf.mul(projected, tf.expandDims(nodeType, 2)), 1), tf.matMul(nodeType, p.encoderBias)));
+    const encoded = gelu(
+      tf.add(tf.sum(tf.mul(projected, tf.expandDims(nodeType, 2)), 1), tf.matMul(nodeType, p.encoderBias)),
+    );
     const { mean, variance } = tf.moments(encoded, -1, true);
     const normed = tf.div(tf.sub(encoded, mean), tf.sqrt(tf.add(variance, 1e-5)));
     let nodes = tf.add(tf.mul(normed, tf.matMul(nodeType, p.encoderGamma)), tf.matMul(nodeType, p.encoderBeta));
@@ -569,13 +651,20 @@ export class TamiyoGnn {
     const rowRelation = index(g.rowRelation);
     const rowMix = tf.tensor2d(g.rowMix, [M, 1]);
     // Every node through every relation's weight: [N·R, H], row n·R + r.
-    const throughAll = (x: tf.Tensor, sideBySide: tf.Tensor2D): tf.Tensor => tf.reshape(tf.matMul(x as tf.Tensor2D, sideBySide), [N * R, H]);
+    const throughAll = (x: tf.Tensor, sideBySide: tf.Tensor2D): tf.Tensor =>
+      tf.reshape(tf.matMul(x as tf.Tensor2D, sideBySide), [N * R, H]);
     // Rows → nodes: each node's mean over the relations into its type.
     const mixRows = (rows: tf.Tensor): tf.Tensor => segmentSum(tf.mul(rows, rowMix), rowNode, N);
 
     // 2. GraphSAGE per row: W_l · mean of the sources (= mean of W_l · source) + b_l + W_r · the target.
-    const meanOfSources = tf.mul(segmentSum(tf.gather(throughAll(nodes, p.sageL), edgeSource), edgeRow, M), tf.tensor2d(g.inverseIncoming, [M, 1]));
-    const sage = tf.add(tf.add(meanOfSources, tf.gather(p.sageBias, rowRelation)), tf.gather(throughAll(nodes, p.sageR), rowSelf));
+    const meanOfSources = tf.mul(
+      segmentSum(tf.gather(throughAll(nodes, p.sageL), edgeSource), edgeRow, M),
+      tf.tensor2d(g.inverseIncoming, [M, 1]),
+    );
+    const sage = tf.add(
+      tf.add(meanOfSources, tf.gather(p.sageBias, rowRelation)),
+      tf.gather(throughAll(nodes, p.sageR), rowSelf),
+    );
     nodes = gelu(mixRows(sage));
 
     // 3. GAT (one head, edge features): α over the edges arriving at each row.
@@ -603,9 +692,11 @@ export class TamiyoGnn {
    * two small MLP heads); each output [B, width].
    */
   #graphHeads(embedding: tf.Tensor2D, p: PackedWeights): Record<(typeof GRAPH_OUTPUTS)[number], tf.Tensor2D> {
-    const linear = (x: tf.Tensor, name: string): tf.Tensor => tf.add(tf.matMul(x as tf.Tensor2D, this.#w(`${name}.weight`) as tf.Tensor2D), this.#w(`${name}.bias`));
+    const linear = (x: tf.Tensor, name: string): tf.Tensor =>
+      tf.add(tf.matMul(x as tf.Tensor2D, this.#w(`${name}.weight`) as tf.Tensor2D), this.#w(`${name}.bias`));
     const joined = tf.add(tf.matMul(embedding, p.headWeight), p.headBias);
-    const [policyLogits, lrLogits, blendingLogits, riskLogits, value, breakerLogits, paramHidden, scheduleHidden] = tf.split(joined, this.#headWidths, 1) as tf.Tensor2D[];
+    const [policyLogits, lrLogits, blendingLogits, riskLogits, value, breakerLogits, paramHidden, scheduleHidden] =
+      tf.split(joined, this.#headWidths, 1) as tf.Tensor2D[];
     const second = (hidden: tf.Tensor, name: string): tf.Tensor2D => tf.tanh(linear(gelu(hidden), name)) as tf.Tensor2D;
     return {
       policyLogits: policyLogits!,
@@ -647,7 +738,13 @@ export class TamiyoGnn {
     return sealWeights(
       leyline.PolicyWeights.create({
         architecture: ARCHITECTURE,
-        tensors: this.specs.map((spec) => leyline.PolicyTensor.create({ name: spec.name, shape: spec.shape, values: Array.from(this.#w(spec.name).dataSync()) })),
+        tensors: this.specs.map((spec) =>
+          leyline.PolicyTensor.create({
+            name: spec.name,
+            shape: spec.shape,
+            values: Array.from(this.#w(spec.name).dataSync()),
+          }),
+        ),
       }),
     );
   }
@@ -694,8 +791,14 @@ export function sealWeights(weights: v1.PolicyWeights): v1.PolicyWeights {
  * Checks a weight bundle against the network: the architecture, every tensor present once with its exact shape, no
  * extra tensor, every value finite, and its checksum. Returns the values by name.
  */
-export function checkWeights(weights: v1.PolicyWeights, specs: readonly TensorSpec[] = weightSpec()): Map<string, Float32Array> {
-  if (weights.architecture !== ARCHITECTURE) throw new PolicyWeightsError(`policy weights: architecture ${JSON.stringify(weights.architecture)}, expected ${ARCHITECTURE}`);
+export function checkWeights(
+  weights: v1.PolicyWeights,
+  specs: readonly TensorSpec[] = weightSpec(),
+): Map<string, Float32Array> {
+  if (weights.architecture !== ARCHITECTURE)
+    throw new PolicyWeightsError(
+      `policy weights: architecture ${JSON.stringify(weights.architecture)}, expected ${ARCHITECTURE}`,
+    );
   const byName = new Map<string, v1.PolicyTensor>();
   for (const tensor of weights.tensors ?? []) {
     const name = tensor.name ?? '';
@@ -708,15 +811,22 @@ export function checkWeights(weights: v1.PolicyWeights, specs: readonly TensorSp
     if (!tensor) throw new PolicyWeightsError(`policy weights: tensor ${spec.name} is missing`);
     const shape = tensor.shape ?? [];
     if (shape.length !== spec.shape.length || shape.some((d, i) => d !== spec.shape[i])) {
-      throw new PolicyWeightsError(`policy weights: tensor ${spec.name} has shape [${shape.join(', ')}], expected [${spec.shape.join(', ')}]`);
+      throw new PolicyWeightsError(
+        `policy weights: tensor ${spec.name} has shape [${shape.join(', ')}], expected [${spec.shape.join(', ')}]`,
+      );
     }
     const data = Float32Array.from(tensor.values ?? []);
-    if (data.length !== size(spec.shape)) throw new PolicyWeightsError(`policy weights: tensor ${spec.name} has ${data.length} values for shape [${spec.shape.join(', ')}]`);
-    if (!data.every(Number.isFinite)) throw new PolicyWeightsError(`policy weights: tensor ${spec.name} has non-finite values`);
+    if (data.length !== size(spec.shape))
+      throw new PolicyWeightsError(
+        `policy weights: tensor ${spec.name} has ${data.length} values for shape [${spec.shape.join(', ')}]`,
+      );
+    if (!data.every(Number.isFinite))
+      throw new PolicyWeightsError(`policy weights: tensor ${spec.name} has non-finite values`);
     values.set(spec.name, data);
     byName.delete(spec.name);
   }
   if (byName.size > 0) throw new PolicyWeightsError(`policy weights: unknown tensor ${[...byName.keys()][0]}`);
-  if (weights.checksum !== weightsChecksum(weights)) throw new PolicyWeightsError(`policy weights: checksum ${weights.checksum ? 'mismatch' : 'missing'}`);
+  if (weights.checksum !== weightsChecksum(weights))
+    throw new PolicyWeightsError(`policy weights: checksum ${weights.checksum ? 'mismatch' : 'missing'}`);
   return values;
 }

@@ -15,7 +15,14 @@ const { SeedLifecycleStage: Stage } = leyline;
 export const NODE_TYPES = ['global', 'seed', 'blueprint', 'layer', 'activation', 'parameter'] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 
-export const FEATURE_DIMS: Readonly<Record<NodeType, number>> = { global: 18, seed: 12, blueprint: 10, layer: 8, activation: 6, parameter: 6 };
+export const FEATURE_DIMS: Readonly<Record<NodeType, number>> = {
+  global: 18,
+  seed: 12,
+  blueprint: 10,
+  layer: 8,
+  activation: 6,
+  parameter: 6,
+};
 export const EDGE_DIM = 3;
 
 export interface Relation {
@@ -100,7 +107,12 @@ export interface GraphOptions {
   plateauTolerance: number;
 }
 
-export const DEFAULT_GRAPH_OPTIONS: GraphOptions = { maxCandidates: 4, maxParameters: 8, plateauEpochs: 2, plateauTolerance: 0.01 };
+export const DEFAULT_GRAPH_OPTIONS: GraphOptions = {
+  maxCandidates: 4,
+  maxParameters: 8,
+  plateauEpochs: 2,
+  plateauTolerance: 0.01,
+};
 
 export const DEFAULT_LEARNING_RATE_RANGE: readonly [number, number] = [1e-5, 0.1];
 
@@ -119,11 +131,14 @@ interface Bounds {
   max: number;
 }
 
-
 /** A cost as the share of the host's own weights it adds, compressed (log1p) so a 4× module is not 40× a 0.1× one. */
-const costFeature = (parameters: number, hostParameters: number): number => (hostParameters > 0 ? Math.log1p(parameters / hostParameters) : 0);
+const costFeature = (parameters: number, hostParameters: number): number =>
+  hostParameters > 0 ? Math.log1p(parameters / hostParameters) : 0;
 
-export function buildGraph(input: GraphInput, options: GraphOptions = DEFAULT_GRAPH_OPTIONS): { graph: PolicyGraphData; context: GraphContext } {
+export function buildGraph(
+  input: GraphInput,
+  options: GraphOptions = DEFAULT_GRAPH_OPTIONS,
+): { graph: PolicyGraphData; context: GraphContext } {
   const { packet, slots } = input;
   const m = packet.trainingMetrics ?? {};
   // As full messages (a packet built in process may hold plain property objects).
@@ -132,7 +147,8 @@ export function buildGraph(input: GraphInput, options: GraphOptions = DEFAULT_GR
   const seedSlots = seedSlotMap(seeds, slots);
   const free = freeSlots(seeds, slots, seedSlots);
   const hostParameters = m.host_parameters ?? 0;
-  const cost = (blueprintId: string, slot: SlotInfo): number => costFeature(input.cost?.(blueprintId, slot) ?? 0, hostParameters);
+  const cost = (blueprintId: string, slot: SlotInfo): number =>
+    costFeature(input.cost?.(blueprintId, slot) ?? 0, hostParameters);
 
   // global
   const losses = input.validationLosses;
@@ -140,7 +156,9 @@ export function buildGraph(input: GraphInput, options: GraphOptions = DEFAULT_GR
   const previous = losses.at(-2);
   const epochsTotal = m.epochs_total ?? 0;
   const trial = seeds.filter((s) => TRIAL_STAGES.has(s.stage)).length;
-  const seedParameters = seeds.filter((s) => TRIAL_STAGES.has(s.stage) || s.stage === Stage.SEED_STAGE_FOSSILIZED).reduce((n, s) => n + (s.metrics?.parameters ?? 0), 0);
+  const seedParameters = seeds
+    .filter((s) => TRIAL_STAGES.has(s.stage) || s.stage === Stage.SEED_STAGE_FOSSILIZED)
+    .reduce((n, s) => n + (s.metrics?.parameters ?? 0), 0);
   const learningRate = m.learning_rate ?? 0;
   const initialRate = m.initial_learning_rate ?? 0;
   const [lowest, highest] = learningRateBounds(initialRate, input.learningRateRange ?? DEFAULT_LEARNING_RATE_RANGE);
@@ -275,10 +293,16 @@ export function buildGraph(input: GraphInput, options: GraphOptions = DEFAULT_GR
   const nodes: Record<NodeType, NodeSet> = {
     global: { ids: ['global'], features: global },
     seed: { ids: seeds.map((s, i) => s.seedId || `seed-${i}`), features: seedFeatures },
-    blueprint: { ids: candidates.length > 0 ? candidates.map((d) => d.blueprintId) : ['none'], features: blueprintFeatures },
+    blueprint: {
+      ids: candidates.length > 0 ? candidates.map((d) => d.blueprintId) : ['none'],
+      features: blueprintFeatures,
+    },
     layer: { ids: slots.map((s) => s.id), features: layerFeatures },
     activation: { ids: slots.map((s) => `${s.id}.act`), features: activationFeatures },
-    parameter: { ids: params.map((p) => `${candidates[p.blueprint]?.blueprintId ?? 'default'}.${p.name}`), features: parameterFeatures },
+    parameter: {
+      ids: params.map((p) => `${candidates[p.blueprint]?.blueprintId ?? 'default'}.${p.name}`),
+      features: parameterFeatures,
+    },
   };
 
   const S = seeds.length;
@@ -296,19 +320,35 @@ export function buildGraph(input: GraphInput, options: GraphOptions = DEFAULT_GR
     add(forward, s, t, a);
     add(backward, t, s, a);
   };
-  seeds.forEach((seed, i) => both('global.influences.seed', 'seed.reports.global', 0, i, [1, seed.stage / MAX_STAGE, seed.riskScore ?? 0]));
-  for (let b = 0; b < blueprintCount; b++) both('global.annotates.blueprint', 'blueprint.monitored_by.global', 0, b, [1, bpStage(b), bpRisk(b)]);
+  seeds.forEach((seed, i) =>
+    both('global.influences.seed', 'seed.reports.global', 0, i, [1, seed.stage / MAX_STAGE, seed.riskScore ?? 0]),
+  );
+  for (let b = 0; b < blueprintCount; b++)
+    both('global.annotates.blueprint', 'blueprint.monitored_by.global', 0, b, [1, bpStage(b), bpRisk(b)]);
   for (let i = 0; i + 1 < S; i++) add('seed.peer.seed', i, i + 1, [0.5, 0, 0]);
   for (let i = 0; i < L; i++) both('global.operates.layer', 'layer.feedback.global', 0, i, [1, (i + 1) / L, 0]);
   // A slot's activation node carries that slot's statistics: layer i ↔ activation i (the prototype joined all pairs).
-  for (let i = 0; i < L; i++) both('layer.activates.activation', 'activation.affects.layer', i, i, [(i + 1) / L, (i + 1) / A, 1]);
-  for (let a = 0; a < A; a++) for (let p = 0; p < P; p++) both('activation.configures.parameter', 'parameter.modulates.activation', a, p, [(a + 1) / A, (p + 1) / P, 1]);
+  for (let i = 0; i < L; i++)
+    both('layer.activates.activation', 'activation.affects.layer', i, i, [(i + 1) / L, (i + 1) / A, 1]);
+  for (let a = 0; a < A; a++)
+    for (let p = 0; p < P; p++)
+      both('activation.configures.parameter', 'parameter.modulates.activation', a, p, [(a + 1) / A, (p + 1) / P, 1]);
   seeds.forEach((seed, i) => {
-    for (let p = 0; p < P; p++) both('seed.allowed.parameter', 'parameter.associated.seed', i, p, [blendAllowed(seed.stage), 1, seed.stage / MAX_STAGE]);
+    for (let p = 0; p < P; p++)
+      both('seed.allowed.parameter', 'parameter.associated.seed', i, p, [
+        blendAllowed(seed.stage),
+        1,
+        seed.stage / MAX_STAGE,
+      ]);
   });
   for (let b = 0; b < blueprintCount; b++) {
     // A blueprint's edge to a slot carries what its module would cost there.
-    for (let i = 0; i < L; i++) both('blueprint.composes.layer', 'layer.belongs_to.blueprint', b, i, [bpRisk(b), (i + 1) / L, candidates[b] ? cost(candidates[b]!.blueprintId, slots[i]!) : 0]);
+    for (let i = 0; i < L; i++)
+      both('blueprint.composes.layer', 'layer.belongs_to.blueprint', b, i, [
+        bpRisk(b),
+        (i + 1) / L,
+        candidates[b] ? cost(candidates[b]!.blueprintId, slots[i]!) : 0,
+      ]);
     for (let a = 0; a < A; a++) add('blueprint.energizes.activation', b, a, [bpRisk(b), (a + 1) / A, 1]);
   }
   params.forEach((p, i) => add('parameter.targets.blueprint', i, p.blueprint, [(i + 1) / P, bpRisk(p.blueprint), 1]));
@@ -328,7 +368,12 @@ export function buildGraph(input: GraphInput, options: GraphOptions = DEFAULT_GR
 export function graphToProto(graph: PolicyGraphData): v1.PolicyGraph {
   return leyline.PolicyGraph.create({
     nodes: NODE_TYPES.map((type) =>
-      leyline.PolicyNodeSet.create({ nodeType: type, featureDim: FEATURE_DIMS[type], features: Array.from(graph.nodes[type].features), nodeIds: graph.nodes[type].ids }),
+      leyline.PolicyNodeSet.create({
+        nodeType: type,
+        featureDim: FEATURE_DIMS[type],
+        features: Array.from(graph.nodes[type].features),
+        nodeIds: graph.nodes[type].ids,
+      }),
     ),
     edges: RELATIONS.map((r, i) =>
       leyline.PolicyEdgeSet.create({
@@ -355,7 +400,9 @@ export function graphFromProto(proto: v1.PolicyGraph): PolicyGraphData {
     const features = set.features ?? [];
     const ids = set.nodeIds ?? [];
     if (set.featureDim !== dim || features.length !== ids.length * dim) {
-      throw new PolicyGraphError(`policy graph: ${type} nodes have ${features.length} features for ${ids.length} nodes of ${set.featureDim ?? 0} (expected ${dim})`);
+      throw new PolicyGraphError(
+        `policy graph: ${type} nodes have ${features.length} features for ${ids.length} nodes of ${set.featureDim ?? 0} (expected ${dim})`,
+      );
     }
     nodes[type] = { ids: [...ids], features: Float32Array.from(features) };
   }
@@ -367,7 +414,8 @@ export function graphFromProto(proto: v1.PolicyGraph): PolicyGraphData {
     const sources = Int32Array.from(set.sources ?? []);
     const targets = Int32Array.from(set.targets ?? []);
     const attributes = Float32Array.from(set.attributes ?? []);
-    if (targets.length !== sources.length || attributes.length !== sources.length * EDGE_DIM) throw new PolicyGraphError(`policy graph: relation ${key} has mismatched edge arrays`);
+    if (targets.length !== sources.length || attributes.length !== sources.length * EDGE_DIM)
+      throw new PolicyGraphError(`policy graph: relation ${key} has mismatched edge arrays`);
     if (sources.some((s) => s >= nodes[r.source].ids.length) || targets.some((t) => t >= nodes[r.target].ids.length)) {
       throw new PolicyGraphError(`policy graph: relation ${key} refers to a node that does not exist`);
     }

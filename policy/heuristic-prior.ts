@@ -43,7 +43,14 @@ export function heuristicPrior(input: PriorInput, options: PriorOptions = DEFAUL
   const slot = input.slots.filter((s) => free.has(s.id)).sort((a, b) => slotWidth(a) - slotWidth(b))[0];
   if (!slot) return { action: 'none', why: 'no free slot' };
   const fit = input.candidates.filter((d) => fitForGrafting(d) && d.risk < options.maxRisk);
-  const blueprint = [...fit].sort((a, b) => candidateScore(b) - candidateScore(a) || a.blueprintId.localeCompare(b.blueprintId))[0];
+  const blueprint = [...fit].sort(
+    (a, b) => candidateScore(b) - candidateScore(a) || a.blueprintId.localeCompare(b.blueprintId),
+  )[0];
   if (!blueprint) return { action: 'none', why: 'no blueprint fit for grafting' };
-  return { action: 'germinate', slotId: slot.id, blueprintId: blueprint.blueprintId, why: `plateau over ${options.plateauEpochs} epochs; narrowest free slot ${slot.id}` };
+  return {
+    action: 'germinate',
+    slotId: slot.id,
+    blueprintId: blueprint.blueprintId,
+    why: `plateau over ${options.plateauEpochs} epochs; narrowest free slot ${slot.id}`,
+  };
 }

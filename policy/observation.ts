@@ -27,14 +27,21 @@ export function seedSlotMap(seeds: readonly v1.SeedState[], slots: readonly Slot
 }
 
 /** Slots a new seed may take: no seed holds them (on trial, fossilized, or under embargo). */
-export function freeSlots(seeds: readonly v1.SeedState[], slots: readonly SlotInfo[], seedSlots: ReadonlyMap<string, string>): Set<string> {
+export function freeSlots(
+  seeds: readonly v1.SeedState[],
+  slots: readonly SlotInfo[],
+  seedSlots: ReadonlyMap<string, string>,
+): Set<string> {
   const taken = new Set(seeds.filter((s) => OCCUPYING.has(s.stage)).map((s) => seedSlots.get(s.seedId)));
   return new Set(slots.filter((s) => !taken.has(s.id)).map((s) => s.id));
 }
 
 /** The prototype's candidate score: low risk first, then maturity and tunability. */
 export function candidateScore(descriptor: v1.BlueprintDescriptor): number {
-  return Math.max(0, 1 - descriptor.risk + 0.05 * descriptor.stage + 0.02 * Object.keys(descriptor.allowedParameters ?? {}).length);
+  return Math.max(
+    0,
+    1 - descriptor.risk + 0.05 * descriptor.stage + 0.02 * Object.keys(descriptor.allowedParameters ?? {}).length,
+  );
 }
 
 /** The validation loss improved by less than `tolerance` (relative) over the last `epochs` epochs. */
@@ -51,5 +58,7 @@ export const fitForGrafting = (d: v1.BlueprintDescriptor): boolean => !d.quarant
 /** Candidates shown to the policy: those fit for grafting first, then by the candidate score, then by id. */
 export function rankCandidates(blueprints: readonly v1.BlueprintDescriptor[]): v1.BlueprintDescriptor[] {
   const fit = (d: v1.BlueprintDescriptor): number => Number(fitForGrafting(d));
-  return [...blueprints].sort((a, b) => fit(b) - fit(a) || candidateScore(b) - candidateScore(a) || a.blueprintId.localeCompare(b.blueprintId));
+  return [...blueprints].sort(
+    (a, b) => fit(b) - fit(a) || candidateScore(b) - candidateScore(a) || a.blueprintId.localeCompare(b.blueprintId),
+  );
 }

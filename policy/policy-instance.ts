@@ -14,7 +14,14 @@ import { mulberry32 } from '../runtime/seeded-random.ts';
 import { GERMINATE, masksOf, WAIT, type Choices } from './actions.ts';
 import { choose, type Strategy } from './choose.ts';
 import { ARCHITECTURE, TamiyoGnn } from './gnn.ts';
-import { buildGraph, DEFAULT_GRAPH_OPTIONS, DEFAULT_LEARNING_RATE_RANGE, graphToProto, type GraphContext, type GraphOptions } from './graph.ts';
+import {
+  buildGraph,
+  DEFAULT_GRAPH_OPTIONS,
+  DEFAULT_LEARNING_RATE_RANGE,
+  graphToProto,
+  type GraphContext,
+  type GraphOptions,
+} from './graph.ts';
 import { DEFAULT_PRIOR_OPTIONS, heuristicPrior, type PriorOptions } from './heuristic-prior.ts';
 import type { SlotInfo } from './observation.ts';
 import { auxiliaryOutputs, proposal } from './proposal.ts';
@@ -85,7 +92,8 @@ export class PolicyInstance {
     this.kind = options.kind;
     this.mode = options.kind === 'network' ? (options.mode ?? 'greedy') : 'greedy';
     this.temperature = options.temperature ?? 1;
-    if (!(this.temperature > 0)) throw new RangeError(`policy ${options.version}: temperature must be > 0, got ${this.temperature}`);
+    if (!(this.temperature > 0))
+      throw new RangeError(`policy ${options.version}: temperature must be > 0, got ${this.temperature}`);
     this.gnn = new TamiyoGnn();
     if (options.weights) this.gnn.loadWeights(options.weights);
     this.#history = [...(options.memory?.history ?? [])];
@@ -126,8 +134,20 @@ export class PolicyInstance {
     let decision = leyline.PolicyDecision.create();
     const scratch = mulberry32(0);
     for (const seeds of seedCounts) {
-      const seedStates = Array.from({ length: seeds }, (_, i) => leyline.SeedState.create({ seedId: `warm-up-${i}`, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, layerDepth: 1 }));
-      decision = this.#decide(leyline.SystemStatePacket.create({ seedStates }), world, [], this.#strategyKind(), scratch).decision;
+      const seedStates = Array.from({ length: seeds }, (_, i) =>
+        leyline.SeedState.create({
+          seedId: `warm-up-${i}`,
+          stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING,
+          layerDepth: 1,
+        }),
+      );
+      decision = this.#decide(
+        leyline.SystemStatePacket.create({ seedStates }),
+        world,
+        [],
+        this.#strategyKind(),
+        scratch,
+      ).decision;
     }
     return decision;
   }
@@ -157,16 +177,30 @@ export class PolicyInstance {
     );
     const readout = this.gnn.infer(graph);
     for (const [head, values] of Object.entries(readout)) {
-      if (!values.every(Number.isFinite)) throw new PolicyOutputError(`policy ${this.version}: head ${head} gave a non-finite value`);
+      if (!values.every(Number.isFinite))
+        throw new PolicyOutputError(`policy ${this.version}: head ${head} gave a non-finite value`);
     }
     const masks = masksOf(graph);
     let holdReason = '';
     let strategy: Strategy;
     if (kind === 'heuristic') {
-      const prior = heuristicPrior({ validationLosses, seeds: context.seeds, seedSlots: context.seedSlots, slots: context.slots, candidates: context.candidates }, this.#prior);
+      const prior = heuristicPrior(
+        {
+          validationLosses,
+          seeds: context.seeds,
+          seedSlots: context.seedSlots,
+          slots: context.slots,
+          candidates: context.candidates,
+        },
+        this.#prior,
+      );
       const choices: Choices =
         prior.action === 'germinate'
-          ? { action: GERMINATE, slot: context.slots.findIndex((s) => s.id === prior.slotId), blueprint: context.candidates.findIndex((d) => d.blueprintId === prior.blueprintId) }
+          ? {
+              action: GERMINATE,
+              slot: context.slots.findIndex((s) => s.id === prior.slotId),
+              blueprint: context.candidates.findIndex((d) => d.blueprintId === prior.blueprintId),
+            }
           : { action: WAIT };
       holdReason = prior.why;
       strategy = { kind: 'given', choices };

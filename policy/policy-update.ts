@@ -16,9 +16,14 @@ export function signPolicyUpdate(update: v1.PolicyUpdate, ctx: SignatureContext)
 export type UpdateCheck = { ok: true; version: string; weights: v1.PolicyWeights } | { ok: false; reason: string };
 
 /** Checks an update in order: version, signature, a new policy version, the payload's weights. */
-export function checkPolicyUpdate(update: v1.PolicyUpdate, ctx: SignatureContext, knownVersions: readonly string[]): UpdateCheck {
+export function checkPolicyUpdate(
+  update: v1.PolicyUpdate,
+  ctx: SignatureContext,
+  knownVersions: readonly string[],
+): UpdateCheck {
   if (update.version !== 1) return { ok: false, reason: `unsupported update version ${update.version}` };
-  if (!update.signature || !verify(encodeLeyline(withFields(update, { signature: '' })), update.signature, ctx)) return { ok: false, reason: 'bad_signature' };
+  if (!update.signature || !verify(encodeLeyline(withFields(update, { signature: '' })), update.signature, ctx))
+    return { ok: false, reason: 'bad_signature' };
   const version = update.tamiyoPolicyVersion;
   if (!version) return { ok: false, reason: 'tamiyo_policy_version is empty' };
   if (knownVersions.includes(version)) return { ok: false, reason: `policy version ${version} is already loaded` };
@@ -47,13 +52,19 @@ export class PolicyFileError extends Error {
  * A policy saved as a signed PolicyUpdate (`esper learn` writes one per round): read, its signature verified with
  * this folder's secret, its weights checked. Throws PolicyFileError naming the file and the problem.
  */
-export function readPolicyFile(file: string, ctx: SignatureContext): { version: string; weights: v1.PolicyWeights; update: v1.PolicyUpdate } {
+export function readPolicyFile(
+  file: string,
+  ctx: SignatureContext,
+): { version: string; weights: v1.PolicyWeights; update: v1.PolicyUpdate } {
   if (!existsSync(file)) throw new PolicyFileError(file, 'no such file');
   const decoded = decodeLeyline(leyline.PolicyUpdate, readFileSync(file));
   if (!decoded.ok) throw new PolicyFileError(file, `not a PolicyUpdate (${decoded.error.message})`);
   const check = checkPolicyUpdate(decoded.message, ctx, []);
   if (!check.ok) {
-    const hint = check.reason === 'bad_signature' ? ': it was signed with another secret (set ESPER_LEYLINE_SECRET to the one it was signed with)' : '';
+    const hint =
+      check.reason === 'bad_signature'
+        ? ': it was signed with another secret (set ESPER_LEYLINE_SECRET to the one it was signed with)'
+        : '';
     throw new PolicyFileError(file, `${check.reason}${hint}`);
   }
   return { version: check.version, weights: check.weights, update: decoded.message };

@@ -10,7 +10,18 @@
 // The network's other outputs travel as annotations: the value estimate, the risk level Σ p_k · k / 4 over the risk
 // head's five classes (which the risk engine compares with its thresholds), the blending schedule, breaker scores.
 import { leyline, type v1 } from '../contracts/index.ts';
-import { actionName, ACTIONS, BLENDING_METHODS, blendingName, CULL, GERMINATE, learningRateBounds, LR_FACTORS, OPTIMIZER, type Choices } from './actions.ts';
+import {
+  actionName,
+  ACTIONS,
+  BLENDING_METHODS,
+  blendingName,
+  CULL,
+  GERMINATE,
+  learningRateBounds,
+  LR_FACTORS,
+  OPTIMIZER,
+  type Choices,
+} from './actions.ts';
 import { argmax, logSoftmax } from './choose.ts';
 import type { GnnReadout } from './gnn.ts';
 import type { GraphContext } from './graph.ts';
@@ -44,7 +55,10 @@ export function decodeParameters(descriptor: v1.BlueprintDescriptor, delta: numb
 /** The network's auxiliary outputs as numbers (a decision's `outputs`). */
 export function auxiliaryOutputs(readout: GnnReadout): Record<string, number> {
   const riskProbs = logSoftmax(readout.riskLogits).map(Math.exp);
-  const [s0, s1] = (readout.schedule.length >= 2 ? readout.schedule : [0, 0]).map((s) => clamp((s + 1) / 2, 0, 1)) as [number, number];
+  const [s0, s1] = (readout.schedule.length >= 2 ? readout.schedule : [0, 0]).map((s) => clamp((s + 1) / 2, 0, 1)) as [
+    number,
+    number,
+  ];
   return {
     value: readout.value[0] ?? 0,
     risk_level: riskProbs.reduce((acc, p, k) => acc + (p * k) / Math.max(1, riskProbs.length - 1), 0),
@@ -57,7 +71,13 @@ export function auxiliaryOutputs(readout: GnnReadout): Record<string, number> {
   };
 }
 
-export function proposal(choices: Choices, readout: GnnReadout, context: GraphContext, packet: v1.SystemStatePacket, options: ProposalOptions): v1.AdaptationCommand {
+export function proposal(
+  choices: Choices,
+  readout: GnnReadout,
+  context: GraphContext,
+  packet: v1.SystemStatePacket,
+  options: ProposalOptions,
+): v1.AdaptationCommand {
   const out = auxiliaryOutputs(readout);
   const action = actionName(ACTIONS[choices.action] ?? leyline.PolicyAction.POLICY_ACTION_WAIT);
   const annotations: Record<string, string> = {
@@ -86,24 +106,39 @@ export function proposal(choices: Choices, readout: GnnReadout, context: GraphCo
       ...base,
       commandType: CommandType.COMMAND_SEED,
       targetSeedId: `seed-e${packet.currentEpoch}-s${packet.globalStep}`,
-      seedOperation: leyline.CommandSeedOperation.create({ operation: SeedOperation.SEED_OP_GERMINATE, blueprintId: descriptor.blueprintId, parameters: decodeParameters(descriptor, out.param_delta!) }),
+      seedOperation: leyline.CommandSeedOperation.create({
+        operation: SeedOperation.SEED_OP_GERMINATE,
+        blueprintId: descriptor.blueprintId,
+        parameters: decodeParameters(descriptor, out.param_delta!),
+      }),
     });
   }
   if (choices.action === CULL) {
     const seedId = context.seeds[choices.seed!]!.seedId;
     annotations.selected_seed = seedId;
     annotations.reason = 'policy_cull';
-    return leyline.AdaptationCommand.create({ ...base, commandType: CommandType.COMMAND_SEED, targetSeedId: seedId, seedOperation: leyline.CommandSeedOperation.create({ operation: SeedOperation.SEED_OP_CULL }) });
+    return leyline.AdaptationCommand.create({
+      ...base,
+      commandType: CommandType.COMMAND_SEED,
+      targetSeedId: seedId,
+      seedOperation: leyline.CommandSeedOperation.create({ operation: SeedOperation.SEED_OP_CULL }),
+    });
   }
   if (choices.action === OPTIMIZER) {
     const factor = LR_FACTORS[choices.lr ?? 0]!;
     const current = packet.trainingMetrics?.learning_rate ?? 0;
-    const [lowest, highest] = learningRateBounds(packet.trainingMetrics?.initial_learning_rate ?? 0, [options.minLearningRate, options.maxLearningRate]);
+    const [lowest, highest] = learningRateBounds(packet.trainingMetrics?.initial_learning_rate ?? 0, [
+      options.minLearningRate,
+      options.maxLearningRate,
+    ]);
     const learningRate = clamp(current * factor, lowest, highest);
     return leyline.AdaptationCommand.create({
       ...base,
       commandType: CommandType.COMMAND_OPTIMIZER,
-      optimizerAdjustment: leyline.CommandOptimizerAdjustment.create({ optimizerId: 'host', hyperparameters: { learning_rate: learningRate, lr_factor: factor } }),
+      optimizerAdjustment: leyline.CommandOptimizerAdjustment.create({
+        optimizerId: 'host',
+        hyperparameters: { learning_rate: learningRate, lr_factor: factor },
+      }),
     });
   }
   annotations.hold_reason = options.holdReason || 'wait';

@@ -62,7 +62,9 @@ const MANIFEST = object({
   rngSeed: number({ integer: true, min: 0 }),
   rounds: number({ integer: true, min: 1 }),
   command: string(),
-  heldOut: optional(array(object({ task: string(), policy: string(), testAccuracy: number(), addedParameters: number({ min: 0 }) }))),
+  heldOut: optional(
+    array(object({ task: string(), policy: string(), testAccuracy: number(), addedParameters: number({ min: 0 }) })),
+  ),
 });
 
 export class ShippedPolicyError extends Error {
@@ -78,7 +80,10 @@ export class ShippedPolicyError extends Error {
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 /** Reads a manifest and its weights; throws ShippedPolicyError naming the file and the problem. */
-export function loadShippedPolicy(manifestPath = SHIPPED_POLICY_MANIFEST): { manifest: PolicyManifest; weights: v1.PolicyWeights } {
+export function loadShippedPolicy(manifestPath = SHIPPED_POLICY_MANIFEST): {
+  manifest: PolicyManifest;
+  weights: v1.PolicyWeights;
+} {
   if (!existsSync(manifestPath)) throw new ShippedPolicyError(manifestPath, 'no such file');
   let raw: unknown;
   try {
@@ -89,13 +94,18 @@ export function loadShippedPolicy(manifestPath = SHIPPED_POLICY_MANIFEST): { man
   // A manifest written while the random seed was `seed` (by an earlier `esper learn --ship`) still loads.
   const stored = renameStoredSeed(raw);
   const issues = validate(MANIFEST, stored);
-  if (issues.length > 0) throw new ShippedPolicyError(manifestPath, issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+  if (issues.length > 0)
+    throw new ShippedPolicyError(manifestPath, issues.map((i) => `${i.path}: ${i.message}`).join('; '));
   const manifest = stored as PolicyManifest;
   const file = join(dirname(manifestPath), manifest.file);
   if (!existsSync(file)) throw new ShippedPolicyError(file, 'no such file (named by the manifest)');
   const bytes = readFileSync(file);
   const digest = sha256(bytes);
-  if (digest !== manifest.sha256) throw new ShippedPolicyError(file, `SHA-256 ${digest} is not the manifest's ${manifest.sha256}: the file was altered or cut short`);
+  if (digest !== manifest.sha256)
+    throw new ShippedPolicyError(
+      file,
+      `SHA-256 ${digest} is not the manifest's ${manifest.sha256}: the file was altered or cut short`,
+    );
   const decoded = decodeLeyline(leyline.PolicyWeights, bytes);
   if (!decoded.ok) throw new ShippedPolicyError(file, `not PolicyWeights (${decoded.error.message})`);
   try {
@@ -120,7 +130,13 @@ export function writeShippedPolicy(
   checkWeights(weights);
   const bytes = encodeLeyline(weights);
   const digest = sha256(bytes);
-  const manifest: PolicyManifest = { ...about, version: about.version ?? `${name}-${digest.slice(0, 8)}`, file: `${name}.pb`, sha256: digest, graphSchema: graphSchema() };
+  const manifest: PolicyManifest = {
+    ...about,
+    version: about.version ?? `${name}-${digest.slice(0, 8)}`,
+    file: `${name}.pb`,
+    sha256: digest,
+    graphSchema: graphSchema(),
+  };
   writeFileAtomic(join(dir, manifest.file), bytes);
   writeFileAtomic(join(dir, `${name}.json`), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;

@@ -15,7 +15,11 @@ export function syncDirectory(dir: string): void {
 }
 
 /** Writes `data` to `path` atomically; `temporary` (same directory) defaults to `<path>.tmp-<pid>`. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, temporary = `${path}.tmp-${process.pid}`): void {
+export function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  temporary = `${path}.tmp-${process.pid}`,
+): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;

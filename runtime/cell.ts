@@ -176,7 +176,12 @@ export class ActorCell {
   handle(envelope: Envelope): void | Promise<void> {
     if (envelope.payload) {
       this.depth -= 1;
-      if (this.status === ActorStatus.ACTOR_STATUS_RUNNING && this.#stopRequest === null && !this.#suspendRequested && !this.paused) {
+      if (
+        this.status === ActorStatus.ACTOR_STATUS_RUNNING &&
+        this.#stopRequest === null &&
+        !this.#suspendRequested &&
+        !this.paused
+      ) {
         return this.#deliver(envelope, envelope.payload);
       }
     }
@@ -253,7 +258,12 @@ export class ActorCell {
 
   async #handlerFailed(envelope: Envelope, message: LeylineMessage, error: unknown): Promise<void> {
     try {
-      this.host.deadLetter(this.path, message, DeadLetterReason.DEAD_LETTER_REASON_HANDLER_FAILED, describeError(error));
+      this.host.deadLetter(
+        this.path,
+        message,
+        DeadLetterReason.DEAD_LETTER_REASON_HANDLER_FAILED,
+        describeError(error),
+      );
       if (envelope.reply && !envelope.reply.settled) envelope.reply.reject(new ActorFailedError(this.path, error));
       envelope.handled?.reject(new ActorFailedError(this.path, error));
       await this.#holdUntilDecided({ error, duringStart: false });
@@ -441,7 +451,10 @@ export class ActorCell {
       this.#settleStartObservers(true);
       // Only a supervised actor (one with a failure hook) reports its starts to its parent.
       if (this.parent && this.onFailure) {
-        this.host.notify(this.parent, leyline.ActorStarted.create({ path: this.path, incarnation: this.incarnation, at: toTimestamp(Date.now()) }));
+        this.host.notify(
+          this.parent,
+          leyline.ActorStarted.create({ path: this.path, incarnation: this.incarnation, at: toTimestamp(Date.now()) }),
+        );
       }
       return undefined;
     } catch (error) {
@@ -590,7 +603,12 @@ export class ActorCell {
     if (envelope.reply && !envelope.reply.settled) envelope.reply.reject(new ActorStoppedError(this.path));
     envelope.handled?.reject(new ActorStoppedError(this.path));
     if (!envelope.notice) {
-      this.host.deadLetter(this.path, envelope.payload, DeadLetterReason.DEAD_LETTER_REASON_RECIPIENT_STOPPED, 'queued when the actor stopped');
+      this.host.deadLetter(
+        this.path,
+        envelope.payload,
+        DeadLetterReason.DEAD_LETTER_REASON_RECIPIENT_STOPPED,
+        'queued when the actor stopped',
+      );
     }
   }
 }

@@ -35,7 +35,10 @@ export class CircuitBreaker {
   readonly #clock: () => number;
   readonly #listeners = new Set<(transition: BreakerTransition) => void>();
 
-  constructor(readonly name: string, options: CircuitBreakerOptions = {}) {
+  constructor(
+    readonly name: string,
+    options: CircuitBreakerOptions = {},
+  ) {
     this.failureThreshold = Math.max(1, Math.floor(options.failureThreshold ?? 3));
     this.successThreshold = Math.max(1, Math.floor(options.successThreshold ?? 1));
     this.timeoutMs = Math.max(0, options.timeoutMs ?? 30_000);

@@ -2,15 +2,23 @@
 
 export class NotLeylineError extends TypeError {
   override readonly name: string = 'NotLeylineError';
-  constructor(readonly recipient: string, offered: string) {
-    super(`refused payload for ${recipient}: ${offered} is not a Leyline message (actor payloads must be Leyline messages)`);
+  constructor(
+    readonly recipient: string,
+    offered: string,
+  ) {
+    super(
+      `refused payload for ${recipient}: ${offered} is not a Leyline message (actor payloads must be Leyline messages)`,
+    );
   }
 }
 
 /** A Leyline message with something else inside it (strict payloads): `problem` names the path. */
 export class NotLeylineInsideError extends NotLeylineError {
   override readonly name = 'NotLeylineInsideError';
-  constructor(recipient: string, readonly problem: string) {
+  constructor(
+    recipient: string,
+    readonly problem: string,
+  ) {
     super(recipient, problem);
     this.message = `refused payload for ${recipient}: ${problem} (actor payloads must be Leyline messages all the way down)`;
   }
@@ -18,14 +26,21 @@ export class NotLeylineInsideError extends NotLeylineError {
 
 export class UnacceptedMessageError extends TypeError {
   override readonly name = 'UnacceptedMessageError';
-  constructor(readonly recipient: string, readonly messageType: string, accepted: readonly string[]) {
+  constructor(
+    readonly recipient: string,
+    readonly messageType: string,
+    accepted: readonly string[],
+  ) {
     super(`refused payload for ${recipient}: it does not accept ${messageType} (accepts ${accepted.join(', ')})`);
   }
 }
 
 export class InvalidActorNameError extends Error {
   override readonly name = 'InvalidActorNameError';
-  constructor(readonly actorName: string, reason: string) {
+  constructor(
+    readonly actorName: string,
+    reason: string,
+  ) {
     super(`invalid actor name ${JSON.stringify(actorName)}: ${reason}`);
   }
 }
@@ -46,35 +61,53 @@ export class ActorStoppedError extends Error {
 
 export class AskTimeoutError extends Error {
   override readonly name = 'AskTimeoutError';
-  constructor(readonly path: string, readonly messageType: string, readonly deadlineMs: number) {
+  constructor(
+    readonly path: string,
+    readonly messageType: string,
+    readonly deadlineMs: number,
+  ) {
     super(`ask to ${path} with ${messageType} got no reply within ${deadlineMs} ms`);
   }
 }
 
 export class DeliveryTimeoutError extends Error {
   override readonly name = 'DeliveryTimeoutError';
-  constructor(readonly path: string, readonly messageType: string, readonly deadlineMs: number) {
+  constructor(
+    readonly path: string,
+    readonly messageType: string,
+    readonly deadlineMs: number,
+  ) {
     super(`${path} did not finish handling ${messageType} within ${deadlineMs} ms`);
   }
 }
 
 export class MailboxFullError extends Error {
   override readonly name = 'MailboxFullError';
-  constructor(readonly path: string, readonly capacity: number) {
+  constructor(
+    readonly path: string,
+    readonly capacity: number,
+  ) {
     super(`mailbox of ${path} is full (capacity ${capacity}); the message was refused`);
   }
 }
 
 export class ActorFailedError extends Error {
   override readonly name = 'ActorFailedError';
-  constructor(readonly path: string, failure: unknown) {
+  constructor(
+    readonly path: string,
+    failure: unknown,
+  ) {
     super(`actor ${path} failed while handling the request: ${describeError(failure)}`, { cause: failure });
   }
 }
 
 export class WrongReplyError extends TypeError {
   override readonly name = 'WrongReplyError';
-  constructor(readonly path: string, got: string, expected: string) {
+  constructor(
+    readonly path: string,
+    got: string,
+    expected: string,
+  ) {
     super(`actor ${path} replied with ${got}, expected ${expected}`);
   }
 }

@@ -7,7 +7,10 @@ import { describeError } from './errors.ts';
 
 export class ModuleLoadError extends Error {
   override readonly name = 'ModuleLoadError';
-  constructor(readonly file: string, problem: string) {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
     super(`${file}: ${problem}`);
   }
 }
@@ -21,6 +24,7 @@ export async function loadDefaultExport(file: string): Promise<unknown> {
   } catch (error) {
     throw new ModuleLoadError(file, `cannot be loaded: ${describeError(error)}`);
   }
-  if (module.default === undefined) throw new ModuleLoadError(file, 'has no default export (write `export default defineConfig({...})`)');
+  if (module.default === undefined)
+    throw new ModuleLoadError(file, 'has no default export (write `export default defineConfig({...})`)');
   return module.default;
 }

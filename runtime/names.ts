@@ -8,7 +8,8 @@ const DISALLOWED_CHAR = /[^a-z0-9\-$_.+!*'(),]/i;
 const MAX_LENGTH = 200;
 
 export function assertValidActorName(name: string): void {
-  if (typeof name !== 'string' || name.length === 0) throw new InvalidActorNameError(String(name), 'a name is required');
+  if (typeof name !== 'string' || name.length === 0)
+    throw new InvalidActorNameError(String(name), 'a name is required');
   if (name.length > MAX_LENGTH) throw new InvalidActorNameError(name, `longer than ${MAX_LENGTH} characters`);
   if (!ALLOWED.test(name)) {
     const bad = DISALLOWED_CHAR.exec(name)?.[0] ?? '?';

@@ -38,7 +38,9 @@ const fail = (issues: Issue[], path: string, expected: string, value: unknown): 
   issues.push({ path: path || '(root)', message: `expected ${expected}, got ${show(value)}` });
 };
 
-export function number(options: { integer?: boolean; min?: number; max?: number; above?: number; below?: number } = {}): Schema {
+export function number(
+  options: { integer?: boolean; min?: number; max?: number; above?: number; below?: number } = {},
+): Schema {
   const bounds = [
     options.min !== undefined ? `≥ ${options.min}` : '',
     options.above !== undefined ? `> ${options.above}` : '',
@@ -67,7 +69,8 @@ export function string(options: { pattern?: RegExp; rule?: string } = {}): Schem
   return {
     expected,
     check(value, path, issues) {
-      if (typeof value !== 'string' || value === '' || (options.pattern && !options.pattern.test(value))) fail(issues, path, expected, value);
+      if (typeof value !== 'string' || value === '' || (options.pattern && !options.pattern.test(value)))
+        fail(issues, path, expected, value);
     },
   };
 }
@@ -150,14 +153,18 @@ export function object(shape: Shape, description = 'an object'): Schema {
       for (const [key, schema] of Object.entries(shape)) {
         const field = value[key];
         if (field === undefined) {
-          if (!isOptional(schema) && !isRetired(schema)) issues.push({ path: at(path, key), message: `is missing (expected ${schema.expected})` });
+          if (!isOptional(schema) && !isRetired(schema))
+            issues.push({ path: at(path, key), message: `is missing (expected ${schema.expected})` });
         } else schema.check(field, at(path, key), issues);
       }
       const known = Object.keys(shape).filter((key) => !isRetired(shape[key]!));
       for (const key of Object.keys(value)) {
         if (key in shape) continue;
         const near = nearest(key, known);
-        issues.push({ path: at(path, key), message: `unknown field${near ? ` (did you mean "${near}"?)` : ''}; known: ${known.join(', ')}` });
+        issues.push({
+          path: at(path, key),
+          message: `unknown field${near ? ` (did you mean "${near}"?)` : ''}; known: ${known.join(', ')}`,
+        });
       }
     },
   };
@@ -217,7 +224,10 @@ function nearest(key: string, known: readonly string[]): string | null {
   let best: string | null = null;
   let bestDistance = 3;
   for (const name of known) {
-    const d = name.toLowerCase().includes(key.toLowerCase()) || key.toLowerCase().includes(name.toLowerCase()) ? 1 : distance(key.toLowerCase(), name.toLowerCase());
+    const d =
+      name.toLowerCase().includes(key.toLowerCase()) || key.toLowerCase().includes(name.toLowerCase())
+        ? 1
+        : distance(key.toLowerCase(), name.toLowerCase());
     if (d < bestDistance) {
       best = name;
       bestDistance = d;

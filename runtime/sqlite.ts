@@ -20,11 +20,13 @@ function remedy(code: string): string {
   if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
     return 'it is not a readable SQLite database: move it aside to start afresh (what it held is then not used), or restore it from a backup';
   }
-  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_LOCKED')) return 'another process holds it: stop that process, or use another folder';
+  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_LOCKED'))
+    return 'another process holds it: stop that process, or use another folder';
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_CANTOPEN')) {
     return 'check that the file and its folder exist and are writable by this user';
   }
-  if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR')) return 'check the disk (space, errors), then try again';
+  if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR'))
+    return 'check the disk (space, errors), then try again';
   return 'move it aside to start afresh, or restore it from a backup';
 }
 
@@ -52,7 +54,10 @@ export function openSqlite(path: string, options: OpenSqliteOptions): Database.D
   let db: Database.Database;
   try {
     if (file !== ':memory:' && !options.readonly) mkdirSync(dirname(file), { recursive: true });
-    db = new Database(file, { readonly: options.readonly ?? false, ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}) });
+    db = new Database(file, {
+      readonly: options.readonly ?? false,
+      ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+    });
   } catch (error) {
     throw new StoreOpenError(options.store, file, sqliteCode(error), messageOf(error), { cause: error });
   }

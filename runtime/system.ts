@@ -26,7 +26,16 @@ import {
   describeError,
 } from './errors.ts';
 import { createLogger } from './log.ts';
-import type { ActorContext, ActorLogic, ActorRef, AnyRef, Directive, Logger, RuntimeControl, SpawnOptions } from './logic.ts';
+import type {
+  ActorContext,
+  ActorLogic,
+  ActorRef,
+  AnyRef,
+  Directive,
+  Logger,
+  RuntimeControl,
+  SpawnOptions,
+} from './logic.ts';
 import { assertValidActorName } from './names.ts';
 import { startKernel, type Kernel } from './nact-kernel.ts';
 
@@ -63,7 +72,12 @@ export interface ShutdownResult {
 }
 
 const ENDED_PATHS_KEPT = 10_000;
-const NOTICE_TYPES: readonly unknown[] = [leyline.ActorFailed, leyline.ActorStarted, leyline.Terminated, leyline.TimerFired];
+const NOTICE_TYPES: readonly unknown[] = [
+  leyline.ActorFailed,
+  leyline.ActorStarted,
+  leyline.Terminated,
+  leyline.TimerFired,
+];
 /** Messages every actor takes, handled by the runtime itself (see ActorCell): a graceful stop and watching. */
 const CONTROL_TYPES: readonly unknown[] = [leyline.StopRequest, leyline.Watch];
 
@@ -187,7 +201,14 @@ export class ActorSystem {
           clearTimeout(timer);
           const expected: readonly T[] = Array.isArray(replyType) ? replyType : [replyType as T];
           if (expected.some((type) => reply instanceof type)) resolve(reply as R);
-          else reject(new WrongReplyError(to.path, leylineTypeName(reply), expected.map((type) => leylineTypeName(new type())).join(' or ')));
+          else
+            reject(
+              new WrongReplyError(
+                to.path,
+                leylineTypeName(reply),
+                expected.map((type) => leylineTypeName(new type())).join(' or '),
+              ),
+            );
         },
         reject: (error) => {
           if (slot.settled) return;
@@ -201,9 +222,7 @@ export class ActorSystem {
         slot.reject(new AskTimeoutError(to.path, leylineTypeName(message), deadlineMs));
       }, deadlineMs);
       if (!this.#enqueue(target, { payload: message, reply: slot })) {
-        slot.reject(
-          target.isStopped ? new ActorStoppedError(to.path) : new MailboxFullError(to.path, target.capacity),
-        );
+        slot.reject(target.isStopped ? new ActorStoppedError(to.path) : new MailboxFullError(to.path, target.capacity));
       }
     });
   }
@@ -217,7 +236,10 @@ export class ActorSystem {
     const target = this.#admitOrError(to, message);
     if (target instanceof Error) return Promise.reject(target);
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new DeliveryTimeoutError(to.path, leylineTypeName(message), deadlineMs)), deadlineMs);
+      const timer = setTimeout(
+        () => reject(new DeliveryTimeoutError(to.path, leylineTypeName(message), deadlineMs)),
+        deadlineMs,
+      );
       const handled = {
         resolve: () => {
           clearTimeout(timer);
@@ -229,7 +251,9 @@ export class ActorSystem {
         },
       };
       if (!this.#enqueue(target, { payload: message, handled })) {
-        handled.reject(target.isStopped ? new ActorStoppedError(to.path) : new MailboxFullError(to.path, target.capacity));
+        handled.reject(
+          target.isStopped ? new ActorStoppedError(to.path) : new MailboxFullError(to.path, target.capacity),
+        );
       }
     });
   }
@@ -259,7 +283,11 @@ export class ActorSystem {
       };
       const timer = setTimeout(() => {
         if (handled) this.counters.askTimeouts += 1;
-        slot.reject(handled ? new AskTimeoutError(to.path, type, deadlineMs) : new DeliveryTimeoutError(to.path, type, deadlineMs));
+        slot.reject(
+          handled
+            ? new AskTimeoutError(to.path, type, deadlineMs)
+            : new DeliveryTimeoutError(to.path, type, deadlineMs),
+        );
       }, deadlineMs);
       const done = {
         resolve: () => {
@@ -281,7 +309,12 @@ export class ActorSystem {
       slot.resolve(message);
       return true;
     }
-    this.deadLetters.record(cell.path, message, DeadLetterReason.DEAD_LETTER_REASON_REPLY_EXPIRED, 'no live ask to answer');
+    this.deadLetters.record(
+      cell.path,
+      message,
+      DeadLetterReason.DEAD_LETTER_REASON_REPLY_EXPIRED,
+      'no live ask to answer',
+    );
     return false;
   }
 
@@ -312,9 +345,10 @@ export class ActorSystem {
     this.#checkPayload(to.path, message);
     const cell = this.#cells.get(to.path);
     if (!cell || cell.isStopped) {
-      const reason = this.#endedPaths.has(to.path) || cell
-        ? DeadLetterReason.DEAD_LETTER_REASON_RECIPIENT_STOPPED
-        : DeadLetterReason.DEAD_LETTER_REASON_RECIPIENT_UNKNOWN;
+      const reason =
+        this.#endedPaths.has(to.path) || cell
+          ? DeadLetterReason.DEAD_LETTER_REASON_RECIPIENT_STOPPED
+          : DeadLetterReason.DEAD_LETTER_REASON_RECIPIENT_UNKNOWN;
       this.deadLetters.record(to.path, message, reason);
       return null;
     }
@@ -337,11 +371,17 @@ export class ActorSystem {
   #enqueue(cell: ActorCell, envelope: Envelope): boolean {
     const message = envelope.payload as LeylineMessage;
     if (cell.isStopped) {
-      if (!envelope.notice) this.deadLetters.record(cell.path, message, DeadLetterReason.DEAD_LETTER_REASON_RECIPIENT_STOPPED);
+      if (!envelope.notice)
+        this.deadLetters.record(cell.path, message, DeadLetterReason.DEAD_LETTER_REASON_RECIPIENT_STOPPED);
       return false;
     }
     if (!envelope.notice && cell.capacity > 0 && cell.depth >= cell.capacity) {
-      this.deadLetters.record(cell.path, message, DeadLetterReason.DEAD_LETTER_REASON_MAILBOX_FULL, `capacity ${cell.capacity}`);
+      this.deadLetters.record(
+        cell.path,
+        message,
+        DeadLetterReason.DEAD_LETTER_REASON_MAILBOX_FULL,
+        `capacity ${cell.capacity}`,
+      );
       return false;
     }
     cell.depth += 1;
@@ -370,7 +410,10 @@ export class ActorSystem {
   // ---- life cycle ----------------------------------------------------------------------------------------
 
   /** Stops an actor (and its children first, in reverse start order). Resolves when it has ended. */
-  stop(ref: AnyRef, reason: v1.TerminationReason = TerminationReason.TERMINATION_REASON_NORMAL): Promise<v1.Terminated> {
+  stop(
+    ref: AnyRef,
+    reason: v1.TerminationReason = TerminationReason.TERMINATION_REASON_NORMAL,
+  ): Promise<v1.Terminated> {
     const cell = this.#cells.get(ref.path);
     if (!cell) {
       return Promise.resolve(leyline.Terminated.create({ path: ref.path, reason, at: toTimestamp(Date.now()) }));
@@ -430,7 +473,11 @@ export class ActorSystem {
     const cell = this.#cells.get(ref.path);
     if (cell) return cell.terminated.promise;
     return Promise.resolve(
-      leyline.Terminated.create({ path: ref.path, reason: TerminationReason.TERMINATION_REASON_NORMAL, at: toTimestamp(Date.now()) }),
+      leyline.Terminated.create({
+        path: ref.path,
+        reason: TerminationReason.TERMINATION_REASON_NORMAL,
+        at: toTimestamp(Date.now()),
+      }),
     );
   }
 
@@ -468,7 +515,8 @@ export class ActorSystem {
     const started = Date.now();
     this.#shutDown = true;
     const orderly = (async () => {
-      for (const cell of [...this.#topLevel].reverse()) await cell.requestStop(TerminationReason.TERMINATION_REASON_SHUTDOWN);
+      for (const cell of [...this.#topLevel].reverse())
+        await cell.requestStop(TerminationReason.TERMINATION_REASON_SHUTDOWN);
     })();
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'expired'>((resolve) => {
@@ -481,7 +529,10 @@ export class ActorSystem {
       for (const cell of [...this.#cells.values()].reverse()) {
         if (cell.isStopped) continue;
         forced.push(cell.path);
-        cell.finalize(TerminationReason.TERMINATION_REASON_SHUTDOWN, `still busy after the ${deadlineMs} ms shutdown deadline`);
+        cell.finalize(
+          TerminationReason.TERMINATION_REASON_SHUTDOWN,
+          `still busy after the ${deadlineMs} ms shutdown deadline`,
+        );
       }
     }
     this.#kernel.shutdown();
@@ -496,7 +547,9 @@ export class ActorSystem {
     if (!cell) return null;
     const state = this.#describe(cell);
     state.facts = cell.inspectState;
-    state.recentMessages = cell.recentMessages.map((m) => leyline.HandledMessage.create({ messageType: m.type, at: toTimestamp(m.at) }));
+    state.recentMessages = cell.recentMessages.map((m) =>
+      leyline.HandledMessage.create({ messageType: m.type, at: toTimestamp(m.at) }),
+    );
     return state;
   }
 

@@ -43,7 +43,9 @@ export class WorkerChannel<Request extends { kind: string }, Reply extends objec
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending = null;
-        this.#failure = new WorkerChannelError(`${this.label} did not answer ${request.kind} within ${timeoutMs} ms; stopped`);
+        this.#failure = new WorkerChannelError(
+          `${this.label} did not answer ${request.kind} within ${timeoutMs} ms; stopped`,
+        );
         void this.#worker.terminate();
         reject(this.#failure);
       }, timeoutMs);

@@ -70,14 +70,21 @@ export interface DynamicChildSpec {
   periodMs: number;
   maxRepeats: number;
   backoff: BackoffPolicy;
-  giveUp: typeof leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP | typeof leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_ESCALATE;
+  giveUp:
+    | typeof leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP
+    | typeof leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_ESCALATE;
   /** How long the child gets to stop. */
   shutdownMs: number;
 }
 
 /** The spec's flags as a one-child supervisor's (the decisions are supervisor-logic.ts's). */
 export function dynamicFlags(spec: DynamicChildSpec): SupervisorFlags {
-  return resolveFlags({ intensity: spec.intensity, periodMs: spec.periodMs, maxRepeats: spec.maxRepeats, backoff: spec.backoff });
+  return resolveFlags({
+    intensity: spec.intensity,
+    periodMs: spec.periodMs,
+    maxRepeats: spec.maxRepeats,
+    backoff: spec.backoff,
+  });
 }
 
 /** Checks a dynamic child's spec; throws ChildSpecError naming the field (`kasmina.seedSupervision.intensity`). */
@@ -85,10 +92,17 @@ export function validateDynamicSpec(spec: DynamicChildSpec, path: string): Dynam
   if (!Object.values(RestartPolicy).includes(spec.restart) || spec.restart === 0) {
     throw new ChildSpecError(`${path}.restart`, `must be a RestartPolicy, got ${String(spec.restart)}`);
   }
-  if (spec.giveUp !== leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP && spec.giveUp !== leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_ESCALATE) {
-    throw new ChildSpecError(`${path}.giveUp`, `must be SUPERVISOR_DIRECTIVE_STOP or SUPERVISOR_DIRECTIVE_ESCALATE, got ${String(spec.giveUp)}`);
+  if (
+    spec.giveUp !== leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP &&
+    spec.giveUp !== leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_ESCALATE
+  ) {
+    throw new ChildSpecError(
+      `${path}.giveUp`,
+      `must be SUPERVISOR_DIRECTIVE_STOP or SUPERVISOR_DIRECTIVE_ESCALATE, got ${String(spec.giveUp)}`,
+    );
   }
-  if (!positive(spec.shutdownMs)) throw new ChildSpecError(`${path}.shutdownMs`, `must be > 0, got ${String(spec.shutdownMs)}`);
+  if (!positive(spec.shutdownMs))
+    throw new ChildSpecError(`${path}.shutdownMs`, `must be > 0, got ${String(spec.shutdownMs)}`);
   validateFlags(dynamicFlags(spec), path);
   return spec;
 }
@@ -105,7 +119,10 @@ export function resolveFlags(flags: Partial<SupervisorFlags> | undefined): Super
 
 export class ChildSpecError extends Error {
   override readonly name = 'ChildSpecError';
-  constructor(readonly field: string, problem: string) {
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
     super(`supervision tree: ${field} ${problem}`);
   }
 }
@@ -133,8 +150,14 @@ export function validateTree(spec: SupervisorSpec, path = spec.id): void {
       if (!child.logic || typeof child.logic.start !== 'function' || typeof child.logic.receive !== 'function') {
         throw new ChildSpecError(`${childPath}.logic`, 'must be actor logic with start() and receive()');
       }
-      if (child.mailboxCapacity !== undefined && !(Number.isInteger(child.mailboxCapacity) && child.mailboxCapacity >= 0)) {
-        throw new ChildSpecError(`${childPath}.mailboxCapacity`, `must be an integer >= 0, got ${String(child.mailboxCapacity)}`);
+      if (
+        child.mailboxCapacity !== undefined &&
+        !(Number.isInteger(child.mailboxCapacity) && child.mailboxCapacity >= 0)
+      ) {
+        throw new ChildSpecError(
+          `${childPath}.mailboxCapacity`,
+          `must be an integer >= 0, got ${String(child.mailboxCapacity)}`,
+        );
       }
     }
   }
@@ -147,11 +170,13 @@ function validateFlags(flags: SupervisorFlags, path: string): void {
   if (!Number.isInteger(flags.maxRepeats) || flags.maxRepeats < 0) {
     throw new ChildSpecError(`${path}.maxRepeats`, `must be an integer >= 0, got ${String(flags.maxRepeats)}`);
   }
-  if (!positive(flags.periodMs)) throw new ChildSpecError(`${path}.periodMs`, `must be > 0, got ${String(flags.periodMs)}`);
+  if (!positive(flags.periodMs))
+    throw new ChildSpecError(`${path}.periodMs`, `must be > 0, got ${String(flags.periodMs)}`);
   const { baseMs, maxMs, jitter, stableMs } = flags.backoff;
   if (!positive(baseMs)) throw new ChildSpecError(`${path}.backoff.baseMs`, `must be > 0, got ${String(baseMs)}`);
   if (!(maxMs >= baseMs)) throw new ChildSpecError(`${path}.backoff.maxMs`, `must be >= baseMs, got ${String(maxMs)}`);
-  if (!(jitter >= 0 && jitter <= 1)) throw new ChildSpecError(`${path}.backoff.jitter`, `must be in [0, 1], got ${String(jitter)}`);
+  if (!(jitter >= 0 && jitter <= 1))
+    throw new ChildSpecError(`${path}.backoff.jitter`, `must be in [0, 1], got ${String(jitter)}`);
   if (!positive(stableMs)) throw new ChildSpecError(`${path}.backoff.stableMs`, `must be > 0, got ${String(stableMs)}`);
 }
 

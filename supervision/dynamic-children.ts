@@ -7,7 +7,13 @@ import { describeError } from '../runtime/errors.ts';
 import type { ActorContext, ActorLogic, ActorRef, AnyRef } from '../runtime/logic.ts';
 import type { ActorSystem } from '../runtime/system.ts';
 import { dynamicFlags, type DynamicChildSpec } from './child-spec.ts';
-import { initialSupervisorState, transition, type SupervisorEffect, type SupervisorEvent, type SupervisorState } from './supervisor-logic.ts';
+import {
+  initialSupervisorState,
+  transition,
+  type SupervisorEffect,
+  type SupervisorEvent,
+  type SupervisorState,
+} from './supervisor-logic.ts';
 import { EscalationError } from './supervisor.ts';
 
 const { SupervisorDirective, TerminationReason } = leyline;
@@ -46,7 +52,11 @@ export class DynamicChildren {
   ) {}
 
   /** Spawns a supervised child named `name` (unique among the parent's children), watched by the parent. */
-  spawn<S, M extends LeylineMessage, P extends LeylineMessage>(ctx: ActorContext<P>, name: string, logic: ActorLogic<S, M>): ActorRef<M> {
+  spawn<S, M extends LeylineMessage, P extends LeylineMessage>(
+    ctx: ActorContext<P>,
+    name: string,
+    logic: ActorLogic<S, M>,
+  ): ActorRef<M> {
     const spawnFresh = (): AnyRef => {
       const ref = ctx.spawn(logic, {
         name,
@@ -64,7 +74,9 @@ export class DynamicChildren {
     const ref = spawnFresh();
     this.#children.set(name, {
       ref,
-      logic: initialSupervisorState(dynamicFlags(this.spec), [{ id: name, restart: this.spec.restart, isSupervisor: false }]),
+      logic: initialSupervisorState(dynamicFlags(this.spec), [
+        { id: name, restart: this.spec.restart, isSupervisor: false },
+      ]),
       spawnFresh,
     });
     return ref as ActorRef<M>;
@@ -114,12 +126,20 @@ export class DynamicChildren {
       switch (effect.type) {
         case 'schedule':
           ctx.after(`${this.timerPrefix}${name}#${effect.round}`, Math.max(1, effect.delayMs));
-          ctx.log.warn('child restart scheduled', { child: name, delay_ms: Math.round(effect.delayMs), error: child.logic.children[0]?.lastError ?? '' });
+          ctx.log.warn('child restart scheduled', {
+            child: name,
+            delay_ms: Math.round(effect.delayMs),
+            error: child.logic.children[0]?.lastError ?? '',
+          });
           break;
         case 'restart':
-          if (this.system.isAlive(child.ref)) void this.system.decide(child.ref, SupervisorDirective.SUPERVISOR_DIRECTIVE_RESTART);
+          if (this.system.isAlive(child.ref))
+            void this.system.decide(child.ref, SupervisorDirective.SUPERVISOR_DIRECTIVE_RESTART);
           else child.ref = child.spawnFresh();
-          this.system.setSupervisionFacts(child.ref, { restartCount: child.logic.children[0]?.restarts ?? 0, lastError: child.logic.children[0]?.lastError ?? '' });
+          this.system.setSupervisionFacts(child.ref, {
+            restartCount: child.logic.children[0]?.restarts ?? 0,
+            lastError: child.logic.children[0]?.lastError ?? '',
+          });
           break;
         case 'resume':
           void this.system.decide(child.ref, SupervisorDirective.SUPERVISOR_DIRECTIVE_RESUME);
@@ -139,7 +159,8 @@ export class DynamicChildren {
           this.#children.delete(name);
           this.#down.delete(child.ref.path);
           await this.system.stopWithin(child.ref, TerminationReason.TERMINATION_REASON_FAILED, this.spec.shutdownMs);
-          if (this.spec.giveUp === leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_ESCALATE) throw new EscalationError(`${name}: ${effect.error}`);
+          if (this.spec.giveUp === leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_ESCALATE)
+            throw new EscalationError(`${name}: ${effect.error}`);
           return { name, error: effect.error, restarts };
         }
       }
@@ -160,12 +181,14 @@ export class DynamicChildren {
 
   #event(notice: DynamicNotice, name: string, child: Child): SupervisorEvent | null {
     const at = Date.now();
-    if (notice instanceof leyline.TimerFired) return { type: 'restart-due', round: Number(notice.timerId.slice(notice.timerId.lastIndexOf('#') + 1)) };
+    if (notice instanceof leyline.TimerFired)
+      return { type: 'restart-due', round: Number(notice.timerId.slice(notice.timerId.lastIndexOf('#') + 1)) };
     if (notice instanceof leyline.ActorStarted) {
       if (notice.incarnation >= this.system.incarnation(child.ref)) this.#down.delete(child.ref.path);
       return { type: 'started', id: name, at };
     }
-    if (notice instanceof leyline.Terminated) return { type: 'exited', id: name, reason: notice.reason, error: notice.error, at };
+    if (notice instanceof leyline.Terminated)
+      return { type: 'exited', id: name, reason: notice.reason, error: notice.error, at };
     // A failure of an incarnation restarted since has been dealt with.
     if (notice.incarnation < this.system.incarnation(child.ref)) return null;
     return { type: 'failed', id: name, error: notice.error, at, duringStart: notice.duringStart };

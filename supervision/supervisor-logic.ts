@@ -158,7 +158,11 @@ function onFailed(
   }
 }
 
-function onExited(state: SupervisorState, event: Extract<SupervisorEvent, { type: 'exited' }>, random: () => number): Transition {
+function onExited(
+  state: SupervisorState,
+  event: Extract<SupervisorEvent, { type: 'exited' }>,
+  random: () => number,
+): Transition {
   const child = find(state, event.id);
   if (!child) return { state, effects: [] };
   if (child.stopping) {
@@ -214,7 +218,10 @@ function planRestart(state: SupervisorState, child: ChildRecord, at: number, ran
   }
   if (flags.maxRepeats > 0 && child.repeats >= flags.maxRepeats) {
     // Deterministic text: the same failure below reaches this supervisor's parent as the same error each time.
-    return escalate(state, `${child.id} failed ${child.repeats} times in a row with the same error: ${child.lastError}`);
+    return escalate(
+      state,
+      `${child.id} failed ${child.repeats} times in a row with the same error: ${child.lastError}`,
+    );
   }
   child.failures += 1;
   // This incarnation is over: its start no longer counts as a run (a child that ran stably once and now fails at

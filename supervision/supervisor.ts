@@ -60,7 +60,9 @@ export function supervisorLogic(
     const ref = ctx.spawn(logic, {
       name: child.id,
       shutdownMs: child.shutdownMs ?? DEFAULT_SHUTDOWN_MS,
-      ...(!isSupervisorSpec(child) && child.mailboxCapacity !== undefined ? { mailboxCapacity: child.mailboxCapacity } : {}),
+      ...(!isSupervisorSpec(child) && child.mailboxCapacity !== undefined
+        ? { mailboxCapacity: child.mailboxCapacity }
+        : {}),
       // Failures reach the supervisor as messages, so decisions are taken one at a time, in order.
       onFailure: (failure) => system.notify(ctx.self, failure),
     }) as AnyRef;

@@ -37,9 +37,12 @@ export class GraftTable {
   attach(graft: Graft): void {
     const present = this.#bySlot.get(graft.slotId);
     if (present && present.seedId !== graft.seedId) {
-      throw new GraftTableError(`slot ${graft.slotId} already holds seed ${present.seedId}; remove it before grafting ${graft.seedId}`);
+      throw new GraftTableError(
+        `slot ${graft.slotId} already holds seed ${present.seedId}; remove it before grafting ${graft.seedId}`,
+      );
     }
-    if (!(graft.alpha >= 0 && graft.alpha <= 1)) throw new GraftTableError(`alpha of seed ${graft.seedId} must be in [0, 1], got ${graft.alpha}`);
+    if (!(graft.alpha >= 0 && graft.alpha <= 1))
+      throw new GraftTableError(`alpha of seed ${graft.seedId} must be in [0, 1], got ${graft.alpha}`);
     this.#bySlot.set(graft.slotId, graft);
     this.#version += 1;
   }
@@ -49,7 +52,8 @@ export class GraftTable {
     const graft = this.bySeed(seedId);
     if (!graft) throw new GraftTableError(`no graft for seed ${seedId}`);
     if (change.alpha !== undefined) {
-      if (!(change.alpha >= 0 && change.alpha <= 1)) throw new GraftTableError(`alpha of seed ${seedId} must be in [0, 1], got ${change.alpha}`);
+      if (!(change.alpha >= 0 && change.alpha <= 1))
+        throw new GraftTableError(`alpha of seed ${seedId} must be in [0, 1], got ${change.alpha}`);
       graft.alpha = change.alpha;
     }
     if (change.stage !== undefined && change.stage !== graft.stage) {

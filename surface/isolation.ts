@@ -61,10 +61,15 @@ export function measureIsolation(options: {
   for (const other of grafts.all()) isolated.attach(other.seedId === seedId ? detachedGraft(other) : other);
   const [leakNorm, hostNorm] = tf.tidy(() => {
     const hostGradients = (table: GraftTable): tf.NamedTensorMap =>
-      tf.variableGrads(() => tf.losses.softmaxCrossEntropy(batch.y, host.apply(batch.x, { training: true, grafts: table })) as tf.Scalar, variables).grads;
+      tf.variableGrads(
+        () =>
+          tf.losses.softmaxCrossEntropy(batch.y, host.apply(batch.x, { training: true, grafts: table })) as tf.Scalar,
+        variables,
+      ).grads;
     const actual = hostGradients(grafts);
     const reference = hostGradients(isolated);
-    const sumSquares = (tensors: tf.Tensor[]): tf.Scalar => tf.addN(tensors.map((t) => tf.sum(tf.square(t)))) as tf.Scalar;
+    const sumSquares = (tensors: tf.Tensor[]): tf.Scalar =>
+      tf.addN(tensors.map((t) => tf.sum(tf.square(t)))) as tf.Scalar;
     const names = variables.map((v) => v.name);
     const leak = sumSquares(names.map((name) => tf.sub(actual[name]!, reference[name]!)));
     const scale = sumSquares(names.map((name) => reference[name]!));

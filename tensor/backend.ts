@@ -29,7 +29,8 @@ async function choose(preference: BackendPreference): Promise<string> {
         // Not installed: the next option.
       }
     }
-    if (preference === 'tensorflow') throw new Error(`backend "tensorflow" needs ${NATIVE_PACKAGES.join(' or ')} installed`);
+    if (preference === 'tensorflow')
+      throw new Error(`backend "tensorflow" needs ${NATIVE_PACKAGES.join(' or ')} installed`);
   }
   if (preference === 'auto' || preference === 'wasm') {
     if (await tf.setBackend('wasm').catch(() => false)) {

@@ -42,7 +42,16 @@ test('after the timeout one trial is admitted; success closes, failure reopens a
   t.true(b.allow());
   b.recordSuccess();
   t.is(b.state, S.CIRCUIT_STATE_CLOSED);
-  t.deepEqual(transitions.map((x) => x.to), [S.CIRCUIT_STATE_OPEN, S.CIRCUIT_STATE_HALF_OPEN, S.CIRCUIT_STATE_OPEN, S.CIRCUIT_STATE_HALF_OPEN, S.CIRCUIT_STATE_CLOSED]);
+  t.deepEqual(
+    transitions.map((x) => x.to),
+    [
+      S.CIRCUIT_STATE_OPEN,
+      S.CIRCUIT_STATE_HALF_OPEN,
+      S.CIRCUIT_STATE_OPEN,
+      S.CIRCUIT_STATE_HALF_OPEN,
+      S.CIRCUIT_STATE_CLOSED,
+    ],
+  );
   t.is(b.snapshot().openedTotal, 2n, 'transitions to OPEN are counted, not every observation');
 });
 

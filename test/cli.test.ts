@@ -7,7 +7,8 @@ import { leyline } from '../contracts/index.ts';
 import { esper as spawnEsper, freshDir, quickConfig, type EsperRun } from './helpers/esper-cli.ts';
 
 /** `esper args` in `cwd` at log level info (some tests read its log lines); `signal` is sent once it is ready. */
-const esper = (args: string[], cwd: string, signal?: NodeJS.Signals): Promise<EsperRun> => spawnEsper(args, cwd, { logLevel: 'info', ...(signal ? { signal } : {}) });
+const esper = (args: string[], cwd: string, signal?: NodeJS.Signals): Promise<EsperRun> =>
+  spawnEsper(args, cwd, { logLevel: 'info', ...(signal ? { signal } : {}) });
 
 test('esper run boots the default tree with no set-up and stops cleanly on SIGTERM', async (t) => {
   const cwd = freshDir();
@@ -20,7 +21,10 @@ test('esper run boots the default tree with no set-up and stops cleanly on SIGTE
   t.notRegex(run.stdout, /^ {2}simic \[/m, 'the default experiment learns no policy during the run');
   t.regex(run.stdout, /^ {4}trainer\s+running/m);
   t.regex(run.stdout, /esper: training run mnist-mlp-\d{8}-\d{6} \(/);
-  t.regex(run.stdout, /esper: received SIGTERM, shutting down\nesper: shutdown complete in \d+ ms\nesper: summary\n[\s\S]*\nesper: report written to \S+\/report\.html\n$/);
+  t.regex(
+    run.stdout,
+    /esper: received SIGTERM, shutting down\nesper: shutdown complete in \d+ ms\nesper: summary\n[\s\S]*\nesper: report written to \S+\/report\.html\n$/,
+  );
   t.regex(run.stderr, /generated a signing secret in var\/leyline\.secret \(mode 0600\)/);
   t.is(statSync(join(cwd, 'var', 'leyline.secret')).mode & 0o777, 0o600);
 });
@@ -48,10 +52,18 @@ test('esper run trains to the end with a line per epoch, and --resume continues 
   const cwd = freshDir();
   const first = await esper(['run', quickConfig(cwd, 2)], cwd);
   t.is(first.code, 0, first.stderr);
-  t.is(first.stdout.match(/^epoch \d\/2 {2}loss [\d.]+ {2}acc [\d.]+% {2}val_loss [\d.]+ {2}val_acc [\d.]+% {2}seeds none {2}[\d,]+ samples\/s/gm)?.length, 2);
+  t.is(
+    first.stdout.match(
+      /^epoch \d\/2 {2}loss [\d.]+ {2}acc [\d.]+% {2}val_loss [\d.]+ {2}val_acc [\d.]+% {2}seeds none {2}[\d,]+ samples\/s/gm,
+    )?.length,
+    2,
+  );
   const id = /esper: training run (spirals-\d{8}-\d{6})/.exec(first.stdout)?.[1];
   t.truthy(id);
-  t.regex(first.stdout, /esper: training complete: test accuracy \d+\.\d+% \(loss [\d.]+\) after 2 epochs in [\d.]+ s; run spirals-/);
+  t.regex(
+    first.stdout,
+    /esper: training complete: test accuracy \d+\.\d+% \(loss [\d.]+\) after 2 epochs in [\d.]+ s; run spirals-/,
+  );
   t.regex(first.stdout, /shutdown complete/);
 
   const resumed = await esper(['run', quickConfig(cwd, 3), '--resume', id!], cwd);
@@ -70,7 +82,11 @@ test('esper simic train learns from a finished run; the next run sends the polic
   // A pipeline test: validation is loosened (the held-out tolerance too) so the policy is published whatever it
   // learned from 15 reports; what validation refuses is tested in simic-trainer.test.ts.
   const config = (epochs: number): string =>
-    quickConfig(cwd, epochs, `tamiyo: { policy: 'heuristic', observationEpochs: 1, shadowDecisions: 1, inferenceTimeoutMs: 2000 }, simic: { validation: { minAverageReward: -10, minSamples: 8, tolerance: 10 } }`);
+    quickConfig(
+      cwd,
+      epochs,
+      `tamiyo: { policy: 'heuristic', observationEpochs: 1, shadowDecisions: 1, inferenceTimeoutMs: 2000 }, simic: { validation: { minAverageReward: -10, minSamples: 8, tolerance: 10 } }`,
+    );
   const first = await esper(['run', config(16)], cwd);
   t.is(first.code, 0, first.stderr);
   const id = /esper: training run (spirals-\d{8}-\d{6})/.exec(first.stdout)?.[1] ?? '';
@@ -116,13 +132,34 @@ test('esper run --json prints one JSON object per epoch and one at the end; --qu
   const file = quickConfig(cwd, 3);
   const json = await esper(['run', file, '--json', '--nissa-port', '0'], cwd);
   t.is(json.code, 0, json.stderr);
-  const events = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; epoch?: number; code?: number; result?: { status: string; epochs: number } });
-  t.deepEqual(events.map((e) => e.event), ['epoch', 'epoch', 'epoch', 'finished'], 'nothing but JSON lines on stdout');
-  t.deepEqual(events.slice(0, 3).map((e) => e.epoch), [0, 1, 2]);
+  const events = json.stdout
+    .trim()
+    .split('\n')
+    .map(
+      (line) =>
+        JSON.parse(line) as {
+          event: string;
+          epoch?: number;
+          code?: number;
+          result?: { status: string; epochs: number };
+        },
+    );
+  t.deepEqual(
+    events.map((e) => e.event),
+    ['epoch', 'epoch', 'epoch', 'finished'],
+    'nothing but JSON lines on stdout',
+  );
+  t.deepEqual(
+    events.slice(0, 3).map((e) => e.epoch),
+    [0, 1, 2],
+  );
   t.like(events[3], { code: 0, result: { status: 'completed', epochs: 3 } });
   const quiet = await esper(['run', file, '--quiet', '--nissa-port', '0'], cwd);
   t.is(quiet.code, 0, quiet.stderr);
-  t.regex(quiet.stdout, /^esper: training complete: test accuracy [\d.]+% \(loss [\d.]+\) after 3 epochs in [\d.]+ s; run spirals-\d{8}-\d{6}\n$/);
+  t.regex(
+    quiet.stdout,
+    /^esper: training complete: test accuracy [\d.]+% \(loss [\d.]+\) after 3 epochs in [\d.]+ s; run spirals-\d{8}-\d{6}\n$/,
+  );
   const dir = join(cwd, 'runs-elsewhere', 'quick-1');
   const placed = await esper(['run', file, '--quiet', '--nissa-port', '0', '--run-dir', dir], cwd);
   t.is(placed.code, 0, placed.stderr);

@@ -94,7 +94,10 @@ test('SystemStatePacket fields survive the round trip (float fields as float32, 
 test('float32 rounding is stable: a decoded value re-encodes and decodes to itself', (t) => {
   const values = [0.1, 0.82, 1 / 3, 123456.789, -2.5e-8, 3.4e38, Number.MIN_VALUE];
   for (const value of values) {
-    const once = decodeOk(leyline.HardwareContext, encodeLeyline(leyline.HardwareContext.create({ totalMemoryGb: value })));
+    const once = decodeOk(
+      leyline.HardwareContext,
+      encodeLeyline(leyline.HardwareContext.create({ totalMemoryGb: value })),
+    );
     t.is(once.totalMemoryGb, Math.fround(value), `value ${value}`);
     const twice = decodeOk(leyline.HardwareContext, encodeLeyline(once));
     t.is(twice.totalMemoryGb, once.totalMemoryGb);
@@ -202,7 +205,11 @@ test('withFields copies a message, applies the patch, keeps unknown fields, and 
 
 test('decoded bytes fields are copies: reusing the input buffer does not change the message', (t) => {
   const inner = encodeLeyline(leyline.SystemStatePacket.create({ version: 1, packetId: 'p' }));
-  const wire = Buffer.from(encodeLeyline(leyline.BusEnvelope.create({ messageType: leyline.BusMessageType.BUS_MESSAGE_TYPE_SYSTEM_STATE, payload: inner })));
+  const wire = Buffer.from(
+    encodeLeyline(
+      leyline.BusEnvelope.create({ messageType: leyline.BusMessageType.BUS_MESSAGE_TYPE_SYSTEM_STATE, payload: inner }),
+    ),
+  );
   const decoded = decodeOk(leyline.BusEnvelope, wire);
   wire.fill(0);
   t.deepEqual(Buffer.from(decoded.payload), Buffer.from(inner));
@@ -261,7 +268,9 @@ test('truncated input never throws; a cut inside a field is malformed', (t) => {
 test('random garbage and random corruptions never throw and only ever fail as malformed', (t) => {
   const random = prng(20250916);
   const good = encodeLeyline(systemStatePacketTenSeedsFixture());
-  const types = fixtures.map(([, Type]) => Type).concat([leyline.BusEnvelope, leyline.InspectorReply, leyline.KernelCatalogEntry]);
+  const types = fixtures
+    .map(([, Type]) => Type)
+    .concat([leyline.BusEnvelope, leyline.InspectorReply, leyline.KernelCatalogEntry]);
   let failures = 0;
   for (let i = 0; i < 3000; i++) {
     let bytes: Uint8Array;
@@ -302,13 +311,40 @@ test('a known field with a wrong wire type is malformed (top level and nested), 
   const str = decodeLeyline(leyline.SystemStatePacket, Uint8Array.of((9 << 3) | 0, 1));
   t.false(str.ok);
   // SeedState.stage (field 2, enum) sent length-delimited, inside seed_states[0].
-  const seed = writer().uint32((1 << 3) | 2).string('seed-1').uint32((2 << 3) | 2).bytes(Uint8Array.of(3)).finish();
-  const nested = decodeLeyline(leyline.SystemStatePacket, writer().uint32((8 << 3) | 2).bytes(seed).finish());
+  const seed = writer()
+    .uint32((1 << 3) | 2)
+    .string('seed-1')
+    .uint32((2 << 3) | 2)
+    .bytes(Uint8Array.of(3))
+    .finish();
+  const nested = decodeLeyline(
+    leyline.SystemStatePacket,
+    writer()
+      .uint32((8 << 3) | 2)
+      .bytes(seed)
+      .finish(),
+  );
   t.false(nested.ok);
   if (!nested.ok) t.regex(nested.error.message, /SystemStatePacket\.seedStates\[0\]: field 2 arrived with wire type 2/);
   // A repeated float accepts both packed and unpacked encodings, so neither is a wrong wire type.
-  t.true(decodeLeyline(leyline.KernelCatalogEntry, writer().uint32((7 << 3) | 5).float(1.5).finish()).ok);
-  t.true(decodeLeyline(leyline.KernelCatalogEntry, writer().uint32((7 << 3) | 2).bytes(Uint8Array.of(0, 0, 0xc0, 0x3f)).finish()).ok);
+  t.true(
+    decodeLeyline(
+      leyline.KernelCatalogEntry,
+      writer()
+        .uint32((7 << 3) | 5)
+        .float(1.5)
+        .finish(),
+    ).ok,
+  );
+  t.true(
+    decodeLeyline(
+      leyline.KernelCatalogEntry,
+      writer()
+        .uint32((7 << 3) | 2)
+        .bytes(Uint8Array.of(0, 0, 0xc0, 0x3f))
+        .finish(),
+    ).ok,
+  );
 });
 
 test('nesting deeper than the recursion limit is malformed, not a stack overflow', (t) => {
@@ -320,7 +356,10 @@ test('nesting deeper than the recursion limit is malformed, not a stack overflow
     value = writer().uint32(42).bytes(struct).finish();
   }
   const struct = writer().uint32(10).bytes(writer().uint32(10).string('a').uint32(18).bytes(value).finish()).finish();
-  const command = writer().uint32((13 << 3) | 2).bytes(struct).finish();
+  const command = writer()
+    .uint32((13 << 3) | 2)
+    .bytes(struct)
+    .finish();
   const result = decodeLeyline(leyline.AdaptationCommand, command);
   t.false(result.ok);
   if (!result.ok) t.is(result.error.code, 'malformed');
@@ -372,5 +411,6 @@ test('a decoded message from a peer with version 2 decodes but fails the version
   const decoded = decodeOk(leyline.SystemStatePacket, encodeLeyline(packet));
   const check = checkVersion(decoded);
   t.false(check.ok);
-  if (!check.ok) t.is(check.error.message, 'esper.leyline.v1.SystemStatePacket has schema version 2; only version 1 is accepted');
+  if (!check.ok)
+    t.is(check.error.message, 'esper.leyline.v1.SystemStatePacket has schema version 2; only version 1 is accepted');
 });

@@ -35,7 +35,11 @@ function signRaw(command: v1.AdaptationCommand): v1.AdaptationCommand {
   return command;
 }
 
-function expectOnly(t: { deepEqual(a: unknown, b: unknown, m?: string): void }, verifier: CommandVerifier, expected: Partial<Record<CommandVerdict, number>>): void {
+function expectOnly(
+  t: { deepEqual(a: unknown, b: unknown, m?: string): void },
+  verifier: CommandVerifier,
+  expected: Partial<Record<CommandVerdict, number>>,
+): void {
   const all = Object.fromEntries(COMMAND_VERDICTS.map((verdict) => [verdict, expected[verdict] ?? 0]));
   t.deepEqual(verifier.counters(), all);
 }
@@ -221,10 +225,7 @@ test('every verdict is reachable and counted on one verifier', (t) => {
     [signedAt(T - 61_000), 'stale_command'],
   ];
   for (const [command, reason] of commands) t.is(verifier.verify(command).reason, reason);
-  t.deepEqual(
-    verifier.counters(),
-    Object.fromEntries(COMMAND_VERDICTS.map((verdict) => [verdict, 1])),
-  );
+  t.deepEqual(verifier.counters(), Object.fromEntries(COMMAND_VERDICTS.map((verdict) => [verdict, 1])));
   const snapshot = verifier.counters() as Record<CommandVerdict, number>;
   snapshot.ok = 99;
   t.is(verifier.counters().ok, 1, 'the snapshot is a copy');

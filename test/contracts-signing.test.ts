@@ -31,7 +31,10 @@ test('the vector bytes are the BusEnvelope Oona writes for SystemStatePacket{ver
 });
 
 test('prototype vector: key "kasmina-leyline-test" over empty bytes', (t) => {
-  t.is(sign(new Uint8Array(0), new SignatureContext('kasmina-leyline-test')), 'LzFsY1x7kygGTTvlOuBWCiwbjSgHPpmQ+TyRqR3bYFg=');
+  t.is(
+    sign(new Uint8Array(0), new SignatureContext('kasmina-leyline-test')),
+    'LzFsY1x7kygGTTvlOuBWCiwbjSgHPpmQ+TyRqR3bYFg=',
+  );
 });
 
 test('signatures are standard padded base64 of 44 characters', (t) => {
@@ -45,7 +48,11 @@ test('the key is the UTF-8 of the secret as written: a hex secret is not hex-dec
   t.not(sign(VECTOR_BYTES, hex), sign(VECTOR_BYTES, new SignatureContext('\u0000\u00ff')));
   const accented = new SignatureContext('clé');
   t.is(accented.keyId, createHash('sha256').update(Buffer.from('clé', 'utf8')).digest('hex').slice(0, 8));
-  t.not(sign(VECTOR_BYTES, new SignatureContext(' s3cret')), sign(VECTOR_BYTES, new SignatureContext('s3cret')), 'no trimming');
+  t.not(
+    sign(VECTOR_BYTES, new SignatureContext(' s3cret')),
+    sign(VECTOR_BYTES, new SignatureContext('s3cret')),
+    'no trimming',
+  );
 });
 
 test('keyId is the first 8 hex characters of SHA-256(secret)', (t) => {
@@ -83,7 +90,14 @@ test('verify accepts the right signature and rejects everything else without thr
   t.false(verify(Uint8Array.of(0x08, 0x02, 0x12, 0x02, 0x08, 0x01), good, ctx), 'tampered bytes');
   t.false(verify(VECTOR_BYTES, good.slice(0, 43), ctx), 'too short');
   t.false(verify(VECTOR_BYTES, `${good}=`, ctx), 'too long');
-  t.false(verify(VECTOR_BYTES, good.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')), ctx), 'one character off');
+  t.false(
+    verify(
+      VECTOR_BYTES,
+      good.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')),
+      ctx,
+    ),
+    'one character off',
+  );
   t.false(verify(VECTOR_BYTES, 'é'.repeat(22), ctx), 'multi-byte characters of the right length in chars');
   t.false(verify(VECTOR_BYTES, '', ctx));
   for (const signature of [null, undefined, 42, {}, Buffer.from(good)]) t.false(verify(VECTOR_BYTES, signature, ctx));
@@ -93,7 +107,11 @@ test('verify accepts the right signature and rejects everything else without thr
 
 test('signatureMetadata records algorithm, key id, nonce and issued_at as a Leyline message', (t) => {
   const ctx = new SignatureContext('s3cret');
-  const meta = signatureMetadata(ctx, { signature: sign(VECTOR_BYTES, ctx), nonce: 'n-1', issuedAt: toTimestamp(1000) });
+  const meta = signatureMetadata(ctx, {
+    signature: sign(VECTOR_BYTES, ctx),
+    nonce: 'n-1',
+    issuedAt: toTimestamp(1000),
+  });
   t.true(meta instanceof leyline.SignatureMetadata);
   t.is(meta.algorithm, 'HMAC-SHA256');
   t.is(meta.keyId, ctx.keyId);

@@ -16,7 +16,14 @@ const { TelemetryLevel: L, MessagePriority: P, HealthStatus: H } = leyline;
 const T = 1_758_000_000_000;
 
 function build(overrides: Partial<TelemetryPacketInput> = {}): v1.TelemetryPacket {
-  return buildTelemetryPacket({ packetId: 'p-1', source: 'kasmina', level: L.TELEMETRY_LEVEL_INFO, metrics: [], timestamp: T, ...overrides });
+  return buildTelemetryPacket({
+    packetId: 'p-1',
+    source: 'kasmina',
+    level: L.TELEMETRY_LEVEL_INFO,
+    metrics: [],
+    timestamp: T,
+    ...overrides,
+  });
 }
 
 // ---- builder (docs/bus-and-security.md#telemetry-packets-and-their-priority) -----------------------------------
@@ -33,7 +40,12 @@ test('sets packet id, source, level and the given timestamp', (t) => {
 
 test('the timestamp defaults to now', (t) => {
   const before = Date.now();
-  const { timestamp } = buildTelemetryPacket({ packetId: 'p', source: 's', level: L.TELEMETRY_LEVEL_INFO, metrics: [] });
+  const { timestamp } = buildTelemetryPacket({
+    packetId: 'p',
+    source: 's',
+    level: L.TELEMETRY_LEVEL_INFO,
+    metrics: [],
+  });
   const after = Date.now();
   const ms = fromTimestamp(timestamp ?? {});
   t.true(ms >= before && ms <= after);
@@ -48,8 +60,14 @@ test('metrics keep input order; unit is written only when non-empty; attributes 
       { name: 'kasmina.latency_ms', value: 1.25 },
     ],
   });
-  t.deepEqual(packet.metrics.map((m) => m.name), ['kasmina.seeds.active', 'kasmina.isolation.violations', 'kasmina.latency_ms']);
-  t.deepEqual(packet.metrics.map((m) => m.value), [3, 0, 1.25]);
+  t.deepEqual(
+    packet.metrics.map((m) => m.name),
+    ['kasmina.seeds.active', 'kasmina.isolation.violations', 'kasmina.latency_ms'],
+  );
+  t.deepEqual(
+    packet.metrics.map((m) => m.value),
+    [3, 0, 1.25],
+  );
   t.is(packet.metrics[0]?.unit, 'count');
   t.false(Object.hasOwn(packet.metrics[1] as object, 'unit'));
   t.false(Object.hasOwn(packet.metrics[2] as object, 'unit'));
@@ -66,9 +84,18 @@ test('events get evt-<1-based index> unless given an id, INFO unless given a lev
       { description: 'command_rejected', level: L.TELEMETRY_LEVEL_ERROR },
     ],
   });
-  t.deepEqual(packet.events.map((e) => e.eventId), ['evt-1', 'gate-7', 'evt-3']);
-  t.deepEqual(packet.events.map((e) => e.description), ['seed_germinated', 'gate_event', 'command_rejected']);
-  t.deepEqual(packet.events.map((e) => e.level), [L.TELEMETRY_LEVEL_INFO, L.TELEMETRY_LEVEL_WARNING, L.TELEMETRY_LEVEL_ERROR]);
+  t.deepEqual(
+    packet.events.map((e) => e.eventId),
+    ['evt-1', 'gate-7', 'evt-3'],
+  );
+  t.deepEqual(
+    packet.events.map((e) => e.description),
+    ['seed_germinated', 'gate_event', 'command_rejected'],
+  );
+  t.deepEqual(
+    packet.events.map((e) => e.level),
+    [L.TELEMETRY_LEVEL_INFO, L.TELEMETRY_LEVEL_WARNING, L.TELEMETRY_LEVEL_ERROR],
+  );
   t.deepEqual(packet.events[0]?.attributes, { seed_id: 'seed-1' });
 });
 
@@ -95,12 +122,19 @@ test('health status, summary and indicators are copied, with the priority added'
 test('a built packet round-trips through the codec (names, values, units in order)', (t) => {
   const units = ['loss', 'ms', 'count', 'ratio', 'bool', 'delta'];
   for (let n = 1; n <= 4; n++) {
-    const metrics = Array.from({ length: n }, (_, i) => ({ name: `m.${i}`, value: (i - 2) * 1234.5678, unit: units[(n + i) % units.length] as string }));
+    const metrics = Array.from({ length: n }, (_, i) => ({
+      name: `m.${i}`,
+      value: (i - 2) * 1234.5678,
+      unit: units[(n + i) % units.length] as string,
+    }));
     const packet = build({ metrics, events: [{ description: 'x' }] });
     const decoded = decodeLeyline(leyline.TelemetryPacket, encodeLeyline(packet));
     t.true(decoded.ok);
     if (!decoded.ok) continue;
-    t.deepEqual(decoded.message.metrics.map((m) => [m.name, m.value, m.unit]), metrics.map((m) => [m.name, m.value, m.unit]));
+    t.deepEqual(
+      decoded.message.metrics.map((m) => [m.name, m.value, m.unit]),
+      metrics.map((m) => [m.name, m.value, m.unit]),
+    );
   }
 });
 
@@ -121,7 +155,11 @@ test('derivePriority: CRITICAL anywhere → CRITICAL; WARNING or ERROR → HIGH;
   for (const [level, eventLevels, expected] of cases) {
     const packet = build({ level, events: eventLevels.map((l) => ({ description: 'e', level: l })) });
     t.is(derivePriority(packet), expected, `level ${level}, events ${eventLevels.join(',')}`);
-    t.is(packet.systemHealth?.indicators?.[PRIORITY_INDICATOR], priorityName(expected), 'the builder writes the derived name');
+    t.is(
+      packet.systemHealth?.indicators?.[PRIORITY_INDICATOR],
+      priorityName(expected),
+      'the builder writes the derived name',
+    );
     t.is(priorityFromIndicator(packet), expected, 'and the shared parser reads it back');
   }
 });
@@ -140,7 +178,15 @@ test('priorityFromIndicator: missing, unknown or UNSPECIFIED names mean NORMAL',
   t.is(priorityFromIndicator(packet), P.MESSAGE_PRIORITY_NORMAL, 'no system_health');
   packet.systemHealth = leyline.SystemHealth.create({});
   t.is(priorityFromIndicator(packet), P.MESSAGE_PRIORITY_NORMAL, 'no indicator');
-  for (const name of ['URGENT', 'message_priority_high', '3', '', 'MESSAGE_PRIORITY_UNSPECIFIED', 'constructor', '__proto__']) {
+  for (const name of [
+    'URGENT',
+    'message_priority_high',
+    '3',
+    '',
+    'MESSAGE_PRIORITY_UNSPECIFIED',
+    'constructor',
+    '__proto__',
+  ]) {
     packet.systemHealth.indicators = { priority: name };
     t.is(priorityFromIndicator(packet), P.MESSAGE_PRIORITY_NORMAL, name);
   }
@@ -188,5 +234,11 @@ test('a Timestamp survives the wire', (t) => {
 test('millisecondsSince keeps sub-microsecond precision for present-day instants', (t) => {
   const ts = toTimestamp(T);
   t.is(millisecondsSince(ts, T + 60_000), 60_000);
-  t.true(millisecondsSince(leyline.TelemetryPacket.create({ timestamp: google.protobuf.Timestamp.create({ seconds: T / 1000, nanos: 1 }) }).timestamp ?? {}, T) < 0);
+  t.true(
+    millisecondsSince(
+      leyline.TelemetryPacket.create({ timestamp: google.protobuf.Timestamp.create({ seconds: T / 1000, nanos: 1 }) })
+        .timestamp ?? {},
+      T,
+    ) < 0,
+  );
 });

@@ -30,7 +30,10 @@ test('a uint64 above 2^53 survives the bus: sealed in a signed BusEnvelope, open
   const signing = new SignatureContext('uint64-test');
   const packet = leyline.SystemStatePacket.create({ version: 1, timestampNs: NS, packetId: 'p' });
   const sealed = sealEnvelope(busTypeOf(packet), encodeLeyline(packet), signing);
-  const opened = openEnvelope({ payload: sealed.fields.payload, signature: Buffer.from(sealed.fields.signature) }, { signing, acceptUnstamped: false, maxAgeMs: 60_000 });
+  const opened = openEnvelope(
+    { payload: sealed.fields.payload, signature: Buffer.from(sealed.fields.signature) },
+    { signing, acceptUnstamped: false, maxAgeMs: 60_000 },
+  );
   t.true(opened.ok);
   if (!opened.ok) return;
   const message = decodeBusPayload(opened.envelope.messageType, opened.envelope.payload);
@@ -41,7 +44,10 @@ test('a uint64 above 2^53 survives the bus: sealed in a signed BusEnvelope, open
 test('encoding a 64-bit field that is not a bigint in range fails naming the field (protobufjs would write 0)', (t) => {
   for (const bad of [5 as unknown as bigint, -1n, 2n ** 64n]) {
     const packet = leyline.SystemStatePacket.create({ timestampNs: bad });
-    t.throws(() => encodeLeyline(packet), { instanceOf: RangeError, message: /SystemStatePacket\.timestampNs: expected a bigint within uint64/ });
+    t.throws(() => encodeLeyline(packet), {
+      instanceOf: RangeError,
+      message: /SystemStatePacket\.timestampNs: expected a bigint within uint64/,
+    });
   }
 });
 

@@ -22,20 +22,46 @@ const Action = leyline.ActorControl.Action;
 
 test('command lines parse into commands', (t) => {
   t.deepEqual(parseCommand('  tree '), { ok: true, command: { kind: 'tree' } });
-  t.deepEqual(parseCommand('actor /weatherlight/tolaria/trainer/'), { ok: true, command: { kind: 'actor', path: '/weatherlight/tolaria/trainer' } });
+  t.deepEqual(parseCommand('actor /weatherlight/tolaria/trainer/'), {
+    ok: true,
+    command: { kind: 'actor', path: '/weatherlight/tolaria/trainer' },
+  });
   t.deepEqual(parseCommand('seeds'), { ok: true, command: { kind: 'seeds' } });
   t.deepEqual(parseCommand('alerts'), { ok: true, command: { kind: 'alerts', limit: DEFAULT_LIMIT } });
   t.deepEqual(parseCommand('alerts --limit 3'), { ok: true, command: { kind: 'alerts', limit: 3 } });
-  t.deepEqual(parseCommand('tail telemetry'), { ok: true, command: { kind: 'tail', source: '', limit: DEFAULT_LIMIT } });
-  t.deepEqual(parseCommand('tail telemetry --source tolaria --limit 5'), { ok: true, command: { kind: 'tail', source: 'tolaria', limit: 5 } });
+  t.deepEqual(parseCommand('tail telemetry'), {
+    ok: true,
+    command: { kind: 'tail', source: '', limit: DEFAULT_LIMIT },
+  });
+  t.deepEqual(parseCommand('tail telemetry --source tolaria --limit 5'), {
+    ok: true,
+    command: { kind: 'tail', source: 'tolaria', limit: 5 },
+  });
   t.deepEqual(parseCommand('send /weatherlight/telemetry TelemetryPacket {"sourceSubsystem": "a b"}'), {
     ok: true,
-    command: { kind: 'send', path: '/weatherlight/telemetry', type: 'TelemetryPacket', json: '{"sourceSubsystem": "a b"}' },
+    command: {
+      kind: 'send',
+      path: '/weatherlight/telemetry',
+      type: 'TelemetryPacket',
+      json: '{"sourceSubsystem": "a b"}',
+    },
   });
-  t.deepEqual(parseCommand('restart /weatherlight/karn'), { ok: true, command: { kind: 'control', action: Action.ACTION_RESTART, path: '/weatherlight/karn' } });
-  t.deepEqual(parseCommand('stop /weatherlight/karn'), { ok: true, command: { kind: 'control', action: Action.ACTION_STOP, path: '/weatherlight/karn' } });
-  t.deepEqual(parseCommand('pause'), { ok: true, command: { kind: 'control', action: Action.ACTION_PAUSE, path: null } });
-  t.deepEqual(parseCommand('resume /weatherlight/simic/trainer'), { ok: true, command: { kind: 'control', action: Action.ACTION_RESUME, path: '/weatherlight/simic/trainer' } });
+  t.deepEqual(parseCommand('restart /weatherlight/karn'), {
+    ok: true,
+    command: { kind: 'control', action: Action.ACTION_RESTART, path: '/weatherlight/karn' },
+  });
+  t.deepEqual(parseCommand('stop /weatherlight/karn'), {
+    ok: true,
+    command: { kind: 'control', action: Action.ACTION_STOP, path: '/weatherlight/karn' },
+  });
+  t.deepEqual(parseCommand('pause'), {
+    ok: true,
+    command: { kind: 'control', action: Action.ACTION_PAUSE, path: null },
+  });
+  t.deepEqual(parseCommand('resume /weatherlight/simic/trainer'), {
+    ok: true,
+    command: { kind: 'control', action: Action.ACTION_RESUME, path: '/weatherlight/simic/trainer' },
+  });
   t.deepEqual(parseCommand('help'), { ok: true, command: { kind: 'help', topic: null } });
   t.deepEqual(parseCommand('help send'), { ok: true, command: { kind: 'help', topic: 'send' } });
 });
@@ -45,7 +71,10 @@ test('bad command lines get a one-line error naming the problem', (t) => {
     const parsed = parseCommand(line);
     return parsed.ok ? 'parsed' : parsed.error;
   };
-  t.regex(error('frobnicate now'), /^unknown command "frobnicate"; commands: tree, actor, seeds, alerts, tail, send, restart, stop, pause, resume, help$/);
+  t.regex(
+    error('frobnicate now'),
+    /^unknown command "frobnicate"; commands: tree, actor, seeds, alerts, tail, send, restart, stop, pause, resume, help$/,
+  );
   t.is(error(''), 'no command (help lists them)');
   t.is(error('actor'), 'usage: actor <path>');
   t.is(error('tree extra'), 'usage: tree');
@@ -62,13 +91,29 @@ test('bad command lines get a one-line error naming the problem', (t) => {
 });
 
 test('completion offers commands, live paths, Leyline types and options, for the word being typed', (t) => {
-  const sources = { paths: ['/weatherlight', '/weatherlight/tolaria', '/weatherlight/tolaria/trainer', '/weatherlight/telemetry'], types: ['TelemetryPacket', 'TelemetryEvent', 'TimerFired'] };
+  const sources = {
+    paths: ['/weatherlight', '/weatherlight/tolaria', '/weatherlight/tolaria/trainer', '/weatherlight/telemetry'],
+    types: ['TelemetryPacket', 'TelemetryEvent', 'TimerFired'],
+  };
   t.deepEqual(completeLine('re', sources), [['restart', 'resume'], 're']);
   t.is(completeLine('', sources)[0].length, 11, 'every command');
-  t.deepEqual(completeLine('actor /weatherlight/tol', sources), [['/weatherlight/tolaria', '/weatherlight/tolaria/trainer'], '/weatherlight/tol']);
-  t.deepEqual(completeLine('pause /weatherlight/tolaria/tr', sources), [['/weatherlight/tolaria/trainer'], '/weatherlight/tolaria/tr']);
-  t.deepEqual(completeLine('send /weatherlight/telemetry Tele', sources), [['TelemetryPacket', 'TelemetryEvent'], 'Tele']);
-  t.deepEqual(completeLine('send /weatherlight/telemetry TelemetryPacket {"a', sources), [[], '{"a'], 'nothing for the JSON');
+  t.deepEqual(completeLine('actor /weatherlight/tol', sources), [
+    ['/weatherlight/tolaria', '/weatherlight/tolaria/trainer'],
+    '/weatherlight/tol',
+  ]);
+  t.deepEqual(completeLine('pause /weatherlight/tolaria/tr', sources), [
+    ['/weatherlight/tolaria/trainer'],
+    '/weatherlight/tolaria/tr',
+  ]);
+  t.deepEqual(completeLine('send /weatherlight/telemetry Tele', sources), [
+    ['TelemetryPacket', 'TelemetryEvent'],
+    'Tele',
+  ]);
+  t.deepEqual(
+    completeLine('send /weatherlight/telemetry TelemetryPacket {"a', sources),
+    [[], '{"a'],
+    'nothing for the JSON',
+  );
   t.deepEqual(completeLine('tail t', sources), [['telemetry'], 't']);
   t.deepEqual(completeLine('tail telemetry --', sources), [['--source', '--limit'], '--']);
   t.deepEqual(completeLine('tail telemetry --source to', sources), [[], 'to'], "an option's value");
@@ -92,7 +137,9 @@ test('an actor, the seeds, alerts, telemetry and control answers as text', (t) =
     lastError: 'Error: boom',
     lastErrorAt: toTimestamp(1_700_000_001_000),
     facts: { global_step: '516', epoch: '12' },
-    recentMessages: [leyline.HandledMessage.create({ messageType: 'esper.leyline.v1.TimerFired', at: toTimestamp(1_700_000_009_500) })],
+    recentMessages: [
+      leyline.HandledMessage.create({ messageType: 'esper.leyline.v1.TimerFired', at: toTimestamp(1_700_000_009_500) }),
+    ],
   });
   t.is(
     formatActor(actor, now),
@@ -108,9 +155,19 @@ test('an actor, the seeds, alerts, telemetry and control answers as text', (t) =
     ].join('\n'),
   );
 
-  const seed = (name: string, facts: Record<string, string>) => leyline.WorkerState.create({ name, path: `/k/m/${name}`, facts });
+  const seed = (name: string, facts: Record<string, string>) =>
+    leyline.WorkerState.create({ name, path: `/k/m/${name}`, facts });
   t.is(
-    formatSeeds([seed('seed-a', { seed_id: 'a', slot: 'mlp.0', blueprint: 'BP001', stage: 'TRAINING', alpha: '0.2500', age_epochs: '3' })]),
+    formatSeeds([
+      seed('seed-a', {
+        seed_id: 'a',
+        slot: 'mlp.0',
+        blueprint: 'BP001',
+        stage: 'TRAINING',
+        alpha: '0.2500',
+        age_epochs: '3',
+      }),
+    ]),
     'id  slot   blueprint  stage     α       age\na   mlp.0  BP001      TRAINING  0.2500  3',
   );
   t.is(formatSeeds([]), 'no seeds');
@@ -119,7 +176,13 @@ test('an actor, the seeds, alerts, telemetry and control answers as text', (t) =
   const alert = leyline.AlertRecord.create(fields);
   t.is(formatAlerts(leyline.InspectorReply.create({ ok: true })), 'no alerts');
   t.is(
-    formatAlerts(leyline.InspectorReply.create({ ok: true, activeAlerts: [alert], alerts: [alert, leyline.AlertRecord.create({ ...fields, resolved: true })] })),
+    formatAlerts(
+      leyline.InspectorReply.create({
+        ok: true,
+        activeAlerts: [alert],
+        alerts: [alert, leyline.AlertRecord.create({ ...fields, resolved: true })],
+      }),
+    ),
     [
       'firing now:',
       '  r  source s  m = 5 (threshold 1)  since 22:13:20.000',
@@ -153,7 +216,10 @@ test('an actor, the seeds, alerts, telemetry and control answers as text', (t) =
 });
 
 test('a Leyline message from JSON: by type name, checked field by field, built as the generated class', (t) => {
-  const built = leylineFromJson('TelemetryPacket', '{"source_subsystem":"x","level":"TELEMETRY_LEVEL_WARNING","metrics":[{"name":"a","value":2,"attributes":{"k":"v"}}]}');
+  const built = leylineFromJson(
+    'TelemetryPacket',
+    '{"source_subsystem":"x","level":"TELEMETRY_LEVEL_WARNING","metrics":[{"name":"a","value":2,"attributes":{"k":"v"}}]}',
+  );
   t.true(built.ok);
   if (built.ok) {
     t.true(built.message instanceof leyline.TelemetryPacket);
@@ -163,20 +229,33 @@ test('a Leyline message from JSON: by type name, checked field by field, built a
     t.true(packet.metrics[0] instanceof leyline.MetricPoint);
     t.deepEqual(packet.metrics[0]?.attributes, { k: 'v' });
   }
-  const qualified = leylineFromJson('esper.leyline.v1.AdaptationCommand', '{"commandType":"COMMAND_SEED","seedOperation":{"operation":"SEED_OP_GERMINATE","parameters":{"a":1}}}');
+  const qualified = leylineFromJson(
+    'esper.leyline.v1.AdaptationCommand',
+    '{"commandType":"COMMAND_SEED","seedOperation":{"operation":"SEED_OP_GERMINATE","parameters":{"a":1}}}',
+  );
   t.true(qualified.ok && qualified.message instanceof leyline.AdaptationCommand);
   const error = (type: string, json: string): string => {
     const result = leylineFromJson(type, json);
     return result.ok ? 'built' : result.error;
   };
   t.is(error('Nope', '{}'), 'unknown Leyline message type "Nope"');
-  t.is(error('telemetrypacket', '{}'), 'unknown Leyline message type "telemetrypacket" (did you mean TelemetryPacket?)');
+  t.is(
+    error('telemetrypacket', '{}'),
+    'unknown Leyline message type "telemetrypacket" (did you mean TelemetryPacket?)',
+  );
   t.regex(error('TelemetryPacket', '{oops'), /^invalid JSON: /);
   t.regex(error('TelemetryPacket', '[1]'), /expected a JSON object/);
   t.regex(error('TelemetryPacket', '{"bogus":1}'), /TelemetryPacket has no field "bogus" \(fields: packetId, /);
-  t.regex(error('TelemetryPacket', '{"level":"LOUD"}'), /TelemetryPacket\.level: "LOUD" is not a TelemetryLevel \(one of /);
+  t.regex(
+    error('TelemetryPacket', '{"level":"LOUD"}'),
+    /TelemetryPacket\.level: "LOUD" is not a TelemetryLevel \(one of /,
+  );
   t.is(error('TelemetryPacket', '{"sourceSubsystem":5}'), 'TelemetryPacket: sourceSubsystem: string expected');
-  t.is(error('TelemetryPacket', '{"metrics":[{"value":"abc"}]}'), 'TelemetryPacket: metrics.value: number expected', 'no coercion of "abc" to NaN');
+  t.is(
+    error('TelemetryPacket', '{"metrics":[{"value":"abc"}]}'),
+    'TelemetryPacket: metrics.value: number expected',
+    'no coercion of "abc" to NaN',
+  );
   t.is(error('InspectorRequest', '{"tree":{},"actor":{"path":"/x"}}'), 'InspectorRequest: query: multiple values');
   t.true(leylineTypeNames().includes('SeedStepReport'));
   t.false(leylineTypeNames().some((name) => name.startsWith('esper.')));
@@ -184,7 +263,10 @@ test('a Leyline message from JSON: by type name, checked field by field, built a
 
 test("send's answer: handled, answered, or refused with the reason (an error)", (t) => {
   const path = '/weatherlight/kasmina/manager';
-  t.deepEqual(formatSendAnswer('TelemetryPacket', '/weatherlight/telemetry', null), { ok: true, text: 'sent TelemetryPacket to /weatherlight/telemetry; handled' });
+  t.deepEqual(formatSendAnswer('TelemetryPacket', '/weatherlight/telemetry', null), {
+    ok: true,
+    text: 'sent TelemetryPacket to /weatherlight/telemetry; handled',
+  });
   const applied = leyline.AdaptationReceipt.create({ commandId: 'c1', applied: true, reason: 'hold' });
   t.deepEqual(formatSendAnswer('AdaptationCommand', path, applied), {
     ok: true,
@@ -207,9 +289,16 @@ test("send's answer: handled, answered, or refused with the reason (an error)", 
 });
 
 test('a Leyline message to JSON and back: set fields only, enums by name', (t) => {
-  const command = leyline.AdaptationCommand.create({ commandType: leyline.CommandType.COMMAND_SEED, annotations: { mode: 'x' } });
+  const command = leyline.AdaptationCommand.create({
+    commandType: leyline.CommandType.COMMAND_SEED,
+    annotations: { mode: 'x' },
+  });
   const json = leylineToJson(command);
   t.is(json, '{"commandType":"COMMAND_SEED","annotations":{"mode":"x"}}');
   const back = leylineFromJson('AdaptationCommand', json);
-  t.true(back.ok && back.message instanceof leyline.AdaptationCommand && back.message.commandType === leyline.CommandType.COMMAND_SEED);
+  t.true(
+    back.ok &&
+      back.message instanceof leyline.AdaptationCommand &&
+      back.message.commandType === leyline.CommandType.COMMAND_SEED,
+  );
 });

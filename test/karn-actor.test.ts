@@ -25,13 +25,15 @@ function collectorLogic(packets: EventLog<v1.TelemetryPacket>): ActorLogic<null,
   };
 }
 
-const query = (properties: v1.BlueprintQuery.$Properties): v1.BlueprintQuery => leyline.BlueprintQuery.create(properties);
+const query = (properties: v1.BlueprintQuery.$Properties): v1.BlueprintQuery =>
+  leyline.BlueprintQuery.create(properties);
 
 test('Karn answers BlueprintQuery asks with BlueprintSelection replies', async (t) => {
   const system = testSystem();
   const { catalog, approved } = setUpKarn({ approved: ['BP040'] });
   const karn = system.spawn(null, karnLogic({ catalog, approved, telemetry: null }), { name: 'karn' });
-  const ask = (properties: v1.BlueprintQuery.$Properties) => system.ask(karn, query(properties), leyline.BlueprintSelection, 5_000);
+  const ask = (properties: v1.BlueprintQuery.$Properties) =>
+    system.ask(karn, query(properties), leyline.BlueprintSelection, 5_000);
 
   const chosen = await ask({ requestId: 'a', context: 'control-run', allowAdversarial: true });
   t.true(chosen.ok);
@@ -54,7 +56,9 @@ test('Karn answers BlueprintQuery asks with BlueprintSelection replies', async (
     breaker_state: 'CIRCUIT_STATE_CLOSED',
     events_pending: '3',
   });
-  t.throws(() => system.dispatch(karn, leyline.MetricPoint.create({ name: 'x' }) as never), { instanceOf: UnacceptedMessageError });
+  t.throws(() => system.dispatch(karn, leyline.MetricPoint.create({ name: 'x' }) as never), {
+    instanceOf: UnacceptedMessageError,
+  });
   await system.shutdown();
 });
 
@@ -72,7 +76,11 @@ test('an internal failure is a refusal reply, not a crashed actor', async (t) =>
   const denied = await system.ask(karn, query({ context: 'x' }), leyline.BlueprintSelection, 5_000);
   t.is(denied.rejection, Rejection.BLUEPRINT_REJECTION_BREAKER_OPEN);
   t.true(system.isAlive(karn));
-  t.like(system.inspectState('/karn'), { requests_failed: '3', breaker_denied: '1', breaker_state: 'CIRCUIT_STATE_OPEN' });
+  t.like(system.inspectState('/karn'), {
+    requests_failed: '3',
+    breaker_denied: '1',
+    breaker_state: 'CIRCUIT_STATE_OPEN',
+  });
   await system.shutdown();
 });
 
@@ -80,7 +88,9 @@ test('Karn sends its telemetry packet on its timer, with the events since the la
   const system = testSystem();
   const packets = new EventLog<v1.TelemetryPacket>();
   const telemetry = system.spawn(null, collectorLogic(packets), { name: 'telemetry' });
-  const karn = system.spawn(null, karnLogic({ catalog: new BlueprintCatalog(), telemetry, telemetryIntervalMs: 20 }), { name: 'karn' });
+  const karn = system.spawn(null, karnLogic({ catalog: new BlueprintCatalog(), telemetry, telemetryIntervalMs: 20 }), {
+    name: 'karn',
+  });
   await system.ask(karn, query({ context: 'seed-1' }), leyline.BlueprintSelection, 5_000);
   const withEvent = await packets.waitFor((p) => p.events.some((e) => e.description === 'karn.selection_succeeded'));
   t.is(withEvent.sourceSubsystem, 'karn');
@@ -97,10 +107,17 @@ test('stopping Karn sends the events still pending', async (t) => {
   const system = testSystem();
   const packets = new EventLog<v1.TelemetryPacket>();
   const telemetry = system.spawn(null, collectorLogic(packets), { name: 'telemetry' });
-  const karn = system.spawn(null, karnLogic({ catalog: new BlueprintCatalog(), telemetry, telemetryIntervalMs: 3_600_000 }), { name: 'karn' });
+  const karn = system.spawn(
+    null,
+    karnLogic({ catalog: new BlueprintCatalog(), telemetry, telemetryIntervalMs: 3_600_000 }),
+    { name: 'karn' },
+  );
   await system.ask(karn, query({ blueprintId: 'nope' }), leyline.BlueprintSelection, 5_000);
   await system.stop(karn);
   const last = await packets.waitFor((p) => p.events.length > 0);
-  t.deepEqual(last.events.map((e) => [e.description, e.attributes?.rejection]), [['karn.selection_failed', 'BLUEPRINT_REJECTION_UNKNOWN_BLUEPRINT']]);
+  t.deepEqual(
+    last.events.map((e) => [e.description, e.attributes?.rejection]),
+    [['karn.selection_failed', 'BLUEPRINT_REJECTION_UNKNOWN_BLUEPRINT']],
+  );
   await system.shutdown();
 });

@@ -12,7 +12,9 @@ import { checkParameters, validateRequest } from '../actors/karn/validation.ts';
 const { BlueprintTier: Tier, BlueprintRejection: Rejection } = leyline;
 
 const bounds = (descriptor: v1.BlueprintDescriptor): Record<string, [number, number]> =>
-  Object.fromEntries(Object.entries(descriptor.allowedParameters).map(([k, b]) => [k, [b.minValue ?? NaN, b.maxValue ?? NaN]]));
+  Object.fromEntries(
+    Object.entries(descriptor.allowedParameters).map(([k, b]) => [k, [b.minValue ?? NaN, b.maxValue ?? NaN]]),
+  );
 
 // ---- the 50 templates -------------------------------------------------------------------------------------
 
@@ -57,20 +59,77 @@ test('tiers, stages, risks and flags by block: SAFE BP001–035, EXPERIMENTAL BP
     t.false('alpha' in d.allowedParameters, 'no default declares alpha');
   }
   const withoutParameters = defaultBlueprints().filter((d) => Object.keys(d.allowedParameters).length === 0);
-  t.deepEqual(withoutParameters.map((d) => d.blueprintId), ['BP001', 'BP005', 'BP008', 'BP011']);
+  t.deepEqual(
+    withoutParameters.map((d) => d.blueprintId),
+    ['BP001', 'BP005', 'BP008', 'BP011'],
+  );
 });
 
 test('exact rows', (t) => {
   const byId = new Map(defaultBlueprints().map((d) => [d.blueprintId, d]));
   const row = (id: string) => {
     const d = byId.get(id)!;
-    return { name: d.name, tier: d.tier, risk: d.risk, stage: d.stage, bounds: bounds(d), a: d.approvalRequired, q: d.quarantineOnly, description: d.description };
+    return {
+      name: d.name,
+      tier: d.tier,
+      risk: d.risk,
+      stage: d.stage,
+      bounds: bounds(d),
+      a: d.approvalRequired,
+      q: d.quarantineOnly,
+      description: d.description,
+    };
   };
-  t.deepEqual(row('BP001'), { name: 'identity_passthrough', tier: Tier.BLUEPRINT_TIER_SAFE, risk: 0, stage: 0, bounds: {}, a: false, q: false, description: 'Identity pass-through block' });
-  t.deepEqual(row('BP002'), { name: 'linear_projection', tier: Tier.BLUEPRINT_TIER_SAFE, risk: Math.fround(0.1), stage: 0, bounds: { scale: [0.5, 2] }, a: false, q: false, description: 'Linear projection layer' });
-  t.deepEqual(row('BP003'), { name: 'layer_norm_basic', tier: Tier.BLUEPRINT_TIER_SAFE, risk: Math.fround(0.1), stage: 0, bounds: { epsilon: [1e-6, 0.001] }, a: false, q: false, description: 'Layer normalization' });
-  t.deepEqual(row('BP014'), { name: 'highway_gate', tier: Tier.BLUEPRINT_TIER_SAFE, risk: Math.fround(0.4), stage: 1, bounds: { gate_bias: [-3, 3] }, a: false, q: false, description: 'Highway gating block' });
-  t.deepEqual(row('BP035'), { name: 'learned_positional', tier: Tier.BLUEPRINT_TIER_SAFE, risk: Math.fround(0.5), stage: 4, bounds: { frequency: [0.1, 1] }, a: false, q: false, description: 'Learned positional encoding' });
+  t.deepEqual(row('BP001'), {
+    name: 'identity_passthrough',
+    tier: Tier.BLUEPRINT_TIER_SAFE,
+    risk: 0,
+    stage: 0,
+    bounds: {},
+    a: false,
+    q: false,
+    description: 'Identity pass-through block',
+  });
+  t.deepEqual(row('BP002'), {
+    name: 'linear_projection',
+    tier: Tier.BLUEPRINT_TIER_SAFE,
+    risk: Math.fround(0.1),
+    stage: 0,
+    bounds: { scale: [0.5, 2] },
+    a: false,
+    q: false,
+    description: 'Linear projection layer',
+  });
+  t.deepEqual(row('BP003'), {
+    name: 'layer_norm_basic',
+    tier: Tier.BLUEPRINT_TIER_SAFE,
+    risk: Math.fround(0.1),
+    stage: 0,
+    bounds: { epsilon: [1e-6, 0.001] },
+    a: false,
+    q: false,
+    description: 'Layer normalization',
+  });
+  t.deepEqual(row('BP014'), {
+    name: 'highway_gate',
+    tier: Tier.BLUEPRINT_TIER_SAFE,
+    risk: Math.fround(0.4),
+    stage: 1,
+    bounds: { gate_bias: [-3, 3] },
+    a: false,
+    q: false,
+    description: 'Highway gating block',
+  });
+  t.deepEqual(row('BP035'), {
+    name: 'learned_positional',
+    tier: Tier.BLUEPRINT_TIER_SAFE,
+    risk: Math.fround(0.5),
+    stage: 4,
+    bounds: { frequency: [0.1, 1] },
+    a: false,
+    q: false,
+    description: 'Learned positional encoding',
+  });
   t.deepEqual(row('BP036'), {
     name: 'mixture_of_experts_4',
     tier: Tier.BLUEPRINT_TIER_EXPERIMENTAL,
@@ -82,10 +141,46 @@ test('exact rows', (t) => {
     description: 'Mixture-of-Experts block (4 experts)',
   });
   t.deepEqual(Object.keys(byId.get('BP036')!.allowedParameters), ['experts', 'capacity'], 'declaration order is kept');
-  t.deepEqual(row('BP040'), { name: 'differentiable_nas', tier: Tier.BLUEPRINT_TIER_EXPERIMENTAL, risk: Math.fround(0.8), stage: 5, bounds: { temperature: [0.5, 2] }, a: true, q: false, description: 'Differentiable NAS head' });
-  t.deepEqual(row('BP045'), { name: 'nan_injection', tier: Tier.BLUEPRINT_TIER_HIGH_RISK, risk: 1, stage: 6, bounds: { frequency: [0.01, 0.1] }, a: true, q: true, description: 'NaN injection adversarial template' });
-  t.deepEqual(row('BP046'), { name: 'infinite_loop', tier: Tier.BLUEPRINT_TIER_HIGH_RISK, risk: 1, stage: 6, bounds: { iterations: [1000, 10000] }, a: true, q: true, description: 'Infinite loop adversarial template' });
-  t.deepEqual(row('BP050'), { name: 'adversarial_noise', tier: Tier.BLUEPRINT_TIER_HIGH_RISK, risk: Math.fround(0.9), stage: 6, bounds: { epsilon: [0.1, 1] }, a: true, q: true, description: 'Adversarial noise injection' });
+  t.deepEqual(row('BP040'), {
+    name: 'differentiable_nas',
+    tier: Tier.BLUEPRINT_TIER_EXPERIMENTAL,
+    risk: Math.fround(0.8),
+    stage: 5,
+    bounds: { temperature: [0.5, 2] },
+    a: true,
+    q: false,
+    description: 'Differentiable NAS head',
+  });
+  t.deepEqual(row('BP045'), {
+    name: 'nan_injection',
+    tier: Tier.BLUEPRINT_TIER_HIGH_RISK,
+    risk: 1,
+    stage: 6,
+    bounds: { frequency: [0.01, 0.1] },
+    a: true,
+    q: true,
+    description: 'NaN injection adversarial template',
+  });
+  t.deepEqual(row('BP046'), {
+    name: 'infinite_loop',
+    tier: Tier.BLUEPRINT_TIER_HIGH_RISK,
+    risk: 1,
+    stage: 6,
+    bounds: { iterations: [1000, 10000] },
+    a: true,
+    q: true,
+    description: 'Infinite loop adversarial template',
+  });
+  t.deepEqual(row('BP050'), {
+    name: 'adversarial_noise',
+    tier: Tier.BLUEPRINT_TIER_HIGH_RISK,
+    risk: Math.fround(0.9),
+    stage: 6,
+    bounds: { epsilon: [0.1, 1] },
+    a: true,
+    q: true,
+    description: 'Adversarial noise injection',
+  });
 });
 
 test('risk is held as the float32 the wire carries: an encode/decode round trip changes nothing', (t) => {
@@ -143,7 +238,9 @@ test('register refuses an invalid descriptor, naming the field', (t) => {
     instanceOf: KarnConfigError,
     message: /descriptor "bp 1"\.blueprintId must be 1–64 letters/,
   });
-  t.throws(() => catalog.register({ blueprintId: 'bp-1', name: 'x' }), { message: /descriptor "bp-1"\.tier must be BLUEPRINT_TIER_SAFE/ });
+  t.throws(() => catalog.register({ blueprintId: 'bp-1', name: 'x' }), {
+    message: /descriptor "bp-1"\.tier must be BLUEPRINT_TIER_SAFE/,
+  });
   t.is(catalog.size, 0);
 });
 
@@ -168,11 +265,26 @@ const custom = (overrides: Record<string, unknown> = {}) => ({
 
 test('custom blueprints are registered after the defaults, in list order', (t) => {
   const { catalog, approved, telemetryIntervalMs } = setUpKarn({
-    blueprints: [custom(), custom({ blueprintId: 'bp-conv-1', name: 'conv', tier: Tier.BLUEPRINT_TIER_SAFE, risk: 0.1, allowedParameters: undefined })],
+    blueprints: [
+      custom(),
+      custom({
+        blueprintId: 'bp-conv-1',
+        name: 'conv',
+        tier: Tier.BLUEPRINT_TIER_SAFE,
+        risk: 0.1,
+        allowedParameters: undefined,
+      }),
+    ],
     approved: ['bp-end', 'BP036'],
   });
   t.is(catalog.size, 52);
-  t.deepEqual(catalog.all().slice(-2).map((d) => d.blueprintId), ['bp-end', 'bp-conv-1']);
+  t.deepEqual(
+    catalog
+      .all()
+      .slice(-2)
+      .map((d) => d.blueprintId),
+    ['bp-end', 'bp-conv-1'],
+  );
   const end = catalog.get('bp-end')!;
   t.is(end.risk, Math.fround(0.85));
   t.deepEqual(bounds(end), { alpha: [0.1, 0.9] });
@@ -188,38 +300,91 @@ const configError = (t: import('ava').ExecutionContext, config: unknown, message
 };
 
 test('configuration errors name the bad field', (t) => {
-  configError(t, { blueprints: [custom({ blueprintId: 'bad id!' })] },
-    'configuration: karn.blueprints[0].blueprintId must be 1–64 letters, digits, "_", "." or "-", starting with a letter or digit; got "bad id!"');
-  configError(t, { blueprints: [custom({ blueprintId: '' })] },
-    'configuration: karn.blueprints[0].blueprintId must be 1–64 letters, digits, "_", "." or "-", starting with a letter or digit; got ""');
-  configError(t, { blueprints: [custom(), custom()] },
-    'configuration: karn.blueprints[1].blueprintId duplicates the id "bp-end" already in the catalog');
-  configError(t, { blueprints: [custom({ blueprintId: 'BP001' })] },
-    'configuration: karn.blueprints[0].blueprintId duplicates the id "BP001" already in the catalog');
-  configError(t, { blueprints: [custom({ tier: Tier.BLUEPRINT_TIER_UNSPECIFIED })] },
-    'configuration: karn.blueprints[0].tier must be BLUEPRINT_TIER_SAFE, _EXPERIMENTAL or _HIGH_RISK (1–3), got 0');
-  configError(t, { blueprints: [custom({ tier: 7 })] },
-    'configuration: karn.blueprints[0].tier must be BLUEPRINT_TIER_SAFE, _EXPERIMENTAL or _HIGH_RISK (1–3), got 7');
-  configError(t, { blueprints: [custom({ tier: 'SAFE' })] }, 'configuration: karn.blueprints[0].tier must be a BlueprintTier, got "SAFE"');
-  configError(t, { blueprints: [custom({ allowedParameters: { alpha: { min: 2, max: 1 } } })] },
-    'configuration: karn.blueprints[0].allowedParameters.alpha min 2 must be ≤ max 1');
-  configError(t, { blueprints: [custom({ allowedParameters: { alpha: { min: 0, max: Infinity } } })] },
-    'configuration: karn.blueprints[0].allowedParameters.alpha bounds must be finite numbers, got [0, Infinity]');
-  configError(t, { blueprints: [custom({ allowedParameters: { alpha: [0, 1] } })] },
-    'configuration: karn.blueprints[0].allowedParameters.alpha must be {min, max} with numbers, got [0,1]');
-  configError(t, { blueprints: [custom({ risk: 1.5 })] }, 'configuration: karn.blueprints[0].risk must be in [0, 1], got 1.5');
-  configError(t, { blueprints: [custom({ risk: -0.1 })] }, 'configuration: karn.blueprints[0].risk must be in [0, 1], got -0.1');
-  configError(t, { blueprints: [custom({ risk: NaN })] }, 'configuration: karn.blueprints[0].risk must be in [0, 1], got NaN');
-  configError(t, { blueprints: [custom({ stage: 1.5 })] }, 'configuration: karn.blueprints[0].stage must be a non-negative integer, got 1.5');
+  configError(
+    t,
+    { blueprints: [custom({ blueprintId: 'bad id!' })] },
+    'configuration: karn.blueprints[0].blueprintId must be 1–64 letters, digits, "_", "." or "-", starting with a letter or digit; got "bad id!"',
+  );
+  configError(
+    t,
+    { blueprints: [custom({ blueprintId: '' })] },
+    'configuration: karn.blueprints[0].blueprintId must be 1–64 letters, digits, "_", "." or "-", starting with a letter or digit; got ""',
+  );
+  configError(
+    t,
+    { blueprints: [custom(), custom()] },
+    'configuration: karn.blueprints[1].blueprintId duplicates the id "bp-end" already in the catalog',
+  );
+  configError(
+    t,
+    { blueprints: [custom({ blueprintId: 'BP001' })] },
+    'configuration: karn.blueprints[0].blueprintId duplicates the id "BP001" already in the catalog',
+  );
+  configError(
+    t,
+    { blueprints: [custom({ tier: Tier.BLUEPRINT_TIER_UNSPECIFIED })] },
+    'configuration: karn.blueprints[0].tier must be BLUEPRINT_TIER_SAFE, _EXPERIMENTAL or _HIGH_RISK (1–3), got 0',
+  );
+  configError(
+    t,
+    { blueprints: [custom({ tier: 7 })] },
+    'configuration: karn.blueprints[0].tier must be BLUEPRINT_TIER_SAFE, _EXPERIMENTAL or _HIGH_RISK (1–3), got 7',
+  );
+  configError(
+    t,
+    { blueprints: [custom({ tier: 'SAFE' })] },
+    'configuration: karn.blueprints[0].tier must be a BlueprintTier, got "SAFE"',
+  );
+  configError(
+    t,
+    { blueprints: [custom({ allowedParameters: { alpha: { min: 2, max: 1 } } })] },
+    'configuration: karn.blueprints[0].allowedParameters.alpha min 2 must be ≤ max 1',
+  );
+  configError(
+    t,
+    { blueprints: [custom({ allowedParameters: { alpha: { min: 0, max: Infinity } } })] },
+    'configuration: karn.blueprints[0].allowedParameters.alpha bounds must be finite numbers, got [0, Infinity]',
+  );
+  configError(
+    t,
+    { blueprints: [custom({ allowedParameters: { alpha: [0, 1] } })] },
+    'configuration: karn.blueprints[0].allowedParameters.alpha must be {min, max} with numbers, got [0,1]',
+  );
+  configError(
+    t,
+    { blueprints: [custom({ risk: 1.5 })] },
+    'configuration: karn.blueprints[0].risk must be in [0, 1], got 1.5',
+  );
+  configError(
+    t,
+    { blueprints: [custom({ risk: -0.1 })] },
+    'configuration: karn.blueprints[0].risk must be in [0, 1], got -0.1',
+  );
+  configError(
+    t,
+    { blueprints: [custom({ risk: NaN })] },
+    'configuration: karn.blueprints[0].risk must be in [0, 1], got NaN',
+  );
+  configError(
+    t,
+    { blueprints: [custom({ stage: 1.5 })] },
+    'configuration: karn.blueprints[0].stage must be a non-negative integer, got 1.5',
+  );
   configError(t, { blueprints: [custom({ name: '' })] }, 'configuration: karn.blueprints[0].name must not be empty');
   configError(t, { blueprints: 'BP001' }, 'configuration: karn.blueprints must be a list of blueprints');
-  configError(t, { approved: ['BP036', 'BP999'] }, 'configuration: karn.approved[1] must be the id of a blueprint in the catalog, got "BP999"');
+  configError(
+    t,
+    { approved: ['BP036', 'BP999'] },
+    'configuration: karn.approved[1] must be the id of a blueprint in the catalog, got "BP999"',
+  );
   configError(t, { telemetryIntervalMs: 0 }, 'configuration: karn.telemetryIntervalMs must be an integer > 0, got 0');
 });
 
 test('a bad entry registers nothing: every entry is checked first', (t) => {
   const catalog = new BlueprintCatalog({ loadDefaults: false });
-  t.throws(() => registerCustomBlueprints(catalog, [custom(), custom({ blueprintId: 'bp-2', risk: 2 })]), { instanceOf: KarnConfigError });
+  t.throws(() => registerCustomBlueprints(catalog, [custom(), custom({ blueprintId: 'bp-2', risk: 2 })]), {
+    instanceOf: KarnConfigError,
+  });
   t.is(catalog.size, 0);
 });
 
@@ -239,7 +404,10 @@ test('valid parameters pass, bounds are inclusive', (t) => {
 });
 
 test('unknown id, missing, out-of-bounds, non-finite and undeclared parameters: reason and sentence', (t) => {
-  t.deepEqual(refusal(t, 'BP999', {}), { rejection: Rejection.BLUEPRINT_REJECTION_UNKNOWN_BLUEPRINT, message: "blueprint 'BP999' is not in the catalog" });
+  t.deepEqual(refusal(t, 'BP999', {}), {
+    rejection: Rejection.BLUEPRINT_REJECTION_UNKNOWN_BLUEPRINT,
+    message: "blueprint 'BP999' is not in the catalog",
+  });
   t.deepEqual(refusal(t, 'BP002', {}), {
     rejection: Rejection.BLUEPRINT_REJECTION_MISSING_PARAMETER,
     message: "blueprint BP002 (linear_projection) requires parameter 'scale' in [0.5, 2], but it was not given",

@@ -25,7 +25,10 @@ const descriptor = (name: string, blueprintId = 'BP-T') => leyline.BlueprintDesc
 
 test('guard spec, digest and summary for a dense [32] slot match the prototype golden', (t) => {
   const spec = guardSpec({ dims: [32] });
-  t.is(pythonJson(spec), '[{"dtype": "float32", "index": 0, "requires_grad": false, "shape": [8, 32], "stride": [32, 1]}]');
+  t.is(
+    pythonJson(spec),
+    '[{"dtype": "float32", "index": 0, "requires_grad": false, "shape": [8, 32], "stride": [32, 1]}]',
+  );
   t.is(guardDigest(spec), 'c0e3ed3adc7800b37bf6f90a7156046c87111dcef83232afad8a9e0addde055f');
   t.is(guardSummary(spec), 'float32[8x32]');
 });
@@ -109,10 +112,23 @@ test('malformed, truncated or foreign bytes throw ModuleFormatError naming the p
   module.dispose();
   const before = tf.memory().numTensors;
   t.throws(() => deserializeModule(new Uint8Array()), { instanceOf: ModuleFormatError, message: /no bytes/ });
-  t.throws(() => deserializeModule(bytes.subarray(0, bytes.length - 10)), { instanceOf: ModuleFormatError, message: /undecodable/ });
+  t.throws(() => deserializeModule(bytes.subarray(0, bytes.length - 10)), {
+    instanceOf: ModuleFormatError,
+    message: /undecodable/,
+  });
   t.throws(() => deserializeModule(pack([1, 2, 3])), { instanceOf: ModuleFormatError, message: /not a map/ });
-  t.throws(() => deserializeModule(pack({ format: 99 })), { instanceOf: ModuleFormatError, message: /unknown format 99/ });
-  const base = { format: 1, blueprintId: 'x', family: 'residual_mlp', fallbackFrom: '', slot: { dims: [32] }, parameters: { depth: 1 } };
+  t.throws(() => deserializeModule(pack({ format: 99 })), {
+    instanceOf: ModuleFormatError,
+    message: /unknown format 99/,
+  });
+  const base = {
+    format: 1,
+    blueprintId: 'x',
+    family: 'residual_mlp',
+    fallbackFrom: '',
+    slot: { dims: [32] },
+    parameters: { depth: 1 },
+  };
   t.throws(() => deserializeModule(pack({ ...base, family: 'warp_drive', weights: {} })), {
     instanceOf: ModuleFormatError,
     message: /unknown family "warp_drive"/,
@@ -121,13 +137,19 @@ test('malformed, truncated or foreign bytes throw ModuleFormatError naming the p
     instanceOf: ModuleFormatError,
     message: /bad slot dims/,
   });
-  t.throws(() => deserializeModule(pack({ ...base, weights: {} })), { instanceOf: ModuleFormatError, message: /do not match/ });
+  t.throws(() => deserializeModule(pack({ ...base, weights: {} })), {
+    instanceOf: ModuleFormatError,
+    message: /do not match/,
+  });
   const weights = {
     'block0.in.weight': { shape: [32, 32], trainable: true, data: new Float32Array(32 * 32) },
     'block0.in.bias': { shape: [32], trainable: true, data: new Float32Array(32) },
     'block0.out.weight': { shape: [32, 32], trainable: true, data: new Float32Array(10) },
     'block0.out.bias': { shape: [32], trainable: true, data: new Float32Array(32) },
   };
-  t.throws(() => deserializeModule(pack({ ...base, weights })), { instanceOf: ModuleFormatError, message: /holds 10 values/ });
+  t.throws(() => deserializeModule(pack({ ...base, weights })), {
+    instanceOf: ModuleFormatError,
+    message: /holds 10 values/,
+  });
   t.is(tf.memory().numTensors, before, 'a rejected buffer leaves no tensors behind');
 });

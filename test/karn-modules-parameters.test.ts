@@ -2,7 +2,16 @@
 import test from 'ava';
 import type { BlueprintModule, SlotSpec } from '../blueprints/index.ts';
 import { selectTensorBackend, tf } from '../tensor/index.ts';
-import { buildNamed, CONV, copyVariables, DENSE, maxAbsDiff, perturbAll, setVariable, shapeOf } from './helpers/modules.ts';
+import {
+  buildNamed,
+  CONV,
+  copyVariables,
+  DENSE,
+  maxAbsDiff,
+  perturbAll,
+  setVariable,
+  shapeOf,
+} from './helpers/modules.ts';
 
 test.before(async () => {
   await selectTensorBackend('cpu');
@@ -29,14 +38,21 @@ function footprint(module: BlueprintModule, row: number, column: number): Array<
 test('counts round half up: depth 2.5 builds 3 residual blocks, depth 1 one', (t) => {
   const three = build('residual_block', { depth: 2.5 });
   const one = build('residual_block', { depth: 1 });
-  t.deepEqual([...three.variables.keys()].filter((n) => n.endsWith('.in.weight')), ['block0.in.weight', 'block1.in.weight', 'block2.in.weight']);
+  t.deepEqual(
+    [...three.variables.keys()].filter((n) => n.endsWith('.in.weight')),
+    ['block0.in.weight', 'block1.in.weight', 'block2.in.weight'],
+  );
   t.is(one.variables.size, 4);
   three.dispose();
   one.dispose();
 });
 
 test('heads set the attention widths (8 per head)', (t) => {
-  for (const [name, heads, width] of [['multi_head_attention_4', 5, 40], ['multi_head_attention_8', 9, 72], ['cross_attention', 3, 24]] as const) {
+  for (const [name, heads, width] of [
+    ['multi_head_attention_4', 5, 40],
+    ['multi_head_attention_8', 9, 72],
+    ['cross_attention', 3, 24],
+  ] as const) {
     for (const slot of [DENSE, CONV]) {
       const module = build(name, { heads }, slot);
       t.is(shapeOf(module, 'attention.query.weight')[1], width, `${name} heads ${heads}`);
@@ -57,10 +73,11 @@ test('epsilon reaches layer norm', (t) => {
     module.dispose();
     return y;
   });
-  const expected = (epsilon: number) => tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, -1, true);
-    return x.add(x.sub(mean).div(variance.add(epsilon).sqrt()));
-  });
+  const expected = (epsilon: number) =>
+    tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      return x.add(x.sub(mean).div(variance.add(epsilon).sqrt()));
+    });
   for (const [index, epsilon] of [1e-6, 100].entries()) {
     const want = expected(epsilon);
     t.true(maxAbsDiff(outputs[index]!, want) < 1e-4, `epsilon ${epsilon}`);
@@ -168,7 +185,12 @@ test('branches, growth_rate, hidden_multiple, reduction, memory_slots, levels an
 });
 
 test('groups: the divisor of the channel count nearest round(groups)', (t) => {
-  for (const [groups, slot, perGroup] of [[5, { dims: [6, 6, 8] }, 2], [2, CONV, 2], [8, CONV, 1], [3, { dims: [4, 4, 6] }, 2]] as const) {
+  for (const [groups, slot, perGroup] of [
+    [5, { dims: [6, 6, 8] }, 2],
+    [2, CONV, 2],
+    [8, CONV, 1],
+    [3, { dims: [4, 4, 6] }, 2],
+  ] as const) {
     const module = build('grouped_conv', { groups }, slot);
     t.is(shapeOf(module, 'grouped.kernel')[2], perGroup, `groups ${groups} on ${slot.dims[2]} channels`);
     module.dispose();
@@ -190,8 +212,14 @@ test('temporal_conv is causal along rows with reach 2·dilation', (t) => {
   const module = build('temporal_conv', { dilation: 3 }, { dims: [12, 5, 2] });
   perturbAll(module, 0.3);
   const reached = footprint(module, 8, 2);
-  t.true(reached.every(([r, c]) => r <= 8 && c === 2), 'only this column, this row and earlier ones');
-  t.deepEqual([...new Set(reached.map(([r]) => r))].sort((a, b) => a - b), [2, 5, 8]);
+  t.true(
+    reached.every(([r, c]) => r <= 8 && c === 2),
+    'only this column, this row and earlier ones',
+  );
+  t.deepEqual(
+    [...new Set(reached.map(([r]) => r))].sort((a, b) => a - b),
+    [2, 5, 8],
+  );
   module.dispose();
 });
 
@@ -215,7 +243,9 @@ test('output_size: adaptive pooling adds one value per S×S cell', (t) => {
   const module = build('adaptive_pooling', { output_size: 2 }, CONV);
   perturbAll(module, 0.3);
   const x = input(CONV, 1);
-  const added = tf.tidy(() => module.apply(x).sub(x).slice([0, 0, 0, 0], [1, 8, 8, 1]).reshape([8, 8]).arraySync() as number[][]);
+  const added = tf.tidy(
+    () => module.apply(x).sub(x).slice([0, 0, 0, 0], [1, 8, 8, 1]).reshape([8, 8]).arraySync() as number[][],
+  );
   const distinct = new Set(added.flat().map((value) => value.toFixed(5)));
   t.is(distinct.size, 4);
   t.is(added[0]![0], added[3]![3]);
@@ -238,8 +268,12 @@ test('sequence_length pools keys and values on a conv slot when there are more p
   full.dispose();
 });
 
-test('capacity: tokens past an expert\'s capacity pass through unchanged', (t) => {
-  for (const [capacity, limitPerExpert] of [[0.25, 1], [0.5, 2], [2, 8]] as const) {
+test("capacity: tokens past an expert's capacity pass through unchanged", (t) => {
+  for (const [capacity, limitPerExpert] of [
+    [0.25, 1],
+    [0.5, 2],
+    [2, 8],
+  ] as const) {
     const module = build('mixture_of_experts_4', { experts: 2, capacity });
     perturbAll(module, 0.5);
     const x = input(DENSE, 8);
@@ -274,7 +308,11 @@ test('steps, depth and adapt_steps repeat a step: neural ODE with 1 step and rec
   t.true(maxAbsDiff(fromOde, want) < 1e-5);
   t.true(maxAbsDiff(fromRecursive, want) < 1e-5);
   // More steps: a different result with the same weights (1/N steps vs shared weights applied N times).
-  for (const [name, key, rename] of [['neural_ode_block', 'steps', 'field'], ['recursive_processing', 'depth', 'shared'], ['meta_learning_layer', 'adapt_steps', '']] as const) {
+  for (const [name, key, rename] of [
+    ['neural_ode_block', 'steps', 'field'],
+    ['recursive_processing', 'depth', 'shared'],
+    ['meta_learning_layer', 'adapt_steps', ''],
+  ] as const) {
     const [few, many] = [1, 4].map((n) => build(name, { [key]: n }, CONV));
     if (rename) copyVariables(reference, few!, (n) => n.replace('block0', rename));
     else perturbAll(few!, 0.3);
@@ -317,5 +355,7 @@ test('unknown names use keyword rules, then residual_mlp; bad parameters are ref
     t.is(module.fallbackFrom, '');
     module.dispose();
   }
-  t.throws(() => build('residual_block', { depth: Number.NaN }), { message: /parameter "depth" must be a finite number/ });
+  t.throws(() => build('residual_block', { depth: Number.NaN }), {
+    message: /parameter "depth" must be a finite number/,
+  });
 });

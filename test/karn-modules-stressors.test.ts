@@ -17,7 +17,7 @@ function inputGradientNorm(module: BlueprintModule, x: tf.Tensor): number {
   return norm;
 }
 
-test('exploding_gradient: gradients about scale³ larger than a safe module\'s', (t) => {
+test("exploding_gradient: gradients about scale³ larger than a safe module's", (t) => {
   for (const slot of [DENSE, CONV]) {
     const x = tf.randomNormal([8, ...slot.dims], 0, 1, 'float32', 1);
     const safe = build('residual_block', { depth: 3 }, slot);
@@ -34,7 +34,7 @@ test('exploding_gradient: gradients about scale³ larger than a safe module\'s',
   }
 });
 
-test('vanishing_gradient: gradients about decay³ of a safe module\'s', (t) => {
+test("vanishing_gradient: gradients about decay³ of a safe module's", (t) => {
   for (const slot of [DENSE, CONV]) {
     const x = tf.randomNormal([8, ...slot.dims], 0, 1, 'float32', 1);
     const safe = build('residual_block', { depth: 3 }, slot);
@@ -45,7 +45,11 @@ test('vanishing_gradient: gradients about decay³ of a safe module\'s', (t) => {
     t.true(inputRatio < 1e-3, `input gradient ratio ${inputRatio}`);
     const zero = build('vanishing_gradient', { decay: 0 }, slot);
     const y = zero.apply(x);
-    t.is(tf.tidy(() => y.abs().max().dataSync()[0]), 0, 'decay 0 kills the signal outright');
+    t.is(
+      tf.tidy(() => y.abs().max().dataSync()[0]),
+      0,
+      'decay 0 kills the signal outright',
+    );
     tf.dispose([x, y]);
     for (const m of [safe, stressor, zero]) m.dispose();
   }
@@ -58,7 +62,10 @@ test('nan_injection: NaNs at rate frequency in training, seeded; none outside tr
   const rate = tf.tidy(() => y.isNaN().toFloat().mean().dataSync()[0]!);
   t.true(rate > 0.035 && rate < 0.075, `NaN rate ${rate}`);
   const clean = module.apply(x);
-  t.is(tf.tidy(() => clean.isNaN().any().dataSync()[0]), 0);
+  t.is(
+    tf.tidy(() => clean.isNaN().any().dataSync()[0]),
+    0,
+  );
   // Seeded: a module built with the same seed injects at the same places.
   const twin = build('nan_injection', { frequency: 0.055 }, DENSE, 9);
   const z = twin.apply(x, { training: true });
@@ -73,7 +80,10 @@ test('nan_injection: NaNs at rate frequency in training, seeded; none outside tr
 });
 
 test('infinite_loop (and deadlock_pattern) are flagged stressors that would run iterations × 1e6 ops (not run)', (t) => {
-  for (const [name, fallbackFrom] of [['infinite_loop', ''], ['deadlock_pattern', 'deadlock_pattern']] as const) {
+  for (const [name, fallbackFrom] of [
+    ['infinite_loop', ''],
+    ['deadlock_pattern', 'deadlock_pattern'],
+  ] as const) {
     const module = build(name, name === 'infinite_loop' ? { iterations: 5500 } : { threads: 9 }, CONV);
     t.is(module.family, 'infinite_loop');
     t.is(module.fallbackFrom, fallbackFrom);

@@ -95,7 +95,12 @@ function allFinite(tensor: tf.Tensor): boolean {
 }
 
 /** Forward in both modes and backward; returns nothing, asserts as it goes. */
-function exercise(t: import('ava').ExecutionContext, descriptor: v1.BlueprintDescriptor, module: BlueprintModule, x: tf.Tensor): void {
+function exercise(
+  t: import('ava').ExecutionContext,
+  descriptor: v1.BlueprintDescriptor,
+  module: BlueprintModule,
+  x: tf.Tensor,
+): void {
   const stressor = descriptor.tier === HIGH_RISK;
   t.is(STRESSOR_FAMILIES.has(module.family), stressor, 'stressor families are exactly the HIGH_RISK tier');
   for (const training of [false, true]) {
@@ -111,7 +116,10 @@ function exercise(t: import('ava').ExecutionContext, descriptor: v1.BlueprintDes
   }
   const trainable = [...module.variables.values()].filter((v) => v.trainable);
   if (trainable.length > 0) {
-    const { value, grads } = tf.variableGrads(() => module.apply(x, { training: true }).square().mean() as tf.Scalar, trainable);
+    const { value, grads } = tf.variableGrads(
+      () => module.apply(x, { training: true }).square().mean() as tf.Scalar,
+      trainable,
+    );
     t.true(Object.keys(grads).length > 0, 'some variable gets a gradient');
     if (!stressor) for (const g of Object.values(grads)) t.true(allFinite(g), 'finite gradients');
     tf.dispose([value, ...Object.values(grads)]);
@@ -125,14 +133,18 @@ function exercise(t: import('ava').ExecutionContext, descriptor: v1.BlueprintDes
 }
 
 for (const descriptor of blueprints) {
-  for (const [slotName, slot, column] of [['dense [32]', DENSE, 0], ['conv [8,8,4]', CONV, 1]] as const) {
+  for (const [slotName, slot, column] of [
+    ['dense [32]', DENSE, 0],
+    ['conv [8,8,4]', CONV, 1],
+  ] as const) {
     test(`${descriptor.blueprintId} ${descriptor.name} on ${slotName}: family, forward, backward, round trip, no leaks`, (t) => {
       const parameters = midpointParameters(descriptor);
       const start = tf.memory().numTensors;
       const module = buildModule(descriptor, parameters, slot, { rngSeed: 3 });
       t.is(describe(module), EXPECTED[descriptor.name]![column]);
       t.is(module.blueprintId, descriptor.blueprintId);
-      for (const [key, value] of Object.entries(parameters)) t.is(module.parameters[key], value, `parameter ${key} kept`);
+      for (const [key, value] of Object.entries(parameters))
+        t.is(module.parameters[key], value, `parameter ${key} kept`);
 
       const bytes = serializeModule(module);
       if (HANGS.has(descriptor.name)) {

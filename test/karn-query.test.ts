@@ -3,9 +3,22 @@
 import test from 'ava';
 import { leyline, type v1 } from '../contracts/index.ts';
 import { BlueprintCatalog, type KarnCatalogReader } from '../actors/karn/catalog.ts';
-import { buildKarnTelemetry, createKarnState, drainEvents, handleQuery, type KarnState, type KarnStateOptions } from '../actors/karn/query.ts';
+import {
+  buildKarnTelemetry,
+  createKarnState,
+  drainEvents,
+  handleQuery,
+  type KarnState,
+  type KarnStateOptions,
+} from '../actors/karn/query.ts';
 
-const { BlueprintTier: Tier, BlueprintRejection: Rejection, CircuitBreakerState: Breaker, TelemetryLevel, HealthStatus } = leyline;
+const {
+  BlueprintTier: Tier,
+  BlueprintRejection: Rejection,
+  CircuitBreakerState: Breaker,
+  TelemetryLevel,
+  HealthStatus,
+} = leyline;
 
 const query = (properties: v1.BlueprintQuery.$Properties = {}): v1.BlueprintQuery =>
   leyline.BlueprintQuery.create({ requestId: 'req-1', ...properties });
@@ -51,9 +64,14 @@ function setUp(options: Partial<KarnStateOptions> = {}) {
   return { state, advance: (ms: number) => (now += ms) };
 }
 
-const eventsNamed = (state: KarnState, description: string) => state.events.filter((e) => e.description === description);
+const eventsNamed = (state: KarnState, description: string) =>
+  state.events.filter((e) => e.description === description);
 
-const refusalOf = (selection: v1.BlueprintSelection) => ({ ok: selection.ok, rejection: selection.rejection, error: selection.error });
+const refusalOf = (selection: v1.BlueprintSelection) => ({
+  ok: selection.ok,
+  rejection: selection.rejection,
+  error: selection.error,
+});
 
 // ---- success ----------------------------------------------------------------------------------------------
 
@@ -69,7 +87,13 @@ test('a selection answers with a descriptor copy, the parameters, tier and conse
   t.is(selection.tier, Tier.BLUEPRINT_TIER_SAFE);
   t.false(selection.conservative);
   t.deepEqual({ ...selection.parameters }, {});
-  t.like(state.metrics, { requestsTotal: 1, requestsFailed: 0, selectionSafe: 1, selectionExperimental: 0, selectionAdversarial: 0 });
+  t.like(state.metrics, {
+    requestsTotal: 1,
+    requestsFailed: 0,
+    selectionSafe: 1,
+    selectionExperimental: 0,
+    selectionAdversarial: 0,
+  });
   t.is(state.metrics.latencyMs.toFixed(3), '1.234');
   t.deepEqual(state.events, [
     {
@@ -84,7 +108,8 @@ test('a selection answers with a descriptor copy, the parameters, tier and conse
 
 test('the golden vectors hold through queries (tier UNSPECIFIED means any tier)', (t) => {
   const { state } = setUp();
-  const pick = (properties: v1.BlueprintQuery.$Properties) => handleQuery(state, query(properties)).descriptor?.blueprintId;
+  const pick = (properties: v1.BlueprintQuery.$Properties) =>
+    handleQuery(state, query(properties)).descriptor?.blueprintId;
   t.is(pick({ context: 'control-run' }), 'BP001');
   t.is(pick({ context: 'control-run', conservative: true }), 'BP005');
   t.is(pick({ context: 'seed-1' }), 'BP032');
@@ -94,7 +119,13 @@ test('the golden vectors hold through queries (tier UNSPECIFIED means any tier)'
 
 test('a custom blueprint with declared bounds: valid parameters pass, out-of-bounds is refused (prototype test)', (t) => {
   const catalog = new BlueprintCatalog({ loadDefaults: false });
-  catalog.register({ blueprintId: 'bp-1', name: 'test', tier: Tier.BLUEPRINT_TIER_SAFE, risk: 0.2, allowedParameters: { alpha: { minValue: 0, maxValue: 1 } } });
+  catalog.register({
+    blueprintId: 'bp-1',
+    name: 'test',
+    tier: Tier.BLUEPRINT_TIER_SAFE,
+    risk: 0.2,
+    allowedParameters: { alpha: { minValue: 0, maxValue: 1 } },
+  });
   const { state } = setUp({ catalog });
   const ok = handleQuery(state, query({ blueprintId: 'bp-1', parameters: { alpha: 0.5 } }));
   t.true(ok.ok);
@@ -120,8 +151,14 @@ test('a custom blueprint with declared bounds: valid parameters pass, out-of-bou
 test('a selection validates parameters only when the query carries some; a direct request always does', (t) => {
   const { state } = setUp();
   t.true(handleQuery(state, query({ context: 'seed-1' })).ok, 'BP032 declares dilation, but none were given');
-  t.is(handleQuery(state, query({ context: 'seed-1', parameters: { dilation: 100 } })).rejection, Rejection.BLUEPRINT_REJECTION_PARAMETER_OUT_OF_BOUNDS);
-  t.is(handleQuery(state, query({ context: 'seed-1', parameters: { dilation: 4, rate: 1 } })).rejection, Rejection.BLUEPRINT_REJECTION_UNDECLARED_PARAMETER);
+  t.is(
+    handleQuery(state, query({ context: 'seed-1', parameters: { dilation: 100 } })).rejection,
+    Rejection.BLUEPRINT_REJECTION_PARAMETER_OUT_OF_BOUNDS,
+  );
+  t.is(
+    handleQuery(state, query({ context: 'seed-1', parameters: { dilation: 4, rate: 1 } })).rejection,
+    Rejection.BLUEPRINT_REJECTION_UNDECLARED_PARAMETER,
+  );
   const ok = handleQuery(state, query({ context: 'seed-1', parameters: { dilation: 4 } }));
   t.deepEqual({ ...ok.parameters }, { dilation: 4 });
   t.deepEqual(refusalOf(handleQuery(state, query({ blueprintId: 'BP032' }))), {
@@ -129,7 +166,10 @@ test('a selection validates parameters only when the query carries some; a direc
     rejection: Rejection.BLUEPRINT_REJECTION_MISSING_PARAMETER,
     error: "blueprint BP032 (dilated_conv) requires parameter 'dilation' in [1, 8], but it was not given",
   });
-  t.is(handleQuery(state, query({ blueprintId: 'BP001', parameters: { alpha: 0.1 } })).rejection, Rejection.BLUEPRINT_REJECTION_UNDECLARED_PARAMETER);
+  t.is(
+    handleQuery(state, query({ blueprintId: 'BP001', parameters: { alpha: 0.1 } })).rejection,
+    Rejection.BLUEPRINT_REJECTION_UNDECLARED_PARAMETER,
+  );
   t.is(handleQuery(state, query({ blueprintId: 'BP404' })).rejection, Rejection.BLUEPRINT_REJECTION_UNKNOWN_BLUEPRINT);
 });
 
@@ -141,12 +181,24 @@ test('direct requests pass the same filters as a selection (FILTERED)', (t) => {
   t.deepEqual(refusalOf(handleQuery(state, query(bp043))), {
     ok: false,
     rejection: Rejection.BLUEPRINT_REJECTION_FILTERED,
-    error: 'blueprint BP043 (exploding_gradient) is BLUEPRINT_TIER_HIGH_RISK and the query does not allow adversarial blueprints',
+    error:
+      'blueprint BP043 (exploding_gradient) is BLUEPRINT_TIER_HIGH_RISK and the query does not allow adversarial blueprints',
   });
-  t.is(handleQuery(state, query({ blueprintId: 'BP011', conservative: true })).rejection, Rejection.BLUEPRINT_REJECTION_FILTERED);
+  t.is(
+    handleQuery(state, query({ blueprintId: 'BP011', conservative: true })).rejection,
+    Rejection.BLUEPRINT_REJECTION_FILTERED,
+  );
   t.true(handleQuery(state, query({ blueprintId: 'BP005', conservative: true })).ok);
-  t.is(handleQuery(state, query({ blueprintId: 'BP002', parameters: { scale: 1 }, tier: Tier.BLUEPRINT_TIER_EXPERIMENTAL })).rejection, Rejection.BLUEPRINT_REJECTION_FILTERED);
-  t.true(handleQuery(state, query({ blueprintId: 'BP002', parameters: { scale: 1 }, tier: Tier.BLUEPRINT_TIER_SAFE })).ok);
+  t.is(
+    handleQuery(
+      state,
+      query({ blueprintId: 'BP002', parameters: { scale: 1 }, tier: Tier.BLUEPRINT_TIER_EXPERIMENTAL }),
+    ).rejection,
+    Rejection.BLUEPRINT_REJECTION_FILTERED,
+  );
+  t.true(
+    handleQuery(state, query({ blueprintId: 'BP002', parameters: { scale: 1 }, tier: Tier.BLUEPRINT_TIER_SAFE })).ok,
+  );
   const allowed = handleQuery(state, query({ ...bp043, allowAdversarial: true }));
   t.true(allowed.ok);
   t.is(allowed.tier, Tier.BLUEPRINT_TIER_HIGH_RISK);
@@ -164,12 +216,19 @@ test('quarantine-only blueprints need a drill; approval-required blueprints need
   t.deepEqual(refusalOf(handleQuery(state, query({ ...adversarial, drill: true }))), {
     ok: false,
     rejection: Rejection.BLUEPRINT_REJECTION_APPROVAL_REQUIRED,
-    error: 'blueprint BP045 (nan_injection) requires approval: name the approver in approved_by, or list the id in karn.approved',
+    error:
+      'blueprint BP045 (nan_injection) requires approval: name the approver in approved_by, or list the id in karn.approved',
   });
-  t.is(handleQuery(state, query({ ...adversarial, drill: true, approvedBy: '   ' })).rejection, Rejection.BLUEPRINT_REJECTION_APPROVAL_REQUIRED);
+  t.is(
+    handleQuery(state, query({ ...adversarial, drill: true, approvedBy: '   ' })).rejection,
+    Rejection.BLUEPRINT_REJECTION_APPROVAL_REQUIRED,
+  );
   t.true(handleQuery(state, query({ ...adversarial, drill: true, approvedBy: 'alice' })).ok);
   // Quarantine is checked before parameters: a policy refusal does not depend on the values.
-  t.is(handleQuery(state, query({ blueprintId: 'BP045', allowAdversarial: true })).rejection, Rejection.BLUEPRINT_REJECTION_QUARANTINED);
+  t.is(
+    handleQuery(state, query({ blueprintId: 'BP045', allowAdversarial: true })).rejection,
+    Rejection.BLUEPRINT_REJECTION_QUARANTINED,
+  );
 
   // Selection picks first (the golden vectors are unchanged), then the policy applies to what it picked.
   const experimental = { context: 'exp', tier: Tier.BLUEPRINT_TIER_EXPERIMENTAL };
@@ -179,7 +238,10 @@ test('quarantine-only blueprints need a drill; approval-required blueprints need
   const approved = handleQuery(state, query({ ...experimental, approvedBy: 'alice' }));
   t.is(approved.descriptor?.blueprintId, 'BP040');
   t.is(approved.tier, Tier.BLUEPRINT_TIER_EXPERIMENTAL);
-  t.true(handleQuery(state, query({ blueprintId: 'BP037', parameters: { levels: 3 } })).ok, 'BP037 is approved in configuration');
+  t.true(
+    handleQuery(state, query({ blueprintId: 'BP037', parameters: { levels: 3 } })).ok,
+    'BP037 is approved in configuration',
+  );
   t.like(state.metrics, { selectionExperimental: 2, selectionAdversarial: 1 });
   t.is(state.breaker.state, Breaker.CIRCUIT_STATE_CLOSED);
 });
@@ -205,8 +267,15 @@ test('bad input never trips the breaker', (t) => {
     { tier: Tier.BLUEPRINT_TIER_HIGH_RISK },
     { context: 'exp', tier: Tier.BLUEPRINT_TIER_EXPERIMENTAL },
   ];
-  for (let round = 0; round < 3; round += 1) for (const properties of bad) t.false(handleQuery(state, query(properties)).ok);
-  t.like(state.metrics, { requestsFailed: 18, requestsTotal: 0, breakerDenied: 0, breakerOpenTotal: 0, breakerState: Breaker.CIRCUIT_STATE_CLOSED });
+  for (let round = 0; round < 3; round += 1)
+    for (const properties of bad) t.false(handleQuery(state, query(properties)).ok);
+  t.like(state.metrics, {
+    requestsFailed: 18,
+    requestsTotal: 0,
+    breakerDenied: 0,
+    breakerOpenTotal: 0,
+    breakerState: Breaker.CIRCUIT_STATE_CLOSED,
+  });
   t.is(state.breaker.state, Breaker.CIRCUIT_STATE_CLOSED);
   t.true(handleQuery(state, query()).ok);
 });
@@ -225,18 +294,38 @@ test('internal failures open the breaker after 3; then queries are denied and co
   }
   t.is(state.breaker.state, Breaker.CIRCUIT_STATE_OPEN);
   const denied = handleQuery(state, query({ requestId: 'req-9' }));
-  t.deepEqual(refusalOf(denied), { ok: false, rejection: Rejection.BLUEPRINT_REJECTION_BREAKER_OPEN, error: 'Karn breaker open; blueprint query refused' });
+  t.deepEqual(refusalOf(denied), {
+    ok: false,
+    rejection: Rejection.BLUEPRINT_REJECTION_BREAKER_OPEN,
+    error: 'Karn breaker open; blueprint query refused',
+  });
   t.is(denied.requestId, 'req-9');
   handleQuery(state, query());
-  t.like(state.metrics, { requestsFailed: 3, breakerDenied: 2, breakerOpenTotal: 1, breakerState: Breaker.CIRCUIT_STATE_OPEN, requestsTotal: 0 });
-  t.deepEqual(eventsNamed(state, 'karn.selection_failed')[0]?.attributes, { error: 'RangeError', rejection: 'BLUEPRINT_REJECTION_INTERNAL' });
+  t.like(state.metrics, {
+    requestsFailed: 3,
+    breakerDenied: 2,
+    breakerOpenTotal: 1,
+    breakerState: Breaker.CIRCUIT_STATE_OPEN,
+    requestsTotal: 0,
+  });
+  t.deepEqual(eventsNamed(state, 'karn.selection_failed')[0]?.attributes, {
+    error: 'RangeError',
+    rejection: 'BLUEPRINT_REJECTION_INTERNAL',
+  });
   t.deepEqual(eventsNamed(state, 'karn.breaker_opened'), [
-    { description: 'karn.breaker_opened', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { failures: '3' } },
+    {
+      description: 'karn.breaker_opened',
+      level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+      attributes: { failures: '3' },
+    },
   ]);
-  t.deepEqual(eventsNamed(state, 'karn.breaker_denied').map((e) => [e.level, e.attributes]), [
-    [TelemetryLevel.TELEMETRY_LEVEL_WARNING, { reason: 'breaker_open' }],
-    [TelemetryLevel.TELEMETRY_LEVEL_WARNING, { reason: 'breaker_open' }],
-  ]);
+  t.deepEqual(
+    eventsNamed(state, 'karn.breaker_denied').map((e) => [e.level, e.attributes]),
+    [
+      [TelemetryLevel.TELEMETRY_LEVEL_WARNING, { reason: 'breaker_open' }],
+      [TelemetryLevel.TELEMETRY_LEVEL_WARNING, { reason: 'breaker_open' }],
+    ],
+  );
 
   // After the 30 s timeout one trial is admitted; the catalog works again, so the breaker closes.
   advance(29_999);
@@ -287,7 +376,10 @@ test('the telemetry packet: source karn, the reference metric names, the drained
   const { state } = setUp();
   const fresh = buildKarnTelemetry(state, 'karn-0', 1_000);
   t.is(fresh.sourceSubsystem, 'karn');
-  t.deepEqual(fresh.metrics.map((m) => m.name), METRIC_NAMES);
+  t.deepEqual(
+    fresh.metrics.map((m) => m.name),
+    METRIC_NAMES,
+  );
   t.is(fresh.metrics.find((m) => m.name === 'karn.breaker.state')?.value, 1, 'CLOSED is 1.0 from the start');
   t.is(fresh.level, TelemetryLevel.TELEMETRY_LEVEL_INFO);
   t.is(fresh.systemHealth?.status, HealthStatus.HEALTH_STATUS_HEALTHY);
@@ -301,7 +393,10 @@ test('the telemetry packet: source karn, the reference metric names, the drained
   t.is(value('karn.requests.total'), 1);
   t.is(value('karn.requests.failed'), 1);
   t.is(value('karn.selection.experimental'), 1);
-  t.deepEqual(packet.events.map((e) => e.description), ['karn.selection_succeeded', 'karn.selection_failed']);
+  t.deepEqual(
+    packet.events.map((e) => e.description),
+    ['karn.selection_succeeded', 'karn.selection_failed'],
+  );
   t.is(packet.events[0]?.attributes?.tier, 'BLUEPRINT_TIER_EXPERIMENTAL');
   t.is(packet.level, TelemetryLevel.TELEMETRY_LEVEL_WARNING, 'a warning event makes a warning packet');
   t.is(packet.systemHealth?.indicators?.priority, 'MESSAGE_PRIORITY_HIGH');

@@ -5,12 +5,22 @@ import { createHash } from 'node:crypto';
 import { leyline } from '../contracts/index.ts';
 import { BlueprintCatalog } from '../actors/karn/catalog.ts';
 import { BlueprintRequestError } from '../actors/karn/errors.ts';
-import { candidatePool, chooseTemplate, exclusionReason, selectionHash, type SelectionCriteria } from '../actors/karn/selection.ts';
+import {
+  candidatePool,
+  chooseTemplate,
+  exclusionReason,
+  selectionHash,
+  type SelectionCriteria,
+} from '../actors/karn/selection.ts';
 
 const { BlueprintTier: Tier, BlueprintRejection: Rejection } = leyline;
 
 const catalog = new BlueprintCatalog();
-const criteria = (overrides: Partial<SelectionCriteria>): SelectionCriteria => ({ allowAdversarial: false, conservative: false, ...overrides });
+const criteria = (overrides: Partial<SelectionCriteria>): SelectionCriteria => ({
+  allowAdversarial: false,
+  conservative: false,
+  ...overrides,
+});
 
 interface GoldenVector {
   title: string;
@@ -23,8 +33,20 @@ interface GoldenVector {
 // The prototype's vectors, on the default catalog.
 const GOLDEN: readonly GoldenVector[] = [
   { title: 'control-run', criteria: criteria({ context: 'control-run' }), n: 42, u32: 1436219274, expected: 'BP001' },
-  { title: 'control-run, adversarial', criteria: criteria({ context: 'control-run', allowAdversarial: true }), n: 50, u32: 1436219274, expected: 'BP025' },
-  { title: 'control-run, conservative', criteria: criteria({ context: 'control-run', conservative: true }), n: 10, u32: 1436219274, expected: 'BP005' },
+  {
+    title: 'control-run, adversarial',
+    criteria: criteria({ context: 'control-run', allowAdversarial: true }),
+    n: 50,
+    u32: 1436219274,
+    expected: 'BP025',
+  },
+  {
+    title: 'control-run, conservative',
+    criteria: criteria({ context: 'control-run', conservative: true }),
+    n: 10,
+    u32: 1436219274,
+    expected: 'BP005',
+  },
   {
     title: 'control-run, HIGH_RISK, adversarial',
     criteria: criteria({ context: 'control-run', tier: Tier.BLUEPRINT_TIER_HIGH_RISK, allowAdversarial: true }),
@@ -32,7 +54,13 @@ const GOLDEN: readonly GoldenVector[] = [
     u32: 1436219274,
     expected: 'BP045',
   },
-  { title: 'exp, EXPERIMENTAL', criteria: criteria({ context: 'exp', tier: Tier.BLUEPRINT_TIER_EXPERIMENTAL }), n: 7, u32: 3715798125, expected: 'BP040' },
+  {
+    title: 'exp, EXPERIMENTAL',
+    criteria: criteria({ context: 'exp', tier: Tier.BLUEPRINT_TIER_EXPERIMENTAL }),
+    n: 7,
+    u32: 3715798125,
+    expected: 'BP040',
+  },
   {
     title: 'exp, EXPERIMENTAL, conservative (no SAFE candidate: the flag is ignored)',
     criteria: criteria({ context: 'exp', tier: Tier.BLUEPRINT_TIER_EXPERIMENTAL, conservative: true }),
@@ -42,8 +70,20 @@ const GOLDEN: readonly GoldenVector[] = [
   },
   { title: 'seed-1', criteria: criteria({ context: 'seed-1' }), n: 42, u32: 246425203, expected: 'BP032' },
   { title: 'run-123', criteria: criteria({ context: 'run-123' }), n: 42, u32: 656937639, expected: 'BP016' },
-  { title: 'conservative, no context', criteria: criteria({ conservative: true }), n: 10, u32: null, expected: 'BP001' },
-  { title: 'conservative, context ""', criteria: criteria({ conservative: true, context: '' }), n: 10, u32: null, expected: 'BP001' },
+  {
+    title: 'conservative, no context',
+    criteria: criteria({ conservative: true }),
+    n: 10,
+    u32: null,
+    expected: 'BP001',
+  },
+  {
+    title: 'conservative, context ""',
+    criteria: criteria({ conservative: true, context: '' }),
+    n: 10,
+    u32: null,
+    expected: 'BP001',
+  },
   { title: 'context "" (not conservative)', criteria: criteria({ context: '' }), n: 42, u32: null, expected: 'BP001' },
 ];
 
@@ -89,7 +129,9 @@ test('filters run in insertion order before the sort; the conservative pool is t
 });
 
 test('HIGH_RISK is dropped unless adversarial is allowed, even when HIGH_RISK is the tier asked for', (t) => {
-  const error = t.throws(() => chooseTemplate(catalog, criteria({ tier: Tier.BLUEPRINT_TIER_HIGH_RISK })), { instanceOf: BlueprintRequestError });
+  const error = t.throws(() => chooseTemplate(catalog, criteria({ tier: Tier.BLUEPRINT_TIER_HIGH_RISK })), {
+    instanceOf: BlueprintRequestError,
+  });
   t.is(error.rejection, Rejection.BLUEPRINT_REJECTION_NO_CANDIDATES);
   t.is(error.message, 'no blueprint matches tier BLUEPRINT_TIER_HIGH_RISK, adversarial not allowed');
   t.is(candidatePool(catalog.all(), criteria({ allowAdversarial: false })).length, 42);
@@ -105,7 +147,10 @@ test('a tier of UNSPECIFIED (0) matches nothing in chooseTemplate (queries map "
 
 test('an empty catalog has no candidates', (t) => {
   const empty = new BlueprintCatalog({ loadDefaults: false });
-  t.throws(() => chooseTemplate(empty, criteria({ context: 'x' })), { instanceOf: BlueprintRequestError, message: /no blueprint matches any tier/ });
+  t.throws(() => chooseTemplate(empty, criteria({ context: 'x' })), {
+    instanceOf: BlueprintRequestError,
+    message: /no blueprint matches any tier/,
+  });
 });
 
 test('exclusionReason says which filter excludes a blueprint, and null for one in the pool', (t) => {
@@ -124,6 +169,12 @@ test('exclusionReason says which filter excludes a blueprint, and null for one i
     exclusionReason(bp('BP011'), all, criteria({ conservative: true })),
     'blueprint BP011 (gelu_activation) is outside the conservative pool (BP001, BP002, BP003, BP004, BP005, BP006, BP007, BP008, BP009, BP010)',
   );
-  t.is(exclusionReason(bp('BP040'), all, criteria({ conservative: true })), 'blueprint BP040 (differentiable_nas) is outside the conservative pool (BP001, BP002, BP003, BP004, BP005, BP006, BP007, BP008, BP009, BP010)');
-  t.is(exclusionReason(bp('BP040'), all, criteria({ tier: Tier.BLUEPRINT_TIER_EXPERIMENTAL, conservative: true })), null);
+  t.is(
+    exclusionReason(bp('BP040'), all, criteria({ conservative: true })),
+    'blueprint BP040 (differentiable_nas) is outside the conservative pool (BP001, BP002, BP003, BP004, BP005, BP006, BP007, BP008, BP009, BP010)',
+  );
+  t.is(
+    exclusionReason(bp('BP040'), all, criteria({ tier: Tier.BLUEPRINT_TIER_EXPERIMENTAL, conservative: true })),
+    null,
+  );
 });

@@ -17,12 +17,20 @@ test.before(async () => {
 });
 
 const data = spiralsDataset({ rngSeed: 2, train: 256, test: 64 });
-const batch = () => new Batcher(data.train, { batchSize: 64, inputShape: data.inputShape, classes: data.classes, rngSeed: 1 }).epoch(0).next().value!;
+const batch = () =>
+  new Batcher(data.train, { batchSize: 64, inputShape: data.inputShape, classes: data.classes, rngSeed: 1 })
+    .epoch(0)
+    .next().value!;
 
 for (const stage of [Stage.SEED_STAGE_TRAINING, Stage.SEED_STAGE_BLENDING, Stage.SEED_STAGE_SHADOWING]) {
   test(`a grafted seed in ${leyline.SeedLifecycleStage[stage]} leaks no gradient into the host`, (t) => {
     const host = buildHost({ kind: 'mlp', inputs: 16, hidden: [32, 32], classes: 4 }, 1);
-    const module = buildModule(leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }), { depth: 1 }, { dims: [32] }, { rngSeed: 4 });
+    const module = buildModule(
+      leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }),
+      { depth: 1 },
+      { dims: [32] },
+      { rngSeed: 4 },
+    );
     const grafts = new GraftTable();
     grafts.attach({ seedId: 's1', slotId: 'mlp.0', module, stage, alpha: 0.5 });
     const b = batch();
@@ -39,9 +47,17 @@ for (const stage of [Stage.SEED_STAGE_TRAINING, Stage.SEED_STAGE_BLENDING, Stage
 test('a seed module that shares a host parameter leaks gradient into the host and is caught; the measurement frees its tensors', (t) => {
   const host = buildHost({ kind: 'mlp', inputs: 16, hidden: [32, 32], classes: 4 }, 1);
   const shared = host.variables.get('dense1.kernel')!;
-  const honest = buildModule(leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }), { depth: 1 }, { dims: [32] }, { rngSeed: 4 });
+  const honest = buildModule(
+    leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }),
+    { depth: 1 },
+    { dims: [32] },
+    { rngSeed: 4 },
+  );
   // The deliberate leak: the seed's output depends on a host weight, so the host trains through the seed.
-  const leaky: BlueprintModule = { ...honest, apply: (x) => tf.add(x, tf.mul(0.1, tf.matMul(x as tf.Tensor2D, shared))) };
+  const leaky: BlueprintModule = {
+    ...honest,
+    apply: (x) => tf.add(x, tf.mul(0.1, tf.matMul(x as tf.Tensor2D, shared))),
+  };
   const grafts = new GraftTable();
   grafts.attach({ seedId: 'leaky', slotId: 'mlp.0', module: leaky, stage: Stage.SEED_STAGE_TRAINING, alpha: 0 });
   const b = batch();

@@ -23,7 +23,9 @@ function fakeStore(latency: Record<string, number | undefined>): KernelStore & {
       calls.push(blueprintId);
       const ms = latency[blueprintId];
       if (ms === undefined) return { status: 'not_found', blueprintId, latencyMs: 0.1 } as KernelFetchResult;
-      const module = buildModule({ blueprintId, name: NAMES[blueprintId] ?? blueprintId }, {}, SLOT, { rngSeed: calls.length });
+      const module = buildModule({ blueprintId, name: NAMES[blueprintId] ?? blueprintId }, {}, SLOT, {
+        rngSeed: calls.length,
+      });
       return { status: 'found', module, entry: leyline.KernelCatalogEntry.create({}), fromCache: true, latencyMs: ms };
     },
   };
@@ -37,7 +39,10 @@ test('a kernel within budget comes from Urza, with weights of its own per call',
   const first = [...a.module.variables.values()];
   const second = [...b.module.variables.values()];
   t.true(first.length > 0);
-  t.true(first.every((v, i) => v !== second[i]), 'two seeds never share a variable');
+  t.true(
+    first.every((v, i) => v !== second[i]),
+    'two seeds never share a variable',
+  );
   a.module.dispose();
   b.module.dispose();
 });

@@ -8,9 +8,21 @@ import { createSeedLifecycle, type SeedData, type SeedEvent } from '../actors/ka
 const { SeedLifecycleStage: Stage, SeedLifecycleGate: Gate } = leyline;
 
 const pass = (gate: number): GateResult => ({ gate, passed: true, reason: '', attributes: {} });
-const lifecycle = createSeedLifecycle({ trainingSteps: 3, blending: { kind: 'linear', totalSteps: 4 }, shadowingSteps: 2, probationSteps: 2, embargoMs: 1_000, autoFossilize: true });
+const lifecycle = createSeedLifecycle({
+  trainingSteps: 3,
+  blending: { kind: 'linear', totalSteps: 4 },
+  shadowingSteps: 2,
+  probationSteps: 2,
+  embargoMs: 1_000,
+  autoFossilize: true,
+});
 const step: SeedEvent = { type: 'step', g1: pass(Gate.SEED_GATE_G1_GRADIENT_HEALTH) };
-const seedIn = (stage: number, extra: Partial<SeedData> = {}): SeedData => ({ ...lifecycle.initialState('s', 'mlp.0'), blueprintId: 'BP009', stage, ...extra });
+const seedIn = (stage: number, extra: Partial<SeedData> = {}): SeedData => ({
+  ...lifecycle.initialState('s', 'mlp.0'),
+  blueprintId: 'BP009',
+  stage,
+  ...extra,
+});
 
 test('a grafted seed pauses with its stage and α kept, its steps stop counting, and resume goes on where it was', (t) => {
   const blending = seedIn(Stage.SEED_STAGE_BLENDING, { alpha: 0.25, alphaSteps: 1, stageSteps: 1 });
@@ -41,8 +53,16 @@ test('pausing twice or resuming a running seed is refused and changes nothing', 
 });
 
 test('only a seed whose module is in the host pauses: active stages and FOSSILIZED, with a module', (t) => {
-  for (const stage of [Stage.SEED_STAGE_TRAINING, Stage.SEED_STAGE_SHADOWING, Stage.SEED_STAGE_PROBATIONARY, Stage.SEED_STAGE_FOSSILIZED]) {
-    t.true(lifecycle.transition(seedIn(stage), { type: 'pause', hasModule: true }).state.paused, leyline.SeedLifecycleStage[stage]);
+  for (const stage of [
+    Stage.SEED_STAGE_TRAINING,
+    Stage.SEED_STAGE_SHADOWING,
+    Stage.SEED_STAGE_PROBATIONARY,
+    Stage.SEED_STAGE_FOSSILIZED,
+  ]) {
+    t.true(
+      lifecycle.transition(seedIn(stage), { type: 'pause', hasModule: true }).state.paused,
+      leyline.SeedLifecycleStage[stage],
+    );
   }
   const refusals = [
     [seedIn(Stage.SEED_STAGE_DORMANT), 'pause', true, 'cannot pause a seed in DORMANT'],
@@ -65,7 +85,11 @@ test('a seed culled while paused stays paused through its embargo, and is germin
   const resetting = lifecycle.transition(culled.state, { type: 'tick', now: 1_000 }).state;
   const dormant = lifecycle.transition(resetting, { type: 'reset', g5: pass(Gate.SEED_GATE_G5_RESET) }).state;
   t.is(dormant.stage, Stage.SEED_STAGE_DORMANT);
-  const germinated = lifecycle.transition(dormant, { type: 'germinate', blueprintId: 'BP009', g0: pass(Gate.SEED_GATE_G0_SANITY) }).state;
+  const germinated = lifecycle.transition(dormant, {
+    type: 'germinate',
+    blueprintId: 'BP009',
+    g0: pass(Gate.SEED_GATE_G0_SANITY),
+  }).state;
   t.is(germinated.stage, Stage.SEED_STAGE_GERMINATED);
   t.false(germinated.paused);
   const training = lifecycle.transition(germinated, { type: 'attach', g3: pass(Gate.SEED_GATE_G3_INTERFACE) }).state;

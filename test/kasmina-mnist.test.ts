@@ -24,13 +24,26 @@ test('MNIST: a seed on the MLP host walks every stage to FOSSILIZED with real tr
   const module = h.surface.grafts.bySeed('mnist-1')!.module;
   const initial = [...module.variables.values()].map((v) => [...v.dataSync()]);
   // Either end of the walk; a cull is reported with its reason rather than waited out.
-  await h.packets.waitFor((p) => p.events.some((e) => e.attributes?.seed_id === 'mnist-1' && (e.attributes?.to === 'FOSSILIZED' || e.attributes?.to === 'CULLED')), { timeoutMs: 120_000 });
-  const failure = h.packets.seen.flatMap((p) => p.events).find((e) => e.description === 'gate_failure' && e.attributes?.seed_id === 'mnist-1');
+  await h.packets.waitFor(
+    (p) =>
+      p.events.some(
+        (e) =>
+          e.attributes?.seed_id === 'mnist-1' && (e.attributes?.to === 'FOSSILIZED' || e.attributes?.to === 'CULLED'),
+      ),
+    { timeoutMs: 120_000 },
+  );
+  const failure = h.packets.seen
+    .flatMap((p) => p.events)
+    .find((e) => e.description === 'gate_failure' && e.attributes?.seed_id === 'mnist-1');
   t.is(failure, undefined, `culled: ${failure?.attributes?.gate} ${failure?.attributes?.reason}`);
   t.deepEqual(h.stagesOf('mnist-1'), ['GERMINATED', 'TRAINING', 'BLENDING', 'SHADOWING', 'PROBATIONARY', 'FOSSILIZED']);
   const graft = h.surface.grafts.bySeed('mnist-1')!;
   t.is(graft.stage, Stage.SEED_STAGE_FOSSILIZED);
-  t.notDeepEqual([...graft.module.variables.values()].map((v) => [...v.dataSync()]), initial, 'the seed trained');
+  t.notDeepEqual(
+    [...graft.module.variables.values()].map((v) => [...v.dataSync()]),
+    initial,
+    'the seed trained',
+  );
   const probe = h.surface.probe!;
   const withSeed = probe.probeLoss(h.surface.grafts);
   const withoutSeed = probe.probeLoss(new GraftTable());

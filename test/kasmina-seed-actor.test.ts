@@ -26,7 +26,12 @@ test.before(async () => {
 const store: KernelStore = {
   fetchKernel: (blueprintId, slot) => ({
     status: 'found',
-    module: buildModule(catalog.get(blueprintId)!, { depth: 1 }, { dims: [...(slot as readonly number[])] }, { rngSeed: 1 }),
+    module: buildModule(
+      catalog.get(blueprintId)!,
+      { depth: 1 },
+      { dims: [...(slot as readonly number[])] },
+      { rngSeed: 1 },
+    ),
     entry: leyline.KernelCatalogEntry.create({}),
     fromCache: true,
     latencyMs: 0.5,
@@ -50,20 +55,45 @@ class StandInRun implements SeedProbe {
 function start(probe: SeedProbe | null) {
   const system = testSystem();
   const notices = new EventLog<SeedNotice>();
-  const manager = system.spawn(null, statelessLogic<SeedNotice>('manager', (notice) => notices.push(notice)), { name: 'manager' });
+  const manager = system.spawn(
+    null,
+    statelessLogic<SeedNotice>('manager', (notice) => notices.push(notice)),
+    { name: 'manager' },
+  );
   const surface = new TrainingSurface();
   surface.probe = probe;
   const settings = resolveKasminaConfig({ timings: { embargoMs: 30 }, isolationEvery: 1 });
   const seed = system.spawn(
     null,
-    seedLogic({ seedId: 's1', slotId: 'mlp.0', lifecycle: createSeedLifecycle(settings.timings), settings, kernels: new KernelSource(store), catalog, surface, manager, telemetry: null }),
+    seedLogic({
+      seedId: 's1',
+      slotId: 'mlp.0',
+      lifecycle: createSeedLifecycle(settings.timings),
+      settings,
+      kernels: new KernelSource(store),
+      catalog,
+      surface,
+      manager,
+      telemetry: null,
+    }),
     { name: 'seed-s1' },
   );
-  const ask = (message: v1.AdaptationCommand | v1.SeedStepReport) => system.ask(seed, message, leyline.SeedState, 5_000);
-  const command = (commandType: v1.CommandType, fields: Partial<v1.AdaptationCommand> = {}) => leyline.AdaptationCommand.create({ version: 1, commandId: 'c', commandType, targetSeedId: 's1', ...fields });
-  const germinate = command(CommandType.COMMAND_SEED, { seedOperation: leyline.CommandSeedOperation.create({ operation: SeedOperation.SEED_OP_GERMINATE, blueprintId: 'BP009', parameters: { depth: 1 } }) });
+  const ask = (message: v1.AdaptationCommand | v1.SeedStepReport) =>
+    system.ask(seed, message, leyline.SeedState, 5_000);
+  const command = (commandType: v1.CommandType, fields: Partial<v1.AdaptationCommand> = {}) =>
+    leyline.AdaptationCommand.create({ version: 1, commandId: 'c', commandType, targetSeedId: 's1', ...fields });
+  const germinate = command(CommandType.COMMAND_SEED, {
+    seedOperation: leyline.CommandSeedOperation.create({
+      operation: SeedOperation.SEED_OP_GERMINATE,
+      blueprintId: 'BP009',
+      parameters: { depth: 1 },
+    }),
+  });
   const pause = (action: string) => command(CommandType.COMMAND_PAUSE, { annotations: { action } });
-  const steps = (n: number) => leyline.SeedStepReport.create({ seeds: [leyline.SeedStepStats.create({ seedId: 's1', steps: n, gradNormMax: 1, lossMean: 0.5 })] });
+  const steps = (n: number) =>
+    leyline.SeedStepReport.create({
+      seeds: [leyline.SeedStepStats.create({ seedId: 's1', steps: n, gradNormMax: 1, lossMean: 0.5 })],
+    });
   return { system, notices, surface, seed, ask, germinate, pause, steps };
 }
 
@@ -74,9 +104,16 @@ test('a seed answers each ask with its SeedState, and tells the manager unasked 
   t.is(culled.stage, Stage.SEED_STAGE_EMBARGOED);
   t.is(culled.seedId, 's1');
   const notice = await h.notices.waitFor((n) => n instanceof leyline.SeedState);
-  t.is((notice as v1.SeedState).stage, Stage.SEED_STAGE_DORMANT, 'the embargo timer moved it on: the manager hears of it');
+  t.is(
+    (notice as v1.SeedState).stage,
+    Stage.SEED_STAGE_DORMANT,
+    'the embargo timer moved it on: the manager hears of it',
+  );
   const checkpoint = await h.system.ask(h.seed, leyline.SeedCheckpointRequest.create(), leyline.SeedCheckpoint, 5_000);
-  t.deepEqual([checkpoint.seeds[0]?.stage, checkpoint.states[0]?.stage], [Stage.SEED_STAGE_DORMANT, Stage.SEED_STAGE_DORMANT]);
+  t.deepEqual(
+    [checkpoint.seeds[0]?.stage, checkpoint.states[0]?.stage],
+    [Stage.SEED_STAGE_DORMANT, Stage.SEED_STAGE_DORMANT],
+  );
   await h.system.shutdown();
 });
 
@@ -92,7 +129,11 @@ test('PAUSE takes the module out of the graft table with stage and α kept and i
   t.is(h.surface.grafts.bySeed('s1'), undefined, 'out of the forward pass');
   const idle = await h.ask(h.steps(3));
   t.is(idle.metrics.steps_in_stage, 0, 'steps while paused do not count');
-  t.is(h.notices.count((n) => n instanceof leyline.MetricPoint), 0, 'nor is a paused seed measured');
+  t.is(
+    h.notices.count((n) => n instanceof leyline.MetricPoint),
+    0,
+    'nor is a paused seed measured',
+  );
   t.is((await h.ask(h.pause('pause'))).metrics.paused, 1, 'pausing again changes nothing');
 
   const resumed = await h.ask(h.pause('resume'));

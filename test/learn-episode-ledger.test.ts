@@ -10,7 +10,8 @@ const request = (episodeId: string, version: string | null): v1.EpisodeRequest =
     policyKind: version === null ? 'heuristic' : 'network',
     ...(version === null ? {} : { policy: leyline.PolicyUpdate.create({ tamiyoPolicyVersion: version }) }),
   });
-const result = (episodeId: string, policyVersion: string, ok = true, seconds = 1): v1.EpisodeResult => leyline.EpisodeResult.create({ episodeId, policyVersion, ok, seconds });
+const result = (episodeId: string, policyVersion: string, ok = true, seconds = 1): v1.EpisodeResult =>
+  leyline.EpisodeResult.create({ episodeId, policyVersion, ok, seconds });
 
 test('the version an episode must report: a network policy’s own; none checked for the fixed policies', (t) => {
   t.is(expectedVersion(request('a', 'learn-r3')), 'learn-r3');
@@ -32,7 +33,10 @@ test('each episode counts once, of the version asked for; the results come in re
   t.is(ledger.accept(result('e1', '', false)), 'accepted');
   t.true(ledger.done);
   const results = ledger.results();
-  t.deepEqual(results.map((r) => r.episodeId), ['e0', 'e1', 'e2']);
+  t.deepEqual(
+    results.map((r) => r.episodeId),
+    ['e0', 'e1', 'e2'],
+  );
   // The first answer of e2 is the one kept, not the copy.
   t.is(results[2]!.seconds, 2);
 });

@@ -6,7 +6,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RoundFigures } from '../actors/simic/index.ts';
-import { LearnRecord, readLearnRecord, type LearnHeldOutRecord, type LearnRecordLine, type LearnRoundRecord, type LearnStartRecord } from '../cli/learn/record.ts';
+import {
+  LearnRecord,
+  readLearnRecord,
+  type LearnHeldOutRecord,
+  type LearnRecordLine,
+  type LearnRoundRecord,
+  type LearnStartRecord,
+} from '../cli/learn/record.ts';
 import { renderLearnReport, writeLearnReport } from '../cli/learn/report.ts';
 
 const at = (second: number): string => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
@@ -48,7 +55,16 @@ function round(n: number, objective: number): LearnRoundRecord {
     round: n,
     policyVersion: `v${n - 1}`,
     figures: figures(objective, { actions: { wait: 0.8 - 0.1 * n, germinate: 0.1 * n, cull: 0.1, optimizer: 0.1 } }),
-    update: { experiences: 40, policyLoss: -0.0123, valueLoss: 0.4567, entropy: 1.234, approxKl: 0.0042, clipFraction: 0.125, skippedMinibatches: 0, averageReward: 0.1 },
+    update: {
+      experiences: 40,
+      policyLoss: -0.0123,
+      valueLoss: 0.4567,
+      entropy: 1.234,
+      approxKl: 0.0042,
+      clipFraction: 0.125,
+      skippedMinibatches: 0,
+      averageReward: 0.1,
+    },
     seconds: 9.5,
     episodesPerSecond: 0.42,
     policyFile: `policies/round-${n}.json`,
@@ -56,7 +72,14 @@ function round(n: number, objective: number): LearnRoundRecord {
   };
 }
 
-function heldOut(policy: LearnHeldOutRecord['policy'], task: string, rngSeed: number, testAccuracy: number, addedParameters: number, ok = true): LearnHeldOutRecord {
+function heldOut(
+  policy: LearnHeldOutRecord['policy'],
+  task: string,
+  rngSeed: number,
+  testAccuracy: number,
+  addedParameters: number,
+  ok = true,
+): LearnHeldOutRecord {
   return {
     event: 'heldout',
     at: at(100 + rngSeed),
@@ -95,7 +118,15 @@ const RECORD: LearnRecordLine[] = [
   round(2, 2),
   round(3, 4),
   ...HELD_OUT,
-  { event: 'finished', at: at(200), code: 0, why: 'all rounds done', rounds: 3, policyFile: 'policies/round-3.json', seconds: 200 },
+  {
+    event: 'finished',
+    at: at(200),
+    code: 0,
+    why: 'all rounds done',
+    rounds: 3,
+    policyFile: 'policies/round-3.json',
+    seconds: 200,
+  },
 ];
 
 /** The markup of one section, by its heading. */
@@ -151,16 +182,26 @@ test('the action mix has a line per action; the parameters charts carry the base
 test('the PPO table: a row per round with its losses, KL, clip fraction, throughput and policy file', (t) => {
   const ppo = sectionOf(renderLearnReport(RECORD), 'PPO');
   t.is((ppo.match(/<tr class="round">/g) ?? []).length, 3);
-  for (const text of ['-0.0123', '0.4567', '1.234', '0.0042', '12.50%', '9.5', '0.42', 'policies/round-2.json']) t.true(ppo.includes(text), text);
+  for (const text of ['-0.0123', '0.4567', '1.234', '0.0042', '12.50%', '9.5', '0.42', 'policies/round-2.json'])
+    t.true(ppo.includes(text), text);
 });
 
 test('held-out tasks: per task and policy, and the means per policy (failed episodes counted, not averaged)', (t) => {
   const held = sectionOf(renderLearnReport(RECORD), 'Held-out tasks');
   const rows = held.match(/<tr class="heldout">[\s\S]*?<\/tr>/g) ?? [];
   t.is(rows.length, 3);
-  const cells = (row: string): string[] => [...row.matchAll(/<td>([\s\S]*?)<\/td>/g)].map((m) => m[1]!.replace(/<[^>]+>/g, ''));
+  const cells = (row: string): string[] =>
+    [...row.matchAll(/<td>([\s\S]*?)<\/td>/g)].map((m) => m[1]!.replace(/<[^>]+>/g, ''));
   t.deepEqual(cells(rows[0]!), ['spirals-c', '91.00%', '2,000', '2', '88.00%', '500', '1']);
-  t.deepEqual(cells(rows[1]!), ['&lt;b&gt;spirals-d&lt;/b&gt;', '80.00%', '3,000', '2 (1 failed)', '78.00%', '700', '1']);
+  t.deepEqual(cells(rows[1]!), [
+    '&lt;b&gt;spirals-d&lt;/b&gt;',
+    '80.00%',
+    '3,000',
+    '2 (1 failed)',
+    '78.00%',
+    '700',
+    '1',
+  ]);
   t.deepEqual(cells(rows[2]!), ['mean over tasks', '85.50%', '2,500', '4 (1 failed)', '83.00%', '600', '2']);
   t.false(held.includes('random: test accuracy'), 'a policy without held-out episodes has no columns');
 });
@@ -175,7 +216,8 @@ test('a record with only a start line (or nothing) renders, with muted notes ins
   const html = renderLearnReport([START]);
   t.regex(html, /class="status incomplete"/);
   t.regex(html, /0 of 5 done/);
-  for (const title of ['Learning curve', 'Action mix', 'Parameters added', 'PPO']) t.regex(sectionOf(html, title), /<p class="muted">no round recorded yet<\/p>/, title);
+  for (const title of ['Learning curve', 'Action mix', 'Parameters added', 'PPO'])
+    t.regex(sectionOf(html, title), /<p class="muted">no round recorded yet<\/p>/, title);
   t.regex(sectionOf(html, 'Held-out tasks'), /<p class="muted">no held-out evaluation recorded<\/p>/);
   t.false(html.includes('<svg'));
   t.regex(renderLearnReport([]), /no start line recorded/);
@@ -209,7 +251,10 @@ test('a record written while the random seed was `seed` still reads, its start l
   const dir = mkdtempSync(join(tmpdir(), 'esper-learn-old-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const { rngSeed, ...start } = START;
-  writeFileSync(join(dir, 'learn.jsonl'), `${[{ ...start, seed: rngSeed }, ...RECORD.slice(1)].map((line) => JSON.stringify(line)).join('\n')}\n`);
+  writeFileSync(
+    join(dir, 'learn.jsonl'),
+    `${[{ ...start, seed: rngSeed }, ...RECORD.slice(1)].map((line) => JSON.stringify(line)).join('\n')}\n`,
+  );
   const [first] = readLearnRecord(join(dir, 'learn.jsonl'));
   t.like(first, { event: 'start', rngSeed: 7 });
   t.false('seed' in first!);

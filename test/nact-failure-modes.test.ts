@@ -12,7 +12,13 @@ import type { SupervisorEffect } from '../supervision/supervisor-logic.ts';
 import { metric, probeLogic, testSystem, type ProbeEvent } from './helpers/actors.ts';
 import { EventLog, gate } from './helpers/events.ts';
 
-const { SupervisionStrategy: S, SupervisorDirective: D, ActorStatus, TerminationReason: T, DeadLetterReason: DL } = leyline;
+const {
+  SupervisionStrategy: S,
+  SupervisorDirective: D,
+  ActorStatus,
+  TerminationReason: T,
+  DeadLetterReason: DL,
+} = leyline;
 const fast = { baseMs: 10, maxMs: 40, jitter: 0, stableMs: 60_000 };
 
 /** Spawns `spec` as the root; its escalations are recorded instead of ending anything. */
@@ -28,7 +34,10 @@ function boot(
   });
   return { ref, escalations };
 }
-const at = <M extends v1.MetricPoint>(system: ActorSystem, path: string): ActorRef<M> => ({ path, system: system.name });
+const at = <M extends v1.MetricPoint>(system: ActorSystem, path: string): ActorRef<M> => ({
+  path,
+  system: system.name,
+});
 
 test('§9 a start-up function that always throws does not loop hot: backoff between tries, then escalation', async (t) => {
   const system = testSystem();
@@ -47,7 +56,11 @@ test('§9 a start-up function that always throws does not loop hot: backoff betw
   const timerAt = log.seen.findIndex((e) => e.kind === 'timer');
   const secondStart = log.seen.findIndex((e) => e.kind === 'start' && e.incarnation === 2);
   t.true(timerAt >= 0 && timerAt < secondStart, 'a timer set before the first start fired before the first restart');
-  t.deepEqual(system.tree().filter((w) => w.path === '/root/broken'), [], 'the broken child was stopped, not left held');
+  t.deepEqual(
+    system.tree().filter((w) => w.path === '/root/broken'),
+    [],
+    'the broken child was stopped, not left held',
+  );
   await system.shutdown();
 });
 
@@ -137,7 +150,11 @@ test('§9 one-for-all never restarts a busy sibling while it is still handling a
   t.deepEqual(restart, { type: 'restart', ids: ['failing', 'sibling'] });
   await new Promise((resolve) => setImmediate(resolve));
   t.deepEqual(events, ['start:1', 'receive:begin'], 'the group restart waits for the busy sibling');
-  t.is(log.count((e) => e.kind === 'start'), 1, 'nobody restarted before the sibling is done');
+  t.is(
+    log.count((e) => e.kind === 'start'),
+    1,
+    'nobody restarted before the sibling is done',
+  );
   release.open();
   await trace.waitFor((e) => e === 'start:2');
   t.deepEqual(events, ['start:1', 'receive:begin', 'receive:end', 'stop', 'start:2']);
@@ -167,7 +184,10 @@ test('§9 an actor with children that fails itself is restarted with fresh child
   system.dispatch(parentRef, metric('boom'));
   const reply = await system.ask(parentRef, metric('ping'), leyline.MetricPoint, 2_000);
   t.is(reply.value, 2, 'the second incarnation answers the message queued behind the fault');
-  t.deepEqual(log.seen.filter((e) => e.kind !== 'receive').map((e) => `${e.kind}:${e.incarnation}`), ['start:1', 'stop:1', 'start:1']);
+  t.deepEqual(
+    log.seen.filter((e) => e.kind !== 'receive').map((e) => `${e.kind}:${e.incarnation}`),
+    ['start:1', 'stop:1', 'start:1'],
+  );
   t.true(system.isAlive(at(system, '/root/parent/kid')));
   await system.shutdown();
 });
@@ -205,7 +225,15 @@ test('§9 a decider or failure hook that throws never ends the process (no unhan
     const { ref } = boot(system, {
       id: 'root',
       flags: { backoff: fast },
-      children: [{ id: 'a', logic: probeLogic('a', log), decide: () => { throw new Error('decider bug'); } }],
+      children: [
+        {
+          id: 'a',
+          logic: probeLogic('a', log),
+          decide: () => {
+            throw new Error('decider bug');
+          },
+        },
+      ],
     });
     await system.whenStarted(ref);
     system.dispatch(at(system, '/root/a'), metric('boom'));
@@ -230,7 +258,7 @@ test('§9 a decider or failure hook that throws never ends the process (no unhan
   }
 });
 
-test('§9 a stateless actor\'s crash is supervised (nact\'s spawnStateless ignored onCrash)', async (t) => {
+test("§9 a stateless actor's crash is supervised (nact's spawnStateless ignored onCrash)", async (t) => {
   const system = testSystem();
   const echo = statelessLogic<v1.MetricPoint>('echo', (message, ctx) => {
     if (message.name === 'boom') throw new Error('stateless fault');
@@ -266,7 +294,9 @@ test('§9 the system name is honoured (nact\'s start("name") ignored it)', async
 test('§9 an actor name with ":" or "/" is refused with a clear error; safeActorName converts ids', async (t) => {
   const system = testSystem();
   for (const bad of ['slot:fc1', 'a/b', 'with space', '']) {
-    const error = t.throws(() => system.spawn(null, probeLogic('p', new EventLog()), { name: bad }), { instanceOf: InvalidActorNameError });
+    const error = t.throws(() => system.spawn(null, probeLogic('p', new EventLog()), { name: bad }), {
+      instanceOf: InvalidActorNameError,
+    });
     t.true(error.message.startsWith(`invalid actor name ${JSON.stringify(bad)}`));
   }
   const a = safeActorName('slot:fc1');

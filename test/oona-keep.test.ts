@@ -44,7 +44,12 @@ test('redis: keep restarts the idle time of the consumer’s own entry only, cou
     await store.connect(5_000);
     const id = await held(store, 's');
     const idle = async (): Promise<[string, number, number]> => {
-      const [[, consumer, ms, deliveries]] = (await redis.xpending('s', 'g', id, id, 1)) as [string, string, number, number][];
+      const [[, consumer, ms, deliveries]] = (await redis.xpending('s', 'g', id, id, 1)) as [
+        string,
+        string,
+        number,
+        number,
+      ][];
       return [consumer, Number(ms), Number(deliveries)];
     };
     // Idle time must have accrued to show it restarting: wait until Redis says so (no fixed sleep).

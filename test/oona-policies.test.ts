@@ -27,13 +27,22 @@ test('conservative mode ends after a stable period without triggers, not on a co
   now = 119_999;
   t.false(mode.active);
   t.is(mode.entered, 1);
-  t.deepEqual([...mode.reasons], [['publish_error', 1], ['retry', 1]]);
+  t.deepEqual(
+    [...mode.reasons],
+    [
+      ['publish_error', 1],
+      ['retry', 1],
+    ],
+  );
 });
 
 test('the token bucket starts full, refills at capacity per minute, and 0 means unlimited', (t) => {
   let now = 0;
   const bucket = new TokenBucket(5, () => now);
-  t.deepEqual(Array.from({ length: 7 }, () => bucket.take()), [true, true, true, true, true, false, false]);
+  t.deepEqual(
+    Array.from({ length: 7 }, () => bucket.take()),
+    [true, true, true, true, true, false, false],
+  );
   now = 12_000; // 5 per minute: one token every 12 s
   t.true(bucket.take());
   t.false(bucket.take());
@@ -56,7 +65,8 @@ test('recent ids forget the oldest beyond capacity and anything older than the T
 test('the kernel guard: request window boundaries, empty ids, and ids seen only once handled', (t) => {
   const now = 1_000_000;
   const guard = new KernelGuard(60_000, 16, () => now);
-  const request = (id: string, at: number | null) => leyline.KernelPrefetchRequest.create({ requestId: id, ...(at === null ? {} : { issuedAt: toTimestamp(at) }) });
+  const request = (id: string, at: number | null) =>
+    leyline.KernelPrefetchRequest.create({ requestId: id, ...(at === null ? {} : { issuedAt: toTimestamp(at) }) });
   t.true(guard.check(request('edge', now - 60_000)).ok, 'exactly at the window is fresh');
   t.like(guard.check(request('old', now - 60_001)), { ok: false, reason: 'kernel_stale' });
   t.like(guard.check(request('ahead', now + 5_001)), { ok: false, reason: 'kernel_stale' });
@@ -69,7 +79,11 @@ test('the kernel guard: request window boundaries, empty ids, and ids seen only 
   t.like(guard.check(request('r1', now)), { ok: false, reason: 'kernel_replay' });
   const ready = guard.check(leyline.KernelArtifactReady.create({ requestId: 'r1' }));
   if (ready.ok) guard.handled(ready.key);
-  t.like(guard.check(leyline.KernelArtifactError.create({ requestId: 'r1' })), { ok: false, reason: 'kernel_replay' }, 'ready and error share one cache');
+  t.like(
+    guard.check(leyline.KernelArtifactError.create({ requestId: 'r1' })),
+    { ok: false, reason: 'kernel_replay' },
+    'ready and error share one cache',
+  );
 });
 
 test('envelopes: the prototype test vector opens; stamps are checked; strict mode refuses unstamped ones', (t) => {
@@ -83,33 +97,57 @@ test('envelopes: the prototype test vector opens; stamps are checked; strict mod
     t.is(leyline.SystemStatePacket.decode(opened.envelope.payload).version, 1);
     t.is(opened.nonce, null);
   }
-  t.like(openEnvelope(fields, { signing: prototype, acceptUnstamped: false, maxAgeMs: 0 }), { ok: false, reason: 'unstamped' });
+  t.like(openEnvelope(fields, { signing: prototype, acceptUnstamped: false, maxAgeMs: 0 }), {
+    ok: false,
+    reason: 'unstamped',
+  });
   const signing = new SignatureContext('k');
   const now = 10_000_000;
   const sealed = sealEnvelope(T.BUS_MESSAGE_TYPE_TELEMETRY, new Uint8Array([1]), signing, {}, now);
   const entry = { payload: sealed.fields.payload, signature: Buffer.from(sealed.fields.signature) };
   t.true(openEnvelope(entry, { signing, acceptUnstamped: false, maxAgeMs: 1_000, now: now + 1_000 }).ok);
-  t.like(openEnvelope(entry, { signing, acceptUnstamped: false, maxAgeMs: 1_000, now: now + 1_001 }), { ok: false, reason: 'stale' });
-  t.like(openEnvelope(entry, { signing, acceptUnstamped: false, maxAgeMs: 1_000, now: now - 5_001 }), { ok: false, reason: 'future' });
+  t.like(openEnvelope(entry, { signing, acceptUnstamped: false, maxAgeMs: 1_000, now: now + 1_001 }), {
+    ok: false,
+    reason: 'stale',
+  });
+  t.like(openEnvelope(entry, { signing, acceptUnstamped: false, maxAgeMs: 1_000, now: now - 5_001 }), {
+    ok: false,
+    reason: 'future',
+  });
   const tampered = Buffer.from(sealed.fields.payload);
   tampered[tampered.length - 1] ^= 1;
-  t.like(openEnvelope({ payload: tampered, signature: Buffer.from(sealed.fields.signature) }, { signing, acceptUnstamped: true, maxAgeMs: 0 }), { ok: false, reason: 'bad_signature' });
+  t.like(
+    openEnvelope(
+      { payload: tampered, signature: Buffer.from(sealed.fields.signature) },
+      { signing, acceptUnstamped: true, maxAgeMs: 0 },
+    ),
+    { ok: false, reason: 'bad_signature' },
+  );
   t.is(sealed.fields.signature, sign(sealed.fields.payload, signing), 'the signature covers the exact envelope bytes');
 });
 
 test('conservative mode sheds routine telemetry and keeps urgent telemetry and other traffic', (t) => {
   const client = new OonaClient({ settings: resolveOonaConfig(), signing: new SignatureContext('k'), source: 'test' });
   client.conservative.trigger('publish_error');
-  const routine = client.publish(leyline.TelemetryPacket.create({ packetId: 'a', level: TelemetryLevel.TELEMETRY_LEVEL_INFO }));
+  const routine = client.publish(
+    leyline.TelemetryPacket.create({ packetId: 'a', level: TelemetryLevel.TELEMETRY_LEVEL_INFO }),
+  );
   t.like(routine, { ok: false, reason: 'shed' });
-  t.true(client.publish(leyline.TelemetryPacket.create({ packetId: 'b', level: TelemetryLevel.TELEMETRY_LEVEL_ERROR })).ok);
+  t.true(
+    client.publish(leyline.TelemetryPacket.create({ packetId: 'b', level: TelemetryLevel.TELEMETRY_LEVEL_ERROR })).ok,
+  );
   t.true(client.publish(leyline.FieldReport.create({ reportId: 'r' })).ok);
   t.is(client.metrics.counters.conservative_shed, 1);
 });
 
 test('configuration errors name the field', (t) => {
-  t.throws(() => resolveOonaConfig({ emergencyMaxPerMin: -1 }), { instanceOf: OonaConfigError, message: /oona\.emergencyMaxPerMin must be an integer ≥ 0, got -1/ });
-  t.throws(() => resolveOonaConfig({ url: 'http://x' }), { message: /oona\.url must be "embedded" or redis:\/\/host:port/ });
+  t.throws(() => resolveOonaConfig({ emergencyMaxPerMin: -1 }), {
+    instanceOf: OonaConfigError,
+    message: /oona\.emergencyMaxPerMin must be an integer ≥ 0, got -1/,
+  });
+  t.throws(() => resolveOonaConfig({ url: 'http://x' }), {
+    message: /oona\.url must be "embedded" or redis:\/\/host:port/,
+  });
   t.throws(() => resolveOonaConfig({ retryMaxAttempts: 0 }), { message: /oona\.retryMaxAttempts/ });
   t.throws(() => resolveOonaConfig({ streams: { normal: ' ' } }), { message: /oona\.streams\.normal/ });
   t.is(resolveOonaConfig().streams.emergency, 'oona.emergency');

@@ -52,7 +52,11 @@ test('the SQLite ledger: remembered per scope, kept across a reopen, pruned past
   first.close();
 
   const reopened = new SeenLedger(path);
-  t.is(reopened.verdict('oona.normal/nissa', 'n2', 1_500), 'replay', 'a new connection (a restarted process) still knows it');
+  t.is(
+    reopened.verdict('oona.normal/nissa', 'n2', 1_500),
+    'replay',
+    'a new connection (a restarted process) still knows it',
+  );
   t.is(reopened.prune(1_000), 1, 'n1 is past its window');
   t.is(reopened.rememberedUntil('oona.normal/nissa', 'n1'), undefined);
   t.is(reopened.rememberedUntil('oona.normal/nissa', 'n2'), 2_000);
@@ -70,7 +74,12 @@ test('a ledger file that is not a database stops with an error naming the file',
 });
 
 function state(epoch: number): v1.SystemStatePacket {
-  return leyline.SystemStatePacket.create({ version: 1, currentEpoch: epoch, packetId: `state-${epoch}`, sourceSubsystem: 'tolaria' });
+  return leyline.SystemStatePacket.create({
+    version: 1,
+    currentEpoch: epoch,
+    packetId: `state-${epoch}`,
+    sourceSubsystem: 'tolaria',
+  });
 }
 
 /** The first entry's fields as stored, read through a group of the test's own. */
@@ -88,7 +97,12 @@ test('a consumer restarted on the same state folder refuses (and counts) a repla
   const stateDir = tempDir();
   const consumer = (dir: string | undefined, handled: EventLog<number>): OonaClient => {
     const client = new OonaClient({ settings, signing, source: 'replay', store, ...(dir ? { stateDir: dir } : {}) });
-    client.subscribe({ stream, group: 'g', blockMs: 20, handler: (message) => handled.push((message as v1.SystemStatePacket).currentEpoch) });
+    client.subscribe({
+      stream,
+      group: 'g',
+      blockMs: 20,
+      handler: (message) => handled.push((message as v1.SystemStatePacket).currentEpoch),
+    });
     return client;
   };
 
@@ -124,7 +138,12 @@ test("housekeeping prunes the ledger's ids once their window is over", async (t)
   const settings = resolveOonaConfig({ messageTtlMs: 60_000 });
   const client = new OonaClient({ settings, signing, source: 'prune', store, stateDir: tempDir() });
   const handled = new EventLog<number>();
-  client.subscribe({ stream: settings.streams.normal, group: 'g', blockMs: 20, handler: (m) => handled.push((m as v1.SystemStatePacket).currentEpoch) });
+  client.subscribe({
+    stream: settings.streams.normal,
+    group: 'g',
+    blockMs: 20,
+    handler: (m) => handled.push((m as v1.SystemStatePacket).currentEpoch),
+  });
   await eventually(async () => (await store.backlog(settings.streams.normal)) === 0, 'the group');
   const issued = Date.now();
   client.publish(state(1));
@@ -145,7 +164,12 @@ test('a ledger that cannot be read leaves the entry pending, unhandled, and coun
   const settings = resolveOonaConfig({ retryIdleMs: 60_000 });
   const client = new OonaClient({ settings, signing, source: 'broken', store, stateDir: tempDir() });
   const handled = new EventLog<number>();
-  client.subscribe({ stream: settings.streams.normal, group: 'g', blockMs: 20, handler: (m) => handled.push((m as v1.SystemStatePacket).currentEpoch) });
+  client.subscribe({
+    stream: settings.streams.normal,
+    group: 'g',
+    blockMs: 20,
+    handler: (m) => handled.push((m as v1.SystemStatePacket).currentEpoch),
+  });
   await eventually(async () => (await store.backlog(settings.streams.normal)) === 0, 'the group');
   client.ledger?.close();
   client.publish(state(3));
@@ -164,15 +188,22 @@ withRedis('Nissa restarted on the same folder refuses a replayed field report: i
   const redis = new Redis(server.url);
   const varDir = tempDir();
   const env = { ...process.env, ESPER_LEYLINE_SECRET: secret };
-  const config = servingConfig({ ...defaults, run: { ...defaults.run, varDir }, nissa: { ...defaults.nissa, port: 0 } }, 'nissa', server.url);
+  const config = servingConfig(
+    { ...defaults, run: { ...defaults.run, varDir }, nissa: { ...defaults.nissa, port: 0 } },
+    'nissa',
+    server.url,
+  );
   const producer = new OonaClient({ settings: resolveOonaConfig({ url: server.url }), signing, source: 'producer' });
   const stream = producer.settings.streams.normal;
   /** The nissa group on oona.normal: what it has been handed and what is still unacknowledged. */
   const group = async (): Promise<{ lastDelivered: string; pending: number } | null> => {
     const groups = (await redis.call('XINFO', 'GROUPS', stream).catch(() => [])) as unknown[][];
     for (const flat of groups) {
-      const info = Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [String(flat[2 * i]), flat[2 * i + 1]]));
-      if (info.name === 'nissa') return { lastDelivered: String(info['last-delivered-id']), pending: Number(info.pending) };
+      const info = Object.fromEntries(
+        Array.from({ length: flat.length / 2 }, (_, i) => [String(flat[2 * i]), flat[2 * i + 1]]),
+      );
+      if (info.name === 'nissa')
+        return { lastDelivered: String(info['last-delivered-id']), pending: Number(info.pending) };
     }
     return null;
   };
@@ -188,18 +219,29 @@ withRedis('Nissa restarted on the same folder refuses a replayed field report: i
     await producer.connect();
     const first = await startWeatherlight(config, { env });
     await eventually(async () => (await group()) !== null, 'the nissa group on oona.normal');
-    const report = leyline.FieldReport.create({ reportId: 'fr-replayed', trainingRunId: 'run-1', issuedAt: toTimestamp(Date.now()), outcome: leyline.FieldReportOutcome.FIELD_REPORT_OUTCOME_SUCCESS });
+    const report = leyline.FieldReport.create({
+      reportId: 'fr-replayed',
+      trainingRunId: 'run-1',
+      issuedAt: toTimestamp(Date.now()),
+      outcome: leyline.FieldReportOutcome.FIELD_REPORT_OUTCOME_SUCCESS,
+    });
     t.true(producer.publish(report).ok);
     await producer.flush();
     const [[id, flat]] = (await redis.xrangeBuffer(stream, '-', '+')) as [[Buffer, Buffer[]]];
-    await eventually(async () => (await group())?.lastDelivered === id.toString() && (await group())?.pending === 0, 'the report handled and acknowledged');
+    await eventually(
+      async () => (await group())?.lastDelivered === id.toString() && (await group())?.pending === 0,
+      'the report handled and acknowledged',
+    );
     await first.shutdown();
     t.is(fieldReports(), 1, 'stored once by the first Nissa');
 
     // The same signed entry written again (inside its freshness window), and Nissa started again on the folder.
     const replayId = await redis.xadd(stream, '*', ...flat);
     const second = await startWeatherlight(config, { env });
-    await eventually(async () => (await group())?.lastDelivered === replayId && (await group())?.pending === 0, 'the replay read and acknowledged');
+    await eventually(
+      async () => (await group())?.lastDelivered === replayId && (await group())?.pending === 0,
+      'the replay read and acknowledged',
+    );
     await second.shutdown();
     t.is(fieldReports(), 1, 'the replay was refused: still stored once');
     const payload = flat[flat.findIndex((field) => field.toString() === 'payload') + 1] as Buffer;

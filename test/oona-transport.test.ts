@@ -33,7 +33,9 @@ type Kind = 'embedded' | 'redis';
 const KINDS: Kind[] = ['embedded', 'redis'];
 
 function streamsFor(prefix: string): StreamNames {
-  return Object.fromEntries(Object.entries(DEFAULT_STREAMS).map(([key, name]) => [key, `${prefix}.${name}`])) as unknown as StreamNames;
+  return Object.fromEntries(
+    Object.entries(DEFAULT_STREAMS).map(([key, name]) => [key, `${prefix}.${name}`]),
+  ) as unknown as StreamNames;
 }
 
 interface Bus {
@@ -51,8 +53,20 @@ function bus(kind: Kind, base: OonaConfig = {}): Bus {
     streams,
     clients,
     make(overrides = {}, options = {}) {
-      const settings = resolveOonaConfig({ url: kind === 'redis' ? (server as RedisServer).url : 'embedded', retryIdleMs: 40, ...base, ...overrides, streams });
-      const client = new OonaClient({ settings, signing, source: options.source ?? 'test', ...(options.consumer ? { consumer: options.consumer } : {}), ...(shared ? { store: shared } : {}) });
+      const settings = resolveOonaConfig({
+        url: kind === 'redis' ? (server as RedisServer).url : 'embedded',
+        retryIdleMs: 40,
+        ...base,
+        ...overrides,
+        streams,
+      });
+      const client = new OonaClient({
+        settings,
+        signing,
+        source: options.source ?? 'test',
+        ...(options.consumer ? { consumer: options.consumer } : {}),
+        ...(shared ? { store: shared } : {}),
+      });
       clients.push(client);
       return client;
     },
@@ -64,7 +78,12 @@ async function closeAll(b: Bus): Promise<void> {
 }
 
 function state(epoch: number): v1.SystemStatePacket {
-  return leyline.SystemStatePacket.create({ version: 1, currentEpoch: epoch, packetId: `state-${epoch}`, sourceSubsystem: 'tolaria' });
+  return leyline.SystemStatePacket.create({
+    version: 1,
+    currentEpoch: epoch,
+    packetId: `state-${epoch}`,
+    sourceSubsystem: 'tolaria',
+  });
 }
 
 function telemetry(id: string, level: v1.TelemetryLevel = TelemetryLevel.TELEMETRY_LEVEL_INFO): v1.TelemetryPacket {
@@ -73,7 +92,12 @@ function telemetry(id: string, level: v1.TelemetryLevel = TelemetryLevel.TELEMET
 
 type Seen = { message: BusMessage; delivery: Delivery };
 
-function collect(client: OonaClient, stream: string, group: string, behaviour: (seen: Seen) => void = () => undefined): EventLog<Seen> {
+function collect(
+  client: OonaClient,
+  stream: string,
+  group: string,
+  behaviour: (seen: Seen) => void = () => undefined,
+): EventLog<Seen> {
   const log = new EventLog<Seen>();
   client.subscribe({
     stream,
@@ -99,7 +123,12 @@ each('a published SystemStatePacket is consumed, decoded and acknowledged', asyn
   const b = bus(kind);
   const consumer = b.make();
   const seen = collect(consumer, b.streams.normal, 'g');
-  await eventually(async () => (await consumer.store.pending(b.streams.normal, 'g')) === 0 && (await consumer.store.backlog(b.streams.normal)) === 0, 'group');
+  await eventually(
+    async () =>
+      (await consumer.store.pending(b.streams.normal, 'g')) === 0 &&
+      (await consumer.store.backlog(b.streams.normal)) === 0,
+    'group',
+  );
   const producer = b.make();
   const result = producer.publish(state(7));
   t.true(result.ok);
@@ -125,7 +154,10 @@ each('messages go to their streams by type and priority', async (t, kind) => {
     [telemetry('crit', TelemetryLevel.TELEMETRY_LEVEL_CRITICAL), s.emergency],
     [leyline.PolicyUpdate.create({ version: 1, policyId: 'p' }), s.policy],
     [leyline.FieldReport.create({ reportId: 'r' }), s.normal],
-    [leyline.KernelPrefetchRequest.create({ requestId: 'k', blueprintId: 'BP001', issuedAt: toTimestamp(Date.now()) }), s.kernelRequests],
+    [
+      leyline.KernelPrefetchRequest.create({ requestId: 'k', blueprintId: 'BP001', issuedAt: toTimestamp(Date.now()) }),
+      s.kernelRequests,
+    ],
     [leyline.KernelArtifactReady.create({ requestId: 'k' }), s.kernelReady],
     [leyline.KernelCatalogUpdate.create({ blueprintId: 'BP001' }), s.kernelReady],
     [leyline.KernelArtifactError.create({ requestId: 'k', reason: 'missing_artifact' }), s.kernelErrors],
@@ -143,85 +175,95 @@ each('messages go to their streams by type and priority', async (t, kind) => {
   await closeAll(b);
 });
 
-each("a Tezzeret worker's KernelArtifacts go on their own stream; every entry on the ready stream is a KernelArtifactReady", async (t, kind) => {
-  const b = bus(kind);
-  const c = b.make();
-  const s = b.streams;
-  // The real producer: a worker process's kernel store publishes each compiled kernel.
-  const store = busKernelStore((artifact) => t.true(c.publish(artifact).ok));
-  const desc = descriptor('BP001');
-  const artifactBytes = bytesOf('compiled kernel bytes');
-  await store.save({
-    jobId: 'job-1',
-    descriptor: desc,
-    slot: { dims: [32] },
-    parameters: {},
-    artifact: artifactBytes,
-    update: saveInput(desc, [32], artifactBytes).update,
-    family: 'residual_mlp',
-    fallbackFrom: '',
-    strategy: leyline.CompileStrategy.COMPILE_STRATEGY_STANDARD,
-    guardSummary: 'float32[1x32]',
-    prewarmSamplesMs: [1],
-  });
-  t.true(c.publish(leyline.KernelArtifactReady.create({ requestId: 'k', blueprintId: 'BP001', checksum: 'abc' })).ok);
-  await c.flush();
-  // Read every entry of both streams from their start, as a prototype consumer would.
-  const entries = async (stream: string): Promise<v1.BusEnvelope[]> => {
-    await c.store.ensureGroup(stream, 'raw', '0');
-    const reader = c.store.reader();
-    try {
-      return (await reader.read(stream, 'raw', 'r', 100, 0)).map((entry) => leyline.BusEnvelope.decode(entry.fields.payload as Buffer));
-    } finally {
-      await reader.close();
+each(
+  "a Tezzeret worker's KernelArtifacts go on their own stream; every entry on the ready stream is a KernelArtifactReady",
+  async (t, kind) => {
+    const b = bus(kind);
+    const c = b.make();
+    const s = b.streams;
+    // The real producer: a worker process's kernel store publishes each compiled kernel.
+    const store = busKernelStore((artifact) => t.true(c.publish(artifact).ok));
+    const desc = descriptor('BP001');
+    const artifactBytes = bytesOf('compiled kernel bytes');
+    await store.save({
+      jobId: 'job-1',
+      descriptor: desc,
+      slot: { dims: [32] },
+      parameters: {},
+      artifact: artifactBytes,
+      update: saveInput(desc, [32], artifactBytes).update,
+      family: 'residual_mlp',
+      fallbackFrom: '',
+      strategy: leyline.CompileStrategy.COMPILE_STRATEGY_STANDARD,
+      guardSummary: 'float32[1x32]',
+      prewarmSamplesMs: [1],
+    });
+    t.true(c.publish(leyline.KernelArtifactReady.create({ requestId: 'k', blueprintId: 'BP001', checksum: 'abc' })).ok);
+    await c.flush();
+    // Read every entry of both streams from their start, as a prototype consumer would.
+    const entries = async (stream: string): Promise<v1.BusEnvelope[]> => {
+      await c.store.ensureGroup(stream, 'raw', '0');
+      const reader = c.store.reader();
+      try {
+        return (await reader.read(stream, 'raw', 'r', 100, 0)).map((entry) =>
+          leyline.BusEnvelope.decode(entry.fields.payload as Buffer),
+        );
+      } finally {
+        await reader.close();
+      }
+    };
+    const ready = await entries(s.kernelReady);
+    t.is(ready.length, 1);
+    for (const envelope of ready) {
+      t.is(envelope.messageType, T.BUS_MESSAGE_TYPE_KERNEL_PREFETCH_READY);
+      t.is(leyline.KernelArtifactReady.decode(envelope.payload).requestId, 'k');
     }
-  };
-  const ready = await entries(s.kernelReady);
-  t.is(ready.length, 1);
-  for (const envelope of ready) {
-    t.is(envelope.messageType, T.BUS_MESSAGE_TYPE_KERNEL_PREFETCH_READY);
-    t.is(leyline.KernelArtifactReady.decode(envelope.payload).requestId, 'k');
-  }
-  const artifacts = await entries(s.kernelArtifacts);
-  t.is(artifacts.length, 1);
-  t.is(artifacts[0]?.messageType, T.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT);
-  const artifact = leyline.KernelArtifact.decode((artifacts[0] as v1.BusEnvelope).payload);
-  t.is(artifact.jobId, 'job-1');
-  t.deepEqual([...artifact.artifact], [...artifactBytes]);
-  await closeAll(b);
-});
+    const artifacts = await entries(s.kernelArtifacts);
+    t.is(artifacts.length, 1);
+    t.is(artifacts[0]?.messageType, T.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT);
+    const artifact = leyline.KernelArtifact.decode((artifacts[0] as v1.BusEnvelope).payload);
+    t.is(artifact.jobId, 'job-1');
+    t.deepEqual([...artifact.artifact], [...artifactBytes]);
+    await closeAll(b);
+  },
+);
 
-each('backlog over the emergency threshold reroutes; over the drop threshold refuses (counted, not a breaker failure)', async (t, kind) => {
-  const b = bus(kind);
-  const router = b.make({ emergencyThreshold: 2 });
-  const collector = b.make();
-  collect(collector, b.streams.normal, 'slow', () => undefined);
-  // The group exists but reads nothing more once stopped: its backlog is what it has not finished.
-  await eventually(async () => (await router.store.backlog(b.streams.normal)) === 0, 'group');
-  await collector.close();
-  const routes: string[] = [];
-  for (let i = 0; i < 4; i += 1) {
-    const r = router.publish(state(i));
-    routes.push(r.ok ? r.stream : 'refused');
-    await router.flush();
-  }
-  t.deepEqual(routes, [b.streams.normal, b.streams.normal, b.streams.emergency, b.streams.emergency]);
-  t.is(router.metrics.counters.publish_rerouted, 2);
-  t.true(router.metrics.queueDepthMax >= 2);
-  const dropper = b.make({ backpressureDropThreshold: 2 });
-  t.true(await dropper.connect());
-  const refused = dropper.publish(state(9));
-  t.false(refused.ok);
-  t.is(!refused.ok && refused.reason, 'backpressure');
-  t.is(dropper.metrics.counters.publish_dropped, 1);
-  t.is(dropper.publishBreaker.state, leyline.CircuitBreakerState.CIRCUIT_STATE_CLOSED);
-  await closeAll(b);
-});
+each(
+  'backlog over the emergency threshold reroutes; over the drop threshold refuses (counted, not a breaker failure)',
+  async (t, kind) => {
+    const b = bus(kind);
+    const router = b.make({ emergencyThreshold: 2 });
+    const collector = b.make();
+    collect(collector, b.streams.normal, 'slow', () => undefined);
+    // The group exists but reads nothing more once stopped: its backlog is what it has not finished.
+    await eventually(async () => (await router.store.backlog(b.streams.normal)) === 0, 'group');
+    await collector.close();
+    const routes: string[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const r = router.publish(state(i));
+      routes.push(r.ok ? r.stream : 'refused');
+      await router.flush();
+    }
+    t.deepEqual(routes, [b.streams.normal, b.streams.normal, b.streams.emergency, b.streams.emergency]);
+    t.is(router.metrics.counters.publish_rerouted, 2);
+    t.true(router.metrics.queueDepthMax >= 2);
+    const dropper = b.make({ backpressureDropThreshold: 2 });
+    t.true(await dropper.connect());
+    const refused = dropper.publish(state(9));
+    t.false(refused.ok);
+    t.is(!refused.ok && refused.reason, 'backpressure');
+    t.is(dropper.metrics.counters.publish_dropped, 1);
+    t.is(dropper.publishBreaker.state, leyline.CircuitBreakerState.CIRCUIT_STATE_CLOSED);
+    await closeAll(b);
+  },
+);
 
 each('the emergency token bucket lets 5 of 10 urgent publishes through at 5 per minute', async (t, kind) => {
   const b = bus(kind, { emergencyMaxPerMin: 5 });
   const c = b.make({}, { source: 'tamiyo' });
-  const sent = Array.from({ length: 10 }, (_, i) => c.publish(telemetry(`u${i}`, TelemetryLevel.TELEMETRY_LEVEL_ERROR))).filter((r) => r.ok).length;
+  const sent = Array.from({ length: 10 }, (_, i) =>
+    c.publish(telemetry(`u${i}`, TelemetryLevel.TELEMETRY_LEVEL_ERROR)),
+  ).filter((r) => r.ok).length;
   t.is(sent, 5);
   t.is(c.metrics.counters.emergency_rate_dropped, 5);
   const snapshot = await c.metricsSnapshot();
@@ -241,7 +283,10 @@ each('a failing handler is retried by redelivery, then dead-lettered after retry
   await seen.waitFor((s) => s.delivery.attempt === 2);
   await eventually(async () => (await c.store.length(b.streams.deadLetter)) === 1, 'dead letter');
   await eventually(async () => (await c.store.pending(b.streams.normal, 'g')) === 0, 'ack');
-  t.deepEqual(seen.seen.map((s) => s.delivery.attempt), [1, 2]);
+  t.deepEqual(
+    seen.seen.map((s) => s.delivery.attempt),
+    [1, 2],
+  );
   t.is(c.metrics.counters.dead_letter_total, 1);
   t.is(c.metrics.counters.retry_total, 1);
   const kept = await rawEntries(c, b.streams.deadLetter);
@@ -281,10 +326,17 @@ each('bad input is acknowledged and counted, never handled; the batch goes on', 
   const c = b.make();
   const seen = collect(c, b.streams.normal, 'g');
   await eventually(async () => (await c.store.backlog(b.streams.normal)) === 0, 'group');
-  const good = leyline.BusEnvelope.encode(leyline.BusEnvelope.create({ messageType: T.BUS_MESSAGE_TYPE_SYSTEM_STATE, payload: leyline.SystemStatePacket.encode(state(1)).finish() })).finish();
+  const good = leyline.BusEnvelope.encode(
+    leyline.BusEnvelope.create({
+      messageType: T.BUS_MESSAGE_TYPE_SYSTEM_STATE,
+      payload: leyline.SystemStatePacket.encode(state(1)).finish(),
+    }),
+  ).finish();
   const { sign } = await import('../contracts/signing.ts');
   const garbage = Buffer.from([0xff, 0xff, 0xff]);
-  const wrongType = leyline.BusEnvelope.encode(leyline.BusEnvelope.create({ messageType: 77 as v1.BusMessageType, payload: new Uint8Array([1]) })).finish();
+  const wrongType = leyline.BusEnvelope.encode(
+    leyline.BusEnvelope.create({ messageType: 77 as v1.BusMessageType, payload: new Uint8Array([1]) }),
+  ).finish();
   await c.store.add([
     { stream: b.streams.normal, fields: { bootstrap: '' } },
     { stream: b.streams.normal, fields: { payload: Buffer.from(good), signature: 'AAAA' } },
@@ -301,7 +353,11 @@ each('bad input is acknowledged and counted, never handled; the batch goes on', 
   t.is(n.undecodable_total, 1);
   t.is(n.unexpected_type, 1);
   t.is(seen.seen.length, 1);
-  t.is(await c.store.length(b.streams.deadLetter), 2, 'the undecodable and the unknown-type entries are kept for audit');
+  t.is(
+    await c.store.length(b.streams.deadLetter),
+    2,
+    'the undecodable and the unknown-type entries are kept for audit',
+  );
   await closeAll(b);
 });
 
@@ -321,30 +377,36 @@ each('a copy of a handled message (same nonce) is acknowledged without running t
   await closeAll(b);
 });
 
-each('kernel requests: stale and future ones are dropped, a replayed id runs once, a failed one is retried', async (t, kind) => {
-  const b = bus(kind, { kernelFreshnessWindowMs: 1_000 });
-  const c = b.make();
-  let failOnce = true;
-  const seen = collect(c, b.streams.kernelRequests, 'urza', (s) => {
-    if ((s.message as v1.KernelPrefetchRequest).requestId === 'retry-me' && failOnce) {
-      failOnce = false;
-      throw new Error('transient');
-    }
-  });
-  await eventually(async () => (await c.store.backlog(b.streams.kernelRequests)) === 0, 'group');
-  const request = (id: string, at: number) => leyline.KernelPrefetchRequest.create({ requestId: id, blueprintId: 'BP001', issuedAt: toTimestamp(at) });
-  c.publish(request('old', Date.now() - 5_000));
-  c.publish(request('ahead', Date.now() + 60_000));
-  c.publish(request('fresh', Date.now()));
-  c.publish(request('fresh', Date.now()));
-  c.publish(request('retry-me', Date.now()));
-  await seen.waitFor((s) => (s.message as v1.KernelPrefetchRequest).requestId === 'retry-me' && s.delivery.attempt === 2);
-  const ids = seen.seen.map((s) => (s.message as v1.KernelPrefetchRequest).requestId);
-  t.deepEqual(ids, ['fresh', 'retry-me', 'retry-me']);
-  t.is(c.metrics.counters.kernel_stale_dropped, 2);
-  t.is(c.metrics.counters.kernel_replay_dropped, 1);
-  await closeAll(b);
-});
+each(
+  'kernel requests: stale and future ones are dropped, a replayed id runs once, a failed one is retried',
+  async (t, kind) => {
+    const b = bus(kind, { kernelFreshnessWindowMs: 1_000 });
+    const c = b.make();
+    let failOnce = true;
+    const seen = collect(c, b.streams.kernelRequests, 'urza', (s) => {
+      if ((s.message as v1.KernelPrefetchRequest).requestId === 'retry-me' && failOnce) {
+        failOnce = false;
+        throw new Error('transient');
+      }
+    });
+    await eventually(async () => (await c.store.backlog(b.streams.kernelRequests)) === 0, 'group');
+    const request = (id: string, at: number) =>
+      leyline.KernelPrefetchRequest.create({ requestId: id, blueprintId: 'BP001', issuedAt: toTimestamp(at) });
+    c.publish(request('old', Date.now() - 5_000));
+    c.publish(request('ahead', Date.now() + 60_000));
+    c.publish(request('fresh', Date.now()));
+    c.publish(request('fresh', Date.now()));
+    c.publish(request('retry-me', Date.now()));
+    await seen.waitFor(
+      (s) => (s.message as v1.KernelPrefetchRequest).requestId === 'retry-me' && s.delivery.attempt === 2,
+    );
+    const ids = seen.seen.map((s) => (s.message as v1.KernelPrefetchRequest).requestId);
+    t.deepEqual(ids, ['fresh', 'retry-me', 'retry-me']);
+    t.is(c.metrics.counters.kernel_stale_dropped, 2);
+    t.is(c.metrics.counters.kernel_replay_dropped, 1);
+    await closeAll(b);
+  },
+);
 
 each('housekeeping trims entries older than the TTL, dead letters by their own TTL', async (t, kind) => {
   const b = bus(kind, { messageTtlMs: 60_000, deadLetterTtlMs: 600_000 });
@@ -391,15 +453,31 @@ each('a subscriber that never finishes stalls neither the publisher nor the othe
   const b = bus(kind);
   const c = b.make();
   let taken = 0;
-  c.subscribe({ stream: b.streams.telemetry, group: 'slow', blockMs: 50, handler: () => {
-    taken += 1;
-    return new Promise<void>(() => undefined);
-  } });
+  c.subscribe({
+    stream: b.streams.telemetry,
+    group: 'slow',
+    blockMs: 50,
+    handler: () => {
+      taken += 1;
+      return new Promise<void>(() => undefined);
+    },
+  });
   let handled = 0;
-  c.subscribe({ stream: b.streams.telemetry, group: 'fast', blockMs: 50, count: 500, handler: () => { handled += 1; } });
+  c.subscribe({
+    stream: b.streams.telemetry,
+    group: 'fast',
+    blockMs: 50,
+    count: 500,
+    handler: () => {
+      handled += 1;
+    },
+  });
   await eventually(async () => (await c.store.backlog(b.streams.telemetry)) === 0, 'groups');
   const results = Array.from({ length: 2_000 }, (_, i) => c.publish(telemetry(`p${i}`)));
-  t.true(results.every((r) => r.ok), 'every publish accepted at once, with a subscriber stuck');
+  t.true(
+    results.every((r) => r.ok),
+    'every publish accepted at once, with a subscriber stuck',
+  );
   await eventually(() => handled === 2_000, 'the other group to get everything');
   t.is(taken, 1, 'the stuck handler got one message and holds it');
   await closeAll(b);

@@ -36,17 +36,36 @@ import { selectTensorBackend } from '../tensor/index.ts';
 
 const { CommandType, PolicyAction, SeedOperation, SeedLifecycleStage: Stage, FieldReportOutcome: Outcome } = leyline;
 const catalog = new BlueprintCatalog();
-const withBounds = catalog.all().filter((d) => Object.keys(d.allowedParameters).length > 0 && !d.quarantineOnly && !d.approvalRequired);
+const withBounds = catalog
+  .all()
+  .filter((d) => Object.keys(d.allowedParameters).length > 0 && !d.quarantineOnly && !d.approvalRequired);
 const quarantined = leyline.BlueprintDescriptor.create({ blueprintId: 'BPQ', quarantineOnly: true, risk: 0.9 });
 const slots = [0, 1, 2, 3].map((i) => ({ id: `mlp.${i}`, dims: [64] }));
-const seed = (seedId: string, stage: v1.SeedLifecycleStage, layerDepth: number): v1.SeedState => leyline.SeedState.create({ seedId, stage, layerDepth });
+const seed = (seedId: string, stage: v1.SeedLifecycleStage, layerDepth: number): v1.SeedState =>
+  leyline.SeedState.create({ seedId, stage, layerDepth });
 /** a and b on trial (at mlp.0 and mlp.2), c fossilized (at mlp.0): mlp.1 and mlp.3 are free. */
-const SEEDS = [seed('a', Stage.SEED_STAGE_TRAINING, 1), seed('b', Stage.SEED_STAGE_BLENDING, 3), seed('c', Stage.SEED_STAGE_FOSSILIZED, 1)];
+const SEEDS = [
+  seed('a', Stage.SEED_STAGE_TRAINING, 1),
+  seed('b', Stage.SEED_STAGE_BLENDING, 3),
+  seed('c', Stage.SEED_STAGE_FOSSILIZED, 1),
+];
 const packet = (over: Partial<v1.SystemStatePacket.$Properties> = {}): v1.SystemStatePacket =>
-  leyline.SystemStatePacket.create({ currentEpoch: 4, globalStep: 700n, trainingRunId: 'run', trainingMetrics: { learning_rate: 1e-3 }, seedStates: SEEDS, ...over });
+  leyline.SystemStatePacket.create({
+    currentEpoch: 4,
+    globalStep: 700n,
+    trainingRunId: 'run',
+    trainingMetrics: { learning_rate: 1e-3 },
+    seedStates: SEEDS,
+    ...over,
+  });
 /** The graph's context and masks for a state (the candidates: a quarantined one first, then two fit ones). */
 const state = (p = packet()) => {
-  const { graph, context } = buildGraph({ packet: p, slots, candidates: [quarantined, withBounds[0]!, withBounds[1]!], validationLosses: [0.5, 0.4] });
+  const { graph, context } = buildGraph({
+    packet: p,
+    slots,
+    candidates: [quarantined, withBounds[0]!, withBounds[1]!],
+    validationLosses: [0.5, 0.4],
+  });
   return { context, masks: masksOf(graph), packet: p };
 };
 const readout = (over: Partial<GnnReadout> = {}): GnnReadout => ({
@@ -64,9 +83,16 @@ const readout = (over: Partial<GnnReadout> = {}): GnnReadout => ({
   ...over,
 });
 type Options = Parameters<typeof proposal>[4];
-const options: Options = { policyVersion: 'v-1', architecture: ARCHITECTURE, decidedBy: 'v-1', minLearningRate: 1e-5, maxLearningRate: 1e-2 };
+const options: Options = {
+  policyVersion: 'v-1',
+  architecture: ARCHITECTURE,
+  decidedBy: 'v-1',
+  minLearningRate: 1e-5,
+  maxLearningRate: 1e-2,
+};
 const allowed = (mask: readonly boolean[]): number[] => mask.flatMap((ok, i) => (ok ? [i] : []));
-const softmax = (logits: readonly number[], mask: readonly boolean[] | null = null, temperature = 1): number[] => logSoftmax(logits, mask, temperature).map(Math.exp);
+const softmax = (logits: readonly number[], mask: readonly boolean[] | null = null, temperature = 1): number[] =>
+  logSoftmax(logits, mask, temperature).map(Math.exp);
 /** How often each class of a head was chosen over n draws. */
 function frequencies(n: number, classes: number, draw: () => number): number[] {
   const counts = new Array<number>(classes).fill(0);
@@ -87,39 +113,65 @@ test('greedy: the best allowed action, then the best allowed choice of each head
   const { masks } = state();
   const r = readout();
   const { choices, logProbs } = choose(r, masks, { kind: 'greedy' });
-  t.deepEqual(choices, { action: GERMINATE, slot: 3, blueprint: 1, blending: 1 }, 'mlp.0 scores highest but is taken; BPQ scores highest but is quarantined');
+  t.deepEqual(
+    choices,
+    { action: GERMINATE, slot: 3, blueprint: 1, blending: 1 },
+    'mlp.0 scores highest but is taken; BPQ scores highest but is quarantined',
+  );
   t.deepEqual(Object.keys(logProbs).sort(), ['action', 'blending', 'blueprint', 'slot'], 'only the heads chosen on');
   t.is(logProbs.action, logSoftmax(r.policyLogits, masks.actions)[GERMINATE]);
   t.is(logProbs.slot, logSoftmax(r.slotScores, masks.slots)[3]);
   t.is(logProbs.blueprint, logSoftmax(r.blueprintScores, masks.blueprints)[1]);
   t.is(logProbs.blending, logSoftmax(r.blendingLogits)[1]);
   // CULL: the best seed on trial (c scores highest but is fossilized); OPTIMIZER: the best lr factor.
-  t.deepEqual(choose(readout({ policyLogits: [0, 0, 3, 0] }), masks, { kind: 'greedy' }).choices, { action: CULL, seed: 1 });
-  t.deepEqual(choose(readout({ policyLogits: [0, 0, 0, 3], lrLogits: [-1, 1] }), masks, { kind: 'greedy' }).choices, { action: OPTIMIZER, lr: 1 });
+  t.deepEqual(choose(readout({ policyLogits: [0, 0, 3, 0] }), masks, { kind: 'greedy' }).choices, {
+    action: CULL,
+    seed: 1,
+  });
+  t.deepEqual(choose(readout({ policyLogits: [0, 0, 0, 3], lrLogits: [-1, 1] }), masks, { kind: 'greedy' }).choices, {
+    action: OPTIMIZER,
+    lr: 1,
+  });
   t.deepEqual(choose(readout({ policyLogits: [3, 0, 0, 0] }), masks, { kind: 'greedy' }).choices, { action: WAIT });
 });
 
 test('a masked choice is never made: GERMINATE needs a free slot and a fit blueprint, CULL a seed on trial, OPTIMIZER an lr in range', (t) => {
   // Every slot held: GERMINATE scores highest but is masked, greedily and when sampling.
-  const full = state(packet({ seedStates: [...SEEDS, seed('d', Stage.SEED_STAGE_EMBARGOED, 2), seed('e', Stage.SEED_STAGE_FOSSILIZED, 4)] }));
+  const full = state(
+    packet({
+      seedStates: [...SEEDS, seed('d', Stage.SEED_STAGE_EMBARGOED, 2), seed('e', Stage.SEED_STAGE_FOSSILIZED, 4)],
+    }),
+  );
   t.false(full.masks.actions[GERMINATE]);
   const germinateFirst = readout({ policyLogits: [0, 10, 1, 0], seedScores: [0, 0, 9, 9, 9] });
   t.is(choose(germinateFirst, full.masks, { kind: 'greedy' }).choices.action, CULL);
   // Nothing on trial: CULL is masked.
-  const quiet = state(packet({ seedStates: [seed('c', Stage.SEED_STAGE_FOSSILIZED, 1), seed('d', Stage.SEED_STAGE_EMBARGOED, 2)] }));
+  const quiet = state(
+    packet({ seedStates: [seed('c', Stage.SEED_STAGE_FOSSILIZED, 1), seed('d', Stage.SEED_STAGE_EMBARGOED, 2)] }),
+  );
   t.deepEqual(quiet.masks.seeds, [false, false]);
   t.false(quiet.masks.actions[CULL]);
   // A learning rate at the ceiling: × 2 is masked.
   const high = state(packet({ trainingMetrics: { learning_rate: 0.08 } }));
   t.deepEqual(high.masks.lr, [true, false]);
   const random = mulberry32(3);
-  for (const strategy of [{ kind: 'sample', temperature: 5, random }, { kind: 'uniform', random }] as Strategy[]) {
+  for (const strategy of [
+    { kind: 'sample', temperature: 5, random },
+    { kind: 'uniform', random },
+  ] as Strategy[]) {
     for (let i = 0; i < 500; i++) {
       t.not(choose(germinateFirst, full.masks, strategy).choices.action, GERMINATE);
-      t.not(choose(readout({ policyLogits: [0, 0, 10, 0], seedScores: [9, 9] }), quiet.masks, strategy).choices.action, CULL);
+      t.not(
+        choose(readout({ policyLogits: [0, 0, 10, 0], seedScores: [9, 9] }), quiet.masks, strategy).choices.action,
+        CULL,
+      );
       const culled = choose(readout({ policyLogits: [-9, -9, 10, -9] }), state().masks, strategy).choices;
       if (culled.action === CULL) t.not(culled.seed, 2, 'the fossilized seed is never culled');
-      const germinated = choose(readout({ policyLogits: [-9, 10, -9, -9], slotScores: [9, 0, 9, 0], blueprintScores: [20, 0, 0] }), state().masks, strategy).choices;
+      const germinated = choose(
+        readout({ policyLogits: [-9, 10, -9, -9], slotScores: [9, 0, 9, 0], blueprintScores: [20, 0, 0] }),
+        state().masks,
+        strategy,
+      ).choices;
       if (germinated.action === GERMINATE) {
         t.true(germinated.slot === 1 || germinated.slot === 3, `slot ${germinated.slot} is taken`);
         t.not(germinated.blueprint, 0, 'the quarantined blueprint');
@@ -129,8 +181,14 @@ test('a masked choice is never made: GERMINATE needs a free slot and a fit bluep
     }
   }
   // The heuristic's choice is checked against the masks too.
-  t.throws(() => choose(readout(), full.masks, { kind: 'given', choices: { action: GERMINATE, slot: 0, blueprint: 1 } }), { instanceOf: RangeError, message: /no allowed choice for the action head/ });
-  t.throws(() => choose(readout(), state().masks, { kind: 'given', choices: { action: GERMINATE, slot: 0, blueprint: 1 } }), { instanceOf: RangeError, message: /slot head/ });
+  t.throws(
+    () => choose(readout(), full.masks, { kind: 'given', choices: { action: GERMINATE, slot: 0, blueprint: 1 } }),
+    { instanceOf: RangeError, message: /no allowed choice for the action head/ },
+  );
+  t.throws(
+    () => choose(readout(), state().masks, { kind: 'given', choices: { action: GERMINATE, slot: 0, blueprint: 1 } }),
+    { instanceOf: RangeError, message: /slot head/ },
+  );
 });
 
 test('sample: draws follow softmax(logits / T) over the allowed choices, a high temperature flattens them, the tempered log-probability is recorded', (t) => {
@@ -143,7 +201,8 @@ test('sample: draws follow softmax(logits / T) over the allowed choices, a high 
     return frequencies(n, 4, () => {
       const { choices, logProbs } = choose(readout({ policyLogits: logits }), masks, strategy);
       // The behaviour policy's own log-probability, at its temperature.
-      if (logProbs.action !== logSoftmax(logits, masks.actions, temperature)[choices.action]) throw new Error(`log-probability ${logProbs.action} at T ${temperature}`);
+      if (logProbs.action !== logSoftmax(logits, masks.actions, temperature)[choices.action])
+        throw new Error(`log-probability ${logProbs.action} at T ${temperature}`);
       return choices.action;
     });
   };
@@ -163,23 +222,33 @@ test('sample: draws follow softmax(logits / T) over the allowed choices, a high 
   const masked = draws(noGerminate, 1, 4);
   const renormalised = softmax(logits, noGerminate.actions);
   t.is(masked[GERMINATE], 0);
-  masked.forEach((f, i) => t.true(Math.abs(f - renormalised[i]!) < tolerance, `masked, action ${i}: ${f} vs ${renormalised[i]}`));
+  masked.forEach((f, i) =>
+    t.true(Math.abs(f - renormalised[i]!) < tolerance, `masked, action ${i}: ${f} vs ${renormalised[i]}`),
+  );
   // A sub-head is sampled the same way: the slot over the free slots only, at the temperature.
   const random = mulberry32(5);
   const slotScores = [5, 1, 4, 2];
   const germinateOnly: Masks = { ...all, actions: [false, true, false, false] };
   const slotsDrawn = frequencies(n, 4, () => {
-    const { choices, logProbs } = choose(readout({ slotScores }), germinateOnly, { kind: 'sample', temperature: 2, random });
-    if (logProbs.slot !== logSoftmax(slotScores, germinateOnly.slots, 2)[choices.slot!]) throw new Error('slot log-probability');
+    const { choices, logProbs } = choose(readout({ slotScores }), germinateOnly, {
+      kind: 'sample',
+      temperature: 2,
+      random,
+    });
+    if (logProbs.slot !== logSoftmax(slotScores, germinateOnly.slots, 2)[choices.slot!])
+      throw new Error('slot log-probability');
     return choices.slot!;
   });
   const slotExpected = softmax(slotScores, germinateOnly.slots, 2);
-  slotsDrawn.forEach((f, i) => t.true(Math.abs(f - slotExpected[i]!) < tolerance, `slot ${i}: ${f} vs ${slotExpected[i]}`));
+  slotsDrawn.forEach((f, i) =>
+    t.true(Math.abs(f - slotExpected[i]!) < tolerance, `slot ${i}: ${f} vs ${slotExpected[i]}`),
+  );
   t.deepEqual([slotsDrawn[0], slotsDrawn[2]], [0, 0]);
   // Seeded: the same stream draws the same choices.
   const a = mulberry32(9);
   const b = mulberry32(9);
-  const run = (random: () => number) => Array.from({ length: 50 }, () => choose(readout(), all, { kind: 'sample', temperature: 1, random }).choices);
+  const run = (random: () => number) =>
+    Array.from({ length: 50 }, () => choose(readout(), all, { kind: 'sample', temperature: 1, random }).choices);
   t.deepEqual(run(a), run(b));
 });
 
@@ -190,49 +259,88 @@ test('uniform (the random baseline): every allowed choice equally often, whateve
   const r = readout({ policyLogits: [10, -10, -10, 30] });
   const actions = frequencies(30_000, 4, () => {
     const { choices, logProbs } = choose(r, noOptimizer, { kind: 'uniform', random });
-    if (logProbs.action !== logSoftmax(r.policyLogits, noOptimizer.actions)[choices.action]) throw new Error('action log-probability');
+    if (logProbs.action !== logSoftmax(r.policyLogits, noOptimizer.actions)[choices.action])
+      throw new Error('action log-probability');
     if (choices.action === GERMINATE && !masks.slots[choices.slot!]) throw new Error(`slot ${choices.slot} is taken`);
     return choices.action;
   });
   t.is(actions[OPTIMIZER], 0, 'masked');
   for (const a of [WAIT, GERMINATE, CULL]) t.true(Math.abs(actions[a]! - 1 / 3) < 0.015, `action ${a}: ${actions[a]}`);
   const germinateOnly: Masks = { ...masks, actions: [false, true, false, false] };
-  const slotsDrawn = frequencies(30_000, 4, () => choose(readout({ slotScores: [100, 0, 0, -100] }), germinateOnly, { kind: 'uniform', random }).choices.slot!);
+  const slotsDrawn = frequencies(
+    30_000,
+    4,
+    () => choose(readout({ slotScores: [100, 0, 0, -100] }), germinateOnly, { kind: 'uniform', random }).choices.slot!,
+  );
   t.deepEqual(allowed(masks.slots), [1, 2, 3]);
   t.is(slotsDrawn[0], 0);
   for (const s of [1, 2, 3]) t.true(Math.abs(slotsDrawn[s]! - 1 / 3) < 0.015, `slot ${s}: ${slotsDrawn[s]}`);
 });
 
-test("given (the heuristic): its choices are taken whatever the network scores; heads it leaves open are chosen greedily", (t) => {
+test('given (the heuristic): its choices are taken whatever the network scores; heads it leaves open are chosen greedily', (t) => {
   const { masks } = state();
   const r = readout({ policyLogits: [0, 0, 9, 0] });
   const heuristic: Choices = { action: GERMINATE, slot: 1, blueprint: 2 };
   const { choices, logProbs } = choose(r, masks, { kind: 'given', choices: heuristic });
   t.deepEqual(choices, { ...heuristic, blending: 1 }, 'blending: the network’s best');
-  t.is(logProbs.action, logSoftmax(r.policyLogits, masks.actions)[GERMINATE], "the network's log-probability of the heuristic's choice");
+  t.is(
+    logProbs.action,
+    logSoftmax(r.policyLogits, masks.actions)[GERMINATE],
+    "the network's log-probability of the heuristic's choice",
+  );
   t.is(logProbs.slot, logSoftmax(r.slotScores, masks.slots)[1]);
   t.is(logProbs.blueprint, logSoftmax(r.blueprintScores, masks.blueprints)[2]);
-  t.deepEqual(choose(r, masks, { kind: 'given', choices: { action: WAIT } }), { choices: { action: WAIT }, logProbs: { action: logSoftmax(r.policyLogits, masks.actions)[WAIT] } });
+  t.deepEqual(choose(r, masks, { kind: 'given', choices: { action: WAIT } }), {
+    choices: { action: WAIT },
+    logProbs: { action: logSoftmax(r.policyLogits, masks.actions)[WAIT] },
+  });
 });
 
 test('GERMINATE: the chosen blueprint at the chosen slot, its blending, parameters moved by the delta within bounds', (t) => {
   const { context, packet: p } = state();
   const d = withBounds[0]!;
-  const command = proposal({ action: GERMINATE, slot: 3, blueprint: 1, blending: 1 }, readout({ paramDelta: [0.5] }), context, p, options);
+  const command = proposal(
+    { action: GERMINATE, slot: 3, blueprint: 1, blending: 1 },
+    readout({ paramDelta: [0.5] }),
+    context,
+    p,
+    options,
+  );
   t.is(command.commandType, CommandType.COMMAND_SEED);
   t.is(command.seedOperation?.operation, SeedOperation.SEED_OP_GERMINATE);
   t.is(command.seedOperation?.blueprintId, d.blueprintId);
   t.is(command.targetSeedId, 'seed-e4-s700');
-  t.like(command.annotations, { slot_id: 'mlp.3', selected_blueprint: d.blueprintId, blending_method: 'cosine', policy_action: 'germinate', policy_version: 'v-1', decided_by: 'v-1', policy_arch: ARCHITECTURE });
+  t.like(command.annotations, {
+    slot_id: 'mlp.3',
+    selected_blueprint: d.blueprintId,
+    blending_method: 'cosine',
+    policy_action: 'germinate',
+    policy_version: 'v-1',
+    decided_by: 'v-1',
+    policy_arch: ARCHITECTURE,
+  });
   // Each parameter: the bounds' midpoint moved by delta × half the span.
-  const expected = Object.fromEntries(Object.entries(d.allowedParameters).map(([name, b]) => [name, (b.minValue! + b.maxValue!) / 2 + (0.5 * (b.maxValue! - b.minValue!)) / 2]));
+  const expected = Object.fromEntries(
+    Object.entries(d.allowedParameters).map(([name, b]) => [
+      name,
+      (b.minValue! + b.maxValue!) / 2 + (0.5 * (b.maxValue! - b.minValue!)) / 2,
+    ]),
+  );
   t.true(Object.keys(expected).length > 0);
   t.deepEqual(command.seedOperation?.parameters, expected);
-  t.deepEqual([command.annotations.blending_schedule_start, command.annotations.blending_schedule_end], ['0.4000', '0.8000'], 'sorted, mapped to [0, 1]');
+  t.deepEqual(
+    [command.annotations.blending_schedule_start, command.annotations.blending_schedule_end],
+    ['0.4000', '0.8000'],
+    'sorted, mapped to [0, 1]',
+  );
   t.is(command.annotations.policy_risk_score, '0.500000', 'uniform risk head: level Σ p·k/4 = 0.5');
   t.is(command.annotations.policy_value_estimate, '0.250000');
   for (const [method, name] of ['linear', 'cosine', 'sigmoid'].entries()) {
-    t.is(proposal({ action: GERMINATE, slot: 1, blueprint: 2, blending: method }, readout(), context, p, options).annotations.blending_method, name);
+    t.is(
+      proposal({ action: GERMINATE, slot: 1, blueprint: 2, blending: method }, readout(), context, p, options)
+        .annotations.blending_method,
+      name,
+    );
   }
 });
 
@@ -241,7 +349,10 @@ test('parameters never leave the blueprint bounds', (t) => {
   for (const delta of [-5, -1, 0, 1, 5]) {
     for (const [name, value] of Object.entries(decodeParameters(d, delta))) {
       const bounds = d.allowedParameters[name]!;
-      t.true(value >= (bounds.minValue ?? 0) && value <= (bounds.maxValue ?? 0), `${name} = ${value} at delta ${delta}`);
+      t.true(
+        value >= (bounds.minValue ?? 0) && value <= (bounds.maxValue ?? 0),
+        `${name} = ${value} at delta ${delta}`,
+      );
     }
   }
   const [name, bounds] = Object.entries(d.allowedParameters)[0]!;
@@ -265,7 +376,13 @@ test('CULL: SEED_OP_CULL of the chosen seed', (t) => {
 test('OPTIMIZER: the learning rate × the chosen factor, clamped to the range', (t) => {
   const { context } = state();
   const rate = (current: number, lr: number) =>
-    proposal({ action: OPTIMIZER, lr }, readout(), context, packet({ trainingMetrics: { learning_rate: current } }), options).optimizerAdjustment?.hyperparameters;
+    proposal(
+      { action: OPTIMIZER, lr },
+      readout(),
+      context,
+      packet({ trainingMetrics: { learning_rate: current } }),
+      options,
+    ).optimizerAdjustment?.hyperparameters;
   const up = proposal({ action: OPTIMIZER, lr: 1 }, readout(), context, packet(), options);
   t.is(up.commandType, CommandType.COMMAND_OPTIMIZER);
   t.is(up.optimizerAdjustment?.optimizerId, 'host');
@@ -276,7 +393,13 @@ test('OPTIMIZER: the learning rate × the chosen factor, clamped to the range', 
   t.deepEqual(rate(1.5e-5, 0), { learning_rate: 1e-5, lr_factor: 0.5 }, 'clamped to the floor');
   // With the run's starting rate known, the range narrows to an eighth of it … twice it, as the masks do.
   const fromStart = (current: number, lr: number) =>
-    proposal({ action: OPTIMIZER, lr }, readout(), context, packet({ trainingMetrics: { learning_rate: current, initial_learning_rate: 1e-3 } }), options).optimizerAdjustment?.hyperparameters?.learning_rate;
+    proposal(
+      { action: OPTIMIZER, lr },
+      readout(),
+      context,
+      packet({ trainingMetrics: { learning_rate: current, initial_learning_rate: 1e-3 } }),
+      options,
+    ).optimizerAdjustment?.hyperparameters?.learning_rate;
   t.is(fromStart(1.5e-3, 1), 2e-3, 'clamped to twice the starting rate');
   t.is(fromStart(2e-4, 0), 1e-3 / 8, 'clamped to an eighth of it');
   t.is(fromStart(1e-3, 0), 5e-4, 'inside: unchanged');
@@ -284,27 +407,48 @@ test('OPTIMIZER: the learning rate × the chosen factor, clamped to the range', 
 
 test('WAIT: a PAUSE with no target, saying why', (t) => {
   const { context, packet: p } = state();
-  const hold = proposal({ action: WAIT }, readout(), context, p, { ...options, holdReason: 'validation loss still improving' });
+  const hold = proposal({ action: WAIT }, readout(), context, p, {
+    ...options,
+    holdReason: 'validation loss still improving',
+  });
   t.is(hold.commandType, CommandType.COMMAND_PAUSE);
   t.is(hold.targetSeedId, '');
   t.is(hold.seedOperation, null);
   t.is(hold.optimizerAdjustment, null);
   t.like(hold.annotations, { hold_reason: 'validation loss still improving', policy_action: 'wait', action: 'pause' });
-  t.is(proposal({ action: WAIT }, readout(), context, p, options).annotations.hold_reason, 'wait', 'the policy’s own choice');
+  t.is(
+    proposal({ action: WAIT }, readout(), context, p, options).annotations.hold_reason,
+    'wait',
+    'the policy’s own choice',
+  );
 });
 
 test('each proposal is read back as its action (what outcomes and Simic see)', (t) => {
   const { context, packet: p } = state();
-  const all: Choices[] = [{ action: WAIT }, { action: GERMINATE, slot: 1, blueprint: 1, blending: 0 }, { action: CULL, seed: 0 }, { action: OPTIMIZER, lr: 0 }];
+  const all: Choices[] = [
+    { action: WAIT },
+    { action: GERMINATE, slot: 1, blueprint: 1, blending: 0 },
+    { action: CULL, seed: 0 },
+    { action: OPTIMIZER, lr: 0 },
+  ];
   t.deepEqual(
     all.map((c) => commandAction(proposal(c, readout(), context, p, options))),
-    [PolicyAction.POLICY_ACTION_WAIT, PolicyAction.POLICY_ACTION_GERMINATE, PolicyAction.POLICY_ACTION_CULL, PolicyAction.POLICY_ACTION_OPTIMIZER],
+    [
+      PolicyAction.POLICY_ACTION_WAIT,
+      PolicyAction.POLICY_ACTION_GERMINATE,
+      PolicyAction.POLICY_ACTION_CULL,
+      PolicyAction.POLICY_ACTION_OPTIMIZER,
+    ],
   );
-  t.deepEqual(all.map((c) => ACTIONS[c.action]), all.map((c) => commandAction(proposal(c, readout(), context, p, options))));
+  t.deepEqual(
+    all.map((c) => ACTIONS[c.action]),
+    all.map((c) => commandAction(proposal(c, readout(), context, p, options))),
+  );
 });
 
 test('outcome rules: aborted, culled, regression, success, and waits never credited with the run’s own progress', (t) => {
-  const judge = (action: v1.PolicyAction, seedStage: v1.SeedLifecycleStage | null, before: number, after: number) => judgeOutcome({ action, seedStage, lossBefore: before, lossAfter: after });
+  const judge = (action: v1.PolicyAction, seedStage: v1.SeedLifecycleStage | null, before: number, after: number) =>
+    judgeOutcome({ action, seedStage, lossBefore: before, lossAfter: after });
   const A = PolicyAction;
   t.is(judge(A.POLICY_ACTION_GERMINATE, null, 0.5, 0.3), Outcome.FIELD_REPORT_OUTCOME_ABORTED);
   t.is(judge(A.POLICY_ACTION_GERMINATE, Stage.SEED_STAGE_EMBARGOED, 0.5, 0.3), Outcome.FIELD_REPORT_OUTCOME_REGRESSION);
@@ -314,7 +458,11 @@ test('outcome rules: aborted, culled, regression, success, and waits never credi
   t.is(judge(A.POLICY_ACTION_CULL, null, 0.5, 0.45), Outcome.FIELD_REPORT_OUTCOME_SUCCESS, 'a CULL changed something');
   t.is(judge(A.POLICY_ACTION_WAIT, null, 0.5, 0.3), Outcome.FIELD_REPORT_OUTCOME_NEUTRAL);
   t.is(judge(A.POLICY_ACTION_WAIT, null, 0.5, 0.6), Outcome.FIELD_REPORT_OUTCOME_REGRESSION);
-  t.is(judge(A.POLICY_ACTION_PAUSE_SEED, null, 0, 0.3), Outcome.FIELD_REPORT_OUTCOME_NEUTRAL, 'no validation loss at the decision');
+  t.is(
+    judge(A.POLICY_ACTION_PAUSE_SEED, null, 0, 0.3),
+    Outcome.FIELD_REPORT_OUTCOME_NEUTRAL,
+    'no validation loss at the decision',
+  );
 });
 
 test('a PolicyUpdate is checked before anything loads: version, signature, a new policy version, exact weights', async (t) => {
@@ -324,18 +472,42 @@ test('a PolicyUpdate is checked before anything loads: version, signature, a new
   const weights = gnn.exportWeights();
   gnn.dispose();
   const update = (over: Partial<v1.PolicyUpdate.$Properties> = {}) =>
-    signPolicyUpdate(leyline.PolicyUpdate.create({ version: 1, policyId: 'p', tamiyoPolicyVersion: 'v-2', payload: encodeLeyline(weights), ...over }), secret);
+    signPolicyUpdate(
+      leyline.PolicyUpdate.create({
+        version: 1,
+        policyId: 'p',
+        tamiyoPolicyVersion: 'v-2',
+        payload: encodeLeyline(weights),
+        ...over,
+      }),
+      secret,
+    );
   const good = checkPolicyUpdate(update(), secret, ['v-1']);
   t.true(good.ok);
-  t.deepEqual(checkPolicyUpdate(update(), new SignatureContext('other-secret'), []), { ok: false, reason: 'bad_signature' });
+  t.deepEqual(checkPolicyUpdate(update(), new SignatureContext('other-secret'), []), {
+    ok: false,
+    reason: 'bad_signature',
+  });
   const tampered = update();
   tampered.tamiyoPolicyVersion = 'v-3';
   t.deepEqual(checkPolicyUpdate(tampered, secret, []), { ok: false, reason: 'bad_signature' });
-  t.deepEqual(checkPolicyUpdate(update(), secret, ['v-2']), { ok: false, reason: 'policy version v-2 is already loaded' });
-  t.deepEqual(checkPolicyUpdate(update({ version: 2 }), secret, []), { ok: false, reason: 'unsupported update version 2' });
+  t.deepEqual(checkPolicyUpdate(update(), secret, ['v-2']), {
+    ok: false,
+    reason: 'policy version v-2 is already loaded',
+  });
+  t.deepEqual(checkPolicyUpdate(update({ version: 2 }), secret, []), {
+    ok: false,
+    reason: 'unsupported update version 2',
+  });
   t.like(checkPolicyUpdate(update({ payload: new Uint8Array([1, 2, 3]) }), secret, []), { ok: false });
   const bad = leyline.PolicyWeights.create({ architecture: ARCHITECTURE, tensors: weights.tensors.slice(1) });
-  t.deepEqual(checkPolicyUpdate(update({ payload: encodeLeyline(bad) }), secret, []), { ok: false, reason: 'policy weights: tensor encoder.global.weight is missing' });
+  t.deepEqual(checkPolicyUpdate(update({ payload: encodeLeyline(bad) }), secret, []), {
+    ok: false,
+    reason: 'policy weights: tensor encoder.global.weight is missing',
+  });
   const v1Weights = leyline.PolicyWeights.create({ ...weights, architecture: 'tamiyo_gnn_v1' });
-  t.deepEqual(checkPolicyUpdate(update({ payload: encodeLeyline(v1Weights) }), secret, []), { ok: false, reason: 'policy weights: architecture "tamiyo_gnn_v1", expected tamiyo_gnn_v2' });
+  t.deepEqual(checkPolicyUpdate(update({ payload: encodeLeyline(v1Weights) }), secret, []), {
+    ok: false,
+    reason: 'policy weights: architecture "tamiyo_gnn_v1", expected tamiyo_gnn_v2',
+  });
 });

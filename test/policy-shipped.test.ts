@@ -8,15 +8,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignatureContext } from '../contracts/signing.ts';
 import { HEURISTIC_POLICY, resolvePolicy } from '../actors/tamiyo/index.ts';
-import { graphSchema, loadShippedPolicy, SHIPPED_POLICY_MANIFEST, ShippedPolicyError, TamiyoGnn, writeShippedPolicy } from '../policy/index.ts';
+import {
+  graphSchema,
+  loadShippedPolicy,
+  SHIPPED_POLICY_MANIFEST,
+  ShippedPolicyError,
+  TamiyoGnn,
+  writeShippedPolicy,
+} from '../policy/index.ts';
 
 const signing = new SignatureContext('policy-shipped-test');
-const about = { version: 'growth-test', curriculum: 'experiments/growth-curriculum.ts', rngSeed: 1, rounds: 2, command: 'npx esper learn experiments/growth-curriculum.ts --rng-seed 1 --rounds 2' };
+const about = {
+  version: 'growth-test',
+  curriculum: 'experiments/growth-curriculum.ts',
+  rngSeed: 1,
+  rounds: 2,
+  command: 'npx esper learn experiments/growth-curriculum.ts --rng-seed 1 --rounds 2',
+};
 
 function shipped(): { dir: string; manifest: string; weights: string } {
   const dir = mkdtempSync(join(tmpdir(), 'esper-shipped-'));
   const gnn = new TamiyoGnn(undefined, 3);
-  writeShippedPolicy(dir, 'growth', gnn.exportWeights(), { ...about, heldOut: [{ task: 't', policy: 'learned', testAccuracy: 80, addedParameters: 100 }] });
+  writeShippedPolicy(dir, 'growth', gnn.exportWeights(), {
+    ...about,
+    heldOut: [{ task: 't', policy: 'learned', testAccuracy: 80, addedParameters: 100 }],
+  });
   gnn.dispose();
   return { dir, manifest: join(dir, 'growth.json'), weights: join(dir, 'growth.pb') };
 }
@@ -30,7 +46,10 @@ test('a shipped policy reads back: its weights, and a manifest with the graph sc
   t.regex(loaded.manifest.sha256, /^[0-9a-f]{64}$/);
   t.is(loaded.weights.architecture, 'tamiyo_gnn_v2');
   const warnings: string[] = [];
-  t.like(resolvePolicy(settings, signing, (m) => warnings.push(m), manifest), { version: 'growth-test', kind: 'network', mode: 'greedy' });
+  t.like(
+    resolvePolicy(settings, signing, (m) => warnings.push(m), manifest),
+    { version: 'growth-test', kind: 'network', mode: 'greedy' },
+  );
   t.deepEqual(warnings, []);
   rmSync(dir, { recursive: true });
 });
@@ -38,13 +57,19 @@ test('a shipped policy reads back: its weights, and a manifest with the graph sc
 test('a tampered or truncated weights file is refused naming it; the default then decides with the heuristic and says so', (t) => {
   const { dir, manifest, weights } = shipped();
   const bytes = readFileSync(weights);
-  for (const broken of [Buffer.concat([bytes.subarray(0, 100), Buffer.from([bytes[100]! ^ 1]), bytes.subarray(101)]), bytes.subarray(0, bytes.length - 7)]) {
+  for (const broken of [
+    Buffer.concat([bytes.subarray(0, 100), Buffer.from([bytes[100]! ^ 1]), bytes.subarray(101)]),
+    bytes.subarray(0, bytes.length - 7),
+  ]) {
     writeFileSync(weights, broken);
     const error = t.throws(() => loadShippedPolicy(manifest), { instanceOf: ShippedPolicyError });
     t.true(error?.message.includes(weights), error?.message);
     t.regex(error?.message ?? '', /SHA-256 [0-9a-f]{64} is not the manifest's/);
     const warnings: string[] = [];
-    t.is(resolvePolicy(settings, signing, (m) => warnings.push(m), manifest), HEURISTIC_POLICY);
+    t.is(
+      resolvePolicy(settings, signing, (m) => warnings.push(m), manifest),
+      HEURISTIC_POLICY,
+    );
     t.is(warnings.length, 1);
     t.regex(warnings[0]!, /shipped policy .*growth\.pb: SHA-256 .*; deciding with the heuristic$/);
   }
@@ -55,18 +80,29 @@ test('a manifest with a bad field, a missing weights file or another graph schem
   const { dir, manifest, weights } = shipped();
   const good = JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>;
   writeFileSync(manifest, JSON.stringify({ ...good, sha256: 'abc', rngSeed: -1 }));
-  t.throws(() => loadShippedPolicy(manifest), { message: /growth\.json: sha256: expected 64 hex digits, got "abc"; rngSeed: expected an integer ≥ 0, got -1$/ });
+  t.throws(() => loadShippedPolicy(manifest), {
+    message: /growth\.json: sha256: expected 64 hex digits, got "abc"; rngSeed: expected an integer ≥ 0, got -1$/,
+  });
   writeFileSync(manifest, '{ not json');
   t.throws(() => loadShippedPolicy(manifest), { message: /growth\.json: not JSON/ });
 
   writeFileSync(manifest, JSON.stringify({ ...good, graphSchema: 'tamiyo_gnn_v1; nodes global:10' }));
   const warnings: string[] = [];
-  t.is(resolvePolicy(settings, signing, (m) => warnings.push(m), manifest), HEURISTIC_POLICY);
-  t.regex(warnings[0] ?? '', /growth\.json expects another graph \(tamiyo_gnn_v1; nodes global:10\); deciding with the heuristic/);
+  t.is(
+    resolvePolicy(settings, signing, (m) => warnings.push(m), manifest),
+    HEURISTIC_POLICY,
+  );
+  t.regex(
+    warnings[0] ?? '',
+    /growth\.json expects another graph \(tamiyo_gnn_v1; nodes global:10\); deciding with the heuristic/,
+  );
 
   writeFileSync(manifest, JSON.stringify(good));
   rmSync(weights);
-  t.throws(() => loadShippedPolicy(manifest), { instanceOf: ShippedPolicyError, message: /growth\.pb: no such file \(named by the manifest\)/ });
+  t.throws(() => loadShippedPolicy(manifest), {
+    instanceOf: ShippedPolicyError,
+    message: /growth\.pb: no such file \(named by the manifest\)/,
+  });
   rmSync(dir, { recursive: true });
 });
 

@@ -43,13 +43,22 @@ const RUNTIME_MUST_NOT_IMPORT = ['policy', 'blueprints', 'tensor', 'surface'];
 const ALLOWED_INTERNAL_IMPORTS: ReadonlyMap<string, string> = new Map([
   ['bench/seeds.bench.ts -> actors/kasmina/seed-actor.ts', 'control_overhead times the seed actors themselves'],
   ['bench/seeds.bench.ts -> actors/kasmina/lifecycle.ts', 'the seed actors it times are built on this lifecycle'],
-  ['bench/seeds.bench.ts -> actors/tolaria/trainer/training-run.ts', 'throughput times the training run with seeds grafted'],
+  [
+    'bench/seeds.bench.ts -> actors/tolaria/trainer/training-run.ts',
+    'throughput times the training run with seeds grafted',
+  ],
   ['bench/train.bench.ts -> actors/tolaria/training/epoch.ts', 'mlp / cnn time trainStep, Tolaria’s training step'],
   ['bench/train.bench.ts -> actors/tolaria/host/host-model.ts', 'the host model the timed step trains'],
   ['bench/train.bench.ts -> actors/tolaria/optim/grouped-optimizer.ts', 'the optimizer inside the timed step'],
   ['bench/train.bench.ts -> actors/tolaria/trainer/control-hook.ts', 'hook times the end-of-epoch control hook'],
-  ['bench/train.bench.ts -> actors/tolaria/training/system-state.ts', 'the SystemStatePacket assembly inside the timed hook'],
-  ['bench/simic.bench.ts -> actors/simic/ppo.ts', 'the baseline recomputes the PPO update one graph at a time (jointLogProb, clipByGlobalNorm)'],
+  [
+    'bench/train.bench.ts -> actors/tolaria/training/system-state.ts',
+    'the SystemStatePacket assembly inside the timed hook',
+  ],
+  [
+    'bench/simic.bench.ts -> actors/simic/ppo.ts',
+    'the baseline recomputes the PPO update one graph at a time (jointLogProb, clipByGlobalNorm)',
+  ],
 ]);
 
 interface Dependency {
@@ -152,7 +161,9 @@ function findCrossings(file: string, text: string): Finding[] {
   return dependenciesOf(file, text).flatMap((dependency) => {
     const target = resolveSpecifier(file, dependency.specifier);
     const rule = target === null ? null : brokenRule(file, target);
-    return rule === null ? [] : [{ file, line: dependency.line, specifier: dependency.specifier, rule: `${dependency.kind}: ${rule}` }];
+    return rule === null
+      ? []
+      : [{ file, line: dependency.line, specifier: dependency.specifier, rule: `${dependency.kind}: ${rule}` }];
   });
 }
 
@@ -162,7 +173,8 @@ function projectFiles(): string[] {
     for (const entry of readdirSync(dir)) {
       const path = join(dir, entry);
       const rel = posix(relative(root, path));
-      if (entry === 'node_modules' || EXCLUDED.some((excluded) => rel === excluded || rel.startsWith(`${excluded}/`))) continue;
+      if (entry === 'node_modules' || EXCLUDED.some((excluded) => rel === excluded || rel.startsWith(`${excluded}/`)))
+        continue;
       if (statSync(path).isDirectory()) walk(path);
       else if (/\.(m|c)?ts$/.test(entry)) files.push(rel);
     }
@@ -172,7 +184,8 @@ function projectFiles(): string[] {
   return files;
 }
 
-const describe = (finding: Finding): string => `${finding.file}:${finding.line}: '${finding.specifier}' — ${finding.rule}`;
+const describe = (finding: Finding): string =>
+  `${finding.file}:${finding.line}: '${finding.specifier}' — ${finding.rule}`;
 
 test('self-test: the checker finds every kind of dependency, on its line', (t) => {
   const text = [
@@ -201,16 +214,32 @@ test('self-test: the checker finds every kind of dependency, on its line', (t) =
 
 test('self-test: the checker flags imports that cross a wall', (t) => {
   const cases: Array<[file: string, text: string, rule: RegExp]> = [
-    ['actors/weatherlight/w.ts', "import { x } from '../tolaria/trainer/settings.ts';", /actors\/weatherlight uses actors\/tolaria past its index/],
-    ['actors/simic/s.ts', "\n\nexport { y } from '../tamiyo/field-report-log.ts';", /export: actors\/simic uses actors\/tamiyo/],
+    [
+      'actors/weatherlight/w.ts',
+      "import { x } from '../tolaria/trainer/settings.ts';",
+      /actors\/weatherlight uses actors\/tolaria past its index/,
+    ],
+    [
+      'actors/simic/s.ts',
+      "\n\nexport { y } from '../tamiyo/field-report-log.ts';",
+      /export: actors\/simic uses actors\/tamiyo/,
+    ],
     ['actors/kasmina/k.ts', "const m = await import('../urza/library.ts');", /dynamic import/],
-    ['actors/weatherlight/w.ts', "new URL('../tezzeret/worker.ts', import.meta.url);", /worker URL: actors\/weatherlight uses actors\/tezzeret/],
+    [
+      'actors/weatherlight/w.ts',
+      "new URL('../tezzeret/worker.ts', import.meta.url);",
+      /worker URL: actors\/weatherlight uses actors\/tezzeret/,
+    ],
     ['actors/tolaria/t.ts', "import { z } from '../tamiyo/sub/index.ts';", /past its index/],
     ['runtime/r.ts', "import { s } from '../actors/oona/index.ts';", /shared folder runtime\/ depends on a subsystem/],
     ['surface/s.ts', "import type { T } from '../actors/tolaria/state.ts';", /shared folder surface\//],
     ['runtime/r.ts', "import { o } from '../tensor/ops.ts';", /runtime\/ \(the actor kernel\) depends on tensor\//],
     ['runtime/r.ts', "import { p } from '../policy/index.ts';", /depends on policy\//],
-    ['cli/c.ts', "import { l } from '../actors/urza/library.ts';", /code outside actors\/ uses actors\/urza past its index/],
+    [
+      'cli/c.ts',
+      "import { l } from '../actors/urza/library.ts';",
+      /code outside actors\/ uses actors\/urza past its index/,
+    ],
     ['bench/b.bench.ts', "import { l } from '../actors/tolaria/data/index.ts';", /outside actors/],
     ['esper.config.ts', "import type { S } from './actors/tezzeret/settings.ts';", /outside actors/],
   ];
@@ -250,14 +279,20 @@ test('every allow-listed internal import still exists (a stale entry would hide 
       (dependency) => resolveSpecifier(file, dependency.specifier) === target,
     );
   });
-  t.deepEqual(stale.map(([entry, reason]) => `${entry} (${reason})`), []);
+  t.deepEqual(
+    stale.map(([entry, reason]) => `${entry} (${reason})`),
+    [],
+  );
 });
 
 test('no subsystem is used past its index.ts, and no shared folder depends on a subsystem', (t) => {
   const files = projectFiles();
   t.true(files.includes('actors/urza/library.ts'), 'the scan sees actors/');
   t.true(files.includes('esper.config.ts'), 'and esper.config.ts');
-  t.false(files.some((file) => file.startsWith('contracts/generated/')), 'generated code is excluded');
+  t.false(
+    files.some((file) => file.startsWith('contracts/generated/')),
+    'generated code is excluded',
+  );
   const findings = files.flatMap((file) => findCrossings(file, readFileSync(join(root, file), 'utf8')));
   t.deepEqual(findings.map(describe), [], 'a subsystem is used only through its index.ts (docs/architecture.md)');
 });

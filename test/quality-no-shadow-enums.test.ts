@@ -56,7 +56,10 @@ function loadLeylineEnums(): LeylineEnum[] {
 }
 
 /** Which Leyline enum (if any) the string members spell at least two values of. */
-function shadowedEnum(members: readonly string[], enums: readonly LeylineEnum[]): { name: string; matched: string[] } | null {
+function shadowedEnum(
+  members: readonly string[],
+  enums: readonly LeylineEnum[],
+): { name: string; matched: string[] } | null {
   for (const leylineEnum of enums) {
     const matched = new Set<string>();
     for (const member of members) {
@@ -101,7 +104,10 @@ function findEnumShadows(file: string, text: string, enums: readonly LeylineEnum
       const shadow = members && members.length >= 2 ? shadowedEnum(members, enums) : null;
       if (shadow) {
         const kind = ts.isUnionTypeNode(node) ? 'string-literal union' : '`as const` string array';
-        report(node, `${kind} ${shadow.matched.map((m) => `'${m}'`).join(', ')} shadows Leyline enum ${shadow.name}: use the enum`);
+        report(
+          node,
+          `${kind} ${shadow.matched.map((m) => `'${m}'`).join(', ')} shadows Leyline enum ${shadow.name}: use the enum`,
+        );
       }
     }
     ts.forEachChild(node, visit);
@@ -116,7 +122,8 @@ function projectFiles(): string[] {
     for (const entry of readdirSync(dir)) {
       const path = join(dir, entry);
       const rel = relative(root, path);
-      if (entry === 'node_modules' || EXCLUDED.some((excluded) => rel === excluded || rel.startsWith(`${excluded}/`))) continue;
+      if (entry === 'node_modules' || EXCLUDED.some((excluded) => rel === excluded || rel.startsWith(`${excluded}/`)))
+        continue;
       if (statSync(path).isDirectory()) walk(path);
       else if (/\.(m|c)?ts$/.test(entry)) files.push(path);
     }
@@ -133,7 +140,10 @@ test('the Leyline enums are loaded from the proto, with their value prefixes', (
   t.is(stage?.prefix, 'seed_stage_');
   t.true(stage?.values.has('dormant'));
   t.false(stage?.values.has('unknown'), 'the zero value is not counted');
-  t.truthy(enums.find((e) => e.name === 'esper.leyline.v1.ActorControl.Action'), 'nested enums too');
+  t.truthy(
+    enums.find((e) => e.name === 'esper.leyline.v1.ActorControl.Action'),
+    'nested enums too',
+  );
   t.true(enums.length >= 20);
 });
 
@@ -144,7 +154,10 @@ test('self-test: the detector flags shadow enums', (t) => {
     ["type Stage = 'SEED_STAGE_DORMANT' | 'SEED_STAGE_CULLED';", /SeedLifecycleStage/],
     ["let s: 'half-open' | 'open' | undefined;", /CircuitBreakerState/],
     ["function f(level: 'info' | 'critical') {}", /TelemetryLevel/],
-    ["const LEVELS = ['warning', 'error'] as const;", /`as const` string array 'warning', 'error' shadows Leyline enum esper\.leyline\.v1\.TelemetryLevel/],
+    [
+      "const LEVELS = ['warning', 'error'] as const;",
+      /`as const` string array 'warning', 'error' shadows Leyline enum esper\.leyline\.v1\.TelemetryLevel/,
+    ],
     ["const P = (['high', 'low']) as const;", /MessagePriority/],
     ['enum Color { Red, Green }', /declares TypeScript enum `Color`/],
     ["interface X { policy: 'permanent' | 'temporary' }", /RestartPolicy/],
@@ -155,8 +168,16 @@ test('self-test: the detector flags shadow enums', (t) => {
     t.regex(findings[0]?.message ?? '', expected, snippet);
     t.is(findings[0]?.line, 1);
   }
-  const multiLine = findEnumShadows('x.ts', "const a = 1;\n\ntype T =\n  | 'g0_sanity'\n  | 'g1_gradient_health';\n", enums);
-  t.deepEqual(multiLine.map((f) => f.line), [4], "the line where the union starts");
+  const multiLine = findEnumShadows(
+    'x.ts',
+    "const a = 1;\n\ntype T =\n  | 'g0_sanity'\n  | 'g1_gradient_health';\n",
+    enums,
+  );
+  t.deepEqual(
+    multiLine.map((f) => f.line),
+    [4],
+    'the line where the union starts',
+  );
   t.regex(multiLine[0]?.message ?? '', /SeedLifecycleGate/);
 });
 
@@ -168,17 +189,23 @@ test('self-test: the detector leaves unrelated unions and arrays alone', (t) => 
     "type OneMatch = 'dormant' | 'asleep';",
     "type ZeroValue = 'unknown' | 'closed';",
     "const NAMES = ['alpha', 'beta'] as const;",
-    "const LEVELS = { info: 1, error: 2 } as const;",
+    'const LEVELS = { info: 1, error: 2 } as const;',
     "const mixed = ['info', 'critical'];",
-    "type N = 1 | 2 | 3;",
+    'type N = 1 | 2 | 3;',
   ];
   for (const snippet of snippets) t.deepEqual(findEnumShadows('snippet.ts', snippet, enums), [], snippet);
 });
 
 test('no project code declares a TS enum or a union/array shadowing a Leyline enum', (t) => {
   const files = projectFiles();
-  t.true(files.some((file) => file.endsWith(join('contracts', 'codec.ts'))), 'the scan sees contracts/');
-  t.false(files.some((file) => file.includes(join('contracts', 'generated'))), 'generated code is excluded');
+  t.true(
+    files.some((file) => file.endsWith(join('contracts', 'codec.ts'))),
+    'the scan sees contracts/',
+  );
+  t.false(
+    files.some((file) => file.includes(join('contracts', 'generated'))),
+    'generated code is excluded',
+  );
   const findings = files.flatMap((file) => findEnumShadows(relative(root, file), readFileSync(file, 'utf8'), enums));
   t.deepEqual(
     findings.map((f) => `${f.file}:${f.line}: ${f.message}`),

@@ -32,7 +32,10 @@ interface Finding {
 function projectFiles(): string[] {
   let listed: string[];
   try {
-    listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
+    listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
+      cwd: root,
+      encoding: 'utf8',
+    })
       .split('\n')
       .filter((file) => file !== '');
   } catch {
@@ -58,7 +61,8 @@ function outsideReferences(file: string, text: string): Finding[] {
   const findings: Finding[] = [];
   text.split('\n').forEach((line, i) => {
     for (const { name, pattern } of OUTSIDE) {
-      if (pattern.test(line)) findings.push({ file, line: i + 1, problem: `points outside the repository (${name}): ${line.trim()}` });
+      if (pattern.test(line))
+        findings.push({ file, line: i + 1, problem: `points outside the repository (${name}): ${line.trim()}` });
     }
   });
   return findings;
@@ -93,7 +97,8 @@ function sectionLinks(file: string, text: string): Array<{ line: number; target:
       links.push({ line: i + 1, target: match[1] ?? '', anchor: match[2] ?? '' });
     }
     if (file.endsWith('.md')) {
-      for (const match of line.matchAll(/\]\(#([\p{L}\p{N}_-]+)\)/gu)) links.push({ line: i + 1, target: '', anchor: match[1] ?? '' });
+      for (const match of line.matchAll(/\]\(#([\p{L}\p{N}_-]+)\)/gu))
+        links.push({ line: i + 1, target: '', anchor: match[1] ?? '' });
     }
   });
   return links;
@@ -162,7 +167,16 @@ test('self-test: each outside reference is caught on its line, and ordinary text
 });
 
 test('self-test: GitHub-style anchors, and links to a missing file or heading are reported', (t) => {
-  const guide = ['# Guide', '## Tensors, data and speed', "## Where a seed's module comes from", '```', '## not a heading', '```', '## Name → family', '## Tensors, data and speed'].join('\n');
+  const guide = [
+    '# Guide',
+    '## Tensors, data and speed',
+    "## Where a seed's module comes from",
+    '```',
+    '## not a heading',
+    '```',
+    '## Name → family',
+    '## Tensors, data and speed',
+  ].join('\n');
   t.deepEqual(
     [...headingAnchors(guide)],
     ['guide', 'tensors-data-and-speed', 'where-a-seeds-module-comes-from', 'name--family', 'tensors-data-and-speed-1'],
@@ -175,11 +189,16 @@ test('self-test: GitHub-style anchors, and links to a missing file or heading ar
     `// not a link: https://example.org/a/README${md}x`,
   ].join('\n');
   const page = `# Top\nSee [below](#top) and [gone](#nowhere) and [guide](../docs/guide${md}guide).`;
-  const files = new Map([['docs/guide.md', guide], ['docs/page.md', page]]);
+  const files = new Map([
+    ['docs/guide.md', guide],
+    ['docs/page.md', page],
+  ]);
   const read = (path: string): string | null => files.get(path) ?? null;
   t.deepEqual(show(brokenSectionLinks('src/a.ts', comment, read)), [
     `src/a.ts:2: links to docs/guide${md}not-a-heading, which has no such heading`,
     'src/a.ts:3: links to docs/missing.md, which does not exist',
   ]);
-  t.deepEqual(show(brokenSectionLinks('docs/page.md', page, read)), [`docs/page.md:2: links to docs/page${md}nowhere, which has no such heading`]);
+  t.deepEqual(show(brokenSectionLinks('docs/page.md', page, read)), [
+    `docs/page.md:2: links to docs/page${md}nowhere, which has no such heading`,
+  ]);
 });

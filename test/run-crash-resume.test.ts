@@ -12,7 +12,13 @@ import { compareOutcomes, runOutcome, type RunOutcome } from './helpers/run-outc
 
 const QUICK = fileURLToPath(new URL('../experiments/quick.ts', import.meta.url));
 const RUN = 'run-quick';
-const args = (cwd: string, resume: boolean): string[] => ['run', QUICK, '--json', resume ? '--resume' : '--run-dir', join(cwd, RUN)];
+const args = (cwd: string, resume: boolean): string[] => [
+  'run',
+  QUICK,
+  '--json',
+  resume ? '--resume' : '--run-dir',
+  join(cwd, RUN),
+];
 
 interface EpochLine {
   epoch: number;
@@ -33,7 +39,11 @@ function reference(): Promise<RunOutcome> {
 
 const pick = (from: number, to: number): number => from + Math.floor(Math.random() * (to - from + 1));
 
-async function killAndResume(t: ExecutionContext, choose: (epochs: readonly EpochLine[]) => [number, number], options: { wipeKernels?: boolean } = {}): Promise<void> {
+async function killAndResume(
+  t: ExecutionContext,
+  choose: (epochs: readonly EpochLine[]) => [number, number],
+  options: { wipeKernels?: boolean } = {},
+): Promise<void> {
   t.timeout(240_000);
   const expected = await reference();
   const [from, to] = choose(expected.epochs);
@@ -43,7 +53,9 @@ async function killAndResume(t: ExecutionContext, choose: (epochs: readonly Epoc
   t.log(`kill -9 ${delayMs} ms after epoch ${epoch} was printed`);
   const cwd = freshDir('esper-crash-');
   const child = runChild([ESPER_BIN, ...args(cwd, false)], { cwd, env: esperEnv('error') }, 170_000);
-  await child.waitFor((line) => line.startsWith(`{"event":"epoch",`) && (JSON.parse(line) as EpochLine).epoch === epoch);
+  await child.waitFor(
+    (line) => line.startsWith(`{"event":"epoch",`) && (JSON.parse(line) as EpochLine).epoch === epoch,
+  );
   await new Promise((resolve) => setTimeout(resolve, delayMs));
   child.kill();
   t.is((await child.exit).signal, 'SIGKILL');
@@ -63,20 +75,29 @@ async function killAndResume(t: ExecutionContext, choose: (epochs: readonly Epoc
 }
 
 const germinated = (epochs: readonly EpochLine[]): number => epochs.findIndex((e) => e.seeds.length > 0);
-const fossilized = (epochs: readonly EpochLine[]): number => epochs.findIndex((e) => e.seeds.some((s) => s.stage === 'fossilized'));
+const fossilized = (epochs: readonly EpochLine[]): number =>
+  epochs.findIndex((e) => e.seeds.some((s) => s.stage === 'fossilized'));
 
-test.serial('kill -9 before the germination, then --resume: the run ends as the uninterrupted one', (t) => killAndResume(t, (epochs) => [1, germinated(epochs) - 1]));
-test.serial('kill -9 while the seed is on trial, Urza emptied, then --resume: the kernel is forged again and the seed comes back in its stage; the run ends as the uninterrupted one', (t) =>
-  killAndResume(t, (epochs) => [germinated(epochs), fossilized(epochs) - 1], { wipeKernels: true }),
+test.serial('kill -9 before the germination, then --resume: the run ends as the uninterrupted one', (t) =>
+  killAndResume(t, (epochs) => [1, germinated(epochs) - 1]),
 );
-test.serial('kill -9 after the seed was fossilized, then --resume: the run ends as the uninterrupted one', (t) => killAndResume(t, (epochs) => [fossilized(epochs), epochs.length - 3]));
-test.serial('a run folder killed before anything was saved (empty) resumes from the beginning: the run ends as the uninterrupted one', async (t) => {
-  t.timeout(240_000);
-  const expected = await reference();
-  const cwd = freshDir('esper-crash-');
-  // What `esper run --run-dir` leaves when killed at once: the folder, made before anything else.
-  mkdirSync(join(cwd, RUN));
-  const resumed = await esper(args(cwd, true), cwd);
-  t.is(resumed.code, 0, resumed.stderr);
-  t.like(compareOutcomes(expected, await runOutcome(cwd, join(cwd, RUN))), { identical: true, differences: [] });
-});
+test.serial(
+  'kill -9 while the seed is on trial, Urza emptied, then --resume: the kernel is forged again and the seed comes back in its stage; the run ends as the uninterrupted one',
+  (t) => killAndResume(t, (epochs) => [germinated(epochs), fossilized(epochs) - 1], { wipeKernels: true }),
+);
+test.serial('kill -9 after the seed was fossilized, then --resume: the run ends as the uninterrupted one', (t) =>
+  killAndResume(t, (epochs) => [fossilized(epochs), epochs.length - 3]),
+);
+test.serial(
+  'a run folder killed before anything was saved (empty) resumes from the beginning: the run ends as the uninterrupted one',
+  async (t) => {
+    t.timeout(240_000);
+    const expected = await reference();
+    const cwd = freshDir('esper-crash-');
+    // What `esper run --run-dir` leaves when killed at once: the folder, made before anything else.
+    mkdirSync(join(cwd, RUN));
+    const resumed = await esper(args(cwd, true), cwd);
+    t.is(resumed.code, 0, resumed.stderr);
+    t.like(compareOutcomes(expected, await runOutcome(cwd, join(cwd, RUN))), { identical: true, differences: [] });
+  },
+);

@@ -29,13 +29,18 @@ const LEARNING = `simic: { validation: { minAverageReward: -10, minSamples: 8, t
 
 function experimentFile(cwd: string, name: string, extra = ''): string {
   const file = join(cwd, `${name}.ts`);
-  writeFileSync(file, `import { defineExperiment } from ${JSON.stringify(define)};\nconst base = ${EXPERIMENT};\nexport default defineExperiment({ ...base${extra ? `, ${extra}` : ''} });\n`);
+  writeFileSync(
+    file,
+    `import { defineExperiment } from ${JSON.stringify(define)};\nconst base = ${EXPERIMENT};\nexport default defineExperiment({ ...base${extra ? `, ${extra}` : ''} });\n`,
+  );
   return file;
 }
 
 /** `epoch action seed blueprint slot decided-by`, one per decision of the run in `dir`. */
 const decided = (dir: string): string[] =>
-  decisions(readRunRecord(join(dir, 'run.jsonl'))).map((d) => `${d.epoch} ${d.action} ${d.seedId} ${d.blueprintId} ${d.slot} ${d.decidedBy}`);
+  decisions(readRunRecord(join(dir, 'run.jsonl'))).map(
+    (d) => `${d.epoch} ${d.action} ${d.seedId} ${d.blueprintId} ${d.slot} ${d.decidedBy}`,
+  );
 
 test('two runs of one experiment and seed in one folder decide the same, whatever the first left; a learning run says which policies decided', async (t) => {
   t.timeout(600_000, 'three quick runs and a Simic training on a loaded machine');
@@ -69,7 +74,10 @@ test('two runs of one experiment and seed in one folder decide the same, whateve
   t.regex(third.stdout, /^ {2}simic \[/m, 'Simic in the tree');
   const summary = summarizeRun(readRunRecord(join(cwd, 'runs', 'third', 'run.jsonl')));
   t.deepEqual([summary.policies, summary.policyLearning], [['heuristic', version], true]);
-  t.true(third.stdout.includes(`\n  decided by     heuristic, then ${version} (Simic learning during the run)\n`), third.stdout);
+  t.true(
+    third.stdout.includes(`\n  decided by     heuristic, then ${version} (Simic learning during the run)\n`),
+    third.stdout,
+  );
   const report = readFileSync(join(cwd, 'runs', 'third', 'report.html'), 'utf8');
   t.true(report.includes(`<dt>decided by</dt><dd>heuristic, then ${version} (Simic learning during the run)</dd>`));
 });

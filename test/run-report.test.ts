@@ -38,7 +38,11 @@ const startInfo = (resumed = false): Omit<StartRecord, 'event' | 'at'> => ({
   rngSeed: 3,
   budgets: { epochs: 4, hookBudgetMs: 50, tamiyoDeadlineMs: 2000, inferenceTimeoutMs: 15, haltAfterFailedEpochs: 3 },
 });
-const start = (second: number, resumed = false): StartRecord => ({ event: 'start', at: at(second), ...startInfo(resumed) });
+const start = (second: number, resumed = false): StartRecord => ({
+  event: 'start',
+  at: at(second),
+  ...startInfo(resumed),
+});
 
 function summary(epoch: number, seeds: Array<Partial<SeedSummary> & { id: string }>, seedParameters = 0): EpochSummary {
   return {
@@ -60,7 +64,15 @@ function summary(epoch: number, seeds: Array<Partial<SeedSummary> & { id: string
     liveTensors: 0,
     decision: null,
     parameters: { host: 1000, seeds: seedParameters },
-    seeds: seeds.map((seed) => ({ slot: '', blueprint: '', stage: 'training', alpha: 0, ageEpochs: 0, parameters: 0, ...seed })),
+    seeds: seeds.map((seed) => ({
+      slot: '',
+      blueprint: '',
+      stage: 'training',
+      alpha: 0,
+      ageEpochs: 0,
+      parameters: 0,
+      ...seed,
+    })),
   };
 }
 
@@ -74,8 +86,23 @@ const EPOCHS: EpochSummary[] = [
     { id: 'seed-b', slot: 'mlp.1', blueprint: 'BP002', stage: 'germinated' },
     { id: 'seed-c', slot: 'mlp.2', blueprint: 'BP003', stage: 'germinated' },
   ]),
-  summary(2, [{ id: 'seed-a', slot: 'mlp.0', blueprint: 'BP001', stage: 'fossilized', parameters: 100 }, { id: 'seed-b', slot: 'mlp.1', blueprint: 'BP002' }, { id: 'seed-c', stage: 'culled' }], 100),
-  summary(3, [{ id: 'seed-a', slot: 'mlp.0', blueprint: 'BP001', stage: 'fossilized', parameters: 100 }, { id: 'seed-d', slot: 'mlp.1', blueprint: 'BP004', parameters: 20 }], 120),
+  summary(
+    2,
+    [
+      { id: 'seed-a', slot: 'mlp.0', blueprint: 'BP001', stage: 'fossilized', parameters: 100 },
+      { id: 'seed-b', slot: 'mlp.1', blueprint: 'BP002' },
+      { id: 'seed-c', stage: 'culled' },
+    ],
+    100,
+  ),
+  summary(
+    3,
+    [
+      { id: 'seed-a', slot: 'mlp.0', blueprint: 'BP001', stage: 'fossilized', parameters: 100 },
+      { id: 'seed-d', slot: 'mlp.1', blueprint: 'BP004', parameters: 20 },
+    ],
+    120,
+  ),
 ];
 
 function decision(epoch: number, commandId: string, fields: Partial<DecisionRecord> = {}): DecisionRecord {
@@ -91,14 +118,25 @@ function decision(epoch: number, commandId: string, fields: Partial<DecisionReco
     outcome: 'neutral',
     decidedBy: 'heuristic',
     notes: 'policy_risk_signal',
-    metrics: { 'decision.validation_loss': 0.5, 'observed.validation_loss': 0.4, loss_delta: -0.1, 'decision.inference_ms': 3 },
+    metrics: {
+      'decision.validation_loss': 0.5,
+      'observed.validation_loss': 0.4,
+      loss_delta: -0.1,
+      'decision.inference_ms': 3,
+    },
     ...fields,
   };
 }
 
 const DECISIONS: DecisionRecord[] = [
   decision(0, 'c0', { action: 'germinate', seedId: 'seed-a', blueprintId: 'BP001', slot: 'mlp.0', outcome: 'success' }),
-  decision(1, 'c1', { action: 'germinate', seedId: '<script>alert(1)</script>', blueprintId: 'BP002', slot: 'mlp.1', outcome: 'regression' }),
+  decision(1, 'c1', {
+    action: 'germinate',
+    seedId: '<script>alert(1)</script>',
+    blueprintId: 'BP002',
+    slot: 'mlp.1',
+    outcome: 'regression',
+  }),
   decision(2, 'c2', { outcome: 'pending' }),
 ];
 
@@ -107,14 +145,44 @@ const finished = (second: number): FinishedRecord => ({
   at: at(second),
   code: 0,
   why: 'training complete',
-  result: { runId: 'spirals-test', status: 'completed', epochs: 4, globalStep: 40, testAccuracy: 0.9, testLoss: 0.3, reason: null, seconds: 55, resumedFrom: null },
-  summary: { testAccuracy: 0.9, hostParameters: 0, parametersAdded: 0, germinated: 0, fossilized: 0, culled: 0, seconds: 0, epochs: 0, policies: [], policyLearning: false },
+  result: {
+    runId: 'spirals-test',
+    status: 'completed',
+    epochs: 4,
+    globalStep: 40,
+    testAccuracy: 0.9,
+    testLoss: 0.3,
+    reason: null,
+    seconds: 55,
+    resumedFrom: null,
+  },
+  summary: {
+    testAccuracy: 0.9,
+    hostParameters: 0,
+    parametersAdded: 0,
+    germinated: 0,
+    fossilized: 0,
+    culled: 0,
+    seconds: 0,
+    epochs: 0,
+    policies: [],
+    policyLearning: false,
+  },
 });
 
 const RUN: RunRecordLine[] = [
   start(0),
   ...EPOCHS.map((s, i) => epochLine(10 + i * 10, s)),
-  { event: 'alert', at: at(25), kind: 'fired', rule: 'training_latency_high', metric: 'tolaria.epoch_hook.latency_ms', source: 'tolaria', value: 23.5, threshold: 18 },
+  {
+    event: 'alert',
+    at: at(25),
+    kind: 'fired',
+    rule: 'training_latency_high',
+    metric: 'tolaria.epoch_hook.latency_ms',
+    source: 'tolaria',
+    value: 23.5,
+    threshold: 18,
+  },
   ...DECISIONS,
   finished(60),
 ];
@@ -145,10 +213,17 @@ test('the summary and the report say which policies decided, and whether Simic l
     finished(60),
   ];
   const s = summarizeRun(records);
-  t.deepEqual(s.policies, ['heuristic', 'simic-7'], 'in the order they first decided; a decision no policy took names none');
+  t.deepEqual(
+    s.policies,
+    ['heuristic', 'simic-7'],
+    'in the order they first decided; a decision no policy took names none',
+  );
   t.true(s.policyLearning);
   t.regex(formatSummary(s), /\n {2}decided by {5}heuristic, then simic-7 \(Simic learning during the run\)$/);
-  t.regex(renderReport(records), /<dt>decided by<\/dt><dd>heuristic, then simic-7 \(Simic learning during the run\)<\/dd>/);
+  t.regex(
+    renderReport(records),
+    /<dt>decided by<\/dt><dd>heuristic, then simic-7 \(Simic learning during the run\)<\/dd>/,
+  );
   const fixed = summarizeRun(RUN);
   t.false(fixed.policyLearning, 'a start line without the flag: no learning');
   t.regex(formatSummary(fixed), /\n {2}decided by {5}heuristic$/);
@@ -174,9 +249,15 @@ test('summarizeRun over a resumed run: an epoch trained twice counts once, time 
 test('the reader names the file and line of a broken line, and the field of a malformed one', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'esper-record-'));
   const file = join(dir, 'run.jsonl');
-  writeFileSync(file, `${JSON.stringify(start(0))}\n\n${JSON.stringify(epochLine(10, EPOCHS[0]!))}\n{"event":"epoch",\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify(start(0))}\n\n${JSON.stringify(epochLine(10, EPOCHS[0]!))}\n{"event":"epoch",\n`,
+  );
   t.throws(() => readRunRecord(file), { message: (m) => m.startsWith(`${file}:4: not JSON (`) });
-  writeFileSync(file, `${JSON.stringify(start(0))}\n${JSON.stringify({ ...epochLine(10, EPOCHS[0]!), trainAccuracy: 'high' })}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify(start(0))}\n${JSON.stringify({ ...epochLine(10, EPOCHS[0]!), trainAccuracy: 'high' })}\n`,
+  );
   t.throws(() => readRunRecord(file), { message: `${file}:2: epoch.trainAccuracy must be a number, got "high"` });
   writeFileSync(file, `${JSON.stringify({ event: 'lunch', at: at(0) })}\n`);
   t.throws(() => readRunRecord(file), { message: /run\.jsonl:1: unknown event "lunch"/ });
@@ -210,8 +291,15 @@ test('RunRecord: lines before the run folder is known follow the start line; a r
   first.epoch(EPOCHS[1]!);
   first.decisions([DECISIONS[0]!, DECISIONS[2]!]);
   const lines = readRunRecord(join(dir, 'run.jsonl'));
-  t.deepEqual(lines.map((l) => l.event), ['start', 'epoch', 'epoch', 'decision', 'decision']);
-  t.deepEqual(lines.slice(0, 3).map((l) => l.at), [at(10), at(5), at(20)], 'the start line is written when the folder is known');
+  t.deepEqual(
+    lines.map((l) => l.event),
+    ['start', 'epoch', 'epoch', 'decision', 'decision'],
+  );
+  t.deepEqual(
+    lines.slice(0, 3).map((l) => l.at),
+    [at(10), at(5), at(20)],
+    'the start line is written when the folder is known',
+  );
 
   // A resumed session: the pending decision now has its outcome; the completed one is already recorded.
   second = 100;
@@ -222,17 +310,33 @@ test('RunRecord: lines before the run folder is known follow the start line; a r
   resumed.decisions([DECISIONS[0]!, { ...DECISIONS[2]!, outcome: 'neutral' }, DECISIONS[1]!]);
   const end = resumed.finish(0, 'training complete', null);
   const all = readRunRecord(join(dir, 'run.jsonl'));
-  t.deepEqual(all.slice(5).map((l) => (l.event === 'decision' ? `decision ${l.commandId} ${l.outcome}` : l.event)), ['start', 'epoch', 'decision c2 neutral', 'decision c1 regression', 'finished']);
+  t.deepEqual(
+    all.slice(5).map((l) => (l.event === 'decision' ? `decision ${l.commandId} ${l.outcome}` : l.event)),
+    ['start', 'epoch', 'decision c2 neutral', 'decision c1 regression', 'finished'],
+  );
   // Sessions: 10 s → 30 s (the last decision issued), then 100 s → 110 s.
   t.like(end.summary, { epochs: 3, germinated: 3, fossilized: 1, seconds: 20 + 10, testAccuracy: null });
   t.deepEqual(warnings, []);
 });
 
-test('an epoch decided again after a resume counts as the later session\'s decision only; an outcome recorded later keeps its decision', (t) => {
-  const before = [start(0), DECISIONS[0]!, decision(1, 'c1-killed', { action: 'germinate', seedId: 'seed-b', blueprintId: 'BP001', slot: 'mlp.0', outcome: 'pending' })];
+test("an epoch decided again after a resume counts as the later session's decision only; an outcome recorded later keeps its decision", (t) => {
+  const before = [
+    start(0),
+    DECISIONS[0]!,
+    decision(1, 'c1-killed', {
+      action: 'germinate',
+      seedId: 'seed-b',
+      blueprintId: 'BP001',
+      slot: 'mlp.0',
+      outcome: 'pending',
+    }),
+  ];
   const after = [start(50, true), { ...DECISIONS[0]!, outcome: 'neutral' as const }, DECISIONS[1]!];
   const kept = decisions([...before, ...after]);
-  t.deepEqual(kept.map((d) => `${d.epoch} ${d.commandId} ${d.outcome}`), ['0 c0 neutral', '1 c1 regression']);
+  t.deepEqual(
+    kept.map((d) => `${d.epoch} ${d.commandId} ${d.outcome}`),
+    ['0 c0 neutral', '1 c1 regression'],
+  );
 });
 
 test('RunRecord never stops training: a folder it cannot write is said once, and later lines are dropped', (t) => {
@@ -259,25 +363,56 @@ test('a field report becomes a decision line: action, outcome, slot of a germina
     metrics: { 'decision.epoch': 7, 'decision.kind': leyline.PolicyAction.POLICY_ACTION_GERMINATE, loss_delta: -0.07 },
     issuedAt: toTimestamp(Date.parse(at(30))),
     notes: 'policy_risk_signal',
-    decision: leyline.PolicyDecision.create({ decidedBy: 'heuristic', proposal: leyline.AdaptationCommand.create({ annotations: { slot_id: 'mlp.0' } }) }),
+    decision: leyline.PolicyDecision.create({
+      decidedBy: 'heuristic',
+      proposal: leyline.AdaptationCommand.create({ annotations: { slot_id: 'mlp.0' } }),
+    }),
   });
-  t.like(decisionRecord(report), { event: 'decision', at: at(30), commandId: 'cmd-1', epoch: 7, action: 'germinate', seedId: 'seed-e7', slot: 'mlp.0', outcome: 'success', decidedBy: 'heuristic' });
-  const pending = decisionRecord(leyline.FieldReport.create({ commandId: 'cmd-2', metrics: { 'decision.epoch': 8, 'decision.kind': leyline.PolicyAction.POLICY_ACTION_WAIT } }));
+  t.like(decisionRecord(report), {
+    event: 'decision',
+    at: at(30),
+    commandId: 'cmd-1',
+    epoch: 7,
+    action: 'germinate',
+    seedId: 'seed-e7',
+    slot: 'mlp.0',
+    outcome: 'success',
+    decidedBy: 'heuristic',
+  });
+  const pending = decisionRecord(
+    leyline.FieldReport.create({
+      commandId: 'cmd-2',
+      metrics: { 'decision.epoch': 8, 'decision.kind': leyline.PolicyAction.POLICY_ACTION_WAIT },
+    }),
+  );
   t.like(pending, { action: 'wait', outcome: 'pending', slot: '' });
-  const culled = decisionRecord(leyline.FieldReport.create({ commandId: 'cmd-3', metrics: { 'decision.kind': leyline.PolicyAction.POLICY_ACTION_CULL } }));
+  const culled = decisionRecord(
+    leyline.FieldReport.create({
+      commandId: 'cmd-3',
+      metrics: { 'decision.kind': leyline.PolicyAction.POLICY_ACTION_CULL },
+    }),
+  );
   t.is(culled.action, 'cull');
 });
 
 const count = (html: string, pattern: RegExp): number => html.match(pattern)?.length ?? 0;
 /** Each <polyline>'s number of points. */
-const polylinePoints = (html: string): number[] => [...html.matchAll(/<polyline [^>]*points="([^"]*)"/g)].map((m) => m[1]!.trim().split(/\s+/).length);
+const polylinePoints = (html: string): number[] =>
+  [...html.matchAll(/<polyline [^>]*points="([^"]*)"/g)].map((m) => m[1]!.trim().split(/\s+/).length);
 
 test('renderReport: a polyline per curve with a point per epoch, a timeline row per slot, a table row per decision, text escaped, nothing external', (t) => {
   const html = renderReport(RUN);
   t.true(html.startsWith('<!doctype html>'));
-  t.deepEqual(polylinePoints(html), [4, 4, 4, 4, 4, 4], 'loss: train, validation; accuracy: train, validation; parameters: host, host + seeds');
+  t.deepEqual(
+    polylinePoints(html),
+    [4, 4, 4, 4, 4, 4],
+    'loss: train, validation; accuracy: train, validation; parameters: host, host + seeds',
+  );
   t.is(count(html, /class="slot-row"/g), 3, 'mlp.0, mlp.1, mlp.2 (seed-c carried to its last known slot when culled)');
-  t.regex(html, /data-slot="mlp\.2"><text[^>]*>mlp\.2<\/text><rect class="band" data-seed="seed-c" data-stage="germinated"[\s\S]*?data-seed="seed-c" data-stage="culled"/);
+  t.regex(
+    html,
+    /data-slot="mlp\.2"><text[^>]*>mlp\.2<\/text><rect class="band" data-seed="seed-c" data-stage="germinated"[\s\S]*?data-seed="seed-c" data-stage="culled"/,
+  );
   t.is(count(html, /<tr class="decision">/g), 3);
   t.is(count(html, /<tr class="alert">/g), 1);
   t.regex(html, /test 90\.00%/, 'the test accuracy is marked on the accuracy chart');
@@ -305,18 +440,23 @@ test('the ETA: epochs left × the mean wall time per epoch so far, after the fie
   now = 4000;
   t.is(clock.lap({ ...at0, epoch: 1 }), 9, 'mean (2 + 4) / 2 = 3 s; 3 left');
   t.is(clock.lap({ ...at0, epoch: 4 }), null, 'nothing left after the last');
-  t.regex(formatEpoch(at0, 9), /^epoch 1\/5 {2}loss [\d.]+ {2}acc [\d.]+% {2}val_loss [\d.]+ {2}val_acc [\d.]+% {2}seeds none {2}[\d,]+ samples\/s {2}2\.0 s {2}hook 5\.0 ms {2}ETA 9s$/);
+  t.regex(
+    formatEpoch(at0, 9),
+    /^epoch 1\/5 {2}loss [\d.]+ {2}acc [\d.]+% {2}val_loss [\d.]+ {2}val_acc [\d.]+% {2}seeds none {2}[\d,]+ samples\/s {2}2\.0 s {2}hook 5\.0 ms {2}ETA 9s$/,
+  );
   t.deepEqual([0.2, 12.4, 185, 7620].map(formatDuration), ['<1s', '12s', '3m05s', '2h07m']);
 });
 
 // End to end.
 
-
 test('esper run ends with a summary block and writes the report; esper report regenerates it from run.jsonl', async (t) => {
   const cwd = freshDir('esper-report-');
   const run = await esper(['run', quickConfig(cwd, 20, QUICK_TAMIYO), '--nissa-port', '0', '--rng-seed', '3'], cwd);
   t.is(run.code, 0, run.stderr);
-  const block = /esper: shutdown complete in \d+ ms\nesper: summary\n {2}test accuracy {2}([\d.]+)%\n {2}parameters {5}([\d,]+) → ([\d,]+) \(\+[\d,]+, \+[\d.]+%\)\n {2}seeds {10}(\d+) germinated, (\d+) fossilized, (\d+) culled\n {2}time {11}[\d.]+ s, 20 epochs\n {2}decided by {5}heuristic \(Simic learning during the run\)\nesper: report written to (\S+)\n$/.exec(run.stdout);
+  const block =
+    /esper: shutdown complete in \d+ ms\nesper: summary\n {2}test accuracy {2}([\d.]+)%\n {2}parameters {5}([\d,]+) → ([\d,]+) \(\+[\d,]+, \+[\d.]+%\)\n {2}seeds {10}(\d+) germinated, (\d+) fossilized, (\d+) culled\n {2}time {11}[\d.]+ s, 20 epochs\n {2}decided by {5}heuristic \(Simic learning during the run\)\nesper: report written to (\S+)\n$/.exec(
+      run.stdout,
+    );
   t.truthy(block, run.stdout);
   const [, accuracy, , , germinated, fossilized, culled, path] = block!;
   t.regex(run.stdout, new RegExp(`training complete: test accuracy ${accuracy!.replace('.', '\\.')}%`));
@@ -332,7 +472,9 @@ test('esper run ends with a summary block and writes the report; esper report re
   t.is(records.filter((r) => r.event === 'epoch').length, 20);
   const decisions = records.filter((r) => r.event === 'decision').length;
   t.true(decisions > 0);
-  const slots = new Set(records.flatMap((r) => (r.event === 'epoch' ? r.seeds.map((s) => s.slot).filter(Boolean) : [])));
+  const slots = new Set(
+    records.flatMap((r) => (r.event === 'epoch' ? r.seeds.map((s) => s.slot).filter(Boolean) : [])),
+  );
   const html = readFileSync(path!, 'utf8');
   t.deepEqual(polylinePoints(html), [20, 20, 20, 20, 20, 20]);
   t.is(count(html, /class="slot-row"/g), slots.size);
@@ -369,11 +511,21 @@ test('esper run --json adds the summary and the report to its finished object', 
   const cwd = freshDir('esper-report-');
   const run = await esper(['run', quickConfig(cwd, 2, QUICK_TAMIYO), '--json', '--nissa-port', '0'], cwd);
   t.is(run.code, 0, run.stderr);
-  const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-  t.deepEqual(lines.map((l) => l.event), ['epoch', 'epoch', 'finished']);
+  const lines = run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  t.deepEqual(
+    lines.map((l) => l.event),
+    ['epoch', 'epoch', 'finished'],
+  );
   t.is(typeof lines[0]!.etaSeconds, 'number');
   t.is(lines[1]!.etaSeconds, null);
-  const end = lines[2] as { summary: { epochs: number; testAccuracy: number; hostParameters: number }; report: string; result: { testAccuracy: number } };
+  const end = lines[2] as {
+    summary: { epochs: number; testAccuracy: number; hostParameters: number };
+    report: string;
+    result: { testAccuracy: number };
+  };
   t.like(end.summary, { epochs: 2, testAccuracy: end.result.testAccuracy, hostParameters: 1732 });
   t.regex(end.report, /runs\/spirals-\d{8}-\d{6}\/report\.html$/);
   t.true(existsSync(end.report));

@@ -32,5 +32,8 @@ test('a trainer that fails at every start escalates to the root, which gives up:
   t.is(storm.code, 1, storm.stdout);
   const error = /^esper: error: the root supervisor gave up: (.*)$/m.exec(storm.stderr)?.[1];
   t.truthy(error, storm.stderr);
-  t.regex(error!, /^EscalationError: tolaria failed 3 times in a row with the same error: EscalationError: trainer failed 3 times in a row with the same error: StateMismatchError: .*stored shape \[16, 8\] differs from the variable's \[16, 16\]/);
+  t.regex(
+    error!,
+    /^EscalationError: tolaria failed 3 times in a row with the same error: EscalationError: trainer failed 3 times in a row with the same error: StateMismatchError: .*stored shape \[16, 8\] differs from the variable's \[16, 16\]/,
+  );
 });

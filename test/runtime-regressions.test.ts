@@ -10,7 +10,10 @@ import { EventLog, gate } from './helpers/events.ts';
 const { ActorStatus, SupervisorDirective, SupervisionStrategy: S } = leyline;
 
 /** Fails on "boom" after `hold` resolves; counts and replies to "get". */
-function failing(log: EventLog<string>, hold: () => Promise<void> = () => Promise.resolve()): ActorLogic<number, v1.MetricPoint | v1.TimerFired> {
+function failing(
+  log: EventLog<string>,
+  hold: () => Promise<void> = () => Promise.resolve(),
+): ActorLogic<number, v1.MetricPoint | v1.TimerFired> {
   return {
     kind: 'failing',
     start(ctx) {
@@ -36,7 +39,11 @@ test('a suspend that overlaps a failure does not hold the restarted actor again'
   const log = new EventLog<string>();
   const release = gate();
   const failures = new EventLog<v1.ActorFailed>();
-  const ref = system.spawn(null, failing(log, () => release.promise), { name: 'a', onFailure: (f) => failures.push(f) });
+  const ref = system.spawn(
+    null,
+    failing(log, () => release.promise),
+    { name: 'a', onFailure: (f) => failures.push(f) },
+  );
   await log.waitFor((e) => e === '1:timer:old-timer');
   system.dispatch(ref, metric('boom'));
   await log.waitFor((e) => e === '1:boom');
@@ -55,7 +62,11 @@ test('notices queued for an earlier incarnation (timer ticks included) are not d
   const log = new EventLog<string>();
   const release = gate();
   const failures = new EventLog<v1.ActorFailed>();
-  const ref = system.spawn(null, failing(log, () => release.promise), { name: 't', onFailure: (f) => failures.push(f) });
+  const ref = system.spawn(
+    null,
+    failing(log, () => release.promise),
+    { name: 't', onFailure: (f) => failures.push(f) },
+  );
   await log.waitFor((e) => e === '1:timer:old-timer');
   system.dispatch(ref, metric('boom'));
   await log.waitFor((e) => e === '1:boom');
@@ -78,16 +89,19 @@ test('a child that fails during a group restart that already includes it is rest
   const releaseB = gate();
   const handled = new EventLog<v1.ActorFailed | v1.ActorStarted | v1.Terminated | v1.TimerFired>();
   const supervisor = supervisorLogic(
-      system,
-      {
-        id: 'sup',
-        flags: { strategy: S.SUPERVISION_STRATEGY_ONE_FOR_ALL, backoff: { baseMs: 5, maxMs: 5, jitter: 0, stableMs: 60_000 } },
-        children: [
-          { id: 'a', logic: failing(logA) },
-          { id: 'b', logic: failing(logB, () => releaseB.promise) },
-        ],
+    system,
+    {
+      id: 'sup',
+      flags: {
+        strategy: S.SUPERVISION_STRATEGY_ONE_FOR_ALL,
+        backoff: { baseMs: 5, maxMs: 5, jitter: 0, stableMs: 60_000 },
       },
-      { observe: (_path, effect) => effects.push(effect) },
+      children: [
+        { id: 'a', logic: failing(logA) },
+        { id: 'b', logic: failing(logB, () => releaseB.promise) },
+      ],
+    },
+    { observe: (_path, effect) => effects.push(effect) },
   );
   // The same supervisor, reporting each message it has finished handling.
   const root = system.spawn(
@@ -112,7 +126,14 @@ test('a child that fails during a group restart that already includes it is rest
   // Wait until the supervisor has handled b's (now stale) failure notice.
   await handled.waitFor((m) => m instanceof leyline.ActorFailed && m.path === '/sup/b');
   await system.ask({ path: '/sup/b', system: system.name }, metric('get'), leyline.MetricPoint, 2_000);
-  t.is(effects.count((e) => e.type === 'restart'), 1, 'one round');
-  t.is(logB.count((e) => e.startsWith('start:')), 2);
+  t.is(
+    effects.count((e) => e.type === 'restart'),
+    1,
+    'one round',
+  );
+  t.is(
+    logB.count((e) => e.startsWith('start:')),
+    2,
+  );
   await system.shutdown();
 });

@@ -15,14 +15,21 @@ test('request resolves with the reply, whatever its type, or null when the handl
   t.true(answer instanceof leyline.MetricPoint);
   t.like(answer, { name: 'count', value: 0 });
   t.is(await system.request(ref, metric('count me'), 1_000), null);
-  t.like(await system.request(ref, metric('get'), 1_000), { name: 'count', value: 2 }, 'the unanswered one was handled');
+  t.like(
+    await system.request(ref, metric('get'), 1_000),
+    { name: 'count', value: 2 },
+    'the unanswered one was handled',
+  );
 });
 
 test("request rejects with the handler's failure", async (t) => {
   const system = testSystem();
   t.teardown(() => system.shutdown());
   const ref = system.spawn(null, probeLogic('p', new EventLog()), { name: 'p' });
-  await t.throwsAsync(system.request(ref, metric('boom'), 1_000), { instanceOf: ActorFailedError, message: /p went boom/ });
+  await t.throwsAsync(system.request(ref, metric('boom'), 1_000), {
+    instanceOf: ActorFailedError,
+    message: /p went boom/,
+  });
 });
 
 test('a kept ask is waited for past the handler; its deadline says whether the message was handled', async (t) => {
@@ -47,7 +54,11 @@ test('a kept ask is waited for past the handler; its deadline says whether the m
   await t.throwsAsync(system.request(ref, metric('never answered'), 50), { instanceOf: AskTimeoutError });
 
   const held = gate();
-  const busy = system.spawn(null, probeLogic('b', new EventLog(), { holdOn: (m) => (m.name === 'hold' ? held.promise : undefined) }), { name: 'b' });
+  const busy = system.spawn(
+    null,
+    probeLogic('b', new EventLog(), { holdOn: (m) => (m.name === 'hold' ? held.promise : undefined) }),
+    { name: 'b' },
+  );
   system.dispatch(busy, metric('hold'));
   await t.throwsAsync(system.request(busy, metric('get'), 50), { instanceOf: DeliveryTimeoutError });
   held.open(undefined);

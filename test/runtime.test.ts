@@ -2,7 +2,14 @@
 // timers, shutdown order and deadline.
 import test from 'ava';
 import { leyline } from '../contracts/index.ts';
-import { AskTimeoutError, MailboxFullError, NotLeylineError, UnacceptedMessageError, WrongReplyError, ActorFailedError } from '../runtime/errors.ts';
+import {
+  AskTimeoutError,
+  MailboxFullError,
+  NotLeylineError,
+  UnacceptedMessageError,
+  WrongReplyError,
+  ActorFailedError,
+} from '../runtime/errors.ts';
 import type { ActorLogic } from '../runtime/logic.ts';
 import { EventLog, gate } from './helpers/events.ts';
 import { metric, probeLogic, testSystem, watcherLogic, type ProbeEvent } from './helpers/actors.ts';
@@ -32,15 +39,24 @@ test('a payload that is not a Leyline message is refused, counted and never deli
   await t.throwsAsync(system.ask(ref, new Map() as never, leyline.MetricPoint, 100), { instanceOf: NotLeylineError });
   t.is(system.counters.refusedPayloads, 3);
   await system.ask(ref, metric('get'), leyline.MetricPoint, 1_000);
-  t.is(log.count((e) => e.kind === 'receive'), 1, 'only the Leyline "get" reached the handler');
+  t.is(
+    log.count((e) => e.kind === 'receive'),
+    1,
+    'only the Leyline "get" reached the handler',
+  );
   await system.shutdown();
 });
 
 test('a Leyline message of a type the actor does not accept is refused with the accepted list', async (t) => {
   const system = testSystem();
   const ref = system.spawn(null, probeLogic('p', new EventLog()), { name: 'p' });
-  const error = t.throws(() => system.dispatch(ref, leyline.SystemStatePacket.create({ version: 1 }) as never), { instanceOf: UnacceptedMessageError });
-  t.regex(error.message, /does not accept esper\.leyline\.v1\.SystemStatePacket \(accepts esper\.leyline\.v1\.MetricPoint\)/);
+  const error = t.throws(() => system.dispatch(ref, leyline.SystemStatePacket.create({ version: 1 }) as never), {
+    instanceOf: UnacceptedMessageError,
+  });
+  t.regex(
+    error.message,
+    /does not accept esper\.leyline\.v1\.SystemStatePacket \(accepts esper\.leyline\.v1\.MetricPoint\)/,
+  );
   await system.shutdown();
 });
 
@@ -58,23 +74,33 @@ test('an ask always has a deadline: no reply rejects with AskTimeoutError and a 
     },
   };
   const ref = system.spawn(null, slow, { name: 'slow' });
-  const error = await t.throwsAsync(system.ask(ref, metric('q'), leyline.MetricPoint, 30), { instanceOf: AskTimeoutError });
+  const error = await t.throwsAsync(system.ask(ref, metric('q'), leyline.MetricPoint, 30), {
+    instanceOf: AskTimeoutError,
+  });
   t.regex(error.message, /ask to \/slow with esper\.leyline\.v1\.MetricPoint got no reply within 30 ms/);
   release.open();
   t.false(await replied.promise, 'the reply found no live ask');
   t.is(system.deadLetters.recent(1)[0]?.reason, DL.DEAD_LETTER_REASON_REPLY_EXPIRED);
   t.is(system.counters.askTimeouts, 1);
   await t.throwsAsync(system.ask(ref, metric('q'), leyline.MetricPoint, 0), { instanceOf: RangeError });
-  await t.throwsAsync(system.ask(ref, metric('q'), leyline.MetricPoint, Number.POSITIVE_INFINITY), { instanceOf: RangeError });
+  await t.throwsAsync(system.ask(ref, metric('q'), leyline.MetricPoint, Number.POSITIVE_INFINITY), {
+    instanceOf: RangeError,
+  });
   await system.shutdown();
 });
 
 test('an ask fails at once when the handler throws, or when the reply has the wrong type', async (t) => {
   const system = testSystem();
   const ref = system.spawn(null, probeLogic('p', new EventLog()), { name: 'p' });
-  await t.throwsAsync(system.ask(ref, metric('boom'), leyline.MetricPoint, 5_000), { instanceOf: ActorFailedError, message: /p went boom/ });
+  await t.throwsAsync(system.ask(ref, metric('boom'), leyline.MetricPoint, 5_000), {
+    instanceOf: ActorFailedError,
+    message: /p went boom/,
+  });
   const other = system.spawn(null, probeLogic('q', new EventLog()), { name: 'q' });
-  await t.throwsAsync(system.ask(other, metric('get'), leyline.TelemetryEvent, 5_000), { instanceOf: WrongReplyError, message: /replied with esper\.leyline\.v1\.MetricPoint, expected esper\.leyline\.v1\.TelemetryEvent/ });
+  await t.throwsAsync(system.ask(other, metric('get'), leyline.TelemetryEvent, 5_000), {
+    instanceOf: WrongReplyError,
+    message: /replied with esper\.leyline\.v1\.MetricPoint, expected esper\.leyline\.v1\.TelemetryEvent/,
+  });
   await system.shutdown();
 });
 
@@ -82,7 +108,11 @@ test('a bounded mailbox refuses the newest message when full and records it; dep
   const system = testSystem();
   const release = gate();
   const log = new EventLog<ProbeEvent>();
-  const ref = system.spawn(null, probeLogic('p', log, { holdOn: (m) => (m.name === 'hold' ? release.promise : undefined) }), { name: 'p', mailboxCapacity: 2 });
+  const ref = system.spawn(
+    null,
+    probeLogic('p', log, { holdOn: (m) => (m.name === 'hold' ? release.promise : undefined) }),
+    { name: 'p', mailboxCapacity: 2 },
+  );
   t.true(system.dispatch(ref, metric('hold')));
   await log.waitFor((e) => e.kind === 'receive' && e.name === 'hold');
   t.true(system.dispatch(ref, metric('a')));
@@ -91,7 +121,10 @@ test('a bounded mailbox refuses the newest message when full and records it; dep
   t.false(system.dispatch(ref, metric('c')), 'third queued message is refused');
   await t.throwsAsync(system.ask(ref, metric('get'), leyline.MetricPoint, 1_000), { instanceOf: MailboxFullError });
   const letters = system.deadLetters.recent();
-  t.deepEqual(letters.map((l) => l.reason), [DL.DEAD_LETTER_REASON_MAILBOX_FULL, DL.DEAD_LETTER_REASON_MAILBOX_FULL]);
+  t.deepEqual(
+    letters.map((l) => l.reason),
+    [DL.DEAD_LETTER_REASON_MAILBOX_FULL, DL.DEAD_LETTER_REASON_MAILBOX_FULL],
+  );
   t.is(leyline.MetricPoint.decode(letters[0]!.payload).name, 'c', 'the dead letter carries the encoded original');
   t.is(system.describe('/p')?.mailboxDepth, 2);
   t.is(system.describe('/p')?.mailboxCapacity, 2);
@@ -108,7 +141,11 @@ test('messages to a stopped or unknown actor become dead letters, never vanish',
   const log = new EventLog<ProbeEvent>();
   const letters = new EventLog<InstanceType<typeof leyline.DeadLetter>>();
   system.deadLetters.onLetter((letter) => letters.push(letter));
-  const ref = system.spawn(null, probeLogic('p', log, { holdOn: (m) => (m.name === 'hold' ? release.promise : undefined) }), { name: 'p' });
+  const ref = system.spawn(
+    null,
+    probeLogic('p', log, { holdOn: (m) => (m.name === 'hold' ? release.promise : undefined) }),
+    { name: 'p' },
+  );
   system.dispatch(ref, metric('hold'));
   await log.waitFor((e) => e.kind === 'receive' && e.name === 'hold');
   system.dispatch(ref, metric('queued-1'));
@@ -129,7 +166,11 @@ test('messages to a stopped or unknown actor become dead letters, never vanish',
     'lost?': DL.DEAD_LETTER_REASON_RECIPIENT_UNKNOWN,
   });
   t.is(system.deadLetters.stats().total, 4);
-  t.is(log.count((e) => e.kind === 'receive'), 1, 'only "hold" was handled');
+  t.is(
+    log.count((e) => e.kind === 'receive'),
+    1,
+    'only "hold" was handled',
+  );
   await system.shutdown();
 });
 
@@ -220,7 +261,10 @@ test('the tree and describe report status, restarts, mailbox and children', asyn
   const ref = system.spawn(null, parent, { name: 'parent' });
   await system.whenStarted(ref);
   const tree = system.tree();
-  t.deepEqual(tree.map((w) => w.path), ['/parent', '/parent/kid']);
+  t.deepEqual(
+    tree.map((w) => w.path),
+    ['/parent', '/parent/kid'],
+  );
   t.deepEqual(tree[0]?.children, ['/parent/kid']);
   t.is(tree[0]?.status, ActorStatus.ACTOR_STATUS_RUNNING);
   t.true(tree[0]?.running);
@@ -239,7 +283,10 @@ test('a StopRequest ends the actor in mailbox order: earlier messages are handle
   const ended = await system.whenTerminated(ref);
   t.is(ended.reason, T.TERMINATION_REASON_NORMAL);
   t.is(ended.error, 'done');
-  t.deepEqual(log.seen.filter((e) => e.kind === 'receive').map((e) => (e.kind === 'receive' ? e.name : '')), ['before']);
+  t.deepEqual(
+    log.seen.filter((e) => e.kind === 'receive').map((e) => (e.kind === 'receive' ? e.name : '')),
+    ['before'],
+  );
   const late = await letters.waitFor(() => true);
   t.is(leyline.MetricPoint.decode(late.payload).name, 'after');
   await system.shutdown();
@@ -295,7 +342,11 @@ test('an ask may accept one of several reply types', async (t) => {
     kind: 'either',
     start: () => null,
     receive(state, message, ctx) {
-      ctx.reply(message.name === 'event' ? leyline.TelemetryEvent.create({ description: 'e' }) : leyline.MetricPoint.create({ name: 'm' }));
+      ctx.reply(
+        message.name === 'event'
+          ? leyline.TelemetryEvent.create({ description: 'e' })
+          : leyline.MetricPoint.create({ name: 'm' }),
+      );
       return state;
     },
   };
@@ -306,7 +357,8 @@ test('an ask may accept one of several reply types', async (t) => {
   t.true(first instanceof leyline.MetricPoint);
   t.true(second instanceof leyline.TelemetryEvent);
   await t.throwsAsync(system.ask(ref, metric('event'), [leyline.MetricPoint, leyline.DeadLetter], 1_000), {
-    message: /replied with esper\.leyline\.v1\.TelemetryEvent, expected esper\.leyline\.v1\.MetricPoint or esper\.leyline\.v1\.DeadLetter/,
+    message:
+      /replied with esper\.leyline\.v1\.TelemetryEvent, expected esper\.leyline\.v1\.MetricPoint or esper\.leyline\.v1\.DeadLetter/,
   });
   await system.shutdown();
 });
@@ -315,7 +367,11 @@ test('deliver resolves once the handler has finished, and rejects when it fails 
   const system = testSystem();
   const log = new EventLog<ProbeEvent>();
   const release = gate();
-  const ref = system.spawn(null, probeLogic('p', log, { holdOn: (m) => (m.name === 'slow' ? release.promise : undefined) }), { name: 'p' });
+  const ref = system.spawn(
+    null,
+    probeLogic('p', log, { holdOn: (m) => (m.name === 'slow' ? release.promise : undefined) }),
+    { name: 'p' },
+  );
   let done = false;
   const slow = system.deliver(ref, metric('slow'), 5_000).then(() => (done = true));
   await log.waitFor((e) => e.kind === 'receive' && e.name === 'slow');
@@ -333,7 +389,11 @@ test('pause holds the mailbox from the next boundary: messages queue, the tree s
   const system = testSystem();
   const log = new EventLog<ProbeEvent>();
   const release = gate();
-  const ref = system.spawn(null, probeLogic('p', log, { holdOn: (m) => (m.name === 'slow' ? release.promise : undefined) }), { name: 'p' });
+  const ref = system.spawn(
+    null,
+    probeLogic('p', log, { holdOn: (m) => (m.name === 'slow' ? release.promise : undefined) }),
+    { name: 'p' },
+  );
   system.dispatch(ref, metric('slow'));
   await log.waitFor((e) => e.kind === 'receive' && e.name === 'slow');
   let held = false;
@@ -343,13 +403,20 @@ test('pause holds the mailbox from the next boundary: messages queue, the tree s
   t.false(held, 'not held while a handler runs');
   release.open();
   await pausing;
-  t.deepEqual(log.seen.filter((e) => e.kind === 'receive').map((e) => e.kind === 'receive' && e.name), ['slow'], 'a and b wait');
+  t.deepEqual(
+    log.seen.filter((e) => e.kind === 'receive').map((e) => e.kind === 'receive' && e.name),
+    ['slow'],
+    'a and b wait',
+  );
   t.like(system.describe('/p'), { paused: true, mailboxDepth: 2, running: true });
   t.true(system.tree()[0]?.paused);
   system.resume(ref);
   const count = await system.ask(ref, metric('get'), leyline.MetricPoint, 1_000);
   t.is(count.value, 3, 'slow, a and b were handled before get');
-  t.deepEqual(log.seen.filter((e) => e.kind === 'receive').map((e) => e.kind === 'receive' && e.name), ['slow', 'a', 'b', 'get']);
+  t.deepEqual(
+    log.seen.filter((e) => e.kind === 'receive').map((e) => e.kind === 'receive' && e.name),
+    ['slow', 'a', 'b', 'get'],
+  );
   t.false(system.describe('/p')?.paused);
   await system.shutdown();
 });
@@ -359,12 +426,20 @@ test('a paused actor starts, restarts (and stays paused) and stops: shutdown is 
   const log = new EventLog<ProbeEvent>();
   const ref = system.spawn(null, probeLogic('p', log), { name: 'p' });
   await system.pause(ref);
-  t.is(log.count((e) => e.kind === 'start'), 1, 'a pause holds messages, not the start-up');
+  t.is(
+    log.count((e) => e.kind === 'start'),
+    1,
+    'a pause holds messages, not the start-up',
+  );
   system.dispatch(ref, metric('queued'));
   await system.decide(ref, leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_RESTART);
   t.truthy(log.seen.find((e) => e.kind === 'start' && e.incarnation === 2));
   t.like(system.describe('/p'), { paused: true, restartCount: 1, mailboxDepth: 1 });
-  t.is(log.count((e) => e.kind === 'receive'), 0, 'the pause outlasts the restart');
+  t.is(
+    log.count((e) => e.kind === 'receive'),
+    0,
+    'the pause outlasts the restart',
+  );
   system.resume(ref);
   await log.waitFor((e) => e.kind === 'receive' && e.name === 'queued' && e.incarnation === 2);
   await system.pause(ref);
@@ -372,13 +447,23 @@ test('a paused actor starts, restarts (and stays paused) and stops: shutdown is 
   const result = await system.shutdown(5_000);
   t.deepEqual(result.forced, []);
   t.is((await system.whenTerminated(ref)).reason, T.TERMINATION_REASON_SHUTDOWN);
-  t.is(log.count((e) => e.kind === 'receive' && e.name === 'never'), 0);
-  t.is(log.count((e) => e.kind === 'stop'), 2, 'its stop hook ran (once per incarnation)');
+  t.is(
+    log.count((e) => e.kind === 'receive' && e.name === 'never'),
+    0,
+  );
+  t.is(
+    log.count((e) => e.kind === 'stop'),
+    2,
+    'its stop hook ran (once per incarnation)',
+  );
 });
 
 test('describe gives an actor its key facts and last handled messages, newest first', async (t) => {
   const system = testSystem();
-  const counter: ActorLogic<{ count: number }, InstanceType<typeof leyline.MetricPoint> | InstanceType<typeof leyline.TelemetryEvent>> = {
+  const counter: ActorLogic<
+    { count: number },
+    InstanceType<typeof leyline.MetricPoint> | InstanceType<typeof leyline.TelemetryEvent>
+  > = {
     kind: 'counter',
     start: () => ({ count: 0 }),
     receive: (state) => ({ count: state.count + 1 }),

@@ -14,7 +14,16 @@ import { resolveTamiyoConfig, tamiyoLogic } from '../actors/tamiyo/index.ts';
 import { decisionExperience, rewardOf, type Experience } from '../actors/simic/experience.ts';
 import { DEFAULT_PPO_CONFIG, gae, jointLogProb, PpoTrainer } from '../actors/simic/ppo.ts';
 import { episodeReward } from '../actors/simic/index.ts';
-import { GERMINATE, HEURISTIC_VERSION, PolicyInstance, prepareGraph, rankCandidates, signPolicyUpdate, TamiyoGnn, WAIT } from '../policy/index.ts';
+import {
+  GERMINATE,
+  HEURISTIC_VERSION,
+  PolicyInstance,
+  prepareGraph,
+  rankCandidates,
+  signPolicyUpdate,
+  TamiyoGnn,
+  WAIT,
+} from '../policy/index.ts';
 import { statelessLogic } from '../runtime/logic.ts';
 import { selectTensorBackend } from '../tensor/index.ts';
 import { testSystem } from './helpers/actors.ts';
@@ -31,7 +40,14 @@ test.before(async () => {
 
 /** Decisions the network sampled on synthetic states, as experiences paid by `reward(choice)`. */
 function sampled(gnn: TamiyoGnn, count: number, rngSeed: number, reward: (action: number) => number): Experience[] {
-  const policy = new PolicyInstance({ version: 'sampler', kind: 'network', weights: gnn.exportWeights(), mode: 'sample', temperature: 1, rngSeed });
+  const policy = new PolicyInstance({
+    version: 'sampler',
+    kind: 'network',
+    weights: gnn.exportWeights(),
+    mode: 'sample',
+    temperature: 1,
+    rngSeed,
+  });
   const states = new PolicyStates(rngSeed);
   const out = Array.from({ length: count }, (_, i): Experience => {
     const { decision } = policy.decide(states.next(), world);
@@ -49,20 +65,32 @@ test('GAE along a run: δ_t = r_t + γV_{t+1} − V_t, discounted by γλ; the l
   const d0 = 1 + 0.9 * 0.5 - 0.5;
   const expected = [d0 + 0.72 * (d1 + 0.72 * d2), d1 + 0.72 * d2, d2];
   advantages.forEach((a, i) => t.true(Math.abs(a - expected[i]!) < 1e-12));
-  t.deepEqual(returns.map((r, i) => Math.abs(r - (expected[i]! + 0.5)) < 1e-12), [true, true, true]);
+  t.deepEqual(
+    returns.map((r, i) => Math.abs(r - (expected[i]! + 0.5)) < 1e-12),
+    [true, true, true],
+  );
 });
 
 test('in-run rewards: every observed outcome has one; a report still waiting has none', (t) => {
-  const report = (outcome: v1.FieldReportOutcome, lossDelta: number, blueprintId = '') => leyline.FieldReport.create({ outcome, blueprintId, metrics: { loss_delta: lossDelta } });
+  const report = (outcome: v1.FieldReportOutcome, lossDelta: number, blueprintId = '') =>
+    leyline.FieldReport.create({ outcome, blueprintId, metrics: { loss_delta: lossDelta } });
   t.is(rewardOf(report(Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED, -0.1)), null);
-  t.true(Math.abs(rewardOf(report(Outcome.FIELD_REPORT_OUTCOME_SUCCESS, -0.05))! - 1) < 1e-12, '0.5 for the fall, +0.5 for SUCCESS');
+  t.true(
+    Math.abs(rewardOf(report(Outcome.FIELD_REPORT_OUTCOME_SUCCESS, -0.05))! - 1) < 1e-12,
+    '0.5 for the fall, +0.5 for SUCCESS',
+  );
   t.is(rewardOf(report(Outcome.FIELD_REPORT_OUTCOME_NEUTRAL, 0)), 0);
   t.is(rewardOf(report(Outcome.FIELD_REPORT_OUTCOME_REGRESSION, 0)), -0.5);
-  t.is(rewardOf(report(Outcome.FIELD_REPORT_OUTCOME_ABORTED, 0, 'BP001'), 5_000), -1.05, 'a germination also pays for its parameters');
+  t.is(
+    rewardOf(report(Outcome.FIELD_REPORT_OUTCOME_ABORTED, 0, 'BP001'), 5_000),
+    -1.05,
+    'a germination also pays for its parameters',
+  );
 });
 
 test('episode rewards: shaping on validation accuracy telescopes to the objective; the seeds kept pay rent, culled work is charged', (t) => {
-  const report = (accuracy: number) => leyline.FieldReport.create({ metrics: { 'decision.validation_accuracy': accuracy } });
+  const report = (accuracy: number) =>
+    leyline.FieldReport.create({ metrics: { 'decision.validation_accuracy': accuracy } });
   const result = leyline.EpisodeResult.create({
     ok: true,
     reports: [report(0.5), report(0.6), report(0.7)],
@@ -72,7 +100,13 @@ test('episode rewards: shaping on validation accuracy telescopes to the objectiv
     addedParameters: 250,
     seeds: [
       leyline.EpisodeSeed.create({ seedId: 'kept', parameters: 250, firstEpoch: 1, lastEpoch: 3, stage: 'fossilized' }),
-      leyline.EpisodeSeed.create({ seedId: 'culled', parameters: 100, firstEpoch: 1, lastEpoch: 2, stage: 'embargoed' }),
+      leyline.EpisodeSeed.create({
+        seedId: 'culled',
+        parameters: 100,
+        firstEpoch: 1,
+        lastEpoch: 2,
+        stage: 'embargoed',
+      }),
     ],
   });
   const gamma = 0.9;
@@ -83,8 +117,15 @@ test('episode rewards: shaping on validation accuracy telescopes to the objectiv
   t.deepEqual(r.rewards.length, 3);
   t.true(Math.abs(r.rewards[0]! - (gamma * 60 - 50)) < 1e-9 && Math.abs(r.rewards[1]! - (gamma * 70 - 60)) < 1e-9);
   const discounted = r.rewards.reduce((sum, x, i) => sum + gamma ** i * x, 0);
-  t.true(Math.abs(discounted - (gamma ** 2 * r.objective - 50)) < 1e-9, 'Σγ^t r_t = γ^{T−1}·objective − Φ_0: the shaping cannot move the optimum');
-  const cheaper = episodeReward(leyline.EpisodeResult.create({ ...result, addedParameters: 0, seeds: [] }), { rent: 0.02, cullCost: 0.03 }, gamma);
+  t.true(
+    Math.abs(discounted - (gamma ** 2 * r.objective - 50)) < 1e-9,
+    'Σγ^t r_t = γ^{T−1}·objective − Φ_0: the shaping cannot move the optimum',
+  );
+  const cheaper = episodeReward(
+    leyline.EpisodeResult.create({ ...result, addedParameters: 0, seeds: [] }),
+    { rent: 0.02, cullCost: 0.03 },
+    gamma,
+  );
   t.true(cheaper.objective > r.objective, 'the same accuracy without the weights is worth more');
 });
 
@@ -92,14 +133,24 @@ test('PPO on sampled decisions: the importance ratio is 1 before the first updat
   const gnn = new TamiyoGnn(undefined, 3);
   const experiences = sampled(gnn, 24, 11, (action) => (action === GERMINATE ? 1 : -1));
   t.true(experiences.every((e) => e.temperature === 1));
-  const ratios = experiences.map((e) => tf.tidy(() => Math.exp(jointLogProb(gnn.forward(prepareGraph(e.graph)), e.choices, e.masks, e.temperature).logProb.dataSync()[0]! - e.oldLogProb)));
+  const ratios = experiences.map((e) =>
+    tf.tidy(() =>
+      Math.exp(
+        jointLogProb(gnn.forward(prepareGraph(e.graph)), e.choices, e.masks, e.temperature).logProb.dataSync()[0]! -
+          e.oldLogProb,
+      ),
+    ),
+  );
   t.true(
     ratios.every((r) => Math.abs(r - 1) < 1e-4),
     `ratios before any update: ${ratios.map((r) => r.toFixed(6)).join(' ')}`,
   );
   const trainer = new PpoTrainer(gnn, { ...DEFAULT_PPO_CONFIG, learningRate: 5e-3, epochs: 6, minibatch: 8 });
   const stats = trainer.update(experiences, 1);
-  t.true(stats.clipFraction > 0, `after several epochs some ratios leave [0.8, 1.2] (clip fraction ${stats.clipFraction})`);
+  t.true(
+    stats.clipFraction > 0,
+    `after several epochs some ratios leave [0.8, 1.2] (clip fraction ${stats.clipFraction})`,
+  );
   t.true(Math.abs(stats.approxKl) > 0, 'the policy moved');
   trainer.dispose();
   gnn.dispose();
@@ -116,21 +167,62 @@ test('learning changes the decisions, and the learned weights, as a signed Polic
     return action;
   };
   t.is(greedy(), WAIT, 'untrained, the network waits');
-  for (let round = 0; round < 4; round++) trainer.update(sampled(gnn, 32, 100 + round, (action) => (action === GERMINATE ? 1 : -0.5)), round);
+  for (let round = 0; round < 4; round++)
+    trainer.update(
+      sampled(gnn, 32, 100 + round, (action) => (action === GERMINATE ? 1 : -0.5)),
+      round,
+    );
   t.is(greedy(), GERMINATE, 'rewarded for germinating, it germinates');
   trainer.dispose();
 
   const secret = new SignatureContext('simic-test-secret');
   const system = testSystem();
   const packets = new EventLog<v1.TelemetryPacket>();
-  const telemetry = system.spawn(null, statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)), { name: 'telemetry' });
-  const settings = resolveTamiyoConfig({ shadowDecisions: 1, inferenceTimeoutMs: 2_000, policyAnswerMs: 10_000, prior: { plateauEpochs: 50 } }, {});
-  const tamiyo = system.spawn(null, tamiyoLogic({ system, settings, signing: secret, catalog, slots: () => STATE_SLOTS, stateDir: mkdtempSync(join(tmpdir(), 'esper-simic-')), telemetry, backend: 'wasm' }), { name: 'tamiyo' });
-  const ask = (epoch: number) => system.ask(tamiyo, leyline.SystemStatePacket.create({ ...fixed, currentEpoch: epoch, packetId: `fixed-${epoch}` }), leyline.AdaptationCommand, 10_000);
+  const telemetry = system.spawn(
+    null,
+    statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)),
+    { name: 'telemetry' },
+  );
+  const settings = resolveTamiyoConfig(
+    { shadowDecisions: 1, inferenceTimeoutMs: 2_000, policyAnswerMs: 10_000, prior: { plateauEpochs: 50 } },
+    {},
+  );
+  const tamiyo = system.spawn(
+    null,
+    tamiyoLogic({
+      system,
+      settings,
+      signing: secret,
+      catalog,
+      slots: () => STATE_SLOTS,
+      stateDir: mkdtempSync(join(tmpdir(), 'esper-simic-')),
+      telemetry,
+      backend: 'wasm',
+    }),
+    { name: 'tamiyo' },
+  );
+  const ask = (epoch: number) =>
+    system.ask(
+      tamiyo,
+      leyline.SystemStatePacket.create({ ...fixed, currentEpoch: epoch, packetId: `fixed-${epoch}` }),
+      leyline.AdaptationCommand,
+      10_000,
+    );
   const before = await ask(0);
   t.is(before.annotations.policy_version, HEURISTIC_VERSION);
   t.is(before.commandType, CommandType.COMMAND_PAUSE, 'the heuristic holds: no plateau in a single epoch');
-  system.dispatch(tamiyo, signPolicyUpdate(leyline.PolicyUpdate.create({ version: 1, policyId: 'simic', tamiyoPolicyVersion: 'simic-learned-1', payload: encodeLeyline(gnn.exportWeights()) }), secret));
+  system.dispatch(
+    tamiyo,
+    signPolicyUpdate(
+      leyline.PolicyUpdate.create({
+        version: 1,
+        policyId: 'simic',
+        tamiyoPolicyVersion: 'simic-learned-1',
+        payload: encodeLeyline(gnn.exportWeights()),
+      }),
+      secret,
+    ),
+  );
   await packets.waitFor((p) => p.events.some((e) => e.description === 'policy_update_received'));
   await ask(1); // the candidate's shadow decision
   await packets.waitFor((p) => p.events.some((e) => e.description === 'policy_update_applied'));

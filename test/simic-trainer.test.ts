@@ -31,7 +31,11 @@ test.before(async () => {
 });
 
 /** Completed reports of real decisions (the heuristic on synthetic states), issued at `atMs`. */
-function reports(count: number, atMs = Date.now(), outcome: v1.FieldReportOutcome = Outcome.FIELD_REPORT_OUTCOME_SUCCESS): v1.FieldReport[] {
+function reports(
+  count: number,
+  atMs = Date.now(),
+  outcome: v1.FieldReportOutcome = Outcome.FIELD_REPORT_OUTCOME_SUCCESS,
+): v1.FieldReport[] {
   const instance = new PolicyInstance({ version: HEURISTIC_VERSION, kind: 'heuristic' });
   const states = new PolicyStates(3);
   const world = { slots: STATE_SLOTS, blueprints: rankCandidates(catalog.all()).slice(0, 4) };
@@ -80,13 +84,30 @@ test('the replay buffer keeps each report once, within capacity and TTL, and lea
 
 test('the reward charges a germinated seed for the parameters it added (Kasmina reports them, Tamiyo records them)', (t) => {
   const [base] = reports(1);
-  const germinated = leyline.FieldReport.create({ ...base!, reportId: 'grown', blueprintId: 'BP002', metrics: { ...base!.metrics, 'observed.seed_parameters': 50_000 } });
-  const held = leyline.FieldReport.create({ ...base!, reportId: 'held', blueprintId: '', metrics: { ...base!.metrics, 'observed.seed_parameters': 50_000 } });
+  const germinated = leyline.FieldReport.create({
+    ...base!,
+    reportId: 'grown',
+    blueprintId: 'BP002',
+    metrics: { ...base!.metrics, 'observed.seed_parameters': 50_000 },
+  });
+  const held = leyline.FieldReport.create({
+    ...base!,
+    reportId: 'held',
+    blueprintId: '',
+    metrics: { ...base!.metrics, 'observed.seed_parameters': 50_000 },
+  });
   const replay = new ReplayBuffer({ capacity: 5, ttlMs: 60_000, rngSeed: 1 });
   replay.addReports([germinated, held]);
   const [grown, kept] = [rewardOf(germinated, 50_000)!, rewardOf(held, 50_000)!];
   t.true(Math.abs(kept - grown - 0.5) < 1e-9, '0.01 per thousand parameters: 50 000 cost 0.5');
-  t.deepEqual(replay.sample(2).map((e) => e.reward).sort(), [grown, kept].sort(), 'the replay buffer reads the count from the report');
+  t.deepEqual(
+    replay
+      .sample(2)
+      .map((e) => e.reward)
+      .sort(),
+    [grown, kept].sort(),
+    'the replay buffer reads the count from the report',
+  );
 });
 
 test('Tamiyo’s store hands a polling reader only the completed reports it has not seen', (t) => {
@@ -95,16 +116,35 @@ test('Tamiyo’s store hands a polling reader only the completed reports it has 
   const pending = reports(1, Date.now(), Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED)[0]!;
   pending.reportId = 'pending';
   for (const r of [a!, b!, pending]) log.append(r);
-  t.deepEqual(log.completed(new Set()).map((r) => r.reportId), [a!.reportId, b!.reportId]);
-  t.deepEqual(log.completed(new Set([a!.reportId])).map((r) => r.reportId), [b!.reportId]);
+  t.deepEqual(
+    log.completed(new Set()).map((r) => r.reportId),
+    [a!.reportId, b!.reportId],
+  );
+  t.deepEqual(
+    log.completed(new Set([a!.reportId])).map((r) => r.reportId),
+    [b!.reportId],
+  );
   pending.outcome = Outcome.FIELD_REPORT_OUTCOME_NEUTRAL;
   log.complete(pending);
-  t.deepEqual(log.completed(new Set([a!.reportId, b!.reportId])).map((r) => r.reportId), ['pending'], 'once complete');
+  t.deepEqual(
+    log.completed(new Set([a!.reportId, b!.reportId])).map((r) => r.reportId),
+    ['pending'],
+    'once complete',
+  );
   log.close();
 });
 
 test('validation names every failed check, and never passes an untrained policy', (t) => {
-  const stats = { experiences: 10, policyLoss: 7, valueLoss: 60, entropy: -1, approxKl: 0, clipFraction: 0, skippedMinibatches: 0, averageReward: -0.5 };
+  const stats = {
+    experiences: 10,
+    policyLoss: 7,
+    valueLoss: 60,
+    entropy: -1,
+    approxKl: 0,
+    clipFraction: 0,
+    skippedMinibatches: 0,
+    averageReward: -0.5,
+  };
   t.deepEqual(validate(stats, { active: 0.5, candidate: 0.1 }).reasons, [
     'trained on 10 experiences, fewer than 32',
     'average_reward -0.5000 below min 0.0000',
@@ -113,8 +153,25 @@ test('validation names every failed check, and never passes an untrained policy'
     'policy_entropy -1.0000 below min 0.0000',
     "held-out reward 0.1000 below the active policy's 0.5000",
   ]);
-  t.deepEqual(validate({ ...stats, experiences: 0, policyLoss: 0, valueLoss: 0, entropy: 0, averageReward: 0 }, null).passed, false);
-  t.true(validate({ experiences: 40, policyLoss: 0.1, valueLoss: 1, entropy: 0.9, approxKl: 0, clipFraction: 0, skippedMinibatches: 0, averageReward: 0.2 }, { active: 0.2, candidate: 0.18 }).passed);
+  t.deepEqual(
+    validate({ ...stats, experiences: 0, policyLoss: 0, valueLoss: 0, entropy: 0, averageReward: 0 }, null).passed,
+    false,
+  );
+  t.true(
+    validate(
+      {
+        experiences: 40,
+        policyLoss: 0.1,
+        valueLoss: 1,
+        entropy: 0.9,
+        approxKl: 0,
+        clipFraction: 0,
+        skippedMinibatches: 0,
+        averageReward: 0.2,
+      },
+      { active: 0.2, candidate: 0.18 },
+    ).passed,
+  );
 });
 
 test('the trainer reads Tamiyo’s completed reports, trains, and sends Tamiyo a signed update Tamiyo accepts', async (t) => {
@@ -126,16 +183,46 @@ test('the trainer reads Tamiyo’s completed reports, trains, and sends Tamiyo a
   const system = testSystem();
   const packets = new EventLog<v1.TelemetryPacket>();
   const updates = new EventLog<v1.PolicyUpdate>();
-  const telemetry = system.spawn(null, statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)), { name: 'telemetry' });
-  const tamiyo = system.spawn(null, statelessLogic<v1.PolicyUpdate>('tamiyo-stand-in', (u) => updates.push(u)), { name: 'tamiyo' });
-  const settings = resolveSimicConfig({ pollMs: 20, trainEvery: 40, thread: 'inline', ppo: { epochs: 2 }, validation: { minAverageReward: -10 } });
-  system.spawn(null, simicLogic({ settings, tamiyoStateDir: tamiyoDir, stateDir: mkdtempSync(join(tmpdir(), 'esper-simic-')), signing: secret, tamiyo, telemetry, backend: 'wasm' }), { name: 'simic' });
+  const telemetry = system.spawn(
+    null,
+    statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)),
+    { name: 'telemetry' },
+  );
+  const tamiyo = system.spawn(
+    null,
+    statelessLogic<v1.PolicyUpdate>('tamiyo-stand-in', (u) => updates.push(u)),
+    { name: 'tamiyo' },
+  );
+  const settings = resolveSimicConfig({
+    pollMs: 20,
+    trainEvery: 40,
+    thread: 'inline',
+    ppo: { epochs: 2 },
+    validation: { minAverageReward: -10 },
+  });
+  system.spawn(
+    null,
+    simicLogic({
+      settings,
+      tamiyoStateDir: tamiyoDir,
+      stateDir: mkdtempSync(join(tmpdir(), 'esper-simic-')),
+      signing: secret,
+      tamiyo,
+      telemetry,
+      backend: 'wasm',
+    }),
+    { name: 'simic' },
+  );
   const update = await updates.waitFor(() => true, { timeoutMs: 60_000 });
   const check = checkPolicyUpdate(update, secret, [HEURISTIC_VERSION]);
   t.true(check.ok, check.ok ? '' : check.reason);
   t.regex(update.tamiyoPolicyVersion, /^simic-/);
   const job = packets.seen.find((p) => p.events.some((e) => e.description === 'Simic PPO update'));
-  t.is(job?.metrics.find((m) => m.name === 'simic.training.experiences')?.value, 39, '48 experiences, a fifth held out');
+  t.is(
+    job?.metrics.find((m) => m.name === 'simic.training.experiences')?.value,
+    39,
+    '48 experiences, a fifth held out',
+  );
   t.is(job?.metrics.find((m) => m.name === 'simic.validation.pass')?.value, 1);
   await system.shutdown();
 });
@@ -143,13 +230,22 @@ test('the trainer reads Tamiyo’s completed reports, trains, and sends Tamiyo a
 test('a training job on Simic’s worker thread gives what it gives on this thread', async (t) => {
   const replay = new ReplayBuffer({ capacity: 100, ttlMs: 3_600_000, rngSeed: 1 });
   replay.addReports(reports(20));
-  const job = { experiences: replay.sample(20), activeWeights: null, ppo: { epochs: 1 }, validation: { minSamples: 1, minAverageReward: -10 } };
-  const channel = new WorkerChannel<SimicRequest, { outcome: TrainingOutcome }>(new URL('../actors/simic/simic-thread.ts', import.meta.url), 'simic thread');
+  const job = {
+    experiences: replay.sample(20),
+    activeWeights: null,
+    ppo: { epochs: 1 },
+    validation: { minSamples: 1, minAverageReward: -10 },
+  };
+  const channel = new WorkerChannel<SimicRequest, { outcome: TrainingOutcome }>(
+    new URL('../actors/simic/simic-thread.ts', import.meta.url),
+    'simic thread',
+  );
   try {
     const { outcome: there } = await channel.request({ kind: 'train', backend: 'wasm', job }, 120_000);
     const here = runTrainingJob(job);
     t.is(there.passed, here.passed);
-    for (const key of ['policyLoss', 'valueLoss', 'entropy', 'averageReward'] as const) t.true(Math.abs(there.stats[key] - here.stats[key]) < 1e-4, key);
+    for (const key of ['policyLoss', 'valueLoss', 'entropy', 'averageReward'] as const)
+      t.true(Math.abs(there.stats[key] - here.stats[key]) < 1e-4, key);
     t.is(there.weights?.length, here.weights?.length);
   } finally {
     await channel.close();
@@ -161,11 +257,39 @@ test('a SimicTrainRequest trains at once and answers what came of it', async (t)
   const secret = new SignatureContext('simic-trainer-test');
   const system = testSystem();
   const updates = new EventLog<v1.PolicyUpdate>();
-  const tamiyo = system.spawn(null, statelessLogic<v1.PolicyUpdate>('tamiyo-stand-in', (u) => updates.push(u)), { name: 'tamiyo' });
+  const tamiyo = system.spawn(
+    null,
+    statelessLogic<v1.PolicyUpdate>('tamiyo-stand-in', (u) => updates.push(u)),
+    { name: 'tamiyo' },
+  );
   // Never on schedule here: only on request.
-  const settings = resolveSimicConfig({ pollMs: 3_600_000, trainEvery: 1_000_000, thread: 'inline', ppo: { epochs: 1 }, validation: { minAverageReward: -10, minSamples: 8 } });
-  const simic = system.spawn(null, simicLogic({ settings, tamiyoStateDir: tamiyoDir, stateDir: mkdtempSync(join(tmpdir(), 'esper-simic-')), signing: secret, tamiyo, telemetry: null, backend: 'wasm' }), { name: 'simic' });
-  const ask = (requestId: string) => system.ask(simic, leyline.SimicTrainRequest.create({ requestId, reason: 'test' }), leyline.SimicTrainResult, 60_000);
+  const settings = resolveSimicConfig({
+    pollMs: 3_600_000,
+    trainEvery: 1_000_000,
+    thread: 'inline',
+    ppo: { epochs: 1 },
+    validation: { minAverageReward: -10, minSamples: 8 },
+  });
+  const simic = system.spawn(
+    null,
+    simicLogic({
+      settings,
+      tamiyoStateDir: tamiyoDir,
+      stateDir: mkdtempSync(join(tmpdir(), 'esper-simic-')),
+      signing: secret,
+      tamiyo,
+      telemetry: null,
+      backend: 'wasm',
+    }),
+    { name: 'simic' },
+  );
+  const ask = (requestId: string) =>
+    system.ask(
+      simic,
+      leyline.SimicTrainRequest.create({ requestId, reason: 'test' }),
+      leyline.SimicTrainResult,
+      60_000,
+    );
   const empty = await ask('first');
   t.false(empty.published);
   t.deepEqual(empty.reasons, ['no completed field reports to learn from']);

@@ -24,10 +24,22 @@ function garbageAt(path: string): void {
 }
 
 const stores: Array<{ name: string; file: (dir: string) => string; open: (dir: string) => { close(): void } }> = [
-  { name: "Urza's catalog", file: (dir) => join(dir, 'urza', 'catalog.db'), open: (dir) => openUrzaLibrary({ root: join(dir, 'urza') }) },
+  {
+    name: "Urza's catalog",
+    file: (dir) => join(dir, 'urza', 'catalog.db'),
+    open: (dir) => openUrzaLibrary({ root: join(dir, 'urza') }),
+  },
   { name: "Tezzeret's job journal", file: (dir) => journalPath(dir), open: (dir) => new JobJournal(journalPath(dir)) },
-  { name: "Tamiyo's field reports", file: (dir) => join(dir, 'tamiyo', 'field_reports.db'), open: (dir) => new FieldReportLog(join(dir, 'tamiyo', 'field_reports.db')) },
-  { name: "Nissa's documents", file: (dir) => join(dir, 'nissa', 'documents.db'), open: (dir) => new DocumentStore(join(dir, 'nissa', 'documents.db'), 60_000) },
+  {
+    name: "Tamiyo's field reports",
+    file: (dir) => join(dir, 'tamiyo', 'field_reports.db'),
+    open: (dir) => new FieldReportLog(join(dir, 'tamiyo', 'field_reports.db')),
+  },
+  {
+    name: "Nissa's documents",
+    file: (dir) => join(dir, 'nissa', 'documents.db'),
+    open: (dir) => new DocumentStore(join(dir, 'nissa', 'documents.db'), 60_000),
+  },
 ];
 
 for (const store of stores) {
@@ -38,7 +50,10 @@ for (const store of stores) {
     const error = t.throws(() => store.open(dir), { instanceOf: StoreOpenError });
     t.is(error.path, path);
     t.is(error.code, 'SQLITE_NOTADB');
-    t.true(error.message.startsWith(`${store.name} (${path}) cannot be opened: file is not a database;`), error.message);
+    t.true(
+      error.message.startsWith(`${store.name} (${path}) cannot be opened: file is not a database;`),
+      error.message,
+    );
     t.regex(error.message, /move it aside to start afresh .*or restore it from a backup/);
     t.is(readFileSync(path, 'utf8'), GARBAGE, 'the damaged file is left as it was');
   });
@@ -59,12 +74,23 @@ test('a folder that cannot be made is named with the store', (t) => {
   t.true(error.message.startsWith(`the test store (${path}) cannot be opened:`), error.message);
 });
 
-test('an error of setup that is not SQLite\'s passes through; a SQLite one names the store', (t) => {
+test("an error of setup that is not SQLite's passes through; a SQLite one names the store", (t) => {
   const dir = tempDir(t);
   const path = join(dir, 'x.db');
   class Mine extends Error {}
-  t.throws(() => openSqlite(path, { store: 's', setup: () => { throw new Mine('mine'); } }), { instanceOf: Mine });
-  const error = t.throws(() => openSqlite(path, { store: 's', setup: (db) => db.exec('NOT SQL') }), { instanceOf: StoreOpenError });
+  t.throws(
+    () =>
+      openSqlite(path, {
+        store: 's',
+        setup: () => {
+          throw new Mine('mine');
+        },
+      }),
+    { instanceOf: Mine },
+  );
+  const error = t.throws(() => openSqlite(path, { store: 's', setup: (db) => db.exec('NOT SQL') }), {
+    instanceOf: StoreOpenError,
+  });
   t.regex(error.message, /^s \(.*x\.db\) cannot be opened: near "NOT": syntax error;/);
 });
 

@@ -22,7 +22,11 @@ const spec = (giveUp: DynamicChildSpec['giveUp']): DynamicChildSpec => ({
 type ParentMessage = v1.MetricPoint | v1.ActorFailed | v1.ActorStarted | v1.Terminated | v1.TimerFired;
 
 /** A parent that starts one probe child and forwards "boom"/"get" MetricPoints to it; reports what it gave up on. */
-function parentLogic(children: () => DynamicChildren, probes: EventLog<ProbeEvent>, gaveUp: EventLog<GaveUp>): ActorLogic<{ child: ActorRef<v1.MetricPoint>; supervised: DynamicChildren }, ParentMessage> {
+function parentLogic(
+  children: () => DynamicChildren,
+  probes: EventLog<ProbeEvent>,
+  gaveUp: EventLog<GaveUp>,
+): ActorLogic<{ child: ActorRef<v1.MetricPoint>; supervised: DynamicChildren }, ParentMessage> {
   return {
     kind: 'parent',
     accepts: [leyline.MetricPoint],
@@ -46,7 +50,15 @@ test('a crashed child is restarted; past its intensity it is stopped and the par
   const system = testSystem();
   const probes = new EventLog<ProbeEvent>();
   const gaveUp = new EventLog<GaveUp>();
-  const parent = system.spawn(null, parentLogic(() => new DynamicChildren(system, spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP), 'restart:'), probes, gaveUp), { name: 'parent' }) as ActorRef<v1.MetricPoint>;
+  const parent = system.spawn(
+    null,
+    parentLogic(
+      () => new DynamicChildren(system, spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP), 'restart:'),
+      probes,
+      gaveUp,
+    ),
+    { name: 'parent' },
+  ) as ActorRef<v1.MetricPoint>;
   system.dispatch(parent, leyline.MetricPoint.create({ name: 'boom' }));
   await probes.waitFor((e) => e.kind === 'start' && e.incarnation === 2);
   t.is(system.tree().find((w) => w.path === '/parent/child')?.restartCount, 1);
@@ -66,10 +78,18 @@ test('past its intensity, giveUp: escalate fails the parent with the child named
   const system = testSystem();
   const probes = new EventLog<ProbeEvent>();
   const failures = new EventLog<v1.ActorFailed>();
-  const parent = system.spawn(null, parentLogic(() => new DynamicChildren(system, spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_ESCALATE), 'restart:'), probes, new EventLog<GaveUp>()), {
-    name: 'parent',
-    onFailure: (failure) => failures.push(failure),
-  }) as ActorRef<v1.MetricPoint>;
+  const parent = system.spawn(
+    null,
+    parentLogic(
+      () => new DynamicChildren(system, spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_ESCALATE), 'restart:'),
+      probes,
+      new EventLog<GaveUp>(),
+    ),
+    {
+      name: 'parent',
+      onFailure: (failure) => failures.push(failure),
+    },
+  ) as ActorRef<v1.MetricPoint>;
   for (let incarnation = 2; incarnation <= 3; incarnation += 1) {
     system.dispatch(parent, leyline.MetricPoint.create({ name: 'boom' }));
     await probes.waitFor((e) => e.kind === 'start' && e.incarnation === incarnation);
@@ -81,8 +101,29 @@ test('past its intensity, giveUp: escalate fails the parent with the child named
 });
 
 test('a dynamic child spec with a bad field is refused, naming it', (t) => {
-  t.throws(() => validateDynamicSpec({ ...spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP), intensity: -1 }, 'kasmina.seedSpec'), { instanceOf: ChildSpecError, message: /kasmina\.seedSpec\.intensity must be an integer >= 0/ });
-  t.throws(() => validateDynamicSpec({ ...spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP), giveUp: 9 as never }, 'x'), { message: /x\.giveUp must be SUPERVISOR_DIRECTIVE_STOP or SUPERVISOR_DIRECTIVE_ESCALATE/ });
-  t.throws(() => validateDynamicSpec({ ...spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP), backoff: { ...spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP).backoff, maxMs: 1 } }, 'x'), { message: /x\.backoff\.maxMs must be >= baseMs/ });
+  t.throws(
+    () =>
+      validateDynamicSpec(
+        { ...spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP), intensity: -1 },
+        'kasmina.seedSpec',
+      ),
+    { instanceOf: ChildSpecError, message: /kasmina\.seedSpec\.intensity must be an integer >= 0/ },
+  );
+  t.throws(
+    () =>
+      validateDynamicSpec({ ...spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP), giveUp: 9 as never }, 'x'),
+    { message: /x\.giveUp must be SUPERVISOR_DIRECTIVE_STOP or SUPERVISOR_DIRECTIVE_ESCALATE/ },
+  );
+  t.throws(
+    () =>
+      validateDynamicSpec(
+        {
+          ...spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP),
+          backoff: { ...spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_STOP).backoff, maxMs: 1 },
+        },
+        'x',
+      ),
+    { message: /x\.backoff\.maxMs must be >= baseMs/ },
+  );
   t.notThrows(() => validateDynamicSpec(spec(leyline.SupervisorDirective.SUPERVISOR_DIRECTIVE_ESCALATE), 'x'));
 });

@@ -11,8 +11,22 @@ import { encodeLeyline } from '../contracts/codec.ts';
 import { CommandVerifier } from '../contracts/command-signing.ts';
 import { SignatureContext } from '../contracts/signing.ts';
 import { setUpKarn } from '../actors/karn/index.ts';
-import { FieldReportLog, HEURISTIC_POLICY, resolveTamiyoConfig, tamiyoLogic, type PolicySpec, type TamiyoConfig } from '../actors/tamiyo/index.ts';
-import { DEFAULT_GRAPH_OPTIONS, DEFAULT_PRIOR_OPTIONS, HEURISTIC_VERSION, rankCandidates, signPolicyUpdate, TamiyoGnn } from '../policy/index.ts';
+import {
+  FieldReportLog,
+  HEURISTIC_POLICY,
+  resolveTamiyoConfig,
+  tamiyoLogic,
+  type PolicySpec,
+  type TamiyoConfig,
+} from '../actors/tamiyo/index.ts';
+import {
+  DEFAULT_GRAPH_OPTIONS,
+  DEFAULT_PRIOR_OPTIONS,
+  HEURISTIC_VERSION,
+  rankCandidates,
+  signPolicyUpdate,
+  TamiyoGnn,
+} from '../policy/index.ts';
 import { InlinePolicyRunner, WorkerPolicyRunner } from '../actors/tamiyo/policy-runner.ts';
 import { statelessLogic } from '../runtime/logic.ts';
 import { selectTensorBackend } from '../tensor/index.ts';
@@ -31,15 +45,30 @@ test.before(async () => {
   await selectTensorBackend('wasm');
 });
 
-function startTamiyo(config: TamiyoConfig = {}, stateDir = mkdtempSync(join(tmpdir(), 'esper-tamiyo-')), policy: PolicySpec | null = null, slots: () => typeof SLOTS = () => SLOTS) {
+function startTamiyo(
+  config: TamiyoConfig = {},
+  stateDir = mkdtempSync(join(tmpdir(), 'esper-tamiyo-')),
+  policy: PolicySpec | null = null,
+  slots: () => typeof SLOTS = () => SLOTS,
+) {
   const system = testSystem();
   const packets = new EventLog<v1.TelemetryPacket>();
-  const telemetry = system.spawn(null, statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)), { name: 'telemetry' });
+  const telemetry = system.spawn(
+    null,
+    statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)),
+    { name: 'telemetry' },
+  );
   // Loose deadlines unless a test is about them: test files share the machine's cores.
   const settings = resolveTamiyoConfig({ inferenceTimeoutMs: 2_000, policyAnswerMs: 10_000, ...config }, {});
-  const tamiyo = system.spawn(null, tamiyoLogic({ system, settings, signing: secret, catalog, slots, stateDir, telemetry, backend: 'wasm', policy }), { name: 'tamiyo' });
+  const tamiyo = system.spawn(
+    null,
+    tamiyoLogic({ system, settings, signing: secret, catalog, slots, stateDir, telemetry, backend: 'wasm', policy }),
+    { name: 'tamiyo' },
+  );
   /** Asks for a decision and waits until its follow-up (report written, telemetry sent) is done. */
-  const decide = async (packet: v1.SystemStatePacket): Promise<{ command: v1.AdaptationCommand; telemetry: v1.TelemetryPacket }> => {
+  const decide = async (
+    packet: v1.SystemStatePacket,
+  ): Promise<{ command: v1.AdaptationCommand; telemetry: v1.TelemetryPacket }> => {
     const command = await system.ask(tamiyo, packet, leyline.AdaptationCommand, 10_000);
     const telemetry = await packets.waitFor((p) => p.packetId === `tamiyo-${packet.packetId}`);
     return { command, telemetry };
@@ -56,7 +85,11 @@ function startTamiyo(config: TamiyoConfig = {}, stateDir = mkdtempSync(join(tmpd
 }
 
 let packetSeq = 0;
-function state(epoch: number, validationLoss: number, over: Partial<v1.SystemStatePacket.$Properties> = {}): v1.SystemStatePacket {
+function state(
+  epoch: number,
+  validationLoss: number,
+  over: Partial<v1.SystemStatePacket.$Properties> = {},
+): v1.SystemStatePacket {
   packetSeq += 1;
   return leyline.SystemStatePacket.create({
     version: 1,
@@ -67,11 +100,19 @@ function state(epoch: number, validationLoss: number, over: Partial<v1.SystemSta
     validationLoss,
     validationAccuracy: 1 - validationLoss,
     trainingLoss: validationLoss + 0.02,
-    trainingMetrics: { loss: validationLoss + 0.02, learning_rate: 1e-3, 'slot.mlp.0.mean': 0.7, 'slot.mlp.0.std': 1.1, 'slot.mlp.0.abs_max': 5, ...over.trainingMetrics },
+    trainingMetrics: {
+      loss: validationLoss + 0.02,
+      learning_rate: 1e-3,
+      'slot.mlp.0.mean': 0.7,
+      'slot.mlp.0.std': 1.1,
+      'slot.mlp.0.abs_max': 5,
+      ...over.trainingMetrics,
+    },
     ...over,
   });
 }
-const metric = (packet: v1.TelemetryPacket, name: string): number | undefined => packet.metrics.find((m) => m.name === name)?.value ?? undefined;
+const metric = (packet: v1.TelemetryPacket, name: string): number | undefined =>
+  packet.metrics.find((m) => m.name === name)?.value ?? undefined;
 
 test('a decision is signed for Kasmina, reported durably with the graph and log-probabilities, and in telemetry', async (t) => {
   const h = startTamiyo();
@@ -90,7 +131,14 @@ test('a decision is signed for Kasmina, reported durably with the graph and log-
   t.true(Number.isFinite(report?.decision?.logProbs?.action));
   t.is(report?.decision?.decidedBy, 'heuristic');
   t.is(report?.decision?.mode, 'heuristic');
-  for (const name of ['tamiyo.decision.latency_ms', 'tamiyo.inference.latency_ms', 'tamiyo.gnn.inference.latency_ms', 'tamiyo.policy.risk_score', 'tamiyo.breaker.inference_state', 'tamiyo.conservative_mode']) {
+  for (const name of [
+    'tamiyo.decision.latency_ms',
+    'tamiyo.inference.latency_ms',
+    'tamiyo.gnn.inference.latency_ms',
+    'tamiyo.policy.risk_score',
+    'tamiyo.breaker.inference_state',
+    'tamiyo.conservative_mode',
+  ]) {
     t.not(metric(telemetry, name), undefined, name);
   }
   t.is(telemetry.systemHealth?.indicators?.policy_version, HEURISTIC_VERSION);
@@ -107,12 +155,24 @@ test('pause under risk: a loss spike pauses and enters conservative mode, which 
     t.is(command.commandType, CommandType.COMMAND_PAUSE);
     reasons.push(command.annotations.risk_reason ?? '');
     if (epoch === 1) {
-      t.deepEqual(telemetry.events.filter((e) => (e.description ?? '').startsWith('conservative') || e.description === 'loss_spike').map((e) => e.description), ['loss_spike', 'conservative_entered']);
+      t.deepEqual(
+        telemetry.events
+          .filter((e) => (e.description ?? '').startsWith('conservative') || e.description === 'loss_spike')
+          .map((e) => e.description),
+        ['loss_spike', 'conservative_entered'],
+      );
       t.is(telemetry.systemHealth?.indicators?.priority, 'MESSAGE_PRIORITY_HIGH');
     }
     if (epoch === 4) t.true(telemetry.events.some((e) => e.description === 'conservative_exited'));
   }
-  t.deepEqual(reasons, ['policy', 'loss_spike', 'conservative_mode', 'conservative_mode', 'conservative_mode', 'policy']);
+  t.deepEqual(reasons, [
+    'policy',
+    'loss_spike',
+    'conservative_mode',
+    'conservative_mode',
+    'conservative_mode',
+    'policy',
+  ]);
   // Every decision was reported, the spike's with REGRESSION semantics left to its window.
   t.is(h.reports().length, losses.length);
   await h.system.shutdown();
@@ -145,8 +205,14 @@ test('late decisions are discarded for a safe PAUSE; three open the inference br
   t.is(metric(gated.telemetry, 'tamiyo.conservative_mode'), 1);
   const reports = h.reports();
   t.is(reports.length, 4, 'timeouts and gated decisions are reported too');
-  t.true(reports.every((r) => r.decision === null || r.decision === undefined), 'nothing of a late decision is kept');
-  t.deepEqual(reports.map((r) => r.notes), ['timeout_inference', 'timeout_inference', 'timeout_inference', 'inference_breaker_open']);
+  t.true(
+    reports.every((r) => r.decision === null || r.decision === undefined),
+    'nothing of a late decision is kept',
+  );
+  t.deepEqual(
+    reports.map((r) => r.notes),
+    ['timeout_inference', 'timeout_inference', 'timeout_inference', 'inference_breaker_open'],
+  );
   await h.system.shutdown();
 });
 
@@ -162,7 +228,11 @@ test('a germination is judged after its window from what happened: the seed appe
   const other = await h.decide(state(9, 0.05, { trainingRunId: 'run-2' }));
   t.not(other.command.annotations.risk_reason, 'loss_spike');
   t.is(h.reports()[1]?.outcome, Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED, 'the germination waits for its own run');
-  await h.decide(state(2, 0.4, { seedStates: [leyline.SeedState.create({ seedId, stage: Stage.SEED_STAGE_TRAINING, layerDepth: 2 })] }));
+  await h.decide(
+    state(2, 0.4, {
+      seedStates: [leyline.SeedState.create({ seedId, stage: Stage.SEED_STAGE_TRAINING, layerDepth: 2 })],
+    }),
+  );
   const [hold, germination] = h.reports();
   t.is(germination?.seedId, seedId);
   t.is(germination?.outcome, Outcome.FIELD_REPORT_OUTCOME_SUCCESS);
@@ -177,7 +247,11 @@ test('a signed policy update is shadowed, then promoted: the network decides und
   const gnn = new TamiyoGnn(undefined, 21);
   const payload = encodeLeyline(gnn.exportWeights());
   gnn.dispose();
-  const update = (version: string, signing = secret) => signPolicyUpdate(leyline.PolicyUpdate.create({ version: 1, policyId: 'simic', tamiyoPolicyVersion: version, payload }), signing);
+  const update = (version: string, signing = secret) =>
+    signPolicyUpdate(
+      leyline.PolicyUpdate.create({ version: 1, policyId: 'simic', tamiyoPolicyVersion: version, payload }),
+      signing,
+    );
   h.system.dispatch(h.tamiyo, update('v-forged', new SignatureContext('not-the-secret')));
   h.system.dispatch(h.tamiyo, update('v-trained-1'));
   await h.packets.waitFor((p) => p.events.some((e) => e.description === 'policy_update_received'));
@@ -209,17 +283,28 @@ test('a promoted policy that keeps failing is rolled back to the one before it',
   const gnn = new TamiyoGnn(undefined, 23);
   const payload = encodeLeyline(gnn.exportWeights());
   gnn.dispose();
-  h.system.dispatch(h.tamiyo, signPolicyUpdate(leyline.PolicyUpdate.create({ version: 1, tamiyoPolicyVersion: 'v-fragile', payload }), secret));
+  h.system.dispatch(
+    h.tamiyo,
+    signPolicyUpdate(leyline.PolicyUpdate.create({ version: 1, tamiyoPolicyVersion: 'v-fragile', payload }), secret),
+  );
   await h.packets.waitFor((p) => p.events.some((e) => e.description === 'policy_update_received'));
   await h.decide(state(0, 0.5));
   await h.packets.waitFor((p) => p.events.some((e) => e.description === 'policy_update_applied'));
   t.is((await h.decide(state(1, 0.49))).command.annotations.policy_version, 'v-fragile');
   // The active policy's actor ends three times (here: stopped from outside); twice it is restarted, then rolled back.
-  const activePolicy = (): string => h.system.tree().map((w) => w.path).filter((p) => p.startsWith('/tamiyo/policy-')).at(-1)!;
+  const activePolicy = (): string =>
+    h.system
+      .tree()
+      .map((w) => w.path)
+      .filter((p) => p.startsWith('/tamiyo/policy-'))
+      .at(-1)!;
   for (let i = 1; i <= 3; i += 1) {
     const from = h.packets.seen.length;
     h.system.dispatch({ path: activePolicy(), system: h.system.name }, leyline.StopRequest.create({ reason: 'test' }));
-    await h.packets.waitFor((p) => p.events.some((e) => e.description === (i < 3 ? 'policy_restarted' : 'policy_rolled_back')), { from });
+    await h.packets.waitFor(
+      (p) => p.events.some((e) => e.description === (i < 3 ? 'policy_restarted' : 'policy_rolled_back')),
+      { from },
+    );
   }
   const rolledBack = h.packets.seen.flatMap((p) => p.events).find((e) => e.description === 'policy_rolled_back');
   t.like(rolledBack?.attributes, { from: 'v-fragile', to: HEURISTIC_VERSION });
@@ -241,14 +326,22 @@ test("a policy instance that crashes is restarted by its spec from its version's
   const gnn = new TamiyoGnn(undefined, 41);
   const weights = gnn.exportWeights();
   gnn.dispose();
-  const h = startTamiyo({}, undefined, { version: 'v-net', kind: 'network', weights, update: null, mode: 'greedy', temperature: 1 }, slots);
+  const h = startTamiyo(
+    {},
+    undefined,
+    { version: 'v-net', kind: 'network', weights, update: null, mode: 'greedy', temperature: 1 },
+    slots,
+  );
   t.is((await h.decide(state(0, 0.5))).command.annotations.decided_by, 'v-net');
   const instance = h.system.tree().find((w) => w.path.startsWith('/tamiyo/policy-'))!.path;
   crash = true;
   const during = await h.decide(state(1, 0.49));
   t.is(during.command.commandType, CommandType.COMMAND_PAUSE, 'the crashed decision is a safe hold');
   const restarted = await h.packets.waitFor((p) => p.events.some((e) => e.description === 'policy_restarted'));
-  t.like(restarted.events.find((e) => e.description === 'policy_restarted')?.attributes, { version: 'v-net', instance: instance.split('/').at(-1) });
+  t.like(restarted.events.find((e) => e.description === 'policy_restarted')?.attributes, {
+    version: 'v-net',
+    instance: instance.split('/').at(-1),
+  });
   const after = await h.decide(state(2, 0.48));
   t.is(after.command.annotations.decided_by, 'v-net', 'the same version decides again');
   t.is(after.command.annotations.policy_version, 'v-net');
@@ -261,9 +354,28 @@ test("a policy instance that crashes is restarted by its spec from its version's
 test('the run’s policy, when given, decides (the random baseline here); a promoted policy in the folder is not used', async (t) => {
   const folder = mkdtempSync(join(tmpdir(), 'esper-tamiyo-'));
   const gnn = new TamiyoGnn(undefined, 31);
-  writeFileSync(join(folder, 'policy.pb'), encodeLeyline(signPolicyUpdate(leyline.PolicyUpdate.create({ version: 1, tamiyoPolicyVersion: 'v-promoted', payload: encodeLeyline(gnn.exportWeights()) }), secret)));
+  writeFileSync(
+    join(folder, 'policy.pb'),
+    encodeLeyline(
+      signPolicyUpdate(
+        leyline.PolicyUpdate.create({
+          version: 1,
+          tamiyoPolicyVersion: 'v-promoted',
+          payload: encodeLeyline(gnn.exportWeights()),
+        }),
+        secret,
+      ),
+    ),
+  );
   gnn.dispose();
-  const h = startTamiyo({}, folder, { version: 'random', kind: 'random', weights: null, update: null, mode: 'greedy', temperature: 1 });
+  const h = startTamiyo({}, folder, {
+    version: 'random',
+    kind: 'random',
+    weights: null,
+    update: null,
+    mode: 'greedy',
+    temperature: 1,
+  });
   const kinds = new Set<number>();
   for (let epoch = 0; epoch < 12; epoch += 1) {
     const { command } = await h.decide(state(epoch, 0.5 - epoch * 0.001));
@@ -277,13 +389,26 @@ test('the run’s policy, when given, decides (the random baseline here); a prom
   t.is((await heuristic.decide(state(0, 0.5))).command.annotations.decided_by, 'heuristic');
   await heuristic.system.shutdown();
   const promoted = startTamiyo({}, folder);
-  t.is((await promoted.decide(state(0, 0.5))).command.annotations.decided_by, 'v-promoted', 'without a given policy, the promoted one');
+  t.is(
+    (await promoted.decide(state(0, 0.5))).command.annotations.decided_by,
+    'v-promoted',
+    'without a given policy, the promoted one',
+  );
   await promoted.system.shutdown();
 });
 
 test('a sampling policy on its own worker thread decides as it does on the training thread (the same draws)', async (t) => {
   const world = { slots: SLOTS, blueprints: rankCandidates(catalog.all()).slice(0, 4) };
-  const options = { version: 'sampler', kind: 'network' as const, mode: 'sample' as const, rngSeed: 9, weights: null, memory: null, graph: DEFAULT_GRAPH_OPTIONS, prior: DEFAULT_PRIOR_OPTIONS };
+  const options = {
+    version: 'sampler',
+    kind: 'network' as const,
+    mode: 'sample' as const,
+    rngSeed: 9,
+    weights: null,
+    memory: null,
+    graph: DEFAULT_GRAPH_OPTIONS,
+    prior: DEFAULT_PRIOR_OPTIONS,
+  };
   const worker = await WorkerPolicyRunner.start(options, world, 'wasm', 10_000);
   const inline = new InlinePolicyRunner(options, world);
   try {
@@ -291,19 +416,29 @@ test('a sampling policy on its own worker thread decides as it does on the train
       const packet = state(epoch, loss);
       const [a, b] = await Promise.all([worker.decide(packet, world), inline.decide(packet, world)]);
       // The worker's copy of the packet crossed as bytes (float32 fields), so figures agree to float32 rounding.
-      const close = (x: number[], y: number[]): boolean => x.length === y.length && x.every((v, i) => Math.abs(v - y[i]!) < 1e-5);
+      const close = (x: number[], y: number[]): boolean =>
+        x.length === y.length && x.every((v, i) => Math.abs(v - y[i]!) < 1e-5);
       t.deepEqual(a.choices, b.choices, `epoch ${epoch}`);
       t.is(a.decidedBy, b.decidedBy);
       t.is(a.proposal?.commandType, b.proposal?.commandType);
       t.is(a.proposal?.annotations?.hold_reason, b.proposal?.annotations?.hold_reason);
       t.true(close(Object.values(a.logProbs ?? {}), Object.values(b.logProbs ?? {})));
-      t.true(close(Object.keys(b.outputs ?? {}).map((k) => a.outputs?.[k] ?? Number.NaN), Object.values(b.outputs ?? {})));
+      t.true(
+        close(
+          Object.keys(b.outputs ?? {}).map((k) => a.outputs?.[k] ?? Number.NaN),
+          Object.values(b.outputs ?? {}),
+        ),
+      );
       const features = (d: v1.PolicyDecision): number[] => (d.graph?.nodes ?? []).flatMap((n) => n.features ?? []);
       t.true(close(features(a), features(b)), 'the same graph');
     }
     const [fromWorker, fromInline] = await Promise.all([worker.memory(), inline.memory()]);
     // The worker's packets crossed as bytes, so their float fields are float32-rounded.
-    t.deepEqual(fromWorker.history.map(([e, l]) => [e, Math.fround(l)]), fromInline.history.map(([e, l]) => [e, Math.fround(l)]), 'the same history');
+    t.deepEqual(
+      fromWorker.history.map(([e, l]) => [e, Math.fround(l)]),
+      fromInline.history.map(([e, l]) => [e, Math.fround(l)]),
+      'the same history',
+    );
   } finally {
     await worker.close();
     await inline.close();

@@ -14,24 +14,45 @@ import { runTsChild } from './helpers/child-process.ts';
 const { FieldReportOutcome: Outcome } = leyline;
 const HOUR = 3_600_000;
 const dbPath = (): string => join(mkdtempSync(join(tmpdir(), 'esper-reports-')), 'tamiyo', 'field_reports.db');
-const report = (id: string, issuedAt: number | null, outcome: v1.FieldReportOutcome = Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED): v1.FieldReport =>
-  leyline.FieldReport.create({ version: 1, reportId: id, seedId: 's', outcome, ...(issuedAt === null ? {} : { issuedAt: toTimestamp(issuedAt) }) });
+const report = (
+  id: string,
+  issuedAt: number | null,
+  outcome: v1.FieldReportOutcome = Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED,
+): v1.FieldReport =>
+  leyline.FieldReport.create({
+    version: 1,
+    reportId: id,
+    seedId: 's',
+    outcome,
+    ...(issuedAt === null ? {} : { issuedAt: toTimestamp(issuedAt) }),
+  });
 
 test('appends reload in order after a reopen; completing a report records its outcome; pending lists the rest', (t) => {
   const path = dbPath();
   const now = 10 * HOUR;
   const log = new FieldReportLog(path, { clock: () => now });
   for (const id of ['a', 'b', 'c']) log.append(report(id, now - 1_000));
-  log.complete(leyline.FieldReport.create({ ...report('b', now - 1_000, Outcome.FIELD_REPORT_OUTCOME_SUCCESS), metrics: { val_loss_delta: -0.02 } }));
+  log.complete(
+    leyline.FieldReport.create({
+      ...report('b', now - 1_000, Outcome.FIELD_REPORT_OUTCOME_SUCCESS),
+      metrics: { val_loss_delta: -0.02 },
+    }),
+  );
   log.close();
   const reopened = new FieldReportLog(path, { clock: () => now });
-  t.deepEqual(reopened.reports().map((r) => [r.reportId, r.outcome]), [
-    ['a', Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED],
-    ['b', Outcome.FIELD_REPORT_OUTCOME_SUCCESS],
-    ['c', Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED],
-  ]);
+  t.deepEqual(
+    reopened.reports().map((r) => [r.reportId, r.outcome]),
+    [
+      ['a', Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED],
+      ['b', Outcome.FIELD_REPORT_OUTCOME_SUCCESS],
+      ['c', Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED],
+    ],
+  );
   t.true(Math.abs((reopened.reports()[1]!.metrics.val_loss_delta ?? 0) + 0.02) < 1e-6);
-  t.deepEqual(reopened.pending().map((r) => r.reportId), ['a', 'c']);
+  t.deepEqual(
+    reopened.pending().map((r) => r.reportId),
+    ['a', 'c'],
+  );
   t.throws(() => reopened.append(report('a', now)), { message: 'field report a: already stored' });
   t.throws(() => reopened.append(report('', now)), { message: 'field report: report_id is empty' });
   t.throws(() => reopened.complete(report('zzz', now)), { message: /zzz: not stored/ });
@@ -47,11 +68,18 @@ test('retention drops reports older than the window in bounded batches; a report
   t.is(log.size, 32);
   now += 45 * 60_000; // the old ones are now 75 min old, past the 60 min window
   t.is(log.enforceRetention(), 30, 'all thirty, seven at a time');
-  t.deepEqual(log.reports().map((r) => r.reportId), ['timeless', 'fresh']);
+  t.deepEqual(
+    log.reports().map((r) => r.reportId),
+    ['timeless', 'fresh'],
+  );
   t.is(log.counters.pruned, 30);
   now += 10 * HOUR;
   log.append(report('later', now));
-  t.deepEqual(log.reports().map((r) => r.reportId), ['timeless', 'later'], 'retention also runs after each append');
+  t.deepEqual(
+    log.reports().map((r) => r.reportId),
+    ['timeless', 'later'],
+    'retention also runs after each append',
+  );
   log.close();
 });
 
@@ -68,7 +96,10 @@ test.serial('kill -9 during appends: every acknowledged report is there and deco
     const log = new FieldReportLog(path);
     const stored = new Set(log.reports().map((r) => r.reportId));
     t.is(log.counters.undecodable, 0, 'no torn report');
-    t.true(acked.every((id) => stored.has(id)), `run ${run}: ${acked.filter((id) => !stored.has(id)).length} acknowledged reports lost`);
+    t.true(
+      acked.every((id) => stored.has(id)),
+      `run ${run}: ${acked.filter((id) => !stored.has(id)).length} acknowledged reports lost`,
+    );
     t.true(stored.size >= acked.length);
     log.close();
   }

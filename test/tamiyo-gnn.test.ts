@@ -50,15 +50,31 @@ function sampleGraph(seeds = 3): PolicyGraphData {
       epochs_total: 10,
       host_parameters: 60_000,
     },
-    seedStates: Array.from({ length: seeds }, (_, i) => leyline.SeedState.create({ seedId: `s${i}`, stage: [Stage.SEED_STAGE_TRAINING, Stage.SEED_STAGE_BLENDING, Stage.SEED_STAGE_FOSSILIZED][i % 3], layerDepth: 1 + (i % 2), riskScore: 0.1 * i, gradientNorm: 0.5 + i, ageEpochs: i })),
+    seedStates: Array.from({ length: seeds }, (_, i) =>
+      leyline.SeedState.create({
+        seedId: `s${i}`,
+        stage: [Stage.SEED_STAGE_TRAINING, Stage.SEED_STAGE_BLENDING, Stage.SEED_STAGE_FOSSILIZED][i % 3],
+        layerDepth: 1 + (i % 2),
+        riskScore: 0.1 * i,
+        gradientNorm: 0.5 + i,
+        ageEpochs: i,
+      }),
+    ),
   });
   const slots = [
     { id: 'mlp.0', dims: [64] },
     { id: 'mlp.1', dims: [32] },
   ];
   // Costs that differ per blueprint and slot, so the cost features and edge attributes are not all zero.
-  const cost = (blueprintId: string, slot: { dims: readonly number[] }): number => (blueprintId.charCodeAt(blueprintId.length - 1) % 7) * slot.dims[0]! * 10;
-  return buildGraph({ packet, slots, candidates: rankCandidates(new BlueprintCatalog().all()), validationLosses: [0.6, 0.5, 0.4], cost }).graph;
+  const cost = (blueprintId: string, slot: { dims: readonly number[] }): number =>
+    (blueprintId.charCodeAt(blueprintId.length - 1) % 7) * slot.dims[0]! * 10;
+  return buildGraph({
+    packet,
+    slots,
+    candidates: rankCandidates(new BlueprintCatalog().all()),
+    validationLosses: [0.6, 0.5, 0.4],
+    cost,
+  }).graph;
 }
 
 /** The network's weights with every value replaced by a seeded random one (the policy head starts at zero). */
@@ -100,7 +116,9 @@ const erf = (x: number): number => {
   const sign = Math.sign(x);
   const z = Math.abs(x);
   const k = 1 / (1 + 0.3275911 * z);
-  const y = 1 - ((((1.061405429 * k - 1.453152027) * k + 1.421413741) * k - 0.284496736) * k + 0.254829592) * k * Math.exp(-z * z);
+  const y =
+    1 -
+    ((((1.061405429 * k - 1.453152027) * k + 1.421413741) * k - 0.284496736) * k + 0.254829592) * k * Math.exp(-z * z);
   return sign * y;
 };
 const gelu = (v: number[]): number[] => v.map((x) => 0.5 * x * (1 + erf(x / Math.SQRT2)));
@@ -121,10 +139,16 @@ function referenceForward(graph: PolicyGraphData, weights: Weights): GnnReadout 
     const dim = FEATURE_DIMS[type];
     const features = Array.from(graph.nodes[type].features);
     const rows = graph.nodes[type].ids.map((_, i) => {
-      const h = gelu(add(vecMat(features.slice(i * dim, (i + 1) * dim), W(`encoder.${type}.weight`), H), W(`encoder.${type}.bias`)));
+      const h = gelu(
+        add(vecMat(features.slice(i * dim, (i + 1) * dim), W(`encoder.${type}.weight`), H), W(`encoder.${type}.bias`)),
+      );
       const mean = h.reduce((a, b) => a + b, 0) / H;
       const variance = h.reduce((a, b) => a + (b - mean) ** 2, 0) / H;
-      return h.map((x, k) => ((x - mean) / Math.sqrt(variance + 1e-5)) * W(`encoder.${type}.norm.gamma`)[k]! + W(`encoder.${type}.norm.beta`)[k]!);
+      return h.map(
+        (x, k) =>
+          ((x - mean) / Math.sqrt(variance + 1e-5)) * W(`encoder.${type}.norm.gamma`)[k]! +
+          W(`encoder.${type}.norm.beta`)[k]!,
+      );
     });
     nodes.set(type, rows);
   }
@@ -132,13 +156,16 @@ function referenceForward(graph: PolicyGraphData, weights: Weights): GnnReadout 
   const layer = (perRelation: (r: number, target: number) => number[]): Map<NodeType, number[][]> => {
     const next = new Map<NodeType, number[][]>();
     for (const type of NODE_TYPES) {
-      next.set(type, nodes.get(type)!.map((_, i) => {
-        let sum = new Array<number>(H).fill(0);
-        RELATIONS.forEach((rel, r) => {
-          if (rel.target === type) sum = add(sum, perRelation(r, i));
-        });
-        return gelu(sum.map((x) => x / relationsInto(type)));
-      }));
+      next.set(
+        type,
+        nodes.get(type)!.map((_, i) => {
+          let sum = new Array<number>(H).fill(0);
+          RELATIONS.forEach((rel, r) => {
+            if (rel.target === type) sum = add(sum, perRelation(r, i));
+          });
+          return gelu(sum.map((x) => x / relationsInto(type)));
+        }),
+      );
     }
     return next;
   };
@@ -153,7 +180,10 @@ function referenceForward(graph: PolicyGraphData, weights: Weights): GnnReadout 
     let mean = new Array<number>(H).fill(0);
     for (const k of edges) mean = add(mean, nodes.get(rel.source)![graph.edges[r]!.sources[k]!]!);
     mean = mean.map((x) => (edges.length > 0 ? x / edges.length : 0));
-    return add(add(vecMat(mean, W('sage.lin_l.weight'), H, r * H * H), slice(W('sage.lin_l.bias'), r * H, H)), vecMat(nodes.get(rel.target)![i]!, W('sage.lin_r.weight'), H, r * H * H));
+    return add(
+      add(vecMat(mean, W('sage.lin_l.weight'), H, r * H * H), slice(W('sage.lin_l.bias'), r * H, H)),
+      vecMat(nodes.get(rel.target)![i]!, W('sage.lin_r.weight'), H, r * H * H),
+    );
   });
   nodes.clear();
   for (const [type, rows] of sage) nodes.set(type, rows);
@@ -165,19 +195,33 @@ function referenceForward(graph: PolicyGraphData, weights: Weights): GnnReadout 
     const dot = (a: number[], b: number[]): number => a.reduce((s, x, k) => s + x * b[k]!, 0);
     const terms = incoming(r, i).map((k) => {
       const xs = vecMat(nodes.get(rel.source)![set.sources[k]!]!, W('gat.lin_src.weight'), H, r * H * H);
-      const e = vecMat(Array.from(set.attributes.slice(k * EDGE_DIM, (k + 1) * EDGE_DIM)), W('gat.lin_edge.weight'), H, r * EDGE_DIM * H);
-      const logit = dot(xs, slice(W('gat.att_src'), r * H, H)) + dot(xd, slice(W('gat.att_dst'), r * H, H)) + dot(e, slice(W('gat.att_edge'), r * H, H));
+      const e = vecMat(
+        Array.from(set.attributes.slice(k * EDGE_DIM, (k + 1) * EDGE_DIM)),
+        W('gat.lin_edge.weight'),
+        H,
+        r * EDGE_DIM * H,
+      );
+      const logit =
+        dot(xs, slice(W('gat.att_src'), r * H, H)) +
+        dot(xd, slice(W('gat.att_dst'), r * H, H)) +
+        dot(e, slice(W('gat.att_edge'), r * H, H));
       return { xs, logit: logit > 0 ? logit : 0.2 * logit };
     });
     const max = Math.max(...terms.map((x) => x.logit));
     const z = terms.reduce((s, x) => s + Math.exp(x.logit - max), 0);
     let out = slice(W('gat.bias'), r * H, H);
-    for (const term of terms) out = add(out, term.xs.map((x) => (x * Math.exp(term.logit - max)) / z));
+    for (const term of terms)
+      out = add(
+        out,
+        term.xs.map((x) => (x * Math.exp(term.logit - max)) / z),
+      );
     return out;
   });
   const embedding = gat.get('global')![0]!;
-  const head = (name: string, width: number, x = embedding): number[] => add(vecMat(x, W(`${name}.weight`), width), W(`${name}.bias`));
-  const mlp = (name: string, width: number): number[] => head(`${name}.1`, width, gelu(head(`${name}.0`, 24))).map(Math.tanh);
+  const head = (name: string, width: number, x = embedding): number[] =>
+    add(vecMat(x, W(`${name}.weight`), width), W(`${name}.bias`));
+  const mlp = (name: string, width: number): number[] =>
+    head(`${name}.1`, width, gelu(head(`${name}.0`, 24))).map(Math.tanh);
   const scores = (type: NodeType, name: string): number[] => gat.get(type)!.map((x) => head(name, 1, x)[0]!);
   return {
     policyLogits: head('head.policy', 4),
@@ -200,11 +244,16 @@ test('the batched gather/segment forward pass computes the reference network, re
   gnn.loadWeights(weights);
   const graph = sampleGraph(3);
   const ours = gnn.infer(graph);
-  const reference = referenceForward(graph, new Map(weights.tensors.map((w) => [w.name ?? '', { shape: w.shape ?? [], values: w.values ?? [] }])));
+  const reference = referenceForward(
+    graph,
+    new Map(weights.tensors.map((w) => [w.name ?? '', { shape: w.shape ?? [], values: w.values ?? [] }])),
+  );
   t.deepEqual(Object.keys(ours).sort(), Object.keys(reference).sort(), 'every head is compared');
   for (const key of Object.keys(reference) as Array<keyof GnnReadout>) {
     t.is(ours[key].length, reference[key].length, key);
-    ours[key].forEach((x, i) => t.true(Math.abs(x - reference[key][i]!) < 1e-4, `${key}[${i}]: ${x} vs ${reference[key][i]}`));
+    ours[key].forEach((x, i) =>
+      t.true(Math.abs(x - reference[key][i]!) < 1e-4, `${key}[${i}]: ${x} vs ${reference[key][i]}`),
+    );
   }
   t.is(ours.seedScores.length, 3);
   t.is(ours.slotScores.length, 2);
@@ -237,16 +286,36 @@ test('gradients reach every weight through gathers and segment sums on the WASM 
   const { value, grads } = tf.variableGrads(() =>
     tf.tidy(() => {
       const out = gnn.forward(prepared);
-      return tf.addN([tf.sum(out.policyLogits), tf.sum(out.lrLogits), out.value, tf.sum(out.seedScores), tf.sum(out.slotScores), tf.sum(out.blueprintScores), out.paramDelta, tf.sum(out.schedule)]) as tf.Scalar;
+      return tf.addN([
+        tf.sum(out.policyLogits),
+        tf.sum(out.lrLogits),
+        out.value,
+        tf.sum(out.seedScores),
+        tf.sum(out.slotScores),
+        tf.sum(out.blueprintScores),
+        out.paramDelta,
+        tf.sum(out.schedule),
+      ]) as tf.Scalar;
     }),
   );
   const specName = new Map(gnn.variables.map((v, i) => [v.name, gnn.specs[i]!.name]));
-  const norms = Object.fromEntries(Object.entries(grads).map(([name, g]) => [specName.get(name) ?? name, tf.norm(g).dataSync()[0]!]));
+  const norms = Object.fromEntries(
+    Object.entries(grads).map(([name, g]) => [specName.get(name) ?? name, tf.norm(g).dataSync()[0]!]),
+  );
   t.true(Object.values(norms).every(Number.isFinite));
   t.is(Object.keys(norms).length, weightSpec().length, 'a gradient for every weight');
-  const zero = Object.entries(norms).filter(([, n]) => n === 0).map(([name]) => name);
+  const zero = Object.entries(norms)
+    .filter(([, n]) => n === 0)
+    .map(([name]) => name);
   // The breaker, blending and risk heads are outside this loss; every other weight moves it.
-  t.deepEqual(zero, ['head.blending.weight', 'head.blending.bias', 'head.risk.weight', 'head.risk.bias', 'head.breaker.weight', 'head.breaker.bias']);
+  t.deepEqual(zero, [
+    'head.blending.weight',
+    'head.blending.bias',
+    'head.risk.weight',
+    'head.risk.bias',
+    'head.breaker.weight',
+    'head.breaker.bias',
+  ]);
   tf.dispose([value, ...Object.values(grads)]);
   gnn.dispose();
 });
@@ -263,12 +332,27 @@ test('a weight bundle loads only whole and exact: architecture, names, shapes, f
     edit(copy);
     return copy;
   };
-  t.throws(() => checkWeights(broken((w) => (w.architecture = 'other'))), { instanceOf: PolicyWeightsError, message: /architecture/ });
+  t.throws(() => checkWeights(broken((w) => (w.architecture = 'other'))), {
+    instanceOf: PolicyWeightsError,
+    message: /architecture/,
+  });
   t.throws(() => checkWeights(broken((w) => w.tensors.pop())), { message: /head\.slot_score\.bias is missing/ });
-  t.throws(() => checkWeights(broken((w) => (w.tensors[0]!.shape = [8, 48]))), { message: /shape \[8, 48\], expected \[18, 48\]/ });
+  t.throws(() => checkWeights(broken((w) => (w.tensors[0]!.shape = [8, 48]))), {
+    message: /shape \[8, 48\], expected \[18, 48\]/,
+  });
   t.throws(() => checkWeights(broken((w) => (w.tensors[1]!.values![0] = Number.NaN))), { message: /non-finite/ });
-  t.throws(() => checkWeights(broken((w) => w.tensors.push(leyline.PolicyTensor.create({ name: 'extra', shape: [1], values: [0] })))), { message: /unknown tensor extra/ });
-  t.throws(() => checkWeights(broken((w) => (w.tensors[2]!.values![0] = 0.123))), { message: /checksum mismatch/ }, 'a changed value is caught');
+  t.throws(
+    () =>
+      checkWeights(
+        broken((w) => w.tensors.push(leyline.PolicyTensor.create({ name: 'extra', shape: [1], values: [0] }))),
+      ),
+    { message: /unknown tensor extra/ },
+  );
+  t.throws(
+    () => checkWeights(broken((w) => (w.tensors[2]!.values![0] = 0.123))),
+    { message: /checksum mismatch/ },
+    'a changed value is caught',
+  );
   t.throws(() => checkWeights(broken((w) => (w.checksum = ''))), { message: /checksum missing/ });
   const before = other.infer(sampleGraph());
   t.throws(() => other.loadWeights(broken((w) => (w.tensors[5]!.values![3] = Number.POSITIVE_INFINITY))));

@@ -30,13 +30,14 @@ const slots = [
   { id: 'mlp.2', dims: [64] },
   { id: 'mlp.3', dims: [32] },
 ];
-const seed = (seedId: string, stage: v1.SeedLifecycleStage, layerDepth: number, parameters = 0): v1.SeedState => leyline.SeedState.create({
-  seedId,
-  stage,
-  layerDepth,
-  riskScore: 0.2,
-  metrics: parameters > 0 ? { parameters } : {},
-});
+const seed = (seedId: string, stage: v1.SeedLifecycleStage, layerDepth: number, parameters = 0): v1.SeedState =>
+  leyline.SeedState.create({
+    seedId,
+    stage,
+    layerDepth,
+    riskScore: 0.2,
+    metrics: parameters > 0 ? { parameters } : {},
+  });
 const packet = (over: Partial<v1.SystemStatePacket.$Properties> = {}): v1.SystemStatePacket =>
   leyline.SystemStatePacket.create({
     packetId: 'run-epoch-4',
@@ -44,24 +45,40 @@ const packet = (over: Partial<v1.SystemStatePacket.$Properties> = {}): v1.System
     currentEpoch: 4,
     validationLoss: 0.3,
     trainingLoss: 0.35,
-    trainingMetrics: { loss: 0.35, learning_rate: 1e-3, 'slot.mlp.1.mean': 1.5, 'slot.mlp.1.std': 0.9, 'slot.mlp.1.abs_max': 6 },
-    seedStates: [seed('a', Stage.SEED_STAGE_TRAINING, 1), seed('b', Stage.SEED_STAGE_EMBARGOED, 3), seed('c', Stage.SEED_STAGE_CULLED, 2)],
+    trainingMetrics: {
+      loss: 0.35,
+      learning_rate: 1e-3,
+      'slot.mlp.1.mean': 1.5,
+      'slot.mlp.1.std': 0.9,
+      'slot.mlp.1.abs_max': 6,
+    },
+    seedStates: [
+      seed('a', Stage.SEED_STAGE_TRAINING, 1),
+      seed('b', Stage.SEED_STAGE_EMBARGOED, 3),
+      seed('c', Stage.SEED_STAGE_CULLED, 2),
+    ],
     ...over,
   });
 type Input = Parameters<typeof buildGraph>[0];
-const build = (p = packet(), over: Partial<Input> = {}) => buildGraph({ packet: p, slots, candidates, validationLosses: [0.5, 0.4, 0.3], ...over });
-const edgeSet = (graph: PolicyGraphData, key: string) => graph.edges[RELATIONS.findIndex((r) => relationKey(r) === key)]!;
+const build = (p = packet(), over: Partial<Input> = {}) =>
+  buildGraph({ packet: p, slots, candidates, validationLosses: [0.5, 0.4, 0.3], ...over });
+const edgeSet = (graph: PolicyGraphData, key: string) =>
+  graph.edges[RELATIONS.findIndex((r) => relationKey(r) === key)]!;
 const edgeCount = (graph: PolicyGraphData, key: string): number => edgeSet(graph, key).sources.length;
 const row = (graph: PolicyGraphData, type: keyof typeof FEATURE_DIMS, i: number): number[] =>
   Array.from(graph.nodes[type].features.slice(i * FEATURE_DIMS[type], (i + 1) * FEATURE_DIMS[type]));
-const close = (a: number, b: number, message?: string) => [Math.abs(a - b) < 1e-6, `${message ?? ''} ${a} vs ${b}`] as const;
+const close = (a: number, b: number, message?: string) =>
+  [Math.abs(a - b) < 1e-6, `${message ?? ''} ${a} vs ${b}`] as const;
 
 test('node sets: one global node, the seeds, up to four catalog candidates by default, a layer and an activation node per slot', (t) => {
   const { graph, context } = build();
   t.is(DEFAULT_GRAPH_OPTIONS.maxCandidates, 4);
   t.deepEqual(graph.nodes.global.ids, ['global']);
   t.deepEqual(graph.nodes.seed.ids, ['a', 'b', 'c']);
-  t.deepEqual(graph.nodes.blueprint.ids, candidates.slice(0, 4).map((d) => d.blueprintId));
+  t.deepEqual(
+    graph.nodes.blueprint.ids,
+    candidates.slice(0, 4).map((d) => d.blueprintId),
+  );
   t.false(graph.nodes.blueprint.ids.includes('run-epoch-4'), 'the packet id is never a blueprint');
   t.deepEqual(graph.nodes.layer.ids, ['mlp.0', 'mlp.1', 'mlp.2', 'mlp.3']);
   t.is(graph.nodes.activation.ids.length, 4);
@@ -72,7 +89,14 @@ test('node sets: one global node, the seeds, up to four catalog candidates by de
     t.true(graph.nodes[type].features.every(Number.isFinite), type);
   }
   // Seeds sit at the slot of their layer depth; one on trial, or culled and under embargo, holds its slot.
-  t.deepEqual([...context.seedSlots], [['a', 'mlp.0'], ['b', 'mlp.2'], ['c', 'mlp.1']]);
+  t.deepEqual(
+    [...context.seedSlots],
+    [
+      ['a', 'mlp.0'],
+      ['b', 'mlp.2'],
+      ['c', 'mlp.1'],
+    ],
+  );
   t.deepEqual([...context.freeSlots], ['mlp.3']);
 });
 
@@ -102,7 +126,11 @@ test('edges: the reference relations, with per-slot layer ↔ activation pairs',
 test('features: activation statistics per slot, blending allowed never for culled or embargoed seeds, a free-slot flag', (t) => {
   const { graph } = build();
   const activation = (i: number) => row(graph, 'activation', i);
-  t.is(activation(1)[1], Math.fround(scaleFeature('activation_mean', 1.5)), 'mlp.1 has statistics, scaled by the fixed prior');
+  t.is(
+    activation(1)[1],
+    Math.fround(scaleFeature('activation_mean', 1.5)),
+    'mlp.1 has statistics, scaled by the fixed prior',
+  );
   t.not(activation(1)[1], 0);
   t.is(activation(0)[1], 0, 'mlp.0 has none in this packet');
   t.is(activation(1)[4], Math.fround(0.9 / 6), 'spread relative to the largest magnitude');
@@ -112,15 +140,27 @@ test('features: activation statistics per slot, blending allowed never for culle
   t.is(seedFeature(0, 10), 1, 'on trial');
   t.is(seedFeature(1, 10), 0, 'embargoed: not on trial');
   const layerFeature = (i: number, column: number) => graph.nodes.layer.features[i * 8 + column];
-  t.deepEqual([0, 1, 2, 3].map((i) => layerFeature(i, 7)), [0, 0, 0, 1], 'only mlp.3 is free');
-  t.deepEqual([0, 1, 2, 3].map((i) => layerFeature(i, 6)), [0, 0, 0, 1], 'the narrowest free slot is marked');
+  t.deepEqual(
+    [0, 1, 2, 3].map((i) => layerFeature(i, 7)),
+    [0, 0, 0, 1],
+    'only mlp.3 is free',
+  );
+  t.deepEqual(
+    [0, 1, 2, 3].map((i) => layerFeature(i, 6)),
+    [0, 0, 0, 1],
+    'the narrowest free slot is marked',
+  );
 });
 
 test('global features: the learning rate against its initial value, the host size, the seeds\u2019 share of it', (t) => {
   const host = 1_000_000;
   const p = packet({
     trainingMetrics: { learning_rate: 5e-4, initial_learning_rate: 1e-3, host_parameters: host },
-    seedStates: [seed('a', Stage.SEED_STAGE_TRAINING, 1, 200_000), seed('f', Stage.SEED_STAGE_FOSSILIZED, 2, 100_000), seed('b', Stage.SEED_STAGE_EMBARGOED, 3, 400_000)],
+    seedStates: [
+      seed('a', Stage.SEED_STAGE_TRAINING, 1, 200_000),
+      seed('f', Stage.SEED_STAGE_FOSSILIZED, 2, 100_000),
+      seed('b', Stage.SEED_STAGE_EMBARGOED, 3, 400_000),
+    ],
   });
   const global = row(build(p).graph, 'global', 0);
   t.is(global.length, 18);
@@ -155,7 +195,9 @@ test('a cost function shows in the blueprint features and on the blueprint → l
   graph.nodes.blueprint.ids.forEach((id, b) => {
     const features = row(graph, 'blueprint', b);
     const perSlot = slots.map((slot) => feature(id, slot));
-    t.true(...close(features[8]!, perSlot.reduce((a, x) => a + x, 0) / slots.length, `${id}: mean cost over the slots`));
+    t.true(
+      ...close(features[8]!, perSlot.reduce((a, x) => a + x, 0) / slots.length, `${id}: mean cost over the slots`),
+    );
     t.true(...close(features[9]!, Math.min(...perSlot), `${id}: the cheapest slot`));
   });
   t.true(row(graph, 'blueprint', 1)[8]! > row(graph, 'blueprint', 0)[8]!, 'a costlier blueprint reads costlier');
@@ -164,12 +206,18 @@ test('a cost function shows in the blueprint features and on the blueprint → l
     const forward = key.startsWith('blueprint');
     for (let k = 0; k < set.sources.length; k++) {
       const [b, l] = forward ? [set.sources[k]!, set.targets[k]!] : [set.targets[k]!, set.sources[k]!];
-      t.true(...close(set.attributes[k * 3 + 2]!, feature(graph.nodes.blueprint.ids[b]!, slots[l]!), `${key} ${b}→${l}`));
+      t.true(
+        ...close(set.attributes[k * 3 + 2]!, feature(graph.nodes.blueprint.ids[b]!, slots[l]!), `${key} ${b}→${l}`),
+      );
     }
   }
   // No cost function, or no host size to compare with: the cost reads 0 everywhere.
   for (const unknown of [build(p).graph, build(packet(), { cost }).graph]) {
-    t.true(unknown.nodes.blueprint.ids.every((_, b) => row(unknown, 'blueprint', b)[8] === 0 && row(unknown, 'blueprint', b)[9] === 0));
+    t.true(
+      unknown.nodes.blueprint.ids.every(
+        (_, b) => row(unknown, 'blueprint', b)[8] === 0 && row(unknown, 'blueprint', b)[9] === 0,
+      ),
+    );
     const set = edgeSet(unknown, 'blueprint.composes.layer');
     t.true(set.sources.every((_, k) => set.attributes[k * 3 + 2] === 0));
   }
@@ -179,18 +227,35 @@ test('masks read back from the graph match the state: free slots, fit blueprints
   const quarantined = leyline.BlueprintDescriptor.create({ blueprintId: 'BPQ', quarantineOnly: true, risk: 0.1 });
   const approval = leyline.BlueprintDescriptor.create({ blueprintId: 'BPA', approvalRequired: true, risk: 0.1 });
   const fit = candidates[0]!;
-  const p = packet({ seedStates: [seed('a', Stage.SEED_STAGE_TRAINING, 1), seed('b', Stage.SEED_STAGE_EMBARGOED, 3), seed('c', Stage.SEED_STAGE_FOSSILIZED, 2), seed('d', Stage.SEED_STAGE_BLENDING, 4)] });
+  const p = packet({
+    seedStates: [
+      seed('a', Stage.SEED_STAGE_TRAINING, 1),
+      seed('b', Stage.SEED_STAGE_EMBARGOED, 3),
+      seed('c', Stage.SEED_STAGE_FOSSILIZED, 2),
+      seed('d', Stage.SEED_STAGE_BLENDING, 4),
+    ],
+  });
   const masks = masksOf(build(p, { candidates: [quarantined, fit, approval] }).graph);
   t.deepEqual(masks.slots, [false, false, false, false], 'every slot is held');
   t.deepEqual(masks.blueprints, [false, true, false], 'quarantine-only and approval-required are masked');
-  t.deepEqual(masks.seeds, [true, false, false, true], 'training and blending are on trial; embargoed and fossilized are not');
+  t.deepEqual(
+    masks.seeds,
+    [true, false, false, true],
+    'training and blending are on trial; embargoed and fossilized are not',
+  );
   t.deepEqual(masks.actions, [true, false, true, true], 'no free slot: no GERMINATE; CULL has seeds on trial');
   t.deepEqual(masks.blending, [true, true, true]);
 
-  const open = masksOf(build(packet({ seedStates: [seed('b', Stage.SEED_STAGE_EMBARGOED, 3)] }), { candidates: [quarantined, fit] }).graph);
+  const open = masksOf(
+    build(packet({ seedStates: [seed('b', Stage.SEED_STAGE_EMBARGOED, 3)] }), { candidates: [quarantined, fit] }).graph,
+  );
   t.deepEqual(open.slots, [true, true, false, true], 'only the embargoed slot is held');
   t.deepEqual(open.seeds, [false]);
-  t.deepEqual(open.actions, [true, true, false, true], 'a free slot and a fit blueprint: GERMINATE; nothing on trial: no CULL');
+  t.deepEqual(
+    open.actions,
+    [true, true, false, true],
+    'a free slot and a fit blueprint: GERMINATE; nothing on trial: no CULL',
+  );
 
   const unfit = masksOf(build(packet({ seedStates: [] }), { candidates: [quarantined, approval] }).graph);
   t.deepEqual(unfit.actions, [true, false, false, true], 'free slots but no fit blueprint: no GERMINATE');
@@ -204,7 +269,11 @@ test('masks: an lr factor is allowed only while the learning rate stays within i
     const metrics: Record<string, number> = rate === undefined ? {} : { learning_rate: rate };
     const { graph } = build(packet({ trainingMetrics: metrics }), { learningRateRange: range });
     const masks = masksOf(graph);
-    t.deepEqual([graph.nodes.global.features[16] === 1, graph.nodes.global.features[17] === 1], masks.lr, 'read from global columns 16, 17');
+    t.deepEqual(
+      [graph.nodes.global.features[16] === 1, graph.nodes.global.features[17] === 1],
+      masks.lr,
+      'read from global columns 16, 17',
+    );
     return [masks.lr, masks.actions[3]] as const;
   };
   t.deepEqual(lr(1e-3, [1e-5, 1e-1]), [[true, true], true], 'well inside: both');
@@ -215,10 +284,20 @@ test('masks: an lr factor is allowed only while the learning rate stays within i
   t.deepEqual(lr(1e-3, [8e-4, 1.5e-3]), [[false, false], false], 'a range too narrow for either factor: no OPTIMIZER');
   t.deepEqual(lr(undefined, [1e-5, 1e-1]), [[false, false], false], 'no learning rate known: no OPTIMIZER');
   // Without a range given, the default one (1e-5 … 0.1).
-  const { graph } = buildGraph({ packet: packet({ trainingMetrics: { learning_rate: 0.08 } }), slots, candidates, validationLosses: [] });
+  const { graph } = buildGraph({
+    packet: packet({ trainingMetrics: { learning_rate: 0.08 } }),
+    slots,
+    candidates,
+    validationLosses: [],
+  });
   t.deepEqual(masksOf(graph).lr, [true, false]);
   // With the run's starting rate known, the range narrows around it (an eighth of it … twice it, within the range).
-  const fromStart = (rate: number, initial: number) => masksOf(build(packet({ trainingMetrics: { learning_rate: rate, initial_learning_rate: initial } }), { learningRateRange: [1e-5, 1e-1] }).graph).lr;
+  const fromStart = (rate: number, initial: number) =>
+    masksOf(
+      build(packet({ trainingMetrics: { learning_rate: rate, initial_learning_rate: initial } }), {
+        learningRateRange: [1e-5, 1e-1],
+      }).graph,
+    ).lr;
   t.deepEqual(fromStart(1e-3, 1e-3), [true, true]);
   t.deepEqual(fromStart(2e-3, 1e-3), [true, false], 'already twice the starting rate');
   t.deepEqual(fromStart(2.5e-4, 1e-3), [true, true], '× 0.5 lands exactly on an eighth');
@@ -228,10 +307,15 @@ test('masks: an lr factor is allowed only while the learning rate stays within i
 
 test('the same state builds the same graph, whatever was built before, and wall-clock figures change nothing', (t) => {
   const first = build();
-  for (let i = 0; i < 5; i++) build(packet({ validationLoss: 10 + i, trainingMetrics: { loss: 50, gradient_norm: 100 * i, 'slot.mlp.1.mean': 40 } }));
+  for (let i = 0; i < 5; i++)
+    build(
+      packet({ validationLoss: 10 + i, trainingMetrics: { loss: 50, gradient_norm: 100 * i, 'slot.mlp.1.mean': 40 } }),
+    );
   const again = build();
   t.deepEqual(again.graph, first.graph, 'no adaptive scaling: earlier states leave no trace');
-  const timed = build(packet({ trainingMetrics: { ...packet().trainingMetrics, samples_per_s: 6000, hook_latency_ms: 3.5 } }));
+  const timed = build(
+    packet({ trainingMetrics: { ...packet().trainingMetrics, samples_per_s: 6000, hook_latency_ms: 3.5 } }),
+  );
   t.deepEqual(timed.graph, first.graph, 'samples/s and hook latency are not features');
   const other = build(packet({ trainingMetrics: { ...packet().trainingMetrics, gradient_norm: 2 } }));
   t.notDeepEqual(other.graph, first.graph, 'a real change of state does change the graph');
@@ -256,15 +340,39 @@ test('the graph round-trips through its Leyline form, and a malformed one is ref
     edit(copy);
     return () => graphFromProto(copy);
   };
-  t.throws(broken((g) => g.nodes.splice(1, 1)), { instanceOf: PolicyGraphError, message: /node type seed is missing/ });
-  t.throws(broken((g) => (g.nodes[0]!.featureDim = 16)), { message: /global nodes have 18 features for 1 nodes of 16 \(expected 18\)/ });
-  t.throws(broken((g) => g.nodes[2]!.features!.pop()), { message: /blueprint nodes have 39 features for 4 nodes/ });
-  t.throws(broken((g) => {
-    g.nodes[0]!.nodeIds!.push('global-2');
-    g.nodes[0]!.features!.push(...new Array<number>(18).fill(0));
-  }), { message: /exactly one global node/ });
-  t.throws(broken((g) => g.edges.pop()), { message: /relation parameter\.targets\.blueprint is missing/ });
-  t.throws(broken((g) => (g.edges[0]!.targets![0] = 99)), { message: /refers to a node that does not exist/ });
-  t.throws(broken((g) => g.edges[0]!.attributes!.pop()), { message: /mismatched edge arrays/ });
-  t.throws(broken((g) => g.edges[0]!.targets!.pop()), { message: /mismatched edge arrays/ });
+  t.throws(
+    broken((g) => g.nodes.splice(1, 1)),
+    { instanceOf: PolicyGraphError, message: /node type seed is missing/ },
+  );
+  t.throws(
+    broken((g) => (g.nodes[0]!.featureDim = 16)),
+    { message: /global nodes have 18 features for 1 nodes of 16 \(expected 18\)/ },
+  );
+  t.throws(
+    broken((g) => g.nodes[2]!.features!.pop()),
+    { message: /blueprint nodes have 39 features for 4 nodes/ },
+  );
+  t.throws(
+    broken((g) => {
+      g.nodes[0]!.nodeIds!.push('global-2');
+      g.nodes[0]!.features!.push(...new Array<number>(18).fill(0));
+    }),
+    { message: /exactly one global node/ },
+  );
+  t.throws(
+    broken((g) => g.edges.pop()),
+    { message: /relation parameter\.targets\.blueprint is missing/ },
+  );
+  t.throws(
+    broken((g) => (g.edges[0]!.targets![0] = 99)),
+    { message: /refers to a node that does not exist/ },
+  );
+  t.throws(
+    broken((g) => g.edges[0]!.attributes!.pop()),
+    { message: /mismatched edge arrays/ },
+  );
+  t.throws(
+    broken((g) => g.edges[0]!.targets!.pop()),
+    { message: /mismatched edge arrays/ },
+  );
 });

@@ -44,14 +44,43 @@ test('on a plateau it germinates at the narrowest free slot with the best fit bl
 test('no germination while improving, with a seed on trial, or with every slot taken', (t) => {
   t.is(heuristicPrior(base({ validationLosses: [0.5, 0.3, 0.2] })).action, 'none');
   const onTrial = leyline.SeedState.create({ seedId: 'a', stage: Stage.SEED_STAGE_BLENDING });
-  t.deepEqual(heuristicPrior(base({ seeds: [onTrial], seedSlots: new Map([['a', 'mlp.1']]) })), { action: 'none', why: 'a seed is on trial' });
+  t.deepEqual(heuristicPrior(base({ seeds: [onTrial], seedSlots: new Map([['a', 'mlp.1']]) })), {
+    action: 'none',
+    why: 'a seed is on trial',
+  });
   // A fossilized seed and an embargoed one take their slots: the next narrowest free one is chosen.
   const fossil = leyline.SeedState.create({ seedId: 'f', stage: Stage.SEED_STAGE_FOSSILIZED });
   const embargoed = leyline.SeedState.create({ seedId: 'e', stage: Stage.SEED_STAGE_EMBARGOED });
-  const decision = heuristicPrior(base({ seeds: [fossil, embargoed], seedSlots: new Map([['f', 'mlp.1'], ['e', 'mlp.2']]) }));
+  const decision = heuristicPrior(
+    base({
+      seeds: [fossil, embargoed],
+      seedSlots: new Map([
+        ['f', 'mlp.1'],
+        ['e', 'mlp.2'],
+      ]),
+    }),
+  );
   t.is(decision.action === 'germinate' ? decision.slotId : '', 'mlp.0');
   const dormant = leyline.SeedState.create({ seedId: 'd', stage: Stage.SEED_STAGE_DORMANT });
-  const all = heuristicPrior(base({ seeds: [fossil, embargoed, dormant, leyline.SeedState.create({ seedId: 'g', stage: Stage.SEED_STAGE_FOSSILIZED })], seedSlots: new Map([['f', 'mlp.1'], ['e', 'mlp.2'], ['d', 'mlp.0'], ['g', 'mlp.0']]) }));
+  const all = heuristicPrior(
+    base({
+      seeds: [
+        fossil,
+        embargoed,
+        dormant,
+        leyline.SeedState.create({ seedId: 'g', stage: Stage.SEED_STAGE_FOSSILIZED }),
+      ],
+      seedSlots: new Map([
+        ['f', 'mlp.1'],
+        ['e', 'mlp.2'],
+        ['d', 'mlp.0'],
+        ['g', 'mlp.0'],
+      ]),
+    }),
+  );
   t.deepEqual(all, { action: 'none', why: 'no free slot' });
-  t.deepEqual(heuristicPrior(base({ candidates: defaultBlueprints().filter((d) => d.risk >= 0.5) })), { action: 'none', why: 'no blueprint fit for grafting' });
+  t.deepEqual(heuristicPrior(base({ candidates: defaultBlueprints().filter((d) => d.risk >= 0.5) })), {
+    action: 'none',
+    why: 'no blueprint fit for grafting',
+  });
 });

@@ -22,7 +22,13 @@ test('MNIST: Tamiyo holds while the loss falls fast, then germinates where the p
     ...mnistSeedSettings('mnist-tamiyo', 8),
     // A plateau here: the validation loss improved by less than 10 % over the last epoch. Deadlines and the hook
     // budget are loose: this test is about what Tamiyo decides; speed is the benchmarks' (test files share the cores).
-    tamiyo: { prior: { plateauEpochs: 1, plateauTolerance: 0.1 }, observationEpochs: 1, inferenceTimeoutMs: 2_000, policyAnswerMs: 5_000, risk: { hookBudgetMs: 10_000 } },
+    tamiyo: {
+      prior: { plateauEpochs: 1, plateauTolerance: 0.1 },
+      observationEpochs: 1,
+      inferenceTimeoutMs: 2_000,
+      policyAnswerMs: 5_000,
+      risk: { hookBudgetMs: 10_000 },
+    },
   });
   const result = await h.finished;
   t.is(result.status, 'completed');
@@ -42,7 +48,10 @@ test('MNIST: Tamiyo holds while the loss falls fast, then germinates where the p
     const layer = graph?.nodes?.find((n) => n.nodeType === 'layer');
     t.deepEqual(layer?.nodeIds, ['mlp.0'], 'the host slot is in the graph');
     const activation = graph?.nodes?.find((n) => n.nodeType === 'activation');
-    t.true((activation?.features ?? []).slice(1, 4).some((x) => x !== 0), 'the slot activation statistics reach the graph');
+    t.true(
+      (activation?.features ?? []).slice(1, 4).some((x) => x !== 0),
+      'the slot activation statistics reach the graph',
+    );
     t.true(Number.isFinite(report.decision?.logProbs?.action), 'the action log-probability is recorded');
   }
 
@@ -58,7 +67,10 @@ test('MNIST: Tamiyo holds while the loss falls fast, then germinates where the p
 
   // Outcomes: every report but the last had its one-epoch window close before the run ended.
   const judged = reports.slice(0, -1);
-  t.true(judged.every((r) => r.outcome !== Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED), 'observed outcomes filled in');
+  t.true(
+    judged.every((r) => r.outcome !== Outcome.FIELD_REPORT_OUTCOME_UNSPECIFIED),
+    'observed outcomes filled in',
+  );
   t.not(germination.outcome, Outcome.FIELD_REPORT_OUTCOME_ABORTED, 'the germinated seed appeared');
   t.true(judged.every((r) => r.metrics?.['observed.validation_loss'] !== undefined));
 });

@@ -13,7 +13,11 @@ const germinate = (annotations: Record<string, string> = {}): v1.AdaptationComma
     commandId: 'c',
     commandType: CommandType.COMMAND_SEED,
     targetSeedId: 's1',
-    seedOperation: leyline.CommandSeedOperation.create({ operation: SeedOperation.SEED_OP_GERMINATE, blueprintId: 'BP009', parameters: { depth: 1 } }),
+    seedOperation: leyline.CommandSeedOperation.create({
+      operation: SeedOperation.SEED_OP_GERMINATE,
+      blueprintId: 'BP009',
+      parameters: { depth: 1 },
+    }),
     annotations,
   });
 const input = (over: Partial<RiskInput> = {}): RiskInput => ({
@@ -33,24 +37,59 @@ test('a calm decision passes unchanged with risk_reason "policy"; the proposal i
   const verdict = engine.evaluate(input({ command: proposal }));
   t.is(verdict.command.commandType, CommandType.COMMAND_SEED);
   t.is(verdict.command.seedOperation?.blueprintId, 'BP009');
-  t.like(verdict.command.annotations, { risk_reason: 'policy', blueprint_tier: 'SAFE', blueprint_stage: '1', blueprint_risk: '0.30' });
+  t.like(verdict.command.annotations, {
+    risk_reason: 'policy',
+    blueprint_tier: 'SAFE',
+    blueprint_stage: '1',
+    blueprint_risk: '0.30',
+  });
   t.false(verdict.conservative);
   t.deepEqual(proposal.annotations, {}, 'the proposal is left as it was');
 });
 
 test('thresholds: policy risk 0.98/0.85, blueprint 0.8/0.5 and quarantine, loss 0.15/0.075, hook 50 ms, isolation', (t) => {
   const cases: Array<[Partial<RiskInput>, v1.CommandType, string, string]> = [
-    [{ command: germinate({ policy_risk_score: '0.98' }) }, CommandType.COMMAND_PAUSE, 'policy_risk_critical', 'policy_risk_critical'],
-    [{ command: germinate({ policy_risk_score: '0.9' }) }, CommandType.COMMAND_OPTIMIZER, 'policy_risk_elevated', 'policy_risk_elevated'],
-    [{ blueprint: { tier: BlueprintTier.BLUEPRINT_TIER_HIGH_RISK, stage: 6, risk: 0.8, quarantineOnly: false } }, CommandType.COMMAND_PAUSE, 'bp_quarantine', 'bp_quarantine'],
-    [{ blueprint: { tier: BlueprintTier.BLUEPRINT_TIER_SAFE, stage: 1, risk: 0.1, quarantineOnly: true } }, CommandType.COMMAND_PAUSE, 'bp_quarantine', 'bp_quarantine'],
-    [{ blueprint: { tier: BlueprintTier.BLUEPRINT_TIER_EXPERIMENTAL, stage: 5, risk: 0.5, quarantineOnly: false } }, CommandType.COMMAND_OPTIMIZER, 'blueprint_risk', 'blueprint_risk'],
+    [
+      { command: germinate({ policy_risk_score: '0.98' }) },
+      CommandType.COMMAND_PAUSE,
+      'policy_risk_critical',
+      'policy_risk_critical',
+    ],
+    [
+      { command: germinate({ policy_risk_score: '0.9' }) },
+      CommandType.COMMAND_OPTIMIZER,
+      'policy_risk_elevated',
+      'policy_risk_elevated',
+    ],
+    [
+      { blueprint: { tier: BlueprintTier.BLUEPRINT_TIER_HIGH_RISK, stage: 6, risk: 0.8, quarantineOnly: false } },
+      CommandType.COMMAND_PAUSE,
+      'bp_quarantine',
+      'bp_quarantine',
+    ],
+    [
+      { blueprint: { tier: BlueprintTier.BLUEPRINT_TIER_SAFE, stage: 1, risk: 0.1, quarantineOnly: true } },
+      CommandType.COMMAND_PAUSE,
+      'bp_quarantine',
+      'bp_quarantine',
+    ],
+    [
+      { blueprint: { tier: BlueprintTier.BLUEPRINT_TIER_EXPERIMENTAL, stage: 5, risk: 0.5, quarantineOnly: false } },
+      CommandType.COMMAND_OPTIMIZER,
+      'blueprint_risk',
+      'blueprint_risk',
+    ],
     [{ lossDelta: 0.151 }, CommandType.COMMAND_PAUSE, 'loss_spike', 'loss_spike'],
     [{ lossDelta: 0.08 }, CommandType.COMMAND_OPTIMIZER, 'loss_warning', 'loss_warning'],
     [{ lossDelta: 0.075 }, CommandType.COMMAND_SEED, 'policy', ''],
     [{ trainingMetrics: { hook_latency_ms: 50.5 } }, CommandType.COMMAND_PAUSE, 'hook_budget', 'hook_budget'],
     [{ trainingMetrics: { hook_latency_ms: 50 } }, CommandType.COMMAND_SEED, 'policy', ''],
-    [{ trainingMetrics: { 'kasmina.isolation.violations': 2 } }, CommandType.COMMAND_PAUSE, 'isolation_violation', 'isolation_violations'],
+    [
+      { trainingMetrics: { 'kasmina.isolation.violations': 2 } },
+      CommandType.COMMAND_PAUSE,
+      'isolation_violation',
+      'isolation_violations',
+    ],
   ];
   for (const [over, type, reason, event] of cases) {
     const verdict = new RiskEngine().evaluate(input(over));
@@ -69,7 +108,10 @@ test('conservative mode persists: PAUSE until three stable calls in a row, never
   const engine = new RiskEngine();
   const spike = engine.evaluate(input({ lossDelta: 0.5 }));
   t.true(spike.conservative, 'a loss spike enters (and does not leave in the same call)');
-  t.deepEqual(names(spike.events).filter((n) => n.startsWith('conservative')), ['conservative_entered']);
+  t.deepEqual(
+    names(spike.events).filter((n) => n.startsWith('conservative')),
+    ['conservative_entered'],
+  );
   for (let i = 0; i < 2; i++) {
     const calm = engine.evaluate(input());
     t.is(calm.command.commandType, CommandType.COMMAND_PAUSE);
@@ -77,7 +119,11 @@ test('conservative mode persists: PAUSE until three stable calls in a row, never
     t.true(calm.conservative);
   }
   const third = engine.evaluate(input());
-  t.is(third.command.commandType, CommandType.COMMAND_PAUSE, 'still paused on the call that completes the stable period');
+  t.is(
+    third.command.commandType,
+    CommandType.COMMAND_PAUSE,
+    'still paused on the call that completes the stable period',
+  );
   t.true(names(third.events).includes('conservative_exited'));
   t.false(engine.conservative);
   t.is(engine.evaluate(input()).command.commandType, CommandType.COMMAND_SEED);
@@ -87,7 +133,16 @@ test('three inference timeouts open the inference breaker, which gates inference
   let now = 0;
   const engine = new RiskEngine(DEFAULT_RISK_CONFIG, () => now);
   for (let i = 0; i < 3; i++) {
-    const verdict = engine.evaluate(input({ timedOut: true, command: leyline.AdaptationCommand.create({ version: 1, commandId: `t${i}`, commandType: CommandType.COMMAND_PAUSE }) }));
+    const verdict = engine.evaluate(
+      input({
+        timedOut: true,
+        command: leyline.AdaptationCommand.create({
+          version: 1,
+          commandId: `t${i}`,
+          commandType: CommandType.COMMAND_PAUSE,
+        }),
+      }),
+    );
     t.is(verdict.reason, 'timeout_inference');
     t.true(verdict.conservative);
   }
@@ -106,6 +161,14 @@ test('a PAUSE the engine forces is a hold: no seed, no payload; the policy’s o
   t.is(forced.targetSeedId, '');
   t.is(forced.seedOperation, null);
   t.is(forced.annotations.action, 'pause');
-  const own = leyline.AdaptationCommand.create({ version: 1, commandType: CommandType.COMMAND_PAUSE, targetSeedId: 's9', annotations: { action: 'pause' } });
-  t.is(new RiskEngine().evaluate(input({ command: own, trainingMetrics: { hook_latency_ms: 80 } })).command.targetSeedId, 's9');
+  const own = leyline.AdaptationCommand.create({
+    version: 1,
+    commandType: CommandType.COMMAND_PAUSE,
+    targetSeedId: 's9',
+    annotations: { action: 'pause' },
+  });
+  t.is(
+    new RiskEngine().evaluate(input({ command: own, trainingMetrics: { hook_latency_ms: 80 } })).command.targetSeedId,
+    's9',
+  );
 });

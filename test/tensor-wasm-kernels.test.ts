@@ -35,7 +35,11 @@ function randomInput(shape: number[], next: () => number): Input {
 }
 
 /** Runs `f` on `backend` with the inputs made there, and returns the outputs as arrays (all tensors disposed). */
-async function on(backend: Backend, inputs: Input[], f: (...xs: tf.Tensor[]) => tf.Tensor[]): Promise<{ shape: number[]; values: Float32Array }[]> {
+async function on(
+  backend: Backend,
+  inputs: Input[],
+  f: (...xs: tf.Tensor[]) => tf.Tensor[],
+): Promise<{ shape: number[]; values: Float32Array }[]> {
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not start`);
   await tf.ready();
   const outputs = tf.tidy(() => f(...inputs.map((input) => tf.tensor(input.values, input.shape))));
@@ -55,7 +59,12 @@ function maxError(actual: Float32Array, expected: Float32Array): number {
 }
 
 /** Computes `f` on cpu and on wasm (patched) and asserts shapes equal and values within the tolerance. */
-async function matchesCpu(t: import('ava').ExecutionContext, label: string, inputs: Input[], f: (...xs: tf.Tensor[]) => tf.Tensor[]): Promise<void> {
+async function matchesCpu(
+  t: import('ava').ExecutionContext,
+  label: string,
+  inputs: Input[],
+  f: (...xs: tf.Tensor[]) => tf.Tensor[],
+): Promise<void> {
   const expected = await on('cpu', inputs, f);
   const actual = await on('wasm', inputs, f);
   t.is(actual.length, expected.length, label);
@@ -83,7 +92,11 @@ test.serial('install replaces BatchMatMul and adds Conv2DBackpropFilter; uninsta
   const matMulBefore = tf.getKernel(tf.BatchMatMul, 'wasm');
   const fusedBefore = tf.getKernel(tf._FusedMatMul, 'wasm');
   t.truthy(matMulBefore);
-  t.is(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm') as tf.KernelConfig | undefined, undefined, 'tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter');
+  t.is(
+    tf.getKernel(tf.Conv2DBackpropFilter, 'wasm') as tf.KernelConfig | undefined,
+    undefined,
+    'tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter',
+  );
   installWasmTrainingKernels();
   installWasmTrainingKernels(); // idempotent
   t.true(wasmTrainingKernelsInstalled());
@@ -133,8 +146,13 @@ test.serial('BatchMatMul matches cpu for every transpose combination, with batch
   for (const { a, b } of matMulCases) {
     for (const transposeA of [false, true]) {
       for (const transposeB of [false, true]) {
-        const inputs = [randomInput(transposeA ? swapLast(a) : a, next), randomInput(transposeB ? swapLast(b) : b, next)];
-        await matchesCpu(t, `[${a}]×[${b}] tA=${transposeA} tB=${transposeB}`, inputs, (x, y) => [tf.matMul(x!, y!, transposeA, transposeB)]);
+        const inputs = [
+          randomInput(transposeA ? swapLast(a) : a, next),
+          randomInput(transposeB ? swapLast(b) : b, next),
+        ];
+        await matchesCpu(t, `[${a}]×[${b}] tA=${transposeA} tB=${transposeB}`, inputs, (x, y) => [
+          tf.matMul(x!, y!, transposeA, transposeB),
+        ]);
       }
     }
   }
@@ -146,9 +164,20 @@ test.serial('_FusedMatMul (bias + activation) matches cpu with transposed operan
   const next = random(2);
   for (const transposeA of [false, true]) {
     for (const transposeB of [false, true]) {
-      const inputs = [randomInput(transposeA ? [31, 17] : [17, 31], next), randomInput(transposeB ? [9, 31] : [31, 9], next), randomInput([9], next)];
+      const inputs = [
+        randomInput(transposeA ? [31, 17] : [17, 31], next),
+        randomInput(transposeB ? [9, 31] : [31, 9], next),
+        randomInput([9], next),
+      ];
       await matchesCpu(t, `fused tA=${transposeA} tB=${transposeB}`, inputs, (x, y, bias) => [
-        tf.fused.matMul({ a: x as tf.Tensor2D, b: y as tf.Tensor2D, transposeA, transposeB, bias: bias!, activation: 'relu' }),
+        tf.fused.matMul({
+          a: x as tf.Tensor2D,
+          b: y as tf.Tensor2D,
+          transposeA,
+          transposeB,
+          bias: bias!,
+          activation: 'relu',
+        }),
       ]);
     }
   }
@@ -214,39 +243,60 @@ const depthwiseCases: ConvCase[] = [
   { x: [3, 10, 10, 5], filter: [5, 5, 5, 1], strides: 2, pad: 1 },
 ];
 
-test.serial('DepthwiseConv2dNativeBackpropFilter and BackpropInput match cpu for several shapes, strides and paddings', async (t) => {
-  installWasmTrainingKernels();
-  const next = random(6);
-  const before = await wasmDataIds();
-  for (const c of depthwiseCases) {
-    const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad, undefined, true);
-    const dyShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
-    const attrs = { strides: c.strides, pad: c.pad, dilations: 1, dimRoundingMode: undefined };
-    const label = `depthwise x=[${c.x}] f=[${c.filter}] s=${c.strides} pad=${c.pad}`;
-    await matchesCpu(t, `${label} filter`, [randomInput(c.x, next), randomInput(dyShape, next)], (x, dy) => [
-      tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: x!, dy: dy! }, { ...attrs, filterShape: c.filter } as unknown as tf.NamedAttrMap) as tf.Tensor,
-    ]);
-    await matchesCpu(t, `${label} input`, [randomInput(dyShape, next), randomInput(c.filter, next)], (dy, filter) => [
-      tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: dy!, filter: filter! }, { ...attrs, inputShape: c.x } as unknown as tf.NamedAttrMap) as tf.Tensor,
-    ]);
-  }
-  t.is(await wasmDataIds(), before, 'no intermediate buffer leaks');
-});
+test.serial(
+  'DepthwiseConv2dNativeBackpropFilter and BackpropInput match cpu for several shapes, strides and paddings',
+  async (t) => {
+    installWasmTrainingKernels();
+    const next = random(6);
+    const before = await wasmDataIds();
+    for (const c of depthwiseCases) {
+      const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad, undefined, true);
+      const dyShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+      const attrs = { strides: c.strides, pad: c.pad, dilations: 1, dimRoundingMode: undefined };
+      const label = `depthwise x=[${c.x}] f=[${c.filter}] s=${c.strides} pad=${c.pad}`;
+      await matchesCpu(t, `${label} filter`, [randomInput(c.x, next), randomInput(dyShape, next)], (x, dy) => [
+        tf
+          .engine()
+          .runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: x!, dy: dy! }, {
+            ...attrs,
+            filterShape: c.filter,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      ]);
+      await matchesCpu(t, `${label} input`, [randomInput(dyShape, next), randomInput(c.filter, next)], (dy, filter) => [
+        tf
+          .engine()
+          .runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: dy!, filter: filter! }, {
+            ...attrs,
+            inputShape: c.x,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      ]);
+    }
+    t.is(await wasmDataIds(), before, 'no intermediate buffer leaks');
+  },
+);
 
 /** A small conv net's loss; variables are created from the given arrays on the active backend. */
 function convNetGrads(xs: tf.Tensor, labels: tf.Tensor, params: tf.Tensor[]): tf.Tensor[] {
   const vars = params.map((p, i) => tf.variable(p, true, `p${i}-${tf.getBackend()}-${Math.random()}`));
-  const [w1, b1, w2, dw, wd, bd] = vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable];
-  const { grads } = tf.variableGrads(() =>
-    tf.tidy(() => {
-      let h = tf.relu(tf.add(tf.conv2d(xs as tf.Tensor4D, w1 as unknown as tf.Tensor4D, 1, 'same'), b1));
-      h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid');
-      h = tf.relu(tf.conv2d(h as tf.Tensor4D, w2 as unknown as tf.Tensor4D, 2, 'same'));
-      h = tf.avgPool(h as tf.Tensor4D, 2, 1, 'same');
-      h = tf.depthwiseConv2d(h as tf.Tensor4D, dw as unknown as tf.Tensor4D, 1, 'same');
-      const logits = tf.add(tf.matMul(tf.reshape(h, [h.shape[0]!, -1]), wd), bd);
-      return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
-    }),
+  const [w1, b1, w2, dw, wd, bd] = vars as [
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+  ];
+  const { grads } = tf.variableGrads(
+    () =>
+      tf.tidy(() => {
+        let h = tf.relu(tf.add(tf.conv2d(xs as tf.Tensor4D, w1 as unknown as tf.Tensor4D, 1, 'same'), b1));
+        h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid');
+        h = tf.relu(tf.conv2d(h as tf.Tensor4D, w2 as unknown as tf.Tensor4D, 2, 'same'));
+        h = tf.avgPool(h as tf.Tensor4D, 2, 1, 'same');
+        h = tf.depthwiseConv2d(h as tf.Tensor4D, dw as unknown as tf.Tensor4D, 1, 'same');
+        const logits = tf.add(tf.matMul(tf.reshape(h, [h.shape[0]!, -1]), wd), bd);
+        return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+      }),
     vars,
   );
   const out = vars.map((v) => grads[v.name]!);
@@ -254,32 +304,44 @@ function convNetGrads(xs: tf.Tensor, labels: tf.Tensor, params: tf.Tensor[]): tf
   return out;
 }
 
-test.serial('UnsortedSegmentSum matches cpu (ids out of range skipped), and tf.gather has a gradient on wasm', async (t) => {
-  installWasmTrainingKernels();
-  const next = random(17);
-  const ids = [3, 0, 3, 1, 7, -1, 0, 2];
-  await matchesCpu(t, 'segment sum', [randomInput([8, 5], next)], (x) => [tf.unsortedSegmentSum(x!, tf.tensor1d(ids, 'int32'), 4)]);
-  await matchesCpu(t, 'gather gradient', [randomInput([4, 3], next)], (x) => [tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.gather(v, tf.tensor1d([2, 0, 2, 3], 'int32')), tf.range(1, 13).reshape([4, 3]))))(x!)]);
-});
+test.serial(
+  'UnsortedSegmentSum matches cpu (ids out of range skipped), and tf.gather has a gradient on wasm',
+  async (t) => {
+    installWasmTrainingKernels();
+    const next = random(17);
+    const ids = [3, 0, 3, 1, 7, -1, 0, 2];
+    await matchesCpu(t, 'segment sum', [randomInput([8, 5], next)], (x) => [
+      tf.unsortedSegmentSum(x!, tf.tensor1d(ids, 'int32'), 4),
+    ]);
+    await matchesCpu(t, 'gather gradient', [randomInput([4, 3], next)], (x) => [
+      tf.grad((v: tf.Tensor) =>
+        tf.sum(tf.mul(tf.gather(v, tf.tensor1d([2, 0, 2, 3], 'int32')), tf.range(1, 13).reshape([4, 3]))),
+      )(x!),
+    ]);
+  },
+);
 
-test.serial('a small conv net (conv, pools, depthwise conv, dense) trains on wasm after install: variableGrads match cpu', async (t) => {
-  installWasmTrainingKernels();
-  const next = random(4);
-  const batch = 6;
-  const labels = new Float32Array(batch * 10);
-  for (let i = 0; i < batch; i++) labels[i * 10 + (i % 10)] = 1;
-  const inputs = [
-    randomInput([batch, 12, 12, 1], next),
-    { shape: [batch, 10], values: labels },
-    randomInput([3, 3, 1, 8], next),
-    randomInput([8], next),
-    randomInput([3, 3, 8, 4], next),
-    randomInput([3, 3, 4, 2], next),
-    randomInput([3 * 3 * 8, 10], next),
-    randomInput([10], next),
-  ];
-  await matchesCpu(t, 'conv net grads', inputs, (xs, ys, ...params) => convNetGrads(xs!, ys!, params));
-});
+test.serial(
+  'a small conv net (conv, pools, depthwise conv, dense) trains on wasm after install: variableGrads match cpu',
+  async (t) => {
+    installWasmTrainingKernels();
+    const next = random(4);
+    const batch = 6;
+    const labels = new Float32Array(batch * 10);
+    for (let i = 0; i < batch; i++) labels[i * 10 + (i % 10)] = 1;
+    const inputs = [
+      randomInput([batch, 12, 12, 1], next),
+      { shape: [batch, 10], values: labels },
+      randomInput([3, 3, 1, 8], next),
+      randomInput([8], next),
+      randomInput([3, 3, 8, 4], next),
+      randomInput([3, 3, 4, 2], next),
+      randomInput([3 * 3 * 8, 10], next),
+      randomInput([10], next),
+    ];
+    await matchesCpu(t, 'conv net grads', inputs, (xs, ys, ...params) => convNetGrads(xs!, ys!, params));
+  },
+);
 
 test.serial('without the kernels, the same conv net cannot train on wasm (the gap this module fills)', async (t) => {
   uninstallWasmTrainingKernels();
@@ -288,9 +350,16 @@ test.serial('without the kernels, the same conv net cannot train on wasm (the ga
     const next = random(5);
     const xs = tf.tensor(randomInput([2, 4, 4, 1], next).values, [2, 4, 4, 1]);
     const w = tf.variable(tf.tensor(randomInput([3, 3, 1, 2], next).values, [3, 3, 1, 2]));
-    t.throws(() => tf.variableGrads(() => tf.sum(tf.conv2d(xs as tf.Tensor4D, w as unknown as tf.Tensor4D, 1, 'same')) as tf.Scalar, [w]), {
-      message: /Conv2DBackpropFilter/,
-    });
+    t.throws(
+      () =>
+        tf.variableGrads(
+          () => tf.sum(tf.conv2d(xs as tf.Tensor4D, w as unknown as tf.Tensor4D, 1, 'same')) as tf.Scalar,
+          [w],
+        ),
+      {
+        message: /Conv2DBackpropFilter/,
+      },
+    );
     tf.dispose([xs, w]);
   } finally {
     installWasmTrainingKernels();

@@ -32,7 +32,9 @@ const catalogOf = (...ids: string[]) => {
 class MemoryStore implements KernelStore {
   readonly saved: CompiledKernel[] = [];
   has(blueprintId: string, slot: { dims: readonly number[] }): boolean {
-    return this.saved.some((k) => k.descriptor.blueprintId === blueprintId && k.slot.dims.join('x') === slot.dims.join('x'));
+    return this.saved.some(
+      (k) => k.descriptor.blueprintId === blueprintId && k.slot.dims.join('x') === slot.dims.join('x'),
+    );
   }
   save(kernel: CompiledKernel): void {
     this.saved.push(kernel);
@@ -96,7 +98,12 @@ function forge(runner: CompileRunner, overrides: Partial<ForgeSettings> = {}) {
   };
   const ref = system.spawn(null, forgeLogic(settings), { name: 'forge' }) as ActorRef<v1.CompileRequest>;
   const compile = (blueprintId: string, dims = [32]) =>
-    system.ask(ref, leyline.CompileRequest.create({ blueprintId, slot: leyline.SlotShape.create({ dims }) }), leyline.CompileResult, 10_000);
+    system.ask(
+      ref,
+      leyline.CompileRequest.create({ blueprintId, slot: leyline.SlotShape.create({ dims }) }),
+      leyline.CompileResult,
+      10_000,
+    );
   return { system, store: store as MemoryStore, journal, ref, compile, forgePath: ref.path };
 }
 
@@ -200,11 +207,14 @@ test('one failing job does not stop the others', async (t) => {
   });
   const { system, compile } = forge(runner, { breakerThreshold: 5 });
   const results = await Promise.all(['BP001', 'BP002', 'BP003', 'BP004'].map((id) => compile(id)));
-  t.deepEqual(results.map((r) => r.ok), [true, false, true, true]);
+  t.deepEqual(
+    results.map((r) => r.ok),
+    [true, false, true, true],
+  );
   await system.shutdown();
 });
 
-test('an interrupted forge resumes the journal\'s unfinished jobs when it starts again', async (t) => {
+test("an interrupted forge resumes the journal's unfinished jobs when it starts again", async (t) => {
   const journal = new JobJournal(':memory:');
   const jobId = jobIdFor('BP003', [32], midpointParameters(descriptor('BP003')));
   journal.record({ jobId, blueprintId: 'BP003', slotDims: [32], parameters: { scale: 1.25 } });
@@ -292,6 +302,13 @@ test('a compile job that crashes at every try is retried, then its request is an
   t.regex(result.error, /^compile job crashed \(restarted 2 times\): .*SQLITE_BUSY: database is locked/);
   t.is(journal.crashes, 1 + quickJobs.intensity, 'the first try and one per restart');
   t.is(journal.get(result.jobId)?.state, 'failed');
-  t.deepEqual(system.tree().filter((w) => w.path.startsWith(`${forgePath}/`)).map((w) => w.path), [], 'no job actor left behind');
+  t.deepEqual(
+    system
+      .tree()
+      .filter((w) => w.path.startsWith(`${forgePath}/`))
+      .map((w) => w.path),
+    [],
+    'no job actor left behind',
+  );
   await system.shutdown();
 });

@@ -8,13 +8,24 @@ import { CompileTimeoutError, CompileWorkerError, CompileWorkerPool } from '../a
 import type { CompileTask } from '../actors/tezzeret/compile-task.ts';
 import { selectTensorBackend, tf } from '../tensor/index.ts';
 
-const task = (fields: { id: string; name: string; dims?: number[]; parameters?: Record<string, number>; bounds?: Record<string, [number, number]> }): CompileTask => ({
+const task = (fields: {
+  id: string;
+  name: string;
+  dims?: number[];
+  parameters?: Record<string, number>;
+  bounds?: Record<string, [number, number]>;
+}): CompileTask => ({
   descriptor: encodeLeyline(
     leyline.BlueprintDescriptor.create({
       blueprintId: fields.id,
       name: fields.name,
       tier: leyline.BlueprintTier.BLUEPRINT_TIER_SAFE,
-      allowedParameters: Object.fromEntries(Object.entries(fields.bounds ?? {}).map(([k, [minValue, maxValue]]) => [k, leyline.BlueprintParameterBounds.create({ minValue, maxValue })])),
+      allowedParameters: Object.fromEntries(
+        Object.entries(fields.bounds ?? {}).map(([k, [minValue, maxValue]]) => [
+          k,
+          leyline.BlueprintParameterBounds.create({ minValue, maxValue }),
+        ]),
+      ),
     }),
   ),
   parameters: fields.parameters ?? {},
@@ -27,7 +38,10 @@ const task = (fields: { id: string; name: string; dims?: number[]; parameters?: 
 test('a worker compiles a real module: timings, guard digest, artifact that deserialises', async (t) => {
   const pool = new CompileWorkerPool(1);
   try {
-    const out = await pool.run(task({ id: 'BP009', name: 'residual_block', parameters: { depth: 2.5 }, bounds: { depth: [1, 4] } }), 60_000);
+    const out = await pool.run(
+      task({ id: 'BP009', name: 'residual_block', parameters: { depth: 2.5 }, bounds: { depth: [1, 4] } }),
+      60_000,
+    );
     t.true(out.compileMs > 0);
     t.is(out.prewarmSamplesMs.length, 5);
     t.is(out.guardDigest, 'c0e3ed3adc7800b37bf6f90a7156046c87111dcef83232afad8a9e0addde055f');
@@ -48,7 +62,12 @@ test('a worker compiles a real module: timings, guard digest, artifact that dese
 test('a task that never finishes is stopped at its timeout; the pool replaces the worker and goes on', async (t) => {
   const pool = new CompileWorkerPool(1);
   try {
-    const loop = task({ id: 'BP046', name: 'infinite_loop', parameters: { iterations: 5500 }, bounds: { iterations: [1000, 10_000] } });
+    const loop = task({
+      id: 'BP046',
+      name: 'infinite_loop',
+      parameters: { iterations: 5500 },
+      bounds: { iterations: [1000, 10_000] },
+    });
     const started = performance.now();
     await t.throwsAsync(pool.run(loop, 3_000), { instanceOf: CompileTimeoutError });
     t.true(performance.now() - started < 10_000);

@@ -13,7 +13,14 @@ import { CheckpointStore, type CheckpointStep } from '../actors/tolaria/checkpoi
 import { captureLogger, checkStateContent, tempDir } from './fixtures/tolaria-checkpoint-fixtures.ts';
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/tolaria-checkpoint-save-loop.ts', import.meta.url));
-const STEPS: readonly CheckpointStep[] = ['temp_written', 'temp_synced', 'renamed', 'dir_synced', 'manifest_written', 'pruned'];
+const STEPS: readonly CheckpointStep[] = [
+  'temp_written',
+  'temp_synced',
+  'renamed',
+  'dir_synced',
+  'manifest_written',
+  'pruned',
+];
 
 const runChild = (args: string[]): ChildRun => runTsChild(SCRIPT, args, 40_000);
 
@@ -53,61 +60,77 @@ async function reopenAndCheck(t: ExecutionContext, dir: string, allowed: readonl
   t.deepEqual(log.warnings, []);
   t.true(allowed.includes(loaded!.state.epoch), `loaded epoch ${loaded!.state.epoch} is one of ${allowed.join(', ')}`);
   t.is(checkStateContent(loaded!.state), null);
-  t.deepEqual(store.list().map((entry) => entry.file), listCheckpointNames(dir).sort(), 'the manifest lists the files on disk');
+  t.deepEqual(
+    store.list().map((entry) => entry.file),
+    listCheckpointNames(dir).sort(),
+    'the manifest lists the files on disk',
+  );
   t.true(store.listFiles().length <= 3, 'keep-N holds after recovery');
   return loaded!.state.epoch;
 }
 
 for (const step of STEPS) {
   // Serial: each test spawns a child that loads tsx and TF.js; seven at once on a small machine crowd the timeout.
-  test.serial(`kill -9 right after "${step}" of a checkpoint save: the old or the new checkpoint loads, never a partial one`, async (t) => {
-    t.timeout(60_000);
-    const { dir, cleanup } = tempDir('tolaria-ckpt-crash-');
-    t.teardown(cleanup);
-    // Epochs 0..3 complete; epoch 4's save stops after `step`.
-    const run = runChild([dir, '6', step, '4']);
-    await run.waitFor((line) => line === 'paused');
-    run.kill();
-    t.is((await run.exit).signal, 'SIGKILL');
-    t.is(listTemps(dir).length > 0, step === 'temp_written' || step === 'temp_synced', 'a temp file exists exactly until the rename');
-    const epochs = checkRawFiles(t, dir);
-    t.true(epochs.includes(3), 'the last completed checkpoint is there');
-    const renamed = !(step === 'temp_written' || step === 'temp_synced');
-    t.is(epochs.includes(4), renamed, 'the new checkpoint exists exactly from the rename on');
-    t.is(await reopenAndCheck(t, dir, [renamed ? 4 : 3]), renamed ? 4 : 3);
-  });
+  test.serial(
+    `kill -9 right after "${step}" of a checkpoint save: the old or the new checkpoint loads, never a partial one`,
+    async (t) => {
+      t.timeout(60_000);
+      const { dir, cleanup } = tempDir('tolaria-ckpt-crash-');
+      t.teardown(cleanup);
+      // Epochs 0..3 complete; epoch 4's save stops after `step`.
+      const run = runChild([dir, '6', step, '4']);
+      await run.waitFor((line) => line === 'paused');
+      run.kill();
+      t.is((await run.exit).signal, 'SIGKILL');
+      t.is(
+        listTemps(dir).length > 0,
+        step === 'temp_written' || step === 'temp_synced',
+        'a temp file exists exactly until the rename',
+      );
+      const epochs = checkRawFiles(t, dir);
+      t.true(epochs.includes(3), 'the last completed checkpoint is there');
+      const renamed = !(step === 'temp_written' || step === 'temp_synced');
+      t.is(epochs.includes(4), renamed, 'the new checkpoint exists exactly from the rename on');
+      t.is(await reopenAndCheck(t, dir, [renamed ? 4 : 3]), renamed ? 4 : 3);
+    },
+  );
 }
 
-test.serial('kill -9 at random points, six times over the same directory: always a valid checkpoint, resumes from it', async (t) => {
-  t.timeout(180_000);
-  const { dir, cleanup } = tempDir('tolaria-ckpt-crash-');
-  t.teardown(cleanup);
-  let seed = 20_261_125;
-  const random = (below: number): number => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return seed % below;
-  };
-  let lastSaved = -1;
-  let loadedEpoch = -1;
-  for (let round = 0; round < 6; round++) {
-    const run = runChild([dir, '1000']);
-    await run.waitFor((line) => line.startsWith('resumed '));
-    const resumed = run.lines.find((line) => line.startsWith('resumed '))!.split(' ')[1];
-    if (round > 0) t.is(resumed, String(loadedEpoch), `round ${round} resumes from the checkpoint the parent saw`);
-    // Wait for a random number of saves to start, then a random few milliseconds: the kill lands between steps or
-    // inside a write.
-    // At least two: the first save has completed, so there is always a checkpoint to load.
-    await run.waitFor((line) => line.startsWith('begin '), 2 + random(4));
-    await new Promise((resolve) => setTimeout(resolve, random(25)));
-    run.kill();
-    t.is((await run.exit).signal, 'SIGKILL');
-    const { saved, begun } = progress(run.lines);
-    t.log(`round ${round}: saved up to ${saved}, killed during epoch ${begun}'s save, ${listTemps(dir).length} temp file(s) left`);
-    if (saved >= 0) lastSaved = saved;
-    checkRawFiles(t, dir);
-    const allowed = [lastSaved, begun].filter((epoch) => epoch >= 0);
-    loadedEpoch = await reopenAndCheck(t, dir, allowed);
-    t.true(loadedEpoch >= lastSaved, 'no completed save is lost');
-    lastSaved = loadedEpoch;
-  }
-});
+test.serial(
+  'kill -9 at random points, six times over the same directory: always a valid checkpoint, resumes from it',
+  async (t) => {
+    t.timeout(180_000);
+    const { dir, cleanup } = tempDir('tolaria-ckpt-crash-');
+    t.teardown(cleanup);
+    let seed = 20_261_125;
+    const random = (below: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % below;
+    };
+    let lastSaved = -1;
+    let loadedEpoch = -1;
+    for (let round = 0; round < 6; round++) {
+      const run = runChild([dir, '1000']);
+      await run.waitFor((line) => line.startsWith('resumed '));
+      const resumed = run.lines.find((line) => line.startsWith('resumed '))!.split(' ')[1];
+      if (round > 0) t.is(resumed, String(loadedEpoch), `round ${round} resumes from the checkpoint the parent saw`);
+      // Wait for a random number of saves to start, then a random few milliseconds: the kill lands between steps or
+      // inside a write.
+      // At least two: the first save has completed, so there is always a checkpoint to load.
+      await run.waitFor((line) => line.startsWith('begin '), 2 + random(4));
+      await new Promise((resolve) => setTimeout(resolve, random(25)));
+      run.kill();
+      t.is((await run.exit).signal, 'SIGKILL');
+      const { saved, begun } = progress(run.lines);
+      t.log(
+        `round ${round}: saved up to ${saved}, killed during epoch ${begun}'s save, ${listTemps(dir).length} temp file(s) left`,
+      );
+      if (saved >= 0) lastSaved = saved;
+      checkRawFiles(t, dir);
+      const allowed = [lastSaved, begun].filter((epoch) => epoch >= 0);
+      loadedEpoch = await reopenAndCheck(t, dir, allowed);
+      t.true(loadedEpoch >= lastSaved, 'no completed save is lost');
+      lastSaved = loadedEpoch;
+    }
+  },
+);

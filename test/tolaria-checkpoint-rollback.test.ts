@@ -44,7 +44,10 @@ test('snapshot ring: a snapshot larger than the cap is refused (counted) and the
 
 test('snapshot ring: optimizer slots count toward the cap', (t) => {
   const ring = new SnapshotRing({ capBytes: 1000 });
-  const withSlots: SnapshotContent = { ...content(100), optimizer: { kind: 'adam', step: 1, slots: { m: { shape: [100], data: new Float32Array(100) } }, hyper: {} } };
+  const withSlots: SnapshotContent = {
+    ...content(100),
+    optimizer: { kind: 'adam', step: 1, slots: { m: { shape: [100], data: new Float32Array(100) } }, hyper: {} },
+  };
   ring.push(0, withSlots);
   t.is(ring.stats.bytes, 800);
 });
@@ -72,14 +75,21 @@ test.serial('restore: assigns the snapshot to live variables, measures its laten
   const slots = new Map([['w/m', tf.tidy(() => tf.variable(tf.tensor1d([0.1, 0.2, 0.3]), true, 'ring-m'))]]);
   let clock = 1000;
   const ring = new SnapshotRing({ capBytes: 1 << 20, now: () => (clock += 7) });
-  ring.push(10, { epoch: 1, weights: await captureVariables(weights), optimizer: { kind: 'adam', step: 10, slots: await captureVariables(slots), hyper: {} } });
+  ring.push(10, {
+    epoch: 1,
+    weights: await captureVariables(weights),
+    optimizer: { kind: 'adam', step: 10, slots: await captureVariables(slots), hyper: {} },
+  });
   tf.tidy(() => weights.get('w')!.assign(tf.tensor1d([NaN, NaN, NaN])));
   tf.tidy(() => slots.get('w/m')!.assign(tf.tensor1d([9, 9, 9])));
   const snapshot = ring.latestBefore(11)!;
   const result = ring.restore(snapshot, { weights, optimizerSlots: slots });
   t.deepEqual(result, { step: 10, latencyMs: 7 });
   t.deepEqual(Array.from(await weights.get('w')!.data()), [1, 2, 3]);
-  t.deepEqual(Array.from(await slots.get('w/m')!.data()).map((v) => Math.round(v * 10) / 10), [0.1, 0.2, 0.3]);
+  t.deepEqual(
+    Array.from(await slots.get('w/m')!.data()).map((v) => Math.round(v * 10) / 10),
+    [0.1, 0.2, 0.3],
+  );
   // A mismatched optimizer map is refused before the weights are touched.
   tf.tidy(() => weights.get('w')!.assign(tf.tensor1d([5, 5, 5])));
   t.throws(() => ring.restore(snapshot, { weights, optimizerSlots: new Map() }), { message: /w\/m/ });
@@ -148,8 +158,17 @@ test('planner: a snapshot before the fault → fast tier within 500 ms, restored
     full: () => t.fail('the full tier is not needed') as never,
   });
   t.deepEqual(restored, [5], 'the snapshot from before the fault, not the one at the fault step');
-  t.like(outcome, { trigger: 'nan', faultStep: 10, tier: 'fast', restored: true, deadlineMissed: false, latencyMs: 120 });
-  t.deepEqual(outcome.attempts, [{ tier: 'fast', status: 'restored', restored: true, latencyMs: 120, deadlineMs: 500, snapshotStep: 5 }]);
+  t.like(outcome, {
+    trigger: 'nan',
+    faultStep: 10,
+    tier: 'fast',
+    restored: true,
+    deadlineMissed: false,
+    latencyMs: 120,
+  });
+  t.deepEqual(outcome.attempts, [
+    { tier: 'fast', status: 'restored', restored: true, latencyMs: 120, deadlineMs: 500, snapshotStep: 5 },
+  ]);
   t.is(timer.pending(), 0, 'the deadline timer is cancelled');
 });
 
@@ -168,10 +187,14 @@ test('planner: no snapshot before the fault → full tier (12 s) from the checkp
   });
   t.like(outcome, { trigger: 'command', tier: 'full', restored: true, deadlineMissed: false, latencyMs: 3_000 });
   t.like(outcome.attempts[0], { tier: 'full', status: 'restored', checkpointEpoch: 4 });
-  const none = await new RollbackPlanner({ snapshots: new SnapshotRing(), setTimer: manualTimer().setTimer }).rollback(1, 'explosion', {
-    fast: () => undefined,
-    full: async () => ({ restored: false }),
-  });
+  const none = await new RollbackPlanner({ snapshots: new SnapshotRing(), setTimer: manualTimer().setTimer }).rollback(
+    1,
+    'explosion',
+    {
+      fast: () => undefined,
+      full: async () => ({ restored: false }),
+    },
+  );
   t.like(none, { tier: 'full', restored: false });
   t.is(none.attempts[0]!.status, 'nothing_to_restore');
 });
@@ -194,7 +217,12 @@ test('planner: a fast restore that overruns 500 ms is kept but reported deadline
 test('planner: a full restore still running at its deadline is abandoned (signal aborted): deadline_missed', async (t) => {
   let clock = 0;
   const timer = manualTimer();
-  const planner = new RollbackPlanner({ snapshots: new SnapshotRing(), fullDeadlineMs: 12_000, now: () => clock, setTimer: timer.setTimer });
+  const planner = new RollbackPlanner({
+    snapshots: new SnapshotRing(),
+    fullDeadlineMs: 12_000,
+    now: () => clock,
+    setTimer: timer.setTimer,
+  });
   let seen: AbortSignal | null = null;
   let finish: (value: { restored: boolean }) => void = () => undefined;
   const pending = planner.rollback(9, 'explosion', {
@@ -225,7 +253,13 @@ test('planner: a fast tier that fails or times out falls back to the full tier',
     full: async () => ({ restored: true, epoch: 0 }),
   });
   t.like(outcome, { tier: 'full', restored: true, deadlineMissed: false });
-  t.deepEqual(outcome.attempts.map((a) => [a.tier, a.status]), [['fast', 'failed'], ['full', 'restored']]);
+  t.deepEqual(
+    outcome.attempts.map((a) => [a.tier, a.status]),
+    [
+      ['fast', 'failed'],
+      ['full', 'restored'],
+    ],
+  );
   t.regex(outcome.attempts[0]!.error ?? '', /grafted/);
 
   // Real timers: a fast restore that hangs past a 20 ms deadline is abandoned, then the full tier runs.
@@ -234,40 +268,60 @@ test('planner: a fast tier that fails or times out falls back to the full tier',
     fast: (_snapshot, signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())),
     full: async () => ({ restored: true, epoch: 0 }),
   });
-  t.deepEqual(timedOut.attempts.map((a) => [a.tier, a.status]), [['fast', 'deadline_missed'], ['full', 'restored']]);
+  t.deepEqual(
+    timedOut.attempts.map((a) => [a.tier, a.status]),
+    [
+      ['fast', 'deadline_missed'],
+      ['full', 'restored'],
+    ],
+  );
   t.like(timedOut, { tier: 'full', restored: true, deadlineMissed: true });
 });
 
-test.serial('budgets, for real: fast restore of ~2M parameters within 500 ms, full restore from disk within 12 s', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.teardown(cleanup);
-  const before = tf.memory().numTensors;
-  const weights = new Map([
-    ['big/kernel', tf.tidy(() => tf.variable(tf.randomUniform([1024, 1024]), true, 'budget-k'))],
-    ['big/bias', tf.tidy(() => tf.variable(tf.randomUniform([1024]), true, 'budget-b'))],
-  ]);
-  const slots = new Map([['big/kernel/m', tf.tidy(() => tf.variable(tf.zeros([1024, 1024]), true, 'budget-m'))]]);
-  const captured = await captureVariables(weights);
-  const capturedSlots = await captureVariables(slots);
-  const ring = new SnapshotRing({ capBytes: 64 * 1024 * 1024 });
-  ring.push(0, { epoch: 0, weights: captured, optimizer: { kind: 'adam', step: 0, slots: capturedSlots, hyper: {} } });
-  const store = new CheckpointStore(dir, { logger: captureLogger().logger });
-  await store.save({ ...makeState(0), weights: captured, optimizer: { kind: 'adam', step: 0, slots: capturedSlots, hyper: {} } });
+test.serial(
+  'budgets, for real: fast restore of ~2M parameters within 500 ms, full restore from disk within 12 s',
+  async (t) => {
+    const { dir, cleanup } = tempDir();
+    t.teardown(cleanup);
+    const before = tf.memory().numTensors;
+    const weights = new Map([
+      ['big/kernel', tf.tidy(() => tf.variable(tf.randomUniform([1024, 1024]), true, 'budget-k'))],
+      ['big/bias', tf.tidy(() => tf.variable(tf.randomUniform([1024]), true, 'budget-b'))],
+    ]);
+    const slots = new Map([['big/kernel/m', tf.tidy(() => tf.variable(tf.zeros([1024, 1024]), true, 'budget-m'))]]);
+    const captured = await captureVariables(weights);
+    const capturedSlots = await captureVariables(slots);
+    const ring = new SnapshotRing({ capBytes: 64 * 1024 * 1024 });
+    ring.push(0, {
+      epoch: 0,
+      weights: captured,
+      optimizer: { kind: 'adam', step: 0, slots: capturedSlots, hyper: {} },
+    });
+    const store = new CheckpointStore(dir, { logger: captureLogger().logger });
+    await store.save({
+      ...makeState(0),
+      weights: captured,
+      optimizer: { kind: 'adam', step: 0, slots: capturedSlots, hyper: {} },
+    });
 
-  const planner = new RollbackPlanner({ snapshots: ring });
-  const fast = await planner.rollback(1, 'nan', {
-    fast: (snapshot) => void ring.restore(snapshot, { weights, optimizerSlots: slots }),
-    full: (signal) => restoreFromCheckpoint(store, { weights, optimizerSlots: slots }, signal),
-  });
-  t.like(fast, { tier: 'fast', restored: true, deadlineMissed: false });
-  const full = await new RollbackPlanner({ snapshots: new SnapshotRing() }).rollback(1, 'command', {
-    fast: () => undefined,
-    full: (signal) => restoreFromCheckpoint(store, { weights, optimizerSlots: slots }, signal),
-  });
-  t.like(full, { tier: 'full', restored: true, deadlineMissed: false });
-  t.like(full.attempts[0], { checkpointEpoch: 0 });
-  t.log(`fast ${fast.latencyMs.toFixed(1)} ms, full ${full.latencyMs.toFixed(1)} ms`);
-  t.deepEqual(Array.from((await weights.get('big/bias')!.data()).subarray(0, 8)), Array.from(captured['big/bias']!.data.subarray(0, 8)));
-  for (const variable of [...weights.values(), ...slots.values()]) variable.dispose();
-  t.is(tf.memory().numTensors, before);
-});
+    const planner = new RollbackPlanner({ snapshots: ring });
+    const fast = await planner.rollback(1, 'nan', {
+      fast: (snapshot) => void ring.restore(snapshot, { weights, optimizerSlots: slots }),
+      full: (signal) => restoreFromCheckpoint(store, { weights, optimizerSlots: slots }, signal),
+    });
+    t.like(fast, { tier: 'fast', restored: true, deadlineMissed: false });
+    const full = await new RollbackPlanner({ snapshots: new SnapshotRing() }).rollback(1, 'command', {
+      fast: () => undefined,
+      full: (signal) => restoreFromCheckpoint(store, { weights, optimizerSlots: slots }, signal),
+    });
+    t.like(full, { tier: 'full', restored: true, deadlineMissed: false });
+    t.like(full.attempts[0], { checkpointEpoch: 0 });
+    t.log(`fast ${fast.latencyMs.toFixed(1)} ms, full ${full.latencyMs.toFixed(1)} ms`);
+    t.deepEqual(
+      Array.from((await weights.get('big/bias')!.data()).subarray(0, 8)),
+      Array.from(captured['big/bias']!.data.subarray(0, 8)),
+    );
+    for (const variable of [...weights.values(), ...slots.values()]) variable.dispose();
+    t.is(tf.memory().numTensors, before);
+  },
+);

@@ -5,9 +5,24 @@ import { readFileSync, readdirSync, truncateSync, writeFileSync, appendFileSync,
 import { join } from 'node:path';
 import { selectTensorBackend, tf } from '../tensor/index.ts';
 import { crc32, crc32Table, nativeCrc32 } from '../actors/tolaria/checkpoint/crc32.ts';
-import { CheckpointFileError, HEADER_BYTES, decodeCheckpoint, encodeCheckpoint } from '../actors/tolaria/checkpoint/checkpoint-format.ts';
-import { CheckpointStore, MANIFEST_FILE, checkpointFileName, type Manifest } from '../actors/tolaria/checkpoint/checkpoint-store.ts';
-import { StateMismatchError, captureVariables, restoreVariables, type TrainingState } from '../actors/tolaria/checkpoint/training-state.ts';
+import {
+  CheckpointFileError,
+  HEADER_BYTES,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from '../actors/tolaria/checkpoint/checkpoint-format.ts';
+import {
+  CheckpointStore,
+  MANIFEST_FILE,
+  checkpointFileName,
+  type Manifest,
+} from '../actors/tolaria/checkpoint/checkpoint-store.ts';
+import {
+  StateMismatchError,
+  captureVariables,
+  restoreVariables,
+  type TrainingState,
+} from '../actors/tolaria/checkpoint/training-state.ts';
 import { captureLogger, checkStateContent, makeState, tempDir } from './fixtures/tolaria-checkpoint-fixtures.ts';
 
 test.before(async () => {
@@ -45,13 +60,23 @@ test('save/load of real TF.js variables: values equal after restore, no tensors 
   const make = (rngSeed: number): Map<string, tf.Variable> =>
     new Map([
       // tidy disposes the initial values; variables survive a tidy.
-      ['dense/kernel', tf.tidy(() => tf.variable(tf.randomNormal([8, 4], 0, 1, 'float32', rngSeed), true, `k${rngSeed}`))],
-      ['dense/bias', tf.tidy(() => tf.variable(tf.randomNormal([4], 0, 1, 'float32', rngSeed + 1), true, `b${rngSeed}`))],
+      [
+        'dense/kernel',
+        tf.tidy(() => tf.variable(tf.randomNormal([8, 4], 0, 1, 'float32', rngSeed), true, `k${rngSeed}`)),
+      ],
+      [
+        'dense/bias',
+        tf.tidy(() => tf.variable(tf.randomNormal([4], 0, 1, 'float32', rngSeed + 1), true, `b${rngSeed}`)),
+      ],
     ]);
   const live = make(1);
   const original = await captureVariables(live);
   const store = new CheckpointStore(dir, { logger: captureLogger().logger });
-  const state: TrainingState = { ...makeState(3), weights: original, optimizer: { kind: 'sgd', step: 3, slots: {}, hyper: { lr: 0.1 } } };
+  const state: TrainingState = {
+    ...makeState(3),
+    weights: original,
+    optimizer: { kind: 'sgd', step: 3, slots: {}, hyper: { lr: 0.1 } },
+  };
   await store.save(state);
 
   // Scramble the live variables, then restore from disk.
@@ -67,12 +92,21 @@ test('save/load of real TF.js variables: values equal after restore, no tensors 
   // A shape mismatch names the variable and assigns nothing.
   const other = make(9);
   const otherBefore = await captureVariables(other);
-  const wrong = { ...loaded!.state.weights, 'dense/kernel': { shape: [4, 8], data: loaded!.state.weights['dense/kernel']!.data } };
+  const wrong = {
+    ...loaded!.state.weights,
+    'dense/kernel': { shape: [4, 8], data: loaded!.state.weights['dense/kernel']!.data },
+  };
   const error = t.throws(() => restoreVariables(other, wrong), { instanceOf: StateMismatchError });
   t.is(error?.variable, 'dense/kernel');
   t.regex(error?.message ?? '', /dense\/kernel.*\[4, 8\].*\[8, 4\]/);
-  t.deepEqual(Array.from((await captureVariables(other))['dense/bias']!.data), Array.from(otherBefore['dense/bias']!.data), 'nothing assigned');
-  t.throws(() => restoreVariables(new Map([['dense/bias', other.get('dense/bias')!]]), loaded!.state.weights), { message: /dense\/kernel.*no live variable/ });
+  t.deepEqual(
+    Array.from((await captureVariables(other))['dense/bias']!.data),
+    Array.from(otherBefore['dense/bias']!.data),
+    'nothing assigned',
+  );
+  t.throws(() => restoreVariables(new Map([['dense/bias', other.get('dense/bias')!]]), loaded!.state.weights), {
+    message: /dense\/kernel.*no live variable/,
+  });
 
   for (const variable of [...live.values(), ...other.values()]) variable.dispose();
   t.is(tf.memory().numTensors, before, 'tensor count back to the baseline');
@@ -83,10 +117,16 @@ test('keep-N: only the newest N checkpoints stay, the manifest lists exactly the
   t.teardown(cleanup);
   const store = new CheckpointStore(dir, { keep: 3, logger: captureLogger().logger });
   for (let epoch = 0; epoch < 6; epoch++) await store.save(makeState(epoch));
-  t.deepEqual(store.listFiles().map((f) => f.epoch), [3, 4, 5]);
+  t.deepEqual(
+    store.listFiles().map((f) => f.epoch),
+    [3, 4, 5],
+  );
   const manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8')) as Manifest;
   t.is(manifest.manifestVersion, 1);
-  t.deepEqual(manifest.checkpoints.map((entry) => entry.file), [3, 4, 5].map(checkpointFileName));
+  t.deepEqual(
+    manifest.checkpoints.map((entry) => entry.file),
+    [3, 4, 5].map(checkpointFileName),
+  );
   const last = manifest.checkpoints[2]!;
   t.is(last.bytes, readFileSync(join(dir, last.file)).length);
   t.is(last.crc, encodeCheckpoint(makeState(5)).crc);
@@ -104,11 +144,16 @@ test('saving an earlier epoch (after a resume or rollback) removes the later, ab
   const store = new CheckpointStore(dir, { keep: 5, logger: captureLogger().logger });
   for (let epoch = 0; epoch < 5; epoch++) await store.save(makeState(epoch));
   await store.save(makeState(2, { runId: 'resumed' }));
-  t.deepEqual(store.listFiles().map((f) => f.epoch), [0, 1, 2]);
+  t.deepEqual(
+    store.listFiles().map((f) => f.epoch),
+    [0, 1, 2],
+  );
   t.is((await store.loadLatest())?.state.runId, 'resumed');
 });
 
-async function threeCheckpoints(t: { teardown(fn: () => void): void }): Promise<{ dir: string; log: ReturnType<typeof captureLogger>; store: CheckpointStore }> {
+async function threeCheckpoints(t: {
+  teardown(fn: () => void): void;
+}): Promise<{ dir: string; log: ReturnType<typeof captureLogger>; store: CheckpointStore }> {
   const { dir, cleanup } = tempDir();
   t.teardown(cleanup);
   const writer = new CheckpointStore(dir, { keep: 3, logger: captureLogger().logger });
@@ -126,7 +171,10 @@ test('a flipped payload byte in the newest checkpoint: falls back to the one bef
   const loaded = await store.loadLatest();
   t.is(loaded?.state.epoch, 2);
   t.is(checkStateContent(loaded!.state), null);
-  t.deepEqual(loaded!.skipped.map((s) => [s.file, s.problem]), [[checkpointFileName(3), 'crc_mismatch']]);
+  t.deepEqual(
+    loaded!.skipped.map((s) => [s.file, s.problem]),
+    [[checkpointFileName(3), 'crc_mismatch']],
+  );
   t.is(loaded!.warnings.length, 1);
   t.regex(loaded!.warnings[0]!, /ckpt-000003\.ckpt.*crc_mismatch.*falling back/);
   t.is(log.warnings.length, 1);
@@ -141,7 +189,10 @@ test('a truncated newest checkpoint (and one with bytes appended): falls back, e
   appendFileSync(join(dir, checkpointFileName(2)), Buffer.from([1, 2, 3]));
   const loaded = await store.loadLatest();
   t.is(loaded?.state.epoch, 1);
-  t.deepEqual(loaded!.skipped.map((s) => s.problem), ['truncated', 'trailing_bytes']);
+  t.deepEqual(
+    loaded!.skipped.map((s) => s.problem),
+    ['truncated', 'trailing_bytes'],
+  );
   t.is(store.counters.corrupt_skipped, 2);
   // Truncated inside the header.
   truncateSync(join(dir, checkpointFileName(1)), 10);
@@ -166,28 +217,43 @@ test('a future format version and a well-checksummed payload of the wrong shape 
   const { bytes } = encodeCheckpoint(makeState(1));
   const future = Buffer.from(bytes);
   future.writeUInt32LE(2, 8);
-  t.is(t.throws(() => decodeCheckpoint(future, 'f.ckpt'), { instanceOf: CheckpointFileError })?.problem, 'unsupported_version');
+  t.is(
+    t.throws(() => decodeCheckpoint(future, 'f.ckpt'), { instanceOf: CheckpointFileError })?.problem,
+    'unsupported_version',
+  );
   const bad = { ...makeState(1), epoch: -1 } as TrainingState;
-  const error = t.throws(() => decodeCheckpoint(encodeCheckpoint(bad).bytes, 'b.ckpt'), { instanceOf: CheckpointFileError });
+  const error = t.throws(() => decodeCheckpoint(encodeCheckpoint(bad).bytes, 'b.ckpt'), {
+    instanceOf: CheckpointFileError,
+  });
   t.is(error?.problem, 'invalid_state');
   t.regex(error?.message ?? '', /b\.ckpt.*epoch/);
 });
 
 test('a format 1 state (an older checkpoint: the host only) still decodes, with no seeds and empty history; an unknown state format is refused', (t) => {
   const { seeds: _seeds, history: _history, ...host } = makeState(2);
-  const older = decodeCheckpoint(encodeCheckpoint({ ...host, format: 1 } as unknown as TrainingState).bytes, 'old.ckpt').state;
+  const older = decodeCheckpoint(
+    encodeCheckpoint({ ...host, format: 1 } as unknown as TrainingState).bytes,
+    'old.ckpt',
+  ).state;
   t.is(older.format, 1);
   t.deepEqual(older.seeds, []);
   t.deepEqual(older.history, { validationLosses: [], recentLosses: [], recentLossSum: 0, judge: {} });
   t.is(checkStateContent(older), null, 'the host weights are all there');
-  const unknown = t.throws(() => decodeCheckpoint(encodeCheckpoint({ ...makeState(2), format: 3 } as unknown as TrainingState).bytes, 'new.ckpt'), { instanceOf: CheckpointFileError });
+  const unknown = t.throws(
+    () =>
+      decodeCheckpoint(encodeCheckpoint({ ...makeState(2), format: 3 } as unknown as TrainingState).bytes, 'new.ckpt'),
+    { instanceOf: CheckpointFileError },
+  );
   t.regex(unknown?.message ?? '', /new\.ckpt.*unknown format 3/);
 });
 
 test('a checkpoint written while the random seed was rng.seed decodes with rng.rngSeed', (t) => {
   const state = makeState(2);
   const { rngSeed, ...rest } = state.rng;
-  const older = decodeCheckpoint(encodeCheckpoint({ ...state, rng: { ...rest, seed: rngSeed } } as unknown as TrainingState).bytes, 'old.ckpt').state;
+  const older = decodeCheckpoint(
+    encodeCheckpoint({ ...state, rng: { ...rest, seed: rngSeed } } as unknown as TrainingState).bytes,
+    'old.ckpt',
+  ).state;
   t.deepEqual(older.rng, state.rng);
   t.is(older.rng.rngSeed, 42);
 });
@@ -203,10 +269,17 @@ test('open recovers: temp files removed, extra checkpoints pruned, a stale or mi
   const store = new CheckpointStore(dir, { keep: 2, logger: captureLogger().logger });
   t.deepEqual(store.recovery, { tempFilesRemoved: 2, prunedAtOpen: 3, manifestRebuilt: true });
   t.deepEqual(store.listTempFiles(), []);
-  t.deepEqual(store.list().map((entry) => entry.epoch), [3, 4]);
+  t.deepEqual(
+    store.list().map((entry) => entry.epoch),
+    [3, 4],
+  );
   t.is(store.list()[1]!.crc, encodeCheckpoint(makeState(4)).crc);
   const again = new CheckpointStore(dir, { keep: 2, logger: captureLogger().logger });
-  t.deepEqual(again.recovery, { tempFilesRemoved: 0, prunedAtOpen: 0, manifestRebuilt: false }, 'a clean directory is left alone');
+  t.deepEqual(
+    again.recovery,
+    { tempFilesRemoved: 0, prunedAtOpen: 0, manifestRebuilt: false },
+    'a clean directory is left alone',
+  );
 });
 
 test('concurrent saves are serialised: all complete, the newest N remain', async (t) => {
@@ -214,6 +287,12 @@ test('concurrent saves are serialised: all complete, the newest N remain', async
   t.teardown(cleanup);
   const store = new CheckpointStore(dir, { keep: 2, logger: captureLogger().logger });
   await Promise.all([1, 2, 3, 4].map((epoch) => store.save(makeState(epoch))));
-  t.deepEqual(store.listFiles().map((f) => f.epoch), [3, 4]);
-  t.deepEqual(store.list().map((e) => e.epoch), [3, 4]);
+  t.deepEqual(
+    store.listFiles().map((f) => f.epoch),
+    [3, 4],
+  );
+  t.deepEqual(
+    store.list().map((e) => e.epoch),
+    [3, 4],
+  );
 });

@@ -36,14 +36,23 @@ test('shapes, one-hot labels and every sample exactly once per epoch (last batch
       const sample = x[4 * i]!;
       t.is(batch.indices[i], sample);
       t.is(batch.labels[i], sample % 3);
-      t.deepEqual(y[i], [0, 1, 2].map((c) => (c === sample % 3 ? 1 : 0)));
+      t.deepEqual(
+        y[i],
+        [0, 1, 2].map((c) => (c === sample % 3 ? 1 : 0)),
+      );
       seen.push(sample);
     }
     tf.dispose([batch.x, batch.y]);
   }
   t.deepEqual(sizes, [8, 8, 8, 6]);
-  t.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i));
-  t.notDeepEqual(seen, Array.from({ length: 30 }, (_, i) => i));
+  t.deepEqual(
+    [...seen].sort((a, b) => a - b),
+    Array.from({ length: 30 }, (_, i) => i),
+  );
+  t.notDeepEqual(
+    seen,
+    Array.from({ length: 30 }, (_, i) => i),
+  );
 });
 
 function order(batcher: Batcher, epoch: number): number[] {
@@ -61,7 +70,10 @@ test('a new seeded order per epoch, reproducible; shuffle: false keeps the split
   t.notDeepEqual(order(batcher, 0), order(batcher, 1));
   t.deepEqual(order(new Batcher(traced(30), OPTIONS), 1), order(batcher, 1));
   t.notDeepEqual(order(new Batcher(traced(30), { ...OPTIONS, rngSeed: 12 }), 0), order(batcher, 0));
-  t.deepEqual(order(new Batcher(traced(30), { ...OPTIONS, shuffle: false }), 3), Array.from({ length: 30 }, (_, i) => i));
+  t.deepEqual(
+    order(new Batcher(traced(30), { ...OPTIONS, shuffle: false }), 3),
+    Array.from({ length: 30 }, (_, i) => i),
+  );
 });
 
 test('dropLast drops the smaller last batch', (t) => {
@@ -87,7 +99,10 @@ test('tensors: one pair per step, none left once the caller disposes them', (t) 
 });
 
 test('bad options and labels out of range are errors', (t) => {
-  t.throws(() => new Batcher(traced(10), { ...OPTIONS, batchSize: 0 }), { instanceOf: RangeError, message: /batchSize/ });
+  t.throws(() => new Batcher(traced(10), { ...OPTIONS, batchSize: 0 }), {
+    instanceOf: RangeError,
+    message: /batchSize/,
+  });
   t.throws(() => new Batcher(traced(10), { ...OPTIONS, inputShape: [3] }), {
     instanceOf: RangeError,
     message: /split of 10 samples does not match input shape \[3\]/,

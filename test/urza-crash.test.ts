@@ -39,7 +39,11 @@ function expectations(lines: readonly string[]): { allowed: Map<string, Set<stri
  * hashes to its checksum; every committed save is there; a row differs from the last committed one only by being
  * the save that was in flight.
  */
-function checkCatalog(t: { is(a: unknown, b: unknown, m?: string): void; true(v: boolean, m?: string): void }, root: string, lines: readonly string[]): number {
+function checkCatalog(
+  t: { is(a: unknown, b: unknown, m?: string): void; true(v: boolean, m?: string): void },
+  root: string,
+  lines: readonly string[],
+): number {
   const store = new ArtifactStore(root);
   const db = new CatalogDb(`${root}/catalog.db`);
   const rows = db.query();
@@ -57,7 +61,10 @@ function checkCatalog(t: { is(a: unknown, b: unknown, m?: string): void; true(v:
   return rows.length;
 }
 
-function recoverAndCheck(t: { is(a: unknown, b: unknown, m?: string): void; deepEqual(a: unknown, b: unknown, m?: string): void }, root: string): void {
+function recoverAndCheck(
+  t: { is(a: unknown, b: unknown, m?: string): void; deepEqual(a: unknown, b: unknown, m?: string): void },
+  root: string,
+): void {
   const library = new UrzaLibrary({ root });
   try {
     t.is(library.recovery.missingEvicted, 0, 'no row lost its artifact');
@@ -84,11 +91,19 @@ for (const step of STEPS) {
     // of the first (same blueprint and shape), so a replaced artifact is in play too.
     const run = runChild([root, '12', step, '10']);
     await run.waitFor((line) => line === 'paused');
-    t.throws(() => new UrzaLibrary({ root }), { instanceOf: CatalogLockedError, message: new RegExp(`owned by process ${run.pid}:`) }, 'the child owns the root');
+    t.throws(
+      () => new UrzaLibrary({ root }),
+      { instanceOf: CatalogLockedError, message: new RegExp(`owned by process ${run.pid}:`) },
+      'the child owns the root',
+    );
     run.kill();
     t.is((await run.exit).signal, 'SIGKILL');
     const leftTemp = new ArtifactStore(root).listTempFiles().length;
-    t.is(leftTemp > 0, step === 'temp_written' || step === 'temp_synced', 'a temp file exists exactly until the rename');
+    t.is(
+      leftTemp > 0,
+      step === 'temp_written' || step === 'temp_synced',
+      'a temp file exists exactly until the rename',
+    );
     const rows = checkCatalog(t, root, run.lines);
     t.is(rows, 10, 'ten rows: the interrupted save replaces one or nothing');
     const first = run.lines.find((line) => line.startsWith('saved BP000@32 '))!.split(' ')[2];

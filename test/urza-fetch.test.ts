@@ -27,7 +27,8 @@ function moduleBytes(blueprintId: string, dims: number[], rngSeed = 7): Uint8Arr
   const module = buildModule(descriptor(blueprintId, { name: 'residual_block' }), {}, { dims }, { rngSeed });
   // Give the zero-initialised output projection some weight so outputs differ from the input.
   tf.tidy(() => {
-    for (const variable of module.variables.values()) variable.assign(tf.randomNormal(variable.shape, 0, 0.1, 'float32', rngSeed));
+    for (const variable of module.variables.values())
+      variable.assign(tf.randomNormal(variable.shape, 0, 0.1, 'float32', rngSeed));
   });
   const bytes = serializeModule(module);
   module.dispose();
@@ -46,7 +47,8 @@ for (const cacheSize of [128, 1]) {
   test(`two fetches give two modules with their own variables (cache size ${cacheSize})`, (t) => {
     const urza = library(t, { cacheSize });
     t.true(urza.save(saveInput(descriptor('BP009', { name: 'residual_block' }), [32], moduleBytes('BP009', [32]))).ok);
-    if (cacheSize === 1) t.true(urza.save(saveInput(descriptor('OTHER'), [32], bytesOf('pushes BP009 out of the cache'))).ok);
+    if (cacheSize === 1)
+      t.true(urza.save(saveInput(descriptor('OTHER'), [32], bytesOf('pushes BP009 out of the cache'))).ok);
     const first = expectFound(t, urza.fetchKernel('BP009', [32]));
     const second = expectFound(t, urza.fetchKernel('BP009', [32]));
     t.teardown(() => {
@@ -76,7 +78,10 @@ for (const cacheSize of [128, 1]) {
 
 test('a conv-slot kernel round-trips for its own slot shape only', (t) => {
   const urza = library(t);
-  t.true(urza.save(saveInput(descriptor('BP009', { name: 'residual_block' }), [8, 8, 4], moduleBytes('BP009', [8, 8, 4]))).ok);
+  t.true(
+    urza.save(saveInput(descriptor('BP009', { name: 'residual_block' }), [8, 8, 4], moduleBytes('BP009', [8, 8, 4])))
+      .ok,
+  );
   const fetched = expectFound(t, urza.fetchKernel('BP009', '8x8x4'));
   t.deepEqual([...fetched.module.slot.dims], [8, 8, 4]);
   t.deepEqual(fetched.module.apply(tf.zeros([2, 8, 8, 4])).shape, [2, 8, 8, 4]);

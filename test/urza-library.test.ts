@@ -21,7 +21,11 @@ function open(t: { teardown(fn: () => void): void }, options: UrzaLibraryOptions
   return library;
 }
 
-function reopen(t: { teardown(fn: () => void): void }, library: UrzaLibrary, options: UrzaLibraryOptions = {}): UrzaLibrary {
+function reopen(
+  t: { teardown(fn: () => void): void },
+  library: UrzaLibrary,
+  options: UrzaLibraryOptions = {},
+): UrzaLibrary {
   library.close();
   const again = new UrzaLibrary({ root: library.root, ...options });
   t.teardown(() => again.close());
@@ -93,7 +97,10 @@ test('re-saving keeps the last 20 pre-warm samples and deletes the replaced arti
     if (saved.ok) t.is(saved.replaced, i > 1);
   }
   const entry = found(t, library.get('BP001', [32]));
-  t.deepEqual(entry.prewarmSamplesMs, Array.from({ length: 20 }, (_, i) => i + 6));
+  t.deepEqual(
+    entry.prewarmSamplesMs,
+    Array.from({ length: 20 }, (_, i) => i + 6),
+  );
   t.is(artifactFiles(library).length, 1, 'only the current artifact is left');
   // prewarm_ms 0 is "not measured": no sample.
   library.save(saveInput(desc, [32], bytesOf('v26'), { prewarmMs: 0 }));
@@ -134,7 +141,11 @@ test('save refuses bad input with invalid_input, naming the problem', (t) => {
   const good = () => saveInput(descriptor('BP001'), [32], bytesOf('k'));
   const cases: Array<[string, (input: ReturnType<typeof good>) => void, RegExp]> = [
     ['empty id', (i) => (i.descriptor = descriptor('')), /blueprint_id is empty/],
-    ['unspecified tier', (i) => (i.descriptor = descriptor('BP001', { tier: BlueprintTier.BLUEPRINT_TIER_UNSPECIFIED })), /UNSPECIFIED/],
+    [
+      'unspecified tier',
+      (i) => (i.descriptor = descriptor('BP001', { tier: BlueprintTier.BLUEPRINT_TIER_UNSPECIFIED })),
+      /UNSPECIFIED/,
+    ],
     ['other id in update', (i) => (i.update.blueprintId = 'BP002'), /differs/],
     ['no checksum', (i) => (i.update.checksum = ''), /checksum/],
     ['upper-case checksum', (i) => (i.update.checksum = i.update.checksum.toUpperCase()), /lowercase hex/],
@@ -295,16 +306,36 @@ test('maintenance evicts rows whose artifact is gone, and with verifyChecksums t
   t.is(library.metrics.missingArtifacts, 1);
   const all = library.listAll();
   t.like(all, { status: 'ok' });
-  if (all.status === 'ok') t.deepEqual(all.entries.map((e) => e.descriptor?.blueprintId), ['OK']);
+  if (all.status === 'ok')
+    t.deepEqual(
+      all.entries.map((e) => e.descriptor?.blueprintId),
+      ['OK'],
+    );
 });
 
 test('queries by tier, stage, tag (case-insensitive key) and slot shape', (t) => {
   const library = open(t);
   library.save(saveInput(descriptor('BPSTAGE1', { stage: 1 }), [32], bytesOf('1'), { tags: { GPU: 'yes' } }));
-  library.save(saveInput(descriptor('BPSTAGE2', { stage: 2, tier: BlueprintTier.BLUEPRINT_TIER_EXPERIMENTAL }), [32], bytesOf('2'), { tags: { transformer: 'true' } }));
-  library.save(saveInput(descriptor('BPSTAGE2', { stage: 2, tier: BlueprintTier.BLUEPRINT_TIER_EXPERIMENTAL }), [8, 8, 4], bytesOf('3'), { tags: {} }));
+  library.save(
+    saveInput(
+      descriptor('BPSTAGE2', { stage: 2, tier: BlueprintTier.BLUEPRINT_TIER_EXPERIMENTAL }),
+      [32],
+      bytesOf('2'),
+      { tags: { transformer: 'true' } },
+    ),
+  );
+  library.save(
+    saveInput(
+      descriptor('BPSTAGE2', { stage: 2, tier: BlueprintTier.BLUEPRINT_TIER_EXPERIMENTAL }),
+      [8, 8, 4],
+      bytesOf('3'),
+      { tags: {} },
+    ),
+  );
   const ids = (result: ReturnType<UrzaLibrary['query']>) =>
-    result.status === 'ok' ? result.entries.map((e) => `${e.descriptor?.blueprintId}@${e.slot?.dims?.join('x')}`) : result.status;
+    result.status === 'ok'
+      ? result.entries.map((e) => `${e.descriptor?.blueprintId}@${e.slot?.dims?.join('x')}`)
+      : result.status;
   t.deepEqual(ids(library.byStage(1)), ['BPSTAGE1@32']);
   t.deepEqual(ids(library.byTier(BlueprintTier.BLUEPRINT_TIER_EXPERIMENTAL)), ['BPSTAGE2@32', 'BPSTAGE2@8x8x4']);
   t.deepEqual(ids(library.byTag('gpu')), ['BPSTAGE1@32']);
@@ -318,8 +349,19 @@ test('metrics use the urza.library.* names', (t) => {
   const library = open(t);
   const names = Object.keys(library.metricsSnapshot());
   for (const name of [
-    'cache_hits', 'cache_misses', 'cache_errors', 'cache_expired', 'lookup_latency_ms', 'evictions', 'integrity_failures',
-    'slow_queries', 'breaker_open_total', 'breaker_denied', 'breaker_state', 'conservative_mode', 'cache_size',
+    'cache_hits',
+    'cache_misses',
+    'cache_errors',
+    'cache_expired',
+    'lookup_latency_ms',
+    'evictions',
+    'integrity_failures',
+    'slow_queries',
+    'breaker_open_total',
+    'breaker_denied',
+    'breaker_state',
+    'conservative_mode',
+    'cache_size',
   ]) {
     t.true(names.includes(`urza.library.${name}`), name);
   }

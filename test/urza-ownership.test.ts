@@ -45,16 +45,26 @@ test('two libraries on one root: the owner writes, the other reads what it wrote
   t.false(refused.ok);
   if (!refused.ok) {
     t.is(refused.error.code, 'unavailable');
-    t.regex(refused.error.message, new RegExp(`catalog\\.db is owned by process ${process.pid}: this process only reads it`));
+    t.regex(
+      refused.error.message,
+      new RegExp(`catalog\\.db is owned by process ${process.pid}: this process only reads it`),
+    );
   }
   t.like(reader.evict('BP001'), { status: 'unavailable', cause: 'not_owner' }, 'nor may it evict');
   t.like(reader.maintenance(), { status: 'ok', expired: 0, missing: 0, corrupt: 0 });
   t.is(reader.metricsSnapshot()['urza.library.catalog_owner'], 0);
   t.is(owner.metricsSnapshot()['urza.library.catalog_owner'], 1);
-  t.throws(() => new UrzaLibrary({ root }), { instanceOf: CatalogLockedError, message: /owned by process \d+: one writer per Urza root/ }, 'an open that must own fails, naming the owner');
+  t.throws(
+    () => new UrzaLibrary({ root }),
+    { instanceOf: CatalogLockedError, message: /owned by process \d+: one writer per Urza root/ },
+    'an open that must own fails, naming the owner',
+  );
 
   owner.close();
-  t.true(reader.save(saveInput(descriptor('BP002'), [32], bytesOf('second kernel'))).ok, 'the owner gone, the reader takes over at its next write');
+  t.true(
+    reader.save(saveInput(descriptor('BP002'), [32], bytesOf('second kernel'))).ok,
+    'the owner gone, the reader takes over at its next write',
+  );
   t.is(reader.role, 'owner');
   t.is(reader.get('BP001', [32]).status, 'found');
   reader.close();
@@ -72,7 +82,10 @@ test('a second process owns the root: this one reads its kernels; after kill -9 
   t.is(reader.role, 'reader');
   t.is(reader.get('BP000', [32], { fromDisk: true }).status, 'found', "the other process's kernels resolve here");
   t.is(reader.has('BP001', [8, 8, 4]).status, 'found');
-  t.throws(() => new UrzaLibrary({ root }), { instanceOf: CatalogLockedError, message: new RegExp(`owned by process ${child.pid}:`) });
+  t.throws(() => new UrzaLibrary({ root }), {
+    instanceOf: CatalogLockedError,
+    message: new RegExp(`owned by process ${child.pid}:`),
+  });
   const refused = reader.save(saveInput(descriptor('BP009'), [32], bytesOf('mine')));
   t.false(refused.ok, 'a live owner keeps the root');
 
@@ -82,7 +95,11 @@ test('a second process owns the root: this one reads its kernels; after kill -9 
   const saved = reader.save(saveInput(descriptor('BP009'), [32], bytesOf('mine')));
   t.true(saved.ok, 'the next write takes the dead owner’s place');
   t.is(reader.role, 'owner');
-  t.is(reader.recovery.tempFilesRemoved, 1, "taking over ran recovery: the dead owner's half-written temp file is gone");
+  t.is(
+    reader.recovery.tempFilesRemoved,
+    1,
+    "taking over ran recovery: the dead owner's half-written temp file is gone",
+  );
   t.is(readFileSync(join(root, OWNER_PID_FILE), 'utf8').trim(), String(process.pid));
   reader.close();
 });
@@ -103,39 +120,42 @@ test('a stale owner record from a dead pid is not an owner: the next open takes 
 
 const withRedis = redisServerAvailable() ? test.serial : test.skip;
 
-withRedis('esper serve nissa and esper run share one folder: the run owns Urza, Nissa only reads it, both work', async (t) => {
-  t.timeout(240_000, 'a served Nissa and a quick run with its first-use forge on a loaded machine');
-  const redis = await RedisServer.start();
-  const env = { ESPER_LEYLINE_SECRET: 'shared-folder-secret' };
-  const cwd = freshDir('esper-shared-');
-  const file = join(cwd, 'shared.ts');
-  writeFileSync(
-    file,
-    `import base from ${JSON.stringify(join(repo, 'experiments', 'quick.ts'))};\n` +
-      `export default { ...base, budgets: { ...base.budgets, epochs: 2 }, bus: ${JSON.stringify(redis.url)}, servedElsewhere: ['nissa'], nissaPort: ${await freePort()} };\n`,
-  );
-  const nissa = spawn(process.execPath, [ESPER_BIN, 'serve', 'nissa', file], { cwd, env: { ...esperEnv(), ...env } });
-  // Each event is the whole output so far: a line split across chunks still matches.
-  const output = new EventLog<string>();
-  let printed = '';
-  let errors = '';
-  nissa.stdout.on('data', (chunk: Buffer) => {
-    printed += chunk.toString();
-    output.push(printed);
-  });
-  nissa.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-  const closed = new Promise<number | null>((resolve) => nissa.once('close', resolve));
-  try {
-    await output.waitFor((text) => text.includes('nissa ready on'), { timeoutMs: 120_000 });
-    const run = await esper(['run', file, '--nissa-port', '0'], cwd, { env });
-    t.is(run.code, 0, run.stderr);
-    t.regex(run.stdout, /esper: training complete/);
-    t.notRegex(run.stdout + run.stderr, /owned by/);
-    t.regex(run.stdout, /esper: first use: forging 1 kernel/, 'the run stored its kernel in the shared library');
-    t.is(nissa.exitCode, null, 'Nissa is still serving');
-  } finally {
-    nissa.kill('SIGTERM');
-    t.is(await closed, 0, errors);
-    await redis.stop();
-  }
-});
+withRedis(
+  'esper serve nissa and esper run share one folder: the run owns Urza, Nissa only reads it, both work',
+  async (t) => {
+    t.timeout(240_000, 'a served Nissa and a quick run with its first-use forge on a loaded machine');
+    const redis = await RedisServer.start();
+    const env = { ESPER_LEYLINE_SECRET: 'shared-folder-secret' };
+    const cwd = freshDir('esper-shared-');
+    const file = join(cwd, 'shared.ts');
+    writeFileSync(
+      file,
+      `import base from ${JSON.stringify(join(repo, 'experiments', 'quick.ts'))};\n` +
+        `export default { ...base, budgets: { ...base.budgets, epochs: 2 }, bus: ${JSON.stringify(redis.url)}, servedElsewhere: ['nissa'], nissaPort: ${await freePort()} };\n`,
+    );
+    const nissa = spawn(process.execPath, [ESPER_BIN, 'serve', 'nissa', file], { cwd, env: { ...esperEnv(), ...env } });
+    // Each event is the whole output so far: a line split across chunks still matches.
+    const output = new EventLog<string>();
+    let printed = '';
+    let errors = '';
+    nissa.stdout.on('data', (chunk: Buffer) => {
+      printed += chunk.toString();
+      output.push(printed);
+    });
+    nissa.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    const closed = new Promise<number | null>((resolve) => nissa.once('close', resolve));
+    try {
+      await output.waitFor((text) => text.includes('nissa ready on'), { timeoutMs: 120_000 });
+      const run = await esper(['run', file, '--nissa-port', '0'], cwd, { env });
+      t.is(run.code, 0, run.stderr);
+      t.regex(run.stdout, /esper: training complete/);
+      t.notRegex(run.stdout + run.stderr, /owned by/);
+      t.regex(run.stdout, /esper: first use: forging 1 kernel/, 'the run stored its kernel in the shared library');
+      t.is(nissa.exitCode, null, 'Nissa is still serving');
+    } finally {
+      nissa.kill('SIGTERM');
+      t.is(await closed, 0, errors);
+      await redis.stop();
+    }
+  },
+);

@@ -26,7 +26,15 @@ function saveError(run: () => unknown): UrzaSaveError {
 
 function rowOf(input: ReturnType<typeof saveInput>, previous: CatalogRow | null = null, maxSamples = 20): CatalogRow {
   const { key, hash } = checkSaveInput(input);
-  return catalogRowFor(input, { key, hash, relativePath: `artifacts/${hash}.kernel`, mtimeS: 1, previous, maxSamples, storedAtMs: 1000 });
+  return catalogRowFor(input, {
+    key,
+    hash,
+    relativePath: `artifacts/${hash}.kernel`,
+    mtimeS: 1,
+    previous,
+    maxSamples,
+    storedAtMs: 1000,
+  });
 }
 
 test('checkSaveInput gives the slot key and content hash, and refuses what must not be stored', (t) => {
@@ -37,7 +45,11 @@ test('checkSaveInput gives the slot key and content hash, and refuses what must 
   tampered.update.checksum = saveInput(descriptor('BP001'), [32], bytesOf('other')).update.checksum;
   t.is(saveError(() => checkSaveInput(tampered)).code, 'checksum_mismatch');
 
-  const untiered = saveInput(descriptor('BP001', { tier: BlueprintTier.BLUEPRINT_TIER_UNSPECIFIED }), [32], bytesOf('k'));
+  const untiered = saveInput(
+    descriptor('BP001', { tier: BlueprintTier.BLUEPRINT_TIER_UNSPECIFIED }),
+    [32],
+    bytesOf('k'),
+  );
   t.regex(saveError(() => checkSaveInput(untiered)).message, /UNSPECIFIED/);
   t.is(saveError(() => checkSaveInput(saveInput(descriptor('BP001'), [0], bytesOf('k')))).code, 'invalid_input');
 });
@@ -73,9 +85,18 @@ test('auditRows: expired rows are not inspected, and a file shared by two rows i
     },
   );
   t.deepEqual(inspected, ['BP001', 'BP004']);
-  t.deepEqual(audit.expired.map((row) => row.blueprintId), ['BP003']);
-  t.deepEqual(audit.corrupt.map((row) => row.blueprintId), ['BP001', 'BP002']);
-  t.deepEqual(audit.missing.map((row) => row.blueprintId), ['BP004']);
+  t.deepEqual(
+    audit.expired.map((row) => row.blueprintId),
+    ['BP003'],
+  );
+  t.deepEqual(
+    audit.corrupt.map((row) => row.blueprintId),
+    ['BP001', 'BP002'],
+  );
+  t.deepEqual(
+    audit.missing.map((row) => row.blueprintId),
+    ['BP004'],
+  );
 });
 
 test('CatalogGuard: a slow access answers but counts as a failure; an open breaker refuses without running', (t) => {
@@ -97,7 +118,10 @@ test('CatalogGuard: a slow access answers but counts as a failure; an open break
   t.is(metrics.breakerState, CircuitBreakerState.CIRCUIT_STATE_OPEN);
   t.is(metrics.conservativeMode, 1);
   let ran = false;
-  t.like(guard.run('BP001', () => (ran = true)), { status: 'unavailable', cause: 'breaker_open' });
+  t.like(
+    guard.run('BP001', () => (ran = true)),
+    { status: 'unavailable', cause: 'breaker_open' },
+  );
   t.false(ran);
   t.is(metrics.breakerDenied, 1);
 });

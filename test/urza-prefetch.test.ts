@@ -30,8 +30,17 @@ function collector(log: EventLog<Answer>): ActorLogic<null, Answer> {
 }
 
 let requests = 0;
-function request(blueprintId: string, issuedAtMs = Date.now(), requestId = `prefetch-${++requests}`): v1.KernelPrefetchRequest {
-  return leyline.KernelPrefetchRequest.create({ requestId, blueprintId, trainingRunId: 'run-1', issuedAt: toTimestamp(issuedAtMs) });
+function request(
+  blueprintId: string,
+  issuedAtMs = Date.now(),
+  requestId = `prefetch-${++requests}`,
+): v1.KernelPrefetchRequest {
+  return leyline.KernelPrefetchRequest.create({
+    requestId,
+    blueprintId,
+    trainingRunId: 'run-1',
+    issuedAt: toTimestamp(issuedAtMs),
+  });
 }
 
 async function setUp(t: { teardown(fn: () => void | Promise<void>): void }) {
@@ -66,7 +75,8 @@ test('Ready carries the artifact ref, a fresh checksum, the guard digest and p50
   const { library, ask } = await setUp(t);
   const desc = descriptor('BP001');
   let saved: SaveResult | undefined;
-  for (const prewarmMs of [10, 20, 30, 40]) saved = library.save(saveInput(desc, [32], bytesOf('kernel'), { prewarmMs }));
+  for (const prewarmMs of [10, 20, 30, 40])
+    saved = library.save(saveInput(desc, [32], bytesOf('kernel'), { prewarmMs }));
   if (!saved?.ok) return t.fail();
   const message = request('BP001');
   const answer = await ask(message);
@@ -194,7 +204,8 @@ test('the actor runs maintenance on its timer', async (t) => {
   const replyTo = system.spawn(null, collector(answers), { name: 'sink' });
   const urza = system.spawn(null, urzaLogic({ library, replyTo, maintenanceIntervalMs: 20 }), { name: 'urza' });
   const deadline = Date.now() + 5_000;
-  while (library.metrics.missingArtifacts === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (library.metrics.missingArtifacts === 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
   t.is(library.metrics.missingArtifacts, 1);
   t.is(library.get('GONE').status, 'not_found');
   t.not(system.inspectState(urza.path).maintenance_runs, '0');
@@ -226,14 +237,22 @@ test('a request naming a slot is answered for that slot; a bad slot is an invali
   const dense = library.save(saveInput(desc, [32], bytesOf('dense kernel'), { prewarmMs: 3 }));
   const conv = library.save(saveInput(desc, [4, 4, 8], bytesOf('conv kernel'), { prewarmMs: 4 }));
   if (!dense.ok || !conv.ok) return t.fail();
-  const forDense = leyline.KernelPrefetchRequest.create({ ...request('BP002'), slot: leyline.SlotShape.create({ dims: [32] }) });
+  const forDense = leyline.KernelPrefetchRequest.create({
+    ...request('BP002'),
+    slot: leyline.SlotShape.create({ dims: [32] }),
+  });
   const answer = await ask(forDense);
   t.true(answer instanceof leyline.KernelArtifactReady);
   t.is(answer instanceof leyline.KernelArtifactReady ? answer.checksum : '', dense.entry.checksum);
-  const forConv = leyline.KernelPrefetchRequest.create({ ...request('BP002'), slot: leyline.SlotShape.create({ dims: [4, 4, 8] }) });
+  const forConv = leyline.KernelPrefetchRequest.create({
+    ...request('BP002'),
+    slot: leyline.SlotShape.create({ dims: [4, 4, 8] }),
+  });
   const convAnswer = await ask(forConv);
   t.is(convAnswer instanceof leyline.KernelArtifactReady ? convAnswer.checksum : '', conv.entry.checksum);
-  const bad = await ask(leyline.KernelPrefetchRequest.create({ ...request('BP002'), slot: leyline.SlotShape.create({ dims: [0] }) }));
+  const bad = await ask(
+    leyline.KernelPrefetchRequest.create({ ...request('BP002'), slot: leyline.SlotShape.create({ dims: [0] }) }),
+  );
   t.true(bad instanceof leyline.KernelArtifactError);
   t.is(bad instanceof leyline.KernelArtifactError ? bad.reason : '', 'invalid_request');
 });

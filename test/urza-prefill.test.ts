@@ -50,7 +50,11 @@ test("the first-use forge runs in Weatherlight's tree: a crash of the forge is r
     weatherlight: { ...defaults.weatherlight, tree: forgeTree(defaults.weatherlight.tree) },
   };
   const effects = new EventLog<{ path: string; effect: SupervisorEffect }>();
-  const wl = await startWeatherlight(config, { env, kinds: { 'tezzeret-forge': crashable }, supervision: { observe: (path, effect) => effects.push({ path, effect }) } });
+  const wl = await startWeatherlight(config, {
+    env,
+    kinds: { 'tezzeret-forge': crashable },
+    supervision: { observe: (path, effect) => effects.push({ path, effect }) },
+  });
   try {
     const forge = wl.system.tree().find((w) => w.path === FORGE);
     t.is(forge?.status, leyline.ActorStatus.ACTOR_STATUS_RUNNING, "the forge is one of the tree's actors");
@@ -64,7 +68,9 @@ test("the first-use forge runs in Weatherlight's tree: a crash of the forge is r
     t.is(first?.failed, 1, 'the request the forge crashed on fails (and is not left hanging)');
     t.regex(first?.failures[0] ?? '', /forge crashed/);
     t.regex(lines[0] ?? '', /forging 1 kernel into Urza with \/weatherlight\/tezzeret\/forge/);
-    await effects.waitFor((e) => e.path === '/weatherlight/tezzeret' && e.effect.type === 'restart' && e.effect.ids.includes('forge'));
+    await effects.waitFor(
+      (e) => e.path === '/weatherlight/tezzeret' && e.effect.type === 'restart' && e.effect.ids.includes('forge'),
+    );
     await wl.system.whenStarted({ path: FORGE, system: wl.system.name });
     t.is(wl.system.tree().find((w) => w.path === FORGE)?.restartCount, 1, 'restarted by its supervisor');
 
@@ -73,7 +79,12 @@ test("the first-use forge runs in Weatherlight's tree: a crash of the forge is r
     const urza: ActorRef<v1.KernelPrefetchRequest> = { path: '/weatherlight/urza/library', system: wl.system.name };
     const ready = await wl.system.ask(
       urza,
-      leyline.KernelPrefetchRequest.create({ requestId: 'p1', blueprintId: 'BP021', trainingRunId: 'run', issuedAt: toTimestamp(Date.now()) }),
+      leyline.KernelPrefetchRequest.create({
+        requestId: 'p1',
+        blueprintId: 'BP021',
+        trainingRunId: 'run',
+        issuedAt: toTimestamp(Date.now()),
+      }),
       [leyline.KernelArtifactReady, leyline.KernelArtifactError],
       5_000,
     );

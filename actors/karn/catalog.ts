@@ -52,7 +52,8 @@ export class BlueprintCatalog implements KarnCatalogReader {
 
   /** With `loadDefaults` (the default) the 50 default blueprints are registered, BP001…BP050. */
   constructor({ loadDefaults = true }: { loadDefaults?: boolean } = {}) {
-    if (loadDefaults) for (const descriptor of defaultBlueprints()) this.#entries.set(descriptor.blueprintId, descriptor);
+    if (loadDefaults)
+      for (const descriptor of defaultBlueprints()) this.#entries.set(descriptor.blueprintId, descriptor);
   }
 
   /** Stores a copy. An existing id is replaced in place (it keeps its position). Throws KarnConfigError when invalid. */
@@ -95,7 +96,11 @@ export class BlueprintCatalog implements KarnCatalogReader {
  * (e.g. `karn.blueprints[1].allowedParameters.alpha`). An id already in the catalog (a default, or an earlier
  * entry) is a duplicate: configuration adds blueprints, it does not silently replace them.
  */
-export function registerCustomBlueprints(catalog: BlueprintCatalog, blueprints: unknown, field = 'karn.blueprints'): void {
+export function registerCustomBlueprints(
+  catalog: BlueprintCatalog,
+  blueprints: unknown,
+  field = 'karn.blueprints',
+): void {
   if (blueprints === undefined) return;
   if (!Array.isArray(blueprints)) throw new KarnConfigError(field, 'must be a list of blueprints');
   const seen = new Set<string>();
@@ -103,7 +108,10 @@ export function registerCustomBlueprints(catalog: BlueprintCatalog, blueprints: 
     const at = `${field}[${index}]`;
     const descriptor = customDescriptor(entry, at);
     if (catalog.has(descriptor.blueprintId) || seen.has(descriptor.blueprintId)) {
-      throw new KarnConfigError(`${at}.blueprintId`, `duplicates the id ${JSON.stringify(descriptor.blueprintId)} already in the catalog`);
+      throw new KarnConfigError(
+        `${at}.blueprintId`,
+        `duplicates the id ${JSON.stringify(descriptor.blueprintId)} already in the catalog`,
+      );
     }
     seen.add(descriptor.blueprintId);
     return descriptor;
@@ -114,21 +122,37 @@ export function registerCustomBlueprints(catalog: BlueprintCatalog, blueprints: 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const show = (value: unknown): string => (typeof value === 'number' ? String(value) : JSON.stringify(value) ?? String(value));
+const show = (value: unknown): string =>
+  typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
 
 /** A configured blueprint (unknown input: config files are user code) → a checked descriptor. */
 function customDescriptor(entry: unknown, at: string): v1.BlueprintDescriptor {
   if (!isRecord(entry)) throw new KarnConfigError(at, 'must be an object');
-  const { blueprintId, name, tier, risk, stage = 0, allowedParameters = {}, quarantineOnly = false, approvalRequired = false, description = '' } = entry;
-  if (typeof blueprintId !== 'string') throw new KarnConfigError(`${at}.blueprintId`, `must be a string, got ${show(blueprintId)}`);
+  const {
+    blueprintId,
+    name,
+    tier,
+    risk,
+    stage = 0,
+    allowedParameters = {},
+    quarantineOnly = false,
+    approvalRequired = false,
+    description = '',
+  } = entry;
+  if (typeof blueprintId !== 'string')
+    throw new KarnConfigError(`${at}.blueprintId`, `must be a string, got ${show(blueprintId)}`);
   if (typeof name !== 'string') throw new KarnConfigError(`${at}.name`, `must be a string, got ${show(name)}`);
   if (typeof tier !== 'number') throw new KarnConfigError(`${at}.tier`, `must be a BlueprintTier, got ${show(tier)}`);
-  if (typeof risk !== 'number') throw new KarnConfigError(`${at}.risk`, `must be a number in [0, 1], got ${show(risk)}`);
-  if (typeof stage !== 'number') throw new KarnConfigError(`${at}.stage`, `must be a non-negative integer, got ${show(stage)}`);
+  if (typeof risk !== 'number')
+    throw new KarnConfigError(`${at}.risk`, `must be a number in [0, 1], got ${show(risk)}`);
+  if (typeof stage !== 'number')
+    throw new KarnConfigError(`${at}.stage`, `must be a non-negative integer, got ${show(stage)}`);
   if (typeof quarantineOnly !== 'boolean') throw new KarnConfigError(`${at}.quarantineOnly`, 'must be true or false');
-  if (typeof approvalRequired !== 'boolean') throw new KarnConfigError(`${at}.approvalRequired`, 'must be true or false');
+  if (typeof approvalRequired !== 'boolean')
+    throw new KarnConfigError(`${at}.approvalRequired`, 'must be true or false');
   if (typeof description !== 'string') throw new KarnConfigError(`${at}.description`, 'must be a string');
-  if (!isRecord(allowedParameters)) throw new KarnConfigError(`${at}.allowedParameters`, 'must be an object of {min, max} bounds');
+  if (!isRecord(allowedParameters))
+    throw new KarnConfigError(`${at}.allowedParameters`, 'must be an object of {min, max} bounds');
   const bounds: Record<string, { minValue: number; maxValue: number }> = {};
   for (const [key, range] of Object.entries(allowedParameters)) {
     const where = `${at}.allowedParameters.${key}`;
@@ -137,7 +161,17 @@ function customDescriptor(entry: unknown, at: string): v1.BlueprintDescriptor {
     }
     bounds[key] = { minValue: range.min, maxValue: range.max };
   }
-  const descriptor = copyDescriptor({ blueprintId, name, tier, risk, stage, allowedParameters: bounds, quarantineOnly, approvalRequired, description });
+  const descriptor = copyDescriptor({
+    blueprintId,
+    name,
+    tier,
+    risk,
+    stage,
+    allowedParameters: bounds,
+    quarantineOnly,
+    approvalRequired,
+    description,
+  });
   // Risk is checked before float32 rounding, so 1.0000001 is refused rather than rounded into range.
   checkDescriptor(descriptor, at, risk);
   return descriptor;
@@ -153,9 +187,13 @@ function checkDescriptor(descriptor: v1.BlueprintDescriptor, field: string, rawR
   }
   if (descriptor.name.trim() === '') throw new KarnConfigError(`${field}.name`, 'must not be empty');
   if (!KNOWN_TIERS.has(descriptor.tier)) {
-    throw new KarnConfigError(`${field}.tier`, `must be BLUEPRINT_TIER_SAFE, _EXPERIMENTAL or _HIGH_RISK (1–3), got ${show(descriptor.tier)}`);
+    throw new KarnConfigError(
+      `${field}.tier`,
+      `must be BLUEPRINT_TIER_SAFE, _EXPERIMENTAL or _HIGH_RISK (1–3), got ${show(descriptor.tier)}`,
+    );
   }
-  if (!Number.isFinite(rawRisk) || rawRisk < 0 || rawRisk > 1) throw new KarnConfigError(`${field}.risk`, `must be in [0, 1], got ${show(rawRisk)}`);
+  if (!Number.isFinite(rawRisk) || rawRisk < 0 || rawRisk > 1)
+    throw new KarnConfigError(`${field}.risk`, `must be in [0, 1], got ${show(rawRisk)}`);
   if (!Number.isInteger(descriptor.stage) || descriptor.stage < 0 || descriptor.stage > 0xffff_ffff) {
     throw new KarnConfigError(`${field}.stage`, `must be a non-negative integer, got ${show(descriptor.stage)}`);
   }
@@ -163,7 +201,12 @@ function checkDescriptor(descriptor: v1.BlueprintDescriptor, field: string, rawR
     const where = `${field}.allowedParameters.${key}`;
     const { minValue, maxValue } = bounds;
     if (key === '') throw new KarnConfigError(where, 'has an empty parameter name');
-    if (typeof minValue !== 'number' || typeof maxValue !== 'number' || !Number.isFinite(minValue) || !Number.isFinite(maxValue)) {
+    if (
+      typeof minValue !== 'number' ||
+      typeof maxValue !== 'number' ||
+      !Number.isFinite(minValue) ||
+      !Number.isFinite(maxValue)
+    ) {
       throw new KarnConfigError(where, `bounds must be finite numbers, got [${show(minValue)}, ${show(maxValue)}]`);
     }
     if (minValue > maxValue) throw new KarnConfigError(where, `min ${minValue} must be ≤ max ${maxValue}`);

@@ -39,7 +39,8 @@ export function enumName(enumObject: object, value: number): string {
 }
 
 export const tierName = (tier: v1.BlueprintTier): string => enumName(leyline.BlueprintTier, tier);
-export const rejectionName = (rejection: v1.BlueprintRejection): string => enumName(leyline.BlueprintRejection, rejection);
+export const rejectionName = (rejection: v1.BlueprintRejection): string =>
+  enumName(leyline.BlueprintRejection, rejection);
 export const breakerStateName = (state: v1.CircuitBreakerState): string => enumName(leyline.CircuitBreakerState, state);
 
 /** "BP002 (linear_projection)": how sentences name a blueprint. */

@@ -6,7 +6,10 @@ import type { v1 } from '../../contracts/index.ts';
 /** A refused query: the Leyline reason and a sentence naming the blueprint, the key, the value and the bounds. */
 export class BlueprintRequestError extends Error {
   override readonly name = 'BlueprintRequestError';
-  constructor(readonly rejection: v1.BlueprintRejection, message: string) {
+  constructor(
+    readonly rejection: v1.BlueprintRejection,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -16,10 +16,20 @@ import { BlueprintRequestError } from './errors.ts';
 import { chooseTemplate, exclusionReason, type SelectionCriteria } from './selection.ts';
 import { checkParameters, lookUpBlueprint } from './validation.ts';
 
-const { BlueprintRejection: Rejection, BlueprintTier: Tier, CircuitBreakerState: BreakerState, TelemetryLevel, HealthStatus } = leyline;
+const {
+  BlueprintRejection: Rejection,
+  BlueprintTier: Tier,
+  CircuitBreakerState: BreakerState,
+  TelemetryLevel,
+  HealthStatus,
+} = leyline;
 
 /** The reference's breaker settings for Karn: 3 consecutive failures open it for 30 s; 1 success closes it. */
-export const KARN_BREAKER_DEFAULTS: Readonly<CircuitBreakerOptions> = { failureThreshold: 3, successThreshold: 1, timeoutMs: 30_000 };
+export const KARN_BREAKER_DEFAULTS: Readonly<CircuitBreakerOptions> = {
+  failureThreshold: 3,
+  successThreshold: 1,
+  timeoutMs: 30_000,
+};
 
 /** Events kept between telemetry packets; beyond this the oldest are dropped (and counted) so memory stays bounded. */
 export const MAX_PENDING_EVENTS = 1_000;
@@ -143,7 +153,10 @@ export function handleQuery(state: KarnState, query: v1.BlueprintQuery): v1.Blue
 }
 
 /** The blueprint a query gets and its validated parameters; throws BlueprintRequestError for a refusal. */
-function resolveQuery(state: KarnState, query: v1.BlueprintQuery): { descriptor: v1.BlueprintDescriptor; parameters: Record<string, number> } {
+function resolveQuery(
+  state: KarnState,
+  query: v1.BlueprintQuery,
+): { descriptor: v1.BlueprintDescriptor; parameters: Record<string, number> } {
   const parameters = { ...query.parameters };
   const criteria: SelectionCriteria = {
     // In a query UNSPECIFIED means "any tier"; chooseTemplate takes no tier for that.
@@ -204,7 +217,12 @@ function refusal(query: v1.BlueprintQuery, rejection: v1.BlueprintRejection, err
   return leyline.BlueprintSelection.create({ requestId: query.requestId, ok: false, rejection, error });
 }
 
-function pushEvent(state: KarnState, description: string, level: v1.TelemetryLevel, attributes: Record<string, string>): void {
+function pushEvent(
+  state: KarnState,
+  description: string,
+  level: v1.TelemetryLevel,
+  attributes: Record<string, string>,
+): void {
   state.events.push({ description, level, attributes });
   if (state.events.length > MAX_PENDING_EVENTS) {
     const excess = state.events.length - MAX_PENDING_EVENTS;
@@ -237,11 +255,17 @@ export function karnMetricPoints(metrics: KarnMetrics): MetricInput[] {
  * Karn's TelemetryPacket (source "karn"): the metrics and the events drained since the last packet. WARNING
  * when a warning event is in it or the breaker is not closed; health DEGRADED while the breaker is not closed.
  */
-export function buildKarnTelemetry(state: KarnState, packetId: string, timestamp: number = Date.now()): v1.TelemetryPacket {
+export function buildKarnTelemetry(
+  state: KarnState,
+  packetId: string,
+  timestamp: number = Date.now(),
+): v1.TelemetryPacket {
   const events = drainEvents(state);
   const breakerState = state.metrics.breakerState;
   const closed = breakerState === BreakerState.CIRCUIT_STATE_CLOSED;
-  const warned = events.some((event) => (event.level ?? TelemetryLevel.TELEMETRY_LEVEL_INFO) >= TelemetryLevel.TELEMETRY_LEVEL_WARNING);
+  const warned = events.some(
+    (event) => (event.level ?? TelemetryLevel.TELEMETRY_LEVEL_INFO) >= TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+  );
   return buildTelemetryPacket({
     packetId,
     source: 'karn',
@@ -249,7 +273,11 @@ export function buildKarnTelemetry(state: KarnState, packetId: string, timestamp
     metrics: karnMetricPoints(state.metrics),
     events,
     healthStatus: closed ? HealthStatus.HEALTH_STATUS_HEALTHY : HealthStatus.HEALTH_STATUS_DEGRADED,
-    healthSummary: closed ? 'steady' : breakerState === BreakerState.CIRCUIT_STATE_OPEN ? 'breaker_open' : 'breaker_half_open',
+    healthSummary: closed
+      ? 'steady'
+      : breakerState === BreakerState.CIRCUIT_STATE_OPEN
+        ? 'breaker_open'
+        : 'breaker_half_open',
     healthIndicators: { breaker_state: breakerStateName(breakerState) },
     timestamp,
   });

@@ -28,9 +28,13 @@ export interface SelectionCriteria {
 }
 
 /** Steps 1–4: the candidates in insertion order, not yet sorted. */
-function filterCandidates(descriptors: readonly v1.BlueprintDescriptor[], criteria: SelectionCriteria): v1.BlueprintDescriptor[] {
+function filterCandidates(
+  descriptors: readonly v1.BlueprintDescriptor[],
+  criteria: SelectionCriteria,
+): v1.BlueprintDescriptor[] {
   let candidates = [...descriptors];
-  if (criteria.tier !== undefined && criteria.tier !== null) candidates = candidates.filter((d) => d.tier === criteria.tier);
+  if (criteria.tier !== undefined && criteria.tier !== null)
+    candidates = candidates.filter((d) => d.tier === criteria.tier);
   if (!criteria.allowAdversarial) candidates = candidates.filter((d) => d.tier !== Tier.BLUEPRINT_TIER_HIGH_RISK);
   if (criteria.conservative) {
     const safe = candidates.filter((d) => d.tier === Tier.BLUEPRINT_TIER_SAFE);
@@ -43,7 +47,10 @@ const byBlueprintId = (a: v1.BlueprintDescriptor, b: v1.BlueprintDescriptor): nu
   a.blueprintId < b.blueprintId ? -1 : a.blueprintId > b.blueprintId ? 1 : 0;
 
 /** Steps 1–4 and 6: the blueprints a selection with these criteria chooses among, sorted by id. */
-export function candidatePool(descriptors: readonly v1.BlueprintDescriptor[], criteria: SelectionCriteria): v1.BlueprintDescriptor[] {
+export function candidatePool(
+  descriptors: readonly v1.BlueprintDescriptor[],
+  criteria: SelectionCriteria,
+): v1.BlueprintDescriptor[] {
   return filterCandidates(descriptors, criteria).sort(byBlueprintId);
 }
 
@@ -56,7 +63,10 @@ export function selectionHash(context: string): number {
 export function chooseTemplate(catalog: KarnCatalogReader, criteria: SelectionCriteria): v1.BlueprintDescriptor {
   const candidates = candidatePool(catalog.all(), criteria);
   if (candidates.length === 0) {
-    throw new BlueprintRequestError(Rejection.BLUEPRINT_REJECTION_NO_CANDIDATES, `no blueprint matches ${describeCriteria(criteria)}`);
+    throw new BlueprintRequestError(
+      Rejection.BLUEPRINT_REJECTION_NO_CANDIDATES,
+      `no blueprint matches ${describeCriteria(criteria)}`,
+    );
   }
   const { context } = criteria;
   const index = context ? selectionHash(context) % candidates.length : 0;
@@ -86,7 +96,9 @@ export function exclusionReason(
 }
 
 function describeCriteria(criteria: SelectionCriteria): string {
-  const parts = [criteria.tier !== undefined && criteria.tier !== null ? `tier ${tierName(criteria.tier)}` : 'any tier'];
+  const parts = [
+    criteria.tier !== undefined && criteria.tier !== null ? `tier ${tierName(criteria.tier)}` : 'any tier',
+  ];
   parts.push(criteria.allowAdversarial ? 'adversarial allowed' : 'adversarial not allowed');
   if (criteria.conservative) parts.push('conservative');
   return parts.join(', ');

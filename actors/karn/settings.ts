@@ -34,17 +34,28 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  */
 export function setUpKarn(config: unknown = {}, field = 'karn'): KarnSetup {
   if (!isRecord(config)) throw new KarnConfigError(field, 'must be an object');
-  const { loadDefaults = true, blueprints, approved = [], telemetryIntervalMs = DEFAULT_TELEMETRY_INTERVAL_MS } = config;
+  const {
+    loadDefaults = true,
+    blueprints,
+    approved = [],
+    telemetryIntervalMs = DEFAULT_TELEMETRY_INTERVAL_MS,
+  } = config;
   if (typeof loadDefaults !== 'boolean') throw new KarnConfigError(`${field}.loadDefaults`, 'must be true or false');
   if (typeof telemetryIntervalMs !== 'number' || !Number.isInteger(telemetryIntervalMs) || telemetryIntervalMs <= 0) {
-    throw new KarnConfigError(`${field}.telemetryIntervalMs`, `must be an integer > 0, got ${JSON.stringify(telemetryIntervalMs)}`);
+    throw new KarnConfigError(
+      `${field}.telemetryIntervalMs`,
+      `must be an integer > 0, got ${JSON.stringify(telemetryIntervalMs)}`,
+    );
   }
   const catalog = new BlueprintCatalog({ loadDefaults });
   registerCustomBlueprints(catalog, blueprints, `${field}.blueprints`);
   if (!Array.isArray(approved)) throw new KarnConfigError(`${field}.approved`, 'must be a list of blueprint ids');
   approved.forEach((id: unknown, index) => {
     if (typeof id !== 'string' || !catalog.has(id)) {
-      throw new KarnConfigError(`${field}.approved[${index}]`, `must be the id of a blueprint in the catalog, got ${JSON.stringify(id)}`);
+      throw new KarnConfigError(
+        `${field}.approved[${index}]`,
+        `must be the id of a blueprint in the catalog, got ${JSON.stringify(id)}`,
+      );
     }
   });
   return { catalog, approved: [...(approved as string[])], telemetryIntervalMs };

@@ -3,8 +3,11 @@
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { copyDescriptor } from './descriptor.ts';
 
-const { BLUEPRINT_TIER_SAFE: SAFE, BLUEPRINT_TIER_EXPERIMENTAL: EXPERIMENTAL, BLUEPRINT_TIER_HIGH_RISK: HIGH_RISK } =
-  leyline.BlueprintTier;
+const {
+  BLUEPRINT_TIER_SAFE: SAFE,
+  BLUEPRINT_TIER_EXPERIMENTAL: EXPERIMENTAL,
+  BLUEPRINT_TIER_HIGH_RISK: HIGH_RISK,
+} = leyline.BlueprintTier;
 
 interface TemplateRow {
   id: string;
@@ -74,20 +77,74 @@ const ROWS: readonly TemplateRow[] = [
   row('BP033', 'deformable_conv', SAFE, 0.5, 4, { offset_groups: [1.0, 4.0] }, 'Deformable convolution'),
   row('BP034', 'non_local_block', SAFE, 0.5, 4, { window: [4.0, 16.0] }, 'Non-local attention block'),
   row('BP035', 'learned_positional', SAFE, 0.5, 4, { frequency: [0.1, 1.0] }, 'Learned positional encoding'),
-  row('BP036', 'mixture_of_experts_4', EXPERIMENTAL, 0.7, 5, { experts: [4.0, 8.0], capacity: [1.0, 2.0] }, 'Mixture-of-Experts block (4 experts)', A),
-  row('BP037', 'hierarchical_attention', EXPERIMENTAL, 0.7, 5, { levels: [2.0, 4.0] }, 'Hierarchical attention module', A),
+  row(
+    'BP036',
+    'mixture_of_experts_4',
+    EXPERIMENTAL,
+    0.7,
+    5,
+    { experts: [4.0, 8.0], capacity: [1.0, 2.0] },
+    'Mixture-of-Experts block (4 experts)',
+    A,
+  ),
+  row(
+    'BP037',
+    'hierarchical_attention',
+    EXPERIMENTAL,
+    0.7,
+    5,
+    { levels: [2.0, 4.0] },
+    'Hierarchical attention module',
+    A,
+  ),
   row('BP038', 'memory_augmented', EXPERIMENTAL, 0.8, 5, { memory_slots: [32.0, 128.0] }, 'Memory-augmented block', A),
   row('BP039', 'neural_ode_block', EXPERIMENTAL, 0.8, 5, { steps: [1.0, 10.0] }, 'Neural ODE integration block', A),
   row('BP040', 'differentiable_nas', EXPERIMENTAL, 0.8, 5, { temperature: [0.5, 2.0] }, 'Differentiable NAS head', A),
-  row('BP041', 'meta_learning_layer', EXPERIMENTAL, 0.8, 5, { adapt_steps: [1.0, 5.0] }, 'Meta-learning adaptation layer', A),
+  row(
+    'BP041',
+    'meta_learning_layer',
+    EXPERIMENTAL,
+    0.8,
+    5,
+    { adapt_steps: [1.0, 5.0] },
+    'Meta-learning adaptation layer',
+    A,
+  ),
   row('BP042', 'recursive_processing', EXPERIMENTAL, 0.8, 5, { depth: [2.0, 6.0] }, 'Recursive processing block', A),
   row('BP043', 'exploding_gradient', HIGH_RISK, 0.9, 6, { scale: [5.0, 20.0] }, 'Exploding gradient stressor', QA),
   row('BP044', 'vanishing_gradient', HIGH_RISK, 0.9, 6, { decay: [0.0, 0.1] }, 'Vanishing gradient stressor', QA),
-  row('BP045', 'nan_injection', HIGH_RISK, 1.0, 6, { frequency: [0.01, 0.1] }, 'NaN injection adversarial template', QA),
-  row('BP046', 'infinite_loop', HIGH_RISK, 1.0, 6, { iterations: [1000.0, 10000.0] }, 'Infinite loop adversarial template', QA),
+  row(
+    'BP045',
+    'nan_injection',
+    HIGH_RISK,
+    1.0,
+    6,
+    { frequency: [0.01, 0.1] },
+    'NaN injection adversarial template',
+    QA,
+  ),
+  row(
+    'BP046',
+    'infinite_loop',
+    HIGH_RISK,
+    1.0,
+    6,
+    { iterations: [1000.0, 10000.0] },
+    'Infinite loop adversarial template',
+    QA,
+  ),
   row('BP047', 'memory_leak', HIGH_RISK, 1.0, 6, { growth_rate: [1.0, 5.0] }, 'Memory leak simulation', QA),
   row('BP048', 'deadlock_pattern', HIGH_RISK, 1.0, 6, { threads: [2.0, 16.0] }, 'Deadlock pattern stressor', QA),
-  row('BP049', 'race_condition', HIGH_RISK, 0.9, 6, { window_ns: [10.0, 1000.0] }, 'Race condition adversarial template', QA),
+  row(
+    'BP049',
+    'race_condition',
+    HIGH_RISK,
+    0.9,
+    6,
+    { window_ns: [10.0, 1000.0] },
+    'Race condition adversarial template',
+    QA,
+  ),
   row('BP050', 'adversarial_noise', HIGH_RISK, 0.9, 6, { epsilon: [0.1, 1.0] }, 'Adversarial noise injection', QA),
 ];
 
@@ -112,4 +169,3 @@ export function defaultBlueprints(): v1.BlueprintDescriptor[] {
     }),
   );
 }
-

@@ -17,7 +17,10 @@ export type RequestParameters = Readonly<Record<string, number>>;
 const range = (min: number, max: number): string => `[${min}, ${max}]`;
 
 /** The first problem with `parameters` for `descriptor`, or null when they are valid. */
-export function checkParameters(descriptor: v1.BlueprintDescriptor, parameters: RequestParameters): BlueprintRequestError | null {
+export function checkParameters(
+  descriptor: v1.BlueprintDescriptor,
+  parameters: RequestParameters,
+): BlueprintRequestError | null {
   const blueprint = describeBlueprint(descriptor);
   const declared = declaredBounds(descriptor);
   for (const [key, { min, max }] of declared) {
@@ -44,7 +47,9 @@ export function checkParameters(descriptor: v1.BlueprintDescriptor, parameters: 
   const declaredKeys = new Set(declared.map(([key]) => key));
   for (const [key, value] of Object.entries(parameters)) {
     if (declaredKeys.has(key)) continue;
-    const accepted = declared.length ? `it declares ${declared.map(([k, b]) => `${k} ${range(b.min, b.max)}`).join(', ')}` : 'it declares none';
+    const accepted = declared.length
+      ? `it declares ${declared.map(([k, b]) => `${k} ${range(b.min, b.max)}`).join(', ')}`
+      : 'it declares none';
     return new BlueprintRequestError(
       Rejection.BLUEPRINT_REJECTION_UNDECLARED_PARAMETER,
       `blueprint ${blueprint}: parameter '${key}'=${String(value)} is not declared (${accepted})`,
@@ -57,13 +62,20 @@ export function checkParameters(descriptor: v1.BlueprintDescriptor, parameters: 
 export function lookUpBlueprint(catalog: KarnCatalogReader, blueprintId: string): v1.BlueprintDescriptor {
   const descriptor = catalog.get(blueprintId);
   if (!descriptor) {
-    throw new BlueprintRequestError(Rejection.BLUEPRINT_REJECTION_UNKNOWN_BLUEPRINT, `blueprint '${blueprintId}' is not in the catalog`);
+    throw new BlueprintRequestError(
+      Rejection.BLUEPRINT_REJECTION_UNKNOWN_BLUEPRINT,
+      `blueprint '${blueprintId}' is not in the catalog`,
+    );
   }
   return descriptor;
 }
 
 /** Looks the blueprint up and validates the parameters; throws BlueprintRequestError with the reason. */
-export function validateRequest(catalog: KarnCatalogReader, blueprintId: string, parameters: RequestParameters): v1.BlueprintDescriptor {
+export function validateRequest(
+  catalog: KarnCatalogReader,
+  blueprintId: string,
+  parameters: RequestParameters,
+): v1.BlueprintDescriptor {
   const descriptor = lookUpBlueprint(catalog, blueprintId);
   const problem = checkParameters(descriptor, parameters);
   if (problem) throw problem;

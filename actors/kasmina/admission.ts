@@ -67,7 +67,10 @@ export function admit(command: v1.AdaptationCommand, facts: AdmissionFacts): Adm
     return { kind: 'hand_over', seedId: command.targetSeedId, germinate: null };
   }
   if (command.commandType !== CommandType.COMMAND_SEED || !command.seedOperation) {
-    return { kind: 'not_seed_command', reason: `not a seed command (${leyline.CommandType[command.commandType] ?? String(command.commandType)})` };
+    return {
+      kind: 'not_seed_command',
+      reason: `not a seed command (${leyline.CommandType[command.commandType] ?? String(command.commandType)})`,
+    };
   }
   const seedId = command.targetSeedId;
   if (!seedId) return refuse('target_seed_id is empty');
@@ -87,7 +90,11 @@ export function admit(command: v1.AdaptationCommand, facts: AdmissionFacts): Adm
 }
 
 /** The receipt for `command` as admitted, with the seeds' states as they are when it is sent. */
-export function receiptFor(command: v1.AdaptationCommand, admission: Admission, states: Iterable<v1.SeedState>): v1.AdaptationReceipt {
+export function receiptFor(
+  command: v1.AdaptationCommand,
+  admission: Admission,
+  states: Iterable<v1.SeedState>,
+): v1.AdaptationReceipt {
   const outcome = ((): { applied: boolean; reason: string } => {
     switch (admission.kind) {
       case 'boundary':

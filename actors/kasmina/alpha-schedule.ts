@@ -8,7 +8,11 @@ export type AlphaSchedule =
   | { kind: 'cosine'; totalSteps: number };
 
 const DEFAULT_SIGMOID_TEMPERATURE = 2;
-export const DEFAULT_ALPHA_SCHEDULE: AlphaSchedule = { kind: 'sigmoid', totalSteps: 20, temperature: DEFAULT_SIGMOID_TEMPERATURE };
+export const DEFAULT_ALPHA_SCHEDULE: AlphaSchedule = {
+  kind: 'sigmoid',
+  totalSteps: 20,
+  temperature: DEFAULT_SIGMOID_TEMPERATURE,
+};
 
 /** α after `step` blending steps, in [0, 1]; a schedule of 0 steps is fully blended at once. */
 export function alphaAt(schedule: AlphaSchedule, step: number): number {
@@ -27,8 +31,10 @@ export function alphaAt(schedule: AlphaSchedule, step: number): number {
 }
 
 export function validateAlphaSchedule(schedule: AlphaSchedule, field: string): string | null {
-  if (!['sigmoid', 'linear', 'cosine'].includes(schedule.kind)) return `${field}.kind must be "sigmoid", "linear" or "cosine"`;
-  if (!Number.isInteger(schedule.totalSteps) || schedule.totalSteps < 0) return `${field}.totalSteps must be an integer >= 0`;
+  if (!['sigmoid', 'linear', 'cosine'].includes(schedule.kind))
+    return `${field}.kind must be "sigmoid", "linear" or "cosine"`;
+  if (!Number.isInteger(schedule.totalSteps) || schedule.totalSteps < 0)
+    return `${field}.totalSteps must be an integer >= 0`;
   if (schedule.kind === 'sigmoid' && !(schedule.temperature > 0)) return `${field}.temperature must be > 0`;
   return null;
 }
@@ -36,6 +42,7 @@ export function validateAlphaSchedule(schedule: AlphaSchedule, field: string): s
 /** The configured schedule with its kind replaced by `method` (linear, cosine or sigmoid) when one is named. */
 export function blendingSchedule(configured: AlphaSchedule, method: string | undefined): AlphaSchedule {
   if (method === 'linear' || method === 'cosine') return { kind: method, totalSteps: configured.totalSteps };
-  if (method === 'sigmoid' && configured.kind !== 'sigmoid') return { kind: 'sigmoid', totalSteps: configured.totalSteps, temperature: DEFAULT_SIGMOID_TEMPERATURE };
+  if (method === 'sigmoid' && configured.kind !== 'sigmoid')
+    return { kind: 'sigmoid', totalSteps: configured.totalSteps, temperature: DEFAULT_SIGMOID_TEMPERATURE };
   return configured;
 }

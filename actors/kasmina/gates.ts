@@ -13,7 +13,11 @@ export interface GateResult {
   attributes: Record<string, string>;
 }
 
-const result = (gate: v1.SeedLifecycleGate, reason: string | null, attributes: Record<string, string> = {}): GateResult => ({
+const result = (
+  gate: v1.SeedLifecycleGate,
+  reason: string | null,
+  attributes: Record<string, string> = {},
+): GateResult => ({
   gate,
   passed: reason === null,
   reason: reason ?? '',
@@ -40,12 +44,21 @@ export interface GradientHealth {
 
 /** G1 gradient health: the seed's gradients are finite and within `maxGradNorm`, and isolation holds. */
 export function gateGradientHealth(health: GradientHealth, maxGradNorm: number): GateResult {
-  const attributes = { grad_norm: health.seedGradNorm.toPrecision(4), isolation_violations: String(health.isolationViolations) };
-  if (!Number.isFinite(health.seedGradNorm)) return result(Gate.SEED_GATE_G1_GRADIENT_HEALTH, 'seed gradients are not finite', attributes);
+  const attributes = {
+    grad_norm: health.seedGradNorm.toPrecision(4),
+    isolation_violations: String(health.isolationViolations),
+  };
+  if (!Number.isFinite(health.seedGradNorm))
+    return result(Gate.SEED_GATE_G1_GRADIENT_HEALTH, 'seed gradients are not finite', attributes);
   if (health.seedGradNorm > maxGradNorm) {
-    return result(Gate.SEED_GATE_G1_GRADIENT_HEALTH, `seed gradient norm ${health.seedGradNorm.toPrecision(4)} exceeds ${maxGradNorm}`, attributes);
+    return result(
+      Gate.SEED_GATE_G1_GRADIENT_HEALTH,
+      `seed gradient norm ${health.seedGradNorm.toPrecision(4)} exceeds ${maxGradNorm}`,
+      attributes,
+    );
   }
-  if (health.isolationViolations > 0) return result(Gate.SEED_GATE_G1_GRADIENT_HEALTH, 'gradient isolation violations present', attributes);
+  if (health.isolationViolations > 0)
+    return result(Gate.SEED_GATE_G1_GRADIENT_HEALTH, 'gradient isolation violations present', attributes);
   return result(Gate.SEED_GATE_G1_GRADIENT_HEALTH, null, attributes);
 }
 
@@ -69,17 +82,37 @@ export function gateStability(stability: Stability): GateResult {
   const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
   const early = mean(seedLosses.slice(0, half));
   const late = mean(seedLosses.slice(half));
-  const attributes = { latency_ms: kernelLatencyMs.toFixed(3), loss_early: early.toPrecision(4), loss_late: late.toPrecision(4) };
-  if (kernelLatencyMs > latencyBudgetMs) return result(Gate.SEED_GATE_G2_STABILITY, `kernel latency ${kernelLatencyMs.toFixed(2)} ms exceeds the ${latencyBudgetMs} ms budget`, attributes);
-  if (!seedLosses.every(Number.isFinite)) return result(Gate.SEED_GATE_G2_STABILITY, 'seed loss is not finite', attributes);
-  if (half > 0 && late > early * (1 + tolerance)) return result(Gate.SEED_GATE_G2_STABILITY, `seed loss rising (${early.toPrecision(4)} → ${late.toPrecision(4)})`, attributes);
+  const attributes = {
+    latency_ms: kernelLatencyMs.toFixed(3),
+    loss_early: early.toPrecision(4),
+    loss_late: late.toPrecision(4),
+  };
+  if (kernelLatencyMs > latencyBudgetMs)
+    return result(
+      Gate.SEED_GATE_G2_STABILITY,
+      `kernel latency ${kernelLatencyMs.toFixed(2)} ms exceeds the ${latencyBudgetMs} ms budget`,
+      attributes,
+    );
+  if (!seedLosses.every(Number.isFinite))
+    return result(Gate.SEED_GATE_G2_STABILITY, 'seed loss is not finite', attributes);
+  if (half > 0 && late > early * (1 + tolerance))
+    return result(
+      Gate.SEED_GATE_G2_STABILITY,
+      `seed loss rising (${early.toPrecision(4)} → ${late.toPrecision(4)})`,
+      attributes,
+    );
   return result(Gate.SEED_GATE_G2_STABILITY, null, attributes);
 }
 
 /** G3 interface: the module maps the slot's activation shape to itself. */
 export function gateInterface(slotDims: readonly number[], moduleDims: readonly number[]): GateResult {
   const attributes = { slot: `[${slotDims.join(',')}]`, module: `[${moduleDims.join(',')}]` };
-  if (slotDims.join(',') !== moduleDims.join(',')) return result(Gate.SEED_GATE_G3_INTERFACE, `module shape ${attributes.module} does not fit slot ${attributes.slot}`, attributes);
+  if (slotDims.join(',') !== moduleDims.join(','))
+    return result(
+      Gate.SEED_GATE_G3_INTERFACE,
+      `module shape ${attributes.module} does not fit slot ${attributes.slot}`,
+      attributes,
+    );
   return result(Gate.SEED_GATE_G3_INTERFACE, null, attributes);
 }
 
@@ -95,9 +128,14 @@ export interface SystemImpact {
 export function gateSystemImpact(impact: SystemImpact): GateResult {
   const { withSeed, withoutSeed, tolerance = 0.02 } = impact;
   const attributes = { loss_with_seed: withSeed.toPrecision(5), loss_without_seed: withoutSeed.toPrecision(5) };
-  if (!Number.isFinite(withSeed)) return result(Gate.SEED_GATE_G4_SYSTEM_IMPACT, 'validation loss with the seed is not finite', attributes);
+  if (!Number.isFinite(withSeed))
+    return result(Gate.SEED_GATE_G4_SYSTEM_IMPACT, 'validation loss with the seed is not finite', attributes);
   if (withSeed > withoutSeed * (1 + tolerance)) {
-    return result(Gate.SEED_GATE_G4_SYSTEM_IMPACT, `validation loss with the seed ${withSeed.toPrecision(5)} is worse than without ${withoutSeed.toPrecision(5)}`, attributes);
+    return result(
+      Gate.SEED_GATE_G4_SYSTEM_IMPACT,
+      `validation loss with the seed ${withSeed.toPrecision(5)} is worse than without ${withoutSeed.toPrecision(5)}`,
+      attributes,
+    );
   }
   return result(Gate.SEED_GATE_G4_SYSTEM_IMPACT, null, attributes);
 }
@@ -113,6 +151,11 @@ export interface ResetFacts {
 
 /** G5 reset: nothing of the old module remains. */
 export function gateReset(facts: ResetFacts): GateResult {
-  const missing = Object.entries(facts).filter(([, ok]) => !ok).map(([name]) => name);
-  return result(Gate.SEED_GATE_G5_RESET, missing.length ? `reset state not clean: ${missing.join(', ')} not done` : null);
+  const missing = Object.entries(facts)
+    .filter(([, ok]) => !ok)
+    .map(([name]) => name);
+  return result(
+    Gate.SEED_GATE_G5_RESET,
+    missing.length ? `reset state not clean: ${missing.join(', ')} not done` : null,
+  );
 }

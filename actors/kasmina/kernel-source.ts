@@ -65,22 +65,46 @@ export class KernelSource {
       this.counters.budgetExceeded += 1;
       this.breaker.recordFailure();
       fetched.module.dispose();
-      return this.#fallback(slot, `fetch took ${fetched.latencyMs.toFixed(2)} ms, over the ${this.latencyBudgetMs} ms budget`);
+      return this.#fallback(
+        slot,
+        `fetch took ${fetched.latencyMs.toFixed(2)} ms, over the ${this.latencyBudgetMs} ms budget`,
+      );
     }
     this.breaker.recordSuccess();
     this.counters.fetched += 1;
-    return { module: fetched.module, origin: 'urza', blueprintId, latencyMs: fetched.latencyMs, digest: fetched.digest, reason: '' };
+    return {
+      module: fetched.module,
+      origin: 'urza',
+      blueprintId,
+      latencyMs: fetched.latencyMs,
+      digest: fetched.digest,
+      reason: '',
+    };
   }
 
-  #fetch(blueprintId: string, slot: SlotSpec): { status: 'found'; module: BlueprintModule; latencyMs: number; digest: string } | { status: 'missing'; reason: string } {
+  #fetch(
+    blueprintId: string,
+    slot: SlotSpec,
+  ):
+    | { status: 'found'; module: BlueprintModule; latencyMs: number; digest: string }
+    | { status: 'missing'; reason: string } {
     if (!this.store) return { status: 'missing', reason: 'no kernel library' };
     const started = this.#clock();
     try {
       const result = this.store.fetchKernel(blueprintId, slot.dims);
-      if (result.status === 'found') return { status: 'found', module: result.module, latencyMs: result.latencyMs, digest: result.entry?.checksum ?? '' };
+      if (result.status === 'found')
+        return {
+          status: 'found',
+          module: result.module,
+          latencyMs: result.latencyMs,
+          digest: result.entry?.checksum ?? '',
+        };
       return { status: 'missing', reason: `${blueprintId} ${result.status}` };
     } catch (error) {
-      return { status: 'missing', reason: `${blueprintId}: ${(error as Error).message ?? String(error)} (${(this.#clock() - started).toFixed(1)} ms)` };
+      return {
+        status: 'missing',
+        reason: `${blueprintId}: ${(error as Error).message ?? String(error)} (${(this.#clock() - started).toFixed(1)} ms)`,
+      };
     }
   }
 
@@ -88,11 +112,25 @@ export class KernelSource {
     const fallback = this.#fetch(this.fallbackBlueprintId, slot);
     if (fallback.status === 'found') {
       this.counters.fallbacks += 1;
-      return { module: fallback.module, origin: 'fallback', blueprintId: this.fallbackBlueprintId, latencyMs: fallback.latencyMs, digest: fallback.digest, reason };
+      return {
+        module: fallback.module,
+        origin: 'fallback',
+        blueprintId: this.fallbackBlueprintId,
+        latencyMs: fallback.latencyMs,
+        digest: fallback.digest,
+        reason,
+      };
     }
     this.counters.identities += 1;
     const started = this.#clock();
     const module = buildModule({ blueprintId: 'identity', name: 'identity' }, {}, slot);
-    return { module, origin: 'identity', blueprintId: 'identity', latencyMs: this.#clock() - started, digest: '', reason: `${reason}; fallback ${fallback.reason}` };
+    return {
+      module,
+      origin: 'identity',
+      blueprintId: 'identity',
+      latencyMs: this.#clock() - started,
+      digest: '',
+      reason: `${reason}; fallback ${fallback.reason}`,
+    };
   }
 }

@@ -161,7 +161,11 @@ export function createSeedLifecycle(timings: SeedTimings = DEFAULT_SEED_TIMINGS)
     if (to === Stage.SEED_STAGE_BLENDING) {
       next.alphaSteps = 0;
       next.alpha = alphaAt(timings.blending, 0);
-    } else if (to === Stage.SEED_STAGE_SHADOWING || to === Stage.SEED_STAGE_PROBATIONARY || to === Stage.SEED_STAGE_FOSSILIZED) {
+    } else if (
+      to === Stage.SEED_STAGE_SHADOWING ||
+      to === Stage.SEED_STAGE_PROBATIONARY ||
+      to === Stage.SEED_STAGE_FOSSILIZED
+    ) {
       next.alpha = 1;
     } else if (to === Stage.SEED_STAGE_DORMANT) {
       next.alpha = 0;
@@ -175,7 +179,11 @@ export function createSeedLifecycle(timings: SeedTimings = DEFAULT_SEED_TIMINGS)
 
   function recordGate(state: SeedData, result: GateResult, effects: SeedEffect[]): SeedData {
     effects.push({ kind: 'gate', result });
-    return { ...state, gates: { ...state.gates, [result.gate]: result }, ...(result.passed ? {} : { lastFailure: result.reason }) };
+    return {
+      ...state,
+      gates: { ...state.gates, [result.gate]: result },
+      ...(result.passed ? {} : { lastFailure: result.reason }),
+    };
   }
 
   function cull(state: SeedData, reason: string, now: number, effects: SeedEffect[]): SeedData {
@@ -189,22 +197,39 @@ export function createSeedLifecycle(timings: SeedTimings = DEFAULT_SEED_TIMINGS)
 
   return {
     initialState(seedId: string, slotId: string): SeedData {
-      return { seedId, slotId, blueprintId: '', stage: Stage.SEED_STAGE_DORMANT, stageSteps: 0, alpha: 0, alphaSteps: 0, embargoUntil: null, lastFailure: null, gates: {}, paused: false };
+      return {
+        seedId,
+        slotId,
+        blueprintId: '',
+        stage: Stage.SEED_STAGE_DORMANT,
+        stageSteps: 0,
+        alpha: 0,
+        alphaSteps: 0,
+        embargoUntil: null,
+        lastFailure: null,
+        gates: {},
+        paused: false,
+      };
     },
 
     transition(state: SeedData, event: SeedEvent, now = 0): Transition {
       const effects: SeedEffect[] = [];
-      const reject = (reason: string): Transition => ({ state, effects: [{ kind: 'rejected', event: event.type, reason }] });
+      const reject = (reason: string): Transition => ({
+        state,
+        effects: [{ kind: 'rejected', event: event.type, reason }],
+      });
       switch (event.type) {
         case 'germinate': {
-          if (state.stage !== Stage.SEED_STAGE_DORMANT) return reject(`germinate needs a DORMANT seed, this one is ${stageName(state.stage)}`);
+          if (state.stage !== Stage.SEED_STAGE_DORMANT)
+            return reject(`germinate needs a DORMANT seed, this one is ${stageName(state.stage)}`);
           const gated = recordGate({ ...state, blueprintId: event.blueprintId }, event.g0, effects);
           if (!event.g0.passed) return { state: { ...gated, blueprintId: state.blueprintId }, effects };
           // A seed culled while paused is germinated anew running: its new module trains.
           return { state: move({ ...gated, paused: false }, Stage.SEED_STAGE_GERMINATED, effects), effects };
         }
         case 'attach': {
-          if (state.stage !== Stage.SEED_STAGE_GERMINATED) return reject(`attach needs a GERMINATED seed, this one is ${stageName(state.stage)}`);
+          if (state.stage !== Stage.SEED_STAGE_GERMINATED)
+            return reject(`attach needs a GERMINATED seed, this one is ${stageName(state.stage)}`);
           const gated = recordGate(state, event.g3, effects);
           if (!event.g3.passed) return { state: cull(gated, event.g3.reason, now, effects), effects };
           return { state: move(gated, Stage.SEED_STAGE_TRAINING, effects), effects };
@@ -212,14 +237,20 @@ export function createSeedLifecycle(timings: SeedTimings = DEFAULT_SEED_TIMINGS)
         case 'step': {
           if (!ACTIVE_STAGES.has(state.stage)) return reject(`no training step in ${stageName(state.stage)}`);
           if (state.paused) return reject('no training step while paused');
-          if (!event.g1.passed) return { state: cull(recordGate(state, event.g1, effects), event.g1.reason, now, effects), effects };
-          const next: SeedData = { ...state, stageSteps: state.stageSteps + 1, gates: { ...state.gates, [event.g1.gate]: event.g1 } };
+          if (!event.g1.passed)
+            return { state: cull(recordGate(state, event.g1, effects), event.g1.reason, now, effects), effects };
+          const next: SeedData = {
+            ...state,
+            stageSteps: state.stageSteps + 1,
+            gates: { ...state.gates, [event.g1.gate]: event.g1 },
+          };
           if (state.stage === Stage.SEED_STAGE_BLENDING) {
             next.alphaSteps = state.alphaSteps + 1;
             next.alpha = alphaAt(timings.blending, next.alphaSteps);
           }
           const due = stepsFor(state.stage);
-          if (due !== null && next.stageSteps === due) effects.push({ kind: 'gate_due', gate: CLOSING_GATE.get(state.stage)! });
+          if (due !== null && next.stageSteps === due)
+            effects.push({ kind: 'gate_due', gate: CLOSING_GATE.get(state.stage)! });
           return { state: next, effects };
         }
         case 'advance': {
@@ -232,10 +263,15 @@ export function createSeedLifecycle(timings: SeedTimings = DEFAULT_SEED_TIMINGS)
           return { state: move(gated, NEXT_STAGE.get(state.stage)!, effects), effects };
         }
         case 'fossilize': {
-          if (state.stage !== Stage.SEED_STAGE_PROBATIONARY) return reject(`fossilize needs a PROBATIONARY seed, this one is ${stageName(state.stage)}`);
+          if (state.stage !== Stage.SEED_STAGE_PROBATIONARY)
+            return reject(`fossilize needs a PROBATIONARY seed, this one is ${stageName(state.stage)}`);
           const gated = recordGate(state, event.g4, effects);
           // A refused FOSSILIZE command is not a failure of the seed: it stays on probation.
-          if (!event.g4.passed) return { state: gated, effects: [...effects, { kind: 'rejected', event: 'fossilize', reason: event.g4.reason }] };
+          if (!event.g4.passed)
+            return {
+              state: gated,
+              effects: [...effects, { kind: 'rejected', event: 'fossilize', reason: event.g4.reason }],
+            };
           return { state: move(gated, Stage.SEED_STAGE_FOSSILIZED, effects), effects };
         }
         case 'cull': {
@@ -245,21 +281,34 @@ export function createSeedLifecycle(timings: SeedTimings = DEFAULT_SEED_TIMINGS)
           return { state: cull(state, event.reason, event.now, effects), effects };
         }
         case 'tick': {
-          if (state.stage !== Stage.SEED_STAGE_EMBARGOED || state.embargoUntil === null || event.now < state.embargoUntil) return { state, effects };
-          return { state: move(state, Stage.SEED_STAGE_RESETTING, effects), effects: [...effects, { kind: 'release' }] };
+          if (
+            state.stage !== Stage.SEED_STAGE_EMBARGOED ||
+            state.embargoUntil === null ||
+            event.now < state.embargoUntil
+          )
+            return { state, effects };
+          return {
+            state: move(state, Stage.SEED_STAGE_RESETTING, effects),
+            effects: [...effects, { kind: 'release' }],
+          };
         }
         case 'reset': {
-          if (state.stage !== Stage.SEED_STAGE_RESETTING) return reject(`reset needs a RESETTING seed, this one is ${stageName(state.stage)}`);
+          if (state.stage !== Stage.SEED_STAGE_RESETTING)
+            return reject(`reset needs a RESETTING seed, this one is ${stageName(state.stage)}`);
           const gated = recordGate(state, event.g5, effects);
           if (!event.g5.passed) return { state: gated, effects };
-          return { state: move({ ...gated, lastFailure: null, gates: {} }, Stage.SEED_STAGE_DORMANT, effects), effects };
+          return {
+            state: move({ ...gated, lastFailure: null, gates: {} }, Stage.SEED_STAGE_DORMANT, effects),
+            effects,
+          };
         }
         case 'terminate':
           return { state: move(state, Stage.SEED_STAGE_TERMINATED, effects), effects };
         case 'pause':
         case 'resume': {
           const resume = event.type === 'resume';
-          const grafted = event.hasModule && (ACTIVE_STAGES.has(state.stage) || state.stage === Stage.SEED_STAGE_FOSSILIZED);
+          const grafted =
+            event.hasModule && (ACTIVE_STAGES.has(state.stage) || state.stage === Stage.SEED_STAGE_FOSSILIZED);
           if (!grafted) return reject(`cannot ${event.type} a seed in ${stageName(state.stage)}`);
           if (state.paused !== resume) return reject(`already ${resume ? 'running' : 'paused'}`);
           return { state: { ...state, paused: !resume }, effects: [{ kind: event.type }] };
@@ -271,5 +320,7 @@ export function createSeedLifecycle(timings: SeedTimings = DEFAULT_SEED_TIMINGS)
 
 export type SeedLifecycle = ReturnType<typeof createSeedLifecycle>;
 
-export const stageName = (stage: StageT): string => (leyline.SeedLifecycleStage[stage] ?? String(stage)).replace('SEED_STAGE_', '');
-export const gateName = (gate: v1.SeedLifecycleGate): string => (leyline.SeedLifecycleGate[gate] ?? String(gate)).replace('SEED_GATE_', '');
+export const stageName = (stage: StageT): string =>
+  (leyline.SeedLifecycleStage[stage] ?? String(stage)).replace('SEED_STAGE_', '');
+export const gateName = (gate: v1.SeedLifecycleGate): string =>
+  (leyline.SeedLifecycleGate[gate] ?? String(gate)).replace('SEED_GATE_', '');

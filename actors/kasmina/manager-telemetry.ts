@@ -18,7 +18,12 @@ export interface ManagerFigures {
 }
 
 /** The `boundary`-th control boundary: one packet per seed on the board, and a global one. */
-export function boundaryPackets(boundary: number, board: Iterable<v1.SeedState>, slots: ReadonlyMap<string, string>, figures: ManagerFigures): v1.TelemetryPacket[] {
+export function boundaryPackets(
+  boundary: number,
+  board: Iterable<v1.SeedState>,
+  slots: ReadonlyMap<string, string>,
+  figures: ManagerFigures,
+): v1.TelemetryPacket[] {
   const packets: v1.TelemetryPacket[] = [];
   let seeds = 0;
   let liveViolations = 0;
@@ -44,8 +49,18 @@ export function boundaryPackets(boundary: number, board: Iterable<v1.SeedState>,
           { name: 'kasmina.seed.gradient_norm', value: seed.gradientNorm, attributes },
           { name: 'kasmina.seed.isolation_ms', value: m.isolation_ms ?? 0, unit: 'ms', attributes },
         ],
-        events: [{ description: 'seed_stage', attributes: { seed_id: seed.seedId, stage: stageName(seed.stage), alpha: (m.alpha ?? 0).toFixed(4) } }],
-        healthStatus: violations > 0 ? HealthStatus.HEALTH_STATUS_UNHEALTHY : fallback || slow ? HealthStatus.HEALTH_STATUS_DEGRADED : HealthStatus.HEALTH_STATUS_HEALTHY,
+        events: [
+          {
+            description: 'seed_stage',
+            attributes: { seed_id: seed.seedId, stage: stageName(seed.stage), alpha: (m.alpha ?? 0).toFixed(4) },
+          },
+        ],
+        healthStatus:
+          violations > 0
+            ? HealthStatus.HEALTH_STATUS_UNHEALTHY
+            : fallback || slow
+              ? HealthStatus.HEALTH_STATUS_DEGRADED
+              : HealthStatus.HEALTH_STATUS_HEALTHY,
         healthSummary: violations > 0 ? 'violations' : fallback ? 'fallback' : slow ? 'latency_high' : 'nominal',
         healthIndicators: { seed_id: seed.seedId },
       }),
@@ -73,13 +88,24 @@ export function boundaryPackets(boundary: number, board: Iterable<v1.SeedState>,
 }
 
 /** A refused command, with the running count of refusals. */
-export function rejectedPacket(commandId: string, reason: string, rejectedTotal: number, packetId: string): v1.TelemetryPacket {
+export function rejectedPacket(
+  commandId: string,
+  reason: string,
+  rejectedTotal: number,
+  packetId: string,
+): v1.TelemetryPacket {
   return buildTelemetryPacket({
     packetId,
     source: 'kasmina',
     level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
     metrics: [{ name: 'kasmina.commands.rejected_total', value: rejectedTotal }],
-    events: [{ description: 'command_rejected', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { command_id: commandId, reason } }],
+    events: [
+      {
+        description: 'command_rejected',
+        level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+        attributes: { command_id: commandId, reason },
+      },
+    ],
   });
 }
 
@@ -90,12 +116,28 @@ export function emergencyPacket(commandId: string, culled: readonly string[], ke
     source: 'kasmina',
     level: TelemetryLevel.TELEMETRY_LEVEL_CRITICAL,
     metrics: [{ name: 'kasmina.emergency.seeds_culled', value: culled.length }],
-    events: [{ description: 'emergency_cleanup', level: TelemetryLevel.TELEMETRY_LEVEL_CRITICAL, attributes: { command_id: commandId, culled: culled.join(','), kept: String(kept) } }],
+    events: [
+      {
+        description: 'emergency_cleanup',
+        level: TelemetryLevel.TELEMETRY_LEVEL_CRITICAL,
+        attributes: { command_id: commandId, culled: culled.join(','), kept: String(kept) },
+      },
+    ],
   });
 }
 
 /** A seed's crash and what came of it: restarted from its last state (WARNING), or culled (ERROR). */
-export function supervisionPacket(event: 'seed_restarted' | 'seed_culled', attributes: Record<string, string>, packetId: string): v1.TelemetryPacket {
+export function supervisionPacket(
+  event: 'seed_restarted' | 'seed_culled',
+  attributes: Record<string, string>,
+  packetId: string,
+): v1.TelemetryPacket {
   const level = event === 'seed_culled' ? TelemetryLevel.TELEMETRY_LEVEL_ERROR : TelemetryLevel.TELEMETRY_LEVEL_WARNING;
-  return buildTelemetryPacket({ packetId, source: 'kasmina', level, metrics: [], events: [{ description: event, level, attributes }] });
+  return buildTelemetryPacket({
+    packetId,
+    source: 'kasmina',
+    level,
+    metrics: [],
+    events: [{ description: event, level, attributes }],
+  });
 }

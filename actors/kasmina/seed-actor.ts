@@ -11,7 +11,15 @@ import type { ActorContext, ActorLogic, ActorRef } from '../../runtime/logic.ts'
 import type { DynamicChildSpec } from '../../supervision/child-spec.ts';
 import { GraftTable, type TrainingSurface } from '../../surface/index.ts';
 import type { KarnCatalogReader } from '../karn/index.ts';
-import { gateGradientHealth, gateInterface, gateReset, gateSanity, gateStability, gateSystemImpact, type GateResult } from './gates.ts';
+import {
+  gateGradientHealth,
+  gateInterface,
+  gateReset,
+  gateSanity,
+  gateStability,
+  gateSystemImpact,
+  type GateResult,
+} from './gates.ts';
 import type { KernelSource } from './kernel-source.ts';
 import { ACTIVE_STAGES, stageName, type PauseAction, type SeedEvent, type SeedLifecycle } from './lifecycle.ts';
 import { seedRecordOf, seedStateOf, stateFromRecord, type SeedActorState } from './seed-record.ts';
@@ -23,7 +31,12 @@ const { CommandType, SeedLifecycleStage: Stage, SeedLifecycleGate: Gate, SeedOpe
 export type { SeedActorState } from './seed-record.ts';
 
 /** What the manager hands a seed (each an ask, answered with the seed's SeedState; a checkpoint request with its SeedCheckpoint), and its own timer. */
-export type SeedMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.TimerFired | v1.SeedCheckpointRequest | v1.SeedRestore;
+export type SeedMessage =
+  | v1.AdaptationCommand
+  | v1.SeedStepReport
+  | v1.TimerFired
+  | v1.SeedCheckpointRequest
+  | v1.SeedRestore;
 
 /** What a seed tells its manager unasked: its SeedState (changed on its own), an isolation verdict (ISOLATION_VERDICT). */
 export type SeedNotice = v1.SeedState | v1.MetricPoint;
@@ -111,7 +124,15 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
   function publish(state: SeedActorState): SeedActorState {
     const risk = state.data.blueprintId ? (deps.catalog.get(state.data.blueprintId)?.risk ?? 0) : 0;
     const probe = surface.probe;
-    return { ...state, published: seedStateOf(seedId, state, { layerDepth, risk, epoch: probe?.epoch ?? 0, learningRate: probe?.learningRate ?? 0 }) };
+    return {
+      ...state,
+      published: seedStateOf(seedId, state, {
+        layerDepth,
+        risk,
+        epoch: probe?.epoch ?? 0,
+        learningRate: probe?.learningRate ?? 0,
+      }),
+    };
   }
 
   /** Feeds one event to the lifecycle and carries out its effects, including gates that fall due. */
@@ -125,16 +146,23 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     for (const effect of effects) {
       if (effect.kind === 'detach') surface.grafts.detach(seedId);
       if (effect.kind === 'release') next = release(next);
-      if (effect.kind === 'gate_due') next = apply(ctx, next, { type: 'advance', result: closingGate(next, effect.gate) });
+      if (effect.kind === 'gate_due')
+        next = apply(ctx, next, { type: 'advance', result: closingGate(next, effect.gate) });
     }
     if (effects.some((e) => e.kind === 'transition')) {
       const stage = next.data.stage;
-      if (stage === Stage.SEED_STAGE_EMBARGOED && next.data.embargoUntil !== null) ctx.after(EMBARGO_TIMER, Math.max(1, next.data.embargoUntil - now()));
+      if (stage === Stage.SEED_STAGE_EMBARGOED && next.data.embargoUntil !== null)
+        ctx.after(EMBARGO_TIMER, Math.max(1, next.data.embargoUntil - now()));
       if (stage === Stage.SEED_STAGE_RESETTING) {
-        const g5 = gateReset({ detached: !surface.grafts.bySeed(seedId), tensorsReleased: next.kernel === null, registryReleased: true });
+        const g5 = gateReset({
+          detached: !surface.grafts.bySeed(seedId),
+          tensorsReleased: next.kernel === null,
+          registryReleased: true,
+        });
         next = apply(ctx, next, { type: 'reset', g5 });
       }
-      if (surface.grafts.bySeed(seedId)) surface.grafts.update(seedId, { stage: next.data.stage, alpha: next.data.alpha });
+      if (surface.grafts.bySeed(seedId))
+        surface.grafts.update(seedId, { stage: next.data.stage, alpha: next.data.alpha });
     } else if (surface.grafts.bySeed(seedId) && next.data.alpha !== state.data.alpha) {
       surface.grafts.update(seedId, { alpha: next.data.alpha });
     }
@@ -149,27 +177,52 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
 
   function closingGate(state: SeedActorState, gate: v1.SeedLifecycleGate): GateResult {
     if (gate === Gate.SEED_GATE_G2_STABILITY) {
-      return gateStability({ kernelLatencyMs: state.kernel?.latencyMs ?? 0, latencyBudgetMs: settings.latencyBudgetMs, seedLosses: state.losses });
+      return gateStability({
+        kernelLatencyMs: state.kernel?.latencyMs ?? 0,
+        latencyBudgetMs: settings.latencyBudgetMs,
+        seedLosses: state.losses,
+      });
     }
     const probe = surface.probe;
     if (!probe) return { gate, passed: false, reason: 'no training run to measure against', attributes: {} };
     const without = new GraftTable();
     for (const graft of surface.grafts.all()) if (graft.seedId !== seedId) without.attach(graft);
-    return gateSystemImpact({ withSeed: probe.probeLoss(surface.grafts), withoutSeed: probe.probeLoss(without), tolerance: settings.impactTolerance });
+    return gateSystemImpact({
+      withSeed: probe.probeLoss(surface.grafts),
+      withoutSeed: probe.probeLoss(without),
+      tolerance: settings.impactTolerance,
+    });
   }
 
-  function germinate(ctx: ActorContext<SeedMessage>, state: SeedActorState, command: v1.AdaptationCommand): SeedActorState {
+  function germinate(
+    ctx: ActorContext<SeedMessage>,
+    state: SeedActorState,
+    command: v1.AdaptationCommand,
+  ): SeedActorState {
     const blueprintId = command.seedOperation?.blueprintId ?? '';
     const parameters = { ...command.seedOperation?.parameters };
-    let next = apply(ctx, state, { type: 'germinate', blueprintId, g0: gateSanity(deps.catalog, blueprintId, parameters) });
+    let next = apply(ctx, state, {
+      type: 'germinate',
+      blueprintId,
+      g0: gateSanity(deps.catalog, blueprintId, parameters),
+    });
     if (next.data.stage !== Stage.SEED_STAGE_GERMINATED) return next;
     const slot = surface.probe?.host.slots.find((s) => s.id === slotId);
     if (!slot) {
-      const g3: GateResult = { gate: Gate.SEED_GATE_G3_INTERFACE, passed: false, reason: surface.probe ? `the host has no slot ${slotId}` : 'no training run to graft into', attributes: {} };
+      const g3: GateResult = {
+        gate: Gate.SEED_GATE_G3_INTERFACE,
+        passed: false,
+        reason: surface.probe ? `the host has no slot ${slotId}` : 'no training run to graft into',
+        attributes: {},
+      };
       return apply(ctx, next, { type: 'attach', g3 });
     }
     const kernel = deps.kernels.provide(blueprintId, slot);
-    if (deps.telemetry) ctx.dispatch(deps.telemetry, kernelFetchPacket(next.data, kernel.latencyMs, settings.latencyBudgetMs, `kasmina-${seedId}-kernel-${now()}`));
+    if (deps.telemetry)
+      ctx.dispatch(
+        deps.telemetry,
+        kernelFetchPacket(next.data, kernel.latencyMs, settings.latencyBudgetMs, `kasmina-${seedId}-kernel-${now()}`),
+      );
     next = { ...next, kernel, germinatedAt: now(), germinatedEpoch: surface.probe?.epoch ?? 0 };
     next = apply(ctx, next, { type: 'attach', g3: gateInterface(slot.dims, kernel.module.slot.dims) });
     if (next.data.stage === Stage.SEED_STAGE_TRAINING) {
@@ -182,12 +235,17 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
 
   /** PAUSE or its resume, as the lifecycle decides: the module leaves or re-enters the forward pass. */
   function pauseOrResume(ctx: ActorContext<SeedMessage>, state: SeedActorState, action: PauseAction): SeedActorState {
-    const { state: data, effects } = lifecycle.transition(state.data, { type: action, hasModule: state.kernel !== null });
+    const { state: data, effects } = lifecycle.transition(state.data, {
+      type: action,
+      hasModule: state.kernel !== null,
+    });
     for (const effect of effects) {
       if (effect.kind === 'pause') surface.grafts.detach(seedId);
-      if (effect.kind === 'resume' && state.kernel) surface.grafts.attach({ seedId, slotId, module: state.kernel.module, stage: data.stage, alpha: data.alpha });
+      if (effect.kind === 'resume' && state.kernel)
+        surface.grafts.attach({ seedId, slotId, module: state.kernel.module, stage: data.stage, alpha: data.alpha });
     }
-    if (deps.telemetry) ctx.dispatch(deps.telemetry, pausePacket(data, action, effects, `kasmina-${seedId}-${action}-${now()}`));
+    if (deps.telemetry)
+      ctx.dispatch(deps.telemetry, pausePacket(data, action, effects, `kasmina-${seedId}-${action}-${now()}`));
     return publish({ ...state, data });
   }
 
@@ -198,15 +256,39 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     let next: SeedActorState = { ...state, reports: state.reports + 1, lastGradNorm: stats.gradNormMax };
     if (next.data.stage === Stage.SEED_STAGE_TRAINING) next.losses = [...next.losses, stats.lossMean];
     const probe = surface.probe;
-    if (probe && settings.isolationEvery > 0 && next.reports % settings.isolationEvery === 0 && surface.grafts.bySeed(seedId)) {
+    if (
+      probe &&
+      settings.isolationEvery > 0 &&
+      next.reports % settings.isolationEvery === 0 &&
+      surface.grafts.bySeed(seedId)
+    ) {
       const measured = probe.probeIsolation(surface.grafts, seedId);
       next.isolationMs = measured.ms;
       if (measured.violated) next.isolationViolations += 1;
-      if (deps.manager) ctx.dispatch(deps.manager, leyline.MetricPoint.create({ name: ISOLATION_VERDICT, value: measured.violated ? 1 : 0, attributes: { seed_id: seedId } }));
+      if (deps.manager)
+        ctx.dispatch(
+          deps.manager,
+          leyline.MetricPoint.create({
+            name: ISOLATION_VERDICT,
+            value: measured.violated ? 1 : 0,
+            attributes: { seed_id: seedId },
+          }),
+        );
     }
     const g1: GateResult = stats.error
-      ? { gate: Gate.SEED_GATE_G1_GRADIENT_HEALTH, passed: false, reason: `the module threw in the forward pass: ${stats.error}`, attributes: {} }
-      : gateGradientHealth({ seedGradNorm: stats.nonFiniteSteps > 0 ? Number.NaN : stats.gradNormMax, isolationViolations: next.isolationViolations }, settings.maxGradNorm);
+      ? {
+          gate: Gate.SEED_GATE_G1_GRADIENT_HEALTH,
+          passed: false,
+          reason: `the module threw in the forward pass: ${stats.error}`,
+          attributes: {},
+        }
+      : gateGradientHealth(
+          {
+            seedGradNorm: stats.nonFiniteSteps > 0 ? Number.NaN : stats.gradNormMax,
+            isolationViolations: next.isolationViolations,
+          },
+          settings.maxGradNorm,
+        );
     for (let i = 0; i < stats.steps; i++) {
       const before = next.data.stage;
       next = apply(ctx, next, { type: 'step', g1 });
@@ -241,7 +323,10 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
       const kernel = deps.kernels.provide(saved.blueprintId, slot);
       if (kernel.origin !== 'urza' || (saved.kernelDigest && kernel.digest !== saved.kernelDigest)) {
         kernel.module.dispose();
-        const why = kernel.origin !== 'urza' ? `kernel ${saved.blueprintId} unavailable (${kernel.reason})` : `kernel ${saved.blueprintId} changed since the checkpoint (digest ${kernel.digest.slice(0, 12)}, recorded ${saved.kernelDigest.slice(0, 12)})`;
+        const why =
+          kernel.origin !== 'urza'
+            ? `kernel ${saved.blueprintId} unavailable (${kernel.reason})`
+            : `kernel ${saved.blueprintId} changed since the checkpoint (digest ${kernel.digest.slice(0, 12)}, recorded ${saved.kernelDigest.slice(0, 12)})`;
         return apply(ctx, state, { type: 'cull', reason: `not restored: ${why}`, now: now() });
       }
       state = { ...state, kernel };
@@ -249,7 +334,8 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     if (state.kernel) {
       if (saved.paused) surface.grafts.detach(seedId);
       else if (surface.grafts.bySeed(seedId)) surface.grafts.update(seedId, { stage: saved.stage, alpha: saved.alpha });
-      else surface.grafts.attach({ seedId, slotId, module: state.kernel.module, stage: saved.stage, alpha: saved.alpha });
+      else
+        surface.grafts.attach({ seedId, slotId, module: state.kernel.module, stage: saved.stage, alpha: saved.alpha });
     }
     if (state.data.embargoUntil !== null) ctx.after(EMBARGO_TIMER, Math.max(1, state.data.embargoUntil - now()));
     return publish(state);
@@ -276,7 +362,11 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
     }
     // Kept until a start succeeds: a start that fails is tried again from the same state.
     carried = null;
-    ctx.log.warn('seed restarted from its last state', { seed_id: seedId, stage: stageName(state.data.stage), alpha: state.data.alpha });
+    ctx.log.warn('seed restarted from its last state', {
+      seed_id: seedId,
+      stage: stageName(state.data.stage),
+      alpha: state.data.alpha,
+    });
     return state;
   }
 
@@ -291,14 +381,19 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
   function onEmbargoTimer(ctx: ActorContext<SeedMessage>, state: SeedActorState): SeedActorState {
     const next = apply(ctx, state, { type: 'tick', now: now() });
     // A timer may fire a little before the wall clock says the embargo is over: wait for the rest.
-    if (next.data.stage === Stage.SEED_STAGE_EMBARGOED && next.data.embargoUntil !== null) ctx.after(EMBARGO_TIMER, Math.max(1, next.data.embargoUntil - now()));
+    if (next.data.stage === Stage.SEED_STAGE_EMBARGOED && next.data.embargoUntil !== null)
+      ctx.after(EMBARGO_TIMER, Math.max(1, next.data.embargoUntil - now()));
     // Nobody asked: the manager hears of the change (its slot may be open again).
     if (next.data.stage !== state.data.stage && deps.manager) ctx.dispatch(deps.manager, next.published);
     return next;
   }
 
   /** A message from the manager: the seed's new state (its SeedState answers the ask). */
-  function handle(ctx: ActorContext<SeedMessage>, state: SeedActorState, message: v1.AdaptationCommand | v1.SeedStepReport | v1.SeedRestore): SeedActorState {
+  function handle(
+    ctx: ActorContext<SeedMessage>,
+    state: SeedActorState,
+    message: v1.AdaptationCommand | v1.SeedStepReport | v1.SeedRestore,
+  ): SeedActorState {
     if (message instanceof leyline.SeedRestore) {
       const saved = message.seeds[0];
       return saved ? adopt(ctx, state, leyline.SeedRecord.create(saved)) : leave(ctx, state);
@@ -307,7 +402,8 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
       const mine = message.seeds.find((s) => s.seedId === seedId);
       return mine && (mine.steps ?? 0) > 0 ? onSteps(ctx, state, leyline.SeedStepStats.create(mine)) : state;
     }
-    if (message.commandType === CommandType.COMMAND_PAUSE) return pauseOrResume(ctx, state, message.annotations?.action === 'resume' ? 'resume' : 'pause');
+    if (message.commandType === CommandType.COMMAND_PAUSE)
+      return pauseOrResume(ctx, state, message.annotations?.action === 'resume' ? 'resume' : 'pause');
     switch (message.seedOperation?.operation) {
       case SeedOperation.SEED_OP_GERMINATE:
         return germinate(ctx, state, message);
@@ -323,17 +419,37 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
 
   return {
     kind: 'seed',
-    accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.TimerFired, leyline.SeedCheckpointRequest, leyline.SeedRestore],
+    accepts: [
+      leyline.AdaptationCommand,
+      leyline.SeedStepReport,
+      leyline.TimerFired,
+      leyline.SeedCheckpointRequest,
+      leyline.SeedRestore,
+    ],
     start(ctx) {
       if (ctx.incarnation > 1 && carried) return restart(ctx, carried);
       if (deps.restore) return adopt(ctx, null, deps.restore);
       const data = lifecycle.initialState(seedId, slotId);
-      return publish({ data, kernel: null, losses: [], isolationViolations: 0, reports: 0, lastGradNorm: 0, germinatedAt: 0, germinatedEpoch: 0, isolationMs: 0, published: leyline.SeedState.create({ seedId }) });
+      return publish({
+        data,
+        kernel: null,
+        losses: [],
+        isolationViolations: 0,
+        reports: 0,
+        lastGradNorm: 0,
+        germinatedAt: 0,
+        germinatedEpoch: 0,
+        isolationMs: 0,
+        published: leyline.SeedState.create({ seedId }),
+      });
     },
     receive(state, message, ctx) {
-      if (message instanceof leyline.TimerFired) return message.timerId === EMBARGO_TIMER ? onEmbargoTimer(ctx, state) : state;
+      if (message instanceof leyline.TimerFired)
+        return message.timerId === EMBARGO_TIMER ? onEmbargoTimer(ctx, state) : state;
       if (message instanceof leyline.SeedCheckpointRequest) {
-        ctx.reply(leyline.SeedCheckpoint.create({ seeds: [seedRecordOf(state, blendingMethod)], states: [state.published] }));
+        ctx.reply(
+          leyline.SeedCheckpoint.create({ seeds: [seedRecordOf(state, blendingMethod)], states: [state.published] }),
+        );
         return state;
       }
       const next = handle(ctx, state, message);
@@ -350,7 +466,11 @@ export function seedLogic(deps: SeedDeps): ActorLogic<SeedActorState, SeedMessag
       } catch {
         // A module already disposed has no weights to keep: a restart starts it afresh from Urza.
       }
-      carried = { state: kept ? state : { ...state, kernel: null }, record: seedRecordOf(state, blendingMethod), module };
+      carried = {
+        state: kept ? state : { ...state, kernel: null },
+        record: seedRecordOf(state, blendingMethod),
+        module,
+      };
       if (kept) return;
       // Any other stopped (or crashed) seed leaves nothing behind in the host.
       surface.grafts.detach(seedId);

@@ -27,7 +27,14 @@ import type { KasminaSettings } from './settings.ts';
 const { CommandType, SeedLifecycleStage, SeedOperation } = leyline;
 
 /** Tolaria's and Tamiyo's messages, its seeds' notices (seed-actor.ts), and runtime notices about its seeds. */
-export type KasminaMessage = v1.AdaptationCommand | v1.SeedStepReport | v1.SeedCheckpointRequest | v1.SeedRestore | v1.SeedState | v1.MetricPoint | DynamicNotice;
+export type KasminaMessage =
+  | v1.AdaptationCommand
+  | v1.SeedStepReport
+  | v1.SeedCheckpointRequest
+  | v1.SeedRestore
+  | v1.SeedState
+  | v1.MetricPoint
+  | DynamicNotice;
 
 export interface KasminaDeps {
   /** The system the manager runs in: it supervises its seed actors. */
@@ -64,7 +71,11 @@ export interface ManagerState {
 const STEP_REPORT_DEADLINE_MS = 5_000;
 
 /** A seed culled (for cause) is out of the host for good: a rollback neither brings it back nor lifts its embargo. */
-const CULLED_FOR_GOOD: ReadonlySet<number> = new Set([...EMBARGO_STAGES, SeedLifecycleStage.SEED_STAGE_DORMANT, SeedLifecycleStage.SEED_STAGE_TERMINATED]);
+const CULLED_FOR_GOOD: ReadonlySet<number> = new Set([
+  ...EMBARGO_STAGES,
+  SeedLifecycleStage.SEED_STAGE_DORMANT,
+  SeedLifecycleStage.SEED_STAGE_TERMINATED,
+]);
 
 const SEED_RESTART_TIMER = 'seed-restart:';
 
@@ -87,7 +98,13 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
   }
 
   /** Hands `message` to a seed and takes in the SeedState it answers with once it has acted. */
-  async function handTo(ctx: ActorContext<KasminaMessage>, state: ManagerState, seedId: string, ref: ActorRef<SeedMessage>, message: v1.AdaptationCommand | v1.SeedStepReport | v1.SeedRestore): Promise<void> {
+  async function handTo(
+    ctx: ActorContext<KasminaMessage>,
+    state: ManagerState,
+    seedId: string,
+    ref: ActorRef<SeedMessage>,
+    message: v1.AdaptationCommand | v1.SeedStepReport | v1.SeedRestore,
+  ): Promise<void> {
     take(state, seedId, await ctx.ask(ref, message, leyline.SeedState, STEP_REPORT_DEADLINE_MS));
   }
 
@@ -97,9 +114,23 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
     state.board.delete(seedId);
   }
 
-  function refuse(ctx: ActorContext<KasminaMessage>, state: ManagerState, command: v1.AdaptationCommand, admission: Admission & { kind: 'refused' }): ManagerState {
+  function refuse(
+    ctx: ActorContext<KasminaMessage>,
+    state: ManagerState,
+    command: v1.AdaptationCommand,
+    admission: Admission & { kind: 'refused' },
+  ): ManagerState {
     ctx.log.warn('command rejected', { command: command.commandId, reason: admission.reason });
-    if (deps.telemetry) ctx.dispatch(deps.telemetry, rejectedPacket(command.commandId, admission.reason, state.rejected + 1, `kasmina-rejected-${command.commandId || randomUUID()}`));
+    if (deps.telemetry)
+      ctx.dispatch(
+        deps.telemetry,
+        rejectedPacket(
+          command.commandId,
+          admission.reason,
+          state.rejected + 1,
+          `kasmina-rejected-${command.commandId || randomUUID()}`,
+        ),
+      );
     ctx.reply(receiptFor(command, admission, state.board.values()));
     return { ...state, rejected: state.rejected + 1 };
   }
@@ -115,12 +146,18 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
       fallbacks: deps.kernels.counters.fallbacks + deps.kernels.counters.identities,
       latencyBudgetMs: deps.settings.latencyBudgetMs,
     };
-    for (const packet of boundaryPackets(boundaries, state.board.values(), state.slots, figures)) ctx.dispatch(deps.telemetry, packet);
+    for (const packet of boundaryPackets(boundaries, state.board.values(), state.slots, figures))
+      ctx.dispatch(deps.telemetry, packet);
     return { ...state, boundaries };
   }
 
   /** COMMAND_EMERGENCY: every seed still on trial (GERMINATED…PROBATIONARY) is culled at once; fossilized ones stay. */
-  async function emergencyCleanup(ctx: ActorContext<KasminaMessage>, state: ManagerState, command: v1.AdaptationCommand, admission: Admission & { kind: 'emergency' }): Promise<ManagerState> {
+  async function emergencyCleanup(
+    ctx: ActorContext<KasminaMessage>,
+    state: ManagerState,
+    command: v1.AdaptationCommand,
+    admission: Admission & { kind: 'emergency' },
+  ): Promise<ManagerState> {
     const culls = admission.cull.map((seedId) => {
       const cull = leyline.AdaptationCommand.create({
         version: 1,
@@ -131,15 +168,30 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
       });
       return handTo(ctx, state, seedId, state.seeds.get(seedId)!, cull);
     });
-    if (deps.telemetry) ctx.dispatch(deps.telemetry, emergencyPacket(command.commandId, admission.cull, state.seeds.size - admission.cull.length));
+    if (deps.telemetry)
+      ctx.dispatch(
+        deps.telemetry,
+        emergencyPacket(command.commandId, admission.cull, state.seeds.size - admission.cull.length),
+      );
     for (const outcome of await Promise.allSettled(culls)) {
-      if (outcome.status === 'rejected') ctx.log.warn('a seed did not act on the emergency cull in time', { command_id: command.commandId, error: (outcome.reason as Error).message });
+      if (outcome.status === 'rejected')
+        ctx.log.warn('a seed did not act on the emergency cull in time', {
+          command_id: command.commandId,
+          error: (outcome.reason as Error).message,
+        });
     }
     ctx.reply(receiptFor(command, admission, state.board.values()));
     return state;
   }
 
-  function spawnSeed(ctx: ActorContext<KasminaMessage>, state: ManagerState, seedId: string, slotId: string, blendingMethod: string | undefined, restore?: v1.SeedRecord): ActorRef<SeedMessage> {
+  function spawnSeed(
+    ctx: ActorContext<KasminaMessage>,
+    state: ManagerState,
+    seedId: string,
+    slotId: string,
+    blendingMethod: string | undefined,
+    restore?: v1.SeedRecord,
+  ): ActorRef<SeedMessage> {
     const ref = state.children.spawn(
       ctx,
       safeActorName(`seed-${seedId}`),
@@ -162,9 +214,17 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
   }
 
   /** A seed's crash and what came of it, as Kasmina's telemetry: restarted from its last state, or culled. */
-  function seedSupervision(ctx: ActorContext<KasminaMessage>, event: 'seed_restarted' | 'seed_culled', attributes: Record<string, string>): void {
+  function seedSupervision(
+    ctx: ActorContext<KasminaMessage>,
+    event: 'seed_restarted' | 'seed_culled',
+    attributes: Record<string, string>,
+  ): void {
     if (event === 'seed_culled') ctx.log.error('seed culled: it crashed past its restarts', attributes);
-    if (deps.telemetry) ctx.dispatch(deps.telemetry, supervisionPacket(event, attributes, `kasmina-${event}-${attributes.seed_id}-${randomUUID()}`));
+    if (deps.telemetry)
+      ctx.dispatch(
+        deps.telemetry,
+        supervisionPacket(event, attributes, `kasmina-${event}-${attributes.seed_id}-${randomUUID()}`),
+      );
   }
 
   /** The seed whose actor is at `path`. */
@@ -182,7 +242,11 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
   /** A seed given up on (it crashed past its restarts) is out of the host: culled, with the reason. */
   function culled(ctx: ActorContext<KasminaMessage>, state: ManagerState, gaveUp: GaveUp): void {
     const seedId = seedOf(state.seeds, gaveUp.name);
-    seedSupervision(ctx, 'seed_culled', { seed_id: seedId, slot: state.slots.get(seedId) ?? '', reason: `crashed (restarted ${gaveUp.restarts} times): ${gaveUp.error}` });
+    seedSupervision(ctx, 'seed_culled', {
+      seed_id: seedId,
+      slot: state.slots.get(seedId) ?? '',
+      reason: `crashed (restarted ${gaveUp.restarts} times): ${gaveUp.error}`,
+    });
     // Its stop hook took its graft out of the forward pass (a fossilized module stays: it is the host's).
     forget(state, seedId);
   }
@@ -195,7 +259,12 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
     const ref = state.seeds.get(seedId);
     if (!ref || state.children.isDown(ref as ActorRef<never>)) return;
     try {
-      const answer = await ctx.ask(ref, leyline.SeedCheckpointRequest.create(), leyline.SeedCheckpoint, STEP_REPORT_DEADLINE_MS);
+      const answer = await ctx.ask(
+        ref,
+        leyline.SeedCheckpointRequest.create(),
+        leyline.SeedCheckpoint,
+        STEP_REPORT_DEADLINE_MS,
+      );
       take(state, seedId, answer.states[0]);
     } catch (error) {
       ctx.log.warn('a seed did not give its state', { seed_id: seedId, error: (error as Error).message });
@@ -206,7 +275,12 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
    * Gives a verified command to its seed and answers once the seed has acted on it: the trainer waits for the
    * receipt before its next step, so a graft enters (or leaves) the forward pass at the same step in every run.
    */
-  async function handOver(ctx: ActorContext<KasminaMessage>, state: ManagerState, command: v1.AdaptationCommand, admission: Admission & { kind: 'hand_over' }): Promise<ManagerState> {
+  async function handOver(
+    ctx: ActorContext<KasminaMessage>,
+    state: ManagerState,
+    command: v1.AdaptationCommand,
+    admission: Admission & { kind: 'hand_over' },
+  ): Promise<ManagerState> {
     const { seedId, germinate } = admission;
     if (germinate) {
       state.slots.set(seedId, germinate.slotId);
@@ -214,11 +288,21 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
         spawnSeed(ctx, state, seedId, germinate.slotId, command.annotations?.blending_method);
         // On the board at once (the seed answers with its own state once it has acted), so the receipt — and the
         // next SystemStatePacket — already show the slot taken even if the seed does not answer.
-        state.board.set(seedId, leyline.SeedState.create({ seedId, stage: SeedLifecycleStage.SEED_STAGE_GERMINATED, layerDepth: slotDepth(germinate.slotId, deps.surface.probe?.host.slots) }));
+        state.board.set(
+          seedId,
+          leyline.SeedState.create({
+            seedId,
+            stage: SeedLifecycleStage.SEED_STAGE_GERMINATED,
+            layerDepth: slotDepth(germinate.slotId, deps.surface.probe?.host.slots),
+          }),
+        );
       }
     }
     await handTo(ctx, state, seedId, state.seeds.get(seedId)!, command).catch((error: unknown) => {
-      ctx.log.warn('a seed did not act on its command in time', { command_id: command.commandId, error: (error as Error).message });
+      ctx.log.warn('a seed did not act on its command in time', {
+        command_id: command.commandId,
+        error: (error as Error).message,
+      });
     });
     ctx.reply(receiptFor(command, admission, state.board.values()));
     return state;
@@ -230,15 +314,24 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
    * out, as is one that does not answer in time (logged), rather than failing the manager and every seed with it.
    */
   async function records(ctx: ActorContext<KasminaMessage>, state: ManagerState): Promise<v1.SeedRecord[]> {
-    const seeds = [...state.seeds].sort(([a], [b]) => a.localeCompare(b)).filter(([, ref]) => !state.children.isDown(ref as ActorRef<never>));
-    const answers = await Promise.allSettled(seeds.map(([, ref]) => ctx.ask(ref, leyline.SeedCheckpointRequest.create(), leyline.SeedCheckpoint, STEP_REPORT_DEADLINE_MS)));
+    const seeds = [...state.seeds]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .filter(([, ref]) => !state.children.isDown(ref as ActorRef<never>));
+    const answers = await Promise.allSettled(
+      seeds.map(([, ref]) =>
+        ctx.ask(ref, leyline.SeedCheckpointRequest.create(), leyline.SeedCheckpoint, STEP_REPORT_DEADLINE_MS),
+      ),
+    );
     return answers.flatMap((answer, i) => {
       const seedId = seeds[i]![0];
       if (answer.status === 'fulfilled') {
         take(state, seedId, answer.value.states[0]);
         return answer.value.seeds.slice(0, 1);
       }
-      ctx.log.warn('a seed gave no record: it is not kept this time', { seed_id: seedId, error: (answer.reason as Error).message });
+      ctx.log.warn('a seed gave no record: it is not kept this time', {
+        seed_id: seedId,
+        error: (answer.reason as Error).message,
+      });
       return [];
     });
   }
@@ -249,7 +342,11 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
    * since comes back; one culled since keeps its fate (the rolled-back steps may be why). Answered with the seeds as
    * restored, once every one has acted.
    */
-  async function restore(ctx: ActorContext<KasminaMessage>, state: ManagerState, message: v1.SeedRestore): Promise<ManagerState> {
+  async function restore(
+    ctx: ActorContext<KasminaMessage>,
+    state: ManagerState,
+    message: v1.SeedRestore,
+  ): Promise<ManagerState> {
     const saved = new Map(message.seeds.map((s) => [s.seedId, leyline.SeedRecord.create(s)]));
     const changes: Promise<unknown>[] = [];
     for (const [seedId, ref] of [...state.seeds]) {
@@ -258,7 +355,15 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
         continue;
       }
       const record = saved.get(seedId);
-      changes.push(handTo(ctx, state, seedId, ref, leyline.SeedRestore.create({ trainingRunId: message.trainingRunId, seeds: record ? [record] : [] })));
+      changes.push(
+        handTo(
+          ctx,
+          state,
+          seedId,
+          ref,
+          leyline.SeedRestore.create({ trainingRunId: message.trainingRunId, seeds: record ? [record] : [] }),
+        ),
+      );
       // One germinated since leaves (it stops itself once it has let go of its graft).
       if (!record) forget(state, seedId);
     }
@@ -274,7 +379,11 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
   }
 
   /** A command from Tolaria or Tamiyo, admitted or refused by Kasmina's rules (admission.ts). */
-  async function command(ctx: ActorContext<KasminaMessage>, state: ManagerState, message: v1.AdaptationCommand): Promise<ManagerState> {
+  async function command(
+    ctx: ActorContext<KasminaMessage>,
+    state: ManagerState,
+    message: v1.AdaptationCommand,
+  ): Promise<ManagerState> {
     const admission = admit(message, {
       seeds: [...state.seeds.keys()],
       slots: state.slots,
@@ -306,13 +415,24 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
 
   return {
     kind: 'kasmina-manager',
-    accepts: [leyline.AdaptationCommand, leyline.SeedStepReport, leyline.SeedCheckpointRequest, leyline.SeedRestore, leyline.SeedState, leyline.MetricPoint],
+    accepts: [
+      leyline.AdaptationCommand,
+      leyline.SeedStepReport,
+      leyline.SeedCheckpointRequest,
+      leyline.SeedRestore,
+      leyline.SeedState,
+      leyline.MetricPoint,
+    ],
     start(ctx) {
       const seeds = new Map<string, ActorRef<SeedMessage>>();
       const children = new DynamicChildren(deps.system, seedSpec, SEED_RESTART_TIMER, (name, effect) => {
         if (effect.type === 'restart') seedSupervision(ctx, 'seed_restarted', { seed_id: seedOf(seeds, name) });
       });
-      const isolationBreaker = new CircuitBreaker('kasmina.isolation', { failureThreshold: 3, timeoutMs: 30_000, successThreshold: 2 });
+      const isolationBreaker = new CircuitBreaker('kasmina.isolation', {
+        failureThreshold: 3,
+        timeoutMs: 30_000,
+        successThreshold: 2,
+      });
       return { seeds, slots: new Map(), board: new Map(), rejected: 0, boundaries: 0, isolationBreaker, children };
     },
     async receive(state, message, ctx) {
@@ -361,13 +481,19 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
         const deliveries = message.seeds.flatMap((stats) => {
           const seedId = stats.seedId ?? '';
           const ref = state.seeds.get(seedId);
-          return ref && !state.children.isDown(ref as ActorRef<never>) ? [handTo(ctx, state, seedId, ref, message)] : [];
+          return ref && !state.children.isDown(ref as ActorRef<never>)
+            ? [handTo(ctx, state, seedId, ref, message)]
+            : [];
         });
         await Promise.allSettled(deliveries);
         return state;
       }
       return command(ctx, state, message);
     },
-    inspect: (state) => ({ seeds: String(state.seeds.size), rejected: String(state.rejected), isolation_breaker: leyline.CircuitBreakerState[state.isolationBreaker.state] ?? '' }),
+    inspect: (state) => ({
+      seeds: String(state.seeds.size),
+      rejected: String(state.rejected),
+      isolation_breaker: leyline.CircuitBreakerState[state.isolationBreaker.state] ?? '',
+    }),
   };
 }

@@ -83,7 +83,9 @@ export function seedRecordOf(state: SeedActorState, blendingMethod: string): v1.
     losses: state.losses,
     lastGradNorm: state.lastGradNorm,
     parameters: state.kernel ? trainableParameters(state.kernel.module) : 0,
-    gates: Object.values(data.gates).map((g) => leyline.SeedGateRecord.create({ gate: g.gate, passed: g.passed, reason: g.reason })),
+    gates: Object.values(data.gates).map((g) =>
+      leyline.SeedGateRecord.create({ gate: g.gate, passed: g.passed, reason: g.reason }),
+    ),
   });
 }
 
@@ -97,7 +99,8 @@ export function stateFromRecord(
   options: { now: number; embargoMs: number; germinatedAt: number; published: v1.SeedState },
 ): SeedActorState {
   const gates: SeedData['gates'] = {};
-  for (const g of saved.gates.map((gate) => leyline.SeedGateRecord.create(gate))) gates[g.gate] = { gate: g.gate, passed: g.passed, reason: g.reason, attributes: {} };
+  for (const g of saved.gates.map((gate) => leyline.SeedGateRecord.create(gate)))
+    gates[g.gate] = { gate: g.gate, passed: g.passed, reason: g.reason, attributes: {} };
   const data: SeedData = {
     ...initial,
     blueprintId: saved.blueprintId,

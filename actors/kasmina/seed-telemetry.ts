@@ -7,18 +7,31 @@ import { gateName, stageName, type PauseAction, type SeedData, type SeedEffect }
 const { TelemetryLevel } = leyline;
 
 /** The packet for one lifecycle transition's effects, or null when none of them is worth reporting. */
-export function effectsPacket(data: SeedData, effects: readonly SeedEffect[], packetId: string): v1.TelemetryPacket | null {
+export function effectsPacket(
+  data: SeedData,
+  effects: readonly SeedEffect[],
+  packetId: string,
+): v1.TelemetryPacket | null {
   const { seedId } = data;
   const events: EventInput[] = [];
   for (const effect of effects) {
     if (effect.kind === 'transition') {
-      events.push({ description: 'seed_stage_changed', attributes: { seed_id: seedId, from: stageName(effect.from), to: stageName(effect.to) } });
+      events.push({
+        description: 'seed_stage_changed',
+        attributes: { seed_id: seedId, from: stageName(effect.from), to: stageName(effect.to) },
+      });
     } else if (effect.kind === 'gate') {
       const r = effect.result;
       events.push({
         description: r.passed ? 'gate_event' : 'gate_failure',
         level: r.passed ? TelemetryLevel.TELEMETRY_LEVEL_INFO : TelemetryLevel.TELEMETRY_LEVEL_WARNING,
-        attributes: { seed_id: seedId, gate: gateName(r.gate), passed: String(r.passed), reason: r.reason, ...r.attributes },
+        attributes: {
+          seed_id: seedId,
+          gate: gateName(r.gate),
+          passed: String(r.passed),
+          reason: r.reason,
+          ...r.attributes,
+        },
       });
     } else if (effect.kind === 'detach') {
       events.push({
@@ -30,7 +43,10 @@ export function effectsPacket(data: SeedData, effects: readonly SeedEffect[], pa
       events.push({
         description: effect.kind,
         level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
-        attributes: effect.kind === 'rejected' ? { seed_id: seedId, reason: effect.reason } : { seed_id: seedId, from: stageName(effect.from), requested: stageName(effect.requested) },
+        attributes:
+          effect.kind === 'rejected'
+            ? { seed_id: seedId, reason: effect.reason }
+            : { seed_id: seedId, from: stageName(effect.from), requested: stageName(effect.requested) },
       });
     }
   }
@@ -48,8 +64,15 @@ export function effectsPacket(data: SeedData, effects: readonly SeedEffect[], pa
 }
 
 /** A PAUSE or resume as it went (`data`: the seed after it): `seed_paused`, `seed_resumed`, or `rejected` with why. */
-export function pausePacket(data: SeedData, action: PauseAction, effects: readonly SeedEffect[], packetId: string): v1.TelemetryPacket {
-  const refused = effects.find((effect): effect is Extract<SeedEffect, { kind: 'rejected' }> => effect.kind === 'rejected');
+export function pausePacket(
+  data: SeedData,
+  action: PauseAction,
+  effects: readonly SeedEffect[],
+  packetId: string,
+): v1.TelemetryPacket {
+  const refused = effects.find(
+    (effect): effect is Extract<SeedEffect, { kind: 'rejected' }> => effect.kind === 'rejected',
+  );
   const resume = action === 'resume';
   const level = !refused && resume ? TelemetryLevel.TELEMETRY_LEVEL_INFO : TelemetryLevel.TELEMETRY_LEVEL_WARNING;
   return buildTelemetryPacket({
@@ -60,19 +83,33 @@ export function pausePacket(data: SeedData, action: PauseAction, effects: readon
     events: [
       refused
         ? { description: 'rejected', level, attributes: { seed_id: data.seedId, reason: refused.reason } }
-        : { description: resume ? 'seed_resumed' : 'seed_paused', level, attributes: { seed_id: data.seedId, stage: stageName(data.stage) } },
+        : {
+            description: resume ? 'seed_resumed' : 'seed_paused',
+            level,
+            attributes: { seed_id: data.seedId, stage: stageName(data.stage) },
+          },
     ],
   });
 }
 
 /** One kernel fetch against its budget: an SLO sample for Nissa's burn rate. */
-export function kernelFetchPacket(data: SeedData, latencyMs: number, budgetMs: number, packetId: string): v1.TelemetryPacket {
+export function kernelFetchPacket(
+  data: SeedData,
+  latencyMs: number,
+  budgetMs: number,
+  packetId: string,
+): v1.TelemetryPacket {
   return buildTelemetryPacket({
     packetId,
     source: 'kasmina',
     level: TelemetryLevel.TELEMETRY_LEVEL_INFO,
     metrics: [
-      { name: 'slo.kernel_fetch_latency_actual', value: latencyMs, unit: 'ms', attributes: { seed_id: data.seedId, slot: data.slotId } },
+      {
+        name: 'slo.kernel_fetch_latency_actual',
+        value: latencyMs,
+        unit: 'ms',
+        attributes: { seed_id: data.seedId, slot: data.slotId },
+      },
       { name: 'slo.kernel_fetch_latency_objective', value: budgetMs, unit: 'ms' },
     ],
   });

@@ -34,14 +34,19 @@ export function resolveKasminaConfig(config: KasminaConfig = {}, field = 'kasmin
   const timings = { ...DEFAULT_SEED_TIMINGS, ...config.timings };
   for (const key of ['trainingSteps', 'shadowingSteps', 'probationSteps', 'embargoMs'] as const) {
     const value = timings[key];
-    if (!Number.isInteger(value) || value < 1) throw new KasminaConfigError(`${field}.timings.${key}`, `must be an integer >= 1, got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(value) || value < 1)
+      throw new KasminaConfigError(`${field}.timings.${key}`, `must be an integer >= 1, got ${JSON.stringify(value)}`);
   }
   const schedule: AlphaSchedule = timings.blending;
   const problem = validateAlphaSchedule(schedule, `${field}.timings.blending`);
   if (problem) throw new KasminaConfigError(problem.split(' ')[0]!, problem.slice(problem.indexOf(' ') + 1));
   const positive = (value: number | undefined, name: string, fallback: number, allowZero = false): number => {
     const n = value ?? fallback;
-    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new KasminaConfigError(`${field}.${name}`, `must be a number ${allowZero ? '>= 0' : '> 0'}, got ${JSON.stringify(value)}`);
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0))
+      throw new KasminaConfigError(
+        `${field}.${name}`,
+        `must be a number ${allowZero ? '>= 0' : '> 0'}, got ${JSON.stringify(value)}`,
+      );
     return n;
   };
   return {

@@ -1,7 +1,13 @@
 // The alert conditions as plain logic: a threshold rule's state advanced by one sample, and a burn-rate rule read
 // from an SLO's samples — `(state, sample) → { state, change }`, no clocks or I/O inside. AlertEngine keeps the state
 // per (rule, source) and turns the changes into events.
-import { errorBudget, type Comparator, type BurnWindow, type ResolvedBurnRateRule, type ResolvedThresholdRule } from './alert-rules.ts';
+import {
+  errorBudget,
+  type Comparator,
+  type BurnWindow,
+  type ResolvedBurnRateRule,
+  type ResolvedThresholdRule,
+} from './alert-rules.ts';
 
 export type AlertChange = 'fired' | 'resolved' | null;
 
@@ -13,7 +19,8 @@ const COMPARE: Record<Comparator, (value: number, level: number) => boolean> = {
 };
 
 /** Whether `value` is past `level` in the rule's direction. */
-export const past = (comparator: Comparator, value: number, level: number): boolean => COMPARE[comparator](value, level);
+export const past = (comparator: Comparator, value: number, level: number): boolean =>
+  COMPARE[comparator](value, level);
 
 export interface ThresholdState {
   /** Consecutive samples past the threshold (while not firing). */
@@ -30,9 +37,16 @@ export const QUIET: ThresholdState = { breaches: 0, since: 0, firing: false };
  * other resets it), and the rule fires once the run is `forCount` long and `forMs` old. Firing: only a sample no
  * longer past `resolveThreshold` resolves it, so values between the two levels neither resolve nor fire again.
  */
-export function thresholdTransition(rule: ResolvedThresholdRule, state: ThresholdState, value: number, at: number): { state: ThresholdState; change: AlertChange } {
+export function thresholdTransition(
+  rule: ResolvedThresholdRule,
+  state: ThresholdState,
+  value: number,
+  at: number,
+): { state: ThresholdState; change: AlertChange } {
   if (state.firing) {
-    return past(rule.comparator, value, rule.resolveThreshold) ? { state, change: null } : { state: QUIET, change: 'resolved' };
+    return past(rule.comparator, value, rule.resolveThreshold)
+      ? { state, change: null }
+      : { state: QUIET, change: 'resolved' };
   }
   if (!past(rule.comparator, value, rule.threshold)) return { state: QUIET, change: null };
   const since = state.breaches === 0 ? at : state.since;
@@ -93,9 +107,19 @@ export function readPairs(rule: ResolvedBurnRateRule, samples: readonly SloSampl
  * resolves when none does; `reading` is the pair the event reports (the one that burns, or, on resolving, the one
  * that had fired).
  */
-export function burnTransition(firingPair: string | null, readings: readonly PairReading[]): { firingPair: string | null; change: AlertChange; reading: PairReading | null } {
+export function burnTransition(
+  firingPair: string | null,
+  readings: readonly PairReading[],
+): { firingPair: string | null; change: AlertChange; reading: PairReading | null } {
   const burning = readings.find((r) => r.burning) ?? null;
-  if (firingPair === null) return burning ? { firingPair: burning.window.name, change: 'fired', reading: burning } : { firingPair, change: null, reading: null };
+  if (firingPair === null)
+    return burning
+      ? { firingPair: burning.window.name, change: 'fired', reading: burning }
+      : { firingPair, change: null, reading: null };
   if (burning) return { firingPair, change: null, reading: null };
-  return { firingPair: null, change: 'resolved', reading: readings.find((r) => r.window.name === firingPair) ?? readings[0] ?? null };
+  return {
+    firingPair: null,
+    change: 'resolved',
+    reading: readings.find((r) => r.window.name === firingPair) ?? readings[0] ?? null,
+  };
 }

@@ -16,7 +16,9 @@ export function alertRouter(deps: AlertRouteDeps): (event: AlertEvent) => void {
   return (event) => {
     deps.counted(event);
     if (event.routes.includes('log')) {
-      const level = event.window ? `factor ${event.threshold}, window pair ${event.window}` : `${event.kind === 'fired' ? 'threshold' : 'resolve level'} ${event.threshold}`;
+      const level = event.window
+        ? `factor ${event.threshold}, window pair ${event.window}`
+        : `${event.kind === 'fired' ? 'threshold' : 'resolve level'} ${event.threshold}`;
       const text = `alert ${event.rule} ${event.kind} for ${event.source}: ${event.metric} = ${Number(event.value.toPrecision(6))} (${level})`;
       deps.log(event.kind === 'fired' ? 'warn' : 'info', text);
     }

@@ -58,7 +58,10 @@ export interface BurnRateRule {
 export type AlertRule = ThresholdRule | BurnRateRule;
 
 export type ResolvedThresholdRule = Required<Omit<ThresholdRule, 'description'>> & { description?: string };
-export type ResolvedBurnRateRule = Required<Omit<BurnRateRule, 'description' | 'slo'>> & { slo?: string; description?: string };
+export type ResolvedBurnRateRule = Required<Omit<BurnRateRule, 'description' | 'slo'>> & {
+  slo?: string;
+  description?: string;
+};
 export type ResolvedRule = ResolvedThresholdRule | ResolvedBurnRateRule;
 
 /**
@@ -81,17 +84,62 @@ const ALL_ROUTES: readonly AlertRoute[] = ['log', 'webhook', 'inspector'];
  * violations, Oona's deepest backlog for 2 minutes, Tezzeret's retries of its last job, and every SLO's burn rate.
  */
 export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [
-  { name: 'training_latency_high', metric: 'tolaria.epoch_hook.budget_share', threshold: 0.5, resolveThreshold: 0.25, comparator: '>', forCount: 3, routes: ALL_ROUTES, description: 'the end-of-epoch hook took over half its budget 3 epochs in a row (resolves under a quarter)' },
-  { name: 'kasmina_isolation_violation', metric: 'kasmina.isolation.violations', threshold: 3, resolveThreshold: 1, comparator: '>=', routes: ALL_ROUTES, description: '3 or more live isolation violations (resolves when none is left)' },
-  { name: 'oona_queue_depth', metric: 'oona.queue.depth', threshold: 4_000, resolveThreshold: 1_000, comparator: '>', forCount: 2, forMs: 120_000, routes: ['log', 'inspector'], description: 'bus backlog over 4 000 for 2 minutes (resolves at 1 000 or less)' },
-  { name: 'tezzeret_compile_retry_high', metric: 'tezzeret.compile.retry_count', threshold: 1, resolveThreshold: 0, comparator: '>', routes: ['log', 'inspector'], description: 'a compile job needed more than one retry (resolves after a job with none)' },
-  { kind: 'slo_burn_rate', name: 'slo_burn_rate_high', objective: 0.95, windows: DEFAULT_BURN_WINDOWS, routes: ALL_ROUTES, description: 'an SLO burning its error budget fast (5 min and 1 min over 14.4×) or steadily (30 min and 5 min over 6×)' },
+  {
+    name: 'training_latency_high',
+    metric: 'tolaria.epoch_hook.budget_share',
+    threshold: 0.5,
+    resolveThreshold: 0.25,
+    comparator: '>',
+    forCount: 3,
+    routes: ALL_ROUTES,
+    description: 'the end-of-epoch hook took over half its budget 3 epochs in a row (resolves under a quarter)',
+  },
+  {
+    name: 'kasmina_isolation_violation',
+    metric: 'kasmina.isolation.violations',
+    threshold: 3,
+    resolveThreshold: 1,
+    comparator: '>=',
+    routes: ALL_ROUTES,
+    description: '3 or more live isolation violations (resolves when none is left)',
+  },
+  {
+    name: 'oona_queue_depth',
+    metric: 'oona.queue.depth',
+    threshold: 4_000,
+    resolveThreshold: 1_000,
+    comparator: '>',
+    forCount: 2,
+    forMs: 120_000,
+    routes: ['log', 'inspector'],
+    description: 'bus backlog over 4 000 for 2 minutes (resolves at 1 000 or less)',
+  },
+  {
+    name: 'tezzeret_compile_retry_high',
+    metric: 'tezzeret.compile.retry_count',
+    threshold: 1,
+    resolveThreshold: 0,
+    comparator: '>',
+    routes: ['log', 'inspector'],
+    description: 'a compile job needed more than one retry (resolves after a job with none)',
+  },
+  {
+    kind: 'slo_burn_rate',
+    name: 'slo_burn_rate_high',
+    objective: 0.95,
+    windows: DEFAULT_BURN_WINDOWS,
+    routes: ALL_ROUTES,
+    description:
+      'an SLO burning its error budget fast (5 min and 1 min over 14.4×) or steadily (30 min and 5 min over 6×)',
+  },
 ];
 
 /** The metric a burn-rate rule's events name. */
 export const BURN_RATE_METRIC = 'slo.burn_rate';
 
-export const isBurnRateRule = <R extends AlertRule | ResolvedRule>(rule: R): rule is Extract<R, { kind: 'slo_burn_rate' }> => rule.kind === 'slo_burn_rate';
+export const isBurnRateRule = <R extends AlertRule | ResolvedRule>(
+  rule: R,
+): rule is Extract<R, { kind: 'slo_burn_rate' }> => rule.kind === 'slo_burn_rate';
 
 /** The error budget of an objective: 1 − objective, rounded so 0.95 gives 0.05. */
 export const errorBudget = (objective: number): number => Number((1 - objective).toPrecision(12));
@@ -116,7 +164,13 @@ const THRESHOLD_RULE = s.object(
   'a threshold rule { name, metric, threshold, comparator, resolveThreshold, forCount, forMs, routes }',
 );
 const BURN_WINDOW = s.object(
-  { name: s.string(), longMs: positiveInt, shortMs: positiveInt, factor: s.number({ above: 0 }), minEvents: positiveInt },
+  {
+    name: s.string(),
+    longMs: positiveInt,
+    shortMs: positiveInt,
+    factor: s.number({ above: 0 }),
+    minEvents: positiveInt,
+  },
   'a window pair { name, longMs, shortMs, factor, minEvents }',
 );
 const BURN_RATE_RULE = s.object(
@@ -137,17 +191,29 @@ function ruleProblems(rule: ResolvedRule, path: string, issues: s.Issue[]): void
     const names = new Set<string>();
     rule.windows.forEach((window, i) => {
       const at = `${path}.windows[${i}]`;
-      if (names.has(window.name)) issues.push({ path: `${at}.name`, message: `repeats ${JSON.stringify(window.name)}` });
+      if (names.has(window.name))
+        issues.push({ path: `${at}.name`, message: `repeats ${JSON.stringify(window.name)}` });
       names.add(window.name);
-      if (window.shortMs >= window.longMs) issues.push({ path: `${at}.shortMs`, message: `must be shorter than longMs (${window.longMs}), got ${window.shortMs}` });
+      if (window.shortMs >= window.longMs)
+        issues.push({
+          path: `${at}.shortMs`,
+          message: `must be shorter than longMs (${window.longMs}), got ${window.shortMs}`,
+        });
       // A burn rate cannot exceed 1 / budget (every sample missed): a factor at or above it never fires.
-      if (window.factor * budget >= 1) issues.push({ path: `${at}.factor`, message: `must be below ${Number((1 / budget).toPrecision(6))} (1 / the error budget ${budget}), got ${window.factor}` });
+      if (window.factor * budget >= 1)
+        issues.push({
+          path: `${at}.factor`,
+          message: `must be below ${Number((1 / budget).toPrecision(6))} (1 / the error budget ${budget}), got ${window.factor}`,
+        });
     });
     return;
   }
   const above = rule.comparator === '>' || rule.comparator === '>=';
   if (above ? rule.resolveThreshold > rule.threshold : rule.resolveThreshold < rule.threshold) {
-    issues.push({ path: `${path}.resolveThreshold`, message: `must be ${above ? 'at or below' : 'at or above'} threshold (${rule.threshold}) for a ${rule.comparator} rule, got ${rule.resolveThreshold}` });
+    issues.push({
+      path: `${path}.resolveThreshold`,
+      message: `must be ${above ? 'at or below' : 'at or above'} threshold (${rule.threshold}) for a ${rule.comparator} rule, got ${rule.resolveThreshold}`,
+    });
   }
 }
 
@@ -156,10 +222,18 @@ export function resolveRule(rule: AlertRule): ResolvedRule {
   if (isBurnRateRule(rule)) {
     return { ...rule, objective: rule.objective ?? 0.95, windows: rule.windows ?? DEFAULT_BURN_WINDOWS };
   }
-  return { ...rule, kind: 'threshold', comparator: rule.comparator ?? '>', resolveThreshold: rule.resolveThreshold ?? rule.threshold, forCount: rule.forCount ?? 1, forMs: rule.forMs ?? 0 };
+  return {
+    ...rule,
+    kind: 'threshold',
+    comparator: rule.comparator ?? '>',
+    resolveThreshold: rule.resolveThreshold ?? rule.threshold,
+    forCount: rule.forCount ?? 1,
+    forMs: rule.forMs ?? 0,
+  };
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** One alert rule, either kind (chosen by `kind`), with its fields and levels checked. */
 export const ALERT_RULE_SCHEMA: s.Schema = {

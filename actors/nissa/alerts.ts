@@ -2,8 +2,24 @@
 // yields — to the rules' routes and to a bounded history. Only packets from one source that carry a rule's metric
 // advance, reset or clear that source's state, so another subsystem's packets neither break a run of breaches nor
 // clear an active alert; a burn-rate rule is evaluated per SLO (source `<producer>/<slo key>`) on each new sample.
-import { burnTransition, QUIET, readPairs, thresholdTransition, type PairReading, type SloSample, type ThresholdState } from './alert-logic.ts';
-import { BURN_RATE_METRIC, isBurnRateRule, validateRules, type AlertRoute, type AlertRule, type ResolvedBurnRateRule, type ResolvedRule } from './alert-rules.ts';
+import {
+  burnTransition,
+  QUIET,
+  readPairs,
+  thresholdTransition,
+  type PairReading,
+  type SloSample,
+  type ThresholdState,
+} from './alert-logic.ts';
+import {
+  BURN_RATE_METRIC,
+  isBurnRateRule,
+  validateRules,
+  type AlertRoute,
+  type AlertRule,
+  type ResolvedBurnRateRule,
+  type ResolvedRule,
+} from './alert-rules.ts';
 
 export interface AlertEvent {
   kind: 'fired' | 'resolved';
@@ -21,7 +37,8 @@ export interface AlertEvent {
 }
 
 const minutes = (ms: number): string => (ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`);
-const pairName = (reading: PairReading): string => `${reading.window.name} (${minutes(reading.window.longMs)}/${minutes(reading.window.shortMs)})`;
+const pairName = (reading: PairReading): string =>
+  `${reading.window.name} (${minutes(reading.window.longMs)}/${minutes(reading.window.shortMs)})`;
 
 export class AlertEngine {
   readonly rules: readonly ResolvedRule[];
@@ -31,7 +48,11 @@ export class AlertEngine {
   readonly #active = new Map<string, AlertEvent>();
   readonly #history: AlertEvent[] = [];
 
-  constructor(rules: readonly AlertRule[], private readonly dispatch: (event: AlertEvent) => void, readonly historySize = 500) {
+  constructor(
+    rules: readonly AlertRule[],
+    private readonly dispatch: (event: AlertEvent) => void,
+    readonly historySize = 500,
+  ) {
     this.rules = validateRules(rules, 'nissa.alerts');
   }
 
@@ -44,7 +65,8 @@ export class AlertEngine {
       const key = `${rule.name}\u0000${source}`;
       const { state, change } = thresholdTransition(rule, this.#threshold.get(key) ?? QUIET, value, at);
       this.#threshold.set(key, state);
-      if (change) this.#emit(key, change, rule, source, value, change === 'fired' ? rule.threshold : rule.resolveThreshold, at);
+      if (change)
+        this.#emit(key, change, rule, source, value, change === 'fired' ? rule.threshold : rule.resolveThreshold, at);
     }
   }
 
@@ -53,16 +75,22 @@ export class AlertEngine {
     const slo = `${source}/${key}`;
     for (const rule of this.burnRules(key)) {
       const state = `${rule.name}\u0000${slo}`;
-      const { firingPair, change, reading } = burnTransition(this.#burning.get(state) ?? null, readPairs(rule, samples, at));
+      const { firingPair, change, reading } = burnTransition(
+        this.#burning.get(state) ?? null,
+        readPairs(rule, samples, at),
+      );
       if (firingPair === null) this.#burning.delete(state);
       else this.#burning.set(state, firingPair);
-      if (change && reading) this.#emit(state, change, rule, slo, reading.burnRate, reading.window.factor, at, pairName(reading));
+      if (change && reading)
+        this.#emit(state, change, rule, slo, reading.burnRate, reading.window.factor, at, pairName(reading));
     }
   }
 
   /** The burn-rate rules that watch SLO `key`. */
   burnRules(key: string): ResolvedBurnRateRule[] {
-    return this.rules.filter((rule): rule is ResolvedBurnRateRule => isBurnRateRule(rule) && (rule.slo === undefined || rule.slo === key));
+    return this.rules.filter(
+      (rule): rule is ResolvedBurnRateRule => isBurnRateRule(rule) && (rule.slo === undefined || rule.slo === key),
+    );
   }
 
   /** Alerts firing now, by rule and source. */
@@ -75,9 +103,28 @@ export class AlertEngine {
     return this.#history;
   }
 
-  #emit(key: string, kind: AlertEvent['kind'], rule: ResolvedRule, source: string, value: number, threshold: number, at: number, window?: string): void {
+  #emit(
+    key: string,
+    kind: AlertEvent['kind'],
+    rule: ResolvedRule,
+    source: string,
+    value: number,
+    threshold: number,
+    at: number,
+    window?: string,
+  ): void {
     const metric = isBurnRateRule(rule) ? BURN_RATE_METRIC : rule.metric;
-    const event: AlertEvent = { kind, rule: rule.name, metric, source, value, threshold, at, routes: rule.routes, ...(window ? { window } : {}) };
+    const event: AlertEvent = {
+      kind,
+      rule: rule.name,
+      metric,
+      source,
+      value,
+      threshold,
+      at,
+      routes: rule.routes,
+      ...(window ? { window } : {}),
+    };
     if (kind === 'fired') this.#active.set(key, event);
     else this.#active.delete(key);
     this.#history.push(event);

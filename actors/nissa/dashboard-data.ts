@@ -14,7 +14,14 @@ interface PacketBody {
 }
 
 export interface DashboardData {
-  training: Array<{ epoch: number; at: number; loss: number | null; validationLoss: number | null; accuracy: number | null; validationAccuracy: number | null }>;
+  training: Array<{
+    epoch: number;
+    at: number;
+    loss: number | null;
+    validationLoss: number | null;
+    accuracy: number | null;
+    validationAccuracy: number | null;
+  }>;
   seeds: Array<{ seedId: string; slot: string; points: Array<{ at: number; stage: number; alpha: number }> }>;
   /** What each control boundary decided (Tolaria's epoch packets say it in words). */
   decisions: Array<{ at: number; epoch: number; decision: string }>;
@@ -31,11 +38,14 @@ export function stageName(stage: number): string {
 
 function metricsOf(doc: StoredDocument): Map<string, { value: number; attributes: Record<string, string> }> {
   const body = doc.body as PacketBody;
-  return new Map((body.metrics ?? []).map((m) => [m.name ?? '', { value: m.value ?? 0, attributes: m.attributes ?? {} }]));
+  return new Map(
+    (body.metrics ?? []).map((m) => [m.name ?? '', { value: m.value ?? 0, attributes: m.attributes ?? {} }]),
+  );
 }
 
 export function dashboardData(documents: DocumentStore, alerts: AlertEngine, now = Date.now()): DashboardData {
-  const telemetry = (source: string, limit = 500): StoredDocument[] => documents.query({ kind: T.BUS_MESSAGE_TYPE_TELEMETRY, source, limit }).reverse();
+  const telemetry = (source: string, limit = 500): StoredDocument[] =>
+    documents.query({ kind: T.BUS_MESSAGE_TYPE_TELEMETRY, source, limit }).reverse();
 
   const tolaria = telemetry('tolaria');
   const training = tolaria.flatMap((doc) => {
@@ -44,7 +54,16 @@ export function dashboardData(documents: DocumentStore, alerts: AlertEngine, now
     const m = metricsOf(doc);
     if (!Number.isFinite(epoch) || !m.has('tolaria.training.loss')) return [];
     const get = (name: string): number | null => m.get(name)?.value ?? null;
-    return [{ epoch, at: doc.timeMs, loss: get('tolaria.training.loss'), validationLoss: get('tolaria.validation.loss'), accuracy: get('tolaria.training.accuracy'), validationAccuracy: get('tolaria.validation.accuracy') }];
+    return [
+      {
+        epoch,
+        at: doc.timeMs,
+        loss: get('tolaria.training.loss'),
+        validationLoss: get('tolaria.validation.loss'),
+        accuracy: get('tolaria.training.accuracy'),
+        validationAccuracy: get('tolaria.validation.accuracy'),
+      },
+    ];
   });
 
   const seeds = new Map<string, DashboardData['seeds'][number]>();
@@ -62,7 +81,9 @@ export function dashboardData(documents: DocumentStore, alerts: AlertEngine, now
 
   const decisions = tolaria.flatMap((doc) => {
     const indicators = (doc.body as PacketBody).systemHealth?.indicators ?? {};
-    return indicators.decision ? [{ at: doc.timeMs, epoch: Number(indicators.epoch ?? 0), decision: indicators.decision }] : [];
+    return indicators.decision
+      ? [{ at: doc.timeMs, epoch: Number(indicators.epoch ?? 0), decision: indicators.decision }]
+      : [];
   });
 
   const [health] = documents.query({ kind: T.BUS_MESSAGE_TYPE_TELEMETRY, source: 'weatherlight', limit: 1 });

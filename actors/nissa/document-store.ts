@@ -48,7 +48,10 @@ export class DocumentStore {
   readonly #db: Database.Database;
   readonly #insert: Database.Statement;
 
-  constructor(path: string, readonly retentionMs: number) {
+  constructor(
+    path: string,
+    readonly retentionMs: number,
+  ) {
     this.#db = openSqlite(path, {
       store: "Nissa's documents",
       setup: (db) => {
@@ -61,22 +64,31 @@ export class DocumentStore {
       CREATE INDEX IF NOT EXISTS documents_source ON documents (source, time_ms);`);
       },
     });
-    this.#insert = this.#db.prepare('INSERT INTO documents (kind, run_id, source, time_ms, events, body) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#insert = this.#db.prepare(
+      'INSERT INTO documents (kind, run_id, source, time_ms, events, body) VALUES (?, ?, ?, ?, ?, ?)',
+    );
   }
 
   add(document: Omit<StoredDocument, 'id'>): void {
-    this.#insert.run(document.kind, document.runId, document.source, Math.round(document.timeMs), JSON.stringify(document.events), JSON.stringify(document.body));
+    this.#insert.run(
+      document.kind,
+      document.runId,
+      document.source,
+      Math.round(document.timeMs),
+      JSON.stringify(document.events),
+      JSON.stringify(document.body),
+    );
   }
 
   query(query: DocumentQuery = {}): StoredDocument[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
-    if (query.kind !== undefined) (where.push('kind = ?'), params.push(query.kind));
-    if (query.runId) (where.push('run_id = ?'), params.push(query.runId));
-    if (query.source) (where.push('source = ?'), params.push(query.source));
-    if (query.fromMs !== undefined) (where.push('time_ms >= ?'), params.push(query.fromMs));
-    if (query.toMs !== undefined) (where.push('time_ms <= ?'), params.push(query.toMs));
-    if (query.event) (where.push('EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?)'), params.push(query.event));
+    if (query.kind !== undefined) where.push('kind = ?'), params.push(query.kind);
+    if (query.runId) where.push('run_id = ?'), params.push(query.runId);
+    if (query.source) where.push('source = ?'), params.push(query.source);
+    if (query.fromMs !== undefined) where.push('time_ms >= ?'), params.push(query.fromMs);
+    if (query.toMs !== undefined) where.push('time_ms <= ?'), params.push(query.toMs);
+    if (query.event) where.push('EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?)'), params.push(query.event);
     const limit = Math.min(1_000, Math.max(1, query.limit ?? 100));
     const sql = `SELECT * FROM documents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time_ms DESC, id DESC LIMIT ${limit}`;
     return (this.#db.prepare(sql).all(...params) as Row[]).map((row) => ({

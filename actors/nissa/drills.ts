@@ -7,7 +7,12 @@
 // (`drill.<subsystem>.<run>`), so it never touches the real producers' alert state nor sees an earlier run's events.
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { buildTelemetryPacket } from '../../contracts/telemetry.ts';
-import { isBurnRateRule, type ResolvedBurnRateRule, type ResolvedRule, type ResolvedThresholdRule } from './alert-rules.ts';
+import {
+  isBurnRateRule,
+  type ResolvedBurnRateRule,
+  type ResolvedRule,
+  type ResolvedThresholdRule,
+} from './alert-rules.ts';
 import type { AlertEvent } from './alerts.ts';
 
 export interface DrillSample {
@@ -34,7 +39,11 @@ function thresholdDrill(rule: ResolvedThresholdRule, source: string, now: number
   const breach = above ? rule.threshold + step(rule.threshold) : rule.threshold - step(rule.threshold);
   // Back past the resolve level: the level itself for a strict comparator, one step beyond it otherwise.
   const strict = rule.comparator === '>' || rule.comparator === '<';
-  const clear = strict ? rule.resolveThreshold : above ? rule.resolveThreshold - step(rule.resolveThreshold) : rule.resolveThreshold + step(rule.resolveThreshold);
+  const clear = strict
+    ? rule.resolveThreshold
+    : above
+      ? rule.resolveThreshold - step(rule.resolveThreshold)
+      : rule.resolveThreshold + step(rule.resolveThreshold);
   // A time window needs a second sample to have lasted at all.
   const count = Math.max(rule.forCount, rule.forMs > 0 ? 2 : 1);
   const spacing = count > 1 ? Math.max(1, Math.ceil(rule.forMs / (count - 1))) : 1;
@@ -43,7 +52,10 @@ function thresholdDrill(rule: ResolvedThresholdRule, source: string, now: number
     rule: rule.name,
     source,
     eventSource: source,
-    samples: [...Array.from({ length: count }, (_, i) => sample(now - spacing * (count - 1 - i), breach)), sample(now + 1, clear)],
+    samples: [
+      ...Array.from({ length: count }, (_, i) => sample(now - spacing * (count - 1 - i), breach)),
+      sample(now + 1, clear),
+    ],
   };
 }
 
@@ -54,7 +66,13 @@ function burnRateDrill(rule: ResolvedBurnRateRule, source: string, now: number):
   const spacing = Math.max(1, Math.floor(pair.shortMs / count));
   // The samples that meet the objective come once the misses have left every pair's short window: no pair burns.
   const lastMiss = now - Math.max(...rule.windows.map((w) => w.shortMs));
-  const sample = (at: number, actual: number): DrillSample => ({ at, metrics: [{ name: `slo.${key}_actual`, value: actual }, { name: `slo.${key}_objective`, value: 1 }] });
+  const sample = (at: number, actual: number): DrillSample => ({
+    at,
+    metrics: [
+      { name: `slo.${key}_actual`, value: actual },
+      { name: `slo.${key}_objective`, value: 1 },
+    ],
+  });
   const misses = Array.from({ length: count }, (_, i) => sample(lastMiss - spacing * (count - 1 - i), 2));
   const met = Array.from({ length: count }, (_, i) => sample(now + i, 0));
   return { rule: rule.name, source, eventSource: `${source}/${key}`, samples: [...misses, ...met] };
@@ -105,7 +123,11 @@ export async function runDrills(
     let result: DrillResult = { rule: drill.rule, triggered: null, cleared: null };
     for (;;) {
       const seen = (await events()).filter((e) => e.rule === drill.rule && e.source === drill.eventSource);
-      result = { rule: drill.rule, triggered: seen.find((e) => e.kind === 'fired') ?? null, cleared: seen.find((e) => e.kind === 'resolved') ?? null };
+      result = {
+        rule: drill.rule,
+        triggered: seen.find((e) => e.kind === 'fired') ?? null,
+        cleared: seen.find((e) => e.kind === 'resolved') ?? null,
+      };
       if ((result.triggered && result.cleared) || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

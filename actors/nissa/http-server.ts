@@ -22,7 +22,12 @@ export interface NissaHttpDeps {
 
 const { BusMessageType: T } = leyline;
 /** The kinds a document can have, by the lower-case name of their BusMessageType (`?kind=field_report`). */
-const KINDS = new Map([T.BUS_MESSAGE_TYPE_TELEMETRY, T.BUS_MESSAGE_TYPE_SYSTEM_STATE, T.BUS_MESSAGE_TYPE_FIELD_REPORT].map((type) => [(T[type] ?? '').replace('BUS_MESSAGE_TYPE_', '').toLowerCase(), type]));
+const KINDS = new Map(
+  [T.BUS_MESSAGE_TYPE_TELEMETRY, T.BUS_MESSAGE_TYPE_SYSTEM_STATE, T.BUS_MESSAGE_TYPE_FIELD_REPORT].map((type) => [
+    (T[type] ?? '').replace('BUS_MESSAGE_TYPE_', '').toLowerCase(),
+    type,
+  ]),
+);
 
 export function nissaHttpServer(deps: NissaHttpDeps): Server {
   return createServer((request, response) => {
@@ -50,7 +55,11 @@ export function nissaHttpServer(deps: NissaHttpDeps): Server {
         return;
       case '/healthz': {
         const health = deps.health();
-        return json(health.healthy ? 200 : 503, { status: health.healthy ? 'ok' : 'unhealthy', summary: health.summary, ...health.details });
+        return json(health.healthy ? 200 : 503, {
+          status: health.healthy ? 'ok' : 'unhealthy',
+          summary: health.summary,
+          ...health.details,
+        });
       }
       case '/metrics/summary':
         return json(200, {
@@ -67,7 +76,10 @@ export function nissaHttpServer(deps: NissaHttpDeps): Server {
         return json(200, { documents: deps.documents.query(parsed) });
       }
       default:
-        return json(404, { error: `no route ${url.pathname}`, routes: ['/', '/api/dashboard', '/metrics', '/healthz', '/metrics/summary', '/api/documents'] });
+        return json(404, {
+          error: `no route ${url.pathname}`,
+          routes: ['/', '/api/dashboard', '/metrics', '/healthz', '/metrics/summary', '/api/documents'],
+        });
     }
   });
 }
@@ -77,14 +89,23 @@ function parseQuery(params: URLSearchParams): DocumentQuery | { error: string } 
   const kind = params.get('kind');
   if (kind !== null) {
     const type = KINDS.get(kind);
-    if (type === undefined) return { error: `kind must be one of ${[...KINDS.keys()].join(', ')}, got ${JSON.stringify(kind)}` };
+    if (type === undefined)
+      return { error: `kind must be one of ${[...KINDS.keys()].join(', ')}, got ${JSON.stringify(kind)}` };
     query.kind = type;
   }
-  for (const [param, key] of [['run', 'runId'], ['source', 'source'], ['event', 'event']] as const) {
+  for (const [param, key] of [
+    ['run', 'runId'],
+    ['source', 'source'],
+    ['event', 'event'],
+  ] as const) {
     const value = params.get(param);
     if (value !== null) query[key] = value;
   }
-  for (const [param, key] of [['from', 'fromMs'], ['to', 'toMs'], ['limit', 'limit']] as const) {
+  for (const [param, key] of [
+    ['from', 'fromMs'],
+    ['to', 'toMs'],
+    ['limit', 'limit'],
+  ] as const) {
     const value = params.get(param);
     if (value === null) continue;
     const n = Number(value);

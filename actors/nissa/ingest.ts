@@ -32,12 +32,28 @@ export class NissaIngest {
     if (message instanceof leyline.TelemetryPacket) {
       this.metrics.telemetry(message);
       this.#evaluate(message, now);
-      this.#store(T.BUS_MESSAGE_TYPE_TELEMETRY, message, '', message.sourceSubsystem, message.timestamp, message.events.map((e) => e.description ?? ''), now);
+      this.#store(
+        T.BUS_MESSAGE_TYPE_TELEMETRY,
+        message,
+        '',
+        message.sourceSubsystem,
+        message.timestamp,
+        message.events.map((e) => e.description ?? ''),
+        now,
+      );
       this.counts.telemetry += 1;
     } else if (message instanceof leyline.SystemStatePacket) {
       this.metrics.state(message);
       const ns = message.timestampNs ?? 0n;
-      this.#store(T.BUS_MESSAGE_TYPE_SYSTEM_STATE, message, message.trainingRunId, message.sourceSubsystem, ns > 0n ? timestampFromNanoseconds(ns) : null, [], now);
+      this.#store(
+        T.BUS_MESSAGE_TYPE_SYSTEM_STATE,
+        message,
+        message.trainingRunId,
+        message.sourceSubsystem,
+        ns > 0n ? timestampFromNanoseconds(ns) : null,
+        [],
+        now,
+      );
       this.counts.system_state += 1;
     } else {
       this.metrics.fieldReport(message);
@@ -77,7 +93,8 @@ export class NissaIngest {
     events: string[],
     now: number,
   ): void {
-    const timeMs = timestamp && ((timestamp.seconds ?? 0) > 0 || (timestamp.nanos ?? 0) > 0) ? fromTimestamp(timestamp) : now;
+    const timeMs =
+      timestamp && ((timestamp.seconds ?? 0) > 0 || (timestamp.nanos ?? 0) > 0) ? fromTimestamp(timestamp) : now;
     if (!this.storeBreaker.allow()) {
       this.metrics.documentDropped('breaker_open');
       return;
@@ -101,6 +118,7 @@ function plain(value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (value instanceof Uint8Array) return `<${value.length} bytes>`;
   if (Array.isArray(value)) return value.map(plain);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   return value;
 }

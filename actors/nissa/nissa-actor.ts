@@ -36,7 +36,10 @@ const RETENTION = 'nissa.retention';
 export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible | v1.TimerFired | v1.InspectorRequest> {
   // The series, alert state and SLO windows outlive a restart of the actor (counters must not go back to zero, an
   // alert firing must not fire again).
-  const metrics = new NissaMetrics({ maxSeriesNames: deps.settings.maxSeriesNames, maxLabelSets: deps.settings.maxLabelSets });
+  const metrics = new NissaMetrics({
+    maxSeriesNames: deps.settings.maxSeriesNames,
+    maxLabelSets: deps.settings.maxLabelSets,
+  });
   let log: (level: 'warn' | 'info', text: string) => void = () => undefined;
   const alerts = new AlertEngine(
     deps.settings.alerts,
@@ -53,7 +56,13 @@ export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible |
   const slo = new SloTracker(sloRetentionMs(alerts.rules));
   return {
     kind: 'nissa-ingest',
-    accepts: [leyline.TelemetryPacket, leyline.SystemStatePacket, leyline.FieldReport, leyline.TimerFired, leyline.InspectorRequest],
+    accepts: [
+      leyline.TelemetryPacket,
+      leyline.SystemStatePacket,
+      leyline.FieldReport,
+      leyline.TimerFired,
+      leyline.InspectorRequest,
+    ],
     async start(ctx) {
       const documents = new DocumentStore(documentsPath(deps.stateDir), deps.settings.retentionMs);
       const ingest = new NissaIngest(metrics, documents, alerts, slo);
@@ -72,7 +81,9 @@ export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible |
         state.address = `http://${deps.settings.host}:${deps.settings.port}`;
         ctx.log.info('nissa serving', { url: state.address });
       } catch (error) {
-        ctx.log.warn(`nissa: no HTTP server on ${deps.settings.host}:${deps.settings.port}: ${(error as Error).message}; ingest goes on`);
+        ctx.log.warn(
+          `nissa: no HTTP server on ${deps.settings.host}:${deps.settings.port}: ${(error as Error).message}; ingest goes on`,
+        );
       }
       return state;
     },
@@ -101,4 +112,3 @@ export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible |
     }),
   };
 }
-

@@ -22,12 +22,18 @@ function isTotal(metric: string): boolean {
 
 /** `tolaria.training.loss` → `esper_tolaria_training_loss` (Prometheus allows [a-zA-Z0-9_:]). */
 export function seriesName(metric: string): string {
-  return `esper_${metric.replace(/[^a-zA-Z0-9_]/g, '_').replace(/_+/g, '_').replace(/^_|_$/g, '')}`;
+  return `esper_${metric
+    .replace(/[^a-zA-Z0-9_]/g, '_')
+    .replace(/_+/g, '_')
+    .replace(/^_|_$/g, '')}`;
 }
 
 export class NissaMetrics {
   readonly registry = new Registry();
-  readonly #gauges = new Map<string, { series: Gauge<string> | Counter<string>; labelSets: Set<string>; labels: readonly string[] }>();
+  readonly #gauges = new Map<
+    string,
+    { series: Gauge<string> | Counter<string>; labelSets: Set<string>; labels: readonly string[] }
+  >();
   /** A counter's last reported total per label set (the next sample advances it by the difference). */
   readonly #totals = new Map<string, number>();
   readonly #telemetryPackets: Counter<'source'>;
@@ -48,21 +54,86 @@ export class NissaMetrics {
 
   constructor(readonly limits: PrometheusLimits) {
     const registers = [this.registry];
-    this.#telemetryPackets = new Counter({ name: 'esper_telemetry_packets_total', help: 'Telemetry packets ingested', labelNames: ['source'], registers });
-    this.#statePackets = new Counter({ name: 'esper_system_state_packets_total', help: 'System state packets ingested', labelNames: ['phase'], registers });
-    this.#fieldReports = new Counter({ name: 'esper_field_reports_total', help: 'Completed field reports ingested, by outcome', labelNames: ['outcome'], registers });
-    this.#events = new Counter({ name: 'esper_telemetry_events_total', help: 'Telemetry events, by source and level', labelNames: ['source', 'level'], registers });
-    this.#dropped = new Counter({ name: 'esper_nissa_series_dropped_total', help: 'Metric samples not exported (cardinality limits, invalid values)', labelNames: ['reason'], registers });
+    this.#telemetryPackets = new Counter({
+      name: 'esper_telemetry_packets_total',
+      help: 'Telemetry packets ingested',
+      labelNames: ['source'],
+      registers,
+    });
+    this.#statePackets = new Counter({
+      name: 'esper_system_state_packets_total',
+      help: 'System state packets ingested',
+      labelNames: ['phase'],
+      registers,
+    });
+    this.#fieldReports = new Counter({
+      name: 'esper_field_reports_total',
+      help: 'Completed field reports ingested, by outcome',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.#events = new Counter({
+      name: 'esper_telemetry_events_total',
+      help: 'Telemetry events, by source and level',
+      labelNames: ['source', 'level'],
+      registers,
+    });
+    this.#dropped = new Counter({
+      name: 'esper_nissa_series_dropped_total',
+      help: 'Metric samples not exported (cardinality limits, invalid values)',
+      labelNames: ['reason'],
+      registers,
+    });
     this.#runsGauge = new Gauge({ name: 'esper_training_runs', help: 'Distinct training runs seen', registers });
-    this.#activeAlerts = new Gauge({ name: 'esper_nissa_alerts_active', help: 'Alerts firing now (per rule and source)', registers });
-    this.#alertEvents = new Counter({ name: 'esper_nissa_alert_events_total', help: 'Alerts fired and resolved', labelNames: ['rule', 'kind'], registers });
-    this.#webhookFailures = new Counter({ name: 'esper_nissa_webhook_failures_total', help: 'Alert webhook posts that failed', registers });
-    this.#ingestLatency = new Summary({ name: 'esper_nissa_ingest_latency_ms', help: 'Time to ingest one message (series, alerts, document), ms', percentiles: [0.5, 0.95, 0.99], maxAgeSeconds: 600, ageBuckets: 5, registers });
-    this.#documentsDropped = new Counter({ name: 'esper_nissa_documents_dropped_total', help: 'Documents not stored (store failing, or its breaker open)', labelNames: ['reason'], registers });
-    this.#breakerState = new Gauge({ name: 'esper_nissa_breaker_state', help: 'Nissa breakers (1 closed, 2 open, 3 half-open)', labelNames: ['breaker'], registers });
+    this.#activeAlerts = new Gauge({
+      name: 'esper_nissa_alerts_active',
+      help: 'Alerts firing now (per rule and source)',
+      registers,
+    });
+    this.#alertEvents = new Counter({
+      name: 'esper_nissa_alert_events_total',
+      help: 'Alerts fired and resolved',
+      labelNames: ['rule', 'kind'],
+      registers,
+    });
+    this.#webhookFailures = new Counter({
+      name: 'esper_nissa_webhook_failures_total',
+      help: 'Alert webhook posts that failed',
+      registers,
+    });
+    this.#ingestLatency = new Summary({
+      name: 'esper_nissa_ingest_latency_ms',
+      help: 'Time to ingest one message (series, alerts, document), ms',
+      percentiles: [0.5, 0.95, 0.99],
+      maxAgeSeconds: 600,
+      ageBuckets: 5,
+      registers,
+    });
+    this.#documentsDropped = new Counter({
+      name: 'esper_nissa_documents_dropped_total',
+      help: 'Documents not stored (store failing, or its breaker open)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#breakerState = new Gauge({
+      name: 'esper_nissa_breaker_state',
+      help: 'Nissa breakers (1 closed, 2 open, 3 half-open)',
+      labelNames: ['breaker'],
+      registers,
+    });
     // Counters, so Prometheus computes the burn rates over any window (the Grafana alert rules do).
-    this.#sloEvents = new Counter({ name: 'esper_nissa_slo_events_total', help: 'SLO samples, by producer and SLO key', labelNames: ['source', 'slo'], registers });
-    this.#sloViolations = new Counter({ name: 'esper_nissa_slo_violations_total', help: 'SLO samples that missed their objective, by producer and SLO key', labelNames: ['source', 'slo'], registers });
+    this.#sloEvents = new Counter({
+      name: 'esper_nissa_slo_events_total',
+      help: 'SLO samples, by producer and SLO key',
+      labelNames: ['source', 'slo'],
+      registers,
+    });
+    this.#sloViolations = new Counter({
+      name: 'esper_nissa_slo_violations_total',
+      help: 'SLO samples that missed their objective, by producer and SLO key',
+      labelNames: ['source', 'slo'],
+      registers,
+    });
   }
 
   alerts(active: number): void {
@@ -99,7 +170,10 @@ export class NissaMetrics {
     const source = packet.sourceSubsystem || 'unknown';
     this.#telemetryPackets.inc({ source });
     for (const event of packet.events) {
-      this.#events.inc({ source, level: (leyline.TelemetryLevel[event.level ?? 0] ?? 'UNKNOWN').replace('TELEMETRY_LEVEL_', '').toLowerCase() });
+      this.#events.inc({
+        source,
+        level: (leyline.TelemetryLevel[event.level ?? 0] ?? 'UNKNOWN').replace('TELEMETRY_LEVEL_', '').toLowerCase(),
+      });
     }
     for (const metric of packet.metrics) this.#sample(metric, source);
   }
@@ -111,7 +185,9 @@ export class NissaMetrics {
   }
 
   fieldReport(report: v1.FieldReport): void {
-    const outcome = (leyline.FieldReportOutcome[report.outcome] ?? 'UNKNOWN').replace('FIELD_REPORT_OUTCOME_', '').toLowerCase();
+    const outcome = (leyline.FieldReportOutcome[report.outcome] ?? 'UNKNOWN')
+      .replace('FIELD_REPORT_OUTCOME_', '')
+      .toLowerCase();
     this.#fieldReports.inc({ outcome });
     this.#run(report.trainingRunId);
   }
@@ -145,7 +221,11 @@ export class NissaMetrics {
       const help = metric.unit ? `${metric.name} (${metric.unit})` : metric.name || name;
       try {
         const options = { name, help, labelNames: labels, registers: [this.registry] };
-        entry = { series: isTotal(metric.name ?? '') ? new Counter(options) : new Gauge(options), labelSets: new Set(), labels };
+        entry = {
+          series: isTotal(metric.name ?? '') ? new Counter(options) : new Gauge(options),
+          labelSets: new Set(),
+          labels,
+        };
       } catch {
         this.#dropped.inc({ reason: 'name_clash' });
         return;

@@ -33,15 +33,30 @@ export class NissaConfigError extends ConfigError {
 }
 
 export function resolveNissaConfig(config: NissaConfig = {}, field = 'nissa'): NissaSettings {
-  const integer = (value: number | undefined, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+  const integer = (
+    value: number | undefined,
+    name: string,
+    fallback: number,
+    min: number,
+    max = Number.MAX_SAFE_INTEGER,
+  ): number => {
     const n = value ?? fallback;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new NissaConfigError(`${field}.${name}`, `must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
+      throw new NissaConfigError(
+        `${field}.${name}`,
+        `must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`,
+      );
     return n;
   };
   // The burn-rate windows and objective were settings here once; a config that still sets them is told where they went.
-  if ('slo' in config) throw new NissaConfigError(`${field}.slo`, 'is not a setting: SLO objectives and burn-rate windows are fields of the slo_burn_rate rule in nissa.alerts');
+  if ('slo' in config)
+    throw new NissaConfigError(
+      `${field}.slo`,
+      'is not a setting: SLO objectives and burn-rate windows are fields of the slo_burn_rate rule in nissa.alerts',
+    );
   const host = config.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host === '') throw new NissaConfigError(`${field}.host`, `must be a host name or address, got ${JSON.stringify(host)}`);
+  if (typeof host !== 'string' || host === '')
+    throw new NissaConfigError(`${field}.host`, `must be a host name or address, got ${JSON.stringify(host)}`);
   return {
     port: integer(config.port, 'port', 9100, 0, 65_535),
     host,
@@ -55,12 +70,14 @@ export function resolveNissaConfig(config: NissaConfig = {}, field = 'nissa'): N
 
 function positive(value: number | undefined, fallback: number, field: string): number {
   const n = value ?? fallback;
-  if (typeof n !== 'number' || !(n > 0)) throw new NissaConfigError(field, `must be a number > 0, got ${JSON.stringify(value)}`);
+  if (typeof n !== 'number' || !(n > 0))
+    throw new NissaConfigError(field, `must be a number > 0, got ${JSON.stringify(value)}`);
   return n;
 }
 
 function webhook(value: string | undefined, field: string): string | null {
   if (value === undefined) return null;
-  if (typeof value !== 'string' || !/^https?:\/\/\S+$/.test(value)) throw new NissaConfigError(field, `must be an http(s) URL, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !/^https?:\/\/\S+$/.test(value))
+    throw new NissaConfigError(field, `must be an http(s) URL, got ${JSON.stringify(value)}`);
   return value;
 }

@@ -5,7 +5,9 @@ import { readPairs, type SloSample, type WindowTally } from './alert-logic.ts';
 import { isBurnRateRule, type ResolvedBurnRateRule, type ResolvedRule } from './alert-rules.ts';
 
 /** The SLO pairs of one packet's metrics (an actual without its objective is not a sample). */
-export function sloPairs(metrics: ReadonlyMap<string, number>): Array<{ key: string; actual: number; objective: number }> {
+export function sloPairs(
+  metrics: ReadonlyMap<string, number>,
+): Array<{ key: string; actual: number; objective: number }> {
   const pairs: Array<{ key: string; actual: number; objective: number }> = [];
   for (const [name, actual] of metrics) {
     if (!name.startsWith('slo.') || !name.endsWith('_actual')) continue;
@@ -57,11 +59,24 @@ export interface SloStatus {
   events: number;
   violations: number;
   /** Each window pair of each burn-rate rule watching it, read at its latest sample. */
-  pairs: Array<{ rule: string; window: string; longMs: number; shortMs: number; factor: number; long: WindowTally; short: WindowTally; burnRate: number; burning: boolean }>;
+  pairs: Array<{
+    rule: string;
+    window: string;
+    longMs: number;
+    shortMs: number;
+    factor: number;
+    long: WindowTally;
+    short: WindowTally;
+    burnRate: number;
+    burning: boolean;
+  }>;
 }
 
 /** The SLOs as /metrics/summary shows them. */
-export function sloStatus(series: readonly SloSeries[], burnRules: (key: string) => readonly ResolvedBurnRateRule[]): SloStatus[] {
+export function sloStatus(
+  series: readonly SloSeries[],
+  burnRules: (key: string) => readonly ResolvedBurnRateRule[],
+): SloStatus[] {
   return series.map(({ source, key, samples }) => {
     const latest = samples.at(-1)?.at ?? 0;
     return {
@@ -69,7 +84,17 @@ export function sloStatus(series: readonly SloSeries[], burnRules: (key: string)
       events: samples.length,
       violations: samples.filter((s) => s.violation).length,
       pairs: burnRules(key).flatMap((rule) =>
-        readPairs(rule, samples, latest).map(({ window, long, short, burnRate, burning }) => ({ rule: rule.name, window: window.name, longMs: window.longMs, shortMs: window.shortMs, factor: window.factor, long, short, burnRate, burning })),
+        readPairs(rule, samples, latest).map(({ window, long, short, burnRate, burning }) => ({
+          rule: rule.name,
+          window: window.name,
+          longMs: window.longMs,
+          shortMs: window.shortMs,
+          factor: window.factor,
+          long,
+          short,
+          burnRate,
+          burning,
+        })),
       ),
     };
   });

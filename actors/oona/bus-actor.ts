@@ -46,7 +46,6 @@ const BACKLOG = 'oona.backlog';
 
 export type BusActorMessage = BusMessage | v1.TimerFired;
 
-
 export function oonaLogic(deps: OonaBusDeps): ActorLogic<BusState, BusActorMessage> {
   const { client } = deps;
   return {
@@ -71,7 +70,8 @@ export function oonaLogic(deps: OonaBusDeps): ActorLogic<BusState, BusActorMessa
       ctx.every(HOUSEKEEPING, client.settings.housekeepingIntervalMs);
       const metricsMs = deps.metricsIntervalMs ?? 10_000;
       if (metricsMs > 0) ctx.every(METRICS, metricsMs);
-      if (client.settings.emergencyThreshold > 0 || client.settings.backpressureDropThreshold > 0) ctx.every(BACKLOG, 1_000);
+      if (client.settings.emergencyThreshold > 0 || client.settings.backpressureDropThreshold > 0)
+        ctx.every(BACKLOG, 1_000);
       return { subscriptions, published: 0, refused: 0 };
     },
     async receive(state, message, ctx) {
@@ -88,7 +88,8 @@ export function oonaLogic(deps: OonaBusDeps): ActorLogic<BusState, BusActorMessa
       else {
         state.refused += 1;
         // Shedding and backpressure are the bus working as meant; a message that can never fit is a defect to see.
-        if (result.reason === 'oversized' || result.reason === 'buffer_full') ctx.log.warn(`publish refused: ${result.detail}`);
+        if (result.reason === 'oversized' || result.reason === 'buffer_full')
+          ctx.log.warn(`publish refused: ${result.detail}`);
       }
       return state;
     },

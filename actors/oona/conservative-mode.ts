@@ -7,7 +7,10 @@ export class ConservativeMode {
   #entered = 0;
   readonly #reasons = new Map<string, number>();
 
-  constructor(readonly stableMs: number, private readonly clock: () => number = () => performance.now()) {}
+  constructor(
+    readonly stableMs: number,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
 
   trigger(reason: string): void {
     if (!this.active) this.#entered += 1;

@@ -38,13 +38,7 @@ export function sealEnvelope(
   return { fields: { payload: Buffer.from(bytes), signature: sign(bytes, signing) }, nonce, bytes: bytes.length };
 }
 
-export type OpenFailure =
-  | 'missing_payload'
-  | 'bad_signature'
-  | 'undecodable'
-  | 'unstamped'
-  | 'stale'
-  | 'future';
+export type OpenFailure = 'missing_payload' | 'bad_signature' | 'undecodable' | 'unstamped' | 'stale' | 'future';
 
 export type OpenedEnvelope =
   | { ok: true; envelope: v1.BusEnvelope; nonce: string | null; issuedAtMs: number | null }
@@ -62,11 +56,19 @@ export interface OpenOptions {
 /** Checks an entry as read: payload present, signature valid over the received bytes, decodable, fresh. */
 export function openEnvelope(fields: EntryFields, options: OpenOptions): OpenedEnvelope {
   const payload = fields.payload;
-  if (!payload || payload.length === 0) return { ok: false, reason: 'missing_payload', detail: 'entry has no payload field' };
+  if (!payload || payload.length === 0)
+    return { ok: false, reason: 'missing_payload', detail: 'entry has no payload field' };
   if (!verify(payload, fields.signature?.toString() ?? '', options.signing)) {
-    return { ok: false, reason: 'bad_signature', detail: fields.signature ? 'signature does not match the payload' : 'entry has no signature' };
+    return {
+      ok: false,
+      reason: 'bad_signature',
+      detail: fields.signature ? 'signature does not match the payload' : 'entry has no signature',
+    };
   }
-  const decoded = decodeLeyline(leyline.BusEnvelope, new Uint8Array(payload.buffer, payload.byteOffset, payload.length));
+  const decoded = decodeLeyline(
+    leyline.BusEnvelope,
+    new Uint8Array(payload.buffer, payload.byteOffset, payload.length),
+  );
   if (!decoded.ok) return { ok: false, reason: 'undecodable', detail: decoded.error.message };
   const envelope = decoded.message;
   const nonce = envelope.attributes[ATTR_NONCE];
@@ -77,8 +79,16 @@ export function openEnvelope(fields: EntryFields, options: OpenOptions): OpenedE
   }
   const issuedAtMs = Number(issuedRaw);
   const now = options.now ?? Date.now();
-  if (!Number.isFinite(issuedAtMs)) return { ok: false, reason: 'unstamped', detail: `issued_at_ms ${JSON.stringify(issuedRaw)} is not a number`, envelope };
-  if (issuedAtMs > now + MAX_FUTURE_SKEW_MS) return { ok: false, reason: 'future', detail: `issued ${issuedAtMs - now} ms in the future`, envelope };
-  if (options.maxAgeMs > 0 && now - issuedAtMs > options.maxAgeMs) return { ok: false, reason: 'stale', detail: `issued ${now - issuedAtMs} ms ago`, envelope };
+  if (!Number.isFinite(issuedAtMs))
+    return {
+      ok: false,
+      reason: 'unstamped',
+      detail: `issued_at_ms ${JSON.stringify(issuedRaw)} is not a number`,
+      envelope,
+    };
+  if (issuedAtMs > now + MAX_FUTURE_SKEW_MS)
+    return { ok: false, reason: 'future', detail: `issued ${issuedAtMs - now} ms in the future`, envelope };
+  if (options.maxAgeMs > 0 && now - issuedAtMs > options.maxAgeMs)
+    return { ok: false, reason: 'stale', detail: `issued ${now - issuedAtMs} ms ago`, envelope };
   return { ok: true, envelope, nonce, issuedAtMs };
 }

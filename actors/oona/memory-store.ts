@@ -1,7 +1,14 @@
 // The embedded stream store: Redis Streams semantics in process memory (ids, consumer groups, pending lists with
 // delivery counts, XAUTOCLAIM, approximate MAXLEN, MINID trimming, blocking reads). Nothing to install; nothing survives
 // the process, which is what an embedded bus promises.
-import { StreamStoreError, type AddRequest, type EntryFields, type StreamEntry, type StreamReader, type StreamStore } from './stream-store.ts';
+import {
+  StreamStoreError,
+  type AddRequest,
+  type EntryFields,
+  type StreamEntry,
+  type StreamReader,
+  type StreamStore,
+} from './stream-store.ts';
 
 interface Stored {
   id: string;
@@ -52,7 +59,8 @@ export class MemoryStreamStore implements StreamStore {
 
   async ensureGroup(stream: string, group: string, from: '$' | '0' = '$'): Promise<void> {
     const s = this.#stream(stream);
-    if (!s.groups.has(group)) s.groups.set(group, { next: from === '0' ? s.base : s.base + s.entries.length, pending: new Map() });
+    if (!s.groups.has(group))
+      s.groups.set(group, { next: from === '0' ? s.base : s.base + s.entries.length, pending: new Map() });
   }
 
   async add(requests: readonly AddRequest[]): Promise<string[]> {
@@ -73,17 +81,25 @@ export class MemoryStreamStore implements StreamStore {
     }
     const id = `${s.lastMs}-${s.lastSeq}`;
     const fields: Record<string, Buffer> = {};
-    for (const [key, value] of Object.entries(request.fields)) fields[key] = typeof value === 'string' ? Buffer.from(value) : value;
+    for (const [key, value] of Object.entries(request.fields))
+      fields[key] = typeof value === 'string' ? Buffer.from(value) : value;
     s.entries.push({ id, ms: s.lastMs, fields });
     // Approximate, as Redis's `MAXLEN ~`: trimmed in batches of an eighth of the limit, so a full stream does not
     // shift its whole array on every append.
-    if (request.maxLen && s.entries.length > request.maxLen + Math.max(1, request.maxLen >> 3)) this.#dropFront(s, s.entries.length - request.maxLen);
+    if (request.maxLen && s.entries.length > request.maxLen + Math.max(1, request.maxLen >> 3))
+      this.#dropFront(s, s.entries.length - request.maxLen);
     for (const wake of s.waiters) wake();
     s.waiters.clear();
     return id;
   }
 
-  async claim(stream: string, groupName: string, consumer: string, minIdleMs: number, count: number): Promise<StreamEntry[]> {
+  async claim(
+    stream: string,
+    groupName: string,
+    consumer: string,
+    minIdleMs: number,
+    count: number,
+  ): Promise<StreamEntry[]> {
     this.#open('claim');
     const s = this.#stream(stream);
     const group = this.#group(s, groupName, stream);
@@ -150,7 +166,8 @@ export class MemoryStreamStore implements StreamStore {
     if (s.groups.size === 0) return s.entries.length;
     const end = s.base + s.entries.length;
     let worst = 0;
-    for (const group of s.groups.values()) worst = Math.max(worst, end - Math.max(group.next, s.base) + group.pending.size);
+    for (const group of s.groups.values())
+      worst = Math.max(worst, end - Math.max(group.next, s.base) + group.pending.size);
     return worst;
   }
 
@@ -179,7 +196,13 @@ export class MemoryStreamStore implements StreamStore {
     }
   }
 
-  async #read(stream: string, groupName: string, consumer: string, count: number, blockMs: number): Promise<StreamEntry[]> {
+  async #read(
+    stream: string,
+    groupName: string,
+    consumer: string,
+    count: number,
+    blockMs: number,
+  ): Promise<StreamEntry[]> {
     this.#open('read');
     const s = this.#stream(stream);
     const group = this.#group(s, groupName, stream);

@@ -66,7 +66,9 @@ export class OonaClient {
     this.ledger = options.stateDir === undefined ? null : new SeenLedger(join(options.stateDir, 'seen.db'));
     this.#pruneLedger(Date.now());
     this.#ownsStore = options.store === undefined;
-    this.store = options.store ?? (settings.url === 'embedded' ? new MemoryStreamStore() : new RedisStreamStore({ url: settings.url }));
+    this.store =
+      options.store ??
+      (settings.url === 'embedded' ? new MemoryStreamStore() : new RedisStreamStore({ url: settings.url }));
     this.fallback = this.store.kind === 'embedded' ? null : new MemoryStreamStore();
     this.conservative = new ConservativeMode(settings.conservativeStableMs, this.#monotonic);
     this.publishBreaker = new CircuitBreaker('oona.publish', {
@@ -157,7 +159,8 @@ export class OonaClient {
     const trimmed: Record<string, number> = {};
     const targets: [string, number][] = [];
     if (messageTtlMs > 0) {
-      for (const [key, stream] of Object.entries(streams)) if (key !== 'deadLetter') targets.push([stream, messageTtlMs]);
+      for (const [key, stream] of Object.entries(streams))
+        if (key !== 'deadLetter') targets.push([stream, messageTtlMs]);
     }
     if (deadLetterTtlMs > 0) targets.push([streams.deadLetter, deadLetterTtlMs]);
     for (const [stream, ttl] of new Map(targets)) {
@@ -210,7 +213,11 @@ export class OonaClient {
       out['slo.publish_latency_actual'] = m.publishLatency.quantile(0.95);
       out['slo.publish_latency_objective'] = 25;
     }
-    for (const [name, window] of [['publish_latency_ms', m.publishLatency], ['delivery_latency_ms', m.deliveryLatency], ['handler_latency_ms', m.handlerLatency]] as const) {
+    for (const [name, window] of [
+      ['publish_latency_ms', m.publishLatency],
+      ['delivery_latency_ms', m.deliveryLatency],
+      ['handler_latency_ms', m.handlerLatency],
+    ] as const) {
       out[`${name}_p50`] = window.quantile(0.5);
       out[`${name}_p95`] = window.quantile(0.95);
       out[`${name}_p99`] = window.quantile(0.99);
@@ -226,7 +233,13 @@ export class OonaClient {
     return out;
   }
 
-  health(): { publishState: v1.CircuitBreakerState; consumeState: v1.CircuitBreakerState; conservative: boolean; buffered: number; store: string } {
+  health(): {
+    publishState: v1.CircuitBreakerState;
+    consumeState: v1.CircuitBreakerState;
+    conservative: boolean;
+    buffered: number;
+    store: string;
+  } {
     return {
       publishState: this.publishBreaker.state,
       consumeState: this.#worstConsumeState(),
@@ -242,8 +255,14 @@ export class OonaClient {
     return buildTelemetryPacket({
       packetId: `oona-${randomUUID()}`,
       source: `${this.source}.oona`,
-      level: this.health().publishState === CircuitBreakerState.CIRCUIT_STATE_CLOSED ? leyline.TelemetryLevel.TELEMETRY_LEVEL_INFO : leyline.TelemetryLevel.TELEMETRY_LEVEL_WARNING,
-      metrics: Object.entries(snapshot).map(([name, value]) => ({ name: name.startsWith('slo.') ? name : `oona.${name}`, value })),
+      level:
+        this.health().publishState === CircuitBreakerState.CIRCUIT_STATE_CLOSED
+          ? leyline.TelemetryLevel.TELEMETRY_LEVEL_INFO
+          : leyline.TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+      metrics: Object.entries(snapshot).map(([name, value]) => ({
+        name: name.startsWith('slo.') ? name : `oona.${name}`,
+        value,
+      })),
     });
   }
 
@@ -269,7 +288,8 @@ export class OonaClient {
   #worstConsumeState(): v1.CircuitBreakerState {
     const states = this.#subscriptions.map((s) => s.breaker.state);
     if (states.includes(CircuitBreakerState.CIRCUIT_STATE_OPEN)) return CircuitBreakerState.CIRCUIT_STATE_OPEN;
-    if (states.includes(CircuitBreakerState.CIRCUIT_STATE_HALF_OPEN)) return CircuitBreakerState.CIRCUIT_STATE_HALF_OPEN;
+    if (states.includes(CircuitBreakerState.CIRCUIT_STATE_HALF_OPEN))
+      return CircuitBreakerState.CIRCUIT_STATE_HALF_OPEN;
     return CircuitBreakerState.CIRCUIT_STATE_CLOSED;
   }
 }

@@ -103,25 +103,47 @@ export class Publisher {
       if (!this.#d.bucket.take()) {
         metrics.count('emergency_rate_dropped');
         metrics.emergency(source, 'rateDropped');
-        return { ok: false, reason: 'emergency_rate', detail: `over ${settings.emergencyMaxPerMin} emergency publishes per minute` };
+        return {
+          ok: false,
+          reason: 'emergency_rate',
+          detail: `over ${settings.emergencyMaxPerMin} emergency publishes per minute`,
+        };
       }
       metrics.count('emergency_published');
       metrics.emergency(source, 'published');
     }
     const Type = message.constructor as unknown as { encode(m: BusMessage): { finish(): Uint8Array } };
-    const sealed = sealEnvelope(busTypeOf(message), Type.encode(message).finish(), this.#d.signing, { [ATTR_SOURCE]: source });
+    const sealed = sealEnvelope(busTypeOf(message), Type.encode(message).finish(), this.#d.signing, {
+      [ATTR_SOURCE]: source,
+    });
     // An episode request carries its policy's weights, a result every decision's field report.
-    const bulk = message instanceof leyline.PolicyUpdate || message instanceof leyline.KernelArtifact || message instanceof leyline.EpisodeRequest || message instanceof leyline.EpisodeResult;
+    const bulk =
+      message instanceof leyline.PolicyUpdate ||
+      message instanceof leyline.KernelArtifact ||
+      message instanceof leyline.EpisodeRequest ||
+      message instanceof leyline.EpisodeResult;
     const limit = bulk ? settings.maxBulkEnvelopeBytes : settings.maxEnvelopeBytes;
     if (sealed.bytes > limit) {
       metrics.count('publish_oversized');
-      return { ok: false, reason: 'oversized', detail: `${message.constructor.name} envelope of ${sealed.bytes} bytes > ${limit}` };
+      return {
+        ok: false,
+        reason: 'oversized',
+        detail: `${message.constructor.name} envelope of ${sealed.bytes} bytes > ${limit}`,
+      };
     }
     if (rerouted) metrics.count('publish_rerouted');
     const trimmed = target === streams.normal || target === streams.kernelRequests;
-    const request: AddRequest = { stream: target, fields: sealed.fields, ...(trimmed && settings.maxStreamLength ? { maxLen: settings.maxStreamLength } : {}) };
+    const request: AddRequest = {
+      stream: target,
+      fields: sealed.fields,
+      ...(trimmed && settings.maxStreamLength ? { maxLen: settings.maxStreamLength } : {}),
+    };
     if (!this.#enqueue({ request, priority, queuedAt: this.#d.monotonic(), local: false })) {
-      return { ok: false, reason: 'buffer_full', detail: `local buffer full (${settings.bufferCapacity}) with messages of higher priority` };
+      return {
+        ok: false,
+        reason: 'buffer_full',
+        detail: `local buffer full (${settings.bufferCapacity}) with messages of higher priority`,
+      };
     }
     return { ok: true, stream: target, nonce: sealed.nonce, rerouted };
   }
@@ -156,7 +178,11 @@ export class Publisher {
     if (this.#queue.length >= settings.bufferCapacity) {
       let victim = -1;
       for (let i = 0; i < this.#queue.length; i += 1) {
-        if ((this.#queue[i] as Outgoing).priority < item.priority && (victim < 0 || (this.#queue[i] as Outgoing).priority < (this.#queue[victim] as Outgoing).priority)) victim = i;
+        if (
+          (this.#queue[i] as Outgoing).priority < item.priority &&
+          (victim < 0 || (this.#queue[i] as Outgoing).priority < (this.#queue[victim] as Outgoing).priority)
+        )
+          victim = i;
       }
       metrics.count('buffer_dropped');
       if (victim < 0) return false;
@@ -169,9 +195,11 @@ export class Publisher {
     if (this.#d.breaker.isOpen) metrics.count('buffered_total');
     this.#queue.push(item);
     if (!this.#writing && !this.#retryTimer) {
-      this.#writing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain()).finally(() => {
-        this.#writing = null;
-      });
+      this.#writing = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => this.#drain())
+        .finally(() => {
+          this.#writing = null;
+        });
     }
     return true;
   }

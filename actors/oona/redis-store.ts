@@ -2,7 +2,14 @@
 // per command): the bus decides what to do with a failure (breakers, local buffer), not the client library,
 // which keeps reconnecting in the background. Payloads are read as Buffers: BusEnvelope bytes are binary.
 import { Redis } from 'ioredis';
-import { StreamStoreError, type AddRequest, type EntryFields, type StreamEntry, type StreamReader, type StreamStore } from './stream-store.ts';
+import {
+  StreamStoreError,
+  type AddRequest,
+  type EntryFields,
+  type StreamEntry,
+  type StreamReader,
+  type StreamStore,
+} from './stream-store.ts';
 
 export interface RedisStoreOptions {
   /** redis://host:port[/db] */
@@ -56,15 +63,31 @@ export class RedisStreamStore implements StreamStore {
     });
   }
 
-  async claim(stream: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<StreamEntry[]> {
+  async claim(
+    stream: string,
+    group: string,
+    consumer: string,
+    minIdleMs: number,
+    count: number,
+  ): Promise<StreamEntry[]> {
     const claimed: StreamEntry[] = [];
     let cursor = '0-0';
     for (;;) {
       const reply = (await this.#run('claim', () =>
-        this.#redis.callBuffer('XAUTOCLAIM', stream, group, consumer, minIdleMs, cursor, 'COUNT', count - claimed.length),
+        this.#redis.callBuffer(
+          'XAUTOCLAIM',
+          stream,
+          group,
+          consumer,
+          minIdleMs,
+          cursor,
+          'COUNT',
+          count - claimed.length,
+        ),
       )) as [Buffer, [Buffer, Buffer[] | null][]];
       const [next, entries] = reply;
-      for (const [id, flat] of entries) if (flat) claimed.push({ id: id.toString(), fields: toFields(flat), deliveries: 0 });
+      for (const [id, flat] of entries)
+        if (flat) claimed.push({ id: id.toString(), fields: toFields(flat), deliveries: 0 });
       cursor = next.toString();
       if (cursor === '0-0' || claimed.length >= count || entries.length === 0) break;
     }
@@ -84,9 +107,16 @@ export class RedisStreamStore implements StreamStore {
     let kept = 0;
     for (const id of ids) {
       // Only an entry still ours (XPENDING names its consumer); XCLAIM … 0 JUSTID restarts its idle time, uncounted.
-      const owner = (await this.#run('keep', () => this.#redis.xpending(stream, group, id, id, 1))) as [string, string, number, number][];
+      const owner = (await this.#run('keep', () => this.#redis.xpending(stream, group, id, id, 1))) as [
+        string,
+        string,
+        number,
+        number,
+      ][];
       if (owner[0]?.[1] !== consumer) continue;
-      const claimed = (await this.#run('keep', () => this.#redis.xclaim(stream, group, consumer, 0, id, 'JUSTID'))) as string[];
+      const claimed = (await this.#run('keep', () =>
+        this.#redis.xclaim(stream, group, consumer, 0, id, 'JUSTID'),
+      )) as string[];
       kept += claimed.length;
     }
     return kept;
@@ -143,7 +173,11 @@ export class RedisStreamStore implements StreamStore {
           }),
         )) as [string, ...unknown[]][];
         if (stale.length === 0) break;
-        await this.ack(stream, group, stale.map(([id]) => id));
+        await this.ack(
+          stream,
+          group,
+          stale.map(([id]) => id),
+        );
         if (stale.length < 1000) break;
       }
     }
@@ -163,7 +197,8 @@ export class RedisStreamStore implements StreamStore {
           | null;
         if (!reply) return [];
         const out: StreamEntry[] = [];
-        for (const [, entries] of reply) for (const [id, flat] of entries) out.push({ id: id.toString(), fields: toFields(flat), deliveries: 1 });
+        for (const [, entries] of reply)
+          for (const [id, flat] of entries) out.push({ id: id.toString(), fields: toFields(flat), deliveries: 1 });
         return out;
       },
       close: async () => {

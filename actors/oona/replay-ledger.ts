@@ -49,7 +49,10 @@ export class SeenLedger {
   readonly #prune: Database.Statement<[number]>;
   readonly #count: Database.Statement<[], { n: number }>;
 
-  constructor(readonly path: string, options: { busyTimeoutMs?: number } = {}) {
+  constructor(
+    readonly path: string,
+    options: { busyTimeoutMs?: number } = {},
+  ) {
     this.#db = openSqlite(path, {
       store: "Oona's replay ledger",
       timeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 1_000)),

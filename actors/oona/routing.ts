@@ -29,21 +29,104 @@ interface Route {
 }
 
 const ROUTES = new Map<Function, Route>([
-  [leyline.SystemStatePacket, { type: T.BUS_MESSAGE_TYPE_SYSTEM_STATE, decode: (b) => leyline.SystemStatePacket.decode(b), stream: (s) => s.normal }],
-  [leyline.AdaptationCommand, { type: T.BUS_MESSAGE_TYPE_ADAPTATION_COMMAND, decode: (b) => leyline.AdaptationCommand.decode(b), stream: (s) => s.normal }],
-  [leyline.FieldReport, { type: T.BUS_MESSAGE_TYPE_FIELD_REPORT, decode: (b) => leyline.FieldReport.decode(b), stream: (s) => s.normal }],
-  [leyline.TelemetryPacket, { type: T.BUS_MESSAGE_TYPE_TELEMETRY, decode: (b) => leyline.TelemetryPacket.decode(b), stream: (s) => s.telemetry }],
-  [leyline.PolicyUpdate, { type: T.BUS_MESSAGE_TYPE_POLICY_UPDATE, decode: (b) => leyline.PolicyUpdate.decode(b), stream: (s) => s.policy }],
-  [leyline.KernelPrefetchRequest, { type: T.BUS_MESSAGE_TYPE_KERNEL_PREFETCH_REQUEST, decode: (b) => leyline.KernelPrefetchRequest.decode(b), stream: (s) => s.kernelRequests }],
-  [leyline.KernelArtifactReady, { type: T.BUS_MESSAGE_TYPE_KERNEL_PREFETCH_READY, decode: (b) => leyline.KernelArtifactReady.decode(b), stream: (s) => s.kernelReady }],
-  [leyline.KernelArtifactError, { type: T.BUS_MESSAGE_TYPE_KERNEL_PREFETCH_ERROR, decode: (b) => leyline.KernelArtifactError.decode(b), stream: (s) => s.kernelErrors }],
+  [
+    leyline.SystemStatePacket,
+    {
+      type: T.BUS_MESSAGE_TYPE_SYSTEM_STATE,
+      decode: (b) => leyline.SystemStatePacket.decode(b),
+      stream: (s) => s.normal,
+    },
+  ],
+  [
+    leyline.AdaptationCommand,
+    {
+      type: T.BUS_MESSAGE_TYPE_ADAPTATION_COMMAND,
+      decode: (b) => leyline.AdaptationCommand.decode(b),
+      stream: (s) => s.normal,
+    },
+  ],
+  [
+    leyline.FieldReport,
+    { type: T.BUS_MESSAGE_TYPE_FIELD_REPORT, decode: (b) => leyline.FieldReport.decode(b), stream: (s) => s.normal },
+  ],
+  [
+    leyline.TelemetryPacket,
+    {
+      type: T.BUS_MESSAGE_TYPE_TELEMETRY,
+      decode: (b) => leyline.TelemetryPacket.decode(b),
+      stream: (s) => s.telemetry,
+    },
+  ],
+  [
+    leyline.PolicyUpdate,
+    { type: T.BUS_MESSAGE_TYPE_POLICY_UPDATE, decode: (b) => leyline.PolicyUpdate.decode(b), stream: (s) => s.policy },
+  ],
+  [
+    leyline.KernelPrefetchRequest,
+    {
+      type: T.BUS_MESSAGE_TYPE_KERNEL_PREFETCH_REQUEST,
+      decode: (b) => leyline.KernelPrefetchRequest.decode(b),
+      stream: (s) => s.kernelRequests,
+    },
+  ],
+  [
+    leyline.KernelArtifactReady,
+    {
+      type: T.BUS_MESSAGE_TYPE_KERNEL_PREFETCH_READY,
+      decode: (b) => leyline.KernelArtifactReady.decode(b),
+      stream: (s) => s.kernelReady,
+    },
+  ],
+  [
+    leyline.KernelArtifactError,
+    {
+      type: T.BUS_MESSAGE_TYPE_KERNEL_PREFETCH_ERROR,
+      decode: (b) => leyline.KernelArtifactError.decode(b),
+      stream: (s) => s.kernelErrors,
+    },
+  ],
   // As in the prototype, catalog updates share the ready stream: consumers dispatch on the type, never the stream.
-  [leyline.KernelCatalogUpdate, { type: T.BUS_MESSAGE_TYPE_KERNEL_CATALOG_UPDATE, decode: (b) => leyline.KernelCatalogUpdate.decode(b), stream: (s) => s.kernelReady }],
-  [leyline.CompileRequest, { type: T.BUS_MESSAGE_TYPE_COMPILE_REQUEST, decode: (b) => leyline.CompileRequest.decode(b), stream: (s) => s.kernelCompile }],
-  [leyline.KernelArtifact, { type: T.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT, decode: (b) => leyline.KernelArtifact.decode(b), stream: (s) => s.kernelArtifacts }],
+  [
+    leyline.KernelCatalogUpdate,
+    {
+      type: T.BUS_MESSAGE_TYPE_KERNEL_CATALOG_UPDATE,
+      decode: (b) => leyline.KernelCatalogUpdate.decode(b),
+      stream: (s) => s.kernelReady,
+    },
+  ],
+  [
+    leyline.CompileRequest,
+    {
+      type: T.BUS_MESSAGE_TYPE_COMPILE_REQUEST,
+      decode: (b) => leyline.CompileRequest.decode(b),
+      stream: (s) => s.kernelCompile,
+    },
+  ],
+  [
+    leyline.KernelArtifact,
+    {
+      type: T.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT,
+      decode: (b) => leyline.KernelArtifact.decode(b),
+      stream: (s) => s.kernelArtifacts,
+    },
+  ],
   // esper learn --bus: episodes for the workers of a shared group, and what they came to, back to the learner.
-  [leyline.EpisodeRequest, { type: T.BUS_MESSAGE_TYPE_EPISODE_REQUEST, decode: (b) => leyline.EpisodeRequest.decode(b), stream: (s) => s.episodeRequests }],
-  [leyline.EpisodeResult, { type: T.BUS_MESSAGE_TYPE_EPISODE_RESULT, decode: (b) => leyline.EpisodeResult.decode(b), stream: (s) => s.episodeResults }],
+  [
+    leyline.EpisodeRequest,
+    {
+      type: T.BUS_MESSAGE_TYPE_EPISODE_REQUEST,
+      decode: (b) => leyline.EpisodeRequest.decode(b),
+      stream: (s) => s.episodeRequests,
+    },
+  ],
+  [
+    leyline.EpisodeResult,
+    {
+      type: T.BUS_MESSAGE_TYPE_EPISODE_RESULT,
+      decode: (b) => leyline.EpisodeResult.decode(b),
+      stream: (s) => s.episodeResults,
+    },
+  ],
 ]);
 
 const BY_TYPE = new Map<number, Route>([...ROUTES.values()].map((route) => [route.type, route]));
@@ -77,7 +160,9 @@ export function knownBusType(type: number): boolean {
 /** Telemetry's routing priority: the one it declares, else the one its levels imply; other messages are NORMAL. */
 export function priorityOf(message: BusMessage): v1.MessagePriority {
   if (!(message instanceof leyline.TelemetryPacket)) return P.MESSAGE_PRIORITY_NORMAL;
-  return message.systemHealth?.indicators?.[PRIORITY_INDICATOR] ? priorityFromIndicator(message) : derivePriority(message);
+  return message.systemHealth?.indicators?.[PRIORITY_INDICATOR]
+    ? priorityFromIndicator(message)
+    : derivePriority(message);
 }
 
 export function isUrgent(priority: v1.MessagePriority): boolean {
@@ -86,7 +171,8 @@ export function isUrgent(priority: v1.MessagePriority): boolean {
 
 /** The subsystem a message says it comes from, for per-source counters ("unknown" when it does not say). */
 export function sourceOf(message: BusMessage): string {
-  if (message instanceof leyline.TelemetryPacket || message instanceof leyline.SystemStatePacket) return message.sourceSubsystem || 'unknown';
+  if (message instanceof leyline.TelemetryPacket || message instanceof leyline.SystemStatePacket)
+    return message.sourceSubsystem || 'unknown';
   if (message instanceof leyline.AdaptationCommand) return message.issuedBy || 'unknown';
   return 'unknown';
 }

@@ -113,14 +113,25 @@ export function resolveOonaConfig(config: OonaConfig = {}, field = 'oona'): Oona
   };
   const url = config.url ?? 'embedded';
   if (url !== 'embedded' && !/^rediss?:\/\/[^/\s]+(\/\d+)?$/.test(url)) {
-    throw new OonaConfigError(`${field}.url`, `must be "embedded" or redis://host:port[/db], got ${JSON.stringify(url)}`);
+    throw new OonaConfigError(
+      `${field}.url`,
+      `must be "embedded" or redis://host:port[/db], got ${JSON.stringify(url)}`,
+    );
   }
   const streams = { ...DEFAULT_STREAMS, ...config.streams };
   for (const [key, name] of Object.entries(streams)) {
-    if (typeof name !== 'string' || name.trim() === '') throw new OonaConfigError(`${field}.streams.${key}`, `must be a non-empty stream name, got ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || name.trim() === '')
+      throw new OonaConfigError(
+        `${field}.streams.${key}`,
+        `must be a non-empty stream name, got ${JSON.stringify(name)}`,
+      );
   }
   const acceptUnstamped = config.acceptUnstamped ?? true;
-  if (typeof acceptUnstamped !== 'boolean') throw new OonaConfigError(`${field}.acceptUnstamped`, `must be true or false, got ${JSON.stringify(acceptUnstamped)}`);
+  if (typeof acceptUnstamped !== 'boolean')
+    throw new OonaConfigError(
+      `${field}.acceptUnstamped`,
+      `must be true or false, got ${JSON.stringify(acceptUnstamped)}`,
+    );
   return {
     url,
     streams,

@@ -64,7 +64,10 @@ export interface StreamStore {
 
 /** A store failure (connection lost, command refused): the bus's breakers count these, nothing else. */
 export class StreamStoreError extends Error {
-  constructor(readonly operation: string, cause: unknown) {
+  constructor(
+    readonly operation: string,
+    cause: unknown,
+  ) {
     super(`stream store ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'StreamStoreError';
   }

@@ -75,7 +75,10 @@ const OPEN_FAILURE_COUNTER: Record<OpenFailure, Counter> = {
 
 export class Subscription {
   readonly breaker: CircuitBreaker;
-  readonly #spec: Required<Omit<SubscriptionSpec, 'types' | 'onBadSignature'>> & { types: ReadonlySet<number> | null; onBadSignature: ((detail: string) => void) | null };
+  readonly #spec: Required<Omit<SubscriptionSpec, 'types' | 'onBadSignature'>> & {
+    types: ReadonlySet<number> | null;
+    onBadSignature: ((detail: string) => void) | null;
+  };
   readonly #d: SubscriptionDeps;
   readonly #handled: RecentIds<true>;
   /** The ledger's scope for this subscription: one consumer group on one stream. */
@@ -254,7 +257,9 @@ export class Subscription {
     } catch (error) {
       // Not knowing whether it is a replay, it is not handled: it stays pending and comes back.
       metrics.count('replay_ledger_errors');
-      log.error(`replay ledger unreadable; ${this.#spec.stream} ${entry.id} left pending: ${String(error)}`, { group: this.#spec.group });
+      log.error(`replay ledger unreadable; ${this.#spec.stream} ${entry.id} left pending: ${String(error)}`, {
+        group: this.#spec.group,
+      });
       return 'failed';
     }
     if (replay) {
@@ -276,12 +281,23 @@ export class Subscription {
       message = decodeBusPayload(envelope.messageType, envelope.payload);
     } catch (error) {
       metrics.count('undecodable_total');
-      await this.#deadLetter(source, entry, envelope, `payload is not a ${leyline.BusMessageType[envelope.messageType]}: ${String(error)}`);
+      await this.#deadLetter(
+        source,
+        entry,
+        envelope,
+        `payload is not a ${leyline.BusMessageType[envelope.messageType]}: ${String(error)}`,
+      );
       return 'skipped';
     }
     const kernel = this.#kernel.check(message);
     if (!kernel.ok) {
-      metrics.count(kernel.reason === 'kernel_stale' ? 'kernel_stale_dropped' : kernel.reason === 'kernel_replay' ? 'kernel_replay_dropped' : 'kernel_invalid_dropped');
+      metrics.count(
+        kernel.reason === 'kernel_stale'
+          ? 'kernel_stale_dropped'
+          : kernel.reason === 'kernel_replay'
+            ? 'kernel_replay_dropped'
+            : 'kernel_invalid_dropped',
+      );
       return 'skipped';
     }
     if (entry.deliveries > settings.retryMaxAttempts) {
@@ -300,7 +316,12 @@ export class Subscription {
     } catch (error) {
       metrics.count('handler_errors');
       if (entry.deliveries >= settings.retryMaxAttempts) {
-        await this.#deadLetter(source, entry, envelope, `handler failed ${entry.deliveries} times: ${error instanceof Error ? error.message : String(error)}`);
+        await this.#deadLetter(
+          source,
+          entry,
+          envelope,
+          `handler failed ${entry.deliveries} times: ${error instanceof Error ? error.message : String(error)}`,
+        );
         return 'failed-final';
       }
       metrics.count('retry_total');
@@ -331,7 +352,12 @@ export class Subscription {
   }
 
   /** Keeps the entry, with why and where it came from, on the dead-letter stream of the store it was read from. */
-  async #deadLetter(source: StreamStore, entry: StreamEntry, envelope: v1.BusEnvelope | null, reason: string): Promise<void> {
+  async #deadLetter(
+    source: StreamStore,
+    entry: StreamEntry,
+    envelope: v1.BusEnvelope | null,
+    reason: string,
+  ): Promise<void> {
     const { settings, metrics, signing } = this.#d;
     const attributes: Record<string, string> = {
       ...(envelope?.attributes ?? {}),

@@ -5,7 +5,10 @@ export class TokenBucket {
   #tokens: number;
   #last: number;
 
-  constructor(readonly perMinute: number, private readonly clock: () => number = () => performance.now()) {
+  constructor(
+    readonly perMinute: number,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
     this.#tokens = perMinute;
     this.#last = clock();
   }

@@ -62,11 +62,19 @@ export function experienceOf(report: v1.FieldReport, parameterCount = 0): Experi
   const decision = report.decision;
   const reward = rewardOf(report, parameterCount);
   if (!decision?.graph || reward === null) return null;
-  return { ...decisionExperience(leyline.PolicyDecision.create(decision), `field report ${report.reportId}`), reward, runId: report.trainingRunId, epoch: report.metrics?.['decision.epoch'] ?? 0 };
+  return {
+    ...decisionExperience(leyline.PolicyDecision.create(decision), `field report ${report.reportId}`),
+    reward,
+    runId: report.trainingRunId,
+    epoch: report.metrics?.['decision.epoch'] ?? 0,
+  };
 }
 
 /** What a PolicyDecision says for learning (graph, masks, choices, old log-probability, value); `what` names it in errors. */
-export function decisionExperience(decision: v1.PolicyDecision, what: string): Pick<Experience, 'graph' | 'masks' | 'choices' | 'oldLogProb' | 'temperature' | 'value'> {
+export function decisionExperience(
+  decision: v1.PolicyDecision,
+  what: string,
+): Pick<Experience, 'graph' | 'masks' | 'choices' | 'oldLogProb' | 'temperature' | 'value'> {
   if (!decision.graph) throw new ExperienceError(`${what}: the decision has no graph`);
   const graph = graphFromProto(leyline.PolicyGraph.create(decision.graph));
   const recorded = decision.choices ?? {};
@@ -75,5 +83,12 @@ export function decisionExperience(decision: v1.PolicyDecision, what: string): P
   for (const head of HEADS) if (head !== 'action' && recorded[head] !== undefined) choices[head] = recorded[head];
   const oldLogProb = Object.values(decision.logProbs ?? {}).reduce((a, b) => a + b, 0);
   if (!Number.isFinite(oldLogProb)) throw new ExperienceError(`${what}: non-finite log-probability`);
-  return { graph, masks: masksOf(graph), choices, oldLogProb, temperature: decision.temperature > 0 ? decision.temperature : 1, value: decision.outputs?.value ?? 0 };
+  return {
+    graph,
+    masks: masksOf(graph),
+    choices,
+    oldLogProb,
+    temperature: decision.temperature > 0 ? decision.temperature : 1,
+    value: decision.outputs?.value ?? 0,
+  };
 }

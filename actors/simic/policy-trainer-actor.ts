@@ -65,7 +65,11 @@ function activeUpdate(tamiyoStateDir: string): v1.PolicyUpdate | null {
 export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage> {
   const { settings } = deps;
 
-  function send(ctx: ActorContext<SimicMessage>, events: EventInput[], metrics: Array<{ name: string; value: number; unit: string }> = []): void {
+  function send(
+    ctx: ActorContext<SimicMessage>,
+    events: EventInput[],
+    metrics: Array<{ name: string; value: number; unit: string }> = [],
+  ): void {
     if (!deps.telemetry) return;
     const warning = events.some((e) => (e.level ?? 0) >= TelemetryLevel.TELEMETRY_LEVEL_WARNING);
     ctx.dispatch(
@@ -85,7 +89,14 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
   function sendWaiting(ctx: ActorContext<SimicMessage>): void {
     if (!deps.tamiyo) return;
     const { updates, broken } = pendingUpdates(deps.stateDir);
-    for (const path of broken) send(ctx, [{ description: 'policy_update_unreadable', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { path } }]);
+    for (const path of broken)
+      send(ctx, [
+        {
+          description: 'policy_update_unreadable',
+          level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+          attributes: { path },
+        },
+      ]);
     for (const { path, update } of updates) {
       ctx.dispatch(deps.tamiyo, update);
       markSent(path);
@@ -94,7 +105,10 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
   }
 
   /** One job on the replay buffer; what came of it. */
-  async function train(ctx: ActorContext<SimicMessage>, state: SimicState): Promise<{ published: string | null; reasons: string[]; experiences: number }> {
+  async function train(
+    ctx: ActorContext<SimicMessage>,
+    state: SimicState,
+  ): Promise<{ published: string | null; reasons: string[]; experiences: number }> {
     state.trainedAt = state.replay.counters.added;
     state.jobs += 1;
     const job = {
@@ -108,13 +122,26 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
     if (settings.thread === 'worker') state.channel ??= new WorkerChannel(THREAD_ENTRY, 'simic thread');
     let outcome: TrainingOutcome;
     try {
-      outcome = state.channel ? (await state.channel.request({ kind: 'train', backend: deps.backend, job }, deps.jobTimeoutMs ?? 600_000)).outcome : runTrainingJob(job);
+      outcome = state.channel
+        ? (await state.channel.request({ kind: 'train', backend: deps.backend, job }, deps.jobTimeoutMs ?? 600_000))
+            .outcome
+        : runTrainingJob(job);
     } catch (error) {
-      send(ctx, [{ description: 'simic_job_failed', level: TelemetryLevel.TELEMETRY_LEVEL_ERROR, attributes: { error: (error as Error).message } }]);
+      send(ctx, [
+        {
+          description: 'simic_job_failed',
+          level: TelemetryLevel.TELEMETRY_LEVEL_ERROR,
+          attributes: { error: (error as Error).message },
+        },
+      ]);
       // A thread that failed is not used again: the next job starts a fresh one.
       await state.channel?.close();
       state.channel = null;
-      return { published: null, reasons: [`training job failed: ${(error as Error).message}`], experiences: job.experiences.length };
+      return {
+        published: null,
+        reasons: [`training job failed: ${(error as Error).message}`],
+        experiences: job.experiences.length,
+      };
     }
     const { stats } = outcome;
     const metrics = [
@@ -130,10 +157,25 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
       { name: 'simic.replay.size', value: state.replay.size, unit: 'count' },
       { name: 'simic.replay.malformed', value: state.replay.counters.malformed, unit: 'count' },
       { name: 'simic.validation.pass', value: outcome.passed ? 1 : 0, unit: 'bool' },
-      ...(outcome.heldOut ? [{ name: 'simic.validation.held_out_reward', value: outcome.heldOut.candidate, unit: 'reward' }, { name: 'simic.validation.active_reward', value: outcome.heldOut.active, unit: 'reward' }] : []),
+      ...(outcome.heldOut
+        ? [
+            { name: 'simic.validation.held_out_reward', value: outcome.heldOut.candidate, unit: 'reward' },
+            { name: 'simic.validation.active_reward', value: outcome.heldOut.active, unit: 'reward' },
+          ]
+        : []),
     ];
     if (!outcome.passed || !outcome.weights) {
-      send(ctx, [{ description: 'Simic policy validation failed', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { reasons: outcome.reasons.join('; ') } }], metrics);
+      send(
+        ctx,
+        [
+          {
+            description: 'Simic policy validation failed',
+            level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+            attributes: { reasons: outcome.reasons.join('; ') },
+          },
+        ],
+        metrics,
+      );
       return { published: null, reasons: outcome.reasons, experiences: stats.experiences };
     }
     const version = `simic-${new Date().toISOString().replace(/[-:.TZ]/g, '')}-${state.jobs}`;
@@ -146,12 +188,22 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
   }
 
   /** Takes in the reports Tamiyo has completed since the last look (from its store, or as they came by bus). */
-  function readReports(ctx: ActorContext<SimicMessage>, state: SimicState, arrived: readonly v1.FieldReport[] = []): void {
+  function readReports(
+    ctx: ActorContext<SimicMessage>,
+    state: SimicState,
+    arrived: readonly v1.FieldReport[] = [],
+  ): void {
     const before = state.replay.counters.malformed;
     if (state.reports) state.replay.addReports(state.reports.completed(state.replay.known));
     if (arrived.length > 0) state.replay.addReports(arrived);
     if (state.replay.counters.malformed > before) {
-      send(ctx, [{ description: 'field_report_malformed', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { problem: state.replay.lastProblem } }]);
+      send(ctx, [
+        {
+          description: 'field_report_malformed',
+          level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+          attributes: { problem: state.replay.lastProblem },
+        },
+      ]);
     }
   }
 
@@ -204,6 +256,10 @@ export function simicLogic(deps: SimicDeps): ActorLogic<SimicState, SimicMessage
       state.reports?.close();
       await state.channel?.close();
     },
-    inspect: (state) => ({ replay: String(state.replay.size), jobs: String(state.jobs), published: String(state.published) }),
+    inspect: (state) => ({
+      replay: String(state.replay.size),
+      jobs: String(state.jobs),
+      published: String(state.published),
+    }),
   };
 }

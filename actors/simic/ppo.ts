@@ -8,7 +8,21 @@
 // one batch of graphs (TamiyoGnn.forwardBatch): a pass is as many kernels for one graph as for many.
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../../runtime/seeded-random.ts';
-import { batchPrepared, HEAD_OUTPUT, HEADS, maskOf, prepareGraph, type Choices, type GnnBatchOutputs, type GnnOutputs, type Head, type Masks, type PackedWeights, type PreparedGraph, type TamiyoGnn } from '../../policy/index.ts';
+import {
+  batchPrepared,
+  HEAD_OUTPUT,
+  HEADS,
+  maskOf,
+  prepareGraph,
+  type Choices,
+  type GnnBatchOutputs,
+  type GnnOutputs,
+  type Head,
+  type Masks,
+  type PackedWeights,
+  type PreparedGraph,
+  type TamiyoGnn,
+} from '../../policy/index.ts';
 import type { Experience } from './experience.ts';
 
 export interface PpoConfig {
@@ -25,7 +39,18 @@ export interface PpoConfig {
   rngSeed: number;
 }
 
-export const DEFAULT_PPO_CONFIG: PpoConfig = { learningRate: 5e-4, clip: 0.2, gamma: 0.99, lambda: 0.95, valueCoef: 0.5, entropyCoef: 0.01, maxGradNorm: 1, epochs: 5, minibatch: 16, rngSeed: 1 };
+export const DEFAULT_PPO_CONFIG: PpoConfig = {
+  learningRate: 5e-4,
+  clip: 0.2,
+  gamma: 0.99,
+  lambda: 0.95,
+  valueCoef: 0.5,
+  entropyCoef: 0.01,
+  maxGradNorm: 1,
+  epochs: 5,
+  minibatch: 16,
+  rngSeed: 1,
+};
 
 export interface UpdateStats {
   experiences: number;
@@ -42,7 +67,12 @@ export interface UpdateStats {
 }
 
 /** GAE along one run's decisions (time order): advantages and returns (advantage + value). */
-export function gae(rewards: readonly number[], values: readonly number[], gamma: number, lambda: number): { advantages: number[]; returns: number[] } {
+export function gae(
+  rewards: readonly number[],
+  values: readonly number[],
+  gamma: number,
+  lambda: number,
+): { advantages: number[]; returns: number[] } {
   const advantages = new Array<number>(rewards.length).fill(0);
   let next = 0;
   for (let t = rewards.length - 1; t >= 0; t--) {
@@ -62,7 +92,8 @@ function maskedLogSoftmax(logits: tf.Tensor1D, allowed: readonly boolean[], temp
   return tf.logSoftmax(tf.add(scaled, tf.tensor1d(allowed.map((a) => (a ? 0 : NEG))))) as tf.Tensor1D;
 }
 
-const pick = (values: tf.Tensor1D, index: number): tf.Scalar => tf.reshape(tf.slice(values, [index], [1]), []) as tf.Scalar;
+const pick = (values: tf.Tensor1D, index: number): tf.Scalar =>
+  tf.reshape(tf.slice(values, [index], [1]), []) as tf.Scalar;
 
 /** The network's output for a head. */
 const headOutput = (outputs: GnnOutputs, head: Head): tf.Tensor1D => outputs[HEAD_OUTPUT[head]];
@@ -71,7 +102,12 @@ const headOutput = (outputs: GnnOutputs, head: Head): tf.Tensor1D => outputs[HEA
  * log π(choices) under `outputs` at `temperature`, and the entropy of the distributions the decision drew from
  * (each chosen head's, at temperature 1).
  */
-export function jointLogProb(outputs: GnnOutputs, choices: Choices, masks: Masks, temperature = 1): { logProb: tf.Scalar; entropy: tf.Scalar } {
+export function jointLogProb(
+  outputs: GnnOutputs,
+  choices: Choices,
+  masks: Masks,
+  temperature = 1,
+): { logProb: tf.Scalar; entropy: tf.Scalar } {
   const logProbs: tf.Scalar[] = [];
   const entropies: tf.Scalar[] = [];
   for (const [head, index] of Object.entries(choices) as Array<[Head, number]>) {
@@ -79,7 +115,9 @@ export function jointLogProb(outputs: GnnOutputs, choices: Choices, masks: Masks
     const allowed = maskOf(masks, head).slice(0, logits.shape[0]);
     logProbs.push(pick(maskedLogSoftmax(logits, allowed, temperature), index));
     const log = maskedLogSoftmax(logits, allowed, 1);
-    entropies.push(tf.neg(tf.sum(tf.mul(tf.exp(log), tf.where(tf.tensor1d(allowed, 'bool'), log, tf.zerosLike(log))))) as tf.Scalar);
+    entropies.push(
+      tf.neg(tf.sum(tf.mul(tf.exp(log), tf.where(tf.tensor1d(allowed, 'bool'), log, tf.zerosLike(log))))) as tf.Scalar,
+    );
   }
   return { logProb: tf.addN(logProbs) as tf.Scalar, entropy: tf.addN(entropies) as tf.Scalar };
 }
@@ -93,7 +131,10 @@ export type ScoredDecision = Pick<Experience, 'choices' | 'masks' | 'temperature
  */
 function batchHeadLogits(outputs: GnnBatchOutputs, head: Head): { logits: tf.Tensor2D; sizes: number[] } {
   const B = outputs.graphCount;
-  const graphLevel = (logits: tf.Tensor2D): { logits: tf.Tensor2D; sizes: number[] } => ({ logits, sizes: new Array<number>(B).fill(logits.shape[1]) });
+  const graphLevel = (logits: tf.Tensor2D): { logits: tf.Tensor2D; sizes: number[] } => ({
+    logits,
+    sizes: new Array<number>(B).fill(logits.shape[1]),
+  });
   const scored = (scores: tf.Tensor1D, segments: Int32Array): { logits: tf.Tensor2D; sizes: number[] } => {
     const sizes = new Array<number>(B).fill(0);
     for (const b of segments) sizes[b]! += 1;
@@ -128,10 +169,17 @@ function batchHeadLogits(outputs: GnnBatchOutputs, head: Head): { logits: tf.Ten
  * `jointLogProb` for a batch (`forwardBatch` outputs, experience b on graph b): [B] log-probabilities and [B]
  * entropies. Per head, one masked log-softmax over all rows at once; rows that did not choose on the head add 0.
  */
-export function jointLogProbBatch(outputs: GnnBatchOutputs, experiences: readonly ScoredDecision[]): { logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
+export function jointLogProbBatch(
+  outputs: GnnBatchOutputs,
+  experiences: readonly ScoredDecision[],
+): { logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
   const B = outputs.graphCount;
-  if (experiences.length !== B) throw new RangeError(`jointLogProbBatch: ${experiences.length} experiences for ${B} graphs`);
-  const temperatures = tf.tensor2d(experiences.map((e) => e.temperature), [B, 1]);
+  if (experiences.length !== B)
+    throw new RangeError(`jointLogProbBatch: ${experiences.length} experiences for ${B} graphs`);
+  const temperatures = tf.tensor2d(
+    experiences.map((e) => e.temperature),
+    [B, 1],
+  );
   const logProbs: tf.Tensor1D[] = [];
   const entropies: tf.Tensor1D[] = [];
   for (const head of HEADS) {
@@ -146,7 +194,10 @@ export function jointLogProbBatch(outputs: GnnBatchOutputs, experiences: readonl
       for (let j = 0; j < sizes[b]!; j++) if (allowed[j]) offset[b * K + j] = 0;
       const index = e.choices[head];
       if (index === undefined) return;
-      if (!(index >= 0 && index < sizes[b]!)) throw new RangeError(`jointLogProbBatch: choice ${index} of the ${head} head is out of range (${sizes[b]} choices)`);
+      if (!(index >= 0 && index < sizes[b]!))
+        throw new RangeError(
+          `jointLogProbBatch: choice ${index} of the ${head} head is out of range (${sizes[b]} choices)`,
+        );
       chosen[b * K + index] = 1;
       for (let j = 0; j < sizes[b]!; j++) if (allowed[j]) counted[b * K + j] = 1;
     });
@@ -219,7 +270,10 @@ export class PpoTrainer {
         tf.dispose([...Object.values(grads), ...Object.values(clippedGrads)]);
         batch.forEach((item, i) => {
           const [r, lp, v, h] = [rows[i * 4]!, rows[i * 4 + 1]!, rows[i * 4 + 2]!, rows[i * 4 + 3]!];
-          policyLoss -= Math.min(r * item.advantage, Math.min(Math.max(r, 1 - config.clip), 1 + config.clip) * item.advantage);
+          policyLoss -= Math.min(
+            r * item.advantage,
+            Math.min(Math.max(r, 1 - config.clip), 1 + config.clip) * item.advantage,
+          );
           valueLoss += v;
           entropy += h;
           approxKl += item.experience.oldLogProb - lp;
@@ -244,7 +298,11 @@ export class PpoTrainer {
   /** Adam's state (step count and both moments of every weight), to resume learning exactly where it was. */
   async optimizerState(): Promise<SavedTensor[]> {
     const weights = await this.#optimizer.getWeights();
-    return weights.map(({ name, tensor }) => ({ name, shape: [...tensor.shape], values: Float32Array.from(tensor.dataSync()) }));
+    return weights.map(({ name, tensor }) => ({
+      name,
+      shape: [...tensor.shape],
+      values: Float32Array.from(tensor.dataSync()),
+    }));
   }
 
   async restoreOptimizer(saved: readonly SavedTensor[]): Promise<void> {
@@ -267,11 +325,17 @@ export class PpoTrainer {
     return tf.tidy(() => {
       const packed: PackedWeights = this.gnn.pack();
       const outputs = this.gnn.forwardBatch(batchPrepared(batch.map((item) => item.graph)), packed);
-      const { logProb, entropy } = jointLogProbBatch(outputs, batch.map((item) => item.experience));
+      const { logProb, entropy } = jointLogProbBatch(
+        outputs,
+        batch.map((item) => item.experience),
+      );
       const column = (values: number[]): tf.Tensor1D => tf.tensor1d(values);
       const advantage = column(batch.map((item) => item.advantage));
       const ratio = tf.exp(tf.sub(logProb, column(batch.map((item) => item.experience.oldLogProb))));
-      const surrogate = tf.minimum(tf.mul(ratio, advantage), tf.mul(tf.clipByValue(ratio, 1 - clip, 1 + clip), advantage));
+      const surrogate = tf.minimum(
+        tf.mul(ratio, advantage),
+        tf.mul(tf.clipByValue(ratio, 1 - clip, 1 + clip), advantage),
+      );
       const valueError = tf.square(tf.sub(outputs.value, column(batch.map((item) => item.return))));
       figures.rows = tf.keep(tf.stack([ratio, logProb, valueError, entropy], 1));
       const losses = tf.sub(tf.add(tf.neg(surrogate), tf.mul(valueCoef, valueError)), tf.mul(entropyCoef, entropy));
@@ -292,7 +356,9 @@ export class PpoTrainer {
         this.config.gamma,
         this.config.lambda,
       );
-      run.forEach((e, i) => out.push({ experience: e, graph: prepareGraph(e.graph), advantage: advantages[i]!, return: returns[i]! }));
+      run.forEach((e, i) =>
+        out.push({ experience: e, graph: prepareGraph(e.graph), advantage: advantages[i]!, return: returns[i]! }),
+      );
     }
     const mean = out.reduce((s, p) => s + p.advantage, 0) / Math.max(1, out.length);
     const std = Math.sqrt(out.reduce((s, p) => s + (p.advantage - mean) ** 2, 0) / Math.max(1, out.length));
@@ -316,7 +382,11 @@ export function globalNorm(grads: tf.NamedTensorMap): number {
 }
 
 /** Scales the gradients so their global L2 norm is at most `maxNorm` (tfjs has no clipByGlobalNorm). */
-export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number, norm = globalNorm(grads)): tf.NamedTensorMap {
+export function clipByGlobalNorm(
+  grads: tf.NamedTensorMap,
+  maxNorm: number,
+  norm = globalNorm(grads),
+): tf.NamedTensorMap {
   return tf.tidy(() => {
     const scale = norm > maxNorm ? maxNorm / norm : 1;
     return Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, scale)]));

@@ -9,9 +9,21 @@ import { toTimestamp } from '../../contracts/time.ts';
 import { writeFileAtomic } from '../../runtime/atomic-file.ts';
 import { signPolicyUpdate } from '../../policy/index.ts';
 
-export function policyUpdate(weights: Uint8Array, version: string, trainingRunId: string, signing: SignatureContext): v1.PolicyUpdate {
+export function policyUpdate(
+  weights: Uint8Array,
+  version: string,
+  trainingRunId: string,
+  signing: SignatureContext,
+): v1.PolicyUpdate {
   return signPolicyUpdate(
-    leyline.PolicyUpdate.create({ version: 1, policyId: 'simic', trainingRunId, issuedAt: toTimestamp(Date.now()), tamiyoPolicyVersion: version, payload: weights }),
+    leyline.PolicyUpdate.create({
+      version: 1,
+      policyId: 'simic',
+      trainingRunId,
+      issuedAt: toTimestamp(Date.now()),
+      tamiyoPolicyVersion: version,
+      payload: weights,
+    }),
     signing,
   );
 }
@@ -26,13 +38,18 @@ export function keepUpdate(stateDir: string, update: v1.PolicyUpdate): string {
 }
 
 /** Updates waiting to be sent, oldest name first; undecodable files are named in `broken`. */
-export function pendingUpdates(stateDir: string): { updates: Array<{ path: string; update: v1.PolicyUpdate }>; broken: string[] } {
+export function pendingUpdates(stateDir: string): {
+  updates: Array<{ path: string; update: v1.PolicyUpdate }>;
+  broken: string[];
+} {
   const dir = outbox(stateDir);
   const updates: Array<{ path: string; update: v1.PolicyUpdate }> = [];
   const broken: string[] = [];
   let names: string[] = [];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.pb')).sort();
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.pb'))
+      .sort();
   } catch {
     return { updates, broken };
   }

@@ -76,7 +76,11 @@ export class ReplayBuffer {
         continue;
       }
       this.#seen.add(report.reportId);
-      this.#entries.push({ reportId: report.reportId, atMs: report.issuedAt ? fromTimestamp(report.issuedAt) : this.#clock(), experience });
+      this.#entries.push({
+        reportId: report.reportId,
+        atMs: report.issuedAt ? fromTimestamp(report.issuedAt) : this.#clock(),
+        experience,
+      });
       added += 1;
     }
     this.counters.added += added;

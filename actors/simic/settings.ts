@@ -37,16 +37,21 @@ export function resolveSimicConfig(config: SimicConfig = {}, field = 'simic'): S
   const check = (value: number | undefined, name: string, fallback: number, integer: boolean): number => {
     const n = value ?? fallback;
     if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-      throw new SimicConfigError(`${field}.${name}`, `must be ${integer ? 'an integer' : 'a number'} > 0, got ${JSON.stringify(value)}`);
+      throw new SimicConfigError(
+        `${field}.${name}`,
+        `must be ${integer ? 'an integer' : 'a number'} > 0, got ${JSON.stringify(value)}`,
+      );
     }
     return n;
   };
   if (config.ppo && 'seed' in config.ppo) throw new SimicConfigError(`${field}.ppo.seed`, SEED_IS_NOW_RNG_SEED);
   const ppo = { ...DEFAULT_PPO_CONFIG, ...config.ppo };
-  for (const key of ['learningRate', 'clip', 'gamma', 'lambda', 'maxGradNorm'] as const) check(ppo[key], `ppo.${key}`, 1, false);
+  for (const key of ['learningRate', 'clip', 'gamma', 'lambda', 'maxGradNorm'] as const)
+    check(ppo[key], `ppo.${key}`, 1, false);
   for (const key of ['epochs', 'minibatch'] as const) check(ppo[key], `ppo.${key}`, 1, true);
   const thread = config.thread ?? 'worker';
-  if (thread !== 'worker' && thread !== 'inline') throw new SimicConfigError(`${field}.thread`, `must be "worker" or "inline", got ${JSON.stringify(thread)}`);
+  if (thread !== 'worker' && thread !== 'inline')
+    throw new SimicConfigError(`${field}.thread`, `must be "worker" or "inline", got ${JSON.stringify(thread)}`);
   return {
     pollMs: check(config.pollMs, 'pollMs', 10_000, false),
     trainEvery: check(config.trainEvery, 'trainEvery', 64, true),

@@ -7,7 +7,13 @@ import { mulberry32 } from '../../runtime/seeded-random.ts';
 import { TamiyoGnn } from '../../policy/index.ts';
 import type { Experience } from './experience.ts';
 import { DEFAULT_PPO_CONFIG, PpoTrainer, type PpoConfig, type UpdateStats } from './ppo.ts';
-import { DEFAULT_VALIDATION, heldOutEstimate, validate, type HeldOut, type ValidationThresholds } from './validation.ts';
+import {
+  DEFAULT_VALIDATION,
+  heldOutEstimate,
+  validate,
+  type HeldOut,
+  type ValidationThresholds,
+} from './validation.ts';
 
 export interface TrainingJob {
   experiences: Experience[];
@@ -58,4 +64,5 @@ export function runTrainingJob(job: TrainingJob): TrainingOutcome {
 }
 
 /** The PolicyWeights in an update's payload, for a job's `activeWeights`. */
-export const weightsOf = (update: v1.PolicyUpdate | null): Uint8Array | null => (update?.payload && update.payload.length > 0 ? update.payload : null);
+export const weightsOf = (update: v1.PolicyUpdate | null): Uint8Array | null =>
+  update?.payload && update.payload.length > 0 ? update.payload : null;

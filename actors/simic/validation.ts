@@ -19,7 +19,14 @@ export interface ValidationThresholds {
   tolerance: number;
 }
 
-export const DEFAULT_VALIDATION: ValidationThresholds = { minSamples: 32, minAverageReward: 0, maxPolicyLoss: 5, maxValueLoss: 50, minEntropy: 0, tolerance: 0.05 };
+export const DEFAULT_VALIDATION: ValidationThresholds = {
+  minSamples: 32,
+  minAverageReward: 0,
+  maxPolicyLoss: 5,
+  maxValueLoss: 50,
+  minEntropy: 0,
+  tolerance: 0.05,
+};
 
 export interface HeldOut {
   /** What the decisions earned under the active policy. */
@@ -38,7 +45,9 @@ export function heldOutEstimate(candidate: TamiyoGnn, experiences: readonly Expe
   let weights = 0;
   for (let start = 0; start < experiences.length; start += CHUNK) {
     const chunk = experiences.slice(start, start + CHUNK);
-    const logProbs = tf.tidy(() => jointLogProbBatch(candidate.forwardBatch(prepareBatch(chunk.map((e) => e.graph))), chunk).logProb.dataSync());
+    const logProbs = tf.tidy(() =>
+      jointLogProbBatch(candidate.forwardBatch(prepareBatch(chunk.map((e) => e.graph))), chunk).logProb.dataSync(),
+    );
     chunk.forEach((e, i) => {
       const ratio = Math.min(RATIO_CAP, Math.exp(logProbs[i]! - e.oldLogProb));
       weighted += ratio * e.reward;
@@ -49,15 +58,25 @@ export function heldOutEstimate(candidate: TamiyoGnn, experiences: readonly Expe
   return { active: experiences.reduce((s, e) => s + e.reward, 0) / n, candidate: weights > 0 ? weighted / weights : 0 };
 }
 
-export function validate(stats: UpdateStats, heldOut: HeldOut | null, thresholds: ValidationThresholds = DEFAULT_VALIDATION): { passed: boolean; reasons: string[] } {
+export function validate(
+  stats: UpdateStats,
+  heldOut: HeldOut | null,
+  thresholds: ValidationThresholds = DEFAULT_VALIDATION,
+): { passed: boolean; reasons: string[] } {
   const reasons: string[] = [];
   const f = (x: number): string => x.toFixed(4);
-  if (stats.experiences < thresholds.minSamples) reasons.push(`trained on ${stats.experiences} experiences, fewer than ${thresholds.minSamples}`);
-  if (stats.averageReward < thresholds.minAverageReward) reasons.push(`average_reward ${f(stats.averageReward)} below min ${f(thresholds.minAverageReward)}`);
-  if (stats.policyLoss > thresholds.maxPolicyLoss) reasons.push(`policy_loss ${f(stats.policyLoss)} above max ${f(thresholds.maxPolicyLoss)}`);
-  if (stats.valueLoss > thresholds.maxValueLoss) reasons.push(`value_loss ${f(stats.valueLoss)} above max ${f(thresholds.maxValueLoss)}`);
-  if (stats.entropy < thresholds.minEntropy) reasons.push(`policy_entropy ${f(stats.entropy)} below min ${f(thresholds.minEntropy)}`);
+  if (stats.experiences < thresholds.minSamples)
+    reasons.push(`trained on ${stats.experiences} experiences, fewer than ${thresholds.minSamples}`);
+  if (stats.averageReward < thresholds.minAverageReward)
+    reasons.push(`average_reward ${f(stats.averageReward)} below min ${f(thresholds.minAverageReward)}`);
+  if (stats.policyLoss > thresholds.maxPolicyLoss)
+    reasons.push(`policy_loss ${f(stats.policyLoss)} above max ${f(thresholds.maxPolicyLoss)}`);
+  if (stats.valueLoss > thresholds.maxValueLoss)
+    reasons.push(`value_loss ${f(stats.valueLoss)} above max ${f(thresholds.maxValueLoss)}`);
+  if (stats.entropy < thresholds.minEntropy)
+    reasons.push(`policy_entropy ${f(stats.entropy)} below min ${f(thresholds.minEntropy)}`);
   if (!heldOut) reasons.push('no held-out experiences to compare with the active policy');
-  else if (heldOut.candidate < heldOut.active - thresholds.tolerance) reasons.push(`held-out reward ${f(heldOut.candidate)} below the active policy's ${f(heldOut.active)}`);
+  else if (heldOut.candidate < heldOut.active - thresholds.tolerance)
+    reasons.push(`held-out reward ${f(heldOut.candidate)} below the active policy's ${f(heldOut.active)}`);
   return { passed: reasons.length === 0, reasons };
 }

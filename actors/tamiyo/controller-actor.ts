@@ -20,12 +20,36 @@ import type { ActorSystem } from '../../runtime/system.ts';
 import { validateDynamicSpec, type DynamicChildSpec } from '../../supervision/child-spec.ts';
 import { DynamicChildren, type DynamicNotice } from '../../supervision/dynamic-children.ts';
 import type { KarnCatalogReader } from '../karn/index.ts';
-import { checkPolicyUpdate, checkWeights, costKey, rankCandidates, type PolicyWorld, type SlotInfo } from '../../policy/index.ts';
-import { decisionStep, initialCounters, safePause, type DecisionEffect, type DecisionPorts, type DecisionState, type FollowUp, type PolicyAnswer } from './decision-step.ts';
+import {
+  checkPolicyUpdate,
+  checkWeights,
+  costKey,
+  rankCandidates,
+  type PolicyWorld,
+  type SlotInfo,
+} from '../../policy/index.ts';
+import {
+  decisionStep,
+  initialCounters,
+  safePause,
+  type DecisionEffect,
+  type DecisionPorts,
+  type DecisionState,
+  type FollowUp,
+  type PolicyAnswer,
+} from './decision-step.ts';
 import { FieldReportLog, fieldReportsPath } from './field-report-log.ts';
 import { reportCompletion } from './outcome.ts';
 import { POLICY_SPEC, policyLogic, readPolicyMemory } from './policy-actor.ts';
-import { announcementLevel, HEURISTIC_POLICY, initialPolicyVersions, knownVersions, transition as versionTransition, versionOf, type PolicySpec } from './policy-versions.ts';
+import {
+  announcementLevel,
+  HEURISTIC_POLICY,
+  initialPolicyVersions,
+  knownVersions,
+  transition as versionTransition,
+  versionOf,
+  type PolicySpec,
+} from './policy-versions.ts';
 import { RiskEngine } from './risk-engine.ts';
 import type { TamiyoSettings } from './settings.ts';
 
@@ -72,10 +96,15 @@ const POLICY_FILE = 'policy.pb';
 const FOLLOW_UP_TIMER = 'follow-up';
 const POLICY_RESTART_TIMER = 'policy-restart:';
 
-const memoryPath = (stateDir: string, version: string): string => join(stateDir, `memory-${version.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
+const memoryPath = (stateDir: string, version: string): string =>
+  join(stateDir, `memory-${version.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
 
 /** The promoted policy saved at `<stateDir>/policy.pb` (the PolicyUpdate that brought it), or null. */
-function loadPromoted(stateDir: string, mode: Pick<PolicySpec, 'mode' | 'temperature'>, log: (message: string) => void): PolicySpec | null {
+function loadPromoted(
+  stateDir: string,
+  mode: Pick<PolicySpec, 'mode' | 'temperature'>,
+  log: (message: string) => void,
+): PolicySpec | null {
   const path = join(stateDir, POLICY_FILE);
   if (!existsSync(path)) return null;
   const update = decodeLeyline(leyline.PolicyUpdate, readFileSync(path));
@@ -83,7 +112,13 @@ function loadPromoted(stateDir: string, mode: Pick<PolicySpec, 'mode' | 'tempera
   try {
     if (!update.ok || !weights?.ok) throw new Error('not a PolicyUpdate with PolicyWeights');
     checkWeights(weights.message);
-    return { version: update.message.tamiyoPolicyVersion, kind: 'network', weights: weights.message, update: update.message, ...mode };
+    return {
+      version: update.message.tamiyoPolicyVersion,
+      kind: 'network',
+      weights: weights.message,
+      update: update.message,
+      ...mode,
+    };
   } catch (error) {
     log(`promoted policy at ${path} is unusable (${(error as Error).message}); starting from the heuristic`);
     return null;
@@ -101,7 +136,8 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
   };
 
   const allowedIds = settings.blueprints ? new Set(settings.blueprints) : null;
-  const allowed = (all: v1.BlueprintDescriptor[]): v1.BlueprintDescriptor[] => (allowedIds ? all.filter((d) => allowedIds.has(d.blueprintId)) : all);
+  const allowed = (all: v1.BlueprintDescriptor[]): v1.BlueprintDescriptor[] =>
+    allowedIds ? all.filter((d) => allowedIds.has(d.blueprintId)) : all;
 
   // Kept across restarts on purpose. Policy actors are numbered for the controller's whole life, so a name is never
   // reused: a notice about an earlier incarnation's instance cannot be taken for a new one's.
@@ -125,10 +161,17 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     return { slots, blueprints, costs: known };
   }
 
-  function spawnPolicy(ctx: ActorContext<TamiyoMessage>, state: ControllerState, id: number, policy: PolicySpec, seedMemoryFrom: string | null): void {
+  function spawnPolicy(
+    ctx: ActorContext<TamiyoMessage>,
+    state: ControllerState,
+    id: number,
+    policy: PolicySpec,
+    seedMemoryFrom: string | null,
+  ): void {
     spawned += 1;
     const path = memoryPath(deps.stateDir, policy.version);
-    const inherited = seedMemoryFrom && !existsSync(path) ? readPolicyMemory(memoryPath(deps.stateDir, seedMemoryFrom)) : null;
+    const inherited =
+      seedMemoryFrom && !existsSync(path) ? readPolicyMemory(memoryPath(deps.stateDir, seedMemoryFrom)) : null;
     const ref = state.policies.spawn(
       ctx,
       `policy-${spawned}`,
@@ -171,7 +214,12 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     if (deps.telemetry) ctx.dispatch(deps.telemetry, packet);
   }
 
-  function policyEvent(ctx: ActorContext<TamiyoMessage>, description: string, level: v1.TelemetryLevel, attributes: Record<string, string>): void {
+  function policyEvent(
+    ctx: ActorContext<TamiyoMessage>,
+    description: string,
+    level: v1.TelemetryLevel,
+    attributes: Record<string, string>,
+  ): void {
     send(
       ctx,
       buildTelemetryPacket({
@@ -180,7 +228,10 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
         level,
         metrics: [],
         events: [{ description, level, attributes }],
-        healthStatus: level >= TelemetryLevel.TELEMETRY_LEVEL_WARNING ? HealthStatus.HEALTH_STATUS_DEGRADED : HealthStatus.HEALTH_STATUS_HEALTHY,
+        healthStatus:
+          level >= TelemetryLevel.TELEMETRY_LEVEL_WARNING
+            ? HealthStatus.HEALTH_STATUS_DEGRADED
+            : HealthStatus.HEALTH_STATUS_HEALTHY,
         healthSummary: description,
       }),
     );
@@ -214,7 +265,9 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
           break;
         }
         case 'no-policy':
-          ctx.log.error('the heuristic policy failed past its restarts; no policy until Tamiyo restarts', { error: effect.error });
+          ctx.log.error('the heuristic policy failed past its restarts; no policy until Tamiyo restarts', {
+            error: effect.error,
+          });
           break;
         case 'reply':
           ctx.reply(effect.command);
@@ -229,25 +282,45 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     }
   }
 
-  async function askActive(ctx: ActorContext<TamiyoMessage>, state: ControllerState, packet: v1.SystemStatePacket): Promise<PolicyAnswer> {
+  async function askActive(
+    ctx: ActorContext<TamiyoMessage>,
+    state: ControllerState,
+    packet: v1.SystemStatePacket,
+  ): Promise<PolicyAnswer> {
     try {
-      return { type: 'answered', decision: await ctx.ask(instance(state, state.versions.active.id), packet, leyline.PolicyDecision, askMs) };
+      return {
+        type: 'answered',
+        decision: await ctx.ask(instance(state, state.versions.active.id), packet, leyline.PolicyDecision, askMs),
+      };
     } catch (error) {
       const message = (error as Error).message;
-      return error instanceof AskTimeoutError ? { type: 'unanswered', error: message } : { type: 'failed', error: message };
+      return error instanceof AskTimeoutError
+        ? { type: 'unanswered', error: message }
+        : { type: 'failed', error: message };
     }
   }
 
-  async function decide(ctx: ActorContext<TamiyoMessage>, state: ControllerState, packet: v1.SystemStatePacket): Promise<ControllerState> {
+  async function decide(
+    ctx: ActorContext<TamiyoMessage>,
+    state: ControllerState,
+    packet: v1.SystemStatePacket,
+  ): Promise<ControllerState> {
     const startedAt = ports.now();
     // An open inference breaker: the policy is not asked.
-    const answer: PolicyAnswer = state.risk.inferenceAllowed() ? await askActive(ctx, state, packet) : { type: 'gated' };
+    const answer: PolicyAnswer = state.risk.inferenceAllowed()
+      ? await askActive(ctx, state, packet)
+      : { type: 'gated' };
     perform(ctx, state, decisionStep(state, { packet, answer, startedAt }, settings, ports).effects);
     return state;
   }
 
   /** The candidate decides on the same state in shadow; its commands are never sent. */
-  async function shadow(ctx: ActorContext<TamiyoMessage>, state: ControllerState, packet: v1.SystemStatePacket, active: v1.PolicyDecision | null): Promise<void> {
+  async function shadow(
+    ctx: ActorContext<TamiyoMessage>,
+    state: ControllerState,
+    packet: v1.SystemStatePacket,
+    active: v1.PolicyDecision | null,
+  ): Promise<void> {
     const candidate = state.versions.candidate;
     if (!candidate) return;
     let answer: { decision: v1.PolicyDecision } | { error: string };
@@ -256,7 +329,11 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     } catch (error) {
       answer = { error: (error as Error).message };
     }
-    perform(ctx, state, versionTransition(state.versions, { type: 'shadowed', id: candidate.id, active, answer }, settings).effects);
+    perform(
+      ctx,
+      state,
+      versionTransition(state.versions, { type: 'shadowed', id: candidate.id, active, answer }, settings).effects,
+    );
   }
 
   /** Completes the pending reports whose observation window has passed, from the state now; answers them. */
@@ -299,8 +376,20 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
    * real decision does not pay cold-code costs on the training thread. Nothing of it is kept or sent.
    */
   function rehearse(): void {
-    const verdict = new RiskEngine(settings.risk).evaluate({ command: safePause('rehearsal'), lossDelta: 0, blueprint: null, timedOut: false, blueprintTimedOut: false, trainingMetrics: {} });
-    encodeLeyline(leyline.FieldReport.create({ reportId: 'rehearsal', decision: leyline.PolicyDecision.create({ proposal: signCommand(verdict.command, deps.signing) }) }));
+    const verdict = new RiskEngine(settings.risk).evaluate({
+      command: safePause('rehearsal'),
+      lossDelta: 0,
+      blueprint: null,
+      timedOut: false,
+      blueprintTimedOut: false,
+      trainingMetrics: {},
+    });
+    encodeLeyline(
+      leyline.FieldReport.create({
+        reportId: 'rehearsal',
+        decision: leyline.PolicyDecision.create({ proposal: signCommand(verdict.command, deps.signing) }),
+      }),
+    );
   }
 
   return {
@@ -308,14 +397,19 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
     accepts: [leyline.SystemStatePacket, leyline.PolicyUpdate],
     start(ctx) {
       const reports = new FieldReportLog(fieldReportsPath(deps.stateDir), { retentionMs: settings.retentionMs });
-      const policy = deps.policy ?? loadPromoted(deps.stateDir, settings, (message) => ctx.log.warn(message)) ?? HEURISTIC_POLICY;
+      const policy =
+        deps.policy ?? loadPromoted(deps.stateDir, settings, (message) => ctx.log.warn(message)) ?? HEURISTIC_POLICY;
       const versions = initialPolicyVersions(policy);
       const policies = new DynamicChildren(deps.system, policySpec, POLICY_RESTART_TIMER, (name, effect) => {
         if (effect.type !== 'restart') return;
         // Restarted from its version's weights (the instance's deps are its policy's).
         const id = idOf(state, name);
         state.counters.policyRestarts += 1;
-        policyEvent(ctx, 'policy_restarted', TelemetryLevel.TELEMETRY_LEVEL_WARNING, { version: id === null ? '' : versionOf(state.versions, id), instance: name, restarts: String(state.counters.policyRestarts) });
+        policyEvent(ctx, 'policy_restarted', TelemetryLevel.TELEMETRY_LEVEL_WARNING, {
+          version: id === null ? '' : versionOf(state.versions, id),
+          instance: name,
+          restarts: String(state.counters.policyRestarts),
+        });
       });
       const state: ControllerState = {
         reports,
@@ -335,7 +429,11 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
       if (message instanceof leyline.SystemStatePacket) return decide(ctx, state, message);
       if (message instanceof leyline.PolicyUpdate) {
         const check = checkPolicyUpdate(message, deps.signing, knownVersions(state.versions));
-        perform(ctx, state, versionTransition(state.versions, { type: 'update', update: message, check }, settings).effects);
+        perform(
+          ctx,
+          state,
+          versionTransition(state.versions, { type: 'update', update: message, check }, settings).effects,
+        );
         return state;
       }
       if (message instanceof leyline.TimerFired && message.timerId === FOLLOW_UP_TIMER) return followUp(ctx, state);
@@ -343,7 +441,11 @@ export function tamiyoLogic(deps: TamiyoDeps): ActorLogic<ControllerState, Tamiy
       const gaveUp = await state.policies.handle(ctx, message);
       const id = gaveUp ? idOf(state, gaveUp.name) : null;
       if (gaveUp && id !== null) {
-        perform(ctx, state, versionTransition(state.versions, { type: 'gave-up', id, error: gaveUp.error }, settings).effects);
+        perform(
+          ctx,
+          state,
+          versionTransition(state.versions, { type: 'gave-up', id, error: gaveUp.error }, settings).effects,
+        );
         // Its supervisor has stopped it. An active heuristic keeps its stopped actor: asking it fails, so decisions hold.
         if (id !== state.versions.active.id) state.instances.delete(id);
       }

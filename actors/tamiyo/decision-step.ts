@@ -13,7 +13,12 @@ import { ARCHITECTURE } from '../../policy/index.ts';
 import { decisionTelemetry } from './decision-telemetry.ts';
 import { commandAction } from './outcome.ts';
 import { STARTING } from './policy-actor.ts';
-import { transition as versionTransition, type PolicyVersionEffect, type PolicyVersions, type PolicyVersionSettings } from './policy-versions.ts';
+import {
+  transition as versionTransition,
+  type PolicyVersionEffect,
+  type PolicyVersions,
+  type PolicyVersionSettings,
+} from './policy-versions.ts';
 import type { BlueprintRisk, RiskEngine, RiskVerdict } from './risk-engine.ts';
 
 const { CommandType, TelemetryLevel, FieldReportOutcome } = leyline;
@@ -30,7 +35,17 @@ export interface TamiyoCounters {
   policyRestarts: number;
 }
 
-export const initialCounters = (): TamiyoCounters => ({ decisions: 0, timeouts: 0, policyErrors: 0, gated: 0, reportsAppended: 0, reportsCompleted: 0, updatesApplied: 0, updatesRejected: 0, policyRestarts: 0 });
+export const initialCounters = (): TamiyoCounters => ({
+  decisions: 0,
+  timeouts: 0,
+  policyErrors: 0,
+  gated: 0,
+  reportsAppended: 0,
+  reportsCompleted: 0,
+  updatesApplied: 0,
+  updatesRejected: 0,
+  policyRestarts: 0,
+});
 
 /** A decision that never ran the policy (deadline, failure, breaker): PAUSE with no target, changing nothing. */
 export function safePause(reason: string): v1.AdaptationCommand {
@@ -136,20 +151,74 @@ function judgeAnswer(answer: PolicyAnswer, inferenceTimeoutMs: number): JudgedAn
   const none = { decision: null, timedOut: false, gated: false } as const;
   switch (answer.type) {
     case 'gated':
-      return { ...none, gated: true, failure: 'inference_breaker_open', events: [{ description: 'inference_gated', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { breaker: 'inference' } }], counter: 'gated', outcome: 'held' };
+      return {
+        ...none,
+        gated: true,
+        failure: 'inference_breaker_open',
+        events: [
+          {
+            description: 'inference_gated',
+            level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+            attributes: { breaker: 'inference' },
+          },
+        ],
+        counter: 'gated',
+        outcome: 'held',
+      };
     case 'unanswered':
-      return { ...none, timedOut: true, failure: 'timeout_inference', events: [{ description: 'timeout_inference', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { error: answer.error } }], counter: 'timeouts', outcome: 'missed' };
+      return {
+        ...none,
+        timedOut: true,
+        failure: 'timeout_inference',
+        events: [
+          {
+            description: 'timeout_inference',
+            level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+            attributes: { error: answer.error },
+          },
+        ],
+        counter: 'timeouts',
+        outcome: 'missed',
+      };
     // A crash is counted by the instance's supervisor (its restarts), not as a missed decision.
     case 'failed':
-      return { ...none, timedOut: true, failure: 'policy_error', events: [{ description: 'policy_error', level: TelemetryLevel.TELEMETRY_LEVEL_ERROR, attributes: { error: answer.error } }], counter: 'policyErrors', outcome: 'held' };
+      return {
+        ...none,
+        timedOut: true,
+        failure: 'policy_error',
+        events: [
+          {
+            description: 'policy_error',
+            level: TelemetryLevel.TELEMETRY_LEVEL_ERROR,
+            attributes: { error: answer.error },
+          },
+        ],
+        counter: 'policyErrors',
+        outcome: 'held',
+      };
     case 'answered': {
       const { decision } = answer;
       // Not a failure: the policy's thread is still starting. Hold, as with a gated breaker.
-      if (decision.decidedBy === STARTING) return { ...none, gated: true, failure: 'policy_starting', events: [{ description: 'policy_starting', attributes: { version: decision.policyVersion } }], counter: null, outcome: 'held' };
+      if (decision.decidedBy === STARTING)
+        return {
+          ...none,
+          gated: true,
+          failure: 'policy_starting',
+          events: [{ description: 'policy_starting', attributes: { version: decision.policyVersion } }],
+          counter: null,
+          outcome: 'held',
+        };
       // Late: discarded whole; nothing of it reaches the command, the report or the controller's state.
       if (decision.inferenceMs > inferenceTimeoutMs) {
         const attributes = { budget_ms: inferenceTimeoutMs.toFixed(1), elapsed_ms: decision.inferenceMs.toFixed(2) };
-        return { ...none, timedOut: true, failure: 'timeout_inference', events: [{ description: 'timeout_inference', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes }], counter: 'timeouts', outcome: 'missed' };
+        return {
+          ...none,
+          timedOut: true,
+          failure: 'timeout_inference',
+          events: [{ description: 'timeout_inference', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes }],
+          counter: 'timeouts',
+          outcome: 'missed',
+        };
       }
       return { decision, timedOut: false, gated: false, failure: '', events: [], counter: null, outcome: 'answered' };
     }
@@ -157,16 +226,35 @@ function judgeAnswer(answer: PolicyAnswer, inferenceTimeoutMs: number): JudgedAn
 }
 
 /** The blueprint a seed command would graft, from the catalog; a lookup over its budget is a metadata timeout. */
-function blueprintOf(proposal: v1.AdaptationCommand, budgetMs: number, ports: DecisionPorts, events: EventInput[]): { blueprint: BlueprintRisk | null; timedOut: boolean } {
+function blueprintOf(
+  proposal: v1.AdaptationCommand,
+  budgetMs: number,
+  ports: DecisionPorts,
+  events: EventInput[],
+): { blueprint: BlueprintRisk | null; timedOut: boolean } {
   const blueprintId = proposal.seedOperation?.blueprintId ?? '';
   if (proposal.commandType !== CommandType.COMMAND_SEED || !blueprintId) return { blueprint: null, timedOut: false };
   const started = ports.now();
   const descriptor = ports.lookUpBlueprint(blueprintId);
   if (ports.now() - started > budgetMs) {
-    events.push({ description: 'timeout_urza', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { budget_ms: budgetMs.toFixed(1) } });
+    events.push({
+      description: 'timeout_urza',
+      level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+      attributes: { budget_ms: budgetMs.toFixed(1) },
+    });
     return { blueprint: null, timedOut: true };
   }
-  return { blueprint: descriptor ? { tier: descriptor.tier, stage: descriptor.stage, risk: descriptor.risk, quarantineOnly: descriptor.quarantineOnly } : null, timedOut: false };
+  return {
+    blueprint: descriptor
+      ? {
+          tier: descriptor.tier,
+          stage: descriptor.stage,
+          risk: descriptor.risk,
+          quarantineOnly: descriptor.quarantineOnly,
+        }
+      : null,
+    timedOut: false,
+  };
 }
 
 /**
@@ -176,16 +264,31 @@ function blueprintOf(proposal: v1.AdaptationCommand, budgetMs: number, ports: De
 export function lossDeltaOf(packet: v1.SystemStatePacket, last: DecisionState['lastValidation']): number | null {
   if (!(packet.validationLoss > 0)) return null;
   const history = packet.validationLossHistory ?? [];
-  const previous = history.length >= 2 ? history[history.length - 2]! : last !== null && last.runId === packet.trainingRunId ? last.loss : null;
+  const previous =
+    history.length >= 2
+      ? history[history.length - 2]!
+      : last !== null && last.runId === packet.trainingRunId
+        ? last.loss
+        : null;
   return previous !== null ? packet.validationLoss - previous : null;
 }
 
 /** Decides at one boundary; the state is updated in place and returned with the decision and the effects, in order. */
-export function decisionStep(state: DecisionState, input: DecisionInput, settings: DecisionSettings, ports: DecisionPorts): DecisionTransition {
+export function decisionStep(
+  state: DecisionState,
+  input: DecisionInput,
+  settings: DecisionSettings,
+  ports: DecisionPorts,
+): DecisionTransition {
   const { packet } = input;
-  const { decision, timedOut, gated, failure, events, counter, outcome } = judgeAnswer(input.answer, settings.inferenceTimeoutMs);
+  const { decision, timedOut, gated, failure, events, counter, outcome } = judgeAnswer(
+    input.answer,
+    settings.inferenceTimeoutMs,
+  );
   if (counter) state.counters[counter] += 1;
-  const effects: DecisionEffect[] = [...versionTransition(state.versions, { type: 'decided', outcome }, settings).effects];
+  const effects: DecisionEffect[] = [
+    ...versionTransition(state.versions, { type: 'decided', outcome }, settings).effects,
+  ];
   const inferenceMs = ports.now() - input.startedAt;
 
   const proposal = decision?.proposal ? leyline.AdaptationCommand.create(decision.proposal) : safePause(failure);
@@ -225,19 +328,41 @@ export function decisionStep(state: DecisionState, input: DecisionInput, setting
       'decision.loss_delta': lossDelta ?? 0,
       'decision.inference_ms': inferenceMs,
       'decision.conservative': verdict.conservative ? 1 : 0,
-      ...(packet.trainingMetrics?.hook_latency_ms !== undefined ? { hook_latency_ms: packet.trainingMetrics.hook_latency_ms } : {}),
+      ...(packet.trainingMetrics?.hook_latency_ms !== undefined
+        ? { hook_latency_ms: packet.trainingMetrics.hook_latency_ms }
+        : {}),
       ...(blueprint ? { blueprint_risk: blueprint.risk } : {}),
     },
     observationWindowEpochs: settings.observationEpochs,
     issuedAt: command.issuedAt,
     tamiyoPolicyVersion: command.annotations.policy_version,
-    notes: failure || (events.find((e) => e.description.startsWith('timeout'))?.description ?? events.at(-1)?.description ?? `risk:${verdict.reason}`),
+    notes:
+      failure ||
+      (events.find((e) => e.description.startsWith('timeout'))?.description ??
+        events.at(-1)?.description ??
+        `risk:${verdict.reason}`),
     ...(decision ? { decision } : {}),
   });
   state.counters.decisions += 1;
   const decisionMs = ports.now() - input.startedAt;
   if (packet.validationLoss > 0) state.lastValidation = { runId: packet.trainingRunId, loss: packet.validationLoss };
-  const telemetry = decisionTelemetry({ packet, command, decision, events, risk: state.risk, policyVersion: state.versions.active.version, counters: state.counters, inferenceMs, decisionMs, deadlineMs: settings.inferenceTimeoutMs, lossDelta: lossDelta ?? 0, blueprint });
-  effects.push({ type: 'reply', command }, { type: 'follow-up', followUp: { packet, report, telemetry, shadow: !timedOut && !gated ? decision : undefined } });
+  const telemetry = decisionTelemetry({
+    packet,
+    command,
+    decision,
+    events,
+    risk: state.risk,
+    policyVersion: state.versions.active.version,
+    counters: state.counters,
+    inferenceMs,
+    decisionMs,
+    deadlineMs: settings.inferenceTimeoutMs,
+    lossDelta: lossDelta ?? 0,
+    blueprint,
+  });
+  effects.push(
+    { type: 'reply', command },
+    { type: 'follow-up', followUp: { packet, report, telemetry, shadow: !timedOut && !gated ? decision : undefined } },
+  );
   return { state, decision: { command, policyDecision: decision, failure, verdict, report }, effects };
 }

@@ -47,7 +47,12 @@ export function decisionTelemetry(facts: DecisionFacts): v1.TelemetryPacket {
   if (decision) {
     const method = command.annotations.blending_method ?? '';
     metrics.push(
-      { name: 'tamiyo.blending.method_index', value: choices.blending ?? 0, unit: 'enum', ...(method ? { attributes: { method } } : {}) },
+      {
+        name: 'tamiyo.blending.method_index',
+        value: choices.blending ?? 0,
+        unit: 'enum',
+        ...(method ? { attributes: { method } } : {}),
+      },
       { name: 'tamiyo.blending.schedule_start', value: outputs.schedule_start ?? 0, unit: 'fraction' },
       { name: 'tamiyo.blending.schedule_end', value: outputs.schedule_end ?? 0, unit: 'fraction' },
       { name: 'tamiyo.selection.seed_index', value: choices.seed ?? -1, unit: 'index' },
@@ -67,9 +72,15 @@ export function decisionTelemetry(facts: DecisionFacts): v1.TelemetryPacket {
   if (facts.blueprint) metrics.push({ name: 'tamiyo.blueprint.risk', value: facts.blueprint.risk, unit: 'score' });
   const levels = events.map((e) => e.level ?? TelemetryLevel.TELEMETRY_LEVEL_INFO);
   const critical = levels.includes(TelemetryLevel.TELEMETRY_LEVEL_CRITICAL);
-  const warning = levels.some((l) => l === TelemetryLevel.TELEMETRY_LEVEL_WARNING || l === TelemetryLevel.TELEMETRY_LEVEL_ERROR);
+  const warning = levels.some(
+    (l) => l === TelemetryLevel.TELEMETRY_LEVEL_WARNING || l === TelemetryLevel.TELEMETRY_LEVEL_ERROR,
+  );
   const pause = command.commandType === CommandType.COMMAND_PAUSE;
-  const status = critical ? HealthStatus.HEALTH_STATUS_CRITICAL : pause || warning ? HealthStatus.HEALTH_STATUS_DEGRADED : HealthStatus.HEALTH_STATUS_HEALTHY;
+  const status = critical
+    ? HealthStatus.HEALTH_STATUS_CRITICAL
+    : pause || warning
+      ? HealthStatus.HEALTH_STATUS_DEGRADED
+      : HealthStatus.HEALTH_STATUS_HEALTHY;
   const summary = pause ? command.annotations.risk_reason || 'pause' : (events.at(-1)?.description ?? 'stable');
   const step = Number(packet.globalStep ?? 0);
   return buildTelemetryPacket({
@@ -90,6 +101,10 @@ export function decisionTelemetry(facts: DecisionFacts): v1.TelemetryPacket {
       ...(command.annotations.blueprint_tier ? { tier: command.annotations.blueprint_tier } : {}),
       ...(step > 0 ? { step_index: String(step) } : {}),
     },
-    priority: critical ? MessagePriority.MESSAGE_PRIORITY_CRITICAL : warning ? MessagePriority.MESSAGE_PRIORITY_HIGH : MessagePriority.MESSAGE_PRIORITY_NORMAL,
+    priority: critical
+      ? MessagePriority.MESSAGE_PRIORITY_CRITICAL
+      : warning
+        ? MessagePriority.MESSAGE_PRIORITY_HIGH
+        : MessagePriority.MESSAGE_PRIORITY_NORMAL,
   });
 }

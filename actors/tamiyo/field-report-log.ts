@@ -71,7 +71,9 @@ export class FieldReportLog {
         db.exec(SCHEMA);
       },
     });
-    this.#insert = this.#db.prepare('INSERT INTO field_reports (report_id, issued_at_ms, outcome, report) VALUES (?, ?, ?, ?)');
+    this.#insert = this.#db.prepare(
+      'INSERT INTO field_reports (report_id, issued_at_ms, outcome, report) VALUES (?, ?, ?, ?)',
+    );
     this.#upsert = this.#db.prepare(
       'INSERT INTO field_reports (report_id, issued_at_ms, outcome, report) VALUES (?, ?, ?, ?) ON CONFLICT (report_id) DO UPDATE SET issued_at_ms = excluded.issued_at_ms, outcome = excluded.outcome, report = excluded.report',
     );
@@ -85,7 +87,8 @@ export class FieldReportLog {
     try {
       this.#insert.run(report.reportId, issuedAtMs(report), report.outcome, encodeLeyline(report));
     } catch (error) {
-      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new FieldReportError(`field report ${report.reportId}: already stored`);
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw new FieldReportError(`field report ${report.reportId}: already stored`);
       throw error;
     }
     this.counters.appended += 1;
@@ -112,12 +115,16 @@ export class FieldReportLog {
 
   /** Every retained report, oldest first. */
   reports(): v1.FieldReport[] {
-    return this.#decode(this.#db.prepare('SELECT report FROM field_reports ORDER BY id').all() as Array<{ report: Uint8Array }>);
+    return this.#decode(
+      this.#db.prepare('SELECT report FROM field_reports ORDER BY id').all() as Array<{ report: Uint8Array }>,
+    );
   }
 
   /** Reports still waiting for their outcome (FIELD_REPORT_OUTCOME_UNSPECIFIED), oldest first. */
   pending(): v1.FieldReport[] {
-    const rows = this.#db.prepare('SELECT report FROM field_reports WHERE outcome = ? ORDER BY id').all(leyline.FieldReportOutcome.FIELD_REPORT_OUTCOME_UNSPECIFIED);
+    const rows = this.#db
+      .prepare('SELECT report FROM field_reports WHERE outcome = ? ORDER BY id')
+      .all(leyline.FieldReportOutcome.FIELD_REPORT_OUTCOME_UNSPECIFIED);
     return this.#decode(rows as Array<{ report: Uint8Array }>);
   }
 
@@ -126,7 +133,11 @@ export class FieldReportLog {
    * decodes only what it has not seen, not the whole retention window each time.
    */
   completed(known: ReadonlySet<string>): v1.FieldReport[] {
-    const ids = (this.#db.prepare('SELECT id, report_id FROM field_reports WHERE outcome != ? ORDER BY id').all(leyline.FieldReportOutcome.FIELD_REPORT_OUTCOME_UNSPECIFIED) as Array<{ id: number; report_id: string }>)
+    const ids = (
+      this.#db
+        .prepare('SELECT id, report_id FROM field_reports WHERE outcome != ? ORDER BY id')
+        .all(leyline.FieldReportOutcome.FIELD_REPORT_OUTCOME_UNSPECIFIED) as Array<{ id: number; report_id: string }>
+    )
       .filter((row) => !known.has(row.report_id))
       .map((row) => row.id);
     const select = this.#db.prepare('SELECT report FROM field_reports WHERE id = ?');

@@ -33,15 +33,20 @@ export interface OutcomeInput {
 
 const CULLED: ReadonlySet<number> = new Set([Stage.SEED_STAGE_CULLED, Stage.SEED_STAGE_TERMINATED, ...EMBARGO_STAGES]);
 
-export function judgeOutcome(input: OutcomeInput, tolerances: OutcomeTolerances = DEFAULT_OUTCOME_TOLERANCES): v1.FieldReportOutcome {
+export function judgeOutcome(
+  input: OutcomeInput,
+  tolerances: OutcomeTolerances = DEFAULT_OUTCOME_TOLERANCES,
+): v1.FieldReportOutcome {
   const germinate = input.action === PolicyAction.POLICY_ACTION_GERMINATE;
   if (germinate && input.seedStage === null) return Outcome.FIELD_REPORT_OUTCOME_ABORTED;
   if (germinate && CULLED.has(input.seedStage ?? 0)) return Outcome.FIELD_REPORT_OUTCOME_REGRESSION;
   const { lossBefore: before, lossAfter: after } = input;
-  if (!(before > 0) || !(after > 0) || !Number.isFinite(before) || !Number.isFinite(after)) return Outcome.FIELD_REPORT_OUTCOME_NEUTRAL;
+  if (!(before > 0) || !(after > 0) || !Number.isFinite(before) || !Number.isFinite(after))
+    return Outcome.FIELD_REPORT_OUTCOME_NEUTRAL;
   const r = (before - after) / before;
   if (r < -tolerances.regressionTolerance) return Outcome.FIELD_REPORT_OUTCOME_REGRESSION;
-  if (input.action !== PolicyAction.POLICY_ACTION_WAIT && r > tolerances.successTolerance) return Outcome.FIELD_REPORT_OUTCOME_SUCCESS;
+  if (input.action !== PolicyAction.POLICY_ACTION_WAIT && r > tolerances.successTolerance)
+    return Outcome.FIELD_REPORT_OUTCOME_SUCCESS;
   return Outcome.FIELD_REPORT_OUTCOME_NEUTRAL;
 }
 
@@ -50,7 +55,11 @@ export function judgeOutcome(input: OutcomeInput, tolerances: OutcomeTolerances 
  * observation window has passed in its own run (an ended run's pending reports age out). Null while it waits, or when
  * the packet has no validation loss.
  */
-export function reportCompletion(report: v1.FieldReport, packet: v1.SystemStatePacket, tolerances: OutcomeTolerances): Pick<v1.FieldReport, 'outcome' | 'metrics'> | null {
+export function reportCompletion(
+  report: v1.FieldReport,
+  packet: v1.SystemStatePacket,
+  tolerances: OutcomeTolerances,
+): Pick<v1.FieldReport, 'outcome' | 'metrics'> | null {
   if (!(packet.validationLoss > 0)) return null;
   if (report.trainingRunId !== (packet.trainingRunId || 'run-unknown')) return null;
   const metrics = report.metrics ?? {};
@@ -59,7 +68,12 @@ export function reportCompletion(report: v1.FieldReport, packet: v1.SystemStateP
   const seed = packet.seedStates.find((s) => s.seedId === report.seedId);
   const before = metrics['decision.validation_loss'] ?? 0;
   const outcome = judgeOutcome(
-    { action: metrics['decision.kind'] ?? PolicyAction.POLICY_ACTION_WAIT, seedStage: seed ? (seed.stage ?? 0) : null, lossBefore: before, lossAfter: packet.validationLoss },
+    {
+      action: metrics['decision.kind'] ?? PolicyAction.POLICY_ACTION_WAIT,
+      seedStage: seed ? (seed.stage ?? 0) : null,
+      lossBefore: before,
+      lossAfter: packet.validationLoss,
+    },
     tolerances,
   );
   return {
@@ -71,7 +85,9 @@ export function reportCompletion(report: v1.FieldReport, packet: v1.SystemStateP
       'observed.validation_accuracy': packet.validationAccuracy ?? 0,
       // Simic's reward reads loss_delta: the change over the window (negative = better).
       loss_delta: before > 0 ? packet.validationLoss - before : 0,
-      ...(seed ? { 'observed.seed_stage': seed.stage ?? 0, 'observed.seed_parameters': seed.metrics?.parameters ?? 0 } : {}),
+      ...(seed
+        ? { 'observed.seed_stage': seed.stage ?? 0, 'observed.seed_parameters': seed.metrics?.parameters ?? 0 }
+        : {}),
     },
   };
 }
@@ -80,7 +96,9 @@ export function reportCompletion(report: v1.FieldReport, packet: v1.SystemStateP
 export function commandAction(command: v1.AdaptationCommand): v1.PolicyAction {
   switch (command.commandType) {
     case leyline.CommandType.COMMAND_SEED:
-      return command.seedOperation?.operation === leyline.SeedOperation.SEED_OP_CULL ? PolicyAction.POLICY_ACTION_CULL : PolicyAction.POLICY_ACTION_GERMINATE;
+      return command.seedOperation?.operation === leyline.SeedOperation.SEED_OP_CULL
+        ? PolicyAction.POLICY_ACTION_CULL
+        : PolicyAction.POLICY_ACTION_GERMINATE;
     case leyline.CommandType.COMMAND_OPTIMIZER:
       return PolicyAction.POLICY_ACTION_OPTIMIZER;
     case leyline.CommandType.COMMAND_PAUSE:

@@ -8,7 +8,12 @@ import { writeFileAtomic } from '../../runtime/atomic-file.ts';
 import type { ActorLogic } from '../../runtime/logic.ts';
 import type { DynamicChildSpec } from '../../supervision/child-spec.ts';
 import type { PolicyMemory, PolicyWorld } from '../../policy/index.ts';
-import { InlinePolicyRunner, WorkerPolicyRunner, type PolicyRunner, type PolicyRunnerOptions } from './policy-runner.ts';
+import {
+  InlinePolicyRunner,
+  WorkerPolicyRunner,
+  type PolicyRunner,
+  type PolicyRunnerOptions,
+} from './policy-runner.ts';
 
 export type PolicyThread = 'worker' | 'inline';
 
@@ -84,7 +89,8 @@ export function policyLogic(deps: PolicyActorDeps): ActorLogic<PolicyActorState,
     accepts: [leyline.SystemStatePacket],
     async start(ctx) {
       const saved = deps.memoryPath ? readPolicyMemory(deps.memoryPath) : null;
-      if (deps.memoryPath && existsSync(deps.memoryPath) && !saved) ctx.log.warn('policy memory unreadable; starting from the priors', { path: deps.memoryPath });
+      if (deps.memoryPath && existsSync(deps.memoryPath) && !saved)
+        ctx.log.warn('policy memory unreadable; starting from the priors', { path: deps.memoryPath });
       const options: PolicyRunnerOptions = { ...deps.policy, memory: saved ?? deps.inherited };
       const starting: PolicyActorState['starting'] = { runner: null };
       if (deps.thread === 'inline') starting.runner = new InlinePolicyRunner(options, deps.world());
@@ -93,7 +99,9 @@ export function policyLogic(deps: PolicyActorDeps): ActorLogic<PolicyActorState,
         void WorkerPolicyRunner.start(options, deps.world(), deps.backend, deps.threadTimeoutMs).then(
           (runner) => (starting.runner = runner),
           (error: unknown) => {
-            ctx.log.warn('policy thread failed to start; deciding on the training thread', { error: (error as Error).message });
+            ctx.log.warn('policy thread failed to start; deciding on the training thread', {
+              error: (error as Error).message,
+            });
             starting.runner = new InlinePolicyRunner(options, deps.world());
           },
         );

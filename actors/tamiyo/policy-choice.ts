@@ -1,7 +1,13 @@
 // The run's policy from its configuration (`tamiyo.policy`, `esper run --policy`), resolved at boot so a bad policy
 // file stops the run before anything starts, with the file and the problem named.
 import type { SignatureContext } from '../../contracts/signing.ts';
-import { graphSchema, loadShippedPolicy, readPolicyFile, SHIPPED_POLICY_MANIFEST, ShippedPolicyError } from '../../policy/index.ts';
+import {
+  graphSchema,
+  loadShippedPolicy,
+  readPolicyFile,
+  SHIPPED_POLICY_MANIFEST,
+  ShippedPolicyError,
+} from '../../policy/index.ts';
 import { HEURISTIC_POLICY, RANDOM_POLICY, type PolicySpec } from './policy-versions.ts';
 import type { TamiyoSettings } from './settings.ts';
 
@@ -22,10 +28,19 @@ export function resolvePolicy(
       try {
         const { manifest, weights } = loadShippedPolicy(shippedManifest);
         if (manifest.graphSchema !== graphSchema()) {
-          warn(`shipped policy ${shippedManifest} expects another graph (${manifest.graphSchema}); deciding with the heuristic`);
+          warn(
+            `shipped policy ${shippedManifest} expects another graph (${manifest.graphSchema}); deciding with the heuristic`,
+          );
           return HEURISTIC_POLICY;
         }
-        return { version: manifest.version, kind: 'network', weights, update: null, mode: settings.mode, temperature: settings.temperature };
+        return {
+          version: manifest.version,
+          kind: 'network',
+          weights,
+          update: null,
+          mode: settings.mode,
+          temperature: settings.temperature,
+        };
       } catch (error) {
         if (!(error instanceof ShippedPolicyError)) throw error;
         warn(`${error.message}; deciding with the heuristic`);

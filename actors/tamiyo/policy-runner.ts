@@ -53,7 +53,13 @@ export class InlinePolicyRunner implements PolicyRunner {
 
 /** The messages to and from the policy thread (policy-thread.ts). */
 export type ThreadRequest =
-  | { kind: 'init'; backend: string; options: Omit<PolicyRunnerOptions, 'weights'>; weights: Uint8Array | null; world: WireWorld }
+  | {
+      kind: 'init';
+      backend: string;
+      options: Omit<PolicyRunnerOptions, 'weights'>;
+      weights: Uint8Array | null;
+      world: WireWorld;
+    }
   | { kind: 'decide'; packet: Uint8Array; world: WireWorld }
   | { kind: 'observe'; packet: Uint8Array }
   | { kind: 'memory' };
@@ -70,7 +76,11 @@ export interface WireWorld {
 }
 
 export function toWire(world: PolicyWorld): WireWorld {
-  return { slots: world.slots.map((s) => ({ id: s.id, dims: [...s.dims] })), blueprints: world.blueprints.map((d) => encodeLeyline(d)), costs: { ...world.costs } };
+  return {
+    slots: world.slots.map((s) => ({ id: s.id, dims: [...s.dims] })),
+    blueprints: world.blueprints.map((d) => encodeLeyline(d)),
+    costs: { ...world.costs },
+  };
 }
 
 export function fromWire(world: WireWorld): PolicyWorld {
@@ -90,11 +100,23 @@ export class WorkerPolicyRunner implements PolicyRunner {
   private constructor(readonly timeoutMs: number) {}
 
   /** Starts the thread, loads the policy and warms it up; rejects if that does not finish within `startMs`. */
-  static async start(options: PolicyRunnerOptions, world: PolicyWorld, backend: string, timeoutMs: number, startMs = 60_000): Promise<WorkerPolicyRunner> {
+  static async start(
+    options: PolicyRunnerOptions,
+    world: PolicyWorld,
+    backend: string,
+    timeoutMs: number,
+    startMs = 60_000,
+  ): Promise<WorkerPolicyRunner> {
     const runner = new WorkerPolicyRunner(timeoutMs);
     try {
       const rehearsal = await runner.#channel.request(
-        { kind: 'init', backend, options: withoutWeights(options), weights: options.weights ? encodeLeyline(options.weights) : null, world: toWire(world) },
+        {
+          kind: 'init',
+          backend,
+          options: withoutWeights(options),
+          weights: options.weights ? encodeLeyline(options.weights) : null,
+          world: toWire(world),
+        },
         startMs,
       );
       decodeDecision(rehearsal);
@@ -106,7 +128,12 @@ export class WorkerPolicyRunner implements PolicyRunner {
   }
 
   async decide(packet: v1.SystemStatePacket, world: PolicyWorld): Promise<v1.PolicyDecision> {
-    return decodeDecision(await this.#channel.request({ kind: 'decide', packet: encodeLeyline(packet), world: toWire(world) }, this.timeoutMs));
+    return decodeDecision(
+      await this.#channel.request(
+        { kind: 'decide', packet: encodeLeyline(packet), world: toWire(world) },
+        this.timeoutMs,
+      ),
+    );
   }
 
   async observe(packet: v1.SystemStatePacket): Promise<void> {

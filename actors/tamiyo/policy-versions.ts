@@ -7,7 +7,13 @@
 // Instances are named here by a number (`id`), counted from 1 in each incarnation of the controller; the controller
 // maps them to the actors it spawns for them. Effects say what to start, stop, save and announce, in order.
 import { leyline, type v1 } from '../../contracts/index.ts';
-import { HEURISTIC_VERSION, RANDOM_VERSION, type PolicyKind, type PolicyMode, type UpdateCheck } from '../../policy/index.ts';
+import {
+  HEURISTIC_VERSION,
+  RANDOM_VERSION,
+  type PolicyKind,
+  type PolicyMode,
+  type UpdateCheck,
+} from '../../policy/index.ts';
 
 const { TelemetryLevel } = leyline;
 
@@ -23,9 +29,23 @@ export interface PolicySpec {
 }
 
 /** The heuristic policy: what decides when no other is given, and what a failing policy falls back to. */
-export const HEURISTIC_POLICY: PolicySpec = { version: HEURISTIC_VERSION, kind: 'heuristic', weights: null, update: null, mode: 'greedy', temperature: 1 };
+export const HEURISTIC_POLICY: PolicySpec = {
+  version: HEURISTIC_VERSION,
+  kind: 'heuristic',
+  weights: null,
+  update: null,
+  mode: 'greedy',
+  temperature: 1,
+};
 /** The random policy: uniform over the allowed actions (a baseline). */
-export const RANDOM_POLICY: PolicySpec = { version: RANDOM_VERSION, kind: 'random', weights: null, update: null, mode: 'greedy', temperature: 1 };
+export const RANDOM_POLICY: PolicySpec = {
+  version: RANDOM_VERSION,
+  kind: 'random',
+  weights: null,
+  update: null,
+  mode: 'greedy',
+  temperature: 1,
+};
 
 /** A promoted policy that misses this many decisions in a row is rolled back. */
 export const ROLLBACK_AFTER = 3;
@@ -73,7 +93,12 @@ export type PolicyVersionEvent =
   /** A PolicyUpdate, with what `checkPolicyUpdate` found (against `knownVersions`). */
   | { type: 'update'; update: v1.PolicyUpdate; check: UpdateCheck }
   /** Candidate `id`'s shadow answer (or its failure), beside the active policy's decision on the same state. */
-  | { type: 'shadowed'; id: number; active: v1.PolicyDecision | null; answer: { decision: v1.PolicyDecision } | { error: string } }
+  | {
+      type: 'shadowed';
+      id: number;
+      active: v1.PolicyDecision | null;
+      answer: { decision: v1.PolicyDecision } | { error: string };
+    }
   /** Instance `id` failed past its restarts; its supervisor has stopped it. */
   | { type: 'gave-up'; id: number; error: string };
 
@@ -91,13 +116,18 @@ export type PolicyVersionEffect =
 
 export type PolicyAnnouncement =
   | { description: 'policy_update_received'; attributes: { version: string; shadow_decisions_needed: string } }
-  | { description: 'policy_update_applied'; attributes: { version: string; previous: string; shadow_decisions: string; agreement: string } }
+  | {
+      description: 'policy_update_applied';
+      attributes: { version: string; previous: string; shadow_decisions: string; agreement: string };
+    }
   | { description: 'policy_update_rejected'; attributes: { version: string; reason: string } }
   | { description: 'policy_rolled_back'; attributes: { from: string; to: string; reason: string } };
 
 /** The telemetry level of each announcement: a rejection or a rollback is a warning. */
 export const announcementLevel = (announcement: PolicyAnnouncement): v1.TelemetryLevel =>
-  announcement.description === 'policy_update_rejected' || announcement.description === 'policy_rolled_back' ? TelemetryLevel.TELEMETRY_LEVEL_WARNING : TelemetryLevel.TELEMETRY_LEVEL_INFO;
+  announcement.description === 'policy_update_rejected' || announcement.description === 'policy_rolled_back'
+    ? TelemetryLevel.TELEMETRY_LEVEL_WARNING
+    : TelemetryLevel.TELEMETRY_LEVEL_INFO;
 
 export interface PolicyVersionTransition {
   state: PolicyVersions;
@@ -106,24 +136,39 @@ export interface PolicyVersionTransition {
 
 /** The start of an incarnation: `policy` active (instance 1), nothing shadowed, no failures. */
 export function initialPolicyVersions(policy: PolicySpec): PolicyVersionTransition {
-  const state: PolicyVersions = { active: { ...specOf(policy), id: 1 }, previous: null, activeFailures: 0, candidate: null, started: 1 };
+  const state: PolicyVersions = {
+    active: { ...specOf(policy), id: 1 },
+    previous: null,
+    activeFailures: 0,
+    candidate: null,
+    started: 1,
+  };
   return { state, effects: [{ type: 'spawn', id: 1, policy: specOf(policy), seedMemoryFrom: null }] };
 }
 
 /** The versions an update may not reuse: the active one and the candidate's. */
-export const knownVersions = (state: PolicyVersions): string[] => [state.active.version, ...(state.candidate ? [state.candidate.version] : [])];
+export const knownVersions = (state: PolicyVersions): string[] => [
+  state.active.version,
+  ...(state.candidate ? [state.candidate.version] : []),
+];
 
 /** The version instance `id` runs ('' when it is neither the active policy nor the candidate). */
-export const versionOf = (state: PolicyVersions, id: number): string => [state.active, state.candidate].find((slot) => slot?.id === id)?.version ?? '';
+export const versionOf = (state: PolicyVersions, id: number): string =>
+  [state.active, state.candidate].find((slot) => slot?.id === id)?.version ?? '';
 
 /**
  * The rollback rule: where a failing active policy goes — the policy it replaced, else the heuristic. Null for the
  * heuristic itself (it replaced nothing: a promoted policy is always a network).
  */
-export const rollbackTarget = (state: PolicyVersions): PolicySpec | null => (state.active.kind === 'heuristic' ? null : (state.previous ?? HEURISTIC_POLICY));
+export const rollbackTarget = (state: PolicyVersions): PolicySpec | null =>
+  state.active.kind === 'heuristic' ? null : (state.previous ?? HEURISTIC_POLICY);
 
 /** Applies one event; the state is updated in place and returned with the effects to carry out, in order. */
-export function transition(state: PolicyVersions, event: PolicyVersionEvent, settings: PolicyVersionSettings): PolicyVersionTransition {
+export function transition(
+  state: PolicyVersions,
+  event: PolicyVersionEvent,
+  settings: PolicyVersionSettings,
+): PolicyVersionTransition {
   const effects: PolicyVersionEffect[] = [];
   switch (event.type) {
     case 'decided':
@@ -142,42 +187,79 @@ export function transition(state: PolicyVersions, event: PolicyVersionEvent, set
   return { state, effects };
 }
 
-function onDecided(state: PolicyVersions, outcome: 'answered' | 'missed' | 'held', effects: PolicyVersionEffect[]): void {
+function onDecided(
+  state: PolicyVersions,
+  outcome: 'answered' | 'missed' | 'held',
+  effects: PolicyVersionEffect[],
+): void {
   if (outcome === 'missed') state.activeFailures += 1;
   else if (outcome === 'answered') state.activeFailures = 0;
   if (state.activeFailures >= ROLLBACK_AFTER) rollBack(state, `${ROLLBACK_AFTER} failed decisions in a row`, effects);
 }
 
-function onUpdate(state: PolicyVersions, update: v1.PolicyUpdate, check: UpdateCheck, settings: PolicyVersionSettings, effects: PolicyVersionEffect[]): void {
+function onUpdate(
+  state: PolicyVersions,
+  update: v1.PolicyUpdate,
+  check: UpdateCheck,
+  settings: PolicyVersionSettings,
+  effects: PolicyVersionEffect[],
+): void {
   if (!check.ok) {
     effects.push(rejected(update.tamiyoPolicyVersion ?? '', check.reason));
     return;
   }
   if (state.candidate) {
-    effects.push({ type: 'retire', id: state.candidate.id, reason: `superseded by ${check.version}` }, rejected(state.candidate.version, `superseded by ${check.version} before promotion`));
+    effects.push(
+      { type: 'retire', id: state.candidate.id, reason: `superseded by ${check.version}` },
+      rejected(state.candidate.version, `superseded by ${check.version} before promotion`),
+    );
   }
-  const policy: PolicySpec = { version: check.version, kind: 'network', weights: check.weights, update, mode: settings.mode, temperature: settings.temperature };
+  const policy: PolicySpec = {
+    version: check.version,
+    kind: 'network',
+    weights: check.weights,
+    update,
+    mode: settings.mode,
+    temperature: settings.temperature,
+  };
   const id = nextId(state);
   state.candidate = { ...policy, update, id, shadowed: 0, agreed: 0 };
   effects.push(
     { type: 'spawn', id, policy, seedMemoryFrom: state.active.version },
-    { type: 'announce', announcement: { description: 'policy_update_received', attributes: { version: check.version, shadow_decisions_needed: String(settings.shadowDecisions) } } },
+    {
+      type: 'announce',
+      announcement: {
+        description: 'policy_update_received',
+        attributes: { version: check.version, shadow_decisions_needed: String(settings.shadowDecisions) },
+      },
+    },
   );
 }
 
-function onShadowed(state: PolicyVersions, event: Extract<PolicyVersionEvent, { type: 'shadowed' }>, settings: PolicyVersionSettings, effects: PolicyVersionEffect[]): void {
+function onShadowed(
+  state: PolicyVersions,
+  event: Extract<PolicyVersionEvent, { type: 'shadowed' }>,
+  settings: PolicyVersionSettings,
+  effects: PolicyVersionEffect[],
+): void {
   const candidate = state.candidate;
   // Replaced or rejected while it was deciding: its answer no longer counts.
   if (!candidate || candidate.id !== event.id) return;
   if ('error' in event.answer) {
     state.candidate = null;
-    effects.push({ type: 'retire', id: candidate.id, reason: 'failed in shadow' }, rejected(candidate.version, `failed in shadow: ${event.answer.error}`));
+    effects.push(
+      { type: 'retire', id: candidate.id, reason: 'failed in shadow' },
+      rejected(candidate.version, `failed in shadow: ${event.answer.error}`),
+    );
     return;
   }
   const decision = event.answer.decision;
   if (decision.inferenceMs > settings.inferenceTimeoutMs) {
     state.candidate = null;
-    effects.push({ type: 'retire', id: candidate.id, reason: 'too slow in shadow' }, rejected(candidate.version, `shadow decision over the ${settings.inferenceTimeoutMs} ms deadline`));
+    effects.push(
+      { type: 'retire', id: candidate.id, reason: 'too slow in shadow' },
+      rejected(candidate.version, `shadow decision over the ${settings.inferenceTimeoutMs} ms deadline`),
+    );
     return;
   }
   candidate.shadowed += 1;
@@ -233,12 +315,21 @@ function rollBack(state: PolicyVersions, reason: string, effects: PolicyVersionE
     { type: 'retire', id: failed.id, reason: 'rolled back' },
     { type: 'save-promoted', update: target.update },
     { type: 'spawn', id, policy: specOf(target), seedMemoryFrom: null },
-    { type: 'announce', announcement: { description: 'policy_rolled_back', attributes: { from: failed.version, to: target.version, reason } } },
+    {
+      type: 'announce',
+      announcement: {
+        description: 'policy_rolled_back',
+        attributes: { from: failed.version, to: target.version, reason },
+      },
+    },
   );
   return true;
 }
 
-const rejected = (version: string, reason: string): PolicyVersionEffect => ({ type: 'announce', announcement: { description: 'policy_update_rejected', attributes: { version, reason } } });
+const rejected = (version: string, reason: string): PolicyVersionEffect => ({
+  type: 'announce',
+  announcement: { description: 'policy_update_rejected', attributes: { version, reason } },
+});
 
 function nextId(state: PolicyVersions): number {
   state.started += 1;
@@ -246,4 +337,11 @@ function nextId(state: PolicyVersions): number {
 }
 
 /** A policy without its instance or shadow figures. */
-const specOf = (policy: PolicySpec): PolicySpec => ({ version: policy.version, kind: policy.kind, weights: policy.weights, update: policy.update, mode: policy.mode, temperature: policy.temperature });
+const specOf = (policy: PolicySpec): PolicySpec => ({
+  version: policy.version,
+  kind: policy.kind,
+  weights: policy.weights,
+  update: policy.update,
+  mode: policy.mode,
+  temperature: policy.temperature,
+});

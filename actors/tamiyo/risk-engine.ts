@@ -77,7 +77,12 @@ export class RiskEngine {
     startConservative = false,
   ) {
     this.#conservative = startConservative;
-    const options = { failureThreshold: config.breakerFailures, successThreshold: 1, timeoutMs: config.breakerCooldownMs, ...(clock ? { clock } : {}) };
+    const options = {
+      failureThreshold: config.breakerFailures,
+      successThreshold: 1,
+      timeoutMs: config.breakerCooldownMs,
+      ...(clock ? { clock } : {}),
+    };
     this.inferenceBreaker = new CircuitBreaker('tamiyo.inference', options);
     this.metadataBreaker = new CircuitBreaker('tamiyo.metadata', options);
   }
@@ -98,7 +103,9 @@ export class RiskEngine {
     let reason = command.annotations.risk_reason ?? '';
     let triggered = false;
     // Only a germination is held back by risk: culling a seed is the safe direction.
-    const isSeed = (): boolean => command.commandType === CommandType.COMMAND_SEED && command.seedOperation?.operation !== SeedOperation.SEED_OP_CULL;
+    const isSeed = (): boolean =>
+      command.commandType === CommandType.COMMAND_SEED &&
+      command.seedOperation?.operation !== SeedOperation.SEED_OP_CULL;
     // A PAUSE the engine forces is a hold: it names no seed (a GERMINATE's new seed does not exist) and carries no
     // payload. The policy's own PAUSE of a seed keeps its target.
     const pause = (): void => {
@@ -118,9 +125,17 @@ export class RiskEngine {
       triggered = true;
       if (this.#conservative) return;
       this.#conservative = true;
-      events.push({ description: 'conservative_entered', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { reason: why } });
+      events.push({
+        description: 'conservative_entered',
+        level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+        attributes: { reason: why },
+      });
     };
-    const warn = (description: string, attributes: Record<string, string> = {}, level: v1.TelemetryLevel = TelemetryLevel.TELEMETRY_LEVEL_WARNING): void => {
+    const warn = (
+      description: string,
+      attributes: Record<string, string> = {},
+      level: v1.TelemetryLevel = TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+    ): void => {
       events.push({ description, level, attributes });
     };
     const wasConservative = this.#conservative;
@@ -128,7 +143,10 @@ export class RiskEngine {
     // 1. Policy risk signal.
     const score = Number.parseFloat(command.annotations.policy_risk_score ?? '');
     if (Number.isFinite(score)) {
-      events.push({ description: 'policy_risk_signal', attributes: { score: score.toFixed(3), index: command.annotations.policy_risk_index ?? '0' } });
+      events.push({
+        description: 'policy_risk_signal',
+        attributes: { score: score.toFixed(3), index: command.annotations.policy_risk_index ?? '0' },
+      });
       if (score >= config.policyCritical) {
         reason = 'policy_risk_critical';
         pause();
@@ -150,7 +168,11 @@ export class RiskEngine {
     // 3–4. Breakers.
     if (input.timedOut) {
       this.inferenceBreaker.recordFailure();
-      warn('breaker_event', { component: 'inference', reason: 'timeout_inference' }, this.inferenceBreaker.isOpen ? TelemetryLevel.TELEMETRY_LEVEL_CRITICAL : TelemetryLevel.TELEMETRY_LEVEL_WARNING);
+      warn(
+        'breaker_event',
+        { component: 'inference', reason: 'timeout_inference' },
+        this.inferenceBreaker.isOpen ? TelemetryLevel.TELEMETRY_LEVEL_CRITICAL : TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+      );
       enter('timeout_inference');
       reason ||= 'timeout_inference';
     } else if (!input.inferenceGated) {
@@ -158,7 +180,11 @@ export class RiskEngine {
     }
     if (input.blueprintTimedOut) {
       this.metadataBreaker.recordFailure();
-      warn('breaker_event', { component: 'metadata', reason: 'timeout_urza' }, this.metadataBreaker.isOpen ? TelemetryLevel.TELEMETRY_LEVEL_CRITICAL : TelemetryLevel.TELEMETRY_LEVEL_WARNING);
+      warn(
+        'breaker_event',
+        { component: 'metadata', reason: 'timeout_urza' },
+        this.metadataBreaker.isOpen ? TelemetryLevel.TELEMETRY_LEVEL_CRITICAL : TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+      );
       reason ||= 'timeout_urza';
       triggered = true;
     } else {
@@ -213,9 +239,16 @@ export class RiskEngine {
       triggered = true;
     }
     // 9.
-    if (!reason && command.commandType === CommandType.COMMAND_PAUSE && this.#conservative) reason = 'conservative_mode';
+    if (!reason && command.commandType === CommandType.COMMAND_PAUSE && this.#conservative)
+      reason = 'conservative_mode';
     // 10. Exit only after a stable period, never in the call that entered.
-    const stable = !triggered && !input.timedOut && !input.inferenceGated && !input.blueprintTimedOut && !this.inferenceBreaker.isOpen && !this.metadataBreaker.isOpen;
+    const stable =
+      !triggered &&
+      !input.timedOut &&
+      !input.inferenceGated &&
+      !input.blueprintTimedOut &&
+      !this.inferenceBreaker.isOpen &&
+      !this.metadataBreaker.isOpen;
     this.#stableCalls = stable ? this.#stableCalls + 1 : 0;
     if (wasConservative && this.#conservative && this.#stableCalls >= config.stableCallsToExit) {
       this.#conservative = false;

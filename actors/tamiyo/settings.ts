@@ -1,6 +1,12 @@
 // Tamiyo's part of the configuration (`tamiyo` in esper.config.ts), checked at boot with field names.
 import { ConfigError } from '../../runtime/config-error.ts';
-import { DEFAULT_GRAPH_OPTIONS, DEFAULT_PRIOR_OPTIONS, type GraphOptions, type PolicyMode, type PriorOptions } from '../../policy/index.ts';
+import {
+  DEFAULT_GRAPH_OPTIONS,
+  DEFAULT_PRIOR_OPTIONS,
+  type GraphOptions,
+  type PolicyMode,
+  type PriorOptions,
+} from '../../policy/index.ts';
 import { DEFAULT_OUTCOME_TOLERANCES, type OutcomeTolerances } from './outcome.ts';
 import { DEFAULT_RISK_CONFIG, type RiskConfig } from './risk-engine.ts';
 
@@ -67,30 +73,56 @@ export interface TamiyoSettings {
 }
 
 /** The policy a run uses, as configured (a file is read and checked at boot). */
-export type PolicyChoice = { kind: 'shipped' } | { kind: 'promoted' } | { kind: 'heuristic' } | { kind: 'random' } | { kind: 'file'; path: string };
+export type PolicyChoice =
+  | { kind: 'shipped' }
+  | { kind: 'promoted' }
+  | { kind: 'heuristic' }
+  | { kind: 'random' }
+  | { kind: 'file'; path: string };
 
 export class TamiyoConfigError extends ConfigError {
   override readonly name = 'TamiyoConfigError';
 }
 
-export function resolveTamiyoConfig(config: TamiyoConfig = {}, env: NodeJS.ProcessEnv = process.env, field = 'tamiyo'): TamiyoSettings {
-  const number = (value: number | undefined, name: string, fallback: number, check: (n: number) => boolean, rule: string): number => {
+export function resolveTamiyoConfig(
+  config: TamiyoConfig = {},
+  env: NodeJS.ProcessEnv = process.env,
+  field = 'tamiyo',
+): TamiyoSettings {
+  const number = (
+    value: number | undefined,
+    name: string,
+    fallback: number,
+    check: (n: number) => boolean,
+    rule: string,
+  ): number => {
     const n = value ?? fallback;
-    if (typeof n !== 'number' || !Number.isFinite(n) || !check(n)) throw new TamiyoConfigError(`${field}.${name}`, `must be ${rule}, got ${JSON.stringify(value)}`);
+    if (typeof n !== 'number' || !Number.isFinite(n) || !check(n))
+      throw new TamiyoConfigError(`${field}.${name}`, `must be ${rule}, got ${JSON.stringify(value)}`);
     return n;
   };
-  const positive = (value: number | undefined, name: string, fallback: number): number => number(value, name, fallback, (n) => n > 0, 'a number > 0');
-  const count = (value: number | undefined, name: string, fallback: number): number => number(value, name, fallback, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1');
-  const fraction = (value: number | undefined, name: string, fallback: number): number => number(value, name, fallback, (n) => n >= 0 && n <= 1, 'a number in [0, 1]');
+  const positive = (value: number | undefined, name: string, fallback: number): number =>
+    number(value, name, fallback, (n) => n > 0, 'a number > 0');
+  const count = (value: number | undefined, name: string, fallback: number): number =>
+    number(value, name, fallback, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1');
+  const fraction = (value: number | undefined, name: string, fallback: number): number =>
+    number(value, name, fallback, (n) => n >= 0 && n <= 1, 'a number in [0, 1]');
   const risk = { ...DEFAULT_RISK_CONFIG, ...config.risk };
-  for (const key of ['policyCritical', 'policyElevated', 'blueprintQuarantine', 'blueprintRisk'] as const) fraction(risk[key], `risk.${key}`, 0);
-  for (const key of ['maxLossSpike', 'hookBudgetMs', 'breakerCooldownMs'] as const) positive(risk[key], `risk.${key}`, 1);
+  for (const key of ['policyCritical', 'policyElevated', 'blueprintQuarantine', 'blueprintRisk'] as const)
+    fraction(risk[key], `risk.${key}`, 0);
+  for (const key of ['maxLossSpike', 'hookBudgetMs', 'breakerCooldownMs'] as const)
+    positive(risk[key], `risk.${key}`, 1);
   for (const key of ['stableCallsToExit', 'breakerFailures'] as const) count(risk[key], `risk.${key}`, 1);
   const prior = { ...DEFAULT_PRIOR_OPTIONS, ...config.prior };
   count(prior.plateauEpochs, 'prior.plateauEpochs', 1);
   fraction(prior.plateauTolerance, 'prior.plateauTolerance', 0);
   fraction(prior.maxRisk, 'prior.maxRisk', 0);
-  const graph = { ...DEFAULT_GRAPH_OPTIONS, ...config.graph, plateauEpochs: prior.plateauEpochs, plateauTolerance: prior.plateauTolerance };
+  const graph = {
+    ...DEFAULT_GRAPH_OPTIONS,
+    ...config.graph,
+    plateauEpochs: prior.plateauEpochs,
+    plateauTolerance: prior.plateauTolerance,
+  };
   count(graph.maxCandidates, 'graph.maxCandidates', 1);
   count(graph.maxParameters, 'graph.maxParameters', 1);
   const outcome = { ...DEFAULT_OUTCOME_TOLERANCES, ...config.outcome };
@@ -98,7 +130,10 @@ export function resolveTamiyoConfig(config: TamiyoConfig = {}, env: NodeJS.Proce
   fraction(outcome.regressionTolerance, 'outcome.regressionTolerance', 0);
   const envConservative = env.TAMIYO_CONSERVATIVE_MODE;
   if (envConservative !== undefined && !['0', '1', 'true', 'false', ''].includes(envConservative)) {
-    throw new TamiyoConfigError('TAMIYO_CONSERVATIVE_MODE', `must be 0, 1, true or false, got ${JSON.stringify(envConservative)}`);
+    throw new TamiyoConfigError(
+      'TAMIYO_CONSERVATIVE_MODE',
+      `must be 0, 1, true or false, got ${JSON.stringify(envConservative)}`,
+    );
   }
   const inferenceTimeoutMs = positive(config.inferenceTimeoutMs, 'inferenceTimeoutMs', 15);
   return {
@@ -127,7 +162,10 @@ export function resolveTamiyoConfig(config: TamiyoConfig = {}, env: NodeJS.Proce
 function blueprintList(value: unknown, field: string): string[] | null {
   if (value === undefined) return null;
   if (!Array.isArray(value) || value.length === 0 || value.some((id) => typeof id !== 'string' || id === '')) {
-    throw new TamiyoConfigError(`${field}.blueprints`, `must be a non-empty list of blueprint ids, got ${JSON.stringify(value)}`);
+    throw new TamiyoConfigError(
+      `${field}.blueprints`,
+      `must be a non-empty list of blueprint ids, got ${JSON.stringify(value)}`,
+    );
   }
   return value as string[];
 }
@@ -142,7 +180,10 @@ function policyChoice(value: unknown, field: string): PolicyChoice {
   if (value === undefined || value === 'shipped') return { kind: 'shipped' };
   if (value === 'promoted' || value === 'heuristic' || value === 'random') return { kind: value };
   if (typeof value === 'string' && value !== '') return { kind: 'file', path: value };
-  throw new TamiyoConfigError(`${field}.policy`, `must be "shipped", "heuristic", "random", "promoted" or a policy file's path, got ${JSON.stringify(value)}`);
+  throw new TamiyoConfigError(
+    `${field}.policy`,
+    `must be "shipped", "heuristic", "random", "promoted" or a policy file's path, got ${JSON.stringify(value)}`,
+  );
 }
 
 function policyMode(value: unknown, field: string): PolicyMode {

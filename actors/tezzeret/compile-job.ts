@@ -66,7 +66,9 @@ export function medianMs(samples: readonly number[]): number {
   if (samples.length === 0) return 0;
   const sorted = [...samples].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 export function compileJobLogic(
@@ -145,7 +147,11 @@ export function compileJobLogic(
         const timedOut = state.timedOut || error instanceof CompileTimeoutError;
         settings.journal.attemptFailed(job.jobId, describeError(error));
         if (attempts <= settings.maxRetries) {
-          ctx.log.warn('compile attempt failed; retrying', { job: job.jobId, attempt: attempts, error: describeError(error) });
+          ctx.log.warn('compile attempt failed; retrying', {
+            job: job.jobId,
+            attempt: attempts,
+            error: describeError(error),
+          });
           ctx.after(ATTEMPT_TIMER, retryDelayMs(settings.retryBaseMs, attempts));
           return { attempts, timedOut };
         }
@@ -166,6 +172,10 @@ export function compileJobLogic(
         return { attempts, timedOut };
       }
     },
-    inspect: (state) => ({ job: job.jobId, attempts: String(state.attempts), strategy: leyline.CompileStrategy[strategy] ?? '' }),
+    inspect: (state) => ({
+      job: job.jobId,
+      attempts: String(state.attempts),
+      strategy: leyline.CompileStrategy[strategy] ?? '',
+    }),
   };
 }

@@ -36,7 +36,9 @@ export async function runCompileTask(task: CompileTask): Promise<CompileOutput> 
   const input = tf.randomNormal([task.batch, ...task.slotDims]);
   const started = performance.now();
   // Initial weights follow from what is compiled, so every library compiles the same kernel (and runs reproduce).
-  const rngSeed = stableHash32(JSON.stringify([descriptor.blueprintId, task.slotDims, Object.entries(task.parameters).sort()]));
+  const rngSeed = stableHash32(
+    JSON.stringify([descriptor.blueprintId, task.slotDims, Object.entries(task.parameters).sort()]),
+  );
   const module = buildModule(descriptor, task.parameters, slot, { rngSeed });
   try {
     await tf.tidy(() => module.apply(input)).data();

@@ -129,25 +129,40 @@ export function initialForgeQueue<A>(rules: ForgeQueueRules): ForgeQueueState<A>
  * The job a request asks for, or why it is refused: the blueprint must be in the catalog and the slot [D] or
  * [H, W, C] of positive integers. Without parameters the job compiles the catalog's midpoints.
  */
-export function admitRequest(request: v1.CompileRequest, descriptor: v1.BlueprintDescriptor | null): { job: CompileJob } | { problem: string } {
+export function admitRequest(
+  request: v1.CompileRequest,
+  descriptor: v1.BlueprintDescriptor | null,
+): { job: CompileJob } | { problem: string } {
   if (!descriptor) return { problem: `unknown blueprint ${JSON.stringify(request.blueprintId)}` };
   const dims = request.slot?.dims ?? [];
-  if (dims.length !== 1 && dims.length !== 3) return { problem: `slot shape must be [D] or [H, W, C], got [${dims.join(', ')}]` };
-  if (dims.some((d) => !Number.isInteger(d) || d < 1)) return { problem: `slot dimensions must be positive integers, got [${dims.join(', ')}]` };
-  const parameters = Object.keys(request.parameters ?? {}).length > 0 ? { ...request.parameters } : midpointParameters(descriptor);
+  if (dims.length !== 1 && dims.length !== 3)
+    return { problem: `slot shape must be [D] or [H, W, C], got [${dims.join(', ')}]` };
+  if (dims.some((d) => !Number.isInteger(d) || d < 1))
+    return { problem: `slot dimensions must be positive integers, got [${dims.join(', ')}]` };
+  const parameters =
+    Object.keys(request.parameters ?? {}).length > 0 ? { ...request.parameters } : midpointParameters(descriptor);
   const jobId = request.jobId || jobIdFor(descriptor.blueprintId, dims, parameters);
   return { job: { jobId, descriptor, slotDims: [...dims], parameters } };
 }
 
 /** Applies one event at `now` (monotonic ms). The state is updated in place and returned with the effects, in order. */
-export function transition<A>(state: ForgeQueueState<A>, event: ForgeQueueEvent<A>, now: number): ForgeQueueTransition<A> {
+export function transition<A>(
+  state: ForgeQueueState<A>,
+  event: ForgeQueueEvent<A>,
+  now: number,
+): ForgeQueueTransition<A> {
   state.clock.now = now;
   const effects: ForgeQueueEffect<A>[] = [];
   switch (event.type) {
     case 'recovered':
       for (const { entry, descriptor } of event.jobs) {
         if (!descriptor) {
-          effects.push({ type: 'journal-finished', jobId: entry.jobId, ok: false, error: 'blueprint no longer in the catalog' });
+          effects.push({
+            type: 'journal-finished',
+            jobId: entry.jobId,
+            ok: false,
+            error: 'blueprint no longer in the catalog',
+          });
           continue;
         }
         state.waiters.set(entry.jobId, []);
@@ -161,7 +176,12 @@ export function transition<A>(state: ForgeQueueState<A>, event: ForgeQueueEvent<
       effects.push({
         type: 'reply',
         to: [event.asker],
-        result: leyline.CompileResult.create({ jobId: event.request.jobId, blueprintId: event.request.blueprintId, ok: false, error: event.error }),
+        result: leyline.CompileResult.create({
+          jobId: event.request.jobId,
+          blueprintId: event.request.blueprintId,
+          ok: false,
+          error: event.error,
+        }),
       });
       break;
     case 'already-stored': {
@@ -200,7 +220,12 @@ export function transition<A>(state: ForgeQueueState<A>, event: ForgeQueueEvent<
     case 'job-lost': {
       const entry = [...state.running.values()].find((running) => running.name === event.name);
       if (!entry) break;
-      const result = leyline.CompileResult.create({ jobId: entry.job.jobId, blueprintId: entry.job.descriptor.blueprintId, ok: false, error: event.error });
+      const result = leyline.CompileResult.create({
+        jobId: entry.job.jobId,
+        blueprintId: entry.job.descriptor.blueprintId,
+        ok: false,
+        error: event.error,
+      });
       finished(state, result, effects);
       break;
     }
@@ -214,7 +239,12 @@ export function transition<A>(state: ForgeQueueState<A>, event: ForgeQueueEvent<
     case 'stopping':
       // Askers get an answer now rather than at their deadline; the journal keeps the jobs for the next start.
       for (const jobId of [...state.waiters.keys()]) {
-        answer(state, jobId, leyline.CompileResult.create({ jobId, ok: false, error: 'the forge stopped; the job stays in its journal' }), effects);
+        answer(
+          state,
+          jobId,
+          leyline.CompileResult.create({ jobId, ok: false, error: 'the forge stopped; the job stays in its journal' }),
+          effects,
+        );
       }
       break;
   }
@@ -225,12 +255,22 @@ function count<A>(state: ForgeQueueState<A>, name: string, by = 1): void {
   state.metrics[name] = (state.metrics[name] ?? 0) + by;
 }
 
-function note<A>(state: ForgeQueueState<A>, description: string, level: v1.TelemetryLevel, attributes: Record<string, string>): void {
+function note<A>(
+  state: ForgeQueueState<A>,
+  description: string,
+  level: v1.TelemetryLevel,
+  attributes: Record<string, string>,
+): void {
   state.events.push({ description, level, attributes });
   if (state.events.length > MAX_PENDING_EVENTS) state.events.splice(0, state.events.length - MAX_PENDING_EVENTS);
 }
 
-function answer<A>(state: ForgeQueueState<A>, jobId: string, result: v1.CompileResult, effects: ForgeQueueEffect<A>[]): void {
+function answer<A>(
+  state: ForgeQueueState<A>,
+  jobId: string,
+  result: v1.CompileResult,
+  effects: ForgeQueueEffect<A>[],
+): void {
   const askers = state.waiters.get(jobId) ?? [];
   state.waiters.delete(jobId);
   if (askers.length > 0) effects.push({ type: 'reply', to: askers, result });
@@ -247,7 +287,9 @@ function pump<A>(state: ForgeQueueState<A>, effects: ForgeQueueEffect<A>[]): voi
       return;
     }
     const job = state.queued.shift() as CompileJob;
-    const strategy = state.conservative ? CompileStrategy.COMPILE_STRATEGY_CONSERVATIVE : CompileStrategy.COMPILE_STRATEGY_STANDARD;
+    const strategy = state.conservative
+      ? CompileStrategy.COMPILE_STRATEGY_CONSERVATIVE
+      : CompileStrategy.COMPILE_STRATEGY_STANDARD;
     const name = safeActorName(`job-${(state.spawned += 1)}-${job.jobId}`);
     state.running.set(job.jobId, { job, name });
     effects.push({ type: 'spawn', name, job, strategy });

@@ -10,7 +10,14 @@ import type { ActorSystem } from '../../runtime/system.ts';
 import { validateDynamicSpec, type DynamicChildSpec } from '../../supervision/child-spec.ts';
 import { DynamicChildren, type DynamicNotice } from '../../supervision/dynamic-children.ts';
 import { COMPILE_JOB_SPEC, compileJobLogic, type CompileJobSettings } from './compile-job.ts';
-import { admitRequest, initialForgeQueue, transition, type ForgeQueueEffect, type ForgeQueueEvent, type ForgeQueueState } from './forge-queue.ts';
+import {
+  admitRequest,
+  initialForgeQueue,
+  transition,
+  type ForgeQueueEffect,
+  type ForgeQueueEvent,
+  type ForgeQueueState,
+} from './forge-queue.ts';
 import type { BlueprintSource } from './ports.ts';
 import type { CompileRunner } from './worker-pool.ts';
 
@@ -58,13 +65,27 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
   const perform = (state: ForgeState, ctx: ActorContext<ForgeMessage>, effect: ForgeQueueEffect<Answer>): void => {
     switch (effect.type) {
       case 'spawn':
-        state.jobs.spawn(ctx, effect.name, compileJobLogic(effect.job, effect.strategy, { ...settings, pool: state.runner }, ctx.self as ActorRef<v1.CompileResult>));
+        state.jobs.spawn(
+          ctx,
+          effect.name,
+          compileJobLogic(
+            effect.job,
+            effect.strategy,
+            { ...settings, pool: state.runner },
+            ctx.self as ActorRef<v1.CompileResult>,
+          ),
+        );
         break;
       case 'reply':
         for (const reply of effect.to) reply(effect.result);
         break;
       case 'journal-record':
-        settings.journal.record({ jobId: effect.job.jobId, blueprintId: effect.job.descriptor.blueprintId, slotDims: [...effect.job.slotDims], parameters: effect.job.parameters });
+        settings.journal.record({
+          jobId: effect.job.jobId,
+          blueprintId: effect.job.descriptor.blueprintId,
+          slotDims: [...effect.job.slotDims],
+          parameters: effect.job.parameters,
+        });
         break;
       case 'journal-finished':
         settings.journal.finished(effect.jobId, effect.ok, effect.error);
@@ -76,7 +97,13 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
         if (settings.telemetry) {
           ctx.dispatch(
             settings.telemetry,
-            buildTelemetryPacket({ packetId: `tezzeret-${Date.now()}`, source: 'tezzeret', level: effect.level, metrics: effect.metrics, events: effect.events }),
+            buildTelemetryPacket({
+              packetId: `tezzeret-${Date.now()}`,
+              source: 'tezzeret',
+              level: effect.level,
+              metrics: effect.metrics,
+              events: effect.events,
+            }),
           );
         }
         break;
@@ -88,7 +115,11 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
     for (const effect of transition(state.queue, event, performance.now()).effects) perform(state, ctx, effect);
   };
 
-  const request = async (state: ForgeState, ctx: ActorContext<ForgeMessage>, message: v1.CompileRequest): Promise<void> => {
+  const request = async (
+    state: ForgeState,
+    ctx: ActorContext<ForgeMessage>,
+    message: v1.CompileRequest,
+  ): Promise<void> => {
     const asker = ctx.replyLater() ?? (() => false);
     const admitted = admitRequest(message, settings.catalog.get(message.blueprintId));
     if ('problem' in admitted) {
@@ -100,7 +131,12 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
     try {
       stored = await settings.store.has(job.descriptor.blueprintId, { dims: job.slotDims });
     } catch (error) {
-      apply(state, ctx, { type: 'refused', asker, request: message, error: `kernel store unavailable, not compiling blind: ${describeError(error)}` });
+      apply(state, ctx, {
+        type: 'refused',
+        asker,
+        request: message,
+        error: `kernel store unavailable, not compiling blind: ${describeError(error)}`,
+      });
       return;
     }
     apply(state, ctx, { type: stored ? 'already-stored' : 'requested', asker, job });
@@ -113,10 +149,16 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
       const state: ForgeState = {
         runner: settings.openRunner(),
         jobs: new DynamicChildren(settings.system, jobSpec, JOB_RESTART_TIMER),
-        queue: initialForgeQueue({ concurrency: settings.concurrency, breakerThreshold: settings.breakerThreshold, breakerTimeoutMs: settings.breakerTimeoutMs }),
+        queue: initialForgeQueue({
+          concurrency: settings.concurrency,
+          breakerThreshold: settings.breakerThreshold,
+          breakerTimeoutMs: settings.breakerTimeoutMs,
+        }),
       };
       if (settings.telemetry) ctx.every(TELEMETRY_TIMER, settings.telemetryIntervalMs);
-      const jobs = settings.journal.unfinished().map((entry) => ({ entry, descriptor: settings.catalog.get(entry.blueprintId) }));
+      const jobs = settings.journal
+        .unfinished()
+        .map((entry) => ({ entry, descriptor: settings.catalog.get(entry.blueprintId) }));
       apply(state, ctx, { type: 'recovered', jobs });
       return state;
     },
@@ -129,11 +171,20 @@ export function forgeLogic(settings: ForgeSettings): ActorLogic<ForgeState, Forg
         await state.jobs.handle(ctx, message);
         // A job actor that ended without reporting (stopped from outside) is a failed job; the others go on.
         const name = message.path.slice(message.path.lastIndexOf('/') + 1);
-        apply(state, ctx, { type: 'job-lost', name, error: `compile job ended without a result: ${message.error || 'stopped'}` });
+        apply(state, ctx, {
+          type: 'job-lost',
+          name,
+          error: `compile job ended without a result: ${message.error || 'stopped'}`,
+        });
       } else if (state.jobs.owns(message)) {
         // A job that crashed is restarted as its spec says; past its restarts it is stopped and its request fails.
         const gaveUp = await state.jobs.handle(ctx, message);
-        if (gaveUp) apply(state, ctx, { type: 'job-lost', name: gaveUp.name, error: `compile job crashed (restarted ${gaveUp.restarts} times): ${gaveUp.error}` });
+        if (gaveUp)
+          apply(state, ctx, {
+            type: 'job-lost',
+            name: gaveUp.name,
+            error: `compile job crashed (restarted ${gaveUp.restarts} times): ${gaveUp.error}`,
+          });
       } else if (!(message instanceof leyline.TimerFired)) {
         return state;
       } else if (message.timerId === PROBE_TIMER) {

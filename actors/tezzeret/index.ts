@@ -10,7 +10,13 @@ import type { BlueprintSource, KernelStore } from './ports.ts';
 import { CompileWorkerPool } from './worker-pool.ts';
 
 export { forgeLogic, type ForgeSettings, type ForgeMessage } from './forge.ts';
-export { resolveTezzeretConfig, TEZZERET_DEFAULTS, TezzeretConfigError, type TezzeretConfig, type TezzeretSettings } from './settings.ts';
+export {
+  resolveTezzeretConfig,
+  TEZZERET_DEFAULTS,
+  TezzeretConfigError,
+  type TezzeretConfig,
+  type TezzeretSettings,
+} from './settings.ts';
 export { JobJournal, jobIdFor } from './job-journal.ts';
 export { urzaKernelStore } from './urza-store.ts';
 export { busKernelStore } from './bus-store.ts';

@@ -77,7 +77,9 @@ export class JobJournal {
   }
 
   started(jobId: string): void {
-    this.#db.prepare(`UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ? WHERE job_id = ?`).run(Date.now(), jobId);
+    this.#db
+      .prepare(`UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ? WHERE job_id = ?`)
+      .run(Date.now(), jobId);
   }
 
   attemptFailed(jobId: string, error: string): void {
@@ -109,7 +111,10 @@ export class JobJournal {
 
   counts(): Record<JobState, number> {
     const counts: Record<JobState, number> = { queued: 0, running: 0, succeeded: 0, failed: 0 };
-    for (const row of this.#db.prepare(`SELECT state, COUNT(*) AS n FROM jobs GROUP BY state`).all() as Array<{ state: JobState; n: number }>) {
+    for (const row of this.#db.prepare(`SELECT state, COUNT(*) AS n FROM jobs GROUP BY state`).all() as Array<{
+      state: JobState;
+      n: number;
+    }>) {
       counts[row.state] = row.n;
     }
     return counts;
@@ -133,7 +138,11 @@ export class JobJournal {
 }
 
 /** The journal's id for a job: one per blueprint, slot and parameters, so a repeated request is the same job. */
-export function jobIdFor(blueprintId: string, slotDims: readonly number[], parameters: Readonly<Record<string, number>>): string {
+export function jobIdFor(
+  blueprintId: string,
+  slotDims: readonly number[],
+  parameters: Readonly<Record<string, number>>,
+): string {
   const params = Object.keys(parameters)
     .sort()
     .map((key) => `${key}=${parameters[key]}`)

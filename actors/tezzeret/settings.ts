@@ -49,7 +49,8 @@ export class TezzeretConfigError extends ConfigError {
 const BACKENDS: readonly string[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 
 export function resolveTezzeretConfig(config: unknown = {}, field = 'tezzeret'): TezzeretSettings {
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new TezzeretConfigError(field, 'must be an object');
+  if (typeof config !== 'object' || config === null || Array.isArray(config))
+    throw new TezzeretConfigError(field, 'must be an object');
   const merged = { ...TEZZERET_DEFAULTS, ...(config as TezzeretConfig) };
   const integer = (key: keyof TezzeretConfig, min: number): void => {
     const value = merged[key];
@@ -65,13 +66,19 @@ export function resolveTezzeretConfig(config: unknown = {}, field = 'tezzeret'):
   integer('breakerThreshold', 1);
   integer('breakerTimeoutMs', 1);
   integer('telemetryIntervalMs', 1);
-  if (!BACKENDS.includes(merged.backend)) throw new TezzeretConfigError(`${field}.backend`, `must be one of ${BACKENDS.join(', ')}`);
+  if (!BACKENDS.includes(merged.backend))
+    throw new TezzeretConfigError(`${field}.backend`, `must be one of ${BACKENDS.join(', ')}`);
   merged.slots.forEach((slot, i) => {
     const dims = slot?.dims;
-    if (!Array.isArray(dims) || (dims.length !== 1 && dims.length !== 3) || dims.some((d) => !Number.isInteger(d) || d < 1)) {
+    if (
+      !Array.isArray(dims) ||
+      (dims.length !== 1 && dims.length !== 3) ||
+      dims.some((d) => !Number.isInteger(d) || d < 1)
+    ) {
       throw new TezzeretConfigError(`${field}.slots[${i}].dims`, 'must be [D] or [H, W, C] of positive integers');
     }
-    if (typeof slot.slotId !== 'string' || slot.slotId === '') throw new TezzeretConfigError(`${field}.slots[${i}].slotId`, 'must be a non-empty string');
+    if (typeof slot.slotId !== 'string' || slot.slotId === '')
+      throw new TezzeretConfigError(`${field}.slots[${i}].slotId`, 'must be a non-empty string');
   });
   return merged;
 }

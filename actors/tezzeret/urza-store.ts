@@ -11,7 +11,8 @@ export function urzaKernelStore(library: KernelWriter): KernelStore {
     has(blueprintId, slot) {
       const presence = library.has(blueprintId, slot.dims);
       // "Breaker open" is not "missing": the forge must not recompile what it cannot see.
-      if (presence.status === 'unavailable') throw new KernelStoreUnavailableError(`Urza is unavailable (${presence.cause}): ${presence.message}`);
+      if (presence.status === 'unavailable')
+        throw new KernelStoreUnavailableError(`Urza is unavailable (${presence.cause}): ${presence.message}`);
       return presence.status === 'found';
     },
     save(kernel) {

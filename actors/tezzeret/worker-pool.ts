@@ -38,7 +38,8 @@ export class CompileWorkerPool implements CompileRunner {
 
   /** Workers start on demand, up to `size`: a forge that compiles nothing costs no threads. */
   constructor(readonly size: number) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`compile worker pool size must be an integer >= 1, got ${size}`);
+    if (!Number.isInteger(size) || size < 1)
+      throw new RangeError(`compile worker pool size must be an integer >= 1, got ${size}`);
   }
 
   /** Workers started so far, replacements included. */

@@ -1,8 +1,21 @@
 // Tolaria's public surface: boot-time set-up, the trainer actor, its monitor types, the configuration (with the
 // dataset, optimizer and schedule types an experiment names), and the data layer's loaders and batcher.
 export { setUpTrainer, defaultRunId, runsDir, type RunSelection, type TrainerSetup } from './trainer/setup.ts';
-export { trainerLogic, type EpochSummary, type RunResult, type SeedSummary, type TrainerDeps, type TrainingMonitor } from './trainer/trainer-actor.ts';
-export { resolveTolariaConfig, TolariaConfigError, type DatasetConfig, type TolariaConfig, type TolariaSettings } from './trainer/settings.ts';
+export {
+  trainerLogic,
+  type EpochSummary,
+  type RunResult,
+  type SeedSummary,
+  type TrainerDeps,
+  type TrainingMonitor,
+} from './trainer/trainer-actor.ts';
+export {
+  resolveTolariaConfig,
+  TolariaConfigError,
+  type DatasetConfig,
+  type TolariaConfig,
+  type TolariaSettings,
+} from './trainer/settings.ts';
 export type { OptimizerConfig } from './optim/grouped-optimizer.ts';
 export type { LrSchedule } from './optim/lr-schedule.ts';
 export { loadDataset } from './trainer/training-run.ts';

@@ -112,7 +112,11 @@ export class CatalogSchemaError extends Error {
 /** A row whose stored descriptor cannot be decoded. */
 export class CatalogRowError extends Error {
   override readonly name = 'CatalogRowError';
-  constructor(readonly blueprintId: string, readonly slotKey: string, problem: string) {
+  constructor(
+    readonly blueprintId: string,
+    readonly slotKey: string,
+    problem: string,
+  ) {
     super(`catalog row ${blueprintId}@${slotKey}: ${problem}`);
   }
 }
@@ -140,9 +144,25 @@ interface SqlRow {
 }
 
 const COLUMNS = [
-  'blueprint_id', 'slot_key', 'tier', 'stage', 'name', 'module_family', 'content_hash', 'artifact_path', 'checksum',
-  'guard_digest', 'guard_summary', 'compile_ms', 'prewarm_ms', 'prewarm_samples', 'compile_strategy', 'tags',
-  'descriptor', 'artifact_mtime_s', 'stored_at',
+  'blueprint_id',
+  'slot_key',
+  'tier',
+  'stage',
+  'name',
+  'module_family',
+  'content_hash',
+  'artifact_path',
+  'checksum',
+  'guard_digest',
+  'guard_summary',
+  'compile_ms',
+  'prewarm_ms',
+  'prewarm_samples',
+  'compile_strategy',
+  'tags',
+  'descriptor',
+  'artifact_mtime_s',
+  'stored_at',
 ] as const;
 
 function fromSql(row: SqlRow): CatalogRow {
@@ -273,7 +293,10 @@ export class CatalogDb {
   }
 
   get(blueprintId: string, slotKey: string): CatalogRow | null {
-    const row = this.#statement('SELECT * FROM kernel_entries WHERE blueprint_id = ? AND slot_key = ?').get(blueprintId, slotKey);
+    const row = this.#statement('SELECT * FROM kernel_entries WHERE blueprint_id = ? AND slot_key = ?').get(
+      blueprintId,
+      slotKey,
+    );
     return row ? fromSql(row as SqlRow) : null;
   }
 
@@ -298,18 +321,23 @@ export class CatalogDb {
   delete(blueprintId: string, slotKey?: string): number {
     return slotKey === undefined
       ? this.#statement('DELETE FROM kernel_entries WHERE blueprint_id = ?').run(blueprintId).changes
-      : this.#statement('DELETE FROM kernel_entries WHERE blueprint_id = ? AND slot_key = ?').run(blueprintId, slotKey).changes;
+      : this.#statement('DELETE FROM kernel_entries WHERE blueprint_id = ? AND slot_key = ?').run(blueprintId, slotKey)
+          .changes;
   }
 
   /** How many rows use the artifact with this content hash. */
   references(contentHash: string): number {
-    const row = this.#statement('SELECT COUNT(*) AS n FROM kernel_entries WHERE content_hash = ?').get(contentHash) as { n: number };
+    const row = this.#statement('SELECT COUNT(*) AS n FROM kernel_entries WHERE content_hash = ?').get(contentHash) as {
+      n: number;
+    };
     return row.n;
   }
 
   /** Artifact paths (relative) referenced by any row. */
   referencedPaths(): Set<string> {
-    const rows = this.#statement('SELECT DISTINCT artifact_path AS p FROM kernel_entries').all() as Array<{ p: string }>;
+    const rows = this.#statement('SELECT DISTINCT artifact_path AS p FROM kernel_entries').all() as Array<{
+      p: string;
+    }>;
     return new Set(rows.map((row) => row.p));
   }
 
@@ -324,7 +352,9 @@ export class CatalogDb {
       params.push(value);
     }
     if (filter.tag !== undefined) {
-      where.push('EXISTS (SELECT 1 FROM json_each(tags) WHERE lower(json_each.key) = lower(?) AND (? IS NULL OR json_each.value = ?))');
+      where.push(
+        'EXISTS (SELECT 1 FROM json_each(tags) WHERE lower(json_each.key) = lower(?) AND (? IS NULL OR json_each.value = ?))',
+      );
       const value = filter.tag.value ?? null;
       params.push(filter.tag.key, value, value);
     }

@@ -67,7 +67,12 @@ export class CatalogGuard {
       value = work();
     } catch (error) {
       this.failed();
-      return { status: 'unavailable', blueprintId, cause: 'catalog_error', message: `catalog access failed: ${errorText(error)}` };
+      return {
+        status: 'unavailable',
+        blueprintId,
+        cause: 'catalog_error',
+        message: `catalog access failed: ${errorText(error)}`,
+      };
     }
     this.settle(started);
     return { status: 'ok', value };

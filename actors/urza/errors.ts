@@ -7,7 +7,10 @@ export const errorText = (error: unknown): string => (error instanceof Error ? e
 /** A caller passed something Urza cannot act on (empty id, bad slot shape, malformed checksum). */
 export class UrzaInputError extends Error {
   override readonly name: string = 'UrzaInputError';
-  constructor(readonly field: string, problem: string) {
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
     super(`urza: ${field} ${problem}`);
   }
 }

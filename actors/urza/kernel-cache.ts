@@ -67,7 +67,8 @@ export class KernelCache {
   keepVerified(row: CatalogRow, bytes: Uint8Array, isLatest: boolean): CachedKernel {
     const key = kernelKey(row.blueprintId, row.slotKey);
     const cached = this.#entries.peek(key);
-    const kernel: CachedKernel = cached?.row.checksum === row.checksum ? Object.assign(cached, { row }) : { row, bytes, spares: [] };
+    const kernel: CachedKernel =
+      cached?.row.checksum === row.checksum ? Object.assign(cached, { row }) : { row, bytes, spares: [] };
     this.#entries.set(key, kernel);
     if (isLatest) this.#latestSlot.set(row.blueprintId, row.slotKey);
     return kernel;

@@ -15,7 +15,9 @@ export interface KernelModulesOptions {
 }
 
 /** A module for the caller, or why the kernel's bytes give none. */
-export type TakenModule = { status: 'ok'; module: BlueprintModule; fromSpare: boolean } | { status: 'undecodable'; message: string };
+export type TakenModule =
+  | { status: 'ok'; module: BlueprintModule; fromSpare: boolean }
+  | { status: 'undecodable'; message: string };
 
 export class KernelModules {
   readonly #codec: KernelCodec;
@@ -37,7 +39,9 @@ export class KernelModules {
     const spare = kernel.spares.pop();
     if (spare) return { status: 'ok', module: spare, fromSpare: true };
     const built = this.#deserialize(kernel);
-    return typeof built === 'string' ? { status: 'undecodable', message: built } : { status: 'ok', module: built, fromSpare: false };
+    return typeof built === 'string'
+      ? { status: 'undecodable', message: built }
+      : { status: 'ok', module: built, fromSpare: false };
   }
 
   /** Tops up the kernel's spare modules on the next turn of the event loop, off the caller's clock. */

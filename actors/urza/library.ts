@@ -56,7 +56,14 @@ export const CATALOG_FILE = 'catalog.db';
  */
 export type Ownership = 'required' | 'preferred' | 'on-write';
 
-const NO_RECOVERY: RecoveryReport = { rowsChecked: 0, tempFilesRemoved: 0, missingEvicted: 0, corruptEvicted: 0, unreferencedRemoved: 0, elapsedMs: 0 };
+const NO_RECOVERY: RecoveryReport = {
+  rowsChecked: 0,
+  tempFilesRemoved: 0,
+  missingEvicted: 0,
+  corruptEvicted: 0,
+  unreferencedRemoved: 0,
+  elapsedMs: 0,
+};
 
 export interface UrzaLibraryOptions {
   /** Directory of the catalog (`catalog.db`) and artifacts (`artifacts/`). Default `var/urza`. */
@@ -128,9 +135,16 @@ export class UrzaLibrary implements UrzaStore {
     this.#recoveryOptions = options.recovery;
     this.#store = new ArtifactStore(this.root, options.onSaveStep ? { onStep: options.onSaveStep } : {});
     this.#db = new CatalogDb(this.catalogPath, { busyTimeoutMs: slowQueryMs });
-    this.#cache = new KernelCache({ capacity: options.cacheSize ?? 128, ttlMs: options.cacheTtlMs ?? null, clock: this.#clock });
+    this.#cache = new KernelCache({
+      capacity: options.cacheSize ?? 128,
+      ttlMs: options.cacheTtlMs ?? null,
+      clock: this.#clock,
+    });
     this.#modules = options.codec
-      ? new KernelModules(options.codec, this.#cache, { spareModules: options.spareModules ?? 1, isOpen: () => this.#db.isOpen })
+      ? new KernelModules(options.codec, this.#cache, {
+          spareModules: options.spareModules ?? 1,
+          isOpen: () => this.#db.isOpen,
+        })
       : null;
     this.#guard = new CatalogGuard(this.metrics, { breaker: options.breaker, slowQueryMs, clock: this.#clock });
     this.breaker = this.#guard.breaker;
@@ -192,7 +206,12 @@ export class UrzaLibrary implements UrzaStore {
 
   #notOwner(blueprintId: string): Unavailable {
     const pid = OwnerLock.ownerPid(this.root);
-    return { status: 'unavailable', blueprintId, cause: 'not_owner', message: `${this.catalogPath} is owned by ${pid === null ? 'another process' : `process ${pid}`}: this process only reads it` };
+    return {
+      status: 'unavailable',
+      blueprintId,
+      cause: 'not_owner',
+      message: `${this.catalogPath} is owned by ${pid === null ? 'another process' : `process ${pid}`}: this process only reads it`,
+    };
   }
 
   // ---- save ------------------------------------------------------------------------------------------------------
@@ -216,14 +235,20 @@ export class UrzaLibrary implements UrzaStore {
       if (error instanceof UrzaSaveError) return refuse(error);
       throw error;
     }
-    if (!this.#guard.admit()) return refuse(new UrzaSaveError('unavailable', blueprintId, 'the catalog breaker is open'));
-    if (!this.#writable()) return refuse(new UrzaSaveError('unavailable', blueprintId, this.#notOwner(blueprintId).message));
+    if (!this.#guard.admit())
+      return refuse(new UrzaSaveError('unavailable', blueprintId, 'the catalog breaker is open'));
+    if (!this.#writable())
+      return refuse(new UrzaSaveError('unavailable', blueprintId, this.#notOwner(blueprintId).message));
     let stored;
     try {
       stored = this.#store.put(input.artifact, hash);
     } catch (error) {
       this.breaker.recordFailure();
-      return refuse(new UrzaSaveError('io_error', blueprintId, `writing the artifact failed: ${errorText(error)}`, { cause: error }));
+      return refuse(
+        new UrzaSaveError('io_error', blueprintId, `writing the artifact failed: ${errorText(error)}`, {
+          cause: error,
+        }),
+      );
     }
     const started = this.#clock();
     let row: CatalogRow;
@@ -246,11 +271,14 @@ export class UrzaLibrary implements UrzaStore {
     } catch (error) {
       this.breaker.recordFailure();
       this.#releaseArtifactQuietly(hash, stored.relativePath);
-      return refuse(new UrzaSaveError('io_error', blueprintId, `the catalog write failed: ${errorText(error)}`, { cause: error }));
+      return refuse(
+        new UrzaSaveError('io_error', blueprintId, `the catalog write failed: ${errorText(error)}`, { cause: error }),
+      );
     }
     this.#guard.settle(started);
     this.#onSaveStep?.('committed', hash);
-    if (previous && previous.contentHash !== hash) this.#releaseArtifactQuietly(previous.contentHash, previous.artifactPath);
+    if (previous && previous.contentHash !== hash)
+      this.#releaseArtifactQuietly(previous.contentHash, previous.artifactPath);
     this.#cache.keepSaved(row, input.artifact);
     this.metrics.saves += 1;
     return { ok: true, entry: toCatalogEntry(row, this.root), replaced: previous !== null };
@@ -289,7 +317,12 @@ export class UrzaLibrary implements UrzaStore {
     if (taken.status === 'undecodable') return finish(this.#undecodable(row, taken.message));
     if (taken.fromSpare) this.metrics.spareHits += 1;
     modules.scheduleSpare(row.blueprintId, row.slotKey);
-    return finish({ status: 'found' as const, module: taken.module, entry: toCatalogEntry(row, this.root), fromCache: loaded.fromCache });
+    return finish({
+      status: 'found' as const,
+      module: taken.module,
+      entry: toCatalogEntry(row, this.root),
+      fromCache: loaded.fromCache,
+    });
   }
 
   /** Whether the catalog holds the blueprint (for that slot), without reading the artifact. */
@@ -297,7 +330,9 @@ export class UrzaLibrary implements UrzaStore {
     checkId(blueprintId);
     const key = slot === undefined ? undefined : slotKey(slot);
     if (key !== undefined && this.#cache.peek(blueprintId, key)) return { status: 'found', slotKeys: [key] };
-    const result = this.#guard.run(blueprintId, () => this.#db.query({ blueprintId, ...(key === undefined ? {} : { slotKey: key }) }));
+    const result = this.#guard.run(blueprintId, () =>
+      this.#db.query({ blueprintId, ...(key === undefined ? {} : { slotKey: key }) }),
+    );
     if (result.status !== 'ok') return result;
     if (result.value.length === 0) return { status: 'not_found', blueprintId, slotKey: key ?? null };
     return { status: 'found', slotKeys: result.value.map((row) => row.slotKey) };
@@ -352,7 +387,9 @@ export class UrzaLibrary implements UrzaStore {
     checkId(blueprintId);
     const key = slot === undefined ? undefined : slotKey(slot);
     if (!this.#writable()) return this.#notOwner(blueprintId);
-    const rows = this.#guard.run(blueprintId, () => this.#db.query({ blueprintId, ...(key === undefined ? {} : { slotKey: key }) }));
+    const rows = this.#guard.run(blueprintId, () =>
+      this.#db.query({ blueprintId, ...(key === undefined ? {} : { slotKey: key }) }),
+    );
     if (rows.status !== 'ok') return rows;
     return { status: 'ok', evicted: this.#evictRows(rows.value) };
   }
@@ -459,7 +496,10 @@ export class UrzaLibrary implements UrzaStore {
     if (bytes === null) {
       this.metrics.missingArtifacts += 1;
       this.#evictRows([row]);
-      return corrupt('artifact_not_found', `${row.artifactPath} is missing; ${row.blueprintId}@${row.slotKey} was evicted`);
+      return corrupt(
+        'artifact_not_found',
+        `${row.artifactPath} is missing; ${row.blueprintId}@${row.slotKey} was evicted`,
+      );
     }
     const hash = sha256Hex(bytes);
     if (hash !== row.checksum) {
@@ -542,5 +582,6 @@ export class UrzaLibrary implements UrzaStore {
 }
 
 function checkId(blueprintId: string): void {
-  if (typeof blueprintId !== 'string' || blueprintId === '') throw new UrzaInputError('blueprintId', 'must be a non-empty string');
+  if (typeof blueprintId !== 'string' || blueprintId === '')
+    throw new UrzaInputError('blueprintId', 'must be a non-empty string');
 }

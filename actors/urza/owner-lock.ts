@@ -15,15 +15,25 @@ export const OWNER_PID_FILE = 'owner.pid';
 /** Another process (or connection) owns the root and this one needed to write. */
 export class CatalogLockedError extends Error {
   override readonly name = 'CatalogLockedError';
-  constructor(readonly path: string, readonly ownerPid: number | null, options?: { cause?: unknown }) {
-    super(`${path} is owned by ${ownerPid === null ? 'another process' : `process ${ownerPid}`}: one writer per Urza root (other processes read it)`, options);
+  constructor(
+    readonly path: string,
+    readonly ownerPid: number | null,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${path} is owned by ${ownerPid === null ? 'another process' : `process ${ownerPid}`}: one writer per Urza root (other processes read it)`,
+      options,
+    );
   }
 }
 
 export class OwnerLock {
   readonly #db: Database.Database;
 
-  private constructor(readonly root: string, db: Database.Database) {
+  private constructor(
+    readonly root: string,
+    db: Database.Database,
+  ) {
     this.#db = db;
   }
 

@@ -19,13 +19,15 @@ export function checkSaveInput(input: SaveKernelInput): { key: string; hash: str
   const { descriptor, update, artifact } = input;
   const id = descriptor?.blueprintId ?? '';
   const invalid = (detail: string) => new UrzaSaveError('invalid_input', id, detail);
-  if (!(descriptor instanceof leyline.BlueprintDescriptor)) throw invalid('descriptor must be a Leyline BlueprintDescriptor');
+  if (!(descriptor instanceof leyline.BlueprintDescriptor))
+    throw invalid('descriptor must be a Leyline BlueprintDescriptor');
   if (id === '') throw invalid('descriptor.blueprint_id is empty');
   if (descriptor.tier === BlueprintTier.BLUEPRINT_TIER_UNSPECIFIED) {
     throw invalid('descriptor.tier is UNSPECIFIED (a kernel without a tier cannot be gated by tier)');
   }
   if (!(update instanceof leyline.KernelCatalogUpdate)) throw invalid('update must be a Leyline KernelCatalogUpdate');
-  if (update.blueprintId !== id) throw invalid(`update.blueprint_id "${update.blueprintId}" differs from the descriptor's`);
+  if (update.blueprintId !== id)
+    throw invalid(`update.blueprint_id "${update.blueprintId}" differs from the descriptor's`);
   if (!isSha256Hex(update.checksum)) throw invalid('update.checksum must be a lowercase hex SHA-256');
   if (!(artifact instanceof Uint8Array) || artifact.length === 0) throw invalid('the artifact is empty');
   if (typeof input.moduleFamily !== 'string' || input.moduleFamily === '') throw invalid('moduleFamily is empty');
@@ -40,7 +42,11 @@ export function checkSaveInput(input: SaveKernelInput): { key: string; hash: str
   }
   const hash = sha256Hex(artifact);
   if (hash !== update.checksum) {
-    throw new UrzaSaveError('checksum_mismatch', id, `the artifact hashes to ${hash}, the update says ${update.checksum}`);
+    throw new UrzaSaveError(
+      'checksum_mismatch',
+      id,
+      `the artifact hashes to ${hash}, the update says ${update.checksum}`,
+    );
   }
   return { key, hash };
 }

@@ -10,7 +10,10 @@ export const MAX_SLOT_DIM = 1 << 20;
 
 export class SlotShapeError extends UrzaInputError {
   override readonly name = 'SlotShapeError';
-  constructor(readonly input: string, problem: string) {
+  constructor(
+    readonly input: string,
+    problem: string,
+  ) {
     super('slot', `${input} is not a slot shape: ${problem}`);
   }
 }
@@ -34,7 +37,8 @@ function checkDims(dims: readonly number[], shown: string): readonly number[] {
 /** The dimensions of a slot, validated. Throws SlotShapeError. */
 export function slotDims(slot: SlotInput): readonly number[] {
   if (typeof slot === 'string') {
-    if (!/^\d+(x\d+)*$/.test(slot)) throw new SlotShapeError(JSON.stringify(slot), 'expected digits joined by "x", e.g. "8x8x4"');
+    if (!/^\d+(x\d+)*$/.test(slot))
+      throw new SlotShapeError(JSON.stringify(slot), 'expected digits joined by "x", e.g. "8x8x4"');
     return checkDims(slot.split('x').map(Number), JSON.stringify(slot));
   }
   const dims = Array.isArray(slot) ? (slot as readonly number[]) : [...((slot as v1.SlotShape).dims ?? [])];

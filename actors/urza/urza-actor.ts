@@ -59,7 +59,9 @@ export function urzaLogic(options: UrzaActorOptions): ActorLogic<UrzaActorState,
     receive(state, message, ctx) {
       if (message instanceof leyline.TimerFired) {
         if (message.timerId === MAINTENANCE_TIMER) {
-          const result = options.library.maintenance({ verifyChecksums: options.verifyChecksumsInMaintenance ?? false });
+          const result = options.library.maintenance({
+            verifyChecksums: options.verifyChecksumsInMaintenance ?? false,
+          });
           state.maintenanceRuns += 1;
           if (result.status === 'ok' && result.expired + result.missing + result.corrupt > 0) {
             ctx.log.warn('urza maintenance evicted catalog rows', { ...result });
@@ -75,7 +77,11 @@ export function urzaLogic(options: UrzaActorOptions): ActorLogic<UrzaActorState,
         }
         if (saved.error.code === 'unavailable' || saved.error.code === 'io_error') throw saved.error;
         state.artifactsRefused += 1;
-        ctx.log.warn('urza refused a kernel artifact', { job: message.jobId, code: saved.error.code, error: saved.error.message });
+        ctx.log.warn('urza refused a kernel artifact', {
+          job: message.jobId,
+          code: saved.error.code,
+          error: saved.error.message,
+        });
         return state;
       }
       const outcome = state.responder.handle(message);
@@ -102,7 +108,10 @@ export function urzaLogic(options: UrzaActorOptions): ActorLogic<UrzaActorState,
         artifacts_imported: String(state.artifactsImported),
         artifacts_refused: String(state.artifactsRefused),
       };
-      for (const point of metricPoints({ ...options.library.metricsSnapshot(), ...state.responder.metrics.snapshot() })) {
+      for (const point of metricPoints({
+        ...options.library.metricsSnapshot(),
+        ...state.responder.metrics.snapshot(),
+      })) {
         facts[point.name] = String(point.value);
       }
       return facts;

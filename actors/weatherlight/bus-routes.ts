@@ -31,22 +31,46 @@ export function busRoutes(deps: WorkerDeps): BusRoute[] {
     }
   }
   const tamiyo = at('tamiyo-controller');
-  if (tamiyo) routes.push({ stream: streams.policy, group: 'tamiyo', to: tamiyo, types: [BusMessageType.BUS_MESSAGE_TYPE_POLICY_UPDATE], deadlineMs: 120_000 });
+  if (tamiyo)
+    routes.push({
+      stream: streams.policy,
+      group: 'tamiyo',
+      to: tamiyo,
+      types: [BusMessageType.BUS_MESSAGE_TYPE_POLICY_UPDATE],
+      deadlineMs: 120_000,
+    });
   const simic = at('simic-trainer');
-  if (simic) routes.push({ stream: streams.normal, group: 'simic', to: simic, types: [BusMessageType.BUS_MESSAGE_TYPE_FIELD_REPORT], deadlineMs: 600_000 });
+  if (simic)
+    routes.push({
+      stream: streams.normal,
+      group: 'simic',
+      to: simic,
+      types: [BusMessageType.BUS_MESSAGE_TYPE_FIELD_REPORT],
+      deadlineMs: 600_000,
+    });
   const nissa = at('nissa-ingest');
   if (nissa) {
     // Nissa reads the emergency stream too (the prototype's never did), and state and field reports from normal.
     for (const stream of [streams.emergency, streams.telemetry]) {
       routes.push({ stream, group: 'nissa', to: nissa, types: [BusMessageType.BUS_MESSAGE_TYPE_TELEMETRY] });
     }
-    routes.push({ stream: streams.normal, group: 'nissa', to: nissa, types: [BusMessageType.BUS_MESSAGE_TYPE_SYSTEM_STATE, BusMessageType.BUS_MESSAGE_TYPE_FIELD_REPORT] });
+    routes.push({
+      stream: streams.normal,
+      group: 'nissa',
+      to: nissa,
+      types: [BusMessageType.BUS_MESSAGE_TYPE_SYSTEM_STATE, BusMessageType.BUS_MESSAGE_TYPE_FIELD_REPORT],
+    });
   }
   const urza = at('urza');
   if (urza) {
     // Each library stores every kernel compiled elsewhere: one group per library (its folder on this host).
     const root = resolve(deps.config.urza?.root ?? defaultUrzaRoot(deps.config.run.varDir));
-    routes.push({ stream: streams.kernelArtifacts, group: `urza@${hostname()}:${root}`, to: urza, types: [BusMessageType.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT] });
+    routes.push({
+      stream: streams.kernelArtifacts,
+      group: `urza@${hostname()}:${root}`,
+      to: urza,
+      types: [BusMessageType.BUS_MESSAGE_TYPE_KERNEL_ARTIFACT],
+    });
   }
   const forge = at('tezzeret-forge');
   if (forge && deps.config.run.serving === 'tezzeret') {
@@ -64,7 +88,13 @@ export function busRoutes(deps: WorkerDeps): BusRoute[] {
         reply: leyline.CompileResult,
         then: (answer) => {
           const result = answer as v1.CompileResult;
-          return result.ok ? null : leyline.KernelArtifactError.create({ requestId: result.jobId, blueprintId: result.blueprintId, reason: result.error });
+          return result.ok
+            ? null
+            : leyline.KernelArtifactError.create({
+                requestId: result.jobId,
+                blueprintId: result.blueprintId,
+                reason: result.error,
+              });
         },
       },
     });

@@ -12,7 +12,16 @@ import * as s from '../../runtime/schema.ts';
 import { SEED_IS_NOW_RNG_SEED } from '../../runtime/seeded-random.ts';
 import type { DatasetConfig, HostConfig } from '../tolaria/index.ts';
 import type { SeedTimings } from '../kasmina/index.ts';
-import { DATASET, experimentConfig, fraction, HOST, positive, positiveInt, TRAINING, type Experiment } from './experiment.ts';
+import {
+  DATASET,
+  experimentConfig,
+  fraction,
+  HOST,
+  positive,
+  positiveInt,
+  TRAINING,
+  type Experiment,
+} from './experiment.ts';
 import type { EsperConfig, TreeNode } from './esper-config.ts';
 
 export interface CurriculumTask {
@@ -74,7 +83,12 @@ export interface Curriculum {
    * Seed settings for every episode: Kasmina's timings and impact tolerance, the riskiest blueprint allowed, and the
    * heuristic policy's plateau test (the baseline's trigger).
    */
-  seeds?: { timings?: Partial<SeedTimings>; maxRisk?: number; impactTolerance?: number; plateau?: { epochs?: number; tolerance?: number } };
+  seeds?: {
+    timings?: Partial<SeedTimings>;
+    maxRisk?: number;
+    impactTolerance?: number;
+    plateau?: { epochs?: number; tolerance?: number };
+  };
   tasks: CurriculumTask[];
   /** Tasks never trained on: where a learned policy is judged. */
   heldOut: CurriculumTask[];
@@ -113,7 +127,9 @@ export const CURRICULUM_SCHEMA: s.Schema = s.object(
     name: NAME,
     rngSeed: s.optional(s.number({ integer: true, min: 0 })),
     seed: s.retired(SEED_IS_NOW_RNG_SEED),
-    blueprints: s.array(s.string({ pattern: /^[A-Za-z0-9_.-]+$/, rule: 'a blueprint id such as "BP021"' }), { minLength: 1 }),
+    blueprints: s.array(s.string({ pattern: /^[A-Za-z0-9_.-]+$/, rule: 'a blueprint id such as "BP021"' }), {
+      minLength: 1,
+    }),
     seeds: s.optional(
       s.object({
         timings: s.optional(s.unknownValue('seed stage timings (checked by Kasmina)')),
@@ -124,7 +140,9 @@ export const CURRICULUM_SCHEMA: s.Schema = s.object(
     ),
     tasks: s.array(TASK_SCHEMA, { minLength: 1 }),
     heldOut: s.array(TASK_SCHEMA, { minLength: 1 }),
-    reward: s.optional(s.object({ rent: s.optional(s.number({ min: 0 })), cullCost: s.optional(s.number({ min: 0 })) })),
+    reward: s.optional(
+      s.object({ rent: s.optional(s.number({ min: 0 })), cullCost: s.optional(s.number({ min: 0 })) }),
+    ),
     learning: s.optional(
       s.object({
         rounds: s.optional(positiveInt),
@@ -154,7 +172,11 @@ export const CURRICULUM_SCHEMA: s.Schema = s.object(
  * Checks `value` as a curriculum: its shape, then what the shape cannot say — task names unique, no held-out task
  * among the training tasks, blueprints listed once and known (`known`, Karn's catalog). Every problem is listed.
  */
-export function validateCurriculum(value: unknown, file?: string, known?: (blueprintId: string) => boolean): Curriculum {
+export function validateCurriculum(
+  value: unknown,
+  file?: string,
+  known?: (blueprintId: string) => boolean,
+): Curriculum {
   const issues = s.validate(CURRICULUM_SCHEMA, value);
   if (issues.length === 0) {
     const c = value as Curriculum;
@@ -162,14 +184,19 @@ export function validateCurriculum(value: unknown, file?: string, known?: (bluep
     const check = (list: readonly CurriculumTask[], field: 'tasks' | 'heldOut'): void =>
       list.forEach((task, i) => {
         const earlier = seen.get(task.name);
-        if (earlier) issues.push({ path: `${field}[${i}].name`, message: `${JSON.stringify(task.name)} is already the name of ${earlier}${field === 'heldOut' && earlier.startsWith('tasks') ? ' (a held-out task must not be trained on)' : ''}` });
+        if (earlier)
+          issues.push({
+            path: `${field}[${i}].name`,
+            message: `${JSON.stringify(task.name)} is already the name of ${earlier}${field === 'heldOut' && earlier.startsWith('tasks') ? ' (a held-out task must not be trained on)' : ''}`,
+          });
         else seen.set(task.name, `${field}[${i}]`);
       });
     check(c.tasks, 'tasks');
     check(c.heldOut, 'heldOut');
     c.blueprints.forEach((id, i) => {
       if (c.blueprints.indexOf(id) !== i) issues.push({ path: `blueprints[${i}]`, message: `${id} is listed twice` });
-      else if (known && !known(id)) issues.push({ path: `blueprints[${i}]`, message: `${id} is not in Karn's catalog` });
+      else if (known && !known(id))
+        issues.push({ path: `blueprints[${i}]`, message: `${id} is not in Karn's catalog` });
     });
   }
   if (issues.length > 0) throw new CurriculumError(issues, file);
@@ -184,13 +211,19 @@ export function validateTask(value: unknown, what = 'task'): CurriculumTask {
 }
 
 /** Whether a file's default export is a curriculum (it has tasks and held-out tasks). */
-export const isCurriculum = (value: unknown): boolean => typeof value === 'object' && value !== null && 'tasks' in value && 'heldOut' in value;
+export const isCurriculum = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && 'tasks' in value && 'heldOut' in value;
 
 // Far above what an episode's control work takes: a deadline that fires would make an episode depend on the load.
 const EPISODE_BUDGETS = { hookMs: 600_000, decisionMs: 60_000, kernelFetchMs: 60_000 };
 
 /** A task as the experiment an episode runs: the curriculum's blueprints and seed settings, with `rngSeed`. */
-export function episodeExperiment(curriculum: Curriculum, task: CurriculumTask, rngSeed: number, growth = true): Experiment {
+export function episodeExperiment(
+  curriculum: Curriculum,
+  task: CurriculumTask,
+  rngSeed: number,
+  growth = true,
+): Experiment {
   return {
     name: task.name,
     rngSeed,
@@ -216,6 +249,10 @@ export function episodeWorkerConfig(curriculum: Curriculum, base: EsperConfig): 
   const perEpisode = new Set(['tamiyo', 'kasmina', 'simic', 'nissa']);
   const children: TreeNode[] = (compiled.weatherlight.tree.children ?? [])
     .filter((node) => !perEpisode.has(node.id))
-    .map((node) => (node.id === 'tolaria' ? { ...node, children: [{ id: 'episodes', worker: 'episode-runner', shutdownMs: 30_000 }] } : node));
+    .map((node) =>
+      node.id === 'tolaria'
+        ? { ...node, children: [{ id: 'episodes', worker: 'episode-runner', shutdownMs: 30_000 }] }
+        : node,
+    );
   return { ...compiled, weatherlight: { ...compiled.weatherlight, tree: { ...compiled.weatherlight.tree, children } } };
 }

@@ -29,7 +29,8 @@ export class EpisodeRecord {
     this.#added = summary.parameters.seeds;
     // A seed missing from the boundary's list has left the network, whatever stage it was last seen in.
     const reported = new Set(summary.seeds.map((seed) => seed.id));
-    for (const track of this.#seeds.values()) if (!reported.has(track.seedId) && !GONE.has(track.stage)) track.stage = 'gone';
+    for (const track of this.#seeds.values())
+      if (!reported.has(track.seedId) && !GONE.has(track.stage)) track.stage = 'gone';
     this.epochs.push(
       leyline.EpisodeEpoch.create({
         epoch: summary.epoch + 1,
@@ -40,7 +41,15 @@ export class EpisodeRecord {
     );
     for (const seed of summary.seeds) {
       const known = this.#seeds.get(seed.id);
-      const track: SeedTrack = known ?? { seedId: seed.id, slot: seed.slot, blueprintId: seed.blueprint, parameters: seed.parameters, firstEpoch: summary.epoch + 1, lastEpoch: summary.epoch + 1, stage: seed.stage };
+      const track: SeedTrack = known ?? {
+        seedId: seed.id,
+        slot: seed.slot,
+        blueprintId: seed.blueprint,
+        parameters: seed.parameters,
+        firstEpoch: summary.epoch + 1,
+        lastEpoch: summary.epoch + 1,
+        stage: seed.stage,
+      };
       // Slot and blueprint are reported while the seed is grafted; its cost is the most it was seen with.
       track.slot ||= seed.slot;
       track.blueprintId ||= seed.blueprint;
@@ -65,7 +74,12 @@ export class EpisodeRecord {
     return this.#added;
   }
 
-  toResult(request: v1.EpisodeRequest, reports: readonly v1.FieldReport[], policyVersion: string, seconds: number): v1.EpisodeResult {
+  toResult(
+    request: v1.EpisodeRequest,
+    reports: readonly v1.FieldReport[],
+    policyVersion: string,
+    seconds: number,
+  ): v1.EpisodeResult {
     const last = this.epochs.at(-1);
     return leyline.EpisodeResult.create({
       episodeId: request.episodeId,

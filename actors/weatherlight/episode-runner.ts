@@ -14,7 +14,14 @@ import { leyline, type v1 } from '../../contracts/index.ts';
 import type { ActorContext, ActorLogic, AnyRef } from '../../runtime/logic.ts';
 import { supervisorLogic } from '../../supervision/supervisor.ts';
 import { resolveKasminaConfig } from '../kasmina/index.ts';
-import { FieldReportLog, fieldReportsPath, HEURISTIC_POLICY, RANDOM_POLICY, resolveTamiyoConfig, type PolicySpec } from '../tamiyo/index.ts';
+import {
+  FieldReportLog,
+  fieldReportsPath,
+  HEURISTIC_POLICY,
+  RANDOM_POLICY,
+  resolveTamiyoConfig,
+  type PolicySpec,
+} from '../tamiyo/index.ts';
 import { loadDataset, resolveTolariaConfig, type Dataset, type TrainerSetup } from '../tolaria/index.ts';
 import { TrainingSurface } from '../../surface/index.ts';
 import { checkPolicyUpdate } from '../../policy/index.ts';
@@ -60,7 +67,14 @@ export function episodePolicy(request: v1.EpisodeRequest, deps: Pick<WorkerDeps,
       const check = checkPolicyUpdate(update, deps.signing, []);
       if (!check.ok) throw new Error(`episode request: the policy was refused: ${check.reason}`);
       const mode = request.mode === 'sample' ? 'sample' : 'greedy';
-      return { version: check.version, kind: 'network', weights: check.weights, update, mode, temperature: request.temperature > 0 ? request.temperature : 1 };
+      return {
+        version: check.version,
+        kind: 'network',
+        weights: check.weights,
+        update,
+        mode,
+        temperature: request.temperature > 0 ? request.temperature : 1,
+      };
     }
     default:
       throw new Error(`episode request: unknown policy kind ${JSON.stringify(request.policyKind)}`);
@@ -75,7 +89,10 @@ function treeAt(path: string, children: TreeNode[]): TreeNode {
   return node;
 }
 
-export function episodeRunnerLogic(deps: WorkerDeps, kinds: Readonly<Record<string, WorkerFactory>>): ActorLogic<RunnerState, EpisodeRunnerMessage> {
+export function episodeRunnerLogic(
+  deps: WorkerDeps,
+  kinds: Readonly<Record<string, WorkerFactory>>,
+): ActorLogic<RunnerState, EpisodeRunnerMessage> {
   const curriculum: Curriculum | null = deps.curriculum;
   const varDir = deps.config.run.varDir;
   // Datasets are read once per process (they never change); an episode shuffles and splits its own copy.
@@ -94,7 +111,16 @@ export function episodeRunnerLogic(deps: WorkerDeps, kinds: Readonly<Record<stri
       return state;
     }
     const fail = (error: string): RunnerState => {
-      answer(leyline.EpisodeResult.create({ episodeId: request.episodeId, round: request.round, taskName: request.taskName, rngSeed: request.rngSeed, ok: false, error }));
+      answer(
+        leyline.EpisodeResult.create({
+          episodeId: request.episodeId,
+          round: request.round,
+          taskName: request.taskName,
+          rngSeed: request.rngSeed,
+          ok: false,
+          error,
+        }),
+      );
       return state;
     };
     if (state.inFlight) return fail(`busy with episode ${state.inFlight.request.episodeId}`);
@@ -108,10 +134,19 @@ export function episodeRunnerLogic(deps: WorkerDeps, kinds: Readonly<Record<stri
       return fail((error as Error).message);
     }
     const growth = policy !== null;
-    const config: EsperConfig = experimentConfig(episodeExperiment(curriculum, task, request.rngSeed, growth), deps.config);
+    const config: EsperConfig = experimentConfig(
+      episodeExperiment(curriculum, task, request.rngSeed, growth),
+      deps.config,
+    );
     const settings = resolveTolariaConfig(config.tolaria ?? {});
     const runDir = join(varDir, 'episodes', request.episodeId);
-    const setup: TrainerSetup = { settings, runId: request.episodeId, runDir, resume: false, dataset: dataset(settings.dataset) };
+    const setup: TrainerSetup = {
+      settings,
+      runId: request.episodeId,
+      runDir,
+      resume: false,
+      dataset: dataset(settings.dataset),
+    };
     const record = new EpisodeRecord();
     const name = `episode-${state.episodes + 1}`;
     const nodes: TreeNode[] = [
@@ -127,7 +162,11 @@ export function episodeRunnerLogic(deps: WorkerDeps, kinds: Readonly<Record<stri
     const path = `${ctx.path}/${name}`;
     const episodeDeps: WorkerDeps = {
       ...deps,
-      config: { ...config, run: deps.config.run, weatherlight: { ...deps.config.weatherlight, tree: treeAt(path, nodes) } },
+      config: {
+        ...config,
+        run: deps.config.run,
+        weatherlight: { ...deps.config.weatherlight, tree: treeAt(path, nodes) },
+      },
       tolaria: setup,
       surface: new TrainingSurface(),
       training: { epoch: (summary) => record.epoch(summary), finished: (result) => record.finished(result) },
@@ -135,7 +174,16 @@ export function episodeRunnerLogic(deps: WorkerDeps, kinds: Readonly<Record<stri
       tamiyo: resolveTamiyoConfig(config.tamiyo ?? {}, {}, 'tamiyo'),
       policy: policy ?? HEURISTIC_POLICY,
     };
-    const spec = buildTree({ id: name, flags: { strategy: SupervisionStrategy.SUPERVISION_STRATEGY_ONE_FOR_ALL, intensity: 3, periodMs: 60_000 }, children: nodes }, kinds, episodeDeps, `episode ${request.episodeId}`);
+    const spec = buildTree(
+      {
+        id: name,
+        flags: { strategy: SupervisionStrategy.SUPERVISION_STRATEGY_ONE_FOR_ALL, intensity: 3, periodMs: 60_000 },
+        children: nodes,
+      },
+      kinds,
+      episodeDeps,
+      `episode ${request.episodeId}`,
+    );
     const subtree = ctx.spawn(supervisorLogic(deps.system, spec), {
       name,
       shutdownMs: 30_000,
@@ -151,7 +199,16 @@ export function episodeRunnerLogic(deps: WorkerDeps, kinds: Readonly<Record<stri
     void deps.system.whenStarted(subtree).then(() => ctx.watch(trainer));
     return {
       episodes: state.episodes + 1,
-      inFlight: { request, answer, subtree, trainer, record, runDir, policyVersion: policy?.version ?? 'none', startedAt: performance.now() },
+      inFlight: {
+        request,
+        answer,
+        subtree,
+        trainer,
+        record,
+        runDir,
+        policyVersion: policy?.version ?? 'none',
+        startedAt: performance.now(),
+      },
     };
   }
 
@@ -184,8 +241,15 @@ export function episodeRunnerLogic(deps: WorkerDeps, kinds: Readonly<Record<stri
       const episode = state.inFlight;
       // Other runtime notices (a child started) are not the end of anything.
       if (!episode || !(message instanceof leyline.Terminated)) return state;
-      if (message.path === episode.trainer.path) return end(state, message.reason === TerminationReason.TERMINATION_REASON_NORMAL ? null : `the trainer ended: ${message.error || 'stopped'}`);
-      if (message.path === episode.subtree.path) return end(state, `the episode's subtree ended: ${message.error || 'stopped'}`);
+      if (message.path === episode.trainer.path)
+        return end(
+          state,
+          message.reason === TerminationReason.TERMINATION_REASON_NORMAL
+            ? null
+            : `the trainer ended: ${message.error || 'stopped'}`,
+        );
+      if (message.path === episode.subtree.path)
+        return end(state, `the episode's subtree ended: ${message.error || 'stopped'}`);
       return state;
     },
     async stop(state) {

@@ -107,7 +107,8 @@ export function validateConfig(value: unknown): EsperConfig {
   } catch (error) {
     throw new ConfigError('run.name', (error as Error).message);
   }
-  if (typeof run.varDir !== 'string' || run.varDir === '') throw new ConfigError('run.varDir', 'must be a non-empty string');
+  if (typeof run.varDir !== 'string' || run.varDir === '')
+    throw new ConfigError('run.varDir', 'must be a non-empty string');
   if (typeof run.multiProcess !== 'boolean') throw new ConfigError('run.multiProcess', 'must be true or false');
   if (!isObject(runtime)) throw new ConfigError('runtime', 'is missing');
   positiveInt(runtime.defaultMailboxCapacity, 'runtime.defaultMailboxCapacity', { allowZero: true });
@@ -127,7 +128,8 @@ function validateNode(node: unknown, field: string): void {
   const hasWorker = node.worker !== undefined;
   const hasChildren = node.children !== undefined;
   if (hasWorker === hasChildren) throw new ConfigError(field, `(${node.id}) must have either "worker" or "children"`);
-  if (hasWorker && typeof node.worker !== 'string') throw new ConfigError(`${field}.worker`, 'must be a worker kind name');
+  if (hasWorker && typeof node.worker !== 'string')
+    throw new ConfigError(`${field}.worker`, 'must be a worker kind name');
   if (hasChildren) {
     if (!Array.isArray(node.children)) throw new ConfigError(`${field}.children`, 'must be a list');
     node.children.forEach((child, i) => validateNode(child, `${field}.children[${i}]`));

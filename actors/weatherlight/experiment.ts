@@ -96,11 +96,21 @@ export const fraction = s.number({ min: 0, max: 1 });
 export const DATASET = s.variants('kind', {
   mnist: {},
   idx: { dir: s.string(), classes: s.optional(positiveInt), files: s.optional(s.unknownValue('IDX file names')) },
-  spirals: { train: s.optional(positiveInt), test: s.optional(positiveInt), rngSeed: s.optional(count), seed: s.retired(SEED_IS_NOW_RNG_SEED), noise: s.optional(s.number({ min: 0 })) },
+  spirals: {
+    train: s.optional(positiveInt),
+    test: s.optional(positiveInt),
+    rngSeed: s.optional(count),
+    seed: s.retired(SEED_IS_NOW_RNG_SEED),
+    noise: s.optional(s.number({ min: 0 })),
+  },
 });
 
 export const HOST = s.variants('kind', {
-  mlp: { inputs: positiveInt, hidden: s.array(positiveInt, { minLength: 1 }), classes: s.number({ integer: true, min: 2 }) },
+  mlp: {
+    inputs: positiveInt,
+    hidden: s.array(positiveInt, { minLength: 1 }),
+    classes: s.number({ integer: true, min: 2 }),
+  },
   cnn: {
     inputShape: s.tuple(positiveInt, positiveInt, positiveInt),
     channels: s.array(positiveInt, { minLength: 1 }),
@@ -122,7 +132,11 @@ const OPTIMIZER = s.object(
 );
 
 export const SEEDS = s.object({
-  blueprints: s.optional(s.array(s.string({ pattern: /^BP\d{3}$|^[A-Za-z0-9_.-]+$/, rule: 'a blueprint id such as "BP021"' }), { minLength: 1 })),
+  blueprints: s.optional(
+    s.array(s.string({ pattern: /^BP\d{3}$|^[A-Za-z0-9_.-]+$/, rule: 'a blueprint id such as "BP021"' }), {
+      minLength: 1,
+    }),
+  ),
   plateau: s.optional(s.object({ epochs: s.optional(positiveInt), tolerance: s.optional(fraction) })),
   maxRisk: s.optional(fraction),
   timings: s.optional(s.unknownValue('seed stage timings (checked by Kasmina)')),
@@ -142,9 +156,20 @@ export const TRAINING = s.object({
  * it cannot fall behind), its values by the subsystem's resolver at boot.
  */
 const section = (owner: string, fields: Readonly<Record<string, true>>): s.Schema =>
-  s.object(Object.fromEntries(Object.keys(fields).map((key) => [key, s.optional(s.unknownValue(`checked by ${owner}`))])), `${owner}'s settings`);
+  s.object(
+    Object.fromEntries(Object.keys(fields).map((key) => [key, s.optional(s.unknownValue(`checked by ${owner}`))])),
+    `${owner}'s settings`,
+  );
 
-const SIMIC = section('Simic', { pollMs: true, trainEvery: true, batch: true, replay: true, ppo: true, validation: true, thread: true } satisfies Record<keyof SimicConfig, true>);
+const SIMIC = section('Simic', {
+  pollMs: true,
+  trainEvery: true,
+  batch: true,
+  replay: true,
+  ppo: true,
+  validation: true,
+  thread: true,
+} satisfies Record<keyof SimicConfig, true>);
 const TAMIYO = section('Tamiyo', {
   inferenceTimeoutMs: true,
   policyAnswerMs: true,
@@ -174,7 +199,14 @@ export const EXPERIMENT_SCHEMA: s.Schema = s.object(
     limit: s.optional(s.object({ train: s.optional(positiveInt), test: s.optional(positiveInt) })),
     host: HOST,
     training: s.optional(TRAINING),
-    budgets: s.optional(s.object({ epochs: s.optional(positiveInt), hookMs: s.optional(positive), decisionMs: s.optional(positive), kernelFetchMs: s.optional(positive) })),
+    budgets: s.optional(
+      s.object({
+        epochs: s.optional(positiveInt),
+        hookMs: s.optional(positive),
+        decisionMs: s.optional(positive),
+        kernelFetchMs: s.optional(positive),
+      }),
+    ),
     seeds: s.optional(s.either(s.literal(false), SEEDS)),
     tamiyo: s.optional(TAMIYO),
     simic: s.optional(s.either(s.boolean(), SIMIC)),
@@ -187,16 +219,25 @@ export const EXPERIMENT_SCHEMA: s.Schema = s.object(
 );
 
 /** Whether the experiment turns policy learning on (Simic in the run). */
-export const learnsPolicy = (experiment: Experiment): boolean => experiment.simic === true || typeof experiment.simic === 'object';
+export const learnsPolicy = (experiment: Experiment): boolean =>
+  experiment.simic === true || typeof experiment.simic === 'object';
 
 /** Checks `value` as an experiment: its shape, then what its fields imply of each other; every problem is listed. */
 export function validateExperiment(value: unknown, file?: string): Experiment {
   const issues = s.validate(EXPERIMENT_SCHEMA, value);
   if (issues.length === 0) {
     const e = value as Experiment;
-    if (learnsPolicy(e) && e.seeds === false) issues.push({ path: 'simic', message: 'policy learning needs seeds (seeds is false: there is no policy to learn)' });
+    if (learnsPolicy(e) && e.seeds === false)
+      issues.push({
+        path: 'simic',
+        message: 'policy learning needs seeds (seeds is false: there is no policy to learn)',
+      });
     const served = e.servedElsewhere?.indexOf('simic') ?? -1;
-    if (served >= 0 && !learnsPolicy(e)) issues.push({ path: `servedElsewhere[${served}]`, message: 'Simic is served elsewhere only when the run learns its policy (simic: true)' });
+    if (served >= 0 && !learnsPolicy(e))
+      issues.push({
+        path: `servedElsewhere[${served}]`,
+        message: 'Simic is served elsewhere only when the run learns its policy (simic: true)',
+      });
   }
   if (issues.length > 0) throw new ExperimentError(issues, file);
   return value as Experiment;
@@ -213,7 +254,10 @@ export function experimentConfig(experiment: unknown, base: EsperConfig, file?: 
   const e = validateExperiment(experiment, file);
   const seeds = e.seeds === false ? null : (e.seeds ?? {});
   const dropped = new Set<string>([...(seeds ? [] : SEED_SUBSYSTEMS), ...(learnsPolicy(e) ? [] : ['simic'])]);
-  const tree: TreeNode = { ...base.weatherlight.tree, children: (base.weatherlight.tree.children ?? []).filter((node) => !dropped.has(node.id)) };
+  const tree: TreeNode = {
+    ...base.weatherlight.tree,
+    children: (base.weatherlight.tree.children ?? []).filter((node) => !dropped.has(node.id)),
+  };
   const bus = e.bus ?? 'embedded';
   const budgets = e.budgets ?? {};
   const training = e.training ?? {};
@@ -224,14 +268,31 @@ export function experimentConfig(experiment: unknown, base: EsperConfig, file?: 
     ...defined({ inferenceTimeoutMs: budgets.decisionMs, blueprints: seeds?.blueprints }),
     // The policy sees every blueprint the experiment offers (without a list, the best-ranked few of the catalog).
     ...(seeds?.blueprints ? { graph: { ...e.tamiyo?.graph, maxCandidates: seeds.blueprints.length } } : {}),
-    prior: { ...e.tamiyo?.prior, ...defined({ plateauEpochs: seeds?.plateau?.epochs, plateauTolerance: seeds?.plateau?.tolerance, maxRisk: seeds?.maxRisk }) },
+    prior: {
+      ...e.tamiyo?.prior,
+      ...defined({
+        plateauEpochs: seeds?.plateau?.epochs,
+        plateauTolerance: seeds?.plateau?.tolerance,
+        maxRisk: seeds?.maxRisk,
+      }),
+    },
     // The risk engine turns a germination at or above its blueprint risk into a no-op: keep it above the policy's.
     // The risk engine holds when the last control hook ran over budget: the same budget as Tolaria's.
-    risk: { ...e.tamiyo?.risk, ...defined({ blueprintRisk: seeds?.maxRisk === undefined ? undefined : Math.min(1, seeds.maxRisk + 0.01), hookBudgetMs: budgets.hookMs }) },
+    risk: {
+      ...e.tamiyo?.risk,
+      ...defined({
+        blueprintRisk: seeds?.maxRisk === undefined ? undefined : Math.min(1, seeds.maxRisk + 0.01),
+        hookBudgetMs: budgets.hookMs,
+      }),
+    },
   };
   return {
     ...base,
-    run: { ...base.run, multiProcess: bus !== 'embedded', ...(e.servedElsewhere ? { servedElsewhere: e.servedElsewhere } : {}) },
+    run: {
+      ...base.run,
+      multiProcess: bus !== 'embedded',
+      ...(e.servedElsewhere ? { servedElsewhere: e.servedElsewhere } : {}),
+    },
     weatherlight: { ...base.weatherlight, tree },
     tolaria: defined({
       experiment: e.name,
@@ -249,7 +310,14 @@ export function experimentConfig(experiment: unknown, base: EsperConfig, file?: 
     ...(seeds
       ? {
           tamiyo,
-          kasmina: { ...base.kasmina, ...defined({ timings: seeds.timings, impactTolerance: seeds.impactTolerance, latencyBudgetMs: budgets.kernelFetchMs }) },
+          kasmina: {
+            ...base.kasmina,
+            ...defined({
+              timings: seeds.timings,
+              impactTolerance: seeds.impactTolerance,
+              latencyBudgetMs: budgets.kernelFetchMs,
+            }),
+          },
         }
       : {}),
     ...(typeof e.simic === 'object' ? { simic: e.simic } : {}),

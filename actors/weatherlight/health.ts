@@ -38,9 +38,11 @@ export function buildHealthPacket(input: HealthInputs): v1.TelemetryPacket {
     metrics.push({ name: `${name}.running`, value: worker.running ? 1 : 0, unit: 'bool' });
     metrics.push({ name: `${name}.restarts`, value: worker.restartCount, unit: 'count' });
     metrics.push({ name: `${name}.mailbox_depth`, value: worker.mailboxDepth, unit: 'count' });
-    if (worker.backoffSeconds > 0) metrics.push({ name: `${name}.backoff_seconds`, value: worker.backoffSeconds, unit: 'seconds' });
+    if (worker.backoffSeconds > 0)
+      metrics.push({ name: `${name}.backoff_seconds`, value: worker.backoffSeconds, unit: 'seconds' });
   }
-  for (const [key, value] of Object.entries(input.counters)) metrics.push({ name: `runtime.${key}`, value, unit: 'count' });
+  for (const [key, value] of Object.entries(input.counters))
+    metrics.push({ name: `runtime.${key}`, value, unit: 'count' });
 
   const events: EventInput[] = erring.map((worker) => ({
     description: 'worker_error',
@@ -74,15 +76,25 @@ export function buildHealthPacket(input: HealthInputs): v1.TelemetryPacket {
 }
 
 /** The tree's health for probes (Nissa's /healthz): unhealthy while any actor is backing off or held after a failure. */
-export function treeHealth(workers: readonly v1.WorkerState[]): { healthy: boolean; summary: string; details: Record<string, unknown> } {
-  const troubled = workers.filter((w) => w.status === ActorStatus.ACTOR_STATUS_BACKING_OFF || w.status === ActorStatus.ACTOR_STATUS_SUSPENDED);
+export function treeHealth(workers: readonly v1.WorkerState[]): {
+  healthy: boolean;
+  summary: string;
+  details: Record<string, unknown>;
+} {
+  const troubled = workers.filter(
+    (w) => w.status === ActorStatus.ACTOR_STATUS_BACKING_OFF || w.status === ActorStatus.ACTOR_STATUS_SUSPENDED,
+  );
   return {
     healthy: troubled.length === 0,
     summary: troubled.length === 0 ? 'steady' : `${troubled.length} actor(s) backing off or held after a failure`,
     details: {
       actors: workers.length,
       running: workers.filter((w) => w.running).length,
-      troubled: troubled.map((w) => ({ path: w.path, status: (leyline.ActorStatus[w.status] ?? '').replace('ACTOR_STATUS_', '').toLowerCase(), last_error: w.lastError })),
+      troubled: troubled.map((w) => ({
+        path: w.path,
+        status: (leyline.ActorStatus[w.status] ?? '').replace('ACTOR_STATUS_', '').toLowerCase(),
+        last_error: w.lastError,
+      })),
       restarts: workers.reduce((sum, w) => sum + w.restartCount, 0),
     },
   };

@@ -32,7 +32,10 @@ export function inspectorLogic(
       }
       case 'deadLetters': {
         const limit = request.deadLetters?.limit || undefined;
-        return reply({ deadLetters: system.deadLetters.recent(limit), deadLettersTotal: BigInt(system.deadLetters.stats().total) });
+        return reply({
+          deadLetters: system.deadLetters.recent(limit),
+          deadLettersTotal: BigInt(system.deadLetters.stats().total),
+        });
       }
       case 'telemetry': {
         if (!telemetry) return refuse('this tree has no telemetry log');
@@ -47,7 +50,8 @@ export function inspectorLogic(
         const ref: AnyRef = { path, system: system.name };
         if (!system.isAlive(ref)) return refuse(`no live actor at ${JSON.stringify(path)}`);
         // Waiting on our own stop (or an ancestor's) would never end: that is what shutdown is for.
-        if (self === path || self.startsWith(`${path}/`)) return refuse(`${path} contains the inspector itself; stop the run instead`);
+        if (self === path || self.startsWith(`${path}/`))
+          return refuse(`${path} contains the inspector itself; stop the run instead`);
         if (request.control?.action === Action.ACTION_RESTART) {
           await system.decide(ref, SupervisorDirective.SUPERVISOR_DIRECTIVE_RESTART);
         } else if (request.control?.action === Action.ACTION_STOP) {
@@ -74,7 +78,9 @@ export function inspectorLogic(
       try {
         ctx.reply(await answer(request, ctx.path));
       } catch (error) {
-        ctx.reply(leyline.InspectorReply.create({ requestId: request.requestId, ok: false, error: describeError(error) }));
+        ctx.reply(
+          leyline.InspectorReply.create({ requestId: request.requestId, ok: false, error: describeError(error) }),
+        );
       }
       return state;
     },

@@ -4,7 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MissingSecretError, SECRET_ENV_VAR, SignatureContext, signatureContextFromEnv } from '../../contracts/signing.ts';
+import {
+  MissingSecretError,
+  SECRET_ENV_VAR,
+  SignatureContext,
+  signatureContextFromEnv,
+} from '../../contracts/signing.ts';
 import type { Logger } from '../../runtime/logic.ts';
 
 export const SECRET_FILE = 'leyline.secret';

@@ -13,7 +13,12 @@ export function buildTree(
   return buildSupervisor(node, kinds, deps, field);
 }
 
-function buildSupervisor(node: TreeNode, kinds: Readonly<Record<string, WorkerFactory>>, deps: WorkerDeps, field: string): SupervisorSpec {
+function buildSupervisor(
+  node: TreeNode,
+  kinds: Readonly<Record<string, WorkerFactory>>,
+  deps: WorkerDeps,
+  field: string,
+): SupervisorSpec {
   return {
     id: node.id,
     ...(node.flags ? { flags: node.flags } : {}),
@@ -23,12 +28,20 @@ function buildSupervisor(node: TreeNode, kinds: Readonly<Record<string, WorkerFa
   };
 }
 
-function buildChild(node: TreeNode, kinds: Readonly<Record<string, WorkerFactory>>, deps: WorkerDeps, field: string): ChildSpec {
+function buildChild(
+  node: TreeNode,
+  kinds: Readonly<Record<string, WorkerFactory>>,
+  deps: WorkerDeps,
+  field: string,
+): ChildSpec {
   if (node.children) return buildSupervisor(node, kinds, deps, field);
   const kind = node.worker ?? '';
   const factory = kinds[kind];
   if (!factory) {
-    throw new ConfigError(`${field}.worker`, `(${node.id}) unknown worker kind ${JSON.stringify(kind)}; known: ${Object.keys(kinds).join(', ')}`);
+    throw new ConfigError(
+      `${field}.worker`,
+      `(${node.id}) unknown worker kind ${JSON.stringify(kind)}; known: ${Object.keys(kinds).join(', ')}`,
+    );
   }
   return {
     id: node.id,

@@ -19,11 +19,23 @@ import { defaultUrzaRoot, openUrzaLibrary } from '../urza/index.ts';
 import { setUpTrainer, type RunSelection, type TrainingMonitor } from '../tolaria/index.ts';
 import { TrainingSurface } from '../../surface/index.ts';
 import { resolveKasminaConfig } from '../kasmina/index.ts';
-import { FieldReportLog, fieldReportsPath, resolvePolicy, resolveTamiyoConfig, type TamiyoSettings } from '../tamiyo/index.ts';
+import {
+  FieldReportLog,
+  fieldReportsPath,
+  resolvePolicy,
+  resolveTamiyoConfig,
+  type TamiyoSettings,
+} from '../tamiyo/index.ts';
 import { resolveSimicConfig } from '../simic/index.ts';
 import { selectTensorBackend } from '../../tensor/index.ts';
 import { OonaClient, OonaConfigError, resolveOonaConfig } from '../oona/index.ts';
-import { DocumentStore, documentsPath, resolveNissaConfig, type AlertEvent, type NissaSettings } from '../nissa/index.ts';
+import {
+  DocumentStore,
+  documentsPath,
+  resolveNissaConfig,
+  type AlertEvent,
+  type NissaSettings,
+} from '../nissa/index.ts';
 import { SECRET_ENV_VAR } from '../../contracts/signing.ts';
 
 const { SupervisorDirective } = leyline;
@@ -76,9 +88,12 @@ function checkActorStores(config: EsperConfig, tamiyo: TamiyoSettings, nissa: Ni
   const tree = config.weatherlight.tree;
   // Simic reads Tamiyo's store only beside a Tamiyo; an episode runner's Tamiyos write to it.
   if (pathOfKind(tree, 'tamiyo-controller') || pathOfKind(tree, 'episode-runner')) {
-    new FieldReportLog(fieldReportsPath(join(config.run.varDir, 'tamiyo')), { retentionMs: tamiyo.retentionMs }).close();
+    new FieldReportLog(fieldReportsPath(join(config.run.varDir, 'tamiyo')), {
+      retentionMs: tamiyo.retentionMs,
+    }).close();
   }
-  if (pathOfKind(tree, 'nissa-ingest')) new DocumentStore(documentsPath(join(config.run.varDir, 'nissa')), nissa.retentionMs).close();
+  if (pathOfKind(tree, 'nissa-ingest'))
+    new DocumentStore(documentsPath(join(config.run.varDir, 'nissa')), nissa.retentionMs).close();
 }
 
 export async function startWeatherlight(candidate: EsperConfig, options: BootOptions = {}): Promise<Weatherlight> {
@@ -98,13 +113,19 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   const kasmina = resolveKasminaConfig(config.kasmina ?? {}, 'kasmina');
   const tamiyo = resolveTamiyoConfig(config.tamiyo ?? {}, options.env ?? process.env, 'tamiyo');
   const unknownBlueprints = (tamiyo.blueprints ?? []).filter((id) => !karn.catalog.get(id));
-  if (unknownBlueprints.length > 0) throw new ConfigError('tamiyo.blueprints', `not in Karn's catalog: ${unknownBlueprints.join(', ')}`);
-  const policy = pathOfKind(config.weatherlight.tree, 'tamiyo-controller') ? resolvePolicy(tamiyo, signing, (message) => log.warn(message)) : null;
+  if (unknownBlueprints.length > 0)
+    throw new ConfigError('tamiyo.blueprints', `not in Karn's catalog: ${unknownBlueprints.join(', ')}`);
+  const policy = pathOfKind(config.weatherlight.tree, 'tamiyo-controller')
+    ? resolvePolicy(tamiyo, signing, (message) => log.warn(message))
+    : null;
   const simic = resolveSimicConfig(config.simic ?? {}, 'simic');
   const oonaSettings = resolveOonaConfig(config.oona ?? {}, 'oona');
   const nissa = resolveNissaConfig(config.nissa ?? {}, 'nissa');
   if (oonaSettings.url !== 'embedded' && !config.run.multiProcess) {
-    throw new OonaConfigError('oona.url', `a shared bus (${oonaSettings.url}) needs run.multiProcess: true (the signing secret must come from ${SECRET_ENV_VAR})`);
+    throw new OonaConfigError(
+      'oona.url',
+      `a shared bus (${oonaSettings.url}) needs run.multiProcess: true (the signing secret must come from ${SECRET_ENV_VAR})`,
+    );
   }
   checkActorStores(config, tamiyo, nissa);
   const trainer = pathOfKind(config.weatherlight.tree, 'tolaria-trainer')
@@ -133,7 +154,14 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
   const busPath = pathOfKind(config.weatherlight.tree, 'oona-bus');
   let oona: OonaClient | null;
   try {
-    oona = busPath ? new OonaClient({ settings: oonaSettings, signing, source: config.run.name, stateDir: join(config.run.varDir, 'oona') }) : null;
+    oona = busPath
+      ? new OonaClient({
+          settings: oonaSettings,
+          signing,
+          source: config.run.name,
+          stateDir: join(config.run.varDir, 'oona'),
+        })
+      : null;
   } catch (error) {
     // An unreadable replay ledger (named in the error) stops boot; what is open so far is closed first.
     journal.close();
@@ -141,7 +169,10 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
     await system.shutdown(0);
     throw error;
   }
-  if (oona && !(await oona.connect())) log.warn('the bus store is not reachable: publishing buffers and delivers in process until it is', { url: oonaSettings.url });
+  if (oona && !(await oona.connect()))
+    log.warn('the bus store is not reachable: publishing buffers and delivers in process until it is', {
+      url: oonaSettings.url,
+    });
   const closeStores = async (): Promise<void> => {
     await oona?.close();
     journal.close();
@@ -158,7 +189,11 @@ export async function startWeatherlight(candidate: EsperConfig, options: BootOpt
       config,
       startedAt,
       signing,
-      telemetry: busPath ? { path: busPath, system: system.name } : telemetryPath ? { path: telemetryPath, system: system.name } : null,
+      telemetry: busPath
+        ? { path: busPath, system: system.name }
+        : telemetryPath
+          ? { path: telemetryPath, system: system.name }
+          : null,
       telemetryLog: telemetryPath ? { path: telemetryPath, system: system.name } : null,
       bus: busPath ? { path: busPath, system: system.name } : null,
       oona,

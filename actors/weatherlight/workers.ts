@@ -6,7 +6,14 @@ import type { SignatureContext } from '../../contracts/signing.ts';
 import type { ActorLogic, ActorRef, AnyActorLogic } from '../../runtime/logic.ts';
 import type { ActorSystem } from '../../runtime/system.ts';
 import { blueprintCost, karnLogic, type KarnSetup } from '../karn/index.ts';
-import { busKernelStore, forgeLogic, forgeSettings, urzaKernelStore, type JobJournal, type TezzeretSettings } from '../tezzeret/index.ts';
+import {
+  busKernelStore,
+  forgeLogic,
+  forgeSettings,
+  urzaKernelStore,
+  type JobJournal,
+  type TezzeretSettings,
+} from '../tezzeret/index.ts';
 import { urzaLogic, type UrzaLibrary } from '../urza/index.ts';
 import { trainerLogic, type TrainerSetup, type TrainingMonitor } from '../tolaria/index.ts';
 import { TrainingSurface } from '../../surface/index.ts';
@@ -66,7 +73,9 @@ export interface WorkerDeps {
 export type WorkerFactory = (deps: WorkerDeps) => AnyActorLogic;
 
 /** Keeps the last N telemetry packets (for the inspector) and logs the ones that need attention. */
-export function telemetryLogLogic(kept: number): ActorLogic<v1.TelemetryPacket[], v1.TelemetryPacket | v1.InspectorRequest> {
+export function telemetryLogLogic(
+  kept: number,
+): ActorLogic<v1.TelemetryPacket[], v1.TelemetryPacket | v1.InspectorRequest> {
   return {
     kind: 'telemetry-log',
     accepts: [leyline.TelemetryPacket, leyline.InspectorRequest],
@@ -76,7 +85,9 @@ export function telemetryLogLogic(kept: number): ActorLogic<v1.TelemetryPacket[]
         const query = message.telemetry;
         const matching = packets.filter((p) => !query?.sourceSubsystem || p.sourceSubsystem === query.sourceSubsystem);
         const limit = query?.limit || matching.length;
-        ctx.reply(leyline.InspectorReply.create({ requestId: message.requestId, ok: true, telemetry: matching.slice(-limit) }));
+        ctx.reply(
+          leyline.InspectorReply.create({ requestId: message.requestId, ok: true, telemetry: matching.slice(-limit) }),
+        );
         return packets;
       }
       if (message.level >= TelemetryLevel.TELEMETRY_LEVEL_WARNING) {
@@ -216,7 +227,10 @@ export const WORKER_KINDS: Readonly<Record<string, WorkerFactory>> = {
       system: deps.system,
       settings: deps.kasmina,
       verifier: new CommandVerifier(deps.signing),
-      kernels: new KernelSource(deps.urza, { latencyBudgetMs: deps.kasmina.latencyBudgetMs, fallbackBlueprintId: deps.kasmina.fallbackBlueprintId }),
+      kernels: new KernelSource(deps.urza, {
+        latencyBudgetMs: deps.kasmina.latencyBudgetMs,
+        fallbackBlueprintId: deps.kasmina.fallbackBlueprintId,
+      }),
       catalog: deps.karn.catalog,
       surface: deps.surface,
       telemetry: deps.telemetry,

@@ -1,7 +1,15 @@
 // Attention families. Each is residual over tokens (attention.ts: position tokens on a conv slot, feature
 // groups on a dense slot) with zero-initialised output projections, so it starts as the identity.
 import { tf } from '../../tensor/index.ts';
-import { attentionLayer, channelTokens, chunkTokens, positionTokens, slotTokens, type TokenLayer, type TokenView } from '../attention.ts';
+import {
+  attentionLayer,
+  channelTokens,
+  chunkTokens,
+  positionTokens,
+  slotTokens,
+  type TokenLayer,
+  type TokenView,
+} from '../attention.ts';
 import type { Family, FamilyContext } from '../kit.ts';
 import { linear } from '../layers.ts';
 import { depthwiseConv2d, gelu, layerNormalize } from '../ops.ts';
@@ -24,7 +32,9 @@ export const multiHeadAttention: Family = {
   defaults: { heads: 2 },
   build(context) {
     const view = slotTokens(context);
-    return residualOver(view, [attentionLayer(context, 'attention', view, { heads: count(context.parameters.heads!) })]);
+    return residualOver(view, [
+      attentionLayer(context, 'attention', view, { heads: count(context.parameters.heads!) }),
+    ]);
   },
 };
 
@@ -59,7 +69,9 @@ export const channelAttention: Family = {
   build(context) {
     const [height, width, channels] = context.slot.dims as [number, number, number];
     const view = channelTokens(height, width, channels);
-    return residualOver(view, [attentionLayer(context, 'attention', view, { heads: count(context.parameters.heads!) })]);
+    return residualOver(view, [
+      attentionLayer(context, 'attention', view, { heads: count(context.parameters.heads!) }),
+    ]);
   },
 };
 

@@ -67,7 +67,12 @@ export const temporalConv: Family = {
     const reach = 2 * dilation;
     return {
       apply(x) {
-        const past = x.pad([[0, 0], [reach, 0], [0, 0], [0, 0]]) as tf.Tensor4D;
+        const past = x.pad([
+          [0, 0],
+          [reach, 0],
+          [0, 0],
+          [0, 0],
+        ]) as tf.Tensor4D;
         const causal = tf.conv2d(past, dilateKernel(kernel as tf.Tensor4D, dilation, 1), 1, 'valid').add(bias);
         return x.add(project(causal.relu()));
       },

@@ -8,7 +8,9 @@ import type { Family } from '../kit.ts';
 import { conv, linear } from '../layers.ts';
 import { count, nearestDivisor } from '../params.ts';
 
-const TAPS: readonly (readonly [number, number])[] = [-1, 0, 1].flatMap((dy) => [-1, 0, 1].map((dx) => [dy, dx] as const));
+const TAPS: readonly (readonly [number, number])[] = [-1, 0, 1].flatMap((dy) =>
+  [-1, 0, 1].map((dx) => [dy, dx] as const),
+);
 
 export const deformableConv: Family = {
   name: 'deformable_conv',
@@ -38,15 +40,31 @@ export const deformableConv: Family = {
     const sample = (source: tf.Tensor, at: tf.Tensor, floor: tf.Tensor, batch: number): tf.Tensor => {
       const [row, column] = tf.unstack(at, 3) as [tf.Tensor, tf.Tensor];
       const [row0, column0] = tf.unstack(floor, 3) as [tf.Tensor, tf.Tensor];
-      const base = tf.range(0, batch).mul(height * width).reshape([batch, 1, 1]);
+      const base = tf
+        .range(0, batch)
+        .mul(height * width)
+        .reshape([batch, 1, 1]);
       const corners: tf.Tensor[] = [];
-      for (const [dr, dc] of [[0, 0], [0, 1], [1, 0], [1, 1]] as const) {
+      for (const [dr, dc] of [
+        [0, 0],
+        [0, 1],
+        [1, 0],
+        [1, 1],
+      ] as const) {
         const r = row0.add(dr);
         const c = column0.add(dc);
         const weight = tf.sub(1, row.sub(r).abs()).mul(tf.sub(1, column.sub(c).abs()));
-        const inside = r.greaterEqual(0).logicalAnd(r.lessEqual(height - 1))
-          .logicalAnd(c.greaterEqual(0)).logicalAnd(c.lessEqual(width - 1));
-        const index = r.clipByValue(0, height - 1).mul(width).add(c.clipByValue(0, width - 1)).add(base).toInt();
+        const inside = r
+          .greaterEqual(0)
+          .logicalAnd(r.lessEqual(height - 1))
+          .logicalAnd(c.greaterEqual(0))
+          .logicalAnd(c.lessEqual(width - 1));
+        const index = r
+          .clipByValue(0, height - 1)
+          .mul(width)
+          .add(c.clipByValue(0, width - 1))
+          .add(base)
+          .toInt();
         const values = tf.gather(source, index.reshape([-1])).reshape([batch, height, width, -1]);
         corners.push(values.mul(weight.mul(inside.toFloat()).expandDims(3)));
       }
@@ -57,14 +75,17 @@ export const deformableConv: Family = {
       apply(x) {
         const batch = x.shape[0]!;
         const shape = [batch, height, width, groups, TAPS.length, 2];
-        const positions = offsets(x).reshape(shape).add(tf.tensor(grid, [1, height, width, 1, TAPS.length, 2]));
+        const positions = offsets(x)
+          .reshape(shape)
+          .add(tf.tensor(grid, [1, height, width, 1, TAPS.length, 2]));
         // Integer corners carry no gradient; read back so the gather indices are off the gradient tape
         // (tfjs 4.22 fails on a gather whose indices derive from a variable).
         const floors = tf.tensor(positions.floor().dataSync(), shape);
         const taps: tf.Tensor[] = [];
         for (let tap = 0; tap < TAPS.length; tap++) {
           for (let group = 0; group < groups; group++) {
-            const pick = (t: tf.Tensor) => t.slice([0, 0, 0, group, tap, 0], [-1, -1, -1, 1, 1, 2]).reshape([batch, height, width, 2]);
+            const pick = (t: tf.Tensor) =>
+              t.slice([0, 0, 0, group, tap, 0], [-1, -1, -1, 1, 1, 2]).reshape([batch, height, width, 2]);
             const source = x.slice([0, 0, 0, group * perGroup], [-1, -1, -1, perGroup]).reshape([-1, perGroup]);
             taps.push(sample(source, pick(positions), pick(floors), batch));
           }

@@ -10,6 +10,8 @@ export const dropout: Family = {
   defaults: { dropout: 0.1 },
   build(context) {
     const rate = clamp(context.parameters.dropout!, 0, 0.95);
-    return { apply: (x, training) => (training && rate > 0 ? tf.dropout(x, rate, undefined, context.rngSeeds.next()) : x) };
+    return {
+      apply: (x, training) => (training && rate > 0 ? tf.dropout(x, rate, undefined, context.rngSeeds.next()) : x),
+    };
   },
 };

@@ -23,7 +23,15 @@ export const concatFusion: Family = {
     );
     const fuse = linear(context, 'fuse', branches.length * width, width, { init: 'zeros' });
     return {
-      apply: (x) => x.add(fuse(tf.concat(branches.map((branch) => gelu(branch(x))), -1))),
+      apply: (x) =>
+        x.add(
+          fuse(
+            tf.concat(
+              branches.map((branch) => gelu(branch(x))),
+              -1,
+            ),
+          ),
+        ),
     };
   },
 };

@@ -22,7 +22,13 @@ export const highwayGate: Family = {
     const expand = mixer(context, 'transform.in', width, width);
     const project = linear(context, 'transform.out', width, width, { init: 'zeros' });
     return {
-      apply: (x) => x.add(gateWeight(x).add(gateBias).sigmoid().mul(project(gelu(expand(x))))),
+      apply: (x) =>
+        x.add(
+          gateWeight(x)
+            .add(gateBias)
+            .sigmoid()
+            .mul(project(gelu(expand(x)))),
+        ),
     };
   },
 };

@@ -17,7 +17,13 @@ export const maxPooling: Family = {
     const size = Math.min(count(context.parameters.kernel!), height, width);
     const mix = context.weights.zeros('mix', [context.width]);
     return {
-      apply: (x) => x.add(tf.maxPool(x as tf.Tensor4D, [size, size], 1, 'same').sub(x).mul(mix)),
+      apply: (x) =>
+        x.add(
+          tf
+            .maxPool(x as tf.Tensor4D, [size, size], 1, 'same')
+            .sub(x)
+            .mul(mix),
+        ),
     };
   },
 };
@@ -64,7 +70,9 @@ export const featurePyramid: Family = {
     return {
       apply(x) {
         const merged = tf.addN(
-          levels.map((level) => upsampleNearest(level.lateral(adaptiveAvgPool(x, level.height, level.width)), height, width)),
+          levels.map((level) =>
+            upsampleNearest(level.lateral(adaptiveAvgPool(x, level.height, level.width)), height, width),
+          ),
         );
         return x.add(fuse(gelu(merged)));
       },

@@ -42,7 +42,9 @@ export const vanishingGradient: Family = {
   defaults: { decay: 0.05 },
   build(context) {
     const decay = context.parameters.decay!;
-    const chain = Array.from({ length: CHAIN_LENGTH }, (_, index) => linear(context, `chain${index}`, context.width, context.width));
+    const chain = Array.from({ length: CHAIN_LENGTH }, (_, index) =>
+      linear(context, `chain${index}`, context.width, context.width),
+    );
     return { apply: (x) => chain.reduce((h, layer) => layer(h).tanh().mul(decay), x) };
   },
 };
@@ -147,5 +149,7 @@ export const adversarialNoise: Family = {
 
 /** Families of the HIGH_RISK tier, which misbehave on purpose. */
 export const STRESSOR_FAMILIES: ReadonlySet<string> = new Set(
-  [explodingGradient, vanishingGradient, nanInjection, infiniteLoop, memoryLeak, adversarialNoise].map((family) => family.name),
+  [explodingGradient, vanishingGradient, nanInjection, infiniteLoop, memoryLeak, adversarialNoise].map(
+    (family) => family.name,
+  ),
 );

@@ -9,7 +9,12 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SignatureContext } from '../../contracts/signing.ts';
 import { validateConfig, type Curriculum, sharedSecret } from '../../actors/weatherlight/index.ts';
-import { DEFAULT_PPO_CONFIG, DEFAULT_REWARD_PRICES, type PpoConfig, type RewardPrices } from '../../actors/simic/index.ts';
+import {
+  DEFAULT_PPO_CONFIG,
+  DEFAULT_REWARD_PRICES,
+  type PpoConfig,
+  type RewardPrices,
+} from '../../actors/simic/index.ts';
 import { createLogger } from '../../runtime/log.ts';
 import { selectTensorBackend } from '../../tensor/index.ts';
 import { defaultRunId } from '../../actors/tolaria/index.ts';
@@ -57,10 +62,20 @@ interface LearnArgs {
 }
 
 function parseArgs(args: readonly string[]): LearnArgs {
-  const parsed: LearnArgs = { file: undefined, rounds: undefined, envs: undefined, rngSeed: undefined, resume: undefined, heldOutRngSeeds: 1, bus: undefined, quiet: false };
+  const parsed: LearnArgs = {
+    file: undefined,
+    rounds: undefined,
+    envs: undefined,
+    rngSeed: undefined,
+    resume: undefined,
+    heldOutRngSeeds: 1,
+    bus: undefined,
+    quiet: false,
+  };
   const integer = (flag: string, text: string | undefined, min: number): number => {
     const n = Number(text);
-    if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} needs an integer ≥ ${min}, got ${JSON.stringify(text)}`);
+    if (!Number.isInteger(n) || n < min)
+      throw new UsageError(`${flag} needs an integer ≥ ${min}, got ${JSON.stringify(text)}`);
     return n;
   };
   for (let i = 0; i < args.length; i++) {
@@ -74,9 +89,9 @@ function parseArgs(args: readonly string[]): LearnArgs {
     else if (arg === '--quiet') parsed.quiet = true;
     else if (arg === '--bus') {
       parsed.bus = args[++i];
-      if (!parsed.bus?.startsWith('redis://')) throw new UsageError(`--bus needs redis://host:port, got ${JSON.stringify(parsed.bus)}`);
-    }
-    else if (arg === '--resume') {
+      if (!parsed.bus?.startsWith('redis://'))
+        throw new UsageError(`--bus needs redis://host:port, got ${JSON.stringify(parsed.bus)}`);
+    } else if (arg === '--resume') {
       parsed.resume = args[++i];
       if (!parsed.resume) throw new UsageError('--resume needs a learn id (a folder of var/learn)');
     } else if (arg.startsWith('--')) throw new UsageError(`esper learn: unknown option ${arg}`);
@@ -106,7 +121,10 @@ export async function learn(args: readonly string[]): Promise<number> {
   const started = performance.now();
 
   const saved = parsed.resume ? loadLearnState(join(resolve(VAR_DIR, 'learn', parsed.resume), LEARN_STATE_FILE)) : null;
-  if (parsed.resume && !saved) throw new UsageError(`--resume: no learning run ${JSON.stringify(parsed.resume)} with a finished round in ${resolve(VAR_DIR, 'learn')}`);
+  if (parsed.resume && !saved)
+    throw new UsageError(
+      `--resume: no learning run ${JSON.stringify(parsed.resume)} with a finished round in ${resolve(VAR_DIR, 'learn')}`,
+    );
   const file = saved?.curriculumFile ?? parsed.file;
   if (!file) throw new UsageError('esper learn: which curriculum file?');
   const curriculum = await loadCurriculum(file);
@@ -133,18 +151,28 @@ export async function learn(args: readonly string[]): Promise<number> {
   const secret = sharedSecret({ env: process.env, varDir: VAR_DIR, multiProcess: parsed.bus !== undefined, log });
   await selectTensorBackend();
   say(`esper learn: ${saved ? `resuming ${learnId} after round ${saved.round}` : `learning run ${learnId}`} (${dir})`);
-  say(`esper learn: ${rounds} rounds × ${envs * settings.episodesPerEnv} episodes (${envs} workers × ${settings.episodesPerEnv}), curriculum ${curriculum.name}: ${curriculum.tasks.length} tasks, ${curriculum.heldOut.length} held out`);
+  say(
+    `esper learn: ${rounds} rounds × ${envs * settings.episodesPerEnv} episodes (${envs} workers × ${settings.episodesPerEnv}), curriculum ${curriculum.name}: ${curriculum.tasks.length} tasks, ${curriculum.heldOut.length} held out`,
+  );
 
   let pool: EpisodeSource;
   if (parsed.bus) {
     // The workers on the bus forge their own kernels (esper serve episodes --bus): nothing to prepare here.
     pool = await EpisodeQueue.start({ url: parsed.bus, learnId, signing: new SignatureContext(secret), log });
-    say(`esper learn: episodes go on the bus at ${parsed.bus}; workers: esper serve episodes ${file} --bus ${parsed.bus}`);
+    say(
+      `esper learn: episodes go on the bus at ${parsed.bus}; workers: esper serve episodes ${file} --bus ${parsed.bus}`,
+    );
   } else {
     const base = validateConfig({ ...embeddedDefaults, run: { ...embeddedDefaults.run, varDir: VAR_DIR } });
     await forgeCurriculum(curriculum, base, join(dir, 'urza'), parsed.quiet ? process.stderr : process.stdout, say);
     for (let i = 0; i < envs; i++) copyLibrary(join(dir, 'urza'), join(dir, 'workers', `w${i}`, 'urza'));
-    pool = await EpisodePool.start({ size: envs, curriculumFile: settings.curriculumFile, dir: join(dir, 'workers'), urza: (i) => join(dir, 'workers', `w${i}`, 'urza'), secret });
+    pool = await EpisodePool.start({
+      size: envs,
+      curriculumFile: settings.curriculumFile,
+      dir: join(dir, 'workers'),
+      urza: (i) => join(dir, 'workers', `w${i}`, 'urza'),
+      secret,
+    });
     say(`esper learn: ${envs} episode workers ready`);
   }
   record.append({
@@ -183,7 +211,9 @@ export async function learn(args: readonly string[]): Promise<number> {
       if (baselines[policy] || settings.baselineEpisodes === 0 || interrupted) continue;
       const figures = await learner.baseline(policy);
       baselines[policy] = figures;
-      say(`esper learn: baseline ${policy}: return ${figures.meanObjective.toFixed(2)}, validation accuracy ${figures.meanValidationAccuracy.toFixed(2)}%, +${(100 * figures.meanAddedShare).toFixed(1)}% weights (${figures.episodes} episodes)`);
+      say(
+        `esper learn: baseline ${policy}: return ${figures.meanObjective.toFixed(2)}, validation accuracy ${figures.meanValidationAccuracy.toFixed(2)}%, +${(100 * figures.meanAddedShare).toFixed(1)}% weights (${figures.episodes} episodes)`,
+      );
     }
     if (saved) await learner.restore(saved);
     const seconds: number[] = [];
@@ -191,10 +221,14 @@ export async function learn(args: readonly string[]): Promise<number> {
       const line = await learner.round(round);
       lastPolicy = line.policyFile;
       seconds.push(line.seconds);
-      say(formatRound(line, rounds, baselines, (rounds - round) * (seconds.reduce((a, b) => a + b, 0) / seconds.length)));
+      say(
+        formatRound(line, rounds, baselines, (rounds - round) * (seconds.reduce((a, b) => a + b, 0) / seconds.length)),
+      );
     }
     if (!interrupted && parsed.heldOutRngSeeds > 0) {
-      say(`esper learn: held-out tasks (${curriculum.heldOut.map((t) => t.name).join(', ')}), ${parsed.heldOutRngSeeds} random seed${parsed.heldOutRngSeeds === 1 ? '' : 's'} each`);
+      say(
+        `esper learn: held-out tasks (${curriculum.heldOut.map((t) => t.name).join(', ')}), ${parsed.heldOutRngSeeds} random seed${parsed.heldOutRngSeeds === 1 ? '' : 's'} each`,
+      );
       const lines = await learner.heldOut(parsed.heldOutRngSeeds, `${learnId}-r${rounds}`, () => interrupted);
       if (!interrupted) say(formatHeldOut(lines));
     }
@@ -214,7 +248,15 @@ export async function learn(args: readonly string[]): Promise<number> {
     why = 'interrupted';
   }
   const done = record.lines().filter((l): l is LearnRoundRecord => l.event === 'round');
-  record.append({ event: 'finished', at: new Date().toISOString(), code, why, rounds: done.at(-1)?.round ?? 0, policyFile: lastPolicy, seconds: (performance.now() - started) / 1000 });
+  record.append({
+    event: 'finished',
+    at: new Date().toISOString(),
+    code,
+    why,
+    rounds: done.at(-1)?.round ?? 0,
+    policyFile: lastPolicy,
+    seconds: (performance.now() - started) / 1000,
+  });
   say(`esper learn: ${why}; policy ${lastPolicy ?? '(none yet)'}; report ${writeLearnReport(dir)}`);
   stop.release();
   return code;

@@ -5,7 +5,11 @@ import { loadDefaultExport, ModuleLoadError } from '../../runtime/module-loader.
 
 export async function loadCurriculum(file: string): Promise<Curriculum> {
   const value = await loadDefaultExport(file);
-  if (!isCurriculum(value)) throw new ModuleLoadError(file, 'is not a curriculum (write `export default defineCurriculum({...})` with tasks and heldOut)');
+  if (!isCurriculum(value))
+    throw new ModuleLoadError(
+      file,
+      'is not a curriculum (write `export default defineCurriculum({...})` with tasks and heldOut)',
+    );
   const { catalog } = setUpKarn({});
   return validateCurriculum(value, file, (id) => catalog.has(id));
 }

@@ -40,7 +40,8 @@ export class EpisodeLedger {
     if (expected.result) return 'duplicate';
     // A failed episode may not have got as far as reading its policy (its version is empty): it is still its answer.
     const reported = result.policyVersion;
-    if (expected.version !== null && reported !== expected.version && !(result.ok === false && reported === '')) return 'wrong-version';
+    if (expected.version !== null && reported !== expected.version && !(result.ok === false && reported === ''))
+      return 'wrong-version';
     expected.result = result;
     this.#answered += 1;
     return 'accepted';

@@ -120,12 +120,21 @@ export class EpisodePool implements EpisodeSource {
   #spawn(index: number): Promise<void> {
     const dir = join(this.#options.dir, `w${index}`);
     mkdirSync(dir, { recursive: true });
-    const log = this.#workers[index]?.log ?? createWriteStream(join(this.#options.dir, `w${index}.log`), { flags: 'a' });
-    const child = fork(ESPER, ['serve', 'episodes', this.#options.curriculumFile, '--worker-dir', dir, '--urza', this.#options.urza(index)], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'advanced',
-      env: { ...process.env, [SECRET_ENV_VAR]: this.#options.secret, ESPER_LOG_LEVEL: this.#options.logLevel ?? process.env.ESPER_LOG_LEVEL ?? 'warn' },
-    });
+    const log =
+      this.#workers[index]?.log ?? createWriteStream(join(this.#options.dir, `w${index}.log`), { flags: 'a' });
+    const child = fork(
+      ESPER,
+      ['serve', 'episodes', this.#options.curriculumFile, '--worker-dir', dir, '--urza', this.#options.urza(index)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        serialization: 'advanced',
+        env: {
+          ...process.env,
+          [SECRET_ENV_VAR]: this.#options.secret,
+          ESPER_LOG_LEVEL: this.#options.logLevel ?? process.env.ESPER_LOG_LEVEL ?? 'warn',
+        },
+      },
+    );
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
     const worker: Worker = { index, child, ready: false, job: null, log };
@@ -139,7 +148,12 @@ export class EpisodePool implements EpisodeSource {
         } else this.#answered(worker, message);
       });
       child.once('exit', (code, signal) => {
-        if (!worker.ready) reject(new EpisodePoolError(`episode worker ${index} exited while booting (${signal ?? `code ${code}`}); see ${join(this.#options.dir, `w${index}.log`)}`));
+        if (!worker.ready)
+          reject(
+            new EpisodePoolError(
+              `episode worker ${index} exited while booting (${signal ?? `code ${code}`}); see ${join(this.#options.dir, `w${index}.log`)}`,
+            ),
+          );
         this.#exited(worker, signal ?? `code ${code}`);
       });
     });
@@ -151,7 +165,9 @@ export class EpisodePool implements EpisodeSource {
     worker.job = null;
     if (message.type === 'result') {
       const decoded = decodeLeyline(leyline.EpisodeResult, message.result);
-      job.resolve(decoded.ok ? decoded.message : this.#failedResult(job, `undecodable EpisodeResult: ${decoded.error.message}`));
+      job.resolve(
+        decoded.ok ? decoded.message : this.#failedResult(job, `undecodable EpisodeResult: ${decoded.error.message}`),
+      );
     } else job.resolve(this.#failedResult(job, message.error));
     this.#dispatch();
   }
@@ -167,7 +183,11 @@ export class EpisodePool implements EpisodeSource {
     if (!worker.ready) return;
     this.#replacements += 1;
     if (this.#replacements > MAX_REPLACEMENTS) {
-      this.#fail(new EpisodePoolError(`episode workers died ${this.#replacements} times; the last: worker ${worker.index} (${how}); see its log in ${this.#options.dir}`));
+      this.#fail(
+        new EpisodePoolError(
+          `episode workers died ${this.#replacements} times; the last: worker ${worker.index} (${how}); see its log in ${this.#options.dir}`,
+        ),
+      );
       return;
     }
     worker.log.write(`\nesper learn: episode worker ${worker.index} died (${how}); starting another\n`);
@@ -192,6 +212,13 @@ export class EpisodePool implements EpisodeSource {
 
   #failedResult(job: Job, error: string): v1.EpisodeResult {
     const { request } = job;
-    return leyline.EpisodeResult.create({ episodeId: request.episodeId, round: request.round, taskName: request.taskName, rngSeed: request.rngSeed, ok: false, error });
+    return leyline.EpisodeResult.create({
+      episodeId: request.episodeId,
+      round: request.round,
+      taskName: request.taskName,
+      rngSeed: request.rngSeed,
+      ok: false,
+      error,
+    });
   }
 }

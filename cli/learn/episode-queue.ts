@@ -58,10 +58,20 @@ export class EpisodeQueue implements EpisodeSource {
     this.#log = log;
   }
 
-  static async start(options: { url: string; learnId: string; signing: SignatureContext; log: Logger }): Promise<EpisodeQueue> {
+  static async start(options: {
+    url: string;
+    learnId: string;
+    signing: SignatureContext;
+    log: Logger;
+  }): Promise<EpisodeQueue> {
     // The learner's own pending answers (a learner killed mid-batch) are claimed back after 5 s.
     const settings = episodeBusSettings(options.url, 5_000);
-    const client = new OonaClient({ settings, signing: options.signing, source: 'learn', consumer: `learn-${options.learnId}` });
+    const client = new OonaClient({
+      settings,
+      signing: options.signing,
+      source: 'learn',
+      consumer: `learn-${options.learnId}`,
+    });
     if (!(await client.connect(5_000))) {
       await client.close();
       throw new EpisodeQueueError(`the bus at ${options.url} does not answer`);
@@ -85,13 +95,23 @@ export class EpisodeQueue implements EpisodeSource {
     const ledger = new EpisodeLedger(requests);
     for (const request of requests) {
       const early = this.#early.get(request.episodeId);
-      if (early && ledger.accept(early) === 'accepted') this.#log.info('episode answered before it was asked (a resumed round)', { episode: request.episodeId });
+      if (early && ledger.accept(early) === 'accepted')
+        this.#log.info('episode answered before it was asked (a resumed round)', { episode: request.episodeId });
       this.#early.delete(request.episodeId);
     }
     if (ledger.done) return Promise.resolve(ledger.results());
-    const quiet = setInterval(() => this.#log.warn(`no episode answered for ${QUIET_WARN_MS / 1000} s: is an esper serve episodes --bus worker running?`, { outstanding: ledger.outstanding().length }), QUIET_WARN_MS);
+    const quiet = setInterval(
+      () =>
+        this.#log.warn(
+          `no episode answered for ${QUIET_WARN_MS / 1000} s: is an esper serve episodes --bus worker running?`,
+          { outstanding: ledger.outstanding().length },
+        ),
+      QUIET_WARN_MS,
+    );
     quiet.unref();
-    const answered = new Promise<v1.EpisodeResult[]>((resolve, reject) => (this.#batch = { ledger, quiet, resolve, reject }));
+    const answered = new Promise<v1.EpisodeResult[]>(
+      (resolve, reject) => (this.#batch = { ledger, quiet, resolve, reject }),
+    );
     const outstanding = new Set(ledger.outstanding());
     for (const request of requests.filter((r) => outstanding.has(r.episodeId))) {
       const sent = this.#client.publish(request);
@@ -131,7 +151,11 @@ export class EpisodeQueue implements EpisodeSource {
     }
     if (verdict !== 'accepted') {
       this.#dropped[verdict] += 1;
-      this.#log.info('episode answer dropped', { episode: result.episodeId, why: verdict, policyVersion: result.policyVersion });
+      this.#log.info('episode answer dropped', {
+        episode: result.episodeId,
+        why: verdict,
+        policyVersion: result.policyVersion,
+      });
       return;
     }
     batch?.quiet.refresh();

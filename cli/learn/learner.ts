@@ -6,13 +6,31 @@ import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import type { SignatureContext } from '../../contracts/signing.ts';
 import { toTimestamp } from '../../contracts/time.ts';
 import type { Curriculum } from '../../actors/weatherlight/index.ts';
-import { episodeExperiences, episodeReward, PpoTrainer, summarizeEpisode, summarizeRound, type EpisodeReward, type EpisodeSummary, type PpoConfig, type RewardPrices, type RoundFigures } from '../../actors/simic/index.ts';
+import {
+  episodeExperiences,
+  episodeReward,
+  PpoTrainer,
+  summarizeEpisode,
+  summarizeRound,
+  type EpisodeReward,
+  type EpisodeSummary,
+  type PpoConfig,
+  type RewardPrices,
+  type RoundFigures,
+} from '../../actors/simic/index.ts';
 import { signPolicyUpdate, TamiyoGnn } from '../../policy/index.ts';
 import { writeFileAtomic } from '../../runtime/atomic-file.ts';
 import type { Logger } from '../../runtime/logic.ts';
 import { stableHash32 } from '../../runtime/stable-hash.ts';
 import type { EpisodeSource } from './episode-source.ts';
-import { episodeRequest, planBaseline, planHeldOut, planRound, type EpisodePolicy, type PlannedEpisode } from './plan.ts';
+import {
+  episodeRequest,
+  planBaseline,
+  planHeldOut,
+  planRound,
+  type EpisodePolicy,
+  type PlannedEpisode,
+} from './plan.ts';
 import type { LearnHeldOutRecord, LearnRecord, LearnRoundRecord } from './record.ts';
 import { LEARN_STATE_FILE, saveLearnState, type LearnState } from './state.ts';
 
@@ -40,7 +58,8 @@ export interface Played {
 export type Baselines = Partial<Record<'heuristic' | 'random', RoundFigures>>;
 
 /** Where round `round`'s policy is kept. */
-export const policyFile = (dir: string, round: number): string => join(dir, 'policies', `round-${String(round).padStart(3, '0')}.pb`);
+export const policyFile = (dir: string, round: number): string =>
+  join(dir, 'policies', `round-${String(round).padStart(3, '0')}.pb`);
 
 export class Learner {
   readonly gnn: TamiyoGnn;
@@ -78,9 +97,17 @@ export class Learner {
   /** A baseline policy's level on the training tasks (the curve's reference line), recorded. */
   async baseline(policy: 'heuristic' | 'random'): Promise<RoundFigures> {
     const { curriculum, learnId, rngSeed, baselineEpisodes } = this.settings;
-    const played = await this.play(planBaseline(curriculum, learnId, rngSeed, policy, baselineEpisodes), { kind: policy });
+    const played = await this.play(planBaseline(curriculum, learnId, rngSeed, policy, baselineEpisodes), {
+      kind: policy,
+    });
     const figures = summarizeRound(played.map((p) => p.summary));
-    this.record.append({ event: 'baseline', at: new Date().toISOString(), policy, figures, episodes: played.map((p) => p.summary) });
+    this.record.append({
+      event: 'baseline',
+      at: new Date().toISOString(),
+      policy,
+      figures,
+      episodes: played.map((p) => p.summary),
+    });
     return figures;
   }
 
@@ -93,9 +120,15 @@ export class Learner {
     const started = performance.now();
     const playing = this.signed(`${learnId}-r${round - 1}`);
     const droppedBefore = this.pool.dropped?.();
-    const played = await this.play(planRound(curriculum, learnId, rngSeed, round, envs * episodesPerEnv), { kind: 'network', update: playing, mode: 'sample', temperature });
+    const played = await this.play(planRound(curriculum, learnId, rngSeed, round, envs * episodesPerEnv), {
+      kind: 'network',
+      update: playing,
+      mode: 'sample',
+      temperature,
+    });
     // A round with nothing to learn from is a broken set-up (a worker that cannot run tasks), not a bad round.
-    if (played.every((p) => !p.result.ok)) throw new Error(`every episode of round ${round} failed; the first: ${played[0]?.result.error ?? 'none'}`);
+    if (played.every((p) => !p.result.ok))
+      throw new Error(`every episode of round ${round} failed; the first: ${played[0]?.result.error ?? 'none'}`);
     const experiences = played.flatMap((p) => (p.reward ? episodeExperiences(p.result, p.reward) : []));
     const update = this.#trainer.update(experiences, stableHash32(`${rngSeed}/ppo-${round}`));
     const kept = policyFile(dir, round);
@@ -115,11 +148,25 @@ export class Learner {
     };
     const droppedAfter = this.pool.dropped?.();
     if (droppedBefore && droppedAfter) {
-      line.dropped = { duplicate: droppedAfter.duplicate - droppedBefore.duplicate, 'wrong-version': droppedAfter['wrong-version'] - droppedBefore['wrong-version'], unknown: droppedAfter.unknown - droppedBefore.unknown };
+      line.dropped = {
+        duplicate: droppedAfter.duplicate - droppedBefore.duplicate,
+        'wrong-version': droppedAfter['wrong-version'] - droppedBefore['wrong-version'],
+        unknown: droppedAfter.unknown - droppedBefore.unknown,
+      };
     }
     this.record.append(line);
     const { curriculumFile, rounds } = this.settings;
-    saveLearnState(join(dir, LEARN_STATE_FILE), { learnId, curriculumFile, rngSeed, rounds, envs, episodesPerEnv, round, weights: encodeLeyline(this.gnn.exportWeights()), optimizer: await this.#trainer.optimizerState() });
+    saveLearnState(join(dir, LEARN_STATE_FILE), {
+      learnId,
+      curriculumFile,
+      rngSeed,
+      rounds,
+      envs,
+      episodesPerEnv,
+      round,
+      weights: encodeLeyline(this.gnn.exportWeights()),
+      optimizer: await this.#trainer.optimizerState(),
+    });
     return line;
   }
 
@@ -137,7 +184,10 @@ export class Learner {
     const lines: LearnHeldOutRecord[] = [];
     for (const [name, policy] of policies) {
       if (stopped()) break;
-      for (const { result, reward, summary } of await this.play(planHeldOut(curriculum, learnId, name, rngSeeds), policy)) {
+      for (const { result, reward, summary } of await this.play(
+        planHeldOut(curriculum, learnId, name, rngSeeds),
+        policy,
+      )) {
         const line: LearnHeldOutRecord = {
           event: 'heldout',
           at: new Date().toISOString(),

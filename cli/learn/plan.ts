@@ -23,7 +23,13 @@ const episodeRngSeed = (random: () => number): number => Math.floor(random() * 0
  * the others, so a round's mean return moves with the policy rather than with which tasks came up), each with a
  * fresh random seed.
  */
-export function planRound(curriculum: Curriculum, learnId: string, rngSeed: number, round: number, count: number): PlannedEpisode[] {
+export function planRound(
+  curriculum: Curriculum,
+  learnId: string,
+  rngSeed: number,
+  round: number,
+  count: number,
+): PlannedEpisode[] {
   const random = stream(rngSeed, `round-${round}`);
   const tasks = curriculum.tasks;
   return Array.from({ length: count }, (_, i) => ({
@@ -35,7 +41,13 @@ export function planRound(curriculum: Curriculum, learnId: string, rngSeed: numb
 }
 
 /** A baseline's episodes on the training tasks, each task in turn (the same draws for every baseline policy). */
-export function planBaseline(curriculum: Curriculum, learnId: string, rngSeed: number, policy: string, count: number): PlannedEpisode[] {
+export function planBaseline(
+  curriculum: Curriculum,
+  learnId: string,
+  rngSeed: number,
+  policy: string,
+  count: number,
+): PlannedEpisode[] {
   const random = stream(rngSeed, 'baseline');
   return Array.from({ length: count }, (_, i) => ({
     episodeId: `${learnId}-${policy}-e${i}`,
@@ -46,9 +58,19 @@ export function planBaseline(curriculum: Curriculum, learnId: string, rngSeed: n
 }
 
 /** Every held-out task with random seeds 1 … `rngSeeds` (the same for every policy compared). */
-export function planHeldOut(curriculum: Curriculum, learnId: string, policy: string, rngSeeds: number): PlannedEpisode[] {
+export function planHeldOut(
+  curriculum: Curriculum,
+  learnId: string,
+  policy: string,
+  rngSeeds: number,
+): PlannedEpisode[] {
   return curriculum.heldOut.flatMap((task) =>
-    Array.from({ length: rngSeeds }, (_, i) => ({ episodeId: `${learnId}-heldout-${policy}-${task.name}-s${i + 1}`, round: 0, task, rngSeed: i + 1 })),
+    Array.from({ length: rngSeeds }, (_, i) => ({
+      episodeId: `${learnId}-heldout-${policy}-${task.name}-s${i + 1}`,
+      round: 0,
+      task,
+      rngSeed: i + 1,
+    })),
   );
 }
 

@@ -89,7 +89,12 @@ export interface LearnFinishedRecord {
   seconds: number;
 }
 
-export type LearnRecordLine = LearnStartRecord | LearnBaselineRecord | LearnRoundRecord | LearnHeldOutRecord | LearnFinishedRecord;
+export type LearnRecordLine =
+  | LearnStartRecord
+  | LearnBaselineRecord
+  | LearnRoundRecord
+  | LearnHeldOutRecord
+  | LearnFinishedRecord;
 
 export class LearnRecordError extends Error {
   override readonly name = 'LearnRecordError';

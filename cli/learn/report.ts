@@ -19,19 +19,23 @@ import {
   type LearnStartRecord,
 } from './record.ts';
 
-
 type BaselinePolicy = LearnBaselineRecord['policy'];
 type HeldOutPolicy = LearnHeldOutRecord['policy'];
 
 const BASELINES: readonly BaselinePolicy[] = ['heuristic', 'random'];
 const HELD_OUT_POLICIES: readonly HeldOutPolicy[] = ['learned', 'heuristic', 'random', 'none'];
-const COLORS: Readonly<Record<BaselinePolicy | 'learned', string>> = { learned: '#1f77b4', heuristic: '#ff7f0e', random: '#7f7f7f' };
+const COLORS: Readonly<Record<BaselinePolicy | 'learned', string>> = {
+  learned: '#1f77b4',
+  heuristic: '#ff7f0e',
+  random: '#7f7f7f',
+};
 const ACTION_COLORS = ['#1f77b4', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
 const muted = (text: string): string => `<p class="muted">${esc(text)}</p>`;
 /** Accuracy figures are recorded in % already (shares are fractions: `pct`). */
 const points = (value: number): string => `${value.toFixed(2)}%`;
-const mean = (values: readonly number[]): number | null => (values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length);
+const mean = (values: readonly number[]): number | null =>
+  values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
 
 /** The record read into what the page shows: a resumed learn repeats lines, and the last of each wins. */
 interface LearnView {
@@ -46,9 +50,15 @@ interface LearnView {
 function view(lines: readonly LearnRecordLine[]): LearnView {
   const starts = lines.filter((l): l is LearnStartRecord => l.event === 'start');
   const finished = lines.filter((l): l is LearnFinishedRecord => l.event === 'finished');
-  const baselines = new Map(lines.filter((l): l is LearnBaselineRecord => l.event === 'baseline').map((l) => [l.policy, l]));
+  const baselines = new Map(
+    lines.filter((l): l is LearnBaselineRecord => l.event === 'baseline').map((l) => [l.policy, l]),
+  );
   const rounds = new Map(lines.filter((l): l is LearnRoundRecord => l.event === 'round').map((l) => [l.round, l]));
-  const heldOut = new Map(lines.filter((l): l is LearnHeldOutRecord => l.event === 'heldout').map((l) => [`${l.policy}\u0000${l.task}\u0000${l.rngSeed}`, l]));
+  const heldOut = new Map(
+    lines
+      .filter((l): l is LearnHeldOutRecord => l.event === 'heldout')
+      .map((l) => [`${l.policy}\u0000${l.task}\u0000${l.rngSeed}`, l]),
+  );
   return {
     start: starts[0] ?? null,
     latest: starts[starts.length - 1] ?? null,
@@ -75,7 +85,8 @@ export function renderLearnReport(lines: readonly LearnRecordLine[]): string {
 // ── header ──────────────────────────────────────────────────────────────────────────────────────────────────────
 
 function status(finished: LearnFinishedRecord | null): { kind: string; text: string } {
-  if (!finished) return { kind: 'incomplete', text: 'not finished: no end recorded (still learning, or the process was killed)' };
+  if (!finished)
+    return { kind: 'incomplete', text: 'not finished: no end recorded (still learning, or the process was killed)' };
   if (finished.code === 0) return { kind: 'completed', text: `finished: ${finished.why}` };
   return { kind: 'stopped', text: `stopped (exit ${finished.code}): ${finished.why}` };
 }
@@ -144,7 +155,14 @@ interface RoundChart {
 
 function roundChart(v: LearnView, chart: RoundChart): string {
   const series: Series = { name: 'learned policy', color: COLORS.learned, points: roundPoints(v.rounds, chart.value) };
-  return lineChart({ title: chart.title, xLabel: 'round', yLabel: chart.yLabel, series: [series], marks: baselineMarks(v, chart.value, chart.format), formatY: chart.format });
+  return lineChart({
+    title: chart.title,
+    xLabel: 'round',
+    yLabel: chart.yLabel,
+    series: [series],
+    marks: baselineMarks(v, chart.value, chart.format),
+    formatY: chart.format,
+  });
 }
 
 /** The charts of a section, or why there are none; a note when the reference lines are missing. */
@@ -154,31 +172,60 @@ function charts(v: LearnView, list: readonly RoundChart[]): string {
   const note =
     missing.length === 0
       ? muted('dashed: the heuristic’s and the random policy’s levels on the training tasks, measured before learning')
-      : muted(`no ${missing.join(' or ')} baseline recorded: ${missing.length === BASELINES.length ? 'no reference lines' : 'that reference line is missing'}`);
+      : muted(
+          `no ${missing.join(' or ')} baseline recorded: ${missing.length === BASELINES.length ? 'no reference lines' : 'that reference line is missing'}`,
+        );
   return `<div class="charts">${list.map((c) => roundChart(v, c)).join('\n')}</div>\n${note}`;
 }
 
 const learningCurve = (v: LearnView): string =>
   charts(v, [
-    { title: 'Return (mean objective)', yLabel: 'return (accuracy points)', value: (f) => f.meanObjective, format: (y) => y.toFixed(2) },
-    { title: 'Validation accuracy (mean)', yLabel: 'validation accuracy (%)', value: (f) => f.meanValidationAccuracy, format: points },
+    {
+      title: 'Return (mean objective)',
+      yLabel: 'return (accuracy points)',
+      value: (f) => f.meanObjective,
+      format: (y) => y.toFixed(2),
+    },
+    {
+      title: 'Validation accuracy (mean)',
+      yLabel: 'validation accuracy (%)',
+      value: (f) => f.meanValidationAccuracy,
+      format: points,
+    },
   ]);
 
 const parametersAdded = (v: LearnView): string =>
   charts(v, [
     { title: 'Added parameters (mean)', yLabel: 'parameters', value: (f) => f.meanAddedParameters, format: count },
-    { title: 'Added share of the host (mean)', yLabel: 'added share (%)', value: (f) => f.meanAddedShare * 100, format: (y) => `${Number(y.toFixed(2))}%` },
+    {
+      title: 'Added share of the host (mean)',
+      yLabel: 'added share (%)',
+      value: (f) => f.meanAddedShare * 100,
+      format: (y) => `${Number(y.toFixed(2))}%`,
+    },
   ]);
 
 /** Action names in the order the rounds give them (summarizeRound writes every action, in the policy's order). */
-const actionNames = (rounds: readonly LearnRoundRecord[]): string[] => [...new Set(rounds.flatMap((r) => Object.keys(r.figures.actions)))];
+const actionNames = (rounds: readonly LearnRoundRecord[]): string[] => [
+  ...new Set(rounds.flatMap((r) => Object.keys(r.figures.actions))),
+];
 
 function actionMix(rounds: readonly LearnRoundRecord[]): string {
   if (rounds.length === 0) return muted('no round recorded yet');
   const series = actionNames(rounds).map(
-    (name, i): Series => ({ name, color: ACTION_COLORS[i % ACTION_COLORS.length]!, points: roundPoints(rounds, (f) => (f.actions[name] ?? 0) * 100) }),
+    (name, i): Series => ({
+      name,
+      color: ACTION_COLORS[i % ACTION_COLORS.length]!,
+      points: roundPoints(rounds, (f) => (f.actions[name] ?? 0) * 100),
+    }),
   );
-  return lineChart({ title: 'Share of decisions by action', xLabel: 'round', yLabel: 'share of decisions (%)', series, formatY: (y) => `${y}%` });
+  return lineChart({
+    title: 'Share of decisions by action',
+    xLabel: 'round',
+    yLabel: 'share of decisions (%)',
+    series,
+    formatY: (y) => `${y}%`,
+  });
 }
 
 // ── tables ──────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -200,7 +247,19 @@ function ppoTable(rounds: readonly LearnRoundRecord[]): string {
       r.policyFile,
     ];
   });
-  const headers = ['round', 'policy loss', 'value loss', 'entropy', 'approx KL', 'clip fraction', 'episodes', 'failed', 'seconds', 'episodes/s', 'policy file'];
+  const headers = [
+    'round',
+    'policy loss',
+    'value loss',
+    'entropy',
+    'approx KL',
+    'clip fraction',
+    'episodes',
+    'failed',
+    'seconds',
+    'episodes/s',
+    'policy file',
+  ];
   return table(headers, rows, 'no round recorded yet', 'round');
 }
 
@@ -224,9 +283,15 @@ function heldOutCell(lines: readonly LearnHeldOutRecord[]): HeldOutCell {
 
 /** Each task weighs the same in the policy's mean, whatever its number of episodes. */
 function meanCell(cells: readonly HeldOutCell[]): HeldOutCell {
-  const of = (value: (c: HeldOutCell) => number | null): number | null => mean(cells.map(value).filter((x): x is number => x !== null));
+  const of = (value: (c: HeldOutCell) => number | null): number | null =>
+    mean(cells.map(value).filter((x): x is number => x !== null));
   const sum = (value: (c: HeldOutCell) => number): number => cells.reduce((a, c) => a + value(c), 0);
-  return { testAccuracy: of((c) => c.testAccuracy), addedParameters: of((c) => c.addedParameters), episodes: sum((c) => c.episodes), failed: sum((c) => c.failed) };
+  return {
+    testAccuracy: of((c) => c.testAccuracy),
+    addedParameters: of((c) => c.addedParameters),
+    episodes: sum((c) => c.episodes),
+    failed: sum((c) => c.failed),
+  };
 }
 
 const cellFigures = (c: HeldOutCell): Cell[] => [
@@ -239,12 +304,19 @@ function heldOutSection(lines: readonly LearnHeldOutRecord[]): string {
   if (lines.length === 0) return muted('no held-out evaluation recorded');
   const tasks = [...new Set(lines.map((l) => l.task))];
   const policies = HELD_OUT_POLICIES.filter((p) => lines.some((l) => l.policy === p));
-  const grid = tasks.map((task) => policies.map((policy) => heldOutCell(lines.filter((l) => l.task === task && l.policy === policy))));
+  const grid = tasks.map((task) =>
+    policies.map((policy) => heldOutCell(lines.filter((l) => l.task === task && l.policy === policy))),
+  );
   const rows: Cell[][] = grid.map((cells, i) => [tasks[i]!, ...cells.flatMap(cellFigures)]);
   const means = policies.map((_, j) => meanCell(grid.map((cells) => cells[j]!)));
   rows.push([{ html: '<strong>mean over tasks</strong>' }, ...means.flatMap(cellFigures)]);
-  const headers = ['task', ...policies.flatMap((p) => [`${p}: test accuracy`, `${p}: added parameters`, `${p}: episodes`])];
-  const note = muted('means over each task’s seeds (failed episodes counted, not averaged); the last row weighs every task the same');
+  const headers = [
+    'task',
+    ...policies.flatMap((p) => [`${p}: test accuracy`, `${p}: added parameters`, `${p}: episodes`]),
+  ];
+  const note = muted(
+    'means over each task’s seeds (failed episodes counted, not averaged); the last row weighs every task the same',
+  );
   return `${table(headers, rows, 'no held-out evaluation recorded', 'heldout')}\n${note}`;
 }
 

@@ -32,7 +32,10 @@ export class LearnStateError extends Error {
 
 export function saveLearnState(file: string, state: Omit<LearnState, 'format'>): void {
   // Typed arrays as their bytes (msgpackr hands back bytes, not a Float32Array).
-  const optimizer = state.optimizer.map((t) => ({ ...t, values: new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength) }));
+  const optimizer = state.optimizer.map((t) => ({
+    ...t,
+    values: new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength),
+  }));
   writeFileAtomic(file, pack({ ...state, optimizer, format: FORMAT }));
 }
 
@@ -47,8 +50,19 @@ export function loadLearnState(file: string): LearnState | null {
   } catch (error) {
     throw new LearnStateError(`${file}: unreadable (${(error as Error).message})`);
   }
-  if (state?.format !== FORMAT) throw new LearnStateError(`${file}: format ${String(state?.format)}, expected ${FORMAT}`);
-  const required: ReadonlyArray<keyof LearnState> = ['learnId', 'curriculumFile', 'rngSeed', 'rounds', 'envs', 'episodesPerEnv', 'round', 'weights', 'optimizer'];
+  if (state?.format !== FORMAT)
+    throw new LearnStateError(`${file}: format ${String(state?.format)}, expected ${FORMAT}`);
+  const required: ReadonlyArray<keyof LearnState> = [
+    'learnId',
+    'curriculumFile',
+    'rngSeed',
+    'rounds',
+    'envs',
+    'episodesPerEnv',
+    'round',
+    'weights',
+    'optimizer',
+  ];
   const missing = required.find((field) => state[field] === undefined);
   if (missing) throw new LearnStateError(`${file}: no ${missing}`);
   state.optimizer = state.optimizer.map((t) => ({ ...t, values: floats(t.values as unknown as Uint8Array) }));

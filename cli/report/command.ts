@@ -9,7 +9,6 @@ import { renderReport } from './render.ts';
 import { LEARN_RECORD_FILE } from '../learn/record.ts';
 import { writeLearnReport } from '../learn/report.ts';
 
-
 export const REPORT_USAGE = `  report <run-dir | learn-dir> [--out file]
                     write the run's report (one self-contained HTML file: curves, seed
                     timeline, decisions, alerts, budgets) to <run-dir>/report.html or --out;
@@ -33,7 +32,8 @@ export function report(args: readonly string[]): number {
     else if (runDir === undefined) runDir = arg;
     else throw new UsageError(`esper report: one run folder, got ${runDir} and ${arg}`);
   }
-  if (runDir === undefined) throw new UsageError('esper report needs a run folder (var/runs/<run-id>) or a learning run\'s (var/learn/<id>)');
+  if (runDir === undefined)
+    throw new UsageError("esper report needs a run folder (var/runs/<run-id>) or a learning run's (var/learn/<id>)");
   const dir = resolve(runDir);
   const target = out === undefined ? undefined : resolve(out);
   const path = existsSync(join(dir, LEARN_RECORD_FILE)) ? writeLearnReport(dir, target) : writeReport(dir, target);

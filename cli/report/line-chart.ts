@@ -40,7 +40,10 @@ export function lineChart(options: LineChartOptions): string {
   if (points.length === 0) return `<figure class="chart">${caption}<p class="muted">no data</p></figure>`;
   const xs = points.map(([x]) => x);
   const ys = [...points.map(([, y]) => y), ...marks.map((m) => m.y)];
-  const [x0, x1] = Math.min(...xs) === Math.max(...xs) ? [Math.min(...xs) - 0.5, Math.max(...xs) + 0.5] : [Math.min(...xs), Math.max(...xs)];
+  const [x0, x1] =
+    Math.min(...xs) === Math.max(...xs)
+      ? [Math.min(...xs) - 0.5, Math.max(...xs) + 0.5]
+      : [Math.min(...xs), Math.max(...xs)];
   const yTicks = niceTicks(Math.min(...ys), Math.max(...ys), 5);
   const [y0, y1] = [yTicks[0]!, yTicks[yTicks.length - 1]!];
   const sx = (x: number): number => LEFT + ((x - x0) / (x1 - x0)) * (W - LEFT - RIGHT);
@@ -53,7 +56,10 @@ export function lineChart(options: LineChartOptions): string {
   const axes = [
     `<line class="axis" stroke="#888" x1="${LEFT}" y1="${H - BOTTOM}" x2="${W - RIGHT}" y2="${H - BOTTOM}"/>`,
     `<line class="axis" stroke="#888" x1="${LEFT}" y1="${TOP}" x2="${LEFT}" y2="${H - BOTTOM}"/>`,
-    ...yTicks.map((y) => `<line class="grid" stroke="#eee" x1="${LEFT}" y1="${n(sy(y))}" x2="${W - RIGHT}" y2="${n(sy(y))}"/><text class="tick" x="${LEFT - 6}" y="${n(sy(y) + 4)}" text-anchor="end">${esc(formatY(y))}</text>`),
+    ...yTicks.map(
+      (y) =>
+        `<line class="grid" stroke="#eee" x1="${LEFT}" y1="${n(sy(y))}" x2="${W - RIGHT}" y2="${n(sy(y))}"/><text class="tick" x="${LEFT - 6}" y="${n(sy(y) + 4)}" text-anchor="end">${esc(formatY(y))}</text>`,
+    ),
     ...xTicks.map((x) => `<text class="tick" x="${n(sx(x))}" y="${H - BOTTOM + 16}" text-anchor="middle">${x}</text>`),
     `<text class="label" x="${(LEFT + W - RIGHT) / 2}" y="${H - 6}" text-anchor="middle">${esc(options.xLabel)}</text>`,
     `<text class="label" x="14" y="${(TOP + H - BOTTOM) / 2}" text-anchor="middle" transform="rotate(-90 14 ${(TOP + H - BOTTOM) / 2})">${esc(options.yLabel)}</text>`,
@@ -65,7 +71,12 @@ export function lineChart(options: LineChartOptions): string {
   const lines = series.map((s) => {
     if (s.points.length === 0) return '';
     const coords = s.points.map(([x, y]) => `${n(sx(x))},${n(sy(y))}`);
-    const dots = s.points.length <= DOTS_UP_TO ? s.points.map(([x, y]) => `<circle cx="${n(sx(x))}" cy="${n(sy(y))}" r="2.5" fill="${esc(s.color)}"/>`).join('') : '';
+    const dots =
+      s.points.length <= DOTS_UP_TO
+        ? s.points
+            .map(([x, y]) => `<circle cx="${n(sx(x))}" cy="${n(sy(y))}" r="2.5" fill="${esc(s.color)}"/>`)
+            .join('')
+        : '';
     return `<polyline class="series" data-series="${esc(s.name)}" fill="none" stroke="${esc(s.color)}" stroke-width="2" points="${coords.join(' ')}"/>${dots}`;
   });
   const markLines = marks.map(
@@ -91,6 +102,7 @@ export function niceTicks(lo: number, hi: number, count: number): number[] {
   const start = Math.floor(lo / step) * step;
   const ticks: number[] = [];
   // Up to the first tick at or above hi (computed from the start each time: no drift from repeated adding).
-  for (let i = 0; ticks.length === 0 || ticks[ticks.length - 1]! < hi - step * 1e-9; i++) ticks.push(Number((start + i * step).toFixed(digits)));
+  for (let i = 0; ticks.length === 0 || ticks[ticks.length - 1]! < hi - step * 1e-9; i++)
+    ticks.push(Number((start + i * step).toFixed(digits)));
   return ticks;
 }

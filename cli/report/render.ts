@@ -52,7 +52,12 @@ export function renderReport(records: readonly RunRecordLine[]): string {
     section('Seeds', seedTimeline(list, hints(decided))),
     section(`Decisions (${decided.length})`, decisionTable(decided)),
     section('Alerts', alertTable(records)),
-    section('Budgets and actuals', latest ? budgetTable(latest, list, decided, summary) : '<p class="muted">no start line: the budgets are unknown</p>'),
+    section(
+      'Budgets and actuals',
+      latest
+        ? budgetTable(latest, list, decided, summary)
+        : '<p class="muted">no start line: the budgets are unknown</p>',
+    ),
   ];
   return page(`Esper run ${runId}`, body);
 }
@@ -78,14 +83,29 @@ export const section = (title: string, html: string): string => `<section><h2>${
 
 function status(records: readonly RunRecordLine[]): { kind: string; text: string } {
   const end = ending(records);
-  if (!end) return { kind: 'incomplete', text: 'incomplete: no end recorded (still running, or the process was killed)' };
+  if (!end)
+    return { kind: 'incomplete', text: 'incomplete: no end recorded (still running, or the process was killed)' };
   if (!end.result) return { kind: 'stopped', text: `stopped: ${end.why}` };
-  return end.result.status === 'completed' ? { kind: 'completed', text: 'completed' } : { kind: 'halted', text: `halted: ${end.result.reason ?? 'unknown reason'}` };
+  return end.result.status === 'completed'
+    ? { kind: 'completed', text: 'completed' }
+    : { kind: 'halted', text: `halted: ${end.result.reason ?? 'unknown reason'}` };
 }
 
-function header(runId: string, start: StartRecord | null, sessions: number, state: { kind: string; text: string }): string {
+function header(
+  runId: string,
+  start: StartRecord | null,
+  sessions: number,
+  state: { kind: string; text: string },
+): string {
   const facts = start
-    ? [`experiment ${start.experiment}`, `data ${start.dataset}`, `host ${start.host}`, `random seed ${start.rngSeed}`, `started ${start.at}`, ...(sessions > 1 ? [`${sessions} sessions (resumed)`] : [])]
+    ? [
+        `experiment ${start.experiment}`,
+        `data ${start.dataset}`,
+        `host ${start.host}`,
+        `random seed ${start.rngSeed}`,
+        `started ${start.at}`,
+        ...(sessions > 1 ? [`${sessions} sessions (resumed)`] : []),
+      ]
     : ['no start line recorded'];
   return `<header><h1>Esper run ${esc(runId)}</h1><p class="status ${esc(state.kind)}">${esc(state.text)}</p><p class="muted">${facts.map(esc).join(' · ')}</p></header>`;
 }
@@ -111,28 +131,44 @@ function points(list: readonly EpochRecord[], value: (e: EpochRecord) => number 
 }
 
 function curves(list: readonly EpochRecord[], summary: RunSummary): string[] {
-  const series = (name: string, color: string, value: (e: EpochRecord) => number | null): Series => ({ name, color, points: points(list, value) });
+  const series = (name: string, color: string, value: (e: EpochRecord) => number | null): Series => ({
+    name,
+    color,
+    points: points(list, value),
+  });
   const percent = (v: number | null): number | null => (v === null ? null : v * 100);
   return [
     lineChart({
       title: 'Loss',
       xLabel: 'epoch',
       yLabel: 'loss',
-      series: [series('train', COLORS.train, (e) => e.trainLoss), series('validation', COLORS.validation, (e) => e.validationLoss)],
+      series: [
+        series('train', COLORS.train, (e) => e.trainLoss),
+        series('validation', COLORS.validation, (e) => e.validationLoss),
+      ],
     }),
     lineChart({
       title: 'Accuracy',
       xLabel: 'epoch',
       yLabel: 'accuracy (%)',
-      series: [series('train', COLORS.train, (e) => percent(e.trainAccuracy)), series('validation', COLORS.validation, (e) => percent(e.validationAccuracy))],
-      marks: summary.testAccuracy === null ? [] : [{ label: `test ${pct(summary.testAccuracy)}`, y: summary.testAccuracy * 100, color: COLORS.test }],
+      series: [
+        series('train', COLORS.train, (e) => percent(e.trainAccuracy)),
+        series('validation', COLORS.validation, (e) => percent(e.validationAccuracy)),
+      ],
+      marks:
+        summary.testAccuracy === null
+          ? []
+          : [{ label: `test ${pct(summary.testAccuracy)}`, y: summary.testAccuracy * 100, color: COLORS.test }],
       formatY: (y) => `${y}%`,
     }),
     lineChart({
       title: 'Trainable parameters',
       xLabel: 'epoch',
       yLabel: 'parameters',
-      series: [series('host', COLORS.host, (e) => e.parameters.host), series('host + seeds', COLORS.total, (e) => e.parameters.host + e.parameters.seeds)],
+      series: [
+        series('host', COLORS.host, (e) => e.parameters.host),
+        series('host + seeds', COLORS.total, (e) => e.parameters.host + e.parameters.seeds),
+      ],
       formatY: count,
     }),
   ];
@@ -140,7 +176,11 @@ function curves(list: readonly EpochRecord[], summary: RunSummary): string[] {
 
 /** Where each germinated seed was put and with which blueprint, from the decisions. */
 function hints(decided: readonly DecisionRecord[]): SeedHints {
-  return new Map(decided.filter((d) => d.action === 'germinate' && d.seedId).map((d) => [d.seedId, { slot: d.slot, blueprint: d.blueprintId }]));
+  return new Map(
+    decided
+      .filter((d) => d.action === 'germinate' && d.seedId)
+      .map((d) => [d.seedId, { slot: d.slot, blueprint: d.blueprintId }]),
+  );
 }
 
 /** A number cell (tabular figures). */
@@ -166,11 +206,36 @@ function decisionTable(decided: readonly DecisionRecord[]): string {
       d.notes,
     ];
   });
-  return table(['epoch', 'action', 'seed', 'blueprint', 'slot', 'outcome', 'loss Δ', 'val loss (at → after)', 'inference ms', 'decided by', 'notes'], rows, 'no decisions recorded', 'decision');
+  return table(
+    [
+      'epoch',
+      'action',
+      'seed',
+      'blueprint',
+      'slot',
+      'outcome',
+      'loss Δ',
+      'val loss (at → after)',
+      'inference ms',
+      'decided by',
+      'notes',
+    ],
+    rows,
+    'no decisions recorded',
+    'decision',
+  );
 }
 
 function alertTable(records: readonly RunRecordLine[]): string {
-  const rows = alerts(records).map((a): Cell[] => [a.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), a.kind, a.rule, a.source, a.metric, num(fixed(a.value, 2)), num(String(a.threshold))]);
+  const rows = alerts(records).map((a): Cell[] => [
+    a.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    a.kind,
+    a.rule,
+    a.source,
+    a.metric,
+    num(fixed(a.value, 2)),
+    num(String(a.threshold)),
+  ]);
   return table(['when', 'kind', 'rule', 'source', 'metric', 'value', 'threshold'], rows, 'no alert fired', 'alert');
 }
 
@@ -180,12 +245,24 @@ function p95(values: readonly number[]): number {
   return sorted[Math.max(0, Math.ceil(sorted.length * 0.95) - 1)]!;
 }
 
-function budgetTable(start: StartRecord, list: readonly EpochRecord[], decided: readonly DecisionRecord[], summary: RunSummary): string {
+function budgetTable(
+  start: StartRecord,
+  list: readonly EpochRecord[],
+  decided: readonly DecisionRecord[],
+  summary: RunSummary,
+): string {
   const b = start.budgets;
-  const verdict = (ok: boolean): Cell => ({ html: ok ? '<span class="within">within</span>' : '<span class="over">over</span>' });
-  const spread = (values: readonly number[]): string => (values.length === 0 ? 'not measured' : `max ${Math.max(...values).toFixed(1)}, p95 ${p95(values).toFixed(1)} (${values.length})`);
+  const verdict = (ok: boolean): Cell => ({
+    html: ok ? '<span class="within">within</span>' : '<span class="over">over</span>',
+  });
+  const spread = (values: readonly number[]): string =>
+    values.length === 0
+      ? 'not measured'
+      : `max ${Math.max(...values).toFixed(1)}, p95 ${p95(values).toFixed(1)} (${values.length})`;
   const hook = list.map((e) => e.hookMs);
-  const inference = decided.flatMap((d) => (d.metrics['decision.inference_ms'] === undefined ? [] : [d.metrics['decision.inference_ms']]));
+  const inference = decided.flatMap((d) =>
+    d.metrics['decision.inference_ms'] === undefined ? [] : [d.metrics['decision.inference_ms']],
+  );
   const late = list.filter((e) => e.decision === 'tamiyo_timeout').length;
   let streak = 0;
   let longest = 0;
@@ -195,11 +272,31 @@ function budgetTable(start: StartRecord, list: readonly EpochRecord[], decided: 
   }
   const failed = list.filter((e) => e.failedReason).length;
   const rows: Cell[][] = [
-    ['epochs', String(b.epochs), `${summary.epochs} run`, { html: summary.epochs >= b.epochs ? '<span class="within">all run</span>' : '<span class="over">short</span>' }],
+    [
+      'epochs',
+      String(b.epochs),
+      `${summary.epochs} run`,
+      { html: summary.epochs >= b.epochs ? '<span class="within">all run</span>' : '<span class="over">short</span>' },
+    ],
     ['end-of-epoch hook (ms)', String(b.hookBudgetMs), spread(hook), verdict(hook.every((ms) => ms <= b.hookBudgetMs))],
-    ['Tamiyo inference (ms)', String(b.inferenceTimeoutMs), spread(inference), verdict(inference.every((ms) => ms <= b.inferenceTimeoutMs))],
-    ["Tolaria's deadline for Tamiyo (ms)", String(b.tamiyoDeadlineMs), `${late} epoch${late === 1 ? '' : 's'} without an answer in time`, verdict(late === 0)],
-    ['failed epochs in a row (halts at)', String(b.haltAfterFailedEpochs), `longest ${longest}, ${failed} in all`, verdict(longest < b.haltAfterFailedEpochs)],
+    [
+      'Tamiyo inference (ms)',
+      String(b.inferenceTimeoutMs),
+      spread(inference),
+      verdict(inference.every((ms) => ms <= b.inferenceTimeoutMs)),
+    ],
+    [
+      "Tolaria's deadline for Tamiyo (ms)",
+      String(b.tamiyoDeadlineMs),
+      `${late} epoch${late === 1 ? '' : 's'} without an answer in time`,
+      verdict(late === 0),
+    ],
+    [
+      'failed epochs in a row (halts at)',
+      String(b.haltAfterFailedEpochs),
+      `longest ${longest}, ${failed} in all`,
+      verdict(longest < b.haltAfterFailedEpochs),
+    ],
     ['wall time (s)', '—', summary.seconds.toFixed(1), ''],
   ];
   return table(['budget', 'allowed', 'actual', ''], rows, 'no budgets recorded');

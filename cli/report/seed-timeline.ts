@@ -49,7 +49,10 @@ export function seedBands(epochs: readonly EpochRecord[], hints: SeedHints): Map
       const slot = seed.slot || before?.slot || hint?.slot || NO_SLOT;
       const grafted = seed.blueprint || before?.blueprint || '';
       known.set(seed.id, { slot, blueprint: grafted });
-      const blueprint = hint?.blueprint && grafted && hint.blueprint !== grafted ? `${hint.blueprint} as ${grafted}` : grafted || hint?.blueprint || '';
+      const blueprint =
+        hint?.blueprint && grafted && hint.blueprint !== grafted
+          ? `${hint.blueprint} as ${grafted}`
+          : grafted || hint?.blueprint || '';
       const band = open.get(seed.id);
       if (band && band.stage === seed.stage && band.to === previous) {
         band.to = epoch;
@@ -87,19 +90,26 @@ export function seedTimeline(epochs: readonly EpochRecord[], hints: SeedHints): 
       if (labelled.has(band.seedId)) return rect;
       labelled.add(band.seedId);
       // A label that starts in the right half ends at the right edge instead of running off it.
-      const anchor = band.from - first > (last - first + 1) / 2 ? `x="${W - RIGHT}" text-anchor="end"` : `x="${x(band.from)}"`;
+      const anchor =
+        band.from - first > (last - first + 1) / 2 ? `x="${W - RIGHT}" text-anchor="end"` : `x="${x(band.from)}"`;
       return `${rect}<text class="legend" ${anchor} y="${top + 11}">${esc(`${band.seedId}${band.blueprint ? ` · ${band.blueprint}` : ''}`)}</text>`;
     });
     return `<g class="slot-row" data-slot="${esc(slot)}"><text class="tick" x="${LEFT - 8}" y="${top + 25}" text-anchor="end">${esc(slot)}</text>${rects.join('')}</g>`;
   });
   const step = Math.max(1, Math.ceil((last - first + 1) / 10));
   const ticks: string[] = [];
-  for (let epoch = first; epoch <= last; epoch += step) ticks.push(`<text class="tick" x="${(LEFT + (epoch - first + 0.5) * cell).toFixed(1)}" y="${height - 10}" text-anchor="middle">${epoch}</text>`);
+  for (let epoch = first; epoch <= last; epoch += step)
+    ticks.push(
+      `<text class="tick" x="${(LEFT + (epoch - first + 0.5) * cell).toFixed(1)}" y="${height - 10}" text-anchor="middle">${epoch}</text>`,
+    );
   const stages = new Set([...rows.values()].flat().map((band) => band.stage));
   const legend = Object.keys(STAGE_COLORS)
     .concat([...stages].filter((s) => !(s in STAGE_COLORS)))
     .filter((stage) => stages.has(stage))
-    .map((stage) => `<span class="key"><span class="swatch" style="background:${STAGE_COLORS[stage] ?? OTHER_COLOR}"></span>${esc(stage)}</span>`);
+    .map(
+      (stage) =>
+        `<span class="key"><span class="swatch" style="background:${STAGE_COLORS[stage] ?? OTHER_COLOR}"></span>${esc(stage)}</span>`,
+    );
   return (
     `<figure class="chart"><figcaption>Seed lifecycle per slot (epoch on the x axis)</figcaption>` +
     `<svg viewBox="0 0 ${W} ${height}" role="img" aria-label="seed lifecycle timeline">\n${rowsSvg.join('\n')}\n${ticks.join('')}\n</svg>` +

@@ -27,7 +27,9 @@ export function readDecisions(varDir: string, runId: string, retentionMs: number
 export function decisionRecord(report: v1.FieldReport): DecisionRecord {
   const metrics = report.metrics ?? {};
   const action = actionName(metrics['decision.kind'] ?? leyline.PolicyAction.POLICY_ACTION_WAIT);
-  const outcome = (leyline.FieldReportOutcome[report.outcome] ?? 'FIELD_REPORT_OUTCOME_UNSPECIFIED').replace('FIELD_REPORT_OUTCOME_', '').toLowerCase();
+  const outcome = (leyline.FieldReportOutcome[report.outcome] ?? 'FIELD_REPORT_OUTCOME_UNSPECIFIED')
+    .replace('FIELD_REPORT_OUTCOME_', '')
+    .toLowerCase();
   return {
     event: 'decision',
     at: new Date(report.issuedAt ? fromTimestamp(report.issuedAt) : 0).toISOString(),

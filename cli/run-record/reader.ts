@@ -12,7 +12,8 @@ export class RunRecordError extends Error {
 type Check = (value: unknown, path: string) => string | null;
 
 const show = (value: unknown): string => (value === undefined ? 'nothing' : JSON.stringify(value).slice(0, 40));
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const is =
   (type: 'string' | 'number' | 'boolean'): Check =>
@@ -82,7 +83,13 @@ const EVENTS: Record<RunRecordLine['event'], Check> = {
     dataset: string,
     host: string,
     rngSeed: number,
-    budgets: shape({ epochs: number, hookBudgetMs: number, tamiyoDeadlineMs: number, inferenceTimeoutMs: number, haltAfterFailedEpochs: number }),
+    budgets: shape({
+      epochs: number,
+      hookBudgetMs: number,
+      tamiyoDeadlineMs: number,
+      inferenceTimeoutMs: number,
+      haltAfterFailedEpochs: number,
+    }),
   }),
   epoch: shape({
     at,
@@ -99,9 +106,19 @@ const EVENTS: Record<RunRecordLine['event'], Check> = {
     failedReason: nullable(string),
     decision: nullable(string),
     parameters: shape({ host: number, seeds: number }),
-    seeds: listOf(shape({ id: string, slot: string, blueprint: string, stage: string, alpha: number, parameters: number })),
+    seeds: listOf(
+      shape({ id: string, slot: string, blueprint: string, stage: string, alpha: number, parameters: number }),
+    ),
   }),
-  alert: shape({ at, kind: oneOf('fired', 'resolved'), rule: string, metric: string, source: string, value: nullable(number), threshold: number }),
+  alert: shape({
+    at,
+    kind: oneOf('fired', 'resolved'),
+    rule: string,
+    metric: string,
+    source: string,
+    value: nullable(number),
+    threshold: number,
+  }),
   decision: shape({
     at,
     commandId: string,
@@ -119,7 +136,17 @@ const EVENTS: Record<RunRecordLine['event'], Check> = {
     at,
     code: number,
     why: string,
-    result: nullable(shape({ runId: string, status: oneOf('completed', 'halted'), epochs: number, testAccuracy: number, testLoss: nullable(number), reason: nullable(string), seconds: number })),
+    result: nullable(
+      shape({
+        runId: string,
+        status: oneOf('completed', 'halted'),
+        epochs: number,
+        testAccuracy: number,
+        testLoss: nullable(number),
+        reason: nullable(string),
+        seconds: number,
+      }),
+    ),
     summary,
   }),
 };
@@ -135,8 +162,11 @@ export function parseRecordLine(text: string): RunRecordLine {
   if (!isObject(value)) throw new RunRecordError(`not a JSON object: ${show(value)}`);
   // A start line written while the random seed was `seed` reads as `rngSeed`.
   const record = renameStoredSeed(value);
-  const check = Object.hasOwn(EVENTS, record.event as string) ? EVENTS[record.event as RunRecordLine['event']] : undefined;
-  if (!check) throw new RunRecordError(`unknown event ${show(record.event)} (expected ${Object.keys(EVENTS).join(', ')})`);
+  const check = Object.hasOwn(EVENTS, record.event as string)
+    ? EVENTS[record.event as RunRecordLine['event']]
+    : undefined;
+  if (!check)
+    throw new RunRecordError(`unknown event ${show(record.event)} (expected ${Object.keys(EVENTS).join(', ')})`);
   const problem = check(record, record.event as string);
   if (problem) throw new RunRecordError(problem);
   return record as unknown as RunRecordLine;

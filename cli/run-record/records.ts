@@ -34,7 +34,9 @@ export interface StartRecord {
 }
 
 // JSON has no NaN: a diverged loss is recorded as null.
-export type EpochRecord = { event: 'epoch'; at: string } & Omit<EpochSummary, 'trainLoss'> & { trainLoss: number | null };
+export type EpochRecord = { event: 'epoch'; at: string } & Omit<EpochSummary, 'trainLoss'> & {
+    trainLoss: number | null;
+  };
 
 export interface AlertRecord {
   event: 'alert';

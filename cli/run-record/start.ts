@@ -5,7 +5,11 @@ import { resolveTamiyoConfig } from '../../actors/tamiyo/index.ts';
 import { type EsperConfig, pathOfKind } from '../../actors/weatherlight/index.ts';
 import type { StartRecord } from './records.ts';
 
-export function startRecord(config: EsperConfig, run: { id: string; resumed: boolean }, env: NodeJS.ProcessEnv = process.env): Omit<StartRecord, 'event' | 'at'> {
+export function startRecord(
+  config: EsperConfig,
+  run: { id: string; resumed: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+): Omit<StartRecord, 'event' | 'at'> {
   // Both were checked at boot: these cannot throw here.
   const tolaria = resolveTolariaConfig(config.tolaria ?? {});
   const tamiyo = resolveTamiyoConfig(config.tamiyo ?? {}, env);
@@ -31,7 +35,10 @@ export function startRecord(config: EsperConfig, run: { id: string; resumed: boo
 function describeDataset(settings: TolariaSettings): string {
   const { dataset, limit } = settings;
   const name = dataset.kind === 'idx' ? `idx ${dataset.dir}` : dataset.kind;
-  const limits = [limit.train === null ? '' : `${limit.train} train`, limit.test === null ? '' : `${limit.test} test`].filter(Boolean);
+  const limits = [
+    limit.train === null ? '' : `${limit.train} train`,
+    limit.test === null ? '' : `${limit.test} test`,
+  ].filter(Boolean);
   return limits.length > 0 ? `${name} (first ${limits.join(', ')} samples)` : name;
 }
 

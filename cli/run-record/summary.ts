@@ -1,6 +1,14 @@
 // Views of a run record (the epochs, the decisions, the sessions, each seed's fate) and the run's summary: what
 // `esper run` prints at the end and the report's header shows. Pure: records in, figures out.
-import type { AlertRecord, DecisionRecord, EpochRecord, FinishedRecord, RunRecordLine, RunSummary, StartRecord } from './records.ts';
+import type {
+  AlertRecord,
+  DecisionRecord,
+  EpochRecord,
+  FinishedRecord,
+  RunRecordLine,
+  RunSummary,
+  StartRecord,
+} from './records.ts';
 
 /** A line as the summary reads it: a finished line's own summary is not needed (it is what is computed). */
 export type SummaryInput = Exclude<RunRecordLine, FinishedRecord> | Omit<FinishedRecord, 'summary'>;
@@ -8,8 +16,10 @@ export type SummaryInput = Exclude<RunRecordLine, FinishedRecord> | Omit<Finishe
 /** Stages after which a seed is out of the host for good. */
 const CULLED_STAGES: ReadonlySet<string> = new Set(['culled', 'embargoed', 'resetting', 'terminated']);
 
-export const starts = (records: readonly SummaryInput[]): StartRecord[] => records.filter((r): r is StartRecord => r.event === 'start');
-export const alerts = (records: readonly SummaryInput[]): AlertRecord[] => records.filter((r): r is AlertRecord => r.event === 'alert');
+export const starts = (records: readonly SummaryInput[]): StartRecord[] =>
+  records.filter((r): r is StartRecord => r.event === 'start');
+export const alerts = (records: readonly SummaryInput[]): AlertRecord[] =>
+  records.filter((r): r is AlertRecord => r.event === 'alert');
 
 /** One line per epoch, in order; an epoch trained twice (a resume after a crash) counts as its last run. */
 export function epochs(records: readonly SummaryInput[]): EpochRecord[] {
@@ -62,7 +72,14 @@ function seedFates(records: readonly SummaryInput[]): Map<string, SeedFate> {
     for (const seed of epoch.seeds) {
       lastSeen.set(seed.id, i);
       if (fates.get(seed.id) === 'kept') continue;
-      fates.set(seed.id, seed.stage === 'fossilized' ? 'kept' : CULLED_STAGES.has(seed.stage) ? 'dropped' : (fates.get(seed.id) ?? 'live'));
+      fates.set(
+        seed.id,
+        seed.stage === 'fossilized'
+          ? 'kept'
+          : CULLED_STAGES.has(seed.stage)
+            ? 'dropped'
+            : (fates.get(seed.id) ?? 'live'),
+      );
     }
   }
   for (const [id, i] of lastSeen) if (fates.get(id) === 'live' && i < list.length - 1) fates.set(id, 'dropped');

@@ -6,7 +6,13 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlertEvent } from '../../actors/nissa/index.ts';
 import type { EpochSummary, RunResult } from '../../actors/tolaria/index.ts';
-import { RUN_RECORD_FILE, type DecisionRecord, type FinishedRecord, type RunRecordLine, type StartRecord } from './records.ts';
+import {
+  RUN_RECORD_FILE,
+  type DecisionRecord,
+  type FinishedRecord,
+  type RunRecordLine,
+  type StartRecord,
+} from './records.ts';
 import { parseRecordLine } from './reader.ts';
 import { summarizeRun } from './summary.ts';
 

@@ -27,7 +27,9 @@ export function convGeometry(
 ): tf.backend_util.Conv2DInfo {
   const dataFormat = attrs['dataFormat'] ?? 'NHWC';
   if (dataFormat !== 'NHWC') {
-    throw new UnsupportedConvAttributeError(`${kernel} on wasm supports dataFormat NHWC only, got ${String(dataFormat)}`);
+    throw new UnsupportedConvAttributeError(
+      `${kernel} on wasm supports dataFormat NHWC only, got ${String(dataFormat)}`,
+    );
   }
   const dilations = attrs['dilations'] ?? 1;
   const dilationList = Array.isArray(dilations) ? dilations : [dilations];
@@ -52,6 +54,7 @@ export function convGeometry(
 /** Rejects non-float32 operands (the WASM heap views below are read as Float32Array). */
 export function requireFloat32(kernel: string, ...infos: tf.TensorInfo[]): void {
   for (const info of infos) {
-    if (info.dtype !== 'float32') throw new UnsupportedConvAttributeError(`${kernel} on wasm supports float32 only, got ${info.dtype}`);
+    if (info.dtype !== 'float32')
+      throw new UnsupportedConvAttributeError(`${kernel} on wasm supports float32 only, got ${info.dtype}`);
   }
 }

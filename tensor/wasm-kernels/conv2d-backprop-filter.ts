@@ -60,10 +60,18 @@ export function conv2dBackpropFilterConfig(batchMatMulKernel: tf.KernelConfig): 
     const colsT = backend.makeOutput([1, K, N], 'float32');
     try {
       // Views taken after the allocation: makeOutput may grow the heap and detach earlier views.
-      im2colTransposed(backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(colsT) as Float32Array, info);
+      im2colTransposed(
+        backend.typedArrayFromHeap(x) as Float32Array,
+        backend.typedArrayFromHeap(colsT) as Float32Array,
+        info,
+      );
       const dy3: tf.TensorInfo = { dataId: dy.dataId, shape: [1, N, info.outChannels], dtype: 'float32' };
       const out = matMul({ inputs: { a: colsT, b: dy3 }, backend, attrs: { transposeA: false, transposeB: false } });
-      return { dataId: out.dataId, shape: [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels], dtype: 'float32' };
+      return {
+        dataId: out.dataId,
+        shape: [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels],
+        dtype: 'float32',
+      };
     } finally {
       release(backend, colsT);
     }

@@ -34,7 +34,12 @@ function filterGradient(args: KernelArgs): tf.TensorInfo {
   const { x, dy } = args.inputs;
   if (!x || !dy) throw new Error(`${kernel} needs inputs x and dy`);
   requireFloat32(kernel, x, dy);
-  const { B, H, W, CI, OH, OW, CO, KH, KW, sH, sW, top, left, M } = depthwiseGeometry(kernel, x.shape, args.attrs['filterShape'], args);
+  const { B, H, W, CI, OH, OW, CO, KH, KW, sH, sW, top, left, M } = depthwiseGeometry(
+    kernel,
+    x.shape,
+    args.attrs['filterShape'],
+    args,
+  );
   const out = args.backend.makeOutput([KH, KW, CI, M], 'float32');
   // Views taken after the allocation: makeOutput may grow the heap and detach earlier views.
   const dw = args.backend.typedArrayFromHeap(out) as Float32Array;
@@ -74,7 +79,12 @@ function inputGradient(args: KernelArgs): tf.TensorInfo {
   const { dy, filter } = args.inputs;
   if (!dy || !filter) throw new Error(`${kernel} needs inputs dy and filter`);
   requireFloat32(kernel, dy, filter);
-  const { B, H, W, CI, OH, OW, CO, KH, KW, sH, sW, top, left, M } = depthwiseGeometry(kernel, args.attrs['inputShape'], filter.shape, args);
+  const { B, H, W, CI, OH, OW, CO, KH, KW, sH, sW, top, left, M } = depthwiseGeometry(
+    kernel,
+    args.attrs['inputShape'],
+    filter.shape,
+    args,
+  );
   const out = args.backend.makeOutput([B, H, W, CI], 'float32');
   const dx = args.backend.typedArrayFromHeap(out) as Float32Array;
   const dys = args.backend.typedArrayFromHeap(dy) as Float32Array;
@@ -108,9 +118,17 @@ function inputGradient(args: KernelArgs): tf.TensorInfo {
 }
 
 export function depthwiseBackpropFilterConfig(): tf.KernelConfig {
-  return { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, backendName: 'wasm', kernelFunc: filterGradient as unknown as tf.KernelFunc };
+  return {
+    kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
+    backendName: 'wasm',
+    kernelFunc: filterGradient as unknown as tf.KernelFunc,
+  };
 }
 
 export function depthwiseBackpropInputConfig(): tf.KernelConfig {
-  return { kernelName: tf.DepthwiseConv2dNativeBackpropInput, backendName: 'wasm', kernelFunc: inputGradient as unknown as tf.KernelFunc };
+  return {
+    kernelName: tf.DepthwiseConv2dNativeBackpropInput,
+    backendName: 'wasm',
+    kernelFunc: inputGradient as unknown as tf.KernelFunc,
+  };
 }

@@ -30,5 +30,9 @@ function unsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
 }
 
 export function unsortedSegmentSumConfig(): tf.KernelConfig {
-  return { kernelName: tf.UnsortedSegmentSum, backendName: 'wasm', kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc };
+  return {
+    kernelName: tf.UnsortedSegmentSum,
+    backendName: 'wasm',
+    kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc,
+  };
 }

@@ -33,7 +33,10 @@ export function rawKernel(config: tf.KernelConfig): RawKernel {
 /** The registered kernel for the WASM backend, or a clear error if the backend's kernels are not loaded. */
 export function wasmKernel(kernelName: string): tf.KernelConfig {
   const config = tf.getKernel(kernelName, 'wasm');
-  if (!config) throw new Error(`kernel ${kernelName} is not registered for the wasm backend (import @tensorflow/tfjs-backend-wasm first)`);
+  if (!config)
+    throw new Error(
+      `kernel ${kernelName} is not registered for the wasm backend (import @tensorflow/tfjs-backend-wasm first)`,
+    );
   return config;
 }
 

@@ -17,7 +17,11 @@ export interface ProbeBehaviour {
 }
 
 /** Messages are MetricPoints: name "boom" throws, "get" replies with the count so far, anything else counts. */
-export function probeLogic(id: string, log: EventLog<ProbeEvent>, behaviour: ProbeBehaviour = {}): ActorLogic<{ count: number }, v1.MetricPoint> {
+export function probeLogic(
+  id: string,
+  log: EventLog<ProbeEvent>,
+  behaviour: ProbeBehaviour = {},
+): ActorLogic<{ count: number }, v1.MetricPoint> {
   return {
     kind: 'probe',
     accepts: [leyline.MetricPoint],

@@ -14,11 +14,19 @@ export interface ChildRun {
 }
 
 export function runTsChild(script: string, args: readonly string[], timeoutMs = 40_000): ChildRun {
-  return runChild(['--import', 'tsx', script, ...args], { env: { ...process.env, ESPER_LOG_LEVEL: 'silent' } }, timeoutMs);
+  return runChild(
+    ['--import', 'tsx', script, ...args],
+    { env: { ...process.env, ESPER_LOG_LEVEL: 'silent' } },
+    timeoutMs,
+  );
 }
 
 /** `node argv…` with its stdout read line by line. */
-export function runChild(argv: readonly string[], options: { cwd?: string; env: NodeJS.ProcessEnv }, timeoutMs = 40_000): ChildRun {
+export function runChild(
+  argv: readonly string[],
+  options: { cwd?: string; env: NodeJS.ProcessEnv },
+  timeoutMs = 40_000,
+): ChildRun {
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   const lines: string[] = [];
   const waiters: Array<() => void> = [];
@@ -48,7 +56,10 @@ export function runChild(argv: readonly string[], options: { cwd?: string; env: 
     stderr: () => stderr,
     waitFor(match, times = 1) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`child did not print the awaited line; stderr: ${stderr}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`child did not print the awaited line; stderr: ${stderr}`)),
+          timeoutMs,
+        );
         const check = (): void => {
           if (lines.filter(match).length >= times) {
             clearTimeout(timer);

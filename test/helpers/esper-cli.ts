@@ -35,7 +35,10 @@ export function esperEnv(logLevel = 'warn'): NodeJS.ProcessEnv {
 /** Runs `esper args` in `cwd` to its end. */
 export function esper(args: readonly string[], cwd: string, options: EsperOptions = {}): Promise<EsperRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ESPER_BIN, ...args], { cwd, env: { ...esperEnv(options.logLevel), ...options.env } });
+    const child = spawn(process.execPath, [ESPER_BIN, ...args], {
+      cwd,
+      env: { ...esperEnv(options.logLevel), ...options.env },
+    });
     let stdout = '';
     let stderr = '';
     let signal = options.signal;

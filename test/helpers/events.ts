@@ -51,7 +51,11 @@ export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => voi
  * Resolves once `check` holds, polling every few milliseconds: for state that announces no event (a stream's
  * backlog, a server's counters). Rejects after `timeoutMs`, naming `what`.
  */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

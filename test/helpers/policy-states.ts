@@ -16,7 +16,12 @@ export class PolicyStates {
 
   next(overrides: Partial<v1.SystemStatePacket> = {}): v1.SystemStatePacket {
     const between = (lo: number, hi: number): number => lo + (hi - lo) * this.#random();
-    const metrics: Record<string, number> = { learning_rate: 1e-3, initial_learning_rate: 1e-3, epochs_total: 10, host_parameters: 20_000 };
+    const metrics: Record<string, number> = {
+      learning_rate: 1e-3,
+      initial_learning_rate: 1e-3,
+      epochs_total: 10,
+      host_parameters: 20_000,
+    };
     for (const slot of STATE_SLOTS) {
       const absMax = between(3, 12);
       metrics[`slot.${slot.id}.mean`] = between(0.3, 2.5);

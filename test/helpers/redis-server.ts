@@ -9,7 +9,8 @@ import { join } from 'node:path';
 
 export function redisServerAvailable(): boolean {
   const found = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
-  if (!found && process.env.CI === 'true') throw new Error('redis-server is required under CI=true (apt-get install redis-server)');
+  if (!found && process.env.CI === 'true')
+    throw new Error('redis-server is required under CI=true (apt-get install redis-server)');
   if (!found) console.warn('NOTICE: redis-server not found: the Redis transport tests are skipped');
   return found;
 }
@@ -30,7 +31,10 @@ export class RedisServer {
   readonly dir = mkdtempSync(join(tmpdir(), 'esper-redis-'));
   #child: ChildProcess | null = null;
 
-  private constructor(readonly port: number, readonly persistent: boolean) {}
+  private constructor(
+    readonly port: number,
+    readonly persistent: boolean,
+  ) {}
 
   static async start(options: { persistent?: boolean } = {}): Promise<RedisServer> {
     const server = new RedisServer(await freePort(), options.persistent ?? false);
@@ -63,7 +67,18 @@ export class RedisServer {
   }
 
   async #launch(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--protected-mode', 'no'];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--protected-mode',
+      'no',
+    ];
     args.push(...(this.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.#child = child;

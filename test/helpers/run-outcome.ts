@@ -13,7 +13,13 @@ export interface GrownNetwork {
   epoch: number;
   globalStep: number;
   host: Record<string, number[]>;
-  seeds: Array<{ seedId: string; stage: number; alpha: number; blueprintId: string; weights: Record<string, number[]> }>;
+  seeds: Array<{
+    seedId: string;
+    stage: number;
+    alpha: number;
+    blueprintId: string;
+    weights: Record<string, number[]>;
+  }>;
 }
 
 export interface RunOutcome {
@@ -28,7 +34,8 @@ export interface RunOutcome {
   reports: string[];
 }
 
-const values = (map: TensorMap): Record<string, number[]> => Object.fromEntries(Object.entries(map).map(([k, v]) => [k, [...v.data]]));
+const values = (map: TensorMap): Record<string, number[]> =>
+  Object.fromEntries(Object.entries(map).map(([k, v]) => [k, [...v.data]]));
 
 /** The grown network a checkpoint holds: the host's weights and each seed's record and weights. */
 export function grownNetwork(state: TrainingState): GrownNetwork {
@@ -53,12 +60,21 @@ export async function runOutcome(cwd: string, runDir: string): Promise<RunOutcom
   const log = new FieldReportLog(join(cwd, 'var', 'tamiyo', 'field_reports.db'));
   try {
     return {
-      decisions: decisions(record).map((d) => `${d.epoch} ${d.action} ${d.seedId} ${d.blueprintId} ${d.slot} ${d.outcome}`),
-      epochs: epochs(record).map(({ epoch, validationLoss, seeds }) => ({ epoch, validationLoss, seeds: seeds.map(({ id, stage }) => ({ id, stage })) })),
+      decisions: decisions(record).map(
+        (d) => `${d.epoch} ${d.action} ${d.seedId} ${d.blueprintId} ${d.slot} ${d.outcome}`,
+      ),
+      epochs: epochs(record).map(({ epoch, validationLoss, seeds }) => ({
+        epoch,
+        validationLoss,
+        seeds: seeds.map(({ id, stage }) => ({ id, stage })),
+      })),
       summary,
       finished: ending(record)?.code === 0,
       network: loaded ? grownNetwork(loaded.state) : null,
-      reports: log.reports().map((r) => `${r.reportId} ${r.outcome} ${r.seedId} ${r.blueprintId}`).sort(),
+      reports: log
+        .reports()
+        .map((r) => `${r.reportId} ${r.outcome} ${r.seedId} ${r.blueprintId}`)
+        .sort(),
     };
   } finally {
     log.close();
@@ -90,7 +106,8 @@ export function compareOutcomes(reference: RunOutcome, other: RunOutcome): Outco
   same('field reports', reference.reports, other.reports);
   const ids = (outcome: RunOutcome): Set<string> => new Set(outcome.reports.map((r) => r.split(' ')[0]!));
   const [ours, theirs] = [ids(reference), ids(other)];
-  const seeds = (outcome: RunOutcome): Set<string> => new Set((outcome.network?.seeds ?? []).map((s) => `${s.seedId} ${s.stage}`));
+  const seeds = (outcome: RunOutcome): Set<string> =>
+    new Set((outcome.network?.seeds ?? []).map((s) => `${s.seedId} ${s.stage}`));
   const theirSeeds = seeds(other);
   return {
     identical: differences.length === 0,

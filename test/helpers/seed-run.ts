@@ -27,13 +27,22 @@ export const secret = new SignatureContext('kasmina-seeds-test');
 export const { catalog } = setUpKarn({});
 
 /** Parameters the test kernels are built with. */
-const PARAMETERS: Record<string, Record<string, number>> = { BP043: { scale: 20 }, BP045: { frequency: 0.1 }, BP009: { depth: 1 } };
+const PARAMETERS: Record<string, Record<string, number>> = {
+  BP043: { scale: 20 },
+  BP045: { frequency: 0.1 },
+  BP009: { depth: 1 },
+};
 
 /** A kernel library that builds what it is asked for (Urza's role, without the forge). */
 export const store: KernelStore = {
   fetchKernel(blueprintId, slot): KernelFetchResult {
     const descriptor = catalog.get(blueprintId)!;
-    const module = buildModule(descriptor, PARAMETERS[blueprintId] ?? midpointParameters(descriptor), { dims: [...(slot as readonly number[])] }, { rngSeed: 7 });
+    const module = buildModule(
+      descriptor,
+      PARAMETERS[blueprintId] ?? midpointParameters(descriptor),
+      { dims: [...(slot as readonly number[])] },
+      { rngSeed: 7 },
+    );
     return { status: 'found', module, entry: leyline.KernelCatalogEntry.create({}), fromCache: true, latencyMs: 0.5 };
   },
 };
@@ -42,7 +51,10 @@ export const store: KernelStore = {
  * An under-sized MLP host (784-64-10) on 8,000 MNIST samples, with seed stages short enough to walk in a few epochs:
  * the MNIST seed tests' setting.
  */
-export function mnistSeedSettings(experiment: string, epochs: number): { tolaria: TolariaConfig; kasmina: KasminaConfig } {
+export function mnistSeedSettings(
+  experiment: string,
+  epochs: number,
+): { tolaria: TolariaConfig; kasmina: KasminaConfig } {
   return {
     tolaria: {
       experiment,
@@ -52,11 +64,21 @@ export function mnistSeedSettings(experiment: string, epochs: number): { tolaria
       optimizer: { kind: 'adam', learningRate: 1e-3 },
       epochs,
     },
-    kasmina: { timings: { trainingSteps: 40, shadowingSteps: 20, probationSteps: 20 }, impactTolerance: 0.1, isolationEvery: 4 },
+    kasmina: {
+      timings: { trainingSteps: 40, shadowingSteps: 20, probationSteps: 20 },
+      impactTolerance: 0.1,
+      isolationEvery: 4,
+    },
   };
 }
 
-export function seedCommand(operation: v1.SeedOperation, seedId: string, blueprintId = '', parameters: Record<string, number> = {}, slotId = 'mlp.0'): v1.AdaptationCommand {
+export function seedCommand(
+  operation: v1.SeedOperation,
+  seedId: string,
+  blueprintId = '',
+  parameters: Record<string, number> = {},
+  slotId = 'mlp.0',
+): v1.AdaptationCommand {
   return leyline.AdaptationCommand.create({
     version: 1,
     commandType: CommandType.COMMAND_SEED,
@@ -83,7 +105,11 @@ export function startSeedRun(options: {
 }) {
   const system = testSystem();
   const packets = new EventLog<v1.TelemetryPacket>();
-  const telemetry = system.spawn(null, statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)), { name: 'telemetry' });
+  const telemetry = system.spawn(
+    null,
+    statelessLogic<v1.TelemetryPacket>('recorder', (p) => packets.push(p)),
+    { name: 'telemetry' },
+  );
   const surface = new TrainingSurface();
   const kasmina = system.spawn(
     null,
@@ -121,7 +147,12 @@ export function startSeedRun(options: {
   const trainer = system.spawn(
     null,
     trainerLogic({
-      settings: resolveTolariaConfig({ control: { hookBudgetMs: 10_000 }, sliceMs: 20, seedReportEverySteps: 2, ...options.tolaria }),
+      settings: resolveTolariaConfig({
+        control: { hookBudgetMs: 10_000 },
+        sliceMs: 20,
+        seedReportEverySteps: 2,
+        ...options.tolaria,
+      }),
       runId: 'seeds',
       runDir: options.runDir ?? mkdtempSync(join(tmpdir(), 'esper-seeds-')),
       resume: options.resume ?? false,
@@ -138,10 +169,40 @@ export function startSeedRun(options: {
   const ask = (command: v1.AdaptationCommand) => system.ask(kasmina, command, leyline.AdaptationReceipt, 5_000);
   /** A signed GERMINATE for `seedId`, answered by the manager. */
   const germinate = (seedId: string, blueprintId: string, parameters: Record<string, number> = {}, slotId = 'mlp.0') =>
-    ask(signCommand(seedCommand(leyline.SeedOperation.SEED_OP_GERMINATE, seedId, blueprintId, parameters, slotId), secret));
+    ask(
+      signCommand(
+        seedCommand(leyline.SeedOperation.SEED_OP_GERMINATE, seedId, blueprintId, parameters, slotId),
+        secret,
+      ),
+    );
   const stagesOf = (seedId: string) =>
-    packets.seen.flatMap((p) => p.events.filter((e) => e.description === 'seed_stage_changed' && e.attributes?.seed_id === seedId).map((e) => e.attributes?.to));
+    packets.seen.flatMap((p) =>
+      p.events
+        .filter((e) => e.description === 'seed_stage_changed' && e.attributes?.seed_id === seedId)
+        .map((e) => e.attributes?.to),
+    );
   const reached = (seedId: string, stage: string, timeoutMs = 30_000) =>
-    packets.waitFor((p) => p.events.some((e) => e.description === 'seed_stage_changed' && e.attributes?.seed_id === seedId && e.attributes?.to === stage), { timeoutMs });
-  return { system, packets, surface, kasmina, tamiyo, tamiyoDir, trainer, finished: done.promise, epochs, ask, germinate, stagesOf, reached };
+    packets.waitFor(
+      (p) =>
+        p.events.some(
+          (e) =>
+            e.description === 'seed_stage_changed' && e.attributes?.seed_id === seedId && e.attributes?.to === stage,
+        ),
+      { timeoutMs },
+    );
+  return {
+    system,
+    packets,
+    surface,
+    kasmina,
+    tamiyo,
+    tamiyoDir,
+    trainer,
+    finished: done.promise,
+    epochs,
+    ask,
+    germinate,
+    stagesOf,
+    reached,
+  };
 }

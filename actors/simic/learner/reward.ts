@@ -35,16 +35,30 @@ export interface EpisodeReward {
   cullCost: number;
 }
 
-export function episodeReward(result: v1.EpisodeResult, prices: RewardPrices = DEFAULT_REWARD_PRICES, gamma = 0.99): EpisodeReward {
+export function episodeReward(
+  result: v1.EpisodeResult,
+  prices: RewardPrices = DEFAULT_REWARD_PRICES,
+  gamma = 0.99,
+): EpisodeReward {
   const host = Math.max(1, result.hostParameters);
   const epochs = Math.max(1, result.epochs.length);
   const finalAccuracy = 100 * result.finalValidationAccuracy;
   const rent = 100 * prices.rent * (result.addedParameters / host);
   const cullCost = result.seeds
     .filter((seed) => CULLED.has(seed.stage ?? ''))
-    .reduce((sum, seed) => sum + 100 * prices.cullCost * ((seed.parameters ?? 0) / host) * (Math.max(0, (seed.lastEpoch ?? 0) - (seed.firstEpoch ?? 0) + 1) / epochs), 0);
+    .reduce(
+      (sum, seed) =>
+        sum +
+        100 *
+          prices.cullCost *
+          ((seed.parameters ?? 0) / host) *
+          (Math.max(0, (seed.lastEpoch ?? 0) - (seed.firstEpoch ?? 0) + 1) / epochs),
+      0,
+    );
   const objective = finalAccuracy - rent - cullCost;
   const potentials = result.reports.map((report) => 100 * (report.metrics?.['decision.validation_accuracy'] ?? 0));
-  const rewards = potentials.map((phi, t) => (t + 1 < potentials.length ? gamma * potentials[t + 1]! - phi : objective - phi));
+  const rewards = potentials.map((phi, t) =>
+    t + 1 < potentials.length ? gamma * potentials[t + 1]! - phi : objective - phi,
+  );
   return { rewards, objective, finalAccuracy, rent, cullCost };
 }

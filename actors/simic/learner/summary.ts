@@ -59,13 +59,15 @@ export interface RoundFigures {
   actions: Record<string, number>;
 }
 
-const mean = (values: readonly number[]): number => (values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length);
+const mean = (values: readonly number[]): number =>
+  values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
 
 /** Means over the episodes that finished (failed ones are counted, not averaged). */
 export function summarizeRound(episodes: readonly EpisodeSummary[]): RoundFigures {
   const done = episodes.filter((e) => e.ok);
   const counts: Record<string, number> = {};
-  for (const episode of done) for (const [name, n] of Object.entries(episode.actions)) counts[name] = (counts[name] ?? 0) + n;
+  for (const episode of done)
+    for (const [name, n] of Object.entries(episode.actions)) counts[name] = (counts[name] ?? 0) + n;
   const decisions = Object.values(counts).reduce((a, b) => a + b, 0);
   return {
     episodes: episodes.length,
@@ -75,6 +77,8 @@ export function summarizeRound(episodes: readonly EpisodeSummary[]): RoundFigure
     meanTestAccuracy: mean(done.map((e) => e.testAccuracy)),
     meanAddedParameters: mean(done.map((e) => e.addedParameters)),
     meanAddedShare: mean(done.map((e) => e.addedShare)),
-    actions: Object.fromEntries(ACTIONS.map((a) => [actionName(a), decisions > 0 ? (counts[actionName(a)] ?? 0) / decisions : 0])),
+    actions: Object.fromEntries(
+      ACTIONS.map((a) => [actionName(a), decisions > 0 ? (counts[actionName(a)] ?? 0) / decisions : 0]),
+    ),
   };
 }

@@ -69,19 +69,35 @@ export function encodeCheckpoint(state: TrainingState): { bytes: Uint8Array; crc
  * whole file's size when `bytes` holds only its head.
  */
 export function readHeader(bytes: Uint8Array, file: string, fileBytes: number = bytes.length): CheckpointHeader {
-  if (bytes.length < HEADER_BYTES) throw new CheckpointFileError(file, 'too_short', `${bytes.length} bytes, the header alone is ${HEADER_BYTES}`);
+  if (bytes.length < HEADER_BYTES)
+    throw new CheckpointFileError(file, 'too_short', `${bytes.length} bytes, the header alone is ${HEADER_BYTES}`);
   const magic = Buffer.from(bytes.buffer, bytes.byteOffset, 8).toString('latin1');
-  if (magic !== CHECKPOINT_MAGIC) throw new CheckpointFileError(file, 'bad_magic', `starts with ${JSON.stringify(magic)}, expected "${CHECKPOINT_MAGIC}"`);
+  if (magic !== CHECKPOINT_MAGIC)
+    throw new CheckpointFileError(
+      file,
+      'bad_magic',
+      `starts with ${JSON.stringify(magic)}, expected "${CHECKPOINT_MAGIC}"`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
   const version = view.getUint32(8, true);
   if (version !== CHECKPOINT_FORMAT_VERSION) {
-    throw new CheckpointFileError(file, 'unsupported_version', `format version ${version}, this build reads ${CHECKPOINT_FORMAT_VERSION}`);
+    throw new CheckpointFileError(
+      file,
+      'unsupported_version',
+      `format version ${version}, this build reads ${CHECKPOINT_FORMAT_VERSION}`,
+    );
   }
   const crc = view.getUint32(12, true);
   const length = view.getBigUint64(16, true);
   const available = BigInt(fileBytes - HEADER_BYTES);
-  if (length > available) throw new CheckpointFileError(file, 'truncated', `header announces ${length} payload bytes, ${available} present`);
-  if (length < available) throw new CheckpointFileError(file, 'trailing_bytes', `header announces ${length} payload bytes, ${available} present`);
+  if (length > available)
+    throw new CheckpointFileError(file, 'truncated', `header announces ${length} payload bytes, ${available} present`);
+  if (length < available)
+    throw new CheckpointFileError(
+      file,
+      'trailing_bytes',
+      `header announces ${length} payload bytes, ${available} present`,
+    );
   return { version, crc, payloadBytes: Number(length) };
 }
 

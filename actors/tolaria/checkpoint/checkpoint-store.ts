@@ -12,7 +12,15 @@ import { join, resolve } from 'node:path';
 import { syncDirectory, writeFileAtomic } from '../../../runtime/atomic-file.ts';
 import { createLogger } from '../../../runtime/log.ts';
 import type { Logger } from '../../../runtime/logic.ts';
-import { CheckpointFileError, HEADER_BYTES, decodeCheckpoint, encodeCheckpoint, hex, readHeader, type CheckpointProblem } from './checkpoint-format.ts';
+import {
+  CheckpointFileError,
+  HEADER_BYTES,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  hex,
+  readHeader,
+  type CheckpointProblem,
+} from './checkpoint-format.ts';
 import type { TrainingState } from './training-state.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -195,7 +203,13 @@ export class CheckpointStore {
     if (doomed.length > 0) await this.#syncDir();
     this.#onStep?.('pruned', file);
     this.#counters.saved += 1;
-    this.#logger.info('checkpoint saved', { file, epoch: state.epoch, bytes: bytes.length, crc: hex(crc), pruned: doomed.length });
+    this.#logger.info('checkpoint saved', {
+      file,
+      epoch: state.epoch,
+      bytes: bytes.length,
+      crc: hex(crc),
+      pruned: doomed.length,
+    });
     return { ...entry };
   }
 
@@ -210,7 +224,11 @@ export class CheckpointStore {
     const { state } = decodeCheckpoint(bytes, file);
     const expected = CHECKPOINT_FILE.exec(file);
     if (expected && Number(expected[1]) !== state.epoch) {
-      throw new CheckpointFileError(file, 'invalid_state', `holds epoch ${state.epoch}, its name says ${Number(expected[1])}`);
+      throw new CheckpointFileError(
+        file,
+        'invalid_state',
+        `holds epoch ${state.epoch}, its name says ${Number(expected[1])}`,
+      );
     }
     return state;
   }
@@ -292,7 +310,9 @@ export class CheckpointStore {
       if (entry) fromDisk.push(entry);
     }
     const current = this.#readManifest();
-    const same = current !== null && JSON.stringify(current.checkpoints.map(stripTime)) === JSON.stringify(fromDisk.map(stripTime));
+    const same =
+      current !== null &&
+      JSON.stringify(current.checkpoints.map(stripTime)) === JSON.stringify(fromDisk.map(stripTime));
     if (same) {
       this.#manifest = current;
     } else {
@@ -302,7 +322,11 @@ export class CheckpointStore {
         manifestVersion: MANIFEST_VERSION,
         checkpoints: fromDisk.map((entry) => ({ ...entry, createdAt: known.get(entry.file) ?? entry.createdAt })),
       };
-      writeFileAtomic(join(this.dir, MANIFEST_FILE), JSON.stringify(this.#manifest, null, 2) + '\n', join(this.dir, tempName(MANIFEST_FILE)));
+      writeFileAtomic(
+        join(this.dir, MANIFEST_FILE),
+        JSON.stringify(this.#manifest, null, 2) + '\n',
+        join(this.dir, tempName(MANIFEST_FILE)),
+      );
       // A new, empty directory gets its first manifest: nothing was rebuilt.
       this.recovery.manifestRebuilt = current !== null || fromDisk.length > 0;
     }
@@ -329,7 +353,10 @@ export class CheckpointStore {
       return { epoch, file, bytes: size, crc: header.crc, createdAt: statSync(path).mtime.toISOString() };
     } catch (error) {
       if (error instanceof CheckpointFileError) {
-        this.#logger.warn('checkpoint with an unusable header left out of the manifest', { file, problem: error.problem });
+        this.#logger.warn('checkpoint with an unusable header left out of the manifest', {
+          file,
+          problem: error.problem,
+        });
         return null;
       }
       throw error;
@@ -347,5 +374,9 @@ export class CheckpointStore {
   }
 }
 
-const stripTime = (entry: ManifestEntry): Omit<ManifestEntry, 'createdAt'> => ({ epoch: entry.epoch, file: entry.file, bytes: entry.bytes, crc: entry.crc });
-
+const stripTime = (entry: ManifestEntry): Omit<ManifestEntry, 'createdAt'> => ({
+  epoch: entry.epoch,
+  file: entry.file,
+  bytes: entry.bytes,
+  crc: entry.crc,
+});

@@ -18,7 +18,11 @@ export type FullRestoreResult =
  * Loads the newest good checkpoint and assigns it. The caller restores the rest of `state` (optimizer step, RNG,
  * global step). Weights and slots are both checked before either is assigned.
  */
-export async function restoreFromCheckpoint(store: CheckpointStore, targets: FullRestoreTargets, signal?: AbortSignal): Promise<FullRestoreResult> {
+export async function restoreFromCheckpoint(
+  store: CheckpointStore,
+  targets: FullRestoreTargets,
+  signal?: AbortSignal,
+): Promise<FullRestoreResult> {
   const loaded = await store.loadLatest();
   const skipped = loaded?.skipped ?? [];
   if (!loaded) return { restored: false, reason: 'no_checkpoint', skipped };

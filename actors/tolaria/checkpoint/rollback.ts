@@ -35,7 +35,8 @@ export class LossWatch {
   constructor(options: LossWatchOptions = {}) {
     this.window = options.window ?? DEFAULT_LOSS_WINDOW;
     this.explosionFactor = options.explosionFactor ?? DEFAULT_EXPLOSION_FACTOR;
-    if (!Number.isInteger(this.window) || this.window < 1) throw new RangeError(`window must be an integer ≥ 1, got ${this.window}`);
+    if (!Number.isInteger(this.window) || this.window < 1)
+      throw new RangeError(`window must be an integer ≥ 1, got ${this.window}`);
     if (!(this.explosionFactor > 1)) throw new RangeError(`explosionFactor must be > 1, got ${this.explosionFactor}`);
   }
 
@@ -59,7 +60,8 @@ export class LossWatch {
     const mean = this.mean;
     if (Number.isNaN(loss)) return { fault: true, reason: 'nan', loss, mean };
     if (!Number.isFinite(loss)) return { fault: true, reason: 'inf', loss, mean };
-    if (mean !== null && mean > 0 && loss > this.explosionFactor * mean) return { fault: true, reason: 'explosion', loss, mean };
+    if (mean !== null && mean > 0 && loss > this.explosionFactor * mean)
+      return { fault: true, reason: 'explosion', loss, mean };
     return { fault: false };
   }
 
@@ -86,7 +88,9 @@ export class LossWatch {
 
 export type RollbackTier = 'fast' | 'full';
 
-export type RollbackPlan = { tier: 'fast'; snapshot: Snapshot; deadlineMs: number } | { tier: 'full'; deadlineMs: number };
+export type RollbackPlan =
+  | { tier: 'fast'; snapshot: Snapshot; deadlineMs: number }
+  | { tier: 'full'; deadlineMs: number };
 
 /** Where fast-tier snapshots come from (a SnapshotRing). */
 export interface SnapshotSource {
@@ -171,7 +175,9 @@ export class RollbackPlanner {
   /** The first tier to try for a fault at `faultStep` (pure). */
   plan(faultStep: number): RollbackPlan {
     const snapshot = this.#snapshots.latestBefore(faultStep);
-    return snapshot ? { tier: 'fast', snapshot, deadlineMs: this.fastDeadlineMs } : { tier: 'full', deadlineMs: this.fullDeadlineMs };
+    return snapshot
+      ? { tier: 'fast', snapshot, deadlineMs: this.fastDeadlineMs }
+      : { tier: 'full', deadlineMs: this.fullDeadlineMs };
   }
 
   async rollback(faultStep: number, trigger: RollbackTrigger, actions: RollbackActions): Promise<RollbackOutcome> {
@@ -222,10 +228,24 @@ export class RollbackPlanner {
     const latencyMs = this.#now() - started;
     if (first === 'timeout') {
       controller.abort();
-      return { tier, status: 'deadline_missed', restored: false, latencyMs, deadlineMs, error: `abandoned at the ${deadlineMs} ms deadline` };
+      return {
+        tier,
+        status: 'deadline_missed',
+        restored: false,
+        latencyMs,
+        deadlineMs,
+        error: `abandoned at the ${deadlineMs} ms deadline`,
+      };
     }
     if (first.kind === 'error') {
-      return { tier, status: 'failed', restored: false, latencyMs, deadlineMs, error: (first.error as Error)?.message ?? String(first.error) };
+      return {
+        tier,
+        status: 'failed',
+        restored: false,
+        latencyMs,
+        deadlineMs,
+        error: (first.error as Error)?.message ?? String(first.error),
+      };
     }
     const { restored, epoch } = first.result;
     const attempt: TierAttempt = {

@@ -3,7 +3,14 @@
 // seen at step s therefore restores the newest snapshot taken strictly before s: the one at s already carries the
 // weights that produced the bad loss.
 import { performance } from 'node:perf_hooks';
-import { assertRestorable, restoreVariables, tensorBytes, type OptimizerState, type SavedSeed, type TensorMap } from './training-state.ts';
+import {
+  assertRestorable,
+  restoreVariables,
+  tensorBytes,
+  type OptimizerState,
+  type SavedSeed,
+  type TensorMap,
+} from './training-state.ts';
 import type { tf } from '../../../tensor/index.ts';
 
 export const DEFAULT_SNAPSHOT_CAP_BYTES = 32 * 1024 * 1024;
@@ -22,7 +29,9 @@ export interface Snapshot extends SnapshotContent {
   bytes: number;
 }
 
-export type PushResult = { stored: true; evicted: number; discarded: number } | { stored: false; reason: 'oversized'; bytes: number };
+export type PushResult =
+  | { stored: true; evicted: number; discarded: number }
+  | { stored: false; reason: 'oversized'; bytes: number };
 
 export interface SnapshotRingStats {
   count: number;
@@ -85,8 +94,12 @@ export class SnapshotRing {
    * are evicted until the new one fits. A snapshot larger than the whole cap is refused and the ring left as it was.
    */
   push(step: number, content: SnapshotContent): PushResult {
-    const seedBytes = (content.seeds ?? []).reduce((sum, seed) => sum + tensorBytes(seed.weights) + seed.record.byteLength, 0);
-    const bytes = tensorBytes(content.weights) + (content.optimizer ? tensorBytes(content.optimizer.slots) : 0) + seedBytes;
+    const seedBytes = (content.seeds ?? []).reduce(
+      (sum, seed) => sum + tensorBytes(seed.weights) + seed.record.byteLength,
+      0,
+    );
+    const bytes =
+      tensorBytes(content.weights) + (content.optimizer ? tensorBytes(content.optimizer.slots) : 0) + seedBytes;
     if (bytes > this.capBytes) {
       this.#oversized += 1;
       return { stored: false, reason: 'oversized', bytes };
@@ -98,7 +111,14 @@ export class SnapshotRing {
       evicted += 1;
     }
     this.#evicted += evicted;
-    this.#snapshots.push({ step, bytes, epoch: content.epoch, weights: content.weights, optimizer: content.optimizer, seeds: content.seeds ?? null });
+    this.#snapshots.push({
+      step,
+      bytes,
+      epoch: content.epoch,
+      weights: content.weights,
+      optimizer: content.optimizer,
+      seeds: content.seeds ?? null,
+    });
     this.#bytes += bytes;
     this.#pushed += 1;
     return { stored: true, evicted, discarded };
@@ -129,9 +149,11 @@ export class SnapshotRing {
     const started = this.#now();
     // Both checked before either is assigned: weights restored without their optimizer state would be a mix.
     assertRestorable(targets.weights, snapshot.weights);
-    if (targets.optimizerSlots && snapshot.optimizer) assertRestorable(targets.optimizerSlots, snapshot.optimizer.slots);
+    if (targets.optimizerSlots && snapshot.optimizer)
+      assertRestorable(targets.optimizerSlots, snapshot.optimizer.slots);
     restoreVariables(targets.weights, snapshot.weights);
-    if (targets.optimizerSlots && snapshot.optimizer) restoreVariables(targets.optimizerSlots, snapshot.optimizer.slots);
+    if (targets.optimizerSlots && snapshot.optimizer)
+      restoreVariables(targets.optimizerSlots, snapshot.optimizer.slots);
     return { step: snapshot.step, latencyMs: this.#now() - started };
   }
 

@@ -106,7 +106,8 @@ export async function captureVariables(map: ReadonlyMap<string, tf.Variable>): P
   const entries = [...map];
   for (const [name, variable] of entries) {
     if (variable.isDisposed) throw new StateMismatchError(name, 'is disposed');
-    if (variable.dtype !== 'float32') throw new StateMismatchError(name, `has dtype ${variable.dtype}; only float32 is captured`);
+    if (variable.dtype !== 'float32')
+      throw new StateMismatchError(name, `has dtype ${variable.dtype}; only float32 is captured`);
   }
   const values = await Promise.all(entries.map(([, variable]) => variable.data()));
   const out: TensorMap = {};
@@ -127,7 +128,10 @@ export function assertRestorable(map: ReadonlyMap<string, tf.Variable>, weights:
     if (!record) throw new StateMismatchError(name, 'has no stored tensor');
     if (variable.isDisposed) throw new StateMismatchError(name, 'is disposed');
     if (record.shape.join(',') !== variable.shape.join(',')) {
-      throw new StateMismatchError(name, `stored shape [${record.shape.join(', ')}] differs from the variable's [${variable.shape.join(', ')}]`);
+      throw new StateMismatchError(
+        name,
+        `stored shape [${record.shape.join(', ')}] differs from the variable's [${variable.shape.join(', ')}]`,
+      );
     }
     if (record.data.length !== variable.size) {
       throw new StateMismatchError(name, `stored ${record.data.length} values, the variable holds ${variable.size}`);
@@ -155,7 +159,9 @@ export function restoreVariables(map: ReadonlyMap<string, tf.Variable>, weights:
 export function validateTrainingState(value: unknown): TrainingState {
   const record = asRecord(value, 'the top level');
   if (record.format !== TRAINING_STATE_FORMAT && record.format !== 1) {
-    throw new TrainingStateError(`unknown format ${JSON.stringify(record.format)} (expected 1 or ${TRAINING_STATE_FORMAT})`);
+    throw new TrainingStateError(
+      `unknown format ${JSON.stringify(record.format)} (expected 1 or ${TRAINING_STATE_FORMAT})`,
+    );
   }
   const legacy = record.format === 1;
   const optimizer = asRecord(record.optimizer, 'optimizer');
@@ -203,7 +209,8 @@ function asSeeds(value: unknown): SavedSeed[] {
 }
 
 function asNumberList(value: unknown, what: string): number[] {
-  if (!Array.isArray(value) || !value.every((x) => typeof x === 'number')) throw new TrainingStateError(`${what} is not a list of numbers`);
+  if (!Array.isArray(value) || !value.every((x) => typeof x === 'number'))
+    throw new TrainingStateError(`${what} is not a list of numbers`);
   return value as number[];
 }
 
@@ -215,10 +222,13 @@ function asTensorMap(value: unknown, what: string): TensorMap {
     if (!Array.isArray(shape) || !shape.every((dim) => Number.isInteger(dim) && dim >= 0)) {
       throw new TrainingStateError(`${what}["${name}"].shape is not a list of sizes`);
     }
-    if (!(tensor.data instanceof Float32Array)) throw new TrainingStateError(`${what}["${name}"].data is not a Float32Array`);
+    if (!(tensor.data instanceof Float32Array))
+      throw new TrainingStateError(`${what}["${name}"].data is not a Float32Array`);
     const size = (shape as number[]).reduce((a, b) => a * b, 1);
     if (tensor.data.length !== size) {
-      throw new TrainingStateError(`${what}["${name}"] holds ${tensor.data.length} values for shape [${shape.join(', ')}]`);
+      throw new TrainingStateError(
+        `${what}["${name}"] holds ${tensor.data.length} values for shape [${shape.join(', ')}]`,
+      );
     }
     out[name] = { shape: shape as number[], data: tensor.data };
   }
@@ -249,6 +259,7 @@ function asNumber(value: unknown, what: string): number {
 }
 
 function asCount(value: unknown, what: string): number {
-  if (!Number.isInteger(value) || (value as number) < 0) throw new TrainingStateError(`${what} is not a non-negative integer`);
+  if (!Number.isInteger(value) || (value as number) < 0)
+    throw new TrainingStateError(`${what} is not a non-negative integer`);
   return value as number;
 }

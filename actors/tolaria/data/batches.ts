@@ -65,7 +65,9 @@ export class Batcher {
   /** The batches of one epoch, made lazily: each tensor exists only from its step until the caller disposes it. */
   *epoch(epoch = 0): Generator<Batch, void, undefined> {
     const { batchSize, shuffle = true } = this.options;
-    const order = shuffle ? permutation(this.split.n, deriveRngSeed(this.options.rngSeed, epoch)) : identity(this.split.n);
+    const order = shuffle
+      ? permutation(this.split.n, deriveRngSeed(this.options.rngSeed, epoch))
+      : identity(this.split.n);
     for (let step = 0; step < this.stepsPerEpoch; step++) {
       const start = step * batchSize;
       yield this.batch(order.subarray(start, Math.min(start + batchSize, this.split.n)));
@@ -84,7 +86,8 @@ export class Batcher {
       const row = indices[i]!;
       x.set(split.x.subarray(row * features, (row + 1) * features), i * features);
       const label = split.y[row]!;
-      if (label < 0 || label >= classes) throw new RangeError(`label ${label} of sample ${row} is outside 0…${classes - 1}`);
+      if (label < 0 || label >= classes)
+        throw new RangeError(`label ${label} of sample ${row} is outside 0…${classes - 1}`);
       labels[i] = label;
       oneHot[i * classes + label] = 1;
     }

@@ -50,7 +50,8 @@ export function mnistDefaultDir(): string {
 function locate(dir: string, name: string): string {
   const candidates = [join(dir, name), name.endsWith('.gz') ? join(dir, name.slice(0, -3)) : join(dir, `${name}.gz`)];
   const found = candidates.find((path) => existsSync(path));
-  if (found === undefined) throw new DatasetError(`dataset file not found: ${candidates[0]} (nor ${candidates[1]}) ${HINT}`);
+  if (found === undefined)
+    throw new DatasetError(`dataset file not found: ${candidates[0]} (nor ${candidates[1]}) ${HINT}`);
   return found;
 }
 
@@ -60,7 +61,9 @@ function loadSplit(dir: string, pair: IdxFilePair, which: string): { split: Spli
   const images = readIdxFile(imagesPath);
   const labels = readIdxFile(labelsPath);
   if (images.dims.length < 2) {
-    throw new DatasetError(`${which} images ${imagesPath}: expected at least 2 dimensions (samples × …), got [${images.dims.join(', ')}]`);
+    throw new DatasetError(
+      `${which} images ${imagesPath}: expected at least 2 dimensions (samples × …), got [${images.dims.join(', ')}]`,
+    );
   }
   if (labels.dims.length !== 1 || !isInteger(labels)) {
     throw new DatasetError(
@@ -91,7 +94,8 @@ function isInteger(array: IdxArray): boolean {
  */
 export function loadIdxDataset(dir: string = mnistDefaultDir(), options: LoadIdxOptions = {}): Dataset {
   const root = resolve(dir);
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new DatasetError(`dataset directory not found: ${root} ${HINT}`);
+  if (!existsSync(root) || !statSync(root).isDirectory())
+    throw new DatasetError(`dataset directory not found: ${root} ${HINT}`);
   const files: IdxDatasetFiles = {
     train: { ...MNIST_FILES.train, ...options.files?.train },
     test: { ...MNIST_FILES.test, ...options.files?.test },
@@ -106,7 +110,8 @@ export function loadIdxDataset(dir: string = mnistDefaultDir(), options: LoadIdx
   const inputShape = train.sampleDims.length === 2 ? [...train.sampleDims, 1] : [...train.sampleDims];
   const maxLabel = Math.max(maxOf(train.split.y), maxOf(test.split.y));
   const classes = options.classes ?? maxLabel + 1;
-  if (maxLabel >= classes) throw new DatasetError(`label ${maxLabel} is out of range for ${classes} classes in ${root}`);
+  if (maxLabel >= classes)
+    throw new DatasetError(`label ${maxLabel} is out of range for ${classes} classes in ${root}`);
   return { train: train.split, test: test.split, inputShape, classes };
 }
 

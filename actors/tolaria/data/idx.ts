@@ -75,7 +75,8 @@ export function parseIdx(input: Uint8Array, file = '<buffer>'): IdxArray {
       throw new IdxFormatError(file, `corrupt gzip data (${(error as Error).message})`);
     }
   }
-  if (bytes.length < 4) throw new IdxFormatError(file, `truncated: ${bytes.length} bytes, shorter than the 4-byte magic`);
+  if (bytes.length < 4)
+    throw new IdxFormatError(file, `truncated: ${bytes.length} bytes, shorter than the 4-byte magic`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);
   const dtype = DTYPES.get(bytes[2]!);
@@ -107,7 +108,10 @@ export function parseIdx(input: Uint8Array, file = '<buffer>'): IdxArray {
     );
   }
   if (available > dataBytes) {
-    throw new IdxFormatError(file, `${available - dataBytes} trailing bytes after the data of dims [${dims.join(', ')}]`);
+    throw new IdxFormatError(
+      file,
+      `${available - dataBytes} trailing bytes after the data of dims [${dims.join(', ')}]`,
+    );
   }
   return { dtype: dtype.name, dims, data: decode(view, headerBytes, count, dtype.name) };
 }
@@ -162,12 +166,24 @@ export function encodeIdx(array: IdxArray): Uint8Array {
     const value = Number(array.data[i] ?? 0);
     const at = header + i * width;
     switch (array.dtype) {
-      case 'ubyte': view.setUint8(at, value); break;
-      case 'byte': view.setInt8(at, value); break;
-      case 'short': view.setInt16(at, value, false); break;
-      case 'int': view.setInt32(at, value, false); break;
-      case 'float': view.setFloat32(at, value, false); break;
-      case 'double': view.setFloat64(at, value, false); break;
+      case 'ubyte':
+        view.setUint8(at, value);
+        break;
+      case 'byte':
+        view.setInt8(at, value);
+        break;
+      case 'short':
+        view.setInt16(at, value, false);
+        break;
+      case 'int':
+        view.setInt32(at, value, false);
+        break;
+      case 'float':
+        view.setFloat32(at, value, false);
+        break;
+      case 'double':
+        view.setFloat64(at, value, false);
+        break;
     }
   }
   return out;

@@ -26,7 +26,11 @@ export function spiralsDataset(options: SyntheticOptions = {}): Dataset {
   const random = mulberry32(rngSeed);
   const gaussian = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   // The lift is part of the task (same for train and test): f_k = tanh(a_k · p + b_k).
-  const weights = Array.from({ length: SYNTHETIC_FEATURES }, () => [1.5 * gaussian(), 1.5 * gaussian(), 0.5 * gaussian()]);
+  const weights = Array.from({ length: SYNTHETIC_FEATURES }, () => [
+    1.5 * gaussian(),
+    1.5 * gaussian(),
+    0.5 * gaussian(),
+  ]);
   const make = (n: number): Split => {
     const x = new Float32Array(n * SYNTHETIC_FEATURES);
     const y = new Int32Array(n);

@@ -68,18 +68,38 @@ export function validateHostConfig(config: HostConfig, field = 'tolaria.host'): 
   const need = (ok: boolean, name: string, problem: string): void => {
     if (!ok) throw new HostConfigError(`${field}.${name}`, problem);
   };
-  need(config.kind === 'mlp' || config.kind === 'cnn', 'kind', `must be "mlp" or "cnn", got ${JSON.stringify((config as { kind: unknown }).kind)}`);
+  need(
+    config.kind === 'mlp' || config.kind === 'cnn',
+    'kind',
+    `must be "mlp" or "cnn", got ${JSON.stringify((config as { kind: unknown }).kind)}`,
+  );
   need(Number.isInteger(config.classes) && config.classes >= 2, 'classes', 'must be an integer >= 2');
   if (config.kind === 'mlp') {
     need(Number.isInteger(config.inputs) && config.inputs > 0, 'inputs', 'must be a positive integer');
-    need(Array.isArray(config.hidden) && config.hidden.length > 0 && positiveInts(config.hidden), 'hidden', 'must be a non-empty list of positive widths');
+    need(
+      Array.isArray(config.hidden) && config.hidden.length > 0 && positiveInts(config.hidden),
+      'hidden',
+      'must be a non-empty list of positive widths',
+    );
   } else {
-    need(Array.isArray(config.inputShape) && config.inputShape.length === 3 && positiveInts(config.inputShape), 'inputShape', 'must be [H, W, C] of positive integers');
-    need(Array.isArray(config.channels) && config.channels.length > 0 && positiveInts(config.channels), 'channels', 'must be a non-empty list of positive filter counts');
+    need(
+      Array.isArray(config.inputShape) && config.inputShape.length === 3 && positiveInts(config.inputShape),
+      'inputShape',
+      'must be [H, W, C] of positive integers',
+    );
+    need(
+      Array.isArray(config.channels) && config.channels.length > 0 && positiveInts(config.channels),
+      'channels',
+      'must be a non-empty list of positive filter counts',
+    );
     need(Array.isArray(config.dense) && positiveInts(config.dense), 'dense', 'must be a list of positive widths');
     const [h, w] = config.inputShape;
     const shrink = 2 ** config.channels.length;
-    need(h >= shrink && w >= shrink, 'channels', `${config.channels.length} pooling steps need an input of at least ${shrink}×${shrink}`);
+    need(
+      h >= shrink && w >= shrink,
+      'channels',
+      `${config.channels.length} pooling steps need an input of at least ${shrink}×${shrink}`,
+    );
   }
 }
 
@@ -126,7 +146,12 @@ function recordStats(stats: Map<string, SlotActivationStats> | undefined, slotId
   });
 }
 
-function host(config: HostConfig, slots: HostSlot[], weights: Weights, forward: (x: tf.Tensor, o: ForwardOptions) => tf.Tensor): HostModel {
+function host(
+  config: HostConfig,
+  slots: HostSlot[],
+  weights: Weights,
+  forward: (x: tf.Tensor, o: ForwardOptions) => tf.Tensor,
+): HostModel {
   return {
     config,
     slots,
@@ -158,10 +183,17 @@ function buildMlp(config: MlpHostConfig, rngSeed: number): HostModel {
   const layers: Array<{ w: tf.Variable; b: tf.Variable; slot: HostSlot }> = [];
   let width = config.inputs;
   config.hidden.forEach((units, i) => {
-    layers.push({ w: weights.glorot(`dense${i}.kernel`, [width, units]), b: weights.zeros(`dense${i}.bias`, [units]), slot: slots[i]! });
+    layers.push({
+      w: weights.glorot(`dense${i}.kernel`, [width, units]),
+      b: weights.zeros(`dense${i}.bias`, [units]),
+      slot: slots[i]!,
+    });
     width = units;
   });
-  const head = { w: weights.glorot('head.kernel', [width, config.classes]), b: weights.zeros('head.bias', [config.classes]) };
+  const head = {
+    w: weights.glorot('head.kernel', [width, config.classes]),
+    b: weights.zeros('head.bias', [config.classes]),
+  };
   return host(config, slots, weights, (input, { training = false, grafts, slotStats }) => {
     let h = input.reshape([input.shape[0] as number, config.inputs]);
     for (const layer of layers) {
@@ -179,7 +211,11 @@ function buildCnn(config: CnnHostConfig, rngSeed: number): HostModel {
   let [height, width, channels] = config.inputShape;
   const convs = config.channels.map((filters, i) => {
     const slot = slots[i]!;
-    const layer = { w: weights.glorot(`conv${i}.kernel`, [3, 3, channels, filters]), b: weights.zeros(`conv${i}.bias`, [filters]), slot };
+    const layer = {
+      w: weights.glorot(`conv${i}.kernel`, [3, 3, channels, filters]),
+      b: weights.zeros(`conv${i}.bias`, [filters]),
+      slot,
+    };
     channels = filters;
     height = Math.floor(height / 2);
     width = Math.floor(width / 2);
@@ -189,11 +225,18 @@ function buildCnn(config: CnnHostConfig, rngSeed: number): HostModel {
   let features = flatFeatures;
   const denses = config.dense.map((units, i) => {
     const slot = slots[config.channels.length + i]!;
-    const layer = { w: weights.glorot(`dense${i}.kernel`, [features, units]), b: weights.zeros(`dense${i}.bias`, [units]), slot };
+    const layer = {
+      w: weights.glorot(`dense${i}.kernel`, [features, units]),
+      b: weights.zeros(`dense${i}.bias`, [units]),
+      slot,
+    };
     features = units;
     return layer;
   });
-  const head = { w: weights.glorot('head.kernel', [features, config.classes]), b: weights.zeros('head.bias', [config.classes]) };
+  const head = {
+    w: weights.glorot('head.kernel', [features, config.classes]),
+    b: weights.zeros('head.bias', [config.classes]),
+  };
   return host(config, slots, weights, (input, { training = false, grafts, slotStats }) => {
     let h = input.reshape([input.shape[0] as number, ...config.inputShape]) as tf.Tensor4D;
     for (const conv of convs) {

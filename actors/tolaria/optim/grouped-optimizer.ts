@@ -78,11 +78,16 @@ const adamPowers = (optimizer: tf.Optimizer): AdamPowers | null => {
 };
 function copyAdamPowers(from: tf.Optimizer, to: tf.Optimizer): void {
   const [source, target] = [adamPowers(from), adamPowers(to)];
-  if (source && target) tf.tidy(() => (target.accBeta1.assign(source.accBeta1), target.accBeta2.assign(source.accBeta2)));
+  if (source && target)
+    tf.tidy(() => (target.accBeta1.assign(source.accBeta1), target.accBeta2.assign(source.accBeta2)));
 }
 
 /** The per-variable state each TF.js optimizer keeps, by the name suffix it gives it. */
-const ACCUMULATOR_SUFFIXES: Readonly<Record<OptimizerConfig['kind'], readonly string[]>> = { sgd: [], momentum: ['momentum'], adam: ['m', 'v'] };
+const ACCUMULATOR_SUFFIXES: Readonly<Record<OptimizerConfig['kind'], readonly string[]>> = {
+  sgd: [],
+  momentum: ['momentum'],
+  adam: ['m', 'v'],
+};
 
 export class GroupedOptimizer {
   readonly #groups = new Map<string, Group>();
@@ -93,7 +98,8 @@ export class GroupedOptimizer {
   readonly counters = { rebuilds: 0, rebuildsSkipped: 0 };
 
   constructor(readonly config: OptimizerConfig) {
-    if (!(config.learningRate > 0)) throw new RangeError(`optimizer learningRate must be > 0, got ${config.learningRate}`);
+    if (!(config.learningRate > 0))
+      throw new RangeError(`optimizer learningRate must be > 0, got ${config.learningRate}`);
     this.#learningRate = config.learningRate;
   }
 
@@ -109,7 +115,11 @@ export class GroupedOptimizer {
    * Adds a group, or replaces the variables of one (that group's optimizer state starts afresh; the others keep
    * theirs). `step` feeds the storm guard; the host group at start-up is exempt (`force`).
    */
-  setGroup(id: string, named: NamedVariables, options: { step: number; lrScale?: number; force?: boolean }): GroupChange {
+  setGroup(
+    id: string,
+    named: NamedVariables,
+    options: { step: number; lrScale?: number; force?: boolean },
+  ): GroupChange {
     const guard = this.config.minRebuildIntervalSteps ?? 0;
     if (!options.force && guard > 0 && options.step - this.#lastRebuildStep < guard) {
       this.counters.rebuildsSkipped += 1;
@@ -119,7 +129,11 @@ export class GroupedOptimizer {
     if (previous) disposeOptimizer(previous.optimizer);
     const lrScale = options.lrScale ?? 1;
     for (const [name, variable] of named) this.#names.set(variable, name);
-    this.#groups.set(id, { variables: [...named.values()].filter((v) => v.trainable), optimizer: this.#create(this.#learningRate * lrScale), lrScale });
+    this.#groups.set(id, {
+      variables: [...named.values()].filter((v) => v.trainable),
+      optimizer: this.#create(this.#learningRate * lrScale),
+      lrScale,
+    });
     this.#lastRebuildStep = options.step;
     this.counters.rebuilds += 1;
     return { applied: true };
@@ -133,7 +147,10 @@ export class GroupedOptimizer {
   async mergeGroup(sourceId: string, targetId: string): Promise<void> {
     const source = this.#groups.get(sourceId);
     const target = this.#groups.get(targetId);
-    if (!source || !target) throw new RangeError(`cannot merge group ${sourceId} into ${targetId}: ${!source ? sourceId : targetId} does not exist`);
+    if (!source || !target)
+      throw new RangeError(
+        `cannot merge group ${sourceId} into ${targetId}: ${!source ? sourceId : targetId} does not exist`,
+      );
     const [held, joining] = [await this.#accumulators(target), await this.#accumulators(source)];
     const variables = [...target.variables, ...source.variables];
     const fresh: tf.Tensor[] = [held.iter, joining.iter].filter((t): t is tf.Tensor => t !== undefined);
@@ -170,7 +187,8 @@ export class GroupedOptimizer {
     const suffixes = ACCUMULATOR_SUFFIXES[this.config.kind];
     if (accumulators.length === order.length * suffixes.length) {
       for (const [k, suffix] of suffixes.entries()) {
-        for (const [i, variable] of order.entries()) slots.set(`${this.#stableName(variable)}/${suffix}`, accumulators[k * order.length + i]!.tensor);
+        for (const [i, variable] of order.entries())
+          slots.set(`${this.#stableName(variable)}/${suffix}`, accumulators[k * order.length + i]!.tensor);
       }
     }
     return { iter: iter?.tensor, slots };
@@ -231,7 +249,8 @@ export class GroupedOptimizer {
         slots[`${id}/accBeta1`] = { shape: [], data: new Float32Array(await powers.accBeta1.data()) };
         slots[`${id}/accBeta2`] = { shape: [], data: new Float32Array(await powers.accBeta2.data()) };
       }
-      for (const [key, tensor] of accumulators) slots[key] = { shape: [...tensor.shape], data: new Float32Array(await tensor.data()) };
+      for (const [key, tensor] of accumulators)
+        slots[key] = { shape: [...tensor.shape], data: new Float32Array(await tensor.data()) };
       step = Math.max(step, group.optimizer.iterations);
     }
     return { kind: this.config.kind, step, slots, hyper: { learningRate: this.#learningRate } };
@@ -245,7 +264,8 @@ export class GroupedOptimizer {
    * allocated). A stored accumulator whose shape differs from its variable's is refused, naming it.
    */
   async restoreState(state: OptimizerState): Promise<void> {
-    if (state.kind !== this.config.kind) throw new RangeError(`optimizer state of kind "${state.kind}" cannot be restored into "${this.config.kind}"`);
+    if (state.kind !== this.config.kind)
+      throw new RangeError(`optimizer state of kind "${state.kind}" cannot be restored into "${this.config.kind}"`);
     const learningRate = state.hyper.learningRate;
     if (learningRate !== undefined && learningRate > 0) this.#learningRate = learningRate;
     const suffixes = ACCUMULATOR_SUFFIXES[this.config.kind];
@@ -253,19 +273,31 @@ export class GroupedOptimizer {
       disposeOptimizer(group.optimizer);
       group.optimizer = this.#create(this.#learningRate * group.lrScale);
       const order = accumulatorOrder(group.variables);
-      const known = order.some((variable) => suffixes.some((suffix) => state.slots[`${this.#stableName(variable)}/${suffix}`]));
+      const known = order.some((variable) =>
+        suffixes.some((suffix) => state.slots[`${this.#stableName(variable)}/${suffix}`]),
+      );
       const iter = state.slots[`${id}/iter`];
       if (!known && !iter) continue;
-      const tensors: Array<{ name: string; tensor: tf.Tensor }> = [{ name: 'iter', tensor: iter ? tf.tensor(iter.data, iter.shape, 'float32') : tf.scalar(0) }];
+      const tensors: Array<{ name: string; tensor: tf.Tensor }> = [
+        { name: 'iter', tensor: iter ? tf.tensor(iter.data, iter.shape, 'float32') : tf.scalar(0) },
+      ];
       for (const suffix of suffixes) {
         for (const variable of order) {
           const key = `${this.#stableName(variable)}/${suffix}`;
           const record = state.slots[key];
-          if (record && (record.shape.length !== variable.shape.length || record.shape.some((d, i) => d !== variable.shape[i]))) {
+          if (
+            record &&
+            (record.shape.length !== variable.shape.length || record.shape.some((d, i) => d !== variable.shape[i]))
+          ) {
             tf.dispose(tensors.map((entry) => entry.tensor));
-            throw new RangeError(`optimizer state ${key} has shape [${record.shape.join(', ')}], its variable [${variable.shape.join(', ')}]`);
+            throw new RangeError(
+              `optimizer state ${key} has shape [${record.shape.join(', ')}], its variable [${variable.shape.join(', ')}]`,
+            );
           }
-          tensors.push({ name: key, tensor: record ? tf.tensor(record.data, record.shape, 'float32') : tf.zerosLike(variable) });
+          tensors.push({
+            name: key,
+            tensor: record ? tf.tensor(record.data, record.shape, 'float32') : tf.zerosLike(variable),
+          });
         }
       }
       await group.optimizer.setWeights(tensors);

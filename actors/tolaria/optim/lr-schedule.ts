@@ -50,9 +50,12 @@ export function validateLrSchedule(schedule: LrSchedule, field = 'tolaria.lrSche
   const fail = (name: string, problem: string): never => {
     throw new LrScheduleError(`configuration: ${field}.${name} ${problem}`);
   };
-  if (!['constant', 'cosine', 'step'].includes(schedule.kind)) fail('kind', `must be "constant", "cosine" or "step", got ${JSON.stringify(schedule.kind)}`);
-  if (schedule.warmupSteps !== undefined && !(Number.isInteger(schedule.warmupSteps) && schedule.warmupSteps >= 0)) fail('warmupSteps', 'must be an integer >= 0');
-  if (schedule.kind === 'cosine' && !(Number.isInteger(schedule.totalSteps) && schedule.totalSteps > 0)) fail('totalSteps', 'must be an integer > 0');
+  if (!['constant', 'cosine', 'step'].includes(schedule.kind))
+    fail('kind', `must be "constant", "cosine" or "step", got ${JSON.stringify(schedule.kind)}`);
+  if (schedule.warmupSteps !== undefined && !(Number.isInteger(schedule.warmupSteps) && schedule.warmupSteps >= 0))
+    fail('warmupSteps', 'must be an integer >= 0');
+  if (schedule.kind === 'cosine' && !(Number.isInteger(schedule.totalSteps) && schedule.totalSteps > 0))
+    fail('totalSteps', 'must be an integer > 0');
   if (schedule.kind === 'step') {
     if (!(Number.isInteger(schedule.stepSize) && schedule.stepSize > 0)) fail('stepSize', 'must be an integer > 0');
     if (!(schedule.gamma > 0 && schedule.gamma <= 1)) fail('gamma', 'must be in (0, 1]');

@@ -45,7 +45,12 @@ export interface ControlHookOptions {
 }
 
 /** Outcomes that put Tolaria in conservative mode (a Kasmina error does not: the policy itself is fine). */
-export const CONSERVATIVE_OUTCOMES: ReadonlySet<HookOutcome> = new Set(['breaker_open', 'tamiyo_timeout', 'tamiyo_error', 'kasmina_timeout']);
+export const CONSERVATIVE_OUTCOMES: ReadonlySet<HookOutcome> = new Set([
+  'breaker_open',
+  'tamiyo_timeout',
+  'tamiyo_error',
+  'kasmina_timeout',
+]);
 
 /**
  * The command Kasmina gets when there is no decision to forward: in conservative mode, or with no policy. It changes
@@ -96,7 +101,14 @@ export class ControlHook {
         this.breaker.recordFailure();
         tamiyoMs = this.#now() - started;
         const timeout = error instanceof AskTimeoutError;
-        return { outcome: timeout ? 'tamiyo_timeout' : 'tamiyo_error', command: null, receipt: null, tamiyoMs, kasminaMs: 0, error: message(error) };
+        return {
+          outcome: timeout ? 'tamiyo_timeout' : 'tamiyo_error',
+          command: null,
+          receipt: null,
+          tamiyoMs,
+          kasminaMs: 0,
+          error: message(error),
+        };
       }
       tamiyoMs = this.#now() - started;
     }
@@ -109,7 +121,14 @@ export class ControlHook {
       return { outcome, command, receipt, tamiyoMs, kasminaMs: this.#now() - started };
     } catch (error) {
       const timeout = error instanceof AskTimeoutError;
-      return { outcome: timeout ? 'kasmina_timeout' : 'kasmina_error', command, receipt: null, tamiyoMs, kasminaMs: this.#now() - started, error: message(error) };
+      return {
+        outcome: timeout ? 'kasmina_timeout' : 'kasmina_error',
+        command,
+        receipt: null,
+        tamiyoMs,
+        kasminaMs: this.#now() - started,
+        error: message(error),
+      };
     }
   }
 }
@@ -132,15 +151,21 @@ export function describeDecision(hook: HookResult): string | null {
     case CommandType.COMMAND_OPTIMIZER: {
       // The risk engine turns a too-risky germination into an optimizer command that changes nothing.
       const rate = command.optimizerAdjustment?.hyperparameters?.learning_rate;
-      text = rate === undefined ? `optimizer unchanged (${a.risk_reason ?? 'policy'})` : `learning rate ${rate.toExponential(2)}`;
+      text =
+        rate === undefined
+          ? `optimizer unchanged (${a.risk_reason ?? 'policy'})`
+          : `learning rate ${rate.toExponential(2)}`;
       break;
     }
     case CommandType.COMMAND_PAUSE:
-      text = command.targetSeedId ? `pause ${command.targetSeedId}` : `hold (${a.risk_reason && a.risk_reason !== 'policy' ? a.risk_reason : (a.prior_reason ?? a.hold_reason ?? 'policy')})`;
+      text = command.targetSeedId
+        ? `pause ${command.targetSeedId}`
+        : `hold (${a.risk_reason && a.risk_reason !== 'policy' ? a.risk_reason : (a.prior_reason ?? a.hold_reason ?? 'policy')})`;
       break;
     default:
       text = leyline.CommandType[command.commandType] ?? String(command.commandType);
   }
-  if (hook.receipt && !hook.receipt.applied && command.commandType === CommandType.COMMAND_SEED) text += ` — refused: ${hook.receipt.reason}`;
+  if (hook.receipt && !hook.receipt.applied && command.commandType === CommandType.COMMAND_SEED)
+    text += ` — refused: ${hook.receipt.reason}`;
   return text;
 }

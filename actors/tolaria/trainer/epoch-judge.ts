@@ -68,14 +68,20 @@ export class EpochJudge {
 
   /** What a checkpoint keeps of the judge (a resumed run judges its epochs as the uninterrupted run would). */
   snapshot(): Record<string, number> {
-    return { ...this.counters, conservative: this.#conservative ? 1 : 0, streak: this.#streak, ...this.emergency.snapshot() };
+    return {
+      ...this.counters,
+      conservative: this.#conservative ? 1 : 0,
+      streak: this.#streak,
+      ...this.emergency.snapshot(),
+    };
   }
 
   restore(saved: Readonly<Record<string, number>>): void {
     if (saved.conservative === undefined) return;
     this.#conservative = saved.conservative === 1;
     this.#streak = saved.streak ?? 0;
-    for (const key of Object.keys(this.counters) as Array<keyof EpochJudge['counters']>) this.counters[key] = saved[key] ?? 0;
+    for (const key of Object.keys(this.counters) as Array<keyof EpochJudge['counters']>)
+      this.counters[key] = saved[key] ?? 0;
     this.emergency.restore(saved);
   }
 
@@ -84,7 +90,10 @@ export class EpochJudge {
     const events: EventInput[] = [
       {
         description: 'tolaria.rollback',
-        level: outcome.restored && !outcome.deadlineMissed ? TelemetryLevel.TELEMETRY_LEVEL_WARNING : TelemetryLevel.TELEMETRY_LEVEL_ERROR,
+        level:
+          outcome.restored && !outcome.deadlineMissed
+            ? TelemetryLevel.TELEMETRY_LEVEL_WARNING
+            : TelemetryLevel.TELEMETRY_LEVEL_ERROR,
         attributes: {
           trigger: outcome.trigger,
           tier: outcome.tier,
@@ -98,7 +107,11 @@ export class EpochJudge {
     if (!outcome.restored || outcome.deadlineMissed) {
       const reason = outcome.restored ? 'rollback_deadline' : 'rollback_failed';
       changes.push(this.emergency.escalate(Level.EMERGENCY_LEVEL_HALT, reason));
-      events.push({ description: 'tolaria.emergency.halt', level: TelemetryLevel.TELEMETRY_LEVEL_CRITICAL, attributes: { reason } });
+      events.push({
+        description: 'tolaria.emergency.halt',
+        level: TelemetryLevel.TELEMETRY_LEVEL_CRITICAL,
+        attributes: { reason },
+      });
       return { failed: true, reason, events, changes: changes.filter((c) => c.changed), halt: true };
     }
     return { failed: false, reason: null, events, changes, halt: false };
@@ -112,7 +125,12 @@ export class EpochJudge {
     const reasons: Array<{ reason: string; level: v1.EmergencyLevel }> = [];
     const { outcome } = facts.hook;
     if (outcome === 'breaker_open') reasons.push({ reason: 'breaker_open', level: Level.EMERGENCY_LEVEL_CONSERVATIVE });
-    if (outcome === 'tamiyo_timeout' || outcome === 'tamiyo_error' || outcome === 'kasmina_timeout' || outcome === 'kasmina_error') {
+    if (
+      outcome === 'tamiyo_timeout' ||
+      outcome === 'tamiyo_error' ||
+      outcome === 'kasmina_timeout' ||
+      outcome === 'kasmina_error'
+    ) {
       reasons.push({ reason: outcome, level: Level.EMERGENCY_LEVEL_ELEVATED });
       events.push({
         description: `tolaria.${outcome}`,
@@ -141,12 +159,20 @@ export class EpochJudge {
       const change = this.emergency.escalate(top, first);
       if (change.changed) {
         changes.push(change);
-        events.push({ description: 'tolaria.emergency.escalated', level: TelemetryLevel.TELEMETRY_LEVEL_ERROR, attributes: { level: levelName(top), reason: first } });
+        events.push({
+          description: 'tolaria.emergency.escalated',
+          level: TelemetryLevel.TELEMETRY_LEVEL_ERROR,
+          attributes: { level: levelName(top), reason: first },
+        });
       }
       this.#enterConservative(first, events);
       if (this.#streak >= this.options.haltAfterFailedEpochs && !this.halted) {
         changes.push(this.emergency.escalate(Level.EMERGENCY_LEVEL_HALT, `${this.#streak} failed epochs in a row`));
-        events.push({ description: 'tolaria.emergency.halt', level: TelemetryLevel.TELEMETRY_LEVEL_CRITICAL, attributes: { reason: 'failed_epochs', streak: String(this.#streak) } });
+        events.push({
+          description: 'tolaria.emergency.halt',
+          level: TelemetryLevel.TELEMETRY_LEVEL_CRITICAL,
+          attributes: { reason: 'failed_epochs', streak: String(this.#streak) },
+        });
       }
       return { failed, reason: first, events, changes, halt: this.halted };
     }
@@ -171,6 +197,10 @@ export class EpochJudge {
     if (this.#conservative) return;
     this.#conservative = true;
     this.counters.conservativeEntries += 1;
-    events.push({ description: 'tolaria.conservative_mode_entered', level: TelemetryLevel.TELEMETRY_LEVEL_WARNING, attributes: { reason } });
+    events.push({
+      description: 'tolaria.conservative_mode_entered',
+      level: TelemetryLevel.TELEMETRY_LEVEL_WARNING,
+      attributes: { reason },
+    });
   }
 }

@@ -21,7 +21,14 @@ export interface EpochTelemetryInput {
   conservative: boolean;
   breakerState: v1.CircuitBreakerState;
   emergencyLevel: v1.EmergencyLevel;
-  counters: { epochs: number; failedEpochs: number; faults: number; rollbacks: number; snapshots: number; checkpoints: number };
+  counters: {
+    epochs: number;
+    failedEpochs: number;
+    faults: number;
+    rollbacks: number;
+    snapshots: number;
+    checkpoints: number;
+  };
   snapshotBytes: number;
   liveTensors: number;
   learningRate: number;
@@ -32,7 +39,11 @@ export interface EpochTelemetryInput {
 }
 
 export function epochTelemetry(input: EpochTelemetryInput): v1.TelemetryPacket {
-  const metric = (name: string, value: number, unit = ''): MetricInput => ({ name: `tolaria.${name}`, value, ...(unit ? { unit } : {}) });
+  const metric = (name: string, value: number, unit = ''): MetricInput => ({
+    name: `tolaria.${name}`,
+    value,
+    ...(unit ? { unit } : {}),
+  });
   const metrics: MetricInput[] = [
     metric('training.loss', input.train.loss),
     metric('training.accuracy', input.train.accuracy),
@@ -40,7 +51,9 @@ export function epochTelemetry(input: EpochTelemetryInput): v1.TelemetryPacket {
     metric('training.samples_per_s', input.train.samplesPerSecond, 'samples/s'),
     metric('training.gradient_norm', input.train.gradNorm),
     metric('training.learning_rate', input.learningRate),
-    ...(input.validation ? [metric('validation.loss', input.validation.loss), metric('validation.accuracy', input.validation.accuracy)] : []),
+    ...(input.validation
+      ? [metric('validation.loss', input.validation.loss), metric('validation.accuracy', input.validation.accuracy)]
+      : []),
     metric('epoch_hook.latency_ms', input.hookMs, 'ms'),
     // The share of its budget the hook used, which Nissa's training_latency_high watches, and the hook against that
     // budget as an SLO sample for its burn rate: alerts about what the run holds the hook to, on any machine.
@@ -61,7 +74,10 @@ export function epochTelemetry(input: EpochTelemetryInput): v1.TelemetryPacket {
     metric('checkpoints.total', input.counters.checkpoints),
     metric('tensors.live', input.liveTensors),
   ];
-  const worst = Math.max(TelemetryLevel.TELEMETRY_LEVEL_INFO, ...input.events.map((e) => e.level ?? TelemetryLevel.TELEMETRY_LEVEL_INFO));
+  const worst = Math.max(
+    TelemetryLevel.TELEMETRY_LEVEL_INFO,
+    ...input.events.map((e) => e.level ?? TelemetryLevel.TELEMETRY_LEVEL_INFO),
+  );
   const firstProblem = input.events.find((e) => (e.level ?? 0) >= TelemetryLevel.TELEMETRY_LEVEL_WARNING);
   return buildTelemetryPacket({
     packetId: `${input.runId}-epoch-${input.epoch}`,
@@ -71,7 +87,11 @@ export function epochTelemetry(input: EpochTelemetryInput): v1.TelemetryPacket {
     events: [...input.events],
     healthStatus: firstProblem ? HealthStatus.HEALTH_STATUS_DEGRADED : HealthStatus.HEALTH_STATUS_HEALTHY,
     healthSummary: firstProblem ? firstProblem.description : 'stable',
-    healthIndicators: { epoch: String(input.epoch), global_step: String(input.globalStep), ...(input.decision ? { decision: input.decision } : {}) },
+    healthIndicators: {
+      epoch: String(input.epoch),
+      global_step: String(input.globalStep),
+      ...(input.decision ? { decision: input.decision } : {}),
+    },
     ...(input.now !== undefined ? { timestamp: input.now } : {}),
   });
 }

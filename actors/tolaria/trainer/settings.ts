@@ -5,7 +5,12 @@ import { SEED_IS_NOW_RNG_SEED } from '../../../runtime/seeded-random.ts';
 import { validateHostConfig, type HostConfig } from '../host/host-model.ts';
 import type { OptimizerConfig } from '../optim/grouped-optimizer.ts';
 import { validateLrSchedule, type LrSchedule } from '../optim/lr-schedule.ts';
-import { DEFAULT_EXPLOSION_FACTOR, DEFAULT_FAST_DEADLINE_MS, DEFAULT_FULL_DEADLINE_MS, DEFAULT_LOSS_WINDOW } from '../checkpoint/rollback.ts';
+import {
+  DEFAULT_EXPLOSION_FACTOR,
+  DEFAULT_FAST_DEADLINE_MS,
+  DEFAULT_FULL_DEADLINE_MS,
+  DEFAULT_LOSS_WINDOW,
+} from '../checkpoint/rollback.ts';
 import { DEFAULT_SNAPSHOT_CAP_BYTES } from '../checkpoint/snapshot-ring.ts';
 import type { LoadIdxOptions } from '../data/dataset.ts';
 import { SYNTHETIC_CLASSES, SYNTHETIC_FEATURES, type SyntheticOptions } from '../data/synthetic.ts';
@@ -84,7 +89,14 @@ export interface TolariaSettings {
   batchSize: number;
   epochs: number;
   rngSeed: number;
-  control: { everySteps: number | null; tamiyoDeadlineMs: number; kasminaDeadlineMs: number; hookBudgetMs: number; breakerFailures: number; breakerOpenMs: number };
+  control: {
+    everySteps: number | null;
+    tamiyoDeadlineMs: number;
+    kasminaDeadlineMs: number;
+    hookBudgetMs: number;
+    breakerFailures: number;
+    breakerOpenMs: number;
+  };
   checkpoints: { keep: number };
   rollback: {
     snapshotEverySteps: number;
@@ -101,25 +113,39 @@ export interface TolariaSettings {
 }
 
 export const DEFAULT_MNIST_HOST: HostConfig = { kind: 'mlp', inputs: 784, hidden: [256, 128], classes: 10 };
-export const DEFAULT_SPIRALS_HOST: HostConfig = { kind: 'mlp', inputs: SYNTHETIC_FEATURES, hidden: [32, 32], classes: SYNTHETIC_CLASSES };
+export const DEFAULT_SPIRALS_HOST: HostConfig = {
+  kind: 'mlp',
+  inputs: SYNTHETIC_FEATURES,
+  hidden: [32, 32],
+  classes: SYNTHETIC_CLASSES,
+};
 
 export class TolariaConfigError extends ConfigError {
   override readonly name = 'TolariaConfigError';
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function resolveTolariaConfig(config: unknown = {}, field = 'tolaria'): TolariaSettings {
   if (!isObject(config)) throw new TolariaConfigError(field, 'must be an object');
   const c = config as TolariaConfig;
-  const number = (value: unknown, name: string, fallback: number, check: (n: number) => boolean, rule: string): number => {
+  const number = (
+    value: unknown,
+    name: string,
+    fallback: number,
+    check: (n: number) => boolean,
+    rule: string,
+  ): number => {
     const n = value ?? fallback;
-    if (typeof n !== 'number' || !Number.isFinite(n) || !check(n)) throw new TolariaConfigError(`${field}.${name}`, `must be ${rule}, got ${JSON.stringify(value)}`);
+    if (typeof n !== 'number' || !Number.isFinite(n) || !check(n))
+      throw new TolariaConfigError(`${field}.${name}`, `must be ${rule}, got ${JSON.stringify(value)}`);
     return n;
   };
   const int = (value: unknown, name: string, fallback: number, min = 1): number =>
     number(value, name, fallback, (n) => Number.isInteger(n) && n >= min, `an integer >= ${min}`);
-  const positive = (value: unknown, name: string, fallback: number): number => number(value, name, fallback, (n) => n > 0, 'a number > 0');
+  const positive = (value: unknown, name: string, fallback: number): number =>
+    number(value, name, fallback, (n) => n > 0, 'a number > 0');
   const section = <T extends object>(value: T | undefined, name: string): Partial<T> => {
     if (value === undefined) return {};
     if (!isObject(value)) throw new TolariaConfigError(`${field}.${name}`, 'must be an object');
@@ -128,12 +154,19 @@ export function resolveTolariaConfig(config: unknown = {}, field = 'tolaria'): T
 
   const experiment = c.experiment ?? 'mnist-mlp';
   if (typeof experiment !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(experiment)) {
-    throw new TolariaConfigError(`${field}.experiment`, `must be 1–64 letters, digits, ".", "_" or "-", got ${JSON.stringify(c.experiment)}`);
+    throw new TolariaConfigError(
+      `${field}.experiment`,
+      `must be 1–64 letters, digits, ".", "_" or "-", got ${JSON.stringify(c.experiment)}`,
+    );
   }
   const datasetKind: unknown = (c.dataset as { kind?: unknown } | undefined)?.kind ?? 'mnist';
-  if (c.dataset !== undefined && !isObject(c.dataset)) throw new TolariaConfigError(`${field}.dataset`, 'must be an object');
+  if (c.dataset !== undefined && !isObject(c.dataset))
+    throw new TolariaConfigError(`${field}.dataset`, 'must be an object');
   if (!['mnist', 'idx', 'spirals'].includes(datasetKind as string)) {
-    throw new TolariaConfigError(`${field}.dataset.kind`, `must be "mnist", "idx" or "spirals", got ${JSON.stringify(datasetKind)}`);
+    throw new TolariaConfigError(
+      `${field}.dataset.kind`,
+      `must be "mnist", "idx" or "spirals", got ${JSON.stringify(datasetKind)}`,
+    );
   }
   const dataset = (c.dataset ?? { kind: 'mnist' }) as DatasetConfig;
   if ('seed' in c) throw new TolariaConfigError(`${field}.seed`, SEED_IS_NOW_RNG_SEED);
@@ -146,7 +179,11 @@ export function resolveTolariaConfig(config: unknown = {}, field = 'tolaria'): T
   validateHostConfig(host, `${field}.host`);
   const optimizer = section(c.optimizer, 'optimizer');
   const kind = optimizer.kind ?? 'adam';
-  if (!['sgd', 'momentum', 'adam'].includes(kind)) throw new TolariaConfigError(`${field}.optimizer.kind`, `must be "sgd", "momentum" or "adam", got ${JSON.stringify(kind)}`);
+  if (!['sgd', 'momentum', 'adam'].includes(kind))
+    throw new TolariaConfigError(
+      `${field}.optimizer.kind`,
+      `must be "sgd", "momentum" or "adam", got ${JSON.stringify(kind)}`,
+    );
   if (c.lrSchedule) validateLrSchedule(c.lrSchedule, `${field}.lrSchedule`);
   const control = section(c.control, 'control');
   const rollback = section(c.rollback, 'rollback');
@@ -184,7 +221,13 @@ export function resolveTolariaConfig(config: unknown = {}, field = 'tolaria'): T
       capBytes: int(rollback.capBytes, 'rollback.capBytes', DEFAULT_SNAPSHOT_CAP_BYTES),
       fastDeadlineMs: positive(rollback.fastDeadlineMs, 'rollback.fastDeadlineMs', DEFAULT_FAST_DEADLINE_MS),
       fullDeadlineMs: positive(rollback.fullDeadlineMs, 'rollback.fullDeadlineMs', DEFAULT_FULL_DEADLINE_MS),
-      explosionFactor: number(rollback.explosionFactor, 'rollback.explosionFactor', DEFAULT_EXPLOSION_FACTOR, (n) => n > 1, 'a number > 1'),
+      explosionFactor: number(
+        rollback.explosionFactor,
+        'rollback.explosionFactor',
+        DEFAULT_EXPLOSION_FACTOR,
+        (n) => n > 1,
+        'a number > 1',
+      ),
       lossWindow: int(rollback.lossWindow, 'rollback.lossWindow', DEFAULT_LOSS_WINDOW),
       maxPerEpoch: int(rollback.maxPerEpoch, 'rollback.maxPerEpoch', 3),
     },

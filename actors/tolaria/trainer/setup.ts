@@ -33,14 +33,28 @@ export function runsDir(varDir: string): string {
   return resolve(varDir, 'runs');
 }
 
-export function setUpTrainer(config: unknown, varDir: string, selection: RunSelection = {}, field = 'tolaria'): TrainerSetup {
+export function setUpTrainer(
+  config: unknown,
+  varDir: string,
+  selection: RunSelection = {},
+  field = 'tolaria',
+): TrainerSetup {
   const settings = resolveTolariaConfig(config, field);
   if (selection.dir !== undefined) {
     const runDir = resolve(selection.dir);
     const runId = basename(runDir);
-    if (!RUN_ID.test(runId)) throw new TolariaConfigError('--run-dir', `the folder's name is the run id: letters, digits, ".", "_", "-", got ${JSON.stringify(runId)}`);
-    if (selection.resume !== undefined) throw new TolariaConfigError('--run-dir', 'and --resume name the run twice: give one');
-    if (existsSync(runDir) && readdirSync(runDir).length > 0) throw new TolariaConfigError('--run-dir', `${runDir} already holds a run: continue it with --resume ${runDir}, or choose an empty folder`);
+    if (!RUN_ID.test(runId))
+      throw new TolariaConfigError(
+        '--run-dir',
+        `the folder's name is the run id: letters, digits, ".", "_", "-", got ${JSON.stringify(runId)}`,
+      );
+    if (selection.resume !== undefined)
+      throw new TolariaConfigError('--run-dir', 'and --resume name the run twice: give one');
+    if (existsSync(runDir) && readdirSync(runDir).length > 0)
+      throw new TolariaConfigError(
+        '--run-dir',
+        `${runDir} already holds a run: continue it with --resume ${runDir}, or choose an empty folder`,
+      );
     return { settings, runId, runDir, resume: false, dataset: loadDataset(settings.dataset) };
   }
   if (selection.resume !== undefined) {
@@ -48,7 +62,13 @@ export function setUpTrainer(config: unknown, varDir: string, selection: RunSele
     return { settings, runId: basename(runDir), runDir, resume: true, dataset: loadDataset(settings.dataset) };
   }
   const runId = defaultRunId(settings.experiment, selection.now);
-  return { settings, runId, runDir: join(runsDir(varDir), runId), resume: false, dataset: loadDataset(settings.dataset) };
+  return {
+    settings,
+    runId,
+    runDir: join(runsDir(varDir), runId),
+    resume: false,
+    dataset: loadDataset(settings.dataset),
+  };
 }
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -58,5 +78,8 @@ function resumedRunDir(resume: string, varDir: string): string {
   if (RUN_ID.test(resume) && existsSync(join(runsDir(varDir), resume))) return join(runsDir(varDir), resume);
   const dir = resolve(resume);
   if (existsSync(dir) && statSync(dir).isDirectory() && RUN_ID.test(basename(dir))) return dir;
-  throw new TolariaConfigError('--resume', `no run ${JSON.stringify(resume)}: neither a run id in ${runsDir(varDir)} nor a run's folder`);
+  throw new TolariaConfigError(
+    '--resume',
+    `no run ${JSON.stringify(resume)}: neither a run id in ${runsDir(varDir)} nor a run's folder`,
+  );
 }

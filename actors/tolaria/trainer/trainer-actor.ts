@@ -136,7 +136,13 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       events: [...events],
     });
   /** Sends a verdict's events (unless they went into an epoch packet: `id` null) and its emergency packets. */
-  const announce = (ctx: TrainerContext, state: TrainerState, verdict: Verdict, id: string | null, epoch: number): void => {
+  const announce = (
+    ctx: TrainerContext,
+    state: TrainerState,
+    verdict: Verdict,
+    id: string | null,
+    epoch: number,
+  ): void => {
     if (verdict.events.length > 0 && id !== null) send(ctx, eventsPacket(state, id, verdict.events));
     for (const change of verdict.changes) send(ctx, emergencyPacket(change, { runId: deps.runId, epoch }));
   };
@@ -148,9 +154,18 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
   async function seedRecords(ctx: TrainerContext): Promise<v1.SeedRecord[] | null> {
     if (!deps.kasmina) return null;
     try {
-      return (await ctx.ask(deps.kasmina, leyline.SeedCheckpointRequest.create({ trainingRunId: deps.runId }), leyline.SeedCheckpoint, settings.control.kasminaDeadlineMs)).seeds.map((s) => leyline.SeedRecord.create(s));
+      return (
+        await ctx.ask(
+          deps.kasmina,
+          leyline.SeedCheckpointRequest.create({ trainingRunId: deps.runId }),
+          leyline.SeedCheckpoint,
+          settings.control.kasminaDeadlineMs,
+        )
+      ).seeds.map((s) => leyline.SeedRecord.create(s));
     } catch (error) {
-      ctx.log.warn('kasmina gave no seed records: the seeds are not kept this time', { error: (error as Error).message });
+      ctx.log.warn('kasmina gave no seed records: the seeds are not kept this time', {
+        error: (error as Error).message,
+      });
       return null;
     }
   }
@@ -161,17 +176,38 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
    * state. What came back, what left and what could not come back is announced (`seeds_restored`). Returns the seed
    * states as they are now.
    */
-  async function bringBack(ctx: TrainerContext, run: TrainingRun, network: SavedNetwork, why: string): Promise<v1.SeedState[]> {
+  async function bringBack(
+    ctx: TrainerContext,
+    run: TrainingRun,
+    network: SavedNetwork,
+    why: string,
+  ): Promise<v1.SeedState[]> {
     if (!deps.kasmina) {
-      if (network.seeds.length > 0) ctx.log.warn('the saved state holds seeds but this tree has no Kasmina: the host goes on without them', { seeds: network.seeds.map((s) => s.record.seedId).join(',') });
+      if (network.seeds.length > 0)
+        ctx.log.warn('the saved state holds seeds but this tree has no Kasmina: the host goes on without them', {
+          seeds: network.seeds.map((s) => s.record.seedId).join(','),
+        });
       return [];
     }
     const before = run.grafts.all().map((graft) => graft.seedId);
-    const restored = await ctx.ask(deps.kasmina, leyline.SeedRestore.create({ trainingRunId: deps.runId, seeds: network.seeds.map((s) => s.record) }), leyline.SeedCheckpoint, settings.control.kasminaDeadlineMs);
+    const restored = await ctx.ask(
+      deps.kasmina,
+      leyline.SeedRestore.create({ trainingRunId: deps.runId, seeds: network.seeds.map((s) => s.record) }),
+      leyline.SeedCheckpoint,
+      settings.control.kasminaDeadlineMs,
+    );
     const misfits = await run.restoreSeeds(network);
     const kept = new Set(restored.seeds.map((s) => s.seedId));
-    const lost = network.seeds.filter((s) => !restored.seeds.some((r) => r.seedId === s.record.seedId && r.stage === s.record.stage)).map((s) => s.record.seedId);
-    const attributes = { why, seeds: [...kept].join(','), removed: before.filter((id) => !kept.has(id)).join(','), lost: lost.join(','), misfits: misfits.join('; ') };
+    const lost = network.seeds
+      .filter((s) => !restored.seeds.some((r) => r.seedId === s.record.seedId && r.stage === s.record.stage))
+      .map((s) => s.record.seedId);
+    const attributes = {
+      why,
+      seeds: [...kept].join(','),
+      removed: before.filter((id) => !kept.has(id)).join(','),
+      lost: lost.join(','),
+      misfits: misfits.join('; '),
+    };
     if (misfits.length > 0 || lost.length > 0) ctx.log.error('seeds not restored as saved', attributes);
     else ctx.log.info('seeds restored', attributes);
     send(
@@ -179,7 +215,8 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       buildTelemetryPacket({
         packetId: `${deps.runId}-seeds-restored-${run.globalStep}-${run.counters.rollbacks}`,
         source: 'tolaria',
-        level: lost.length + misfits.length > 0 ? TelemetryLevel.TELEMETRY_LEVEL_ERROR : TelemetryLevel.TELEMETRY_LEVEL_INFO,
+        level:
+          lost.length + misfits.length > 0 ? TelemetryLevel.TELEMETRY_LEVEL_ERROR : TelemetryLevel.TELEMETRY_LEVEL_INFO,
         metrics: [{ name: 'tolaria.seeds.restored', value: kept.size }],
         events: [{ description: 'seeds_restored', attributes }],
       }),
@@ -202,7 +239,8 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       // A halt outside a boundary: keep the state for inspection, unless the weights are broken (a resume would
       // start from them).
       if (state.run.weightsFinite()) await state.run.checkpoint({ halted: 1 });
-      else ctx.log.error('halted with non-finite weights: no checkpoint written; a resume starts from the previous one');
+      else
+        ctx.log.error('halted with non-finite weights: no checkpoint written; a resume starts from the previous one');
     }
     const result: RunResult = {
       runId: deps.runId,
@@ -285,7 +323,9 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
     });
     if (deps.state) ctx.dispatch(deps.state, packet);
     const hook = await state.hook.run(packet, judge.conservative);
-    const seedStates = hook.receipt ? hook.receipt.seedStates.map((seed) => leyline.SeedState.create(seed)) : state.seedStates;
+    const seedStates = hook.receipt
+      ? hook.receipt.seedStates.map((seed) => leyline.SeedState.create(seed))
+      : state.seedStates;
     const applied = await applyCommand(ctx, { ...state, seedStates }, hook);
     const hookMs = performance.now() - started;
     const next: TrainerState = { ...applied, lastHookMs: hookMs, lastTamiyoMs: hook.tamiyoMs, faults: 0 };
@@ -354,10 +394,17 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       failedReason: verdict.reason,
       liveTensors,
       decision,
-      parameters: { host: run.host.parameterCount(), seeds: seeds.reduce((sum, seed) => sum + (seed.slot ? seed.parameters : 0), 0) },
+      parameters: {
+        host: run.host.parameterCount(),
+        seeds: seeds.reduce((sum, seed) => sum + (seed.slot ? seed.parameters : 0), 0),
+      },
       seeds,
     });
-    const after = { ...next, faultsThisEpoch: 0, lastValidationAccuracy: validation?.accuracy ?? state.lastValidationAccuracy };
+    const after = {
+      ...next,
+      faultsThisEpoch: 0,
+      lastValidationAccuracy: validation?.accuracy ?? state.lastValidationAccuracy,
+    };
     if (verdict.halt) return finish(after, ctx, verdict.reason);
     if (run.finished) return finish(after, ctx, null);
     return after;
@@ -370,22 +417,41 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       // A restart after a crash continues from the newest checkpoint rather than from scratch.
       const resume = deps.resume || ctx.incarnation > 1;
       const surface = deps.surface ?? new TrainingSurface();
-      const run = await TrainingRun.open(settings, { runId: deps.runId, runDir: deps.runDir, resume, dataset: deps.dataset, grafts: surface.grafts });
+      const run = await TrainingRun.open(settings, {
+        runId: deps.runId,
+        runDir: deps.runDir,
+        resume,
+        dataset: deps.dataset,
+        grafts: surface.grafts,
+      });
       surface.probe = run;
       const hook = new ControlHook(
         {
-          ...(deps.tamiyo ? { tamiyo: (packet, deadline) => ctx.ask(deps.tamiyo!, packet, leyline.AdaptationCommand, deadline) } : {}),
-          ...(deps.kasmina ? { kasmina: (command, deadline) => ctx.ask(deps.kasmina!, command, leyline.AdaptationReceipt, deadline) } : {}),
+          ...(deps.tamiyo
+            ? { tamiyo: (packet, deadline) => ctx.ask(deps.tamiyo!, packet, leyline.AdaptationCommand, deadline) }
+            : {}),
+          ...(deps.kasmina
+            ? { kasmina: (command, deadline) => ctx.ask(deps.kasmina!, command, leyline.AdaptationReceipt, deadline) }
+            : {}),
         },
         settings.control,
       );
       const judge = new EpochJudge({ hookBudgetMs: settings.control.hookBudgetMs, ...settings.emergency });
       if (run.resumed) {
-        ctx.log.info('resumed from checkpoint', { epoch: run.resumed.epoch, skipped: run.resumed.skipped.map((s) => `${s.file}: ${s.problem}`) });
+        ctx.log.info('resumed from checkpoint', {
+          epoch: run.resumed.epoch,
+          skipped: run.resumed.skipped.map((s) => `${s.file}: ${s.problem}`),
+        });
         judge.restore(run.resumed.judge);
-        if (run.resumed.legacy) ctx.log.warn('an older checkpoint (format 1): the host only — its seeds and history are not in it', { epoch: run.resumed.epoch });
+        if (run.resumed.legacy)
+          ctx.log.warn('an older checkpoint (format 1): the host only — its seeds and history are not in it', {
+            epoch: run.resumed.epoch,
+          });
       }
-      const seedsToBringBack = run.resumed && run.resumed.network.seeds.length > 0 ? { network: run.resumed.network, why: `resumed from the checkpoint of epoch ${run.resumed.epoch}` } : null;
+      const seedsToBringBack =
+        run.resumed && run.resumed.network.seeds.length > 0
+          ? { network: run.resumed.network, why: `resumed from the checkpoint of epoch ${run.resumed.epoch}` }
+          : null;
       ctx.log.info('training', {
         run_id: deps.runId,
         experiment: settings.experiment,
@@ -423,23 +489,36 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       }
       if (message instanceof leyline.AdaptationCommand) {
         if (message.commandType !== CommandType.COMMAND_ROLLBACK) {
-          ctx.log.warn('command ignored: Tolaria takes ROLLBACK commands; seed and optimizer commands come through the hook', { command: message.commandId });
+          ctx.log.warn(
+            'command ignored: Tolaria takes ROLLBACK commands; seed and optimizer commands come through the hook',
+            { command: message.commandId },
+          );
           return state;
         }
         const outcome = await state.run.rollback('command');
         const rolled = await afterRollback(ctx, state, outcome);
         const verdict = state.judge.afterRollback(outcome);
         announce(ctx, rolled, verdict, `rollback-${message.commandId}`, state.run.epoch);
-        ctx.reply(leyline.AdaptationReceipt.create({ commandId: message.commandId, applied: outcome.restored, reason: outcome.restored ? '' : 'nothing to restore', seedStates: rolled.seedStates }));
+        ctx.reply(
+          leyline.AdaptationReceipt.create({
+            commandId: message.commandId,
+            applied: outcome.restored,
+            reason: outcome.restored ? '' : 'nothing to restore',
+            seedStates: rolled.seedStates,
+          }),
+        );
         return verdict.halt ? finish(rolled, ctx, verdict.reason) : rolled;
       }
       if (message.timerId !== SLICE_TIMER) return state;
       const { run } = state;
       if (run.finished) return finish(state, ctx, null);
       const every = settings.control.everySteps;
-      const nextFence = (Math.floor(run.globalStep / settings.seedReportEverySteps) + 1) * settings.seedReportEverySteps;
+      const nextFence =
+        (Math.floor(run.globalStep / settings.seedReportEverySteps) + 1) * settings.seedReportEverySteps;
       const stopAt = every ? (Math.floor(run.globalStep / every) + 1) * every : undefined;
-      const slice = await run.trainFor(settings.sliceMs, Math.min(stopAt ?? Infinity, nextFence), () => seedRecords(ctx));
+      const slice = await run.trainFor(settings.sliceMs, Math.min(stopAt ?? Infinity, nextFence), () =>
+        seedRecords(ctx),
+      );
       // Seeds hear of their steps at fixed step fences (and at faults and epoch ends), and training goes on only
       // once they have acted on it: a seed's stage and α then change at the same step whatever the machine's load.
       // At a fault they hear first (a seed whose gradients went non-finite is culled, though the steps are rolled
@@ -447,13 +526,26 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       if (deps.kasmina && (slice.kind !== 'progress' || run.globalStep % settings.seedReportEverySteps === 0)) {
         const seeds = run.drainSeedStats();
         if (seeds.length > 0) {
-          const report = leyline.SeedStepReport.create({ trainingRunId: deps.runId, globalStep: BigInt(run.globalStep), seeds });
+          const report = leyline.SeedStepReport.create({
+            trainingRunId: deps.runId,
+            globalStep: BigInt(run.globalStep),
+            seeds,
+          });
           await ctx.deliver(deps.kasmina, report, settings.control.kasminaDeadlineMs).catch((error: unknown) => {
-            ctx.log.warn('kasmina did not take a step report in time; training goes on', { error: (error as Error).message });
+            ctx.log.warn('kasmina did not take a step report in time; training goes on', {
+              error: (error as Error).message,
+            });
           });
         }
       }
-      let next = slice.kind === 'fault' ? await afterRollback(ctx, { ...state, faults: state.faults + 1, faultsThisEpoch: state.faultsThisEpoch + 1 }, slice.rollback) : state;
+      let next =
+        slice.kind === 'fault'
+          ? await afterRollback(
+              ctx,
+              { ...state, faults: state.faults + 1, faultsThisEpoch: state.faultsThisEpoch + 1 },
+              slice.rollback,
+            )
+          : state;
       if (slice.kind === 'fault') {
         const verdict = state.judge.afterRollback(slice.rollback);
         announce(ctx, next, verdict, `fault-${run.counters.faults}`, run.epoch);

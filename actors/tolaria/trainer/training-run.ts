@@ -8,9 +8,23 @@ import { tf } from '../../../tensor/index.ts';
 import { performance } from 'node:perf_hooks';
 import { CheckpointStore, type SkippedCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import { restoreFromCheckpoint } from '../checkpoint/full-restore.ts';
-import { LossWatch, RollbackPlanner, type FaultReason, type RollbackOutcome, type RollbackTrigger } from '../checkpoint/rollback.ts';
+import {
+  LossWatch,
+  RollbackPlanner,
+  type FaultReason,
+  type RollbackOutcome,
+  type RollbackTrigger,
+} from '../checkpoint/rollback.ts';
 import { SnapshotRing } from '../checkpoint/snapshot-ring.ts';
-import { captureVariables, restoreVariables, TRAINING_STATE_FORMAT, type OptimizerState, type SavedSeed, type TensorMap, type TrainingState } from '../checkpoint/training-state.ts';
+import {
+  captureVariables,
+  restoreVariables,
+  TRAINING_STATE_FORMAT,
+  type OptimizerState,
+  type SavedSeed,
+  type TensorMap,
+  type TrainingState,
+} from '../checkpoint/training-state.ts';
 import { Batcher, type Batch } from '../data/batches.ts';
 import { loadIdxDataset } from '../data/dataset.ts';
 import { prepareDataset, type PreparedDataset } from '../data/prepare.ts';
@@ -114,7 +128,12 @@ export function loadDataset(config: DatasetConfig): Dataset {
 }
 
 const limitSplit = (split: Split, limit: number | null): Split =>
-  limit === null || limit >= split.n ? split : takeRows(split, Array.from({ length: limit }, (_, i) => i));
+  limit === null || limit >= split.n
+    ? split
+    : takeRows(
+        split,
+        Array.from({ length: limit }, (_, i) => i),
+      );
 
 /** The loss watch's window as a checkpoint keeps it. */
 function recent(watch: LossWatch): { recentLosses: number[]; recentLossSum: number } {
@@ -123,7 +142,8 @@ function recent(watch: LossWatch): { recentLosses: number[]; recentLossSum: numb
 }
 
 /** A model's variables under stable names that say whose they are (`host/…`, `seed/<id>/…`). */
-const prefixed = (prefix: string, variables: ReadonlyMap<string, tf.Variable>): Map<string, tf.Variable> => new Map([...variables].map(([name, v]) => [`${prefix}/${name}`, v]));
+const prefixed = (prefix: string, variables: ReadonlyMap<string, tf.Variable>): Map<string, tf.Variable> =>
+  new Map([...variables].map(([name, v]) => [`${prefix}/${name}`, v]));
 
 /** Kasmina's seeds measure themselves through it (`SeedProbe`, surface/). */
 export class TrainingRun implements SeedProbe {
@@ -159,7 +179,11 @@ export class TrainingRun implements SeedProbe {
     readonly options: OpenRunOptions,
     dataset: Dataset,
   ) {
-    const limited: Dataset = { ...dataset, train: limitSplit(dataset.train, settings.limit.train), test: limitSplit(dataset.test, settings.limit.test) };
+    const limited: Dataset = {
+      ...dataset,
+      train: limitSplit(dataset.train, settings.limit.train),
+      test: limitSplit(dataset.test, settings.limit.test),
+    };
     const inputs = featureCount(dataset.inputShape);
     const host = settings.host;
     const hostInputs = host.kind === 'mlp' ? host.inputs : featureCount(host.inputShape);
@@ -171,7 +195,13 @@ export class TrainingRun implements SeedProbe {
     }
     this.data = prepareDataset(limited, { rngSeed: settings.rngSeed, validationFraction: settings.validationFraction });
     const batcher = (split: Split, batchSize: number, shuffle: boolean): Batcher =>
-      new Batcher(split, { batchSize, inputShape: dataset.inputShape, classes: dataset.classes, rngSeed: settings.rngSeed, shuffle });
+      new Batcher(split, {
+        batchSize,
+        inputShape: dataset.inputShape,
+        classes: dataset.classes,
+        rngSeed: settings.rngSeed,
+        shuffle,
+      });
     this.trainBatches = batcher(this.data.train, settings.batchSize, true);
     this.validationBatches = batcher(this.data.validation, EVAL_BATCH, false);
     this.testBatches = batcher(this.data.test, EVAL_BATCH, false);
@@ -181,7 +211,10 @@ export class TrainingRun implements SeedProbe {
     this.optimizer.setGroup(HOST_GROUP_ID, prefixed('host', this.host.variables), { step: 0, force: true });
     this.checkpoints = new CheckpointStore(join(options.runDir, 'checkpoints'), { keep: settings.checkpoints.keep });
     this.snapshots = new SnapshotRing({ capBytes: settings.rollback.capBytes });
-    this.lossWatch = new LossWatch({ window: settings.rollback.lossWindow, explosionFactor: settings.rollback.explosionFactor });
+    this.lossWatch = new LossWatch({
+      window: settings.rollback.lossWindow,
+      explosionFactor: settings.rollback.explosionFactor,
+    });
     this.planner = new RollbackPlanner({
       snapshots: this.snapshots,
       fastDeadlineMs: settings.rollback.fastDeadlineMs,
@@ -223,12 +256,17 @@ export class TrainingRun implements SeedProbe {
    * step's loss is a fault — which is rolled back before returning. A slice also ends before a snapshot is due, so
    * each snapshot is taken at the start of one: `seedRecords` (Kasmina's, as of the last exchange) go into it.
    */
-  async trainFor(budgetMs: number, stopAtStep?: number, seedRecords?: () => Promise<v1.SeedRecord[] | null>): Promise<SliceResult> {
+  async trainFor(
+    budgetMs: number,
+    stopAtStep?: number,
+    seedRecords?: () => Promise<v1.SeedRecord[] | null>,
+  ): Promise<SliceResult> {
     const started = performance.now();
     let steps = 0;
     this.#batches ??= this.trainBatches.epoch(this.epoch);
     const every = this.settings.rollback.snapshotEverySteps;
-    if (this.#tally.steps === 0 || this.globalStep % every === 0) await this.snapshot(seedRecords ? await seedRecords() : null);
+    if (this.#tally.steps === 0 || this.globalStep % every === 0)
+      await this.snapshot(seedRecords ? await seedRecords() : null);
     // After the snapshot (asking Kasmina lets a command outside the boundaries graft meanwhile): the steps below
     // train every graft in the table.
     if (this.grafts.version !== this.#graftVersion) await this.#matchSeedGroups();
@@ -251,7 +289,9 @@ export class TrainingRun implements SeedProbe {
       this.#tally.add(stats, (performance.now() - stepStarted) / 1000);
       this.globalStep += 1;
       if (this.settings.lrSchedule) {
-        this.optimizer.setLearningRate(learningRate(this.settings.lrSchedule, this.settings.optimizer.learningRate, this.globalStep, this.epoch));
+        this.optimizer.setLearningRate(
+          learningRate(this.settings.lrSchedule, this.settings.optimizer.learningRate, this.globalStep, this.epoch),
+        );
       }
       if (this.#tally.steps >= this.stepsPerEpoch) return { kind: 'epoch_end', steps };
     }
@@ -263,8 +303,13 @@ export class TrainingRun implements SeedProbe {
    * records (null: unknown) — every seed with its module's weights.
    */
   async snapshot(records: readonly v1.SeedRecord[] | null = null): Promise<void> {
-    const [weights, optimizer, seeds] = await Promise.all([captureVariables(this.host.variables), this.optimizer.captureState(), records ? this.#captureSeeds(records) : null]);
-    if (this.snapshots.push(this.globalStep, { epoch: this.epoch, weights, optimizer, seeds }).stored) this.counters.snapshots += 1;
+    const [weights, optimizer, seeds] = await Promise.all([
+      captureVariables(this.host.variables),
+      this.optimizer.captureState(),
+      records ? this.#captureSeeds(records) : null,
+    ]);
+    if (this.snapshots.push(this.globalStep, { epoch: this.epoch, weights, optimizer, seeds }).stored)
+      this.counters.snapshots += 1;
   }
 
   /**
@@ -281,14 +326,23 @@ export class TrainingRun implements SeedProbe {
         this.snapshots.restore(snapshot, { weights: this.host.variables });
         if (snapshot.optimizer && !signal.aborted) await this.optimizer.restoreState(snapshot.optimizer);
         this.globalStep = snapshot.step;
-        network = snapshot.seeds ? { seeds: decodeSeeds(snapshot.seeds, `the snapshot of step ${snapshot.step}`), optimizer: snapshot.optimizer } : null;
+        network = snapshot.seeds
+          ? {
+              seeds: decodeSeeds(snapshot.seeds, `the snapshot of step ${snapshot.step}`),
+              optimizer: snapshot.optimizer,
+            }
+          : null;
       },
       full: async (signal) => {
         const restored = await restoreFromCheckpoint(this.checkpoints, { weights: this.host.variables }, signal);
         if (!restored.restored) return { restored: false };
         await this.optimizer.restoreState(restored.state.optimizer);
         this.globalStep = restored.state.globalStep;
-        if (restored.state.format !== 1) network = { seeds: decodeSeeds(restored.state.seeds, `the checkpoint of epoch ${restored.epoch}`), optimizer: restored.state.optimizer };
+        if (restored.state.format !== 1)
+          network = {
+            seeds: decodeSeeds(restored.state.seeds, `the checkpoint of epoch ${restored.epoch}`),
+            optimizer: restored.state.optimizer,
+          };
         return { restored: true, epoch: restored.epoch };
       },
     });
@@ -324,8 +378,16 @@ export class TrainingRun implements SeedProbe {
    * Writes a checkpoint closing `this.epoch - 1` (the epoch just ended): the host, every seed Kasmina recorded with
    * its module's weights (from the graft table), the optimizer, and the history decisions read.
    */
-  async checkpoint(metrics: Record<string, number>, seeds: readonly v1.SeedRecord[] = [], judge: Record<string, number> = {}): Promise<void> {
-    const [weights, optimizer, saved] = await Promise.all([captureVariables(this.host.variables), this.optimizer.captureState(), this.#captureSeeds(seeds)]);
+  async checkpoint(
+    metrics: Record<string, number>,
+    seeds: readonly v1.SeedRecord[] = [],
+    judge: Record<string, number> = {},
+  ): Promise<void> {
+    const [weights, optimizer, saved] = await Promise.all([
+      captureVariables(this.host.variables),
+      this.optimizer.captureState(),
+      this.#captureSeeds(seeds),
+    ]);
     const state: TrainingState = {
       format: TRAINING_STATE_FORMAT,
       runId: this.options.runId,
@@ -350,13 +412,21 @@ export class TrainingRun implements SeedProbe {
    */
   drainSeedStats(): v1.SeedStepStats[] {
     const out = [...this.#seedTallies].map(([seedId, tally]) =>
-      leyline.SeedStepStats.create({ seedId, steps: tally.steps, gradNormMax: tally.gradNormMax, nonFiniteSteps: tally.nonFinite, lossMean: tally.lossSum / tally.steps }),
+      leyline.SeedStepStats.create({
+        seedId,
+        steps: tally.steps,
+        gradNormMax: tally.gradNormMax,
+        nonFiniteSteps: tally.nonFinite,
+        lossMean: tally.lossSum / tally.steps,
+      }),
     );
     this.#seedTallies.clear();
     // A module that threw is reported until its seed takes it out of the table.
     for (const graft of this.grafts.all()) {
       if (graft.failure === undefined) continue;
-      const stats = out.find((s) => s.seedId === graft.seedId) ?? out[out.push(leyline.SeedStepStats.create({ seedId: graft.seedId, steps: 1 })) - 1]!;
+      const stats =
+        out.find((s) => s.seedId === graft.seedId) ??
+        out[out.push(leyline.SeedStepStats.create({ seedId: graft.seedId, steps: 1 })) - 1]!;
       stats.error = graft.failure;
     }
     return out;
@@ -387,7 +457,9 @@ export class TrainingRun implements SeedProbe {
 
   /** One batch of probe samples (the caller disposes its tensors). */
   probeBatch(size = 64): Batch {
-    return this.validationBatches.batch(Int32Array.from({ length: Math.min(size, this.data.validation.n) }, (_, i) => i));
+    return this.validationBatches.batch(
+      Int32Array.from({ length: Math.min(size, this.data.validation.n) }, (_, i) => i),
+    );
   }
 
   dispose(): void {
@@ -407,18 +479,27 @@ export class TrainingRun implements SeedProbe {
    */
   async #matchSeedGroups(): Promise<void> {
     const grafts = this.grafts.all();
-    const wanted = new Map(grafts.filter((graft) => TRAINED_STAGES.has(graft.stage)).map((graft) => [seedGroup(graft.seedId), graft]));
+    const wanted = new Map(
+      grafts.filter((graft) => TRAINED_STAGES.has(graft.stage)).map((graft) => [seedGroup(graft.seedId), graft]),
+    );
     let complete = true;
-    for (const id of this.optimizer.groups()) if (id !== HOST_GROUP_ID && !wanted.has(id)) this.optimizer.removeGroup(id);
+    for (const id of this.optimizer.groups())
+      if (id !== HOST_GROUP_ID && !wanted.has(id)) this.optimizer.removeGroup(id);
     const inHost = new Set(this.optimizer.groupVariables().get(HOST_GROUP_ID));
     for (const [id, graft] of wanted) {
       if (this.optimizer.groups().includes(id)) continue;
       if ([...graft.module.variables.values()].some((v) => inHost.has(v))) continue;
-      if (!this.optimizer.setGroup(id, prefixed(`seed/${graft.seedId}`, graft.module.variables), { step: this.globalStep }).applied) complete = false;
+      if (
+        !this.optimizer.setGroup(id, prefixed(`seed/${graft.seedId}`, graft.module.variables), {
+          step: this.globalStep,
+        }).applied
+      )
+        complete = false;
     }
     // A fossilized seed's group joins the host's (a group made just now too: a resumed run's fossilized seeds).
     for (const [id, graft] of wanted) {
-      if (graft.stage === Stage.SEED_STAGE_FOSSILIZED && this.optimizer.groups().includes(id)) await this.optimizer.mergeGroup(id, HOST_GROUP_ID);
+      if (graft.stage === Stage.SEED_STAGE_FOSSILIZED && this.optimizer.groups().includes(id))
+        await this.optimizer.mergeGroup(id, HOST_GROUP_ID);
     }
     if (complete) this.#graftVersion = this.grafts.version;
   }
@@ -455,8 +536,17 @@ export class TrainingRun implements SeedProbe {
     this.epoch = restored.epoch + 1;
     this.validationLosses.splice(0, this.validationLosses.length, ...state.history.validationLosses);
     this.lossWatch.restore({ losses: state.history.recentLosses, sum: state.history.recentLossSum });
-    const network = { seeds: decodeSeeds(state.seeds, `checkpoint of epoch ${restored.epoch}`), optimizer: state.optimizer };
-    this.resumed = { epoch: restored.epoch, skipped: restored.skipped, legacy: state.format === 1, network, judge: state.history.judge };
+    const network = {
+      seeds: decodeSeeds(state.seeds, `checkpoint of epoch ${restored.epoch}`),
+      optimizer: state.optimizer,
+    };
+    this.resumed = {
+      epoch: restored.epoch,
+      skipped: restored.skipped,
+      legacy: state.format === 1,
+      network,
+      judge: state.history.judge,
+    };
   }
 
   /**

@@ -64,25 +64,46 @@ export class EmergencyController {
 }
 
 /** The broadcast for an emergency change: CRITICAL for HALT, else ERROR; priority HIGH or CRITICAL. */
-export function emergencyPacket(change: Escalation, context: { runId: string; epoch: number; now?: number }): v1.TelemetryPacket {
+export function emergencyPacket(
+  change: Escalation,
+  context: { runId: string; epoch: number; now?: number },
+): v1.TelemetryPacket {
   const halt = change.level === Level.EMERGENCY_LEVEL_HALT;
   const level = levelName(change.level);
   const rising = change.level > change.previous;
   return buildTelemetryPacket({
     packetId: `${context.runId}-emergency-${context.epoch}-${level}`,
     source: 'tolaria',
-    level: halt ? TelemetryLevel.TELEMETRY_LEVEL_CRITICAL : rising ? TelemetryLevel.TELEMETRY_LEVEL_ERROR : TelemetryLevel.TELEMETRY_LEVEL_INFO,
+    level: halt
+      ? TelemetryLevel.TELEMETRY_LEVEL_CRITICAL
+      : rising
+        ? TelemetryLevel.TELEMETRY_LEVEL_ERROR
+        : TelemetryLevel.TELEMETRY_LEVEL_INFO,
     metrics: [{ name: 'tolaria.emergency.level', value: change.level }],
     events: [
       {
         description: rising ? 'emergency_broadcast' : 'emergency_cleared',
-        level: halt ? TelemetryLevel.TELEMETRY_LEVEL_CRITICAL : rising ? TelemetryLevel.TELEMETRY_LEVEL_ERROR : TelemetryLevel.TELEMETRY_LEVEL_INFO,
-        attributes: { level, previous: levelName(change.previous), reason: change.reason, epoch: String(context.epoch), run_id: context.runId },
+        level: halt
+          ? TelemetryLevel.TELEMETRY_LEVEL_CRITICAL
+          : rising
+            ? TelemetryLevel.TELEMETRY_LEVEL_ERROR
+            : TelemetryLevel.TELEMETRY_LEVEL_INFO,
+        attributes: {
+          level,
+          previous: levelName(change.previous),
+          reason: change.reason,
+          epoch: String(context.epoch),
+          run_id: context.runId,
+        },
       },
     ],
     healthStatus: rising ? HealthStatus.HEALTH_STATUS_UNHEALTHY : HealthStatus.HEALTH_STATUS_DEGRADED,
     healthSummary: rising ? 'emergency' : 'recovering',
-    priority: halt ? MessagePriority.MESSAGE_PRIORITY_CRITICAL : rising ? MessagePriority.MESSAGE_PRIORITY_HIGH : MessagePriority.MESSAGE_PRIORITY_NORMAL,
+    priority: halt
+      ? MessagePriority.MESSAGE_PRIORITY_CRITICAL
+      : rising
+        ? MessagePriority.MESSAGE_PRIORITY_HIGH
+        : MessagePriority.MESSAGE_PRIORITY_NORMAL,
     ...(context.now !== undefined ? { timestamp: context.now } : {}),
   });
 }

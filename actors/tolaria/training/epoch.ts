@@ -53,7 +53,9 @@ export function trainStep(host: HostModel, optimizer: GroupedOptimizer, batch: B
         return mine.length ? tf.addN(mine) : tf.scalar(0);
       });
       // One read of everything the step reports: each dataSync is a round trip to the backend.
-      const figures = tf.stack([value, tf.cast(correct ?? tf.scalar(0), 'float32'), tf.addN([...squares.values()]), ...groupSquares]).dataSync();
+      const figures = tf
+        .stack([value, tf.cast(correct ?? tf.scalar(0), 'float32'), tf.addN([...squares.values()]), ...groupSquares])
+        .dataSync();
       optimizer.apply(grads);
       stats = {
         loss: figures[0] as number,
@@ -128,13 +130,21 @@ export function trainEpoch(options: {
 }
 
 /** Loss and accuracy on a held-out split (no training behaviour: dropout off, stressors unarmed). */
-export function evaluate(host: HostModel, batcher: Batcher, grafts?: GraftTable, slotStats?: Map<string, SlotActivationStats>): EvaluationStats {
+export function evaluate(
+  host: HostModel,
+  batcher: Batcher,
+  grafts?: GraftTable,
+  slotStats?: Map<string, SlotActivationStats>,
+): EvaluationStats {
   let loss = 0;
   let correct = 0;
   let samples = 0;
   for (const batch of batcher.epoch(0)) {
     const [batchLoss, batchCorrect] = tf.tidy(() => {
-      const logits = host.apply(batch.x, { ...(grafts ? { grafts } : {}), ...(slotStats && samples === 0 ? { slotStats } : {}) });
+      const logits = host.apply(batch.x, {
+        ...(grafts ? { grafts } : {}),
+        ...(slotStats && samples === 0 ? { slotStats } : {}),
+      });
       const labels = tf.tensor1d(batch.labels, 'int32');
       return [
         tf.losses.softmaxCrossEntropy(batch.y, logits).dataSync()[0] as number,

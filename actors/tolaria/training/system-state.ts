@@ -60,7 +60,9 @@ export function epochSystemState(input: EpochStateInput): v1.SystemStatePacket {
   return leyline.SystemStatePacket.create({
     version: 1,
     currentEpoch: input.epoch,
-    ...(input.validation ? { validationAccuracy: input.validation.accuracy, validationLoss: input.validation.loss } : {}),
+    ...(input.validation
+      ? { validationAccuracy: input.validation.accuracy, validationLoss: input.validation.loss }
+      : {}),
     timestampNs: epochNanoseconds(now),
     hardwareContext: hardwareContext(input.backend),
     trainingMetrics: metrics,
