@@ -1,5 +1,5 @@
 // Layer factories: each creates its weights in the context's store and returns the forward function.
-import { tf } from '../tensor/index.ts';
+import type { tf } from '../tensor/index.ts';
 import type { FamilyContext } from './kit.ts';
 import { conv2d, dense, type ConvOptions } from './ops.ts';
 

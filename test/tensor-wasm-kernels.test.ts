@@ -255,20 +255,16 @@ test.serial(
       const attrs = { strides: c.strides, pad: c.pad, dilations: 1, dimRoundingMode: undefined };
       const label = `depthwise x=[${c.x}] f=[${c.filter}] s=${c.strides} pad=${c.pad}`;
       await matchesCpu(t, `${label} filter`, [randomInput(c.x, next), randomInput(dyShape, next)], (x, dy) => [
-        tf
-          .engine()
-          .runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: x!, dy: dy! }, {
-            ...attrs,
-            filterShape: c.filter,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: x!, dy: dy! }, {
+          ...attrs,
+          filterShape: c.filter,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor,
       ]);
       await matchesCpu(t, `${label} input`, [randomInput(dyShape, next), randomInput(c.filter, next)], (dy, filter) => [
-        tf
-          .engine()
-          .runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: dy!, filter: filter! }, {
-            ...attrs,
-            inputShape: c.x,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: dy!, filter: filter! }, {
+          ...attrs,
+          inputShape: c.x,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor,
       ]);
     }
     t.is(await wasmDataIds(), before, 'no intermediate buffer leaks');

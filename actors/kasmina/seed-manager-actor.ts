@@ -88,7 +88,10 @@ export function kasminaLogic(deps: KasminaDeps): ActorLogic<ManagerState, Kasmin
     const blending = blendingSchedule(deps.settings.timings.blending, method);
     const key = JSON.stringify(blending);
     let lifecycle = lifecycles.get(key);
-    if (!lifecycle) lifecycles.set(key, (lifecycle = createSeedLifecycle({ ...deps.settings.timings, blending })));
+    if (!lifecycle) {
+      lifecycle = createSeedLifecycle({ ...deps.settings.timings, blending });
+      lifecycles.set(key, lifecycle);
+    }
     return lifecycle;
   }
 

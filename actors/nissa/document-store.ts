@@ -83,12 +83,20 @@ export class DocumentStore {
   query(query: DocumentQuery = {}): StoredDocument[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
-    if (query.kind !== undefined) where.push('kind = ?'), params.push(query.kind);
-    if (query.runId) where.push('run_id = ?'), params.push(query.runId);
-    if (query.source) where.push('source = ?'), params.push(query.source);
-    if (query.fromMs !== undefined) where.push('time_ms >= ?'), params.push(query.fromMs);
-    if (query.toMs !== undefined) where.push('time_ms <= ?'), params.push(query.toMs);
-    if (query.event) where.push('EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?)'), params.push(query.event);
+    // Each filter the query sets (an empty string sets none) adds its clause and its parameter.
+    const filters: Array<[clause: string, value: string | number | undefined]> = [
+      ['kind = ?', query.kind],
+      ['run_id = ?', query.runId || undefined],
+      ['source = ?', query.source || undefined],
+      ['time_ms >= ?', query.fromMs],
+      ['time_ms <= ?', query.toMs],
+      ['EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?)', query.event || undefined],
+    ];
+    for (const [clause, value] of filters) {
+      if (value === undefined) continue;
+      where.push(clause);
+      params.push(value);
+    }
     const limit = Math.min(1_000, Math.max(1, query.limit ?? 100));
     const sql = `SELECT * FROM documents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time_ms DESC, id DESC LIMIT ${limit}`;
     return (this.#db.prepare(sql).all(...params) as Row[]).map((row) => ({

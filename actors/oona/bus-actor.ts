@@ -22,9 +22,9 @@ export interface BusRoute {
   count?: number;
   /**
    * Ask instead of deliver: the message is done when the actor answers with `reply` (e.g. a compile job's result,
-   * not its queueing), and `then` may turn the answer into a message to publish.
+   * not its queueing), and `answerToMessage` may turn the answer into a message to publish.
    */
-  ask?: { reply: AnyLeylineType; then?: (answer: LeylineMessage) => BusMessage | null };
+  ask?: { reply: AnyLeylineType; answerToMessage?: (answer: LeylineMessage) => BusMessage | null };
 }
 
 export interface OonaBusDeps {
@@ -62,7 +62,7 @@ export function oonaLogic(deps: OonaBusDeps): ActorLogic<BusState, BusActorMessa
             const deadline = route.deadlineMs ?? 30_000;
             if (!route.ask) return ctx.deliver(route.to, message, deadline);
             const answer = await ctx.ask(route.to, message, route.ask.reply, deadline);
-            const follow = route.ask.then?.(answer);
+            const follow = route.ask.answerToMessage?.(answer);
             if (follow) client.publish(follow);
           },
         }),

@@ -28,6 +28,7 @@ interface Route {
   stream(streams: StreamNames): string;
 }
 
+// biome-ignore lint/complexity/noBannedTypes: the keys are Leyline classes, compared by identity only.
 const ROUTES = new Map<Function, Route>([
   [
     leyline.SystemStatePacket,

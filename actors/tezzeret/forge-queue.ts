@@ -290,7 +290,8 @@ function pump<A>(state: ForgeQueueState<A>, effects: ForgeQueueEffect<A>[]): voi
     const strategy = state.conservative
       ? CompileStrategy.COMPILE_STRATEGY_CONSERVATIVE
       : CompileStrategy.COMPILE_STRATEGY_STANDARD;
-    const name = safeActorName(`job-${(state.spawned += 1)}-${job.jobId}`);
+    state.spawned += 1;
+    const name = safeActorName(`job-${state.spawned}-${job.jobId}`);
     state.running.set(job.jobId, { job, name });
     effects.push({ type: 'spawn', name, job, strategy });
     count(state, 'tezzeret.jobs.started');

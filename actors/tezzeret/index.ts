@@ -5,7 +5,7 @@ import type { ActorRef } from '../../runtime/logic.ts';
 import type { ActorSystem } from '../../runtime/system.ts';
 import type { TezzeretSettings } from './settings.ts';
 import type { ForgeSettings } from './forge.ts';
-import { JobJournal } from './job-journal.ts';
+import type { JobJournal } from './job-journal.ts';
 import type { BlueprintSource, KernelStore } from './ports.ts';
 import { CompileWorkerPool } from './worker-pool.ts';
 

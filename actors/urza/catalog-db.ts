@@ -3,7 +3,7 @@
 // other processes read while the owner (owner-lock.ts) writes. The schema evolves only through the numbered
 // migrations below, recorded in `schema_migrations`; any process may apply them (one transaction, serialised by
 // SQLite), so a reader that opens a new root first finds a usable, empty catalog.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { resolve } from 'node:path';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import { leyline, type v1 } from '../../contracts/index.ts';

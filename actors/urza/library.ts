@@ -9,7 +9,7 @@
 import { join, resolve } from 'node:path';
 import type { v1 } from '../../contracts/index.ts';
 import type { CircuitBreaker, CircuitBreakerOptions } from '../../runtime/circuit-breaker.ts';
-import { ArtifactStore, sha256Hex, type SaveStepHook } from './artifact-store.ts';
+import { ArtifactStore, sha256Hex, type SaveStepHook, type StoredArtifact } from './artifact-store.ts';
 import { CatalogDb, rowDescriptor, toCatalogEntry, type CatalogFilter, type CatalogRow } from './catalog-db.ts';
 import { CatalogGuard, type Guarded } from './catalog-guard.ts';
 import { errorText, NoKernelCodecError, UrzaInputError, UrzaSaveError } from './errors.ts';
@@ -239,7 +239,7 @@ export class UrzaLibrary implements UrzaStore {
       return refuse(new UrzaSaveError('unavailable', blueprintId, 'the catalog breaker is open'));
     if (!this.#writable())
       return refuse(new UrzaSaveError('unavailable', blueprintId, this.#notOwner(blueprintId).message));
-    let stored;
+    let stored: StoredArtifact;
     try {
       stored = this.#store.put(input.artifact, hash);
     } catch (error) {

@@ -86,7 +86,7 @@ export function busRoutes(deps: WorkerDeps): BusRoute[] {
       deadlineMs: Math.min(deps.config.runtime.maxAskDeadlineMs, worstCase),
       ask: {
         reply: leyline.CompileResult,
-        then: (answer) => {
+        answerToMessage: (answer) => {
           const result = answer as v1.CompileResult;
           return result.ok
             ? null

@@ -25,8 +25,8 @@ import {
 import { loadDataset, resolveTolariaConfig, type Dataset, type TrainerSetup } from '../tolaria/index.ts';
 import { TrainingSurface } from '../../surface/index.ts';
 import { checkPolicyUpdate } from '../../policy/index.ts';
-import { type EsperConfig, type TreeNode } from './esper-config.ts';
-import { episodeExperiment, validateTask, type Curriculum } from './curriculum.ts';
+import type { EsperConfig, TreeNode } from './esper-config.ts';
+import { episodeExperiment, validateTask, type Curriculum, type CurriculumTask } from './curriculum.ts';
 import { EpisodeRecord } from './episode-record.ts';
 import { experimentConfig } from './experiment.ts';
 import { buildTree } from './tree.ts';
@@ -100,7 +100,10 @@ export function episodeRunnerLogic(
   const dataset = (config: unknown): Dataset => {
     const key = JSON.stringify(config);
     let loaded = datasets.get(key);
-    if (!loaded) datasets.set(key, (loaded = loadDataset(config as Parameters<typeof loadDataset>[0])));
+    if (!loaded) {
+      loaded = loadDataset(config as Parameters<typeof loadDataset>[0]);
+      datasets.set(key, loaded);
+    }
     return loaded;
   };
 
@@ -125,7 +128,7 @@ export function episodeRunnerLogic(
     };
     if (state.inFlight) return fail(`busy with episode ${state.inFlight.request.episodeId}`);
     if (!curriculum) return fail('this worker has no curriculum');
-    let task;
+    let task: CurriculumTask;
     let policy: PolicySpec | null;
     try {
       task = validateTask(JSON.parse(request.taskJson) as unknown, `episode ${request.episodeId}: task`);

@@ -16,7 +16,7 @@ import {
 } from '../tezzeret/index.ts';
 import { urzaLogic, type UrzaLibrary } from '../urza/index.ts';
 import { trainerLogic, type TrainerSetup, type TrainingMonitor } from '../tolaria/index.ts';
-import { TrainingSurface } from '../../surface/index.ts';
+import type { TrainingSurface } from '../../surface/index.ts';
 import { kasminaLogic, KernelSource, type KasminaSettings } from '../kasmina/index.ts';
 import { tamiyoLogic, type PolicySpec, type TamiyoSettings } from '../tamiyo/index.ts';
 import { simicLogic, type SimicSettings } from '../simic/index.ts';

@@ -1,6 +1,6 @@
 // Activation families: y = x + a ⊙ (act(x) − x), a per-feature (per-channel) mix that starts at zero, so the
 // module starts as the identity and learns, feature by feature, how far to apply the nonlinearity.
-import { tf } from '../../tensor/index.ts';
+import type { tf } from '../../tensor/index.ts';
 import type { Family } from '../kit.ts';
 import { gelu } from '../ops.ts';
 

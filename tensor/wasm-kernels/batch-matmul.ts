@@ -5,7 +5,7 @@
 // (a dense layer's gradients are dy·Wᵀ and xᵀ·dy), and the fallback is 10–18× slower than transposing the operand
 // first (measured: [64,784]ᵀ×[64,256] 18 ms native vs 0.1 ms transpose + 1.0 ms plain matmul). So we materialise
 // the transpose with the backend's own Transpose kernel and call the original kernel with no transposes.
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { rawKernel, release, type KernelArgs, type RawKernel } from './wasm-backend.ts';
 
 /** Swaps the last two axes with the given Transpose kernel (a new buffer; the caller releases it). */
@@ -27,8 +27,8 @@ export function transposeFreeMatMul(original: tf.KernelConfig, transposeKernel: 
   const transpose = rawKernel(transposeKernel);
   const kernelFunc = (args: KernelArgs): tf.TensorInfo => {
     const { a, b } = args.inputs;
-    const transposeA = args.attrs['transposeA'] === true;
-    const transposeB = args.attrs['transposeB'] === true;
+    const transposeA = args.attrs.transposeA === true;
+    const transposeB = args.attrs.transposeB === true;
     // Non-float operands go straight to the original, which raises its own error for them.
     if ((!transposeA && !transposeB) || !a || !b || a.dtype !== 'float32' || b.dtype !== 'float32') return call(args);
     const made: tf.TensorInfo[] = [];

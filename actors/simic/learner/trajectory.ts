@@ -16,7 +16,7 @@ export function episodeExperiences(result: v1.EpisodeResult, reward: EpisodeRewa
     const decision = report.decision;
     // Only the behaviour policy's own draws are on-policy (a decision the risk engine or a deadline replaced still
     // counts: the policy chose, the environment answered).
-    if (!decision || decision.mode !== 'sample') return;
+    if (decision?.mode !== 'sample') return;
     experiences.push({
       ...decisionExperience(leyline.PolicyDecision.create(decision), `episode ${result.episodeId} decision ${t}`),
       reward: reward.rewards[t]! * REWARD_SCALE,

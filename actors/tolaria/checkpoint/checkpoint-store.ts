@@ -187,7 +187,7 @@ export class CheckpointStore {
     // The manifest goes first, so it never lists a file that is already gone.
     this.#manifest = { manifestVersion: MANIFEST_VERSION, checkpoints: kept };
     try {
-      await this.#writeAtomic(MANIFEST_FILE, Buffer.from(JSON.stringify(this.#manifest, null, 2) + '\n'), false);
+      await this.#writeAtomic(MANIFEST_FILE, Buffer.from(`${JSON.stringify(this.#manifest, null, 2)}\n`), false);
     } catch (error) {
       throw new CheckpointWriteError(MANIFEST_FILE, error);
     }
@@ -324,7 +324,7 @@ export class CheckpointStore {
       };
       writeFileAtomic(
         join(this.dir, MANIFEST_FILE),
-        JSON.stringify(this.#manifest, null, 2) + '\n',
+        `${JSON.stringify(this.#manifest, null, 2)}\n`,
         join(this.dir, tempName(MANIFEST_FILE)),
       );
       // A new, empty directory gets its first manifest: nothing was rebuilt.

@@ -56,7 +56,10 @@ export function validationSplit(split: Split, options: ValidationSplitOptions): 
     for (const row of order) {
       const label = split.y[row]!;
       let rows = byClass.get(label);
-      if (rows === undefined) byClass.set(label, (rows = []));
+      if (rows === undefined) {
+        rows = [];
+        byClass.set(label, rows);
+      }
       rows.push(row);
     }
     held = [];

@@ -79,7 +79,10 @@ const adamPowers = (optimizer: tf.Optimizer): AdamPowers | null => {
 function copyAdamPowers(from: tf.Optimizer, to: tf.Optimizer): void {
   const [source, target] = [adamPowers(from), adamPowers(to)];
   if (source && target)
-    tf.tidy(() => (target.accBeta1.assign(source.accBeta1), target.accBeta2.assign(source.accBeta2)));
+    tf.tidy(() => {
+      target.accBeta1.assign(source.accBeta1);
+      target.accBeta2.assign(source.accBeta2);
+    });
 }
 
 /** The per-variable state each TF.js optimizer keeps, by the name suffix it gives it. */
@@ -160,7 +163,10 @@ export class GroupedOptimizer {
       for (const variable of accumulatorOrder(variables)) {
         const key = `${this.#stableName(variable)}/${suffix}`;
         let tensor = held.slots.get(key) ?? joining.slots.get(key);
-        if (!tensor) fresh.push((tensor = tf.zerosLike(variable)));
+        if (!tensor) {
+          tensor = tf.zerosLike(variable);
+          fresh.push(tensor);
+        }
         weights.push({ name: key, tensor });
       }
     }
