@@ -13,7 +13,6 @@ import { learn, LEARN_USAGE } from './learn/command.ts';
 import { serve, SERVE_USAGE } from './serve.ts';
 import { drills, DRILLS_USAGE } from './drills.ts';
 import { listenForStop } from './signals.ts';
-import { formatTree } from './format-tree.ts';
 import { inspect, INSPECT_USAGE } from './inspect.ts';
 import { serveInspection } from './inspect-server.ts';
 import { missingKernels, prefillUrza } from './urza-prefill.ts';
@@ -21,11 +20,13 @@ import { setUpKarn } from '../actors/karn/index.ts';
 import { report, REPORT_USAGE } from './report/index.ts';
 import { RunRecord, startRecord } from './run-record/index.ts';
 import { endRunRecord } from './run-ending.ts';
+import { RunLog } from './run-log.ts';
+import { setLogSink } from '../runtime/log.ts';
 
 const USAGE = `usage: esper <command>
 
 commands:
-  run [config.ts] [--resume <run-id|dir> | --run-dir <dir>] [--policy <file|heuristic|random>] [--bus redis://host:port] [--nissa-port <port>] [--rng-seed <n>] [--quiet | --json]
+  run [config.ts] [--resume <run-id|dir> | --run-dir <dir>] [--policy <file|heuristic|random>] [--bus redis://host:port] [--nissa-port <port>] [--rng-seed <n>] [--quiet | --json] [--verbose]
                     boot the supervision tree and train (config: the given file, else
                     ./esper.config.ts, else the built-in defaults: MNIST, 3 epochs); ends
                     when the run ends, or on SIGINT/SIGTERM. --resume continues a run from its
@@ -35,8 +36,11 @@ commands:
                     (a policy file esper learn saved, run greedily; heuristic; random); --bus puts Oona's streams in
                     Redis (the secret must then come from ESPER_LEYLINE_SECRET); --nissa-port moves
                     Nissa's HTTP (0: off); --quiet prints only the outcome, --json one JSON object
-                    per epoch and one at the end; the run's record and report are written to its
-                    folder (run.jsonl, report.html); Ctrl-C stops gracefully and exits 130
+                    per epoch and one at the end; the run's record, report and log are written to its
+                    folder (run.jsonl, report.html, esper.log: a JSON line per log entry); the
+                    terminal shows progress on stdout, warnings and errors on stderr; --verbose
+                    adds every log entry (stderr) and the actor tree; Ctrl-C stops gracefully and
+                    exits 130
 ${LEARN_USAGE}${INSPECT_USAGE}${REPORT_USAGE}${SERVE_USAGE}${DRILLS_USAGE}${FORGE_USAGE}${SIMIC_USAGE}  help              this text
 `;
 
@@ -49,6 +53,7 @@ interface RunArgs {
   rngSeed: number | undefined;
   policy: string | undefined;
   mode: OutputMode;
+  verbose: boolean;
 }
 
 function parseRunArgs(args: readonly string[]): RunArgs {
@@ -60,11 +65,14 @@ function parseRunArgs(args: readonly string[]): RunArgs {
   let rngSeed: number | undefined;
   let policy: string | undefined;
   let mode: OutputMode = 'human';
+  let verbose = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '--quiet' || arg === '--json') {
       if (mode !== 'human') throw new UsageError('esper run: --quiet and --json exclude each other');
       mode = arg === '--quiet' ? 'quiet' : 'json';
+    } else if (arg === '--verbose') {
+      verbose = true;
     } else if (arg === '--nissa-port') {
       nissaPort = Number(args[++i]);
       if (!Number.isInteger(nissaPort) || nissaPort < 0 || nissaPort > 65_535)
@@ -92,16 +100,31 @@ function parseRunArgs(args: readonly string[]): RunArgs {
     else if (file === undefined) file = arg;
     else throw new UsageError(`esper run: one configuration file, got ${file} and ${arg}`);
   }
-  return { file, resume, bus, nissaPort, runDir, rngSeed, policy, mode };
+  if (verbose && mode === 'quiet') throw new UsageError('esper run: --quiet and --verbose exclude each other');
+  return { file, resume, bus, nissaPort, runDir, rngSeed, policy, mode, verbose };
 }
 
 async function run(args: readonly string[]): Promise<number> {
-  const { file, resume, bus, nissaPort, runDir, rngSeed, policy, mode } = parseRunArgs(args);
+  const parsed = parseRunArgs(args);
+  const log = new RunLog(parsed.verbose);
+  const previousSink = setLogSink(log.write);
+  try {
+    return await runTree(parsed, log);
+  } finally {
+    setLogSink(previousSink);
+    log.close();
+  }
+}
+
+async function runTree(
+  { file, resume, bus, nissaPort, runDir, rngSeed, policy, mode, verbose }: RunArgs,
+  log: RunLog,
+): Promise<number> {
   // A run named by its folder exists from the start: killed at any moment after this, `--resume <dir>` continues it
   // (from its newest checkpoint, or from the beginning when it has none yet).
   if (runDir !== undefined && resume === undefined && !existsSync(resolvePath(runDir)))
     mkdirSync(resolvePath(runDir), { recursive: true });
-  const out = new RunOutput(mode);
+  const out = new RunOutput(mode, verbose);
   const stop = listenForStop();
   const resolved = await resolveConfig(file);
   const { source } = resolved;
@@ -148,6 +171,7 @@ async function run(args: readonly string[]): Promise<number> {
     },
     alerts: (event) => record.alert(event),
   });
+  if (weatherlight.run) log.open(weatherlight.run.dir);
   // Progress goes to stderr when stdout is reserved for the outcome (--quiet) or JSON lines (--json).
   try {
     await prefillUrza(weatherlight, config, missing, mode === 'human' ? process.stdout : process.stderr, (line) =>
@@ -157,9 +181,7 @@ async function run(args: readonly string[]): Promise<number> {
     forged();
   }
   const inspection = await serveInspection(weatherlight, config.weatherlight.tree);
-  const tree = weatherlight.system.tree();
-  out.info(formatTree(tree));
-  out.info(`esper: ready, ${tree.length} actors running (Ctrl-C to stop)`);
+  out.ready(weatherlight.system.tree());
   if (weatherlight.run) {
     out.info(
       `esper: ${weatherlight.run.resumed ? 'resuming' : 'training'} run ${weatherlight.run.id} (${weatherlight.run.dir})`,

@@ -1,6 +1,9 @@
-// What `esper run` prints, by mode: everything (default), only the outcome (`--quiet`), or one JSON object per line
-// (`--json`: `{"event":"epoch",…}` per epoch, `{"event":"finished",…}` at the end; nothing else on stdout).
+// What `esper run` prints on stdout, by mode: the set-up and progress lines and the summary (default), only the outcome
+// (`--quiet`), or one JSON object per line (`--json`: `{"event":"epoch",…}` per epoch, `{"event":"finished",…}` at
+// the end; nothing else on stdout). Log entries are not among them (cli/run-log.ts).
 import type { EpochSummary, RunResult } from '../actors/tolaria/index.ts';
+import type { v1 } from '../contracts/index.ts';
+import { formatTree } from './format-tree.ts';
 import type { RunSummary } from './run-record/index.ts';
 import { EpochClock, formatEpoch, formatSummary } from './training-progress.ts';
 
@@ -15,6 +18,8 @@ export interface RunEnding {
 export class RunOutput {
   constructor(
     readonly mode: OutputMode,
+    /** `--verbose`: the whole actor tree, not just its size. */
+    readonly verbose = false,
     private readonly write: (text: string) => void = (text) => void process.stdout.write(text),
     private readonly clock: EpochClock = new EpochClock(),
   ) {}
@@ -22,6 +27,14 @@ export class RunOutput {
   /** Progress and set-up lines (the tree, the run's directory): the default mode only. */
   info(line: string): void {
     if (this.mode === 'human') this.write(`${line}\n`);
+  }
+
+  /** The tree is up: how many actors run (the tree itself under `--verbose`; `esper inspect` shows it live). */
+  ready(tree: readonly v1.WorkerState[]): void {
+    if (this.verbose) this.info(formatTree(tree));
+    this.info(
+      `esper: ready, ${tree.length} actors running${this.verbose ? '' : ', tree: esper inspect'} (Ctrl-C to stop)`,
+    );
   }
 
   epoch(summary: EpochSummary): void {

@@ -10,9 +10,9 @@ import { esper as spawnEsper, freshDir, quickConfig, type EsperRun } from './hel
 const esper = (args: string[], cwd: string, signal?: NodeJS.Signals): Promise<EsperRun> =>
   spawnEsper(args, cwd, { logLevel: 'info', ...(signal ? { signal } : {}) });
 
-test('esper run boots the default tree with no set-up and stops cleanly on SIGTERM', async (t) => {
+test('esper run boots the default tree with no set-up and stops cleanly on SIGTERM; --verbose prints the tree', async (t) => {
   const cwd = freshDir();
-  const run = await esper(['run'], cwd, 'SIGTERM');
+  const run = await esper(['run', '--verbose'], cwd, 'SIGTERM');
   t.is(run.code, 0, run.stderr);
   t.regex(run.stdout, /configuration from built-in defaults/);
   t.regex(run.stdout, /^weatherlight \[one_for_one\]\s+running/m);
@@ -33,6 +33,12 @@ test('esper run stops cleanly on SIGINT too, and exits 130 as an interrupted com
   const run = await esper(['run'], freshDir(), 'SIGINT');
   t.is(run.code, 130, run.stderr);
   t.regex(run.stdout, /received SIGINT[\s\S]*shutdown complete/);
+  t.regex(
+    run.stdout,
+    /^esper: ready, \d+ actors running, tree: esper inspect /m,
+    'without --verbose the tree is one line',
+  );
+  t.notRegex(run.stdout, /^ {2}kasmina \[/m);
 });
 
 test('a broken config file is refused with the field named', async (t) => {

@@ -360,7 +360,7 @@ withRedis(
     });
     try {
       await simicOut.waitFor((text) => text.includes('simic ready on'), { timeoutMs: 120_000 });
-      const run = await esper(['run', file, '--bus', redis.url, '--nissa-port', '0'], cwd, { env });
+      const run = await esper(['run', file, '--bus', redis.url, '--nissa-port', '0', '--verbose'], cwd, { env });
       t.is(run.code, 0, run.stderr);
       t.regex(run.stdout, /esper: training complete/);
       t.regex(run.stdout, /^ {2}tamiyo \[one_for_one\]/m, 'this process decides');

@@ -48,7 +48,7 @@ test('two runs of one experiment and seed in one folder decide the same, whateve
   const plain = experimentFile(cwd, 'plain');
   const learning = experimentFile(cwd, 'learning', LEARNING);
 
-  const first = await esper(['run', plain, '--run-dir', join('runs', 'first')], cwd);
+  const first = await esper(['run', plain, '--run-dir', join('runs', 'first'), '--verbose'], cwd);
   t.is(first.code, 0, first.stderr);
   t.notRegex(first.stdout, /^ {2}simic \[/m, 'no Simic in the tree');
   // What an earlier session may leave: a policy Simic learned from the first run's field reports, kept for Tamiyo.
@@ -69,7 +69,7 @@ test('two runs of one experiment and seed in one folder decide the same, whateve
   t.regex(second.stdout, /\n {2}decided by {5}heuristic\n/);
 
   // With learning on, Simic sends the kept policy at start; Tamiyo shadows it for a decision, then promotes it.
-  const third = await esper(['run', learning, '--run-dir', join('runs', 'third')], cwd);
+  const third = await esper(['run', learning, '--run-dir', join('runs', 'third'), '--verbose'], cwd);
   t.is(third.code, 0, third.stderr);
   t.regex(third.stdout, /^ {2}simic \[/m, 'Simic in the tree');
   const summary = summarizeRun(readRunRecord(join(cwd, 'runs', 'third', 'run.jsonl')));

@@ -31,6 +31,13 @@ export interface DocumentQuery {
   limit?: number;
 }
 
+/** A run named by the documents: its id and the times of its first and last document (epoch ms). */
+export interface RunSpan {
+  runId: string;
+  firstMs: number;
+  lastMs: number;
+}
+
 /** Where Nissa keeps its documents in its state folder (`<varDir>/nissa`). */
 export const documentsPath = (stateDir: string): string => join(stateDir, 'documents.db');
 
@@ -108,6 +115,18 @@ export class DocumentStore {
       events: JSON.parse(row.events) as string[],
       body: JSON.parse(row.body) as unknown,
     }));
+  }
+
+  /**
+   * The runs the documents name (system state and field reports carry their run's id; telemetry does not), oldest
+   * first, each with the time of its first and its last document.
+   */
+  runs(): RunSpan[] {
+    return this.#db
+      .prepare(
+        "SELECT run_id AS runId, MIN(time_ms) AS firstMs, MAX(time_ms) AS lastMs FROM documents WHERE run_id != '' GROUP BY run_id ORDER BY firstMs, runId",
+      )
+      .all() as RunSpan[];
   }
 
   /** Drops documents older than the retention; answers how many. */

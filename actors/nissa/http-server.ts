@@ -1,11 +1,12 @@
-// Nissa's HTTP surface (node:http): GET / (the live dashboard) and /api/dashboard (its data), GET /metrics (Prometheus text exposition), GET /healthz (the supervision tree's
+// Nissa's HTTP surface (node:http): GET / (the live dashboard) and /api/dashboard?run= (its data and charts, of the
+// current run or the one named), GET /metrics (Prometheus text exposition), GET /healthz (the supervision tree's
 // health: 200 when healthy, 503 otherwise), GET /metrics/summary (JSON), GET /api/documents (the query API:
 // kind, run, source, from, to (epoch ms), event, limit).
 import { createServer, type Server } from 'node:http';
 import { leyline } from '../../contracts/index.ts';
 import type { DocumentQuery, DocumentStore } from './document-store.ts';
 import { dashboardData } from './dashboard-data.ts';
-import { DASHBOARD_HTML } from './dashboard-page.ts';
+import { DASHBOARD_HTML, dashboardCharts } from './dashboard-page.ts';
 import type { NissaIngest } from './ingest.ts';
 
 export interface Health {
@@ -18,6 +19,8 @@ export interface NissaHttpDeps {
   ingest: NissaIngest;
   documents: DocumentStore;
   health: () => Health;
+  /** When this Nissa started (epoch ms; default: when the server was made): the dashboard's current run is one that reported since. */
+  since?: number;
 }
 
 const { BusMessageType: T } = leyline;
@@ -30,6 +33,7 @@ const KINDS = new Map(
 );
 
 export function nissaHttpServer(deps: NissaHttpDeps): Server {
+  const since = deps.since ?? Date.now();
   return createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://nissa');
     const json = (status: number, body: unknown): void => {
@@ -42,8 +46,17 @@ export function nissaHttpServer(deps: NissaHttpDeps): Server {
         response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         response.end(DASHBOARD_HTML);
         return;
-      case '/api/dashboard':
-        return json(200, dashboardData(deps.documents, deps.ingest.alerts));
+      case '/api/dashboard': {
+        const run = url.searchParams.get('run');
+        if (run === '') return json(400, { error: 'run must be a run id (or left out: the current run)' });
+        const data = dashboardData(deps.documents, deps.ingest.alerts, { since, ...(run === null ? {} : { run }) });
+        if (data === null)
+          return json(404, {
+            error: `no run ${JSON.stringify(run)} in Nissa's documents`,
+            runs: deps.documents.runs().map((r) => r.runId),
+          });
+        return json(200, { ...data, charts: dashboardCharts(data) });
+      }
       case '/metrics':
         void deps.ingest.metrics.registry.metrics().then(
           (text) => {

@@ -34,6 +34,8 @@ interface NissaState {
 const RETENTION = 'nissa.retention';
 
 export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible | v1.TimerFired | v1.InspectorRequest> {
+  // The dashboard's "current run" is one that reported since this Nissa started (not since its latest restart).
+  const startedAt = Date.now();
   // The series, alert state and SLO windows outlive a restart of the actor (counters must not go back to zero, an
   // alert firing must not fire again).
   const metrics = new NissaMetrics({
@@ -70,7 +72,7 @@ export function nissaLogic(deps: NissaDeps): ActorLogic<NissaState, Ingestible |
       ctx.every(RETENTION, 3_600_000);
       const state: NissaState = { ingest, documents, server: null, address: null };
       if (deps.settings.port === 0) return state;
-      const server = nissaHttpServer({ ingest, documents, health: deps.health });
+      const server = nissaHttpServer({ ingest, documents, health: deps.health, since: startedAt });
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);

@@ -3,8 +3,8 @@
 // the action mix, the parameters added, PPO's figures per round and the held-out evaluation. Pure: records in, HTML
 // out; `writeLearnReport` reads the record and writes the page.
 import type { RoundFigures } from '../../actors/simic/index.ts';
-import { count, esc, fixed, table, type Cell } from '../report/html.ts';
-import { lineChart, type Mark, type Series } from '../report/line-chart.ts';
+import { esc, lineChart, type Mark, type Series } from '../../charts/index.ts';
+import { count, fixed, table, type Cell } from '../report/html.ts';
 import { num, page, section } from '../report/render.ts';
 import { writeReportOf } from '../report/write.ts';
 import { pct } from '../training-progress.ts';

@@ -1,9 +1,5 @@
-// Small HTML helpers for the report: escaping (every piece of recorded text goes through `esc`), tables, numbers.
-
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Text safe in element content and in quoted attributes. */
-export const esc = (text: string): string => text.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+// Small HTML helpers for the report: tables and numbers (every piece of recorded text goes through `esc`).
+import { esc } from '../../charts/index.ts';
 
 /** A cell: text (escaped here) or markup already built from escaped parts. */
 export type Cell = string | { html: string };

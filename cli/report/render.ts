@@ -15,8 +15,8 @@ import {
   type StartRecord,
 } from '../run-record/index.ts';
 import { formatGrowth, formatPolicies, formatSeedFates, pct } from '../training-progress.ts';
-import { count, esc, fixed, table, type Cell } from './html.ts';
-import { lineChart, type Series } from './line-chart.ts';
+import { CHART_STYLE, esc, lineChart, type Series } from '../../charts/index.ts';
+import { count, fixed, table, type Cell } from './html.ts';
 import { seedTimeline, type SeedHints } from './seed-timeline.ts';
 
 const COLORS = { train: '#1f77b4', validation: '#ff7f0e', test: '#2ca02c', host: '#7f7f7f', total: '#9467bd' };
@@ -27,9 +27,8 @@ const STYLE = `
   .muted { color: #777; } .status { font-weight: 600; } .status.completed { color: #2a7d2a; } .status.halted, .status.stopped, .status.incomplete { color: #b03030; }
   dl.summary { display: grid; grid-template-columns: max-content auto; gap: .2rem 1.2rem; } dl.summary dt { color: #555; } dl.summary dd { margin: 0; }
   .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(30rem, 1fr)); gap: 1rem; }
-  figure.chart { margin: 0; } figure.chart svg { width: 100%; height: auto; } figcaption { font-weight: 600; margin-bottom: .3rem; }
-  svg text { font-size: 11px; fill: #444; }
-  svg text.label { font-size: 12px; } .stage-legend { margin-top: .3rem; } .key { margin-right: .8rem; white-space: nowrap; }
+  ${CHART_STYLE}
+  .stage-legend { margin-top: .3rem; } .key { margin-right: .8rem; white-space: nowrap; }
   .swatch { display: inline-block; width: .8rem; height: .8rem; margin-right: .25rem; vertical-align: -1px; }
   table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { border-bottom: 1px solid #eee; padding: .25rem .5rem; text-align: left; }
   th { background: #f6f6f6; position: sticky; top: 0; } .num { font-variant-numeric: tabular-nums; }

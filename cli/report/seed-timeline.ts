@@ -1,22 +1,7 @@
 // The seed lifecycle timeline: a row per host slot, a coloured band per stage a seed spent there over epochs,
 // labelled with the seed and its blueprint, and a legend of the stages.
 import type { EpochRecord } from '../run-record/index.ts';
-import { esc } from './html.ts';
-
-export const STAGE_COLORS: Readonly<Record<string, string>> = {
-  dormant: '#d9d9d9',
-  germinated: '#a6cee3',
-  training: '#1f78b4',
-  blending: '#b2df8a',
-  shadowing: '#33a02c',
-  probationary: '#fdbf6f',
-  fossilized: '#6a3d9a',
-  culled: '#e31a1c',
-  embargoed: '#fb9a99',
-  resetting: '#ff7f00',
-  terminated: '#7f7f7f',
-};
-const OTHER_COLOR = '#bdbdbd';
+import { esc, STAGE_COLORS, stageColor } from '../../charts/index.ts';
 
 export interface Band {
   seedId: string;
@@ -86,7 +71,7 @@ export function seedTimeline(epochs: readonly EpochRecord[], hints: SeedHints): 
     const top = i * ROW;
     const rects = bands.map((band) => {
       const title = `${band.seedId}${band.blueprint ? ` (${band.blueprint})` : ''}: ${band.stage}, epoch ${band.from}${band.to > band.from ? `–${band.to}` : ''}`;
-      const rect = `<rect class="band" data-seed="${esc(band.seedId)}" data-stage="${esc(band.stage)}" x="${x(band.from)}" y="${top + 14}" width="${((band.to - band.from + 1) * cell).toFixed(1)}" height="14" fill="${STAGE_COLORS[band.stage] ?? OTHER_COLOR}"><title>${esc(title)}</title></rect>`;
+      const rect = `<rect class="band" data-seed="${esc(band.seedId)}" data-stage="${esc(band.stage)}" x="${x(band.from)}" y="${top + 14}" width="${((band.to - band.from + 1) * cell).toFixed(1)}" height="14" fill="${stageColor(band.stage)}"><title>${esc(title)}</title></rect>`;
       if (labelled.has(band.seedId)) return rect;
       labelled.add(band.seedId);
       // A label that starts in the right half ends at the right edge instead of running off it.
@@ -108,7 +93,7 @@ export function seedTimeline(epochs: readonly EpochRecord[], hints: SeedHints): 
     .filter((stage) => stages.has(stage))
     .map(
       (stage) =>
-        `<span class="key"><span class="swatch" style="background:${STAGE_COLORS[stage] ?? OTHER_COLOR}"></span>${esc(stage)}</span>`,
+        `<span class="key"><span class="swatch" style="background:${stageColor(stage)}"></span>${esc(stage)}</span>`,
     );
   return (
     `<figure class="chart"><figcaption>Seed lifecycle per slot (epoch on the x axis)</figcaption>` +

@@ -1,11 +1,11 @@
-// The report's one chart: lines over epochs as inline SVG, with axes, ticks, a legend and optional horizontal marks
-// (a test accuracy, a budget). Each series is one <polyline> with one point per value given.
-import { esc } from './html.ts';
+// Lines over epochs (or rounds) as inline SVG, with axes, ticks, a legend and optional horizontal marks (a test
+// accuracy, a budget). Each series is one <polyline> with one point per value given (`data-points` counts them).
+import { esc } from './escape.ts';
 
 export interface Series {
   name: string;
   color: string;
-  /** [x, y] pairs; x is an epoch (integer ticks). */
+  /** [x, y] pairs; x is an epoch or a round (ticks at whole numbers; a point may fall between them). */
   points: ReadonlyArray<readonly [number, number]>;
 }
 
@@ -23,6 +23,12 @@ export interface LineChartOptions {
   marks?: readonly Mark[];
   formatY?: (y: number) => string;
 }
+
+/** The CSS a page showing these charts (and the report's seed timeline, drawn alike) gives them. */
+export const CHART_STYLE = `
+  figure.chart { margin: 0; } figure.chart svg { width: 100%; height: auto; } figcaption { font-weight: 600; margin-bottom: .3rem; }
+  svg text { font-size: 11px; fill: #444; } svg text.label { font-size: 12px; }
+`;
 
 const W = 640;
 const H = 260;
@@ -77,7 +83,7 @@ export function lineChart(options: LineChartOptions): string {
             .map(([x, y]) => `<circle cx="${n(sx(x))}" cy="${n(sy(y))}" r="2.5" fill="${esc(s.color)}"/>`)
             .join('')
         : '';
-    return `<polyline class="series" data-series="${esc(s.name)}" fill="none" stroke="${esc(s.color)}" stroke-width="2" points="${coords.join(' ')}"/>${dots}`;
+    return `<polyline class="series" data-series="${esc(s.name)}" data-points="${s.points.length}" fill="none" stroke="${esc(s.color)}" stroke-width="2" points="${coords.join(' ')}"/>${dots}`;
   });
   const markLines = marks.map(
     (m) =>
