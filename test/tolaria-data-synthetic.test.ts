@@ -73,7 +73,8 @@ function trainAndEvaluate(data: Dataset, hidden: readonly number[], epochs: numb
   return correct / data.test.n;
 }
 
-test('a 16-32-32-4 MLP reaches > 90 % test accuracy in a few seconds; a linear model does not', (t) => {
+// How fast is the train benchmark's business (npm run bench -- train); a test on a busy machine only logs it.
+test('a 16-32-32-4 MLP reaches > 90 % test accuracy; a linear model does not', (t) => {
   const data = spiralsDataset();
   const baseline = tf.memory().numTensors;
   const started = Date.now();
@@ -81,7 +82,6 @@ test('a 16-32-32-4 MLP reaches > 90 % test accuracy in a few seconds; a linear m
   const seconds = (Date.now() - started) / 1000;
   t.log(`MLP: ${(accuracy * 100).toFixed(1)} % in ${seconds.toFixed(1)} s`);
   t.true(accuracy > 0.9, `accuracy ${accuracy}`);
-  t.true(seconds < 20, `took ${seconds} s`);
   t.is(tf.memory().numTensors, baseline);
   const linear = trainAndEvaluate(data, [], 4);
   t.log(`linear: ${(linear * 100).toFixed(1)} %`);

@@ -330,10 +330,11 @@ test('the health summary shows a failing worker as degraded with its last error,
 });
 
 test('timestamps in WorkerState are real instants', async (t) => {
+  const before = Date.now();
   const wl = await startWeatherlight(config(), { env });
   const root = wl.system.describe('/weatherlight')!;
   const started = fromTimestamp(root.startedAt!);
-  t.true(Math.abs(Date.now() - started) < 60_000);
+  t.true(started >= before && started <= Date.now(), 'started while the test started it');
   await wl.shutdown();
   writeFileSync(join(tempDir(), 'unused'), '');
 });
