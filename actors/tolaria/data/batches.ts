@@ -15,6 +15,8 @@ export interface Batch {
   readonly x: tf.Tensor;
   /** float32 one-hot [size, classes]: what tf.losses.softmaxCrossEntropy and categoricalCrossentropy take. */
   readonly y: tf.Tensor2D;
+  /** x's values in host memory (a data-parallel step hands each replica its rows from here). */
+  readonly values: Float32Array;
   /** The same labels as integers, in host memory, for accuracy counts without reading y back. */
   readonly labels: Int32Array;
   /** The rows of the split in this batch, in batch order. */
@@ -94,6 +96,7 @@ export class Batcher {
     return {
       x: tf.tensor(x, [size, ...inputShape], 'float32'),
       y: tf.tensor2d(oneHot, [size, classes], 'float32'),
+      values: x,
       labels,
       indices: Int32Array.from(indices),
       size,

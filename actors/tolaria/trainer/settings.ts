@@ -1,5 +1,6 @@
 // Tolaria's part of the configuration (`tolaria` in esper.config.ts): what to train on, the host, the optimizer,
 // how often control runs, checkpoints, rollback and the emergency ladder. Checked at boot; a bad field is named.
+import { availableParallelism } from 'node:os';
 import { ConfigError } from '../../../runtime/config-error.ts';
 import { SEED_IS_NOW_RNG_SEED } from '../../../runtime/seeded-random.ts';
 import { validateHostConfig, type HostConfig } from '../host/host-model.ts';
@@ -76,6 +77,12 @@ export interface TolariaConfig {
   sliceMs?: number;
   /** Seeds are told of their training steps every N steps (a step fence: training waits for them). Default 5. */
   seedReportEverySteps?: number;
+  /**
+   * Data-parallel training (actors/tolaria/parallel/): `replicas` shares each batch among the training thread and
+   * N−1 worker threads ("auto", the default: the cores available; 1: one thread, no workers). A replica that has
+   * not answered a step within `stepTimeoutMs` (default 10 s) is replaced and its shard computed here.
+   */
+  parallel?: { replicas?: number | 'auto'; stepTimeoutMs?: number };
 }
 
 export interface TolariaSettings {
@@ -110,6 +117,7 @@ export interface TolariaSettings {
   emergency: { stableEpochs: number; haltAfterFailedEpochs: number };
   sliceMs: number;
   seedReportEverySteps: number;
+  parallel: { replicas: number; stepTimeoutMs: number };
 }
 
 export const DEFAULT_MNIST_HOST: HostConfig = { kind: 'mlp', inputs: 784, hidden: [256, 128], classes: 10 };
@@ -189,6 +197,7 @@ export function resolveTolariaConfig(config: unknown = {}, field = 'tolaria'): T
   const rollback = section(c.rollback, 'rollback');
   const emergency = section(c.emergency, 'emergency');
   const everySteps = control.everySteps ?? null;
+  const parallel = section(c.parallel, 'parallel');
   return {
     experiment,
     dataset,
@@ -237,5 +246,12 @@ export function resolveTolariaConfig(config: unknown = {}, field = 'tolaria'): T
     },
     sliceMs: positive(c.sliceMs, 'sliceMs', 100),
     seedReportEverySteps: int(c.seedReportEverySteps, 'seedReportEverySteps', 5),
+    parallel: {
+      replicas:
+        parallel.replicas === 'auto'
+          ? availableParallelism()
+          : int(parallel.replicas, 'parallel.replicas', availableParallelism()),
+      stepTimeoutMs: positive(parallel.stepTimeoutMs, 'parallel.stepTimeoutMs', 10_000),
+    },
   };
 }

@@ -423,6 +423,11 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
         resume,
         dataset: deps.dataset,
         grafts: surface.grafts,
+        onReplicaEvent: (event) => {
+          const { kind, ...attributes } = event;
+          if (kind === 'failed' || kind === 'abandoned') ctx.log.warn(`training replica ${kind}`, attributes);
+          else ctx.log.info(`training replica ${kind}`, attributes);
+        },
       });
       surface.probe = run;
       const hook = new ControlHook(
@@ -461,6 +466,7 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
         validation_samples: run.data.validation.n,
         test_samples: run.data.test.n,
         epochs: settings.epochs,
+        replicas: settings.parallel.replicas,
         starting_epoch: run.epoch,
       });
       ctx.after(SLICE_TIMER, 1, { keepAlive: true });

@@ -34,6 +34,7 @@ import { GraftTable, measureIsolation, type IsolationMeasurement, type SeedProbe
 import { buildHost, type HostModel, type SlotActivationStats } from '../host/host-model.ts';
 import { GroupedOptimizer, HOST_GROUP_ID } from '../optim/grouped-optimizer.ts';
 import { learningRate } from '../optim/lr-schedule.ts';
+import { ReplicaSet, type ReplicaEvent } from '../parallel/replica-set.ts';
 import { EpochTally, evaluate, trainStep, type EpochStats, type EvaluationStats } from '../training/epoch.ts';
 import { TolariaConfigError, type DatasetConfig, type TolariaSettings } from './settings.ts';
 
@@ -64,6 +65,8 @@ export interface OpenRunOptions {
    * of the run's own.
    */
   grafts?: GraftTable;
+  /** What a data-parallel run's replicas go through (started, failed, restarting, abandoned). */
+  onReplicaEvent?: (event: ReplicaEvent) => void;
 }
 
 /** How a seed's training went since the last report (see `drainSeedStats`). */
@@ -158,6 +161,8 @@ export class TrainingRun implements SeedProbe {
   readonly trainBatches: Batcher;
   readonly validationBatches: Batcher;
   readonly testBatches: Batcher;
+  /** The other replicas of a data-parallel run (null: one replica, this thread). */
+  readonly replicas: ReplicaSet | null;
   readonly counters = { steps: 0, faults: 0, rollbacks: 0, snapshots: 0, checkpoints: 0 };
   /** The epoch being trained (0-based). */
   epoch = 0;
@@ -215,6 +220,20 @@ export class TrainingRun implements SeedProbe {
       window: settings.rollback.lossWindow,
       explosionFactor: settings.rollback.explosionFactor,
     });
+    this.replicas =
+      settings.parallel.replicas > 1
+        ? new ReplicaSet({
+            replicas: settings.parallel.replicas,
+            host,
+            rngSeed: settings.rngSeed,
+            backend: tf.getBackend(),
+            inputShape: dataset.inputShape,
+            classes: dataset.classes,
+            batchSize: settings.batchSize,
+            stepTimeoutMs: settings.parallel.stepTimeoutMs,
+            ...(options.onReplicaEvent ? { onEvent: options.onReplicaEvent } : {}),
+          })
+        : null;
     this.planner = new RollbackPlanner({
       snapshots: this.snapshots,
       fastDeadlineMs: settings.rollback.fastDeadlineMs,
@@ -275,7 +294,7 @@ export class TrainingRun implements SeedProbe {
       const next = this.#batches.next();
       if (next.done) return { kind: 'epoch_end', steps };
       const stepStarted = performance.now();
-      const stats = trainStep(this.host, this.optimizer, next.value, this.grafts);
+      const stats = trainStep(this.host, this.optimizer, next.value, this.grafts, this.replicas ?? undefined);
       this.#tallySeeds(stats.groupNorms, stats.loss);
       const verdict = this.lossWatch.observe(stats.loss);
       steps += 1;
@@ -465,6 +484,7 @@ export class TrainingRun implements SeedProbe {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    void this.replicas?.dispose();
     this.#batches?.return();
     this.snapshots.clear();
     this.optimizer.dispose();

@@ -33,19 +33,62 @@ export interface EvaluationStats {
   samples: number;
 }
 
-/** One optimisation step on a batch (the batch's tensors are disposed here). */
-export function trainStep(host: HostModel, optimizer: GroupedOptimizer, batch: Batch, grafts?: GraftTable): StepStats {
+/** A shard's mean loss, its correct count (float32) and the gradients of `variables` by variable name. */
+export interface ShardGradients {
+  loss: tf.Scalar;
+  correct: tf.Scalar;
+  grads: tf.NamedTensorMap;
+}
+
+/**
+ * Where a step's gradients come from when they are not all computed here: the replicas of a data-parallel run
+ * (parallel/replica-set.ts), which sum their shards' gradients in a fixed order.
+ */
+export interface GradientSource {
+  gradients(host: HostModel, variables: tf.Variable[], batch: Batch, grafts?: GraftTable): ShardGradients;
+}
+
+/** Loss, correct count and gradients of one batch or shard; call inside tf.tidy (the results are the caller's). */
+export function shardGradients(
+  host: HostModel,
+  variables: tf.Variable[],
+  x: tf.Tensor,
+  y: tf.Tensor,
+  labels: Int32Array,
+  grafts?: GraftTable,
+): ShardGradients {
+  let kept: tf.Tensor | undefined;
+  const labelTensor = tf.tensor1d(labels, 'int32');
+  const { value, grads } = tf.variableGrads(() => {
+    const logits = host.apply(x, { training: true, ...(grafts ? { grafts } : {}) });
+    kept = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labelTensor), 'int32')));
+    return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+  }, variables);
+  // The count was kept out of variableGrads' scope; as float32 it belongs to the caller's tidy like the rest.
+  const correct = tf.cast(kept ?? tf.scalar(0), 'float32') as tf.Scalar;
+  kept?.dispose();
+  return { loss: value, correct, grads };
+}
+
+/**
+ * One optimisation step on a batch (the batch's tensors are disposed here). With `replicas` the batch is shared
+ * among a data-parallel run's replicas; without, it is computed here (one replica).
+ */
+export function trainStep(
+  host: HostModel,
+  optimizer: GroupedOptimizer,
+  batch: Batch,
+  grafts?: GraftTable,
+  replicas?: GradientSource,
+): StepStats {
   let stats!: StepStats;
   try {
     // The step's figures leave through `stats`, not tidy's result (tidy would walk a returned object for tensors).
     tf.tidy(() => {
-      let correct: tf.Tensor | undefined;
-      const labels = tf.tensor1d(batch.labels, 'int32');
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = host.apply(batch.x, { training: true, ...(grafts ? { grafts } : {}) });
-        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')));
-        return tf.losses.softmaxCrossEntropy(batch.y, logits) as tf.Scalar;
-      }, optimizer.variables());
+      const variables = optimizer.variables();
+      const { loss, correct, grads } = replicas
+        ? replicas.gradients(host, variables, batch, grafts)
+        : shardGradients(host, variables, batch.x, batch.y, batch.labels, grafts);
       const squares = new Map(Object.entries(grads).map(([name, g]) => [name, tf.sum(tf.square(g))]));
       const groups = [...optimizer.groupVariables()].filter(([id]) => id !== HOST_GROUP_ID);
       const groupSquares = groups.map(([, variables]) => {
@@ -53,9 +96,7 @@ export function trainStep(host: HostModel, optimizer: GroupedOptimizer, batch: B
         return mine.length ? tf.addN(mine) : tf.scalar(0);
       });
       // One read of everything the step reports: each dataSync is a round trip to the backend.
-      const figures = tf
-        .stack([value, tf.cast(correct ?? tf.scalar(0), 'float32'), tf.addN([...squares.values()]), ...groupSquares])
-        .dataSync();
+      const figures = tf.stack([loss, correct, tf.addN([...squares.values()]), ...groupSquares]).dataSync();
       optimizer.apply(grads);
       stats = {
         loss: figures[0] as number,
@@ -64,7 +105,6 @@ export function trainStep(host: HostModel, optimizer: GroupedOptimizer, batch: B
         gradNorm: Math.sqrt(figures[2] as number),
         groupNorms: Object.fromEntries(groups.map(([id], i) => [id, Math.sqrt(figures[3 + i] as number)])),
       };
-      correct?.dispose();
     });
   } finally {
     tf.dispose([batch.x, batch.y]);
