@@ -5,6 +5,8 @@
 //   (wasm with the training kernels of tensor/wasm-kernels; the pure-JS cpu backend on fewer steps; tensorflow
 //   when @tensorflow/tfjs-node is installed), and the MLP on the unpatched wasm kernels for their ratio. Host MLP 784-256-128-10; CNN conv 3×3×8 → pool → conv 3×3×16 →
 //   pool → dense 64 → 10.
+// *_n2: the same step on two replicas (actors/tolaria/parallel/: the training thread and one worker thread, each
+//   computing half of every batch), the default on this 2-core machine; the plain lines are one replica.
 // torch: the same models, batch, optimizer and data in PyTorch CPU (Debian's python3-torch, OPENBLAS_NUM_THREADS=1,
 //   2 intra-op threads), as the anchor. PyTorch's speed varies a lot between processes, so both sides run ROUNDS
 //   times, interleaved, and the medians are compared. Without python3-torch the anchor lines are skipped, saying so.
@@ -18,6 +20,7 @@ import { leyline, type v1 } from '../contracts/index.ts';
 import { Batcher, loadIdxDataset, mnistDefaultDir, prepareDataset, type HostConfig } from '../actors/tolaria/index.ts';
 import { buildHost } from '../actors/tolaria/host/host-model.ts';
 import { GroupedOptimizer } from '../actors/tolaria/optim/grouped-optimizer.ts';
+import { ReplicaSet } from '../actors/tolaria/parallel/replica-set.ts';
 import { ControlHook } from '../actors/tolaria/trainer/control-hook.ts';
 import { trainStep } from '../actors/tolaria/training/epoch.ts';
 import { epochSystemState } from '../actors/tolaria/training/system-state.ts';
@@ -46,17 +49,37 @@ const STEPS: Record<string, Record<'mlp' | 'cnn', number>> = {
 
 const data = prepareDataset(loadIdxDataset(), { rngSeed: 1, validationFraction: 0.1 });
 
-function tfjsThroughput(model: 'mlp' | 'cnn', steps: number): number {
+/** Samples/s of `steps` training steps (after a warm-up) on `replicas` replicas. */
+async function tfjsThroughput(model: 'mlp' | 'cnn', steps: number, replicas = 1): Promise<number> {
+  const others =
+    replicas > 1
+      ? new ReplicaSet({
+          replicas,
+          host: HOSTS[model],
+          rngSeed: 1,
+          backend: tf.getBackend(),
+          inputShape: [28, 28, 1],
+          classes: 10,
+          batchSize: 64,
+          stepTimeoutMs: 60_000,
+        })
+      : undefined;
+  await others?.ready();
   const host = buildHost(HOSTS[model], 1);
   const optimizer = new GroupedOptimizer({ kind: 'adam', learningRate: 1e-3 });
   optimizer.setGroup('host', host.variables, { step: 0, force: true });
   const batcher = new Batcher(data.train, { batchSize: 64, inputShape: [28, 28, 1], classes: 10, rngSeed: 1 });
   const batches = batcher.epoch(0);
   const next = () => batches.next().value!;
-  for (let i = 0; i < Math.min(5, steps); i++) trainStep(host, optimizer, next());
+  for (let i = 0; i < Math.min(5, steps); i++) trainStep(host, optimizer, next(), undefined, others);
   const started = performance.now();
-  for (let i = 0; i < steps; i++) trainStep(host, optimizer, next());
+  for (let i = 0; i < steps; i++) trainStep(host, optimizer, next(), undefined, others);
   const seconds = (performance.now() - started) / 1000;
+  if (others && others.counters.localShards > 0)
+    throw new Error(
+      `bench train: a replica failed during the n${replicas} run (${others.counters.localShards} shards computed on the training thread)`,
+    );
+  await others?.dispose();
   batches.return();
   optimizer.dispose();
   host.dispose();
@@ -175,6 +198,7 @@ export async function run(): Promise<void> {
     await tf.setBackend(backend);
     for (const model of ['mlp', 'cnn'] as const) {
       const rounds: number[] = [];
+      const parallelRounds: number[] = [];
       // Interleaved rounds where the anchor runs; one round on the slower backends.
       for (let round = 0; round < (backend === backends[0] ? ROUNDS : 1); round++) {
         // The anchor runs between TF.js rounds (on the main backend only), so drifts in machine speed hit both.
@@ -183,10 +207,15 @@ export async function run(): Promise<void> {
           if (typeof measured === 'string') torchMissing = measured;
           else torch[model]!.push(measured);
         }
-        rounds.push(tfjsThroughput(model, STEPS[backend]![model]));
+        rounds.push(await tfjsThroughput(model, STEPS[backend]![model]));
+        if (backend === 'wasm') parallelRounds.push(await tfjsThroughput(model, STEPS[backend]![model], 2));
       }
       medians[`${backend}.${model}`] = median(rounds);
       report(BENCH, `${model}_train_${backend}`, median(rounds), 'samples/s');
+      if (parallelRounds.length > 0) {
+        medians[`${backend}_n2.${model}`] = median(parallelRounds);
+        report(BENCH, `${model}_train_${backend}_n2_vs_n1`, median(parallelRounds), 'samples/s', median(rounds));
+      }
     }
   }
   if (backends.includes('wasm')) {
@@ -194,9 +223,10 @@ export async function run(): Promise<void> {
     // cannot train there at all: no Conv2DBackpropFilter).
     await tf.setBackend('wasm');
     uninstallWasmTrainingKernels();
-    const unpatched = median(Array.from({ length: ROUNDS }, () => tfjsThroughput('mlp', STEPS.wasm!.mlp / 3)));
+    const unpatched: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) unpatched.push(await tfjsThroughput('mlp', STEPS.wasm!.mlp / 3));
     installWasmTrainingKernels();
-    report(BENCH, 'mlp_train_wasm_vs_unpatched_kernels', medians['wasm.mlp']!, 'samples/s', unpatched);
+    report(BENCH, 'mlp_train_wasm_vs_unpatched_kernels', medians['wasm.mlp']!, 'samples/s', median(unpatched));
   }
   if (torchMissing !== null) process.stderr.write(`bench train: PyTorch anchor skipped: ${torchMissing}\n`);
   else {
@@ -210,6 +240,9 @@ export async function run(): Promise<void> {
         'samples/s',
         median(torch[model]!),
       );
+      const parallel = medians[`${main}_n2.${model}`];
+      if (parallel !== undefined)
+        report(BENCH, `${model}_train_${main}_n2_vs_torch`, parallel, 'samples/s', median(torch[model]!));
     }
   }
   await tf.setBackend(backends[0]!);

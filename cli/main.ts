@@ -26,13 +26,14 @@ import { setLogSink } from '../runtime/log.ts';
 const USAGE = `usage: esper <command>
 
 commands:
-  run [config.ts] [--resume <run-id|dir> | --run-dir <dir>] [--policy <file|heuristic|random>] [--bus redis://host:port] [--nissa-port <port>] [--rng-seed <n>] [--quiet | --json] [--verbose]
+  run [config.ts] [--resume <run-id|dir> | --run-dir <dir>] [--policy <file|heuristic|random>] [--bus redis://host:port] [--nissa-port <port>] [--rng-seed <n>] [--replicas <n>] [--quiet | --json] [--verbose]
                     boot the supervision tree and train (config: the given file, else
                     ./esper.config.ts, else the built-in defaults: MNIST, 3 epochs); ends
                     when the run ends, or on SIGINT/SIGTERM. --resume continues a run from its
                     newest good checkpoint (var/runs/<run-id>, or the run's folder); --run-dir puts a new run's
                     checkpoints in <dir> (empty or new; its name is the run id); --rng-seed sets
-                    the run's random seed (weights, shuffles, validation split); --policy chooses who decides
+                    the run's random seed (weights, shuffles, validation split); --replicas shares each
+                    batch among n threads (default: the cores available; 1: one thread); --policy chooses who decides
                     (a policy file esper learn saved, run greedily; heuristic; random); --bus puts Oona's streams in
                     Redis (the secret must then come from ESPER_LEYLINE_SECRET); --nissa-port moves
                     Nissa's HTTP (0: off); --quiet prints only the outcome, --json one JSON object
@@ -51,6 +52,7 @@ interface RunArgs {
   nissaPort: number | undefined;
   runDir: string | undefined;
   rngSeed: number | undefined;
+  replicas: number | undefined;
   policy: string | undefined;
   mode: OutputMode;
   verbose: boolean;
@@ -63,6 +65,7 @@ function parseRunArgs(args: readonly string[]): RunArgs {
   let nissaPort: number | undefined;
   let runDir: string | undefined;
   let rngSeed: number | undefined;
+  let replicas: number | undefined;
   let policy: string | undefined;
   let mode: OutputMode = 'human';
   let verbose = false;
@@ -81,6 +84,10 @@ function parseRunArgs(args: readonly string[]): RunArgs {
       rngSeed = Number(args[++i]);
       if (!Number.isInteger(rngSeed) || rngSeed < 0)
         throw new UsageError(`--rng-seed needs an integer ≥ 0, got ${JSON.stringify(args[i])}`);
+    } else if (arg === '--replicas') {
+      replicas = Number(args[++i]);
+      if (!Number.isInteger(replicas) || replicas < 1)
+        throw new UsageError(`--replicas needs an integer ≥ 1, got ${JSON.stringify(args[i])}`);
     } else if (arg === '--seed') {
       throw renamedSeedFlag('esper run', arg, '--rng-seed');
     } else if (arg === '--policy') {
@@ -101,7 +108,7 @@ function parseRunArgs(args: readonly string[]): RunArgs {
     else throw new UsageError(`esper run: one configuration file, got ${file} and ${arg}`);
   }
   if (verbose && mode === 'quiet') throw new UsageError('esper run: --quiet and --verbose exclude each other');
-  return { file, resume, bus, nissaPort, runDir, rngSeed, policy, mode, verbose };
+  return { file, resume, bus, nissaPort, runDir, rngSeed, replicas, policy, mode, verbose };
 }
 
 async function run(args: readonly string[]): Promise<number> {
@@ -117,7 +124,7 @@ async function run(args: readonly string[]): Promise<number> {
 }
 
 async function runTree(
-  { file, resume, bus, nissaPort, runDir, rngSeed, policy, mode, verbose }: RunArgs,
+  { file, resume, bus, nissaPort, runDir, rngSeed, replicas, policy, mode, verbose }: RunArgs,
   log: RunLog,
 ): Promise<number> {
   // A run named by its folder exists from the start: killed at any moment after this, `--resume <dir>` continues it
@@ -138,6 +145,10 @@ async function runTree(
   if (nissaPort !== undefined) config = { ...config, nissa: { ...config.nissa, port: nissaPort } };
   // The random seed of weights, shuffles and the validation split (the rest of a run follows from them).
   if (rngSeed !== undefined) config = { ...config, tolaria: { ...(config.tolaria as object), rngSeed } };
+  if (replicas !== undefined) {
+    const tolaria = (config.tolaria ?? {}) as { parallel?: object };
+    config = { ...config, tolaria: { ...tolaria, parallel: { ...tolaria.parallel, replicas } } };
+  }
   // A policy file's path is taken as given on the command line (relative to where esper runs).
   if (policy !== undefined)
     config = {

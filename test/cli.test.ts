@@ -198,6 +198,9 @@ test("--rng-seed sets the run's random seed: the same rngSeed trains the same fi
   const bad = await esper(['run', file, '--rng-seed', 'x'], cwd);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /--rng-seed needs an integer ≥ 0, got "x"/);
+  const noReplicas = await esper(['run', file, '--replicas', '0'], cwd);
+  t.is(noReplicas.code, 2);
+  t.regex(noReplicas.stderr, /--replicas needs an integer ≥ 1, got "0"/);
   const elsewhere = freshDir();
   const old = await esper(['run', file, '--seed', '3'], elsewhere);
   t.is(old.code, 2);

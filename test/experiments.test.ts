@@ -61,6 +61,7 @@ test('an experiment sets the run: dataset, host, budgets, seed policy, bus, aler
     {
       ...minimal(),
       rngSeed: 9,
+      training: { replicas: 2 },
       budgets: { epochs: 4, hookMs: 100, decisionMs: 30, kernelFetchMs: 20 },
       seeds: { blueprints: ['BP009'], plateau: { epochs: 3, tolerance: 0.02 }, maxRisk: 0.4, impactTolerance: 0.1 },
       alerts: [
@@ -70,7 +71,13 @@ test('an experiment sets the run: dataset, host, budgets, seed policy, bus, aler
     },
     base,
   );
-  t.like(config.tolaria, { experiment: 'x', rngSeed: 9, epochs: 4, control: { hookBudgetMs: 100 } });
+  t.like(config.tolaria, {
+    experiment: 'x',
+    rngSeed: 9,
+    epochs: 4,
+    control: { hookBudgetMs: 100 },
+    parallel: { replicas: 2 },
+  });
   t.like(config.tamiyo, {
     inferenceTimeoutMs: 30,
     blueprints: ['BP009'],

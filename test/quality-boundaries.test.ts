@@ -51,6 +51,7 @@ const ALLOWED_INTERNAL_IMPORTS: ReadonlyMap<string, string> = new Map([
   ['bench/train.bench.ts -> actors/tolaria/training/epoch.ts', 'mlp / cnn time trainStep, Tolaria’s training step'],
   ['bench/train.bench.ts -> actors/tolaria/host/host-model.ts', 'the host model the timed step trains'],
   ['bench/train.bench.ts -> actors/tolaria/optim/grouped-optimizer.ts', 'the optimizer inside the timed step'],
+  ['bench/train.bench.ts -> actors/tolaria/parallel/replica-set.ts', 'the n2 lines time the step on two replicas'],
   ['bench/train.bench.ts -> actors/tolaria/trainer/control-hook.ts', 'hook times the end-of-epoch control hook'],
   [
     'bench/train.bench.ts -> actors/tolaria/training/system-state.ts',

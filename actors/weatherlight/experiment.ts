@@ -31,6 +31,8 @@ export interface Experiment {
     validationFraction?: number;
     /** Decide every N optimizer steps instead of every epoch (the epoch's end is a boundary too). */
     decideEverySteps?: number;
+    /** Data-parallel replicas sharing each batch (threads); "auto" (the default): the cores available. */
+    replicas?: number | 'auto';
   };
   budgets?: {
     epochs?: number;
@@ -149,6 +151,7 @@ export const TRAINING = s.object({
   batchSize: s.optional(positiveInt),
   validationFraction: s.optional(s.number({ above: 0, below: 1 })),
   decideEverySteps: s.optional(positiveInt),
+  replicas: s.optional(s.unknownValue('a replica count or "auto" (checked by Tolaria)')),
 });
 
 /**
@@ -306,6 +309,7 @@ export function experimentConfig(experiment: unknown, base: EsperConfig, file?: 
       epochs: budgets.epochs,
       rngSeed: e.rngSeed,
       control: defined({ hookBudgetMs: budgets.hookMs, everySteps: training.decideEverySteps }),
+      parallel: defined({ replicas: training.replicas }),
     }),
     ...(seeds
       ? {
