@@ -61,7 +61,8 @@ export type ToReplica =
       /** Every module the layout uses (the replica frees the others). */
       keep: number[];
     }
-  | { kind: 'step'; seq: number; layout: number; size: number; grafts: GraftView[] };
+  /** `weight`: the shard's share of the batch (its loss is weighed by it). */
+  | { kind: 'step'; seq: number; layout: number; size: number; weight: number; grafts: GraftView[] };
 
 export type FromReplica =
   | { kind: 'ready'; replica: number }

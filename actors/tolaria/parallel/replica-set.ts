@@ -97,6 +97,14 @@ export class ReplicaSet implements GradientSource {
   #layout: ReplicaLayout | null = null;
   #weights: Float32Array<ArrayBufferLike> = new Float32Array(0);
   #weightBuffer: SharedArrayBuffer | null = null;
+  #prepared: {
+    host: HostModel;
+    grafts: GraftTable | undefined;
+    graftVersion: number;
+    trained: tf.Variable[];
+    keys: StepKeys;
+    layout: ReplicaLayout;
+  } | null = null;
   #waiters: Array<() => void> = [];
   #disposed = false;
 
@@ -133,8 +141,7 @@ export class ReplicaSet implements GradientSource {
   gradients(host: HostModel, variables: tf.Variable[], batch: Batch, grafts?: GraftTable): ShardGradients {
     this.counters.steps += 1;
     const shards = shardBatch(batch.size, this.size);
-    const keys = this.#keys(host, grafts);
-    const layout = this.#plan(keys, variables);
+    const { keys, layout } = this.#prepare(host, variables, grafts);
     for (const entry of layout.weights) this.#weights.set(keys.variables.get(entry.key)!.dataSync(), entry.offset);
     const values = batch.values ?? (batch.x.dataSync() as Float32Array);
     const features = values.length / batch.size;
@@ -155,7 +162,7 @@ export class ReplicaSet implements GradientSource {
       ]);
       const labels = batch.labels.subarray(shard.start, shard.end);
       const y = tf.oneHot(tf.tensor1d(labels, 'int32'), this.#options.classes).toFloat();
-      parts.set(shard.replica, shardGradients(host, variables, x, y, labels, grafts));
+      parts.set(shard.replica, shardGradients(host, variables, x, y, labels, grafts, shard.weight));
       if (shard.replica !== 0) this.counters.localShards += 1;
     };
     for (const shard of local) computeHere(shard);
@@ -340,6 +347,24 @@ export class ReplicaSet implements GradientSource {
     return this.#layout;
   }
 
+  /** The keys and layout of this step: the last step's while the host, the grafts and the trained set are the same. */
+  #prepare(host: HostModel, trained: tf.Variable[], grafts?: GraftTable): { keys: StepKeys; layout: ReplicaLayout } {
+    const last = this.#prepared;
+    const graftVersion = grafts?.version ?? -1;
+    if (
+      last &&
+      last.host === host &&
+      last.grafts === grafts &&
+      last.graftVersion === graftVersion &&
+      last.trained.length === trained.length &&
+      last.trained.every((variable, i) => variable === trained[i])
+    )
+      return last;
+    const keys = this.#keys(host, grafts);
+    this.#prepared = { host, grafts, graftVersion, trained: [...trained], keys, layout: this.#plan(keys, trained) };
+    return this.#prepared;
+  }
+
   #graftViews(grafts: GraftTable): GraftView[] {
     return grafts.all().map((graft) => ({
       moduleId: this.#moduleId(graft.module),
@@ -390,6 +415,7 @@ export class ReplicaSet implements GradientSource {
         seq: replica.seq,
         layout: layout.version,
         size: shard.end - shard.start,
+        weight: shard.weight,
         grafts,
       } satisfies ToReplica);
     } catch (error) {
@@ -442,25 +468,21 @@ export class ReplicaSet implements GradientSource {
 }
 
 /**
- * The batch's loss and gradients from its shards': Σ weight·part in replica order (a fixed order: floating-point
- * sums depend on it). A variable without a gradient on the training thread's shard has none in the step either.
+ * The batch's loss and gradients from its shards' (each already weighed by its share): their sum in replica order,
+ * a fixed order, as floating-point sums depend on it. A variable without a gradient on the training thread's shard
+ * has none in the step either.
  */
 export function combine(shards: readonly Shard[], parts: ReadonlyMap<number, ShardGradients>): ShardGradients {
-  const weighed = shards.map((shard) => ({ part: parts.get(shard.replica)!, weight: shard.weight }));
-  const sum = (pick: (part: ShardGradients) => tf.Tensor | undefined): tf.Tensor | undefined => {
-    let total: tf.Tensor | undefined;
-    for (const { part, weight } of weighed) {
+  const ordered = shards.map((shard) => parts.get(shard.replica)!);
+  const sum = (pick: (part: ShardGradients) => tf.Tensor | undefined): tf.Tensor => {
+    let total = pick(ordered[0]!)!;
+    for (const part of ordered.slice(1)) {
       const value = pick(part);
-      if (!value) continue;
-      const term = tf.mul(value, weight);
-      total = total ? tf.add(total, term) : term;
+      if (value) total = tf.add(total, value);
     }
     return total;
   };
-  const first = weighed[0]!.part;
   const grads: tf.NamedTensorMap = {};
-  for (const name of Object.keys(first.grads)) grads[name] = sum((part) => part.grads[name])!;
-  let correct: tf.Tensor = first.correct;
-  for (const { part } of weighed.slice(1)) correct = tf.add(correct, part.correct);
-  return { loss: sum((part) => part.loss) as tf.Scalar, correct: correct as tf.Scalar, grads };
+  for (const name of Object.keys(ordered[0]!.grads)) grads[name] = sum((part) => part.grads[name]);
+  return { loss: sum((part) => part.loss) as tf.Scalar, correct: sum((part) => part.correct) as tf.Scalar, grads };
 }

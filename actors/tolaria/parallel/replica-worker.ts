@@ -87,7 +87,7 @@ function step(message: Extract<ToReplica, { kind: 'step' }>): void {
     const shardLabels = labels.slice(0, size);
     const oneHot = tf.oneHot(tf.tensor1d(shardLabels, 'int32'), init.classes).toFloat();
     const trained = current.grads.map((entry) => variables.get(entry.key)!);
-    const result = shardGradients(host, trained, x, oneHot, shardLabels, grafts);
+    const result = shardGradients(host, trained, x, oneHot, shardLabels, grafts, message.weight);
     for (const [i, entry] of current.grads.entries()) {
       const grad = result.grads[trained[i]!.name];
       if (grad) grads.set(grad.dataSync() as Float32Array, entry.offset);

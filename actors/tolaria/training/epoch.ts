@@ -48,7 +48,11 @@ export interface GradientSource {
   gradients(host: HostModel, variables: tf.Variable[], batch: Batch, grafts?: GraftTable): ShardGradients;
 }
 
-/** Loss, correct count and gradients of one batch or shard; call inside tf.tidy (the results are the caller's). */
+/**
+ * Loss, correct count and gradients of one batch or shard; call inside tf.tidy (the results are the caller's). A
+ * shard's loss is weighed by its share of the batch (`weight`), so the batch's gradients are the plain sum of its
+ * shards'.
+ */
 export function shardGradients(
   host: HostModel,
   variables: tf.Variable[],
@@ -56,13 +60,15 @@ export function shardGradients(
   y: tf.Tensor,
   labels: Int32Array,
   grafts?: GraftTable,
+  weight = 1,
 ): ShardGradients {
   let kept: tf.Tensor | undefined;
   const labelTensor = tf.tensor1d(labels, 'int32');
   const { value, grads } = tf.variableGrads(() => {
     const logits = host.apply(x, { training: true, ...(grafts ? { grafts } : {}) });
     kept = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labelTensor), 'int32')));
-    return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+    const loss = tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+    return weight === 1 ? loss : tf.mul(loss, weight);
   }, variables);
   // The count was kept out of variableGrads' scope; as float32 it belongs to the caller's tidy like the rest.
   const correct = tf.cast(kept ?? tf.scalar(0), 'float32') as tf.Scalar;
