@@ -230,7 +230,8 @@ export function episodeExperiment(
     dataset: task.dataset,
     ...(task.limit ? { limit: task.limit } : {}),
     host: task.host,
-    ...(task.training ? { training: task.training } : {}),
+    // Episodes already share the cores among themselves (esper learn runs them side by side): one replica each.
+    training: { replicas: 1, ...task.training },
     budgets: { epochs: task.epochs, ...EPISODE_BUDGETS },
     seeds: growth ? { blueprints: curriculum.blueprints, ...curriculum.seeds } : false,
     simic: false,
