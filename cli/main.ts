@@ -33,7 +33,7 @@ commands:
                     newest good checkpoint (var/runs/<run-id>, or the run's folder); --run-dir puts a new run's
                     checkpoints in <dir> (empty or new; its name is the run id); --rng-seed sets
                     the run's random seed (weights, shuffles, validation split); --replicas shares each
-                    batch among n threads (default: the cores available; 1: one thread); --policy chooses who decides
+                    batch among n threads (default: the cores for a CNN host, 1 for an MLP); --policy chooses who decides
                     (a policy file esper learn saved, run greedily; heuristic; random); --bus puts Oona's streams in
                     Redis (the secret must then come from ESPER_LEYLINE_SECRET); --nissa-port moves
                     Nissa's HTTP (0: off); --quiet prints only the outcome, --json one JSON object

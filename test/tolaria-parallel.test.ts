@@ -146,9 +146,12 @@ test('a layout places every weight and the trained ones’ gradients; an unknown
   t.throws(() => planLayout(2, [{ key: 'host/a', shape: [1] }], ['host/zz']), { message: /host\/zz/ });
 });
 
-test('parallel.replicas defaults to the cores available, accepts a count, and names a bad value', (t) => {
-  t.is(resolveTolariaConfig({}).parallel.replicas, availableParallelism());
-  t.is(resolveTolariaConfig({ parallel: { replicas: 'auto' } }).parallel.replicas, availableParallelism());
+test('parallel.replicas "auto" (the default) gives a CNN the cores available and an MLP one; a count is taken; a bad value is named', (t) => {
+  const cnn: HostConfig = { kind: 'cnn', inputShape: [28, 28, 1], channels: [8], dense: [], classes: 10 };
+  t.is(resolveTolariaConfig({ host: cnn }).parallel.replicas, availableParallelism());
+  t.is(resolveTolariaConfig({ host: cnn, parallel: { replicas: 'auto' } }).parallel.replicas, availableParallelism());
+  t.is(resolveTolariaConfig({}).parallel.replicas, 1, 'the default MNIST MLP');
+  t.is(resolveTolariaConfig({ parallel: { replicas: 'auto' } }).parallel.replicas, 1);
   t.is(resolveTolariaConfig({ parallel: { replicas: 3 } }).parallel.replicas, 3);
   const error = t.throws(() => resolveTolariaConfig({ parallel: { replicas: 0 } } as TolariaConfig), {
     instanceOf: TolariaConfigError,

@@ -79,8 +79,8 @@ export interface TolariaConfig {
   seedReportEverySteps?: number;
   /**
    * Data-parallel training (actors/tolaria/parallel/): `replicas` shares each batch among the training thread and
-   * N−1 worker threads ("auto", the default: the cores available; 1: one thread, no workers). A replica that has
-   * not answered a step within `stepTimeoutMs` (default 10 s) is replaced and its shard computed here.
+   * N−1 worker threads (1: one thread, no workers; "auto", the default: see `autoReplicas`). A replica that has not
+   * answered a step within `stepTimeoutMs` (default 10 s) is replaced and its shard computed here.
    */
   parallel?: { replicas?: number | 'auto'; stepTimeoutMs?: number };
 }
@@ -127,6 +127,14 @@ export const DEFAULT_SPIRALS_HOST: HostConfig = {
   hidden: [32, 32],
   classes: SYNTHETIC_CLASSES,
 };
+
+/**
+ * The replicas "auto" gives: the cores available for a convolutional host, whose step is arithmetic that halves with
+ * the shard; one for an MLP, whose step at these sizes is mostly fixed per-step work (optimizer, weight re-packing,
+ * kernel dispatch) that every replica repeats, so sharing its batch made it slower (actors/tolaria/parallel/README.md,
+ * "When it pays"). Decided from the configuration alone, so the same file gives the same run on a given machine.
+ */
+export const autoReplicas = (host: HostConfig): number => (host.kind === 'cnn' ? availableParallelism() : 1);
 
 export class TolariaConfigError extends ConfigError {
   override readonly name = 'TolariaConfigError';
@@ -248,9 +256,9 @@ export function resolveTolariaConfig(config: unknown = {}, field = 'tolaria'): T
     seedReportEverySteps: int(c.seedReportEverySteps, 'seedReportEverySteps', 5),
     parallel: {
       replicas:
-        parallel.replicas === 'auto'
-          ? availableParallelism()
-          : int(parallel.replicas, 'parallel.replicas', availableParallelism()),
+        parallel.replicas === undefined || parallel.replicas === 'auto'
+          ? autoReplicas(host)
+          : int(parallel.replicas, 'parallel.replicas', 1),
       stepTimeoutMs: positive(parallel.stepTimeoutMs, 'parallel.stepTimeoutMs', 10_000),
     },
   };
