@@ -302,3 +302,39 @@ test.serial(
     resumed.dispose();
   },
 );
+
+test.serial(
+  'a fault on two replicas rolls back the one copy of the weights; the replica trains on from the restored state',
+  async (t) => {
+    const run = await TrainingRun.open(
+      resolveTolariaConfig({
+        experiment: 'spirals-parallel',
+        dataset: { kind: 'spirals' },
+        optimizer: { kind: 'adam', learningRate: 0.01 },
+        batchSize: 64,
+        rollback: { snapshotEverySteps: 5 },
+        parallel: { replicas: 2 },
+      }),
+      { runId: 'p', runDir: mkdtempSync(join(tmpdir(), 'esper-par-')), dataset },
+    );
+    t.teardown(() => run.dispose());
+    await run.replicas!.ready();
+    while (run.globalStep < 12) await run.trainFor(1_000, 12);
+    await run.snapshot();
+    const first = [...run.host.variables.values()][0]!;
+    // Poisoned weights reach the replica with the next step: both shards' losses are NaN.
+    tf.tidy(() => first.assign(tf.fill(first.shape, Number.NaN)));
+    const slice = await run.trainFor(1_000);
+    t.is(slice.kind, 'fault');
+    if (slice.kind !== 'fault') return;
+    t.is(slice.reason, 'nan');
+    t.true(slice.rollback.restored);
+    t.is(run.globalStep, 10);
+    t.true(values(run.host.variables.values()).flat().every(Number.isFinite), 'no NaN left in the weights');
+    const next = await run.trainFor(1_000, run.globalStep + 3);
+    t.is(next.kind, 'progress', 'training goes on from the restored state');
+    t.true(values(run.host.variables.values()).flat().every(Number.isFinite));
+    t.is(run.replicas!.counters.localShards, 0, 'the replica computed its shards throughout');
+    t.deepEqual(run.replicas!.states(), ['ready']);
+  },
+);
