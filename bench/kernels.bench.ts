@@ -8,6 +8,8 @@
 // cnn: conv 3×3×8 'same' → relu → maxPool 2 → dense 10 on 28×28×1, batch 32. Unpatched wasm cannot train it
 //      (no Conv2DBackpropFilter), so the baseline is the pure-JS cpu backend.
 // matmul: the MLP's hottest gradient product, [64,784]ᵀ×[64,256], ms per call, patched against unpatched.
+// conv2d_backprop_input / max_pool_grad: the MNIST CNN's (bench train's) dx of its second conv and its first pool's
+//      gradient at batch 64, ms per call, ours against the backend's own kernels (naive C loops).
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
@@ -177,6 +179,39 @@ export async function run(): Promise<void> {
       'ms',
       median(matmul.unpatched),
     );
+
+    // The CNN's slowest backend kernels, replaced by ours: dx of conv 3×3 8→16 on 14×14, and maxPool 2×2 on 28×28×8.
+    const dy = tf.tensor4d(data(64 * 14 * 14 * 16, 10), [64, 14, 14, 16]);
+    const filter = tf.tensor4d(data(3 * 3 * 8 * 16, 11), [3, 3, 8, 16]);
+    const pooled = tf.tensor4d(data(64 * 28 * 28 * 8, 12), [64, 28, 28, 8]);
+    const poolOut = tf.maxPool(pooled, 2, 2, 'valid');
+    const poolDy = tf.tensor4d(data(64 * 14 * 14 * 8, 13), [64, 14, 14, 8]);
+    const cnnKernels = {
+      conv2d_backprop_input_64x14x14x16_3x3x8x16_ms: (): tf.Tensor =>
+        tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, {
+          strides: 1,
+          pad: 'same',
+          dataFormat: 'NHWC',
+          inputShape: [64, 14, 14, 8],
+        } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      max_pool_grad_64x28x28x8_2x2s2_ms: (): tf.Tensor =>
+        tf.engine().runKernel(tf.MaxPoolGrad, { dy: poolDy, input: pooled, output: poolOut }, {
+          filterSize: 2,
+          strides: 2,
+          pad: 'valid',
+        } as unknown as tf.NamedAttrMap) as tf.Tensor,
+    };
+    for (const [metric, f] of Object.entries(cnnKernels)) {
+      const times = { patched: [] as number[], unpatched: [] as number[] };
+      for (let r = 0; r < ROUNDS; r++) {
+        installWasmTrainingKernels();
+        times.patched.push(msPerCall(f, 20));
+        uninstallWasmTrainingKernels();
+        times.unpatched.push(msPerCall(f, 20));
+      }
+      report(BENCH, `${metric}_patched_vs_unpatched`, median(times.patched), 'ms', median(times.unpatched));
+    }
+    tf.dispose([dy, filter, pooled, poolOut, poolDy]);
 
     const mlp = { patched: [] as number[], unpatched: [] as number[] };
     for (let r = 0; r < ROUNDS; r++) {

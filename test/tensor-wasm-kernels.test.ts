@@ -88,37 +88,54 @@ test.before(async () => {
   await tf.ready();
 });
 
-test.serial('install replaces BatchMatMul and adds Conv2DBackpropFilter; uninstall restores the originals', (t) => {
-  const matMulBefore = tf.getKernel(tf.BatchMatMul, 'wasm');
-  const fusedBefore = tf.getKernel(tf._FusedMatMul, 'wasm');
-  t.truthy(matMulBefore);
-  t.is(
-    tf.getKernel(tf.Conv2DBackpropFilter, 'wasm') as tf.KernelConfig | undefined,
-    undefined,
-    'tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter',
-  );
-  installWasmTrainingKernels();
-  installWasmTrainingKernels(); // idempotent
-  t.true(wasmTrainingKernelsInstalled());
-  t.not(tf.getKernel(tf.BatchMatMul, 'wasm'), matMulBefore);
-  t.not(tf.getKernel(tf._FusedMatMul, 'wasm'), fusedBefore);
-  t.truthy(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm'));
-  t.is(originalWasmKernel(tf.BatchMatMul), matMulBefore);
-  t.is(originalWasmKernel(tf.Conv2DBackpropFilter), null);
-  // The cpu backend's kernels are untouched.
-  t.is(tf.getKernel(tf.BatchMatMul, 'cpu')?.backendName, 'cpu');
-  uninstallWasmTrainingKernels();
-  uninstallWasmTrainingKernels(); // idempotent
-  t.false(wasmTrainingKernelsInstalled());
-  t.is(tf.getKernel(tf.BatchMatMul, 'wasm'), matMulBefore);
-  t.is(tf.getKernel(tf._FusedMatMul, 'wasm'), fusedBefore);
-  t.is(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm') as tf.KernelConfig | undefined, undefined);
-  t.is(tf.getKernel(tf.DepthwiseConv2dNativeBackpropFilter, 'wasm') as tf.KernelConfig | undefined, undefined);
-  t.is(tf.getKernel(tf.DepthwiseConv2dNativeBackpropInput, 'wasm') as tf.KernelConfig | undefined, undefined);
-  installWasmTrainingKernels();
-  t.truthy(tf.getKernel(tf.DepthwiseConv2dNativeBackpropFilter, 'wasm'));
-  t.truthy(tf.getKernel(tf.DepthwiseConv2dNativeBackpropInput, 'wasm'));
-});
+test.serial(
+  'install replaces BatchMatMul, Conv2DBackpropInput, MaxPoolGrad and adds Conv2DBackpropFilter; uninstall restores the originals',
+  (t) => {
+    uninstallWasmTrainingKernels();
+    const matMulBefore = tf.getKernel(tf.BatchMatMul, 'wasm');
+    const fusedBefore = tf.getKernel(tf._FusedMatMul, 'wasm');
+    const backpropInputBefore = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
+    const maxPoolGradBefore = tf.getKernel(tf.MaxPoolGrad, 'wasm');
+    t.truthy(matMulBefore);
+    t.truthy(backpropInputBefore, 'tfjs-backend-wasm 4.22 has its own Conv2DBackpropInput');
+    t.truthy(maxPoolGradBefore, 'tfjs-backend-wasm 4.22 has its own MaxPoolGrad');
+    t.is(
+      tf.getKernel(tf.Conv2DBackpropFilter, 'wasm') as tf.KernelConfig | undefined,
+      undefined,
+      'tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter',
+    );
+    installWasmTrainingKernels();
+    installWasmTrainingKernels(); // idempotent
+    t.true(wasmTrainingKernelsInstalled());
+    t.not(tf.getKernel(tf.BatchMatMul, 'wasm'), matMulBefore);
+    t.not(tf.getKernel(tf._FusedMatMul, 'wasm'), fusedBefore);
+    t.truthy(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm'));
+    t.not(tf.getKernel(tf.Conv2DBackpropInput, 'wasm'), backpropInputBefore);
+    t.not(tf.getKernel(tf.MaxPoolGrad, 'wasm'), maxPoolGradBefore);
+    // Ours keep the originals' setup, so a backend initialised after install still wires the originals for uninstall.
+    t.is(tf.getKernel(tf.Conv2DBackpropInput, 'wasm')?.setupFunc, backpropInputBefore.setupFunc);
+    t.is(tf.getKernel(tf.MaxPoolGrad, 'wasm')?.setupFunc, maxPoolGradBefore.setupFunc);
+    t.is(originalWasmKernel(tf.BatchMatMul), matMulBefore);
+    t.is(originalWasmKernel(tf.Conv2DBackpropInput), backpropInputBefore);
+    t.is(originalWasmKernel(tf.MaxPoolGrad), maxPoolGradBefore);
+    t.is(originalWasmKernel(tf.Conv2DBackpropFilter), null);
+    // The cpu backend's kernels are untouched.
+    t.is(tf.getKernel(tf.BatchMatMul, 'cpu')?.backendName, 'cpu');
+    uninstallWasmTrainingKernels();
+    uninstallWasmTrainingKernels(); // idempotent
+    t.false(wasmTrainingKernelsInstalled());
+    t.is(tf.getKernel(tf.BatchMatMul, 'wasm'), matMulBefore);
+    t.is(tf.getKernel(tf._FusedMatMul, 'wasm'), fusedBefore);
+    t.is(tf.getKernel(tf.Conv2DBackpropInput, 'wasm'), backpropInputBefore);
+    t.is(tf.getKernel(tf.MaxPoolGrad, 'wasm'), maxPoolGradBefore);
+    t.is(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm') as tf.KernelConfig | undefined, undefined);
+    t.is(tf.getKernel(tf.DepthwiseConv2dNativeBackpropFilter, 'wasm') as tf.KernelConfig | undefined, undefined);
+    t.is(tf.getKernel(tf.DepthwiseConv2dNativeBackpropInput, 'wasm') as tf.KernelConfig | undefined, undefined);
+    installWasmTrainingKernels();
+    t.truthy(tf.getKernel(tf.DepthwiseConv2dNativeBackpropFilter, 'wasm'));
+    t.truthy(tf.getKernel(tf.DepthwiseConv2dNativeBackpropInput, 'wasm'));
+  },
+);
 
 const matMulCases: { a: number[]; b: number[] }[] = [
   // [m, k] × [k, n] before transposes; the MLP's gradient shapes and odd sizes.
@@ -235,6 +252,189 @@ test.serial('Conv2DBackpropFilter rejects attributes it does not implement with 
   tf.dispose([x, dy]);
 });
 
+interface BackpropInputCase {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: number | [number, number];
+  pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+}
+
+const backpropInputCases: BackpropInputCase[] = [
+  { x: [2, 8, 8, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
+  { x: [1, 7, 9, 1], filter: [3, 3, 1, 5], strides: 1, pad: 'valid' }, // odd sizes, C_in 1, batch 1
+  { x: [3, 9, 9, 2], filter: [3, 3, 2, 4], strides: 2, pad: 'same' },
+  { x: [2, 10, 7, 3], filter: [3, 3, 3, 2], strides: 2, pad: 'valid' }, // even size: the last row is never read
+  { x: [3, 10, 7, 2], filter: [2, 4, 2, 5], strides: [2, 1], pad: 'same' },
+  { x: [1, 12, 12, 6], filter: [5, 5, 6, 3], strides: 2, pad: 1 },
+  { x: [2, 6, 6, 4], filter: [1, 1, 4, 7], strides: 2, pad: 'valid' }, // odd positions get no gradient
+  {
+    x: [2, 7, 6, 3],
+    filter: [3, 2, 3, 4],
+    strides: [1, 2],
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 1],
+      [0, 0],
+    ],
+  },
+  { x: [4, 14, 14, 8], filter: [3, 3, 8, 16], strides: 1, pad: 'same' }, // the MNIST CNN's second conv
+];
+
+test.serial('Conv2DBackpropInput matches cpu for several shapes, strides and paddings', async (t) => {
+  installWasmTrainingKernels();
+  const next = random(7);
+  const before = await wasmDataIds();
+  for (const c of backpropInputCases) {
+    const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
+    const dyShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+    const inputs = [randomInput(dyShape, next), randomInput(c.filter, next)];
+    await matchesCpu(
+      t,
+      `dx x=[${c.x}] f=[${c.filter}] s=${c.strides} pad=${JSON.stringify(c.pad)}`,
+      inputs,
+      (dy, w) => [
+        tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dy!, filter: w! }, {
+          strides: c.strides,
+          pad: c.pad,
+          dataFormat: 'NHWC',
+          dimRoundingMode: undefined,
+          inputShape: c.x,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      ],
+    );
+  }
+  t.is(await wasmDataIds(), before, 'no intermediate buffer leaks');
+});
+
+test.serial('Conv2DBackpropInput rejects attributes it does not implement, naming kernel and attribute', async (t) => {
+  installWasmTrainingKernels();
+  await tf.setBackend('wasm');
+  const dy = tf.zeros([1, 4, 4, 3]);
+  const w = tf.zeros([3, 3, 2, 3]);
+  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [1, 4, 4, 2] };
+  const run =
+    (extra: Record<string, unknown>, inputs: tf.NamedTensorMap = { dy, filter: w }) =>
+    () =>
+      tf.engine().runKernel(tf.Conv2DBackpropInput, inputs, { ...attrs, ...extra } as unknown as tf.NamedAttrMap);
+  t.throws(run({ dataFormat: 'NCHW' }), {
+    instanceOf: UnsupportedConvAttributeError,
+    message: /Conv2DBackpropInput.*NHWC/,
+  });
+  t.throws(run({ dilations: 2 }), {
+    instanceOf: UnsupportedConvAttributeError,
+    message: /Conv2DBackpropInput.*dilation/,
+  });
+  const dyInt = tf.zeros([1, 4, 4, 3], 'int32');
+  t.throws(run({}, { dy: dyInt, filter: w }), {
+    instanceOf: UnsupportedConvAttributeError,
+    message: /Conv2DBackpropInput.*float32/,
+  });
+  t.throws(run({ inputShape: [1, 6, 6, 2] }), { message: /Conv2DBackpropInput: dy has shape/ });
+  tf.dispose([dy, w, dyInt]);
+});
+
+interface PoolCase {
+  x: [number, number, number, number];
+  filterSize: number | [number, number];
+  strides: number | [number, number];
+  pad: 'same' | 'valid' | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+const poolCases: PoolCase[] = [
+  { x: [4, 28, 28, 8], filterSize: 2, strides: 2, pad: 'valid' }, // the MNIST CNN's first pool
+  { x: [4, 14, 14, 16], filterSize: 2, strides: 2, pad: 'valid' }, // and its second
+  { x: [1, 7, 9, 1], filterSize: 2, strides: 2, pad: 'valid' }, // odd sizes, C 1, batch 1
+  { x: [2, 7, 9, 3], filterSize: 2, strides: 2, pad: 'same' },
+  { x: [2, 9, 9, 3], filterSize: 3, strides: 2, pad: 'same' }, // overlapping windows
+  { x: [3, 10, 8, 2], filterSize: 3, strides: 2, pad: 'valid' },
+  { x: [2, 6, 7, 4], filterSize: 3, strides: 1, pad: 'same' },
+  { x: [2, 8, 9, 2], filterSize: [2, 3], strides: [1, 2], pad: 'valid' },
+  { x: [2, 9, 9, 2], filterSize: 3, strides: 2, pad: 1, dimRoundingMode: 'ceil' },
+];
+
+/** Runs MaxPoolGrad as tf.maxPool's gradient does: the forward output computed on the same backend. */
+function maxPoolGradOf(c: PoolCase) {
+  return (x: tf.Tensor | undefined, dy: tf.Tensor | undefined): tf.Tensor[] => {
+    const y = tf.maxPool(x as tf.Tensor4D, c.filterSize, c.strides, c.pad, c.dimRoundingMode);
+    return [
+      tf.engine().runKernel(tf.MaxPoolGrad, { dy: dy!, input: x!, output: y }, {
+        filterSize: c.filterSize,
+        strides: c.strides,
+        pad: c.pad,
+        dimRoundingMode: c.dimRoundingMode,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor,
+    ];
+  };
+}
+
+function poolDyShape(c: PoolCase): number[] {
+  const info = tf.backend_util.computePool2DInfo(c.x, c.filterSize, c.strides, 1, c.pad, c.dimRoundingMode);
+  return [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+}
+
+test.serial('MaxPoolGrad matches cpu for several shapes, windows, strides and paddings', async (t) => {
+  installWasmTrainingKernels();
+  const next = random(8);
+  const before = await wasmDataIds();
+  for (const c of poolCases) {
+    const label = `maxPoolGrad x=[${c.x}] f=${c.filterSize} s=${c.strides} pad=${c.pad} ${c.dimRoundingMode ?? ''}`;
+    await matchesCpu(t, label, [randomInput(c.x, next), randomInput(poolDyShape(c), next)], maxPoolGradOf(c));
+  }
+  t.is(await wasmDataIds(), before, 'no intermediate buffer leaks');
+});
+
+test.serial('MaxPoolGrad sends ties to the first maximum in scan order, as the cpu backend does', async (t) => {
+  installWasmTrainingKernels();
+  const next = random(9);
+  // Three levels (one of them −∞) make ties in nearly every window; with an all −∞ window nothing is passed back.
+  const levels = [Number.NEGATIVE_INFINITY, 0, 1];
+  for (const c of [poolCases[0]!, poolCases[3]!, poolCases[4]!, poolCases[6]!]) {
+    const x = randomInput(c.x, next);
+    for (let i = 0; i < x.values.length; i++) x.values[i] = levels[Math.floor(((x.values[i] as number) + 1) * 1.5)]!;
+    const label = `ties x=[${c.x}] f=${c.filterSize} s=${c.strides} pad=${c.pad}`;
+    await matchesCpu(t, label, [x, randomInput(poolDyShape(c), next)], maxPoolGradOf(c));
+  }
+  // And by hand: a constant window sends all of dy to its top-left element.
+  await tf.setBackend('wasm');
+  const dx = tf.tidy(() => maxPoolGradOf(poolCases[2]!)(tf.zeros([1, 7, 9, 1]), tf.ones([1, 3, 4, 1]))[0]!);
+  const values = dx.dataSync();
+  t.is(values[0], 1);
+  t.is(values[1], 0);
+  t.is(values[9], 0);
+  t.is(values[2], 1);
+  dx.dispose();
+});
+
+test.serial('MaxPoolGrad rejects inputs it does not implement, naming the kernel', async (t) => {
+  installWasmTrainingKernels();
+  await tf.setBackend('wasm');
+  const x = tf.zeros([1, 4, 4, 2]);
+  const dy = tf.zeros([1, 2, 2, 2]);
+  const attrs = { filterSize: 2, strides: 2, pad: 'valid' };
+  const run =
+    (inputs: tf.NamedTensorMap, extra: Record<string, unknown> = {}) =>
+    () =>
+      tf.engine().runKernel(tf.MaxPoolGrad, inputs, { ...attrs, ...extra } as unknown as tf.NamedAttrMap);
+  const xInt = tf.zeros([1, 4, 4, 2], 'int32');
+  t.throws(run({ dy, input: xInt, output: dy }), {
+    instanceOf: UnsupportedConvAttributeError,
+    message: /MaxPoolGrad.*float32/,
+  });
+  const x3 = tf.zeros([4, 4, 2]);
+  t.throws(run({ dy, input: x3, output: dy }), {
+    instanceOf: UnsupportedConvAttributeError,
+    message: /MaxPoolGrad.*rank-4/,
+  });
+  t.throws(run({ dy, input: x, output: dy }, { dataFormat: 'NCHW' }), {
+    instanceOf: UnsupportedConvAttributeError,
+    message: /MaxPoolGrad.*NHWC/,
+  });
+  t.throws(run({ dy, input: x, output: dy }, { strides: 1 }), { message: /MaxPoolGrad: dy has shape/ });
+  tf.dispose([x, dy, xInt, x3]);
+});
+
 const depthwiseCases: ConvCase[] = [
   { x: [2, 8, 8, 3], filter: [3, 3, 3, 2], strides: 1, pad: 'same' },
   { x: [2, 8, 8, 3], filter: [3, 3, 3, 1], strides: 1, pad: 'valid' },
@@ -338,6 +538,57 @@ test.serial(
     await matchesCpu(t, 'conv net grads', inputs, (xs, ys, ...params) => convNetGrads(xs!, ys!, params));
   },
 );
+
+/** The MNIST CNN of actors/tolaria (conv 3×3×8 → relu → maxPool 2 → conv 3×3×16 → relu → maxPool 2 → dense 64 → 10). */
+function mnistCnnGrads(xs: tf.Tensor, labels: tf.Tensor, params: tf.Tensor[]): tf.Tensor[] {
+  const vars = params.map((p, i) => tf.variable(p, true, `cnn${i}-${tf.getBackend()}-${Math.random()}`));
+  const [w1, b1, w2, b2, wd, bd, wo, bo] = vars as [
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+  ];
+  const { grads } = tf.variableGrads(
+    () =>
+      tf.tidy(() => {
+        let h = tf.relu(tf.add(tf.conv2d(xs as tf.Tensor4D, w1 as unknown as tf.Tensor4D, 1, 'same'), b1));
+        h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid');
+        h = tf.relu(tf.add(tf.conv2d(h as tf.Tensor4D, w2 as unknown as tf.Tensor4D, 1, 'same'), b2));
+        h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid');
+        h = tf.relu(tf.add(tf.matMul(tf.reshape(h, [h.shape[0]!, -1]), wd), bd));
+        return tf.losses.softmaxCrossEntropy(labels, tf.add(tf.matMul(h, wo), bo)) as tf.Scalar;
+      }),
+    vars,
+  );
+  const out = vars.map((v) => grads[v.name]!);
+  tf.dispose(vars);
+  return out;
+}
+
+test.serial("the MNIST CNN's variableGrads on wasm match cpu", async (t) => {
+  installWasmTrainingKernels();
+  const next = random(10);
+  const batch = 5;
+  const labels = new Float32Array(batch * 10);
+  for (let i = 0; i < batch; i++) labels[i * 10 + ((i * 3) % 10)] = 1;
+  const inputs = [
+    randomInput([batch, 28, 28, 1], next),
+    { shape: [batch, 10], values: labels },
+    randomInput([3, 3, 1, 8], next),
+    randomInput([8], next),
+    randomInput([3, 3, 8, 16], next),
+    randomInput([16], next),
+    randomInput([7 * 7 * 16, 64], next),
+    randomInput([64], next),
+    randomInput([64, 10], next),
+    randomInput([10], next),
+  ];
+  await matchesCpu(t, 'MNIST CNN grads', inputs, (xs, ys, ...params) => mnistCnnGrads(xs!, ys!, params));
+});
 
 test.serial('without the kernels, the same conv net cannot train on wasm (the gap this module fills)', async (t) => {
   uninstallWasmTrainingKernels();

@@ -7,7 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { transposeFreeMatMul } from './batch-matmul.ts';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
+import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop.ts';
+import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
 import { wasmKernel } from './wasm-backend.ts';
 
@@ -20,6 +22,8 @@ export const PATCHED_KERNELS = [
   tf.BatchMatMul,
   tf._FusedMatMul,
   tf.Conv2DBackpropFilter,
+  tf.Conv2DBackpropInput,
+  tf.MaxPoolGrad,
   tf.DepthwiseConv2dNativeBackpropFilter,
   tf.DepthwiseConv2dNativeBackpropInput,
   tf.UnsortedSegmentSum,
@@ -43,11 +47,16 @@ export function installWasmTrainingKernels(): void {
   const batchMatMul = wasmKernel(tf.BatchMatMul);
   const fusedMatMul = wasmKernel(tf._FusedMatMul);
   const transpose = wasmKernel(tf.Transpose);
+  const conv2dBackpropInput = wasmKernel(tf.Conv2DBackpropInput);
+  const maxPoolGrad = wasmKernel(tf.MaxPoolGrad);
   const patched = [
     transposeFreeMatMul(batchMatMul, transpose),
     transposeFreeMatMul(fusedMatMul, transpose),
     // Built on the original BatchMatMul: its operands are already laid out for the plain, fast path.
     conv2dBackpropFilterConfig(batchMatMul),
+    // The backend's own versions of these two are naive C loops; ours keep the originals' setup (see their files).
+    conv2dBackpropInputConfig(batchMatMul, conv2dBackpropInput),
+    maxPoolGradConfig(maxPoolGrad),
     depthwiseBackpropFilterConfig(),
     depthwiseBackpropInputConfig(),
     unsortedSegmentSumConfig(),
