@@ -57,6 +57,7 @@ function summary(epoch: number, seeds: Array<Partial<SeedSummary> & { id: string
     samplesPerSecond: 1000,
     trainSeconds: 2,
     hookMs: 5 + epoch,
+    hookPhases: { assemblyMs: 1, tamiyoMs: 2 + epoch, kasminaMs: 1, applyMs: 0.5 },
     seedsByStage: {},
     emergencyLevel: 'EMERGENCY_LEVEL_NOTICE',
     conservative: false,
@@ -263,6 +264,11 @@ test('the reader names the file and line of a broken line, and the field of a ma
   t.throws(() => readRunRecord(file), { message: /run\.jsonl:1: unknown event "lunch"/ });
   writeFileSync(file, `${JSON.stringify({ ...epochLine(10, EPOCHS[1]!), seeds: [{ id: 'x' }] })}\n`);
   t.throws(() => readRunRecord(file), { message: /:1: epoch\.seeds\[0\]\.slot must be a string, got nothing/ });
+  const { hookPhases, ...older } = epochLine(10, EPOCHS[1]!);
+  writeFileSync(file, `${JSON.stringify({ ...older, hookPhases: { ...hookPhases, kasminaMs: null } })}\n`);
+  t.throws(() => readRunRecord(file), { message: /:1: epoch\.hookPhases\.kasminaMs must be a number, got null/ });
+  writeFileSync(file, `${JSON.stringify(older)}\n`);
+  t.is(readRunRecord(file).length, 1, 'a line written before the hook parts were recorded still reads');
 });
 
 test('a start line written while the random seed was `seed` reads as rngSeed, and the report names it', (t) => {
@@ -529,4 +535,28 @@ test('esper run --json adds the summary and the report to its finished object', 
   t.like(end.summary, { epochs: 2, testAccuracy: end.result.testAccuracy, hostParameters: 1732 });
   t.regex(end.report, /runs\/spirals-\d{8}-\d{6}\/report\.html$/);
   t.true(existsSync(end.report));
+});
+
+test("each epoch line of the record holds its hook's parts: non-negative, Tamiyo and Kasmina asked, within the hook's time", async (t) => {
+  const cwd = freshDir('esper-report-');
+  const runDir = join(cwd, 'run');
+  const run = await esper(
+    ['run', quickConfig(cwd, 2, QUICK_TAMIYO), '--quiet', '--nissa-port', '0', '--run-dir', runDir],
+    cwd,
+  );
+  t.is(run.code, 0, run.stderr);
+  const lines = readRunRecord(join(runDir, 'run.jsonl')).filter((r): r is EpochRecord => r.event === 'epoch');
+  t.is(lines.length, 2);
+  for (const line of lines) {
+    const phases = line.hookPhases;
+    t.truthy(phases, `epoch ${line.epoch} has hookPhases`);
+    const { assemblyMs, tamiyoMs, kasminaMs, applyMs } = phases!;
+    for (const [name, ms] of Object.entries({ assemblyMs, tamiyoMs, kasminaMs, applyMs }))
+      t.true(Number.isFinite(ms) && ms >= 0, `epoch ${line.epoch}: ${name} ${ms}`);
+    // Both were asked at every boundary (the heuristic decides; Kasmina answers every command): an ask takes time.
+    t.true(tamiyoMs > 0 && kasminaMs > 0, `epoch ${line.epoch}: tamiyo ${tamiyoMs}, kasmina ${kasminaMs}`);
+    // The parts are disjoint stretches of the hook, so together they never exceed it.
+    const sum = assemblyMs + tamiyoMs + kasminaMs + applyMs;
+    t.true(sum <= line.hookMs + 1e-6, `epoch ${line.epoch}: parts ${sum} ms, hook ${line.hookMs} ms`);
+  }
 });

@@ -28,10 +28,11 @@ import {
   TamiyoGnn,
 } from '../policy/index.ts';
 import { InlinePolicyRunner, WorkerPolicyRunner } from '../actors/tamiyo/policy-runner.ts';
+import { readPolicyMemory } from '../actors/tamiyo/policy-actor.ts';
 import { statelessLogic } from '../runtime/logic.ts';
 import { selectTensorBackend } from '../tensor/index.ts';
 import { testSystem } from './helpers/actors.ts';
-import { EventLog } from './helpers/events.ts';
+import { EventLog, eventually } from './helpers/events.ts';
 
 const { CommandType, SeedLifecycleStage: Stage, FieldReportOutcome: Outcome } = leyline;
 const secret = new SignatureContext('tamiyo-test-secret');
@@ -143,6 +144,20 @@ test('a decision is signed for Kasmina, reported durably with the graph and log-
   }
   t.is(telemetry.systemHealth?.indicators?.policy_version, HEURISTIC_VERSION);
   t.is(telemetry.systemHealth?.indicators?.priority, 'MESSAGE_PRIORITY_NORMAL');
+  await h.system.shutdown();
+});
+
+test("the policy's memory is written to disk every persistEvery decisions", async (t) => {
+  const h = startTamiyo({ persistEvery: 2 });
+  const path = join(h.stateDir, `memory-${HEURISTIC_VERSION}.json`);
+  await h.decide(state(0, 0.5));
+  t.false(existsSync(path), 'not after the first decision');
+  await h.decide(state(1, 0.45));
+  await eventually(() => existsSync(path), 'the memory file');
+  t.deepEqual(readPolicyMemory(path)?.history, [
+    [0, 0.5],
+    [1, 0.45],
+  ]);
   await h.system.shutdown();
 });
 

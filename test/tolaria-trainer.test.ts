@@ -107,6 +107,9 @@ test.serial(
       'tolaria.training.accuracy',
       'tolaria.training.latency_ms',
       'tolaria.epoch_hook.latency_ms',
+      'tolaria.epoch_hook.assembly_ms',
+      'tolaria.epoch_hook.kasmina_ms',
+      'tolaria.epoch_hook.apply_ms',
       'tolaria.seeds.active',
       'tolaria.validation.accuracy',
     ]) {

@@ -1,7 +1,8 @@
 // A policy-instance actor (the controller's child, the active policy or a candidate in shadow): answers each
 // SystemStatePacket with a PolicyDecision, computed by its runner (on this thread by default). Its memory (the run's
 // validation-loss history) is written to disk every `persistEvery` decisions and when it stops — not on every
-// inference — atomically, one file per policy version, and read back when it starts.
+// inference — atomically, one file per policy version, and read back when it starts. The write (an fsync) waits for a
+// timer of its own: done right after the answer, it held the training thread while Tolaria's hook waited for it.
 import { existsSync, readFileSync } from 'node:fs';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { writeFileAtomic } from '../../runtime/atomic-file.ts';
@@ -59,6 +60,8 @@ interface PolicyActorState {
   decisions: number;
 }
 
+const PERSIST_TIMER = 'persist-memory';
+
 /** The answer while the runner is still starting: no decision (the controller holds, without counting a failure). */
 export const STARTING = 'starting';
 
@@ -80,7 +83,7 @@ export function writePolicyMemory(path: string, memory: PolicyMemory): void {
   writeFileAtomic(path, JSON.stringify(memory));
 }
 
-export function policyLogic(deps: PolicyActorDeps): ActorLogic<PolicyActorState, v1.SystemStatePacket> {
+export function policyLogic(deps: PolicyActorDeps): ActorLogic<PolicyActorState, v1.SystemStatePacket | v1.TimerFired> {
   const persist = async (runner: PolicyRunner): Promise<void> => {
     if (deps.memoryPath) writePolicyMemory(deps.memoryPath, await runner.memory());
   };
@@ -110,6 +113,10 @@ export function policyLogic(deps: PolicyActorDeps): ActorLogic<PolicyActorState,
     },
     async receive(state, packet, ctx) {
       const runner = state.starting.runner;
+      if (packet instanceof leyline.TimerFired) {
+        if (packet.timerId === PERSIST_TIMER && runner) await persist(runner);
+        return state;
+      }
       if (!runner) {
         ctx.reply(leyline.PolicyDecision.create({ policyVersion: deps.policy.version, decidedBy: STARTING }));
         state.missed.push(packet);
@@ -118,7 +125,7 @@ export function policyLogic(deps: PolicyActorDeps): ActorLogic<PolicyActorState,
       for (const missed of state.missed.splice(0)) await runner.observe(missed);
       ctx.reply(await runner.decide(packet, deps.world()));
       state.decisions += 1;
-      if (deps.persistEvery > 0 && state.decisions % deps.persistEvery === 0) await persist(runner);
+      if (deps.persistEvery > 0 && state.decisions % deps.persistEvery === 0) ctx.after(PERSIST_TIMER, 1);
       return state;
     },
     async stop(state) {

@@ -27,6 +27,10 @@ const oneOf =
   (...allowed: string[]): Check =>
   (value, path) =>
     allowed.includes(value as string) ? null : `${path} must be one of ${allowed.join(', ')}, got ${show(value)}`;
+const optional =
+  (check: Check): Check =>
+  (value, path) =>
+    value === undefined ? null : check(value, path);
 const listOf =
   (check: Check): Check =>
   (value, path) => {
@@ -102,6 +106,8 @@ const EVENTS: Record<RunRecordLine['event'], Check> = {
     samplesPerSecond: number,
     trainSeconds: number,
     hookMs: number,
+    // Absent in records written before the hook's parts were measured.
+    hookPhases: optional(shape({ assemblyMs: number, tamiyoMs: number, kasminaMs: number, applyMs: number })),
     seedsByStage: mapOf(number),
     failedReason: nullable(string),
     decision: nullable(string),

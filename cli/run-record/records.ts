@@ -33,9 +33,11 @@ export interface StartRecord {
   policyLearning?: boolean;
 }
 
-// JSON has no NaN: a diverged loss is recorded as null.
-export type EpochRecord = { event: 'epoch'; at: string } & Omit<EpochSummary, 'trainLoss'> & {
+// JSON has no NaN: a diverged loss is recorded as null. Records written before the hook's parts were measured have
+// no hookPhases.
+export type EpochRecord = { event: 'epoch'; at: string } & Omit<EpochSummary, 'trainLoss' | 'hookPhases'> & {
     trainLoss: number | null;
+    hookPhases?: EpochSummary['hookPhases'];
   };
 
 export interface AlertRecord {

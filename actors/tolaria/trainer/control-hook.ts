@@ -36,6 +36,19 @@ export interface HookResult {
   error?: string;
 }
 
+/**
+ * Where a boundary's hook time went, in milliseconds, measured on the training thread: assembling the
+ * SystemStatePacket, Tamiyo's decision (the ask, answer included), Kasmina's answer (the ask), and Tolaria carrying
+ * out what came back (the receipt's seed states, an optimizer or rollback command). They add up to the hook's time
+ * but for the few steps between them.
+ */
+export interface HookPhases {
+  assemblyMs: number;
+  tamiyoMs: number;
+  kasminaMs: number;
+  applyMs: number;
+}
+
 export interface ControlHookOptions {
   tamiyoDeadlineMs: number;
   kasminaDeadlineMs: number;

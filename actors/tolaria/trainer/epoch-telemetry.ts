@@ -4,6 +4,7 @@
 import { leyline, type v1 } from '../../../contracts/index.ts';
 import { buildTelemetryPacket, type EventInput, type MetricInput } from '../../../contracts/telemetry.ts';
 import type { EpochStats, EvaluationStats } from '../training/epoch.ts';
+import type { HookPhases } from './control-hook.ts';
 
 const { TelemetryLevel, HealthStatus } = leyline;
 
@@ -14,9 +15,9 @@ export interface EpochTelemetryInput {
   train: EpochStats;
   validation: EvaluationStats | null;
   hookMs: number;
+  hookPhases: HookPhases;
   /** The run's hook budget (a hook over it fails the epoch): the SLO's objective. */
   hookBudgetMs: number;
-  tamiyoMs: number;
   seedsActive: number;
   conservative: boolean;
   breakerState: v1.CircuitBreakerState;
@@ -60,7 +61,12 @@ export function epochTelemetry(input: EpochTelemetryInput): v1.TelemetryPacket {
     metric('epoch_hook.budget_share', input.hookMs / input.hookBudgetMs),
     { name: 'slo.epoch_hook_latency_actual', value: input.hookMs, unit: 'ms' },
     { name: 'slo.epoch_hook_latency_objective', value: input.hookBudgetMs, unit: 'ms' },
-    metric('tamiyo.latency_ms', input.tamiyoMs, 'ms'),
+    // The hook's parts (control-hook.ts, HookPhases), Tamiyo's being tamiyo.latency_ms: what to look at when the
+    // hook is over its target.
+    metric('tamiyo.latency_ms', input.hookPhases.tamiyoMs, 'ms'),
+    metric('epoch_hook.assembly_ms', input.hookPhases.assemblyMs, 'ms'),
+    metric('epoch_hook.kasmina_ms', input.hookPhases.kasminaMs, 'ms'),
+    metric('epoch_hook.apply_ms', input.hookPhases.applyMs, 'ms'),
     metric('seeds.active', input.seedsActive),
     metric('mode.conservative', input.conservative ? 1 : 0),
     metric('breaker.state', input.breakerState),

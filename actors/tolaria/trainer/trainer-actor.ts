@@ -10,7 +10,7 @@ import { tf } from '../../../tensor/index.ts';
 import type { Dataset } from '../data/types.ts';
 import { emergencyPacket, levelName } from '../training/emergency.ts';
 import { epochSystemState } from '../training/system-state.ts';
-import { ControlHook, describeDecision, type HookResult } from './control-hook.ts';
+import { ControlHook, describeDecision, type HookPhases, type HookResult } from './control-hook.ts';
 import { EpochJudge, type Verdict } from './epoch-judge.ts';
 import { epochTelemetry } from './epoch-telemetry.ts';
 import type { TolariaSettings } from './settings.ts';
@@ -34,6 +34,8 @@ export interface EpochSummary {
   samplesPerSecond: number;
   trainSeconds: number;
   hookMs: number;
+  /** Where the boundary's hook time went (control-hook.ts). */
+  hookPhases: HookPhases;
   seedsByStage: Record<string, number>;
   emergencyLevel: string;
   conservative: boolean;
@@ -92,7 +94,7 @@ export interface TrainerDeps {
   backend: string;
   telemetry: ActorRef<v1.TelemetryPacket> | null;
   tamiyo: ActorRef<v1.SystemStatePacket> | null;
-  /** Where each boundary's SystemStatePacket is also published (the bus, for Nissa); never waited on. */
+  /** Where each boundary's SystemStatePacket is also published after its hook (the bus, for Nissa); never waited on. */
   state?: ActorRef<v1.SystemStatePacket> | null;
   kasmina: ActorRef<v1.AdaptationCommand | v1.SeedStepReport | v1.SeedCheckpointRequest | v1.SeedRestore> | null;
   /** Shared with Kasmina: the graft table and the run's probes. Default: a surface of the trainer's own. */
@@ -321,13 +323,24 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
         initial_learning_rate: settings.optimizer.learningRate,
       },
     });
-    if (deps.state) ctx.dispatch(deps.state, packet);
+    const assembled = performance.now();
     const hook = await state.hook.run(packet, judge.conservative);
+    const answered = performance.now();
     const seedStates = hook.receipt
       ? hook.receipt.seedStates.map((seed) => leyline.SeedState.create(seed))
       : state.seedStates;
     const applied = await applyCommand(ctx, { ...state, seedStates }, hook);
-    const hookMs = performance.now() - started;
+    const ended = performance.now();
+    const hookMs = ended - started;
+    const hookPhases: HookPhases = {
+      assemblyMs: assembled - started,
+      tamiyoMs: hook.tamiyoMs,
+      kasminaMs: hook.kasminaMs,
+      applyMs: ended - answered,
+    };
+    // The copy for the bus goes out after the hook, not before: its delivery (Nissa's ingest, the bus consumer's
+    // replay ledger written to disk) runs on this thread, and landed inside the hook while it waited for Tamiyo.
+    if (deps.state) ctx.dispatch(deps.state, packet);
     const next: TrainerState = { ...applied, lastHookMs: hookMs, lastTamiyoMs: hook.tamiyoMs, faults: 0 };
     if (!closing.epoch && !closing.abandoned) {
       const events = judge.midEpoch(hook);
@@ -358,8 +371,8 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
         train: train ?? { loss: 0, accuracy: 0, samples: 0, steps: 0, gradNorm: 0, seconds: 0, samplesPerSecond: 0 },
         validation,
         hookMs,
+        hookPhases,
         hookBudgetMs: settings.control.hookBudgetMs,
-        tamiyoMs: hook.tamiyoMs,
         seedsActive: seedStates.length,
         conservative: judge.conservative,
         breakerState: state.hook.breaker.state,
@@ -388,6 +401,7 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       samplesPerSecond: train?.samplesPerSecond ?? 0,
       trainSeconds: train?.seconds ?? 0,
       hookMs,
+      hookPhases,
       seedsByStage,
       emergencyLevel: levelName(judge.emergency.level),
       conservative: judge.conservative,
