@@ -143,7 +143,7 @@ export class ReplicaSet implements GradientSource {
     const shards = shardBatch(batch.size, this.size);
     const { keys, layout } = this.#prepare(host, variables, grafts);
     for (const entry of layout.weights) this.#weights.set(keys.variables.get(entry.key)!.dataSync(), entry.offset);
-    const values = batch.values ?? (batch.x.dataSync() as Float32Array);
+    const values = batch.values;
     const features = values.length / batch.size;
     const views = grafts ? this.#graftViews(grafts) : [];
     const sent: Array<{ shard: Shard; replica: Replica }> = [];
