@@ -91,3 +91,18 @@ test('esper run: progress and summary on stdout, no INFO on stderr, every log en
   t.is(refused.code, 2);
   t.regex(refused.stderr, /--quiet and --verbose exclude each other/);
 });
+
+test('esper run --replicas 2: the quick experiment grows on two replicas — the worker joins, seeds graft, the run completes', async (t) => {
+  t.timeout(300_000, 'a quick run on a loaded machine');
+  const cwd = freshDir('esper-replicas-');
+  const run = await esper(['run', QUICK, '--replicas', '2'], cwd, { logLevel: 'info' });
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout, /^ {2}seeds +[1-9]\d* germinated/m, 'seeds were grafted');
+  const log = runLog(runDirOf(run.stdout));
+  t.like(log.find((entry) => entry.message === 'training')?.fields, { replicas: 2 });
+  t.true(
+    log.some((entry) => entry.message === 'training replica started'),
+    'the worker replica joined the run',
+  );
+  t.false(log.some((entry) => /training replica (failed|abandoned)/.test(entry.message)));
+});
