@@ -351,41 +351,11 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
     const verdict = judge.endOfEpoch({ hook, hookMs, faults: state.faults, abandoned: closing.abandoned });
     const epochIndex = run.epoch - 1;
     const validation = closing.epoch?.validation ?? null;
-    await run.checkpoint(
-      {
-        train_loss: train?.loss ?? 0,
-        train_accuracy: train?.accuracy ?? 0,
-        ...(validation ? { validation_loss: validation.loss, validation_accuracy: validation.accuracy } : {}),
-      },
-      (await seedRecords(ctx)) ?? [],
-      judge.snapshot(),
-    );
     const liveTensors = tf.memory().numTensors;
     const decision = describeDecision(hook);
-    send(
-      ctx,
-      epochTelemetry({
-        runId: deps.runId,
-        epoch: epochIndex,
-        globalStep: run.globalStep,
-        train: train ?? { loss: 0, accuracy: 0, samples: 0, steps: 0, gradNorm: 0, seconds: 0, samplesPerSecond: 0 },
-        validation,
-        hookMs,
-        hookPhases,
-        hookBudgetMs: settings.control.hookBudgetMs,
-        seedsActive: seedStates.length,
-        conservative: judge.conservative,
-        breakerState: state.hook.breaker.state,
-        emergencyLevel: judge.emergency.level,
-        counters: { ...judge.counters, ...run.counters },
-        snapshotBytes: run.snapshots.stats.bytes,
-        liveTensors,
-        learningRate: run.learningRate,
-        events: verdict.events,
-        decision,
-      }),
-    );
-    announce(ctx, next, verdict, null, epochIndex);
+    // The epoch's record line (the monitor writes it) goes before the checkpoint: a run killed between the two
+    // re-trains this epoch on resume and records it again (the record keeps an epoch's last line); the other order
+    // could leave a checkpointed epoch with no line at all.
     const seeds = summarizeSeeds(next.seedStates, deps.surface?.grafts.all() ?? []);
     const seedsByStage: Record<string, number> = {};
     for (const seed of seeds) seedsByStage[seed.stage] = (seedsByStage[seed.stage] ?? 0) + 1;
@@ -414,6 +384,39 @@ export function trainerLogic(deps: TrainerDeps): ActorLogic<TrainerState, v1.Tim
       },
       seeds,
     });
+    await run.checkpoint(
+      {
+        train_loss: train?.loss ?? 0,
+        train_accuracy: train?.accuracy ?? 0,
+        ...(validation ? { validation_loss: validation.loss, validation_accuracy: validation.accuracy } : {}),
+      },
+      (await seedRecords(ctx)) ?? [],
+      judge.snapshot(),
+    );
+    send(
+      ctx,
+      epochTelemetry({
+        runId: deps.runId,
+        epoch: epochIndex,
+        globalStep: run.globalStep,
+        train: train ?? { loss: 0, accuracy: 0, samples: 0, steps: 0, gradNorm: 0, seconds: 0, samplesPerSecond: 0 },
+        validation,
+        hookMs,
+        hookPhases,
+        hookBudgetMs: settings.control.hookBudgetMs,
+        seedsActive: seedStates.length,
+        conservative: judge.conservative,
+        breakerState: state.hook.breaker.state,
+        emergencyLevel: judge.emergency.level,
+        counters: { ...judge.counters, ...run.counters },
+        snapshotBytes: run.snapshots.stats.bytes,
+        liveTensors,
+        learningRate: run.learningRate,
+        events: verdict.events,
+        decision,
+      }),
+    );
+    announce(ctx, next, verdict, null, epochIndex);
     const after = {
       ...next,
       faultsThisEpoch: 0,
