@@ -6,7 +6,7 @@
 // first (measured: [64,784]ᵀ×[64,256] 18 ms native vs 0.1 ms transpose + 1.0 ms plain matmul). So we materialise
 // the transpose with the backend's own Transpose kernel and call the original kernel with no transposes.
 import type * as tf from '@tensorflow/tfjs';
-import { rawKernel, release, type KernelArgs, type RawKernel } from './wasm-backend.ts';
+import { rawKernel, release, replacementKernel, type KernelArgs, type RawKernel } from './wasm-backend.ts';
 
 /** Swaps the last two axes with the given Transpose kernel (a new buffer; the caller releases it). */
 function transposeLastTwo(transpose: RawKernel, args: KernelArgs, x: tf.TensorInfo): tf.TensorInfo {
@@ -46,13 +46,5 @@ export function transposeFreeMatMul(original: tf.KernelConfig, transposeKernel: 
       for (const info of made) release(args.backend, info);
     }
   };
-  const config: tf.KernelConfig = {
-    kernelName: original.kernelName,
-    backendName: original.backendName,
-    kernelFunc: kernelFunc as unknown as tf.KernelFunc,
-  };
-  // The original's setup (its cwrap of the WASM export) must still run if the backend initialises after install.
-  if (original.setupFunc) config.setupFunc = original.setupFunc;
-  if (original.disposeFunc) config.disposeFunc = original.disposeFunc;
-  return config;
+  return replacementKernel(original.kernelName, kernelFunc, original);
 }

@@ -10,7 +10,7 @@
 // columns into dx in one JS pass: for a given (b, oh, ow, kh, kw) the CI values are contiguous both in cols and dx.
 import * as tf from '@tensorflow/tfjs';
 import { convGeometry, requireFloat32 } from './conv-attrs.ts';
-import { rawKernel, release, type KernelArgs, type WasmKernelBackend } from './wasm-backend.ts';
+import { rawKernel, release, replacementKernel, type KernelArgs, type WasmKernelBackend } from './wasm-backend.ts';
 
 /** Writes Wᵀ: wT[co·K + k] = w[k·CO + co], K = KH·KW·CI. */
 function transposeFilter(w: Float32Array, wT: Float32Array, K: number, CO: number): void {
@@ -98,12 +98,5 @@ export function conv2dBackpropInputConfig(
       for (const info of made) release(backend, info);
     }
   };
-  const config: tf.KernelConfig = {
-    kernelName: tf.Conv2DBackpropInput,
-    backendName: 'wasm',
-    kernelFunc: kernelFunc as unknown as tf.KernelFunc,
-  };
-  if (original?.setupFunc) config.setupFunc = original.setupFunc;
-  if (original?.disposeFunc) config.disposeFunc = original.disposeFunc;
-  return config;
+  return replacementKernel(tf.Conv2DBackpropInput, kernelFunc, original);
 }

@@ -8,7 +8,7 @@
 // `output` input is not needed (the cpu backend does not read it either).
 import * as tf from '@tensorflow/tfjs';
 import { requireFloat32, UnsupportedConvAttributeError } from './conv-attrs.ts';
-import type { KernelArgs } from './wasm-backend.ts';
+import { replacementKernel, type KernelArgs } from './wasm-backend.ts';
 
 function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const kernel = tf.MaxPoolGrad;
@@ -111,12 +111,5 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
  * export) must still run if the backend initialises after install, so that uninstall puts back a working kernel.
  */
 export function maxPoolGradConfig(original?: tf.KernelConfig): tf.KernelConfig {
-  const config: tf.KernelConfig = {
-    kernelName: tf.MaxPoolGrad,
-    backendName: 'wasm',
-    kernelFunc: maxPoolGrad as unknown as tf.KernelFunc,
-  };
-  if (original?.setupFunc) config.setupFunc = original.setupFunc;
-  if (original?.disposeFunc) config.disposeFunc = original.disposeFunc;
-  return config;
+  return replacementKernel(tf.MaxPoolGrad, maxPoolGrad, original);
 }

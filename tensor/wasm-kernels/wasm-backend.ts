@@ -44,3 +44,23 @@ export function wasmKernel(kernelName: string): tf.KernelConfig {
 export function release(backend: WasmKernelBackend, info: tf.TensorInfo): void {
   backend.disposeData(info.dataId);
 }
+
+/**
+ * A wasm kernel config running `kernelFunc` in place of `original`, keeping the original's setup (its cwrap of the
+ * WASM export) and dispose: they must still run if the backend initialises after install, so that uninstall puts
+ * back a working kernel.
+ */
+export function replacementKernel(
+  kernelName: string,
+  kernelFunc: (args: KernelArgs) => tf.TensorInfo,
+  original?: tf.KernelConfig,
+): tf.KernelConfig {
+  const config: tf.KernelConfig = {
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+  };
+  if (original?.setupFunc) config.setupFunc = original.setupFunc;
+  if (original?.disposeFunc) config.disposeFunc = original.disposeFunc;
+  return config;
+}
