@@ -17,7 +17,13 @@ import { leyline, type v1 } from '../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../contracts/codec.ts';
 import { signatureContextFromEnv } from '../contracts/signing.ts';
 import { OonaClient } from '../actors/oona/index.ts';
-import { validateConfig, episodeWorkerConfig, pathOfKind, startWeatherlight } from '../actors/weatherlight/index.ts';
+import {
+  validateConfig,
+  episodeWorkerConfig,
+  failedEpisode,
+  pathOfKind,
+  startWeatherlight,
+} from '../actors/weatherlight/index.ts';
 import type { ActorRef } from '../runtime/logic.ts';
 import embeddedDefaults from '../esper.config.ts';
 import { UsageError } from './forge.ts';
@@ -203,16 +209,7 @@ async function serveBusEpisodes(
       );
       const result = await weatherlight.system
         .ask(runner, request, leyline.EpisodeResult, config.runtime.maxAskDeadlineMs)
-        .catch((error: unknown) =>
-          leyline.EpisodeResult.create({
-            episodeId: request.episodeId,
-            round: request.round,
-            taskName: request.taskName,
-            rngSeed: request.rngSeed,
-            ok: false,
-            error: (error as Error).message,
-          }),
-        )
+        .catch((error: unknown) => failedEpisode(request, (error as Error).message))
         .finally(() => clearInterval(heartbeat));
       const sent = client.publish(result);
       // Not sent: the request stays pending (the handler failed) and is run again, here or elsewhere.

@@ -397,19 +397,7 @@ export type PackedWeights = {
 /** The same outputs as plain numbers. */
 export type GnnReadout = { [K in keyof GnnOutputs]: number[] };
 
-const OUTPUT_KEYS: ReadonlyArray<keyof GnnOutputs> = [
-  'policyLogits',
-  'lrLogits',
-  'paramDelta',
-  'blendingLogits',
-  'riskLogits',
-  'value',
-  'schedule',
-  'breakerLogits',
-  'seedScores',
-  'blueprintScores',
-  'slotScores',
-];
+const OUTPUT_KEYS: ReadonlyArray<keyof GnnOutputs> = [...GRAPH_OUTPUTS, 'seedScores', 'blueprintScores', 'slotScores'];
 
 /** Linear heads read from the graph embedding, in the order their outputs are split. */
 const GRAPH_HEADS = [

@@ -7,6 +7,7 @@
 // An episode is one task run as an experiment: `episodeExperiment` turns a task into one, so an episode is an
 // ordinary Tolaria run with Tamiyo deciding and Kasmina grafting. Wall-clock budgets are set far above what a run
 // needs, so an episode is the same on a loaded machine (a deadline that fires would change what happens).
+import { leyline, type v1 } from '../../contracts/index.ts';
 import { FileIssuesError } from '../../runtime/config-error.ts';
 import * as s from '../../runtime/schema.ts';
 import { SEED_IS_NOW_RNG_SEED } from '../../runtime/seeded-random.ts';
@@ -216,6 +217,17 @@ export const isCurriculum = (value: unknown): boolean =>
 
 // Far above what an episode's control work takes: a deadline that fires would make an episode depend on the load.
 const EPISODE_BUDGETS = { hookMs: 600_000, decisionMs: 60_000, kernelFetchMs: 60_000 };
+
+/** The result of an episode that could not be played: the request's identity, `ok: false` and why. */
+export const failedEpisode = (request: v1.EpisodeRequest, error: string): v1.EpisodeResult =>
+  leyline.EpisodeResult.create({
+    episodeId: request.episodeId,
+    round: request.round,
+    taskName: request.taskName,
+    rngSeed: request.rngSeed,
+    ok: false,
+    error,
+  });
 
 /** A task as the experiment an episode runs: the curriculum's blueprints and seed settings, with `rngSeed`. */
 export function episodeExperiment(

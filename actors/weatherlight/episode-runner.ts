@@ -26,7 +26,7 @@ import { loadDataset, resolveTolariaConfig, type Dataset, type TrainerSetup } fr
 import { TrainingSurface } from '../../surface/index.ts';
 import { checkPolicyUpdate } from '../../policy/index.ts';
 import type { EsperConfig, TreeNode } from './esper-config.ts';
-import { episodeExperiment, validateTask, type Curriculum, type CurriculumTask } from './curriculum.ts';
+import { episodeExperiment, failedEpisode, validateTask, type Curriculum, type CurriculumTask } from './curriculum.ts';
 import { EpisodeRecord } from './episode-record.ts';
 import { experimentConfig } from './experiment.ts';
 import { buildTree } from './tree.ts';
@@ -114,16 +114,7 @@ export function episodeRunnerLogic(
       return state;
     }
     const fail = (error: string): RunnerState => {
-      answer(
-        leyline.EpisodeResult.create({
-          episodeId: request.episodeId,
-          round: request.round,
-          taskName: request.taskName,
-          rngSeed: request.rngSeed,
-          ok: false,
-          error,
-        }),
-      );
+      answer(failedEpisode(request, error));
       return state;
     };
     if (state.inFlight) return fail(`busy with episode ${state.inFlight.request.episodeId}`);

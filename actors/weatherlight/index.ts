@@ -9,6 +9,7 @@ export {
   isCurriculum,
   episodeExperiment,
   episodeWorkerConfig,
+  failedEpisode,
   type Curriculum,
   type CurriculumTask,
 } from './curriculum.ts';

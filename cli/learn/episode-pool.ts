@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { leyline, type v1 } from '../../contracts/index.ts';
 import { decodeLeyline, encodeLeyline } from '../../contracts/codec.ts';
 import { SECRET_ENV_VAR } from '../../contracts/signing.ts';
+import { failedEpisode } from '../../actors/weatherlight/index.ts';
 import type { LearnerMessage, WorkerMessage } from '../serve-episodes.ts';
 import type { EpisodeSource } from './episode-source.ts';
 
@@ -211,14 +212,6 @@ export class EpisodePool implements EpisodeSource {
   }
 
   #failedResult(job: Job, error: string): v1.EpisodeResult {
-    const { request } = job;
-    return leyline.EpisodeResult.create({
-      episodeId: request.episodeId,
-      round: request.round,
-      taskName: request.taskName,
-      rngSeed: request.rngSeed,
-      ok: false,
-      error,
-    });
+    return failedEpisode(job.request, error);
   }
 }
