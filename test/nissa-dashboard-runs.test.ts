@@ -2,11 +2,11 @@
 // own epochs and decisions (the data endpoint: epochs 1..N once each), and the first run is listed and selectable by
 // id — over HTTP, and in the page in headless Chromium when it is installed.
 import test from 'ava';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, haveChromium as chromiumInstalled, launchChromium } from './helpers/browser.ts';
 import { resolveConfig } from '../cli/config.ts';
 import { SECRET_ENV_VAR } from '../contracts/signing.ts';
 import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
@@ -15,7 +15,6 @@ import type { DashboardData } from '../actors/nissa/dashboard-data.ts';
 import { freePort } from './helpers/redis-server.ts';
 
 const QUICK = fileURLToPath(new URL('../experiments/quick.ts', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 
 interface Dashboard extends DashboardData {
   charts: { loss: string; accuracy: string; alpha: string };
@@ -97,19 +96,8 @@ test('a second run in the same folder: its dashboard shows only its own epochs; 
     );
     t.is((await get(`${base}/api/dashboard?run=no-such-run`)).status, 404);
 
-    if (!existsSync(CHROMIUM)) return t.log(`${CHROMIUM} not found: the page itself is not checked`);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    if (!chromiumInstalled()) return t.log(`${CHROMIUM} not found: the page itself is not checked`);
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`${base}/`);

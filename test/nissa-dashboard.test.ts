@@ -2,18 +2,17 @@
 // page shows the training curves growing, the decisions and the supervision tree, from a real tree's telemetry
 // through the bus.
 import test from 'ava';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, haveChromium as chromiumInstalled, launchChromium } from './helpers/browser.ts';
 import defaults from '../esper.config.ts';
 import { SECRET_ENV_VAR } from '../contracts/signing.ts';
 import { startWeatherlight } from '../actors/weatherlight/weatherlight.ts';
 import type { EsperConfig } from '../actors/weatherlight/esper-config.ts';
 import { freePort } from './helpers/redis-server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
+const haveChromium = chromiumInstalled();
 if (!haveChromium && process.env.CI === 'true')
   throw new Error(`${CHROMIUM} is required under CI=true (apt-get install chromium)`);
 if (!haveChromium) console.warn(`NOTICE: ${CHROMIUM} not found: the dashboard browser test is skipped`);
@@ -46,18 +45,7 @@ if (!haveChromium) console.warn(`NOTICE: ${CHROMIUM} not found: the dashboard br
         finished: () => undefined,
       },
     });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`http://127.0.0.1:${port}/`);
