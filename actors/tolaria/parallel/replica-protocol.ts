@@ -2,6 +2,7 @@
 // the worker reads synchronously (receiveMessageOnPort) when woken; tensors' values go through shared memory; the
 // wake-ups and the "done" go through Atomics on a shared Int32Array, so a step costs no event-loop turn on either
 // side and the training step stays synchronous, as with one replica.
+import type { MessagePort } from 'node:worker_threads';
 import type { HostConfig } from '../host/host-model.ts';
 import type { ReplicaLayout } from './replica-layout.ts';
 
@@ -31,6 +32,8 @@ export interface ReplicaInit {
   readonly control: SharedArrayBuffer;
   /** loss, correct (Float64). */
   readonly results: SharedArrayBuffer;
+  /** The worker's end of the channel for step and layout messages (read with receiveMessageOnPort). */
+  readonly port: MessagePort;
 }
 
 export interface ModuleTransfer {

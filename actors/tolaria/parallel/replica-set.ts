@@ -54,7 +54,7 @@ export type ReplicaEvent =
   /** Too many restarts: the training thread computes this replica's shard from now on. */
   | { kind: 'abandoned'; replica: number; reason: string };
 
-export const DEFAULT_REPLICA_RESTART_LIMIT: IntensityLimit = { intensity: 5, periodMs: 60_000 };
+const DEFAULT_REPLICA_RESTART_LIMIT: IntensityLimit = { intensity: 5, periodMs: 60_000 };
 const DEFAULT_REPLICA_BACKOFF: BackoffPolicy = { baseMs: 100, maxMs: 5_000, jitter: 0, stableMs: 60_000 };
 
 interface Replica {
@@ -225,7 +225,7 @@ export class ReplicaSet implements GradientSource {
       labels: new SharedArrayBuffer(shard * 4),
     };
     const { port1, port2 } = new MessageChannel();
-    const init: ReplicaInit & { port: MessagePort } = {
+    const init: ReplicaInit = {
       replica: replica.index,
       host,
       rngSeed,
@@ -472,7 +472,7 @@ export class ReplicaSet implements GradientSource {
  * a fixed order, as floating-point sums depend on it. A variable without a gradient on the training thread's shard
  * has none in the step either.
  */
-export function combine(shards: readonly Shard[], parts: ReadonlyMap<number, ShardGradients>): ShardGradients {
+function combine(shards: readonly Shard[], parts: ReadonlyMap<number, ShardGradients>): ShardGradients {
   const ordered = shards.map((shard) => parts.get(shard.replica)!);
   const sum = (pick: (part: ShardGradients) => tf.Tensor | undefined): tf.Tensor => {
     let total = pick(ordered[0]!)!;

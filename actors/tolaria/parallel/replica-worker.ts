@@ -2,7 +2,7 @@
 // module. Each step it takes the training thread's weights from shared memory, computes its shard's loss and
 // gradients with the same function the training thread uses (training/epoch.ts shardGradients), and writes them
 // back. It keeps no optimizer and no state of its own between steps beyond the modules it was sent.
-import { receiveMessageOnPort, workerData, parentPort, type MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort, workerData, parentPort } from 'node:worker_threads';
 import { deserializeModule, type BlueprintModule } from '../../../blueprints/index.ts';
 import { GraftTable } from '../../../surface/index.ts';
 import { selectTensorBackend, tf, type BackendPreference } from '../../../tensor/index.ts';
@@ -11,7 +11,7 @@ import { shardGradients } from '../training/epoch.ts';
 import type { ReplicaLayout } from './replica-layout.ts';
 import { CONTROL, type FromReplica, type ReplicaInit, type ToReplica } from './replica-protocol.ts';
 
-const init = workerData as ReplicaInit & { port: MessagePort };
+const init = workerData as ReplicaInit;
 const port = init.port;
 const send = (message: FromReplica): void => port.postMessage(message);
 
